@@ -1,0 +1,49 @@
+# krait -- plain Makefile (Lua/Redis style).
+#   make            build/krait (release, -O2)
+#   make test       every test tier (unit, spec both bounds modes, guests,
+#                   limits, ASan+UBSan, fuzz smoke); see mk/tests.mk
+#   make demo       install missing packages, build, run an example
+#   make bench      benchmarks (bench/), not tests
+
+CC      ?= cc
+ifeq ($(origin CC),default)
+CC      := gcc
+endif
+OPT     ?= -O2
+CFLAGS  ?= $(OPT) -g
+WARN    := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
+CPPFLAGS:= -Iinclude -Isrc -D_GNU_SOURCE
+LDLIBS  := -lm -ljansson
+B       ?= build
+
+LIB_SRC := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
+CLI_SRC := $(sort $(wildcard src/cli/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(B)/obj/%.o)
+
+.PHONY: all clean demo test bench asan deps
+all: $(B)/krait
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -std=gnu11 -MMD -MP -c $< -o $@
+
+$(B)/libkrait.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/krait: $(CLI_OBJ) $(B)/libkrait.a
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(B)/libkrait.a $(LDLIBS)
+
+# Sanitizer build of the same sources into build/asan.
+asan:
+	$(MAKE) B=build/asan CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" all
+
+deps:
+	sh scripts/bootstrap.sh
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+-include mk/*.mk

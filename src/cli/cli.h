@@ -1,0 +1,45 @@
+/*
+** cli.h -- declarations shared by the files of the `krait` command.
+** Owns the exit-status convention and the small parsers/printers; not the
+** engine (krait.h), WASI (src/wasi/) nor the spec runner (src/wast/).
+*/
+#ifndef KC_CLI_H
+#define KC_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "krait.h"
+
+#define KC_VERSION "0.1.0"
+
+/* Exit statuses of `krait run` besides the guest's own proc_exit code. */
+enum {
+  KC_EXIT_OK = 0,
+  KC_EXIT_ERROR = 1, /* unreadable, malformed, invalid or unlinkable module */
+  KC_EXIT_USAGE = 2, /* bad command line */
+  KC_EXIT_TRAP = 134 /* the guest trapped: 128 + SIGABRT, as wasmtime */
+};
+
+/* main.c */
+int kc_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* run.c */
+extern const char kc_run_usage[];
+int kc_run_main(int argc, char **argv);
+
+/* parse.c: option values. Each returns 0, or -1 when text is malformed. */
+int kc_parse_u64(const char *text, uint64_t *out);
+int kc_parse_size(const char *text, uint64_t *out);
+int kc_parse_duration(const char *text, uint64_t *ns);
+
+/* value.c: --invoke arguments and results. */
+int kc_parse_val(const char *text, char type, krait_val *out);
+const char *kc_type_name(char type);
+void kc_format_val(const krait_val *v, char *buf, size_t size);
+
+/* file.c */
+uint8_t *kc_read_file(const char *path, size_t *len, char *why, size_t n);
+
+#endif /* KC_CLI_H */

@@ -1,0 +1,69 @@
+/*
+** file.c -- reading a whole module file for the `krait` command.
+** Owns the file-to-bytes step with clear reasons for failure; not decoding
+** (the engine) nor what is done with the bytes (run.c).
+*/
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+/* Reads everything from fd into a growing buffer. NULL with errno set on
+** failure. Works for files and for pipes (whose size is unknown). */
+static uint8_t *kc_read_fd(int fd, size_t *len)
+{
+  size_t cap = 1 << 16, n = 0;
+  uint8_t *buf = malloc(cap), *bigger;
+  while (buf) {
+    ssize_t r;
+    if (n == cap) {
+      bigger = cap * 2 > cap ? realloc(buf, cap * 2) : NULL;
+      if (!bigger)
+        break;
+      buf = bigger;
+      cap *= 2;
+    }
+    r = read(fd, buf + n, cap - n);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0)
+      break;
+    if (r == 0) {
+      *len = n;
+      return buf;
+    }
+    n += (size_t)r;
+  }
+  if (!buf || n == cap)
+    errno = ENOMEM;
+  free(buf);
+  return NULL;
+}
+
+/* Reads the file at path. On failure returns NULL and writes the reason
+** ("No such file or directory", "is a directory", ...) to why[n]. */
+uint8_t *kc_read_file(const char *path, size_t *len, char *why, size_t n)
+{
+  struct stat sb;
+  uint8_t *bytes;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    snprintf(why, n, "%s", strerror(errno));
+    return NULL;
+  }
+  if (fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    snprintf(why, n, "it is a directory");
+    close(fd);
+    return NULL;
+  }
+  bytes = kc_read_fd(fd, len);
+  if (!bytes)
+    snprintf(why, n, "%s", strerror(errno));
+  close(fd);
+  return bytes;
+}

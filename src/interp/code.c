@@ -1,0 +1,42 @@
+/*
+** code.c -- lazy lowering on first call, trap raising, and mapping code
+** positions back to module byte offsets for trap messages.
+*/
+#include "interp/interp.h"
+#include <stdatomic.h>
+
+_Noreturn void ki_trap(ki_exec *ex, krait_trapkind kind) {
+  ex->trap = kind;
+  longjmp(*ex->catch, 1);
+}
+
+/* Lowers f's body once per module; concurrent lowerers race on a CAS and
+** the loser frees its copy. Traps with NOMEM when lowering cannot allocate. */
+void *ki_code_for(krait_store *s, krait_func *f) {
+  kd_func *def = f->def;
+  ki_code *c = atomic_load(&def->code);
+  if (!c) {
+    bool explicit_bounds = s->engine->cfg.bounds == KRAIT_BOUNDS_EXPLICIT;
+    c = ki_lower(f->inst->module, f->index, explicit_bounds);
+    if (!c) ki_trap(&s->ex, KRAIT_TRAP_NOMEM);
+    void *expected = NULL;
+    if (!atomic_compare_exchange_strong(&def->code, &expected, c)) {
+      ki_code_free(c);
+      c = expected;
+    }
+  }
+  f->code = c;
+  return c;
+}
+
+size_t ki_wasm_offset(const krait_func *f, const uint32_t *ip) {
+  const ki_code *c = f ? f->code : NULL;
+  if (!c || ip < c->ops || ip >= c->ops + c->len) return 0;
+  uint32_t at = (uint32_t)(ip - c->ops);
+  size_t lo = 0, hi = c->nmap;
+  while (hi - lo > 1) {  /* last entry with code index <= at */
+    size_t mid = (lo + hi) / 2;
+    if (c->map[2 * mid] <= at) lo = mid; else hi = mid;
+  }
+  return c->nmap ? c->map[2 * lo + 1] : 0;
+}

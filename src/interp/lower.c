@@ -1,0 +1,589 @@
+/*
+** lower.c -- translates a validated function body into the interpreter's
+** slot-addressed code: a virtual operand stack folds local reads and
+** constants into operands, branches get precomputed relative targets.
+*/
+#include "interp/interp.h"
+#include "decode/instr.h"
+#include "util/cursor.h"
+
+#define NONE UINT32_MAX
+
+enum { V_TEMP, V_LOCAL, V_CONST };
+
+/* A virtual operand: in its canonical temp slot, in a local, or a constant
+** not yet written anywhere. */
+typedef struct lw_val {
+  uint8_t kind;
+  uint32_t local;
+  uint64_t k;
+} lw_val;
+
+typedef struct lw_label {
+  kd_op op;            /* BLOCK, LOOP, IF or ELSE */
+  uint32_t height;     /* operand height below the label's params */
+  uint32_t nparams, nresults;
+  uint32_t loop_pos;   /* code index of a loop's first instruction */
+  uint32_t patch;      /* chain of forward target words to patch */
+  uint32_t else_patch; /* an if's BR_UNLESS target word */
+  uint32_t shadow;     /* first shadow slot saving an if's params */
+  uint32_t ninstr;     /* instruction count at loop start, for fuel */
+} lw_label;
+
+typedef struct lw {
+  const krait_module *m;
+  const kd_func *f;
+  const kd_functype *ft;
+  bool explicit_bounds;
+  const int32_t *dw;
+  ku_fail fail;
+  ku_cursor c;
+  ku_vec code, map;      /* uint32_t words; uint32_t pairs */
+  lw_val *vs;            /* virtual stack, max_height entries */
+  uint32_t h;
+  ku_vec labels;         /* lw_label */
+  ku_vec scratch;        /* uint32_t, br_table depths */
+  uint32_t temp0, shadow_top, shadow_max;
+  uint32_t last_dst;     /* dst word of the last value producer, or NONE */
+  bool dead;
+  uint32_t dead_depth, ninstr;
+  size_t cur_off;
+} lw;
+
+#define KI_MAP_SPECIAL(n) -1
+#define KI_MAP_UN(n) KI_##n##_S
+#define KI_MAP_BIN(n) KI_##n##_SS
+#define KI_MAP_LOAD(n) KI_##n##_G
+#define KI_MAP_STORE(n) KI_##n##_G
+/* The first internal op generated for each Wasm opcode (SK, C follow). */
+static const int16_t gen_op[KD_OP_COUNT] = {
+#define X(name, code, text, kind, a, r, sem) KI_MAP_##kind(name),
+#include "decode/opcodes.def"
+#undef X
+};
+
+static _Noreturn void oom(lw *w) {
+  ku_cfail(&w->c, KRAIT_ERR_NOMEM, "out of memory while lowering");
+}
+
+static uint32_t *words(lw *w) { return w->code.data; }
+static uint32_t pos(lw *w) { return (uint32_t)w->code.len; }
+
+static void emit(lw *w, uint32_t word) {
+  uint32_t *p = ku_vec_push(&w->code);
+  if (!p) oom(w);
+  *p = word;
+}
+
+/* Starts an internal op: records its source offset and dispatch word. */
+static void emit_op(lw *w, ki_op op) {
+  uint32_t *p = ku_vec_push(&w->map);
+  if (!p) oom(w);
+  p[0] = pos(w);
+  p[1] = (uint32_t)w->cur_off;
+  emit(w, (uint32_t)w->dw[op]);
+  w->last_dst = NONE;
+}
+
+static void emit_k64(lw *w, uint64_t k) {
+  emit(w, (uint32_t)k);
+  emit(w, (uint32_t)(k >> 32));
+}
+
+static uint32_t T(lw *w, uint32_t height) { return w->temp0 + height; }
+
+static void emit_copy(lw *w, uint32_t dst, uint32_t src) {
+  if (dst == src) return;
+  emit_op(w, KI_COPY); emit(w, dst); emit(w, src);
+}
+
+static void emit_const(lw *w, uint32_t dst, uint64_t k) {
+  emit_op(w, KI_CONST); emit(w, dst); emit_k64(w, k);
+}
+
+static void push(lw *w, uint8_t kind, uint32_t local, uint64_t k) {
+  assert(w->h < w->f->max_height);
+  w->vs[w->h++] = (lw_val){kind, local, k};
+}
+
+static void push_temp(lw *w) { push(w, V_TEMP, 0, 0); }
+
+/* Writes stack entry i into its canonical temp slot if it is virtual. */
+static void materialize(lw *w, uint32_t i) {
+  lw_val *v = &w->vs[i];
+  if (v->kind == V_LOCAL) emit_copy(w, T(w, i), v->local);
+  else if (v->kind == V_CONST) emit_const(w, T(w, i), v->k);
+  v->kind = V_TEMP;
+}
+
+static void materialize_range(lw *w, uint32_t from, uint32_t to) {
+  for (uint32_t i = from; i < to; i++)
+    if (w->vs[i].kind != V_TEMP) materialize(w, i);
+}
+
+/* The slot holding entry i: a local's own slot, or its temp (constants
+** are written to the temp first). */
+static uint32_t slot_of(lw *w, uint32_t i) {
+  lw_val *v = &w->vs[i];
+  if (v->kind == V_LOCAL) return v->local;
+  if (v->kind == V_CONST) materialize(w, i);
+  return T(w, i);
+}
+
+/* Pops the top entry and returns its slot. */
+static uint32_t pop_slot(lw *w) {
+  uint32_t s = slot_of(w, w->h - 1);
+  w->h--;
+  return s;
+}
+
+static lw_label *label(lw *w, uint32_t depth) {
+  return (lw_label *)w->labels.data + (w->labels.len - 1 - depth);
+}
+
+/* Emits a target word: backward targets are final, forward ones join the
+** label's patch chain. Words hold target - word_position. */
+static void emit_target(lw *w, lw_label *l) {
+  if (l->op == KD_OP_LOOP) {
+    emit(w, l->loop_pos - pos(w));
+    return;
+  }
+  uint32_t at = pos(w);
+  emit(w, l->patch);
+  l->patch = at;
+}
+
+static void bind_chain(lw *w, uint32_t chain, uint32_t target) {
+  while (chain != NONE) {
+    uint32_t next = words(w)[chain];
+    words(w)[chain] = target - chain;
+    chain = next;
+  }
+}
+
+static uint32_t label_arity(const lw_label *l) {
+  return l->op == KD_OP_LOOP ? l->nparams : l->nresults;
+}
+
+static bool needs_move(lw *w, const lw_label *l, uint32_t n) {
+  if (w->h - n != l->height) return true;
+  for (uint32_t i = w->h - n; i < w->h; i++)
+    if (w->vs[i].kind != V_TEMP) return true;
+  return false;
+}
+
+/* Moves the top n values into the label's result slots. Ascending order is
+** safe: destinations never lie above their sources. */
+static void move_values(lw *w, const lw_label *l, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t dst = T(w, l->height + i);
+    lw_val *v = &w->vs[w->h - n + i];
+    if (v->kind == V_CONST) emit_const(w, dst, v->k);
+    else emit_copy(w, dst, v->kind == V_LOCAL ? v->local : T(w, w->h - n + i));
+  }
+}
+
+static uint32_t loop_cost(lw *w, const lw_label *l) {
+  uint32_t c = w->ninstr - l->ninstr;
+  return c ? c : 1;
+}
+
+/* Emits a jump to the label (after moves), with an interrupt check when
+** it is a loop back-edge. */
+static void emit_jump(lw *w, lw_label *l) {
+  if (l->op == KD_OP_LOOP) {
+    emit_op(w, KI_LOOP_BR); emit_target(w, l); emit(w, loop_cost(w, l));
+  } else {
+    emit_op(w, KI_BR); emit_target(w, l);
+  }
+}
+
+/* Return: results to fp[0..n), then RET. */
+static void do_return(lw *w) {
+  uint32_t n = w->ft->nresults;
+  if (n == 1) {
+    lw_val *v = &w->vs[w->h - 1];
+    if (v->kind == V_TEMP && w->last_dst != NONE && words(w)[w->last_dst] == T(w, w->h - 1))
+      words(w)[w->last_dst] = 0;
+    else if (v->kind == V_CONST) emit_const(w, 0, v->k);
+    else emit_copy(w, 0, v->kind == V_LOCAL ? v->local : T(w, w->h - 1));
+  } else if (n > 1) {
+    materialize_range(w, w->h - n, w->h);
+    for (uint32_t i = 0; i < n; i++) emit_copy(w, i, T(w, w->h - n + i));
+  }
+  emit_op(w, KI_RET);
+}
+
+static void do_br(lw *w, uint32_t depth) {
+  if (depth == w->labels.len - 1) { do_return(w); return; }
+  lw_label *l = label(w, depth);
+  move_values(w, l, label_arity(l));
+  emit_jump(w, l);
+}
+
+static void do_br_if(lw *w, uint32_t depth) {
+  uint32_t cond = pop_slot(w);
+  lw_label *l = label(w, depth);
+  bool fn_label = depth == w->labels.len - 1;
+  if (!fn_label && !needs_move(w, l, label_arity(l))) {
+    if (l->op == KD_OP_LOOP) {
+      emit_op(w, KI_LOOP_BR_IF); emit(w, cond); emit_target(w, l); emit(w, loop_cost(w, l));
+    } else {
+      emit_op(w, KI_BR_IF); emit(w, cond); emit_target(w, l);
+    }
+    return;
+  }
+  emit_op(w, KI_BR_UNLESS); emit(w, cond);
+  uint32_t skip = pos(w);
+  emit(w, NONE);
+  do_br(w, depth);
+  bind_chain(w, skip, pos(w));
+}
+
+/* br_table: materialized operands, one target word per label; labels
+** needing moves or back-edge checks get a stub after the table. */
+static void do_br_table(lw *w, const kd_instr *in) {
+  uint32_t idx = pop_slot(w);
+  uint32_t n = label_arity(label(w, in->a));
+  materialize_range(w, w->h - n, w->h);
+  emit_op(w, KI_BR_TABLE); emit(w, idx); emit(w, in->n);
+  ku_cursor t = {in->tbl, w->c.end, w->c.base, "code", &w->fail};
+  uint32_t first = pos(w);
+  if (!ku_vec_reserve(&w->scratch, in->n + 1)) oom(w);
+  uint32_t *depths = w->scratch.data;
+  for (uint32_t i = 0; i <= in->n; i++) {
+    depths[i] = i < in->n ? ku_u32(&t) : in->a;
+    emit(w, NONE);
+  }
+  for (uint32_t i = 0; i <= in->n; i++) {
+    uint32_t d = depths[i];
+    lw_label *l = label(w, d);
+    bool direct = d != w->labels.len - 1 && l->op != KD_OP_LOOP && !needs_move(w, l, n);
+    if (direct) {
+      words(w)[first + i] = l->patch;
+      l->patch = first + i;
+    } else {
+      words(w)[first + i] = pos(w) - (first + i);
+      do_br(w, d);
+    }
+  }
+}
+
+/* Resolves a block type to parameter and result counts. */
+static void block_arity(lw *w, int64_t bt, uint32_t *np, uint32_t *nr) {
+  *np = 0;
+  *nr = bt == KD_BT_EMPTY ? 0 : 1;
+  if (bt >= 0) {
+    *np = w->m->types[bt].nparams;
+    *nr = w->m->types[bt].nresults;
+  }
+}
+
+static lw_label *push_label(lw *w, kd_op op, int64_t bt) {
+  uint32_t np, nr;
+  block_arity(w, bt, &np, &nr);
+  lw_label *l = ku_vec_push(&w->labels);
+  if (!l) oom(w);
+  *l = (lw_label){op, w->h - np, np, nr, pos(w), NONE, NONE, NONE, w->ninstr};
+  return l;
+}
+
+static void do_block(lw *w, const kd_instr *in) {
+  materialize_range(w, 0, w->h);
+  push_label(w, in->op, in->bt);
+  w->last_dst = NONE;
+}
+
+/* if: params are saved in shadow slots so the else branch gets them back
+** even when the then branch overwrote their temps. */
+static void do_if(lw *w, const kd_instr *in) {
+  uint32_t cond = pop_slot(w);
+  materialize_range(w, 0, w->h);
+  lw_label *l = push_label(w, KD_OP_IF, in->bt);
+  if (l->nparams) {
+    l->shadow = T(w, w->f->max_height) + w->shadow_top;
+    w->shadow_top += l->nparams;
+    if (w->shadow_top > w->shadow_max) w->shadow_max = w->shadow_top;
+    for (uint32_t i = 0; i < l->nparams; i++)
+      emit_copy(w, l->shadow + i, T(w, l->height + i));
+  }
+  emit_op(w, KI_BR_UNLESS); emit(w, cond);
+  l->else_patch = pos(w);
+  emit(w, NONE);
+}
+
+static void do_else(lw *w) {
+  lw_label *l = label(w, 0);
+  if (!w->dead) {
+    materialize_range(w, 0, w->h);
+    emit_op(w, KI_BR); emit_target(w, l);
+  }
+  bind_chain(w, l->else_patch, pos(w));
+  l->else_patch = NONE;
+  l->op = KD_OP_ELSE;
+  w->h = l->height;
+  for (uint32_t i = 0; i < l->nparams; i++) {
+    emit_copy(w, T(w, l->height + i), l->shadow + i);
+    push_temp(w);
+  }
+  w->dead = false;
+  w->last_dst = NONE;
+}
+
+static void do_end(lw *w) {
+  lw_label *l = label(w, 0);
+  if (w->labels.len == 1) {
+    if (!w->dead) do_return(w);
+    w->labels.len--;
+    return;
+  }
+  if (!w->dead) materialize_range(w, 0, w->h);
+  if (l->else_patch != NONE) bind_chain(w, l->else_patch, pos(w));
+  bind_chain(w, l->patch, pos(w));
+  if (l->shadow != NONE) w->shadow_top -= l->nparams;
+  w->h = l->height;
+  for (uint32_t i = 0; i < l->nresults; i++) push_temp(w);
+  w->labels.len--;
+  w->dead = false;
+  w->last_dst = NONE;
+}
+
+/* local.set/tee: folds the last producer's destination into the local
+** when no other stack entry still refers to the local's old value. */
+static void do_local_set(lw *w, uint32_t x, bool tee) {
+  lw_val *top = &w->vs[w->h - 1];
+  if (top->kind == V_LOCAL && top->local == x) {
+    if (!tee) w->h--;
+    return;
+  }
+  bool refs = false;
+  for (uint32_t i = 0; i + 1 < w->h; i++)
+    if (w->vs[i].kind == V_LOCAL && w->vs[i].local == x) refs = true;
+  uint32_t ld = w->last_dst;
+  if (!refs && top->kind == V_TEMP && ld != NONE && words(w)[ld] == T(w, w->h - 1)) {
+    words(w)[ld] = x;
+  } else {
+    for (uint32_t i = 0; i + 1 < w->h; i++)
+      if (w->vs[i].kind == V_LOCAL && w->vs[i].local == x) materialize(w, i);
+    if (top->kind == V_CONST) emit_const(w, x, top->k);
+    else emit_copy(w, x, top->kind == V_LOCAL ? top->local : T(w, w->h - 1));
+  }
+  w->last_dst = NONE;
+  if (tee) *top = (lw_val){V_LOCAL, x, 0};
+  else w->h--;
+}
+
+static void do_call(lw *w, const kd_functype *t, ki_op op, const kd_instr *in) {
+  uint32_t idx = op == KI_CALL_INDIRECT ? pop_slot(w) : 0;
+  materialize_range(w, w->h - t->nparams, w->h);
+  uint32_t base = T(w, w->h - t->nparams);
+  emit_op(w, op);
+  if (op == KI_CALL) {
+    emit(w, in->a); emit(w, base);
+  } else {
+    emit(w, t->id); emit(w, in->b); emit(w, base); emit(w, idx);
+  }
+  w->h -= t->nparams;
+  for (uint32_t i = 0; i < t->nresults; i++) push_temp(w);
+}
+
+static void do_binary(lw *w, kd_op op) {
+  lw_val *b = &w->vs[w->h - 1];
+  if (b->kind == V_CONST) {
+    uint64_t k = b->k;
+    w->h--;
+    uint32_t a = pop_slot(w);
+    emit_op(w, (ki_op)(gen_op[op] + 1));
+    uint32_t at = pos(w);
+    emit(w, T(w, w->h)); emit(w, a); emit_k64(w, k);
+    push_temp(w);
+    w->last_dst = at;
+    return;
+  }
+  uint32_t sb = pop_slot(w), sa = pop_slot(w);
+  emit_op(w, (ki_op)gen_op[op]);
+  uint32_t at = pos(w);
+  emit(w, T(w, w->h)); emit(w, sa); emit(w, sb);
+  push_temp(w);
+  w->last_dst = at;
+}
+
+static void do_unary(lw *w, kd_op op) {
+  uint32_t a = pop_slot(w);
+  emit_op(w, (ki_op)gen_op[op]);
+  uint32_t at = pos(w);
+  emit(w, T(w, w->h)); emit(w, a);
+  push_temp(w);
+  w->last_dst = at;
+}
+
+static void do_load(lw *w, const kd_instr *in) {
+  uint32_t a = pop_slot(w);
+  emit_op(w, (ki_op)(gen_op[in->op] + w->explicit_bounds));
+  uint32_t at = pos(w);
+  emit(w, T(w, w->h)); emit(w, a); emit(w, in->b);
+  push_temp(w);
+  w->last_dst = at;
+}
+
+static void do_store(lw *w, const kd_instr *in) {
+  uint32_t v = pop_slot(w), a = pop_slot(w);
+  emit_op(w, (ki_op)(gen_op[in->op] + w->explicit_bounds));
+  emit(w, a); emit(w, v); emit(w, in->b);
+}
+
+/* Emits op with n operand slots popped from the stack (deepest first),
+** after the given immediates; pushes a result when produces is set. */
+static void do_generic(lw *w, ki_op op, uint32_t nimm, const uint32_t *imm,
+                       uint32_t nin, bool produces) {
+  uint32_t s[5];
+  for (uint32_t i = nin; i > 0; i--) s[i - 1] = pop_slot(w);
+  emit_op(w, op);
+  uint32_t at = pos(w);
+  if (produces) emit(w, T(w, w->h));
+  for (uint32_t i = 0; i < nimm; i++) emit(w, imm[i]);
+  for (uint32_t i = 0; i < nin; i++) emit(w, s[i]);
+  if (produces) { push_temp(w); w->last_dst = at; }
+}
+
+/* Tables, bulk memory, references, globals, memory size/grow. */
+static bool lower_misc(lw *w, const kd_instr *in) {
+  uint32_t imm[2] = {in->a, in->b};
+  uint32_t swapped[2] = {in->b, in->a};
+  switch (in->op) {
+  case KD_OP_GLOBAL_GET: do_generic(w, KI_GLOBAL_GET, 1, imm, 0, true); return true;
+  case KD_OP_GLOBAL_SET: do_generic(w, KI_GLOBAL_SET, 1, imm, 1, false); return true;
+  case KD_OP_MEMORY_SIZE: do_generic(w, KI_MEMORY_SIZE, 0, imm, 0, true); return true;
+  case KD_OP_MEMORY_GROW: do_generic(w, KI_MEMORY_GROW, 0, imm, 1, true); return true;
+  case KD_OP_MEMORY_INIT: do_generic(w, KI_MEMORY_INIT, 1, imm, 3, false); return true;
+  case KD_OP_DATA_DROP: do_generic(w, KI_DATA_DROP, 1, imm, 0, false); return true;
+  case KD_OP_MEMORY_COPY: do_generic(w, KI_MEMORY_COPY, 0, imm, 3, false); return true;
+  case KD_OP_MEMORY_FILL: do_generic(w, KI_MEMORY_FILL, 0, imm, 3, false); return true;
+  case KD_OP_TABLE_GET: do_generic(w, KI_TABLE_GET, 1, imm, 1, true); return true;
+  case KD_OP_TABLE_SET: do_generic(w, KI_TABLE_SET, 1, imm, 2, false); return true;
+  case KD_OP_TABLE_SIZE: do_generic(w, KI_TABLE_SIZE, 1, imm, 0, true); return true;
+  case KD_OP_TABLE_GROW: do_generic(w, KI_TABLE_GROW, 1, imm, 2, true); return true;
+  case KD_OP_TABLE_FILL: do_generic(w, KI_TABLE_FILL, 1, imm, 3, false); return true;
+  case KD_OP_TABLE_COPY: do_generic(w, KI_TABLE_COPY, 2, imm, 3, false); return true;
+  case KD_OP_TABLE_INIT: do_generic(w, KI_TABLE_INIT, 2, swapped, 3, false); return true;
+  case KD_OP_ELEM_DROP: do_generic(w, KI_ELEM_DROP, 1, imm, 0, false); return true;
+  case KD_OP_REF_IS_NULL: do_generic(w, KI_REF_IS_NULL, 0, imm, 1, true); return true;
+  case KD_OP_REF_FUNC: do_generic(w, KI_REF_FUNC, 1, imm, 0, true); return true;
+  default: return false;
+  }
+}
+
+/* Control flow, variables, constants, calls. */
+static void lower_special(lw *w, const kd_instr *in) {
+  switch (in->op) {
+  case KD_OP_UNREACHABLE: emit_op(w, KI_UNREACHABLE); w->dead = true; return;
+  case KD_OP_NOP: return;
+  case KD_OP_BLOCK: case KD_OP_LOOP: do_block(w, in); return;
+  case KD_OP_IF: do_if(w, in); return;
+  case KD_OP_ELSE: do_else(w); return;
+  case KD_OP_END: do_end(w); return;
+  case KD_OP_BR: do_br(w, in->a); w->dead = true; return;
+  case KD_OP_BR_IF: do_br_if(w, in->a); return;
+  case KD_OP_BR_TABLE: do_br_table(w, in); w->dead = true; return;
+  case KD_OP_RETURN: do_return(w); w->dead = true; return;
+  case KD_OP_CALL: do_call(w, kd_func_type(w->m, in->a), KI_CALL, in); return;
+  case KD_OP_CALL_INDIRECT: do_call(w, &w->m->types[in->a], KI_CALL_INDIRECT, in); return;
+  case KD_OP_DROP: w->h--; return;
+  case KD_OP_SELECT: case KD_OP_SELECT_T: do_generic(w, KI_SELECT, 0, NULL, 3, true); return;
+  case KD_OP_LOCAL_GET: push(w, V_LOCAL, in->a, 0); return;
+  case KD_OP_LOCAL_SET: do_local_set(w, in->a, false); return;
+  case KD_OP_LOCAL_TEE: do_local_set(w, in->a, true); return;
+  case KD_OP_I32_CONST: case KD_OP_I64_CONST: case KD_OP_F32_CONST:
+  case KD_OP_F64_CONST: push(w, V_CONST, 0, in->k); return;
+  case KD_OP_REF_NULL: push(w, V_CONST, 0, 0); return;
+  default:
+    if (!lower_misc(w, in)) ku_cfail(&w->c, KRAIT_ERR_INVALID, "cannot lower %s", kd_op_name(in->op));
+  }
+}
+
+/* In unreachable code only nesting matters until the matching else/end. */
+static bool skip_dead(lw *w, const kd_instr *in) {
+  if (!w->dead) return false;
+  switch (in->op) {
+  case KD_OP_BLOCK: case KD_OP_LOOP: case KD_OP_IF: w->dead_depth++; return true;
+  case KD_OP_ELSE: return w->dead_depth > 0;
+  case KD_OP_END:
+    if (w->dead_depth == 0) return false;
+    w->dead_depth--;
+    return true;
+  default: return true;
+  }
+}
+
+static void lower_instr(lw *w, const kd_instr *in) {
+  w->cur_off = in->offset;
+  w->ninstr++;
+  if (skip_dead(w, in)) return;
+  switch (kd_opinfo_table[in->op].kind) {
+  case KD_K_UN: do_unary(w, in->op); return;
+  case KD_K_BIN: do_binary(w, in->op); return;
+  case KD_K_LOAD: do_load(w, in); return;
+  case KD_K_STORE: do_store(w, in); return;
+  default: lower_special(w, in);
+  }
+}
+
+static ki_code *finish(lw *w) {
+  ki_code *c = ku_calloc(1, sizeof *c);
+  if (!c) oom(w);
+  c->ops = w->code.data;
+  c->len = w->code.len;
+  c->map = w->map.data;
+  c->nmap = w->map.len;
+  c->nparams = w->ft->nparams;
+  c->nlocals = w->f->nlocals;
+  c->frame_slots = w->temp0 + w->f->max_height + w->shadow_max;
+  return c;
+}
+
+ki_code *ki_lower(const krait_module *m, uint32_t fi, bool explicit_bounds) {
+  lw w;
+  memset(&w, 0, sizeof w);
+  w.m = m;
+  w.f = &m->funcs[fi];
+  w.ft = kd_func_type(m, fi);
+  w.explicit_bounds = explicit_bounds;
+  w.dw = ki_dispatch_words();
+  char msg[128];
+  w.fail.msg = msg;
+  w.fail.cap = sizeof msg;
+  w.c = (ku_cursor){w.f->body, w.f->body + w.f->body_len, m->bytes, "code", &w.fail};
+  ku_vec_init(&w.code, sizeof(uint32_t));
+  ku_vec_init(&w.map, 2 * sizeof(uint32_t));
+  ku_vec_init(&w.labels, sizeof(lw_label));
+  ku_vec_init(&w.scratch, sizeof(uint32_t));
+  w.temp0 = w.f->nlocals;
+  w.last_dst = NONE;
+  w.vs = ku_malloc((w.f->max_height + 1) * sizeof *w.vs);
+  if (setjmp(w.fail.jb) || !w.vs) {
+    ku_free(w.vs);
+    ku_vec_free(&w.code);
+    ku_vec_free(&w.map);
+    ku_vec_free(&w.labels);
+    ku_vec_free(&w.scratch);
+    return NULL;
+  }
+  push_label(&w, KD_OP_BLOCK, KD_BT_EMPTY)->nresults = w.ft->nresults;
+  while (w.labels.len > 0) {
+    kd_instr in;
+    kd_read_instr(&w.c, &in);
+    lower_instr(&w, &in);
+  }
+  ki_code *c = finish(&w);
+  ku_free(w.vs);
+  ku_vec_free(&w.labels);
+  ku_vec_free(&w.scratch);
+  return c;
+}
+
+void ki_code_free(ki_code *c) {
+  if (!c) return;
+  ku_free(c->ops);
+  ku_free(c->map);
+  ku_free(c);
+}

@@ -1,0 +1,67 @@
+/*
+** ops.h -- the interpreter's internal instruction set. Numeric, load and
+** store ops are generated from decode/opcodes.def; the rest are listed here.
+*/
+#ifndef KI_OPS_H
+#define KI_OPS_H
+
+#include "decode/module.h"
+
+/* Hand-written internal ops: control flow, data movement, calls, and the
+** helpers for tables and bulk memory. Operand words follow each op. */
+#define KI_MANUAL_OPS(Y)                                                   \
+  Y(EXIT)            /* leave ki_run */                                    \
+  Y(UNREACHABLE)     /* trap */                                            \
+  Y(COPY)            /* dst src */                                         \
+  Y(CONST)           /* dst lo hi */                                       \
+  Y(BR)              /* target */                                          \
+  Y(BR_IF)           /* cond target */                                     \
+  Y(BR_UNLESS)       /* cond target */                                     \
+  Y(LOOP_BR)         /* target cost: back-edge with interrupt check */     \
+  Y(LOOP_BR_IF)      /* cond target cost */                                \
+  Y(BR_TABLE)        /* idx n target*(n+1) */                              \
+  Y(RET)             /* results already in fp[0..] */                      \
+  Y(CALL)            /* funcidx base */                                    \
+  Y(CALL_INDIRECT)   /* typeid table base idxslot */                       \
+  Y(SELECT)          /* dst a b cond */                                    \
+  Y(GLOBAL_GET)      /* dst idx */                                         \
+  Y(GLOBAL_SET)      /* idx src */                                         \
+  Y(MEMORY_SIZE)     /* dst */                                             \
+  Y(MEMORY_GROW)     /* dst delta */                                       \
+  Y(MEMORY_INIT)     /* seg d s n */                                       \
+  Y(DATA_DROP)       /* seg */                                             \
+  Y(MEMORY_COPY)     /* d s n */                                           \
+  Y(MEMORY_FILL)     /* d v n */                                           \
+  Y(TABLE_GET)       /* dst tab idx */                                     \
+  Y(TABLE_SET)       /* tab idx val */                                     \
+  Y(TABLE_SIZE)      /* dst tab */                                         \
+  Y(TABLE_GROW)      /* dst tab init n */                                  \
+  Y(TABLE_FILL)      /* tab i v n */                                       \
+  Y(TABLE_COPY)      /* dtab stab d s n */                                 \
+  Y(TABLE_INIT)      /* tab seg d s n */                                   \
+  Y(ELEM_DROP)       /* seg */                                             \
+  Y(REF_IS_NULL)     /* dst a */                                           \
+  Y(REF_FUNC)        /* dst funcidx */
+
+/* Generated variants per opcodes.def kind:
+**   BIN:   NAME_SS dst a b        NAME_SK dst a lo hi
+**   UN:    NAME_S  dst a
+**   LOAD:  NAME_G  dst addr off   NAME_C (explicit bounds check)
+**   STORE: NAME_G  addr val off   NAME_C                               */
+#define KI_GEN_SPECIAL(name)
+#define KI_GEN_UN(name) Y(name##_S)
+#define KI_GEN_BIN(name) Y(name##_SS) Y(name##_SK)
+#define KI_GEN_LOAD(name) Y(name##_G) Y(name##_C)
+#define KI_GEN_STORE(name) Y(name##_G) Y(name##_C)
+
+typedef enum ki_op {
+#define Y(name) KI_##name,
+  KI_MANUAL_OPS(Y)
+#define X(name, code, text, kind, a, r, sem) KI_GEN_##kind(name)
+#include "decode/opcodes.def"
+#undef X
+#undef Y
+  KI_OP_COUNT
+} ki_op;
+
+#endif

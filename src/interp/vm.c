@@ -1,0 +1,247 @@
+/*
+** vm.c -- the dispatch loop: one function, one short case per internal op.
+** Calls between wasm functions never recurse on the C stack.
+*/
+#include "interp/interp.h"
+#include "interp/numeric.h"
+#include "platform/dispatch.h"
+#include "platform/platform.h"
+
+#define CT_I32 uint32_t
+#define CT_I64 uint64_t
+#define CT_F32 float
+#define CT_F64 double
+#define RD_I32(s) ((uint32_t)(s).i32)
+#define RD_I64(s) ((uint64_t)(s).i64)
+#define RD_F32(s) ((s).f32)
+#define RD_F64(s) ((s).f64)
+#define WR_I32(s, v) ((s).bits = (uint32_t)(v))
+#define WR_I64(s, v) ((s).bits = (uint64_t)(v))
+#define WR_F32(s, v) ((s).f32 = (v))
+#define WR_F64(s, v) ((s).f64 = (v))
+#define KC_I32(k) ((uint32_t)(k))
+#define KC_I64(k) ((uint64_t)(k))
+#define KC_F32(k) kn_f32_bits((uint32_t)(k))
+#define KC_F64(k) kn_f64_bits(k)
+
+#define S(i) fp[ip[i]]
+#define K64(i) ((uint64_t)ip[i] | (uint64_t)ip[(i) + 1] << 32)
+#define NEXT() KP_NEXT(kbase, ip)
+#define TRAP(k) do { ex->trap_ip = ip; ex->trap_fn = fn; ki_trap(ex, KRAIT_TRAP_##k); } while (0)
+#define TRAPK(kind) do { ex->trap_ip = ip; ex->trap_fn = fn; ki_trap(ex, kind); } while (0)
+#define CHECKED(expr) do { krait_trapkind tk_ = (expr); if (tk_) TRAPK(tk_); } while (0)
+#define RELOAD() do { inst = fn->inst; mem = inst->mem0; M = mem->base; \
+                      MS = mem->size; G = inst->globals; } while (0)
+#define CHARGE(n) do { budget -= (int64_t)(n); \
+    if (KU_UNLIKELY(budget < 0)) { ex->trap_ip = ip; ex->trap_fn = fn; \
+                                   budget = ki_refuel(ex, budget); } } while (0)
+
+/* Slow path of the interrupt check: settles fuel, checks the deadline,
+** and returns a fresh budget (or traps). */
+static int64_t ki_refuel(ki_exec *ex, int64_t budget) {
+  uint64_t used = (uint64_t)(ex->budget_start - budget);
+  if (ex->fuel_on) {
+    if (used > ex->fuel) { ex->fuel = 0; ki_trap(ex, KRAIT_TRAP_FUEL); }
+    ex->fuel -= used;
+  }
+  if (ex->deadline && kp_monotonic_ns() >= ex->deadline)
+    ki_trap(ex, KRAIT_TRAP_DEADLINE);
+  int64_t chunk = ex->deadline ? 10000 : INT64_MAX / 2;
+  if (ex->fuel_on && ex->fuel < (uint64_t)chunk) chunk = (int64_t)ex->fuel;
+  ex->budget_start = chunk;
+  return chunk;
+}
+
+/* Handlers generated from opcodes.def. */
+#define GEN_SPECIAL(name, A, R_, sem)
+#define GEN_UN(name, A, R_, sem)                                            \
+  L_##name##_S: { CT_##A a = RD_##A(S(2)); CT_##R_ r; sem; WR_##R_(S(1), r); \
+                  ip += 3; NEXT(); }
+#define GEN_BIN(name, A, R_, sem)                                           \
+  L_##name##_SS: { CT_##A a = RD_##A(S(2)), b = RD_##A(S(3)); CT_##R_ r;     \
+                   sem; WR_##R_(S(1), r); ip += 4; NEXT(); }                 \
+  L_##name##_SK: { CT_##A a = RD_##A(S(2)), b = KC_##A(K64(3)); CT_##R_ r;   \
+                   sem; WR_##R_(S(1), r); ip += 5; NEXT(); }
+#define GEN_LOAD(name, MT, R_, sem)                                         \
+  L_##name##_G: { MT v; ex->trap_ip = ip;                                    \
+    memcpy(&v, M + (uint64_t)RD_I32(S(2)) + ip[3], sizeof v);                \
+    WR_##R_(S(1), (CT_##R_)v); ip += 4; NEXT(); }                            \
+  L_##name##_C: { MT v; uint64_t ea = (uint64_t)RD_I32(S(2)) + ip[3];        \
+    if (KU_UNLIKELY(ea + sizeof v > MS)) TRAP(MEMORY_OOB);                   \
+    memcpy(&v, M + ea, sizeof v); WR_##R_(S(1), (CT_##R_)v); ip += 4; NEXT(); }
+#define GEN_STORE(name, MT, R_, sem)                                        \
+  L_##name##_G: { MT v = (MT)RD_##R_(S(2)); ex->trap_ip = ip;                \
+    memcpy(M + (uint64_t)RD_I32(S(1)) + ip[3], &v, sizeof v); ip += 4; NEXT(); } \
+  L_##name##_C: { MT v = (MT)RD_##R_(S(2));                                  \
+    uint64_t ea = (uint64_t)RD_I32(S(1)) + ip[3];                            \
+    if (KU_UNLIKELY(ea + sizeof v > MS)) TRAP(MEMORY_OOB);                   \
+    memcpy(M + ea, &v, sizeof v); ip += 4; NEXT(); }
+
+static int32_t dispatch_words[KI_OP_COUNT];
+
+void ki_run(krait_store *s, krait_func *f, krait_slot *fp) {
+  static const int32_t label_offsets[] = {
+#define Y(name) (int32_t)((char *)&&L_##name - (char *)&&L_EXIT),
+    KI_MANUAL_OPS(Y)
+#define X(name, code, text, kind, a, r, sem) KI_GEN_##kind(name)
+#include "decode/opcodes.def"
+#undef X
+#undef Y
+  };
+  if (!s) {  /* initialization call: publish the dispatch words */
+    for (int i = 0; i < KI_OP_COUNT; i++)
+      dispatch_words[i] = KP_THREADED ? label_offsets[i] : i;
+    return;
+  }
+  const char *kbase = (const char *)&&L_EXIT;
+  static const uint32_t exit_code[1] = {0};  /* EXIT is op 0, offset 0 */
+  ki_exec *ex = &s->ex;
+  ki_frame *frame = ex->frame;
+  int64_t budget = ex->budget;
+  krait_func *fn = f, *callee = f;
+  krait_instance *inst = NULL;
+  krait_memory *mem = NULL;
+  uint8_t *M = NULL;
+  uint64_t MS = 0;
+  krait_global **G = NULL;
+  const uint32_t *ip = exit_code, *ret = exit_code;
+  krait_slot *nfp = fp;
+  goto do_call;
+
+sw_dispatch: __attribute__((unused));
+  switch ((ki_op)*ip) {
+#define Y(name) case KI_##name: goto L_##name;
+    KI_MANUAL_OPS(Y)
+#define X(name, code, text, kind, a, r, sem) KI_GEN_##kind(name)
+#include "decode/opcodes.def"
+#undef X
+#undef Y
+  default: TRAP(UNREACHABLE);
+  }
+
+L_EXIT:
+  ex->frame = frame;
+  ex->budget = budget;
+  return;
+L_UNREACHABLE: TRAP(UNREACHABLE);
+L_COPY: S(1) = S(2); ip += 3; NEXT();
+L_CONST: S(1).bits = K64(2); ip += 4; NEXT();
+L_BR: ip += 1 + (int32_t)ip[1]; NEXT();
+L_BR_IF:
+  if (RD_I32(S(1))) ip += 2 + (int32_t)ip[2]; else ip += 3;
+  NEXT();
+L_BR_UNLESS:
+  if (!RD_I32(S(1))) ip += 2 + (int32_t)ip[2]; else ip += 3;
+  NEXT();
+L_LOOP_BR: CHARGE(ip[2]); ip += 1 + (int32_t)ip[1]; NEXT();
+L_LOOP_BR_IF:
+  if (RD_I32(S(1))) { CHARGE(ip[3]); ip += 2 + (int32_t)ip[2]; } else ip += 4;
+  NEXT();
+L_BR_TABLE: {
+  uint32_t i = RD_I32(S(1)), n = ip[2];
+  if (i > n) i = n;
+  ip += 3 + i + (int32_t)ip[3 + i];
+  NEXT();
+}
+L_RET:
+  ip = frame->ip; fp = frame->fp; fn = frame->fn; frame--;
+  RELOAD();
+  NEXT();
+L_CALL:
+  callee = inst->funcs[ip[1]];
+  nfp = fp + ip[2];
+  ret = ip + 3;
+  goto do_call;
+L_CALL_INDIRECT: {
+  krait_table *t = inst->tables[ip[2]];
+  uint32_t i = RD_I32(S(4));
+  if (i >= t->size) TRAP(UNDEFINED_ELEM);
+  callee = t->elems[i];
+  if (!callee) TRAP(UNINIT_ELEM);
+  if (callee->type_id != ip[1]) TRAP(INDIRECT_TYPE);
+  nfp = fp + ip[3];
+  ret = ip + 5;
+  goto do_call;
+}
+L_SELECT: S(1) = RD_I32(S(4)) ? S(2) : S(3); ip += 5; NEXT();
+L_GLOBAL_GET: S(1) = G[ip[2]]->val; ip += 3; NEXT();
+L_GLOBAL_SET: G[ip[1]]->val = S(2); ip += 3; NEXT();
+L_MEMORY_SIZE: WR_I32(S(1), mem->pages); ip += 2; NEXT();
+L_MEMORY_GROW:
+  WR_I32(S(1), (uint32_t)kr_memory_grow(mem, RD_I32(S(2))));
+  M = mem->base; MS = mem->size;
+  ip += 3; NEXT();
+L_MEMORY_INIT: CHECKED(kr_memory_init(inst, ip[1], RD_I32(S(2)), RD_I32(S(3)), RD_I32(S(4)))); ip += 5; NEXT();
+L_DATA_DROP: inst->data_len[ip[1]] = 0; ip += 2; NEXT();
+L_MEMORY_COPY: CHECKED(kr_memory_copy(mem, RD_I32(S(1)), RD_I32(S(2)), RD_I32(S(3)))); ip += 4; NEXT();
+L_MEMORY_FILL: CHECKED(kr_memory_fill(mem, RD_I32(S(1)), RD_I32(S(2)), RD_I32(S(3)))); ip += 4; NEXT();
+L_TABLE_GET: {
+  krait_table *t = inst->tables[ip[2]];
+  uint32_t i = RD_I32(S(3));
+  if (i >= t->size) TRAP(TABLE_OOB);
+  S(1).ref = t->elems[i];
+  ip += 4; NEXT();
+}
+L_TABLE_SET: {
+  krait_table *t = inst->tables[ip[1]];
+  uint32_t i = RD_I32(S(2));
+  if (i >= t->size) TRAP(TABLE_OOB);
+  t->elems[i] = S(3).ref;
+  ip += 4; NEXT();
+}
+L_TABLE_SIZE: WR_I32(S(1), inst->tables[ip[2]]->size); ip += 3; NEXT();
+L_TABLE_GROW: WR_I32(S(1), (uint32_t)kr_table_grow(inst->tables[ip[2]], RD_I32(S(4)), S(3).ref)); ip += 5; NEXT();
+L_TABLE_FILL: CHECKED(kr_table_fill(inst->tables[ip[1]], RD_I32(S(2)), S(3).ref, RD_I32(S(4)))); ip += 5; NEXT();
+L_TABLE_COPY: CHECKED(kr_table_copy(inst->tables[ip[1]], inst->tables[ip[2]], RD_I32(S(3)), RD_I32(S(4)), RD_I32(S(5)))); ip += 6; NEXT();
+L_TABLE_INIT: CHECKED(kr_table_init(inst, ip[1], ip[2], RD_I32(S(3)), RD_I32(S(4)), RD_I32(S(5)))); ip += 6; NEXT();
+L_ELEM_DROP: inst->elem_len[ip[1]] = 0; ip += 2; NEXT();
+L_REF_IS_NULL: WR_I32(S(1), S(2).ref == NULL); ip += 3; NEXT();
+L_REF_FUNC: S(1).ref = inst->funcs[ip[2]]; ip += 3; NEXT();
+
+#define X(name, code, text, kind, a, r, sem) GEN_##kind(name, a, r, sem)
+#include "decode/opcodes.def"
+#undef X
+
+do_call:
+  if (callee->host) goto do_host;
+  {
+    ki_code *code = callee->code ? callee->code : ki_code_for(s, callee);
+    if (KU_UNLIKELY(frame + 1 >= ex->frames_end ||
+                    nfp + code->frame_slots > ex->stack_end))
+      TRAP(STACK_EXHAUSTED);
+    CHARGE(1);
+    ++frame;
+    frame->ip = ret; frame->fp = fp; frame->fn = fn;
+    memset(nfp + code->nparams, 0, (code->nlocals - code->nparams) * sizeof *nfp);
+    fp = nfp;
+    fn = callee;
+    ip = code->ops;
+    if (fn->inst != inst) RELOAD();
+    NEXT();
+  }
+do_host: {
+  uint32_t room = callee->nparams > callee->nresults ? callee->nparams : callee->nresults;
+  if (KU_UNLIKELY(nfp + room > ex->stack_end)) TRAP(STACK_EXHAUSTED);
+  ex->frame = frame;
+  ex->sp_free = nfp + room;
+  ex->budget = budget;
+  ex->trap_ip = ip;
+  ex->trap_fn = fn;
+  krait_caller cl = {s, inst, callee};
+  int rc = callee->host(&cl, callee->env, nfp);
+  budget = ex->budget;
+  if (rc) longjmp(*ex->catch, 1);
+  ip = ret;
+  if (inst) RELOAD();
+  NEXT();
+}
+}
+
+const int32_t *ki_dispatch_words(void) {
+  static _Atomic int ready;
+  if (!ready) {
+    ki_run(NULL, NULL, NULL);
+    ready = 1;
+  }
+  return dispatch_words;
+}

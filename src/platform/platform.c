@@ -1,0 +1,111 @@
+/*
+** platform.c -- POSIX/Linux implementation of platform.h: mmap-based
+** memories, the SIGSEGV handler that turns guard-page faults into traps.
+*/
+#include "platform/platform.h"
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+#include <errno.h>
+#include <unistd.h>
+#include <stdlib.h>
+
+void *kp_reserve(size_t n) {
+  void *p = mmap(NULL, n, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  return p == MAP_FAILED ? NULL : p;
+}
+
+bool kp_commit(void *p, size_t n) {
+  return n == 0 || mprotect(p, n, PROT_READ | PROT_WRITE) == 0;
+}
+
+void kp_release(void *p, size_t n) {
+  if (p && n) munmap(p, n);
+}
+
+void *kp_map(size_t n) {
+  void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return p == MAP_FAILED ? NULL : p;
+}
+
+void *kp_remap(void *p, size_t old_n, size_t new_n) {
+  void *q = mremap(p, old_n, new_n, MREMAP_MAYMOVE);
+  return q == MAP_FAILED ? NULL : q;
+}
+
+/* Per-thread guarded region consulted by the signal handler. */
+static _Thread_local struct {
+  char *lo, *hi;
+  kp_fault_fn fn;
+  void *ctx;
+} region;
+
+static struct sigaction old_segv, old_bus;
+
+/* On a fault inside the registered region, hands control to the trap
+** function (which longjmps away). Anything else is re-raised with the
+** previous disposition so real crashes still crash. */
+static void on_fault(int sig, siginfo_t *si, void *uc) {
+  char *a = si->si_addr;
+  if (region.fn && a >= region.lo && a < region.hi) region.fn(region.ctx, a);
+  struct sigaction *old = sig == SIGSEGV ? &old_segv : &old_bus;
+  sigaction(sig, old, NULL);
+  (void)uc;
+}
+
+bool kp_fault_install(void) {
+  static int installed;
+  if (__atomic_exchange_n(&installed, 1, __ATOMIC_SEQ_CST)) return true;
+  static char altstack[65536];
+  stack_t ss = {.ss_sp = altstack, .ss_size = sizeof altstack, .ss_flags = 0};
+  sigaltstack(&ss, NULL);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_fault;
+  sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
+  sigemptyset(&sa.sa_mask);
+  return sigaction(SIGSEGV, &sa, &old_segv) == 0 &&
+         sigaction(SIGBUS, &sa, &old_bus) == 0;
+}
+
+void kp_fault_region(void *lo, void *hi, kp_fault_fn fn, void *ctx) {
+  region.lo = lo;
+  region.hi = hi;
+  region.fn = fn;
+  region.ctx = ctx;
+}
+
+static uint64_t clock_ns(clockid_t id) {
+  struct timespec ts;
+  clock_gettime(id, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t kp_monotonic_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
+uint64_t kp_realtime_ns(void) { return clock_ns(CLOCK_REALTIME); }
+uint64_t kp_process_cpu_ns(void) { return clock_ns(CLOCK_PROCESS_CPUTIME_ID); }
+uint64_t kp_thread_cpu_ns(void) { return clock_ns(CLOCK_THREAD_CPUTIME_ID); }
+
+bool kp_random(void *buf, size_t n) {
+  char *p = buf;
+  while (n > 0) {
+    ssize_t r = getrandom(p, n, 0);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    p += r;
+    n -= (size_t)r;
+  }
+  return true;
+}
+
+bool kp_is_64bit(void) {
+#if UINTPTR_MAX > 0xFFFFFFFFu
+  return true;
+#else
+  return false;
+#endif
+}

@@ -1,0 +1,44 @@
+/*
+** platform.h -- the thin platform layer: virtual memory, fault handling,
+** clocks and entropy. The only place in krait where #if may appear.
+*/
+#ifndef KP_PLATFORM_H
+#define KP_PLATFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+/* Reserves n bytes of inaccessible address space; NULL on failure. */
+void *kp_reserve(size_t n);
+/* Makes [p, p+n) readable and writable (zero-filled on first touch). */
+bool kp_commit(void *p, size_t n);
+/* Releases a reservation made by kp_reserve. */
+void kp_release(void *p, size_t n);
+/* Resizes an explicit-mode mapping (may move); NULL on failure. */
+void *kp_remap(void *p, size_t old_n, size_t new_n);
+/* Maps n zeroed, accessible bytes; NULL on failure. */
+void *kp_map(size_t n);
+
+/* The fault-to-trap bridge. While a thread runs guest code it registers a
+** region; a SIGSEGV/SIGBUS inside it calls the handler, which longjmps to
+** the catch point when the address is a guest memory fault and returns
+** otherwise (the signal is then re-raised with the old disposition). Installed once per process. */
+typedef void (*kp_fault_fn)(void *ctx, void *addr);
+bool kp_fault_install(void);
+/* Sets (or clears with ctx NULL) this thread's guarded region. */
+void kp_fault_region(void *lo, void *hi, kp_fault_fn fn, void *ctx);
+
+/* Monotonic and realtime clocks in nanoseconds, CPU time of process and
+** thread, and their resolutions. */
+uint64_t kp_monotonic_ns(void);
+uint64_t kp_realtime_ns(void);
+uint64_t kp_process_cpu_ns(void);
+uint64_t kp_thread_cpu_ns(void);
+/* Fills buf with n bytes of OS entropy; false on failure. */
+bool kp_random(void *buf, size_t n);
+
+/* True on hosts with 64-bit pointers (guard-page memories possible). */
+bool kp_is_64bit(void);
+
+#endif

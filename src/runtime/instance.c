@@ -1,0 +1,326 @@
+/*
+** instance.c -- the linker and instantiation: import matching with precise
+** link errors, allocation of module objects, segments and the start call.
+*/
+#include "runtime/runtime.h"
+#include <stdio.h>
+
+typedef struct kr_def {
+  char *module, *name;
+  krait_extern ext;
+} kr_def;
+
+struct krait_linker {
+  krait_store *store;
+  ku_vec defs;   /* kr_def */
+};
+
+/* Instances without a memory point at this empty one, so the interpreter
+** never tests for NULL. */
+static krait_memory no_memory;
+
+krait_linker *krait_linker_new(krait_store *s) {
+  krait_linker *l = ku_calloc(1, sizeof *l);
+  if (!l) return NULL;
+  l->store = s;
+  ku_vec_init(&l->defs, sizeof(kr_def));
+  return l;
+}
+
+void krait_linker_free(krait_linker *l) {
+  if (!l) return;
+  kr_def *d = l->defs.data;
+  for (size_t i = 0; i < l->defs.len; i++) { ku_free(d[i].module); ku_free(d[i].name); }
+  ku_vec_free(&l->defs);
+  ku_free(l);
+}
+
+static kr_def *find_def(krait_linker *l, const char *module, const char *name) {
+  kr_def *d = l->defs.data;
+  for (size_t i = l->defs.len; i > 0; i--)
+    if (strcmp(d[i - 1].module, module) == 0 && strcmp(d[i - 1].name, name) == 0)
+      return &d[i - 1];
+  return NULL;
+}
+
+int krait_linker_define(krait_linker *l, const char *module, const char *name,
+                        const krait_extern *ext) {
+  kr_def *d = find_def(l, module, name);
+  if (d) { d->ext = *ext; return 0; }
+  char *m = ku_strdup(module), *n = ku_strdup(name);
+  d = (m && n) ? ku_vec_push(&l->defs) : NULL;
+  if (!d) { ku_free(m); ku_free(n); return -1; }
+  d->module = m;
+  d->name = n;
+  d->ext = *ext;
+  return 0;
+}
+
+int krait_linker_define_func(krait_linker *l, const char *module, const char *name,
+                             const char *sig, krait_host_fn fn, void *env) {
+  krait_func *f = krait_func_new(l->store, sig, fn, env);
+  if (!f) return -1;
+  krait_extern e = {.kind = KRAIT_EXTERN_FUNC, .of.func = f};
+  return krait_linker_define(l, module, name, &e);
+}
+
+int krait_linker_define_instance(krait_linker *l, const char *module, krait_instance *in) {
+  const krait_module *m = in->module;
+  for (uint32_t i = 0; i < m->nexports; i++) {
+    krait_extern e;
+    if (krait_instance_export(in, m->exports[i].name, &e) != 0) return -1;
+    if (krait_linker_define(l, module, m->exports[i].name, &e) != 0) return -1;
+  }
+  return 0;
+}
+
+static void link_error(krait_error *err, const kd_import *im, const char *why) {
+  err->kind = KRAIT_ERR_LINK;
+  snprintf(err->message, sizeof err->message, "%s: import \"%s\" \"%s\" (%s %s)",
+           why, im->module, im->name,
+           (const char *[]){"func", "table", "memory", "global"}[im->kind],
+           im->type_text ? im->type_text : "");
+}
+
+/* Import subtyping of limits: the provided object must be at least as big
+** and its maximum (if the import has one) no larger. */
+static bool limits_match(uint64_t size, uint64_t max, bool has_max, const kd_limits *want) {
+  if (size < want->min) return false;
+  if (!want->has_max) return true;
+  return has_max && max <= want->max;
+}
+
+/* Checks one import against its definition and stores it in the instance. */
+static bool bind_import(krait_instance *in, const kd_import *im, const krait_extern *e,
+                        krait_error *err) {
+  const krait_module *m = in->module;
+  if (e->kind != im->kind) { link_error(err, im, "incompatible import type (wrong kind)"); return false; }
+  switch (im->kind) {
+  case KRAIT_EXTERN_FUNC:
+    if (e->of.func->type_id != m->types[m->funcs[im->index].type_idx].id) {
+      link_error(err, im, "incompatible import type (function signature differs)");
+      return false;
+    }
+    in->funcs[im->index] = e->of.func;
+    return true;
+  case KRAIT_EXTERN_TABLE: {
+    krait_table *t = e->of.table;
+    const kd_tabletype *tt = &m->tables[im->index];
+    if (t->type != tt->elem || !limits_match(t->size, t->max, t->max != UINT32_MAX, &tt->lim)) {
+      link_error(err, im, "incompatible import type (table limits or element type)");
+      return false;
+    }
+    in->tables[im->index] = t;
+    return true;
+  }
+  case KRAIT_EXTERN_MEMORY: {
+    krait_memory *mm = e->of.memory;
+    if (!limits_match(mm->pages, mm->declared_max, mm->has_declared_max, &m->mems[im->index])) {
+      link_error(err, im, "incompatible import type (memory limits)");
+      return false;
+    }
+    in->mem0 = mm;
+    return true;
+  }
+  default: {
+    krait_global *g = e->of.global;
+    const kd_globaltype *gt = &m->globals[im->index];
+    if (g->type != gt->type || g->mut != gt->mut) {
+      link_error(err, im, "incompatible import type (global type or mutability)");
+      return false;
+    }
+    in->globals[im->index] = g;
+    return true;
+  }
+  }
+}
+
+static bool resolve_imports(krait_linker *l, krait_instance *in, krait_error *err) {
+  const krait_module *m = in->module;
+  for (uint32_t i = 0; i < m->nimports; i++) {
+    const kd_import *im = &m->imports[i];
+    kr_def *d = find_def(l, im->module, im->name);
+    if (!d) { link_error(err, im, "unknown import"); return false; }
+    if (!bind_import(in, im, &d->ext, err)) return false;
+  }
+  return true;
+}
+
+/* Allocates the instance and its index-space arrays in one block. */
+static krait_instance *alloc_instance(krait_store *s, const krait_module *m) {
+  size_t n = sizeof(krait_instance) +
+             m->nfuncs * sizeof(krait_func *) + m->ntables * sizeof(krait_table *) +
+             m->nglobals * sizeof(krait_global *) + m->nelems * (sizeof(void **) + 4) +
+             m->ndatas * 4 + 64;
+  krait_instance *in = ku_calloc(1, n);
+  if (!in || !kr_own(s, KR_OWN_INSTANCE, in)) return NULL;
+  char *p = (char *)(in + 1);
+  in->funcs = (krait_func **)p;   p += m->nfuncs * sizeof(krait_func *);
+  in->tables = (krait_table **)p; p += m->ntables * sizeof(krait_table *);
+  in->globals = (krait_global **)p; p += m->nglobals * sizeof(krait_global *);
+  in->elem_refs = (void ***)p;    p += m->nelems * sizeof(void **);
+  in->elem_len = (uint32_t *)p;   p += m->nelems * 4;
+  in->data_len = (uint32_t *)p;
+  in->module = m;
+  in->store = s;
+  in->mem0 = &no_memory;
+  return in;
+}
+
+static bool make_funcs(krait_instance *in) {
+  const krait_module *m = in->module;
+  uint32_t n = m->nfuncs - m->nfunc_imports;
+  krait_func *fs = kr_alloc(in->store, (n ? n : 1) * sizeof *fs);
+  if (!fs) return false;
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t idx = m->nfunc_imports + i;
+    const kd_functype *t = kd_func_type(m, idx);
+    krait_func *f = &fs[i];
+    f->sig = t->sig; f->type_id = t->id;
+    f->nparams = t->nparams; f->nresults = t->nresults;
+    f->params = t->params; f->results = t->results;
+    f->inst = in; f->def = &m->funcs[idx]; f->index = idx;
+    f->name = m->funcs[idx].name;
+    in->funcs[idx] = f;
+  }
+  return true;
+}
+
+/* Evaluates a validated constant expression in the instance. */
+static krait_slot eval_const(krait_instance *in, const kd_constexpr *e) {
+  krait_slot v = {.bits = 0};
+  switch (e->op) {
+  case KD_OP_GLOBAL_GET: v = in->globals[e->value]->val; break;
+  case KD_OP_REF_FUNC: v.ref = in->funcs[e->value]; break;
+  case KD_OP_REF_NULL: v.ref = NULL; break;
+  default: v.bits = e->value; break;
+  }
+  return v;
+}
+
+static bool make_globals(krait_instance *in) {
+  const krait_module *m = in->module;
+  for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++) {
+    krait_global *g = kr_alloc(in->store, sizeof *g);
+    if (!g) return false;
+    g->type = m->globals[i].type;
+    g->mut = m->globals[i].mut;
+    g->val = eval_const(in, &m->global_inits[i]);
+    in->globals[i] = g;
+  }
+  return true;
+}
+
+static bool make_tables_and_memory(krait_instance *in, krait_error *err) {
+  const krait_module *m = in->module;
+  for (uint32_t i = m->ntable_imports; i < m->ntables; i++) {
+    const kd_tabletype *t = &m->tables[i];
+    in->tables[i] = kr_table_new(in->store, t->elem, t->lim.min, t->lim.has_max ? t->lim.max : UINT32_MAX);
+    if (!in->tables[i]) {
+      err->kind = KRAIT_ERR_LINK;
+      snprintf(err->message, sizeof err->message, "cannot allocate table %u (%u elements)", i, t->lim.min);
+      return false;
+    }
+  }
+  if (m->nmems > m->nmem_imports) {
+    const kd_limits *l = &m->mems[0];
+    in->mem0 = kr_memory_new(in->store, l->min, l->max, l->has_max);
+    if (!in->mem0) {
+      err->kind = KRAIT_ERR_LINK;
+      snprintf(err->message, sizeof err->message,
+               "cannot allocate memory of %u pages (limit %llu bytes)", l->min,
+               (unsigned long long)in->store->engine->cfg.max_memory_bytes);
+      return false;
+    }
+  }
+  return true;
+}
+
+static bool eval_segments(krait_instance *in) {
+  const krait_module *m = in->module;
+  for (uint32_t i = 0; i < m->nelems; i++) {
+    const kd_elem *e = &m->elems[i];
+    void **refs = kr_alloc(in->store, (e->count ? e->count : 1) * sizeof *refs);
+    if (!refs) return false;
+    for (uint32_t k = 0; k < e->count; k++) refs[k] = eval_const(in, &e->items[k]).ref;
+    in->elem_refs[i] = refs;
+    in->elem_len[i] = e->count;
+  }
+  for (uint32_t i = 0; i < m->ndatas; i++) in->data_len[i] = m->datas[i].len;
+  return true;
+}
+
+/* Applies active segments in order (2.0 semantics: a trap keeps the
+** effects of earlier segments), then drops active and declarative ones. */
+static krait_trapkind apply_segments(krait_instance *in) {
+  const krait_module *m = in->module;
+  for (uint32_t i = 0; i < m->nelems; i++) {
+    const kd_elem *e = &m->elems[i];
+    if (e->mode == KD_SEG_ACTIVE) {
+      uint32_t off = (uint32_t)eval_const(in, &e->offset).bits;
+      krait_trapkind t = kr_table_init(in, e->table, i, off, 0, e->count);
+      if (t) return t;
+    }
+    if (e->mode != KD_SEG_PASSIVE) in->elem_len[i] = 0;
+  }
+  for (uint32_t i = 0; i < m->ndatas; i++) {
+    const kd_data *d = &m->datas[i];
+    if (d->mode != KD_SEG_ACTIVE) continue;
+    uint32_t off = (uint32_t)eval_const(in, &d->offset).bits;
+    krait_trapkind t = kr_memory_init(in, i, off, 0, d->len);
+    if (t) return t;
+    in->data_len[i] = 0;
+  }
+  return KRAIT_TRAP_NONE;
+}
+
+krait_instance *krait_instantiate(krait_linker *l, const krait_module *m, krait_error *err) {
+  krait_error dummy;
+  if (!err) err = &dummy;
+  memset(err, 0, sizeof *err);
+  krait_store *s = l->store;
+  krait_instance *in = alloc_instance(s, m);
+  if (!in || !resolve_imports(l, in, err) || !make_funcs(in) || !make_globals(in) ||
+      !make_tables_and_memory(in, err) || !eval_segments(in)) {
+    if (err->kind == KRAIT_OK) {
+      err->kind = KRAIT_ERR_NOMEM;
+      snprintf(err->message, sizeof err->message, "out of memory while instantiating");
+    }
+    return NULL;
+  }
+  krait_trapkind t = apply_segments(in);
+  if (t) {
+    s->ex.trap = t;
+    s->ex.trap_ip = NULL;
+    s->ex.exited = false;
+    kr_trap_to_error(s, err);
+    return NULL;
+  }
+  if (m->has_start) {
+    krait_slot none[1];
+    if (kr_call_raw(s, in->funcs[m->start], none, err) != 0) return NULL;
+  }
+  return in;
+}
+
+int krait_instance_export(krait_instance *in, const char *name, krait_extern *out) {
+  return krait_instance_export_n(in, name, strlen(name), out);
+}
+
+int krait_instance_export_n(krait_instance *in, const char *name, size_t len,
+                            krait_extern *out) {
+  const krait_module *m = in->module;
+  for (uint32_t i = 0; i < m->nexports; i++) {
+    const kd_export *e = &m->exports[i];
+    if (e->name_len != len || memcmp(e->name, name, len) != 0) continue;
+    out->kind = e->kind;
+    switch (e->kind) {
+    case KRAIT_EXTERN_FUNC: out->of.func = in->funcs[e->index]; break;
+    case KRAIT_EXTERN_TABLE: out->of.table = in->tables[e->index]; break;
+    case KRAIT_EXTERN_MEMORY: out->of.memory = in->mem0; break;
+    default: out->of.global = in->globals[e->index]; break;
+    }
+    return 0;
+  }
+  return -1;
+}

@@ -1,0 +1,142 @@
+/*
+** memory.c -- linear memories (guard-page or explicit mode), tables and
+** the bounds-checked bulk operations on both.
+*/
+#include "runtime/runtime.h"
+#include "platform/platform.h"
+
+#define KR_TABLE_CAP 10000000u  /* implementation limit on table elements */
+
+/* The page cap for a memory: declared max, the engine's byte cap, 65536. */
+static uint32_t page_cap(krait_store *s, uint32_t max, bool has_max) {
+  uint64_t cap = has_max ? max : 65536;
+  uint64_t bytes = s->engine->cfg.max_memory_bytes;
+  if (bytes && bytes / KR_PAGE < cap) cap = bytes / KR_PAGE;
+  return (uint32_t)cap;
+}
+
+krait_memory *kr_memory_new(krait_store *s, uint32_t min, uint32_t max, bool has_max) {
+  uint32_t cap = page_cap(s, max, has_max);
+  if (min > cap) return NULL;
+  krait_memory *m = ku_calloc(1, sizeof *m);
+  if (!m) return NULL;
+  m->guard = s->engine->cfg.bounds == KRAIT_BOUNDS_GUARD;
+  m->max_pages = cap;
+  m->declared_max = max;
+  m->has_declared_max = has_max;
+  size_t bytes = (size_t)min * KR_PAGE;
+  if (m->guard) {
+    m->mapped = KR_GUARD_RESERVE + KR_PAGE;
+    m->base = kp_reserve(m->mapped);
+    if (m->base && !kp_commit(m->base, bytes)) { kp_release(m->base, m->mapped); m->base = NULL; }
+  } else {
+    m->mapped = bytes ? bytes : KR_PAGE;
+    m->base = kp_map(m->mapped);
+  }
+  if (!m->base) { ku_free(m); return NULL; }
+  m->pages = min;
+  m->size = bytes;
+  if (!kr_own(s, KR_OWN_MEMORY, m)) return NULL;
+  return m;
+}
+
+/* Grows by delta pages; returns the old page count or -1 (no change). */
+int64_t kr_memory_grow(krait_memory *m, uint32_t delta) {
+  uint64_t old = m->pages, want = old + delta;
+  if (want > m->max_pages) return -1;
+  if (delta == 0) return (int64_t)old;
+  size_t nbytes = (size_t)want * KR_PAGE;
+  if (m->guard) {
+    if (!kp_commit(m->base + m->size, nbytes - m->size)) return -1;
+  } else if (nbytes > m->mapped) {
+    uint8_t *p = kp_remap(m->base, m->mapped, nbytes);
+    if (!p) return -1;
+    m->base = p;
+    m->mapped = nbytes;
+  }
+  m->pages = (uint32_t)want;
+  m->size = nbytes;
+  return (int64_t)old;
+}
+
+void kr_memory_free(krait_memory *m) {
+  if (!m) return;
+  kp_release(m->base, m->mapped);
+  ku_free(m);
+}
+
+krait_table *kr_table_new(krait_store *s, uint8_t type, uint32_t min, uint32_t max) {
+  if (min > KR_TABLE_CAP) return NULL;
+  krait_table *t = ku_calloc(1, sizeof *t);
+  if (!t) return NULL;
+  t->elems = ku_calloc(min ? min : 1, sizeof *t->elems);
+  if (!t->elems) { ku_free(t); return NULL; }
+  t->size = min;
+  t->max = max;
+  t->type = type;
+  if (!kr_own(s, KR_OWN_TABLE, t)) return NULL;
+  return t;
+}
+
+int64_t kr_table_grow(krait_table *t, uint32_t delta, void *init) {
+  uint64_t old = t->size, want = old + delta;
+  if (want > t->max || want > KR_TABLE_CAP) return -1;
+  if (delta == 0) return (int64_t)old;
+  void **p = ku_realloc(t->elems, want * sizeof *p);
+  if (!p) return -1;
+  for (uint64_t i = old; i < want; i++) p[i] = init;
+  t->elems = p;
+  t->size = (uint32_t)want;
+  return (int64_t)old;
+}
+
+void kr_table_free(krait_table *t) {
+  if (!t) return;
+  ku_free(t->elems);
+  ku_free(t);
+}
+
+static bool in_range(uint64_t at, uint64_t n, uint64_t size) {
+  return at + n <= size;
+}
+
+krait_trapkind kr_memory_init(krait_instance *in, uint32_t seg, uint32_t d, uint32_t s, uint32_t n) {
+  krait_memory *m = in->mem0;
+  const kd_data *ds = &in->module->datas[seg];
+  if (!in_range(s, n, in->data_len[seg]) || !in_range(d, n, m->size))
+    return KRAIT_TRAP_MEMORY_OOB;
+  if (n) memcpy(m->base + d, ds->bytes + s, n);
+  return KRAIT_TRAP_NONE;
+}
+
+krait_trapkind kr_memory_copy(krait_memory *m, uint32_t d, uint32_t s, uint32_t n) {
+  if (!in_range(s, n, m->size) || !in_range(d, n, m->size)) return KRAIT_TRAP_MEMORY_OOB;
+  if (n) memmove(m->base + d, m->base + s, n);
+  return KRAIT_TRAP_NONE;
+}
+
+krait_trapkind kr_memory_fill(krait_memory *m, uint32_t d, uint32_t v, uint32_t n) {
+  if (!in_range(d, n, m->size)) return KRAIT_TRAP_MEMORY_OOB;
+  if (n) memset(m->base + d, (int)(uint8_t)v, n);
+  return KRAIT_TRAP_NONE;
+}
+
+krait_trapkind kr_table_init(krait_instance *in, uint32_t tab, uint32_t seg, uint32_t d, uint32_t s, uint32_t n) {
+  krait_table *t = in->tables[tab];
+  if (!in_range(s, n, in->elem_len[seg]) || !in_range(d, n, t->size))
+    return KRAIT_TRAP_TABLE_OOB;
+  if (n) memcpy(t->elems + d, in->elem_refs[seg] + s, n * sizeof *t->elems);
+  return KRAIT_TRAP_NONE;
+}
+
+krait_trapkind kr_table_copy(krait_table *dt, krait_table *st, uint32_t d, uint32_t s, uint32_t n) {
+  if (!in_range(s, n, st->size) || !in_range(d, n, dt->size)) return KRAIT_TRAP_TABLE_OOB;
+  if (n) memmove(dt->elems + d, st->elems + s, n * sizeof *dt->elems);
+  return KRAIT_TRAP_NONE;
+}
+
+krait_trapkind kr_table_fill(krait_table *t, uint32_t i, void *v, uint32_t n) {
+  if (!in_range(i, n, t->size)) return KRAIT_TRAP_TABLE_OOB;
+  for (uint32_t k = 0; k < n; k++) t->elems[i + k] = v;
+  return KRAIT_TRAP_NONE;
+}

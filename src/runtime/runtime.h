@@ -1,0 +1,163 @@
+/*
+** runtime.h -- runtime objects behind the public handles: engine, store,
+** instances, functions, memories, tables, globals, and the exec state.
+*/
+#ifndef KR_RUNTIME_H
+#define KR_RUNTIME_H
+
+#include "krait.h"
+#include "decode/module.h"
+#include <setjmp.h>
+#include <pthread.h>
+
+#define KR_PAGE 65536u
+/* Guard mode reserves the 4 GiB index space plus 4 GiB of offsets. */
+#define KR_GUARD_RESERVE ((size_t)8 << 30)
+
+struct krait_engine {
+  krait_config cfg;
+  pthread_mutex_t lock;        /* guards the type registry */
+  char **sigs;                 /* canonical signature strings, by id */
+  uint32_t nsigs, capsigs;
+};
+
+struct krait_func {
+  const char *sig;             /* canonical signature string */
+  uint32_t type_id;
+  uint32_t nparams, nresults;
+  const uint8_t *params, *results;
+  krait_instance *inst;        /* NULL for host functions */
+  kd_func *def;                /* wasm definition, NULL for host */
+  uint32_t index;              /* function index in its module */
+  void *code;                  /* lowered code (ki_code*), cached */
+  krait_host_fn host;
+  void *env;
+  const char *name;
+};
+
+struct krait_memory {
+  uint8_t *base;
+  uint64_t size;               /* bytes accessible */
+  uint32_t pages, max_pages;   /* max_pages: declared max capped by config */
+  uint32_t declared_max;       /* the type's max, for import matching */
+  bool has_declared_max;
+  size_t mapped;               /* bytes reserved or mapped */
+  bool guard;                  /* guard-page (true) or explicit mode */
+};
+
+struct krait_table {
+  void **elems;
+  uint32_t size, max;          /* max UINT32_MAX = none */
+  uint8_t type;                /* KD_FUNCREF or KD_EXTERNREF */
+};
+
+struct krait_global {
+  krait_slot val;              /* first: the interpreter reads it directly */
+  uint8_t type;
+  bool mut;
+};
+
+struct krait_instance {
+  const krait_module *module;
+  krait_store *store;
+  krait_func **funcs;
+  krait_table **tables;
+  krait_memory *mem0;          /* memory 0 or NULL */
+  krait_global **globals;
+  void ***elem_refs;           /* per element segment: refs, NULL if dropped */
+  uint32_t *elem_len;          /* per element segment: length (0 if dropped) */
+  uint32_t *data_len;          /* per data segment: length (0 if dropped) */
+};
+
+/* A call frame of the interpreter's control stack. */
+typedef struct ki_frame {
+  const uint32_t *ip;          /* return address in the caller's code */
+  krait_slot *fp;              /* caller's frame base */
+  krait_func *fn;              /* caller */
+} ki_frame;
+
+/* Per-store execution state: stacks, limits and the catch point. */
+typedef struct ki_exec {
+  krait_slot *stack, *stack_end;
+  ki_frame *frames, *frames_end;
+  ki_frame *frame;             /* top frame in use (below it: callers) */
+  krait_slot *sp_free;         /* first free slot when re-entering */
+  jmp_buf *catch;              /* innermost catch point, NULL outside */
+  int depth;                   /* nested host->wasm entries */
+  /* limits */
+  int64_t budget;              /* units left before the slow check */
+  int64_t budget_start;
+  bool fuel_on;
+  uint64_t fuel;               /* remaining when fuel_on */
+  uint64_t deadline;           /* monotonic ns; 0 = none */
+  uint64_t timeout_ns;
+  /* trap report */
+  krait_trapkind trap;
+  bool exited;
+  int exit_code;
+  char trap_msg[256];
+  krait_func *trap_fn;
+  const uint32_t *trap_ip;
+} ki_exec;
+
+/* One owned allocation of a store, freed with it. */
+typedef struct kr_owned {
+  int kind;                    /* KR_OWN_* */
+  void *ptr;
+} kr_owned;
+
+enum { KR_OWN_PLAIN, KR_OWN_MEMORY, KR_OWN_TABLE, KR_OWN_INSTANCE };
+
+struct krait_store {
+  krait_engine *engine;
+  void *data;
+  ku_arena arena;              /* small immutable things (signatures) */
+  ku_vec owned;                /* kr_owned entries */
+  ki_exec ex;
+};
+
+struct krait_caller {
+  krait_store *store;
+  krait_instance *inst;        /* calling instance, NULL from the host */
+  krait_func *fn;
+};
+
+/* Interns a signature string; returns its id, or UINT32_MAX on no memory. */
+uint32_t kr_type_id(krait_engine *e, const char *sig);
+
+/* Registers ptr as owned by the store; frees ptr (by kind) on failure. */
+bool kr_own(krait_store *s, int kind, void *ptr);
+
+/* Allocates zeroed memory owned by the store. */
+void *kr_alloc(krait_store *s, size_t n);
+
+/* Memory objects: creation with limits (checks config caps), growth. */
+krait_memory *kr_memory_new(krait_store *s, uint32_t min, uint32_t max, bool has_max);
+int64_t kr_memory_grow(krait_memory *m, uint32_t delta);
+void kr_memory_free(krait_memory *m);
+
+/* Table objects. */
+krait_table *kr_table_new(krait_store *s, uint8_t type, uint32_t min, uint32_t max);
+int64_t kr_table_grow(krait_table *t, uint32_t delta, void *init);
+void kr_table_free(krait_table *t);
+
+/* Calls func with raw slots (args in, results out) under the store's
+** catch point. Returns 0, or -1 with err filled. */
+int kr_call_raw(krait_store *s, krait_func *f, krait_slot *slots, krait_error *err);
+
+/* Fills err from the exec state after a trap or exit. */
+void kr_trap_to_error(krait_store *s, krait_error *err);
+
+/* Bulk operations used by the interpreter and instantiation. Each returns
+** KRAIT_TRAP_NONE or the trap to raise. */
+krait_trapkind kr_memory_init(krait_instance *in, uint32_t seg, uint32_t d, uint32_t s, uint32_t n);
+krait_trapkind kr_memory_copy(krait_memory *m, uint32_t d, uint32_t s, uint32_t n);
+krait_trapkind kr_memory_fill(krait_memory *m, uint32_t d, uint32_t v, uint32_t n);
+krait_trapkind kr_table_init(krait_instance *in, uint32_t tab, uint32_t seg, uint32_t d, uint32_t s, uint32_t n);
+krait_trapkind kr_table_copy(krait_table *dt, krait_table *st, uint32_t d, uint32_t s, uint32_t n);
+krait_trapkind kr_table_fill(krait_table *t, uint32_t i, void *v, uint32_t n);
+
+/* Name of a function for messages: name section, export, or func[N]. */
+const char *kr_func_name(const krait_func *f);
+
+#endif

@@ -1,0 +1,226 @@
+/*
+** store.c -- stores: owned objects, the execution stacks, the one catch
+** point for traps (kr_call_raw) and the guard-page fault bridge.
+*/
+#include "runtime/runtime.h"
+#include "interp/interp.h"
+#include "platform/platform.h"
+#include <stdio.h>
+#include <stdarg.h>
+
+krait_store *krait_store_new(krait_engine *e) {
+  krait_store *s = ku_calloc(1, sizeof *s);
+  if (!s) return NULL;
+  s->engine = e;
+  ku_vec_init(&s->owned, sizeof(kr_owned));
+  size_t nslots = e->cfg.value_stack_bytes / sizeof(krait_slot);
+  /* The stack is reserved and touched lazily, so a big default is cheap. */
+  s->ex.stack = kp_map(nslots * sizeof(krait_slot));
+  s->ex.frames = ku_calloc((size_t)e->cfg.max_call_depth + 2, sizeof(ki_frame));
+  if (!s->ex.stack || !s->ex.frames) {
+    if (s->ex.stack) kp_release(s->ex.stack, nslots * sizeof(krait_slot));
+    ku_free(s->ex.frames);
+    ku_free(s);
+    return NULL;
+  }
+  s->ex.stack_end = s->ex.stack + nslots;
+  s->ex.frames_end = s->ex.frames + e->cfg.max_call_depth + 1;
+  s->ex.frame = s->ex.frames;
+  s->ex.sp_free = s->ex.stack;
+  krait_store_set_fuel(s, e->cfg.fuel);
+  s->ex.timeout_ns = e->cfg.timeout_ns;
+  return s;
+}
+
+static void free_instance(krait_instance *in) {
+  ku_free(in);  /* arrays live in the same block */
+}
+
+void krait_store_free(krait_store *s) {
+  if (!s) return;
+  kr_owned *o = s->owned.data;
+  for (size_t i = 0; i < s->owned.len; i++) {
+    switch (o[i].kind) {
+    case KR_OWN_MEMORY: kr_memory_free(o[i].ptr); break;
+    case KR_OWN_TABLE: kr_table_free(o[i].ptr); break;
+    case KR_OWN_INSTANCE: free_instance(o[i].ptr); break;
+    default: ku_free(o[i].ptr);
+    }
+  }
+  ku_vec_free(&s->owned);
+  ku_arena_free(&s->arena);
+  kp_release(s->ex.stack, (size_t)(s->ex.stack_end - s->ex.stack) * sizeof(krait_slot));
+  ku_free(s->ex.frames);
+  ku_free(s);
+}
+
+bool kr_own(krait_store *s, int kind, void *ptr) {
+  kr_owned *o = ku_vec_push(&s->owned);
+  if (!o) {
+    if (kind == KR_OWN_MEMORY) kr_memory_free(ptr);
+    else if (kind == KR_OWN_TABLE) kr_table_free(ptr);
+    else ku_free(ptr);
+    return false;
+  }
+  o->kind = kind;
+  o->ptr = ptr;
+  return true;
+}
+
+void *kr_alloc(krait_store *s, size_t n) {
+  void *p = ku_calloc(1, n);
+  if (p && !kr_own(s, KR_OWN_PLAIN, p)) return NULL;
+  return p;
+}
+
+void krait_store_set_fuel(krait_store *s, uint64_t fuel) {
+  s->ex.fuel_on = fuel != 0;
+  s->ex.fuel = fuel;
+}
+
+uint64_t krait_store_fuel(const krait_store *s) {
+  return s->ex.fuel_on ? s->ex.fuel : UINT64_MAX;
+}
+
+void krait_store_set_timeout(krait_store *s, uint64_t ns) { s->ex.timeout_ns = ns; }
+void krait_store_set_data(krait_store *s, void *data) { s->data = data; }
+
+/* The fault bridge: a fault inside any guard memory of the store becomes
+** an out-of-bounds trap; anything else returns and crashes as usual. */
+static void on_fault(void *ctx, void *addr) {
+  krait_store *s = ctx;
+  kr_owned *o = s->owned.data;
+  uint8_t *a = addr;
+  for (size_t i = 0; i < s->owned.len; i++) {
+    if (o[i].kind != KR_OWN_MEMORY) continue;
+    krait_memory *m = o[i].ptr;
+    if (m->guard && a >= m->base && a < m->base + m->mapped) {
+      s->ex.trap_fn = NULL;
+      ki_trap(&s->ex, KRAIT_TRAP_MEMORY_OOB);
+    }
+  }
+}
+
+/* Sets up the budget for an outermost call from fuel and timeout. */
+static void start_limits(ki_exec *ex) {
+  ex->deadline = ex->timeout_ns ? kp_monotonic_ns() + ex->timeout_ns : 0;
+  int64_t chunk = ex->deadline ? 10000 : INT64_MAX / 2;
+  if (ex->fuel_on && ex->fuel < (uint64_t)chunk) chunk = (int64_t)ex->fuel;
+  ex->budget = ex->budget_start = chunk;
+}
+
+/* Settles fuel consumed since the last refill after an outermost call. */
+static void settle_fuel(ki_exec *ex) {
+  if (!ex->fuel_on) return;
+  uint64_t used = (uint64_t)(ex->budget_start - ex->budget);
+  ex->fuel = used > ex->fuel ? 0 : ex->fuel - used;
+}
+
+int kr_call_raw(krait_store *s, krait_func *f, krait_slot *slots, krait_error *err) {
+  ki_exec *ex = &s->ex;
+  jmp_buf jb;
+  jmp_buf *volatile saved_catch = ex->catch;
+  ki_frame *volatile saved_frame = ex->frame;
+  krait_slot *volatile saved_sp = ex->sp_free;
+  volatile bool outer = ex->depth == 0;
+  uint32_t room = f->nparams > f->nresults ? f->nparams : f->nresults;
+  krait_slot *fp = ex->sp_free;
+  if (fp + room > ex->stack_end || ex->frame + 1 >= ex->frames_end) {
+    ex->trap = KRAIT_TRAP_STACK_EXHAUSTED;
+    ex->trap_fn = NULL;
+    kr_trap_to_error(s, err);
+    return -1;
+  }
+  if (outer) {
+    start_limits(ex);
+    ex->exited = false;
+    if (s->engine->cfg.bounds == KRAIT_BOUNDS_GUARD)
+      kp_fault_region((void *)0, (void *)UINTPTR_MAX, on_fault, s);
+  }
+  memcpy(fp, slots, f->nparams * sizeof *fp);
+  ex->depth++;
+  int rc = 0;
+  if (setjmp(jb) == 0) {
+    ex->catch = &jb;
+    ex->trap = KRAIT_TRAP_NONE;
+    if (f->host) {
+      krait_caller cl = {s, NULL, f};
+      ex->sp_free = fp + room;
+      if (f->host(&cl, f->env, fp)) longjmp(jb, 1);
+    } else {
+      ki_run(s, f, fp);
+    }
+    memcpy(slots, fp, f->nresults * sizeof *fp);
+  } else {
+    rc = -1;
+  }
+  ex->depth--;
+  ex->catch = saved_catch;
+  ex->frame = saved_frame;
+  ex->sp_free = saved_sp;
+  if (outer) {
+    settle_fuel(ex);
+    kp_fault_region(NULL, NULL, NULL, NULL);
+  }
+  if (rc) kr_trap_to_error(s, err);
+  else if (err) err->kind = KRAIT_OK;
+  return rc;
+}
+
+/* Finds the function whose lowered code contains ip, for trap reports. */
+static krait_func *locate(krait_store *s, const uint32_t *ip) {
+  kr_owned *o = s->owned.data;
+  for (size_t i = 0; ip && i < s->owned.len; i++) {
+    if (o[i].kind != KR_OWN_INSTANCE) continue;
+    krait_instance *in = o[i].ptr;
+    for (uint32_t k = 0; k < in->module->nfuncs; k++) {
+      ki_code *c = in->funcs[k] ? in->funcs[k]->code : NULL;
+      if (c && ip >= c->ops && ip < c->ops + c->len) return in->funcs[k];
+    }
+  }
+  return NULL;
+}
+
+void kr_trap_to_error(krait_store *s, krait_error *err) {
+  ki_exec *ex = &s->ex;
+  if (!err) return;
+  memset(err, 0, sizeof *err);
+  if (ex->exited) {
+    err->kind = KRAIT_ERR_EXIT;
+    err->exit_code = ex->exit_code;
+    snprintf(err->message, sizeof err->message, "exit with code %d", ex->exit_code);
+    return;
+  }
+  err->kind = KRAIT_ERR_TRAP;
+  err->trap = ex->trap;
+  const char *what = ex->trap == KRAIT_TRAP_HOST ? ex->trap_msg : krait_trap_message(ex->trap);
+  krait_func *f = locate(s, ex->trap_ip);
+  if (f)
+    snprintf(err->message, sizeof err->message, "%s (in function %s at offset 0x%zx)",
+             what, kr_func_name(f), ki_wasm_offset(f, ex->trap_ip));
+  else
+    snprintf(err->message, sizeof err->message, "%s", what);
+}
+
+void *krait_caller_data(krait_caller *c) { return c->store->data; }
+
+krait_memory *krait_caller_memory(krait_caller *c) {
+  return c->inst && c->inst->mem0->base ? c->inst->mem0 : NULL;
+}
+
+int krait_caller_trap(krait_caller *c, const char *fmt, ...) {
+  ki_exec *ex = &c->store->ex;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(ex->trap_msg, sizeof ex->trap_msg, fmt, ap);
+  va_end(ap);
+  ex->trap = KRAIT_TRAP_HOST;
+  return -1;
+}
+
+int krait_caller_exit(krait_caller *c, int code) {
+  ki_exec *ex = &c->store->ex;
+  ex->exited = true;
+  ex->exit_code = code;
+  return -1;
+}

@@ -1,0 +1,126 @@
+/*
+** alloc.c -- heap wrappers with fault injection, arenas and growable arrays.
+** Everything in krait allocates through here; nothing here knows Wasm.
+*/
+#include "util/util.h"
+#include <stdlib.h>
+#include <stdio.h>
+#include <stdarg.h>
+
+static long fail_after = -1;
+
+/* Decides whether this allocation should fail under fault injection. */
+static bool inject_failure(void) {
+  if (fail_after < 0) return false;
+  if (fail_after == 0) return true;
+  fail_after--;
+  return false;
+}
+
+void ku_fail_alloc_after(long n) { fail_after = n; }
+
+void *ku_malloc(size_t n) {
+  if (inject_failure()) return NULL;
+  return malloc(n ? n : 1);
+}
+
+void *ku_calloc(size_t n, size_t size) {
+  if (inject_failure()) return NULL;
+  return calloc(n ? n : 1, size ? size : 1);
+}
+
+void *ku_realloc(void *p, size_t n) {
+  if (inject_failure()) return NULL;
+  return realloc(p, n ? n : 1);
+}
+
+void ku_free(void *p) { free(p); }
+
+char *ku_strdup(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *d = ku_malloc(n);
+  if (d) memcpy(d, s, n);
+  return d;
+}
+
+struct ku_chunk {
+  struct ku_chunk *next;
+  size_t cap;
+  _Alignas(16) unsigned char data[];
+};
+
+/* Allocates n zeroed bytes from the arena, starting a new chunk (at least
+** 16 KiB, or n) when the current one is full. */
+void *ku_arena_alloc(ku_arena *a, size_t n) {
+  n = (n + 15) & ~(size_t)15;
+  if (!a->head || a->used + n > a->cap) {
+    size_t cap = n > 16384 ? n : 16384;
+    struct ku_chunk *c = ku_malloc(sizeof *c + cap);
+    if (!c) return NULL;
+    c->next = a->head;
+    c->cap = cap;
+    a->head = c;
+    a->used = 0;
+    a->cap = cap;
+  }
+  void *p = a->head->data + a->used;
+  a->used += n;
+  memset(p, 0, n);
+  return p;
+}
+
+char *ku_arena_strndup(ku_arena *a, const char *s, size_t n) {
+  char *d = ku_arena_alloc(a, n + 1);
+  if (d) { memcpy(d, s, n); d[n] = 0; }
+  return d;
+}
+
+void ku_arena_free(ku_arena *a) {
+  struct ku_chunk *c = a->head;
+  while (c) {
+    struct ku_chunk *next = c->next;
+    ku_free(c);
+    c = next;
+  }
+  a->head = NULL;
+  a->used = a->cap = 0;
+}
+
+void ku_vec_init(ku_vec *v, size_t item) {
+  v->data = NULL;
+  v->len = v->cap = 0;
+  v->item = item;
+}
+
+/* Ensures room for total items, doubling the capacity. */
+bool ku_vec_reserve(ku_vec *v, size_t total) {
+  if (total <= v->cap) return true;
+  size_t cap = v->cap ? v->cap : 8;
+  while (cap < total) cap *= 2;
+  void *d = ku_realloc(v->data, cap * v->item);
+  if (!d) return false;
+  v->data = d;
+  v->cap = cap;
+  return true;
+}
+
+void *ku_vec_push(ku_vec *v) {
+  if (!ku_vec_reserve(v, v->len + 1)) return NULL;
+  void *p = (char *)v->data + v->len * v->item;
+  memset(p, 0, v->item);
+  v->len++;
+  return p;
+}
+
+void ku_vec_free(ku_vec *v) {
+  ku_free(v->data);
+  v->data = NULL;
+  v->len = v->cap = 0;
+}
+
+void ku_fmt(char *buf, size_t cap, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, cap, fmt, ap);
+  va_end(ap);
+}

@@ -1,0 +1,46 @@
+/*
+** cursor.h -- the bounded cursor through which every untrusted byte is read.
+** Errors longjmp to the one catch point of the reader that owns the cursor.
+*/
+#ifndef KU_CURSOR_H
+#define KU_CURSOR_H
+
+#include "util/util.h"
+#include <setjmp.h>
+
+/* Where a failed read goes: the owner's catch point and message buffer. */
+typedef struct ku_fail {
+  jmp_buf jb;
+  char *msg;
+  size_t cap;
+  int kind;          /* krait_errkind reported by the failure */
+} ku_fail;
+
+typedef struct ku_cursor {
+  const uint8_t *p, *end;  /* remaining bytes [p, end) */
+  const uint8_t *base;     /* start of the whole buffer, for offsets */
+  const char *what;        /* section or context name for messages */
+  ku_fail *fail;
+} ku_cursor;
+
+/* Reports "<what> at offset 0x..: <reason>" and longjmps to the catch. */
+_Noreturn void ku_cfail(ku_cursor *c, int kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+uint8_t ku_u8(ku_cursor *c);
+uint32_t ku_u32(ku_cursor *c);          /* unsigned LEB128, 32-bit */
+uint64_t ku_u64(ku_cursor *c);          /* unsigned LEB128, 64-bit */
+int32_t ku_s32(ku_cursor *c);           /* signed LEB128, 32-bit */
+int64_t ku_s64(ku_cursor *c);           /* signed LEB128, 64-bit */
+int64_t ku_s33(ku_cursor *c);           /* signed LEB128, 33-bit (blocktype) */
+uint32_t ku_fixed32(ku_cursor *c);      /* little-endian 4 bytes */
+uint64_t ku_fixed64(ku_cursor *c);      /* little-endian 8 bytes */
+const uint8_t *ku_bytes(ku_cursor *c, size_t n);  /* n raw bytes */
+/* A sub-cursor over the next n bytes (the parent skips them). */
+ku_cursor ku_sub(ku_cursor *c, size_t n, const char *what);
+static inline size_t ku_offset(const ku_cursor *c) {
+  return (size_t)(c->p - c->base);
+}
+static inline bool ku_eof(const ku_cursor *c) { return c->p >= c->end; }
+
+#endif

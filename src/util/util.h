@@ -1,0 +1,56 @@
+/*
+** util.h -- small shared helpers: allocation with fault injection, arenas,
+** growable arrays and error formatting. Owns no Wasm knowledge.
+*/
+#ifndef KU_UTIL_H
+#define KU_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <string.h>
+#include <assert.h>
+
+#define KU_UNUSED(x) ((void)(x))
+#define KU_LIKELY(x) __builtin_expect(!!(x), 1)
+#define KU_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define KU_COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Heap allocation. All krait allocations go through these so tests can make
+** the Nth allocation fail (ku_fail_alloc_after). NULL on failure. */
+void *ku_malloc(size_t n);
+void *ku_calloc(size_t n, size_t size);
+void *ku_realloc(void *p, size_t n);
+void ku_free(void *p);
+char *ku_strdup(const char *s);
+
+/* Fault injection: after n more successful allocations, fail every one
+** (n < 0 disables). Used by tests, SQLite style. */
+void ku_fail_alloc_after(long n);
+
+/* An arena frees everything it handed out at once. */
+typedef struct ku_arena {
+  struct ku_chunk *head;
+  size_t used, cap;
+} ku_arena;
+
+void *ku_arena_alloc(ku_arena *a, size_t n);   /* zeroed, 16-aligned */
+char *ku_arena_strndup(ku_arena *a, const char *s, size_t n);
+void ku_arena_free(ku_arena *a);
+
+/* A growable array of fixed-size items. */
+typedef struct ku_vec {
+  void *data;
+  size_t len, cap, item;
+} ku_vec;
+
+void ku_vec_init(ku_vec *v, size_t item);
+void *ku_vec_push(ku_vec *v);  /* zeroed new slot, NULL on OOM */
+bool ku_vec_reserve(ku_vec *v, size_t total);
+void ku_vec_free(ku_vec *v);
+
+/* Bounded snprintf into a fixed buffer that never overflows. */
+void ku_fmt(char *buf, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif
