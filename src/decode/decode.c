@@ -575,6 +575,7 @@ int kd_op_from_code(uint32_t code) {
 #define INFO_SPECIAL(a, r) {KD_K_SPECIAL, 0, 0, 0}
 #define INFO_UN(a, r) {KD_K_UN, KD_T_##a, KD_T_##r, 0}
 #define INFO_BIN(a, r) {KD_K_BIN, KD_T_##a, KD_T_##r, 0}
+#define INFO_CMP(a, r) {KD_K_CMP, KD_T_##a, KD_T_##r, 0}
 #define INFO_LOAD(a, r) {KD_K_LOAD, 0, KD_T_##r, sizeof(a)}
 #define INFO_STORE(a, r) {KD_K_STORE, 0, KD_T_##r, sizeof(a)}
 const kd_opinfo kd_opinfo_table[KD_OP_COUNT] = {

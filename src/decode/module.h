@@ -18,7 +18,7 @@ typedef enum kd_op {
 
 
 /* Per-opcode facts generated from opcodes.def. */
-enum { KD_K_SPECIAL, KD_K_UN, KD_K_BIN, KD_K_LOAD, KD_K_STORE };
+enum { KD_K_SPECIAL, KD_K_UN, KD_K_BIN, KD_K_CMP, KD_K_LOAD, KD_K_STORE };
 typedef struct kd_opinfo {
   uint8_t kind;   /* KD_K_* */
   uint8_t a, r;   /* operand and result value types (UN/BIN), value (LOAD/STORE) */

@@ -6,6 +6,8 @@
 #include "interp/interp.h"
 #include "decode/instr.h"
 #include "util/cursor.h"
+#include <stdio.h>
+#include <stdlib.h>
 
 #define NONE UINT32_MAX
 
@@ -45,6 +47,9 @@ typedef struct lw {
   ku_vec scratch;        /* uint32_t, br_table depths */
   uint32_t temp0, shadow_top, shadow_max;
   uint32_t last_dst;     /* dst word of the last value producer, or NONE */
+  uint32_t cmp_pos;      /* op word of the last comparison, if last_dst */
+  kd_op cmp_op;
+  bool cmp_k;            /* the comparison had a constant operand */
   bool dead;
   uint32_t dead_depth, ninstr;
   size_t cur_off;
@@ -53,6 +58,7 @@ typedef struct lw {
 #define KI_MAP_SPECIAL(n) -1
 #define KI_MAP_UN(n) KI_##n##_S
 #define KI_MAP_BIN(n) KI_##n##_SS
+#define KI_MAP_CMP(n) KI_##n##_SS
 #define KI_MAP_LOAD(n) KI_##n##_G
 #define KI_MAP_STORE(n) KI_##n##_G
 /* The first internal op generated for each Wasm opcode (SK, C follow). */
@@ -221,10 +227,54 @@ static void do_br(lw *w, uint32_t depth) {
   emit_jump(w, l);
 }
 
+/* True when the top of stack is the result of a comparison emitted just
+** before, which a conditional branch can absorb. */
+static bool fusable_cmp(lw *w) {
+  return w->vs[w->h - 1].kind == V_TEMP && w->last_dst != NONE &&
+         w->last_dst == w->cmp_pos + 1 && words(w)[w->last_dst] == T(w, w->h - 1) &&
+         kd_opinfo_table[w->cmp_op].kind == KD_K_CMP;
+}
+
+/* Replaces the comparison by a compare-and-branch (jump when the result
+** equals `when`); returns the position of its target word. The cost word
+** charges fuel on loop back-edges. */
+static uint32_t emit_fused(lw *w, bool when, uint32_t cost) {
+  uint32_t *c = words(w) + w->cmp_pos;
+  uint32_t a = c[2], b = c[3], hi = w->cmp_k ? c[4] : 0;
+  bool k = w->cmp_k;
+  w->code.len = w->cmp_pos;
+  w->map.len--;
+  w->h--;
+  int base = gen_op[w->cmp_op] + 2 + (k ? 1 : 0) + (when ? 0 : 2);
+  emit_op(w, (ki_op)base);
+  emit(w, a); emit(w, b);
+  if (k) emit(w, hi);
+  uint32_t at = pos(w);
+  emit(w, NONE);
+  emit(w, cost);
+  return at;
+}
+
 static void do_br_if(lw *w, uint32_t depth) {
-  uint32_t cond = pop_slot(w);
   lw_label *l = label(w, depth);
   bool fn_label = depth == w->labels.len - 1;
+  if (fusable_cmp(w)) {
+    w->h--;  /* look at the stack as the branch will see it */
+    bool direct = !fn_label && !needs_move(w, l, label_arity(l));
+    w->h++;
+    if (direct) {
+      uint32_t cost = l->op == KD_OP_LOOP ? loop_cost(w, l) : 0;
+      uint32_t at = emit_fused(w, true, cost);
+      if (l->op == KD_OP_LOOP) words(w)[at] = l->loop_pos - at;
+      else { words(w)[at] = l->patch; l->patch = at; }
+      return;
+    }
+    uint32_t skip = emit_fused(w, false, 0);
+    do_br(w, depth);
+    bind_chain(w, skip, pos(w));
+    return;
+  }
+  uint32_t cond = pop_slot(w);
   if (!fn_label && !needs_move(w, l, label_arity(l))) {
     if (l->op == KD_OP_LOOP) {
       emit_op(w, KI_LOOP_BR_IF); emit(w, cond); emit_target(w, l); emit(w, loop_cost(w, l));
@@ -296,7 +346,20 @@ static void do_block(lw *w, const kd_instr *in) {
 
 /* if: params are saved in shadow slots so the else branch gets them back
 ** even when the then branch overwrote their temps. */
+static bool all_temps(lw *w, uint32_t from, uint32_t to) {
+  for (uint32_t i = from; i < to; i++)
+    if (w->vs[i].kind != V_TEMP) return false;
+  return true;
+}
+
 static void do_if(lw *w, const kd_instr *in) {
+  uint32_t np, nr;
+  block_arity(w, in->bt, &np, &nr);
+  if (np == 0 && fusable_cmp(w) && all_temps(w, 0, w->h - 1)) {
+    uint32_t at = emit_fused(w, false, 0);
+    push_label(w, KD_OP_IF, in->bt)->else_patch = at;
+    return;
+  }
   uint32_t cond = pop_slot(w);
   materialize_range(w, 0, w->h);
   lw_label *l = push_label(w, KD_OP_IF, in->bt);
@@ -398,6 +461,7 @@ static void do_binary(lw *w, kd_op op) {
     emit(w, T(w, w->h)); emit(w, a); emit_k64(w, k);
     push_temp(w);
     w->last_dst = at;
+    w->cmp_pos = at - 1; w->cmp_op = op; w->cmp_k = true;
     return;
   }
   uint32_t sb = pop_slot(w), sa = pop_slot(w);
@@ -406,6 +470,7 @@ static void do_binary(lw *w, kd_op op) {
   emit(w, T(w, w->h)); emit(w, sa); emit(w, sb);
   push_temp(w);
   w->last_dst = at;
+  w->cmp_pos = at - 1; w->cmp_op = op; w->cmp_k = false;
 }
 
 static void do_unary(lw *w, kd_op op) {
@@ -521,7 +586,7 @@ static void lower_instr(lw *w, const kd_instr *in) {
   if (skip_dead(w, in)) return;
   switch (kd_opinfo_table[in->op].kind) {
   case KD_K_UN: do_unary(w, in->op); return;
-  case KD_K_BIN: do_binary(w, in->op); return;
+  case KD_K_BIN: case KD_K_CMP: do_binary(w, in->op); return;
   case KD_K_LOAD: do_load(w, in); return;
   case KD_K_STORE: do_store(w, in); return;
   default: lower_special(w, in);
@@ -561,6 +626,7 @@ ki_code *ki_lower(const krait_module *m, uint32_t fi, bool explicit_bounds) {
   w.last_dst = NONE;
   w.vs = ku_malloc((w.f->max_height + 1) * sizeof *w.vs);
   if (setjmp(w.fail.jb) || !w.vs) {
+    if (getenv("KRAIT_DEBUG_LOWER")) fprintf(stderr, "lower: %s\n", msg);
     ku_free(w.vs);
     ku_vec_free(&w.code);
     ku_vec_free(&w.map);

@@ -45,12 +45,16 @@
 
 /* Generated variants per opcodes.def kind:
 **   BIN:   NAME_SS dst a b        NAME_SK dst a lo hi
+**   CMP:   as BIN, plus compare-and-branch: NAME_JSS a b target cost,
+**          NAME_JSK a lo hi target cost (jump if true), NAME_N* (if false)
 **   UN:    NAME_S  dst a
 **   LOAD:  NAME_G  dst addr off   NAME_C (explicit bounds check)
 **   STORE: NAME_G  addr val off   NAME_C                               */
 #define KI_GEN_SPECIAL(name)
 #define KI_GEN_UN(name) Y(name##_S)
 #define KI_GEN_BIN(name) Y(name##_SS) Y(name##_SK)
+#define KI_GEN_CMP(name) Y(name##_SS) Y(name##_SK) Y(name##_JSS) Y(name##_JSK) \
+                         Y(name##_NSS) Y(name##_NSK)
 #define KI_GEN_LOAD(name) Y(name##_G) Y(name##_C)
 #define KI_GEN_STORE(name) Y(name##_G) Y(name##_C)
 

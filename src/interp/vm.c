@@ -62,6 +62,20 @@ static int64_t ki_refuel(ki_exec *ex, int64_t budget) {
                    sem; WR_##R_(S(1), r); ip += 4; NEXT(); }                 \
   L_##name##_SK: { CT_##A a = RD_##A(S(2)), b = KC_##A(K64(3)); CT_##R_ r;   \
                    sem; WR_##R_(S(1), r); ip += 5; NEXT(); }
+#define GEN_CMP(name, A, R_, sem)                                           \
+  GEN_BIN(name, A, R_, sem)                                                 \
+  L_##name##_JSS: { CT_##A a = RD_##A(S(1)), b = RD_##A(S(2)); uint32_t r;  \
+    sem; if (r) { CHARGE(ip[4]); ip += 3 + (int32_t)ip[3]; } else ip += 5;  \
+    NEXT(); }                                                               \
+  L_##name##_JSK: { CT_##A a = RD_##A(S(1)), b = KC_##A(K64(2)); uint32_t r;\
+    sem; if (r) { CHARGE(ip[5]); ip += 4 + (int32_t)ip[4]; } else ip += 6;  \
+    NEXT(); }                                                               \
+  L_##name##_NSS: { CT_##A a = RD_##A(S(1)), b = RD_##A(S(2)); uint32_t r;  \
+    sem; if (!r) { CHARGE(ip[4]); ip += 3 + (int32_t)ip[3]; } else ip += 5; \
+    NEXT(); }                                                               \
+  L_##name##_NSK: { CT_##A a = RD_##A(S(1)), b = KC_##A(K64(2)); uint32_t r;\
+    sem; if (!r) { CHARGE(ip[5]); ip += 4 + (int32_t)ip[4]; } else ip += 6; \
+    NEXT(); }
 #define GEN_LOAD(name, MT, R_, sem)                                         \
   L_##name##_G: { MT v; ex->trap_ip = ip;                                    \
     memcpy(&v, M + (uint64_t)RD_I32(S(2)) + ip[3], sizeof v);                \

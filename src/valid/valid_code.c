@@ -318,7 +318,7 @@ static void check_instr(kv_ctx *v, const kd_instr *in) {
   const kd_opinfo *oi = &kd_opinfo_table[in->op];
   switch (oi->kind) {
   case KD_K_UN: pop(v, oi->a); push(v, oi->r); return;
-  case KD_K_BIN: pop(v, oi->a); pop(v, oi->a); push(v, oi->r); return;
+  case KD_K_BIN: case KD_K_CMP: pop(v, oi->a); pop(v, oi->a); push(v, oi->r); return;
   case KD_K_LOAD: check_memarg(v, in); pop(v, KD_I32); push(v, oi->r); return;
   case KD_K_STORE: check_memarg(v, in); pop(v, oi->r); pop(v, KD_I32); return;
   default: break;
