@@ -4,6 +4,10 @@
 */
 #include "interp/interp.h"
 #include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+void ki_dump(const ki_code *c, FILE *out);
 
 _Noreturn void ki_trap(ki_exec *ex, krait_trapkind kind) {
   ex->trap = kind;
@@ -26,6 +30,10 @@ void *ki_code_for(krait_store *s, krait_func *f) {
     }
   }
   f->code = c;
+  if (getenv("KRAIT_DUMP")) {
+    fprintf(stderr, "== %s (frame %u slots)\n", kr_func_name(f), c->frame_slots);
+    ki_dump(c, stderr);
+  }
   return c;
 }
 
@@ -39,4 +47,29 @@ size_t ki_wasm_offset(const krait_func *f, const uint32_t *ip) {
     if (c->map[2 * mid] <= at) lo = mid; else hi = mid;
   }
   return c->nmap ? c->map[2 * lo + 1] : 0;
+}
+
+static const char *const op_names[] = {
+#define Y(name) #name,
+  KI_MANUAL_OPS(Y)
+#define X(name, code, text, kind, a, r, sem) KI_GEN_##kind(name)
+#include "decode/opcodes.def"
+#undef X
+#undef Y
+};
+
+/* Prints lowered code, one op per line with its operand words; op
+** boundaries come from the offset map. A debugging aid (KRAIT_DUMP=1). */
+void ki_dump(const ki_code *c, FILE *out) {
+  const int32_t *dw = ki_dispatch_words();
+  for (size_t i = 0; i < c->nmap; i++) {
+    uint32_t at = c->map[2 * i];
+    uint32_t end = i + 1 < c->nmap ? c->map[2 * i + 2] : (uint32_t)c->len;
+    const char *name = "?";
+    for (int k = 0; k < KI_OP_COUNT; k++)
+      if (dw[k] == (int32_t)c->ops[at]) { name = op_names[k]; break; }
+    fprintf(out, "%5u  %-22s", at, name);
+    for (uint32_t w = at + 1; w < end; w++) fprintf(out, " %d", (int32_t)c->ops[w]);
+    fprintf(out, "   ; 0x%x\n", c->map[2 * i + 1]);
+  }
 }

@@ -32,9 +32,9 @@
 #define CHECKED(expr) do { krait_trapkind tk_ = (expr); if (tk_) TRAPK(tk_); } while (0)
 #define RELOAD() do { inst = fn->inst; mem = inst->mem0; M = mem->base; \
                       MS = mem->size; G = inst->globals; } while (0)
-#define CHARGE(n) do { budget -= (int64_t)(n); \
+#define CHARGE(n) do { if (KP_INTERRUPT_CHECKS) { budget -= (int64_t)(n); \
     if (KU_UNLIKELY(budget < 0)) { ex->trap_ip = ip; ex->trap_fn = fn; \
-                                   budget = ki_refuel(ex, budget); } } while (0)
+                                   budget = ki_refuel(ex, budget); } } } while (0)
 
 /* Slow path of the interrupt check: settles fuel, checks the deadline,
 ** and returns a fresh budget (or traps). */
@@ -159,7 +159,8 @@ L_BR_TABLE: {
 }
 L_RET:
   ip = frame->ip; fp = frame->fp; fn = frame->fn; frame--;
-  RELOAD();
+  if (fn->inst != inst) RELOAD();
+  else { M = mem->base; MS = mem->size; }  /* a callee may have grown it */
   NEXT();
 L_CALL:
   callee = inst->funcs[ip[1]];
@@ -226,7 +227,7 @@ do_call:
     CHARGE(1);
     ++frame;
     frame->ip = ret; frame->fp = fp; frame->fn = fn;
-    memset(nfp + code->nparams, 0, (code->nlocals - code->nparams) * sizeof *nfp);
+    for (uint32_t i = code->nparams; i < code->nlocals; i++) nfp[i].bits = 0;
     fp = nfp;
     fn = callee;
     ip = code->ops;

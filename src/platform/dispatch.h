@@ -14,4 +14,12 @@
 #define KP_NEXT(base, ip) goto *(void *)((base) + (int32_t)*(ip))
 #endif
 
+/* Benchmark-only builds with -DKRAIT_NO_INTERRUPT_CHECKS=1 drop the fuel
+** and deadline checks, to measure what they cost when disabled. */
+#if defined(KRAIT_NO_INTERRUPT_CHECKS) && KRAIT_NO_INTERRUPT_CHECKS
+#define KP_INTERRUPT_CHECKS 0
+#else
+#define KP_INTERRUPT_CHECKS 1
+#endif
+
 #endif
