@@ -148,7 +148,7 @@ static bool check_control(kv_ctx *v, const kd_instr *in) {
   case KD_OP_END: {
     kv_frame fr = pop_ctl(v);
     if (fr.op == KD_OP_IF && (fr.nparams != fr.nresults ||
-        memcmp(fr.params, fr.results, fr.nparams) != 0))
+        (fr.nparams && memcmp(fr.params, fr.results, fr.nparams) != 0)))
       INVALID(&v->c, "type mismatch: if without else must have matching param and result types");
     push_n(v, fr.results, fr.nresults);
     return true;

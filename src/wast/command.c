@@ -227,14 +227,14 @@ static int parse_args(json_t *jargs, krait_val *args, size_t *nargs,
 /* Calls exported function field of inst with the action's arguments.
 ** Returns KT_OK once called (a->err says whether it trapped). */
 static int run_invoke(kt_file *f, krait_instance *inst, json_t *act,
-                      const char *field, kt_action *a) {
+                      const char *field, size_t len, kt_action *a) {
   krait_val args[KT_MAX_VALS];
   krait_extern ext;
   const char *sig, *colon;
   size_t nargs;
   int rc;
 
-  if (krait_instance_export(inst, field, &ext) != 0 ||
+  if (krait_instance_export_n(inst, field, len, &ext) != 0 ||
       ext.kind != KRAIT_EXTERN_FUNC) {
     snprintf(a->why, sizeof a->why, "no exported function \"%s\"", field);
     return KT_BAD;
@@ -259,10 +259,11 @@ static int run_invoke(kt_file *f, krait_instance *inst, json_t *act,
 }
 
 /* Reads exported global field of inst into a->results[0]. */
-static int run_get(krait_instance *inst, const char *field, kt_action *a) {
+static int run_get(krait_instance *inst, const char *field, size_t len,
+                   kt_action *a) {
   krait_extern ext;
 
-  if (krait_instance_export(inst, field, &ext) != 0 ||
+  if (krait_instance_export_n(inst, field, len, &ext) != 0 ||
       ext.kind != KRAIT_EXTERN_GLOBAL) {
     snprintf(a->why, sizeof a->why, "no exported global \"%s\"", field);
     return KT_BAD;
@@ -272,9 +273,10 @@ static int run_get(krait_instance *inst, const char *field, kt_action *a) {
   return KT_OK;
 }
 
-/* The action's "field", or NULL (a->why set, *rc KT_SKIP or KT_BAD) when
-** it is missing or holds a NUL, which a C string cannot name. */
-static const char *action_field(json_t *act, kt_action *a, int *rc) {
+/* The action's "field" and its length (Wasm names may hold NUL bytes), or
+** NULL (a->why set, *rc KT_BAD) when it is missing. */
+static const char *action_field(json_t *act, kt_action *a, int *rc,
+                                size_t *len) {
   json_t *j = json_object_get(act, "field");
   const char *s = json_string_value(j);
 
@@ -283,11 +285,7 @@ static const char *action_field(json_t *act, kt_action *a, int *rc) {
     snprintf(a->why, sizeof a->why, "action has no \"field\"");
     return NULL;
   }
-  if (strlen(s) != json_string_length(j)) {
-    snprintf(a->why, sizeof a->why, "export name contains NUL");
-    *rc = KT_SKIP;
-    return NULL;
-  }
+  *len = json_string_length(j);
   return s;
 }
 
@@ -299,6 +297,7 @@ static int run_action(kt_file *f, json_t *c, kt_action *a) {
   const char *type = str_member(act, "type");
   const char *mod = str_member(act, "module");
   const char *field;
+  size_t field_len = 0;
   krait_instance *inst;
   int rc;
 
@@ -308,7 +307,7 @@ static int run_action(kt_file *f, json_t *c, kt_action *a) {
     snprintf(a->why, sizeof a->why, "command has no valid \"action\"");
     return KT_BAD;
   }
-  if (!(field = action_field(act, a, &rc)))
+  if (!(field = action_field(act, a, &rc, &field_len)))
     return rc;
   if (!(inst = find_instance(f, mod))) {
     snprintf(a->why, sizeof a->why, "no module %s",
@@ -316,9 +315,9 @@ static int run_action(kt_file *f, json_t *c, kt_action *a) {
     return KT_BAD;
   }
   if (strcmp(type, "invoke") == 0)
-    return run_invoke(f, inst, act, field, a);
+    return run_invoke(f, inst, act, field, field_len, a);
   if (strcmp(type, "get") == 0)
-    return run_get(inst, field, a);
+    return run_get(inst, field, field_len, a);
   snprintf(a->why, sizeof a->why, "unknown action type \"%s\"", type);
   return KT_BAD;
 }
