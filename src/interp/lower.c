@@ -47,6 +47,8 @@ typedef struct lw {
   ku_vec scratch;        /* uint32_t, br_table depths */
   uint32_t temp0, shadow_top, shadow_max;
   uint32_t last_dst;     /* dst word of the last value producer, or NONE */
+  uint32_t last_pos;     /* op word of the last op, NONE after a label */
+  ki_op last_ki;
   uint32_t cmp_pos;      /* op word of the last comparison, if last_dst */
   kd_op cmp_op;
   bool cmp_k;            /* the comparison had a constant operand */
@@ -87,7 +89,23 @@ static void emit_op(lw *w, ki_op op) {
   if (!p) oom(w);
   p[0] = pos(w);
   p[1] = (uint32_t)w->cur_off;
+  w->last_pos = pos(w);
+  w->last_ki = op;
   emit(w, (uint32_t)w->dw[op]);
+  w->last_dst = NONE;
+}
+
+/* Removes the last op (to fuse it into the next one). */
+static void drop_last(lw *w) {
+  w->code.len = w->last_pos;
+  w->map.len--;
+  w->last_pos = NONE;
+  w->last_dst = NONE;
+}
+
+/* Marks the current position as a jump target: nothing fuses across it. */
+static void mark_label(lw *w) {
+  w->last_pos = NONE;
   w->last_dst = NONE;
 }
 
@@ -100,6 +118,12 @@ static uint32_t T(lw *w, uint32_t height) { return w->temp0 + height; }
 
 static void emit_copy(lw *w, uint32_t dst, uint32_t src) {
   if (dst == src) return;
+  if (w->last_pos != NONE && w->last_ki == KI_COPY && pos(w) == w->last_pos + 3) {
+    words(w)[w->last_pos] = (uint32_t)w->dw[KI_COPY2];
+    w->last_ki = KI_COPY2;
+    emit(w, dst); emit(w, src);
+    return;
+  }
   emit_op(w, KI_COPY); emit(w, dst); emit(w, src);
 }
 
@@ -160,6 +184,7 @@ static void emit_target(lw *w, lw_label *l) {
 }
 
 static void bind_chain(lw *w, uint32_t chain, uint32_t target) {
+  if (chain != NONE && target == pos(w)) mark_label(w);
   while (chain != NONE) {
     uint32_t next = words(w)[chain];
     words(w)[chain] = target - chain;
@@ -314,6 +339,7 @@ static void do_br_table(lw *w, const kd_instr *in) {
       l->patch = first + i;
     } else {
       words(w)[first + i] = pos(w) - (first + i);
+      mark_label(w);
       do_br(w, d);
     }
   }
@@ -334,6 +360,7 @@ static lw_label *push_label(lw *w, kd_op op, int64_t bt) {
   block_arity(w, bt, &np, &nr);
   lw_label *l = ku_vec_push(&w->labels);
   if (!l) oom(w);
+  mark_label(w);
   *l = (lw_label){op, w->h - np, np, nr, pos(w), NONE, NONE, NONE, w->ninstr};
   return l;
 }
@@ -450,7 +477,76 @@ static void do_call(lw *w, const kd_functype *t, ki_op op, const kd_instr *in) {
   for (uint32_t i = 0; i < t->nresults; i++) push_temp(w);
 }
 
+/* True when stack entry i holds the result of the last op, which was one
+** of the two given ops; the op can then be folded into its consumer. */
+static bool fresh(lw *w, uint32_t i, ki_op a, ki_op b) {
+  return w->vs[i].kind == V_TEMP && w->last_dst != NONE && w->last_pos != NONE &&
+         words(w)[w->last_dst] == T(w, i) && w->last_dst == w->last_pos + 1 &&
+         (w->last_ki == a || w->last_ki == b);
+}
+
+/* Folds a just-emitted i32.add producing entry i into an address: returns
+** 0 (no fold), 2 (a + constant) or 4 (a + b), the variant offset. */
+static int fold_address(lw *w, uint32_t i, uint32_t *x, uint32_t *y) {
+  if (!fresh(w, i, KI_I32_ADD_SK, KI_I32_ADD_SS)) return 0;
+  int variant = w->last_ki == KI_I32_ADD_SK ? 2 : 4;
+  *x = words(w)[w->last_pos + 2];
+  *y = words(w)[w->last_pos + 3];
+  drop_last(w);
+  return variant;
+}
+
+static void do_load(lw *w, const kd_instr *in) {
+  uint32_t x, y, a = 0;
+  int variant = fold_address(w, w->h - 1, &x, &y);
+  if (variant) w->h--; else a = pop_slot(w);
+  emit_op(w, (ki_op)(gen_op[in->op] + w->explicit_bounds + variant));
+  uint32_t at = pos(w);
+  emit(w, T(w, w->h));
+  if (variant) { emit(w, x); emit(w, y); } else emit(w, a);
+  emit(w, in->b);
+  push_temp(w);
+  w->last_dst = at;
+}
+
+static void do_store(lw *w, const kd_instr *in) {
+  uint32_t x, y, a = 0;
+  int variant = w->vs[w->h - 1].kind != V_TEMP ? fold_address(w, w->h - 2, &x, &y) : 0;
+  uint32_t v = pop_slot(w);
+  if (variant) w->h--; else a = pop_slot(w);
+  emit_op(w, (ki_op)(gen_op[in->op] + w->explicit_bounds + variant));
+  if (variant) { emit(w, x); emit(w, y); } else emit(w, a);
+  emit(w, v); emit(w, in->b);
+}
+
+/* i32.add of a just-shifted value: (x << k) + y in one op. */
+static bool fold_shladd(lw *w, kd_op op) {
+  if (op != KD_OP_I32_ADD) return false;
+  lw_val *top = &w->vs[w->h - 1];
+  uint32_t shifted, other;
+  if (fresh(w, w->h - 1, KI_I32_SHL_SK, KI_I32_SHL_SK)) {
+    if (w->vs[w->h - 2].kind == V_CONST) return false;
+    shifted = w->h - 1; other = w->h - 2;
+  } else if (top->kind == V_LOCAL && fresh(w, w->h - 2, KI_I32_SHL_SK, KI_I32_SHL_SK)) {
+    shifted = w->h - 2; other = w->h - 1;
+  } else {
+    return false;
+  }
+  uint32_t x = words(w)[w->last_pos + 2], k = words(w)[w->last_pos + 3];
+  drop_last(w);
+  uint32_t y = slot_of(w, other);
+  (void)shifted;
+  w->h -= 2;
+  emit_op(w, KI_SHLADD);
+  uint32_t at = pos(w);
+  emit(w, T(w, w->h)); emit(w, x); emit(w, k); emit(w, y);
+  push_temp(w);
+  w->last_dst = at;
+  return true;
+}
+
 static void do_binary(lw *w, kd_op op) {
+  if (fold_shladd(w, op)) return;
   lw_val *b = &w->vs[w->h - 1];
   if (b->kind == V_CONST) {
     uint64_t k = b->k;
@@ -480,21 +576,6 @@ static void do_unary(lw *w, kd_op op) {
   emit(w, T(w, w->h)); emit(w, a);
   push_temp(w);
   w->last_dst = at;
-}
-
-static void do_load(lw *w, const kd_instr *in) {
-  uint32_t a = pop_slot(w);
-  emit_op(w, (ki_op)(gen_op[in->op] + w->explicit_bounds));
-  uint32_t at = pos(w);
-  emit(w, T(w, w->h)); emit(w, a); emit(w, in->b);
-  push_temp(w);
-  w->last_dst = at;
-}
-
-static void do_store(lw *w, const kd_instr *in) {
-  uint32_t v = pop_slot(w), a = pop_slot(w);
-  emit_op(w, (ki_op)(gen_op[in->op] + w->explicit_bounds));
-  emit(w, a); emit(w, v); emit(w, in->b);
 }
 
 /* Emits op with n operand slots popped from the stack (deepest first),
@@ -624,6 +705,7 @@ ki_code *ki_lower(const krait_module *m, uint32_t fi, bool explicit_bounds) {
   ku_vec_init(&w.scratch, sizeof(uint32_t));
   w.temp0 = w.f->nlocals;
   w.last_dst = NONE;
+  w.last_pos = NONE;
   w.vs = ku_malloc((w.f->max_height + 1) * sizeof *w.vs);
   if (setjmp(w.fail.jb) || !w.vs) {
     if (getenv("KRAIT_DEBUG_LOWER")) fprintf(stderr, "lower: %s\n", msg);

@@ -13,6 +13,8 @@
   Y(EXIT)            /* leave ki_run */                                    \
   Y(UNREACHABLE)     /* trap */                                            \
   Y(COPY)            /* dst src */                                         \
+  Y(COPY2)           /* dst src dst2 src2 */                               \
+  Y(SHLADD)          /* dst x sh y: (x << sh) + y, i32 */                  \
   Y(CONST)           /* dst lo hi */                                       \
   Y(BR)              /* target */                                          \
   Y(BR_IF)           /* cond target */                                     \
@@ -49,14 +51,19 @@
 **          NAME_JSK a lo hi target cost (jump if true), NAME_N* (if false)
 **   UN:    NAME_S  dst a
 **   LOAD:  NAME_G  dst addr off   NAME_C (explicit bounds check)
-**   STORE: NAME_G  addr val off   NAME_C                               */
+**          NAME_GK dst a k off    address (a + k) mod 2^32, a fused i32.add
+**          NAME_GS dst a b off    address (a + b) mod 2^32
+**   STORE: NAME_G  addr val off, NAME_GK a k val off, NAME_GS a b val off,
+**          and the _C forms                                             */
 #define KI_GEN_SPECIAL(name)
 #define KI_GEN_UN(name) Y(name##_S)
 #define KI_GEN_BIN(name) Y(name##_SS) Y(name##_SK)
 #define KI_GEN_CMP(name) Y(name##_SS) Y(name##_SK) Y(name##_JSS) Y(name##_JSK) \
                          Y(name##_NSS) Y(name##_NSK)
-#define KI_GEN_LOAD(name) Y(name##_G) Y(name##_C)
-#define KI_GEN_STORE(name) Y(name##_G) Y(name##_C)
+#define KI_GEN_LOAD(name) Y(name##_G) Y(name##_C) Y(name##_GK) Y(name##_CK) \
+                          Y(name##_GS) Y(name##_CS)
+#define KI_GEN_STORE(name) Y(name##_G) Y(name##_C) Y(name##_GK) Y(name##_CK) \
+                           Y(name##_GS) Y(name##_CS)
 
 typedef enum ki_op {
 #define Y(name) KI_##name,

@@ -76,20 +76,41 @@ static int64_t ki_refuel(ki_exec *ex, int64_t budget) {
   L_##name##_NSK: { CT_##A a = RD_##A(S(1)), b = KC_##A(K64(2)); uint32_t r;\
     sem; if (!r) { CHARGE(ip[5]); ip += 4 + (int32_t)ip[4]; } else ip += 6; \
     NEXT(); }
+/* Loads and stores: the address expression EA is computed once, then
+** accessed through the guard region (G) or after an explicit check (C). */
+#define LOAD_BODY(MT, R_, EA, n) { MT v; uint64_t ea = (EA);                 \
+    ex->trap_ip = ip; memcpy(&v, M + ea, sizeof v);                          \
+    WR_##R_(S(1), (CT_##R_)v); ip += n; NEXT(); }
+#define LOAD_BODY_C(MT, R_, EA, n) { MT v; uint64_t ea = (EA);               \
+    if (KU_UNLIKELY(ea + sizeof v > MS)) TRAP(MEMORY_OOB);                   \
+    memcpy(&v, M + ea, sizeof v); WR_##R_(S(1), (CT_##R_)v); ip += n; NEXT(); }
+#define STORE_BODY(MT, R_, EA, V, n) { MT v = (MT)RD_##R_(S(V));             \
+    uint64_t ea = (EA); ex->trap_ip = ip;                                    \
+    memcpy(M + ea, &v, sizeof v); ip += n; NEXT(); }
+#define STORE_BODY_C(MT, R_, EA, V, n) { MT v = (MT)RD_##R_(S(V));           \
+    uint64_t ea = (EA);                                                      \
+    if (KU_UNLIKELY(ea + sizeof v > MS)) TRAP(MEMORY_OOB);                   \
+    memcpy(M + ea, &v, sizeof v); ip += n; NEXT(); }
+#define EA_PLAIN ((uint64_t)RD_I32(S(2)) + ip[3])
+#define EA_K ((uint64_t)(uint32_t)(RD_I32(S(2)) + ip[3]) + ip[4])
+#define EA_S ((uint64_t)(uint32_t)(RD_I32(S(2)) + RD_I32(S(3))) + ip[4])
+#define SEA_PLAIN ((uint64_t)RD_I32(S(1)) + ip[3])
+#define SEA_K ((uint64_t)(uint32_t)(RD_I32(S(1)) + ip[2]) + ip[4])
+#define SEA_S ((uint64_t)(uint32_t)(RD_I32(S(1)) + RD_I32(S(2))) + ip[4])
 #define GEN_LOAD(name, MT, R_, sem)                                         \
-  L_##name##_G: { MT v; ex->trap_ip = ip;                                    \
-    memcpy(&v, M + (uint64_t)RD_I32(S(2)) + ip[3], sizeof v);                \
-    WR_##R_(S(1), (CT_##R_)v); ip += 4; NEXT(); }                            \
-  L_##name##_C: { MT v; uint64_t ea = (uint64_t)RD_I32(S(2)) + ip[3];        \
-    if (KU_UNLIKELY(ea + sizeof v > MS)) TRAP(MEMORY_OOB);                   \
-    memcpy(&v, M + ea, sizeof v); WR_##R_(S(1), (CT_##R_)v); ip += 4; NEXT(); }
+  L_##name##_G: LOAD_BODY(MT, R_, EA_PLAIN, 4)                               \
+  L_##name##_C: LOAD_BODY_C(MT, R_, EA_PLAIN, 4)                             \
+  L_##name##_GK: LOAD_BODY(MT, R_, EA_K, 5)                                  \
+  L_##name##_CK: LOAD_BODY_C(MT, R_, EA_K, 5)                                \
+  L_##name##_GS: LOAD_BODY(MT, R_, EA_S, 5)                                  \
+  L_##name##_CS: LOAD_BODY_C(MT, R_, EA_S, 5)
 #define GEN_STORE(name, MT, R_, sem)                                        \
-  L_##name##_G: { MT v = (MT)RD_##R_(S(2)); ex->trap_ip = ip;                \
-    memcpy(M + (uint64_t)RD_I32(S(1)) + ip[3], &v, sizeof v); ip += 4; NEXT(); } \
-  L_##name##_C: { MT v = (MT)RD_##R_(S(2));                                  \
-    uint64_t ea = (uint64_t)RD_I32(S(1)) + ip[3];                            \
-    if (KU_UNLIKELY(ea + sizeof v > MS)) TRAP(MEMORY_OOB);                   \
-    memcpy(M + ea, &v, sizeof v); ip += 4; NEXT(); }
+  L_##name##_G: STORE_BODY(MT, R_, SEA_PLAIN, 2, 4)                          \
+  L_##name##_C: STORE_BODY_C(MT, R_, SEA_PLAIN, 2, 4)                        \
+  L_##name##_GK: STORE_BODY(MT, R_, SEA_K, 3, 5)                             \
+  L_##name##_CK: STORE_BODY_C(MT, R_, SEA_K, 3, 5)                           \
+  L_##name##_GS: STORE_BODY(MT, R_, SEA_S, 3, 5)                             \
+  L_##name##_CS: STORE_BODY_C(MT, R_, SEA_S, 3, 5)
 
 static int32_t dispatch_words[KI_OP_COUNT];
 
@@ -139,6 +160,8 @@ L_EXIT:
   return;
 L_UNREACHABLE: TRAP(UNREACHABLE);
 L_COPY: S(1) = S(2); ip += 3; NEXT();
+L_COPY2: S(1) = S(2); S(3) = S(4); ip += 5; NEXT();
+L_SHLADD: WR_I32(S(1), (RD_I32(S(2)) << (ip[3] & 31)) + RD_I32(S(4))); ip += 5; NEXT();
 L_CONST: S(1).bits = K64(2); ip += 4; NEXT();
 L_BR: ip += 1 + (int32_t)ip[1]; NEXT();
 L_BR_IF:
