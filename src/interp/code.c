@@ -73,3 +73,38 @@ void ki_dump(const ki_code *c, FILE *out) {
     fprintf(out, "   ; 0x%x\n", c->map[2 * i + 1]);
   }
 }
+
+/* Memory-access ops, for placing guard-page faults on the right op. */
+static const bool mem_op[] = {
+#define Y(name) false,
+  KI_MANUAL_OPS(Y)
+#undef Y
+#define SIX true, true, true, true, true, true,
+#define KI_MEM_SPECIAL(n)
+#define KI_MEM_UN(n) false,
+#define KI_MEM_BIN(n) false, false,
+#define KI_MEM_CMP(n) false, false, false, false, false, false,
+#define KI_MEM_LOAD(n) SIX
+#define KI_MEM_STORE(n) SIX
+#define X(name, code, text, kind, a, r, sem) KI_MEM_##kind(name)
+#include "decode/opcodes.def"
+#undef X
+};
+
+/* A guard-page fault leaves ip at the faulting op or just past it (the
+** compiler may advance ip early): returns the memory op's own position. */
+const uint32_t *ki_fault_ip(const krait_func *f, const uint32_t *ip) {
+  const ki_code *c = f->code;
+  const int32_t *dw = ki_dispatch_words();
+  uint32_t at = (uint32_t)(ip - c->ops);
+  for (size_t i = c->nmap; i > 0; i--) {
+    if (c->map[2 * (i - 1)] > at) continue;
+    for (size_t k = i; k > 0 && k + 2 > i; k--) {  /* this op, then the one before */
+      uint32_t p = c->map[2 * (k - 1)];
+      for (int op = 0; op < KI_OP_COUNT; op++)
+        if (dw[op] == (int32_t)c->ops[p] && mem_op[op]) return c->ops + p;
+    }
+    break;
+  }
+  return ip;
+}

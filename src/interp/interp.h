@@ -40,6 +40,9 @@ void *ki_code_for(krait_store *s, krait_func *f);
 /* Raises a trap of the given kind at the current position (longjmp). */
 _Noreturn void ki_trap(ki_exec *ex, krait_trapkind kind);
 
+/* The memory-access op at or just before ip, for guard-page faults. */
+const uint32_t *ki_fault_ip(const krait_func *f, const uint32_t *ip);
+
 /* The module byte offset of code position ip in f, or 0 if unknown. */
 size_t ki_wasm_offset(const krait_func *f, const uint32_t *ip);
 

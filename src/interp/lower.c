@@ -45,7 +45,7 @@ typedef struct lw {
   uint32_t h;
   ku_vec labels;         /* lw_label */
   ku_vec scratch;        /* uint32_t, br_table depths */
-  uint32_t temp0, shadow_top, shadow_max;
+  uint32_t temp0, shadow_top, shadow_max;  /* zero slot is temp0 - 1 */
   uint32_t last_dst;     /* dst word of the last value producer, or NONE */
   uint32_t last_pos;     /* op word of the last op, NONE after a label */
   ki_op last_ki;
@@ -488,6 +488,11 @@ static bool fresh(lw *w, uint32_t i, ki_op a, ki_op b) {
 /* Folds a just-emitted i32.add producing entry i into an address: returns
 ** 0 (no fold), 2 (a + constant) or 4 (a + b), the variant offset. */
 static int fold_address(lw *w, uint32_t i, uint32_t *x, uint32_t *y) {
+  if (w->vs[i].kind == V_CONST) {  /* constant address: zero slot + k */
+    *x = w->temp0 - 1;
+    *y = (uint32_t)w->vs[i].k;
+    return 2;
+  }
   if (!fresh(w, i, KI_I32_ADD_SK, KI_I32_ADD_SS)) return 0;
   int variant = w->last_ki == KI_I32_ADD_SK ? 2 : 4;
   *x = words(w)[w->last_pos + 2];
@@ -511,7 +516,8 @@ static void do_load(lw *w, const kd_instr *in) {
 
 static void do_store(lw *w, const kd_instr *in) {
   uint32_t x, y, a = 0;
-  int variant = w->vs[w->h - 1].kind != V_TEMP ? fold_address(w, w->h - 2, &x, &y) : 0;
+  int variant = (w->vs[w->h - 1].kind != V_TEMP || w->vs[w->h - 2].kind == V_CONST)
+                    ? fold_address(w, w->h - 2, &x, &y) : 0;
   uint32_t v = pop_slot(w);
   if (variant) w->h--; else a = pop_slot(w);
   emit_op(w, (ki_op)(gen_op[in->op] + w->explicit_bounds + variant));
@@ -545,8 +551,32 @@ static bool fold_shladd(lw *w, kd_op op) {
   return true;
 }
 
+/* i32.sub of a constant becomes i32.add of its negation, and an add of a
+** constant to a just-added constant folds into one add (mod 2^32). */
+static bool fold_add_chain(lw *w, kd_op op) {
+  lw_val *b = &w->vs[w->h - 1];
+  if ((op != KD_OP_I32_ADD && op != KD_OP_I32_SUB) || b->kind != V_CONST) return false;
+  uint32_t k = op == KD_OP_I32_SUB ? 0u - (uint32_t)b->k : (uint32_t)b->k;
+  uint32_t x;
+  if (fresh(w, w->h - 2, KI_I32_ADD_SK, KI_I32_ADD_SK)) {
+    x = words(w)[w->last_pos + 2];
+    k += words(w)[w->last_pos + 3];
+    drop_last(w);
+    w->h -= 2;
+  } else {
+    w->h--;
+    x = pop_slot(w);
+  }
+  emit_op(w, KI_I32_ADD_SK);
+  uint32_t at = pos(w);
+  emit(w, T(w, w->h)); emit(w, x); emit_k64(w, k);
+  push_temp(w);
+  w->last_dst = at;
+  return true;
+}
+
 static void do_binary(lw *w, kd_op op) {
-  if (fold_shladd(w, op)) return;
+  if (fold_shladd(w, op) || fold_add_chain(w, op)) return;
   lw_val *b = &w->vs[w->h - 1];
   if (b->kind == V_CONST) {
     uint64_t k = b->k;
@@ -682,7 +712,7 @@ static ki_code *finish(lw *w) {
   c->map = w->map.data;
   c->nmap = w->map.len;
   c->nparams = w->ft->nparams;
-  c->nlocals = w->f->nlocals;
+  c->nlocals = w->f->nlocals + 1;  /* locals and the zero slot */
   c->frame_slots = w->temp0 + w->f->max_height + w->shadow_max;
   return c;
 }
@@ -703,7 +733,7 @@ ki_code *ki_lower(const krait_module *m, uint32_t fi, bool explicit_bounds) {
   ku_vec_init(&w.map, 2 * sizeof(uint32_t));
   ku_vec_init(&w.labels, sizeof(lw_label));
   ku_vec_init(&w.scratch, sizeof(uint32_t));
-  w.temp0 = w.f->nlocals;
+  w.temp0 = w.f->nlocals + 1;  /* slot nlocals always holds 0 */
   w.last_dst = NONE;
   w.last_pos = NONE;
   w.vs = ku_malloc((w.f->max_height + 1) * sizeof *w.vs);

@@ -79,13 +79,13 @@ static int64_t ki_refuel(ki_exec *ex, int64_t budget) {
 /* Loads and stores: the address expression EA is computed once, then
 ** accessed through the guard region (G) or after an explicit check (C). */
 #define LOAD_BODY(MT, R_, EA, n) { MT v; uint64_t ea = (EA);                 \
-    ex->trap_ip = ip; memcpy(&v, M + ea, sizeof v);                          \
+    memcpy(&v, M + ea, sizeof v);                                            \
     WR_##R_(S(1), (CT_##R_)v); ip += n; NEXT(); }
 #define LOAD_BODY_C(MT, R_, EA, n) { MT v; uint64_t ea = (EA);               \
     if (KU_UNLIKELY(ea + sizeof v > MS)) TRAP(MEMORY_OOB);                   \
     memcpy(&v, M + ea, sizeof v); WR_##R_(S(1), (CT_##R_)v); ip += n; NEXT(); }
 #define STORE_BODY(MT, R_, EA, V, n) { MT v = (MT)RD_##R_(S(V));             \
-    uint64_t ea = (EA); ex->trap_ip = ip;                                    \
+    uint64_t ea = (EA);                                                      \
     memcpy(M + ea, &v, sizeof v); ip += n; NEXT(); }
 #define STORE_BODY_C(MT, R_, EA, V, n) { MT v = (MT)RD_##R_(S(V));           \
     uint64_t ea = (EA);                                                      \

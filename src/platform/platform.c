@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <unistd.h>
 #include <stdlib.h>
+#include <ucontext.h>
 
 void *kp_reserve(size_t n) {
   void *p = mmap(NULL, n, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -47,9 +48,27 @@ static struct sigaction old_segv, old_bus;
 /* On a fault inside the registered region, hands control to the trap
 ** function (which longjmps away). Anything else is re-raised with the
 ** previous disposition so real crashes still crash. */
+/* Copies the general-purpose registers out of a signal context. */
+static int fault_regs(void *ucv, uintptr_t *regs, int cap) {
+  ucontext_t *uc = ucv;
+  int n = 0;
+#if defined(__x86_64__)
+  for (int i = 0; i < NGREG && n < cap; i++) regs[n++] = (uintptr_t)uc->uc_mcontext.gregs[i];
+#elif defined(__aarch64__)
+  for (int i = 0; i < 31 && n < cap; i++) regs[n++] = (uintptr_t)uc->uc_mcontext.regs[i];
+#else
+  (void)uc; (void)regs; (void)cap;
+#endif
+  return n;
+}
+
 static void on_fault(int sig, siginfo_t *si, void *uc) {
   char *a = si->si_addr;
-  if (region.fn && a >= region.lo && a < region.hi) region.fn(region.ctx, a);
+  if (region.fn && a >= region.lo && a < region.hi) {
+    uintptr_t regs[32];
+    int n = fault_regs(uc, regs, 32);
+    region.fn(region.ctx, a, regs, n);
+  }
   struct sigaction *old = sig == SIGSEGV ? &old_segv : &old_bus;
   sigaction(sig, old, NULL);
   (void)uc;

@@ -24,7 +24,9 @@ void *kp_map(size_t n);
 ** region; a SIGSEGV/SIGBUS inside it calls the handler, which longjmps to
 ** the catch point when the address is a guest memory fault and returns
 ** otherwise (the signal is then re-raised with the old disposition). Installed once per process. */
-typedef void (*kp_fault_fn)(void *ctx, void *addr);
+/* regs holds the faulting thread's general-purpose registers (nregs of
+** them, possibly 0), so the handler can recover interpreter state. */
+typedef void (*kp_fault_fn)(void *ctx, void *addr, const uintptr_t *regs, int nregs);
 bool kp_fault_install(void);
 /* Sets (or clears with ctx NULL) this thread's guarded region. */
 void kp_fault_region(void *lo, void *hi, kp_fault_fn fn, void *ctx);

@@ -85,9 +85,13 @@ uint64_t krait_store_fuel(const krait_store *s) {
 void krait_store_set_timeout(krait_store *s, uint64_t ns) { s->ex.timeout_ns = ns; }
 void krait_store_set_data(krait_store *s, void *data) { s->data = data; }
 
+static krait_func *locate(krait_store *s, const uint32_t *ip);
+
 /* The fault bridge: a fault inside any guard memory of the store becomes
-** an out-of-bounds trap; anything else returns and crashes as usual. */
-static void on_fault(void *ctx, void *addr) {
+** an out-of-bounds trap; anything else returns and crashes as usual. The
+** interpreter keeps its code pointer in a register, so the register that
+** points into lowered code tells where the trap happened. */
+static void on_fault(void *ctx, void *addr, const uintptr_t *regs, int nregs) {
   krait_store *s = ctx;
   kr_owned *o = s->owned.data;
   uint8_t *a = addr;
@@ -95,7 +99,11 @@ static void on_fault(void *ctx, void *addr) {
     if (o[i].kind != KR_OWN_MEMORY) continue;
     krait_memory *m = o[i].ptr;
     if (m->guard && a >= m->base && a < m->base + m->mapped) {
-      s->ex.trap_fn = NULL;
+      s->ex.trap_ip = NULL;
+      for (int r = 0; r < nregs && !s->ex.trap_ip; r++) {
+        krait_func *f = locate(s, (const uint32_t *)regs[r]);
+        if (f) s->ex.trap_ip = ki_fault_ip(f, (const uint32_t *)regs[r]);
+      }
       ki_trap(&s->ex, KRAIT_TRAP_MEMORY_OOB);
     }
   }
