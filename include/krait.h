@@ -225,6 +225,11 @@ void krait_store_set_timeout(krait_store *store, uint64_t timeout_ns);
 /* Sets user data returned by krait_caller_data in host functions. */
 void krait_store_set_data(krait_store *store, void *data);
 
+/* Registers fn(data) to run when the store is freed (last registered runs
+** first), so host state can live exactly as long as its store. Returns 0,
+** or -1 when out of memory (fn is then not registered). */
+int krait_store_on_free(krait_store *store, void (*fn)(void *), void *data);
+
 /* ---------------------------------------------------------------------
 ** Host functions and objects
 ** ------------------------------------------------------------------- */
@@ -266,12 +271,25 @@ int krait_caller_trap(krait_caller *caller, const char *fmt, ...);
 ** its result from the host function. */
 int krait_caller_exit(krait_caller *caller, int code);
 
+/* In a host function: raises a trap of a given kind (e.g. a blocking call
+** that reached the deadline raises KRAIT_TRAP_DEADLINE); return its result
+** from the host function. */
+int krait_caller_trap_kind(krait_caller *caller, krait_trapkind kind);
+
+/* In a host function: the current call's wall-clock deadline on the
+** monotonic clock in nanoseconds (CLOCK_MONOTONIC), or 0 when there is
+** none. Blocking host functions must not wait past it. */
+uint64_t krait_caller_deadline(krait_caller *caller);
+
 /* ---------------------------------------------------------------------
 ** Linking and instantiation
 ** ------------------------------------------------------------------- */
 
 /* Creates an empty linker for a store. */
 krait_linker *krait_linker_new(krait_store *store);
+
+/* The store a linker defines objects in. */
+krait_store *krait_linker_store(krait_linker *linker);
 
 /* Frees a linker (not the objects defined in it). */
 void krait_linker_free(krait_linker *linker);
@@ -361,11 +379,15 @@ typedef struct krait_wasi_config {
   const char *const *argv;
   int envc;
   const char *const *envp;   /* "KEY=VALUE" strings */
-  int stdin_fd, stdout_fd, stderr_fd;  /* host fds for guest 0,1,2 */
+  int stdin_fd, stdout_fd, stderr_fd;  /* host fds for guest 0,1,2; set
+                                          all three (a zeroed config maps
+                                          every one to host fd 0); a
+                                          negative fd starts closed */
 } krait_wasi_config;
 
-/* Defines the wasi_snapshot_preview1 functions in linker for a store.
-** Returns 0, or -1 when out of memory. */
+/* Defines the wasi_snapshot_preview1 functions in linker for its store.
+** The WASI state is freed with the store. Returns 0, or -1 when out of
+** memory. */
 int krait_wasi_define(krait_linker *linker, const krait_wasi_config *cfg);
 
 #ifdef __cplusplus

@@ -274,20 +274,25 @@ static int kc_start(krait_store *store, krait_instance *inst,
 }
 
 /* Parses the --invoke arguments by the parameter letters of sig into
-** args. Returns -1 when all fit, or the usage-error exit status. */
+** args. Returns -1 when all fit, or the usage-error exit status (after a
+** one-line message; the whole usage would bury it). */
 static int kc_invoke_args(const kc_run_opts *o, const char *sig,
                           krait_val *args)
 {
   size_t np = strcspn(sig, ":");
   int given = o->guest_argc - 1;
-  if ((size_t)given != np)
-    return KC_BAD("'%s' takes %zu argument%s (type '%s'), %d given",
-                  o->invoke, np, np == 1 ? "" : "s", sig, given);
+  if ((size_t)given != np) {
+    fprintf(stderr, "krait run: '%s' takes %zu argument%s (type '%s'), "
+            "%d given\n", o->invoke, np, np == 1 ? "" : "s", sig, given);
+    return KC_EXIT_USAGE;
+  }
   for (size_t i = 0; i < np; i++) {
     const char *text = o->guest_argv[i + 1];
-    if (kc_parse_val(text, sig[i], &args[i]) != 0)
-      return KC_BAD("argument %zu of '%s' is %s, not '%s'", i + 1,
-                    o->invoke, kc_type_name(sig[i]), text);
+    if (kc_parse_val(text, sig[i], &args[i]) != 0) {
+      fprintf(stderr, "krait run: argument %zu of '%s' is %s, not '%s'\n",
+              i + 1, o->invoke, kc_type_name(sig[i]), text);
+      return KC_EXIT_USAGE;
+    }
   }
   return -1;
 }

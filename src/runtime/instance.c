@@ -27,6 +27,8 @@ krait_linker *krait_linker_new(krait_store *s) {
   return l;
 }
 
+krait_store *krait_linker_store(krait_linker *l) { return l->store; }
+
 void krait_linker_free(krait_linker *l) {
   if (!l) return;
   kr_def *d = l->defs.data;

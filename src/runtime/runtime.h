@@ -106,7 +106,10 @@ typedef struct kr_owned {
   void *ptr;
 } kr_owned;
 
-enum { KR_OWN_PLAIN, KR_OWN_MEMORY, KR_OWN_TABLE, KR_OWN_INSTANCE };
+enum { KR_OWN_PLAIN, KR_OWN_MEMORY, KR_OWN_TABLE, KR_OWN_INSTANCE, KR_OWN_FINALIZER };
+
+/* A finalizer registered with krait_store_on_free. */
+typedef struct kr_finalizer { void (*fn)(void *); void *data; } kr_finalizer;
 
 struct krait_store {
   krait_engine *engine;

@@ -36,8 +36,28 @@ static void free_instance(krait_instance *in) {
   ku_free(in);  /* arrays live in the same block */
 }
 
+int krait_store_on_free(krait_store *s, void (*fn)(void *), void *data) {
+  kr_finalizer *f = ku_malloc(sizeof *f);
+  if (!f) return -1;
+  f->fn = fn;
+  f->data = data;
+  if (!kr_own(s, KR_OWN_FINALIZER, f)) return -1;
+  return 0;
+}
+
+/* Runs finalizers newest first, before any object is freed. */
+static void run_finalizers(krait_store *s) {
+  kr_owned *o = s->owned.data;
+  for (size_t i = s->owned.len; i > 0; i--) {
+    if (o[i - 1].kind != KR_OWN_FINALIZER) continue;
+    kr_finalizer *f = o[i - 1].ptr;
+    f->fn(f->data);
+  }
+}
+
 void krait_store_free(krait_store *s) {
   if (!s) return;
+  run_finalizers(s);
   kr_owned *o = s->owned.data;
   for (size_t i = 0; i < s->owned.len; i++) {
     switch (o[i].kind) {
@@ -225,6 +245,15 @@ int krait_caller_trap(krait_caller *c, const char *fmt, ...) {
   ex->trap = KRAIT_TRAP_HOST;
   return -1;
 }
+
+int krait_caller_trap_kind(krait_caller *c, krait_trapkind kind) {
+  ki_exec *ex = &c->store->ex;
+  snprintf(ex->trap_msg, sizeof ex->trap_msg, "%s", krait_trap_message(kind));
+  ex->trap = kind;
+  return -1;
+}
+
+uint64_t krait_caller_deadline(krait_caller *c) { return c->store->ex.deadline; }
 
 int krait_caller_exit(krait_caller *c, int code) {
   ki_exec *ex = &c->store->ex;

@@ -64,11 +64,6 @@ static const struct {
   { "sock_shutdown", "ii:i", kw_sock_shutdown },
 };
 
-/* Every state ever made stays reachable from here. krait.h has no hook to
-** free data with its store, so a state lives as long as the process (it is
-** small: a copy of argv and environ). */
-static _Atomic(kw_state *) kw_registry;
-
 /* Copies n C strings (NULL entries count as "") into one packed buffer.
 ** Returns 0, or -1 when out of memory or the total exceeds 4 GiB. */
 static int kw_strings_copy(kw_strings *s, int n, const char *const *v)
@@ -93,9 +88,10 @@ static int kw_strings_copy(kw_strings *s, int n, const char *const *v)
   return 0;
 }
 
-/* Frees a state that never made it into the registry. */
-static void kw_state_free(kw_state *st)
+/* Frees a state (also run as the store's finalizer). */
+static void kw_state_free(void *p)
 {
+  kw_state *st = p;
   free(st->args.off);
   free(st->args.buf);
   free(st->env.off);
@@ -122,15 +118,6 @@ static kw_state *kw_state_new(const krait_wasi_config *cfg)
   return st;
 }
 
-/* Publishes a state in the registry (lock-free push). */
-static void kw_state_keep(kw_state *st)
-{
-  kw_state *head = atomic_load(&kw_registry);
-  do
-    st->next = head;
-  while (!atomic_compare_exchange_weak(&kw_registry, &head, st));
-}
-
 /* Defines every wasi_snapshot_preview1 function in linker, sharing one
 ** state copied from cfg. A negative stdio fd in cfg means that guest fd is
 ** closed from the start. Returns 0, or -1 when out of memory. */
@@ -142,7 +129,10 @@ int krait_wasi_define(krait_linker *linker, const krait_wasi_config *cfg)
   st = kw_state_new(cfg);
   if (!st)
     return -1;
-  kw_state_keep(st);
+  if (krait_store_on_free(krait_linker_store(linker), kw_state_free, st) != 0) {
+    kw_state_free(st);
+    return -1;
+  }
   for (size_t i = 0; i < sizeof kw_funcs / sizeof kw_funcs[0]; i++)
     if (krait_linker_define_func(linker, "wasi_snapshot_preview1",
                                  kw_funcs[i].name, kw_funcs[i].sig,

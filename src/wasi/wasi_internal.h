@@ -63,6 +63,13 @@ enum {
   KW_EVENT_HANGUP = 1, KW_SUBCLOCK_ABSTIME = 1
 };
 
+/* Not a WASI errno: a blocking call reached the caller's deadline. */
+#define KW_PAST_DEADLINE (-1)
+
+/* Waits until host fd is readable or the deadline (monotonic ns, 0 for
+** none) passes. Returns 0 when readable, KW_PAST_DEADLINE otherwise. */
+int kw_wait_readable(int host, uint64_t deadline);
+
 /* rights: bit 0 fd_datasync .. bit 29 sock_accept; the two below matter
 ** because wasi-libc's isatty() wants a tty to lack both. */
 #define KW_RIGHTS_ALL     UINT64_C(0x3FFFFFFF)

@@ -9,6 +9,9 @@
 #include <unistd.h>
 
 #include "wasi/wasi_internal.h"
+#include <poll.h>
+#include <sys/stat.h>
+#include <time.h>
 
 /* Host iovecs handed to one readv/writev call. */
 #define KW_BATCH 64
@@ -88,6 +91,9 @@ static int kw_transfer(krait_caller *caller, kw_state *st, krait_slot *ar,
     return e;
   if (at.positioned && at.offset < 0)
     return KW_EINVAL;
+  if (!writing && !at.positioned &&
+      kw_wait_readable(f->host, krait_caller_deadline(caller)) != 0)
+    return KW_PAST_DEADLINE;
   e = writing ? kw_write_all(f->host, &c, at, &done)
               : kw_read_once(f->host, &c, at, &done);
   if (e == 0)
@@ -102,11 +108,36 @@ int kw_fd_write(krait_caller *caller, void *env, krait_slot *ar)
   return kw_ret(ar, kw_transfer(caller, env, ar, 1, at, (uint32_t)ar[3].i32));
 }
 
-/* fd_read(fd, iovs, iovs_len, nread_ptr) -> errno */
+/* fd_read(fd, iovs, iovs_len, nread_ptr) -> errno; a read still blocked
+** at the call's deadline traps with "deadline exceeded". */
 int kw_fd_read(krait_caller *caller, void *env, krait_slot *ar)
 {
   kw_at at = { 0, 0 };
-  return kw_ret(ar, kw_transfer(caller, env, ar, 0, at, (uint32_t)ar[3].i32));
+  int e = kw_transfer(caller, env, ar, 0, at, (uint32_t)ar[3].i32);
+  if (e == KW_PAST_DEADLINE)
+    return krait_caller_trap_kind(caller, KRAIT_TRAP_DEADLINE);
+  return kw_ret(ar, e);
+}
+
+/* See wasi_internal.h. Regular files never block; EINTR retries. */
+int kw_wait_readable(int host, uint64_t deadline)
+{
+  struct stat sb;
+  if (!deadline || (fstat(host, &sb) == 0 && S_ISREG(sb.st_mode)))
+    return 0;
+  for (;;) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    uint64_t t = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+    if (t >= deadline)
+      return KW_PAST_DEADLINE;
+    uint64_t left = deadline - t;
+    struct timespec ts = { (time_t)(left / 1000000000u), (long)(left % 1000000000u) };
+    struct pollfd p = { host, POLLIN, 0 };
+    int r = ppoll(&p, 1, &ts, NULL);
+    if (r > 0 || (r < 0 && errno != EINTR))
+      return 0;  /* readable, or let the read report the error */
+  }
 }
 
 /* fd_pwrite(fd, iovs, iovs_len, offset, nwritten_ptr) -> errno; ESPIPE on

@@ -87,11 +87,12 @@ static int kw_subs_decode(kw_state *st, const uint8_t *in, uint32_t n,
 }
 
 /* How long to wait: 0 if something is ready already, else until the
-** earliest deadline; *forever when there is no clock to wait for. */
+** earliest deadline (the call's own deadline counts too, see krait.h);
+** *forever when there is no clock to wait for. */
 static struct timespec kw_wait_time(const kw_sub *subs, uint32_t n,
-                                    int *forever)
+                                    uint64_t limit, int *forever)
 {
-  uint64_t now = kw_now(CLOCK_MONOTONIC), first = UINT64_MAX;
+  uint64_t now = kw_now(CLOCK_MONOTONIC), first = limit ? limit : UINT64_MAX;
   struct timespec ts = { 0, 0 };
   *forever = 1;
   for (uint32_t i = 0; i < n; i++) {
@@ -147,13 +148,15 @@ static int kw_event(const kw_sub *s, uint64_t now, uint8_t *out)
 }
 
 /* Waits until at least one subscription fires, then writes their events.
-** EINTR and early wake-ups just recompute the wait. Returns an errno. */
+** EINTR and early wake-ups just recompute the wait. Returns an errno, or
+** KW_PAST_DEADLINE when the call's deadline (limit) came first. */
 static int kw_poll_wait(kw_sub *subs, uint32_t n, struct pollfd *pfds,
-                        nfds_t npfd, uint8_t *out, uint32_t *nevents)
+                        nfds_t npfd, uint8_t *out, uint32_t *nevents,
+                        uint64_t limit)
 {
   for (;;) {
     int forever;
-    struct timespec ts = kw_wait_time(subs, n, &forever);
+    struct timespec ts = kw_wait_time(subs, n, limit, &forever);
     uint64_t now;
     uint32_t k = 0;
     if (ppoll(pfds, npfd, forever ? NULL : &ts, NULL) < 0) {
@@ -168,6 +171,8 @@ static int kw_poll_wait(kw_sub *subs, uint32_t n, struct pollfd *pfds,
       *nevents = k;
       return 0;
     }
+    if (limit && now >= limit)
+      return KW_PAST_DEADLINE;
   }
 }
 
@@ -196,10 +201,13 @@ int kw_poll_oneoff(krait_caller *caller, void *env, krait_slot *ar)
   if (subs && pfds)
     e = kw_subs_decode(env, in, n, subs, pfds, &npfd);
   if (e == 0)
-    e = kw_poll_wait(subs, n, pfds, npfd, out, &nevents);
+    e = kw_poll_wait(subs, n, pfds, npfd, out, &nevents,
+                     krait_caller_deadline(caller));
   if (e == 0)
     kw_put_u32(pn, nevents);
   free(subs);
   free(pfds);
+  if (e == KW_PAST_DEADLINE)
+    return krait_caller_trap_kind(caller, KRAIT_TRAP_DEADLINE);
   return kw_ret(ar, e);
 }
