@@ -165,6 +165,7 @@ static void arg_error(krait_error *err, const char *msg, const krait_func *f) {
 int krait_func_call(krait_store *s, krait_func *f, const krait_val *args, size_t nargs,
                     krait_val *results, size_t nresults, krait_error *err) {
   if (nargs != f->nparams) { arg_error(err, "wrong number of arguments", f); return -1; }
+  if ((nargs && !args) || (f->nresults && !results)) { arg_error(err, "NULL argument or result array", f); return -1; }
   if (nresults < f->nresults) { arg_error(err, "results array too small", f); return -1; }
   uint32_t n = f->nparams > f->nresults ? f->nparams : f->nresults;
   krait_slot slots[n ? n : 1];

@@ -23,6 +23,10 @@ static void set_err(krait_error *err, krait_errkind kind, const char *msg) {
 krait_engine *krait_engine_new(const krait_config *cfg, krait_error *err) {
   krait_config def;
   if (!cfg) { krait_config_default(&def); cfg = &def; }
+  if (cfg->bounds != KRAIT_BOUNDS_GUARD && cfg->bounds != KRAIT_BOUNDS_EXPLICIT) {
+    set_err(err, KRAIT_ERR_ARG, "unknown bounds mode (use KRAIT_BOUNDS_GUARD or KRAIT_BOUNDS_EXPLICIT)");
+    return NULL;
+  }
   if (cfg->bounds == KRAIT_BOUNDS_GUARD && !kp_is_64bit()) {
     set_err(err, KRAIT_ERR_ARG, "guard-page bounds need a 64-bit host");
     return NULL;

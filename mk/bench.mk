@@ -1,0 +1,36 @@
+# mk/bench.mk -- `make bench`: benchmark kernels (bench/*.c) native, under
+# krait and under Node's WASI, plus wasm-interp vs krait on -nostdlib
+# builds. Owns: building build/bench/{native,wasi,nowasi,native-small}/.
+# Does not own: timing and tables (bench/run.sh).
+include mk/vars.inc
+
+BENCH_KERNELS := $(filter-out nolibc,$(patsubst bench/%.c,%,$(sort $(wildcard bench/*.c))))
+BENCH_BD      := build/bench
+BENCH_BINS    := $(BENCH_KERNELS:%=$(BENCH_BD)/native/%) \
+                 $(BENCH_KERNELS:%=$(BENCH_BD)/native-small/%) \
+                 $(BENCH_KERNELS:%=$(BENCH_BD)/wasi/%.wasm) \
+                 $(BENCH_KERNELS:%=$(BENCH_BD)/nowasi/%.wasm)
+
+.PHONY: bench bench-build
+bench: all bench-build
+	@sh bench/run.sh
+
+bench-build: $(BENCH_BINS)
+
+$(BENCH_BD)/native/%: bench/%.c bench/bench.h
+	@mkdir -p $(dir $@)
+	$(NATIVE_CC) $(NATIVE_CFLAGS) -Wall -o $@ $< -lm
+
+$(BENCH_BD)/native-small/%: bench/%.c bench/bench.h
+	@mkdir -p $(dir $@)
+	$(NATIVE_CC) $(NATIVE_CFLAGS) -DBENCH_SMALL -Wall -o $@ $< -lm
+
+$(BENCH_BD)/wasi/%.wasm: bench/%.c bench/bench.h $(WASI_COMPAT)
+	@mkdir -p $(dir $@)
+	$(WASI_CC) $(WASI_CFLAGS) -Wall -o $@ $< $(WASI_COMPAT)
+
+# No WASI, no libc: `run` is exported and called directly.
+$(BENCH_BD)/nowasi/%.wasm: bench/%.c bench/bench.h bench/nolibc.c
+	@mkdir -p $(dir $@)
+	$(WASI_CC) --target=wasm32 -nostdlib -O2 -DBENCH_NO_MAIN -DBENCH_SMALL -Wall \
+	  -Wl,--no-entry -Wl,--export=run -o $@ $< bench/nolibc.c

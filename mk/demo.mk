@@ -1,0 +1,24 @@
+# mk/demo.mk -- `make demo`: on a fresh Debian 12 machine, installs what is
+# missing (scripts/bootstrap.sh), builds krait, compiles the examples to
+# wasm32-wasi and runs them with `krait run`.
+# Does not own: the examples' code (examples/*.c).
+include mk/vars.inc
+
+EXAMPLES := $(patsubst examples/%.c,build/examples/%.wasm,$(sort $(wildcard examples/*.c)))
+
+.PHONY: demo examples
+demo:
+	@sh scripts/bootstrap.sh
+	@$(MAKE) --no-print-directory all examples
+	@echo
+	@echo '$$ build/krait run build/examples/mandelbrot.wasm 72 24 300'
+	@build/krait run build/examples/mandelbrot.wasm 72 24 300
+	@echo
+	@echo '$$ build/krait run build/examples/wordfreq.wasm 8 < README.md'
+	@build/krait run build/examples/wordfreq.wasm 8 < README.md
+
+examples: $(EXAMPLES)
+
+build/examples/%.wasm: examples/%.c $(WASI_COMPAT)
+	@mkdir -p $(dir $@)
+	$(WASI_CC) $(WASI_CFLAGS) -Wall -o $@ $< $(WASI_COMPAT)

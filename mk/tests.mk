@@ -1,0 +1,154 @@
+# mk/tests.mk -- `make test` and its tiers (included by the Makefile).
+# Owns: building test binaries and modules, running every tier in order
+# and the final aggregated line. Does not own: the engine build (Makefile),
+# the spec runner (tests/spec.sh), the fuzz target build (mk/fuzz.mk).
+#
+#   make test                 every tier; ends with "N passed, N failed"
+#   make test TIERS="unit guest"   only those tiers (same total line)
+#   make test-<tier>          one tier, e.g. make test-limits
+#
+# Tiers, in order, and what one counted item is:
+#   build               the release build (counted only when it fails)
+#   unit                one test function in tests/unit/test_*.c
+#   spec-guard          the spec runner's own totals (`krait wast`)
+#   spec-explicit         "      (explicit bounds checks)
+#   guest               one C program per bounds mode, native vs krait
+#   limits              one case per bounds mode (tests/limits/run.sh)
+#   asan-unit           unit tests linked with build/asan/libkrait.a
+#   asan-spec-guard     spec suite run by build/asan/krait
+#   asan-spec-explicit    "
+#   fuzz                one item: libFuzzer smoke run found nothing
+# A tier that cannot run at all (build error) counts as one failure.
+include mk/vars.inc
+
+TIERS ?= build unit spec-guard spec-explicit wast-own wasi guest limits \
+         switch asan-unit asan-spec-guard asan-spec-explicit fuzz
+# Fuzz time inside `make test`: FUZZ_SECONDS when given, 60 s in CI
+# (CI=true), else 15 s. `make fuzz` alone always defaults to 60 s.
+TEST_FUZZ_SECONDS = $(if $(filter command line environment,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),$(if $(filter true,$(CI)),60,15))
+
+.PHONY: test test-build test-unit test-spec-guard test-spec-explicit \
+        test-guest test-limits test-asan-unit test-asan-spec-guard \
+        test-asan-spec-explicit test-fuzz test-bins asan-test-bins
+
+test:
+	@MAKE="$(MAKE)" TEST_RES="$(TEST_RES)" sh tests/run_tiers.sh $(TIERS)
+
+# ---- build --------------------------------------------------------------
+test-build:
+	@mkdir -p $(TEST_RES)
+	@if $(MAKE) --no-print-directory $(KT_JOBS) all; then echo "0 0" >$(TEST_RES)/build; \
+	 else echo "0 1" >$(TEST_RES)/build; exit 1; fi
+
+# ---- unit ---------------------------------------------------------------
+UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_HDR   := tests/unit/test.h tests/unit/fixture.h
+UNIT_WASM  := $(patsubst tests/unit/wat/%.wat,$(TB)/unit/wasm/%.wasm,$(sort $(wildcard tests/unit/wat/*.wat)))
+UNIT_BIN   := $(patsubst tests/unit/%.c,$(TB)/unit/bin/%,$(UNIT_SRC))
+ASAN_UNIT_BIN := $(patsubst tests/unit/%.c,$(TB)/asan-unit/bin/%,$(UNIT_SRC))
+# Unit tests see only the public header.
+UNIT_FLAGS  = -std=gnu11 -Iinclude -DWASM_DIR='"$(TB)/unit/wasm"' $(WARN)
+
+$(TB)/unit/wasm/%.wasm: tests/unit/wat/%.wat
+	@mkdir -p $(dir $@)
+	$(WAT2WASM) $< -o $@
+
+$(TB)/unit/bin/%: tests/unit/%.c $(UNIT_HDR) build/libkrait.a
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g $(UNIT_FLAGS) -o $@ $< build/libkrait.a $(LDLIBS)
+
+$(TB)/asan-unit/bin/%: tests/unit/%.c $(UNIT_HDR) build/asan/libkrait.a
+	@mkdir -p $(dir $@)
+	$(ASAN_CC) $(ASAN_CFLAGS) $(UNIT_FLAGS) -o $@ $< build/asan/libkrait.a $(LDLIBS)
+
+test-bins: $(XRUN) $(UNIT_BIN) $(UNIT_WASM)
+asan-test-bins: $(XRUN) $(ASAN_UNIT_BIN) $(UNIT_WASM)
+
+test-unit: test-bins
+	@sh tests/run_unit.sh unit $(TB)/unit/bin
+
+# ---- spec ---------------------------------------------------------------
+test-spec-guard: all $(XRUN)
+	@sh tests/run_spec.sh spec-guard guard build/krait
+
+test-spec-explicit: all $(XRUN)
+	@sh tests/run_spec.sh spec-explicit explicit build/krait
+
+# ---- krait's own spec-format tests (tests/wast/) -------------------------
+test-wast-own: all
+	@sh tests/run_wast_own.sh wast-own build/krait
+
+# ---- WASI and CLI smoke (tests/wasi-smoke/) -----------------------------
+test-wasi: all
+	@mkdir -p build/test/out
+	@sh tests/wasi-smoke/run.sh >build/test/out/wasi.log 2>&1; rc=$$?; \
+	 grep -Ev '^ok ' build/test/out/wasi.log | tail -n 30; \
+	 . tests/lib.sh; set -- $$(kt_counts build/test/out/wasi.log); \
+	 p=$${1:-0}; f=$${2:-1}; [ $$rc -ne 0 ] && [ $$f -eq 0 ] && f=1; \
+	 kt_record wasi $$p $$f; [ $$f -eq 0 ]
+
+# ---- the switch-dispatch fallback (KRAIT_SWITCH_DISPATCH=1) ---------------
+# Same sources built with the portable switch loop; runs the spec suite in
+# guard mode and the own wast tests with it.
+test-switch: $(XRUN)
+	@$(MAKE) --no-print-directory $(KT_JOBS) B=build/switch \
+	  CFLAGS="-O2 -g -DKRAIT_SWITCH_DISPATCH=1" all
+	@sh tests/run_spec.sh switch guard build/switch/krait
+
+# ---- guest programs -----------------------------------------------------
+GUEST_NAMES := $(patsubst tests/guest/%.c,%,$(sort $(wildcard tests/guest/*.c)))
+GUEST_NATIVE := $(GUEST_NAMES:%=$(TB)/guest/native/%)
+GUEST_WASM   := $(GUEST_NAMES:%=$(TB)/guest/wasm/%.wasm)
+# Warnings the guests trigger on purpose (snprintf truncation, exit()
+# from a recursive function).
+GUEST_NATIVE_WARN := -Wall -Wno-format-truncation -Wno-infinite-recursion
+
+$(TB)/guest/native/%: tests/guest/%.c
+	@mkdir -p $(dir $@)
+	$(NATIVE_CC) $(NATIVE_CFLAGS) $(GUEST_NATIVE_WARN) -o $@ $< -lm
+
+$(TB)/guest/wasm/%.wasm: tests/guest/%.c $(WASI_COMPAT)
+	@mkdir -p $(dir $@)
+	$(WASI_CC) $(WASI_CFLAGS) -Wall $(WASI_LDFLAGS) -o $@ $< $(WASI_COMPAT) -lm
+
+test-guest: all $(XRUN) $(GUEST_NATIVE) $(GUEST_WASM)
+	@sh tests/guest/run.sh
+
+# ---- limits -------------------------------------------------------------
+LIMITS_WASM := $(patsubst tests/limits/%.wat,$(TB)/limits/%.wasm,$(sort $(wildcard tests/limits/*.wat))) \
+               $(patsubst tests/limits/%.c,$(TB)/limits/%.wasm,$(sort $(wildcard tests/limits/*.c)))
+
+$(TB)/limits/%.wasm: tests/limits/%.wat
+	@mkdir -p $(dir $@)
+	$(WAT2WASM) $< -o $@
+
+$(TB)/limits/%.wasm: tests/limits/%.c $(WASI_COMPAT)
+	@mkdir -p $(dir $@)
+	$(WASI_CC) $(WASI_CFLAGS) -Wall $(WASI_LDFLAGS) -o $@ $< $(WASI_COMPAT)
+
+test-limits: all $(XRUN) $(LIMITS_WASM)
+	@sh tests/limits/run.sh
+
+# ---- ASan + UBSan -------------------------------------------------------
+# build/asan/{krait,libkrait.a} come from the Makefile's `asan` target,
+# run first by each asan tier (a sub-make, so no rule here names them).
+.PHONY: asan-build
+asan-build:
+	@$(MAKE) --no-print-directory $(KT_JOBS) asan
+
+KT_ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+test-asan-unit: asan-build
+	@$(MAKE) --no-print-directory asan-test-bins
+	@$(KT_ASAN_ENV) sh tests/run_unit.sh asan-unit $(TB)/asan-unit/bin
+
+test-asan-spec-guard: asan-build $(XRUN)
+	@$(KT_ASAN_ENV) sh tests/run_spec.sh asan-spec-guard guard build/asan/krait
+
+test-asan-spec-explicit: asan-build $(XRUN)
+	@$(KT_ASAN_ENV) sh tests/run_spec.sh asan-spec-explicit explicit build/asan/krait
+
+# ---- fuzz smoke ---------------------------------------------------------
+test-fuzz: $(XRUN)
+	@$(MAKE) --no-print-directory fuzz-build
+	@sh tests/fuzz/run.sh $(TEST_FUZZ_SECONDS) fuzz

@@ -1,0 +1,27 @@
+;; tests/limits/oob.wat -- loads and stores at the edges of linear memory,
+;; one export per case for `krait run --invoke NAME`. Memory is one 64 KiB
+;; page (65536 bytes) until grown_* grow it to two.
+(module
+  (memory (export "memory") 1)
+  (data (i32.const 65535) "\2a")
+  (func (export "byte_last") (result i32) (i32.load8_u (i32.const 65535)))
+  (func (export "i32_fits") (result i32) (i32.load (i32.const 65532)))
+  (func (export "i32_last") (result i32) (i32.load (i32.const 65535)))
+  (func (export "i64_last") (result i64) (i64.load (i32.const 65529)))
+  (func (export "store_last") (i32.store (i32.const 65533) (i32.const 1)))
+  (func (export "byte_4g") (result i32) (i32.load8_u (i32.const -1)))
+  (func (export "i32_4g") (result i32) (i32.load (i32.const -4)))
+  (func (export "offset_4g") (result i32)
+    (i32.load8_u offset=0xffffffff (i32.const 1)))
+  (func (export "i64_8g") (result i64)
+    (i64.load offset=0xffffffff (i32.const -1)))
+  (func (export "fill_last") (memory.fill (i32.const 65535) (i32.const 0) (i32.const 2)))
+  (func (export "copy_last")
+    (memory.copy (i32.const 0) (i32.const 65500) (i32.const 37)))
+  (func (export "grown_fits") (result i32)
+    (drop (memory.grow (i32.const 1)))
+    (i32.load (i32.const 131068)))
+  (func (export "grown_last") (result i32)
+    (drop (memory.grow (i32.const 1)))
+    (i32.load (i32.const 131069)))
+  (func (export "_start")))

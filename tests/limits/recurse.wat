@@ -1,0 +1,8 @@
+;; tests/limits/recurse.wat -- unbounded recursion (not a tail call), for
+;; the "call stack exhausted" trap.
+(module
+  (memory (export "memory") 1)
+  (func $down (param i64) (result i64)
+    (i64.add (call $down (i64.add (local.get 0) (i64.const 1))) (local.get 0)))
+  (func (export "_start")
+    (drop (call $down (i64.const 0)))))

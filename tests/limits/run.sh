@@ -1,0 +1,86 @@
+#!/bin/sh
+# tests/limits/run.sh -- the limits tier: `krait run` against resource
+# limits and memory edges, each case in both bounds modes (LIMIT_BOUNDS).
+# Asserts the exit status (134 = trap, else the expected code), that
+# stderr names the trap, that stdout has the expected text, and that krait
+# itself was not killed by a signal (tests/tools/xrun tells them apart).
+# Items: one per case per bounds mode.
+# Does not own: building the modules (mk/tests.mk: build/test/limits/).
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+. tests/lib.sh
+KRAIT=${KRAIT:-build/krait}
+LIMIT_BOUNDS=${LIMIT_BOUNDS:-guard explicit}
+TRAP_STATUS=134
+W=build/test/limits
+out=build/test/out/limits
+mkdir -p "$out"
+P=0 F=0
+
+# lim NAME EXPECT STDOUT_RE KRAIT_RUN_ARGS...
+# EXPECT is "trap:<message>" or "exit:<code>"; STDOUT_RE (grep -E) must
+# match stdout unless empty.
+lim() {
+  name=$1 expect=$2 re=$3
+  shift 3
+  for b in $LIMIT_BOUNDS; do
+    o=$out/$name.$b
+    t0=$(date +%s)
+    st=$("$KT_XRUN" 60 "$o.out" "$o.err" "$KRAIT" run --bounds "$b" "$@")
+    dt=$(($(date +%s) - t0))
+    why=""
+    case $expect in
+      trap:*)
+        [ "$st" = "exit $TRAP_STATUS" ] || why="status is '$st', want 'exit $TRAP_STATUS' (trap)"
+        [ -n "$why" ] || grep -qF "${expect#trap:}" "$o.err" ||
+          why="stderr does not name '${expect#trap:}'" ;;
+      exit:*)
+        [ "$st" = "exit ${expect#exit:}" ] || why="status is '$st', want 'exit ${expect#exit:}'" ;;
+    esac
+    [ -n "$why" ] || [ -z "$re" ] || grep -qE "$re" "$o.out" || why="stdout does not match /$re/"
+    if [ -z "$why" ]; then
+      echo "ok   limits $name ($b): $st, ${dt}s"
+      P=$((P + 1))
+    else
+      echo "FAIL limits $name ($b): $why"
+      echo "     krait run --bounds $b $*"
+      sed -n '1,3s/^/     stdout: /p' "$o.out"
+      sed -n '1,3s/^/     stderr: /p' "$o.err"
+      F=$((F + 1))
+    fi
+  done
+}
+
+# Time and fuel limits on an infinite loop; unbounded recursion.
+lim spin-timeout   "trap:deadline exceeded"      "" --timeout 1 $W/spin.wasm
+lim spin-timeout-ms "trap:deadline exceeded"     "" --timeout 300ms $W/spin.wasm
+lim spin-fuel      "trap:fuel exhausted"         "" --fuel 10000000 $W/spin.wasm
+lim recurse        "trap:call stack exhausted"   "" $W/recurse.wasm
+lim recurse-fuel   "trap:fuel exhausted"         "" --fuel 1000 $W/recurse.wasm
+
+# memory.grow against --max-memory (the module exits 0 when the grow past
+# the cap returns -1; 2 when it succeeds, as it must without a cap).
+lim grow-capped    "exit:0" "" --max-memory 1048576 $W/grow.wasm
+lim grow-capped-k  "exit:0" "" --max-memory 1024K $W/grow.wasm
+lim grow-uncapped  "exit:2" "" $W/grow.wasm
+lim malloc-capped  "exit:0" "^malloc returned NULL after (9|1[0-6]) MiB$" \
+    --max-memory 16M $W/malloc_fail.wasm
+
+# Loads and stores at the last byte of memory and near 4 GiB.
+lim byte-last      "exit:0" "^42" --invoke byte_last $W/oob.wasm
+lim i32-fits       "exit:0" "^704643072" --invoke i32_fits $W/oob.wasm
+lim i32-last       "trap:out of bounds memory access" "" --invoke i32_last $W/oob.wasm
+lim i64-last       "trap:out of bounds memory access" "" --invoke i64_last $W/oob.wasm
+lim store-last     "trap:out of bounds memory access" "" --invoke store_last $W/oob.wasm
+lim byte-4g        "trap:out of bounds memory access" "" --invoke byte_4g $W/oob.wasm
+lim i32-4g         "trap:out of bounds memory access" "" --invoke i32_4g $W/oob.wasm
+lim offset-4g      "trap:out of bounds memory access" "" --invoke offset_4g $W/oob.wasm
+lim i64-8g         "trap:out of bounds memory access" "" --invoke i64_8g $W/oob.wasm
+lim fill-last      "trap:out of bounds memory access" "" --invoke fill_last $W/oob.wasm
+lim copy-last      "trap:out of bounds memory access" "" --invoke copy_last $W/oob.wasm
+lim grown-fits     "exit:0" "^0" --invoke grown_fits $W/oob.wasm
+lim grown-last     "trap:out of bounds memory access" "" --invoke grown_last $W/oob.wasm
+lim grown-capped   "trap:out of bounds memory access" "" --max-memory 64K --invoke grown_fits $W/oob.wasm
+
+kt_record limits "$P" "$F"
+[ "$F" -eq 0 ]
