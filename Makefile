@@ -35,9 +35,12 @@ $(B)/libkrait.a: $(LIB_OBJ)
 $(B)/krait: $(CLI_OBJ) $(B)/libkrait.a
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(B)/libkrait.a $(LDLIBS)
 
-# Sanitizer build of the same sources into build/asan.
+# Sanitizer build of the same sources into build/asan (ASan + UBSan, with
+# libFuzzer coverage hooks so the fuzz target links against it too).
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+              -fno-omit-frame-pointer -fsanitize=fuzzer-no-link
 asan:
-	$(MAKE) B=build/asan CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" all
+	$(MAKE) B=build/asan CC=clang-16 CFLAGS="$(ASAN_FLAGS)" all
 
 deps:
 	sh scripts/bootstrap.sh

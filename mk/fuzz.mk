@@ -1,6 +1,6 @@
 # mk/fuzz.mk -- `make fuzz`: the libFuzzer smoke target.
 # Owns: building build/fuzz/fuzz_module (clang-16, libFuzzer + ASan +
-# UBSan, engine compiled with coverage into build/fuzz/libkrait.a) and
+# UBSan, linked against the `make asan` library, which carries coverage hooks) and
 # running it for FUZZ_SECONDS (default 60). Does not own: the target's code
 # (tests/fuzz/fuzz_module.c) or the seeds (tests/fuzz/run.sh).
 include mk/vars.inc
@@ -18,12 +18,12 @@ fuzz:
 fuzz-build: fuzz-lib
 	@$(MAKE) --no-print-directory build/fuzz/fuzz_module
 
-# The engine with coverage instrumentation (same sources and rules as the
-# release build, in build/fuzz/obj).
+# The engine with coverage instrumentation: the ASan+UBSan build (`make
+# asan`) carries libFuzzer's coverage hooks, so one build serves both.
 fuzz-lib:
-	@$(MAKE) --no-print-directory $(KT_JOBS) B=build/fuzz CC=$(FUZZ_CC) \
-	  CFLAGS="-O1 -g -fsanitize=fuzzer-no-link $(FUZZ_SAN)" build/fuzz/libkrait.a
+	@$(MAKE) --no-print-directory $(KT_JOBS) asan
 
-build/fuzz/fuzz_module: tests/fuzz/fuzz_module.c build/fuzz/libkrait.a
+build/fuzz/fuzz_module: tests/fuzz/fuzz_module.c build/asan/libkrait.a
+	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -O1 -g -fsanitize=fuzzer $(FUZZ_SAN) -std=gnu11 -Iinclude $(WARN) \
-	  -o $@ $< build/fuzz/libkrait.a $(LDLIBS)
+	  -o $@ $< build/asan/libkrait.a $(LDLIBS)

@@ -89,7 +89,7 @@ uint8_t kd_read_valtype(ku_cursor *c) {
   }
 }
 
-static uint8_t read_reftype(ku_cursor *c) {
+uint8_t kd_read_reftype(ku_cursor *c) {
   uint8_t b = ku_u8(c);
   if (b == 0x70) return KD_FUNCREF;
   if (b == 0x6F) return KD_EXTERNREF;
@@ -170,7 +170,7 @@ static void read_import_desc(ku_cursor *c, krait_module *m, kd_import *im) {
   }
   case 0x01:
     m->tables = append(c, m, m->tables, m->ntables, sizeof *m->tables);
-    m->tables[m->ntables].elem = read_reftype(c);
+    m->tables[m->ntables].elem = kd_read_reftype(c);
     m->tables[m->ntables].lim = read_limits(c, true);
     im->kind = KRAIT_EXTERN_TABLE; im->index = m->ntables++; m->ntable_imports++;
     break;
@@ -219,7 +219,7 @@ static void read_table_section(ku_cursor *c, kd_reader *r) {
   kd_tabletype *ts = alloc(c, m, ((size_t)m->ntables + n) * sizeof *ts);
   if (m->ntables) memcpy(ts, m->tables, m->ntables * sizeof *ts);
   for (uint32_t i = 0; i < n; i++) {
-    ts[m->ntables + i].elem = read_reftype(c);
+    ts[m->ntables + i].elem = kd_read_reftype(c);
     ts[m->ntables + i].lim = read_limits(c, true);
   }
   m->tables = ts;
@@ -245,7 +245,7 @@ static kd_constexpr read_constexpr(ku_cursor *c) {
   case 0x42: e.op = KD_OP_I64_CONST; e.value = (uint64_t)ku_s64(c); e.type = KD_I64; break;
   case 0x43: e.op = KD_OP_F32_CONST; e.value = ku_fixed32(c); e.type = KD_F32; break;
   case 0x44: e.op = KD_OP_F64_CONST; e.value = ku_fixed64(c); e.type = KD_F64; break;
-  case 0xD0: e.op = KD_OP_REF_NULL; e.type = read_reftype(c); break;
+  case 0xD0: e.op = KD_OP_REF_NULL; e.type = kd_read_reftype(c); break;
   case 0xD2: e.op = KD_OP_REF_FUNC; e.value = ku_u32(c); e.type = KD_FUNCREF; break;
   case 0x23: e.op = KD_OP_GLOBAL_GET; e.value = ku_u32(c); e.type = KD_UNKNOWN; break;
   case 0x0B: return e;  /* empty: a type mismatch, found by the validator */
@@ -329,7 +329,7 @@ static void read_elem(ku_cursor *c, krait_module *m, kd_elem *e) {
   }
   if (flags & 3) {  /* explicit elemkind or reftype */
     if (exprs) {
-      e->type = read_reftype(c);
+      e->type = kd_read_reftype(c);
     } else {
       uint8_t k = ku_u8(c);
       if (k != 0) { c->p--; MALFORMED(c, "malformed element kind 0x%02x", k); }

@@ -28,14 +28,6 @@ static void zero_byte(ku_cursor *c) {
   if (ku_u8(c) != 0) { c->p--; MALFORMED(c, "zero byte expected"); }
 }
 
-static uint8_t reftype(ku_cursor *c) {
-  uint8_t b = ku_u8(c);
-  if (b == 0x70) return KD_FUNCREF;
-  if (b == 0x6F) return KD_EXTERNREF;
-  c->p--;
-  MALFORMED(c, "malformed reference type 0x%02x", b);
-}
-
 uint8_t kd_blocktype_valtype(ku_cursor *c, int64_t bt) {
   switch (bt) {
   case KD_BT_EMPTY: return KD_VOID;
@@ -86,7 +78,7 @@ static void read_special(ku_cursor *c, kd_instr *in) {
   case KD_OP_I64_CONST: in->k = (uint64_t)ku_s64(c); break;
   case KD_OP_F32_CONST: in->k = ku_fixed32(c); break;
   case KD_OP_F64_CONST: in->k = ku_fixed64(c); break;
-  case KD_OP_REF_NULL: in->t = reftype(c); break;
+  case KD_OP_REF_NULL: in->t = kd_read_reftype(c); break;
   case KD_OP_MEMORY_INIT: in->a = ku_u32(c); zero_byte(c); break;
   case KD_OP_MEMORY_COPY: zero_byte(c); zero_byte(c); break;
   case KD_OP_MEMORY_FILL: zero_byte(c); break;

@@ -32,6 +32,9 @@ void kd_read_instr(ku_cursor *c, kd_instr *in);
 ** empty; fails through c when the code is not a value type. */
 uint8_t kd_blocktype_valtype(ku_cursor *c, int64_t bt);
 
+/* Reads a reference type byte (funcref or externref). */
+uint8_t kd_read_reftype(ku_cursor *c);
+
 /* Reads a value type byte (v128 is reported as unsupported SIMD). */
 uint8_t kd_read_valtype(ku_cursor *c);
 
