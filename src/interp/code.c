@@ -52,7 +52,7 @@ size_t ki_wasm_offset(const krait_func *f, const uint32_t *ip) {
 static const char *const op_names[] = {
 #define Y(name) #name,
   KI_MANUAL_OPS(Y)
-#define X(name, code, text, kind, a, r, sem) KI_GEN_##kind(name)
+#define X(name, code, text, kind, a, r, sem) KI_GEN_##kind(name, a)
 #include "decode/opcodes.def"
 #undef X
 #undef Y
@@ -74,22 +74,17 @@ void ki_dump(const ki_code *c, FILE *out) {
   }
 }
 
-/* Memory-access ops, for placing guard-page faults on the right op. */
-static const bool mem_op[] = {
-#define Y(name) false,
-  KI_MANUAL_OPS(Y)
-#undef Y
-#define SIX true, true, true, true, true, true,
-#define KI_MEM_SPECIAL(n)
-#define KI_MEM_UN(n) false,
-#define KI_MEM_BIN(n) false, false,
-#define KI_MEM_CMP(n) false, false, false, false, false, false,
-#define KI_MEM_LOAD(n) SIX
-#define KI_MEM_STORE(n) SIX
-#define X(name, code, text, kind, a, r, sem) KI_MEM_##kind(name)
-#include "decode/opcodes.def"
-#undef X
-};
+/* True for the internal ops generated from loads and stores (six per
+** Wasm opcode, starting at ki_first_op). */
+static bool is_mem_op(int op) {
+  for (int k = 0; k < KD_OP_COUNT; k++) {
+    int kind = kd_opinfo_table[k].kind;
+    int first = ki_first_op((kd_op)k);
+    if ((kind == KD_K_LOAD || kind == KD_K_STORE) && op >= first && op < first + 6)
+      return true;
+  }
+  return false;
+}
 
 /* A guard-page fault leaves ip at the faulting op or just past it (the
 ** compiler may advance ip early): returns the memory op's own position. */
@@ -102,7 +97,7 @@ const uint32_t *ki_fault_ip(const krait_func *f, const uint32_t *ip) {
     for (size_t k = i; k > 0 && k + 2 > i; k--) {  /* this op, then the one before */
       uint32_t p = c->map[2 * (k - 1)];
       for (int op = 0; op < KI_OP_COUNT; op++)
-        if (dw[op] == (int32_t)c->ops[p] && mem_op[op]) return c->ops + p;
+        if (dw[op] == (int32_t)c->ops[p] && is_mem_op(op)) return c->ops + p;
     }
     break;
   }

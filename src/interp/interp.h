@@ -23,6 +23,10 @@ typedef struct ki_code {
 ** out of memory. The function must have passed validation. */
 ki_code *ki_lower(const krait_module *m, uint32_t fi, bool explicit_bounds);
 
+/* The first internal op generated for Wasm opcode op (-1 for ops lowered
+** by hand); the variants follow it in the order of ops.h. */
+int ki_first_op(kd_op op);
+
 /* Frees lowered code. */
 void ki_code_free(ki_code *c);
 

@@ -49,6 +49,8 @@ typedef struct lw {
   uint32_t last_dst;     /* dst word of the last value producer, or NONE */
   uint32_t last_pos;     /* op word of the last op, NONE after a label */
   ki_op last_ki;
+  uint32_t prev_pos;     /* op word of the op before it, or NONE */
+  ki_op prev_ki;
   uint32_t cmp_pos;      /* op word of the last comparison, if last_dst */
   kd_op cmp_op;
   bool cmp_k;            /* the comparison had a constant operand */
@@ -70,6 +72,8 @@ static const int16_t gen_op[KD_OP_COUNT] = {
 #undef X
 };
 
+int ki_first_op(kd_op op) { return gen_op[op]; }
+
 static _Noreturn void oom(lw *w) {
   ku_cfail(&w->c, KRAIT_ERR_NOMEM, "out of memory while lowering");
 }
@@ -89,6 +93,8 @@ static void emit_op(lw *w, ki_op op) {
   if (!p) oom(w);
   p[0] = pos(w);
   p[1] = (uint32_t)w->cur_off;
+  w->prev_pos = w->last_pos;
+  w->prev_ki = w->last_ki;
   w->last_pos = pos(w);
   w->last_ki = op;
   emit(w, (uint32_t)w->dw[op]);
@@ -99,13 +105,13 @@ static void emit_op(lw *w, ki_op op) {
 static void drop_last(lw *w) {
   w->code.len = w->last_pos;
   w->map.len--;
-  w->last_pos = NONE;
+  w->last_pos = w->prev_pos = NONE;
   w->last_dst = NONE;
 }
 
 /* Marks the current position as a jump target: nothing fuses across it. */
 static void mark_label(lw *w) {
-  w->last_pos = NONE;
+  w->last_pos = w->prev_pos = NONE;
   w->last_dst = NONE;
 }
 
@@ -151,11 +157,13 @@ static void materialize_range(lw *w, uint32_t from, uint32_t to) {
     if (w->vs[i].kind != V_TEMP) materialize(w, i);
 }
 
-/* The slot holding entry i: a local's own slot, or its temp (constants
-** are written to the temp first). */
+/* The slot holding entry i, for reading: a local's own slot, the zero
+** slot for a zero constant, or its temp (other constants are written to
+** the temp first). */
 static uint32_t slot_of(lw *w, uint32_t i) {
   lw_val *v = &w->vs[i];
   if (v->kind == V_LOCAL) return v->local;
+  if (v->kind == V_CONST && v->k == 0) return w->temp0 - 1;  /* zero slot */
   if (v->kind == V_CONST) materialize(w, i);
   return T(w, i);
 }
@@ -260,6 +268,25 @@ static bool fusable_cmp(lw *w) {
          kd_opinfo_table[w->cmp_op].kind == KD_K_CMP;
 }
 
+/* A loop latch: when the comparison's first operand was just computed by
+** an i32 add of a constant (x = src + k), both become one add-compare-and-
+** branch op. Returns true after emitting it (target word is pos - 2). */
+static bool fuse_latch(lw *w, uint32_t a, uint32_t b, bool k, uint32_t cost) {
+  if (kd_opinfo_table[w->cmp_op].a != KD_I32 || w->prev_pos == NONE ||
+      w->prev_ki != KI_I32_ADD_SK || w->prev_pos + 5 != w->cmp_pos ||
+      words(w)[w->prev_pos + 1] != a)
+    return false;
+  uint32_t src = words(w)[w->prev_pos + 2], inc = words(w)[w->prev_pos + 3];
+  w->code.len = w->prev_pos;
+  w->map.len -= 2;
+  w->h--;
+  emit_op(w, (ki_op)(gen_op[w->cmp_op] + 6 + (k ? 1 : 0)));
+  emit(w, a); emit(w, src); emit(w, inc); emit(w, b);
+  emit(w, NONE);
+  emit(w, cost);
+  return true;
+}
+
 /* Replaces the comparison by a compare-and-branch (jump when the result
 ** equals `when`); returns the position of its target word. The cost word
 ** charges fuel on loop back-edges. */
@@ -267,6 +294,7 @@ static uint32_t emit_fused(lw *w, bool when, uint32_t cost) {
   uint32_t *c = words(w) + w->cmp_pos;
   uint32_t a = c[2], b = c[3], hi = w->cmp_k ? c[4] : 0;
   bool k = w->cmp_k;
+  if (when && fuse_latch(w, a, b, k, cost)) return pos(w) - 2;
   w->code.len = w->cmp_pos;
   w->map.len--;
   w->h--;
@@ -735,7 +763,7 @@ ki_code *ki_lower(const krait_module *m, uint32_t fi, bool explicit_bounds) {
   ku_vec_init(&w.scratch, sizeof(uint32_t));
   w.temp0 = w.f->nlocals + 1;  /* slot nlocals always holds 0 */
   w.last_dst = NONE;
-  w.last_pos = NONE;
+  w.last_pos = w.prev_pos = NONE;
   w.vs = ku_malloc((w.f->max_height + 1) * sizeof *w.vs);
   if (setjmp(w.fail.jb) || !w.vs) {
     if (getenv("KRAIT_DEBUG_LOWER")) fprintf(stderr, "lower: %s\n", msg);

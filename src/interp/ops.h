@@ -48,27 +48,34 @@
 /* Generated variants per opcodes.def kind:
 **   BIN:   NAME_SS dst a b        NAME_SK dst a lo hi
 **   CMP:   as BIN, plus compare-and-branch: NAME_JSS a b target cost,
-**          NAME_JSK a lo hi target cost (jump if true), NAME_N* (if false)
+**          NAME_JSK a lo hi target cost (jump if true), NAME_N* (if false);
+**          i32 ones also NAME_AJSS x src k b target cost (x = src + k, then
+**          compare x with b and jump if true: a loop latch), NAME_AJSK with
+**          b an immediate word
 **   UN:    NAME_S  dst a
 **   LOAD:  NAME_G  dst addr off   NAME_C (explicit bounds check)
 **          NAME_GK dst a k off    address (a + k) mod 2^32, a fused i32.add
 **          NAME_GS dst a b off    address (a + b) mod 2^32
 **   STORE: NAME_G  addr val off, NAME_GK a k val off, NAME_GS a b val off,
 **          and the _C forms                                             */
-#define KI_GEN_SPECIAL(name)
-#define KI_GEN_UN(name) Y(name##_S)
-#define KI_GEN_BIN(name) Y(name##_SS) Y(name##_SK)
-#define KI_GEN_CMP(name) Y(name##_SS) Y(name##_SK) Y(name##_JSS) Y(name##_JSK) \
-                         Y(name##_NSS) Y(name##_NSK)
-#define KI_GEN_LOAD(name) Y(name##_G) Y(name##_C) Y(name##_GK) Y(name##_CK) \
-                          Y(name##_GS) Y(name##_CS)
-#define KI_GEN_STORE(name) Y(name##_G) Y(name##_C) Y(name##_GK) Y(name##_CK) \
-                           Y(name##_GS) Y(name##_CS)
+#define KI_GEN_SPECIAL(name, a)
+#define KI_GEN_UN(name, a) Y(name##_S)
+#define KI_GEN_BIN(name, a) Y(name##_SS) Y(name##_SK)
+#define KI_GEN_CMP(name, a) Y(name##_SS) Y(name##_SK) Y(name##_JSS) Y(name##_JSK) \
+                            Y(name##_NSS) Y(name##_NSK) KI_GEN_ADDJ_##a(name)
+#define KI_GEN_ADDJ_I32(name) Y(name##_AJSS) Y(name##_AJSK)
+#define KI_GEN_ADDJ_I64(name)
+#define KI_GEN_ADDJ_F32(name)
+#define KI_GEN_ADDJ_F64(name)
+#define KI_GEN_LOAD(name, a) Y(name##_G) Y(name##_C) Y(name##_GK) Y(name##_CK) \
+                             Y(name##_GS) Y(name##_CS)
+#define KI_GEN_STORE(name, a) Y(name##_G) Y(name##_C) Y(name##_GK) Y(name##_CK) \
+                              Y(name##_GS) Y(name##_CS)
 
 typedef enum ki_op {
 #define Y(name) KI_##name,
   KI_MANUAL_OPS(Y)
-#define X(name, code, text, kind, a, r, sem) KI_GEN_##kind(name)
+#define X(name, code, text, kind, a, r, sem) KI_GEN_##kind(name, a)
 #include "decode/opcodes.def"
 #undef X
 #undef Y

@@ -75,7 +75,22 @@ static int64_t ki_refuel(ki_exec *ex, int64_t budget) {
     NEXT(); }                                                               \
   L_##name##_NSK: { CT_##A a = RD_##A(S(1)), b = KC_##A(K64(2)); uint32_t r;\
     sem; if (!r) { CHARGE(ip[5]); ip += 4 + (int32_t)ip[4]; } else ip += 6; \
+    NEXT(); }                                                               \
+  GEN_ADDJ_##A(name, sem)
+/* Loop latch: x = src + k, then compare x with b (a slot for AJSS, an
+** immediate for AJSK) and jump when true. [op x src k b target cost] */
+#define GEN_ADDJ_I32(name, sem)                                             \
+  L_##name##_AJSS: { uint32_t a = RD_I32(S(2)) + ip[3]; WR_I32(S(1), a);    \
+    uint32_t b = RD_I32(S(4)), r; sem;                                       \
+    if (r) { CHARGE(ip[6]); ip += 5 + (int32_t)ip[5]; } else ip += 7;       \
+    NEXT(); }                                                               \
+  L_##name##_AJSK: { uint32_t a = RD_I32(S(2)) + ip[3]; WR_I32(S(1), a);    \
+    uint32_t b = ip[4], r; sem;                                              \
+    if (r) { CHARGE(ip[6]); ip += 5 + (int32_t)ip[5]; } else ip += 7;       \
     NEXT(); }
+#define GEN_ADDJ_I64(name, sem)
+#define GEN_ADDJ_F32(name, sem)
+#define GEN_ADDJ_F64(name, sem)
 /* Loads and stores: the address expression EA is computed once, then
 ** accessed through the guard region (G) or after an explicit check (C). */
 #define LOAD_BODY(MT, R_, EA, n) { MT v; uint64_t ea = (EA);                 \
@@ -118,7 +133,7 @@ void ki_run(krait_store *s, krait_func *f, krait_slot *fp) {
   static const int32_t label_offsets[] = {
 #define Y(name) (int32_t)((char *)&&L_##name - (char *)&&L_EXIT),
     KI_MANUAL_OPS(Y)
-#define X(name, code, text, kind, a, r, sem) KI_GEN_##kind(name)
+#define X(name, code, text, kind, a, r, sem) KI_GEN_##kind(name, a)
 #include "decode/opcodes.def"
 #undef X
 #undef Y
@@ -147,7 +162,7 @@ sw_dispatch: __attribute__((unused));
   switch ((ki_op)*ip) {
 #define Y(name) case KI_##name: goto L_##name;
     KI_MANUAL_OPS(Y)
-#define X(name, code, text, kind, a, r, sem) KI_GEN_##kind(name)
+#define X(name, code, text, kind, a, r, sem) KI_GEN_##kind(name, a)
 #include "decode/opcodes.def"
 #undef X
 #undef Y
