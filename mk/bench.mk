@@ -11,7 +11,7 @@ BENCH_BINS    := $(BENCH_KERNELS:%=$(BENCH_BD)/native/%) \
                  $(BENCH_KERNELS:%=$(BENCH_BD)/wasi/%.wasm) \
                  $(BENCH_KERNELS:%=$(BENCH_BD)/nowasi/%.wasm)
 
-.PHONY: bench bench-build
+.PHONY: bench bench-build bench-interrupts
 bench: all bench-build
 	@sh bench/run.sh
 
@@ -34,3 +34,9 @@ $(BENCH_BD)/nowasi/%.wasm: bench/%.c bench/bench.h bench/nolibc.c
 	@mkdir -p $(dir $@)
 	$(WASI_CC) --target=wasm32 -nostdlib -O2 -DBENCH_NO_MAIN -DBENCH_SMALL -Wall \
 	  -Wl,--no-entry -Wl,--export=run -o $@ $< bench/nolibc.c
+
+# The cost of the fuel/deadline checks when they are disabled: the same
+# kernels under a build with the checks compiled out.
+bench-interrupts: all bench-build
+	@$(MAKE) --no-print-directory B=build/nocheck CFLAGS="-O2 -g -DKRAIT_NO_INTERRUPT_CHECKS=1" all
+	@sh bench/interrupts.sh
