@@ -369,6 +369,15 @@ int krait_table_set(krait_table *t, uint32_t i, const krait_val *v);
 int64_t krait_table_grow(krait_table *t, uint32_t delta, const krait_val *init);
 
 /* ---------------------------------------------------------------------
+** Testing hooks
+** ------------------------------------------------------------------- */
+
+/* Fault injection for tests (SQLite style): after n more successful heap
+** allocations inside krait, every allocation fails, until called again
+** with n < 0 (which disables it). Process-wide; not for production use. */
+void krait_debug_fail_alloc_after(long n);
+
+/* ---------------------------------------------------------------------
 ** WASI preview1 (the subset needed by simple C programs; see README)
 ** ------------------------------------------------------------------- */
 

@@ -237,3 +237,5 @@ int64_t krait_table_grow(krait_table *t, uint32_t delta, const krait_val *init) 
   if (init && init->type != t->type) return -1;
   return kr_table_grow(t, delta, init ? init->of.ref : NULL);
 }
+
+void krait_debug_fail_alloc_after(long n) { ku_fail_alloc_after(n); }
