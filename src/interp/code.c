@@ -74,14 +74,14 @@ void ki_dump(const ki_code *c, FILE *out) {
   }
 }
 
-/* True for the internal ops generated from loads and stores (six per
-** Wasm opcode, starting at ki_first_op). */
+/* True for the internal ops generated from loads (eight per Wasm opcode)
+** and stores (six), starting at ki_first_op. */
 static bool is_mem_op(int op) {
   for (int k = 0; k < KD_OP_COUNT; k++) {
     int kind = kd_opinfo_table[k].kind;
     int first = ki_first_op((kd_op)k);
-    if ((kind == KD_K_LOAD || kind == KD_K_STORE) && op >= first && op < first + 6)
-      return true;
+    int n = kind == KD_K_LOAD ? 8 : kind == KD_K_STORE ? 6 : 0;
+    if (n && op >= first && op < first + n) return true;
   }
   return false;
 }

@@ -515,6 +515,29 @@ static bool fresh(lw *w, uint32_t i, ki_op a, ki_op b) {
 
 /* Folds a just-emitted i32.add producing entry i into an address: returns
 ** 0 (no fold), 2 (a + constant) or 4 (a + b), the variant offset. */
+/* A scaled index: entry i is the fresh result of shl-by-constant, alone
+** or followed by an add of a constant (x << s) + k, whose intermediate is
+** a dead temp. Removes them; returns true with x, s and k set. */
+static bool fold_scaled(lw *w, uint32_t i, uint32_t *x, uint32_t *s, uint32_t *k) {
+  uint32_t *c = words(w);
+  if (fresh(w, i, KI_I32_SHL_SK, KI_I32_SHL_SK)) {
+    *x = c[w->last_pos + 2]; *s = c[w->last_pos + 3]; *k = 0;
+    drop_last(w);
+    return true;
+  }
+  if (!fresh(w, i, KI_I32_ADD_SK, KI_I32_ADD_SK) || w->prev_pos == NONE ||
+      w->prev_ki != KI_I32_SHL_SK || w->prev_pos + 5 != w->last_pos)
+    return false;
+  uint32_t t = c[w->prev_pos + 1];
+  if (t < w->temp0 || t != c[w->last_pos + 2]) return false;
+  *x = c[w->prev_pos + 2]; *s = c[w->prev_pos + 3]; *k = c[w->last_pos + 3];
+  w->code.len = w->prev_pos;
+  w->map.len -= 2;
+  w->last_pos = w->prev_pos = NONE;
+  w->last_dst = NONE;
+  return true;
+}
+
 static int fold_address(lw *w, uint32_t i, uint32_t *x, uint32_t *y) {
   if (w->vs[i].kind == V_CONST) {  /* constant address: zero slot + k */
     *x = w->temp0 - 1;
@@ -530,7 +553,16 @@ static int fold_address(lw *w, uint32_t i, uint32_t *x, uint32_t *y) {
 }
 
 static void do_load(lw *w, const kd_instr *in) {
-  uint32_t x, y, a = 0;
+  uint32_t x, y, z, a = 0;
+  if (fold_scaled(w, w->h - 1, &x, &y, &z)) {
+    w->h--;
+    emit_op(w, (ki_op)(gen_op[in->op] + w->explicit_bounds + 6));
+    uint32_t at = pos(w);
+    emit(w, T(w, w->h)); emit(w, x); emit(w, y); emit(w, z); emit(w, in->b);
+    push_temp(w);
+    w->last_dst = at;
+    return;
+  }
   int variant = fold_address(w, w->h - 1, &x, &y);
   if (variant) w->h--; else a = pop_slot(w);
   emit_op(w, (ki_op)(gen_op[in->op] + w->explicit_bounds + variant));

@@ -56,6 +56,7 @@
 **   LOAD:  NAME_G  dst addr off   NAME_C (explicit bounds check)
 **          NAME_GK dst a k off    address (a + k) mod 2^32, a fused i32.add
 **          NAME_GS dst a b off    address (a + b) mod 2^32
+**          NAME_GX dst x s k off  address ((x << s) + k) mod 2^32 (loads only)
 **   STORE: NAME_G  addr val off, NAME_GK a k val off, NAME_GS a b val off,
 **          and the _C forms                                             */
 #define KI_GEN_SPECIAL(name, a)
@@ -68,7 +69,7 @@
 #define KI_GEN_ADDJ_F32(name)
 #define KI_GEN_ADDJ_F64(name)
 #define KI_GEN_LOAD(name, a) Y(name##_G) Y(name##_C) Y(name##_GK) Y(name##_CK) \
-                             Y(name##_GS) Y(name##_CS)
+                             Y(name##_GS) Y(name##_CS) Y(name##_GX) Y(name##_CX)
 #define KI_GEN_STORE(name, a) Y(name##_G) Y(name##_C) Y(name##_GK) Y(name##_CK) \
                               Y(name##_GS) Y(name##_CS)
 

@@ -109,6 +109,7 @@ static int64_t ki_refuel(ki_exec *ex, int64_t budget) {
 #define EA_PLAIN ((uint64_t)RD_I32(S(2)) + ip[3])
 #define EA_K ((uint64_t)(uint32_t)(RD_I32(S(2)) + ip[3]) + ip[4])
 #define EA_S ((uint64_t)(uint32_t)(RD_I32(S(2)) + RD_I32(S(3))) + ip[4])
+#define EA_X ((uint64_t)(uint32_t)((RD_I32(S(2)) << (ip[3] & 31)) + ip[4]) + ip[5])
 #define SEA_PLAIN ((uint64_t)RD_I32(S(1)) + ip[3])
 #define SEA_K ((uint64_t)(uint32_t)(RD_I32(S(1)) + ip[2]) + ip[4])
 #define SEA_S ((uint64_t)(uint32_t)(RD_I32(S(1)) + RD_I32(S(2))) + ip[4])
@@ -118,7 +119,9 @@ static int64_t ki_refuel(ki_exec *ex, int64_t budget) {
   L_##name##_GK: LOAD_BODY(MT, R_, EA_K, 5)                                  \
   L_##name##_CK: LOAD_BODY_C(MT, R_, EA_K, 5)                                \
   L_##name##_GS: LOAD_BODY(MT, R_, EA_S, 5)                                  \
-  L_##name##_CS: LOAD_BODY_C(MT, R_, EA_S, 5)
+  L_##name##_CS: LOAD_BODY_C(MT, R_, EA_S, 5)                                \
+  L_##name##_GX: LOAD_BODY(MT, R_, EA_X, 6)                                  \
+  L_##name##_CX: LOAD_BODY_C(MT, R_, EA_X, 6)
 #define GEN_STORE(name, MT, R_, sem)                                        \
   L_##name##_G: STORE_BODY(MT, R_, SEA_PLAIN, 2, 4)                          \
   L_##name##_C: STORE_BODY_C(MT, R_, SEA_PLAIN, 2, 4)                        \
