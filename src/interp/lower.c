@@ -585,27 +585,35 @@ static void do_store(lw *w, const kd_instr *in) {
   emit(w, v); emit(w, in->b);
 }
 
-/* i32.add of a just-shifted value: (x << k) + y in one op. */
-static bool fold_shladd(lw *w, kd_op op) {
-  if (op != KD_OP_I32_ADD) return false;
-  lw_val *top = &w->vs[w->h - 1];
-  uint32_t shifted, other;
-  if (fresh(w, w->h - 1, KI_I32_SHL_SK, KI_I32_SHL_SK)) {
+/* The fused pair op for OUTER(a, INNER(x, k)), or -1. */
+static int pair_op(kd_op outer, ki_op inner) {
+#define Z(o, i) if (outer == KD_OP_I32_##o && inner == KI_I32_##i##_SK) return KI_P_##o##_##i;
+  KI_PAIRS(Z)
+#undef Z
+  return -1;
+}
+
+/* A commutative i32 op whose operand is the fresh result of a constant
+** op (shift, rotate, and, add, xor): both become one P_* op. */
+static bool fold_pair(lw *w, kd_op op) {
+  if (w->last_pos == NONE || pair_op(op, w->last_ki) < 0) return false;
+  uint32_t other;
+  if (fresh(w, w->h - 1, w->last_ki, w->last_ki)) {
     if (w->vs[w->h - 2].kind == V_CONST) return false;
-    shifted = w->h - 1; other = w->h - 2;
-  } else if (top->kind == V_LOCAL && fresh(w, w->h - 2, KI_I32_SHL_SK, KI_I32_SHL_SK)) {
-    shifted = w->h - 2; other = w->h - 1;
+    other = w->h - 2;
+  } else if (w->vs[w->h - 1].kind == V_LOCAL && fresh(w, w->h - 2, w->last_ki, w->last_ki)) {
+    other = w->h - 1;
   } else {
     return false;
   }
+  int pop = pair_op(op, w->last_ki);
   uint32_t x = words(w)[w->last_pos + 2], k = words(w)[w->last_pos + 3];
   drop_last(w);
   uint32_t y = slot_of(w, other);
-  (void)shifted;
   w->h -= 2;
-  emit_op(w, KI_SHLADD);
+  emit_op(w, (ki_op)pop);
   uint32_t at = pos(w);
-  emit(w, T(w, w->h)); emit(w, x); emit(w, k); emit(w, y);
+  emit(w, T(w, w->h)); emit(w, y); emit(w, x); emit(w, k);
   push_temp(w);
   w->last_dst = at;
   return true;
@@ -636,7 +644,7 @@ static bool fold_add_chain(lw *w, kd_op op) {
 }
 
 static void do_binary(lw *w, kd_op op) {
-  if (fold_shladd(w, op) || fold_add_chain(w, op)) return;
+  if (fold_pair(w, op) || fold_add_chain(w, op)) return;
   lw_val *b = &w->vs[w->h - 1];
   if (b->kind == V_CONST) {
     uint64_t k = b->k;

@@ -14,7 +14,6 @@
   Y(UNREACHABLE)     /* trap */                                            \
   Y(COPY)            /* dst src */                                         \
   Y(COPY2)           /* dst src dst2 src2 */                               \
-  Y(SHLADD)          /* dst x sh y: (x << sh) + y, i32 */                  \
   Y(CONST)           /* dst lo hi */                                       \
   Y(BR)              /* target */                                          \
   Y(BR_IF)           /* cond target */                                     \
@@ -44,6 +43,16 @@
   Y(ELEM_DROP)       /* seg */                                             \
   Y(REF_IS_NULL)     /* dst a */                                           \
   Y(REF_FUNC)        /* dst funcidx */
+
+/* Fused i32 pairs OUTER(a, INNER(x, k)), made by the lowering when INNER's
+** result is a dead temp consumed right away: P_OUTER_INNER dst a x k. The
+** semantics come from opcodes.def (see vm.c). */
+#define KI_PAIRS_WITH(Z, in) Z(ADD, in) Z(XOR, in) Z(OR, in) Z(AND, in)
+#define KI_PAIRS(Z)                                                        \
+  KI_PAIRS_WITH(Z, SHL) KI_PAIRS_WITH(Z, SHR_U) KI_PAIRS_WITH(Z, SHR_S)   \
+  KI_PAIRS_WITH(Z, ROTL) KI_PAIRS_WITH(Z, ROTR) KI_PAIRS_WITH(Z, AND)     \
+  KI_PAIRS_WITH(Z, ADD) KI_PAIRS_WITH(Z, XOR)
+#define KI_PAIR_Y(o, i) Y(P_##o##_##i)
 
 /* Generated variants per opcodes.def kind:
 **   BIN:   NAME_SS dst a b        NAME_SK dst a lo hi
@@ -76,6 +85,7 @@
 typedef enum ki_op {
 #define Y(name) KI_##name,
   KI_MANUAL_OPS(Y)
+  KI_PAIRS(KI_PAIR_Y)
 #define X(name, code, text, kind, a, r, sem) KI_GEN_##kind(name, a)
 #include "decode/opcodes.def"
 #undef X

@@ -130,12 +130,30 @@ static int64_t ki_refuel(ki_exec *ex, int64_t budget) {
   L_##name##_GS: STORE_BODY(MT, R_, SEA_S, 3, 5)                             \
   L_##name##_CS: STORE_BODY_C(MT, R_, SEA_S, 3, 5)
 
+/* Each binary op's semantics as a function, for the fused pairs. Pairs
+** only use ops that cannot trap, so TRAP is never reached here. */
+#define PURE_SPECIAL(n, A, R_, sem)
+#define PURE_UN(n, A, R_, sem)
+#define PURE_LOAD(n, A, R_, sem)
+#define PURE_STORE(n, A, R_, sem)
+#define PURE_CMP(n, A, R_, sem)
+#define PURE_BIN(n, A, R_, sem)                                             \
+  static inline CT_##R_ pure_##n(CT_##A a, CT_##A b) { CT_##R_ r; sem; return r; }
+#undef TRAP
+#define TRAP(k) return 0
+#define X(name, code, text, kind, a, r, sem) PURE_##kind(name, a, r, sem)
+#include "decode/opcodes.def"
+#undef X
+#undef TRAP
+#define TRAP(k) do { ex->trap_ip = ip; ex->trap_fn = fn; ki_trap(ex, KRAIT_TRAP_##k); } while (0)
+
 static int32_t dispatch_words[KI_OP_COUNT];
 
 void ki_run(krait_store *s, krait_func *f, krait_slot *fp) {
   static const int32_t label_offsets[] = {
 #define Y(name) (int32_t)((char *)&&L_##name - (char *)&&L_EXIT),
     KI_MANUAL_OPS(Y)
+  KI_PAIRS(KI_PAIR_Y)
 #define X(name, code, text, kind, a, r, sem) KI_GEN_##kind(name, a)
 #include "decode/opcodes.def"
 #undef X
@@ -165,6 +183,7 @@ sw_dispatch: __attribute__((unused));
   switch ((ki_op)*ip) {
 #define Y(name) case KI_##name: goto L_##name;
     KI_MANUAL_OPS(Y)
+  KI_PAIRS(KI_PAIR_Y)
 #define X(name, code, text, kind, a, r, sem) KI_GEN_##kind(name, a)
 #include "decode/opcodes.def"
 #undef X
@@ -179,7 +198,11 @@ L_EXIT:
 L_UNREACHABLE: TRAP(UNREACHABLE);
 L_COPY: S(1) = S(2); ip += 3; NEXT();
 L_COPY2: S(1) = S(2); S(3) = S(4); ip += 5; NEXT();
-L_SHLADD: WR_I32(S(1), (RD_I32(S(2)) << (ip[3] & 31)) + RD_I32(S(4))); ip += 5; NEXT();
+#define Z(o, i) L_P_##o##_##i: {                                           \
+    uint32_t t = pure_I32_##i(RD_I32(S(3)), ip[4]);                          \
+    WR_I32(S(1), pure_I32_##o(RD_I32(S(2)), t)); ip += 5; NEXT(); }
+KI_PAIRS(Z)
+#undef Z
 L_CONST: S(1).bits = K64(2); ip += 4; NEXT();
 L_BR: ip += 1 + (int32_t)ip[1]; NEXT();
 L_BR_IF:
