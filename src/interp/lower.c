@@ -619,13 +619,25 @@ static bool fold_pair(lw *w, kd_op op) {
   return true;
 }
 
-/* i32.sub of a constant becomes i32.add of its negation, and an add of a
-** constant to a just-added constant folds into one add (mod 2^32). */
+/* i32.sub of a constant becomes i32.add of its negation; an add of a
+** constant to a just-added constant folds into one add (mod 2^32), and to
+** a just-added pair of slots into ADD3K (a + b + k). */
 static bool fold_add_chain(lw *w, kd_op op) {
   lw_val *b = &w->vs[w->h - 1];
   if ((op != KD_OP_I32_ADD && op != KD_OP_I32_SUB) || b->kind != V_CONST) return false;
   uint32_t k = op == KD_OP_I32_SUB ? 0u - (uint32_t)b->k : (uint32_t)b->k;
   uint32_t x;
+  if (fresh(w, w->h - 2, KI_I32_ADD_SS, KI_I32_ADD_SS)) {  /* a + b + k */
+    uint32_t a = words(w)[w->last_pos + 2], bb = words(w)[w->last_pos + 3];
+    drop_last(w);
+    w->h -= 2;
+    emit_op(w, KI_ADD3K);
+    uint32_t at = pos(w);
+    emit(w, T(w, w->h)); emit(w, a); emit(w, bb); emit(w, k);
+    push_temp(w);
+    w->last_dst = at;
+    return true;
+  }
   if (fresh(w, w->h - 2, KI_I32_ADD_SK, KI_I32_ADD_SK)) {
     x = words(w)[w->last_pos + 2];
     k += words(w)[w->last_pos + 3];

@@ -198,6 +198,7 @@ L_EXIT:
 L_UNREACHABLE: TRAP(UNREACHABLE);
 L_COPY: S(1) = S(2); ip += 3; NEXT();
 L_COPY2: S(1) = S(2); S(3) = S(4); ip += 5; NEXT();
+L_ADD3K: WR_I32(S(1), RD_I32(S(2)) + RD_I32(S(3)) + ip[4]); ip += 5; NEXT();
 #define Z(o, i) L_P_##o##_##i: {                                           \
     uint32_t t = pure_I32_##i(RD_I32(S(3)), ip[4]);                          \
     WR_I32(S(1), pure_I32_##o(RD_I32(S(2)), t)); ip += 5; NEXT(); }

@@ -45,6 +45,8 @@
     (i32.xor (local.get 0) (local.tee 2 (i32.shr_u (local.get 1) (i32.const 1))))
     (local.get 2)
     (i32.add))
+  (func (export "add3k") (param i32 i32) (result i32)
+    (i32.sub (i32.add (local.get 0) (local.get 1)) (i32.const 3)))
   (func (export "count_lt") (param i32) (result i32) (local i32)
     (block $out (loop $l
       (br_if $out (i32.ge_s (local.get 1) (local.get 0)))
@@ -117,6 +119,8 @@
 (assert_return (invoke "pair_rev" (i32.const 1) (i32.const 0x80000000)) (i32.const -7))
 (assert_return (invoke "pair_add_and" (i32.const -1) (i32.const 0x1234)) (i32.const 0x33))
 (assert_return (invoke "pair_kept" (i32.const 1) (i32.const 8)) (i32.const 9))
+(assert_return (invoke "add3k" (i32.const -1) (i32.const 2)) (i32.const -2))
+(assert_return (invoke "add3k" (i32.const 0x7fffffff) (i32.const 5)) (i32.const 0x80000001))
 (assert_return (invoke "count_lt" (i32.const 10)) (i32.const 10))
 (assert_return (invoke "count_lt" (i32.const -3)) (i32.const 0))
 (assert_return (invoke "back_edge_cmp" (i32.const 10)) (i32.const 12))
