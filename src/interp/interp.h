@@ -13,6 +13,7 @@
 typedef struct ki_code {
   uint32_t *ops;
   size_t len;
+  const uint32_t *start;     /* entry point (skips an empty prologue) */
   uint32_t frame_slots;      /* locals + operand temps + shadows */
   uint32_t nparams, nlocals;
   uint32_t *map;             /* pairs (code index, module byte offset) */

@@ -10,6 +10,9 @@
 #include <stdlib.h>
 
 #define NONE UINT32_MAX
+/* Constants read as operands inside loops get read-only slots, filled by a
+** CONSTS op at function entry, instead of a CONST op on every iteration. */
+#define KI_CONST_SLOTS 32
 
 enum { V_TEMP, V_LOCAL, V_CONST };
 
@@ -45,7 +48,9 @@ typedef struct lw {
   uint32_t h;
   ku_vec labels;         /* lw_label */
   ku_vec scratch;        /* uint32_t, br_table depths */
-  uint32_t temp0, shadow_top, shadow_max;  /* zero slot is temp0 - 1 */
+  uint32_t temp0, shadow_top, shadow_max;  /* first temp slot; zero slot is nlocals */
+  uint64_t kvals[KI_CONST_SLOTS];           /* constants given slots */
+  uint32_t nk, kcap, loop_depth;            /* slots in use, reserved */
   uint32_t last_dst;     /* dst word of the last value producer, or NONE */
   uint32_t last_pos;     /* op word of the last op, NONE after a label */
   ki_op last_ki;
@@ -157,13 +162,29 @@ static void materialize_range(lw *w, uint32_t from, uint32_t to) {
     if (w->vs[i].kind != V_TEMP) materialize(w, i);
 }
 
+/* The read-only slot holding constant k (allocated on first use), or NONE
+** when all constant slots are taken. */
+static uint32_t const_slot(lw *w, uint64_t k) {
+  uint32_t i = 0;
+  while (i < w->nk && w->kvals[i] != k) i++;
+  if (i == w->nk) {
+    if (w->nk == w->kcap) return NONE;
+    w->kvals[w->nk++] = k;
+  }
+  return w->temp0 - w->kcap + i;
+}
+
 /* The slot holding entry i, for reading: a local's own slot, the zero
 ** slot for a zero constant, or its temp (other constants are written to
 ** the temp first). */
 static uint32_t slot_of(lw *w, uint32_t i) {
   lw_val *v = &w->vs[i];
   if (v->kind == V_LOCAL) return v->local;
-  if (v->kind == V_CONST && v->k == 0) return w->temp0 - 1;  /* zero slot */
+  if (v->kind == V_CONST && v->k == 0) return w->f->nlocals;  /* the zero slot */
+  if (v->kind == V_CONST && w->loop_depth > 0) {
+    uint32_t k = const_slot(w, v->k);
+    if (k != NONE) return k;
+  }
   if (v->kind == V_CONST) materialize(w, i);
   return T(w, i);
 }
@@ -390,6 +411,7 @@ static lw_label *push_label(lw *w, kd_op op, int64_t bt) {
   if (!l) oom(w);
   mark_label(w);
   *l = (lw_label){op, w->h - np, np, nr, pos(w), NONE, NONE, NONE, w->ninstr};
+  if (op == KD_OP_LOOP) w->loop_depth++;
   return l;
 }
 
@@ -459,6 +481,7 @@ static void do_end(lw *w) {
   if (l->else_patch != NONE) bind_chain(w, l->else_patch, pos(w));
   bind_chain(w, l->patch, pos(w));
   if (l->shadow != NONE) w->shadow_top -= l->nparams;
+  if (l->op == KD_OP_LOOP) w->loop_depth--;
   w->h = l->height;
   for (uint32_t i = 0; i < l->nresults; i++) push_temp(w);
   w->labels.len--;
@@ -540,7 +563,7 @@ static bool fold_scaled(lw *w, uint32_t i, uint32_t *x, uint32_t *s, uint32_t *k
 
 static int fold_address(lw *w, uint32_t i, uint32_t *x, uint32_t *y) {
   if (w->vs[i].kind == V_CONST) {  /* constant address: zero slot + k */
-    *x = w->temp0 - 1;
+    *x = w->f->nlocals;  /* the zero slot */
     *y = (uint32_t)w->vs[i].k;
     return 2;
   }
@@ -784,7 +807,53 @@ static void lower_instr(lw *w, const kd_instr *in) {
   }
 }
 
+/* Counts the distinct non-zero constants inside loops (at most
+** KI_CONST_SLOTS): the constant slots to reserve below the temps, where
+** callee frames (which start at the temps) cannot overwrite them. */
+static uint32_t count_loop_consts(lw *w) {
+  ku_cursor c = w->c;
+  uint64_t seen[KI_CONST_SLOTS];
+  uint32_t n = 0, depth = 1, loops = 0;
+  uint8_t is_loop[256] = {0};   /* loop flags of the innermost 256 blocks */
+  while (depth > 0) {
+    kd_instr in;
+    kd_read_instr(&c, &in);
+    switch (in.op) {
+    case KD_OP_BLOCK: case KD_OP_IF: case KD_OP_LOOP:
+      is_loop[depth++ & 255] = in.op == KD_OP_LOOP;
+      loops += in.op == KD_OP_LOOP;
+      break;
+    case KD_OP_END:
+      loops -= is_loop[--depth & 255];
+      is_loop[depth & 255] = 0;
+      break;
+    case KD_OP_I32_CONST: case KD_OP_I64_CONST: case KD_OP_F32_CONST: case KD_OP_F64_CONST: {
+      if (!loops || !in.k || n == KI_CONST_SLOTS) break;
+      uint32_t i = 0;
+      while (i < n && seen[i] != in.k) i++;
+      if (i == n) seen[n++] = in.k;
+      break;
+    }
+    default: break;
+    }
+  }
+  return n;
+}
+
+/* Completes the CONSTS prologue: its table of constants goes after the
+** code (the op is skipped entirely when no constant needed a slot). */
+static void finish_consts(lw *w) {
+  if (!w->nk) return;
+  uint32_t table = pos(w);
+  for (uint32_t i = 0; i < w->nk; i++) emit_k64(w, w->kvals[i]);
+  uint32_t *c = words(w);
+  c[1] = w->temp0 - w->kcap;
+  c[2] = w->nk;
+  c[3] = table;
+}
+
 static ki_code *finish(lw *w) {
+  finish_consts(w);
   ki_code *c = ku_calloc(1, sizeof *c);
   if (!c) oom(w);
   c->ops = w->code.data;
@@ -794,6 +863,7 @@ static ki_code *finish(lw *w) {
   c->nparams = w->ft->nparams;
   c->nlocals = w->f->nlocals + 1;  /* locals and the zero slot */
   c->frame_slots = w->temp0 + w->f->max_height + w->shadow_max;
+  c->start = c->ops + (w->nk ? 0 : 4);  /* skip an empty CONSTS prologue */
   return c;
 }
 
@@ -826,6 +896,10 @@ ki_code *ki_lower(const krait_module *m, uint32_t fi, bool explicit_bounds) {
     ku_vec_free(&w.scratch);
     return NULL;
   }
+  w.kcap = count_loop_consts(&w);
+  w.temp0 += w.kcap;        /* constant slots sit between zero slot and temps */
+  emit_op(&w, KI_CONSTS);   /* first slot, count, table offset: see finish */
+  emit(&w, 0); emit(&w, 0); emit(&w, 0);
   push_label(&w, KD_OP_BLOCK, KD_BT_EMPTY)->nresults = w.ft->nresults;
   while (w.labels.len > 0) {
     kd_instr in;

@@ -15,6 +15,7 @@
   Y(COPY)            /* dst src */                                         \
   Y(COPY2)           /* dst src dst2 src2 */                               \
   Y(ADD3K)           /* dst a b k: a + b + k, i32 */                       \
+  Y(CONSTS)          /* first n table: fills constant slots at entry */    \
   Y(CONST)           /* dst lo hi */                                       \
   Y(BR)              /* target */                                          \
   Y(BR_IF)           /* cond target */                                     \

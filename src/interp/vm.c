@@ -198,6 +198,12 @@ L_EXIT:
 L_UNREACHABLE: TRAP(UNREACHABLE);
 L_COPY: S(1) = S(2); ip += 3; NEXT();
 L_COPY2: S(1) = S(2); S(3) = S(4); ip += 5; NEXT();
+L_CONSTS: {
+  const uint32_t *t = ip + ip[3];
+  for (uint32_t i = 0; i < ip[2]; i++) fp[ip[1] + i].bits = (uint64_t)t[2 * i] | (uint64_t)t[2 * i + 1] << 32;
+  ip += 4;
+  NEXT();
+}
 L_ADD3K: WR_I32(S(1), RD_I32(S(2)) + RD_I32(S(3)) + ip[4]); ip += 5; NEXT();
 #define Z(o, i) L_P_##o##_##i: {                                           \
     uint32_t t = pure_I32_##i(RD_I32(S(3)), ip[4]);                          \
@@ -295,7 +301,7 @@ do_call:
     for (uint32_t i = code->nparams; i < code->nlocals; i++) nfp[i].bits = 0;
     fp = nfp;
     fn = callee;
-    ip = code->ops;
+    ip = code->start;
     if (fn->inst != inst) RELOAD();
     NEXT();
   }
