@@ -271,7 +271,7 @@ static void do_return(lw *w) {
     materialize_range(w, w->h - n, w->h);
     for (uint32_t i = 0; i < n; i++) emit_copy(w, i, T(w, w->h - n + i));
   }
-  emit_op(w, KI_RET);
+  emit_op(w, w->explicit_bounds ? KI_RET : KI_RET_G);
 }
 
 static void do_br(lw *w, uint32_t depth) {

@@ -23,7 +23,8 @@
   Y(LOOP_BR)         /* target cost: back-edge with interrupt check */     \
   Y(LOOP_BR_IF)      /* cond target cost */                                \
   Y(BR_TABLE)        /* idx n target*(n+1) */                              \
-  Y(RET)             /* results already in fp[0..] */                      \
+  Y(RET)             /* results already in fp[0..]; reloads memory base */ \
+  Y(RET_G)           /* RET for guard mode: a memory's base never moves */ \
   Y(CALL)            /* funcidx base */                                    \
   Y(CALL_INDIRECT)   /* typeid table base idxslot */                       \
   Y(SELECT)          /* dst a b cond */                                    \

@@ -233,6 +233,10 @@ L_RET:
   if (fn->inst != inst) RELOAD();
   else { M = mem->base; MS = mem->size; }  /* a callee may have grown it */
   NEXT();
+L_RET_G:
+  ip = frame->ip; fp = frame->fp; fn = frame->fn; frame--;
+  if (fn->inst != inst) RELOAD();
+  NEXT();
 L_CALL:
   callee = inst->funcs[ip[1]];
   nfp = fp + ip[2];
