@@ -302,7 +302,12 @@ do_call:
     CHARGE(1);
     ++frame;
     frame->ip = ret; frame->fp = fp; frame->fn = fn;
-    for (uint32_t i = code->nparams; i < code->nlocals; i++) nfp[i].bits = 0;
+    /* Zero the locals and the zero slot: usually a handful of slots, so a
+    ** plain loop (the empty asm keeps it from becoming a memset call). */
+    for (uint32_t i = code->nparams; i < code->nlocals; i++) {
+      nfp[i].bits = 0;
+      __asm__("" : "+r"(i));
+    }
     fp = nfp;
     fn = callee;
     ip = code->start;
