@@ -50,6 +50,8 @@ typedef struct lw {
   ku_vec scratch;        /* uint32_t, br_table depths */
   uint32_t temp0, shadow_top, shadow_max;  /* first temp slot; zero slot is nlocals */
   uint64_t kvals[KI_CONST_SLOTS];           /* constants given slots */
+  bool pristine;         /* no block entered yet: unwritten locals are 0 */
+  uint8_t *written;      /* per local: assigned since entry (while pristine) */
   uint32_t nk, kcap, loop_depth;            /* slots in use, reserved */
   uint32_t last_dst;     /* dst word of the last value producer, or NONE */
   uint32_t last_pos;     /* op word of the last op, NONE after a label */
@@ -293,15 +295,17 @@ static bool fusable_cmp(lw *w) {
 ** an i32 add of a constant (x = src + k), both become one add-compare-and-
 ** branch op. Returns true after emitting it (target word is pos - 2). */
 static bool fuse_latch(lw *w, uint32_t a, uint32_t b, bool k, uint32_t cost) {
+  bool by_slot = w->prev_ki == KI_I32_ADD_SS;  /* x = src + y, else + k */
+  uint32_t add_len = by_slot ? 4 : 5;
   if (kd_opinfo_table[w->cmp_op].a != KD_I32 || w->prev_pos == NONE ||
-      w->prev_ki != KI_I32_ADD_SK || w->prev_pos + 5 != w->cmp_pos ||
-      words(w)[w->prev_pos + 1] != a)
+      (w->prev_ki != KI_I32_ADD_SK && !by_slot) ||
+      w->prev_pos + add_len != w->cmp_pos || words(w)[w->prev_pos + 1] != a)
     return false;
   uint32_t src = words(w)[w->prev_pos + 2], inc = words(w)[w->prev_pos + 3];
   w->code.len = w->prev_pos;
   w->map.len -= 2;
   w->h--;
-  emit_op(w, (ki_op)(gen_op[w->cmp_op] + 6 + (k ? 1 : 0)));
+  emit_op(w, (ki_op)(gen_op[w->cmp_op] + 6 + (k ? 1 : 0) + (by_slot ? 2 : 0)));
   emit(w, a); emit(w, src); emit(w, inc); emit(w, b);
   emit(w, NONE);
   emit(w, cost);
@@ -412,6 +416,7 @@ static lw_label *push_label(lw *w, kd_op op, int64_t bt) {
   mark_label(w);
   *l = (lw_label){op, w->h - np, np, nr, pos(w), NONE, NONE, NONE, w->ninstr};
   if (op == KD_OP_LOOP) w->loop_depth++;
+  if (w->labels.len > 1) w->pristine = false;
   return l;
 }
 
@@ -493,6 +498,12 @@ static void do_end(lw *w) {
 ** when no other stack entry still refers to the local's old value. */
 static void do_local_set(lw *w, uint32_t x, bool tee) {
   lw_val *top = &w->vs[w->h - 1];
+  if (w->pristine && x >= w->ft->nparams && !w->written[x] &&
+      top->kind == V_CONST && top->k == 0) {
+    if (!tee) w->h--;  /* the local is still zero from the call */
+    return;
+  }
+  w->written[x] = 1;
   if (top->kind == V_LOCAL && top->local == x) {
     if (!tee) w->h--;
     return;
@@ -887,7 +898,10 @@ ki_code *ki_lower(const krait_module *m, uint32_t fi, bool explicit_bounds) {
   w.last_dst = NONE;
   w.last_pos = w.prev_pos = NONE;
   w.vs = ku_malloc((w.f->max_height + 1) * sizeof *w.vs);
-  if (setjmp(w.fail.jb) || !w.vs) {
+  w.written = ku_calloc(w.f->nlocals + 1, 1);
+  w.pristine = true;
+  if (setjmp(w.fail.jb) || !w.vs || !w.written) {
+    ku_free(w.written);
     if (getenv("KRAIT_DEBUG_LOWER")) fprintf(stderr, "lower: %s\n", msg);
     ku_free(w.vs);
     ku_vec_free(&w.code);
@@ -908,6 +922,7 @@ ki_code *ki_lower(const krait_module *m, uint32_t fi, bool explicit_bounds) {
   }
   ki_code *c = finish(&w);
   ku_free(w.vs);
+  ku_free(w.written);
   ku_vec_free(&w.labels);
   ku_vec_free(&w.scratch);
   return c;

@@ -63,7 +63,8 @@
 **          NAME_JSK a lo hi target cost (jump if true), NAME_N* (if false);
 **          i32 ones also NAME_AJSS x src k b target cost (x = src + k, then
 **          compare x with b and jump if true: a loop latch), NAME_AJSK with
-**          b an immediate word
+**          b an immediate word; NAME_ASJSS/ASJSK the same with x = src + y
+**          (y a slot)
 **   UN:    NAME_S  dst a
 **   LOAD:  NAME_G  dst addr off   NAME_C (explicit bounds check)
 **          NAME_GK dst a k off    address (a + k) mod 2^32, a fused i32.add
@@ -76,7 +77,7 @@
 #define KI_GEN_BIN(name, a) Y(name##_SS) Y(name##_SK)
 #define KI_GEN_CMP(name, a) Y(name##_SS) Y(name##_SK) Y(name##_JSS) Y(name##_JSK) \
                             Y(name##_NSS) Y(name##_NSK) KI_GEN_ADDJ_##a(name)
-#define KI_GEN_ADDJ_I32(name) Y(name##_AJSS) Y(name##_AJSK)
+#define KI_GEN_ADDJ_I32(name) Y(name##_AJSS) Y(name##_AJSK) Y(name##_ASJSS) Y(name##_ASJSK)
 #define KI_GEN_ADDJ_I64(name)
 #define KI_GEN_ADDJ_F32(name)
 #define KI_GEN_ADDJ_F64(name)

@@ -78,7 +78,8 @@ static int64_t ki_refuel(ki_exec *ex, int64_t budget) {
     NEXT(); }                                                               \
   GEN_ADDJ_##A(name, sem)
 /* Loop latch: x = src + k, then compare x with b (a slot for AJSS, an
-** immediate for AJSK) and jump when true. [op x src k b target cost] */
+** immediate for AJSK) and jump when true. [op x src k b target cost];
+** ASJ* add a slot y instead of k: [op x src y b target cost]. */
 #define GEN_ADDJ_I32(name, sem)                                             \
   L_##name##_AJSS: { uint32_t a = RD_I32(S(2)) + ip[3]; WR_I32(S(1), a);    \
     uint32_t b = RD_I32(S(4)), r; sem;                                       \
@@ -86,6 +87,14 @@ static int64_t ki_refuel(ki_exec *ex, int64_t budget) {
     NEXT(); }                                                               \
   L_##name##_AJSK: { uint32_t a = RD_I32(S(2)) + ip[3]; WR_I32(S(1), a);    \
     uint32_t b = ip[4], r; sem;                                              \
+    if (r) { CHARGE(ip[6]); ip += 5 + (int32_t)ip[5]; } else ip += 7;       \
+    NEXT(); }                                                               \
+  L_##name##_ASJSS: { uint32_t a = RD_I32(S(2)) + RD_I32(S(3));              \
+    WR_I32(S(1), a); uint32_t b = RD_I32(S(4)), r; sem;                      \
+    if (r) { CHARGE(ip[6]); ip += 5 + (int32_t)ip[5]; } else ip += 7;       \
+    NEXT(); }                                                               \
+  L_##name##_ASJSK: { uint32_t a = RD_I32(S(2)) + RD_I32(S(3));              \
+    WR_I32(S(1), a); uint32_t b = ip[4], r; sem;                             \
     if (r) { CHARGE(ip[6]); ip += 5 + (int32_t)ip[5]; } else ip += 7;       \
     NEXT(); }
 #define GEN_ADDJ_I64(name, sem)

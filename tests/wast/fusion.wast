@@ -79,6 +79,17 @@
       (local.set 0 (i32.add (local.get 0) (i32.const 0x80000000)))
       (br_if $l (i32.gt_u (local.get 0) (i32.const 0))))
     (local.get 1))
+  (func (export "latch_slot") (param i32 i32) (result i32) (local i32 i32)
+    (loop $l
+      (local.set 3 (i32.add (local.get 3) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.tee 2 (i32.add (local.get 2) (local.get 1))) (local.get 0))))
+    (i32.add (i32.mul (local.get 3) (i32.const 1000)) (local.get 2)))
+  (func (export "zero_init") (param i32) (result i32) (local i32 i32)
+    (local.set 2 (i32.const 0))            ;; still zero from the call: no op
+    (local.set 1 (i32.const 5))
+    (local.set 1 (i32.const 0))            ;; written before: must happen
+    (local.set 0 (i32.const 0))            ;; a parameter: must happen
+    (i32.add (i32.add (local.get 1) (local.get 0)) (local.get 2)))
   (func (export "if_cmp") (param f64 f64) (result i32)
     (if (result i32) (f64.lt (local.get 0) (local.get 1)) (then (i32.const 1)) (else (i32.const 0))))
   (func (export "br_if_value") (param i32) (result i32)
@@ -140,6 +151,9 @@
 (assert_return (invoke "back_edge_cmp" (i32.const 10)) (i32.const 12))
 (assert_return (invoke "latch_k") (i32.const 70))
 (assert_return (invoke "latch_wrap") (i32.const 2))
+(assert_return (invoke "zero_init" (i32.const 9)) (i32.const 0))
+(assert_return (invoke "latch_slot" (i32.const 100) (i32.const 7)) (i32.const 15105))
+(assert_return (invoke "latch_slot" (i32.const 0) (i32.const -1)) (i32.const 999))
 (assert_return (invoke "if_cmp" (f64.const 1) (f64.const 2)) (i32.const 1))
 (assert_return (invoke "if_cmp" (f64.const nan) (f64.const 2)) (i32.const 0))
 (assert_return (invoke "br_if_value" (i32.const 1)) (i32.const 7))
