@@ -129,6 +129,14 @@ static void emit_k64(lw *w, uint64_t k) {
 
 static uint32_t T(lw *w, uint32_t height) { return w->temp0 + height; }
 
+/* True when stack entry i holds the result of the last op, which was one
+** of the two given ops; the op can then be folded into its consumer. */
+static bool fresh(lw *w, uint32_t i, ki_op a, ki_op b) {
+  return w->vs[i].kind == V_TEMP && w->last_dst != NONE && w->last_pos != NONE &&
+         words(w)[w->last_dst] == T(w, i) && w->last_dst == w->last_pos + 1 &&
+         (w->last_ki == a || w->last_ki == b);
+}
+
 static void emit_copy(lw *w, uint32_t dst, uint32_t src) {
   if (dst == src) return;
   if (w->last_pos != NONE && w->last_ki == KI_COPY && pos(w) == w->last_pos + 3) {
@@ -268,7 +276,14 @@ static void do_return(lw *w) {
     if (v->kind == V_TEMP && w->last_dst != NONE && words(w)[w->last_dst] == T(w, w->h - 1))
       words(w)[w->last_dst] = 0;
     else if (v->kind == V_CONST) emit_const(w, 0, v->k);
-    else emit_copy(w, 0, v->kind == V_LOCAL ? v->local : T(w, w->h - 1));
+    else {  /* copy the result and return in one op */
+      uint32_t src = v->kind == V_LOCAL ? v->local : T(w, w->h - 1);
+      if (src != 0) {
+        emit_op(w, w->explicit_bounds ? KI_RET1 : KI_RET1_G);
+        emit(w, src);
+        return;
+      }
+    }
   } else if (n > 1) {
     materialize_range(w, w->h - n, w->h);
     for (uint32_t i = 0; i < n; i++) emit_copy(w, i, T(w, w->h - n + i));
@@ -333,9 +348,34 @@ static uint32_t emit_fused(lw *w, bool when, uint32_t cost) {
   return at;
 }
 
+/* When the condition is the fresh result of i32.eqz, removes the eqz and
+** returns its operand (the branch then tests the operand the other way). */
+static bool take_eqz(lw *w, uint32_t *x) {
+  if (!fresh(w, w->h - 1, KI_I32_EQZ_S, KI_I32_EQZ_S)) return false;
+  *x = words(w)[w->last_pos + 2];
+  drop_last(w);
+  w->h--;
+  return true;
+}
+
 static void do_br_if(lw *w, uint32_t depth) {
   lw_label *l = label(w, depth);
   bool fn_label = depth == w->labels.len - 1;
+  uint32_t x;
+  if (l->op != KD_OP_LOOP && fresh(w, w->h - 1, KI_I32_EQZ_S, KI_I32_EQZ_S)) {
+    w->h--;
+    bool direct = !fn_label && !needs_move(w, l, label_arity(l));
+    w->h++;
+    take_eqz(w, &x);
+    emit_op(w, direct ? KI_BR_UNLESS : KI_BR_IF);
+    emit(w, x);
+    if (direct) { emit_target(w, l); return; }
+    uint32_t skip = pos(w);
+    emit(w, NONE);
+    do_br(w, depth);
+    bind_chain(w, skip, pos(w));
+    return;
+  }
   if (fusable_cmp(w)) {
     w->h--;  /* look at the stack as the branch will see it */
     bool direct = !fn_label && !needs_move(w, l, label_arity(l));
@@ -442,7 +482,9 @@ static void do_if(lw *w, const kd_instr *in) {
     push_label(w, KD_OP_IF, in->bt)->else_patch = at;
     return;
   }
-  uint32_t cond = pop_slot(w);
+  uint32_t cond;
+  bool negated = np == 0 && take_eqz(w, &cond);
+  if (!negated) cond = pop_slot(w);
   materialize_range(w, 0, w->h);
   lw_label *l = push_label(w, KD_OP_IF, in->bt);
   if (l->nparams) {
@@ -452,7 +494,7 @@ static void do_if(lw *w, const kd_instr *in) {
     for (uint32_t i = 0; i < l->nparams; i++)
       emit_copy(w, l->shadow + i, T(w, l->height + i));
   }
-  emit_op(w, KI_BR_UNLESS); emit(w, cond);
+  emit_op(w, negated ? KI_BR_IF : KI_BR_UNLESS); emit(w, cond);
   l->else_patch = pos(w);
   emit(w, NONE);
 }
@@ -539,13 +581,6 @@ static void do_call(lw *w, const kd_functype *t, ki_op op, const kd_instr *in) {
   for (uint32_t i = 0; i < t->nresults; i++) push_temp(w);
 }
 
-/* True when stack entry i holds the result of the last op, which was one
-** of the two given ops; the op can then be folded into its consumer. */
-static bool fresh(lw *w, uint32_t i, ki_op a, ki_op b) {
-  return w->vs[i].kind == V_TEMP && w->last_dst != NONE && w->last_pos != NONE &&
-         words(w)[w->last_dst] == T(w, i) && w->last_dst == w->last_pos + 1 &&
-         (w->last_ki == a || w->last_ki == b);
-}
 
 /* Folds a just-emitted i32.add producing entry i into an address: returns
 ** 0 (no fold), 2 (a + constant) or 4 (a + b), the variant offset. */

@@ -25,6 +25,8 @@
   Y(BR_TABLE)        /* idx n target*(n+1) */                              \
   Y(RET)             /* results already in fp[0..]; reloads memory base */ \
   Y(RET_G)           /* RET for guard mode: a memory's base never moves */ \
+  Y(RET1)            /* src: fp[0] = src, then RET */                      \
+  Y(RET1_G)          /* src: fp[0] = src, then RET_G */                    \
   Y(CALL)            /* funcidx base */                                    \
   Y(CALL_INDIRECT)   /* typeid table base idxslot */                       \
   Y(SELECT)          /* dst a b cond */                                    \

@@ -246,6 +246,12 @@ L_RET_G:
   ip = frame->ip; fp = frame->fp; fn = frame->fn; frame--;
   if (fn->inst != inst) RELOAD();
   NEXT();
+L_RET1:
+  fp[0] = S(1);
+  goto L_RET;
+L_RET1_G:
+  fp[0] = S(1);
+  goto L_RET_G;
 L_CALL:
   callee = inst->funcs[ip[1]];
   nfp = fp + ip[2];
