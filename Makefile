@@ -29,7 +29,7 @@ $(B)/obj/%.o: %.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -std=gnu11 -MMD -MP -c $< -o $@
 
 # GCC's advice for computed-goto interpreters: no global CSE in the loop.
-$(B)/obj/src/interp/vm.o: CFLAGS += $(if $(filter gcc cc,$(CC)),-fno-gcse,)
+$(B)/obj/src/interp/vm.o: override CFLAGS += $(if $(filter gcc cc,$(CC)),-fno-gcse,)
 
 $(B)/libkrait.a: $(LIB_OBJ)
 	@rm -f $@
@@ -47,7 +47,7 @@ asan:
 
 # Instrumenting the dispatch loop takes clang minutes at -O1 and seconds at
 # -O0, with the same checks; the sanitizer build uses -O0 for that file.
-build/asan/obj/src/interp/vm.o: CFLAGS += -O0
+build/asan/obj/src/interp/vm.o: override CFLAGS += -O0
 
 deps:
 	sh scripts/bootstrap.sh
