@@ -78,6 +78,7 @@ void ki_dump(const ki_code *c, FILE *out) {
 /* True for the internal ops generated from loads (eight per Wasm opcode)
 ** and stores (six), starting at ki_first_op. */
 static bool is_mem_op(int op) {
+  if (op == KI_I32_ADD_MEM_G || op == KI_I32_ADD_MEM_C) return true;
   for (int k = 0; k < KD_OP_COUNT; k++) {
     int kind = kd_opinfo_table[k].kind;
     int first = ki_first_op((kd_op)k);

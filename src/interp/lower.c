@@ -643,7 +643,35 @@ static void do_load(lw *w, const kd_instr *in) {
   w->last_dst = at;
 }
 
+/* i32.store of (i32.load same address) + k: a read-modify-write such as a
+** reference count update, done in one op when the loaded and added values
+** are dead temps. */
+static bool fold_rmw(lw *w, const kd_instr *in) {
+  lw_val *addr = &w->vs[w->h - 2];
+  if (in->op != KD_OP_I32_STORE || addr->kind == V_CONST ||
+      !fresh(w, w->h - 1, KI_I32_ADD_SK, KI_I32_ADD_SK) || w->prev_pos == NONE ||
+      w->prev_ki != (w->explicit_bounds ? KI_I32_LOAD_C : KI_I32_LOAD_G) ||
+      w->prev_pos + 4 != w->last_pos)
+    return false;
+  uint32_t *c = words(w);
+  uint32_t a = addr->kind == V_LOCAL ? addr->local : T(w, w->h - 2);
+  uint32_t t = c[w->prev_pos + 1];
+  if (t < w->temp0 || c[w->last_pos + 2] != t || c[w->prev_pos + 2] != a ||
+      c[w->prev_pos + 3] != in->b)
+    return false;
+  uint32_t k = c[w->last_pos + 3];
+  w->code.len = w->prev_pos;
+  w->map.len -= 2;
+  w->last_pos = w->prev_pos = NONE;
+  w->last_dst = NONE;
+  w->h -= 2;
+  emit_op(w, w->explicit_bounds ? KI_I32_ADD_MEM_C : KI_I32_ADD_MEM_G);
+  emit(w, a); emit(w, k); emit(w, in->b);
+  return true;
+}
+
 static void do_store(lw *w, const kd_instr *in) {
+  if (fold_rmw(w, in)) return;
   uint32_t x, y, a = 0;
   int variant = (w->vs[w->h - 1].kind != V_TEMP || w->vs[w->h - 2].kind == V_CONST)
                     ? fold_address(w, w->h - 2, &x, &y) : 0;

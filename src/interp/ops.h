@@ -16,6 +16,8 @@
   Y(COPY2)           /* dst src dst2 src2 */                               \
   Y(ADD3K)           /* dst a b k: a + b + k, i32 */                       \
   Y(CONSTS)          /* first n table: fills constant slots at entry */    \
+  Y(I32_ADD_MEM_G)   /* addr k off: i32 at addr+off += k (guard mode) */   \
+  Y(I32_ADD_MEM_C)   /* the same with an explicit bounds check */          \
   Y(CONST)           /* dst lo hi */                                       \
   Y(BR)              /* target */                                          \
   Y(BR_IF)           /* cond target */                                     \

@@ -213,6 +213,19 @@ L_CONSTS: {
   ip += 4;
   NEXT();
 }
+L_I32_ADD_MEM_G: {
+  uint8_t *p = M + (uint64_t)RD_I32(S(1)) + ip[3];
+  uint32_t v;
+  memcpy(&v, p, 4); v += ip[2]; memcpy(p, &v, 4);
+  ip += 4; NEXT();
+}
+L_I32_ADD_MEM_C: {
+  uint64_t ea = (uint64_t)RD_I32(S(1)) + ip[3];
+  if (KU_UNLIKELY(ea + 4 > MS)) TRAP(MEMORY_OOB);
+  uint32_t v;
+  memcpy(&v, M + ea, 4); v += ip[2]; memcpy(M + ea, &v, 4);
+  ip += 4; NEXT();
+}
 L_ADD3K: WR_I32(S(1), RD_I32(S(2)) + RD_I32(S(3)) + ip[4]); ip += 5; NEXT();
 #define Z(o, i) L_P_##o##_##i: {                                           \
     uint32_t t = pure_I32_##i(RD_I32(S(3)), ip[4]);                          \
