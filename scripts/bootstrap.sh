@@ -5,9 +5,87 @@
 # Does not own: anything outside apt (node is used as found, never replaced).
 set -eu
 
+#   sh scripts/bootstrap.sh          what `make`, `make test`, bench, demo need
+#   sh scripts/bootstrap.sh python   what `make python` needs in addition:
+#     a deb-src entry (for `apt-get source`) and the wasm32-wasi toolchain,
+#     the build python (python3.11), dpkg-dev (apt-get source), pkg-config,
+#     tcl (tclsh generates SQLite's amalgamation), xz-utils and bzip2 (to
+#     unpack the tarballs), wabt (wasm-objdump for the build summary).
 PKGS="build-essential gcc make clang clang-16 lld-16 llvm-16
       wasi-libc libclang-rt-16-dev libclang-rt-16-dev-wasm32
       wabt libjansson-dev hyperfine valgrind"
+PY_PKGS="clang-16 lld-16 llvm-16 wasi-libc libclang-rt-16-dev-wasm32
+      python3.11 dpkg-dev pkg-config make gcc wabt tcl xz-utils bzip2"
+
+MODE="${1:-default}"
+case "$MODE" in
+  default) ;;
+  python) PKGS="$PY_PKGS" ;;
+  *) echo "bootstrap: unknown mode '$MODE' (expected: python or nothing)" >&2; exit 2 ;;
+esac
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+# need_root WHAT: fail clearly when neither root nor sudo is available.
+need_root() {
+  if [ -n "$SUDO" ] && ! command -v sudo >/dev/null 2>&1; then
+    echo "bootstrap: need root (or sudo) to $1" >&2; exit 1
+  fi
+}
+
+# has_deb_src: true when some enabled apt source already has deb-src.
+has_deb_src() {
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [ -f "$f" ] && grep -Eq '^[[:space:]]*deb-src[[:space:]]' "$f" && return 0
+  done
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] && grep -Eiq '^[[:space:]]*Types:.*deb-src' "$f" && return 0
+  done
+  return 1
+}
+
+# add_deb_src: mirrors every enabled Debian `deb` source (one-line .list
+# entries and deb822 .sources stanzas, e.g. bookworm, bookworm-updates,
+# bookworm-security) as `deb-src` in /etc/apt/sources.list.d/krait-deb-src.*
+# and runs apt-get update. Does nothing when a deb-src entry exists.
+SRC_LIST=/etc/apt/sources.list.d/krait-deb-src.list
+SRC_822=/etc/apt/sources.list.d/krait-deb-src.sources
+add_deb_src() {
+  has_deb_src && return 0
+  need_root "add a deb-src apt source"
+  tmp_l=$(mktemp); tmp_s=$(mktemp)
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [ -f "$f" ] || continue
+    sed -n 's/^[[:space:]]*deb\([[:space:]].*debian.*\)$/deb-src\1/p' "$f" >>"$tmp_l"
+  done
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] || continue
+    # One stanza per blank-line-separated block; keep those whose Types has
+    # `deb` and whose URIs name a Debian archive, with Types: deb-src.
+    awk 'function flush() { if (blk != "" && isdeb && isdebian) print blk "\n";
+                             blk = ""; isdeb = 0; isdebian = 0 }
+         /^[[:space:]]*$/ { flush(); next }
+         /^[[:space:]]*#/ { next }
+         tolower($1) == "types:" { for (i = 2; i <= NF; i++) if ($i == "deb") isdeb = 1;
+                                   blk = blk "Types: deb-src\n"; next }
+         tolower($1) == "uris:" && /debian/ { isdebian = 1 }
+         { blk = blk $0 "\n" }
+         END { flush() }' "$f" >>"$tmp_s"
+  done
+  if [ ! -s "$tmp_l" ] && [ ! -s "$tmp_s" ]; then
+    rm -f "$tmp_l" "$tmp_s"
+    echo "bootstrap: no Debian 'deb' source found to mirror as deb-src" >&2; exit 1
+  fi
+  if [ -s "$tmp_l" ]; then $SUDO install -m 644 "$tmp_l" "$SRC_LIST"; echo "bootstrap: wrote $SRC_LIST"; fi
+  if [ -s "$tmp_s" ]; then $SUDO install -m 644 "$tmp_s" "$SRC_822"; echo "bootstrap: wrote $SRC_822"; fi
+  rm -f "$tmp_l" "$tmp_s"
+  $SUDO apt-get update -q
+}
+
+if [ "$MODE" = python ]; then
+  add_deb_src
+fi
 
 # installed PKG: true when dpkg reports PKG as fully installed.
 installed() {
@@ -32,12 +110,7 @@ if [ -z "$missing" ]; then
 fi
 
 echo "bootstrap: installing:$missing"
-SUDO=""
-if [ "$(id -u)" != 0 ]; then
-  command -v sudo >/dev/null 2>&1 || {
-    echo "bootstrap: need root (or sudo) to install:$missing" >&2; exit 1; }
-  SUDO="sudo"
-fi
+need_root "install:$missing"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 # shellcheck disable=SC2086
