@@ -358,6 +358,17 @@ static bool take_eqz(lw *w, uint32_t *x) {
   return true;
 }
 
+/* When the condition is the fresh result of i32.and with a constant (a
+** flag test), removes the and and returns its operand and mask. */
+static bool take_andk(lw *w, uint32_t *x, uint32_t *k) {
+  if (!fresh(w, w->h - 1, KI_I32_AND_SK, KI_I32_AND_SK)) return false;
+  *x = words(w)[w->last_pos + 2];
+  *k = words(w)[w->last_pos + 3];
+  drop_last(w);
+  w->h--;
+  return true;
+}
+
 static void do_br_if(lw *w, uint32_t depth) {
   lw_label *l = label(w, depth);
   bool fn_label = depth == w->labels.len - 1;
@@ -369,6 +380,21 @@ static void do_br_if(lw *w, uint32_t depth) {
     take_eqz(w, &x);
     emit_op(w, direct ? KI_BR_UNLESS : KI_BR_IF);
     emit(w, x);
+    if (direct) { emit_target(w, l); return; }
+    uint32_t skip = pos(w);
+    emit(w, NONE);
+    do_br(w, depth);
+    bind_chain(w, skip, pos(w));
+    return;
+  }
+  if (l->op != KD_OP_LOOP && fresh(w, w->h - 1, KI_I32_AND_SK, KI_I32_AND_SK)) {
+    w->h--;
+    bool direct = !fn_label && !needs_move(w, l, label_arity(l));
+    w->h++;
+    uint32_t k;
+    take_andk(w, &x, &k);
+    emit_op(w, direct ? KI_BR_IF_ANDK : KI_BR_UNLESS_ANDK);
+    emit(w, x); emit(w, k);
     if (direct) { emit_target(w, l); return; }
     uint32_t skip = pos(w);
     emit(w, NONE);
@@ -482,9 +508,10 @@ static void do_if(lw *w, const kd_instr *in) {
     push_label(w, KD_OP_IF, in->bt)->else_patch = at;
     return;
   }
-  uint32_t cond;
+  uint32_t cond, mask = 0;
   bool negated = np == 0 && take_eqz(w, &cond);
-  if (!negated) cond = pop_slot(w);
+  bool masked = !negated && np == 0 && take_andk(w, &cond, &mask);
+  if (!negated && !masked) cond = pop_slot(w);
   materialize_range(w, 0, w->h);
   lw_label *l = push_label(w, KD_OP_IF, in->bt);
   if (l->nparams) {
@@ -494,7 +521,8 @@ static void do_if(lw *w, const kd_instr *in) {
     for (uint32_t i = 0; i < l->nparams; i++)
       emit_copy(w, l->shadow + i, T(w, l->height + i));
   }
-  emit_op(w, negated ? KI_BR_IF : KI_BR_UNLESS); emit(w, cond);
+  if (masked) { emit_op(w, KI_BR_UNLESS_ANDK); emit(w, cond); emit(w, mask); }
+  else { emit_op(w, negated ? KI_BR_IF : KI_BR_UNLESS); emit(w, cond); }
   l->else_patch = pos(w);
   emit(w, NONE);
 }

@@ -23,6 +23,8 @@
   Y(BR_IF)           /* cond target */                                     \
   Y(BR_UNLESS)       /* cond target */                                     \
   Y(LOOP_BR)         /* target cost: back-edge with interrupt check */     \
+  Y(BR_IF_ANDK)      /* x k target: jump if (x & k) != 0 (flag tests) */   \
+  Y(BR_UNLESS_ANDK)  /* x k target: jump if (x & k) == 0 */                \
   Y(LOOP_BR_IF)      /* cond target cost */                                \
   Y(BR_TABLE)        /* idx n target*(n+1) */                              \
   Y(RET)             /* results already in fp[0..]; reloads memory base */ \

@@ -240,6 +240,12 @@ L_BR_IF:
 L_BR_UNLESS:
   if (!RD_I32(S(1))) ip += 2 + (int32_t)ip[2]; else ip += 3;
   NEXT();
+L_BR_IF_ANDK:
+  if (RD_I32(S(1)) & ip[2]) ip += 3 + (int32_t)ip[3]; else ip += 4;
+  NEXT();
+L_BR_UNLESS_ANDK:
+  if (!(RD_I32(S(1)) & ip[2])) ip += 3 + (int32_t)ip[3]; else ip += 4;
+  NEXT();
 L_LOOP_BR: CHARGE(ip[2]); ip += 1 + (int32_t)ip[1]; NEXT();
 L_LOOP_BR_IF:
   if (RD_I32(S(1))) { CHARGE(ip[3]); ip += 2 + (int32_t)ip[2]; } else ip += 4;
