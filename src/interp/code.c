@@ -53,6 +53,7 @@ static const char *const op_names[] = {
 #define Y(name) #name,
   KI_MANUAL_OPS(Y)
   KI_PAIRS(KI_PAIR_Y)
+  KI_LOADOPS(KI_LOADOP_Y)
 #define X(name, code, text, kind, a, r, sem) KI_GEN_##kind(name, a)
 #include "decode/opcodes.def"
 #undef X
@@ -79,6 +80,9 @@ void ki_dump(const ki_code *c, FILE *out) {
 ** and stores (six), starting at ki_first_op. */
 static bool is_mem_op(int op) {
   if (op == KI_I32_ADD_MEM_G || op == KI_I32_ADD_MEM_C) return true;
+#define Z(t, o) if (op == KI_LM_##t##_##o##_G || op == KI_LM_##t##_##o##_C) return true;
+  KI_LOADOPS(Z)
+#undef Z
   for (int k = 0; k < KD_OP_COUNT; k++) {
     int kind = kd_opinfo_table[k].kind;
     int first = ki_first_op((kd_op)k);

@@ -780,8 +780,61 @@ static bool fold_add_chain(lw *w, kd_op op) {
   return true;
 }
 
+/* The load-op for binary op (guard variant; the checked one follows), the
+** plain load of the same type, and whether the op commutes; -1 if none. */
+static int loadop(kd_op op, ki_op *load, bool *commutes) {
+#define Z(t, o)                                                             \
+  if (op == KD_OP_##t##_##o) {                                              \
+    *load = KI_##t##_LOAD_G;                                                \
+    *commutes = KD_OP_##t##_##o != KD_OP_##t##_SUB;                           \
+    return KI_LM_##t##_##o##_G;                                             \
+  }
+  KI_LOADOPS(Z)
+#undef Z
+  return -1;
+}
+
+/* Takes a fresh plain or constant-offset load producing entry i as the
+** address parts (a, k, off); the load is removed. */
+static bool take_load(lw *w, uint32_t i, ki_op load, uint32_t *a, uint32_t *k, uint32_t *off) {
+  ki_op plain = (ki_op)(load + w->explicit_bounds), with_k = (ki_op)(load + w->explicit_bounds + 2);
+  if (!fresh(w, i, plain, with_k)) return false;
+  uint32_t *c = words(w) + w->last_pos;
+  bool has_k = w->last_ki == with_k;
+  *a = c[2];
+  *k = has_k ? c[3] : 0;
+  *off = has_k ? c[4] : c[3];
+  drop_last(w);
+  return true;
+}
+
+/* A binary op whose operand was just loaded: one LM_* op. */
+static bool fold_loadop(lw *w, kd_op op) {
+  ki_op load;
+  bool commutes;
+  int lm = loadop(op, &load, &commutes);
+  uint32_t a, k, off, other;
+  if (lm < 0 || w->vs[w->h - 2].kind == V_CONST) return false;
+  if (take_load(w, w->h - 1, load, &a, &k, &off)) {
+    other = w->h - 2;
+  } else if (commutes && w->vs[w->h - 1].kind == V_LOCAL &&
+             take_load(w, w->h - 2, load, &a, &k, &off)) {
+    other = w->h - 1;
+  } else {
+    return false;
+  }
+  uint32_t x = slot_of(w, other);
+  w->h -= 2;
+  emit_op(w, (ki_op)(lm + w->explicit_bounds));
+  uint32_t at = pos(w);
+  emit(w, T(w, w->h)); emit(w, x); emit(w, a); emit(w, k); emit(w, off);
+  push_temp(w);
+  w->last_dst = at;
+  return true;
+}
+
 static void do_binary(lw *w, kd_op op) {
-  if (fold_pair(w, op) || fold_add_chain(w, op)) return;
+  if (fold_pair(w, op) || fold_add_chain(w, op) || fold_loadop(w, op)) return;
   lw_val *b = &w->vs[w->h - 1];
   if (b->kind == V_CONST) {
     uint64_t k = b->k;

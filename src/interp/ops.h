@@ -63,6 +63,13 @@
   KI_PAIRS_WITH(Z, ADD) KI_PAIRS_WITH(Z, XOR)
 #define KI_PAIR_Y(o, i) Y(P_##o##_##i)
 
+/* Binary ops with a just-loaded operand: LM_T_OP_G dst x a k off computes
+** dst = OP(x, load_T((a + k) mod 2^32 + off)); _C checks bounds. */
+#define KI_LOADOPS(Z)                                                      \
+  Z(I32, ADD) Z(I32, SUB) Z(I32, AND) Z(I32, OR) Z(I32, XOR) Z(I64, ADD)   \
+  Z(F64, ADD) Z(F64, SUB) Z(F64, MUL) Z(F32, ADD) Z(F32, SUB) Z(F32, MUL)
+#define KI_LOADOP_Y(t, o) Y(LM_##t##_##o##_G) Y(LM_##t##_##o##_C)
+
 /* Generated variants per opcodes.def kind:
 **   BIN:   NAME_SS dst a b        NAME_SK dst a lo hi
 **   CMP:   as BIN, plus compare-and-branch: NAME_JSS a b target cost,
@@ -96,6 +103,7 @@ typedef enum ki_op {
 #define Y(name) KI_##name,
   KI_MANUAL_OPS(Y)
   KI_PAIRS(KI_PAIR_Y)
+  KI_LOADOPS(KI_LOADOP_Y)
 #define X(name, code, text, kind, a, r, sem) KI_GEN_##kind(name, a)
 #include "decode/opcodes.def"
 #undef X

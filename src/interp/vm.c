@@ -163,6 +163,7 @@ void ki_run(krait_store *s, krait_func *f, krait_slot *fp) {
 #define Y(name) (int32_t)((char *)&&L_##name - (char *)&&L_EXIT),
     KI_MANUAL_OPS(Y)
   KI_PAIRS(KI_PAIR_Y)
+  KI_LOADOPS(KI_LOADOP_Y)
 #define X(name, code, text, kind, a, r, sem) KI_GEN_##kind(name, a)
 #include "decode/opcodes.def"
 #undef X
@@ -193,6 +194,7 @@ sw_dispatch: __attribute__((unused));
 #define Y(name) case KI_##name: goto L_##name;
     KI_MANUAL_OPS(Y)
   KI_PAIRS(KI_PAIR_Y)
+  KI_LOADOPS(KI_LOADOP_Y)
 #define X(name, code, text, kind, a, r, sem) KI_GEN_##kind(name, a)
 #include "decode/opcodes.def"
 #undef X
@@ -231,6 +233,17 @@ L_ADD3K: WR_I32(S(1), RD_I32(S(2)) + RD_I32(S(3)) + ip[4]); ip += 5; NEXT();
     uint32_t t = pure_I32_##i(RD_I32(S(3)), ip[4]);                          \
     WR_I32(S(1), pure_I32_##o(RD_I32(S(2)), t)); ip += 5; NEXT(); }
 KI_PAIRS(Z)
+#undef Z
+#define Z(t, o)                                                             \
+  L_LM_##t##_##o##_G: { CT_##t v;                                            \
+    memcpy(&v, M + (uint64_t)(uint32_t)(RD_I32(S(3)) + ip[4]) + ip[5], sizeof v); \
+    WR_##t(S(1), pure_##t##_##o(RD_##t(S(2)), v)); ip += 6; NEXT(); }        \
+  L_LM_##t##_##o##_C: { CT_##t v;                                            \
+    uint64_t ea = (uint64_t)(uint32_t)(RD_I32(S(3)) + ip[4]) + ip[5];        \
+    if (KU_UNLIKELY(ea + sizeof v > MS)) TRAP(MEMORY_OOB);                   \
+    memcpy(&v, M + ea, sizeof v);                                            \
+    WR_##t(S(1), pure_##t##_##o(RD_##t(S(2)), v)); ip += 6; NEXT(); }
+KI_LOADOPS(Z)
 #undef Z
 L_CONST: S(1).bits = K64(2); ip += 4; NEXT();
 L_BR: ip += 1 + (int32_t)ip[1]; NEXT();
