@@ -378,7 +378,7 @@ int64_t krait_table_grow(krait_table *t, uint32_t delta, const krait_val *init);
 void krait_debug_fail_alloc_after(long n);
 
 /* ---------------------------------------------------------------------
-** WASI preview1 (the subset needed by simple C programs; see README)
+** WASI preview1 (wasi_snapshot_preview1 with preopens; see README)
 ** ------------------------------------------------------------------- */
 
 /* WASI configuration for one guest. Arrays are borrowed until
@@ -392,11 +392,24 @@ typedef struct krait_wasi_config {
                                           all three (a zeroed config maps
                                           every one to host fd 0); a
                                           negative fd starts closed */
+  int npreopens;             /* entries in preopens (0: none) */
+  const struct krait_wasi_preopen *preopens;  /* guest fds 3, 4, ... */
 } krait_wasi_config;
+
+/* One preopened host directory (krait_wasi_config.preopens). host_path is
+** opened by krait_wasi_define; guest_path is the name fd_prestat_dir_name
+** reports (NULL: host_path). A read_only preopen lacks every right that
+** writes, creates, renames, links or deletes, for itself and everything
+** opened through it (such calls answer ENOTCAPABLE). */
+typedef struct krait_wasi_preopen {
+  const char *host_path;
+  const char *guest_path;
+  int read_only;
+} krait_wasi_preopen;
 
 /* Defines the wasi_snapshot_preview1 functions in linker for its store.
 ** The WASI state is freed with the store. Returns 0, or -1 when out of
-** memory. */
+** memory or a preopen's host directory cannot be opened (errno says why). */
 int krait_wasi_define(krait_linker *linker, const krait_wasi_config *cfg);
 
 #ifdef __cplusplus

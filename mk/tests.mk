@@ -12,6 +12,7 @@
 #   unit                one test function in tests/unit/test_*.c
 #   spec-guard          the spec runner's own totals (`krait wast`)
 #   spec-explicit         "      (explicit bounds checks)
+#   wasi-full           one check in tests/wasi/run.sh (full WASI, sandbox)
 #   guest               one C program per bounds mode, native vs krait
 #   limits              one case per bounds mode (tests/limits/run.sh)
 #   asan-unit           unit tests linked with build/asan/libkrait.a
@@ -21,14 +22,14 @@
 # A tier that cannot run at all (build error) counts as one failure.
 include mk/vars.inc
 
-TIERS ?= build unit spec-guard spec-explicit wast-own wasi guest limits \
+TIERS ?= build unit spec-guard spec-explicit wast-own wasi wasi-full guest limits \
          switch asan-unit asan-spec-guard asan-spec-explicit fuzz
 # Fuzz time inside `make test`: FUZZ_SECONDS when given, 60 s in CI
 # (CI=true), else 15 s. `make fuzz` alone always defaults to 60 s.
 TEST_FUZZ_SECONDS = $(if $(filter command line environment,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),$(if $(filter true,$(CI)),60,15))
 
 .PHONY: test test-build test-unit test-spec-guard test-spec-explicit \
-        test-guest test-limits test-asan-unit test-asan-spec-guard \
+        test-wasi test-wasi-full test-guest test-limits test-asan-unit test-asan-spec-guard \
         test-asan-spec-explicit test-fuzz test-bins asan-test-bins
 
 test:
@@ -86,6 +87,17 @@ test-wasi: all
 	 . tests/lib.sh; set -- $$(kt_counts build/test/out/wasi.log); \
 	 p=$${1:-0}; f=$${2:-1}; [ $$rc -ne 0 ] && [ $$f -eq 0 ] && f=1; \
 	 kt_record wasi $$p $$f; [ $$f -eq 0 ]
+
+# ---- full WASI preview1 and the sandbox (tests/wasi/) ---------------------
+# Every fd_*/path_* call and the escape battery, with openat2 and with the
+# component-by-component fallback; host-side checks of the outside.
+test-wasi-full: all
+	@mkdir -p build/test/out
+	@sh tests/wasi/run.sh >build/test/out/wasi-full.log 2>&1; rc=$$?; \
+	 grep -Ev '^ok ' build/test/out/wasi-full.log | tail -n 30; \
+	 . tests/lib.sh; set -- $$(kt_counts build/test/out/wasi-full.log); \
+	 p=$${1:-0}; f=$${2:-1}; [ $$rc -ne 0 ] && [ $$f -eq 0 ] && f=1; \
+	 kt_record wasi-full $$p $$f; [ $$f -eq 0 ]
 
 # ---- the switch-dispatch fallback (KRAIT_SWITCH_DISPATCH=1) ---------------
 # Same sources built with the portable switch loop; runs the spec suite in

@@ -3,9 +3,11 @@
 ** Owns the run options, error reporting and exit statuses; not the value
 ** syntax (value.c, parse.c) nor WASI itself (src/wasi/).
 */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -28,8 +30,12 @@ const char kc_run_usage[] =
   "                       printed on its own line.\n"
   "  --env KEY=VALUE      Set a guest environment variable (repeatable);\n"
   "                       --env KEY passes the host's value of KEY.\n"
-  "  --dir HOST[::GUEST]  Preopen a host directory (needs the full WASI,\n"
-  "                       which is not implemented yet).\n"
+  "  --dir HOST[::GUEST[:ro]]\n"
+  "                       Preopen host directory HOST as GUEST (default:\n"
+  "                       HOST itself) for the guest's file calls, which\n"
+  "                       cannot reach outside it; ':ro' makes it\n"
+  "                       read-only (writes fail with ENOTCAPABLE).\n"
+  "                       Repeatable; guest fds 3, 4, ... in order.\n"
   "  --fuel N             Trap once N units of fuel are spent (one per call\n"
   "                       and per instruction of each loop iteration).\n"
   "  --timeout TIME       Trap after TIME of wall-clock time: seconds (2,\n"
@@ -49,6 +55,7 @@ const char kc_run_usage[] =
 typedef struct kc_run_opts {
   const char *invoke;
   int ndirs;
+  krait_wasi_preopen *dirs;  /* ndirs entries, strings malloc'ed */
   int envc;
   const char **envp;   /* "KEY=VALUE", pointing into argv or environ */
   int guest_argc;
@@ -105,13 +112,32 @@ static int kc_opt_env(kc_run_opts *o, const char *value)
   return -1;
 }
 
-/* --dir HOST[::GUEST]: checked for form; preopens are not implemented. */
+/* --dir HOST[::GUEST[:ro]] (wasmtime's spelling): splits the value into
+** a preopen; the host directory must exist. */
 static int kc_opt_dir(kc_run_opts *o, const char *value)
 {
   const char *sep = strstr(value, "::");
+  krait_wasi_preopen *d = &o->dirs[o->ndirs];
+  size_t glen;
+  struct stat sb;
   if (value[0] == '\0' || sep == value || (sep && sep[2] == '\0'))
-    return KC_BAD("bad --dir value '%s' (expected HOST[::GUEST])", value);
+    return KC_BAD("bad --dir value '%s' (expected HOST[::GUEST[:ro]])",
+                  value);
+  d->host_path = sep ? strndup(value, (size_t)(sep - value)) : strdup(value);
+  if (sep) {
+    glen = strlen(sep + 2);
+    d->read_only = glen > 3 && strcmp(sep + 2 + glen - 3, ":ro") == 0;
+    d->guest_path = strndup(sep + 2, glen - (d->read_only ? 3 : 0));
+  }
   o->ndirs++;
+  if (!d->host_path || (sep && !d->guest_path))
+    return KC_BAD("out of memory");
+  if (stat(d->host_path, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+    fprintf(stderr, "Error: cannot preopen '%s': %s\n", d->host_path,
+            stat(d->host_path, &sb) != 0 ? strerror(errno)
+                                         : "not a directory");
+    return KC_EXIT_ERROR;
+  }
   return -1;
 }
 
@@ -191,11 +217,6 @@ static int kc_run_parse(kc_run_opts *o, int argc, char **argv)
   }
   if (i >= argc)
     return KC_BAD("no module file given");
-  if (o->ndirs > 0) {
-    fprintf(stderr, "krait run: --dir needs the full WASI "
-                    "(not implemented yet)\n");
-    return KC_EXIT_USAGE;
-  }
   o->guest_argc = argc - i;
   o->guest_argv = argv + i;
   return -1;
@@ -348,14 +369,15 @@ static int kc_instantiate_run(krait_engine *engine, krait_module *module,
   krait_linker *linker = store ? krait_linker_new(store) : NULL;
   krait_wasi_config wc = {
     o->guest_argc, (const char *const *)o->guest_argv,
-    o->envc, o->envp, STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO
+    o->envc, o->envp, STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO,
+    o->ndirs, o->dirs
   };
   krait_instance *inst;
   krait_error err;
   int rc = KC_EXIT_ERROR;
   memset(&err, 0, sizeof err);
   if (!linker || krait_wasi_define(linker, &wc) != 0)
-    fputs("Error: out of memory\n", stderr);
+    fprintf(stderr, "Error: cannot set up WASI: %s\n", strerror(errno));
   else if (!(inst = krait_instantiate(linker, module, &err)))
     rc = kc_report(&err, "instantiate", file);
   else
@@ -409,14 +431,22 @@ int kc_run_main(int argc, char **argv)
   memset(&o, 0, sizeof o);
   krait_config_default(&o.cfg);
   o.envp = calloc((size_t)argc + 1, sizeof *o.envp);
-  if (!o.envp) {
+  o.dirs = calloc((size_t)argc + 1, sizeof *o.dirs);
+  if (!o.envp || !o.dirs) {
     fputs("Error: out of memory\n", stderr);
+    free(o.envp);
+    free(o.dirs);
     return KC_EXIT_ERROR;
   }
   rc = kc_run_parse(&o, argc, argv);
   if (rc < 0)
     rc = kc_run_file(&o);
   free(o.envp);
+  for (int i = 0; i < o.ndirs; i++) {
+    free((char *)o.dirs[i].host_path);
+    free((char *)o.dirs[i].guest_path);
+  }
+  free(o.dirs);
   fflush(stdout);
   return rc;
 }

@@ -1,11 +1,14 @@
 /*
 ** wasi.c -- krait_wasi_define: the wasi_snapshot_preview1 import table.
-** Owns the per-guest state (argv, environ, stdio fds) and the args/environ
-** calls; not the fd, clock or stub calls (wasi_fd.c, wasi_clock.c, ...).
+** Owns the per-guest state (argv, environ, stdio fds, preopens) and the
+** args/environ calls; not the fd, path, clock or socket calls.
 */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "wasi/wasi_internal.h"
 
@@ -88,10 +91,14 @@ static int kw_strings_copy(kw_strings *s, int n, const char *const *v)
   return 0;
 }
 
-/* Frees a state (also run as the store's finalizer). */
+/* Frees a state (also run as the store's finalizer), closing the host fds
+** it owns. */
 static void kw_state_free(void *p)
 {
   kw_state *st = p;
+  for (uint32_t i = 0; st->fds && i < st->nfds; i++)
+    kw_fd_release(&st->fds[i]);
+  free(st->fds);
   free(st->args.off);
   free(st->args.buf);
   free(st->env.off);
@@ -99,22 +106,53 @@ static void kw_state_free(void *p)
   free(st);
 }
 
-/* Builds the state for one guest from cfg. NULL when out of memory. */
+/* Opens one preopen's host directory as the next guest fd. Returns 0, or
+** -1 (errno set) when it cannot be opened or memory runs out. */
+static int kw_preopen_add(kw_state *st, const krait_wasi_preopen *po)
+{
+  uint64_t r = po->read_only ? KW_RIGHTS_ALL & ~KW_RIGHTS_WRITE
+                             : KW_RIGHTS_ALL;
+  const char *name = po->guest_path ? po->guest_path : po->host_path;
+  uint32_t fd;
+  int h;
+  if (!po->host_path)
+    return errno = EINVAL, -1;
+  h = open(po->host_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (h < 0)
+    return -1;
+  if (kw_fd_add(st, h, r, r, &fd) != 0) {
+    close(h);
+    return errno = EMFILE, -1;
+  }
+  st->fds[fd].preopen = strdup(name);
+  return st->fds[fd].preopen ? 0 : (errno = ENOMEM, -1);
+}
+
+/* Builds the state for one guest from cfg. NULL when out of memory or a
+** preopen cannot be opened. */
 static kw_state *kw_state_new(const krait_wasi_config *cfg)
 {
   kw_state *st = calloc(1, sizeof *st);
-  int host[KW_NFDS] = { cfg->stdin_fd, cfg->stdout_fd, cfg->stderr_fd };
+  int host[KW_NSTDIO] = { cfg->stdin_fd, cfg->stdout_fd, cfg->stderr_fd };
   if (!st)
     return NULL;
-  if (kw_strings_copy(&st->args, cfg->argc, cfg->argv) != 0 ||
+  st->nfds = KW_MAX_FDS;
+  st->fds = calloc(KW_MAX_FDS, sizeof *st->fds);
+  if (!st->fds || kw_strings_copy(&st->args, cfg->argc, cfg->argv) != 0 ||
       kw_strings_copy(&st->env, cfg->envc, cfg->envp) != 0) {
     kw_state_free(st);
     return NULL;
   }
-  for (int i = 0; i < KW_NFDS; i++) {
+  for (int i = 0; i < KW_NSTDIO; i++) {
     st->fds[i].host = host[i];
     st->fds[i].open = host[i] >= 0;
+    st->fds[i].base = st->fds[i].inh = KW_RIGHTS_ALL;
   }
+  for (int i = 0; i < cfg->npreopens; i++)
+    if (!cfg->preopens || kw_preopen_add(st, &cfg->preopens[i]) != 0) {
+      kw_state_free(st);
+      return NULL;
+    }
   return st;
 }
 

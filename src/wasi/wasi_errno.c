@@ -5,7 +5,10 @@
 */
 #include <errno.h>
 #include <sys/socket.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "wasi/wasi_internal.h"
 
@@ -55,9 +58,77 @@ int kw_errno(int host_errno)
 /* The open guest fd numbered fd, or NULL (the caller answers KW_EBADF). */
 kw_fd *kw_fd_get(kw_state *st, uint32_t fd)
 {
-  if (fd >= KW_NFDS || !st->fds[fd].open)
+  if (fd >= st->nfds || !st->fds[fd].open)
     return NULL;
   return &st->fds[fd];
+}
+
+/* Looks up fd and checks that it holds every right in rights. Returns 0
+** with *out set, KW_EBADF, or KW_ENOTCAPABLE. */
+int kw_fd_need(kw_state *st, uint32_t fd, uint64_t rights, kw_fd **out)
+{
+  kw_fd *f = kw_fd_get(st, fd);
+  if (!f)
+    return KW_EBADF;
+  if ((f->base & rights) != rights)
+    return KW_ENOTCAPABLE;
+  *out = f;
+  return 0;
+}
+
+/* Gives host (now owned by the table) the lowest free guest fd from 3 on.
+** Returns 0 with *out set, or KW_EMFILE when the table is full (the caller
+** still owns host then). */
+int kw_fd_add(kw_state *st, int host, uint64_t base, uint64_t inh,
+              uint32_t *out)
+{
+  for (uint32_t i = KW_NSTDIO; i < st->nfds; i++) {
+    kw_fd *f = &st->fds[i];
+    if (f->open)
+      continue;
+    memset(f, 0, sizeof *f);
+    f->host = host;
+    f->open = f->owned = 1;
+    f->base = base & KW_RIGHTS_ALL;
+    f->inh = inh & KW_RIGHTS_ALL;
+    *out = i;
+    return 0;
+  }
+  return KW_EMFILE;
+}
+
+/* Forgets the readdir snapshot of f. */
+static void kw_fd_forget_dir(kw_fd *f)
+{
+  for (uint32_t i = 0; i < f->nents; i++)
+    free(f->ents[i].name);
+  free(f->ents);
+  f->ents = NULL;
+  f->nents = 0;
+}
+
+/* Closes f's host fd if it owns it and frees the slot. */
+void kw_fd_release(kw_fd *f)
+{
+  if (f->open && f->owned)
+    close(f->host);
+  kw_fd_forget_dir(f);
+  free(f->preopen);
+  memset(f, 0, sizeof *f);
+}
+
+/* The WASI file type for a host st_mode (a FIFO is "unknown"). */
+uint8_t kw_filetype_mode(unsigned mode)
+{
+  switch (mode & S_IFMT) {
+  case S_IFCHR: return KW_FILETYPE_CHARACTER_DEVICE;
+  case S_IFBLK: return KW_FILETYPE_BLOCK_DEVICE;
+  case S_IFDIR: return KW_FILETYPE_DIRECTORY;
+  case S_IFREG: return KW_FILETYPE_REGULAR_FILE;
+  case S_IFLNK: return KW_FILETYPE_SYMBOLIC_LINK;
+  case S_IFSOCK: return KW_FILETYPE_SOCKET_STREAM;
+  default: return KW_FILETYPE_UNKNOWN;
+  }
 }
 
 /* The WASI file type of a host fd, from fstat. A FIFO has no WASI type and

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
+#include <time.h>
 
 #include "krait.h"
 
@@ -70,11 +71,45 @@ enum {
 ** none) passes. Returns 0 when readable, KW_PAST_DEADLINE otherwise. */
 int kw_wait_readable(int host, uint64_t deadline);
 
-/* rights: bit 0 fd_datasync .. bit 29 sock_accept; the two below matter
-** because wasi-libc's isatty() wants a tty to lack both. */
+/* rights: one bit per call family, witx order (bit 0 fd_datasync ..
+** bit 29 sock_accept). Stdio fds hold all of them (and report a tty
+** without fd_seek/fd_tell, which is how wasi-libc's isatty() tells). */
+enum {
+  KW_R_FD_DATASYNC = 0, KW_R_FD_READ, KW_R_FD_SEEK, KW_R_FD_FDSTAT_SET_FLAGS,
+  KW_R_FD_SYNC, KW_R_FD_TELL, KW_R_FD_WRITE, KW_R_FD_ADVISE,
+  KW_R_FD_ALLOCATE, KW_R_PATH_CREATE_DIRECTORY, KW_R_PATH_CREATE_FILE,
+  KW_R_PATH_LINK_SOURCE, KW_R_PATH_LINK_TARGET, KW_R_PATH_OPEN,
+  KW_R_FD_READDIR, KW_R_PATH_READLINK, KW_R_PATH_RENAME_SOURCE,
+  KW_R_PATH_RENAME_TARGET, KW_R_PATH_FILESTAT_GET,
+  KW_R_PATH_FILESTAT_SET_SIZE, KW_R_PATH_FILESTAT_SET_TIMES,
+  KW_R_FD_FILESTAT_GET, KW_R_FD_FILESTAT_SET_SIZE,
+  KW_R_FD_FILESTAT_SET_TIMES, KW_R_PATH_SYMLINK, KW_R_PATH_REMOVE_DIRECTORY,
+  KW_R_PATH_UNLINK_FILE, KW_R_POLL_FD_READWRITE, KW_R_SOCK_SHUTDOWN,
+  KW_R_SOCK_ACCEPT
+};
+#define KW_R(name)        (UINT64_C(1) << KW_R_##name)
 #define KW_RIGHTS_ALL     UINT64_C(0x3FFFFFFF)
-#define KW_RIGHT_FD_SEEK  (UINT64_C(1) << 2)
-#define KW_RIGHT_FD_TELL  (UINT64_C(1) << 5)
+#define KW_RIGHT_FD_SEEK  KW_R(FD_SEEK)
+#define KW_RIGHT_FD_TELL  KW_R(FD_TELL)
+/* Every right that changes the file system or file contents: what a
+** read-only preopen lacks. */
+#define KW_RIGHTS_WRITE \
+  (KW_R(FD_DATASYNC) | KW_R(FD_FDSTAT_SET_FLAGS) | KW_R(FD_SYNC) | \
+   KW_R(FD_WRITE) | KW_R(FD_ALLOCATE) | KW_R(PATH_CREATE_DIRECTORY) | \
+   KW_R(PATH_CREATE_FILE) | KW_R(PATH_LINK_SOURCE) | \
+   KW_R(PATH_LINK_TARGET) | KW_R(PATH_RENAME_SOURCE) | \
+   KW_R(PATH_RENAME_TARGET) | KW_R(PATH_FILESTAT_SET_SIZE) | \
+   KW_R(PATH_FILESTAT_SET_TIMES) | KW_R(FD_FILESTAT_SET_SIZE) | \
+   KW_R(FD_FILESTAT_SET_TIMES) | KW_R(PATH_SYMLINK) | \
+   KW_R(PATH_REMOVE_DIRECTORY) | KW_R(PATH_UNLINK_FILE))
+
+/* oflags, lookupflags, fstflags, sdflags */
+enum {
+  KW_O_CREAT = 1, KW_O_DIRECTORY = 2, KW_O_EXCL = 4, KW_O_TRUNC = 8,
+  KW_LOOKUP_SYMLINK_FOLLOW = 1,
+  KW_FST_ATIM = 1, KW_FST_ATIM_NOW = 2, KW_FST_MTIM = 4, KW_FST_MTIM_NOW = 8,
+  KW_SHUT_RD = 1, KW_SHUT_WR = 2
+};
 
 /* Guest structure sizes (bytes) from the witx layout. */
 enum {
@@ -86,13 +121,29 @@ enum {
 ** Per-guest state
 ** ------------------------------------------------------------------- */
 
-/* Guest fds 0..KW_NFDS-1 are the configured stdio host fds. Closing one
-** only forgets it: the host fd is borrowed and never closed here. */
-#define KW_NFDS 3
+/* Guest fds 0..KW_NSTDIO-1 are the configured stdio host fds: borrowed,
+** never closed here. Every other fd (preopens from 3, then path_open's)
+** owns its host fd. At most KW_MAX_FDS guest fds exist (then EMFILE). */
+#define KW_NSTDIO 3
+#define KW_MAX_FDS 1024
+
+/* A snapshot of a directory's entries for fd_readdir: entry i has cookie
+** i + 1, so cookies stay valid until the guest reads from cookie 0. */
+typedef struct kw_dirent {
+  uint64_t ino;
+  uint8_t type;
+  char *name;
+} kw_dirent;
 
 typedef struct kw_fd {
-  int host;  /* host fd */
-  int open;  /* 0 once the guest closed it (or it was configured < 0) */
+  int host;          /* host fd */
+  int open;          /* 0 for a free slot */
+  int owned;         /* close host when the guest fd goes away */
+  uint64_t base;     /* rights of this fd */
+  uint64_t inh;      /* rights of fds opened through it */
+  char *preopen;     /* guest name of a preopen, else NULL */
+  kw_dirent *ents;   /* fd_readdir snapshot (NULL: none yet) */
+  uint32_t nents;
 } kw_fd;
 
 /* Strings are packed NUL-terminated in buf; off[i] is string i's start. */
@@ -107,7 +158,8 @@ typedef struct kw_state {
   struct kw_state *next;  /* link in the registry (see wasi.c) */
   kw_strings args;
   kw_strings env;
-  kw_fd fds[KW_NFDS];
+  kw_fd *fds;         /* nfds slots */
+  uint32_t nfds;
 } kw_state;
 
 /* ---------------------------------------------------------------------
@@ -148,7 +200,34 @@ void kw_iovs_advance(kw_iovs *c, uint64_t n);
 
 int kw_errno(int host_errno);
 kw_fd *kw_fd_get(kw_state *st, uint32_t fd);
+int kw_fd_need(kw_state *st, uint32_t fd, uint64_t rights, kw_fd **out);
+int kw_fd_add(kw_state *st, int host, uint64_t base, uint64_t inh,
+              uint32_t *out);
+void kw_fd_release(kw_fd *f);
 int kw_filetype(int host_fd);
+uint8_t kw_filetype_mode(unsigned mode);
+
+/* ---------------------------------------------------------------------
+** Sandboxed path resolution (wasi_path.c)
+** ------------------------------------------------------------------- */
+
+/* A resolved guest path: an owned O_PATH fd of the directory that holds
+** the last component, and that component ("." for the directory itself). */
+typedef struct kw_where {
+  int dir;
+  char name[256];
+  int must_dir;   /* the guest path ended in '/' */
+} kw_where;
+
+int kw_path_get(const kw_mem *m, uint32_t ptr, uint32_t len, char **out);
+int kw_resolve(int base, const char *path, int follow, kw_where *w);
+int kw_resolve_guest(krait_caller *caller, kw_state *st, uint32_t fd,
+                     uint64_t rights, uint32_t ptr, uint32_t len, int follow,
+                     kw_where *w);
+void kw_where_done(kw_where *w);
+int kw_filestat_put(uint8_t *p, const void *host_stat);
+int kw_times(uint64_t atim, uint64_t mtim, uint32_t fst,
+             struct timespec ts[2]);
 
 /* Stores a WASI errno as the i32 result of a host function. */
 static inline int kw_ret(krait_slot *ar, int wasi_errno)

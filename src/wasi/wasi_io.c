@@ -1,5 +1,5 @@
 /*
-** wasi_io.c -- fd_read, fd_write, fd_pread, fd_pwrite on the stdio host fds.
+** wasi_io.c -- fd_read, fd_write, fd_pread, fd_pwrite on any guest fd.
 ** Owns scatter/gather transfers between guest iovecs and host fds; not fd
 ** metadata (wasi_fd.c) nor pointer validation itself (wasi_mem.c).
 */
@@ -73,18 +73,21 @@ static int kw_read_once(int host, kw_iovs *c, kw_at at, uint32_t *done)
   return 0;
 }
 
-/* The shared body of the four calls: checks fd, the result pointer and
+/* The shared body of the four calls: checks fd and its rights (fd_read or
+** fd_write, plus fd_seek when positioned), the result pointer and
 ** every iovec before any I/O, runs the transfer, stores the byte count. */
 static int kw_transfer(krait_caller *caller, kw_state *st, krait_slot *ar,
                        int writing, kw_at at, uint32_t result_ptr)
 {
   kw_mem m = kw_mem_of(caller);
-  kw_fd *f = kw_fd_get(st, (uint32_t)ar[0].i32);
   kw_iovs c = { &m, (uint32_t)ar[1].i32, (uint32_t)ar[2].i32, 0, 0 };
+  uint64_t need = (writing ? KW_R(FD_WRITE) : KW_R(FD_READ)) |
+                  (at.positioned ? KW_R(FD_SEEK) : 0);
   uint32_t done = 0;
-  int e;
-  if (!f)
-    return KW_EBADF;
+  kw_fd *f;
+  int e = kw_fd_need(st, (uint32_t)ar[0].i32, need, &f);
+  if (e != 0)
+    return e;
   if (!kw_span(&m, result_ptr, 4))
     return KW_EFAULT;
   if ((e = kw_iovs_check(&m, c.ptr, c.n)) != 0)

@@ -1,9 +1,11 @@
 /*
 ** tests/unit/test_host.c -- unit tests: calls between host and guest.
 ** Owns: host function roundtrips (i32, i64/f32/f64 mixes, multi-value),
-** caller data and memory, host traps, host exits, WASI stdout + proc_exit.
+** caller data and memory, host traps, host exits, WASI stdout + proc_exit,
+** WASI preopens.
 ** Does not own: the host functions themselves (fixture.h).
 */
+#include <errno.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -119,6 +121,31 @@ static void test_wasi_stdout_and_exit(void) {
   krait_engine_free(e);
 }
 
+/* krait_wasi_define opens every preopen, and fails (errno set) when a
+** host directory is missing. */
+static void test_wasi_preopens(void) {
+  krait_config cfg;
+  krait_config_default(&cfg);
+  krait_engine *e = krait_engine_new(&cfg, NULL);
+  CHECK(e != NULL);
+  krait_store *s = krait_store_new(e);
+  krait_linker *l = krait_linker_new(s);
+  krait_wasi_preopen ok[2] = {{".", "/work", 0}, {"/", NULL, 1}};
+  krait_wasi_preopen bad[1] = {{"/no/such/krait/dir", "/x", 0}};
+  krait_wasi_config wc = {0, NULL, 0, NULL, 0, 1, 2, 2, ok};
+  CHECK_INT(krait_wasi_define(l, &wc), 0);
+  krait_linker_free(l);
+  l = krait_linker_new(s);
+  wc.npreopens = 1;
+  wc.preopens = bad;
+  errno = 0;
+  CHECK_INT(krait_wasi_define(l, &wc), -1);
+  CHECK_INT(errno, ENOENT);
+  krait_linker_free(l);
+  krait_store_free(s);
+  krait_engine_free(e);
+}
+
 static void test_instance_linking(void) {
   /* Exports of one instance satisfy the imports of another. */
   fixture fx;
@@ -152,6 +179,7 @@ int main(void) {
   RUN(test_host_trap);
   RUN(test_host_exit);
   RUN(test_wasi_stdout_and_exit);
+  RUN(test_wasi_preopens);
   RUN(test_instance_linking);
   return t_summary();
 }

@@ -78,7 +78,8 @@ t "no _start" 1 "has no '_start'" $KRAIT run $W/invoke.wasm
 t "missing file" 1 "cannot read" $KRAIT run $W/does-not-exist.wasm
 t "directory" 1 "is a directory" $KRAIT run $W
 t "malformed" 1 "Error: failed to load" $KRAIT run $W/in.txt
-t "--dir" 2 "--dir needs the full WASI" $KRAIT run --dir . $S exit 0
+t "--dir accepted" 0 "" $KRAIT run --dir . $S exit 0
+t "--dir of a missing directory" 1 "cannot preopen" $KRAIT run --dir "$W/no-such-dir" $S exit 0
 t "unknown option" 2 "unknown option '--bogus'" $KRAIT run --bogus $S
 t "missing value" 2 "needs a value" $KRAIT run --fuel
 t "bad timeout" 2 "bad --timeout value" $KRAIT run --timeout 5x $S
