@@ -53,6 +53,7 @@ static const char *const op_names[] = {
 #define Y(name) #name,
   KI_MANUAL_OPS(Y)
   KI_PAIRS(KI_PAIR_Y)
+  KI_PAIRS2(KI_PAIR2_Y)
   KI_LOADOPS(KI_LOADOP_Y)
 #define X(name, code, text, kind, a, r, sem) KI_GEN_##kind(name, a)
 #include "decode/opcodes.def"

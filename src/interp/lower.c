@@ -710,10 +710,14 @@ static void do_store(lw *w, const kd_instr *in) {
   emit(w, v); emit(w, in->b);
 }
 
-/* The fused pair op for OUTER(a, INNER(x, k)), or -1. */
+/* The fused pair op for OUTER(a, INNER(x, k)) or OUTER(a, INNER(x, y)),
+** or -1. The inner op's operand words sit where the pair op wants them. */
 static int pair_op(kd_op outer, ki_op inner) {
 #define Z(o, i) if (outer == KD_OP_I32_##o && inner == KI_I32_##i##_SK) return KI_P_##o##_##i;
   KI_PAIRS(Z)
+#undef Z
+#define Z(o, i) if (outer == KD_OP_I32_##o && inner == KI_I32_##i##_SS) return KI_PS_##o##_##i;
+  KI_PAIRS2(Z)
 #undef Z
   return -1;
 }

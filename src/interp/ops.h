@@ -62,6 +62,12 @@
   KI_PAIRS_WITH(Z, ROTL) KI_PAIRS_WITH(Z, ROTR) KI_PAIRS_WITH(Z, AND)     \
   KI_PAIRS_WITH(Z, ADD) KI_PAIRS_WITH(Z, XOR)
 #define KI_PAIR_Y(o, i) Y(P_##o##_##i)
+/* The same with a two-slot INNER: PS_OUTER_INNER dst a x y computes
+** OUTER(a, INNER(x, y)). */
+#define KI_PAIRS2(Z)                                                       \
+  KI_PAIRS_WITH(Z, AND) KI_PAIRS_WITH(Z, XOR) KI_PAIRS_WITH(Z, OR)        \
+  KI_PAIRS_WITH(Z, ADD)
+#define KI_PAIR2_Y(o, i) Y(PS_##o##_##i)
 
 /* Binary ops with a just-loaded operand: LM_T_OP_G dst x a k off computes
 ** dst = OP(x, load_T((a + k) mod 2^32 + off)); _C checks bounds. */
@@ -103,6 +109,7 @@ typedef enum ki_op {
 #define Y(name) KI_##name,
   KI_MANUAL_OPS(Y)
   KI_PAIRS(KI_PAIR_Y)
+  KI_PAIRS2(KI_PAIR2_Y)
   KI_LOADOPS(KI_LOADOP_Y)
 #define X(name, code, text, kind, a, r, sem) KI_GEN_##kind(name, a)
 #include "decode/opcodes.def"

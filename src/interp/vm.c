@@ -163,6 +163,7 @@ void ki_run(krait_store *s, krait_func *f, krait_slot *fp) {
 #define Y(name) (int32_t)((char *)&&L_##name - (char *)&&L_EXIT),
     KI_MANUAL_OPS(Y)
   KI_PAIRS(KI_PAIR_Y)
+  KI_PAIRS2(KI_PAIR2_Y)
   KI_LOADOPS(KI_LOADOP_Y)
 #define X(name, code, text, kind, a, r, sem) KI_GEN_##kind(name, a)
 #include "decode/opcodes.def"
@@ -194,6 +195,7 @@ sw_dispatch: __attribute__((unused));
 #define Y(name) case KI_##name: goto L_##name;
     KI_MANUAL_OPS(Y)
   KI_PAIRS(KI_PAIR_Y)
+  KI_PAIRS2(KI_PAIR2_Y)
   KI_LOADOPS(KI_LOADOP_Y)
 #define X(name, code, text, kind, a, r, sem) KI_GEN_##kind(name, a)
 #include "decode/opcodes.def"
@@ -233,6 +235,11 @@ L_ADD3K: WR_I32(S(1), RD_I32(S(2)) + RD_I32(S(3)) + ip[4]); ip += 5; NEXT();
     uint32_t t = pure_I32_##i(RD_I32(S(3)), ip[4]);                          \
     WR_I32(S(1), pure_I32_##o(RD_I32(S(2)), t)); ip += 5; NEXT(); }
 KI_PAIRS(Z)
+#undef Z
+#define Z(o, i) L_PS_##o##_##i: {                                          \
+    uint32_t t = pure_I32_##i(RD_I32(S(3)), RD_I32(S(4)));                   \
+    WR_I32(S(1), pure_I32_##o(RD_I32(S(2)), t)); ip += 5; NEXT(); }
+KI_PAIRS2(Z)
 #undef Z
 #define Z(t, o)                                                             \
   L_LM_##t##_##o##_G: { CT_##t v;                                            \
