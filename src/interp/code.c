@@ -51,10 +51,7 @@ size_t ki_wasm_offset(const krait_func *f, const uint32_t *ip) {
 
 static const char *const op_names[] = {
 #define Y(name) #name,
-  KI_MANUAL_OPS(Y)
-  KI_PAIRS(KI_PAIR_Y)
-  KI_PAIRS2(KI_PAIR2_Y)
-  KI_LOADOPS(KI_LOADOP_Y)
+  KI_FIXED_OPS(Y)
 #define X(name, code, text, kind, a, r, sem) KI_GEN_##kind(name, a)
 #include "decode/opcodes.def"
 #undef X

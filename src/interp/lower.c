@@ -369,44 +369,49 @@ static bool take_andk(lw *w, uint32_t *x, uint32_t *k) {
   return true;
 }
 
+/* True when a branch to label depth needs no value moves, judged with the
+** condition (the top entry) already popped. */
+static bool branch_is_direct(lw *w, uint32_t depth) {
+  lw_label *l = label(w, depth);
+  w->h--;
+  bool direct = depth != w->labels.len - 1 && !needs_move(w, l, label_arity(l));
+  w->h++;
+  return direct;
+}
+
+/* Emits a conditional branch on slot x (plus an optional immediate) to
+** label depth: `taken` jumps straight there when no values move; otherwise
+** `inverse` skips over the moves and an unconditional jump. */
+static void cond_branch(lw *w, uint32_t depth, bool direct, ki_op taken,
+                        ki_op inverse, uint32_t x, const uint32_t *imm) {
+  emit_op(w, direct ? taken : inverse);
+  emit(w, x);
+  if (imm) emit(w, *imm);
+  if (direct) { emit_target(w, label(w, depth)); return; }
+  uint32_t skip = pos(w);
+  emit(w, NONE);
+  do_br(w, depth);
+  bind_chain(w, skip, pos(w));
+}
+
 static void do_br_if(lw *w, uint32_t depth) {
   lw_label *l = label(w, depth);
   bool fn_label = depth == w->labels.len - 1;
-  uint32_t x;
+  uint32_t x, k;
   if (l->op != KD_OP_LOOP && fresh(w, w->h - 1, KI_I32_EQZ_S, KI_I32_EQZ_S)) {
-    w->h--;
-    bool direct = !fn_label && !needs_move(w, l, label_arity(l));
-    w->h++;
+    bool direct = branch_is_direct(w, depth);
     take_eqz(w, &x);
-    emit_op(w, direct ? KI_BR_UNLESS : KI_BR_IF);
-    emit(w, x);
-    if (direct) { emit_target(w, l); return; }
-    uint32_t skip = pos(w);
-    emit(w, NONE);
-    do_br(w, depth);
-    bind_chain(w, skip, pos(w));
+    cond_branch(w, depth, direct, KI_BR_UNLESS, KI_BR_IF, x, NULL);
     return;
   }
   if (l->op != KD_OP_LOOP && fresh(w, w->h - 1, KI_I32_AND_SK, KI_I32_AND_SK)) {
-    w->h--;
-    bool direct = !fn_label && !needs_move(w, l, label_arity(l));
-    w->h++;
-    uint32_t k;
+    bool direct = branch_is_direct(w, depth);
     take_andk(w, &x, &k);
-    emit_op(w, direct ? KI_BR_IF_ANDK : KI_BR_UNLESS_ANDK);
-    emit(w, x); emit(w, k);
-    if (direct) { emit_target(w, l); return; }
-    uint32_t skip = pos(w);
-    emit(w, NONE);
-    do_br(w, depth);
-    bind_chain(w, skip, pos(w));
+    cond_branch(w, depth, direct, KI_BR_IF_ANDK, KI_BR_UNLESS_ANDK, x, &k);
     return;
   }
   if (fusable_cmp(w)) {
-    w->h--;  /* look at the stack as the branch will see it */
-    bool direct = !fn_label && !needs_move(w, l, label_arity(l));
-    w->h++;
-    if (direct) {
+    if (branch_is_direct(w, depth)) {
       uint32_t cost = l->op == KD_OP_LOOP ? loop_cost(w, l) : 0;
       uint32_t at = emit_fused(w, true, cost);
       if (l->op == KD_OP_LOOP) words(w)[at] = l->loop_pos - at;
@@ -419,19 +424,14 @@ static void do_br_if(lw *w, uint32_t depth) {
     return;
   }
   uint32_t cond = pop_slot(w);
-  if (!fn_label && !needs_move(w, l, label_arity(l))) {
-    if (l->op == KD_OP_LOOP) {
-      emit_op(w, KI_LOOP_BR_IF); emit(w, cond); emit_target(w, l); emit(w, loop_cost(w, l));
-    } else {
-      emit_op(w, KI_BR_IF); emit(w, cond); emit_target(w, l);
-    }
+  if (l->op == KD_OP_LOOP && !fn_label && !needs_move(w, l, label_arity(l))) {
+    emit_op(w, KI_LOOP_BR_IF); emit(w, cond); emit_target(w, l); emit(w, loop_cost(w, l));
     return;
   }
-  emit_op(w, KI_BR_UNLESS); emit(w, cond);
-  uint32_t skip = pos(w);
-  emit(w, NONE);
-  do_br(w, depth);
-  bind_chain(w, skip, pos(w));
+  w->h++;  /* cond_branch judges with the condition still counted */
+  bool direct = branch_is_direct(w, depth);
+  w->h--;
+  cond_branch(w, depth, direct, KI_BR_IF, KI_BR_UNLESS, cond, NULL);
 }
 
 /* br_table: materialized operands, one target word per label; labels

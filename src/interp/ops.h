@@ -76,6 +76,11 @@
   Z(F64, ADD) Z(F64, SUB) Z(F64, MUL) Z(F32, ADD) Z(F32, SUB) Z(F32, MUL)
 #define KI_LOADOP_Y(t, o) Y(LM_##t##_##o##_G) Y(LM_##t##_##o##_C)
 
+/* Every hand-listed op, in enum order (the generated ones follow). */
+#define KI_FIXED_OPS(Y)                                                    \
+  KI_MANUAL_OPS(Y) KI_PAIRS(KI_PAIR_Y) KI_PAIRS2(KI_PAIR2_Y)               \
+  KI_LOADOPS(KI_LOADOP_Y)
+
 /* Generated variants per opcodes.def kind:
 **   BIN:   NAME_SS dst a b        NAME_SK dst a lo hi
 **   CMP:   as BIN, plus compare-and-branch: NAME_JSS a b target cost,
@@ -107,10 +112,7 @@
 
 typedef enum ki_op {
 #define Y(name) KI_##name,
-  KI_MANUAL_OPS(Y)
-  KI_PAIRS(KI_PAIR_Y)
-  KI_PAIRS2(KI_PAIR2_Y)
-  KI_LOADOPS(KI_LOADOP_Y)
+  KI_FIXED_OPS(Y)
 #define X(name, code, text, kind, a, r, sem) KI_GEN_##kind(name, a)
 #include "decode/opcodes.def"
 #undef X

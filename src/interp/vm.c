@@ -161,10 +161,7 @@ static int32_t dispatch_words[KI_OP_COUNT];
 void ki_run(krait_store *s, krait_func *f, krait_slot *fp) {
   static const int32_t label_offsets[] = {
 #define Y(name) (int32_t)((char *)&&L_##name - (char *)&&L_EXIT),
-    KI_MANUAL_OPS(Y)
-  KI_PAIRS(KI_PAIR_Y)
-  KI_PAIRS2(KI_PAIR2_Y)
-  KI_LOADOPS(KI_LOADOP_Y)
+    KI_FIXED_OPS(Y)
 #define X(name, code, text, kind, a, r, sem) KI_GEN_##kind(name, a)
 #include "decode/opcodes.def"
 #undef X
@@ -193,10 +190,7 @@ void ki_run(krait_store *s, krait_func *f, krait_slot *fp) {
 sw_dispatch: __attribute__((unused));
   switch ((ki_op)*ip) {
 #define Y(name) case KI_##name: goto L_##name;
-    KI_MANUAL_OPS(Y)
-  KI_PAIRS(KI_PAIR_Y)
-  KI_PAIRS2(KI_PAIR2_Y)
-  KI_LOADOPS(KI_LOADOP_Y)
+    KI_FIXED_OPS(Y)
 #define X(name, code, text, kind, a, r, sem) KI_GEN_##kind(name, a)
 #include "decode/opcodes.def"
 #undef X
