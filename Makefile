@@ -30,6 +30,8 @@ $(B)/obj/%.o: %.c
 
 # GCC's advice for computed-goto interpreters: no global CSE in the loop.
 $(B)/obj/src/interp/vm.o: override CFLAGS += $(if $(filter gcc cc,$(CC)),-fno-gcse,)
+# Wasm floats round every operation: never contract a*b+c into an fma.
+CFLAGS += -ffp-contract=off
 
 $(B)/libkrait.a: $(LIB_OBJ)
 	@rm -f $@

@@ -719,6 +719,9 @@ static int pair_op(kd_op outer, ki_op inner) {
 #define Z(o, i) if (outer == KD_OP_I32_##o && inner == KI_I32_##i##_SS) return KI_PS_##o##_##i;
   KI_PAIRS2(Z)
 #undef Z
+#define Z(o, i) if (outer == KD_OP_F64_##o && inner == KI_F64_##i##_SS) return KI_PF_##o##_##i;
+  KI_FPAIRS(Z)
+#undef Z
   return -1;
 }
 

@@ -68,6 +68,11 @@
   KI_PAIRS_WITH(Z, AND) KI_PAIRS_WITH(Z, XOR) KI_PAIRS_WITH(Z, OR)        \
   KI_PAIRS_WITH(Z, ADD)
 #define KI_PAIR2_Y(o, i) Y(PS_##o##_##i)
+/* f64 pairs OUTER(a, INNER(x, y)), each op rounded as separate ops are:
+** PF_OUTER_INNER dst a x y. */
+#define KI_FPAIRS(Z)                                                       \
+  Z(ADD, MUL) Z(ADD, ADD) Z(ADD, SUB) Z(MUL, MUL) Z(MUL, ADD) Z(MUL, SUB)
+#define KI_FPAIR_Y(o, i) Y(PF_##o##_##i)
 
 /* Binary ops with a just-loaded operand: LM_T_OP_G dst x a k off computes
 ** dst = OP(x, load_T((a + k) mod 2^32 + off)); _C checks bounds. */
@@ -79,7 +84,7 @@
 /* Every hand-listed op, in enum order (the generated ones follow). */
 #define KI_FIXED_OPS(Y)                                                    \
   KI_MANUAL_OPS(Y) KI_PAIRS(KI_PAIR_Y) KI_PAIRS2(KI_PAIR2_Y)               \
-  KI_LOADOPS(KI_LOADOP_Y)
+  KI_FPAIRS(KI_FPAIR_Y) KI_LOADOPS(KI_LOADOP_Y)
 
 /* Generated variants per opcodes.def kind:
 **   BIN:   NAME_SS dst a b        NAME_SK dst a lo hi

@@ -235,6 +235,11 @@ KI_PAIRS(Z)
     WR_I32(S(1), pure_I32_##o(RD_I32(S(2)), t)); ip += 5; NEXT(); }
 KI_PAIRS2(Z)
 #undef Z
+#define Z(o, i) L_PF_##o##_##i: {                                          \
+    double t = pure_F64_##i(RD_F64(S(3)), RD_F64(S(4)));                     \
+    WR_F64(S(1), pure_F64_##o(RD_F64(S(2)), t)); ip += 5; NEXT(); }
+KI_FPAIRS(Z)
+#undef Z
 #define Z(t, o)                                                             \
   L_LM_##t##_##o##_G: { CT_##t v;                                            \
     memcpy(&v, M + (uint64_t)(uint32_t)(RD_I32(S(3)) + ip[4]) + ip[5], sizeof v); \

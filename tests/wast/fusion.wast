@@ -218,6 +218,22 @@
 (assert_return (invoke "if_params" (i32.const 5) (i32.const 0)) (i32.const 10))
 (assert_return (invoke "multi_return" (i32.const 1) (i32.const 2)) (i32.const 2) (i32.const 1))
 
+;; f64 pairs OUTER(a, INNER(x, y)) keep the rounding of separate ops.
+(module
+  (func (export "f64_pairs") (param f64 f64 f64) (result f64)
+    (f64.add (local.get 0) (f64.mul (local.get 1) (local.get 2)))
+    (f64.mul (f64.sub (local.get 1) (local.get 2)) (local.get 0))
+    (f64.add))
+  (func (export "f64_fma_free") (param f64 f64 f64) (result f64)
+    (f64.add (local.get 2) (f64.mul (local.get 0) (local.get 1))))
+)
+;; 1 + 2*3 + (2-3)*1 = 6
+(assert_return (invoke "f64_pairs" (f64.const 1) (f64.const 2) (f64.const 3)) (f64.const 6))
+;; (1+2^-52)*(1-2^-52) rounds to 1, so mul then add gives 0; a fused
+;; multiply-add would give -2^-104
+(assert_return (invoke "f64_fma_free" (f64.const 0x1.0000000000001p+0) (f64.const 0x1.ffffffffffffep-1) (f64.const -1)) (f64.const 0))
+(assert_return (invoke "f64_pairs" (f64.const nan) (f64.const 2) (f64.const 3)) (f64.const nan:arithmetic))
+
 ;; Binary ops with a just-loaded operand (LM_* ops), in a module of their own.
 (module
   (memory 1)
