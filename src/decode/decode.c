@@ -97,6 +97,7 @@ uint8_t kd_read_reftype(ku_cursor *c) {
   MALFORMED(c, "malformed reference type 0x%02x", b);
 }
 
+/* Reads table or memory limits: a flag byte (0 or 1), min, optional max. */
 static kd_limits read_limits(ku_cursor *c, bool is_table) {
   kd_limits l = {0, 0, false};
   uint8_t flag = ku_u8(c);
@@ -130,6 +131,7 @@ static const char *make_sig(ku_cursor *c, krait_module *m, kd_functype *t) {
   return s;
 }
 
+/* Reads the function types and builds each one's signature string. */
 static void read_type_section(ku_cursor *c, kd_reader *r) {
   krait_module *m = r->m;
   m->ntypes = read_count(c, 3);
@@ -157,6 +159,7 @@ static void *append(ku_cursor *c, krait_module *m, void *arr, uint32_t n,
   return p;
 }
 
+/* Reads one import's kind and type, appending it to its index space. */
 static void read_import_desc(ku_cursor *c, krait_module *m, kd_import *im) {
   uint8_t kind = ku_u8(c);
   switch (kind) {
@@ -190,6 +193,7 @@ static void read_import_desc(ku_cursor *c, krait_module *m, kd_import *im) {
   }
 }
 
+/* Reads every import: module name, field name, description. */
 static void read_import_section(ku_cursor *c, kd_reader *r) {
   krait_module *m = r->m;
   m->nimports = read_count(c, 4);
@@ -202,6 +206,7 @@ static void read_import_section(ku_cursor *c, kd_reader *r) {
   }
 }
 
+/* Reads the type index of each defined function (bodies come later). */
 static void read_function_section(ku_cursor *c, kd_reader *r) {
   krait_module *m = r->m;
   uint32_t n = read_count(c, 1);
@@ -213,6 +218,7 @@ static void read_function_section(ku_cursor *c, kd_reader *r) {
   r->nfunc_decls = n;
 }
 
+/* Reads defined tables after the imported ones. */
 static void read_table_section(ku_cursor *c, kd_reader *r) {
   krait_module *m = r->m;
   uint32_t n = read_count(c, 3);
@@ -226,6 +232,7 @@ static void read_table_section(ku_cursor *c, kd_reader *r) {
   m->ntables += n;
 }
 
+/* Reads defined memories after the imported ones. */
 static void read_memory_section(ku_cursor *c, kd_reader *r) {
   krait_module *m = r->m;
   uint32_t n = read_count(c, 2);
@@ -266,6 +273,7 @@ static kd_constexpr read_constexpr(ku_cursor *c) {
   return e;
 }
 
+/* Reads defined globals: type, mutability and constant initializer. */
 static void read_global_section(ku_cursor *c, kd_reader *r) {
   krait_module *m = r->m;
   uint32_t n = read_count(c, 4);
@@ -280,6 +288,7 @@ static void read_global_section(ku_cursor *c, kd_reader *r) {
   m->nglobals += n;
 }
 
+/* Reads exports; index and uniqueness checks are the validator's. */
 static void read_export_section(ku_cursor *c, kd_reader *r) {
   krait_module *m = r->m;
   m->nexports = read_count(c, 3);
@@ -316,6 +325,7 @@ static void read_elem_items(ku_cursor *c, krait_module *m, kd_elem *e,
   }
 }
 
+/* Reads one element segment in any of the eight encodings (flags 0-7). */
 static void read_elem(ku_cursor *c, krait_module *m, kd_elem *e) {
   uint32_t flags = ku_u32(c);
   if (flags > 7) MALFORMED(c, "malformed elements segment kind %u", flags);
@@ -379,6 +389,8 @@ static void read_locals(ku_cursor *c, krait_module *m, kd_func *f) {
   }
 }
 
+/* Reads each code entry: locals, then the body bytes, kept for later
+** validation and lazy lowering. */
 static void read_code_section(ku_cursor *c, kd_reader *r) {
   krait_module *m = r->m;
   uint32_t n = read_count(c, 1);
@@ -398,6 +410,7 @@ static void read_code_section(ku_cursor *c, kd_reader *r) {
   }
 }
 
+/* Reads data segments (active with a memory index and offset, or passive). */
 static void read_data_section(ku_cursor *c, kd_reader *r) {
   krait_module *m = r->m;
   m->ndatas = read_count(c, 1);
@@ -439,6 +452,8 @@ static void read_names(krait_module *m, const uint8_t *p, size_t n) {
   }
 }
 
+/* Keeps a custom section's name and bytes (the name section is parsed
+** after all sections). */
 static void read_custom_section(ku_cursor *c, kd_reader *r) {
   krait_module *m = r->m;
   const char *name = read_name(c, m);
@@ -493,6 +508,7 @@ static void read_sections(ku_cursor *c, kd_reader *r) {
     MALFORMED(c, "function and code section have inconsistent lengths");
 }
 
+/* Decodes a whole binary into m; the one catch point for decode errors. */
 int kd_decode(krait_module *m, const uint8_t *bytes, size_t len,
               krait_error *err) {
   kd_reader r;
@@ -518,6 +534,7 @@ int kd_decode(krait_module *m, const uint8_t *bytes, size_t len,
   return 0;
 }
 
+/* Text of a value type for messages. */
 const char *kd_valtype_name(uint8_t t) {
   switch (t) {
   case KD_I32: return "i32";

@@ -28,6 +28,7 @@ static void zero_byte(ku_cursor *c) {
   if (ku_u8(c) != 0) { c->p--; MALFORMED(c, "zero byte expected"); }
 }
 
+/* Maps a negative block type code to its single result type. */
 uint8_t kd_blocktype_valtype(ku_cursor *c, int64_t bt) {
   switch (bt) {
   case KD_BT_EMPTY: return KD_VOID;
@@ -88,6 +89,7 @@ static void read_special(ku_cursor *c, kd_instr *in) {
   }
 }
 
+/* Decodes one instruction: opcode, then memarg or the special immediates. */
 void kd_read_instr(ku_cursor *c, kd_instr *in) {
   in->offset = ku_offset(c);
   in->op = read_opcode(c);

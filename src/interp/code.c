@@ -37,6 +37,7 @@ void *ki_code_for(krait_store *s, krait_func *f) {
   return c;
 }
 
+/* Binary search of the (code index, module offset) map for ip's op. */
 size_t ki_wasm_offset(const krait_func *f, const uint32_t *ip) {
   const ki_code *c = f ? f->code : NULL;
   if (!c || ip < c->ops || ip >= c->ops + c->len) return 0;

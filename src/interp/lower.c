@@ -137,6 +137,7 @@ static bool fresh(lw *w, uint32_t i, ki_op a, ki_op b) {
          (w->last_ki == a || w->last_ki == b);
 }
 
+/* Emits dst = src, merging with a copy just before it into COPY2. */
 static void emit_copy(lw *w, uint32_t dst, uint32_t src) {
   if (dst == src) return;
   if (w->last_pos != NONE && w->last_ki == KI_COPY && pos(w) == w->last_pos + 3) {
@@ -394,6 +395,8 @@ static void cond_branch(lw *w, uint32_t depth, bool direct, ki_op taken,
   bind_chain(w, skip, pos(w));
 }
 
+/* br_if: folds eqz, flag tests and comparisons into the branch when they
+** were just computed; moves carried values only on the taken path. */
 static void do_br_if(lw *w, uint32_t depth) {
   lw_label *l = label(w, depth);
   bool fn_label = depth == w->labels.len - 1;
@@ -474,6 +477,7 @@ static void block_arity(lw *w, int64_t bt, uint32_t *np, uint32_t *nr) {
   }
 }
 
+/* Opens a block, loop or if label at the current height. */
 static lw_label *push_label(lw *w, kd_op op, int64_t bt) {
   uint32_t np, nr;
   block_arity(w, bt, &np, &nr);
@@ -500,6 +504,8 @@ static bool all_temps(lw *w, uint32_t from, uint32_t to) {
   return true;
 }
 
+/* if: branches to the else part when the condition is false, fusing a
+** just-computed comparison, eqz or flag test into the branch. */
 static void do_if(lw *w, const kd_instr *in) {
   uint32_t np, nr;
   block_arity(w, in->bt, &np, &nr);
@@ -527,6 +533,8 @@ static void do_if(lw *w, const kd_instr *in) {
   emit(w, NONE);
 }
 
+/* else: ends the then part with a jump to the end and starts the else part
+** with the if's params back in place. */
 static void do_else(lw *w) {
   lw_label *l = label(w, 0);
   if (!w->dead) {
@@ -545,6 +553,8 @@ static void do_else(lw *w) {
   w->last_dst = NONE;
 }
 
+/* end: binds the label's forward branches here and leaves its results in
+** their canonical temps (the function's end returns). */
 static void do_end(lw *w) {
   lw_label *l = label(w, 0);
   if (w->labels.len == 1) {
@@ -595,6 +605,8 @@ static void do_local_set(lw *w, uint32_t x, bool tee) {
   else w->h--;
 }
 
+/* call / call_indirect: arguments in their temps become the callee's
+** parameter slots; results come back in the same place. */
 static void do_call(lw *w, const kd_functype *t, ki_op op, const kd_instr *in) {
   uint32_t idx = op == KI_CALL_INDIRECT ? pop_slot(w) : 0;
   materialize_range(w, w->h - t->nparams, w->h);
@@ -635,6 +647,8 @@ static bool fold_scaled(lw *w, uint32_t i, uint32_t *x, uint32_t *s, uint32_t *k
   return true;
 }
 
+/* Folds a constant address or a just-emitted i32.add into a memory access:
+** returns the variant offset (2: a + k, 4: a + b) or 0. */
 static int fold_address(lw *w, uint32_t i, uint32_t *x, uint32_t *y) {
   if (w->vs[i].kind == V_CONST) {  /* constant address: zero slot + k */
     *x = w->f->nlocals;  /* the zero slot */
@@ -649,6 +663,7 @@ static int fold_address(lw *w, uint32_t i, uint32_t *x, uint32_t *y) {
   return variant;
 }
 
+/* Loads, with the address folded from a just-computed add or scaled index. */
 static void do_load(lw *w, const kd_instr *in) {
   uint32_t x, y, z, a = 0;
   if (fold_scaled(w, w->h - 1, &x, &y, &z)) {
@@ -698,6 +713,7 @@ static bool fold_rmw(lw *w, const kd_instr *in) {
   return true;
 }
 
+/* Stores, with read-modify-write and address folding. */
 static void do_store(lw *w, const kd_instr *in) {
   if (fold_rmw(w, in)) return;
   uint32_t x, y, a = 0;
@@ -840,6 +856,7 @@ static bool fold_loadop(lw *w, kd_op op) {
   return true;
 }
 
+/* Binary ops: fused forms first, then the constant (SK) or slot (SS) form. */
 static void do_binary(lw *w, kd_op op) {
   if (fold_pair(w, op) || fold_add_chain(w, op) || fold_loadop(w, op)) return;
   lw_val *b = &w->vs[w->h - 1];
@@ -956,6 +973,7 @@ static bool skip_dead(lw *w, const kd_instr *in) {
   }
 }
 
+/* Lowers one instruction (or skips it in unreachable code). */
 static void lower_instr(lw *w, const kd_instr *in) {
   w->cur_off = in->offset;
   w->ninstr++;
@@ -1014,6 +1032,7 @@ static void finish_consts(lw *w) {
   c[3] = table;
 }
 
+/* Packages the emitted code and its offset map as a ki_code. */
 static ki_code *finish(lw *w) {
   finish_consts(w);
   ki_code *c = ku_calloc(1, sizeof *c);
@@ -1029,6 +1048,7 @@ static ki_code *finish(lw *w) {
   return c;
 }
 
+/* Lowers one validated function body; the catch point for out-of-memory. */
 ki_code *ki_lower(const krait_module *m, uint32_t fi, bool explicit_bounds) {
   lw w;
   memset(&w, 0, sizeof w);

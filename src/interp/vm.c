@@ -158,6 +158,9 @@ static int64_t ki_refuel(ki_exec *ex, int64_t budget) {
 
 static int32_t dispatch_words[KI_OP_COUNT];
 
+/* The interpreter: runs f (arguments at fp) to completion. Calls and
+** returns between wasm functions stay inside this loop; traps longjmp out.
+** Called once with s == NULL to publish the dispatch words. */
 void ki_run(krait_store *s, krait_func *f, krait_slot *fp) {
   static const int32_t label_offsets[] = {
 #define Y(name) (int32_t)((char *)&&L_##name - (char *)&&L_EXIT),

@@ -62,6 +62,7 @@ static int fault_regs(void *ucv, uintptr_t *regs, int cap) {
   return n;
 }
 
+/* The SIGSEGV/SIGBUS handler (see fault_regs and the region above). */
 static void on_fault(int sig, siginfo_t *si, void *uc) {
   char *a = si->si_addr;
   if (region.fn && a >= region.lo && a < region.hi) {
@@ -74,6 +75,7 @@ static void on_fault(int sig, siginfo_t *si, void *uc) {
   (void)uc;
 }
 
+/* Installs the fault handler once per process, on an alternate stack. */
 bool kp_fault_install(void) {
   static int installed;
   if (__atomic_exchange_n(&installed, 1, __ATOMIC_SEQ_CST)) return true;
@@ -107,6 +109,7 @@ uint64_t kp_realtime_ns(void) { return clock_ns(CLOCK_REALTIME); }
 uint64_t kp_process_cpu_ns(void) { return clock_ns(CLOCK_PROCESS_CPUTIME_ID); }
 uint64_t kp_thread_cpu_ns(void) { return clock_ns(CLOCK_THREAD_CPUTIME_ID); }
 
+/* Fills buf from getrandom(2), retrying short reads and EINTR. */
 bool kp_random(void *buf, size_t n) {
   char *p = buf;
   while (n > 0) {

@@ -42,6 +42,7 @@ static bool finish_module(krait_module *m) {
   return true;
 }
 
+/* Copies, decodes and validates a module, then interns its types. */
 krait_module *krait_module_new(krait_engine *e, const uint8_t *bytes, size_t len,
                                krait_error *err) {
   krait_error dummy;
@@ -118,6 +119,7 @@ static bool parse_sig(const char *sig, uint8_t *types, uint32_t *np, uint32_t *n
   return true;
 }
 
+/* Creates a host function: parses and interns its signature string. */
 krait_func *krait_func_new(krait_store *s, const char *sig, krait_host_fn fn, void *env) {
   size_t n = strlen(sig);
   if (!fn || n > 1000) return NULL;
@@ -140,6 +142,7 @@ krait_func *krait_func_new(krait_store *s, const char *sig, krait_host_fn fn, vo
 
 const char *krait_func_signature(const krait_func *f) { return f->sig; }
 
+/* Name for messages: name section, then an export name, then func[N]. */
 const char *kr_func_name(const krait_func *f) {
   if (f->name) return f->name;
   const krait_module *m = f->inst->module;
@@ -162,6 +165,7 @@ static void arg_error(krait_error *err, const char *msg, const krait_func *f) {
            msg, kr_func_name(f), f->sig);
 }
 
+/* Typed call: checks argument count and types, then kr_call_raw. */
 int krait_func_call(krait_store *s, krait_func *f, const krait_val *args, size_t nargs,
                     krait_val *results, size_t nresults, krait_error *err) {
   if (nargs != f->nparams) { arg_error(err, "wrong number of arguments", f); return -1; }
@@ -197,6 +201,7 @@ krait_table *krait_table_new(krait_store *s, krait_valtype type, uint32_t min, u
   return kr_table_new(s, (uint8_t)type, min, max);
 }
 
+/* Creates a global owned by the store. */
 krait_global *krait_global_new(krait_store *s, const krait_val *init, int is_mutable) {
   if ((unsigned)init->type > KRAIT_EXTERNREF) return NULL;
   krait_global *g = kr_alloc(s, sizeof *g);

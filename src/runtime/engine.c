@@ -20,6 +20,8 @@ static void set_err(krait_error *err, krait_errkind kind, const char *msg) {
   snprintf(err->message, sizeof err->message, "%s", msg);
 }
 
+/* Checks the config, then creates the engine (and the fault handler in
+** guard mode). */
 krait_engine *krait_engine_new(const krait_config *cfg, krait_error *err) {
   krait_config def;
   if (!cfg) { krait_config_default(&def); cfg = &def; }
@@ -79,6 +81,7 @@ out:
   return id;
 }
 
+/* The fixed, spec-worded message of each trap kind. */
 const char *krait_trap_message(krait_trapkind kind) {
   static const char *const msgs[] = {
     [KRAIT_TRAP_NONE] = "no trap",

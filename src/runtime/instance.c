@@ -45,6 +45,7 @@ static kr_def *find_def(krait_linker *l, const char *module, const char *name) {
   return NULL;
 }
 
+/* Defines or replaces module.name in the linker. */
 int krait_linker_define(krait_linker *l, const char *module, const char *name,
                         const krait_extern *ext) {
   kr_def *d = find_def(l, module, name);
@@ -66,6 +67,7 @@ int krait_linker_define_func(krait_linker *l, const char *module, const char *na
   return krait_linker_define(l, module, name, &e);
 }
 
+/* Defines every export of an instance under a module name. */
 int krait_linker_define_instance(krait_linker *l, const char *module, krait_instance *in) {
   const krait_module *m = in->module;
   for (uint32_t i = 0; i < m->nexports; i++) {
@@ -137,6 +139,7 @@ static bool bind_import(krait_instance *in, const kd_import *im, const krait_ext
   }
 }
 
+/* Binds every import through the linker, failing on the first mismatch. */
 static bool resolve_imports(krait_linker *l, krait_instance *in, krait_error *err) {
   const krait_module *m = in->module;
   for (uint32_t i = 0; i < m->nimports; i++) {
@@ -169,6 +172,7 @@ static krait_instance *alloc_instance(krait_store *s, const krait_module *m) {
   return in;
 }
 
+/* Creates the function objects of the module's defined functions. */
 static bool make_funcs(krait_instance *in) {
   const krait_module *m = in->module;
   uint32_t n = m->nfuncs - m->nfunc_imports;
@@ -200,6 +204,7 @@ static krait_slot eval_const(krait_instance *in, const kd_constexpr *e) {
   return v;
 }
 
+/* Creates defined globals from their constant initializers. */
 static bool make_globals(krait_instance *in) {
   const krait_module *m = in->module;
   for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++) {
@@ -213,6 +218,7 @@ static bool make_globals(krait_instance *in) {
   return true;
 }
 
+/* Creates defined tables and memory 0 (within the engine's caps). */
 static bool make_tables_and_memory(krait_instance *in, krait_error *err) {
   const krait_module *m = in->module;
   for (uint32_t i = m->ntable_imports; i < m->ntables; i++) {
@@ -238,6 +244,7 @@ static bool make_tables_and_memory(krait_instance *in, krait_error *err) {
   return true;
 }
 
+/* Evaluates element segment items to references; notes data lengths. */
 static bool eval_segments(krait_instance *in) {
   const krait_module *m = in->module;
   for (uint32_t i = 0; i < m->nelems; i++) {
@@ -276,6 +283,7 @@ static krait_trapkind apply_segments(krait_instance *in) {
   return KRAIT_TRAP_NONE;
 }
 
+/* Instantiates a module: imports, objects, segments, start function. */
 krait_instance *krait_instantiate(krait_linker *l, const krait_module *m, krait_error *err) {
   krait_error dummy;
   if (!err) err = &dummy;
@@ -309,6 +317,7 @@ int krait_instance_export(krait_instance *in, const char *name, krait_extern *ou
   return krait_instance_export_n(in, name, strlen(name), out);
 }
 
+/* Looks up an export by a name of len bytes. */
 int krait_instance_export_n(krait_instance *in, const char *name, size_t len,
                             krait_extern *out) {
   const krait_module *m = in->module;

@@ -15,6 +15,8 @@ static uint32_t page_cap(krait_store *s, uint32_t max, bool has_max) {
   return (uint32_t)cap;
 }
 
+/* Creates a memory: a guard reservation with the first pages committed,
+** or an exact mapping in explicit mode. */
 krait_memory *kr_memory_new(krait_store *s, uint32_t min, uint32_t max, bool has_max) {
   uint32_t cap = page_cap(s, max, has_max);
   if (min > cap) return NULL;
@@ -65,6 +67,7 @@ void kr_memory_free(krait_memory *m) {
   ku_free(m);
 }
 
+/* Creates a null-filled table. */
 krait_table *kr_table_new(krait_store *s, uint8_t type, uint32_t min, uint32_t max) {
   if (min > KR_TABLE_CAP) return NULL;
   krait_table *t = ku_calloc(1, sizeof *t);
@@ -78,6 +81,7 @@ krait_table *kr_table_new(krait_store *s, uint8_t type, uint32_t min, uint32_t m
   return t;
 }
 
+/* Grows a table by delta elements set to init; -1 past its maximum. */
 int64_t kr_table_grow(krait_table *t, uint32_t delta, void *init) {
   uint64_t old = t->size, want = old + delta;
   if (want > t->max || want > KR_TABLE_CAP) return -1;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdarg.h>
 
+/* Creates a store with its value stack (mapped lazily) and frame stack. */
 krait_store *krait_store_new(krait_engine *e) {
   krait_store *s = ku_calloc(1, sizeof *s);
   if (!s) return NULL;
@@ -55,6 +56,7 @@ static void run_finalizers(krait_store *s) {
   }
 }
 
+/* Runs finalizers, then frees every object the store owns. */
 void krait_store_free(krait_store *s) {
   if (!s) return;
   run_finalizers(s);
@@ -74,6 +76,7 @@ void krait_store_free(krait_store *s) {
   ku_free(s);
 }
 
+/* Records an object as owned by the store (freed with it). */
 bool kr_own(krait_store *s, int kind, void *ptr) {
   kr_owned *o = ku_vec_push(&s->owned);
   if (!o) {
@@ -144,6 +147,8 @@ static void settle_fuel(ki_exec *ex) {
   ex->fuel = used > ex->fuel ? 0 : ex->fuel - used;
 }
 
+/* The one catch point: runs a call with its limits, and turns a trap or
+** exit (longjmp) into an error. Nested host->wasm calls stack up here. */
 int kr_call_raw(krait_store *s, krait_func *f, krait_slot *slots, krait_error *err) {
   ki_exec *ex = &s->ex;
   jmp_buf jb;
@@ -209,6 +214,7 @@ static krait_func *locate(krait_store *s, const uint32_t *ip) {
   return NULL;
 }
 
+/* Describes the last trap or exit in err, with function and offset. */
 void kr_trap_to_error(krait_store *s, krait_error *err) {
   ki_exec *ex = &s->ex;
   if (!err) return;
@@ -236,6 +242,7 @@ krait_memory *krait_caller_memory(krait_caller *c) {
   return c->inst && c->inst->mem0->base ? c->inst->mem0 : NULL;
 }
 
+/* Records a host trap message; the host function returns the result. */
 int krait_caller_trap(krait_caller *c, const char *fmt, ...) {
   ki_exec *ex = &c->store->ex;
   va_list ap;

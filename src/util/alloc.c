@@ -75,6 +75,7 @@ char *ku_arena_strndup(ku_arena *a, const char *s, size_t n) {
   return d;
 }
 
+/* Frees every chunk of an arena. */
 void ku_arena_free(ku_arena *a) {
   struct ku_chunk *c = a->head;
   while (c) {

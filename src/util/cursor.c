@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+/* Formats "<what> at offset 0x..: <reason>" and jumps to the catch point. */
 _Noreturn void ku_cfail(ku_cursor *c, int kind, const char *fmt, ...) {
   char reason[300];
   va_list ap;

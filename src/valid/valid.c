@@ -39,6 +39,7 @@ static void check_constexpr(kv_ctx *v, kd_constexpr *e, uint8_t want) {
             kd_valtype_name(e->type), kd_valtype_name(want));
 }
 
+/* Type indices of functions, and table and memory limits. */
 static void check_imports_and_types(kv_ctx *v) {
   krait_module *m = v->m;
   for (uint32_t i = 0; i < m->nfuncs; i++)
@@ -57,6 +58,7 @@ static void check_globals(kv_ctx *v) {
     check_constexpr(v, &m->global_inits[i], m->globals[i].type);
 }
 
+/* Export indices, unique names, and the functions they declare. */
 static void check_exports(kv_ctx *v) {
   krait_module *m = v->m;
   static const char *const kinds[] = {"function", "table", "memory", "global"};
@@ -73,6 +75,7 @@ static void check_exports(kv_ctx *v) {
   }
 }
 
+/* Element segments: item types, table, offset and element type. */
 static void check_elems(kv_ctx *v) {
   krait_module *m = v->m;
   for (uint32_t i = 0; i < m->nelems; i++) {
@@ -88,6 +91,7 @@ static void check_elems(kv_ctx *v) {
   }
 }
 
+/* Active data segments: memory index and offset expression. */
 static void check_datas(kv_ctx *v) {
   krait_module *m = v->m;
   for (uint32_t i = 0; i < m->ndatas; i++) {
@@ -106,6 +110,7 @@ static void check_start(kv_ctx *v) {
   if (t->nparams || t->nresults) INVALID(&v->c, "start function must have type [] -> []");
 }
 
+/* Validates the module, then every function body; the catch point. */
 int kv_validate(krait_module *m, krait_error *err) {
   kv_ctx v;
   memset(&v, 0, sizeof v);

@@ -7,6 +7,7 @@
 static uint8_t single_types[16][1] = {
   {KD_I32}, {KD_I64}, {KD_F32}, {KD_F64}, {KD_FUNCREF}, {KD_EXTERNREF}};
 
+/* Pushes an operand type, tracking the function's maximum height. */
 static void push(kv_ctx *v, uint8_t t) {
   if (v->nops == v->capops) {
     uint32_t cap = v->capops ? v->capops * 2 : 64;
@@ -45,6 +46,7 @@ static void push_n(kv_ctx *v, const uint8_t *ts, uint32_t n) {
   for (uint32_t i = 0; i < n; i++) push(v, ts[i]);
 }
 
+/* Opens a control frame and pushes its parameters. */
 static void push_ctl(kv_ctx *v, kd_op op, const uint8_t *in, uint32_t nin,
                      const uint8_t *out, uint32_t nout) {
   if (v->nctl == v->capctl) {
@@ -221,6 +223,7 @@ static void check_call_indirect(kv_ctx *v, const kd_instr *in) {
 
 static bool is_num(uint8_t t) { return t <= KD_F64 || t == KD_UNKNOWN; }
 
+/* select: typed form, or the untyped form on numeric operands only. */
 static void check_select(kv_ctx *v, const kd_instr *in) {
   pop(v, KD_I32);
   if (in->op == KD_OP_SELECT_T) {
@@ -341,6 +344,7 @@ static void check_instr(kv_ctx *v, const kd_instr *in) {
   INVALID(&v->c, "unhandled opcode %s", kd_op_name(in->op));
 }
 
+/* Validates one function body until its final end. */
 void kv_check_func(kv_ctx *v, uint32_t fi) {
   krait_module *m = v->m;
   kd_func *f = &m->funcs[fi];
