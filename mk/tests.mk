@@ -23,14 +23,14 @@
 include mk/vars.inc
 
 TIERS ?= build unit spec-guard spec-explicit wast-own wasi wasi-full guest limits \
-         switch asan-unit asan-spec-guard asan-spec-explicit fuzz
+         switch asan-unit asan-spec-guard asan-spec-explicit fuzz fuzz-guard
 # Fuzz time inside `make test`: FUZZ_SECONDS when given, 60 s in CI
 # (CI=true), else 15 s. `make fuzz` alone always defaults to 60 s.
 TEST_FUZZ_SECONDS = $(if $(filter command line environment,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),$(if $(filter true,$(CI)),60,15))
 
 .PHONY: test test-build test-unit test-spec-guard test-spec-explicit \
         test-wasi test-wasi-full test-guest test-limits test-asan-unit test-asan-spec-guard \
-        test-asan-spec-explicit test-fuzz test-bins asan-test-bins
+        test-asan-spec-explicit test-fuzz test-fuzz-guard test-bins asan-test-bins
 
 test:
 	@MAKE="$(MAKE)" TEST_RES="$(TEST_RES)" sh tests/run_tiers.sh $(TIERS)
@@ -164,3 +164,9 @@ test-asan-spec-explicit: asan-build $(XRUN)
 test-fuzz: $(XRUN)
 	@$(MAKE) --no-print-directory fuzz-build
 	@sh tests/fuzz/run.sh $(TEST_FUZZ_SECONDS) fuzz
+
+# The same target with guard-page memories (faults become traps), for half
+# the time.
+test-fuzz-guard: $(XRUN)
+	@$(MAKE) --no-print-directory fuzz-build
+	@KRAIT_FUZZ_BOUNDS=guard sh tests/fuzz/run.sh $$(( $(TEST_FUZZ_SECONDS) / 2 )) fuzz-guard

@@ -7,6 +7,8 @@
 ** and leaks are findings; errors and traps are normal outcomes.
 ** Does not own: the engine (public API only) or the corpus (tests/fuzz/run.sh).
 ** Env: KRAIT_FUZZ_BOUNDS=guard selects guard pages (default explicit).
+** Guard mode turns SIGSEGV into traps, so libFuzzer and ASan must leave
+** that signal to krait: tests/fuzz/run.sh passes -handle_segv=0 then.
 */
 #include <stdint.h>
 #include <stdlib.h>

@@ -19,9 +19,13 @@ find build/spec build/test -name '*.wasm' -size -65k 2>/dev/null | while read -r
   cp "$w" "$F/seeds/$(echo "$w" | tr '/' '_')"
 done
 echo "fuzz: $(ls "$F/seeds" | wc -l) seeds, $(ls "$F/corpus" | wc -l) corpus inputs, ${secs}s"
-ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1} \
+# Guard mode needs SIGSEGV for its out-of-bounds traps: neither libFuzzer
+# nor ASan may take it over.
+segv=""
+[ "${KRAIT_FUZZ_BOUNDS:-}" = guard ] && segv="-handle_segv=0"
+ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1${segv:+:handle_segv=0}} \
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-"$F/fuzz_module" -max_total_time="$secs" -timeout=20 -rss_limit_mb=4096 \
+"$F/fuzz_module" $segv -max_total_time="$secs" -timeout=20 -rss_limit_mb=4096 \
   -max_len=65536 -print_final_stats=1 -artifact_prefix="$F/crashes/" \
   "$F/corpus" "$F/seeds" >"$F/fuzz.log" 2>&1
 rc=$?
