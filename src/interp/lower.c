@@ -31,7 +31,6 @@ typedef struct lw_label {
   uint32_t loop_pos;   /* code index of a loop's first instruction */
   uint32_t patch;      /* chain of forward target words to patch */
   uint32_t else_patch; /* an if's BR_UNLESS target word */
-  uint32_t shadow;     /* first shadow slot saving an if's params */
   uint32_t ninstr;     /* instruction count at loop start, for fuel */
 } lw_label;
 
@@ -48,7 +47,7 @@ typedef struct lw {
   uint32_t h;
   ku_vec labels;         /* lw_label */
   ku_vec scratch;        /* uint32_t, br_table depths */
-  uint32_t temp0, shadow_top, shadow_max;  /* first temp slot; zero slot is nlocals */
+  uint32_t temp0;        /* first temp slot; the zero slot is nlocals */
   uint64_t kvals[KI_CONST_SLOTS];           /* constants given slots */
   bool pristine;         /* no block entered yet: unwritten locals are 0 */
   uint8_t *written;      /* per local: assigned since entry (while pristine) */
@@ -484,7 +483,7 @@ static lw_label *push_label(lw *w, kd_op op, int64_t bt) {
   lw_label *l = ku_vec_push(&w->labels);
   if (!l) oom(w);
   mark_label(w);
-  *l = (lw_label){op, w->h - np, np, nr, pos(w), NONE, NONE, NONE, w->ninstr};
+  *l = (lw_label){op, w->h - np, np, nr, pos(w), NONE, NONE, w->ninstr};
   if (op == KD_OP_LOOP) w->loop_depth++;
   if (w->labels.len > 1) w->pristine = false;
   return l;
@@ -496,8 +495,7 @@ static void do_block(lw *w, const kd_instr *in) {
   w->last_dst = NONE;
 }
 
-/* if: params are saved in shadow slots so the else branch gets them back
-** even when the then branch overwrote their temps. */
+/* True when entries [from, to) are all in their temps (nothing virtual). */
 static bool all_temps(lw *w, uint32_t from, uint32_t to) {
   for (uint32_t i = from; i < to; i++)
     if (w->vs[i].kind != V_TEMP) return false;
@@ -520,21 +518,15 @@ static void do_if(lw *w, const kd_instr *in) {
   if (!negated && !masked) cond = pop_slot(w);
   materialize_range(w, 0, w->h);
   lw_label *l = push_label(w, KD_OP_IF, in->bt);
-  if (l->nparams) {
-    l->shadow = T(w, w->f->max_height) + w->shadow_top;
-    w->shadow_top += l->nparams;
-    if (w->shadow_top > w->shadow_max) w->shadow_max = w->shadow_top;
-    for (uint32_t i = 0; i < l->nparams; i++)
-      emit_copy(w, l->shadow + i, T(w, l->height + i));
-  }
   if (masked) { emit_op(w, KI_BR_UNLESS_ANDK); emit(w, cond); emit(w, mask); }
   else { emit_op(w, negated ? KI_BR_IF : KI_BR_UNLESS); emit(w, cond); }
   l->else_patch = pos(w);
   emit(w, NONE);
 }
 
-/* else: ends the then part with a jump to the end and starts the else part
-** with the if's params back in place. */
+/* else: ends the then part with a jump to the end and starts the else part.
+** Only the false branch of the if reaches it, and that path never ran the
+** then part, so the if's params are still in their temps. */
 static void do_else(lw *w) {
   lw_label *l = label(w, 0);
   if (!w->dead) {
@@ -545,10 +537,7 @@ static void do_else(lw *w) {
   l->else_patch = NONE;
   l->op = KD_OP_ELSE;
   w->h = l->height;
-  for (uint32_t i = 0; i < l->nparams; i++) {
-    emit_copy(w, T(w, l->height + i), l->shadow + i);
-    push_temp(w);
-  }
+  for (uint32_t i = 0; i < l->nparams; i++) push_temp(w);
   w->dead = false;
   w->last_dst = NONE;
 }
@@ -565,7 +554,6 @@ static void do_end(lw *w) {
   if (!w->dead) materialize_range(w, 0, w->h);
   if (l->else_patch != NONE) bind_chain(w, l->else_patch, pos(w));
   bind_chain(w, l->patch, pos(w));
-  if (l->shadow != NONE) w->shadow_top -= l->nparams;
   if (l->op == KD_OP_LOOP) w->loop_depth--;
   w->h = l->height;
   for (uint32_t i = 0; i < l->nresults; i++) push_temp(w);
@@ -1043,7 +1031,7 @@ static ki_code *finish(lw *w) {
   c->nmap = w->map.len;
   c->nparams = w->ft->nparams;
   c->nlocals = w->f->nlocals + 1;  /* locals and the zero slot */
-  c->frame_slots = w->temp0 + w->f->max_height + w->shadow_max;
+  c->frame_slots = w->temp0 + w->f->max_height;
   c->start = c->ops + (w->nk ? 0 : 4);  /* skip an empty CONSTS prologue */
   return c;
 }
