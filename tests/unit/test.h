@@ -125,6 +125,17 @@ static inline uint8_t *t_read_wasm(const char *name, size_t *len) {
   return buf;
 }
 
+/* An engine with the default configuration; NULL (with a message) on
+** failure. */
+static inline krait_engine *t_engine(void) {
+  krait_config cfg;
+  krait_config_default(&cfg);
+  krait_error err;
+  krait_engine *e = krait_engine_new(&cfg, &err);
+  if (!e) printf("engine: %s\n", err.message);
+  return e;
+}
+
 /* Loads a compiled test module; NULL (with a message) on failure. */
 static inline krait_module *t_load(krait_engine *e, const char *name) {
   size_t len;

@@ -89,11 +89,9 @@ static void test_host_exit(void) {
 static void test_wasi_stdout_and_exit(void) {
   int fds[2];
   CHECK_INT(pipe(fds), 0);
-  krait_config cfg;
-  krait_config_default(&cfg);
   krait_error err;
   memset(&err, 0, sizeof err);
-  krait_engine *e = krait_engine_new(&cfg, &err);
+  krait_engine *e = t_engine();
   CHECK(e != NULL);
   krait_module *m = t_load(e, "wasi_hello");
   CHECK(m != NULL);

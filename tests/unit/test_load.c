@@ -114,10 +114,9 @@ static void test_simd_unsupported(void) {
 }
 
 static void test_minimal_module_loads(void) {
-  krait_config cfg;
-  krait_config_default(&cfg);
   krait_error err;
-  krait_engine *e = krait_engine_new(&cfg, &err);
+  memset(&err, 0, sizeof err);
+  krait_engine *e = t_engine();
   CHECK(e != NULL);
   static const uint8_t b[] = {HDR};
   krait_module *m = krait_module_new(e, b, sizeof b, &err);
@@ -129,10 +128,9 @@ static void test_minimal_module_loads(void) {
 }
 
 static void test_descriptors(void) {
-  krait_config cfg;
-  krait_config_default(&cfg);
   krait_error err;
-  krait_engine *e = krait_engine_new(&cfg, &err);
+  memset(&err, 0, sizeof err);
+  krait_engine *e = t_engine();
   CHECK(e != NULL);
   krait_module *m = t_load(e, "basic");
   CHECK(m != NULL);
@@ -170,11 +168,9 @@ static void test_descriptors(void) {
 }
 
 static void test_link_errors(void) {
-  krait_config cfg;
-  krait_config_default(&cfg);
   krait_error err;
   memset(&err, 0, sizeof err);
-  krait_engine *e = krait_engine_new(&cfg, &err);
+  krait_engine *e = t_engine();
   CHECK(e != NULL);
   krait_module *m = t_load(e, "basic");
   CHECK(m != NULL);
