@@ -22,7 +22,8 @@
 # packages. A complete cache entry is copied to build/python/ without
 # building. --force rebuilds even when the entry exists. The build tree
 # (build/python-work/, with build.log) is kept for inspection.
-# Output: build/python/{python.wasm,lib/,modules.txt,sizes.txt,wasm-info.txt}.
+# Output: build/python/{python.wasm,lib/,testlib/test/,modules.txt,sizes.txt,
+# wasm-info.txt}; testlib/ is CPython's Lib/test for `make test-python`.
 # Environment: KRAIT_CACHE, PY_JOBS (make -j, default 2).
 # Does not own: installing packages (scripts/bootstrap.sh), running the
 # result (tests/python/run.sh).
@@ -81,14 +82,15 @@ SQLITE_TAR=$(fetch sqlite3 "sqlite3_*.orig.tar.*[a-z]")
 versions=$(dpkg-query -W -f='${Package}=${Version}\n' $TOOL_PKGS 2>/dev/null) ||
   die "toolchain packages missing; run: sh scripts/bootstrap.sh python"
 KEY=$( { sha256sum "$PY_TAR" "$ZLIB_TAR" "$BZ2_TAR" "$XZ_TAR" "$SQLITE_TAR" | cut -d' ' -f1
-         sha256sum "$SELF" "$ROOT/tests/guest/compat/wasm_compat.c" | cut -d' ' -f1
+         sha256sum "$SELF" "$ROOT/tests/guest/compat/wasm_compat.c" \
+                   "$ROOT"/python/c/*.c "$ROOT"/python/lib/*.py | cut -d' ' -f1
          echo "$versions"; } | sha256sum | cut -c1-16)
 ENTRY="$CACHE/python-$KEY"
 
 install_out() {
   rm -rf "$OUT"
   mkdir -p "$OUT"
-  cp -R "$ENTRY/python.wasm" "$ENTRY/lib" "$ENTRY/modules.txt" "$ENTRY/sizes.txt" "$OUT/"
+  cp -R "$ENTRY/python.wasm" "$ENTRY/lib" "$ENTRY/testlib" "$ENTRY/modules.txt" "$ENTRY/sizes.txt" "$OUT/"
   if [ -f "$ENTRY/wasm-info.txt" ]; then cp "$ENTRY/wasm-info.txt" "$OUT/"; fi
   echo "$ENTRY" >"$OUT/CACHE_ENTRY"
 }
@@ -137,6 +139,8 @@ RANLIB=llvm-ranlib-16
 # Debian's libclang_rt.builtins-wasm32.a references __stack_chk_guard and
 # __stack_chk_fail; the project's shim defines them (linked as an object).
 step "compat shim" $WCC $DEP_CFLAGS -c "$ROOT/tests/guest/compat/wasm_compat.c" -o "$DEPS/lib/wasm_compat.o"
+# krait's own C for python.wasm (python/c/): the starting directory.
+step "python/c/krait_cwd.c" $WCC $DEP_CFLAGS -c "$ROOT/python/c/krait_cwd.c" -o "$DEPS/lib/krait_cwd.o"
 
 # untar TARBALL DIR: unpacks into DIR (one top-level directory stripped).
 untar() { mkdir -p "$2" && tar -xf "$1" -C "$2" --strip-components=1; }
@@ -233,7 +237,7 @@ configure_py() {
   cd "$BLD" &&
   env CONFIG_SITE="$SRC/Tools/wasm/config.site-wasm32-wasi" \
     CC="$WCC" CPP="$WCC -E" LDSHARED="$WCC" AR=$AR RANLIB=$RANLIB \
-    CFLAGS="$PY_CFLAGS" LDFLAGS="$PY_LDFLAGS" LIBS="$DEPS/lib/wasm_compat.o" \
+    CFLAGS="$PY_CFLAGS" LDFLAGS="$PY_LDFLAGS" LIBS="$DEPS/lib/wasm_compat.o $DEPS/lib/krait_cwd.o" \
     PKG_CONFIG_PATH= PKG_CONFIG_LIBDIR="$DEPS/lib/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$SYSROOT" \
     ZLIB_CFLAGS="-I$DEPS/include" ZLIB_LIBS="-L$DEPS/lib -lz" \
     BZIP2_CFLAGS="-I$DEPS/include" BZIP2_LIBS="-L$DEPS/lib -lbz2" \
@@ -242,7 +246,7 @@ configure_py() {
     "$SRC/configure" -C \
       --host=wasm32-unknown-wasi --build="$(uname -m)-linux-gnu" \
       --with-build-python="$BUILD_PY" --prefix=/usr/local \
-      --disable-test-modules --without-ensurepip
+      --without-ensurepip
 }
 step "configure" configure_py
 step "make -j$JOBS (the longest step)" make -C "$BLD" -j"$JOBS"
@@ -256,9 +260,9 @@ cp "$BLD/python.wasm" "$STAGE/python.wasm"
 # The trimmed stdlib: Lib/ without tests, GUI, packaging bootstrap and demo
 # code, plus the generated _sysconfigdata; as a directory and as a zip.
 trim_stdlib() {
-  "$BUILD_PY" - "$SRC/Lib" "$BLD" "$STAGE/lib" <<'EOF'
+  "$BUILD_PY" - "$SRC/Lib" "$BLD" "$STAGE/lib" "$ROOT/python/lib" "$STAGE/testlib" <<'EOF'
 import os, shutil, sys, zipfile, glob
-src, bld, out = sys.argv[1:]
+src, bld, out, ours, testout = sys.argv[1:]
 dst = os.path.join(out, "python3.11")
 OMIT_DIRS = {"test", "tests", "idle_test", "idlelib", "tkinter", "turtledemo",
              "ensurepip", "__pycache__", "site-packages"}
@@ -280,6 +284,10 @@ for rel in files:
 # build/lib.wasi-wasm32-3.11/_sysconfigdata__wasi_wasm32-wasi.py
 pybuilddir = open(os.path.join(bld, "pybuilddir.txt")).read().strip()
 for f in glob.glob(os.path.join(bld, pybuilddir, "_sysconfigdata_*.py")):
+    shutil.copy2(f, dst)
+    files.append(os.path.basename(f))
+# krait's additions (python/lib/: sitecustomize.py).
+for f in sorted(glob.glob(os.path.join(ours, "*.py"))):
     shutil.copy2(f, dst)
     files.append(os.path.basename(f))
 os.makedirs(os.path.join(dst, "lib-dynload"), exist_ok=True)
@@ -309,6 +317,23 @@ with zipfile.ZipFile(os.path.join(out, "python311.zip"), "w", zipfile.ZIP_DEFLAT
     for rel in sorted(pycs):
         z.write(pycs[rel], rel)
 print(len(files), "files,", len(pycs), "compiled")
+# CPython's own test suite (Lib/test), kept apart from the stdlib for
+# `make test-python`: testlib/test/, compiled the same way.
+shutil.copytree(os.path.join(src, "test"), os.path.join(testout, "test"),
+                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+ntest = 0
+for base, dirs, names in os.walk(os.path.join(testout, "test")):
+    for n in names:
+        if not n.endswith(".py"):
+            continue
+        rel = os.path.relpath(os.path.join(base, n), testout)
+        try:
+            py_compile.compile(os.path.join(base, n), dfile=rel, doraise=True,
+                               invalidation_mode=mode)
+            ntest += 1
+        except py_compile.PyCompileError:
+            pass  # a few test files are deliberately invalid
+print("test suite:", ntest, "modules compiled")
 EOF
 }
 step "trim stdlib (lib/python3.11/, lib/python311.zip)" trim_stdlib

@@ -25,9 +25,38 @@ enum {
 int kc_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The parsed options of `krait run`, shared with `krait python`. */
+typedef struct kc_run_opts {
+  const char *cmd;          /* "run" or "python", for messages */
+  const char *usage;        /* printed by --help and after usage errors */
+  const char *module_path;  /* the .wasm file to load */
+  const char *invoke;       /* --invoke NAME, or NULL for _start */
+  int ndirs;
+  krait_wasi_preopen *dirs; /* ndirs entries, strings malloc'ed */
+  int envc;
+  const char **envp;        /* "KEY=VALUE", not owned */
+  int guest_argc;
+  char **guest_argv;        /* the guest's argv, not owned */
+  krait_config cfg;
+} kc_run_opts;
+
+/* Room kc_opts_init leaves for --env/--dir entries a command adds itself. */
+#define KC_OPTS_EXTRA 8
+
 /* run.c */
 extern const char kc_run_usage[];
 int kc_run_main(int argc, char **argv);
+int kc_opts_init(kc_run_opts *o, int argc, const char *cmd,
+                 const char *usage);
+void kc_opts_free(kc_run_opts *o);
+int kc_opt_known(const char *arg);
+int kc_opt_one(kc_run_opts *o, int argc, char **argv, int *i);
+void kc_env_put(kc_run_opts *o, const char *kv);
+int kc_run_module(const kc_run_opts *o);
+
+/* python.c */
+extern const char kc_python_usage[];
+int kc_python_main(int argc, char **argv);
 
 /* parse.c: option values. Each returns 0, or -1 when text is malformed. */
 int kc_parse_u64(const char *text, uint64_t *out);

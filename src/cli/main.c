@@ -17,6 +17,7 @@ static const char kc_usage[] =
   "Commands:\n"
   "  run     Run a WebAssembly module: a WASI command, or --invoke one of\n"
   "          its functions\n"
+  "  python  Run Python (CPython 3.11 from 'make python') in the sandbox\n"
   "  wast    Run spec tests (the JSON form of .wast scripts)\n"
   "  help    Show the usage of krait or of one command\n"
   "\n"
@@ -62,6 +63,10 @@ static int kc_help(int argc, char **argv)
     fputs(kc_run_usage, stdout);
     return KC_EXIT_OK;
   }
+  if (strcmp(argv[2], "python") == 0) {
+    fputs(kc_python_usage, stdout);
+    return KC_EXIT_OK;
+  }
   if (strcmp(argv[2], "wast") == 0)
     return kt_wast_main(2, wast_argv);
   if (strcmp(argv[2], "help") == 0) {
@@ -81,6 +86,8 @@ int main(int argc, char **argv)
     return kc_usage_error(NULL, kc_usage, "no command given");
   if (strcmp(cmd, "run") == 0)
     return kc_run_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "python") == 0)
+    return kc_python_main(argc - 1, argv + 1);
   if (strcmp(cmd, "wast") == 0)
     return kt_wast_main(argc - 1, argv + 1);
   if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||

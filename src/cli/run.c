@@ -51,18 +51,6 @@ const char kc_run_usage[] =
   "FILE.wasm cannot be read, decoded, validated or linked; 2 for a bad\n"
   "command line (including --invoke arguments that do not fit).\n";
 
-/* The parsed command line of `krait run`. */
-typedef struct kc_run_opts {
-  const char *invoke;
-  int ndirs;
-  krait_wasi_preopen *dirs;  /* ndirs entries, strings malloc'ed */
-  int envc;
-  const char **envp;   /* "KEY=VALUE", pointing into argv or environ */
-  int guest_argc;
-  char **guest_argv;   /* FILE.wasm and the ARGS after it */
-  krait_config cfg;
-} kc_run_opts;
-
 /* The options of `krait run`. */
 enum {
   KC_OPT_INVOKE, KC_OPT_ENV, KC_OPT_DIR, KC_OPT_FUEL, KC_OPT_TIMEOUT,
@@ -81,11 +69,12 @@ static const struct {
   { "-h", KC_OPT_HELP, 0 },
 };
 
-/* Prints a usage error for `krait run` and returns exit status 2. */
-#define KC_BAD(...) kc_usage_error("run", kc_run_usage, __VA_ARGS__)
+/* Prints a usage error for the command o parses (`krait run` or `krait
+** python`) and returns exit status 2. */
+#define KC_BAD(...) kc_usage_error(o->cmd, o->usage, __VA_ARGS__)
 
 /* Adds "KEY=VALUE" to the guest environment, replacing an earlier KEY. */
-static void kc_env_put(kc_run_opts *o, const char *kv)
+void kc_env_put(kc_run_opts *o, const char *kv)
 {
   size_t klen = strcspn(kv, "=");
   for (int i = 0; i < o->envc; i++)
@@ -177,14 +166,25 @@ static int kc_opt_apply(kc_run_opts *o, int id, const char *name,
                     value);
     return -1;
   default:
-    fputs(kc_run_usage, stdout);
+    fputs(o->usage, stdout);
     return KC_EXIT_OK;
   }
 }
 
+/* Whether arg ("--name" or "--name=value") is one of the options above. */
+int kc_opt_known(const char *arg)
+{
+  size_t nlen = strcspn(arg, "=");
+  for (size_t k = 0; k < sizeof kc_opts / sizeof kc_opts[0]; k++)
+    if (strlen(kc_opts[k].name) == nlen &&
+        strncmp(arg, kc_opts[k].name, nlen) == 0)
+      return 1;
+  return 0;
+}
+
 /* Parses one option at argv[*i] ("--name value" or "--name=value"),
 ** advancing *i past its value. Returns -1 to go on, or an exit status. */
-static int kc_opt_one(kc_run_opts *o, int argc, char **argv, int *i)
+int kc_opt_one(kc_run_opts *o, int argc, char **argv, int *i)
 {
   const char *arg = argv[*i], *eq = strchr(arg, '=');
   size_t nlen = eq ? (size_t)(eq - arg) : strlen(arg);
@@ -217,6 +217,7 @@ static int kc_run_parse(kc_run_opts *o, int argc, char **argv)
   }
   if (i >= argc)
     return KC_BAD("no module file given");
+  o->module_path = argv[i];
   o->guest_argc = argc - i;
   o->guest_argv = argv + i;
   return -1;
@@ -323,7 +324,7 @@ static int kc_invoke_args(const kc_run_opts *o, const char *sig,
 static int kc_invoke(krait_store *store, krait_instance *inst,
                      const kc_run_opts *o)
 {
-  const char *file = o->guest_argv[0];
+  const char *file = o->module_path;
   krait_func *init = kc_export_func(inst, "_initialize", file, 0);
   krait_func *f = kc_export_func(inst, o->invoke, file, 1);
   const char *sig;
@@ -364,7 +365,7 @@ done:
 static int kc_instantiate_run(krait_engine *engine, krait_module *module,
                               const kc_run_opts *o)
 {
-  const char *file = o->guest_argv[0];
+  const char *file = o->module_path;
   krait_store *store = krait_store_new(engine);
   krait_linker *linker = store ? krait_linker_new(store) : NULL;
   krait_wasi_config wc = {
@@ -389,10 +390,10 @@ static int kc_instantiate_run(krait_engine *engine, krait_module *module,
   return rc;
 }
 
-/* Reads, decodes and validates the module, then runs it. */
-static int kc_run_file(const kc_run_opts *o)
+/* Reads, decodes and validates o->module_path, then runs it. */
+int kc_run_module(const kc_run_opts *o)
 {
-  const char *file = o->guest_argv[0];
+  const char *file = o->module_path;
   char why[256];
   size_t len = 0;
   uint8_t *bytes = kc_read_file(file, &len, why, sizeof why);
@@ -422,31 +423,49 @@ static int kc_run_file(const kc_run_opts *o)
   return rc;
 }
 
+/* Prepares o for a command line of argc words: room for every --env and
+** --dir it can hold plus KC_OPTS_EXTRA more. Returns 0, or -1 when out of
+** memory (after a message). */
+int kc_opts_init(kc_run_opts *o, int argc, const char *cmd, const char *usage)
+{
+  memset(o, 0, sizeof *o);
+  o->cmd = cmd;
+  o->usage = usage;
+  krait_config_default(&o->cfg);
+  o->envp = calloc((size_t)argc + KC_OPTS_EXTRA, sizeof *o->envp);
+  o->dirs = calloc((size_t)argc + KC_OPTS_EXTRA, sizeof *o->dirs);
+  if (o->envp && o->dirs)
+    return 0;
+  fputs("Error: out of memory\n", stderr);
+  kc_opts_free(o);
+  return -1;
+}
+
+/* Frees what kc_opts_init and the option parsers allocated. */
+void kc_opts_free(kc_run_opts *o)
+{
+  free(o->envp);
+  for (int i = 0; o->dirs && i < o->ndirs; i++) {
+    free((char *)o->dirs[i].host_path);
+    free((char *)o->dirs[i].guest_path);
+  }
+  free(o->dirs);
+  o->envp = NULL;
+  o->dirs = NULL;
+}
+
 /* `krait run ...` (argv[0] is "run", or the module path for the
 ** `krait FILE.wasm` shorthand, where argv[0] is "krait"). */
 int kc_run_main(int argc, char **argv)
 {
   kc_run_opts o;
   int rc;
-  memset(&o, 0, sizeof o);
-  krait_config_default(&o.cfg);
-  o.envp = calloc((size_t)argc + 1, sizeof *o.envp);
-  o.dirs = calloc((size_t)argc + 1, sizeof *o.dirs);
-  if (!o.envp || !o.dirs) {
-    fputs("Error: out of memory\n", stderr);
-    free(o.envp);
-    free(o.dirs);
+  if (kc_opts_init(&o, argc, "run", kc_run_usage) != 0)
     return KC_EXIT_ERROR;
-  }
   rc = kc_run_parse(&o, argc, argv);
   if (rc < 0)
-    rc = kc_run_file(&o);
-  free(o.envp);
-  for (int i = 0; i < o.ndirs; i++) {
-    free((char *)o.dirs[i].host_path);
-    free((char *)o.dirs[i].guest_path);
-  }
-  free(o.dirs);
+    rc = kc_run_module(&o);
+  kc_opts_free(&o);
   fflush(stdout);
   return rc;
 }
