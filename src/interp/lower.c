@@ -701,11 +701,31 @@ static bool fold_rmw(lw *w, const kd_instr *in) {
   return true;
 }
 
-/* Stores, with read-modify-write and address folding. */
+/* Whether reading entry i first writes its own temp: a nonzero constant
+** without a constant slot (outside loops, or with all slots taken). */
+static bool writes_temp(lw *w, uint32_t i) {
+  lw_val *v = &w->vs[i];
+  return v->kind == V_CONST && v->k != 0 &&
+         !(w->loop_depth > 0 && const_slot(w, v->k) != NONE);
+}
+
+/* Whether the last emitted op (an i32.add about to be folded) reads slot
+** s. */
+static bool last_reads(lw *w, uint32_t s) {
+  if (w->last_pos == NONE) return false;
+  uint32_t *c = words(w) + w->last_pos;
+  return c[2] == s || (w->last_ki == KI_I32_ADD_SS && c[3] == s);
+}
+
+/* Stores, with read-modify-write and address folding. An address add is
+** not folded when writing the stored constant to its temp would overwrite
+** one of the add's operands (the temp just above the add's result). */
 static void do_store(lw *w, const kd_instr *in) {
   if (fold_rmw(w, in)) return;
   uint32_t x, y, a = 0;
-  int variant = (w->vs[w->h - 1].kind != V_TEMP || w->vs[w->h - 2].kind == V_CONST)
+  bool clobbers = writes_temp(w, w->h - 1) && last_reads(w, T(w, w->h - 1));
+  int variant = !clobbers && (w->vs[w->h - 1].kind != V_TEMP ||
+                              w->vs[w->h - 2].kind == V_CONST)
                     ? fold_address(w, w->h - 2, &x, &y) : 0;
   uint32_t v = pop_slot(w);
   if (variant) w->h--; else a = pop_slot(w);
