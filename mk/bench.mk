@@ -1,7 +1,10 @@
 # mk/bench.mk -- `make bench`: benchmark kernels (bench/*.c) native, under
 # krait and under Node's WASI, plus wasm-interp vs krait on -nostdlib
-# builds. Owns: building build/bench/{native,wasi,nowasi,native-small}/.
-# Does not own: timing and tables (bench/run.sh).
+# builds; `make bench-python`: Python workloads (bench/python/*.py) under
+# native CPython 3.11, `krait python` and Node's WASI.
+# Owns: building build/bench/{native,wasi,nowasi,native-small}/.
+# Does not own: timing and tables (bench/run.sh, bench/python.sh), building
+# python.wasm (scripts/build-python.sh).
 include mk/vars.inc
 
 BENCH_KERNELS := $(filter-out nolibc,$(patsubst bench/%.c,%,$(sort $(wildcard bench/*.c))))
@@ -11,7 +14,7 @@ BENCH_BINS    := $(BENCH_KERNELS:%=$(BENCH_BD)/native/%) \
                  $(BENCH_KERNELS:%=$(BENCH_BD)/wasi/%.wasm) \
                  $(BENCH_KERNELS:%=$(BENCH_BD)/nowasi/%.wasm)
 
-.PHONY: bench bench-build bench-interrupts
+.PHONY: bench bench-build bench-interrupts bench-python
 bench: all bench-build
 	@sh bench/run.sh
 
@@ -40,3 +43,10 @@ $(BENCH_BD)/nowasi/%.wasm: bench/%.c bench/bench.h bench/nolibc.c
 bench-interrupts: all bench-build
 	@$(MAKE) --no-print-directory B=build/nocheck CFLAGS="-O2 -g -DKRAIT_NO_INTERRUPT_CHECKS=1" all
 	@sh bench/interrupts.sh
+
+# python.wasm into build/python/ first: build-python.sh copies its cached
+# build (about a second) or builds it (minutes, needs `make deps`' python
+# packages: sh scripts/bootstrap.sh python).
+bench-python: all
+	@sh scripts/build-python.sh
+	@sh bench/python.sh

@@ -19,21 +19,56 @@
 #   asan-spec-guard     spec suite run by build/asan/krait
 #   asan-spec-explicit    "
 #   fuzz                one item: libFuzzer smoke run found nothing
+#   python              one check of python.wasm under krait run / krait
+#                       python (tests/python/tier.sh; builds or fetches
+#                       python.wasm from the cache first)
+#   cpython             one test case of CPython's Lib/test, fast subset
+#                       (tests/python/cpython.sh fast)
+#   cpython-full        the same for the whole list (only in test-full)
 # A tier that cannot run at all (build error) counts as one failure.
+#
+#   make test-full            every tier plus cpython-full
 include mk/vars.inc
 
 TIERS ?= build unit spec-guard spec-explicit wast-own wasi wasi-full guest limits \
-         switch asan-unit asan-spec-guard asan-spec-explicit fuzz fuzz-guard
+         switch asan-unit asan-spec-guard asan-spec-explicit fuzz fuzz-guard \
+         python cpython
 # Fuzz time inside `make test`: FUZZ_SECONDS when given, 60 s in CI
 # (CI=true), else 15 s. `make fuzz` alone always defaults to 60 s.
 TEST_FUZZ_SECONDS = $(if $(filter command line environment,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),$(if $(filter true,$(CI)),60,15))
 
-.PHONY: test test-build test-unit test-spec-guard test-spec-explicit \
+.PHONY: test test-full test-python test-cpython test-cpython-full test-build test-unit test-spec-guard test-spec-explicit \
         test-wasi test-wasi-full test-guest test-limits test-asan-unit test-asan-spec-guard \
         test-asan-spec-explicit test-fuzz test-fuzz-guard test-bins asan-test-bins
 
 test:
 	@MAKE="$(MAKE)" TEST_RES="$(TEST_RES)" sh tests/run_tiers.sh $(TIERS)
+
+test-full:
+	@MAKE="$(MAKE)" TEST_RES="$(TEST_RES)" sh tests/run_tiers.sh $(TIERS) cpython-full
+
+# kt_tier TIER,COMMAND: runs COMMAND with its output in
+# build/test/out/TIER.log, shows the lines that are not "ok ...", and
+# records the log's last "N passed, N failed" (none, or a failing status
+# with no failure counted, records one failure).
+define kt_tier
+	@mkdir -p build/test/out
+	@$(2) >build/test/out/$(1).log 2>&1; rc=$$?; \
+	 grep -Ev '^ok ' build/test/out/$(1).log | tail -n 60; \
+	 . tests/lib.sh; set -- $$(kt_counts build/test/out/$(1).log); \
+	 p=$${1:-0}; f=$${2:-1}; [ $$rc -ne 0 ] && [ $$f -eq 0 ] && f=1; \
+	 kt_record $(1) $$p $$f; [ $$f -eq 0 ]
+endef
+
+# ---- Python (tests/python/) ----------------------------------------------
+test-python: all
+	$(call kt_tier,python,sh tests/python/tier.sh)
+
+test-cpython: all
+	$(call kt_tier,cpython,sh tests/python/cpython.sh fast krait)
+
+test-cpython-full: all
+	$(call kt_tier,cpython-full,sh tests/python/cpython.sh full krait)
 
 # ---- build --------------------------------------------------------------
 test-build:
@@ -92,12 +127,7 @@ test-wasi: all
 # Every fd_*/path_* call and the escape battery, with openat2 and with the
 # component-by-component fallback; host-side checks of the outside.
 test-wasi-full: all
-	@mkdir -p build/test/out
-	@sh tests/wasi/run.sh >build/test/out/wasi-full.log 2>&1; rc=$$?; \
-	 grep -Ev '^ok ' build/test/out/wasi-full.log | tail -n 30; \
-	 . tests/lib.sh; set -- $$(kt_counts build/test/out/wasi-full.log); \
-	 p=$${1:-0}; f=$${2:-1}; [ $$rc -ne 0 ] && [ $$f -eq 0 ] && f=1; \
-	 kt_record wasi-full $$p $$f; [ $$f -eq 0 ]
+	$(call kt_tier,wasi-full,sh tests/wasi/run.sh)
 
 # ---- the switch-dispatch fallback (KRAIT_SWITCH_DISPATCH=1) ---------------
 # Same sources built with the portable switch loop; runs the spec suite in

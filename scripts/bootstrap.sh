@@ -10,12 +10,17 @@ set -eu
 #     a deb-src entry (for `apt-get source`) and the wasm32-wasi toolchain,
 #     the build python (python3.11), dpkg-dev (apt-get source), pkg-config,
 #     tcl (tclsh generates SQLite's amalgamation), xz-utils and bzip2 (to
-#     unpack the tarballs), wabt (wasm-objdump for the build summary).
+#     unpack the tarballs), wabt (wasm-objdump for the build summary),
+#     python3-flask (pure-Python packages that tests/python/cli.sh imports
+#     under krait with --site-packages), util-linux (script(1): a pty for
+#     the REPL check).
 PKGS="build-essential gcc make clang clang-16 lld-16 llvm-16
       wasi-libc libclang-rt-16-dev libclang-rt-16-dev-wasm32
-      wabt libjansson-dev hyperfine valgrind"
+      wabt libjansson-dev hyperfine valgrind
+      csmith libcsmith-dev"
 PY_PKGS="clang-16 lld-16 llvm-16 wasi-libc libclang-rt-16-dev-wasm32
-      python3.11 dpkg-dev pkg-config make gcc wabt tcl xz-utils bzip2"
+      python3.11 dpkg-dev pkg-config make gcc wabt tcl xz-utils bzip2
+      python3-flask util-linux"
 
 MODE="${1:-default}"
 case "$MODE" in

@@ -18,8 +18,8 @@
 #       sizes.txt  wasm-info.txt  build.log  COMPLETE
 #
 # <key> hashes every input: the orig tarballs' sha256, this script,
-# tests/guest/compat/wasm_compat.c and the versions of the toolchain
-# packages. A complete cache entry is copied to build/python/ without
+# tests/guest/compat/wasm_compat.c, krait's own python/c/*.c and
+# python/lib/*.py, and the versions of the toolchain packages. A complete cache entry is copied to build/python/ without
 # building. --force rebuilds even when the entry exists. The build tree
 # (build/python-work/, with build.log) is kept for inspection.
 # Output: build/python/{python.wasm,lib/,testlib/test/,modules.txt,sizes.txt,
@@ -92,6 +92,11 @@ install_out() {
   mkdir -p "$OUT"
   cp -R "$ENTRY/python.wasm" "$ENTRY/lib" "$ENTRY/testlib" "$ENTRY/modules.txt" "$ENTRY/sizes.txt" "$OUT/"
   if [ -f "$ENTRY/wasm-info.txt" ]; then cp "$ENTRY/wasm-info.txt" "$OUT/"; fi
+  # bin/python3.11: sys.executable as the guest sees it (krait python
+  # grants bin/ at /usr/local/bin), the same file as python.wasm.
+  mkdir -p "$OUT/bin"
+  ln "$OUT/python.wasm" "$OUT/bin/python3.11" 2>/dev/null ||
+    cp "$OUT/python.wasm" "$OUT/bin/python3.11"
   echo "$ENTRY" >"$OUT/CACHE_ENTRY"
 }
 
@@ -139,8 +144,14 @@ RANLIB=llvm-ranlib-16
 # Debian's libclang_rt.builtins-wasm32.a references __stack_chk_guard and
 # __stack_chk_fail; the project's shim defines them (linked as an object).
 step "compat shim" $WCC $DEP_CFLAGS -c "$ROOT/tests/guest/compat/wasm_compat.c" -o "$DEPS/lib/wasm_compat.o"
-# krait's own C for python.wasm (python/c/): the starting directory.
-step "python/c/krait_cwd.c" $WCC $DEP_CFLAGS -c "$ROOT/python/c/krait_cwd.c" -o "$DEPS/lib/krait_cwd.o"
+# krait's own C for python.wasm (python/c/): the starting directory, the
+# utimensat/futimens fix (linked with --wrap).
+KRAIT_OBJS=""
+for c in "$ROOT"/python/c/*.c; do
+  o="$DEPS/lib/$(basename "${c%.c}").o"
+  step "python/c/$(basename "$c")" $WCC $DEP_CFLAGS -c "$c" -o "$o"
+  KRAIT_OBJS="$KRAIT_OBJS $o"
+done
 
 # untar TARBALL DIR: unpacks into DIR (one top-level directory stripped).
 untar() { mkdir -p "$2" && tar -xf "$1" -C "$2" --strip-components=1; }
@@ -232,12 +243,13 @@ mkdir -p "$BLD"
 # Modules/timemodule.c trips it on WASI.
 PY_CFLAGS="-O2 -Wno-error=int-conversion"
 PY_LDFLAGS="-Wl,--stack-first,-z,stack-size=524288 -Wl,--initial-memory=10485760"
+PY_LDFLAGS="$PY_LDFLAGS -Wl,--wrap=utimensat,--wrap=futimens"  # python/c/krait_utimens.c
 
 configure_py() {
   cd "$BLD" &&
   env CONFIG_SITE="$SRC/Tools/wasm/config.site-wasm32-wasi" \
     CC="$WCC" CPP="$WCC -E" LDSHARED="$WCC" AR=$AR RANLIB=$RANLIB \
-    CFLAGS="$PY_CFLAGS" LDFLAGS="$PY_LDFLAGS" LIBS="$DEPS/lib/wasm_compat.o $DEPS/lib/krait_cwd.o" \
+    CFLAGS="$PY_CFLAGS" LDFLAGS="$PY_LDFLAGS" LIBS="$DEPS/lib/wasm_compat.o$KRAIT_OBJS" \
     PKG_CONFIG_PATH= PKG_CONFIG_LIBDIR="$DEPS/lib/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$SYSROOT" \
     ZLIB_CFLAGS="-I$DEPS/include" ZLIB_LIBS="-L$DEPS/lib -lz" \
     BZIP2_CFLAGS="-I$DEPS/include" BZIP2_LIBS="-L$DEPS/lib -lbz2" \

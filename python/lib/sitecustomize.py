@@ -1,8 +1,10 @@
 # python/lib/sitecustomize.py -- installed into krait's stdlib (and run by
 # `site` at startup unless -S). Owns clear import errors for what cannot
-# exist in WebAssembly: native extension modules (.so) and WASI-less stdlib
-# parts. Does not own the import system itself: the finder below runs
-# last, only after every normal finder said "not found".
+# exist in WebAssembly (native extension modules, WASI-less stdlib parts)
+# and the fix-ups that let stdlib modules work on WASI (asyncio's event
+# loop). Does not own the import system itself: the explainer runs last,
+# after every normal finder said "not found"; the fixer only wraps the
+# normal loader of the modules it fixes.
 import sys
 
 # Stdlib extension modules that a wasm32-wasi CPython cannot have, with the
@@ -64,4 +66,58 @@ class KraitImportExplainer:
         return None
 
 
+def _fix_selector_events(mod):
+    """asyncio's selector loop makes a socketpair to be woken from other
+    threads and signal handlers; WASI has neither sockets nor threads, so
+    without one the loop could not even start. Here the loop does without:
+    it still sleeps in select/poll (poll_oneoff) until its next timer."""
+    cls = mod.BaseSelectorEventLoop
+    make, close, write = (cls._make_self_pipe, cls._close_self_pipe,
+                          cls._write_to_self)
+
+    def _make_self_pipe(self):
+        try:
+            make(self)
+        except OSError:
+            self._ssock = self._csock = None
+
+    def _close_self_pipe(self):
+        if getattr(self, "_ssock", None) is not None:
+            close(self)
+
+    def _write_to_self(self):
+        if getattr(self, "_csock", None) is not None:
+            write(self)
+
+    cls._make_self_pipe = _make_self_pipe
+    cls._close_self_pipe = _close_self_pipe
+    cls._write_to_self = _write_to_self
+
+
+class KraitStdlibFixer:
+    """A meta path finder placed first that reacts only to the modules in
+    FIXES: it finds them the normal way and runs the fix right after the
+    module's own code, so nothing is imported early."""
+    FIXES = {"asyncio.selector_events": _fix_selector_events}
+
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        fix = cls.FIXES.get(name)
+        if fix is None:
+            return None
+        from importlib.machinery import PathFinder
+        spec = PathFinder.find_spec(name, path, target)
+        if spec is None or spec.loader is None:
+            return spec
+        run = spec.loader.exec_module
+
+        def exec_module(module):
+            run(module)
+            fix(module)
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+if sys.platform == "wasi":
+    sys.meta_path.insert(0, KraitStdlibFixer)
 sys.meta_path.append(KraitImportExplainer)

@@ -28,7 +28,8 @@ const char kc_python_usage[] =
   "sandbox, like 'python'. With no CMD, MOD or SCRIPT it runs the\n"
   "interactive prompt on a terminal, or reads the program from stdin.\n"
   "\n"
-  "What the guest sees: the stdlib, read-only, at " KC_PY_STDLIB ";\n"
+  "What the guest sees: the stdlib, read-only, at " KC_PY_STDLIB "\n"
+  "(and python.wasm as sys.executable, " KC_PY_PROGRAM ");\n"
   "the current directory and the script's directory, read-write, under\n"
   "their host paths (and the guest starts in the current directory);\n"
   "nothing else of the host unless granted with --dir. Environment: only\n"
@@ -290,10 +291,19 @@ static int kc_py_workdirs(kc_py *p, char **argv, int script)
 /* Builds the guest's view: stdlib, working directories, environment. */
 static int kc_py_setup(kc_py *p, char **argv, int script)
 {
-  char stdlib[PATH_MAX];
+  char stdlib[PATH_MAX], bin[PATH_MAX];
+  struct stat sb;
   snprintf(stdlib, sizeof stdlib, "%s/lib/python3.11", p->home);
-  if (kc_py_grant(p, stdlib, KC_PY_STDLIB, 1) != 0 ||
-      kc_py_workdirs(p, argv, script) != 0)
+  snprintf(bin, sizeof bin, "%s/bin/python3.11", p->home);
+  if (kc_py_grant(p, stdlib, KC_PY_STDLIB, 1) != 0)
+    return -1;
+  /* sys.executable exists for the guest too (platform.libc_ver reads it) */
+  if (stat(bin, &sb) == 0) {
+    snprintf(bin, sizeof bin, "%s/bin", p->home);
+    if (kc_py_grant(p, bin, KC_PY_PREFIX "/bin", 1) != 0)
+      return -1;
+  }
+  if (kc_py_workdirs(p, argv, script) != 0)
     return -1;
   if (p->pythonpath) {
     /* a --env PYTHONPATH goes after the --site-packages dirs */

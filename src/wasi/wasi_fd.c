@@ -253,7 +253,8 @@ int kw_fd_advise(krait_caller *caller, void *env, krait_slot *ar)
 /* fd_fdstat_set_flags(fd, flags) -> errno. A stdio host fd is shared with
 ** the embedder, so there only a request that changes nothing succeeds
 ** (ENOSYS otherwise). Elsewhere append and nonblock change with F_SETFL;
-** Linux cannot change the sync flags of an open file: ENOTSUP. */
+** Linux cannot change the sync flags of an open file: ENOTSUP. Append
+** needs fd_write (a read-only preopen may still set nonblock). */
 int kw_fd_fdstat_set_flags(krait_caller *caller, void *env, krait_slot *ar)
 {
   uint32_t want = (uint32_t)ar[1].i32, sync = KW_FDFLAG_DSYNC |
@@ -262,6 +263,8 @@ int kw_fd_fdstat_set_flags(krait_caller *caller, void *env, krait_slot *ar)
   int e = KW_FD(KW_R(FD_FDSTAT_SET_FLAGS), &f), fl;
   if (e != 0)
     return kw_ret(ar, e);
+  if ((want & KW_FDFLAG_APPEND) && !(f->base & KW_R(FD_WRITE)))
+    return kw_ret(ar, KW_ENOTCAPABLE);  /* e.g. in a read-only preopen */
   if (want == kw_fdflags(f->host))
     return kw_ret(ar, 0);
   if (!f->owned)

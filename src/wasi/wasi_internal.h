@@ -94,7 +94,7 @@ enum {
 /* Every right that changes the file system or file contents: what a
 ** read-only preopen lacks. */
 #define KW_RIGHTS_WRITE \
-  (KW_R(FD_DATASYNC) | KW_R(FD_FDSTAT_SET_FLAGS) | KW_R(FD_SYNC) | \
+  (KW_R(FD_DATASYNC) | KW_R(FD_SYNC) | \
    KW_R(FD_WRITE) | KW_R(FD_ALLOCATE) | KW_R(PATH_CREATE_DIRECTORY) | \
    KW_R(PATH_CREATE_FILE) | KW_R(PATH_LINK_SOURCE) | \
    KW_R(PATH_LINK_TARGET) | KW_R(PATH_RENAME_SOURCE) | \

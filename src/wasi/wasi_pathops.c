@@ -104,6 +104,10 @@ int kw_path_open(krait_caller *caller, void *env, krait_slot *ar)
                        follow, &w);
   if (e != 0)
     return kw_ret(ar, e);
+  if (w.must_dir && (oflags & KW_O_CREAT)) {  /* "name/" cannot be a file */
+    kw_where_done(&w);
+    return kw_ret(ar, KW_EISDIR);
+  }
   oflags |= w.must_dir ? KW_O_DIRECTORY : 0;
   host = kw_open_nonblocking(w.dir, w.name,
                              kw_open_flags(oflags, fdflags, base));

@@ -22,7 +22,7 @@ OUT="$ROOT/build/test/out"
 TIMEOUT=${CPYTHON_TEST_TIMEOUT:-1200}
 
 FULL="test_json test_re test_math test_string test_unicode test_dict test_list
-test_tuple test_set test_int test_float test_long test_bytes test_str
+test_tuple test_set test_int test_float test_long test_bytes
 test_decimal test_fractions test_datetime test_time test_calendar
 test_collections test_itertools test_functools test_operator test_heapq
 test_bisect test_struct test_array test_base64 test_binascii test_zlib
@@ -82,18 +82,25 @@ for m in $MODS; do echo "$m"; done |
 import os, sys, xml.etree.ElementTree as ET
 w, table, mods = sys.argv[1], sys.argv[2], sys.argv[3:]
 rows, P, F = [], 0, 0
+# Names in the issue's list that CPython 3.11.2 does not have.
+ABSENT = {"test_str": "not in CPython 3.11.2: its str tests are test_unicode "
+                      "(renamed test_str in 3.13)"}
 for m in mods:
     x, rc = os.path.join(w, m + ".xml"), open(os.path.join(w, m + ".rc")).read().strip()
     secs = open(os.path.join(w, m + ".time")).read().strip()
     run = ok = skip = bad = 0
-    if os.path.exists(x):
-        for tc in ET.parse(x).getroot().iter("testcase"):
+    try:
+        cases = list(ET.parse(x).getroot().iter("testcase"))
+    except (OSError, ET.ParseError):
+        cases = []
+    if cases:
+        for tc in cases:
             run += 1
             kinds = {c.tag for c in tc}
             if kinds & {"failure", "error"}: bad += 1
             elif "skipped" in kinds: skip += 1
             else: ok += 1
-    if not os.path.exists(x) or run == 0 or rc != "0":
+    if run == 0 or rc != "0":
         bad = max(bad, 1)
     P += ok + skip; F += bad
     status = "ok" if bad == 0 else "FAIL"
@@ -103,6 +110,8 @@ for m in mods:
         log = open(os.path.join(w, m + ".log"), errors="replace").read().splitlines()
         for line in log[-25:]:
             print("  " + line)
+if len(mods) > 20:
+    rows += [f"| {m} | - | - | - | - | {why} |" for m, why in ABSENT.items()]
 with open(table, "w") as f:
     f.write("| module | run | passed | skipped | failed | seconds |\n|---|---|---|---|---|---|\n")
     f.write("\n".join(rows) + "\n")

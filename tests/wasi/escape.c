@@ -123,7 +123,8 @@ static void t_ro(void)
   wt_eq("ro rename out", __wasi_path_rename(RO, "file.txt", SB, "taken"), CAP);
   wt_eq("ro link out", __wasi_path_link(RO, 0, "file.txt", SB, "taken"), CAP);
   wt_eq("ro escape ..", wt_open(RO, "../outside/secret.txt", 0, 0, WT_RD, 0, &fd), CAP);
-  wt_eq("ro fdstat_set_flags", __wasi_fd_fdstat_set_flags(RO, __WASI_FDFLAGS_APPEND), CAP);
+  wt_eq("ro fdstat_set_flags append", __wasi_fd_fdstat_set_flags(RO, __WASI_FDFLAGS_APPEND), CAP);
+  wt_eq("ro fdstat_set_flags nonblock", __wasi_fd_fdstat_set_flags(RO, __WASI_FDFLAGS_NONBLOCK), 0);
 }
 
 /* Prints each preopen's guest name (for run.sh's --dir form checks). */

@@ -61,6 +61,8 @@ static void t_open(void)
   wt_eq("open creat|excl", wt_open(SB, "a.txt", 0, __WASI_OFLAGS_CREAT | __WASI_OFLAGS_EXCL, WT_RW, 0, &fd), 0);
   wt_eq("write", wt_write(fd, "hello world"), 0);
   wt_eq("open creat|excl existing", wt_open(SB, "a.txt", 0, __WASI_OFLAGS_CREAT | __WASI_OFLAGS_EXCL, WT_RW, 0, &fd2), __WASI_ERRNO_EXIST);
+  /* "name/" with creat: a directory is meant, so EISDIR (as Linux open) */
+  wt_eq("open creat trailing slash", wt_open(SB, "nodir/", 0, __WASI_OFLAGS_CREAT, WT_RW, 0, &fd2), __WASI_ERRNO_ISDIR);
   wt_eq("open missing", wt_open(SB, "nope.txt", 0, 0, WT_RD, 0, &fd2), __WASI_ERRNO_NOENT);
   wt_eq("open file with directory flag", wt_open(SB, "a.txt", 0, __WASI_OFLAGS_DIRECTORY, WT_RD, 0, &fd2), __WASI_ERRNO_NOTDIR);
   wt_eq("open file with trailing slash", wt_open(SB, "a.txt/", 0, 0, WT_RD, 0, &fd2), __WASI_ERRNO_NOTDIR);

@@ -1,0 +1,150 @@
+#!/bin/sh
+# bench/python.sh -- times the Python workloads (bench/python/*.py, plus
+# interpreter startup, `-c pass`) with hyperfine under three runners and
+# prints one markdown table of median wall times, as ratios to native:
+#   native  /usr/bin/python3.11 (Debian's CPython 3.11.2)
+#   krait   `krait python`, i.e. build/python/python.wasm under krait
+#   node    the same python.wasm under Node's WASI (tests/python/node-wasi.mjs)
+# with a geometric mean of the ratios over the CPU workloads (startup is
+# left out of it: it is a fixed cost, already inside every other row).
+# The table also goes to build/bench/python.md. First checks that every
+# runner exits 0 and prints the same output as native; a runner that
+# fails is not timed ("-"), and any failure or mismatch exits 1 at the end.
+# Env: KRAIT (build/krait), NODE (node), PYTHON (/usr/bin/python3.11),
+# BENCH_RUNS (3), BENCH_WARMUP (1), WORKLOADS (startup and every
+# bench/python/*.py, by name without .py).
+# Does not own: building krait or python.wasm (mk/bench.mk runs `make all`
+# and scripts/build-python.sh first), the workloads themselves.
+set -u
+cd "$(dirname "$0")/.." || exit 2
+KRAIT=${KRAIT:-build/krait}
+NODE=${NODE:-node}
+PYTHON=${PYTHON:-/usr/bin/python3.11}
+RUNS=${BENCH_RUNS:-3}
+WARMUP=${BENCH_WARMUP:-1}
+D=build/bench/python
+OUT=build/bench/python.md
+BENCHDIR=$(pwd)/bench/python
+LIB=build/python/lib/python3.11
+if [ -z "${WORKLOADS:-}" ]; then
+  WORKLOADS=startup
+  for f in bench/python/*.py; do WORKLOADS="$WORKLOADS $(basename "$f" .py)"; done
+fi
+mkdir -p "$D"
+
+[ -f build/python/python.wasm ] || { echo "bench: build/python/python.wasm missing (make python)" >&2; exit 2; }
+[ -x "$PYTHON" ] || { echo "bench: $PYTHON not found" >&2; exit 2; }
+
+# Node 20 runs python.wasm; 18 needs a flag for WASI; no node, no column.
+node_major=$($NODE -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+NODE_CMD="$NODE --no-warnings --max-old-space-size=4096"
+[ "$node_major" -lt 20 ] && NODE_CMD="$NODE_CMD --experimental-wasi-unstable-preview1"
+[ "$node_major" -eq 0 ] && { NODE_CMD=""; echo "bench: node not found, no node column" >&2; }
+RUNNERS="native krait"
+[ -n "$NODE_CMD" ] && RUNNERS="$RUNNERS node"
+
+# cmd RUNNER WORKLOAD: the command line that runs WORKLOAD under RUNNER,
+# split on spaces by both hyperfine -N and run (no path here contains
+# one). `startup` is `-c pass`; a workload is its script, by relative
+# path for native and krait (krait grants the script's directory) and by
+# absolute path for Node, whose preopen maps bench/python/ at its host path.
+cmd() {
+  if [ "$2" = startup ]; then args="-c pass"; else args="bench/python/$2.py"; fi
+  case $1 in
+    native) echo "$PYTHON $args" ;;
+    krait) echo "$KRAIT python $args" ;;
+    node)
+      [ "$2" = startup ] || args="$BENCHDIR/$2.py"
+      echo "$NODE_CMD tests/python/node-wasi.mjs --dir $LIB:/usr/local/lib/python3.11" \
+           "--dir $BENCHDIR:$BENCHDIR build/python/python.wasm $args" ;;
+  esac
+}
+
+# run RUNNER WORKLOAD: runs cmd's command line once, split on spaces.
+run() {
+  line=$(cmd "$1" "$2")
+  $line
+}
+
+bad=0
+# check_all WORKLOAD: runs WORKLOAD once under every runner and compares
+# each one's stdout with native's. Records the runners that exited 0 in
+# $D/WORKLOAD.ok (only those are timed) and prints native's output.
+check_all() {
+  want=$(run native "$1" 2>"$D/$1.native.err")
+  rc=$?
+  : >"$D/$1.ok"
+  for r in $RUNNERS; do
+    if [ "$r" = native ]; then got=$want; else got=$(run "$r" "$1" 2>"$D/$1.$r.err"); rc=$?; fi
+    if [ $rc -ne 0 ]; then
+      echo "bench: $1 under $r exited $rc (stderr: $D/$1.$r.err)" >&2
+      bad=1
+      continue
+    fi
+    echo "$r" >>"$D/$1.ok"
+    if [ "$got" != "$want" ]; then
+      echo "bench: CHECKSUM MISMATCH $1 $r: want '$want', got '$got'" >&2
+      bad=1
+    fi
+  done
+  echo "  $1: ${want:-(no output)}"
+}
+
+echo "bench: checksums"
+for w in $WORKLOADS; do
+  [ "$w" = startup ] || [ -f "bench/python/$w.py" ] || { echo "bench: no bench/python/$w.py" >&2; exit 2; }
+  check_all "$w"
+done
+
+echo "bench: timing with hyperfine ($RUNS runs, $WARMUP warmup)"
+for w in $WORKLOADS; do
+  rm -f "$D/$w".*.csv
+  while read -r r; do
+    hyperfine -N -r "$RUNS" -w "$WARMUP" --style none --export-csv "$D/$w.$r.csv" \
+      "$(cmd "$r" "$w")" </dev/null >/dev/null 2>&1 ||
+      { echo "bench: hyperfine failed on $w under $r" >&2; bad=1; rm -f "$D/$w.$r.csv"; }
+  done <"$D/$w.ok"
+done
+
+# secs WORKLOAD RUNNER: the median wall time in seconds from hyperfine's
+# CSV (column 4), or "-" when that runner was not timed.
+secs() {
+  if [ -f "$D/$1.$2.csv" ]; then
+    awk -F, 'NR == 2 { printf "%.3f", $4 }' "$D/$1.$2.csv"
+  else
+    echo -
+  fi
+}
+
+{
+  for w in $WORKLOADS; do
+    echo "$w $(secs "$w" native) $(secs "$w" krait) $(secs "$w" node)"
+  done
+} | awk -v runs="$RUNS" -v warmup="$WARMUP" -v py="$PYTHON" '
+  # cell T BASE: "T (Rx)", or "-" when either time is missing.
+  function cell(t, base) {
+    if (t == "-" || base == "-" || base <= 0) return "-"
+    return sprintf("%.3f (%.1fx)", t, t / base)
+  }
+  BEGIN {
+    printf "Python 3.11 workloads: median wall time of %d runs (%d warmup); ratio = x native (%s)\n\n", runs, warmup, py
+    print "| workload | native s | krait s (ratio) | node s (ratio) |"
+    print "|---|---:|---:|---:|"
+  }
+  {
+    name = ($1 == "startup") ? "startup (-c pass)" : $1
+    printf "| %s | %s | %s | %s |\n", name, $2, cell($3, $2), cell($4, $2)
+    if ($1 == "startup" || $2 == "-" || $2 <= 0) next
+    if ($3 != "-") { lk += log($3 / $2); nk++ }
+    if ($4 != "-") { ln += log($4 / $2); nn++ }
+  }
+  END {
+    printf "| geomean (excl. startup) | | %s | %s |\n",
+      nk ? sprintf("(%.1fx)", exp(lk / nk)) : "-", nn ? sprintf("(%.1fx)", exp(ln / nn)) : "-"
+  }' >"$OUT"
+echo
+cat "$OUT"
+echo
+echo "bench: table written to $OUT"
+
+[ $bad -eq 0 ] || { echo "bench: some runners failed or printed a different checksum" >&2; exit 1; }

@@ -1,0 +1,147 @@
+#!/bin/sh
+# tests/python/cli.sh -- `krait python` behaves like python: file I/O in
+# granted directories, env and argv, exit codes, MemoryError under
+# --max-memory, RecursionError, asyncio and time.sleep, tracebacks equal to
+# native /usr/bin/python3.11's, stdin and the REPL on a terminal, the
+# sandbox's view of the host, --site-packages with Debian's Flask (when
+# python3-flask is installed) and a native extension's clear error.
+# Prints "ok NAME" / "FAIL NAME" and ends with "N passed, N failed".
+# Needs build/krait and `make python`. Does not own: CPython's own suite
+# (tests/python/cpython.sh).
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+K="$ROOT/build/krait"
+[ -f "$ROOT/build/python/python.wasm" ] || { echo "no build/python; run: make python" >&2; exit 1; }
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+cd "$T" || exit 1
+pass=0 fail=0
+ok()  { pass=$((pass + 1)); echo "ok $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1: $2"; sed 's/^/  /' "$T/err" 2>/dev/null | tail -n 12; }
+
+# expect NAME STATUS EXPECTED-STDOUT KRAIT-PYTHON-ARGS...: runs krait python
+# and compares the exit status and stdout.
+expect() {
+  name=$1 want_rc=$2 want=$3; shift 3
+  got=$("$K" python "$@" 2>"$T/err" </dev/null)
+  rc=$?
+  if [ "$rc" = "$want_rc" ] && [ "$got" = "$want" ]; then ok "$name"
+  else bad "$name" "status $rc (want $want_rc); stdout '$got' (want '$want')"; fi
+}
+
+# ---- files in the working directory ---------------------------------------
+mkdir -p work/data
+cat >work/files.py <<'EOF'
+import os, shutil
+os.makedirs("tree/a/b", exist_ok=True)
+with open("tree/a/f.txt", "w") as f: f.write("one\n")
+with open("tree/a/f.txt", "a") as f: f.write("two\n")
+with open("tree/a/f.txt", "r+b") as f:
+    f.seek(4); f.write(b"TWO"); f.seek(0, 2); end = f.tell()
+os.rename("tree/a/f.txt", "tree/a/b/g.txt")
+walk = sorted((os.path.relpath(d), sorted(fs)) for d, _, fs in os.walk("tree"))
+print(end, open("tree/a/b/g.txt").read().split(), walk)
+shutil.copytree("tree", "copy"); shutil.rmtree("tree")
+print(os.path.exists("tree"), sorted(os.listdir("copy/a/b")), os.getcwd() == os.environ["PWD"])
+EOF
+cd work
+expect files 0 "8 ['one', 'TWO'] [('tree', []), ('tree/a', []), ('tree/a/b', ['g.txt'])]
+False ['g.txt'] True" files.py
+# the host sees what the guest did
+if [ -f copy/a/b/g.txt ] && [ ! -e tree ] && [ "$(cat copy/a/b/g.txt)" = "one
+TWO" ]; then ok files-on-host; else bad files-on-host "host tree differs"; fi
+cd "$T"
+
+# ---- env, argv, exit codes ------------------------------------------------
+KRAIT_SECRET=hidden; export KRAIT_SECRET
+expect env-argv 0 "['-c', 'x y', '--z'] bar None" --env FOO=bar \
+  -c 'import os, sys; print(sys.argv, os.environ["FOO"], os.environ.get("KRAIT_SECRET"))' 'x y' --z
+expect exit-3 3 "" -c 'import sys; sys.exit(3)'
+expect exit-msg 1 "" -c 'raise SystemExit("bye")'
+printf 'import sys\nprint("script", sys.argv[1:])\nsys.exit(7)\n' >s.py
+expect script-exit 7 "script ['a']" s.py a
+got=$(printf 'print(6*7)\n' | "$K" python - 2>"$T/err"); [ "$got" = 42 ] && ok stdin-program || bad stdin-program "got '$got'"
+got=$(printf 'print(6*7)\n' | "$K" python 2>"$T/err"); [ "$got" = 42 ] && ok stdin-no-tty || bad stdin-no-tty "got '$got'"
+got=$(echo '{"b": 1, "a": [2]}' | "$K" python -m json.tool --sort-keys 2>"$T/err" | tr -d ' \n')
+[ "$got" = '{"a":[2],"b":1}' ] && ok dash-m || bad dash-m "got '$got'"
+
+# ---- limits ---------------------------------------------------------------
+expect memoryerror 0 "MemoryError ok" --max-memory 64M -c '
+try:
+    b = bytearray(256 * 1024 * 1024)
+except MemoryError:
+    print("MemoryError", "ok" if len(bytearray(1024)) == 1024 else "broken")'
+expect recursion 0 "RecursionError ok" -c '
+def f(n): return f(n + 1)
+try: f(0)
+except RecursionError: print("RecursionError", "ok" if f.__name__ else "")'
+"$K" python --timeout 1 -c 'while True: pass' >/dev/null 2>"$T/err"
+rc=$?; { [ $rc = 134 ] && grep -q "timeout\|deadline" "$T/err"; } && ok timeout || bad timeout "status $rc"
+
+# ---- time ---------------------------------------------------------------
+expect sleep 0 True -c '
+import time
+t = time.monotonic(); time.sleep(0.2); d = time.monotonic() - t
+print(0.19 < d < 1.5)'
+expect asyncio 0 "[3, 2, 1] True" -c '
+import asyncio, time
+async def job(n, out):
+    await asyncio.sleep(n / 10); out.append(n)
+async def main():
+    out = []; t = time.monotonic()
+    await asyncio.gather(*(job(n, out) for n in (3, 1, 2)))
+    return out[::-1], 0.29 < time.monotonic() - t < 1.5
+print(*asyncio.run(main()))'
+
+# ---- tracebacks read as natively ----------------------------------------
+printf 'def inner(x):\n    return 1 / x\n\ndef outer():\n    return inner(0)\n\nouter()\n' >tb.py
+"$K" python tb.py >/dev/null 2>krait.tb; krc=$?
+/usr/bin/python3.11 tb.py >/dev/null 2>native.tb; nrc=$?
+if [ $krc = 1 ] && [ $nrc = 1 ] && cmp -s krait.tb native.tb; then ok traceback
+else cp krait.tb "$T/err"; bad traceback "status $krc/$nrc; differs from native"; diff krait.tb native.tb | head; fi
+
+# ---- the sandbox --------------------------------------------------------
+mkdir -p outside && echo secret >outside/s.txt
+got=$(cd work && "$K" python -c '
+for p in ("/etc/passwd", "'"$T"'/outside/s.txt"):
+    try: open(p); print("LEAK")
+    except OSError as e: print(type(e).__name__)' 2>"$T/err" </dev/null | sort -u)
+case $got in *LEAK*|"") bad no-host "got '$got'" ;; *) ok no-host ;; esac
+expect stdlib-ro 0 "PermissionError" -c '
+try: open("/usr/local/lib/python3.11/evil.py", "w"); print("wrote")
+except OSError as e: print(type(e).__name__)'
+mkdir -p elsewhere && printf 'import os\nprint(os.path.basename(__file__), len(os.listdir(os.path.dirname(__file__))))\n' >elsewhere/e.py
+(cd work && expect script-dir 0 "e.py 1" ../elsewhere/e.py)
+expect granted-dir 0 "secret" --dir "$T/outside::/data:ro" -c 'print(open("/data/s.txt").read().strip())'
+expect unsupported 0 "ssl: WebAssembly" -c '
+try: import ssl
+except ImportError as e: print("ssl:", "WebAssembly" if "WebAssembly" in str(e) else e)'
+
+# ---- packages -----------------------------------------------------------
+mkdir -p sp/purepkg sp/fastpkg
+echo 'VALUE = 41 + 1' >sp/purepkg/__init__.py
+echo 'from ._speed import f' >sp/fastpkg/__init__.py
+printf '\177ELF' >sp/fastpkg/_speed.cpython-311-x86_64-linux-gnu.so
+expect site-packages 0 42 --site-packages sp -c 'import purepkg; print(purepkg.VALUE)'
+got=$("$K" python --site-packages sp -c 'import fastpkg' 2>&1 </dev/null); rc=$?
+case $got in *_speed.cpython-311-x86_64-linux-gnu.so*"native extension module"*) [ $rc = 1 ] && ok native-ext || bad native-ext "status $rc" ;;
+  *) echo "$got" >"$T/err"; bad native-ext "no clear message" ;; esac
+DP=/usr/lib/python3/dist-packages
+if [ -f $DP/flask/__init__.py ]; then
+  expect flask 0 "200 hello krait" --site-packages $DP -c '
+from flask import Flask
+app = Flask("t")
+@app.route("/")
+def hi(): return "hello krait"
+r = app.test_client().get("/")
+print(r.status_code, r.get_data(as_text=True))'
+else
+  : >"$T/err"; bad flask "python3-flask is not installed (sh scripts/bootstrap.sh python installs it)"
+fi
+
+# ---- the REPL on a terminal (util-linux script gives it a pty) ----------
+got=$(printf '6*7\nexit()\n' | script -qec "$K python" /dev/null 2>&1 | tr -d '\r')
+case $got in *">>> "*42*) ok repl ;; *) echo "$got" >"$T/err"; bad repl "no prompt or result" ;; esac
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
