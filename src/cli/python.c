@@ -189,6 +189,7 @@ static int kc_py_find_home(kc_py *p)
   const char *env = getenv("KRAIT_PYTHON_HOME");
   const char *given = p->home ? p->home : env;
   if (given) {
+    p->home = given;
     if (kc_py_is_home(given))
       return 0;
     fprintf(stderr, "Error: '%s' (from %s) is not a Python home: it needs "

@@ -148,7 +148,15 @@ static void emit_copy(lw *w, uint32_t dst, uint32_t src) {
   emit_op(w, KI_COPY); emit(w, dst); emit(w, src);
 }
 
+/* Writes constant k to slot dst; right after another CONST, both become
+** one CONST2 (straight-line code often sets several slots in a row). */
 static void emit_const(lw *w, uint32_t dst, uint64_t k) {
+  if (w->last_pos != NONE && w->last_ki == KI_CONST && pos(w) == w->last_pos + 4) {
+    words(w)[w->last_pos] = (uint32_t)w->dw[KI_CONST2];
+    w->last_ki = KI_CONST2;
+    emit(w, dst); emit_k64(w, k);
+    return;
+  }
   emit_op(w, KI_CONST); emit(w, dst); emit_k64(w, k);
 }
 
@@ -172,30 +180,26 @@ static void materialize_range(lw *w, uint32_t from, uint32_t to) {
     if (w->vs[i].kind != V_TEMP) materialize(w, i);
 }
 
-/* The read-only slot holding constant k (allocated on first use), or NONE
-** when all constant slots are taken. */
+/* The read-only slot holding constant k (one of those pick_loop_consts
+** chose), or NONE. */
 static uint32_t const_slot(lw *w, uint64_t k) {
-  uint32_t i = 0;
-  while (i < w->nk && w->kvals[i] != k) i++;
-  if (i == w->nk) {
-    if (w->nk == w->kcap) return NONE;
-    w->kvals[w->nk++] = k;
-  }
-  return w->temp0 - w->kcap + i;
+  for (uint32_t i = 0; i < w->nk; i++)
+    if (w->kvals[i] == k) return w->temp0 - w->kcap + i;
+  return NONE;
 }
 
 /* The slot holding entry i, for reading: a local's own slot, the zero
-** slot for a zero constant, or its temp (other constants are written to
-** the temp first). */
+** slot for a zero constant, a constant slot, or its temp (other constants
+** are written to the temp first). */
 static uint32_t slot_of(lw *w, uint32_t i) {
   lw_val *v = &w->vs[i];
   if (v->kind == V_LOCAL) return v->local;
   if (v->kind == V_CONST && v->k == 0) return w->f->nlocals;  /* the zero slot */
-  if (v->kind == V_CONST && w->loop_depth > 0) {
+  if (v->kind == V_CONST) {
     uint32_t k = const_slot(w, v->k);
     if (k != NONE) return k;
+    materialize(w, i);
   }
-  if (v->kind == V_CONST) materialize(w, i);
   return T(w, i);
 }
 
@@ -702,11 +706,10 @@ static bool fold_rmw(lw *w, const kd_instr *in) {
 }
 
 /* Whether reading entry i first writes its own temp: a nonzero constant
-** without a constant slot (outside loops, or with all slots taken). */
+** without a constant slot. */
 static bool writes_temp(lw *w, uint32_t i) {
   lw_val *v = &w->vs[i];
-  return v->kind == V_CONST && v->k != 0 &&
-         !(w->loop_depth > 0 && const_slot(w, v->k) != NONE);
+  return v->kind == V_CONST && v->k != 0 && const_slot(w, v->k) == NONE;
 }
 
 /* Whether the last emitted op (an i32.add about to be folded) reads slot
@@ -995,12 +998,16 @@ static void lower_instr(lw *w, const kd_instr *in) {
   }
 }
 
-/* Counts the distinct non-zero constants inside loops (at most
-** KI_CONST_SLOTS): the constant slots to reserve below the temps, where
-** callee frames (which start at the temps) cannot overwrite them. */
-static uint32_t count_loop_consts(lw *w) {
+/* Picks the constant slots: the non-zero constants that occur most often
+** inside loops (at most KI_CONST_SLOTS, ranked by static count among the
+** first 512 distinct ones) go into w->kvals. They sit below the temps,
+** where callee frames (which start at the temps) cannot overwrite them;
+** the CONSTS prologue writes them once per call. Returns their number. */
+static uint32_t pick_loop_consts(lw *w) {
+  enum { MAXK = 512 };
   ku_cursor c = w->c;
-  uint64_t seen[KI_CONST_SLOTS];
+  uint64_t seen[MAXK];
+  uint32_t count[MAXK];
   uint32_t n = 0, depth = 1, loops = 0;
   uint8_t is_loop[256] = {0};   /* loop flags of the innermost 256 blocks */
   while (depth > 0) {
@@ -1016,16 +1023,26 @@ static uint32_t count_loop_consts(lw *w) {
       is_loop[depth & 255] = 0;
       break;
     case KD_OP_I32_CONST: case KD_OP_I64_CONST: case KD_OP_F32_CONST: case KD_OP_F64_CONST: {
-      if (!loops || !in.k || n == KI_CONST_SLOTS) break;
+      if (!loops || !in.k) break;
       uint32_t i = 0;
       while (i < n && seen[i] != in.k) i++;
-      if (i == n) seen[n++] = in.k;
+      if (i < n) count[i]++;
+      else if (n < MAXK) { seen[n] = in.k; count[n++] = 1; }
       break;
     }
     default: break;
     }
   }
-  return n;
+  uint32_t nk = 0;
+  for (; nk < KI_CONST_SLOTS && nk < n; nk++) {  /* selection of the top */
+    uint32_t best = nk;
+    for (uint32_t i = nk + 1; i < n; i++)
+      if (count[i] > count[best]) best = i;
+    uint64_t k = seen[best]; seen[best] = seen[nk]; seen[nk] = k;
+    uint32_t t = count[best]; count[best] = count[nk]; count[nk] = t;
+    w->kvals[nk] = k;
+  }
+  return nk;
 }
 
 /* Completes the CONSTS prologue: its table of constants goes after the
@@ -1089,7 +1106,7 @@ ki_code *ki_lower(const krait_module *m, uint32_t fi, bool explicit_bounds) {
     ku_vec_free(&w.scratch);
     return NULL;
   }
-  w.kcap = count_loop_consts(&w);
+  w.kcap = w.nk = pick_loop_consts(&w);
   w.temp0 += w.kcap;        /* constant slots sit between zero slot and temps */
   emit_op(&w, KI_CONSTS);   /* first slot, count, table offset: see finish */
   emit(&w, 0); emit(&w, 0); emit(&w, 0);

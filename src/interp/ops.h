@@ -19,6 +19,7 @@
   Y(I32_ADD_MEM_G)   /* addr k off: i32 at addr+off += k (guard mode) */   \
   Y(I32_ADD_MEM_C)   /* the same with an explicit bounds check */          \
   Y(CONST)           /* dst lo hi */                                       \
+  Y(CONST2)          /* dst lo hi dst2 lo2 hi2: two CONSTs */              \
   Y(BR)              /* target */                                          \
   Y(BR_IF)           /* cond target */                                     \
   Y(BR_UNLESS)       /* cond target */                                     \

@@ -3,6 +3,7 @@
 ** Calls between wasm functions never recurse on the C stack.
 */
 #include "interp/interp.h"
+#include <string.h>
 #include "interp/numeric.h"
 #include "platform/dispatch.h"
 #include "platform/platform.h"
@@ -209,8 +210,9 @@ L_UNREACHABLE: TRAP(UNREACHABLE);
 L_COPY: S(1) = S(2); ip += 3; NEXT();
 L_COPY2: S(1) = S(2); S(3) = S(4); ip += 5; NEXT();
 L_CONSTS: {
-  const uint32_t *t = ip + ip[3];
-  for (uint32_t i = 0; i < ip[2]; i++) fp[ip[1] + i].bits = (uint64_t)t[2 * i] | (uint64_t)t[2 * i + 1] << 32;
+  /* the table holds each constant as two little-endian words: a slot */
+  _Static_assert(sizeof(krait_slot) == 8, "a slot is 64 bits");
+  memcpy(&fp[ip[1]], ip + ip[3], (size_t)ip[2] * sizeof(krait_slot));
   ip += 4;
   NEXT();
 }
@@ -255,6 +257,7 @@ KI_FPAIRS(Z)
 KI_LOADOPS(Z)
 #undef Z
 L_CONST: S(1).bits = K64(2); ip += 4; NEXT();
+L_CONST2: S(1).bits = K64(2); S(4).bits = K64(5); ip += 7; NEXT();
 L_BR: ip += 1 + (int32_t)ip[1]; NEXT();
 L_BR_IF:
   if (RD_I32(S(1))) ip += 2 + (int32_t)ip[2]; else ip += 3;

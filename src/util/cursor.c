@@ -20,14 +20,14 @@ _Noreturn void ku_cfail(ku_cursor *c, int kind, const char *fmt, ...) {
   longjmp(c->fail->jb, 1);
 }
 
-uint8_t ku_u8(ku_cursor *c) {
-  if (c->p >= c->end) ku_cfail(c, KRAIT_ERR_MALFORMED, "unexpected end");
-  return *c->p++;
+/* The failure of ku_u8 at the end of the cursor. */
+_Noreturn void ku_end_fail(ku_cursor *c) {
+  ku_cfail(c, KRAIT_ERR_MALFORMED, "unexpected end");
 }
 
 /* Reads an unsigned LEB128 of at most `bits` bits; rejects encodings that
 ** are too long or set bits beyond the width ("integer too large"). */
-static uint64_t read_uleb(ku_cursor *c, unsigned bits) {
+uint64_t ku_uleb(ku_cursor *c, unsigned bits) {
   uint64_t v = 0;
   unsigned shift = 0;
   for (;;) {
@@ -49,7 +49,7 @@ static uint64_t read_uleb(ku_cursor *c, unsigned bits) {
 
 /* Reads a signed LEB128 of at most `bits` bits; unused bits of the last
 ** byte must be a sign extension ("integer too large"). */
-static int64_t read_sleb(ku_cursor *c, unsigned bits) {
+int64_t ku_sleb(ku_cursor *c, unsigned bits) {
   uint64_t v = 0;
   unsigned shift = 0;
   uint8_t b;
@@ -77,11 +77,6 @@ static int64_t read_sleb(ku_cursor *c, unsigned bits) {
   return (int64_t)v;
 }
 
-uint32_t ku_u32(ku_cursor *c) { return (uint32_t)read_uleb(c, 32); }
-uint64_t ku_u64(ku_cursor *c) { return read_uleb(c, 64); }
-int32_t ku_s32(ku_cursor *c) { return (int32_t)read_sleb(c, 32); }
-int64_t ku_s64(ku_cursor *c) { return read_sleb(c, 64); }
-int64_t ku_s33(ku_cursor *c) { return read_sleb(c, 33); }
 
 const uint8_t *ku_bytes(ku_cursor *c, size_t n) {
   if ((size_t)(c->end - c->p) < n)

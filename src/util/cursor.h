@@ -27,12 +27,48 @@ typedef struct ku_cursor {
 _Noreturn void ku_cfail(ku_cursor *c, int kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-uint8_t ku_u8(ku_cursor *c);
-uint32_t ku_u32(ku_cursor *c);          /* unsigned LEB128, 32-bit */
-uint64_t ku_u64(ku_cursor *c);          /* unsigned LEB128, 64-bit */
-int32_t ku_s32(ku_cursor *c);           /* signed LEB128, 32-bit */
-int64_t ku_s64(ku_cursor *c);           /* signed LEB128, 64-bit */
-int64_t ku_s33(ku_cursor *c);           /* signed LEB128, 33-bit (blocktype) */
+/* The general readers (cursor.c); the inline ones below take the common
+** one-byte case themselves and call these for the rest. */
+_Noreturn void ku_end_fail(ku_cursor *c);
+uint64_t ku_uleb(ku_cursor *c, unsigned bits);
+int64_t ku_sleb(ku_cursor *c, unsigned bits);
+
+/* One byte, or a failure at the end of the cursor. */
+static inline uint8_t ku_u8(ku_cursor *c) {
+  if (KU_UNLIKELY(c->p >= c->end)) ku_end_fail(c);
+  return *c->p++;
+}
+
+/* Whether the next byte exists and is a complete LEB128 by itself (every
+** width here holds 7 bits, so it is then always valid). */
+static inline bool ku_leb1(const ku_cursor *c) {
+  return KU_LIKELY(c->p < c->end && *c->p < 0x80);
+}
+
+/* unsigned LEB128, 32-bit */
+static inline uint32_t ku_u32(ku_cursor *c) {
+  return ku_leb1(c) ? *c->p++ : (uint32_t)ku_uleb(c, 32);
+}
+/* unsigned LEB128, 64-bit */
+static inline uint64_t ku_u64(ku_cursor *c) {
+  return ku_leb1(c) ? *c->p++ : ku_uleb(c, 64);
+}
+/* The one-byte signed LEB128 value b: 7 bits, sign-extended. */
+static inline int32_t ku_sleb1(uint8_t b) {
+  return (int32_t)((uint32_t)b << 25) >> 25;
+}
+/* signed LEB128, 32-bit */
+static inline int32_t ku_s32(ku_cursor *c) {
+  return ku_leb1(c) ? ku_sleb1(*c->p++) : (int32_t)ku_sleb(c, 32);
+}
+/* signed LEB128, 64-bit */
+static inline int64_t ku_s64(ku_cursor *c) {
+  return ku_leb1(c) ? ku_sleb1(*c->p++) : ku_sleb(c, 64);
+}
+/* signed LEB128, 33-bit (blocktype) */
+static inline int64_t ku_s33(ku_cursor *c) {
+  return ku_leb1(c) ? ku_sleb1(*c->p++) : ku_sleb(c, 33);
+}
 uint32_t ku_fixed32(ku_cursor *c);      /* little-endian 4 bytes */
 uint64_t ku_fixed64(ku_cursor *c);      /* little-endian 8 bytes */
 const uint8_t *ku_bytes(ku_cursor *c, size_t n);  /* n raw bytes */
