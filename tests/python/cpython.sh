@@ -94,7 +94,8 @@ for m in $MODS; do echo "$m"; done |
   CPY_W="$W" xargs -P 2 -I{} env CPY_ONE={} sh "$0" "$MODE" "$RUNNER"
 
 # The table and the totals, from the JUnit files.
-/usr/bin/python3.11 - "$W" "$OUT/cpython-$MODE-$RUNNER.txt" $MODS <<'EOF'
+TABLE="$OUT/cpython-$MODE-$RUNNER${CPY_MODS:+-partial}.txt"
+/usr/bin/python3.11 - "$W" "$TABLE" $MODS <<'EOF'
 import os, sys, xml.etree.ElementTree as ET
 w, table, mods = sys.argv[1], sys.argv[2], sys.argv[3:]
 rows, P, F = [], 0, 0
