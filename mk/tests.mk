@@ -19,6 +19,8 @@
 #   asan-spec-guard     spec suite run by build/asan/krait
 #   asan-spec-explicit    "
 #   fuzz                one item: libFuzzer smoke run found nothing
+#   diff                one csmith program at one -O level, krait (both
+#                       bounds modes) against Node's WASI (tests/diff/)
 #   python              one check of python.wasm under krait run / krait
 #                       python (tests/python/tier.sh; builds or fetches
 #                       python.wasm from the cache first)
@@ -32,12 +34,12 @@ include mk/vars.inc
 
 TIERS ?= build unit spec-guard spec-explicit wast-own wasi wasi-full guest limits \
          switch asan-unit asan-spec-guard asan-spec-explicit fuzz fuzz-guard \
-         python cpython
+         diff python cpython
 # Fuzz time inside `make test`: FUZZ_SECONDS when given, 60 s in CI
 # (CI=true), else 15 s. `make fuzz` alone always defaults to 60 s.
 TEST_FUZZ_SECONDS = $(if $(filter command line environment,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),$(if $(filter true,$(CI)),60,15))
 
-.PHONY: test test-full test-python test-cpython test-cpython-full test-build test-unit test-spec-guard test-spec-explicit \
+.PHONY: test test-full test-diff test-python test-cpython test-cpython-full test-build test-unit test-spec-guard test-spec-explicit \
         test-wasi test-wasi-full test-guest test-limits test-asan-unit test-asan-spec-guard \
         test-asan-spec-explicit test-fuzz test-fuzz-guard test-bins asan-test-bins
 
@@ -59,6 +61,12 @@ define kt_tier
 	 p=$${1:-0}; f=$${2:-1}; [ $$rc -ne 0 ] && [ $$f -eq 0 ] && f=1; \
 	 kt_record $(1) $$p $$f; [ $$f -eq 0 ]
 endef
+
+# ---- differential: csmith programs, krait vs V8 (tests/diff/) ------------
+# DIFF_COUNT programs (default 12; seeds from 1, deterministic).
+DIFF_COUNT ?= 12
+test-diff: all
+	$(call kt_tier,diff,sh tests/diff/csmith.sh $(DIFF_COUNT) 1)
 
 # ---- Python (tests/python/) ----------------------------------------------
 test-python: all

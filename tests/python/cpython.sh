@@ -95,6 +95,9 @@ for m in $MODS; do echo "$m"; done |
 
 # The table and the totals, from the JUnit files.
 TABLE="$OUT/cpython-$MODE-$RUNNER${CPY_MODS:+-partial}.txt"
+# the JUnit files stay for a look at skip reasons (tests/python/skips.py)
+JDIR="${TABLE%.txt}-junit"
+rm -rf "$JDIR" && mkdir -p "$JDIR" && cp "$W"/*.xml "$JDIR"/ 2>/dev/null
 /usr/bin/python3.11 - "$W" "$TABLE" $MODS <<'EOF'
 import os, sys, xml.etree.ElementTree as ET
 w, table, mods = sys.argv[1], sys.argv[2], sys.argv[3:]
