@@ -39,7 +39,7 @@ TIERS ?= build unit spec-guard spec-explicit wast-own wasi wasi-full guest limit
 # (CI=true), else 15 s. `make fuzz` alone always defaults to 60 s.
 TEST_FUZZ_SECONDS = $(if $(filter command line environment,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),$(if $(filter true,$(CI)),60,15))
 
-.PHONY: test test-full test-diff test-python test-cpython test-cpython-full test-build test-unit test-spec-guard test-spec-explicit \
+.PHONY: test test-full test-host test-diff test-python test-cpython test-cpython-full test-build test-unit test-spec-guard test-spec-explicit \
         test-wasi test-wasi-full test-guest test-limits test-asan-unit test-asan-spec-guard \
         test-asan-spec-explicit test-fuzz test-fuzz-guard test-bins asan-test-bins
 
@@ -110,6 +110,21 @@ asan-test-bins: $(XRUN) $(ASAN_UNIT_BIN) $(UNIT_WASM)
 
 test-unit: test-bins
 	@sh tests/run_unit.sh unit $(TB)/unit/bin
+
+# ---- host components (tests/host/) ----------------------------------------
+# Tests of the server-side components (manifest, HTTP, key-value, event
+# loop) that are internal to krait: unlike tests/unit/ they see src/
+# headers. Each tests/host/test_*.c is one binary, run like the unit tests.
+HOST_SRC  := $(sort $(wildcard tests/host/test_*.c))
+HOST_BIN  := $(patsubst tests/host/%.c,$(TB)/host/bin/%,$(HOST_SRC))
+HOST_LIBS := -lsqlite3 -lhiredis -lpthread
+
+$(TB)/host/bin/%: tests/host/%.c tests/unit/test.h build/libkrait.a
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g -std=gnu11 -Iinclude -Isrc -Itests/unit $(WARN) -o $@ $< build/libkrait.a $(LDLIBS) $(HOST_LIBS)
+
+test-host: all $(HOST_BIN) $(XRUN)
+	@sh tests/run_unit.sh host $(TB)/host/bin
 
 # ---- spec ---------------------------------------------------------------
 test-spec-guard: all $(XRUN)
