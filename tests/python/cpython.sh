@@ -12,7 +12,9 @@
 # run, passed, skipped and failed, and the seconds taken. Prints "ok MOD" /
 # "FAIL MOD" per module and ends with "N passed, N failed" counting test
 # cases (a module that dies without a JUnit file counts one failure; one
-# that regrtest skips as a whole is listed as skipped). The full list adds
+# that regrtest skips as a whole is listed as skipped). regrtest runs with
+# -w, as CPython's buildbots do: a test that fails is rerun once, and a
+# pass on rerun is reported as flaky in the table. The full list adds
 # test_asyncio.test_tasks+lifted: that module with the socket guard lifted
 # (tests/python/asyncio_tasks.py), since krait's asyncio needs no sockets.
 # CPY_MODS="test_x ..." runs just those modules.
@@ -78,10 +80,10 @@ one() {
   elif [ "$RUNNER" = krait ]; then
     "$ROOT/build/krait" python --timeout "$TIMEOUT" --max-memory 2G \
       --site-packages "$P/testlib" --dir "$d::/" --env TMPDIR=/tmp \
-      -m test --junit-xml "/tmp/junit.xml" "$mod" >"$W/$mod.log" 2>&1
+      -m test -w --junit-xml "/tmp/junit.xml" "$mod" >"$W/$mod.log" 2>&1
   else
     (cd "$d" && env -i PATH=/usr/bin:/bin TMPDIR="$d/tmp" PYTHONPATH="$P/testlib" \
-      timeout "$TIMEOUT" /usr/bin/python3.11 -m test --junit-xml "$d/tmp/junit.xml" \
+      timeout "$TIMEOUT" /usr/bin/python3.11 -m test -w --junit-xml "$d/tmp/junit.xml" \
       "$mod" >"$W/$mod.log" 2>&1)
   fi
   echo $? >"$W/$mod.rc"
@@ -132,6 +134,11 @@ for m in mods:
         bad = max(bad, 1)
     P += ok + skip; F += bad
     status = "ok" if bad == 0 else "FAIL"
+    if "Re-running failed tests" in log and bad == 0:
+        # regrtest -w (as CPython's buildbots): failed once, passed on rerun
+        secs += " (a test failed once and passed when rerun: see the log)"
+        first = log.split("Re-running failed tests", 1)[0].splitlines()
+        print(f"flaky {m}: " + " / ".join(l.strip() for l in first[-12:] if l.strip())[:600])
     rows.append(f"| {m} | {run} | {ok} | {skip} | {bad} | {secs} |")
     print(f"{status} {m}: {run} run, {ok} passed, {skip} skipped, {bad} failed ({secs}s)")
     if bad:
