@@ -2,7 +2,9 @@
 # tests/wasi/run.sh -- the wasi-full tier: tests/wasi/fs.c (every fd_* and
 # path_* call, with error cases) and tests/wasi/escape.c (the sandbox-escape
 # battery) under `krait run --dir`, each with openat2 and with the
-# component-by-component fallback (KRAIT_WASI_NO_OPENAT2=1). Host-side
+# component-by-component fallback (KRAIT_WASI_NO_OPENAT2=1), and
+# tests/wasi/proc.c (args, environ, clocks, poll_oneoff, random_get,
+# sched_yield, proc_raise, proc_exit, called directly with error cases). Host-side
 # checks prove nothing outside the writable preopen changed. Prints
 # "N passed, N failed"; exits non-zero on any failure. Does not own the
 # WASI subset smoke tests (tests/wasi-smoke/).
@@ -11,7 +13,7 @@ cd "$(dirname "$0")/../.." || exit 2
 KRAIT=${KRAIT:-build/krait}
 W=$(pwd)/build/test/wasi-full
 mkdir -p "$W"
-for g in fs escape; do
+for g in fs escape proc; do
   clang-16 --target=wasm32-wasi --sysroot=/usr -O2 -Wall -Wno-unused-result \
     tests/wasi/$g.c tests/guest/compat/wasm_compat.c -o "$W/$g.wasm" || exit 2
 done
@@ -97,6 +99,7 @@ for mode in openat2 fallback; do
   run "fs/$mode" $mode fs
   run "escape/$mode" $mode escape
 done
+run "proc" openat2 proc
 
 # Races: a host loop flips sandbox/race between a directory inside and
 # ../outside while the guest creates, mkdirs and renames through it.
