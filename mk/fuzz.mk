@@ -1,22 +1,27 @@
-# mk/fuzz.mk -- `make fuzz`: the libFuzzer smoke target.
-# Owns: building build/fuzz/fuzz_module (clang-16, libFuzzer + ASan +
-# UBSan, linked against the `make asan` library, which carries coverage hooks) and
-# running it for FUZZ_SECONDS (default 60). Does not own: the target's code
-# (tests/fuzz/fuzz_module.c) or the seeds (tests/fuzz/run.sh).
+# mk/fuzz.mk -- `make fuzz`: the libFuzzer smoke targets.
+# Owns: building build/fuzz/fuzz_module and the parser targets
+# build/fuzz/fuzz_{toml,http} (clang-16, libFuzzer + ASan + UBSan, linked
+# against the `make asan` library, which carries coverage hooks) and running
+# them for FUZZ_SECONDS (default 60; the parsers a quarter each). Does not
+# own: the targets' code (tests/fuzz/fuzz_*.c) or the seeds
+# (tests/fuzz/run.sh, tests/fuzz/run_parser.sh).
 include mk/vars.inc
 
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang-16
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 
+FUZZ_PARSERS := toml http
+
 .PHONY: fuzz fuzz-build fuzz-lib
 fuzz:
 	@$(MAKE) --no-print-directory fuzz-build
 	@sh tests/fuzz/run.sh $(FUZZ_SECONDS)
+	@for p in $(FUZZ_PARSERS); do sh tests/fuzz/run_parser.sh $$p $$(( $(FUZZ_SECONDS) / 4 )) || exit 1; done
 
-# The library first (a sub-make), then the target linked against it.
+# The library first (a sub-make), then the targets linked against it.
 fuzz-build: fuzz-lib
-	@$(MAKE) --no-print-directory build/fuzz/fuzz_module
+	@$(MAKE) --no-print-directory build/fuzz/fuzz_module $(FUZZ_PARSERS:%=build/fuzz/fuzz_%)
 
 # The engine with coverage instrumentation: the ASan+UBSan build (`make
 # asan`) carries libFuzzer's coverage hooks, so one build serves both.
@@ -26,4 +31,10 @@ fuzz-lib:
 build/fuzz/fuzz_module: tests/fuzz/fuzz_module.c build/asan/libkrait.a
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -O1 -g -fsanitize=fuzzer $(FUZZ_SAN) -std=gnu11 -Iinclude $(WARN) \
+	  -o $@ $< build/asan/libkrait.a $(LDLIBS)
+
+# The parser targets see krait's internal headers (src/).
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/asan/libkrait.a
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -O1 -g -fsanitize=fuzzer $(FUZZ_SAN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc $(WARN) \
 	  -o $@ $< build/asan/libkrait.a $(LDLIBS)

@@ -19,6 +19,10 @@
 #   asan-spec-guard     spec suite run by build/asan/krait
 #   asan-spec-explicit    "
 #   fuzz                one item: libFuzzer smoke run found nothing
+#   host                one test function in tests/host/test_*.c (server
+#                       components: manifest TOML, HTTP, key-value, serve)
+#   asan-host           the same on the ASan+UBSan build
+#   fuzz-toml, fuzz-http  one item each: the parser fuzzers found nothing
 #   diff                one csmith program at one -O level, krait (both
 #                       bounds modes) against Node's WASI (tests/diff/)
 #   python              one check of python.wasm under krait run / krait
@@ -33,13 +37,13 @@
 include mk/vars.inc
 
 TIERS ?= build unit spec-guard spec-explicit wast-own wasi wasi-full guest limits \
-         switch asan-unit asan-spec-guard asan-spec-explicit fuzz fuzz-guard \
-         diff python cpython
+         switch host asan-unit asan-host asan-spec-guard asan-spec-explicit \
+         fuzz fuzz-guard fuzz-toml fuzz-http diff python cpython
 # Fuzz time inside `make test`: FUZZ_SECONDS when given, 60 s in CI
 # (CI=true), else 15 s. `make fuzz` alone always defaults to 60 s.
 TEST_FUZZ_SECONDS = $(if $(filter command line environment,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),$(if $(filter true,$(CI)),60,15))
 
-.PHONY: test test-full test-host test-diff test-python test-cpython test-cpython-full test-build test-unit test-spec-guard test-spec-explicit \
+.PHONY: test test-full test-host test-asan-host test-fuzz-toml test-fuzz-http test-diff test-python test-cpython test-cpython-full test-build test-unit test-spec-guard test-spec-explicit \
         test-wasi test-wasi-full test-guest test-limits test-asan-unit test-asan-spec-guard \
         test-asan-spec-explicit test-fuzz test-fuzz-guard test-bins asan-test-bins
 
@@ -121,10 +125,20 @@ HOST_LIBS := -lsqlite3 -lhiredis -lpthread
 
 $(TB)/host/bin/%: tests/host/%.c tests/unit/test.h build/libkrait.a
 	@mkdir -p $(dir $@)
-	$(CC) -O1 -g -std=gnu11 -Iinclude -Isrc -Itests/unit $(WARN) -o $@ $< build/libkrait.a $(LDLIBS) $(HOST_LIBS)
+	$(CC) -O1 -g -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -Itests/unit $(WARN) -o $@ $< build/libkrait.a $(LDLIBS) $(HOST_LIBS)
 
 test-host: all $(HOST_BIN) $(XRUN)
 	@sh tests/run_unit.sh host $(TB)/host/bin
+
+# The same host tests on the ASan+UBSan library.
+ASAN_HOST_BIN := $(patsubst tests/host/%.c,$(TB)/asan-host/bin/%,$(HOST_SRC))
+$(TB)/asan-host/bin/%: tests/host/%.c tests/unit/test.h build/asan/libkrait.a
+	@mkdir -p $(dir $@)
+	$(ASAN_CC) $(ASAN_CFLAGS) -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -Itests/unit $(WARN) -o $@ $< build/asan/libkrait.a $(LDLIBS) $(HOST_LIBS)
+
+test-asan-host: asan-build $(XRUN)
+	@$(MAKE) --no-print-directory $(ASAN_HOST_BIN)
+	@$(KT_ASAN_ENV) sh tests/run_unit.sh asan-host $(TB)/asan-host/bin
 
 # ---- spec ---------------------------------------------------------------
 test-spec-guard: all $(XRUN)
@@ -220,6 +234,11 @@ test-fuzz: $(XRUN)
 
 # The same target with guard-page memories (faults become traps), for half
 # the time.
+# The text parsers (TOML manifest, HTTP/1.1), a quarter of the time each.
+test-fuzz-toml test-fuzz-http: test-fuzz-%: $(XRUN)
+	@$(MAKE) --no-print-directory fuzz-build
+	@sh tests/fuzz/run_parser.sh $* $$(( $(TEST_FUZZ_SECONDS) / 4 )) fuzz-$*
+
 test-fuzz-guard: $(XRUN)
 	@$(MAKE) --no-print-directory fuzz-build
 	@KRAIT_FUZZ_BOUNDS=guard sh tests/fuzz/run.sh $$(( $(TEST_FUZZ_SECONDS) / 2 )) fuzz-guard

@@ -6,6 +6,9 @@
 set -eu
 
 #   sh scripts/bootstrap.sh          what `make`, `make test`, bench, demo need
+#     (including the key-value store's backends: libsqlite3-dev and
+#     libhiredis-dev to build src/kv/, redis-server that tests/host/test_kv.c
+#     starts on a free port, sqlite3 to inspect store files)
 #   sh scripts/bootstrap.sh python   what `make python` needs in addition:
 #     a deb-src entry (for `apt-get source`) and the wasm32-wasi toolchain,
 #     the build python (python3.11), dpkg-dev (apt-get source), pkg-config,
@@ -17,7 +20,8 @@ set -eu
 PKGS="build-essential gcc make clang clang-16 lld-16 llvm-16
       wasi-libc libclang-rt-16-dev libclang-rt-16-dev-wasm32
       wabt libjansson-dev hyperfine valgrind
-      csmith libcsmith-dev"
+      csmith libcsmith-dev
+      libsqlite3-dev libhiredis-dev redis-server sqlite3"
 PY_PKGS="clang-16 lld-16 llvm-16 wasi-libc libclang-rt-16-dev-wasm32
       python3.11 dpkg-dev pkg-config make gcc wabt tcl xz-utils bzip2
       python3-flask util-linux"

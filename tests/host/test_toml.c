@@ -1,0 +1,781 @@
+/*
+** tests/host/test_toml.c -- the TOML parser's tests: values, errors with
+** line:col, edge cases, a real krait.toml, limits and fault injection.
+** Does not own: the parser (src/manifest/toml.c) or what the keys mean.
+*/
+#include "test.h"
+#include "manifest/toml.h"
+#include "util/util.h"
+
+#include <math.h>
+#include <time.h>
+
+static km_toml_error t_err;
+
+/* Parses text (NUL-terminated) or prints the error; NULL on failure. */
+static km_toml_doc *t_parse(const char *text) {
+  km_toml_doc *d = km_toml_parse(text, strlen(text), "krait.toml", &t_err);
+  if (!d) printf("unexpected parse error: %s\n", t_err.message);
+  return d;
+}
+
+/* Parses text that must fail; returns the message ("" if it parsed). */
+static const char *t_fail(const char *text) {
+  km_toml_doc *d = km_toml_parse(text, strlen(text), "krait.toml", &t_err);
+  if (d) { km_toml_free(d); return "(parsed)"; }
+  return t_err.message;
+}
+
+/* The string at path, or NULL. */
+static const char *t_str(const km_toml_value *root, const char *path) {
+  const char *s = NULL;
+  return km_toml_string(km_toml_path(root, path), &s, NULL) ? s : NULL;
+}
+
+/* The integer at path, or a sentinel. */
+static int64_t t_int(const km_toml_value *root, const char *path) {
+  int64_t v = -424242;
+  km_toml_int(km_toml_path(root, path), &v);
+  return v;
+}
+
+/* The float at path, or a sentinel. */
+static double t_flt(const km_toml_value *root, const char *path) {
+  double v = -424242;
+  km_toml_float(km_toml_path(root, path), &v);
+  return v;
+}
+
+/* ---- values --------------------------------------------------------------- */
+
+static void test_strings(void) {
+  km_toml_doc *d = t_parse(
+      "s = \"tab\\tnl\\nq\\\"bs\\\\ \\b\\f\\r\"\n"
+      "u = \"\\u00E9\\U0001F600\\u0041\"\n"
+      "lit = 'C:\\Users\\x'\n"
+      "ml = \"\"\"\nRoses\nViolets\"\"\"\n"
+      "ml2 = \"\"\"\\\n   The quick \\\n\n   fox.\\\n   \"\"\"\n"
+      "mll = '''\nraw \\n\n  kept'''\n"
+      "q1 = \"\"\"a\"\"\"\"\n"
+      "q2 = \"\"\"a\"\"\"\"\"\n"
+      "q3 = ''''x''''\n"
+      "empty = \"\"\n"
+      "emptylit = ''\n"
+      "nul = \"a\\u0000b\"\n"
+      "crlf = \"\"\"a\r\nb\"\"\"\r\n"
+      "utf = \"h\xC3\xA9llo \xF0\x9F\x98\x80\"\n"
+      "tabs = \"a\tb\"\n");
+  CHECK(d);
+  const km_toml_value *r = km_toml_root(d);
+  CHECK_STR(t_str(r, "s"), "tab\tnl\nq\"bs\\ \b\f\r");
+  CHECK_STR(t_str(r, "u"), "\xC3\xA9\xF0\x9F\x98\x80" "A");
+  CHECK_STR(t_str(r, "lit"), "C:\\Users\\x");
+  CHECK_STR(t_str(r, "ml"), "Roses\nViolets");
+  CHECK_STR(t_str(r, "ml2"), "The quick fox.");
+  CHECK_STR(t_str(r, "mll"), "raw \\n\n  kept");
+  CHECK_STR(t_str(r, "q1"), "a\"");
+  CHECK_STR(t_str(r, "q2"), "a\"\"");
+  CHECK_STR(t_str(r, "q3"), "'x'");
+  CHECK_STR(t_str(r, "empty"), "");
+  CHECK_STR(t_str(r, "emptylit"), "");
+  CHECK_STR(t_str(r, "crlf"), "a\nb");
+  CHECK_STR(t_str(r, "utf"), "h\xC3\xA9llo \xF0\x9F\x98\x80");
+  CHECK_STR(t_str(r, "tabs"), "a\tb");
+  const char *s;
+  size_t n;
+  CHECK(km_toml_string(km_toml_get(r, "nul"), &s, &n));
+  CHECK_INT(n, 3);
+  CHECK(memcmp(s, "a\0b", 4) == 0);
+  km_toml_free(d);
+}
+
+static void test_integers(void) {
+  km_toml_doc *d = t_parse(
+      "a = +99\nb = -17\nc = 0\nd = 1_000\ne = 0xDEAD_beef\nf = 0o755\n"
+      "g = 0b1101_0110\nh = 9223372036854775807\ni = -9223372036854775808\n"
+      "j = +0\nk = -0\nl = 0x7FFFFFFFFFFFFFFF\nm = 0x0\nn = 0o0\no = 0b0\n"
+      "p = 0x00ff\n");
+  CHECK(d);
+  const km_toml_value *r = km_toml_root(d);
+  CHECK_INT(t_int(r, "a"), 99);
+  CHECK_INT(t_int(r, "b"), -17);
+  CHECK_INT(t_int(r, "c"), 0);
+  CHECK_INT(t_int(r, "d"), 1000);
+  CHECK_INT(t_int(r, "e"), 0xDEADBEEF);
+  CHECK_INT(t_int(r, "f"), 0755);
+  CHECK_INT(t_int(r, "g"), 0xD6);
+  CHECK(t_int(r, "h") == INT64_MAX);
+  CHECK(t_int(r, "i") == INT64_MIN);
+  CHECK_INT(t_int(r, "j"), 0);
+  CHECK_INT(t_int(r, "k"), 0);
+  CHECK(t_int(r, "l") == INT64_MAX);
+  CHECK_INT(t_int(r, "m") + t_int(r, "n") + t_int(r, "o"), 0);
+  CHECK_INT(t_int(r, "p"), 255);   /* leading zeros are fine after 0x */
+  CHECK_INT(km_toml_type_of(km_toml_get(r, "a")), KM_TOML_INT);
+  km_toml_free(d);
+}
+
+static void test_floats(void) {
+  km_toml_doc *d = t_parse(
+      "a = +1.0\nb = 3.1415\nc = -0.01\nd = 5e+22\ne = 1e06\nf = -2E-2\n"
+      "g = 6.626e-34\nh = 224_617.445_991_228\ni = inf\nj = +inf\nk = -inf\n"
+      "l = nan\nm = +nan\nn = -nan\no = 0.0\np = -0.0\nq = 0e0\nr = 1e-400\n");
+  CHECK(d);
+  const km_toml_value *r = km_toml_root(d);
+  CHECK(t_flt(r, "a") == 1.0);
+  CHECK(t_flt(r, "b") == 3.1415);
+  CHECK(t_flt(r, "c") == -0.01);
+  CHECK(t_flt(r, "d") == 5e22);
+  CHECK(t_flt(r, "e") == 1e6);
+  CHECK(t_flt(r, "f") == -2e-2);
+  CHECK(t_flt(r, "g") == 6.626e-34);
+  CHECK(t_flt(r, "h") == 224617.445991228);
+  CHECK(isinf(t_flt(r, "i")) && t_flt(r, "i") > 0);
+  CHECK(isinf(t_flt(r, "j")) && t_flt(r, "j") > 0);
+  CHECK(isinf(t_flt(r, "k")) && t_flt(r, "k") < 0);
+  CHECK(isnan(t_flt(r, "l")) && isnan(t_flt(r, "m")) && isnan(t_flt(r, "n")));
+  CHECK(t_flt(r, "o") == 0.0 && !signbit(t_flt(r, "o")));
+  CHECK(t_flt(r, "p") == 0.0 && signbit(t_flt(r, "p")));
+  CHECK(t_flt(r, "q") == 0.0);
+  CHECK(t_flt(r, "r") == 0.0);
+  int64_t i;
+  CHECK(!km_toml_int(km_toml_get(r, "a"), &i));  /* no conversions */
+  km_toml_free(d);
+}
+
+static void test_bools_and_dates(void) {
+  km_toml_doc *d = t_parse(
+      "t = true\nf = false\n"
+      "odt1 = 1979-05-27T07:32:00Z\nodt2 = 1979-05-27T00:32:00-07:00\n"
+      "odt3 = 1979-05-27T00:32:00.999999+05:30\nodt4 = 1979-05-27 07:32:00z\n"
+      "ldt = 1979-05-27t07:32:00\nld = 2000-02-29\nlt = 07:32:00\n"
+      "lt2 = 00:32:00.999999\nleap = 1990-12-31T23:59:60Z\n");
+  CHECK(d);
+  const km_toml_value *r = km_toml_root(d);
+  bool b = false;
+  CHECK(km_toml_bool(km_toml_get(r, "t"), &b) && b);
+  CHECK(km_toml_bool(km_toml_get(r, "f"), &b) && !b);
+  const char *s;
+  size_t n;
+  km_toml_dtkind k;
+  CHECK(km_toml_datetime(km_toml_get(r, "odt1"), &s, &n, &k));
+  CHECK_STR(s, "1979-05-27T07:32:00Z");
+  CHECK_INT(n, 20);
+  CHECK_INT(k, KM_TOML_OFFSET_DATETIME);
+  CHECK(km_toml_datetime(km_toml_get(r, "odt4"), &s, &n, &k));
+  CHECK_STR(s, "1979-05-27 07:32:00z");
+  CHECK_INT(k, KM_TOML_OFFSET_DATETIME);
+  CHECK(km_toml_datetime(km_toml_get(r, "odt3"), &s, NULL, &k));
+  CHECK_STR(s, "1979-05-27T00:32:00.999999+05:30");
+  CHECK(km_toml_datetime(km_toml_get(r, "ldt"), NULL, NULL, &k));
+  CHECK_INT(k, KM_TOML_LOCAL_DATETIME);
+  CHECK(km_toml_datetime(km_toml_get(r, "ld"), &s, NULL, &k));
+  CHECK_STR(s, "2000-02-29");
+  CHECK_INT(k, KM_TOML_LOCAL_DATE);
+  CHECK(km_toml_datetime(km_toml_get(r, "lt2"), &s, NULL, &k));
+  CHECK_STR(s, "00:32:00.999999");
+  CHECK_INT(k, KM_TOML_LOCAL_TIME);
+  CHECK(!km_toml_string(km_toml_get(r, "ld"), &s, NULL));
+  CHECK_STR(km_toml_type_name(km_toml_type_of(km_toml_get(r, "lt"))), "datetime");
+  km_toml_free(d);
+}
+
+static void test_arrays(void) {
+  km_toml_doc *d = t_parse(
+      "a = []\nb = [1, 2, 3]\nc = [ [ 1, 2 ], [\"a\", 'b'], [1.1, {x = 1}], ]\n"
+      "d = [\n  1, # one\n  2,   # two\n\n]\n"
+      "e = [ 1, 'two', 3.0, true, 1979-05-27, [], {} ]\n"
+      "f = [\"\"\"x\ny\"\"\", '''z''']\n");
+  CHECK(d);
+  const km_toml_value *r = km_toml_root(d);
+  CHECK_INT(km_toml_array_len(km_toml_get(r, "a")), 0);
+  CHECK_INT(km_toml_array_len(km_toml_get(r, "b")), 3);
+  CHECK_INT(t_int(r, "b.2"), 3);
+  CHECK_INT(t_int(r, "c.0.1"), 2);
+  CHECK_STR(t_str(r, "c.1.1"), "b");
+  CHECK_INT(t_int(r, "c.2.1.x"), 1);
+  CHECK_INT(km_toml_array_len(km_toml_get(r, "d")), 2);
+  const km_toml_value *e = km_toml_get(r, "e");
+  CHECK_INT(km_toml_array_len(e), 7);
+  CHECK_INT(km_toml_type_of(km_toml_array_at(e, 0)), KM_TOML_INT);
+  CHECK_INT(km_toml_type_of(km_toml_array_at(e, 1)), KM_TOML_STRING);
+  CHECK_INT(km_toml_type_of(km_toml_array_at(e, 2)), KM_TOML_FLOAT);
+  CHECK_INT(km_toml_type_of(km_toml_array_at(e, 3)), KM_TOML_BOOL);
+  CHECK_INT(km_toml_type_of(km_toml_array_at(e, 4)), KM_TOML_DATETIME);
+  CHECK_INT(km_toml_type_of(km_toml_array_at(e, 5)), KM_TOML_ARRAY);
+  CHECK_INT(km_toml_type_of(km_toml_array_at(e, 6)), KM_TOML_TABLE);
+  CHECK(km_toml_array_at(e, 7) == NULL);
+  CHECK_STR(t_str(r, "f.0"), "x\ny");
+  CHECK_STR(t_str(r, "f.1"), "z");
+  km_toml_free(d);
+}
+
+static void test_inline_tables(void) {
+  km_toml_doc *d = t_parse(
+      "name = { first = \"Tom\", last = \"Preston-Werner\" }\n"
+      "point = {x=1,y=2}\nempty = {}\n"
+      "animal = { type.name = \"pug\", type.size = 2 }\n"
+      "nest = { a = { b = [ { c = 1 } ] } }\n");
+  CHECK(d);
+  const km_toml_value *r = km_toml_root(d);
+  CHECK_STR(t_str(r, "name.last"), "Preston-Werner");
+  CHECK_INT(t_int(r, "point.y"), 2);
+  CHECK_INT(km_toml_table_len(km_toml_get(r, "empty")), 0);
+  CHECK_STR(t_str(r, "animal.type.name"), "pug");
+  CHECK_INT(t_int(r, "animal.type.size"), 2);
+  CHECK_INT(t_int(r, "nest.a.b.0.c"), 1);
+  km_toml_free(d);
+}
+
+static void test_tables_and_keys(void) {
+  km_toml_doc *d = t_parse(
+      "\xEF\xBB\xBF# with a byte order mark\n"
+      "\"quoted key\" = 1\n'literal \"key\"' = 2\n\"\" = 3\n"
+      "a.b.c = 4\na . \"d e\" . f = 5\n1234 = 6\ntrue = 7\n3.14 = 8\n"
+      "bare-key_9 = 9\n"
+      "[fruit]\napple.color = \"red\"\napple.taste.sweet = true\n"
+      "[fruit.apple.texture]\nsmooth = true\n"
+      "[x.y.z.w]\n[x]\nk = 1\n"
+      "[ spaced . \"header\" ]\nv = 1\n"
+      "[[products]]\nname = \"Hammer\"\n[[products]]\n[[products]]\nname = \"Nail\"\n"
+      "[[fruits]]\nname = \"apple\"\n[fruits.physical]\ncolor = \"red\"\n"
+      "[[fruits.varieties]]\nname = \"red delicious\"\n"
+      "[[fruits.varieties]]\nname = \"granny smith\"\n"
+      "[[fruits]]\nname = \"banana\"\n[[fruits.varieties]]\nname = \"plantain\"\n"
+      "[[ spaced_aot ]]\n"
+      "[a.x]\n[a.b.z]\n");
+  CHECK(d);
+  const km_toml_value *r = km_toml_root(d);
+  CHECK_INT(t_int(r, "quoted key"), 1);
+  CHECK_INT(t_int(r, "literal \"key\""), 2);
+  CHECK_INT(t_int(km_toml_getn(r, "", 0), ""), -424242);
+  int64_t v;
+  CHECK(km_toml_int(km_toml_getn(r, "", 0), &v) && v == 3);
+  CHECK_INT(t_int(r, "a.b.c"), 4);
+  CHECK_INT(t_int(km_toml_get(km_toml_get(r, "a"), "d e"), "f"), 5);
+  CHECK_INT(t_int(r, "1234"), 6);
+  CHECK_INT(t_int(r, "true"), 7);
+  CHECK_INT(t_int(km_toml_get(r, "3"), "14"), 8);
+  CHECK_INT(t_int(r, "bare-key_9"), 9);
+  CHECK_STR(t_str(r, "fruit.apple.color"), "red");
+  bool b;
+  CHECK(km_toml_bool(km_toml_path(r, "fruit.apple.texture.smooth"), &b) && b);
+  CHECK(km_toml_bool(km_toml_path(r, "fruit.apple.taste.sweet"), &b) && b);
+  CHECK_INT(t_int(r, "x.k"), 1);
+  CHECK_INT(km_toml_type_of(km_toml_path(r, "x.y.z.w")), KM_TOML_TABLE);
+  CHECK_INT(t_int(km_toml_get(r, "spaced"), "header.v"), 1);
+  CHECK_INT(km_toml_array_len(km_toml_get(r, "products")), 3);
+  CHECK_STR(t_str(r, "products.0.name"), "Hammer");
+  CHECK_INT(km_toml_table_len(km_toml_path(r, "products.1")), 0);
+  CHECK_STR(t_str(r, "products.2.name"), "Nail");
+  CHECK_STR(t_str(r, "fruits.0.physical.color"), "red");
+  CHECK_STR(t_str(r, "fruits.0.varieties.1.name"), "granny smith");
+  CHECK_STR(t_str(r, "fruits.1.varieties.0.name"), "plantain");
+  CHECK_INT(km_toml_array_len(km_toml_path(r, "fruits.1.varieties")), 1);
+  CHECK_INT(km_toml_array_len(km_toml_get(r, "spaced_aot")), 1);
+  CHECK_INT(km_toml_type_of(km_toml_path(r, "a.b.z")), KM_TOML_TABLE);
+  /* Document order of the root's keys. */
+  static const char *const order[] = {"quoted key", "literal \"key\"", "", "a",
+      "1234", "true", "3", "bare-key_9", "fruit", "x", "spaced", "products",
+      "fruits", "spaced_aot"};
+  CHECK_INT(km_toml_table_len(r), KU_COUNT(order));
+  for (size_t i = 0; i < KU_COUNT(order); i++) {
+    const char *k;
+    size_t n;
+    CHECK(km_toml_table_at(r, i, &k, &n));
+    CHECK_STR(k, order[i]);
+    CHECK_INT(n, strlen(order[i]));
+  }
+  CHECK(km_toml_table_at(r, KU_COUNT(order), NULL, NULL) == NULL);
+  km_toml_free(d);
+}
+
+/* The same key in different tables, and implicit tables defined later. */
+static void test_table_edges(void) {
+  km_toml_doc *d = t_parse(
+      "[a.b.c]\nz = 9\n[a]\nb.y = 2\n"          /* dotted into an implicit table */
+      "[p.q]\n[p]\nq2 = 1\n"
+      "[[t]]\n[t.u]\nk = 1\n[[t]]\n[t.u]\nk = 2\n"
+      "[s]\nk = 1\n[s2]\nk = 1\n");
+  CHECK(d);
+  const km_toml_value *r = km_toml_root(d);
+  CHECK_INT(t_int(r, "a.b.c.z"), 9);
+  CHECK_INT(t_int(r, "a.b.y"), 2);
+  CHECK_INT(t_int(r, "t.0.u.k"), 1);
+  CHECK_INT(t_int(r, "t.1.u.k"), 2);
+  CHECK_INT(t_int(r, "s.k") + t_int(r, "s2.k"), 2);
+  km_toml_free(d);
+}
+
+/* Small documents from the corners of the grammar that must parse. */
+static void test_misc_valid(void) {
+  static const char *const docs[] = {
+    "", "\n\n", "# only a comment", "  \t # indented comment\n\t\n",
+    "a = 1#c\nb = \"x\"#c\nc = [1]#c\n", "a=1\r\nb=2\r\n# c\r\n[t]\r\n",
+    "- = 1\n_ = 2\n-_- = 3\n", "a = [ # c\n 1 # d\n , # e\n ]\n",
+    "a = [[1], [\"x\"], [{}]]\n", "[a.b]\n[[a.c]]\n[a]\n",
+    "[[a.b]]\nx = 1\n[a]\ny = 2\n", "a = {}\nb = { }\nc = {\ta = 1\t}\n",
+    "\"\\u00e9\" = 1\n'\\u00e9' = 2\n", "a = \"\"\"\"\"\"\n", "a = \'\'\'\'\'\'\n",
+    "a = \"\"\"\n\"\"\"\n", "a = \"\"\"\\\n\n\n\"\"\"\n", "a = \"\"\"x\\   \r\n  y\"\"\"\n",
+    "a = 1979-05-27\nb = 1979-05-27 # date then comment\n", "x.y.z = 1\nx.y.w = 2\nx.v = 3\n",
+    "[x]\n[x.y]\n[x.z]\n", "a = 0.0e0\nb = -0e-0\nc = 1_2.3_4e5_6\n",
+  };
+  for (size_t i = 0; i < KU_COUNT(docs); i++) {
+    km_toml_doc *d = km_toml_parse(docs[i], strlen(docs[i]), "krait.toml", &t_err);
+    if (!d) printf("doc %zu: %s\n", i, t_err.message);
+    CHECK(d);
+    km_toml_free(d);
+  }
+}
+
+/* Lines recorded on values stay right across multi-line strings. */
+static void test_lines(void) {
+  km_toml_doc *d = t_parse("a = 1\nb = \"\"\"\n\nx\n\"\"\"\nc = [\n1,\n2]\n\n[t]\nd = 4\n");
+  CHECK(d);
+  const km_toml_value *r = km_toml_root(d);
+  CHECK_INT(km_toml_line(km_toml_get(r, "a")), 1);
+  CHECK_INT(km_toml_line(km_toml_get(r, "b")), 2);
+  CHECK_INT(km_toml_line(km_toml_get(r, "c")), 6);
+  CHECK_INT(km_toml_line(km_toml_path(r, "c.1")), 8);
+  CHECK_INT(km_toml_line(km_toml_get(r, "t")), 10);
+  CHECK_INT(km_toml_line(km_toml_path(r, "t.d")), 11);
+  km_toml_free(d);
+  /* an error after a multi-line string has the right line */
+  CHECK_STR(t_fail("a = '''\n\n'''\nb = 1\nb = 2\n"),
+            "krait.toml:5:1: duplicate key \"b\" (first defined at line 4)");
+}
+
+/* ---- errors --------------------------------------------------------------- */
+
+typedef struct t_case { const char *toml, *message; } t_case;
+
+/* Every error names line and column and what is wrong. */
+static const t_case t_errors[] = {
+  /* redefinitions */
+  {"name = 1\npath = 2\n\n\npath = 3\n",
+   "krait.toml:5:1: duplicate key \"path\" (first defined at line 2)"},
+  {"[a]\nx = 1\n[b]\n[a]\n", "krait.toml:4:2: table [a] is defined twice (first as a table at line 1)"},
+  {"[a.b]\n[a]\n[a]\n", "krait.toml:3:2: table [a] is defined twice (first as a table at line 2)"},
+  {"[a]\nb = 1\n[a.b]\n", "krait.toml:3:4: key \"b\" is already defined as an integer at line 2; it cannot become a table"},
+  {"[a]\nb.c = 1\n[a.b]\n", "krait.toml:3:4: table [a.b] is defined twice (first with dotted keys at line 2)"},
+  {"[fruit]\napple.color = 1\napple.taste.sweet = true\n[fruit.apple.taste]\n",
+   "krait.toml:4:14: table [fruit.apple.taste] is defined twice (first with dotted keys at line 3)"},
+  {"a = 1\na.b = 2\n", "krait.toml:2:1: key \"a\" is already defined as an integer at line 1; dotted keys cannot add to it"},
+  {"a = \"s\"\n[a.b]\n", "krait.toml:2:2: key \"a\" is already defined as a string at line 1; a table header cannot extend it"},
+  {"\"a\" = 1\na = 2\n", "krait.toml:2:1: duplicate key \"a\" (first defined at line 1)"},
+  {"\"\\u00e9\" = 1\n\"\xC3\xA9\" = 2\n", "krait.toml:2:1: duplicate key \"\xC3\xA9\" (first defined at line 1)"},
+  {"'a b' = 1\n\"a b\" = 2\n", "krait.toml:2:1: duplicate key \"a b\" (first defined at line 1)"},
+  {"[a]\nb = 1\n[a]\nc = 2\n", "krait.toml:3:2: table [a] is defined twice (first as a table at line 1)"},
+  /* arrays of tables */
+  {"a = [1]\n[[a]]\n", "krait.toml:2:3: key \"a\" is already defined as an array at line 1; [[...]] cannot append to it"},
+  {"[a]\n[[a]]\n", "krait.toml:2:3: key \"a\" is already defined as a table at line 1; [[...]] cannot append to it"},
+  {"[[a]]\n[a]\n", "krait.toml:2:2: key \"a\" is already defined as an array of tables at line 1; it cannot become a table"},
+  {"a = [{b = 1}]\n[a.c]\n", "krait.toml:2:2: key \"a\" is already defined as an array at line 1; a table header cannot extend it"},
+  {"[[a.b]]\n[a]\nb.y = 2\n", "krait.toml:3:1: key \"b\" is already defined as an array of tables at line 1; dotted keys cannot add to it"},
+  /* inline tables are closed */
+  {"a = {b = 1}\n[a]\n", "krait.toml:2:2: table [a] is defined twice (first as an inline table at line 1)"},
+  {"a = {b = 1}\n[a.c]\n", "krait.toml:2:2: table \"a\" was defined inline at line 1 and cannot be extended"},
+  {"a = {b = 1}\na.c = 2\n", "krait.toml:2:1: table \"a\" was defined inline at line 1 and cannot be extended with dotted keys here"},
+  {"a = {b = {c = 1}, b.d = 2}\n", "krait.toml:1:19: table \"b\" was defined inline at line 1 and cannot be extended with dotted keys here"},
+  {"[a.b.c]\nz = 9\n[a]\nb.c.t = 1\n", "krait.toml:4:3: table \"c\" was defined by a [table] header at line 1 and cannot be extended with dotted keys here"},
+  {"[a]\nb.c = 1\n[x]\n[a]\n", "krait.toml:4:2: table [a] is defined twice (first as a table at line 1)"},
+  {"[a]\nb.c = 1\n[a.d]\n[a]\n", "krait.toml:4:2: table [a] is defined twice (first as a table at line 1)"},
+  {"a = {x = 1, x = 2}\n", "krait.toml:1:13: duplicate key \"x\" (first defined at line 1)"},
+  {"a = {x = 1,}\n", "krait.toml:1:12: trailing comma is not allowed in an inline table"},
+  {"a = {x = 1\n}\n", "krait.toml:1:11: expected ',' or '}' in inline table, found end of line (inline tables must be on one line)"},
+  {"a = {x = 1 y = 2}\n", "krait.toml:1:12: expected ',' or '}' in inline table, found 'y'"},
+  /* keys */
+  {"a$b = 1\n", "krait.toml:1:2: invalid character '$' in bare key"},
+  {"a b = 1\n", "krait.toml:1:3: expected '=' after key, found 'b'"},
+  {"= 1\n", "krait.toml:1:1: expected a key, found '='"},
+  {"a = 1 b = 2\n", "krait.toml:1:7: expected end of line after value, found 'b'"},
+  {"\xC3\xA9 = 1\n", "krait.toml:1:1: expected a key, found byte 0xC3 (non-ASCII keys must be quoted)"},
+  {"a. = 1\n", "krait.toml:1:4: expected a key, found '='"},
+  {"\"\"\"a\"\"\" = 1\n", "krait.toml:1:1: multi-line strings cannot be keys"},
+  {"a\n", "krait.toml:1:2: expected '=' after key, found end of line"},
+  {"a =\n", "krait.toml:1:4: expected a value, found end of line"},
+  {"a = ", "krait.toml:1:5: expected a value, found end of input"},
+  {"a = # c\n", "krait.toml:1:5: expected a value, found '#'"},
+  /* headers */
+  {"[]\n", "krait.toml:1:2: expected a key, found ']'"},
+  {"[a\n", "krait.toml:1:3: expected ']' to close the table header, found end of line"},
+  {"[[a]\n", "krait.toml:1:4: expected ']]' to close the table header, found ']'"},
+  {"[ [a]]\n", "krait.toml:1:3: expected a key, found '['"},
+  {"[a] b = 1\n", "krait.toml:1:5: expected end of line after table header, found 'b'"},
+  {"[a]]\n", "krait.toml:1:4: expected end of line after table header, found ']'"},
+  /* strings */
+  {"a = \"abc\n", "krait.toml:1:9: newline in a single-line string"},
+  {"a = \"abc", "krait.toml:1:5: unterminated string (end of input)"},
+  {"a = '''\nabc\n", "krait.toml:1:5: unterminated string (end of input)"},
+  {"a = \"\\q\"\n", "krait.toml:1:6: invalid escape sequence \"\\q\" in string"},
+  {"a = \"\\e\"\n", "krait.toml:1:6: invalid escape sequence \"\\e\" in string"},
+  {"a = \"\\uD800\"\n", "krait.toml:1:6: escape \\uD800 is not a Unicode scalar value"},
+  {"a = \"\\U00110000\"\n", "krait.toml:1:6: escape \\U00110000 is not a Unicode scalar value"},
+  {"a = \"\\u12G4\"\n", "krait.toml:1:6: \\u escape needs 4 hex digits"},
+  {"a = \"\\\n\"\n", "krait.toml:1:6: invalid escape: backslash followed by end of line"},
+  {"a = \"\"\"x\\ y\"\"\"\n", "krait.toml:1:9: a backslash followed by spaces must end the line"},
+  {"a = \"\"\"x\"\"\"\"\"\"\n", "krait.toml:1:9: too many quotes in a row in a multi-line string"},
+  {"a = \"x\x01\"\n", "krait.toml:1:7: control character U+0001 is not allowed in a string"},
+  {"a = \"x\x7f\"\n", "krait.toml:1:7: control character U+007F is not allowed in a string"},
+  {"a = '''x\x1b'''\n", "krait.toml:1:9: control character U+001B is not allowed in a multi-line string"},
+  {"a = 'x\ny'\n", "krait.toml:1:7: newline in a single-line string"},
+  {"a = \"\"\"x\ry\"\"\"\n", "krait.toml:1:9: carriage return not followed by a newline"},
+  /* comments and whitespace */
+  {"# ok\n# bad \x01 char\n", "krait.toml:2:7: control character U+0001 is not allowed in a comment"},
+  {"a = 1\r\nb = 2\rc = 3\n", "krait.toml:2:6: carriage return not followed by a newline"},
+  {"a = 1 # x\x7f\n", "krait.toml:1:10: control character U+007F is not allowed in a comment"},
+  /* UTF-8 */
+  {"a = \"\xC3\"\n", "krait.toml:1:6: invalid UTF-8 (byte 0xC3)"},
+  {"a = 1\n# \xC0\xAF\n", "krait.toml:2:3: invalid UTF-8 (byte 0xC0)"},
+  {"a = \"\xED\xA0\x80\"\n", "krait.toml:1:6: invalid UTF-8 (byte 0xED)"},
+  {"a = \"\xF4\x90\x80\x80\"\n", "krait.toml:1:6: invalid UTF-8 (byte 0xF4)"},
+  {"a = \"\xE0\x80\xAF\"\n", "krait.toml:1:6: invalid UTF-8 (byte 0xE0)"},
+  {"a = \"\xFF\"\n", "krait.toml:1:6: invalid UTF-8 (byte 0xFF)"},
+  {"a = \"\xC3\xA9\"\nb = \"\xC3\xA9\" x\n", "krait.toml:2:9: expected end of line after value, found 'x'"},
+  /* integers */
+  {"a = 01\n", "krait.toml:1:5: leading zeros are not allowed in \"01\""},
+  {"a = -01\n", "krait.toml:1:5: leading zeros are not allowed in \"-01\""},
+  {"a = 00\n", "krait.toml:1:5: leading zeros are not allowed in \"00\""},
+  {"a = 1__0\n", "krait.toml:1:5: invalid value \"1__0\""},
+  {"a = _1\n", "krait.toml:1:5: invalid value \"_1\""},
+  {"a = 1_\n", "krait.toml:1:5: invalid value \"1_\""},
+  {"a = 9223372036854775808\n", "krait.toml:1:5: integer \"9223372036854775808\" does not fit in 64 bits"},
+  {"a = -9223372036854775809\n", "krait.toml:1:5: integer \"-9223372036854775809\" does not fit in 64 bits"},
+  {"a = 0x8000000000000000\n", "krait.toml:1:5: integer \"0x8000000000000000\" does not fit in 64 bits"},
+  {"a = +0x10\n", "krait.toml:1:5: a sign is not allowed on hex, octal or binary integers"},
+  {"a = 0x\n", "krait.toml:1:5: invalid number \"0x\""},
+  {"a = 0xG\n", "krait.toml:1:5: invalid base-16 integer \"0xG\""},
+  {"a = 0o8\n", "krait.toml:1:5: invalid base-8 integer \"0o8\""},
+  {"a = 0b102\n", "krait.toml:1:5: invalid base-2 integer \"0b102\""},
+  {"a = 0X10\n", "krait.toml:1:5: invalid number \"0X10\""},
+  {"a = 1 2\n", "krait.toml:1:7: expected end of line after value, found '2'"},
+  /* floats */
+  {"a = 1.\n", "krait.toml:1:5: a decimal point needs digits on both sides in \"1.\""},
+  {"a = .5\n", "krait.toml:1:5: invalid value \".5\""},
+  {"a = 1.e5\n", "krait.toml:1:5: a decimal point needs digits on both sides in \"1.e5\""},
+  {"a = 1e\n", "krait.toml:1:5: invalid exponent in \"1e\""},
+  {"a = 1e_5\n", "krait.toml:1:5: invalid exponent in \"1e_5\""},
+  {"a = 01.5\n", "krait.toml:1:5: leading zeros are not allowed in \"01.5\""},
+  {"a = 1.5.5\n", "krait.toml:1:5: invalid number \"1.5.5\""},
+  {"a = 1e400\n", "krait.toml:1:5: float \"1e400\" is out of range"},
+  {"a = infinity\n", "krait.toml:1:5: invalid value \"infinity\""},
+  {"a = Inf\n", "krait.toml:1:5: invalid value \"Inf\""},
+  {"a = NaN\n", "krait.toml:1:5: invalid value \"NaN\""},
+  {"a = 1.5_\n", "krait.toml:1:5: a decimal point needs digits on both sides in \"1.5_\""},
+  /* booleans */
+  {"a = True\n", "krait.toml:1:5: invalid value \"True\""},
+  {"a = truex\n", "krait.toml:1:5: invalid value \"truex\""},
+  /* dates */
+  {"a = 1979-02-29\n", "krait.toml:1:5: invalid date or time \"1979-02-29\""},
+  {"a = 1979-13-01\n", "krait.toml:1:5: invalid date or time \"1979-13-01\""},
+  {"a = 1979-05-27T24:00:00\n", "krait.toml:1:5: invalid date or time \"1979-05-27T24:00:00\""},
+  {"a = 1979-05-27T07:32\n", "krait.toml:1:5: invalid date or time \"1979-05-27T07:32\""},
+  {"a = 07:32\n", "krait.toml:1:5: invalid date or time \"07:32\""},
+  {"a = 1979-05-27T07:32:00.\n", "krait.toml:1:5: invalid date or time \"1979-05-27T07:32:00.\""},
+  {"a = 1979-05-27T07:32:00+0700\n", "krait.toml:1:5: invalid date or time \"1979-05-27T07:32:00+0700\""},
+  {"a = 1979-5-27\n", "krait.toml:1:5: invalid date or time \"1979-5-27\""},
+  {"a = 1979-05-27X07:32:00\n", "krait.toml:1:5: invalid date or time \"1979-05-27X07:32:00\""},
+  /* arrays */
+  {"a = [1 2]\n", "krait.toml:1:8: expected ',' or ']' in array, found '2'"},
+  {"a = [1,,2]\n", "krait.toml:1:8: expected a value, found ','"},
+  {"a = [,]\n", "krait.toml:1:6: expected a value, found ','"},
+  {"a = [1\n", "krait.toml:2:1: expected ',' or ']' in array, found end of input"},
+  {"a = [1,\n2\n", "krait.toml:3:1: expected ',' or ']' in array, found end of input"},
+  {"a = [\"x\" # c \x02\n]\n", "krait.toml:1:14: control character U+0002 is not allowed in a comment"},
+};
+
+static void test_errors(void) {
+  for (size_t i = 0; i < KU_COUNT(t_errors); i++) {
+    const char *got = t_fail(t_errors[i].toml);
+    if (strcmp(got, t_errors[i].message) != 0)
+      printf("case %zu: %s\n", i, t_errors[i].toml);
+    CHECK_STR(got, t_errors[i].message);
+    CHECK(!t_err.out_of_memory);
+    CHECK(t_err.line > 0 && t_err.col > 0);
+  }
+}
+
+/* The error fields and the default name. */
+static void test_error_fields(void) {
+  km_toml_error e;
+  CHECK(!km_toml_parse("a = 1\n  b = \xC3\xA9\n", 15, NULL, &e));
+  CHECK_INT(e.line, 2);
+  CHECK_INT(e.col, 7);
+  CHECK_STR(e.message, "toml:2:7: expected a value, found byte 0xC3");
+  CHECK(!km_toml_parse("a = ", 4, "x", NULL));  /* err may be NULL */
+  /* The buffer need not be NUL-terminated; nothing past len is read. */
+  char buf[5] = {'a', '=', '1', '2', '3'};
+  km_toml_doc *d = km_toml_parse(buf, 4, "x", &e);
+  CHECK(d);
+  CHECK_INT(t_int(km_toml_root(d), "a"), 12);
+  km_toml_free(d);
+  d = km_toml_parse(NULL, 0, "x", &e);
+  CHECK(d);
+  CHECK_INT(km_toml_table_len(km_toml_root(d)), 0);
+  km_toml_free(d);
+  km_toml_free(NULL);
+}
+
+/* ---- API -------------------------------------------------------------------- */
+
+static void test_lookup_api(void) {
+  km_toml_doc *d = t_parse("\"a\\u0000b\" = 1\n\"x.y\" = 2\n[t]\ns = 'v'\narr = [10, 20]\n");
+  CHECK(d);
+  const km_toml_value *r = km_toml_root(d);
+  int64_t v;
+  CHECK(km_toml_int(km_toml_getn(r, "a\0b", 3), &v) && v == 1);
+  CHECK(km_toml_get(r, "a") == NULL);
+  CHECK(km_toml_int(km_toml_get(r, "x.y"), &v) && v == 2);
+  CHECK(km_toml_path(r, "x.y") == NULL);
+  CHECK_INT(t_int(r, "t.arr.1"), 20);
+  CHECK(km_toml_path(r, "t.arr.2") == NULL);
+  CHECK(km_toml_path(r, "t.arr.x") == NULL);
+  CHECK(km_toml_path(r, "t.arr.") == NULL);
+  CHECK(km_toml_path(r, "t.arr.99999999999999999999999") == NULL);
+  CHECK(km_toml_path(r, "t.s.x") == NULL);
+  CHECK(km_toml_path(r, "nope") == NULL);
+  CHECK(km_toml_path(NULL, "t") == NULL);
+  CHECK(km_toml_path(r, NULL) == NULL);
+  CHECK(km_toml_path(r, "t") == km_toml_get(r, "t"));
+  /* wrong types and NULLs */
+  const km_toml_value *s = km_toml_path(r, "t.s");
+  double f;
+  bool b;
+  const char *str;
+  CHECK(!km_toml_int(s, &v) && !km_toml_float(s, &f) && !km_toml_bool(s, &b));
+  CHECK(!km_toml_datetime(s, &str, NULL, NULL));
+  CHECK(!km_toml_string(NULL, &str, NULL) && !km_toml_int(NULL, &v));
+  CHECK(km_toml_string(s, NULL, NULL));
+  CHECK(km_toml_get(s, "x") == NULL && km_toml_get(NULL, "x") == NULL);
+  CHECK(km_toml_get(r, NULL) == NULL);
+  CHECK_INT(km_toml_table_len(s), 0);
+  CHECK_INT(km_toml_array_len(s), 0);
+  CHECK(km_toml_array_at(s, 0) == NULL && km_toml_table_at(s, 0, NULL, NULL) == NULL);
+  CHECK(km_toml_root(NULL) == NULL);
+  CHECK_INT(km_toml_line(NULL), 0);
+  CHECK_STR(km_toml_type_name(KM_TOML_TABLE), "table");
+  CHECK_STR(km_toml_type_name(KM_TOML_BOOL), "boolean");
+  CHECK_STR(km_toml_type_name((km_toml_type)99), "?");
+  km_toml_free(d);
+}
+
+/* ---- a realistic manifest ------------------------------------------------ */
+
+static const char t_manifest[] =
+    "# krait.toml -- the shop example\n"
+    "name = \"shop\"\n"
+    "version = 3\n"
+    "\n"
+    "[app]\n"
+    "module = \"app.py\"\n"
+    "entry = \"handle\"\n"
+    "env = { LOG_LEVEL = \"info\", DEBUG = false }\n"
+    "\n"
+    "[app.limits]\n"
+    "timeout = 2.5      # seconds\n"
+    "memory_mb = 128\n"
+    "max_body = 1_048_576\n"
+    "\n"
+    "[[route]]\n"
+    "path = \"/\"\n"
+    "method = \"GET\"\n"
+    "handler = \"index\"\n"
+    "\n"
+    "[[route]]\n"
+    "path = \"/cart/{id}\"\n"
+    "methods = [\"GET\", \"POST\",]\n"
+    "handler = \"cart\"\n"
+    "kv = \"sessions\"\n"
+    "\n"
+    "[key_value_stores.sessions]\n"
+    "backend = \"sqlite\"\n"
+    "path = \"data/sessions.db\"\n"
+    "\n"
+    "[key_value_stores.cache]\n"
+    "backend = \"redis\"\n"
+    "url = 'redis://localhost:6379/0'\n"
+    "ttl = 0x3c\n";
+
+static void test_manifest(void) {
+  km_toml_doc *d = t_parse(t_manifest);
+  CHECK(d);
+  const km_toml_value *r = km_toml_root(d);
+  CHECK_STR(t_str(r, "name"), "shop");
+  CHECK_STR(t_str(r, "app.module"), "app.py");
+  CHECK_STR(t_str(r, "app.env.LOG_LEVEL"), "info");
+  CHECK(t_flt(r, "app.limits.timeout") == 2.5);
+  CHECK_INT(t_int(r, "app.limits.max_body"), 1048576);
+  const km_toml_value *routes = km_toml_get(r, "route");
+  CHECK_INT(km_toml_array_len(routes), 2);
+  CHECK_STR(t_str(routes, "1.path"), "/cart/{id}");
+  CHECK_STR(t_str(routes, "1.methods.1"), "POST");
+  CHECK_INT(km_toml_line(km_toml_path(routes, "1.path")), 21);
+  const km_toml_value *kv = km_toml_get(r, "key_value_stores");
+  CHECK_INT(km_toml_table_len(kv), 2);
+  const char *name;
+  const km_toml_value *store = km_toml_table_at(kv, 0, &name, NULL);
+  CHECK_STR(name, "sessions");
+  CHECK_STR(t_str(store, "backend"), "sqlite");
+  store = km_toml_table_at(kv, 1, &name, NULL);
+  CHECK_STR(name, "cache");
+  CHECK_STR(t_str(store, "backend"), "redis");
+  CHECK_INT(t_int(store, "ttl"), 60);
+  km_toml_free(d);
+  /* A second [[route]] key collides only inside its own table. */
+  static const char dup[] = "[[route]]\npath = \"/\"\n[[route]]\npath = \"/a\"\npath = \"/b\"\n";
+  CHECK_STR(t_fail(dup), "krait.toml:5:1: duplicate key \"path\" (first defined at line 4)");
+}
+
+/* ---- limits ------------------------------------------------------------------ */
+
+/* Writes n copies of s into a fresh malloc'd buffer, followed by tail. */
+static char *t_repeat(const char *head, const char *s, size_t n, const char *tail) {
+  size_t hl = strlen(head), sl = strlen(s), tl = strlen(tail);
+  char *b = malloc(hl + sl * n + tl + 1), *o = b;
+  memcpy(o, head, hl);
+  o += hl;
+  for (size_t i = 0; i < n; i++, o += sl) memcpy(o, s, sl);
+  memcpy(o, tail, tl + 1);
+  return b;
+}
+
+static void test_depth_limit(void) {
+  char *ok = t_repeat("a = ", "[", KM_TOML_MAX_DEPTH - 1, "");
+  char *text = t_repeat(ok, "]", KM_TOML_MAX_DEPTH - 1, "\n");
+  km_toml_doc *d = t_parse(text);
+  free(ok);
+  free(text);
+  CHECK(d);
+  km_toml_free(d);
+  char *bad = t_repeat("a = ", "[", 100000, "");
+  CHECK_STR(t_fail(bad), "krait.toml:1:69: nesting too deep (more than 64 levels)");
+  free(bad);
+  bad = t_repeat("a = ", "{b=", 1000, "");
+  CHECK_CONTAINS(t_fail(bad), "nesting too deep");
+  free(bad);
+  bad = t_repeat("[a", ".a", 70, "]\n");
+  CHECK_CONTAINS(t_fail(bad), "key has more than 64 parts");
+  free(bad);
+  bad = t_repeat("[a", ".a", 63, "]\nb.c = 1\n");
+  CHECK_STR(t_fail(bad), "krait.toml:2:1: nesting too deep (more than 64 levels)");
+  free(bad);
+  bad = t_repeat("[[a", ".a", 63, "]]\n");
+  CHECK_CONTAINS(t_fail(bad), "nesting too deep");
+  free(bad);
+}
+
+/* Large inputs stay linear: many keys in one table, long strings, many
+** array-of-table elements, and a long line with an error at its end. */
+static void test_large_inputs(void) {
+  enum { N = 50000 };
+  size_t cap = (size_t)N * 24 + 64, o = 0;
+  char *b = malloc(cap);
+  for (int i = 0; i < N; i++) o += (size_t)snprintf(b + o, cap - o, "k%d = %d\n", i, i);
+  clock_t t0 = clock();
+  km_toml_doc *d = t_parse(b);
+  CHECK(d);
+  const km_toml_value *r = km_toml_root(d);
+  CHECK_INT(km_toml_table_len(r), N);
+  for (int i = 0; i < N; i += 997) {
+    char k[16];
+    snprintf(k, sizeof k, "k%d", i);
+    CHECK_INT(t_int(r, k), i);
+  }
+  km_toml_free(d);
+  strcpy(b + o, "k7 = 1\n");
+  CHECK_STR(t_fail(b), "krait.toml:50001:1: duplicate key \"k7\" (first defined at line 8)");
+  free(b);
+  b = t_repeat("", "[[r]]\nx = 1\n", N, "");
+  d = t_parse(b);
+  CHECK(d);
+  CHECK_INT(km_toml_array_len(km_toml_get(km_toml_root(d), "r")), N);
+  km_toml_free(d);
+  free(b);
+  b = t_repeat("a = [", "1,", N, "1] x");
+  CHECK_CONTAINS(t_fail(b), "krait.toml:1:100009: expected end of line");
+  free(b);
+  b = t_repeat("a = \"", "\\u00e9", N, "\"\n");
+  d = t_parse(b);
+  CHECK(d);
+  size_t n;
+  CHECK(km_toml_string(km_toml_get(km_toml_root(d), "a"), NULL, &n));
+  CHECK_INT(n, 2 * N);
+  km_toml_free(d);
+  free(b);
+  double secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
+  if (secs > 5) printf("large inputs took %.1f s\n", secs);
+  CHECK(secs < 5);
+}
+
+/* A long key is shortened in messages without splitting a character. */
+static void test_long_key_message(void) {
+  char *k = t_repeat("\"", "\xC3\xA9", 100, "\" = 1\n");
+  char *text = t_repeat(k, k, 1, "");
+  const char *m = t_fail(text);
+  CHECK_CONTAINS(m, "krait.toml:2:1: duplicate key \"\xC3\xA9");
+  CHECK_CONTAINS(m, "\xC3\xA9...\" (first defined at line 1)");
+  free(k);
+  free(text);
+  CHECK_STR(t_fail("\"a\\u0001\" = 1\n\"a\\u0001\" = 1\n"),
+            "krait.toml:2:1: duplicate key \"a\\x01\" (first defined at line 1)");
+}
+
+/* ---- fault injection ---------------------------------------------------- */
+
+/* Fails the n-th allocation for n = 0, 1, ... until text parses; every
+** failure must be a clean out-of-memory error (ASan checks for leaks). */
+static void t_fault_loop(const char *text, bool valid) {
+  for (long n = 0; n < 100000; n++) {
+    km_toml_error e;
+    krait_debug_fail_alloc_after(n);
+    km_toml_doc *d = km_toml_parse(text, strlen(text), "krait.toml", &e);
+    krait_debug_fail_alloc_after(-1);
+    if (d) {
+      CHECK(valid);
+      CHECK_STR(t_str(km_toml_root(d), "route.1.path"), "/cart/{id}");
+      km_toml_free(d);
+      return;
+    }
+    if (!e.out_of_memory) {
+      CHECK(!valid);
+      CHECK_CONTAINS(e.message, "krait.toml:");
+      return;
+    }
+    CHECK_CONTAINS(e.message, "out of memory");
+  }
+  CHECK(!"parse never succeeded");
+}
+
+static void test_fault_injection(void) {
+  t_fault_loop(t_manifest, true);
+  /* with a long document (many arena chunks and index growths) */
+  char *big = t_repeat(t_manifest, "[[route]]\npath = \"/x\"\ntags = ['a', \"b\", {c = 1}]\n", 800, "");
+  t_fault_loop(big, true);
+  free(big);
+  /* an error late in a document: OOM until the real error shows */
+  big = t_repeat(t_manifest, "[[route]]\npath = \"\\u00e9\"\n", 50, "x = 1\nx = 2\n");
+  t_fault_loop(big, false);
+  free(big);
+}
+
+int main(void) {
+  RUN(test_strings);
+  RUN(test_integers);
+  RUN(test_floats);
+  RUN(test_bools_and_dates);
+  RUN(test_arrays);
+  RUN(test_inline_tables);
+  RUN(test_tables_and_keys);
+  RUN(test_table_edges);
+  RUN(test_misc_valid);
+  RUN(test_lines);
+  RUN(test_errors);
+  RUN(test_error_fields);
+  RUN(test_lookup_api);
+  RUN(test_manifest);
+  RUN(test_depth_limit);
+  RUN(test_large_inputs);
+  RUN(test_long_key_message);
+  RUN(test_fault_injection);
+  return t_summary();
+}
