@@ -316,6 +316,38 @@ krait_instance *krait_instantiate(krait_linker *linker,
                                   const krait_module *module,
                                   krait_error *err);
 
+/* ---------------------------------------------------------------------
+** Snapshots: start instances in a pre-initialized state
+** ------------------------------------------------------------------- */
+
+/* The state of one instance after its initialization: memory 0's bytes,
+** every defined global's value, every defined table's elements and which
+** segments were dropped. Independent of the instance and its store once
+** taken, and read-only: one snapshot may serve many stores and threads. */
+typedef struct krait_snapshot krait_snapshot;
+
+/* Captures inst's current state. Fails (NULL, err set) when the module
+** imports a memory, table or global (the snapshot could not restore it),
+** or a table holds a function that is not one of the module's own. */
+krait_snapshot *krait_snapshot_take(krait_instance *inst, krait_error *err);
+
+/* Instantiates module in the state of snap instead of running its
+** segments and start function; imports resolve through linker as in
+** krait_instantiate. Memory 0 maps the snapshot's image copy-on-write:
+** an instance copies a page only when it writes it, and no instance sees
+** another's writes. snap must come from an instance of this very module
+** (else LINK error). Returns NULL with err on failure. */
+krait_instance *krait_instantiate_snapshot(krait_linker *linker,
+                                           const krait_module *module,
+                                           const krait_snapshot *snap,
+                                           krait_error *err);
+
+/* Bytes of memory 0 the snapshot holds (its size when taken). */
+uint64_t krait_snapshot_memory_size(const krait_snapshot *snap);
+
+/* Frees a snapshot; instances made from it stay valid. NULL is a no-op. */
+void krait_snapshot_free(krait_snapshot *snap);
+
 /* Looks up an export by name. Returns 0 and fills out, or -1 if absent. */
 int krait_instance_export(krait_instance *inst, const char *name,
                           krait_extern *out);

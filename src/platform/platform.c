@@ -31,6 +31,26 @@ void *kp_map(size_t n) {
   return p == MAP_FAILED ? NULL : p;
 }
 
+/* A memfd: anonymous, sparse (unwritten pages take no memory). */
+int kp_image_new(size_t n) {
+  int fd = memfd_create("krait-snapshot", MFD_CLOEXEC);
+  if (fd < 0) return -1;
+  if (ftruncate(fd, (off_t)n) != 0) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+  }
+  return fd;
+}
+
+/* MAP_PRIVATE: every instance gets its own copy of a page it writes. */
+bool kp_map_image(void *p, size_t n, int fd) {
+  if (n == 0) return true;
+  void *q = mmap(p, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd, 0);
+  return q == p;
+}
+
 void *kp_remap(void *p, size_t old_n, size_t new_n) {
   void *q = mremap(p, old_n, new_n, MREMAP_MAYMOVE);
   return q == MAP_FAILED ? NULL : q;

@@ -19,6 +19,12 @@ void kp_release(void *p, size_t n);
 void *kp_remap(void *p, size_t old_n, size_t new_n);
 /* Maps n zeroed, accessible bytes; NULL on failure. */
 void *kp_map(size_t n);
+/* An anonymous in-memory file of n bytes (reads as zeros until written),
+** for snapshot images; -1 on failure (errno set). */
+int kp_image_new(size_t n);
+/* Maps [0, n) of image fd copy-on-write at p, replacing what was there:
+** reads see the image, writes go to private pages. False on failure. */
+bool kp_map_image(void *p, size_t n, int fd);
 
 /* The fault-to-trap bridge. While a thread runs guest code it registers a
 ** region; a SIGSEGV/SIGBUS inside it calls the handler, which longjmps to

@@ -218,8 +218,9 @@ static bool make_globals(krait_instance *in) {
   return true;
 }
 
-/* Creates defined tables and memory 0 (within the engine's caps). */
-static bool make_tables_and_memory(krait_instance *in, krait_error *err) {
+/* Creates defined tables and memory 0 (within the engine's caps), memory 0
+** with at least mem_min pages (a snapshot's size). */
+static bool make_tables_and_memory(krait_instance *in, uint32_t mem_min, krait_error *err) {
   const krait_module *m = in->module;
   for (uint32_t i = m->ntable_imports; i < m->ntables; i++) {
     const kd_tabletype *t = &m->tables[i];
@@ -232,11 +233,12 @@ static bool make_tables_and_memory(krait_instance *in, krait_error *err) {
   }
   if (m->nmems > m->nmem_imports) {
     const kd_limits *l = &m->mems[0];
-    in->mem0 = kr_memory_new(in->store, l->min, l->max, l->has_max);
+    uint32_t pages = mem_min > l->min ? mem_min : l->min;
+    in->mem0 = kr_memory_new(in->store, pages, l->max, l->has_max);
     if (!in->mem0) {
       err->kind = KRAIT_ERR_LINK;
       snprintf(err->message, sizeof err->message,
-               "cannot allocate memory of %u pages (limit %llu bytes)", l->min,
+               "cannot allocate memory of %u pages (limit %llu bytes)", pages,
                (unsigned long long)in->store->engine->cfg.max_memory_bytes);
       return false;
     }
@@ -283,21 +285,31 @@ static krait_trapkind apply_segments(krait_instance *in) {
   return KRAIT_TRAP_NONE;
 }
 
-/* Instantiates a module: imports, objects, segments, start function. */
-krait_instance *krait_instantiate(krait_linker *l, const krait_module *m, krait_error *err) {
-  krait_error dummy;
-  if (!err) err = &dummy;
-  memset(err, 0, sizeof *err);
-  krait_store *s = l->store;
-  krait_instance *in = alloc_instance(s, m);
+/* Builds an instance up to (not including) its segments and start: the
+** imports, functions, globals, tables, memory 0 (at least mem_min pages)
+** and evaluated segment items. NULL with err on failure. */
+krait_instance *kr_instance_build(krait_linker *l, const krait_module *m, uint32_t mem_min,
+                                  krait_error *err) {
+  krait_instance *in = alloc_instance(l->store, m);
   if (!in || !resolve_imports(l, in, err) || !make_funcs(in) || !make_globals(in) ||
-      !make_tables_and_memory(in, err) || !eval_segments(in)) {
+      !make_tables_and_memory(in, mem_min, err) || !eval_segments(in)) {
     if (err->kind == KRAIT_OK) {
       err->kind = KRAIT_ERR_NOMEM;
       snprintf(err->message, sizeof err->message, "out of memory while instantiating");
     }
     return NULL;
   }
+  return in;
+}
+
+/* Instantiates a module: imports, objects, segments, start function. */
+krait_instance *krait_instantiate(krait_linker *l, const krait_module *m, krait_error *err) {
+  krait_error dummy;
+  if (!err) err = &dummy;
+  memset(err, 0, sizeof *err);
+  krait_store *s = l->store;
+  krait_instance *in = kr_instance_build(l, m, 0, err);
+  if (!in) return NULL;
   krait_trapkind t = apply_segments(in);
   if (t) {
     s->ex.trap = t;

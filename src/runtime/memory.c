@@ -42,6 +42,17 @@ krait_memory *kr_memory_new(krait_store *s, uint32_t min, uint32_t max, bool has
   return m;
 }
 
+/* An explicit-mode memory that maps a snapshot image cannot be mremap'ed
+** (the file mapping would extend past the image's end): its pages move to
+** a new anonymous mapping instead. Returns it, or NULL. */
+static uint8_t *grow_copy(krait_memory *m, size_t nbytes) {
+  uint8_t *p = kp_map(nbytes);
+  if (!p) return NULL;
+  memcpy(p, m->base, m->size);
+  kp_release(m->base, m->mapped);
+  return p;
+}
+
 /* Grows by delta pages; returns the old page count or -1 (no change). */
 int64_t kr_memory_grow(krait_memory *m, uint32_t delta) {
   uint64_t old = m->pages, want = old + delta;
@@ -51,10 +62,11 @@ int64_t kr_memory_grow(krait_memory *m, uint32_t delta) {
   if (m->guard) {
     if (!kp_commit(m->base + m->size, nbytes - m->size)) return -1;
   } else if (nbytes > m->mapped) {
-    uint8_t *p = kp_remap(m->base, m->mapped, nbytes);
+    uint8_t *p = m->image ? grow_copy(m, nbytes) : kp_remap(m->base, m->mapped, nbytes);
     if (!p) return -1;
     m->base = p;
     m->mapped = nbytes;
+    m->image = false;
   }
   m->pages = (uint32_t)want;
   m->size = nbytes;

@@ -43,6 +43,7 @@ struct krait_memory {
   bool has_declared_max;
   size_t mapped;               /* bytes reserved or mapped */
   bool guard;                  /* guard-page (true) or explicit mode */
+  bool image;                  /* starts with a snapshot image mapping */
 };
 
 struct krait_table {
@@ -130,6 +131,10 @@ uint32_t kr_type_id(krait_engine *e, const char *sig);
 
 /* Registers ptr as owned by the store; frees ptr (by kind) on failure. */
 bool kr_own(krait_store *s, int kind, void *ptr);
+/* instance.c: an instance without segments applied or start run (for
+** krait_instantiate and snapshots). */
+krait_instance *kr_instance_build(krait_linker *l, const krait_module *m, uint32_t mem_min,
+                                  krait_error *err);
 
 /* Allocates zeroed memory owned by the store. */
 void *kr_alloc(krait_store *s, size_t n);

@@ -1,0 +1,209 @@
+/*
+** snapshot.c -- pre-initialized instances: capturing an instance's state
+** and starting new instances in it, memory 0 mapped copy-on-write.
+*/
+#include "runtime/runtime.h"
+#include "platform/platform.h"
+#include <assert.h>
+#include <stdio.h>
+#include <errno.h>
+#include <unistd.h>
+
+/* A function reference in a table, by index in the module; or none. */
+#define KS_NULL_REF UINT32_MAX
+
+struct krait_snapshot {
+  const krait_module *module;
+  uint32_t pages;              /* memory 0 size in pages */
+  uint64_t size;               /* memory 0 size in bytes */
+  int image;                   /* memfd holding memory 0, or -1 */
+  uint32_t nglobals;           /* defined globals, module order */
+  krait_slot *globals;
+  uint32_t ntables;            /* defined tables, module order */
+  uint32_t *table_size;
+  uint32_t **table_refs;       /* per table: function indices */
+  uint32_t *elem_len, *data_len;  /* segment lengths (0: dropped) */
+};
+
+/* Fills err with kind and a formatted message; returns NULL. */
+static void *ks_fail(krait_error *err, krait_errkind kind, const char *fmt, const char *what) {
+  err->kind = kind;
+  snprintf(err->message, sizeof err->message, fmt, what);
+  return NULL;
+}
+
+/* Whether the module imports anything a snapshot would have to restore
+** but cannot own: a memory, a table or a global. */
+static const char *ks_unsupported(const krait_module *m) {
+  if (m->nmem_imports) return "an imported memory";
+  if (m->ntable_imports) return "an imported table";
+  if (m->nglobal_imports) return "an imported global";
+  return NULL;
+}
+
+/* Whether [p, p + n) is all zero bytes (n a multiple of 8). */
+static bool ks_zero(const uint8_t *p, size_t n) {
+  uint64_t acc = 0;
+  for (size_t i = 0; i < n; i += 8) {
+    uint64_t w;
+    memcpy(&w, p + i, 8);
+    acc |= w;
+  }
+  return acc == 0;
+}
+
+/* Writes memory 0 into a new sparse image, skipping zero 4 KiB pages (they
+** read as zero from the image anyway). Returns the fd or -1 (errno). */
+static int ks_write_image(const krait_memory *mem) {
+  enum { PAGE = 4096 };
+  int fd = kp_image_new(mem->size);
+  for (uint64_t at = 0; fd >= 0 && at < mem->size; at += PAGE) {
+    if (ks_zero(mem->base + at, PAGE)) continue;
+    if (pwrite(fd, mem->base + at, PAGE, (off_t)at) != PAGE) {
+      int e = errno;
+      close(fd);
+      errno = e ? e : EIO;
+      return -1;
+    }
+  }
+  return fd;
+}
+
+/* Records each defined table's elements as function indices. False (err
+** set) when an element is a foreign function or an extern reference. */
+static bool ks_take_tables(krait_snapshot *sn, krait_instance *in, krait_error *err) {
+  const krait_module *m = in->module;
+  for (uint32_t t = 0; t < sn->ntables; t++) {
+    const krait_table *tab = in->tables[m->ntable_imports + t];
+    uint32_t *refs = ku_malloc(((size_t)tab->size + 1) * sizeof *refs);
+    if (!refs) {
+      ks_fail(err, KRAIT_ERR_NOMEM, "out of memory%s", "");
+      return false;
+    }
+    sn->table_refs[t] = refs;
+    sn->table_size[t] = tab->size;
+    for (uint32_t i = 0; i < tab->size; i++) {
+      const krait_func *f = tab->elems[i];
+      if (f && (tab->type != KD_FUNCREF || f->inst != in)) {
+        ks_fail(err, KRAIT_ERR_LINK, "cannot snapshot: a table %s holds a reference "
+                "that is not one of the module's own functions",
+                tab->type == KD_FUNCREF ? "element" : "(externref)");
+        return false;
+      }
+      refs[i] = f ? f->index : KS_NULL_REF;
+    }
+  }
+  return true;
+}
+
+/* Allocates the snapshot's arrays for module m. */
+static krait_snapshot *ks_alloc(const krait_module *m) {
+  krait_snapshot *sn = ku_calloc(1, sizeof *sn);
+  if (!sn) return NULL;
+  sn->module = m;
+  sn->image = -1;
+  sn->nglobals = m->nglobals;
+  sn->ntables = m->ntables;
+  sn->globals = ku_calloc(sn->nglobals + 1, sizeof *sn->globals);
+  sn->table_size = ku_calloc(sn->ntables + 1, sizeof *sn->table_size);
+  sn->table_refs = ku_calloc(sn->ntables + 1, sizeof *sn->table_refs);
+  sn->elem_len = ku_calloc(m->nelems + 1, sizeof *sn->elem_len);
+  sn->data_len = ku_calloc(m->ndatas + 1, sizeof *sn->data_len);
+  if (!sn->globals || !sn->table_size || !sn->table_refs || !sn->elem_len || !sn->data_len) {
+    krait_snapshot_free(sn);
+    return NULL;
+  }
+  return sn;
+}
+
+/* Captures inst: globals, tables, segment state and memory 0's image. */
+krait_snapshot *krait_snapshot_take(krait_instance *in, krait_error *err) {
+  krait_error dummy;
+  if (!err) err = &dummy;
+  memset(err, 0, sizeof *err);
+  const krait_module *m = in->module;
+  const char *why = ks_unsupported(m);
+  if (why) return ks_fail(err, KRAIT_ERR_LINK, "cannot snapshot a module with %s", why);
+  krait_snapshot *sn = ks_alloc(m);
+  if (!sn) return ks_fail(err, KRAIT_ERR_NOMEM, "out of memory%s", "");
+  for (uint32_t i = 0; i < sn->nglobals; i++) sn->globals[i] = in->globals[i]->val;
+  memcpy(sn->elem_len, in->elem_len, m->nelems * sizeof *sn->elem_len);
+  memcpy(sn->data_len, in->data_len, m->ndatas * sizeof *sn->data_len);
+  if (!ks_take_tables(sn, in, err)) {
+    krait_snapshot_free(sn);
+    return NULL;
+  }
+  if (m->nmems) {
+    sn->pages = in->mem0->pages;
+    sn->size = in->mem0->size;
+    sn->image = ks_write_image(in->mem0);
+    if (sn->image < 0) {
+      krait_snapshot_free(sn);
+      return ks_fail(err, KRAIT_ERR_NOMEM, "cannot create the memory image: %s", strerror(errno));
+    }
+  }
+  return sn;
+}
+
+/* Puts the snapshot's table contents back, growing tables as needed. */
+static bool ks_restore_tables(krait_instance *in, const krait_snapshot *sn) {
+  const krait_module *m = in->module;
+  for (uint32_t t = 0; t < sn->ntables; t++) {
+    krait_table *tab = in->tables[m->ntable_imports + t];
+    if (sn->table_size[t] > tab->size &&
+        kr_table_grow(tab, sn->table_size[t] - tab->size, NULL) < 0)
+      return false;
+    for (uint32_t i = 0; i < sn->table_size[t]; i++) {
+      uint32_t f = sn->table_refs[t][i];
+      tab->elems[i] = f == KS_NULL_REF ? NULL : in->funcs[f];
+    }
+  }
+  return true;
+}
+
+/* Restores globals, segment state, tables and memory 0 into a freshly
+** built instance. */
+static bool ks_restore(krait_instance *in, const krait_snapshot *sn) {
+  const krait_module *m = in->module;
+  for (uint32_t i = 0; i < sn->nglobals; i++) in->globals[i]->val = sn->globals[i];
+  memcpy(in->elem_len, sn->elem_len, m->nelems * sizeof *sn->elem_len);
+  memcpy(in->data_len, sn->data_len, m->ndatas * sizeof *sn->data_len);
+  if (!ks_restore_tables(in, sn)) return false;
+  if (sn->image < 0 || sn->size == 0) return true;
+  assert(in->mem0->size == sn->size);
+  if (!kp_map_image(in->mem0->base, sn->size, sn->image)) return false;
+  in->mem0->image = true;
+  return true;
+}
+
+/* Builds an instance of m (imports through l) in the state of sn. */
+krait_instance *krait_instantiate_snapshot(krait_linker *l, const krait_module *m,
+                                           const krait_snapshot *sn, krait_error *err) {
+  krait_error dummy;
+  if (!err) err = &dummy;
+  memset(err, 0, sizeof *err);
+  if (sn->module != m)
+    return ks_fail(err, KRAIT_ERR_LINK, "the snapshot was taken from another module%s", "");
+  krait_instance *in = kr_instance_build(l, m, sn->pages, err);
+  if (!in) return NULL;
+  if (in->mem0->pages != sn->pages && m->nmems)
+    return ks_fail(err, KRAIT_ERR_LINK, "memory 0 cannot start at the snapshot's size%s", "");
+  if (!ks_restore(in, sn))
+    return ks_fail(err, KRAIT_ERR_NOMEM, "cannot restore the snapshot: %s", strerror(errno));
+  return in;
+}
+
+uint64_t krait_snapshot_memory_size(const krait_snapshot *sn) { return sn->size; }
+
+/* Frees everything the snapshot holds, the image fd included. */
+void krait_snapshot_free(krait_snapshot *sn) {
+  if (!sn) return;
+  if (sn->image >= 0) close(sn->image);
+  for (uint32_t t = 0; sn->table_refs && t < sn->ntables; t++) ku_free(sn->table_refs[t]);
+  ku_free(sn->table_refs);
+  ku_free(sn->table_size);
+  ku_free(sn->globals);
+  ku_free(sn->elem_len);
+  ku_free(sn->data_len);
+  ku_free(sn);
+}
