@@ -20,7 +20,8 @@
 #   asan-spec-explicit    "
 #   fuzz                one item: libFuzzer smoke run found nothing
 #   host                one test function in tests/host/test_*.c (server
-#                       components: manifest TOML, HTTP, key-value, serve)
+#                       components: manifest TOML, HTTP, key-value, apps;
+#                       after python: test_app.c boots build/python)
 #   asan-host           the same on the ASan+UBSan build
 #   fuzz-toml, fuzz-http  one item each: the parser fuzzers found nothing
 #   diff                one csmith program at one -O level, krait (both
@@ -37,8 +38,8 @@
 include mk/vars.inc
 
 TIERS ?= build unit spec-guard spec-explicit wast-own wasi wasi-full guest limits \
-         switch host asan-unit asan-host asan-spec-guard asan-spec-explicit \
-         fuzz fuzz-guard fuzz-toml fuzz-http diff python cpython
+         switch asan-unit asan-spec-guard asan-spec-explicit \
+         fuzz fuzz-guard fuzz-toml fuzz-http diff python cpython host asan-host
 # Fuzz time inside `make test`: FUZZ_SECONDS when given, 60 s in CI
 # (CI=true), else 15 s. `make fuzz` alone always defaults to 60 s.
 TEST_FUZZ_SECONDS = $(if $(filter command line environment,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),$(if $(filter true,$(CI)),60,15))

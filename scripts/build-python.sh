@@ -83,7 +83,7 @@ versions=$(dpkg-query -W -f='${Package}=${Version}\n' $TOOL_PKGS 2>/dev/null) ||
   die "toolchain packages missing; run: sh scripts/bootstrap.sh python"
 KEY=$( { sha256sum "$PY_TAR" "$ZLIB_TAR" "$BZ2_TAR" "$XZ_TAR" "$SQLITE_TAR" | cut -d' ' -f1
          sha256sum "$SELF" "$ROOT/tests/guest/compat/wasm_compat.c" \
-                   "$ROOT"/python/c/*.c "$ROOT"/python/lib/*.py | cut -d' ' -f1
+                   "$ROOT"/python/c/*.[ch] "$ROOT"/python/lib/*.py | cut -d' ' -f1
          echo "$versions"; } | sha256sum | cut -c1-16)
 ENTRY="$CACHE/python-$KEY"
 
@@ -144,10 +144,11 @@ RANLIB=llvm-ranlib-16
 # Debian's libclang_rt.builtins-wasm32.a references __stack_chk_guard and
 # __stack_chk_fail; the project's shim defines them (linked as an object).
 step "compat shim" $WCC $DEP_CFLAGS -c "$ROOT/tests/guest/compat/wasm_compat.c" -o "$DEPS/lib/wasm_compat.o"
-# krait's own C for python.wasm (python/c/): the starting directory, the
-# utimensat/futimens fix (linked with --wrap).
+# krait's own C for python.wasm (python/c/krait_*.c): the starting
+# directory, the utimensat/futimens fix (linked with --wrap). The _krait
+# module (python/c/_kraitmodule.c) is built by CPython's own Makefile.
 KRAIT_OBJS=""
-for c in "$ROOT"/python/c/*.c; do
+for c in "$ROOT"/python/c/krait_*.c; do
   o="$DEPS/lib/$(basename "${c%.c}").o"
   step "python/c/$(basename "$c")" $WCC $DEP_CFLAGS -c "$c" -o "$o"
   KRAIT_OBJS="$KRAIT_OBJS $o"
@@ -261,6 +262,15 @@ configure_py() {
       --without-ensurepip
 }
 step "configure" configure_py
+# The _krait module (krait serve's host interface) and krait_init /
+# krait_handle: a built-in module through Modules/Setup.local.
+add_krait_module() {
+  cp "$ROOT/python/c/_kraitmodule.c" "$ROOT/python/c/krait_abi.h" "$SRC/Modules/" &&
+  mkdir -p "$BLD/Modules" &&
+  printf '# krait: the host interface of krait serve\n_krait _kraitmodule.c\n' \
+    >"$BLD/Modules/Setup.local"
+}
+step "Modules/Setup.local: _krait" add_krait_module
 step "make -j$JOBS (the longest step)" make -C "$BLD" -j"$JOBS"
 [ -f "$BLD/python.wasm" ] || die "no python.wasm after make (log: $LOG)"
 

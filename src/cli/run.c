@@ -377,7 +377,7 @@ static int kc_instantiate_run(krait_engine *engine, krait_module *module,
   krait_error err;
   int rc = KC_EXIT_ERROR;
   memset(&err, 0, sizeof err);
-  if (!linker || krait_wasi_define(linker, &wc) != 0)
+  if (!linker || krait_wasi_define(linker, &wc) != 0 || kc_define_krait_stubs(linker) != 0)
     fprintf(stderr, "Error: cannot set up WASI: %s\n", strerror(errno));
   else if (!(inst = krait_instantiate(linker, module, &err)))
     rc = kc_report(&err, "instantiate", file);

@@ -37,5 +37,13 @@ if (!file) {
 }
 const wasi = new WASI({ version: 'preview1', args: [file, ...rest], env, preopens, returnOnExit: true });
 const module = await WebAssembly.compile(await readFile(file));
-const instance = await WebAssembly.instantiate(module, wasi.getImportObject());
+// python.wasm also imports module "krait" (krait serve's host interface,
+// python/c/krait_abi.h): here every such import answers -38, "not serving".
+const imports = wasi.getImportObject();
+for (const im of WebAssembly.Module.imports(module)) {
+  if (im.module !== 'krait' || im.kind !== 'function') continue;
+  imports.krait ??= {};
+  imports.krait[im.name] = () => -38;
+}
+const instance = await WebAssembly.instantiate(module, imports);
 process.exitCode = wasi.start(instance);

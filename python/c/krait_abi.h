@@ -1,0 +1,63 @@
+/*
+** python/c/krait_abi.h -- the ABI between python.wasm and its host under
+** `krait serve` (and krait.js in the browser): the imports of module
+** "krait", their encodings and error codes, and python.wasm's entry points.
+** Shared by the guest (python/c/_kraitmodule.c) and the host (src/serve/).
+*/
+#ifndef KRAIT_ABI_H
+#define KRAIT_ABI_H
+
+#include <stdint.h>
+
+/* Entry points python.wasm exports besides _start (the `python` CLI):
+**   krait_init()   -> i32  once, before the snapshot: starts CPython with
+**                          the WASI argv/environ and runs
+**                          krait_runtime.boot() (imports the app, finds its
+**                          handler). 0 on success, 1 after printing the
+**                          Python error to stderr.
+**   krait_handle() -> i32  once per request, in an instance started from
+**                          the snapshot: runs krait_runtime.handle(), which
+**                          reads the request and responds through the
+**                          imports below. 0, or 1 after printing an error
+**                          (the host then answers 500 if nothing was sent).
+*/
+#define KRAIT_ABI_VERSION 1
+
+/* Every import returns a non-negative result or one of these. */
+enum {
+  KRAIT_E_NOTFOUND = -1,    /* no such key / variable */
+  KRAIT_E_INVAL = -2,       /* malformed arguments or encoding */
+  KRAIT_E_DENIED = -3,      /* store not granted to this app */
+  KRAIT_E_TOOBIG = -4,      /* key, value or response over its limit */
+  KRAIT_E_BACKEND = -5,     /* the store failed (message: error_message) */
+  KRAIT_E_STATE = -6,       /* wrong moment (e.g. a second respond) */
+  KRAIT_E_NOSYS = -38       /* not serving (the CLI's stubs) */
+};
+
+/* Encodings. All integers are little-endian u32. A "string" is its
+** length then its bytes (no NUL).
+**   request:  method, uri, u32 nheaders, nheaders x (name, value), body
+**             (header names lower-case, in arrival order)
+**   response: u32 status, u32 nheaders, nheaders x (name, value), body
+**   key list: u32 nkeys, nkeys x key, u32 has_next, [next cursor]
+** A call that fills a guest buffer returns the full length it needs; when
+** that exceeds the buffer's capacity nothing useful was written and the
+** guest calls again with a large enough buffer. */
+
+/* The imports (module "krait"); python/c/_kraitmodule.c declares them:
+**   request(buf, cap) -> len          the current request, encoded
+**   respond(resp, len) -> 0           the response, encoded; once
+**   kv_open(name, len) -> handle      a granted store (E_DENIED if not)
+**   kv_get(h, key, klen, buf, cap) -> len | E_NOTFOUND
+**   kv_set(h, key, klen, val, vlen) -> 0
+**   kv_delete(h, key, klen) -> 0
+**   kv_exists(h, key, klen) -> 0 | 1
+**   kv_keys(h, prefix, plen, cursor, clen, limit, buf, cap) -> len
+**                                     a key list; clen 0: from the start
+**   log(level, msg, len) -> 0         level 10 (debug) .. 40 (error)
+**   variable(name, len, buf, cap) -> len | E_NOTFOUND
+**   config(buf, cap) -> len           the app's handler settings, JSON
+**   error_message(buf, cap) -> len    why the last call failed
+** Pointers are guest addresses; every length is in bytes. */
+
+#endif

@@ -1,0 +1,165 @@
+# python/sdk/_krait_fake.py -- a pure-Python stand-in for the built-in `_krait`
+# module, for the SDK's tests and for running handlers natively. Owns the
+# same functions as the host's module plus knobs to set the config and the
+# current request and to read back the response and the log. Does not own
+# anything the real runtime uses: krait never imports this file.
+"""Fake `_krait`: install() it as sys.modules["_krait"], then configure(),
+set_request(), run krait_runtime.boot()/handle(), and read `response`."""
+import copy
+import sys
+
+MAX_KEY = 256
+MAX_VALUE = 1 << 20
+MAX_PAGE = 1000          # the fake's page cap, so pagination gets exercised
+
+
+class KvError(Exception):
+    """A key-value operation failed (same name as the host's exception)."""
+
+
+_DEFAULT_CONFIG = {"style": "spin", "module": "app", "wsgi": "", "name": "app",
+                   "kv": [], "debug": False}
+
+config_data = dict(_DEFAULT_CONFIG)
+variables = {}           # app variables: name -> str
+stores = {}              # store name -> {key bytes: value bytes}
+logs = []                # (level, message) in order
+response = None          # (status, headers, body) once respond() was called
+echo = False             # also print log lines to stderr
+_request = ("GET", "/", [], b"")
+_handles = []            # handle -> store name
+
+
+def install():
+    """Make this module importable as `_krait`; returns the module."""
+    module = sys.modules[__name__]
+    sys.modules["_krait"] = module
+    return module
+
+
+def reset():
+    """Forget config, variables, stores, logs, request and response."""
+    global config_data, response, _request
+    config_data = dict(_DEFAULT_CONFIG)
+    variables.clear()
+    stores.clear()
+    logs.clear()
+    _handles.clear()
+    response = None
+    _request = ("GET", "/", [], b"")
+
+
+def configure(**fields):
+    """Update the app config returned by config(), e.g. style="wsgi"."""
+    config_data.update(fields)
+
+
+def set_request(method="GET", uri="/", headers=(), body=b""):
+    """Set the current request and clear the previous response. Like the
+    host, pass non-UTF-8 header bytes as str decoded with surrogateescape."""
+    global _request, response
+    _request = (method, uri, [(k.lower(), v) for k, v in headers], bytes(body))
+    response = None
+
+
+# ---- the `_krait` interface -------------------------------------------------
+
+def config():
+    """The app's handler configuration (a copy)."""
+    return copy.deepcopy(config_data)
+
+
+def request():
+    """The current request: (method, uri, headers, body)."""
+    method, uri, headers, body = _request
+    return method, uri, list(headers), body
+
+
+def respond(status, headers, body):
+    """Capture the response; like the host, only once per request."""
+    global response
+    if response is not None:
+        raise RuntimeError("respond() called twice for one request")
+    if type(status) is not int:
+        raise TypeError(f"status must be int, not {type(status).__name__}")
+    if not isinstance(headers, list) or not all(
+            isinstance(h, tuple) and len(h) == 2 and isinstance(h[0], str)
+            and isinstance(h[1], str) for h in headers):
+        raise TypeError("headers must be a list of (str, str) tuples")
+    if not isinstance(body, bytes):
+        raise TypeError(f"body must be bytes, not {type(body).__name__}")
+    for name, value in headers:      # the host sends str as strict UTF-8
+        name.encode("utf-8"), value.encode("utf-8")
+    response = (status, headers, body)
+
+
+def variable(name):
+    """An app variable from the manifest, or None."""
+    return variables.get(name)
+
+
+def log(level, message):
+    """Record a log line (and print it if `echo`)."""
+    logs.append((level, message))
+    if echo:
+        print(f"[krait {level}] {message}", file=sys.stderr)
+
+
+def kv_open(name):
+    """A handle for a granted store; PermissionError if not granted."""
+    if name not in config_data.get("kv", []):
+        raise PermissionError(
+            f"key-value store {name!r} is not granted to app "
+            f"{config_data.get('name')!r}; declare it in the app's manifest")
+    stores.setdefault(name, {})
+    _handles.append(name)
+    return len(_handles) - 1
+
+
+def _store(h, key=None, value=None):
+    if not isinstance(h, int) or not 0 <= h < len(_handles):
+        raise KvError(f"invalid key-value handle {h!r}")
+    if key is not None:
+        if not isinstance(key, bytes):
+            raise TypeError(f"key must be bytes, not {type(key).__name__}")
+        if len(key) > MAX_KEY:
+            raise KvError(f"key is {len(key)} bytes; the limit is {MAX_KEY}")
+    if value is not None:
+        if not isinstance(value, bytes):
+            raise TypeError(f"value must be bytes, not {type(value).__name__}")
+        if len(value) > MAX_VALUE:
+            raise KvError(f"value is {len(value)} bytes; the limit is {MAX_VALUE}")
+    return stores[_handles[h]]
+
+
+def kv_get(h, key):
+    """The value stored under key, or None."""
+    return _store(h, key).get(key)
+
+
+def kv_set(h, key, value):
+    """Store value under key."""
+    _store(h, key, value)[key] = value
+
+
+def kv_delete(h, key):
+    """Remove key (no error if absent)."""
+    _store(h, key).pop(key, None)
+
+
+def kv_exists(h, key):
+    """Whether key is stored."""
+    return key in _store(h, key)
+
+
+def kv_keys(h, prefix, cursor, limit):
+    """Up to `limit` (capped at MAX_PAGE) keys starting with prefix, sorted,
+    after `cursor`; returns (keys, next cursor or None)."""
+    store = _store(h, prefix)
+    if not isinstance(limit, int) or limit < 1:
+        raise KvError(f"limit must be a positive int, not {limit!r}")
+    keys = sorted(k for k in store if k.startswith(prefix)
+                  and (cursor is None or k > cursor))
+    page = keys[:min(limit, MAX_PAGE)]
+    more = len(keys) > len(page)
+    return page, (page[-1] if more else None)

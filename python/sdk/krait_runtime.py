@@ -1,0 +1,295 @@
+# python/sdk/krait_runtime.py -- the guest side of `krait serve`: boot()
+# finds the app's handler once, at snapshot time; handle() runs it for one
+# request in the app's style (spin, cloudflare or wsgi) and answers exactly
+# once, turning any failure into a logged 500. Does not own the styles' APIs
+# (spin_sdk, js, workers, krait_wsgi) nor the sandbox and snapshot (the host).
+"""Boot an app and handle requests through the `_krait` host module."""
+import asyncio
+import importlib
+import inspect
+import os
+import sys
+import traceback
+
+import _krait
+import krait_kv
+
+_run = None          # run(method, uri, headers, body) -> (status, headers, body)
+_debug = False
+_after = []          # callables to run once the response has been sent
+_loop = None         # the cloudflare style's event loop, made at boot
+
+
+# ---- boot ----------------------------------------------------------------
+
+def boot():
+    """Read the app config, import the app, find its handler and import what
+    requests need, so the snapshot holds it all. Raises RuntimeError naming
+    the module and what is missing."""
+    global _run, _debug
+    config = _krait.config()
+    style = config.get("style")
+    booters = {"spin": _boot_spin, "cloudflare": _boot_cloudflare,
+               "wsgi": _boot_wsgi}
+    if style not in booters:
+        raise RuntimeError(f"app config has style {style!r}; expected one of "
+                           f"'spin', 'cloudflare', 'wsgi'")
+    _run = None
+    _debug = bool(config.get("debug"))
+    _run = booters[style](config)
+
+
+def _import_app(name, style):
+    """The app module `name`; a clear RuntimeError if it is not there."""
+    if not name:
+        raise RuntimeError(f"app config names no module ({style} style)")
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name not in (name, name.split(".")[0]):
+            raise   # the app imports something missing; its own error is best
+        raise RuntimeError(f"app module {name!r} not found ({style} style); "
+                           f"searched {sys.path}") from exc
+
+
+def _where(module):
+    """How to name a module in errors: its file name, e.g. "app.py"."""
+    path = getattr(module, "__file__", None)
+    return os.path.basename(path) if path else module.__name__
+
+
+def _boot_spin(config):
+    from spin_sdk import http, key_value, variables  # noqa: F401 (preload)
+    module = _import_app(config.get("module"), "spin")
+    cls = getattr(module, "IncomingHandler", None)
+    if not isinstance(cls, type) or cls is http.IncomingHandler:
+        raise RuntimeError(f"{_where(module)} defines no IncomingHandler class "
+                           f"(spin style)")
+    if not issubclass(cls, http.IncomingHandler):
+        raise RuntimeError(f"{_where(module)}: IncomingHandler does not subclass "
+                           f"spin_sdk.http.IncomingHandler (spin style)")
+    handler = cls()
+
+    def run(method, uri, headers, body):
+        response = handler.handle_request(
+            http.Request(method, uri, join_headers(headers), body))
+        if not isinstance(response, http.Response):
+            raise TypeError(f"IncomingHandler.handle_request returned "
+                            f"{type(response).__name__}, expected "
+                            f"spin_sdk.http.Response")
+        return (response.status, header_list(response.headers),
+                body_bytes(response.body))
+    return run
+
+
+def _boot_cloudflare(config):
+    global _loop
+    import js
+    import workers
+    module = _import_app(config.get("module"), "cloudflare")
+    env = workers.Env(config.get("kv") or [])
+    call = _cloudflare_entry(module, env, workers)
+    if _loop is None or _loop.is_closed():
+        _loop = asyncio.new_event_loop()
+
+    def run(method, uri, headers, body):
+        ctx = workers.Context()
+        result = call(js.Request(method, absolute_url(uri, headers), headers, body), ctx)
+        if inspect.isawaitable(result):
+            result = _await(result)
+        _after.extend(lambda a=a: _await(a) for a in ctx.pending)
+        if not isinstance(result, js.Response):
+            raise TypeError(f"the fetch handler returned {type(result).__name__}, "
+                            f"expected Response (from js or workers)")
+        return result.status, header_list(result.headers.pairs()), result.body
+    return run
+
+
+def _cloudflare_entry(module, env, workers):
+    """call(request, ctx) for the module's on_fetch or Default.fetch."""
+    on_fetch = getattr(module, "on_fetch", None)
+    if callable(on_fetch):
+        params = inspect.signature(on_fetch).parameters.values()
+        takes_ctx = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                        for p in params) >= 3 or any(
+                            p.kind == p.VAR_POSITIONAL for p in params)
+        if takes_ctx:
+            return lambda request, ctx: on_fetch(request, env, ctx)
+        return lambda request, ctx: on_fetch(request, env)
+    cls = getattr(module, "Default", None)
+    if isinstance(cls, type) and issubclass(cls, workers.WorkerEntrypoint) \
+            and cls.fetch is not workers.WorkerEntrypoint.fetch:
+        return lambda request, ctx: cls(ctx, env).fetch(request)
+    raise RuntimeError(f"{_where(module)} defines no async on_fetch(request, env) "
+                       f"function and no Default(WorkerEntrypoint) class with a "
+                       f"fetch(self, request) method (cloudflare style)")
+
+
+def _boot_wsgi(config):
+    import krait_wsgi
+    spec = config.get("wsgi") or ""
+    name, _, attr = spec.partition(":")
+    module = _import_app(name, "wsgi")
+    app = module
+    for part in (attr or "application").split("."):
+        app = getattr(app, part, None)
+    if not callable(app):
+        raise RuntimeError(f"{_where(module)} defines no WSGI callable "
+                           f"{attr or 'application'!r} (wsgi style, wsgi = {spec!r})")
+
+    def run(method, uri, headers, body):
+        status, out_headers, out_body = krait_wsgi.call(app, method, uri, headers, body)
+        return status, header_list(out_headers), out_body
+    return run
+
+
+# ---- running coroutines ----------------------------------------------------
+
+class _Resume:
+    """Continue a coroutine that suspended on `pending` inside an event loop:
+    hand `pending` to the loop, then relay what the loop sends or throws."""
+
+    def __init__(self, coro, pending):
+        self.coro, self.pending = coro, pending
+
+    def __await__(self):
+        value = self.pending
+        while True:
+            try:
+                sent = yield value
+            except GeneratorExit:
+                self.coro.close()
+                raise
+            except BaseException as exc:
+                step = self.coro.throw, exc
+            else:
+                step = self.coro.send, sent
+            try:
+                value = step[0](step[1])
+            except StopIteration as stop:
+                return stop.value
+
+
+async def _finish(coro, pending):
+    return await _Resume(coro, pending)
+
+
+def _await(awaitable):
+    """The result of awaitable. Stepped by hand first, with the boot-time loop
+    marked running: the SDK's awaitables finish without suspending, so usually
+    no loop ever runs. If it does suspend (asyncio.sleep, a task, ...), the
+    same loop -- which owns any future it made -- runs it to the end."""
+    if not inspect.iscoroutine(awaitable):
+        async def wrap():
+            return await awaitable
+        awaitable = wrap()
+    previous = asyncio.events._get_running_loop()
+    asyncio.events._set_running_loop(_loop)
+    try:
+        pending = awaitable.send(None)
+    except StopIteration as stop:
+        return stop.value
+    finally:
+        asyncio.events._set_running_loop(previous)
+    return _loop.run_until_complete(_finish(awaitable, pending))
+
+
+# ---- handle --------------------------------------------------------------
+
+def handle():
+    """Handle the current request: run the handler and call _krait.respond
+    exactly once. Failures are logged with their traceback and answered 500
+    (the traceback is in the body only when the app config has debug)."""
+    krait_kv.reset()
+    _after.clear()
+    try:
+        if _run is None:
+            raise RuntimeError("krait_runtime.handle() called before a "
+                               "successful boot()")
+        status, headers, body = _run(*_krait.request())
+        check_status(status)
+    except (Exception, SystemExit):
+        status, headers, body = _failure("handler failed")
+    try:
+        _krait.respond(status, headers, body)
+    except Exception:       # e.g. a header the host cannot encode: not sent
+        _krait.respond(*_failure("sending the response failed"))
+    for job in _after:
+        try:
+            job()
+        except (Exception, SystemExit):
+            _failure("waitUntil task failed")
+
+
+def _failure(what):
+    """Log the exception being handled; the 500 response for it."""
+    text = traceback.format_exc()
+    _krait.log(40, f"{what}:\n{text}")
+    body = "500 Internal Server Error\n" + (f"\n{text}" if _debug else "")
+    return 500, [("content-type", "text/plain; charset=utf-8")], body.encode()
+
+
+# ---- shared helpers --------------------------------------------------------
+
+def join_headers(pairs):
+    """Request header pairs as a dict; repeats joined with ", " ("; " for
+    cookie), as HTTP allows."""
+    joined = {}
+    for name, value in pairs:
+        if name in joined:
+            joined[name] += ("; " if name == "cookie" else ", ") + value
+        else:
+            joined[name] = value
+    return joined
+
+
+def split_host(pairs):
+    """(host name, port or "") from the Host header; ("localhost", "") without."""
+    host = next((v for n, v in pairs if n == "host"), "").strip()
+    if host.startswith("["):                      # [IPv6]:port
+        name, _, rest = host.partition("]")
+        return name + "]", rest[1:] if rest.startswith(":") else ""
+    name, _, port = host.partition(":")
+    return name or "localhost", port
+
+
+def absolute_url(uri, pairs):
+    """http://host[:port]/path?query for uri (a path with optional query)."""
+    name, port = split_host(pairs)
+    return f"http://{name}{':' + port if port else ''}{uri}"
+
+
+def check_status(status):
+    """Raise if status is not an int HTTP status code."""
+    if type(status) is not int:
+        raise TypeError(f"response status is {type(status).__name__}, expected int")
+    if not 100 <= status <= 599:
+        raise ValueError(f"response status {status} is not in 100..599")
+
+
+def header_list(headers):
+    """Response headers (a mapping or (name, value) pairs) as a list of
+    (str, str) tuples, checked."""
+    items = headers.items() if hasattr(headers, "items") else headers or ()
+    out = []
+    for item in items:
+        if not (isinstance(item, tuple) and len(item) == 2):
+            raise TypeError(f"response header {item!r} is not a (name, value) pair")
+        name, value = item
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise TypeError(f"response header {name!r}: name and value must be "
+                            f"str, not {type(name).__name__}/{type(value).__name__}")
+        if any(c in name + value for c in "\r\n\0"):
+            raise ValueError(f"response header {name!r} contains CR, LF or NUL")
+        out.append((name, value))
+    return out
+
+
+def body_bytes(body):
+    """A response body (bytes-like or None) as bytes."""
+    if body is None:
+        return b""
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        return bytes(body)
+    raise TypeError(f"response body is {type(body).__name__}, expected bytes "
+                    f"or None" + (" (encode the str first)" if isinstance(body, str) else ""))

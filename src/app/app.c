@@ -1,0 +1,303 @@
+/*
+** app.c -- booting a Python app into a snapshot (krait_init) and handling
+** each request in a fresh copy-on-write instance from it (krait_handle).
+** Owns the guest's WASI view and limits; not the imports (imports.c).
+*/
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app/app_internal.h"
+
+/* Where the guest sees things (python/c and src/cli/python.c agree). */
+#define KA_PROGRAM "/usr/local/bin/python3.11"
+#define KA_STDLIB "/usr/local/lib/python3.11"
+#define KA_SDK "/krait/sdk"
+#define KA_APP "/app"
+
+static uint64_t ka_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Formats a message into err; returns NULL (for the boot's failures). */
+static void *ka_fail(char *err, size_t n, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, n, fmt, ap);
+  va_end(ap);
+  return NULL;
+}
+
+/* A malloc'ed printf. */
+static char *ka_fmt(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  char *s = malloc((size_t)n + 1);
+  va_start(ap, fmt);
+  if (s) vsnprintf(s, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  return s;
+}
+
+/* Appends a read-only preopen. */
+static void ka_dir(ka_app *a, const char *host, const char *guest) {
+  krait_wasi_preopen *d = &a->dirs[a->ndirs++];
+  d->host_path = strdup(host);
+  d->guest_path = strdup(guest);
+  d->read_only = 1;
+}
+
+/* The guest's view: stdlib, python.wasm as sys.executable, the SDK, the
+** app and its site-packages, all read-only; PYTHONPATH for the last three. */
+static bool ka_view(ka_app *a, const ka_app_config *cfg) {
+  a->dirs = calloc((size_t)cfg->nsite_packages + 4, sizeof *a->dirs);
+  a->envp = calloc(4, sizeof *a->envp);
+  if (!a->dirs || !a->envp) return false;
+  char *lib = ka_fmt("%s/lib/python3.11", cfg->python_home);
+  char *bin = ka_fmt("%s/bin", cfg->python_home);
+  ka_dir(a, lib, KA_STDLIB);
+  ka_dir(a, bin, "/usr/local/bin");
+  ka_dir(a, cfg->sdk_dir, KA_SDK);
+  ka_dir(a, cfg->app_dir, KA_APP);
+  free(lib);
+  free(bin);
+  size_t plen = 64;
+  for (int i = 0; i < cfg->nsite_packages; i++) plen += strlen(cfg->site_packages[i]) + 1;
+  char *pp = malloc(plen);
+  if (!pp) return false;
+  strcpy(pp, "PYTHONPATH=" KA_APP ":" KA_SDK);
+  for (int i = 0; i < cfg->nsite_packages; i++) {
+    ka_dir(a, cfg->site_packages[i], cfg->site_packages[i]);
+    strcat(pp, ":");
+    strcat(pp, cfg->site_packages[i]);
+  }
+  a->envp[a->envc++] = pp;
+  a->envp[a->envc++] = strdup("PYTHONDONTWRITEBYTECODE=1");
+  return true;
+}
+
+/* The JSON _krait.config() returns (names are plain identifiers). */
+static char *ka_config_json(const ka_app_config *cfg) {
+  size_t n = 256;
+  for (int i = 0; i < cfg->nstores; i++) n += strlen(cfg->stores[i].name) + 4;
+  char *kv = calloc(1, n);
+  if (!kv) return NULL;
+  for (int i = 0; i < cfg->nstores; i++) {
+    strcat(kv, i ? ",\"" : "\"");
+    strcat(kv, cfg->stores[i].name);
+    strcat(kv, "\"");
+  }
+  char *json = ka_fmt("{\"name\": \"%s\", \"style\": \"%s\", \"module\": \"%s\", "
+                      "\"wsgi\": \"%s\", \"kv\": [%s], \"debug\": %s}",
+                      cfg->name, cfg->style, cfg->module ? cfg->module : "",
+                      cfg->wsgi ? cfg->wsgi : "", kv, cfg->debug ? "true" : "false");
+  free(kv);
+  return json;
+}
+
+/* Copies grants and variables from cfg. */
+static bool ka_copy_bindings(ka_app *a, const ka_app_config *cfg) {
+  a->grants = calloc((size_t)cfg->nstores + 1, sizeof *a->grants);
+  a->vars = calloc((size_t)cfg->nvars + 1, sizeof *a->vars);
+  if (!a->grants || !a->vars) return false;
+  for (int i = 0; i < cfg->nstores; i++, a->ngrants++) {
+    a->grants[i].name = strdup(cfg->stores[i].name);
+    a->grants[i].store = cfg->stores[i].store;
+    pthread_mutex_init(&a->grants[i].lock, NULL);
+  }
+  for (int i = 0; i < cfg->nvars; i++, a->nvars++) {
+    a->vars[i].name = strdup(cfg->vars[i].name);
+    a->vars[i].value = strdup(cfg->vars[i].value);
+  }
+  return true;
+}
+
+/* A store and linker for one instance of the app, with WASI and the
+** "krait" imports; its data is ctx. */
+static krait_linker *ka_linker(ka_app *a, ka_ctx *ctx, krait_store **store) {
+  const char *argv[] = { KA_PROGRAM };
+  int out = fileno(a->log);
+  krait_wasi_config wc = { 1, argv, a->envc, a->envp, a->null_fd, out, out, a->ndirs, a->dirs };
+  *store = krait_store_new(a->engine);
+  krait_linker *l = *store ? krait_linker_new(*store) : NULL;
+  if (!l) return NULL;
+  krait_store_set_data(*store, ctx);
+  if (krait_wasi_define(l, &wc) != 0 || ka_define_imports(l, a) != 0) {
+    krait_linker_free(l);
+    return NULL;
+  }
+  return l;
+}
+
+/* Calls export name (() -> i32) of inst; its result, or -1 with err. */
+static int ka_call(krait_store *s, krait_instance *inst, const char *name, krait_error *err) {
+  krait_extern ext;
+  krait_val res;
+  if (krait_instance_export(inst, name, &ext) != 0 || ext.kind != KRAIT_EXTERN_FUNC) {
+    err->kind = KRAIT_ERR_LINK;
+    snprintf(err->message, sizeof err->message, "python.wasm exports no %s", name);
+    return -1;
+  }
+  if (krait_func_call(s, ext.of.func, NULL, 0, &res, 1, err) != 0) return -1;
+  return res.of.i32;
+}
+
+/* Boots the app in its own store: instantiate, krait_init, snapshot. */
+static bool ka_boot_instance(ka_app *a, char *err, size_t errlen) {
+  ka_ctx ctx = { .app = a };
+  krait_store *s = NULL;
+  krait_error e;
+  krait_linker *l = ka_linker(a, &ctx, &s);
+  krait_instance *in = l ? krait_instantiate(l, a->module, &e) : NULL;
+  bool ok = false;
+  if (!l) ka_fail(err, errlen, "app %s: cannot set up its sandbox: %s", a->name, strerror(errno));
+  else if (!in) ka_fail(err, errlen, "app %s: %s", a->name, e.message);
+  else if (ka_call(s, in, "krait_init", &e) != 0)
+    ka_fail(err, errlen, "app %s: booting failed (%s; see the log above)", a->name,
+            e.kind ? e.message : "the Python error");
+  else if (!(a->snap = krait_snapshot_take(in, &e)))
+    ka_fail(err, errlen, "app %s: %s", a->name, e.message);
+  else
+    ok = true;
+  if (l) krait_linker_free(l);
+  if (s) krait_store_free(s);
+  return ok;
+}
+
+/* Loads python.wasm from cfg->python_home into a.module. */
+static bool ka_load(ka_app *a, const ka_app_config *cfg, char *err, size_t errlen) {
+  char *path = ka_fmt("%s/python.wasm", cfg->python_home);
+  FILE *f = path ? fopen(path, "rb") : NULL;
+  uint8_t *bytes = NULL;
+  long n = -1;
+  if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 &&
+      (bytes = malloc((size_t)n)) && fread(bytes, 1, (size_t)n, f) != (size_t)n)
+    n = -1;
+  if (f) fclose(f);
+  krait_error e;
+  if (n > 0 && bytes) a->module = krait_module_new(a->engine, bytes, (size_t)n, &e);
+  if (!a->module) ka_fail(err, errlen, "cannot load %s: %s", path ? path : "python.wasm",
+                          n > 0 ? e.message : strerror(errno));
+  free(bytes);
+  free(path);
+  return a->module != NULL;
+}
+
+ka_app *ka_app_boot(const ka_app_config *cfg, char *err, size_t errlen) {
+  krait_config kc;
+  krait_config_default(&kc);
+  kc.max_memory_bytes = cfg->max_memory;
+  ka_app *a = calloc(1, sizeof *a);
+  if (!a) return ka_fail(err, errlen, "out of memory");
+  a->name = strdup(cfg->name);
+  a->log = cfg->log ? cfg->log : stderr;
+  a->timeout_ns = cfg->timeout_ns;
+  a->fuel = cfg->fuel;
+  a->debug = cfg->debug;
+  a->null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  a->config_json = ka_config_json(cfg);
+  krait_error e;
+  a->engine = krait_engine_new(&kc, &e);
+  if (!a->engine || a->null_fd < 0 || !a->config_json || !ka_view(a, cfg) ||
+      !ka_copy_bindings(a, cfg) || !ka_load(a, cfg, err, errlen) ||
+      !ka_boot_instance(a, err, errlen)) {
+    if (!err[0]) ka_fail(err, errlen, "app %s: cannot boot: %s", cfg->name, strerror(errno));
+    ka_app_free(a);
+    return NULL;
+  }
+  return a;
+}
+
+/* Fills resp with a plain-text error answer. */
+static void ka_error_response(ka_response *r, int status, ka_outcome why, const char *text) {
+  free(r->raw);
+  free(r->headers);
+  r->raw = (uint8_t *)strdup(text);
+  r->headers = calloc(1, sizeof *r->headers);
+  r->status = status;
+  r->outcome = why;
+  r->nheaders = 0;
+  r->body = r->raw;
+  r->body_len = r->raw ? strlen(text) : 0;
+}
+
+/* Maps a failed krait_handle call to the answer the client gets. */
+static void ka_failed(ka_app *a, const krait_error *e, ka_response *r) {
+  if (e->kind == KRAIT_ERR_TRAP && e->trap == KRAIT_TRAP_DEADLINE) {
+    fprintf(a->log, "[%s] request timed out: %s\n", a->name, e->message);
+    ka_error_response(r, 504, KA_TIMEOUT, "504 Gateway Timeout: the app took too long\n");
+  } else if (e->kind == KRAIT_ERR_TRAP) {
+    fprintf(a->log, "[%s] the sandbox trapped: %s\n", a->name, e->message);
+    ka_error_response(r, 500, KA_TRAP, "500 Internal Server Error\n");
+  } else {
+    ka_error_response(r, 500, KA_ERROR, "500 Internal Server Error\n");
+  }
+}
+
+void ka_app_handle(ka_app *a, const ka_request *req, ka_response *resp) {
+  uint64_t t0 = ka_now();
+  ka_ctx ctx = { .app = a, .req = req, .resp = resp };
+  krait_store *s = NULL;
+  krait_error e;
+  memset(resp, 0, sizeof *resp);
+  krait_linker *l = ka_linker(a, &ctx, &s);
+  krait_instance *in = l ? krait_instantiate_snapshot(l, a->module, a->snap, &e) : NULL;
+  resp->start_ns = ka_now() - t0;
+  if (!in) {
+    fprintf(a->log, "[%s] cannot start an instance: %s\n", a->name, l ? e.message : "out of memory");
+    ka_error_response(resp, 500, KA_TRAP, "500 Internal Server Error\n");
+  } else {
+    if (a->fuel) krait_store_set_fuel(s, a->fuel);
+    if (a->timeout_ns) krait_store_set_timeout(s, a->timeout_ns);
+    int rc = ka_call(s, in, "krait_handle", &e);
+    if (rc < 0) ka_failed(a, &e, resp);
+    else if (!ctx.responded) ka_error_response(resp, 500, KA_ERROR, "500 Internal Server Error\n");
+  }
+  if (l) krait_linker_free(l);
+  if (s) krait_store_free(s);
+  resp->total_ns = ka_now() - t0;
+}
+
+void ka_response_free(ka_response *r) {
+  free(r->headers);
+  free(r->raw);
+  memset(r, 0, sizeof *r);
+}
+
+uint64_t ka_app_snapshot_bytes(const ka_app *a) { return krait_snapshot_memory_size(a->snap); }
+
+void ka_app_free(ka_app *a) {
+  if (!a) return;
+  krait_snapshot_free(a->snap);
+  if (a->module) krait_module_free(a->module);
+  if (a->engine) krait_engine_free(a->engine);
+  for (int i = 0; a->dirs && i < a->ndirs; i++) {
+    free((char *)a->dirs[i].host_path);
+    free((char *)a->dirs[i].guest_path);
+  }
+  for (int i = 0; a->envp && i < a->envc; i++) free((char *)a->envp[i]);
+  for (int i = 0; i < a->ngrants; i++) {
+    free(a->grants[i].name);
+    pthread_mutex_destroy(&a->grants[i].lock);
+  }
+  for (int i = 0; i < a->nvars; i++) {
+    free((char *)a->vars[i].name);
+    free((char *)a->vars[i].value);
+  }
+  if (a->null_fd >= 0) close(a->null_fd);
+  free(a->dirs);
+  free(a->envp);
+  free(a->grants);
+  free(a->vars);
+  free(a->config_json);
+  free(a->name);
+  free(a);
+}

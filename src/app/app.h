@@ -1,0 +1,100 @@
+/*
+** app.h -- one Python app served by krait (prefix ka_): python.wasm booted
+** once into a snapshot, then a fresh copy-on-write instance per request.
+** Owns the "krait" imports (python/c/krait_abi.h); not HTTP (src/http/).
+*/
+#ifndef KA_APP_H
+#define KA_APP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "krait.h"
+#include "kv/kv.h"
+
+/* A key-value store granted to the app under a name. */
+typedef struct ka_store_grant {
+  const char *name;         /* what the app opens (spin: "default") */
+  kk_store *store;          /* opened by the caller; not owned */
+} ka_store_grant;
+
+/* A manifest variable. */
+typedef struct ka_var { const char *name, *value; } ka_var;
+
+/* Everything needed to boot an app. Strings are borrowed during
+** ka_app_boot and copied where kept. */
+typedef struct ka_app_config {
+  const char *name;            /* the app's name, for logs */
+  const char *python_home;     /* holds python.wasm and lib/python3.11 */
+  const char *sdk_dir;         /* python/sdk: krait_runtime, spin_sdk, js */
+  const char *app_dir;         /* the app's Python files */
+  const char *style;           /* "spin", "cloudflare" or "wsgi" */
+  const char *module;          /* spin/cloudflare: the handler's module */
+  const char *wsgi;            /* wsgi: "module:attr" */
+  const char *const *site_packages;  /* extra read-only sys.path dirs */
+  int nsite_packages;
+  const ka_store_grant *stores;
+  int nstores;
+  const ka_var *vars;
+  int nvars;
+  uint64_t timeout_ns;         /* per request wall time (0: none) */
+  uint64_t fuel;               /* per request (0: none) */
+  uint64_t max_memory;         /* per instance bytes (0: engine default) */
+  bool debug;                  /* tracebacks in 500 responses */
+  FILE *log;                   /* app log lines; NULL: stderr */
+} ka_app_config;
+
+typedef struct ka_app ka_app;
+
+/* One header, as (pointer, length) views. */
+typedef struct ka_header { const char *name, *value; size_t name_len, value_len; } ka_header;
+
+/* A request, borrowed for the duration of ka_app_handle. */
+typedef struct ka_request {
+  const char *method, *uri;    /* NUL-terminated */
+  const ka_header *headers;    /* names lower-case */
+  size_t nheaders;
+  const uint8_t *body;
+  size_t body_len;
+} ka_request;
+
+/* How a request ended. */
+typedef enum ka_outcome {
+  KA_OK = 0,        /* the app responded */
+  KA_ERROR,         /* a Python exception or no response: 500 */
+  KA_TRAP,          /* the sandbox trapped (e.g. out of fuel): 500 */
+  KA_TIMEOUT        /* the wall-clock limit: 504 */
+} ka_outcome;
+
+/* A response; ka_response_free releases it. */
+typedef struct ka_response {
+  int status;
+  ka_header *headers;
+  size_t nheaders;
+  uint8_t *body;
+  size_t body_len;
+  ka_outcome outcome;
+  uint64_t start_ns;           /* instance start (snapshot to ready) */
+  uint64_t total_ns;           /* instance start to response */
+  uint8_t *raw;                /* owns headers' and body's bytes */
+} ka_response;
+
+/* Loads python.wasm, boots the app (krait_init) and takes its snapshot.
+** NULL with a message in err (naming what failed) on failure. */
+ka_app *ka_app_boot(const ka_app_config *cfg, char *err, size_t errlen);
+
+/* Handles one request in a fresh instance from the snapshot. Thread-safe:
+** many threads may handle requests of one app at once. Always fills resp
+** (a 500/504 with a short text body when the app could not answer). */
+void ka_app_handle(ka_app *app, const ka_request *req, ka_response *resp);
+
+void ka_response_free(ka_response *resp);
+
+/* The snapshot's memory bytes (for the artifact size and metrics). */
+uint64_t ka_app_snapshot_bytes(const ka_app *app);
+
+void ka_app_free(ka_app *app);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+** app_internal.h -- what app.c and imports.c share: the app and the
+** per-request context the "krait" imports work on.
+*/
+#ifndef KA_APP_INTERNAL_H
+#define KA_APP_INTERNAL_H
+
+#include <pthread.h>
+
+#include "app/app.h"
+
+/* A granted store with the lock that serialises its users (a kk_store is
+** used by one thread at a time). */
+typedef struct ka_grant {
+  char *name;
+  kk_store *store;
+  pthread_mutex_t lock;
+} ka_grant;
+
+struct ka_app {
+  krait_engine *engine;
+  krait_module *module;
+  krait_snapshot *snap;
+  char *name;
+  char *config_json;           /* what _krait.config() returns */
+  ka_grant *grants;
+  int ngrants;
+  ka_var *vars;                /* copies */
+  int nvars;
+  uint64_t timeout_ns, fuel;
+  bool debug;
+  FILE *log;
+  /* the WASI view, identical at boot and for every request */
+  krait_wasi_preopen *dirs;
+  int ndirs;
+  const char **envp;
+  int envc;
+  int null_fd;                 /* /dev/null for stdin */
+};
+
+/* The state of one request (or of the boot, with req NULL). */
+typedef struct ka_ctx {
+  ka_app *app;
+  const ka_request *req;
+  ka_response *resp;
+  bool responded;
+  char error[256];             /* the last failed import's message */
+} ka_ctx;
+
+/* imports.c: defines module "krait" in linker for requests of app. */
+int ka_define_imports(krait_linker *linker, ka_app *app);
+/* imports.c: the request encoded as python/c/krait_abi.h says; malloc'ed. */
+uint8_t *ka_encode_request(const ka_request *req, size_t *len);
+
+#endif

@@ -1,0 +1,335 @@
+/*
+** imports.c -- the "krait" imports of python.wasm (python/c/krait_abi.h)
+** on the host: request in, response out, key-value, log, variables and
+** config. Every guest pointer is bounds-checked against memory 0.
+*/
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/app_internal.h"
+
+/* Error codes of python/c/krait_abi.h. */
+enum {
+  KA_E_NOTFOUND = -1, KA_E_INVAL = -2, KA_E_DENIED = -3, KA_E_TOOBIG = -4,
+  KA_E_BACKEND = -5, KA_E_STATE = -6
+};
+
+/* Most bytes a response may have (headers and body, encoded). */
+#define KA_MAX_RESPONSE (64u << 20)
+
+/* The guest bytes [ptr, ptr + len), or NULL when out of bounds. */
+static uint8_t *ka_span(krait_caller *c, uint32_t ptr, uint32_t len) {
+  krait_memory *m = krait_caller_memory(c);
+  if (!m || (uint64_t)ptr + len > krait_memory_size(m)) return NULL;
+  return krait_memory_data(m) + ptr;
+}
+
+/* Records why a call failed (for error_message) and returns code. */
+static int32_t ka_err(ka_ctx *x, int32_t code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(x->error, sizeof x->error, fmt, ap);
+  va_end(ap);
+  return code;
+}
+
+/* Copies n bytes of src to the guest buffer (ptr, cap) when they fit;
+** returns n either way (the guest retries with a larger buffer). */
+static int32_t ka_give(krait_caller *c, uint32_t ptr, uint32_t cap, const void *src, size_t n) {
+  uint8_t *dst = ka_span(c, ptr, cap);
+  if (!dst) return KA_E_INVAL;
+  if (n <= cap) memcpy(dst, src, n);
+  return (int32_t)n;
+}
+
+/* ---- encoding -------------------------------------------------------- */
+
+/* Appends a u32 and n bytes at *p. */
+static uint8_t *ka_put(uint8_t *p, const void *s, uint32_t n) {
+  memcpy(p, &n, 4);
+  memcpy(p + 4, s, n);
+  return p + 4 + n;
+}
+
+uint8_t *ka_encode_request(const ka_request *req, size_t *len) {
+  size_t n = 16 + strlen(req->method) + strlen(req->uri) + req->body_len;
+  for (size_t i = 0; i < req->nheaders; i++)
+    n += 8 + req->headers[i].name_len + req->headers[i].value_len;
+  uint8_t *buf = malloc(n), *p = buf;
+  if (!buf) return NULL;
+  uint32_t nh = (uint32_t)req->nheaders;
+  p = ka_put(p, req->method, (uint32_t)strlen(req->method));
+  p = ka_put(p, req->uri, (uint32_t)strlen(req->uri));
+  memcpy(p, &nh, 4);
+  p += 4;
+  for (size_t i = 0; i < req->nheaders; i++) {
+    p = ka_put(p, req->headers[i].name, (uint32_t)req->headers[i].name_len);
+    p = ka_put(p, req->headers[i].value, (uint32_t)req->headers[i].value_len);
+  }
+  p = ka_put(p, req->body, (uint32_t)req->body_len);
+  *len = (size_t)(p - buf);
+  return buf;
+}
+
+/* A bounded reader over guest-encoded bytes. */
+typedef struct ka_rd { const uint8_t *p, *end; } ka_rd;
+
+static bool ka_u32(ka_rd *r, uint32_t *v) {
+  if (r->end - r->p < 4) return false;
+  memcpy(v, r->p, 4);
+  r->p += 4;
+  return true;
+}
+
+/* A string's offset and length within the reader's data. */
+static bool ka_str(ka_rd *r, const uint8_t *base, size_t *off, size_t *n) {
+  uint32_t len;
+  if (!ka_u32(r, &len) || (size_t)(r->end - r->p) < len) return false;
+  *off = (size_t)(r->p - base);
+  *n = len;
+  r->p += len;
+  return true;
+}
+
+/* Decodes a response of n bytes (a private copy in raw) into resp. */
+static bool ka_decode_response(uint8_t *raw, size_t n, ka_response *resp) {
+  ka_rd r = { raw, raw + n };
+  uint32_t status, nh;
+  size_t off, len;
+  if (!ka_u32(&r, &status) || status < 100 || status > 999 || !ka_u32(&r, &nh) ||
+      nh > n / 8)
+    return false;
+  resp->headers = calloc(nh + 1, sizeof *resp->headers);
+  if (!resp->headers) return false;
+  for (uint32_t i = 0; i < nh; i++) {
+    ka_header *h = &resp->headers[i];
+    if (!ka_str(&r, raw, &off, &len)) return false;
+    h->name = (const char *)raw + off; h->name_len = len;
+    if (!ka_str(&r, raw, &off, &len)) return false;
+    h->value = (const char *)raw + off; h->value_len = len;
+  }
+  if (!ka_str(&r, raw, &off, &len) || r.p != r.end) return false;
+  resp->nheaders = nh;
+  resp->status = (int)status;
+  resp->body = raw + off;
+  resp->body_len = len;
+  resp->raw = raw;
+  return true;
+}
+
+/* ---- the imports ------------------------------------------------------ */
+
+#define KA_CTX ka_ctx *x = krait_caller_data(c)
+#define U(i) ((uint32_t)ar[i].i32)
+
+/* request(buf, cap) -> len */
+static int ka_imp_request(krait_caller *c, void *env, krait_slot *ar) {
+  KA_CTX;
+  size_t n;
+  if (!x->req) { ar[0].i32 = ka_err(x, KA_E_STATE, "no request while booting"); return 0; }
+  uint8_t *enc = ka_encode_request(x->req, &n);
+  if (!enc) return krait_caller_trap(c, "out of memory encoding the request");
+  ar[0].i32 = ka_give(c, U(0), U(1), enc, n);
+  free(enc);
+  return 0;
+}
+
+/* respond(resp, len) -> 0 */
+static int ka_respond(krait_caller *c, void *env, krait_slot *ar) {
+  KA_CTX;
+  uint8_t *src = ka_span(c, U(0), U(1)), *raw;
+  if (!x->req || x->responded) {
+    ar[0].i32 = ka_err(x, KA_E_STATE, "respond may be called once per request");
+  } else if (!src) {
+    ar[0].i32 = ka_err(x, KA_E_INVAL, "respond: buffer outside memory");
+  } else if (U(1) > KA_MAX_RESPONSE) {
+    ar[0].i32 = ka_err(x, KA_E_TOOBIG, "respond: %u bytes is over the %u-byte limit",
+                       U(1), KA_MAX_RESPONSE);
+  } else if (!(raw = malloc(U(1) + 1))) {
+    return krait_caller_trap(c, "out of memory copying the response");
+  } else {
+    memcpy(raw, src, U(1));
+    if (ka_decode_response(raw, U(1), x->resp)) {
+      x->responded = true;
+      ar[0].i32 = 0;
+    } else {
+      free(x->resp->headers);
+      x->resp->headers = NULL;
+      free(raw);
+      ar[0].i32 = ka_err(x, KA_E_INVAL, "respond: malformed response encoding");
+    }
+  }
+  return 0;
+}
+
+/* The grant behind handle h, or NULL. */
+static ka_grant *ka_grant_of(ka_ctx *x, int32_t h) {
+  return h >= 0 && h < x->app->ngrants ? &x->app->grants[h] : NULL;
+}
+
+/* kv_open(name, len) -> handle */
+static int ka_kv_open(krait_caller *c, void *env, krait_slot *ar) {
+  KA_CTX;
+  const char *name = (const char *)ka_span(c, U(0), U(1));
+  ar[0].i32 = name ? ka_err(x, KA_E_DENIED, "key-value store \"%.*s\" is not granted to app "
+                            "\"%s\" (grant it in krait.toml)", (int)(U(1) > 64 ? 64 : U(1)),
+                            name, x->app->name)
+                   : ka_err(x, KA_E_INVAL, "kv_open: name outside memory");
+  for (int i = 0; name && i < x->app->ngrants; i++)
+    if (strlen(x->app->grants[i].name) == U(1) && memcmp(x->app->grants[i].name, name, U(1)) == 0)
+      ar[0].i32 = i;
+  return 0;
+}
+
+/* Maps a failed kk_ call to an import result, keeping its message. */
+static int32_t ka_kv_fail(ka_ctx *x, kk_code code, const kk_error *e) {
+  int32_t r = code == KK_BAD_KEY || code == KK_BAD_ARG ? KA_E_INVAL
+            : code == KK_TOO_LARGE ? KA_E_TOOBIG : KA_E_BACKEND;
+  return ka_err(x, r, "%s", e->message);
+}
+
+/* kv_get(h, key, klen, buf, cap) -> len | E_NOTFOUND */
+static int ka_kv_get(krait_caller *c, void *env, krait_slot *ar) {
+  KA_CTX;
+  ka_grant *g = ka_grant_of(x, ar[0].i32);
+  const uint8_t *key = ka_span(c, U(1), U(2));
+  kk_value v = { 0 };
+  kk_error e;
+  if (!g || !key) { ar[0].i32 = ka_err(x, KA_E_INVAL, "kv_get: bad handle or key"); return 0; }
+  pthread_mutex_lock(&g->lock);
+  kk_code code = kk_get(g->store, key, U(2), &v, &e);
+  pthread_mutex_unlock(&g->lock);
+  if (code == KK_NOT_FOUND) ar[0].i32 = KA_E_NOTFOUND;
+  else if (code != KK_OK) ar[0].i32 = ka_kv_fail(x, code, &e);
+  else ar[0].i32 = ka_give(c, U(3), U(4), v.data, v.len);
+  kk_value_free(&v);
+  return 0;
+}
+
+/* kv_set(h, key, klen, val, vlen) -> 0 */
+static int ka_kv_set(krait_caller *c, void *env, krait_slot *ar) {
+  KA_CTX;
+  ka_grant *g = ka_grant_of(x, ar[0].i32);
+  const uint8_t *key = ka_span(c, U(1), U(2)), *val = ka_span(c, U(3), U(4));
+  kk_error e;
+  if (!g || !key || !val) { ar[0].i32 = ka_err(x, KA_E_INVAL, "kv_set: bad handle or buffer"); return 0; }
+  pthread_mutex_lock(&g->lock);
+  kk_code code = kk_set(g->store, key, U(2), val, U(4), &e);
+  pthread_mutex_unlock(&g->lock);
+  ar[0].i32 = code == KK_OK ? 0 : ka_kv_fail(x, code, &e);
+  return 0;
+}
+
+/* kv_delete(h, key, klen) -> 0 and kv_exists(h, key, klen) -> 0 | 1 */
+static int ka_kv_keyop(krait_caller *c, krait_slot *ar, bool exists) {
+  KA_CTX;
+  ka_grant *g = ka_grant_of(x, ar[0].i32);
+  const uint8_t *key = ka_span(c, U(1), U(2));
+  kk_error e;
+  bool found = false;
+  if (!g || !key) { ar[0].i32 = ka_err(x, KA_E_INVAL, "kv: bad handle or key"); return 0; }
+  pthread_mutex_lock(&g->lock);
+  kk_code code = exists ? kk_exists(g->store, key, U(2), &found, &e)
+                        : kk_delete(g->store, key, U(2), &e);
+  pthread_mutex_unlock(&g->lock);
+  ar[0].i32 = code != KK_OK ? ka_kv_fail(x, code, &e) : found;
+  return 0;
+}
+
+static int ka_kv_delete(krait_caller *c, void *env, krait_slot *ar) { return ka_kv_keyop(c, ar, false); }
+static int ka_kv_exists(krait_caller *c, void *env, krait_slot *ar) { return ka_kv_keyop(c, ar, true); }
+
+/* Encodes a page of keys as a key list; malloc'ed, *n its length. */
+static uint8_t *ka_encode_keys(const kk_page *pg, size_t *n) {
+  size_t len = 12;
+  for (size_t i = 0; i < pg->count; i++) len += 4 + pg->keys[i].len;
+  uint8_t *buf = malloc(len), *p = buf;
+  if (!buf) return NULL;
+  uint32_t count = (uint32_t)pg->count, more = pg->more && pg->count;
+  memcpy(p, &count, 4);
+  p += 4;
+  for (size_t i = 0; i < pg->count; i++) p = ka_put(p, pg->keys[i].data, (uint32_t)pg->keys[i].len);
+  memcpy(p, &more, 4);
+  p += 4;
+  if (more) p = ka_put(p, pg->keys[pg->count - 1].data, (uint32_t)pg->keys[pg->count - 1].len);
+  *n = (size_t)(p - buf);
+  return buf;
+}
+
+/* kv_keys(h, prefix, plen, cursor, clen, limit, buf, cap) -> len */
+static int ka_kv_keys(krait_caller *c, void *env, krait_slot *ar) {
+  KA_CTX;
+  ka_grant *g = ka_grant_of(x, ar[0].i32);
+  kk_list_req q = { ka_span(c, U(1), U(2)), U(2), ka_span(c, U(3), U(4)), U(4), U(5) };
+  kk_page pg;
+  kk_error e;
+  size_t n;
+  if (!g || !q.prefix || !q.cursor) { ar[0].i32 = ka_err(x, KA_E_INVAL, "kv_keys: bad arguments"); return 0; }
+  pthread_mutex_lock(&g->lock);
+  kk_code code = kk_list(g->store, &q, &pg, &e);
+  pthread_mutex_unlock(&g->lock);
+  if (code != KK_OK) { ar[0].i32 = ka_kv_fail(x, code, &e); return 0; }
+  uint8_t *enc = ka_encode_keys(&pg, &n);
+  kk_page_free(&pg);
+  if (!enc) return krait_caller_trap(c, "out of memory listing keys");
+  ar[0].i32 = ka_give(c, U(6), U(7), enc, n);
+  free(enc);
+  return 0;
+}
+
+/* log(level, msg, len) -> 0: one line in the app's log. */
+static int ka_log(krait_caller *c, void *env, krait_slot *ar) {
+  KA_CTX;
+  const char *msg = (const char *)ka_span(c, U(1), U(2));
+  static const char *names[] = { "DEBUG", "INFO", "WARNING", "ERROR" };
+  int lv = ar[0].i32 / 10 - 1;
+  if (msg)
+    fprintf(x->app->log, "[%s] %s: %.*s\n", x->app->name,
+            names[lv < 0 ? 0 : lv > 3 ? 3 : lv], (int)U(2), msg);
+  ar[0].i32 = msg ? 0 : KA_E_INVAL;
+  return 0;
+}
+
+/* variable(name, len, buf, cap) -> len | E_NOTFOUND */
+static int ka_variable(krait_caller *c, void *env, krait_slot *ar) {
+  KA_CTX;
+  const char *name = (const char *)ka_span(c, U(0), U(1));
+  ar[0].i32 = name ? KA_E_NOTFOUND : KA_E_INVAL;
+  for (int i = 0; name && i < x->app->nvars; i++)
+    if (strlen(x->app->vars[i].name) == U(1) && memcmp(x->app->vars[i].name, name, U(1)) == 0)
+      ar[0].i32 = ka_give(c, U(2), U(3), x->app->vars[i].value, strlen(x->app->vars[i].value));
+  return 0;
+}
+
+/* config(buf, cap) -> len */
+static int ka_config(krait_caller *c, void *env, krait_slot *ar) {
+  KA_CTX;
+  ar[0].i32 = ka_give(c, U(0), U(1), x->app->config_json, strlen(x->app->config_json));
+  return 0;
+}
+
+/* error_message(buf, cap) -> len */
+static int ka_error_message(krait_caller *c, void *env, krait_slot *ar) {
+  KA_CTX;
+  ar[0].i32 = ka_give(c, U(0), U(1), x->error, strlen(x->error));
+  return 0;
+}
+
+/* The imports and their signatures (python/c/krait_abi.h). */
+static const struct { const char *name, *sig; krait_host_fn fn; } ka_imports[] = {
+  { "request", "ii:i", ka_imp_request },           { "respond", "ii:i", ka_respond },
+  { "kv_open", "ii:i", ka_kv_open },           { "kv_get", "iiiii:i", ka_kv_get },
+  { "kv_set", "iiiii:i", ka_kv_set },          { "kv_delete", "iii:i", ka_kv_delete },
+  { "kv_exists", "iii:i", ka_kv_exists },      { "kv_keys", "iiiiiiii:i", ka_kv_keys },
+  { "log", "iii:i", ka_log },                  { "variable", "iiii:i", ka_variable },
+  { "config", "ii:i", ka_config },             { "error_message", "ii:i", ka_error_message },
+};
+
+int ka_define_imports(krait_linker *linker, ka_app *app) {
+  for (size_t i = 0; i < sizeof ka_imports / sizeof ka_imports[0]; i++)
+    if (krait_linker_define_func(linker, "krait", ka_imports[i].name, ka_imports[i].sig,
+                                 ka_imports[i].fn, app) != 0)
+      return -1;
+  return 0;
+}

@@ -1,0 +1,785 @@
+/*
+** tests/host/test_serve.c -- tests of src/serve/ over real sockets (and curl): the loop, HTTP/1.1 serving, limits, admin.
+** Owns: a small client (keep-alive, pipelining, chunked), handlers that sleep/fail, shutdown and load checks.
+** Does not own: the wire-format parser's own cases (test_http.c) or the Python handler (not plugged in yet).
+*/
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#pragma GCC diagnostic ignored "-Wpragmas"
+#pragma GCC diagnostic ignored "-Wunknown-warning-option"
+#pragma GCC diagnostic ignored "-Wformat-truncation"   /* CHECK_STR on 64 KiB bodies */
+#include "test.h"
+#include "serve/serve.h"
+#include "serve/loop.h"
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+/* ---- handlers ------------------------------------------------------------- */
+
+/* Answers "hello <path>" (the path tells concurrent clients apart). */
+static ks_outcome h_hello(const ks_request *q, ks_response *r, void *d) {
+  ks_response_header(r, "Content-Type", "text/plain");
+  ks_response_write(r, "hello ", 6);
+  ks_response_write(r, q->path.p, q->path.len);
+  return KS_OK;
+}
+
+/* Echoes the body; X-Method carries the method. */
+static ks_outcome h_echo(const ks_request *q, ks_response *r, void *d) {
+  char m[16];
+  snprintf(m, sizeof m, "%.*s", (int)q->method.len, q->method.p);
+  ks_response_header(r, "X-Method", m);
+  ks_response_write(r, q->body, q->body_len);
+  return KS_OK;
+}
+
+/* Answers the route's name (handler data). */
+static ks_outcome h_name(const ks_request *q, ks_response *r, void *d) {
+  ks_response_write(r, d, strlen(d));
+  return KS_OK;
+}
+
+/* Sleeps past its own 200 ms budget and reports the timeout. */
+static ks_outcome h_timeout(const ks_request *q, ks_response *r, void *d) {
+  usleep(300 * 1000);
+  return KS_TIMEOUT;
+}
+
+static ks_outcome h_trap(const ks_request *q, ks_response *r, void *d) {
+  ks_response_write(r, "boom: unreachable executed", 26);
+  return KS_TRAP;
+}
+
+/* A slow request (for graceful shutdown). */
+static ks_outcome h_slow(const ks_request *q, ks_response *r, void *d) {
+  usleep(500 * 1000);
+  ks_response_write(r, "slow done", 9);
+  return KS_OK;
+}
+
+/* Streams two chunks with a pause between them. */
+static ks_outcome h_chunked(const ks_request *q, ks_response *r, void *d) {
+  ks_response_chunked(r);
+  ks_response_write(r, "part1", 5);
+  ks_response_flush(r);
+  usleep(10 * 1000);
+  ks_response_write(r, "part2", 5);
+  return KS_OK;
+}
+
+static const ks_route ROUTES[] = {
+  { "/hello", h_hello, NULL },
+  { "/echo", h_echo, NULL },
+  { "/c/...", h_hello, NULL },
+  { "/api/...", h_name, "api" },
+  { "/api/v2/...", h_name, "api-v2" },
+  { "/api/v2/exact", h_name, "exact" },
+  { "/timeout", h_timeout, NULL },
+  { "/trap", h_trap, NULL },
+  { "/slow", h_slow, NULL },
+  { "/chunked", h_chunked, NULL },
+};
+
+/* ---- a server on a thread ------------------------------------------------- */
+
+typedef struct srv {
+  ks_server *s;
+  pthread_t th;
+  int port, admin;
+  int rc;
+} srv;
+
+static FILE *access_log;
+static ks_metrics *shared_metrics;
+static srv S;   /* the main server most tests use */
+
+static void *srv_main(void *a) {
+  srv *v = a;
+  v->rc = ks_server_run(v->s);
+  return NULL;
+}
+
+/* The test configuration: small limits and short timeouts. */
+static void test_config(ks_config *c) {
+  ks_config_default(c);
+  c->port = 0;
+  c->admin_host = "127.0.0.1";
+  c->admin_port = 0;
+  c->routes = ROUTES;
+  c->nroutes = KU_COUNT(ROUTES);
+  c->limits.max_request_line = 1024;
+  c->limits.max_header_bytes = 4096;
+  c->limits.max_headers = 20;
+  c->limits.max_body = 65536;
+  c->workers = 4;
+  c->head_timeout_ms = 500;
+  c->body_timeout_ms = 500;
+  c->idle_timeout_ms = 1000;
+  c->grace_ms = 3000;
+}
+
+static bool srv_start(srv *v, const ks_config *c) {
+  char err[256];
+  memset(v, 0, sizeof *v);
+  v->s = ks_server_new(c, err, sizeof err);
+  if (!v->s) { printf("server: %s\n", err); return false; }
+  v->port = ks_server_port(v->s);
+  v->admin = ks_server_admin_port(v->s);
+  return pthread_create(&v->th, NULL, srv_main, v) == 0;
+}
+
+static void srv_stop(srv *v) {
+  ks_server_stop(v->s);
+  pthread_join(v->th, NULL);
+  ks_server_free(v->s);
+}
+
+/* ---- a tiny client --------------------------------------------------------- */
+
+typedef struct cli {
+  int fd;
+  bool head_only;    /* the next response answers HEAD: no body */
+  size_t len;
+  char buf[1 << 17];
+} cli;
+
+typedef struct resp {
+  int status;
+  char head[4096];
+  char body[1 << 16];
+  size_t body_len;
+} resp;
+
+/* A blocking socket to 127.0.0.1:port with a 5 s receive timeout. */
+static int dial(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  struct timeval tv = { 5, 0 };
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) { close(fd); return -1; }
+  return fd;
+}
+
+static bool cli_open(cli *c, int port) {
+  c->len = 0;
+  c->head_only = false;
+  c->fd = dial(port);
+  return c->fd >= 0;
+}
+
+static bool send_str(int fd, const char *s) {
+  size_t n = strlen(s);
+  while (n) {
+    ssize_t k = send(fd, s, n, MSG_NOSIGNAL);
+    if (k <= 0) return false;
+    s += k;
+    n -= (size_t)k;
+  }
+  return true;
+}
+
+/* Decodes a complete chunked body from p[0..n) into r; the bytes used, or
+** 0 when incomplete. */
+static size_t dechunk(const char *p, size_t n, resp *r) {
+  size_t i = 0;
+  r->body_len = 0;
+  for (;;) {
+    const char *e = memmem(p + i, n - i, "\r\n", 2);
+    if (!e) return 0;
+    size_t sz = strtoul(p + i, NULL, 16);
+    i = (size_t)(e - p) + 2;
+    if (sz == 0) return n - i >= 2 ? i + 2 : 0;
+    if (n - i < sz + 2) return 0;
+    memcpy(r->body + r->body_len, p + i, sz);
+    r->body_len += sz;
+    i += sz + 2;
+  }
+}
+
+/* The bytes of one complete response at the front of the buffer, or 0. */
+static size_t parse_resp(cli *c, resp *r) {
+  char *e = memmem(c->buf, c->len, "\r\n\r\n", 4);
+  if (!e) return 0;
+  size_t hl = (size_t)(e - c->buf) + 4;
+  snprintf(r->head, sizeof r->head, "%.*s", (int)hl, c->buf);
+  r->status = atoi(c->buf + 9);
+  r->body_len = 0;
+  r->body[0] = 0;
+  if (r->status < 200 || c->head_only) return hl;
+  const char *cl = strcasestr(r->head, "content-length:");
+  if (strcasestr(r->head, "transfer-encoding: chunked")) {
+    size_t used = dechunk(c->buf + hl, c->len - hl, r);
+    r->body[r->body_len] = 0;
+    return used ? hl + used : 0;
+  }
+  size_t n = cl ? strtoul(cl + 15, NULL, 10) : 0;
+  if (c->len - hl < n) return 0;
+  memcpy(r->body, c->buf + hl, n);
+  r->body[n] = 0;
+  r->body_len = n;
+  return hl + n;
+}
+
+/* Reads one response (in order, for pipelining); false on EOF/timeout. */
+static bool read_resp(cli *c, resp *r) {
+  for (;;) {
+    size_t used = parse_resp(c, r);
+    if (used) {
+      memmove(c->buf, c->buf + used, c->len - used);
+      c->len -= used;
+      return true;
+    }
+    ssize_t k = recv(c->fd, c->buf + c->len, sizeof c->buf - c->len - 1, 0);
+    if (k <= 0) return false;
+    c->len += (size_t)k;
+  }
+}
+
+/* Whether the server closed the connection (EOF) within the timeout. */
+static bool sees_eof(cli *c) {
+  char b[256];
+  ssize_t k;
+  while ((k = recv(c->fd, b, sizeof b, 0)) > 0) {}
+  return k == 0;
+}
+
+/* One request on a fresh connection. */
+static bool get_once(int port, const char *req, resp *r) {
+  static cli c;
+  if (!cli_open(&c, port)) return false;
+  bool ok = send_str(c.fd, req) && read_resp(&c, r);
+  close(c.fd);
+  return ok;
+}
+
+static resp R;
+static cli C;
+
+/* ---- tests ---------------------------------------------------------------- */
+
+/* Timers fire in deadline order; a cancelled one never fires. */
+static int fired[4], nfired;
+static void on_t(ks_loop *l, uint64_t id, void *d) {
+  fired[nfired++] = (int)(intptr_t)d;
+  if (nfired == 2) ks_loop_stop(l);
+}
+static void test_loop_timers(void) {
+  ks_loop *l = ks_loop_new();
+  CHECK(l);
+  nfired = 0;
+  ks_timer_add(l, 30, on_t, (void *)3);
+  uint64_t b = ks_timer_add(l, 10, on_t, (void *)9);
+  ks_timer_add(l, 5, on_t, (void *)1);
+  CHECK(ks_timer_cancel(l, b));
+  CHECK(!ks_timer_cancel(l, b));
+  ks_loop_run(l);
+  ks_loop_free(l);
+  CHECK_INT(nfired, 2);
+  CHECK_INT(fired[0], 1);
+  CHECK_INT(fired[1], 3);
+}
+
+/* A task posted from another thread runs on the loop. */
+static ks_task task;
+static atomic_int task_ran;
+static void on_task(ks_loop *l, ks_task *t) { task_ran = 1; ks_loop_stop(l); }
+static void *poster(void *l) { usleep(10000); task.fn = on_task; ks_loop_post(l, &task); return NULL; }
+static void test_loop_post(void) {
+  ks_loop *l = ks_loop_new();
+  pthread_t th;
+  pthread_create(&th, NULL, poster, l);
+  ks_loop_run(l);
+  pthread_join(th, NULL);
+  ks_loop_free(l);
+  CHECK_INT(task_ran, 1);
+}
+
+static void test_keepalive(void) {
+  CHECK(cli_open(&C, S.port));
+  CHECK(send_str(C.fd, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
+  CHECK(read_resp(&C, &R));
+  CHECK_INT(R.status, 200);
+  CHECK_STR(R.body, "hello /hello");
+  CHECK(!strcasestr(R.head, "connection: close"));
+  CHECK(send_str(C.fd, "GET /hello?q=1 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  CHECK(read_resp(&C, &R));
+  CHECK_INT(R.status, 200);
+  CHECK_STR(R.body, "hello /hello");
+  CHECK(send_str(C.fd, "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  CHECK(read_resp(&C, &R));
+  CHECK_CONTAINS(R.head, "connection: close");
+  CHECK(sees_eof(&C));
+  close(C.fd);
+}
+
+static void test_pipelined(void) {
+  CHECK(cli_open(&C, S.port));
+  CHECK(send_str(C.fd, "GET /c/1 HTTP/1.1\r\nHost: x\r\n\r\n"
+                       "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+                       "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"
+                       "GET /c/3 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  CHECK(read_resp(&C, &R)); CHECK_STR(R.body, "hello /c/1");
+  CHECK(read_resp(&C, &R)); CHECK_STR(R.body, "abc");
+  CHECK(read_resp(&C, &R)); CHECK_STR(R.body, "slow done");
+  CHECK(read_resp(&C, &R)); CHECK_STR(R.body, "hello /c/3");
+  close(C.fd);
+}
+
+static void test_post_length(void) {
+  CHECK(get_once(S.port, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world", &R));
+  CHECK_INT(R.status, 200);
+  CHECK_STR(R.body, "hello world");
+  CHECK_CONTAINS(R.head, "x-method: POST");
+}
+
+static void test_post_chunked(void) {
+  CHECK(cli_open(&C, S.port));
+  CHECK(send_str(C.fd, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel"));
+  usleep(20000);
+  CHECK(send_str(C.fd, "lo\r\n6;ext=1\r\n world\r\n"));
+  usleep(20000);
+  CHECK(send_str(C.fd, "0\r\nTrailer: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
+  CHECK(read_resp(&C, &R));
+  CHECK_INT(R.status, 200);
+  CHECK_STR(R.body, "hello world");
+  CHECK(read_resp(&C, &R));
+  CHECK_STR(R.body, "hello /hello");
+  close(C.fd);
+}
+
+static void test_continue(void) {
+  CHECK(cli_open(&C, S.port));
+  CHECK(send_str(C.fd, "PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n"));
+  CHECK(read_resp(&C, &R));
+  CHECK_INT(R.status, 100);
+  CHECK(send_str(C.fd, "data"));
+  CHECK(read_resp(&C, &R));
+  CHECK_INT(R.status, 200);
+  CHECK_STR(R.body, "data");
+  close(C.fd);
+}
+
+/* Sends req on a fresh connection; checks the status, the close and that
+** the body names the problem. */
+static void bad(const char *req, int want, const char *text) {
+  CHECK(cli_open(&C, S.port));
+  send_str(C.fd, req);
+  CHECK(read_resp(&C, &R));
+  CHECK_INT(R.status, want);
+  CHECK_CONTAINS(R.head, "connection: close");
+  CHECK_CONTAINS(R.body, text);
+  CHECK(sees_eof(&C));
+  close(C.fd);
+}
+
+static char big[8192];
+
+static void test_bad_requests(void) {
+  bad("GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n", 400, "Bad Request");
+  if (t_failed_now) return;
+  bad("GET /hello HTTP/1.1\r\n\r\n", 400, "without Host");
+  if (t_failed_now) return;
+  bad("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n", 413, "Content Too Large");
+  if (t_failed_now) return;
+  snprintf(big, sizeof big, "GET /%02000d HTTP/1.1\r\nHost: x\r\n\r\n", 0);
+  bad(big, 414, "URI Too Long");
+  if (t_failed_now) return;
+  int n = snprintf(big, sizeof big, "GET / HTTP/1.1\r\nHost: x\r\n");
+  for (int i = 0; i < 50; i++) n += snprintf(big + n, sizeof big - (size_t)n, "X-Filler-%d: %0100d\r\n", i, 0);
+  snprintf(big + n, sizeof big - (size_t)n, "\r\n");
+  bad(big, 431, "Header");
+  if (t_failed_now) return;
+  bad("GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400, "chunk");
+}
+
+/* A chunked body over the limit is 413 while it streams in. */
+static void test_chunked_too_large(void) {
+  CHECK(cli_open(&C, S.port));
+  CHECK(send_str(C.fd, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n20000\r\n"));
+  CHECK(read_resp(&C, &R));
+  CHECK_INT(R.status, 413);
+  close(C.fd);
+}
+
+static double now_s(void) { return (double)ks_now_ns() / 1e9; }
+
+/* Slowloris: a head trickling in gets 408 at the head timeout (500 ms). */
+static void test_slow_head_408(void) {
+  CHECK(cli_open(&C, S.port));
+  double t0 = now_s();
+  CHECK(send_str(C.fd, "GET /hello HTTP/1.1\r\n"));
+  for (int i = 0; i < 3; i++) { usleep(100000); send_str(C.fd, "X-A: b\r\n"); }
+  CHECK(read_resp(&C, &R));
+  double dt = now_s() - t0;
+  CHECK_INT(R.status, 408);
+  CHECK(dt > 0.45 && dt < 1.5);
+  CHECK(sees_eof(&C));
+  close(C.fd);
+}
+
+static void test_slow_body_408(void) {
+  CHECK(cli_open(&C, S.port));
+  CHECK(send_str(C.fd, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"));
+  CHECK(read_resp(&C, &R));
+  CHECK_INT(R.status, 408);
+  close(C.fd);
+}
+
+/* An idle keep-alive connection is closed without a word. */
+static void test_idle_close(void) {
+  CHECK(cli_open(&C, S.port));
+  double t0 = now_s();
+  char b[64];
+  ssize_t k = recv(C.fd, b, sizeof b, 0);
+  CHECK_INT(k, 0);
+  CHECK(now_s() - t0 > 0.9);
+  close(C.fd);
+}
+
+static void test_timeout_504(void) {
+  CHECK(cli_open(&C, S.port));
+  CHECK(send_str(C.fd, "GET /timeout HTTP/1.1\r\nHost: x\r\n\r\n"));
+  CHECK(read_resp(&C, &R));
+  CHECK_INT(R.status, 504);
+  CHECK_CONTAINS(R.body, "Gateway Timeout");
+  CHECK(send_str(C.fd, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
+  CHECK(read_resp(&C, &R));
+  CHECK_INT(R.status, 200);
+  close(C.fd);
+}
+
+static void test_trap_500(void) {
+  CHECK(cli_open(&C, S.port));
+  CHECK(send_str(C.fd, "GET /trap HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
+  CHECK(read_resp(&C, &R));
+  CHECK_INT(R.status, 500);
+  CHECK_STR(R.body, "boom: unreachable executed");
+  CHECK(read_resp(&C, &R));
+  CHECK_INT(R.status, 200);
+  close(C.fd);
+}
+
+/* GET path on the main server; the body. */
+static const char *body_of(const char *path) {
+  char req[256];
+  snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path);
+  if (!get_once(S.port, req, &R)) return "(no answer)";
+  return R.status == 404 ? "404" : R.body;
+}
+
+static void test_routing(void) {
+  CHECK_STR(body_of("/api"), "api");
+  CHECK_STR(body_of("/api/x/y"), "api");
+  CHECK_STR(body_of("/api/v2"), "api-v2");
+  CHECK_STR(body_of("/api/v2/other?q"), "api-v2");
+  CHECK_STR(body_of("/api/v2/exact"), "exact");
+  CHECK_STR(body_of("/api/v2/exact/more"), "api-v2");
+  CHECK_STR(body_of("/apix"), "404");
+  CHECK_STR(body_of("/nothing"), "404");
+  CHECK_STR(body_of("/hello/x"), "404");
+  CHECK_STR(body_of("http://example.com/api/z"), "api");
+}
+
+static void test_chunked_response(void) {
+  CHECK(get_once(S.port, "GET /chunked HTTP/1.1\r\nHost: x\r\n\r\n", &R));
+  CHECK_INT(R.status, 200);
+  CHECK_CONTAINS(R.head, "transfer-encoding: chunked");
+  CHECK_STR(R.body, "part1part2");
+  /* HTTP/1.0 cannot take chunks: the same handler gets Content-Length. */
+  CHECK(get_once(S.port, "GET /chunked HTTP/1.0\r\n\r\n", &R));
+  CHECK_CONTAINS(R.head, "content-length: 10");
+  CHECK_STR(R.body, "part1part2");
+}
+
+static void test_http10(void) {
+  CHECK(cli_open(&C, S.port));
+  CHECK(send_str(C.fd, "GET /hello HTTP/1.0\r\n\r\n"));
+  CHECK(read_resp(&C, &R));
+  CHECK_INT(R.status, 200);
+  CHECK(sees_eof(&C));
+  close(C.fd);
+  CHECK(cli_open(&C, S.port));
+  CHECK(send_str(C.fd, "GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+  CHECK(read_resp(&C, &R));
+  CHECK_CONTAINS(R.head, "connection: keep-alive");
+  CHECK(send_str(C.fd, "HEAD /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+  C.head_only = true;
+  CHECK(read_resp(&C, &R));
+  CHECK_INT(R.status, 200);
+  CHECK_CONTAINS(R.head, "content-length: 12");
+  CHECK(C.len == 0);   /* no body bytes followed */
+  close(C.fd);
+}
+
+/* The value of the series line starting with `prefix` in text, or -1. */
+static long long metric(const char *text, const char *prefix) {
+  const char *p = strstr(text, prefix);
+  return p ? atoll(p + strlen(prefix)) : -1;
+}
+
+static void test_admin(void) {
+  CHECK(get_once(S.admin, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", &R));
+  CHECK_INT(R.status, 200);
+  CHECK_STR(R.body, "ok\n");
+  CHECK(get_once(S.admin, "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", &R));
+  CHECK_INT(R.status, 404);
+  CHECK(get_once(S.admin, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", &R));
+  CHECK_INT(R.status, 200);
+  long long ok1 = metric(R.body, "krait_http_requests_total{code=\"200\"} ");
+  long long nf1 = metric(R.body, "krait_http_requests_total{code=\"404\"} ");
+  CHECK(ok1 > 0);
+  CHECK_CONTAINS(R.body, "# TYPE krait_http_request_duration_seconds histogram");
+  CHECK_CONTAINS(R.body, "krait_http_request_duration_seconds_bucket{le=\"0.0005\"}");
+  CHECK_CONTAINS(R.body, "krait_http_request_duration_seconds_bucket{le=\"10\"}");
+  CHECK_CONTAINS(R.body, "krait_http_request_duration_seconds_bucket{le=\"+Inf\"}");
+  CHECK(metric(R.body, "krait_http_requests_in_flight ") == 0);
+  CHECK_CONTAINS(R.body, "krait_kv_ops_total{op=\"get\"} 3");
+  CHECK_CONTAINS(R.body, "krait_instance_start_seconds_count 1");
+  CHECK(body_of("/hello") && body_of("/nothing"));
+  CHECK(get_once(S.admin, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", &R));
+  CHECK_INT(metric(R.body, "krait_http_requests_total{code=\"200\"} "), ok1 + 1);
+  CHECK_INT(metric(R.body, "krait_http_requests_total{code=\"404\"} "), (nf1 < 0 ? 0 : nf1) + 1);
+}
+
+/* Components register their own series before or while serving. */
+static void register_extras(ks_metrics *m) {
+  ks_counter_add(ks_metrics_counter(m, "krait_kv_ops_total", "KV operations.", "op=\"get\""), 3);
+  ks_counter_add(ks_metrics_counter(m, "krait_kv_ops_total", NULL, "op=\"set\""), 1);
+  ks_metrics_counter(m, "krait_traps_total", "Guest traps.", NULL);
+  ks_histogram_observe(ks_metrics_histogram(m, "krait_instance_start_seconds", "Instance start.", NULL, NULL, 0), 0.002);
+}
+
+static void test_metrics_api(void) {
+  ks_metrics *m = ks_metrics_new();
+  register_extras(m);
+  CHECK(ks_metrics_gauge(m, "krait_kv_ops_total", NULL, NULL) == NULL);   /* type clash */
+  size_t n;
+  char *t = ks_metrics_render(m, &n);
+  CHECK(t);
+  CHECK_CONTAINS(t, "# HELP krait_kv_ops_total KV operations.\n# TYPE krait_kv_ops_total counter\n"
+                    "krait_kv_ops_total{op=\"get\"} 3\nkrait_kv_ops_total{op=\"set\"} 1\n");
+  CHECK_CONTAINS(t, "krait_instance_start_seconds_bucket{le=\"0.0025\"} 1");
+  CHECK_CONTAINS(t, "krait_instance_start_seconds_bucket{le=\"0.001\"} 0");
+  CHECK_CONTAINS(t, "krait_instance_start_seconds_sum 0.002");
+  ku_free(t);
+  ks_metrics_free(m);
+}
+
+static void test_access_log(void) {
+  CHECK(get_once(S.port, "GET /hello?log=me HTTP/1.1\r\nHost: x\r\n\r\n", &R));
+  char text[1 << 16];
+  ssize_t n = pread(fileno(access_log), text, sizeof text - 1, 0);
+  CHECK(n > 0);
+  text[n] = 0;
+  const char *p = strstr(text, "127.0.0.1 - \"GET /hello?log=me HTTP/1.1\" 200 12 ");
+  CHECK(p);
+  CHECK(strstr(p, "ms\n"));
+  CHECK_CONTAINS(text, "\"-\" 431 ");   /* errors are logged too */
+}
+
+/* Runs a shell command and returns its output (first 4 KiB). */
+static const char *sh(const char *cmd) {
+  static char out[4096];
+  FILE *p = popen(cmd, "r");
+  if (!p) return "";
+  size_t n = fread(out, 1, sizeof out - 1, p);
+  out[n] = 0;
+  pclose(p);
+  return out;
+}
+
+static void test_curl(void) {
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "curl -s -i http://127.0.0.1:%d/hello http://127.0.0.1:%d/hello 2>&1", S.port, S.port);
+  const char *o = sh(cmd);
+  CHECK_CONTAINS(o, "HTTP/1.1 200 OK");
+  CHECK_CONTAINS(o, "hello /hello");
+  snprintf(cmd, sizeof cmd, "curl -s -d 'a=1&b=2' http://127.0.0.1:%d/echo 2>&1", S.port);
+  CHECK_STR(sh(cmd), "a=1&b=2");
+  snprintf(cmd, sizeof cmd, "printf 'streamed body' | curl -s -H 'Transfer-Encoding: chunked' --data-binary @- http://127.0.0.1:%d/echo 2>&1", S.port);
+  CHECK_STR(sh(cmd), "streamed body");
+  snprintf(cmd, sizeof cmd, "curl -s http://127.0.0.1:%d/chunked 2>&1", S.port);
+  CHECK_STR(sh(cmd), "part1part2");
+  snprintf(cmd, sizeof cmd, "curl -s -o /dev/null -w '%%{http_code}' http://127.0.0.1:%d/trap", S.port);
+  CHECK_STR(sh(cmd), "500");
+  snprintf(cmd, sizeof cmd, "curl -s http://127.0.0.1:%d/metrics", S.admin);
+  CHECK_CONTAINS(sh(cmd), "krait_http_requests_total{code=\"500\"}");
+}
+
+/* ---- many clients --------------------------------------------------------- */
+
+static atomic_int conc_ok, conc_bad;
+
+static void *client_main(void *arg) {
+  int id = (int)(intptr_t)arg;
+  cli *c = malloc(sizeof *c);
+  resp *r = malloc(sizeof *r);
+  char req[128], want[64];
+  if (cli_open(c, S.port)) {
+    for (int j = 0; j < 20; j++) {
+      snprintf(req, sizeof req, "GET /c/%d-%d HTTP/1.1\r\nHost: x\r\n\r\n", id, j);
+      snprintf(want, sizeof want, "hello /c/%d-%d", id, j);
+      if (send_str(c->fd, req) && read_resp(c, r) && r->status == 200 && strcmp(r->body, want) == 0)
+        conc_ok++;
+      else { conc_bad++; break; }
+    }
+    close(c->fd);
+  } else conc_bad++;
+  free(c);
+  free(r);
+  return NULL;
+}
+
+static void test_concurrent(void) {
+  pthread_t th[64];
+  for (int i = 0; i < 64; i++) pthread_create(&th[i], NULL, client_main, (void *)(intptr_t)i);
+  for (int i = 0; i < 64; i++) pthread_join(th[i], NULL);
+  CHECK_INT(conc_bad, 0);
+  CHECK_INT(conc_ok, 64 * 20);
+}
+
+/* ---- servers of their own ----------------------------------------------- */
+
+static void test_max_conns(void) {
+  ks_config c;
+  test_config(&c);
+  c.max_conns = 2;
+  srv v;
+  CHECK(srv_start(&v, &c));
+  cli *a = malloc(sizeof *a), *b = malloc(sizeof *b), *d = malloc(sizeof *d);
+  bool ok = cli_open(a, v.port) && cli_open(b, v.port) && send_str(a->fd, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n") &&
+            read_resp(a, &R) && R.status == 200 && cli_open(d, v.port) && read_resp(d, &R) && R.status == 503 &&
+            strcasestr(R.head, "connection: close") && sees_eof(d);
+  close(a->fd); close(b->fd); close(d->fd);
+  free(a); free(b); free(d);
+  srv_stop(&v);
+  CHECK(ok);
+}
+
+/* An in-flight slow request finishes after the stop; idle connections
+** close; new connections are refused; run returns. */
+static void test_graceful(void) {
+  ks_config c;
+  test_config(&c);
+  srv v;
+  CHECK(srv_start(&v, &c));
+  cli *idle = malloc(sizeof *idle);
+  CHECK(cli_open(idle, v.port));
+  CHECK(cli_open(&C, v.port));
+  CHECK(send_str(C.fd, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"));
+  usleep(100000);
+  double t0 = now_s();
+  ks_server_stop(v.s);
+  usleep(50000);
+  CHECK(dial(v.port) < 0);   /* refused */
+  CHECK(sees_eof(idle));
+  CHECK(read_resp(&C, &R));
+  CHECK_INT(R.status, 200);
+  CHECK_STR(R.body, "slow done");
+  CHECK_CONTAINS(R.head, "connection: close");
+  close(C.fd);
+  close(idle->fd);
+  free(idle);
+  pthread_join(v.th, NULL);
+  CHECK(now_s() - t0 < 2.0);
+  CHECK_INT(v.rc, 0);
+  ks_server_free(v.s);
+}
+
+/* A real SIGTERM (blocked in every test thread, read by the signalfd)
+** stops ks_server_run. */
+static void test_sigterm(void) {
+  ks_config c;
+  test_config(&c);
+  c.handle_signals = true;
+  srv v;
+  CHECK(srv_start(&v, &c));
+  CHECK(get_once(v.port, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", &R));
+  kill(getpid(), SIGTERM);
+  pthread_join(v.th, NULL);
+  CHECK_INT(v.rc, 0);
+  ks_server_free(v.s);
+}
+
+static void test_ipv6(void) {
+  ks_config c;
+  test_config(&c);
+  c.host = "[::1]";
+  c.admin_host = NULL;
+  srv v;
+  char err[256];
+  v.s = ks_server_new(&c, err, sizeof err);
+  if (!v.s) { printf("note: no IPv6 loopback (%s), skipped\n", err); return; }
+  v.port = ks_server_port(v.s);
+  pthread_create(&v.th, NULL, srv_main, &v);
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "curl -s -g 'http://[::1]:%d/hello'", v.port);
+  const char *o = sh(cmd);
+  srv_stop(&v);
+  CHECK_STR(o, "hello /hello");
+}
+
+static void test_bad_config(void) {
+  ks_config c;
+  test_config(&c);
+  c.host = "not-an-address";
+  char err[256];
+  CHECK(ks_server_new(&c, err, sizeof err) == NULL);
+  CHECK_CONTAINS(err, "not-an-address");
+}
+
+int main(void) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);   /* threads inherit it */
+  signal(SIGPIPE, SIG_IGN);
+  access_log = tmpfile();
+  shared_metrics = ks_metrics_new();
+  register_extras(shared_metrics);
+  ks_config c;
+  test_config(&c);
+  c.access_log = access_log;
+  c.metrics = shared_metrics;
+  if (!srv_start(&S, &c)) return 1;
+  RUN(test_loop_timers);
+  RUN(test_loop_post);
+  RUN(test_metrics_api);
+  RUN(test_keepalive);
+  RUN(test_pipelined);
+  RUN(test_post_length);
+  RUN(test_post_chunked);
+  RUN(test_continue);
+  RUN(test_bad_requests);
+  RUN(test_chunked_too_large);
+  RUN(test_slow_head_408);
+  RUN(test_slow_body_408);
+  RUN(test_idle_close);
+  RUN(test_timeout_504);
+  RUN(test_trap_500);
+  RUN(test_routing);
+  RUN(test_chunked_response);
+  RUN(test_http10);
+  RUN(test_admin);
+  RUN(test_access_log);
+  RUN(test_curl);
+  RUN(test_concurrent);
+  RUN(test_max_conns);
+  RUN(test_graceful);
+  RUN(test_sigterm);
+  RUN(test_ipv6);
+  RUN(test_bad_config);
+  srv_stop(&S);
+  ks_metrics_free(shared_metrics);
+  fclose(access_log);
+  return t_summary();
+}
