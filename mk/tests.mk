@@ -32,6 +32,9 @@
 #   cpython             one test case of CPython's Lib/test, fast subset
 #                       (tests/python/cpython.sh fast)
 #   cpython-full        the same for the whole list (only in test-full)
+#   serve               one check of `krait serve` over real sockets
+#                       (tests/serve/run.sh: seed apps, limits, KV on
+#                       SQLite and redis-server, kill -9 durability)
 # A tier that cannot run at all (build error) counts as one failure.
 #
 #   make test-full            every tier plus cpython-full
@@ -39,12 +42,12 @@ include mk/vars.inc
 
 TIERS ?= build unit spec-guard spec-explicit wast-own wasi wasi-full guest limits \
          switch asan-unit asan-spec-guard asan-spec-explicit \
-         fuzz fuzz-guard fuzz-toml fuzz-http diff python cpython host asan-host
+         fuzz fuzz-guard fuzz-toml fuzz-http diff python cpython host asan-host serve
 # Fuzz time inside `make test`: FUZZ_SECONDS when given, 60 s in CI
 # (CI=true), else 15 s. `make fuzz` alone always defaults to 60 s.
 TEST_FUZZ_SECONDS = $(if $(filter command line environment,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),$(if $(filter true,$(CI)),60,15))
 
-.PHONY: test test-full test-host test-asan-host test-fuzz-toml test-fuzz-http test-diff test-python test-cpython test-cpython-full test-build test-unit test-spec-guard test-spec-explicit \
+.PHONY: test test-full test-serve test-host test-asan-host test-fuzz-toml test-fuzz-http test-diff test-python test-cpython test-cpython-full test-build test-unit test-spec-guard test-spec-explicit \
         test-wasi test-wasi-full test-guest test-limits test-asan-unit test-asan-spec-guard \
         test-asan-spec-explicit test-fuzz test-fuzz-guard test-bins asan-test-bins
 
@@ -79,6 +82,9 @@ test-python: all
 
 test-cpython: all
 	$(call kt_tier,cpython,sh tests/python/cpython.sh fast krait)
+
+test-serve: all
+	$(call kt_tier,serve,bash tests/serve/run.sh)
 
 test-cpython-full: all
 	$(call kt_tier,cpython-full,sh tests/python/cpython.sh full krait)

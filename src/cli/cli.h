@@ -60,6 +60,11 @@ int kc_define_krait_stubs(krait_linker *linker);
 /* python.c */
 extern const char kc_python_usage[];
 int kc_python_main(int argc, char **argv);
+char *kc_python_home(const char *given);
+
+/* serve.c */
+extern const char kc_serve_usage[];
+int kc_serve_main(int argc, char **argv);
 
 /* parse.c: option values. Each returns 0, or -1 when text is malformed. */
 int kc_parse_u64(const char *text, uint64_t *out);

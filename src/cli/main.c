@@ -18,6 +18,7 @@ static const char kc_usage[] =
   "  run     Run a WebAssembly module: a WASI command, or --invoke one of\n"
   "          its functions\n"
   "  python  Run Python (CPython 3.11 from 'make python') in the sandbox\n"
+  "  serve   Serve the Python apps of a krait.toml over HTTP\n"
   "  wast    Run spec tests (the JSON form of .wast scripts)\n"
   "  help    Show the usage of krait or of one command\n"
   "\n"
@@ -67,6 +68,10 @@ static int kc_help(int argc, char **argv)
     fputs(kc_python_usage, stdout);
     return KC_EXIT_OK;
   }
+  if (strcmp(argv[2], "serve") == 0) {
+    fputs(kc_serve_usage, stdout);
+    return KC_EXIT_OK;
+  }
   if (strcmp(argv[2], "wast") == 0)
     return kt_wast_main(2, wast_argv);
   if (strcmp(argv[2], "help") == 0) {
@@ -88,6 +93,8 @@ int main(int argc, char **argv)
     return kc_run_main(argc - 1, argv + 1);
   if (strcmp(cmd, "python") == 0)
     return kc_python_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "serve") == 0)
+    return kc_serve_main(argc - 1, argv + 1);
   if (strcmp(cmd, "wast") == 0)
     return kt_wast_main(argc - 1, argv + 1);
   if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||

@@ -215,6 +215,17 @@ static int kc_py_find_home(kc_py *p)
   return -1;
 }
 
+/* The Python home as kc_py_find_home finds it from given (or NULL), as a
+** malloc'ed real path; NULL after a message when there is none. */
+char *kc_python_home(const char *given) {
+  kc_py p;
+  memset(&p, 0, sizeof p);
+  p.home = given;
+  char *home = kc_py_find_home(&p) == 0 ? realpath(p.home, NULL) : NULL;
+  for (int i = 0; i < p.nowned; i++) free(p.owned[i]);
+  return home;
+}
+
 /* Finds the script in python's arguments args[0..n): the first word that
 ** is not an option or an option's value. Returns its index, or -1 when
 ** the program comes from -c, -m or stdin ('-'). */

@@ -1,0 +1,295 @@
+/*
+** serve.c -- `krait serve`: reads krait.toml, opens the key-value stores,
+** boots each app into a snapshot and serves HTTP until SIGTERM. Owns the
+** command line and the glue between src/serve (HTTP) and src/app (Python).
+*/
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "app/app.h"
+#include "manifest/manifest.h"
+#include "serve/serve.h"
+
+const char kc_serve_usage[] =
+  "Usage: krait serve [DIR | krait.toml] [options]\n"
+  "\n"
+  "Serves the Python apps of a manifest (default: ./krait.toml) over\n"
+  "HTTP/1.1. Each app is booted once into a pre-initialized snapshot; every\n"
+  "request then runs in a brand-new sandbox started from it\n"
+  "(copy-on-write), so nothing one request does is seen by the next.\n"
+  "\n"
+  "Options:\n"
+  "  --listen HOST:PORT   Where to serve (default 127.0.0.1:8080)\n"
+  "  --admin HOST:PORT    Also serve /healthz and /metrics (Prometheus) here\n"
+  "  --workers N          Worker threads (default: one per core)\n"
+  "  --python-home DIR    python.wasm and its stdlib (as for krait python)\n"
+  "  --access-log FILE    One line per request to FILE ('-': stdout; default\n"
+  "                       stderr)\n"
+  "  --quiet              No access log\n"
+  "  -h, --help           Show this help\n"
+  "\n"
+  "Stops gracefully on SIGTERM or SIGINT: in-flight requests finish.\n";
+
+/* What one route handler needs. */
+typedef struct kc_app_route {
+  ka_app *app;
+  ks_histogram *start;         /* krait_instance_start_seconds */
+  ks_counter *traps, *timeouts;
+} kc_app_route;
+
+/* The parsed command line. */
+typedef struct kc_serve_opts {
+  const char *manifest, *listen, *admin, *home, *access;
+  int workers;
+  bool quiet;
+} kc_serve_opts;
+
+/* Splits "HOST:PORT" (IPv6 as [::1]:PORT) into host (static) and *port. */
+static const char *kc_hostport(const char *s, int *port) {
+  static char host[2][256];
+  static int which;
+  const char *colon = strrchr(s, ':');
+  char *h = host[which++ & 1];
+  if (!colon || colon == s || strlen(s) >= sizeof host[0]) return NULL;
+  snprintf(h, sizeof host[0], "%.*s", (int)(colon - s), s);
+  char *end;
+  long p = strtol(colon + 1, &end, 10);
+  if (*end || p < 0 || p > 65535) return NULL;
+  *port = (int)p;
+  return h;
+}
+
+/* The lower-cased copy of n bytes of name into buf (cap bytes). */
+static void kc_lower(char *buf, size_t cap, const char *name, size_t n) {
+  size_t i = 0;
+  for (; i < n && i + 1 < cap; i++) buf[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
+  buf[i] = '\0';
+}
+
+/* Copies the HTTP request into the app's form (names lower-cased). */
+static ka_header *kc_headers(const ks_request *rq, char *names, size_t cap) {
+  ka_header *h = calloc(rq->nheaders + 1, sizeof *h);
+  size_t used = 0;
+  for (size_t i = 0; h && i < rq->nheaders; i++) {
+    const kh_header *k = &rq->headers[i];
+    size_t n = k->name.len < 255 ? k->name.len : 255;
+    if (used + n + 1 > cap) break;
+    kc_lower(names + used, n + 1, k->name.p, n);
+    h[i] = (ka_header){ names + used, k->value.p, n, k->value.len };
+    used += n + 1;
+  }
+  return h;
+}
+
+/* The route handler: one request through the app's snapshot. */
+static ks_outcome kc_handle(const ks_request *rq, ks_response *res, void *data) {
+  kc_app_route *r = data;
+  char method[32], uri[8192], names[16384];
+  if (rq->method.len >= sizeof method || rq->target.len >= sizeof uri) {
+    ks_response_status(res, 414);
+    return KS_OK;
+  }
+  snprintf(method, sizeof method, "%.*s", (int)rq->method.len, rq->method.p);
+  snprintf(uri, sizeof uri, "%.*s", (int)rq->target.len, rq->target.p);
+  ka_header *h = kc_headers(rq, names, sizeof names);
+  ka_request req = { method, uri, h, h ? rq->nheaders : 0, rq->body, rq->body_len };
+  ka_response out;
+  ka_app_handle(r->app, &req, &out);
+  free(h);
+  ks_histogram_observe(r->start, (double)out.start_ns / 1e9);
+  ks_response_status(res, out.status);
+  for (size_t i = 0; i < out.nheaders; i++) {
+    char name[256], value[8192];
+    snprintf(name, sizeof name, "%.*s", (int)out.headers[i].name_len, out.headers[i].name);
+    snprintf(value, sizeof value, "%.*s", (int)out.headers[i].value_len, out.headers[i].value);
+    ks_response_header(res, name, value);  /* refused ones are dropped */
+  }
+  ks_response_write(res, out.body, out.body_len);
+  ka_outcome why = out.outcome;
+  ka_response_free(&out);
+  if (why == KA_TIMEOUT) ks_counter_add(r->timeouts, 1);
+  if (why == KA_TRAP) ks_counter_add(r->traps, 1);
+  return why == KA_TIMEOUT ? KS_TIMEOUT : why == KA_OK || why == KA_ERROR ? KS_OK : KS_TRAP;
+}
+
+/* Opens the manifest's stores; their parent directories are created. */
+static kk_store **kc_open_stores(const km_manifest *m) {
+  kk_store **st = calloc((size_t)m->nstores + 1, sizeof *st);
+  for (int i = 0; st && i < m->nstores; i++) {
+    const km_store *s = &m->stores[i];
+    kk_config kc = { s->redis ? KK_REDIS : KK_SQLITE, s->name, s->path, s->url, 0 };
+    kk_error e;
+    if (s->path) {
+      char dir[4096];
+      snprintf(dir, sizeof dir, "%s", s->path);
+      char *slash = strrchr(dir, '/');
+      if (slash) { *slash = '\0'; mkdir(dir, 0755); }
+    }
+    if (!(st[i] = kk_open(&kc, &e))) {
+      fprintf(stderr, "Error: %s\n", e.message);
+      for (int k = 0; k < i; k++) kk_close(st[k]);
+      free(st);
+      return NULL;
+    }
+  }
+  return st;
+}
+
+/* Boots app a of manifest m with its grants from stores. */
+static ka_app *kc_boot(const km_manifest *m, const km_app *a, kk_store **stores,
+                       const char *home, const char *sdk) {
+  ka_store_grant g[64];
+  ka_var v[64];
+  int ng = 0;
+  for (int s = 0; s < a->nstores && ng < 64; s++)
+    for (int k = 0; k < m->nstores; k++)
+      if (!strcmp(m->stores[k].name, a->stores[s])) g[ng++] = (ka_store_grant){ a->stores[s], stores[k] };
+  for (int i = 0; i < a->nvars && i < 64; i++) v[i] = (ka_var){ a->var_names[i], a->var_values[i] };
+  ka_app_config cfg = {
+    .name = a->name, .python_home = home, .sdk_dir = sdk, .app_dir = a->dir,
+    .style = a->style, .module = a->module, .wsgi = a->wsgi,
+    .site_packages = (const char *const *)a->site_packages, .nsite_packages = a->nsite_packages,
+    .stores = g, .nstores = ng, .vars = v, .nvars = a->nvars < 64 ? a->nvars : 64,
+    .timeout_ns = a->timeout_ms * 1000000u, .fuel = a->fuel,
+    .max_memory = a->max_memory_mb << 20, .debug = a->debug,
+  };
+  char err[1024] = "";
+  uint64_t t0 = (uint64_t)clock();
+  ka_app *app = ka_app_boot(&cfg, err, sizeof err);
+  if (!app) fprintf(stderr, "Error: %s\n", err);
+  else fprintf(stderr, "krait serve: app \"%s\" (%s) booted in %.0f ms, snapshot %llu KiB\n",
+               a->name, a->style, (double)((uint64_t)clock() - t0) * 1000.0 / CLOCKS_PER_SEC,
+               (unsigned long long)(ka_app_snapshot_bytes(app) >> 10));
+  return app;
+}
+
+/* Parses the command line; -1 to go on, else an exit status. */
+static int kc_serve_parse(kc_serve_opts *o, int argc, char **argv) {
+  static const char *const valued[] = { "--listen", "--admin", "--workers", "--python-home", "--access-log" };
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *val = NULL;
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(kc_serve_usage, stdout); return KC_EXIT_OK; }
+    if (!strcmp(a, "--quiet")) { o->quiet = true; continue; }
+    if (a[0] != '-') { if (o->manifest) return kc_usage_error("serve", kc_serve_usage, "more than one manifest"); o->manifest = a; continue; }
+    int k = 0;
+    for (; k < 5 && strcmp(a, valued[k]); k++) {}
+    if (k == 5) return kc_usage_error("serve", kc_serve_usage, "unknown option '%s'", a);
+    if (i + 1 >= argc) return kc_usage_error("serve", kc_serve_usage, "option '%s' needs a value", a);
+    val = argv[++i];
+    if (k == 0) o->listen = val;
+    else if (k == 1) o->admin = val;
+    else if (k == 2) o->workers = atoi(val);
+    else if (k == 3) o->home = val;
+    else o->access = val;
+  }
+  return -1;
+}
+
+/* The manifest path for DIR, FILE or nothing (./krait.toml). */
+static char *kc_manifest_path(const char *arg) {
+  struct stat sb;
+  const char *p = arg ? arg : ".";
+  char *out = malloc(strlen(p) + 16);
+  if (!out) return NULL;
+  if (stat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) sprintf(out, "%s/krait.toml", p);
+  else strcpy(out, p);
+  return out;
+}
+
+/* Finds python/sdk: beside the Python home's parent (a build tree:
+** build/python -> python/sdk) or $KRAIT_SDK. */
+static char *kc_sdk_dir(const char *home) {
+  const char *env = getenv("KRAIT_SDK");
+  char *p = malloc(strlen(home) + 64);
+  if (env) { free(p); return strdup(env); }
+  if (p) sprintf(p, "%s/../../python/sdk", home);
+  char *real = p ? realpath(p, NULL) : NULL;
+  free(p);
+  return real;
+}
+
+/* Runs the server until it is stopped; returns an exit status. */
+static int kc_serve_run(const kc_serve_opts *o, km_manifest *m, ka_app **apps, int *rc) {
+  ks_config sc;
+  ks_config_default(&sc);
+  sc.host = kc_hostport(o->listen ? o->listen : "127.0.0.1:8080", &sc.port);
+  if (o->admin) sc.admin_host = kc_hostport(o->admin, &sc.admin_port);
+  if (!sc.host || (o->admin && !sc.admin_host))
+    return kc_usage_error("serve", kc_serve_usage, "bad address (expected HOST:PORT)");
+  sc.workers = o->workers;
+  sc.handle_signals = true;
+  sc.access_log = o->quiet ? NULL : !o->access ? stderr : !strcmp(o->access, "-") ? stdout : fopen(o->access, "a");
+  sc.metrics = ks_metrics_new();
+  int nroutes = 0;
+  for (int i = 0; i < m->napps; i++) nroutes += m->apps[i].nroutes;
+  ks_route *routes = calloc((size_t)nroutes + 1, sizeof *routes);
+  kc_app_route *data = calloc((size_t)m->napps + 1, sizeof *data);
+  int r = 0;
+  for (int i = 0; routes && data && i < m->napps; i++) {
+    char labels[256];
+    snprintf(labels, sizeof labels, "app=\"%s\"", m->apps[i].name);
+    data[i] = (kc_app_route){ apps[i],
+      ks_metrics_histogram(sc.metrics, "krait_instance_start_seconds",
+                           "Time from snapshot to a ready instance.", labels, ks_latency_buckets, 14),
+      ks_metrics_counter(sc.metrics, "krait_traps_total", "Requests whose sandbox trapped.", labels),
+      ks_metrics_counter(sc.metrics, "krait_timeouts_total", "Requests over their time limit.", labels) };
+    for (int k = 0; k < m->apps[i].nroutes; k++)
+      routes[r++] = (ks_route){ m->apps[i].routes[k], kc_handle, &data[i] };
+  }
+  sc.routes = routes;
+  sc.nroutes = (size_t)r;
+  char err[512];
+  ks_server *srv = routes && data ? ks_server_new(&sc, err, sizeof err) : NULL;
+  if (!srv) {
+    fprintf(stderr, "Error: cannot serve on %s: %s\n", o->listen ? o->listen : "127.0.0.1:8080", err);
+    *rc = KC_EXIT_ERROR;
+  } else {
+    fprintf(stderr, "krait serve: listening on http://%s:%d/", sc.host, ks_server_port(srv));
+    if (sc.admin_host) fprintf(stderr, " (admin http://%s:%d/metrics)", sc.admin_host, ks_server_admin_port(srv));
+    fputc('\n', stderr);
+    *rc = ks_server_run(srv) == 0 ? KC_EXIT_OK : KC_EXIT_ERROR;
+    fprintf(stderr, "krait serve: stopped\n");
+    ks_server_free(srv);
+  }
+  ks_metrics_free(sc.metrics);
+  if (sc.access_log && sc.access_log != stderr && sc.access_log != stdout) fclose(sc.access_log);
+  free(routes);
+  free(data);
+  return *rc;
+}
+
+int kc_serve_main(int argc, char **argv) {
+  kc_serve_opts o = { 0 };
+  int rc = kc_serve_parse(&o, argc, argv);
+  if (rc >= 0) return rc;
+  char err[1024], *path = kc_manifest_path(o.manifest), *home = NULL, *sdk = NULL;
+  km_manifest *m = path ? km_manifest_load(path, err, sizeof err) : NULL;
+  if (!m) {
+    fprintf(stderr, "Error: %s\n", path ? err : "out of memory");
+    free(path);
+    return KC_EXIT_ERROR;
+  }
+  rc = KC_EXIT_ERROR;
+  home = kc_python_home(o.home);
+  sdk = home ? kc_sdk_dir(home) : NULL;
+  kk_store **stores = home && sdk ? kc_open_stores(m) : NULL;
+  if (home && !sdk) fprintf(stderr, "Error: cannot find python/sdk (set KRAIT_SDK)\n");
+  ka_app **apps = calloc((size_t)m->napps + 1, sizeof *apps);
+  bool ok = stores && apps;
+  for (int i = 0; ok && i < m->napps; i++) ok = (apps[i] = kc_boot(m, &m->apps[i], stores, home, sdk)) != NULL;
+  if (ok) kc_serve_run(&o, m, apps, &rc);
+  for (int i = 0; apps && i < m->napps; i++) ka_app_free(apps[i]);
+  for (int i = 0; stores && i < m->nstores; i++) kk_close(stores[i]);
+  free(apps);
+  free(stores);
+  free(home);
+  free(sdk);
+  free(path);
+  km_manifest_free(m);
+  return rc;
+}

@@ -1,0 +1,299 @@
+/*
+** manifest.c -- reading krait.toml into a km_manifest: the schema, its
+** defaults and its checks, each error naming the file and line.
+*/
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "manifest/manifest.h"
+#include "manifest/toml.h"
+
+/* The reading state: the document, the manifest's directory, errors. */
+typedef struct km_rd {
+  const char *file;
+  char dir[PATH_MAX];
+  char *err;
+  size_t errlen;
+  bool failed;
+} km_rd;
+
+/* Records the first error as "file:line: message". */
+static void km_err(km_rd *r, const km_toml_value *at, const char *fmt, ...) {
+  if (r->failed) return;
+  r->failed = true;
+  int n = snprintf(r->err, r->errlen, "%s:%u: ", r->file, at ? km_toml_line(at) : 1);
+  va_list ap;
+  va_start(ap, fmt);
+  if (n >= 0 && (size_t)n < r->errlen) vsnprintf(r->err + n, r->errlen - (size_t)n, fmt, ap);
+  va_end(ap);
+}
+
+/* A malloc'ed copy of string value v (NULL and an error if not a string). */
+static char *km_str(km_rd *r, const km_toml_value *v, const char *what) {
+  const char *s;
+  size_t n;
+  if (!km_toml_string(v, &s, &n)) {
+    km_err(r, v, "%s must be a string, not %s", what, km_toml_type_name(km_toml_type_of(v)));
+    return NULL;
+  }
+  char *c = strndup(s, n);
+  if (c && strlen(c) != n) {
+    km_err(r, v, "%s contains a NUL byte", what);
+    free(c);
+    return NULL;
+  }
+  return c;
+}
+
+/* A path made absolute against the manifest's directory. */
+static char *km_path(km_rd *r, const char *p) {
+  if (p[0] == '/') return strdup(p);
+  char *out = malloc(strlen(r->dir) + strlen(p) + 2);
+  if (out) sprintf(out, "%s/%s", r->dir, p);
+  return out;
+}
+
+/* An array of strings into out and n; absent is fine (empty). */
+static void km_strs(km_rd *r, const km_toml_value *t, const char *key, char ***out, int *n) {
+  const km_toml_value *a = km_toml_get(t, key);
+  *out = NULL;
+  *n = 0;
+  if (!a) return;
+  if (km_toml_type_of(a) != KM_TOML_ARRAY) {
+    km_err(r, a, "%s must be an array of strings", key);
+    return;
+  }
+  *out = calloc(km_toml_array_len(a) + 1, sizeof **out);
+  for (size_t i = 0; *out && i < km_toml_array_len(a) && !r->failed; i++)
+    (*out)[(*n)++] = km_str(r, km_toml_array_at(a, i), key);
+}
+
+/* A non-negative integer key (absent: dflt). */
+static uint64_t km_uint(km_rd *r, const km_toml_value *t, const char *key, uint64_t dflt) {
+  const km_toml_value *v = km_toml_get(t, key);
+  int64_t x;
+  if (!v) return dflt;
+  if (!km_toml_int(v, &x) || x < 0) {
+    km_err(r, v, "%s must be a non-negative integer", key);
+    return dflt;
+  }
+  return (uint64_t)x;
+}
+
+/* Rejects keys of table t not in the NULL-terminated list allowed. */
+static void km_known(km_rd *r, const km_toml_value *t, const char *where, const char *const *allowed) {
+  for (size_t i = 0; i < km_toml_table_len(t) && !r->failed; i++) {
+    const char *k;
+    size_t kn;
+    const km_toml_value *v = km_toml_table_at(t, i, &k, &kn);
+    bool ok = false;
+    for (const char *const *a = allowed; *a; a++) ok |= strlen(*a) == kn && memcmp(*a, k, kn) == 0;
+    if (!ok) km_err(r, v, "unknown key \"%.*s\" in %s", (int)kn, k, where);
+  }
+}
+
+static const char *const km_app_keys[] = {
+  "name", "style", "module", "wsgi", "dir", "route", "routes", "site_packages",
+  "key_value_stores", "variables", "limits", "debug", NULL
+};
+static const char *const km_limit_keys[] = { "timeout_ms", "fuel", "max_memory_mb", NULL };
+
+/* The [app.limits] and [app.variables] tables of app t. */
+static void km_app_extras(km_rd *r, const km_toml_value *t, km_app *a) {
+  const km_toml_value *lim = km_toml_get(t, "limits"), *vars = km_toml_get(t, "variables");
+  a->timeout_ms = 30000;
+  a->max_memory_mb = 256;
+  if (lim) {
+    km_known(r, lim, "[app.limits]", km_limit_keys);
+    a->timeout_ms = km_uint(r, lim, "timeout_ms", 30000);
+    a->fuel = km_uint(r, lim, "fuel", 0);
+    a->max_memory_mb = km_uint(r, lim, "max_memory_mb", 256);
+  }
+  if (!vars) return;
+  size_t n = km_toml_table_len(vars);
+  a->var_names = calloc(n + 1, sizeof *a->var_names);
+  a->var_values = calloc(n + 1, sizeof *a->var_values);
+  for (size_t i = 0; a->var_names && a->var_values && i < n && !r->failed; i++, a->nvars++) {
+    const char *k;
+    size_t kn;
+    const km_toml_value *v = km_toml_table_at(vars, i, &k, &kn);
+    a->var_names[i] = strndup(k, kn);
+    a->var_values[i] = km_str(r, v, "a variable");
+  }
+}
+
+/* One app table. */
+static void km_read_app(km_rd *r, const km_toml_value *t, km_app *a, int index) {
+  const km_toml_value *v;
+  km_known(r, t, "[app]", km_app_keys);
+  a->name = (v = km_toml_get(t, "name")) ? km_str(r, v, "name") : NULL;
+  if (!a->name && !r->failed && asprintf(&a->name, "app%d", index + 1) < 0) a->name = NULL;
+  a->style = (v = km_toml_get(t, "style")) ? km_str(r, v, "style") : NULL;
+  if (!a->style) km_err(r, t, "app \"%s\" needs style = \"spin\", \"cloudflare\" or \"wsgi\"", a->name);
+  else if (strcmp(a->style, "spin") && strcmp(a->style, "cloudflare") && strcmp(a->style, "wsgi"))
+    km_err(r, v, "style \"%s\" is not one of \"spin\", \"cloudflare\", \"wsgi\"", a->style);
+  a->module = (v = km_toml_get(t, "module")) ? km_str(r, v, "module") : strdup("app");
+  a->wsgi = (v = km_toml_get(t, "wsgi")) ? km_str(r, v, "wsgi") : NULL;
+  if (!r->failed && !strcmp(a->style, "wsgi") && (!a->wsgi || !strchr(a->wsgi, ':')))
+    km_err(r, t, "app \"%s\" (wsgi) needs wsgi = \"module:app\"", a->name);
+  char *dir = (v = km_toml_get(t, "dir")) ? km_str(r, v, "dir") : strdup(".");
+  a->dir = dir ? km_path(r, dir) : NULL;
+  free(dir);
+  km_strs(r, t, "routes", &a->routes, &a->nroutes);
+  if (!a->nroutes) {
+    free(a->routes);
+    a->routes = calloc(2, sizeof *a->routes);
+    v = km_toml_get(t, "route");
+    if (a->routes) a->routes[a->nroutes++] = v ? km_str(r, v, "route") : strdup("/...");
+  }
+  km_strs(r, t, "site_packages", &a->site_packages, &a->nsite_packages);
+  km_strs(r, t, "key_value_stores", &a->stores, &a->nstores);
+  bool debug = false;
+  if ((v = km_toml_get(t, "debug")) && !km_toml_bool(v, &debug)) km_err(r, v, "debug must be true or false");
+  a->debug = debug;
+  km_app_extras(r, t, a);
+}
+
+/* The [key_value_stores.NAME] tables. */
+static void km_read_stores(km_rd *r, const km_toml_value *root, km_manifest *m) {
+  static const char *const keys[] = { "backend", "path", "url", NULL };
+  const km_toml_value *t = km_toml_get(root, "key_value_stores");
+  if (!t) return;
+  size_t n = km_toml_table_len(t);
+  m->stores = calloc(n + 1, sizeof *m->stores);
+  for (size_t i = 0; m->stores && i < n && !r->failed; i++, m->nstores++) {
+    const char *k;
+    size_t kn;
+    const km_toml_value *s = km_toml_table_at(t, i, &k, &kn), *v;
+    km_store *st = &m->stores[i];
+    st->name = strndup(k, kn);
+    km_known(r, s, "[key_value_stores]", keys);
+    char *backend = (v = km_toml_get(s, "backend")) ? km_str(r, v, "backend") : strdup("sqlite");
+    st->redis = backend && !strcmp(backend, "redis");
+    if (backend && !st->redis && strcmp(backend, "sqlite"))
+      km_err(r, v, "backend \"%s\" is not \"sqlite\" or \"redis\"", backend);
+    free(backend);
+    if (st->redis) {
+      st->url = (v = km_toml_get(s, "url")) ? km_str(r, v, "url") : NULL;
+      if (!st->url) km_err(r, s, "store \"%s\" (redis) needs url = \"redis://host:port/db\"", st->name);
+    } else {
+      char *p = (v = km_toml_get(s, "path")) ? km_str(r, v, "path") : NULL;
+      if (!p && asprintf(&p, ".krait/%s.db", st->name) < 0) p = NULL;
+      st->path = p ? km_path(r, p) : NULL;
+      free(p);
+    }
+  }
+}
+
+/* Every granted store is declared, except "default", which gets a SQLite
+** file .krait/default.db; every route has one app. */
+static void km_check(km_rd *r, km_manifest *m, const km_toml_value *root) {
+  for (int a = 0; a < m->napps && !r->failed; a++)
+    for (int s = 0; s < m->apps[a].nstores && !r->failed; s++) {
+      bool found = false;
+      for (int k = 0; k < m->nstores; k++) found |= !strcmp(m->stores[k].name, m->apps[a].stores[s]);
+      if (!found && !strcmp(m->apps[a].stores[s], "default")) {
+        km_store *grown = realloc(m->stores, (size_t)(m->nstores + 1) * sizeof *m->stores);
+        if (!grown) return;
+        m->stores = grown;
+        memset(&m->stores[m->nstores], 0, sizeof *m->stores);
+        m->stores[m->nstores].name = strdup("default");
+        m->stores[m->nstores++].path = km_path(r, ".krait/default.db");
+      } else if (!found) {
+        km_err(r, root, "app \"%s\" is granted key-value store \"%s\", which no "
+               "[key_value_stores.%s] table declares", m->apps[a].name, m->apps[a].stores[s],
+               m->apps[a].stores[s]);
+      }
+    }
+  for (int a = 0; a < m->napps; a++)
+    for (int i = 0; i < m->apps[a].nroutes; i++)
+      for (int b = 0; b <= a && !r->failed; b++)
+        for (int j = 0; j < (b == a ? i : m->apps[b].nroutes); j++)
+          if (!strcmp(m->apps[a].routes[i], m->apps[b].routes[j]))
+            km_err(r, root, "route \"%s\" is claimed by apps \"%s\" and \"%s\"",
+                   m->apps[a].routes[i], m->apps[b].name, m->apps[a].name);
+}
+
+/* Reads the apps: [app] (one) or [[app]] (several). */
+static void km_read_apps(km_rd *r, const km_toml_value *root, km_manifest *m) {
+  const km_toml_value *apps = km_toml_get(root, "app");
+  if (!apps) {
+    km_err(r, root, "no [app] table: krait.toml must declare at least one app");
+    return;
+  }
+  bool many = km_toml_type_of(apps) == KM_TOML_ARRAY;
+  size_t n = many ? km_toml_array_len(apps) : 1;
+  m->apps = calloc(n + 1, sizeof *m->apps);
+  for (size_t i = 0; m->apps && i < n && !r->failed; i++, m->napps++)
+    km_read_app(r, many ? km_toml_array_at(apps, i) : apps, &m->apps[i], (int)i);
+}
+
+km_manifest *km_manifest_load(const char *path, char *err, size_t errlen) {
+  km_rd r = { .file = path, .err = err, .errlen = errlen };
+  char real[PATH_MAX];
+  FILE *f = fopen(path, "rb");
+  if (!f || !realpath(path, real)) {
+    snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+    if (f) fclose(f);
+    return NULL;
+  }
+  char *buf = malloc(1 << 20);
+  size_t n = buf ? fread(buf, 1, 1 << 20, f) : 0;
+  fclose(f);
+  km_toml_error te;
+  km_toml_doc *doc = buf && n < (1 << 20) ? km_toml_parse(buf, n, path, &te) : NULL;
+  free(buf);
+  if (!doc) {
+    snprintf(err, errlen, "%s", n >= (1 << 20) ? "krait.toml is over 1 MiB" : te.message);
+    return NULL;
+  }
+  km_manifest *m = calloc(1, sizeof *m);
+  strcpy(r.dir, real);
+  *strrchr(r.dir, '/') = '\0';
+  if (m) {
+    m->path = strdup(real);
+    const km_toml_value *root = km_toml_root(doc);
+    static const char *const top[] = { "app", "key_value_stores", NULL };
+    km_known(&r, root, "krait.toml", top);
+    km_read_apps(&r, root, m);
+    km_read_stores(&r, root, m);
+    if (!r.failed) km_check(&r, m, root);
+  }
+  km_toml_free(doc);
+  if (!m || r.failed) {
+    if (!m) snprintf(err, errlen, "out of memory");
+    km_manifest_free(m);
+    return NULL;
+  }
+  return m;
+}
+
+/* Frees an array of n strings. */
+static void km_free_strs(char **s, int n) {
+  for (int i = 0; s && i < n; i++) free(s[i]);
+  free(s);
+}
+
+void km_manifest_free(km_manifest *m) {
+  if (!m) return;
+  for (int i = 0; m->apps && i < m->napps; i++) {
+    km_app *a = &m->apps[i];
+    free(a->name); free(a->style); free(a->module); free(a->wsgi); free(a->dir);
+    km_free_strs(a->routes, a->nroutes);
+    km_free_strs(a->site_packages, a->nsite_packages);
+    km_free_strs(a->stores, a->nstores);
+    km_free_strs(a->var_names, a->nvars);
+    km_free_strs(a->var_values, a->nvars);
+  }
+  for (int i = 0; m->stores && i < m->nstores; i++) {
+    free(m->stores[i].name); free(m->stores[i].path); free(m->stores[i].url);
+  }
+  free(m->apps);
+  free(m->stores);
+  free(m->path);
+  free(m);
+}

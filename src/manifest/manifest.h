@@ -1,0 +1,55 @@
+/*
+** manifest.h -- krait.toml as a model (prefix km_): apps, their routes,
+** limits, variables and key-value grants, and the stores. Owns the schema
+** and its errors (file:line: what); not TOML syntax (toml.h).
+*/
+#ifndef KM_MANIFEST_H
+#define KM_MANIFEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One [key_value_stores.NAME] table. */
+typedef struct km_store {
+  char *name;
+  bool redis;                  /* backend = "redis" (else "sqlite") */
+  char *path;                  /* sqlite: the file (relative: to the manifest) */
+  char *url;                   /* redis: redis://host:port/db */
+} km_store;
+
+/* One [[app]] (or the single [app]). */
+typedef struct km_app {
+  char *name;
+  char *style;                 /* "spin", "cloudflare" or "wsgi" */
+  char *module;                /* spin/cloudflare (default "app") */
+  char *wsgi;                  /* wsgi: "module:attr" */
+  char *dir;                   /* the app's files (absolute) */
+  char **routes;               /* "/..." (default), "/api/...", "/exact" */
+  int nroutes;
+  char **site_packages;
+  int nsite_packages;
+  char **stores;               /* granted store names */
+  int nstores;
+  char **var_names, **var_values;
+  int nvars;
+  uint64_t timeout_ms, fuel, max_memory_mb;
+  bool debug;
+} km_app;
+
+typedef struct km_manifest {
+  char *path;                  /* the krait.toml read (absolute) */
+  km_app *apps;
+  int napps;
+  km_store *stores;
+  int nstores;
+} km_manifest;
+
+/* Reads and checks path (a krait.toml). NULL with "file:line: what is
+** wrong" in err on any error: unknown keys, wrong types, a route claimed
+** twice, a store granted but not declared, ... */
+km_manifest *km_manifest_load(const char *path, char *err, size_t errlen);
+
+void km_manifest_free(km_manifest *m);
+
+#endif

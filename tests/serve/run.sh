@@ -1,0 +1,201 @@
+#!/bin/bash
+# tests/serve/run.sh -- `krait serve` over real sockets with curl: the seed
+# apps (Spin, Cloudflare, Flask), isolation between requests, limits (504),
+# exceptions (500), bad requests, keep-alive, chunked bodies, /healthz and
+# /metrics, graceful SIGTERM, and key-value durability across kill -9 on
+# SQLite and on a real redis-server started here. Prints "ok NAME" /
+# "FAIL NAME" and ends with "N passed, N failed". Needs build/krait and
+# `make python`. Does not own the server's unit tests (tests/host/).
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+K="$ROOT/build/krait"
+T=$(mktemp -d)
+PIDS=""
+cleanup() { for p in $PIDS; do kill -9 "$p" 2>/dev/null; done; rm -rf "$T"; }
+trap cleanup EXIT
+pass=0 fail=0
+ok()  { pass=$((pass + 1)); echo "ok $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1: $2"; }
+# check NAME GOT WANT
+check() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1" "got '$2', want '$3'"; fi; }
+
+# free_port: a TCP port nobody listens on.
+free_port() { /usr/bin/python3.11 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# start DIR PORT ADMIN: krait serve in the background; waits for /healthz.
+start() {
+  (cd "$1" && exec "$K" serve --listen "127.0.0.1:$2" --admin "127.0.0.1:$3" >>"$1/server.log" 2>&1) &
+  SERVER=$!
+  PIDS="$PIDS $SERVER"
+  for _ in $(seq 100); do
+    curl -sf "http://127.0.0.1:$3/healthz" >/dev/null 2>&1 && return 0
+    kill -0 $SERVER 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "server did not start:"; tail -n 20 "$1/server.log"; return 1
+}
+
+# ---- the apps ----------------------------------------------------------------
+A=$T/apps
+mkdir -p "$A/spin" "$A/cf" "$A/flask" "$A/misc"
+cp "$ROOT/python/sdk/examples/spin_hello/app.py" "$A/spin/"
+cp "$ROOT/python/sdk/examples/cf_kv/app.py" "$A/cf/"
+cat >"$A/flask/app.py" <<'EOF'
+from flask import Flask, jsonify, request
+app = Flask(__name__)
+@app.route("/flask/")
+def index(): return jsonify(ok=True)
+@app.route("/flask/echo/<name>", methods=["POST"])
+def echo(name): return f"{name}:{request.get_data(as_text=True)}"
+EOF
+cat >"$A/misc/app.py" <<'EOF'
+import time
+from spin_sdk import http, key_value
+from spin_sdk.http import Response
+from urllib.parse import parse_qs
+STATE = {"count": 0}
+class IncomingHandler(http.IncomingHandler):
+    def handle_request(self, request):
+        path, _, query = request.uri.partition("?")
+        q = {k: v[0] for k, v in parse_qs(query).items()}
+        STATE["count"] += 1
+        if path == "/misc/count": return Response(200, {}, str(STATE["count"]).encode())
+        if path == "/misc/loop":
+            while True: pass
+        if path == "/misc/boom": raise RuntimeError("very secret detail")
+        if path == "/misc/slow":
+            time.sleep(float(q.get("s", "1"))); return Response(200, {}, b"slow done")
+        if path.startswith("/misc/kv/"):
+            store = key_value.Store.open(path.split("/")[3])
+            if q.get("op") == "put":
+                store.set(q["k"], q["v"].encode()); return Response(200, {}, b"stored")
+            v = store.get(q["k"])
+            return Response(200 if v is not None else 404, {}, v or b"missing")
+        return Response(404, {}, b"no")
+EOF
+cat >"$A/krait.toml" <<'EOF'
+[[app]]
+name = "spin"
+style = "spin"
+dir = "spin"
+route = "/spin/..."
+
+[[app]]
+name = "cf"
+style = "cloudflare"
+dir = "cf"
+route = "/cf"
+key_value_stores = ["FOO"]
+
+[[app]]
+name = "flask"
+style = "wsgi"
+wsgi = "app:app"
+dir = "flask"
+route = "/flask/..."
+site_packages = ["/usr/lib/python3/dist-packages"]
+
+[[app]]
+name = "misc"
+style = "spin"
+dir = "misc"
+route = "/misc/..."
+key_value_stores = ["default", "shared"]
+[app.limits]
+timeout_ms = 1000
+
+[key_value_stores.FOO]
+backend = "sqlite"
+path = "data/foo.db"
+
+[key_value_stores.shared]
+backend = "redis"
+url = "redis://127.0.0.1:REDIS_PORT/0"
+EOF
+RP=$(free_port)
+sed -i "s/REDIS_PORT/$RP/" "$A/krait.toml"
+redis-server --port "$RP" --bind 127.0.0.1 --save "" --appendonly no --dir "$T" >"$T/redis.log" 2>&1 &
+PIDS="$PIDS $!"
+for _ in $(seq 50); do redis-cli -p "$RP" ping >/dev/null 2>&1 && break; sleep 0.1; done
+
+P=$(free_port) AP=$(free_port)
+U=http://127.0.0.1:$P
+start "$A" "$P" "$AP" || { echo "0 passed, 1 failed"; exit 1; }
+
+# ---- the seed apps -------------------------------------------------------------
+check spin-seed "$(curl -s $U/spin/)" "hi"
+check spin-content-type "$(curl -s -o /dev/null -w '%{content_type}' $U/spin/)" "text/plain"
+check cloudflare-seed "$(curl -s $U/cf)" "baz"
+check cloudflare-kv-in-sqlite "$(sqlite3 "$A/data/foo.db" "select value from kv where key = cast('bar' as blob)" 2>&1)" "baz"
+check flask-get "$(curl -s $U/flask/ | tr -d ' \n')" '{"ok":true}'
+check flask-post "$(curl -s -X POST -d 'hi there' $U/flask/echo/krait)" "krait:hi there"
+check flask-chunked-upload "$(printf 'chunked body' | curl -s -X POST -H 'Transfer-Encoding: chunked' --data-binary @- $U/flask/echo/c)" "c:chunked body"
+check no-route "$(curl -s -o /dev/null -w '%{http_code}' $U/nothing)" "404"
+
+# ---- isolation and limits ------------------------------------------------------
+counts=$(for i in 1 2 3 4 5; do curl -s $U/misc/count; done | tr -d '\n')
+check isolation-global-pristine "$counts" "11111"
+t0=$(date +%s%N)
+check timeout-504 "$(curl -s -o /dev/null -w '%{http_code}' $U/misc/loop)" "504"
+dt=$(( ($(date +%s%N) - t0) / 1000000 ))
+if [ $dt -lt 5000 ]; then ok "timeout-within-limit (${dt}ms)"; else bad timeout-within-limit "${dt}ms"; fi
+check after-timeout-fine "$(curl -s $U/misc/count)" "1"
+body=$(curl -s -w ' %{http_code}' $U/misc/boom)
+case $body in *"very secret detail"*) bad exception-500 "traceback leaked: $body" ;;
+  *" 500") ok exception-500 ;; *) bad exception-500 "$body" ;; esac
+if grep -q "very secret detail" "$A/server.log"; then ok exception-traceback-logged; else bad exception-traceback-logged "not in the log"; fi
+check kv-not-granted "$(curl -s -o /dev/null -w '%{http_code}' "$U/misc/kv/FOO?k=x")" "500"
+
+# ---- HTTP ------------------------------------------------------------------------
+reuse=$(curl -sv $U/spin/ $U/spin/ 2>&1 | grep -c 'Re-using existing connection\|Reusing existing')
+check keep-alive "$reuse" "1"
+exec 3<>/dev/tcp/127.0.0.1/$P
+printf 'GET /spin/ HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n' >&3
+check bad-request-400 "$(head -n 1 <&3 | tr -d '\r')" "HTTP/1.1 400 Bad Request"
+exec 3<&-
+big=$(head -c 20000 /dev/zero | tr '\0' a)
+check header-too-large-431 "$(curl -s -o /dev/null -w '%{http_code}' -H "X-Big: $big$big" $U/spin/)" "431"
+check healthz "$(curl -s http://127.0.0.1:$AP/healthz)" "ok"
+m=$(curl -s http://127.0.0.1:$AP/metrics)
+case $m in *'krait_http_requests_total{code="200"}'*) ok metrics-requests ;; *) bad metrics-requests "missing" ;; esac
+case $m in *'krait_instance_start_seconds_count{app="spin"}'*) ok metrics-instance-start ;; *) bad metrics-instance-start "missing" ;; esac
+case $m in *'krait_timeouts_total{app="misc"} 1'*) ok metrics-timeouts ;; *) bad metrics-timeouts "missing" ;; esac
+lines=$(grep -c '"GET /spin/ HTTP/1.1" 200' "$A/server.log")
+if [ "$lines" -ge 3 ]; then ok access-log; else bad access-log "$lines lines"; fi
+
+# ---- KV on both backends, and durability across kill -9 -------------------------
+for store in default shared; do
+  check "kv-$store-put" "$(curl -s "$U/misc/kv/$store?op=put&k=a&v=1")" "stored"
+  check "kv-$store-get" "$(curl -s "$U/misc/kv/$store?k=a")" "1"
+  check "kv-$store-missing" "$(curl -s -o /dev/null -w '%{http_code}' "$U/misc/kv/$store?k=nope")" "404"
+done
+: >"$T/acked"
+(i=0; while :; do i=$((i + 1))
+   [ "$(curl -s "$U/misc/kv/default?op=put&k=d$i&v=$i")" = stored ] && echo $i >>"$T/acked"
+ done) &
+W=$!
+sleep 2
+kill -9 $SERVER
+kill $W 2>/dev/null; wait $W 2>/dev/null
+n=$(wc -l <"$T/acked")
+start "$A" "$P" "$AP" || { echo "$pass passed, $((fail + 1)) failed"; exit 1; }
+missing=0
+while read -r i; do
+  [ "$(curl -s "$U/misc/kv/default?k=d$i")" = "$i" ] || missing=$((missing + 1))
+done <"$T/acked"
+if [ "$n" -gt 5 ] && [ $missing -eq 0 ]; then ok "kv-durable-after-kill-9 ($n acknowledged writes)"
+else bad kv-durable-after-kill-9 "$missing of $n acknowledged writes missing"; fi
+check kv-redis-survives-server-restart "$(curl -s "$U/misc/kv/shared?k=a")" "1"
+
+# ---- graceful shutdown -------------------------------------------------------
+curl -s "$U/misc/slow?s=0.6" >"$T/slow" &
+C=$!
+sleep 0.3
+kill -TERM $SERVER
+wait $C
+check graceful-inflight-finishes "$(cat "$T/slow")" "slow done"
+wait $SERVER; rc=$?
+check graceful-exit-status "$rc" "0"
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
