@@ -103,7 +103,8 @@ typedef enum krait_errkind {
   KRAIT_ERR_TRAP,        /* execution trapped; see krait_error.trap */
   KRAIT_ERR_EXIT,        /* the guest called proc_exit; see exit_code */
   KRAIT_ERR_NOMEM,       /* the host ran out of memory */
-  KRAIT_ERR_ARG          /* the embedder passed a bad argument */
+  KRAIT_ERR_ARG,         /* the embedder passed a bad argument */
+  KRAIT_ERR_IO           /* a file could not be read or written */
 } krait_errkind;
 
 /* Trap kinds. Each has a fixed message (krait_trap_message). */
@@ -344,6 +345,27 @@ krait_instance *krait_instantiate_snapshot(krait_linker *linker,
 
 /* Bytes of memory 0 the snapshot holds (its size when taken). */
 uint64_t krait_snapshot_memory_size(const krait_snapshot *snap);
+
+/* Writes snap to the file path, compactly: memory 0 as runs of non-zero
+** 4 KiB pages, deflate-compressed; the module it belongs to is recorded by
+** the SHA-256 of its bytes, and the whole file by a CRC-32. extra (extra_len
+** bytes, may be 0) is stored too and given back by krait_snapshot_load:
+** the embedder's own data, such as what the snapshot was built from.
+** Returns 0, or -1 with err (NOMEM, or IO with the reason). */
+int krait_snapshot_save(const krait_snapshot *snap, const char *path,
+                        const void *extra, size_t extra_len, krait_error *err);
+
+/* Reads a snapshot that krait_snapshot_save wrote for module. Refuses a
+** file of another module, another format version, a damaged or truncated
+** file, with err naming which (MALFORMED, LINK or IO). When extra is not
+** NULL, *extra receives a malloc'ed copy of the saved extra bytes and
+** *extra_len their length. */
+krait_snapshot *krait_snapshot_load(const krait_module *module,
+                                    const char *path, void **extra,
+                                    size_t *extra_len, krait_error *err);
+
+/* The SHA-256 of the module's bytes as 64 lowercase hex digits and a NUL. */
+void krait_module_sha256(const krait_module *module, char out[65]);
 
 /* Frees a snapshot; instances made from it stay valid. NULL is a no-op. */
 void krait_snapshot_free(krait_snapshot *snap);

@@ -1,10 +1,13 @@
 # mk/bench.mk -- `make bench`: benchmark kernels (bench/*.c) native, under
 # krait and under Node's WASI, plus wasm-interp vs krait on -nostdlib
 # builds; `make bench-python`: Python workloads (bench/python/*.py) under
-# native CPython 3.11, `krait python` and Node's WASI.
+# native CPython 3.11, `krait python` and Node's WASI; `make bench-serve`:
+# `krait serve` (bench/serve/) vs gunicorn on loopback with wrk (throughput,
+# latency, cold start, memory per in-flight request, artifact size).
 # Owns: building build/bench/{native,wasi,nowasi,native-small}/.
-# Does not own: timing and tables (bench/run.sh, bench/python.sh), building
-# python.wasm (scripts/build-python.sh).
+# Does not own: timing and tables (bench/run.sh, bench/python.sh,
+# bench/serve.sh), building python.wasm (scripts/build-python.sh) or
+# build/test/host/bin/test_app (its rule is in mk/tests.mk).
 include mk/vars.inc
 
 BENCH_KERNELS := $(filter-out nolibc,$(patsubst bench/%.c,%,$(sort $(wildcard bench/*.c))))
@@ -14,7 +17,7 @@ BENCH_BINS    := $(BENCH_KERNELS:%=$(BENCH_BD)/native/%) \
                  $(BENCH_KERNELS:%=$(BENCH_BD)/wasi/%.wasm) \
                  $(BENCH_KERNELS:%=$(BENCH_BD)/nowasi/%.wasm)
 
-.PHONY: bench bench-build bench-interrupts bench-python
+.PHONY: bench bench-build bench-interrupts bench-python bench-serve
 bench: all bench-build
 	@sh bench/run.sh
 
@@ -50,3 +53,9 @@ bench-interrupts: all bench-build
 bench-python: all
 	@sh scripts/build-python.sh
 	@sh bench/python.sh
+
+# Needs wrk and gunicorn (sh scripts/bootstrap.sh). test_app is built for
+# its in-process cold-start figure. BENCH_DURATION=3s for a quick run.
+bench-serve: all $(TB)/host/bin/test_app
+	@sh scripts/build-python.sh
+	@sh bench/serve.sh

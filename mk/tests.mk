@@ -84,7 +84,7 @@ test-cpython: all
 	$(call kt_tier,cpython,sh tests/python/cpython.sh fast krait)
 
 test-serve: all
-	$(call kt_tier,serve,bash tests/serve/run.sh)
+	$(call kt_tier,serve,sh tests/serve/tier.sh)
 
 test-cpython-full: all
 	$(call kt_tier,cpython-full,sh tests/python/cpython.sh full krait)

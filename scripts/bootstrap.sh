@@ -8,7 +8,10 @@ set -eu
 #   sh scripts/bootstrap.sh          what `make`, `make test`, bench, demo need
 #     (including the key-value store's backends: libsqlite3-dev and
 #     libhiredis-dev to build src/kv/, redis-server that tests/host/test_kv.c
-#     starts on a free port, sqlite3 to inspect store files)
+#     starts on a free port, sqlite3 to inspect store files; zlib (deflate)
+#     and OpenSSL's libcrypto (SHA-256) for snapshot files; wrk and gunicorn
+#     for `make bench-serve`: the load generator and the no-isolation WSGI
+#     baseline)
 #   sh scripts/bootstrap.sh python   what `make python` needs in addition:
 #     a deb-src entry (for `apt-get source`) and the wasm32-wasi toolchain,
 #     the build python (python3.11), dpkg-dev (apt-get source), pkg-config,
@@ -21,7 +24,9 @@ PKGS="build-essential gcc make clang clang-16 lld-16 llvm-16
       wasi-libc libclang-rt-16-dev libclang-rt-16-dev-wasm32
       wabt libjansson-dev hyperfine valgrind
       csmith libcsmith-dev
-      libsqlite3-dev libhiredis-dev redis-server sqlite3"
+      libsqlite3-dev libhiredis-dev redis-server sqlite3
+      zlib1g-dev libssl-dev
+      wrk gunicorn"
 PY_PKGS="clang-16 lld-16 llvm-16 wasi-libc libclang-rt-16-dev-wasm32
       python3.11 dpkg-dev pkg-config make gcc wabt tcl xz-utils bzip2
       python3-flask util-linux"

@@ -44,6 +44,9 @@ typedef struct ka_app_config {
   uint64_t max_memory;         /* per instance bytes (0: engine default) */
   bool debug;                  /* tracebacks in 500 responses */
   FILE *log;                   /* app log lines; NULL: stderr */
+  const char *snapshot;        /* a `krait build` snapshot file: used when
+                                  it exists (refused when stale), else
+                                  the app boots; NULL: always boot */
 } ka_app_config;
 
 typedef struct ka_app ka_app;
@@ -91,6 +94,10 @@ ka_app *ka_app_boot(const ka_app_config *cfg, char *err, size_t errlen);
 void ka_app_handle(ka_app *app, const ka_request *req, ka_response *resp);
 
 void ka_response_free(ka_response *resp);
+
+/* Saves the app's snapshot to path with what it was built from, for
+** ka_app_boot's cfg.snapshot. 0, or -1 with a message in err. */
+int ka_app_save(const ka_app *app, const char *path, char *err, size_t errlen);
 
 /* The snapshot's memory bytes (for the artifact size and metrics). */
 uint64_t ka_app_snapshot_bytes(const ka_app *app);

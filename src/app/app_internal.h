@@ -36,6 +36,7 @@ struct ka_app {
   const char **envp;
   int envc;
   int null_fd;                 /* /dev/null for stdin */
+  char build_key[65];          /* SHA-256 of what the snapshot depends on */
 };
 
 /* The state of one request (or of the boot, with req NULL). */
@@ -46,6 +47,11 @@ typedef struct ka_ctx {
   bool responded;
   char error[256];             /* the last failed import's message */
 } ka_ctx;
+
+/* artifact.c: the build key of cfg into a->build_key; loading a built
+** snapshot (1 loaded, 0 none, -1 stale or damaged with err). */
+void ka_build_key(ka_app *a, const ka_app_config *cfg);
+int ka_try_snapshot(ka_app *a, const ka_app_config *cfg, char *err, size_t errlen);
 
 /* imports.c: defines module "krait" in linker for requests of app. */
 int ka_define_imports(krait_linker *linker, ka_app *app);

@@ -261,11 +261,16 @@ static uint8_t *ka_encode_keys(const kk_page *pg, size_t *n) {
 static int ka_kv_keys(krait_caller *c, void *env, krait_slot *ar) {
   KA_CTX;
   ka_grant *g = ka_grant_of(x, ar[0].i32);
-  kk_list_req q = { ka_span(c, U(1), U(2)), U(2), ka_span(c, U(3), U(4)), U(4), U(5) };
+  /* an empty prefix or cursor is none at all (kk_list wants NULL then) */
+  kk_list_req q = { U(2) ? ka_span(c, U(1), U(2)) : NULL, U(2),
+                    U(4) ? ka_span(c, U(3), U(4)) : NULL, U(4), U(5) };
   kk_page pg;
   kk_error e;
   size_t n;
-  if (!g || !q.prefix || !q.cursor) { ar[0].i32 = ka_err(x, KA_E_INVAL, "kv_keys: bad arguments"); return 0; }
+  if (!g || (U(2) && !q.prefix) || (U(4) && !q.cursor)) {
+    ar[0].i32 = ka_err(x, KA_E_INVAL, "kv_keys: bad arguments");
+    return 0;
+  }
   pthread_mutex_lock(&g->lock);
   kk_code code = kk_list(g->store, &q, &pg, &e);
   pthread_mutex_unlock(&g->lock);

@@ -62,9 +62,14 @@ extern const char kc_python_usage[];
 int kc_python_main(int argc, char **argv);
 char *kc_python_home(const char *given);
 
-/* serve.c */
-extern const char kc_serve_usage[];
+/* serve.c: `krait serve` and `krait build` */
+extern const char kc_serve_usage[], kc_build_usage[];
 int kc_serve_main(int argc, char **argv);
+int kc_build_main(int argc, char **argv);
+
+/* new.c */
+extern const char kc_new_usage[];
+int kc_new_main(int argc, char **argv);
 
 /* parse.c: option values. Each returns 0, or -1 when text is malformed. */
 int kc_parse_u64(const char *text, uint64_t *out);

@@ -19,6 +19,8 @@ static const char kc_usage[] =
   "          its functions\n"
   "  python  Run Python (CPython 3.11 from 'make python') in the sandbox\n"
   "  serve   Serve the Python apps of a krait.toml over HTTP\n"
+  "  build   Save the snapshots of a krait.toml's apps for serve\n"
+  "  new     Create an app directory (krait.toml, app.py) from a template\n"
   "  wast    Run spec tests (the JSON form of .wast scripts)\n"
   "  help    Show the usage of krait or of one command\n"
   "\n"
@@ -72,6 +74,14 @@ static int kc_help(int argc, char **argv)
     fputs(kc_serve_usage, stdout);
     return KC_EXIT_OK;
   }
+  if (strcmp(argv[2], "build") == 0) {
+    fputs(kc_build_usage, stdout);
+    return KC_EXIT_OK;
+  }
+  if (strcmp(argv[2], "new") == 0) {
+    fputs(kc_new_usage, stdout);
+    return KC_EXIT_OK;
+  }
   if (strcmp(argv[2], "wast") == 0)
     return kt_wast_main(2, wast_argv);
   if (strcmp(argv[2], "help") == 0) {
@@ -95,6 +105,10 @@ int main(int argc, char **argv)
     return kc_python_main(argc - 1, argv + 1);
   if (strcmp(cmd, "serve") == 0)
     return kc_serve_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "build") == 0)
+    return kc_build_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "new") == 0)
+    return kc_new_main(argc - 1, argv + 1);
   if (strcmp(cmd, "wast") == 0)
     return kt_wast_main(argc - 1, argv + 1);
   if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||

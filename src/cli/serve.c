@@ -15,6 +15,8 @@
 #include "manifest/manifest.h"
 #include "serve/serve.h"
 
+static int kc_serve_common(int argc, char **argv, bool build);
+
 const char kc_serve_usage[] =
   "Usage: krait serve [DIR | krait.toml] [options]\n"
   "\n"
@@ -47,6 +49,7 @@ typedef struct kc_serve_opts {
   const char *manifest, *listen, *admin, *home, *access;
   int workers;
   bool quiet;
+  bool build;                  /* `krait build`: boot, save, stop */
 } kc_serve_opts;
 
 /* Splits "HOST:PORT" (IPv6 as [::1]:PORT) into host (static) and *port. */
@@ -140,9 +143,20 @@ static kk_store **kc_open_stores(const km_manifest *m) {
   return st;
 }
 
-/* Boots app a of manifest m with its grants from stores. */
+/* Where `krait build` puts app a's snapshot: .krait/NAME.snapshot beside
+** the manifest (malloc'ed). */
+static char *kc_snapshot_path(const km_manifest *m, const km_app *a) {
+  char *p = malloc(strlen(m->path) + strlen(a->name) + 32);
+  if (!p) return NULL;
+  strcpy(p, m->path);
+  sprintf(strrchr(p, '/'), "/.krait/%s.snapshot", a->name);
+  return p;
+}
+
+/* Boots app a of manifest m with its grants from stores; from its built
+** snapshot when use_built and there is one. */
 static ka_app *kc_boot(const km_manifest *m, const km_app *a, kk_store **stores,
-                       const char *home, const char *sdk) {
+                       const char *home, const char *sdk, bool use_built) {
   ka_store_grant g[64];
   ka_var v[64];
   int ng = 0;
@@ -158,13 +172,20 @@ static ka_app *kc_boot(const km_manifest *m, const km_app *a, kk_store **stores,
     .timeout_ns = a->timeout_ms * 1000000u, .fuel = a->fuel,
     .max_memory = a->max_memory_mb << 20, .debug = a->debug,
   };
-  char err[1024] = "";
-  uint64_t t0 = (uint64_t)clock();
+  char err[1024] = "", *snap = use_built ? kc_snapshot_path(m, a) : NULL;
+  struct stat sb;
+  bool from_file = snap && stat(snap, &sb) == 0;
+  cfg.snapshot = snap;
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
   ka_app *app = ka_app_boot(&cfg, err, sizeof err);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
   if (!app) fprintf(stderr, "Error: %s\n", err);
-  else fprintf(stderr, "krait serve: app \"%s\" (%s) booted in %.0f ms, snapshot %llu KiB\n",
-               a->name, a->style, (double)((uint64_t)clock() - t0) * 1000.0 / CLOCKS_PER_SEC,
+  else fprintf(stderr, "krait: app \"%s\" (%s) %s in %.0f ms, snapshot memory %llu KiB\n",
+               a->name, a->style, from_file ? "loaded its built snapshot" : "booted",
+               (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6,
                (unsigned long long)(ka_app_snapshot_bytes(app) >> 10));
+  free(snap);
   return app;
 }
 
@@ -263,8 +284,51 @@ static int kc_serve_run(const kc_serve_opts *o, km_manifest *m, ka_app **apps, i
   return *rc;
 }
 
-int kc_serve_main(int argc, char **argv) {
+/* `krait build`: saves each booted app's snapshot. Returns an exit status. */
+static int kc_build_save(const km_manifest *m, ka_app **apps) {
+  for (int i = 0; i < m->napps; i++) {
+    char err[1024], *path = kc_snapshot_path(m, &m->apps[i]);
+    if (!path) return KC_EXIT_ERROR;
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", path);
+    *strrchr(dir, '/') = '\0';
+    mkdir(dir, 0755);
+    int rc = ka_app_save(apps[i], path, err, sizeof err);
+    struct stat sb;
+    if (rc == 0 && stat(path, &sb) == 0)
+      fprintf(stderr, "krait build: %s (%lld KiB; python.wasm by SHA-256, not embedded)\n",
+              path, (long long)sb.st_size >> 10);
+    else
+      fprintf(stderr, "Error: %s\n", err);
+    free(path);
+    if (rc) return KC_EXIT_ERROR;
+  }
+  return KC_EXIT_OK;
+}
+
+const char kc_build_usage[] =
+  "Usage: krait build [DIR | krait.toml] [--python-home DIR]\n"
+  "\n"
+  "Boots every app of the manifest (default: ./krait.toml) -- imports it and\n"
+  "finds its handler -- and saves its pre-initialized snapshot as\n"
+  ".krait/APP.snapshot beside the manifest: memory with zero pages elided\n"
+  "and the rest compressed, the app's state, and python.wasm's SHA-256\n"
+  "(python.wasm itself is shared, not embedded). `krait serve` then starts\n"
+  "from it, and refuses it once python.wasm, the app's files or its settings\n"
+  "have changed.\n";
+
+int kc_build_main(int argc, char **argv) {
+  for (int i = 1; i < argc; i++)
+    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) { fputs(kc_build_usage, stdout); return KC_EXIT_OK; }
+  return kc_serve_common(argc, argv, true);
+}
+
+int kc_serve_main(int argc, char **argv) { return kc_serve_common(argc, argv, false); }
+
+/* serve and build: the manifest, its stores and apps, then the action. */
+static int kc_serve_common(int argc, char **argv, bool build) {
   kc_serve_opts o = { 0 };
+  o.build = build;
   int rc = kc_serve_parse(&o, argc, argv);
   if (rc >= 0) return rc;
   char err[1024], *path = kc_manifest_path(o.manifest), *home = NULL, *sdk = NULL;
@@ -281,8 +345,10 @@ int kc_serve_main(int argc, char **argv) {
   if (home && !sdk) fprintf(stderr, "Error: cannot find python/sdk (set KRAIT_SDK)\n");
   ka_app **apps = calloc((size_t)m->napps + 1, sizeof *apps);
   bool ok = stores && apps;
-  for (int i = 0; ok && i < m->napps; i++) ok = (apps[i] = kc_boot(m, &m->apps[i], stores, home, sdk)) != NULL;
-  if (ok) kc_serve_run(&o, m, apps, &rc);
+  for (int i = 0; ok && i < m->napps; i++)
+    ok = (apps[i] = kc_boot(m, &m->apps[i], stores, home, sdk, !o.build)) != NULL;
+  if (ok && o.build) rc = kc_build_save(m, apps);
+  else if (ok) kc_serve_run(&o, m, apps, &rc);
   for (int i = 0; apps && i < m->napps; i++) ka_app_free(apps[i]);
   for (int i = 0; stores && i < m->nstores; i++) kk_close(stores[i]);
   free(apps);

@@ -131,6 +131,25 @@ uint32_t kr_type_id(krait_engine *e, const char *sig);
 
 /* Registers ptr as owned by the store; frees ptr (by kind) on failure. */
 bool kr_own(krait_store *s, int kind, void *ptr);
+/* A function reference in a table, by index in the module; or none. */
+#define KS_NULL_REF UINT32_MAX
+
+/* snapshot.c: an instance's state (krait_snapshot_take). */
+struct krait_snapshot {
+  const krait_module *module;
+  uint32_t pages;              /* memory 0 size in pages */
+  uint64_t size;               /* memory 0 size in bytes */
+  int image;                   /* memfd holding memory 0, or -1 */
+  uint32_t nglobals;           /* defined globals, module order */
+  krait_slot *globals;
+  uint32_t ntables;            /* defined tables, module order */
+  uint32_t *table_size;
+  uint32_t **table_refs;       /* per table: function indices */
+  uint32_t *elem_len, *data_len;  /* segment lengths (0: dropped) */
+};
+
+krait_snapshot *kr_snapshot_alloc(const krait_module *m);
+
 /* instance.c: an instance without segments applied or start run (for
 ** krait_instantiate and snapshots). */
 krait_instance *kr_instance_build(krait_linker *l, const krait_module *m, uint32_t mem_min,

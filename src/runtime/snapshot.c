@@ -9,22 +9,6 @@
 #include <errno.h>
 #include <unistd.h>
 
-/* A function reference in a table, by index in the module; or none. */
-#define KS_NULL_REF UINT32_MAX
-
-struct krait_snapshot {
-  const krait_module *module;
-  uint32_t pages;              /* memory 0 size in pages */
-  uint64_t size;               /* memory 0 size in bytes */
-  int image;                   /* memfd holding memory 0, or -1 */
-  uint32_t nglobals;           /* defined globals, module order */
-  krait_slot *globals;
-  uint32_t ntables;            /* defined tables, module order */
-  uint32_t *table_size;
-  uint32_t **table_refs;       /* per table: function indices */
-  uint32_t *elem_len, *data_len;  /* segment lengths (0: dropped) */
-};
-
 /* Fills err with kind and a formatted message; returns NULL. */
 static void *ks_fail(krait_error *err, krait_errkind kind, const char *fmt, const char *what) {
   err->kind = kind;
@@ -96,8 +80,8 @@ static bool ks_take_tables(krait_snapshot *sn, krait_instance *in, krait_error *
   return true;
 }
 
-/* Allocates the snapshot's arrays for module m. */
-static krait_snapshot *ks_alloc(const krait_module *m) {
+/* Allocates a snapshot for module m, its arrays zeroed, no image. */
+krait_snapshot *kr_snapshot_alloc(const krait_module *m) {
   krait_snapshot *sn = ku_calloc(1, sizeof *sn);
   if (!sn) return NULL;
   sn->module = m;
@@ -124,7 +108,7 @@ krait_snapshot *krait_snapshot_take(krait_instance *in, krait_error *err) {
   const krait_module *m = in->module;
   const char *why = ks_unsupported(m);
   if (why) return ks_fail(err, KRAIT_ERR_LINK, "cannot snapshot a module with %s", why);
-  krait_snapshot *sn = ks_alloc(m);
+  krait_snapshot *sn = kr_snapshot_alloc(m);
   if (!sn) return ks_fail(err, KRAIT_ERR_NOMEM, "out of memory%s", "");
   for (uint32_t i = 0; i < sn->nglobals; i++) sn->globals[i] = in->globals[i]->val;
   memcpy(sn->elem_len, in->elem_len, m->nelems * sizeof *sn->elem_len);

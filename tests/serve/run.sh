@@ -2,8 +2,9 @@
 # tests/serve/run.sh -- `krait serve` over real sockets with curl: the seed
 # apps (Spin, Cloudflare, Flask), isolation between requests, limits (504),
 # exceptions (500), bad requests, keep-alive, chunked bodies, /healthz and
-# /metrics, graceful SIGTERM, and key-value durability across kill -9 on
-# SQLite and on a real redis-server started here. Prints "ok NAME" /
+# /metrics, graceful SIGTERM, key-value durability across kill -9 on
+# SQLite and on a real redis-server started here, and `krait build`
+# snapshots (used by serve; stale or damaged ones refused). Prints "ok NAME" /
 # "FAIL NAME" and ends with "N passed, N failed". Needs build/krait and
 # `make python`. Does not own the server's unit tests (tests/host/).
 set -u
@@ -69,6 +70,8 @@ class IncomingHandler(http.IncomingHandler):
             store = key_value.Store.open(path.split("/")[3])
             if q.get("op") == "put":
                 store.set(q["k"], q["v"].encode()); return Response(200, {}, b"stored")
+            if q.get("op") == "keys":
+                return Response(200, {}, ",".join(sorted(store.get_keys())).encode())
             v = store.get(q["k"])
             return Response(200 if v is not None else 404, {}, v or b"missing")
         return Response(404, {}, b"no")
@@ -168,6 +171,8 @@ for store in default shared; do
   check "kv-$store-put" "$(curl -s "$U/misc/kv/$store?op=put&k=a&v=1")" "stored"
   check "kv-$store-get" "$(curl -s "$U/misc/kv/$store?k=a")" "1"
   check "kv-$store-missing" "$(curl -s -o /dev/null -w '%{http_code}' "$U/misc/kv/$store?k=nope")" "404"
+  curl -s "$U/misc/kv/$store?op=put&k=b&v=2" >/dev/null
+  check "kv-$store-list" "$(curl -s "$U/misc/kv/$store?op=keys")" "a,b"
 done
 : >"$T/acked"
 (i=0; while :; do i=$((i + 1))
@@ -196,6 +201,30 @@ wait $C
 check graceful-inflight-finishes "$(cat "$T/slow")" "slow done"
 wait $SERVER; rc=$?
 check graceful-exit-status "$rc" "0"
+
+# ---- krait build: snapshots on disk, used by serve, refused when stale ----
+B=$T/built
+mkdir -p "$B/spin"
+cp "$ROOT/python/sdk/examples/spin_hello/app.py" "$B/spin/"
+printf '[app]\nname = "hello"\nstyle = "spin"\ndir = "spin"\n' >"$B/krait.toml"
+if (cd "$B" && "$K" build) >"$T/build.log" 2>&1 && [ -s "$B/.krait/hello.snapshot" ]; then
+  ok "build-writes-snapshot ($(( $(stat -c %s "$B/.krait/hello.snapshot") / 1024 )) KiB)"
+else bad build-writes-snapshot "$(tail -n 3 "$T/build.log")"; fi
+P2=$(free_port) AP2=$(free_port)
+if start "$B" "$P2" "$AP2"; then
+  check built-snapshot-serves "$(curl -s http://127.0.0.1:$P2/)" "hi"
+  if grep -q "loaded its built snapshot" "$B/server.log"; then ok serve-uses-built-snapshot
+  else bad serve-uses-built-snapshot "$(head -n 2 "$B/server.log")"; fi
+  kill -TERM $SERVER; wait $SERVER
+else bad built-snapshot-serves "no server"; fi
+echo "# changed" >>"$B/spin/app.py"
+out=$(cd "$B" && timeout 20 "$K" serve --listen 127.0.0.1:$P2 2>&1); rc=$?
+case $out in *"is stale"*"krait build"*) [ $rc = 1 ] && ok stale-snapshot-refused || bad stale-snapshot-refused "status $rc" ;;
+  *) bad stale-snapshot-refused "$out" ;; esac
+printf 'junk' >"$B/.krait/hello.snapshot.bad" && cp "$B/.krait/hello.snapshot.bad" "$B/.krait/hello.snapshot"
+out=$(cd "$B" && timeout 20 "$K" serve --listen 127.0.0.1:$P2 2>&1); rc=$?
+case $out in *"hello.snapshot"*) [ $rc = 1 ] && ok damaged-snapshot-refused || bad damaged-snapshot-refused "status $rc" ;;
+  *) bad damaged-snapshot-refused "$out" ;; esac
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -5,6 +5,8 @@
 */
 #include "test.h"
 #include <stdbool.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 /* One store+linker+instance made from a snapshot (or plainly). */
 typedef struct snap_inst {
@@ -124,7 +126,54 @@ static void test_snapshot_refusals(void) {
   krait_engine_free(e);
 }
 
+/* Saved to a file and loaded back: instances from the loaded snapshot
+** start in the same state; the extra bytes come back; a damaged,
+** truncated or foreign file is refused with a message saying which. */
+static void test_snapshot_file(void) {
+  krait_engine *e = t_engine();
+  krait_module *m = t_load(e, "snapshot"), *other = t_load(e, "basic");
+  snap_inst base, a;
+  krait_error err;
+  char path[] = "/tmp/krait-snap-XXXXXX";
+  int fd = mkstemp(path);
+  CHECK(fd >= 0 && m && other && open_inst(&base, e, m, NULL));
+  close(fd);
+  CHECK_INT(call_i32(&base, "init", 0, 0, 0), 0);
+  krait_snapshot *snap = krait_snapshot_take(base.inst, &err);
+  CHECK(snap && krait_snapshot_save(snap, path, "hello", 5, &err) == 0);
+  krait_snapshot_free(snap);
+  close_inst(&base);
+  void *extra = NULL;
+  size_t xlen = 0;
+  krait_snapshot *back = krait_snapshot_load(m, path, &extra, &xlen, &err);
+  CHECK(back != NULL);
+  CHECK(extra && xlen == 5 && memcmp(extra, "hello", 5) == 0);
+  free(extra);
+  CHECK(back && open_inst(&a, e, m, back));
+  if (back) { check_initialized(&a); close_inst(&a); }
+  CHECK(krait_snapshot_load(other, path, NULL, NULL, &err) == NULL);
+  CHECK_ERR(err, KRAIT_ERR_LINK);
+  CHECK_CONTAINS(err.message, "another module");
+  FILE *f = fopen(path, "r+b");                   /* flip one byte */
+  CHECK(f && fseek(f, 100, SEEK_SET) == 0 && fputc(0x5a ^ 0xff, f) != EOF);
+  if (f) fclose(f);
+  CHECK(krait_snapshot_load(m, path, NULL, NULL, &err) == NULL);
+  CHECK_ERR(err, KRAIT_ERR_MALFORMED);
+  CHECK_CONTAINS(err.message, "damaged");
+  CHECK(truncate(path, 40) == 0);
+  CHECK(krait_snapshot_load(m, path, NULL, NULL, &err) == NULL);
+  CHECK_ERR(err, KRAIT_ERR_MALFORMED);
+  CHECK(krait_snapshot_load(m, "/nonexistent/x.snap", NULL, NULL, &err) == NULL);
+  CHECK_ERR(err, KRAIT_ERR_IO);
+  unlink(path);
+  krait_snapshot_free(back);
+  krait_module_free(other);
+  krait_module_free(m);
+  krait_engine_free(e);
+}
+
 int main(void) {
+  RUN(test_snapshot_file);
   RUN(test_snapshot_guard);
   RUN(test_snapshot_explicit);
   RUN(test_snapshot_refusals);

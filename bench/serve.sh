@@ -1,0 +1,359 @@
+#!/bin/sh
+# bench/serve.sh -- `make bench-serve`: one run of `krait serve` on
+# loopback against Debian's gunicorn, printing a markdown table (also
+# written to build/bench/serve.md) of:
+#   1. throughput and latency: requests/s, p50 and p99 from
+#      `wrk -t2 -c64 -d$BENCH_DURATION --latency` on a hello world in each
+#      style (bench/serve/{spin,cf,flask}) under krait serve (default
+#      workers: one per core), and the no-isolation baseline, a plain WSGI
+#      function (bench/serve/wsgi) and the same Flask app under
+#      `gunicorn -w $(nproc) -k sync`; ratio = krait / gunicorn req/s;
+#   2. cold start (snapshot -> ready instance): p50/p99 estimated from the
+#      buckets of the server's krait_instance_start_seconds{app=...}
+#      histogram on the admin port's /metrics (linear interpolation inside
+#      the bucket, so only the bucket is exact), its exact mean (_sum /
+#      _count), and the exact p50/p99 that build/test/host/bin/test_app
+#      measures in-process (200 spin hello worlds), when that binary exists;
+#   3. memory per in-flight request: the server's Private_Dirty
+#      (/proc/PID/smaps_rollup) and VmRSS (/proc/PID/status) idle vs. peak
+#      while wrk keeps 64 requests open on bench/serve/sleep (0.5 s each),
+#      with the default workers and with --workers 64; in-flight instances
+#      are bounded by the workers, so the measured average in flight
+#      (req/s x 0.5 s) is shown too;
+#   4. artifact size: each app's snapshot ("snapshot N KiB" in the server's
+#      boot log) and build/python/python.wasm, full and stripped
+#      (build/python/sizes.txt);
+# then which targets are met: cold start p50 <= 1 ms, throughput >= the
+# gunicorn baseline, <= 2 MiB private memory per in-flight instance, a
+# hello-world artifact <= 1 MB (there is no artifact file yet: the
+# snapshot stands in for it). Checks each endpoint's body first; a wrong
+# body or a server that does not start exits 1 at the end. Every server it
+# starts is stopped on exit. Raw outputs go to build/bench/serve/.
+# Env: KRAIT (build/krait), BENCH_DURATION (10s), MEM_DURATION (3s),
+# GUNICORN (gunicorn), WRK (wrk), PYTHON (/usr/bin/python3.11, for ports).
+# Does not own: building krait, python.wasm or test_app (mk/bench.mk), the
+# server itself (src/serve, src/cli/serve.c).
+set -u
+cd "$(dirname "$0")/.." || exit 2
+ROOT=$(pwd)
+KRAIT=${KRAIT:-build/krait}
+case $KRAIT in /*) ;; *) KRAIT=$ROOT/$KRAIT ;; esac
+DUR=${BENCH_DURATION:-10s}
+MEM_DUR=${MEM_DURATION:-3s}
+GUNICORN=${GUNICORN:-gunicorn}
+WRK=${WRK:-wrk}
+PYTHON=${PYTHON:-/usr/bin/python3.11}
+APPS=$ROOT/bench/serve
+D=build/bench/serve
+OUT=build/bench/serve.md
+COLD_TEST=build/test/host/bin/test_app
+NPROC=$(nproc)
+mkdir -p "$D"
+rm -f "$D"/*
+
+for t in "$KRAIT" "$WRK" "$GUNICORN" "$PYTHON" curl; do
+  command -v "$t" >/dev/null 2>&1 || { echo "bench: $t not found (sh scripts/bootstrap.sh)" >&2; exit 2; }
+done
+[ -f build/python/python.wasm ] || { echo "bench: build/python/python.wasm missing (make python)" >&2; exit 2; }
+
+PIDS=""
+# stop PID: SIGTERM (graceful), SIGKILL after 15 s; waits for it.
+stop() {
+  kill -TERM "$1" 2>/dev/null
+  i=0
+  while kill -0 "$1" 2>/dev/null && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
+  kill -9 "$1" 2>/dev/null
+  wait "$1" 2>/dev/null
+  PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$1" | tr '\n' ' ')
+}
+cleanup() { for p in $PIDS; do stop "$p"; done; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+bad=0
+# free_port: a TCP port nobody listens on.
+free_port() { "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# ready URL PID: waits up to 60 s for URL to answer; false if PID died.
+ready() {
+  i=0
+  while [ $i -lt 600 ]; do
+    curl -sf -o /dev/null "$1" && return 0
+    kill -0 "$2" 2>/dev/null || return 1
+    sleep 0.1; i=$((i + 1))
+  done
+  return 1
+}
+
+# krait_start LOG [OPTIONS...]: krait serve on bench/serve/krait.toml;
+# sets SERVER, U (base URL), ADMIN (admin base URL).
+krait_start() {
+  log=$1; shift
+  P=$(free_port); AP=$(free_port)
+  (cd "$APPS" && exec "$KRAIT" serve --listen "127.0.0.1:$P" --admin "127.0.0.1:$AP" --quiet "$@") >"$log" 2>&1 &
+  SERVER=$!
+  PIDS="$PIDS $SERVER"
+  U=http://127.0.0.1:$P ADMIN=http://127.0.0.1:$AP
+  ready "$ADMIN/healthz" $SERVER && return 0
+  echo "bench: krait serve $* did not start:" >&2; tail -n 20 "$log" >&2
+  bad=1; stop $SERVER; return 1
+}
+
+# gunicorn_start DIR LOG: the app:app of DIR under gunicorn sync workers.
+gunicorn_start() {
+  P=$(free_port)
+  (cd "$1" && exec "$GUNICORN" -w "$NPROC" -k sync -b "127.0.0.1:$P" --log-level warning app:app) >"$2" 2>&1 &
+  SERVER=$!
+  PIDS="$PIDS $SERVER"
+  U=http://127.0.0.1:$P
+  ready "$U/flask/" $SERVER && return 0
+  echo "bench: gunicorn in $1 did not start:" >&2; tail -n 20 "$2" >&2
+  bad=1; stop $SERVER; return 1
+}
+
+# body NAME URL WANT: checks that URL answers WANT.
+body() {
+  got=$(curl -s "$2")
+  [ "$got" = "$3" ] || { echo "bench: $1: $2 answered '$got', want '$3'" >&2; bad=1; }
+}
+
+# load NAME URL: wrk on URL into $D/NAME.wrk.
+load() {
+  echo "bench: wrk $1 ($DUR)"
+  "$WRK" -t2 -c64 -d"$DUR" --latency "$2" >"$D/$1.wrk" 2>&1 || { echo "bench: wrk failed on $1" >&2; bad=1; }
+}
+
+# wrk_stats NAME: "req/s p50-ms p99-ms errors" from $D/NAME.wrk ("-" if none).
+wrk_stats() {
+  [ -s "$D/$1.wrk" ] || { echo "- - - -"; return; }
+  awk 'function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0
+                        if (v ~ /s$/) return v * 1000; return v + 0 }
+       BEGIN { rps = p50 = p99 = "-"; err = 0 }
+       /^Requests\/sec:/ { rps = $2 }
+       /^ *50%/ { p50 = ms($2) }
+       /^ *99%/ { p99 = ms($2) }
+       /Non-2xx/ { err += $NF }
+       /Socket errors:/ { err += $4 + $6 + $8 + $10 }
+       END { print rps, p50, p99, err }' "$D/$1.wrk"
+}
+
+# kib PID: "Private_Dirty VmRSS" of PID in KiB.
+kib() {
+  pd=$(awk '/^Private_Dirty:/ { print $2 }' "/proc/$1/smaps_rollup" 2>/dev/null)
+  rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
+  echo "${pd:-0} ${rss:-0}"
+}
+
+# memory LABEL: with the running server, idle vs. peak memory while wrk
+# keeps 64 requests open on /sleep/; appends a line to $D/memory.txt:
+# LABEL workers threads idle-pd idle-rss peak-pd peak-rss after-pd after-rss req/s.
+memory() {
+  body "sleep ($1)" "$U/sleep/" slept
+  sleep 0.5
+  set -- "$1" $(kib $SERVER)
+  idle_pd=$2 idle_rss=$3 peak_pd=$2 peak_rss=$3
+  echo "bench: memory, $1: wrk -c64 on /sleep/ ($MEM_DUR)"
+  "$WRK" -t2 -c64 -d"$MEM_DUR" --timeout 60s "$U/sleep/" >"$D/mem-$1.wrk" 2>&1 &
+  W=$!
+  threads=$(awk '/^Threads:/ { print $2 }' "/proc/$SERVER/status")
+  while kill -0 $W 2>/dev/null; do
+    set -- "$1" $(kib $SERVER)
+    [ "$2" -gt "$peak_pd" ] && peak_pd=$2
+    [ "$3" -gt "$peak_rss" ] && peak_rss=$3
+    sleep 0.2
+  done
+  wait $W
+  sleep 1
+  set -- "$1" $(kib $SERVER)
+  rps=$(awk '/^Requests\/sec:/ { print $2 }' "$D/mem-$1.wrk")
+  echo "$1 $threads $idle_pd $idle_rss $peak_pd $peak_rss $2 $3 ${rps:--}" >>"$D/memory.txt"
+}
+
+# ---- krait serve, default workers ----------------------------------------------
+echo "bench: krait serve (workers: default, one per core = $NPROC)"
+if krait_start "$D/krait.log"; then
+  body spin "$U/spin/" hi; body cf "$U/cf" hi; body flask "$U/flask/" hi
+  load krait-spin "$U/spin/"
+  load krait-cf "$U/cf"
+  load krait-flask "$U/flask/"
+  curl -s "$ADMIN/metrics" >"$D/metrics.txt"
+  memory "default($NPROC)"
+  stop $SERVER
+fi
+
+# ---- krait serve, 64 workers ---------------------------------------------------
+echo "bench: krait serve --workers 64"
+if krait_start "$D/krait-w64.log" --workers 64; then
+  memory 64
+  stop $SERVER
+fi
+
+# ---- gunicorn ------------------------------------------------------------------
+for g in wsgi flask; do
+  echo "bench: gunicorn $g (-w $NPROC -k sync)"
+  if gunicorn_start "$APPS/$g" "$D/gunicorn-$g.log"; then
+    body "gunicorn $g" "$U/flask/" hi
+    load "gunicorn-$g" "$U/flask/"
+    stop $SERVER
+  fi
+done
+
+# ---- the in-process cold start figure ------------------------------------------
+if [ -x "$COLD_TEST" ]; then
+  echo "bench: $COLD_TEST (cold start, in-process)"
+  "$COLD_TEST" >"$D/test_app.txt" 2>&1 || { echo "bench: $COLD_TEST failed" >&2; bad=1; }
+fi
+COLD=$(sed -n 's/^cold start (snapshot -> instance ready): p50 \([0-9.]*\) ms, p99 \([0-9.]*\) ms$/\1 \2/p' "$D/test_app.txt" 2>/dev/null)
+[ -n "$COLD" ] || COLD="- -"
+
+# ---- the tables ----------------------------------------------------------------
+# hist APP: "count mean-ms p50-est p50-lo p50-hi p99-est p99-lo p99-hi" (ms)
+# from krait_instance_start_seconds{app="APP"} in $D/metrics.txt.
+hist() {
+  [ -s "$D/metrics.txt" ] || { echo "0 - - - - - - -"; return; }
+  awk -v app="$1" '
+    # q QUANTILE: "est lo hi" in ms, Prometheus-style interpolation.
+    function q(x,   rank, i, lo, prev) {
+      rank = x * total; lo = 0; prev = 0
+      for (i = 1; i <= n; i++) {
+        if (cum[i] >= rank) {
+          if (le[i] == "+Inf") return sprintf("%s %s %s", lo * 1000, lo * 1000, "inf")
+          est = lo + (le[i] - lo) * (cum[i] > prev ? (rank - prev) / (cum[i] - prev) : 1)
+          return sprintf("%.3f %g %g", est * 1000, lo * 1000, le[i] * 1000)
+        }
+        lo = le[i]; prev = cum[i]
+      }
+      return "- - -"
+    }
+    index($0, "krait_instance_start_seconds_bucket{app=\"" app "\",") == 1 {
+      split($1, a, "le=\""); v = a[2]; sub(/".*/, "", v); le[++n] = v; cum[n] = $2 }
+    index($0, "krait_instance_start_seconds_sum{app=\"" app "\"}") == 1 { sum = $2 }
+    index($0, "krait_instance_start_seconds_count{app=\"" app "\"}") == 1 { total = $2 }
+    END {
+      if (!total) { print "0 - - - - - - -"; exit }
+      printf "%d %.3f %s %s\n", total, sum / total * 1000, q(0.5), q(0.99)
+    }' "$D/metrics.txt"
+}
+
+# snap APP: the snapshot size in KiB from the boot log ("... app "APP"
+# (STYLE) booted in N ms, snapshot [memory] N KiB").
+snap() {
+  sed -n "s/^krait[a-z ]*: app \"$1\" .* snapshot[a-z ]* \([0-9]*\) KiB$/\1/p" "$D/krait.log" 2>/dev/null | head -n 1
+}
+
+WASM=$(wc -c <build/python/python.wasm)
+STRIP=$(awk '/^python.wasm strip/ { print $3 }' build/python/sizes.txt 2>/dev/null)
+{
+  for r in spin cf flask; do echo "T krait-$r $(wrk_stats krait-$r)"; done
+  for g in wsgi flask; do echo "T gunicorn-$g $(wrk_stats gunicorn-$g)"; done
+  for a in spin cf flask; do echo "H $a $(hist $a)"; done
+  echo "C $COLD"
+  [ -s "$D/memory.txt" ] && sed 's/^/M /' "$D/memory.txt"
+  for a in spin cf flask sleep; do echo "S $a $(snap $a)"; done
+  echo "W ${WASM:-} ${STRIP:-}"
+} | awk -v dur="$DUR" -v mdur="$MEM_DUR" -v nproc="$NPROC" -v cold_test="$COLD_TEST" '
+  function mib(k) { return sprintf("%.1f", k / 1024) }
+  function verdict(ok) { return ok == "" ? "UNKNOWN" : ok ? "MET" : "MISSED" }
+  $1 == "T" { rps[$2] = $3; p50[$2] = $4; p99[$2] = $5; err[$2] = $6; next }
+  $1 == "H" { hn[$2] = $3; hmean[$2] = $4; h50[$2] = $5; h50lo[$2] = $6; h50hi[$2] = $7
+              h99[$2] = $8; h99lo[$2] = $9; h99hi[$2] = $10; next }
+  $1 == "C" { c50 = $2; c99 = $3; next }
+  $1 == "M" { m[++nm] = $2; mth[nm] = $3; ipd[nm] = $4; irss[nm] = $5; ppd[nm] = $6; prss[nm] = $7
+              apd[nm] = $8; arss[nm] = $9; mrps[nm] = $10; next }
+  $1 == "S" { snapk[$2] = $3; next }
+  $1 == "W" { wasm = $2; strip = $3; next }
+  END {
+    base["krait-spin"] = "gunicorn-wsgi"; base["krait-cf"] = "gunicorn-wsgi"; base["krait-flask"] = "gunicorn-flask"
+    label["krait-spin"] = "spin hello (krait serve)"; label["krait-cf"] = "cloudflare hello (krait serve)"
+    label["krait-flask"] = "Flask hello (krait serve, wsgi)"
+    label["gunicorn-wsgi"] = "plain WSGI function (gunicorn)"; label["gunicorn-flask"] = "Flask hello (gunicorn)"
+    printf "## krait serve vs gunicorn: loopback, %s cores\n\n", nproc
+    printf "### Throughput: wrk -t2 -c64 -d%s --latency (krait: %s workers; gunicorn: -w %s -k sync)\n\n", dur, nproc, nproc
+    print "| handler | req/s | p50 ms | p99 ms | errors | ratio (krait / gunicorn req/s) |"
+    print "|---|---:|---:|---:|---:|---:|"
+    split("krait-spin krait-cf krait-flask gunicorn-wsgi gunicorn-flask", order, " ")
+    tput = ""
+    for (i = 1; i <= 5; i++) {
+      k = order[i]; ratio = ""
+      if (k in base) {
+        b = base[k]
+        if (rps[k] != "-" && rps[b] != "-" && rps[b] > 0) {
+          r = rps[k] / rps[b]; ratio = sprintf("%.2fx vs %s", r, label[b])
+          if (tput == "" || r < tput) tput = r
+        } else ratio = "-"
+      }
+      printf "| %s | %s | %s | %s | %s | %s |\n", label[k], rps[k], p50[k], p99[k], err[k], ratio
+    }
+    print ""
+    print "### Cold start: snapshot -> ready instance, measured inside the host"
+    print ""
+    print "From the krait_instance_start_seconds histogram (admin /metrics) after the runs above, so"
+    print "under full load: p50/p99 are estimated by linear interpolation inside the bucket that"
+    print "holds them (only the bucket, shown as (lo, hi], is exact); the mean is exact (_sum / _count)."
+    print ""
+    print "| app | instances | p50 ms (bucket) | p99 ms (bucket) | mean ms |"
+    print "|---|---:|---:|---:|---:|"
+    worst = ""
+    split("spin cf flask", apps, " ")
+    for (i = 1; i <= 3; i++) {
+      a = apps[i]
+      if (!hn[a]) { printf "| %s | 0 | - | - | - |\n", a; continue }
+      printf "| %s | %d | %s (%s, %s] | %s (%s, %s] | %s |\n", a, hn[a], h50[a], h50lo[a], h50hi[a],
+             h99[a], h99lo[a], h99hi[a], hmean[a]
+      if (worst == "" || h50hi[a] + 0 > worst) worst = h50hi[a] + 0
+    }
+    if (c50 != "-")
+      printf "| spin, in-process (%s, 200 sequential, exact) | 200 | %s | %s | |\n", cold_test, c50, c99
+    else
+      printf "| spin, in-process (%s) | - | not run (make test-host builds it) | | |\n", cold_test
+    print ""
+    print "### Memory per in-flight request: wrk -c64 on a handler that sleeps 0.5 s (" mdur ")"
+    print ""
+    print "Server process: Private_Dirty (smaps_rollup) and VmRSS, idle after one request vs. the"
+    print "peak while wrk holds 64 connections; in flight = measured req/s x 0.5 s (instances are"
+    print "bounded by the worker threads). Growth is divided by 64 and by the measured in flight."
+    print ""
+    print "| workers (threads) | in flight | Private_Dirty idle -> peak MiB | per request (/64) | per in-flight | RSS idle -> peak MiB | RSS /64 | after MiB (PD/RSS) |"
+    print "|---|---:|---:|---:|---:|---:|---:|---:|"
+    mem = ""
+    for (i = 1; i <= nm; i++) {
+      fl = (mrps[i] != "-") ? mrps[i] * 0.5 : 0
+      g = ppd[i] - ipd[i]; gr = prss[i] - irss[i]
+      printf "| %s (%s) | %.1f | %s -> %s | %.2f MiB | %s | %s -> %s | %.2f MiB | %s / %s |\n", m[i], mth[i], fl,
+             mib(ipd[i]), mib(ppd[i]), g / 64 / 1024, (fl >= 1 ? sprintf("%.2f MiB", g / fl / 1024) : "-"),
+             mib(irss[i]), mib(prss[i]), gr / 64 / 1024, mib(apd[i]), mib(arss[i])
+      if (m[i] == "64") mem = g / 64 / 1024
+    }
+    print ""
+    print "### Artifact size"
+    print ""
+    print "| artifact | size |"
+    print "|---|---:|"
+    split("spin cf flask sleep", sa, " ")
+    for (i = 1; i <= 4; i++)
+      printf "| snapshot, %s app (boot log) | %s |\n", sa[i], (snapk[sa[i]] != "" ? snapk[sa[i]] " KiB" : "-")
+    printf "| build/python/python.wasm | %s bytes |\n", wasm
+    printf "| python.wasm stripped (sizes.txt) | %s bytes |\n", (strip != "" ? strip : "-")
+    print ""
+    print "### Targets"
+    print ""
+    print "| target | measured | verdict |"
+    print "|---|---|---|"
+    cs = (worst == "") ? "" : (worst <= 1)
+    printf "| cold start p50 <= 1 ms | worst app p50 bucket upper bound %s ms (histogram, under load)%s | %s |\n",
+           (worst == "" ? "-" : worst), (c50 != "-" ? sprintf("; in-process p50 %s ms", c50) : ""), verdict(cs)
+    printf "| throughput >= gunicorn | lowest krait / gunicorn ratio %s | %s |\n",
+           (tput == "" ? "-" : sprintf("%.2fx", tput)), verdict(tput == "" ? "" : tput >= 1)
+    printf "| <= 2 MiB private memory per in-flight instance | %s | %s |\n",
+           (mem == "" ? "-" : sprintf("Private_Dirty growth / 64 with --workers 64: %.2f MiB", mem)),
+           verdict(mem == "" ? "" : mem <= 2)
+    sk = snapk["spin"]
+    printf "| hello-world artifact <= 1 MB | no artifact file yet; spin hello snapshot %s KiB (python.wasm stripped %s bytes) | %s |\n",
+           (sk != "" ? sk : "-"), (strip != "" ? strip : "-"), verdict(sk == "" ? "" : sk * 1024 <= 1000000)
+  }' >"$OUT"
+echo
+cat "$OUT"
+echo
+echo "bench: table written to $OUT (raw outputs in $D/)"
+
+[ $bad -eq 0 ] || { echo "bench: some checks or servers failed" >&2; exit 1; }

@@ -1,0 +1,90 @@
+/*
+** artifact.c -- an app's built snapshot on disk: the key of what it was
+** built from (config, app files, site-packages), saving, and loading it
+** back only when nothing changed since (python.wasm is checked by hash).
+*/
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <openssl/evp.h>
+
+#include "app/app_internal.h"
+
+/* Feeds "path size mtime" of every file under dir (sorted, recursive,
+** skipping __pycache__ and dot entries) into the digest. */
+static void ka_key_dir(EVP_MD_CTX *md, const char *dir, int depth) {
+  struct dirent **names;
+  int n = depth > 16 ? -1 : scandir(dir, &names, NULL, alphasort);
+  for (int i = 0; i < n; i++) {
+    const char *name = names[i]->d_name;
+    char path[4096], line[4400];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (name[0] != '.' && strcmp(name, "__pycache__") && stat(path, &sb) == 0) {
+      if (S_ISDIR(sb.st_mode)) ka_key_dir(md, path, depth + 1);
+      int len = snprintf(line, sizeof line, "%s %lld %lld.%09ld\n", path, (long long)sb.st_size,
+                         (long long)sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec);
+      EVP_DigestUpdate(md, line, (size_t)len);
+    }
+    free(names[i]);
+  }
+  if (n >= 0) free(names);
+}
+
+/* The build key of cfg: config JSON, variables, limits, the app's files. */
+void ka_build_key(ka_app *a, const ka_app_config *cfg) {
+  EVP_MD_CTX *md = EVP_MD_CTX_new();
+  uint8_t h[32];
+  unsigned hn = 32;
+  char lim[128];
+  EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+  EVP_DigestUpdate(md, a->config_json, strlen(a->config_json));
+  for (int i = 0; i < cfg->nvars; i++) {
+    EVP_DigestUpdate(md, cfg->vars[i].name, strlen(cfg->vars[i].name) + 1);
+    EVP_DigestUpdate(md, cfg->vars[i].value, strlen(cfg->vars[i].value) + 1);
+  }
+  snprintf(lim, sizeof lim, "%llu", (unsigned long long)cfg->max_memory);
+  EVP_DigestUpdate(md, lim, strlen(lim));
+  ka_key_dir(md, cfg->app_dir, 0);
+  ka_key_dir(md, cfg->sdk_dir, 0);
+  for (int i = 0; i < cfg->nsite_packages; i++) {
+    EVP_DigestUpdate(md, cfg->site_packages[i], strlen(cfg->site_packages[i]));
+    ka_key_dir(md, cfg->site_packages[i], 14);  /* the top level only */
+  }
+  EVP_DigestFinal_ex(md, h, &hn);
+  EVP_MD_CTX_free(md);
+  for (int i = 0; i < 32; i++) snprintf(a->build_key + 2 * i, 3, "%02x", h[i]);
+}
+
+/* Loads cfg->snapshot when it exists. Returns 1 when loaded, 0 when there
+** is none (boot instead), -1 with err when it is stale or damaged. */
+int ka_try_snapshot(ka_app *a, const ka_app_config *cfg, char *err, size_t errlen) {
+  struct stat sb;
+  if (!cfg->snapshot || stat(cfg->snapshot, &sb) != 0) return 0;
+  void *extra = NULL;
+  size_t n = 0;
+  krait_error e;
+  a->snap = krait_snapshot_load(a->module, cfg->snapshot, &extra, &n, &e);
+  if (!a->snap) {
+    snprintf(err, errlen, "app %s: %s (run: krait build)", a->name, e.message);
+    return -1;
+  }
+  bool fresh = extra && n == 64 && memcmp(extra, a->build_key, 64) == 0;
+  free(extra);
+  if (!fresh) {
+    krait_snapshot_free(a->snap);
+    a->snap = NULL;
+    snprintf(err, errlen, "app %s: snapshot %s is stale: the app's files or settings changed "
+             "since it was built (run: krait build)", a->name, cfg->snapshot);
+    return -1;
+  }
+  return 1;
+}
+
+int ka_app_save(const ka_app *a, const char *path, char *err, size_t errlen) {
+  krait_error e;
+  if (krait_snapshot_save(a->snap, path, a->build_key, 64, &e) == 0) return 0;
+  snprintf(err, errlen, "app %s: %s", a->name, e.message);
+  return -1;
+}

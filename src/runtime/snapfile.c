@@ -1,0 +1,299 @@
+/*
+** snapfile.c -- snapshots on disk: a compact file (zero pages elided,
+** deflate via zlib) bound to its module by SHA-256 (OpenSSL libcrypto).
+** Every read goes through a bounded reader; damage is an error, not a crash.
+*/
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <openssl/evp.h>
+#include <zlib.h>
+
+#include "runtime/runtime.h"
+#include "platform/platform.h"
+
+#define KF_MAGIC "KRAITSNP"
+#define KF_VERSION 1u
+#define KF_PAGE 4096u
+
+/* Fills err; returns -1 or NULL-compatible 0 for the callers' returns. */
+static int kf_fail(krait_error *err, krait_errkind kind, const char *fmt, ...) {
+  va_list ap;
+  err->kind = kind;
+  va_start(ap, fmt);
+  vsnprintf(err->message, sizeof err->message, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+/* The SHA-256 of the module's bytes. */
+static void kf_sha256(const krait_module *m, uint8_t out[32]) {
+  unsigned n = 32;
+  EVP_Digest(m->bytes, m->len, out, &n, EVP_sha256(), NULL);
+}
+
+void krait_module_sha256(const krait_module *m, char out[65]) {
+  uint8_t h[32];
+  kf_sha256(m, h);
+  for (int i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", h[i]);
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+/* An output buffer that grows; ok turns false when memory runs out. */
+typedef struct kf_out { uint8_t *p; size_t len, cap; bool ok; } kf_out;
+
+static void kf_put(kf_out *o, const void *d, size_t n) {
+  if (!o->ok) return;
+  if (o->len + n > o->cap) {
+    size_t cap = o->cap * 2 + n + 4096;
+    uint8_t *p = realloc(o->p, cap);
+    if (!p) { o->ok = false; return; }
+    o->p = p;
+    o->cap = cap;
+  }
+  memcpy(o->p + o->len, d, n);
+  o->len += n;
+}
+
+static void kf_u32(kf_out *o, uint32_t v) { kf_put(o, &v, 4); }
+static void kf_u64(kf_out *o, uint64_t v) { kf_put(o, &v, 8); }
+
+/* Whether the 4 KiB page at p is all zero. */
+static bool kf_zero_page(const uint8_t *p) {
+  uint64_t acc = 0, w;
+  for (unsigned i = 0; i < KF_PAGE; i += 8) { memcpy(&w, p + i, 8); acc |= w; }
+  return acc == 0;
+}
+
+/* Appends one compressed run of n pages starting at page first. */
+static void kf_run(kf_out *o, const uint8_t *mem, uint32_t first, uint32_t n) {
+  uLong src = (uLong)n * KF_PAGE, cap = compressBound(src);
+  uint8_t *z = malloc(cap);
+  if (!z || compress2(z, &cap, mem + (size_t)first * KF_PAGE, src, 6) != Z_OK) o->ok = false;
+  kf_u32(o, first);
+  kf_u32(o, n);
+  kf_u32(o, (uint32_t)cap);
+  if (o->ok) kf_put(o, z, cap);
+  free(z);
+}
+
+/* Appends memory 0 (mapped from the snapshot's image) as runs. */
+static void kf_memory(kf_out *o, const krait_snapshot *sn) {
+  uint32_t npages = (uint32_t)(sn->size / KF_PAGE), nruns = 0;
+  size_t count_at = o->len;
+  kf_u32(o, 0);
+  if (!npages) return;
+  uint8_t *mem = kp_map(sn->size);
+  if (!mem || pread(sn->image, mem, sn->size, 0) != (ssize_t)sn->size) {
+    o->ok = false;
+    if (mem) kp_release(mem, sn->size);
+    return;
+  }
+  for (uint32_t p = 0; p < npages && o->ok;) {
+    if (kf_zero_page(mem + (size_t)p * KF_PAGE)) { p++; continue; }
+    uint32_t q = p;
+    while (q < npages && q - p < 1024 && !kf_zero_page(mem + (size_t)q * KF_PAGE)) q++;
+    kf_run(o, mem, p, q - p);
+    nruns++;
+    p = q;
+  }
+  kp_release(mem, sn->size);
+  if (o->ok) memcpy(o->p + count_at, &nruns, 4);
+}
+
+/* Serializes everything but the CRC. */
+static void kf_encode(kf_out *o, const krait_snapshot *sn, const void *extra, size_t extra_len) {
+  const krait_module *m = sn->module;
+  uint8_t h[32];
+  kf_sha256(m, h);
+  kf_put(o, KF_MAGIC, 8);
+  kf_u32(o, KF_VERSION);
+  kf_put(o, h, 32);
+  kf_u32(o, sn->pages);
+  kf_u64(o, sn->size);
+  kf_u32(o, sn->nglobals);
+  kf_u32(o, sn->ntables);
+  kf_u32(o, m->nelems);
+  kf_u32(o, m->ndatas);
+  for (uint32_t i = 0; i < sn->nglobals; i++) kf_u64(o, sn->globals[i].bits);
+  for (uint32_t t = 0; t < sn->ntables; t++) {
+    kf_u32(o, sn->table_size[t]);
+    kf_put(o, sn->table_refs[t], (size_t)sn->table_size[t] * 4);
+  }
+  kf_put(o, sn->elem_len, (size_t)m->nelems * 4);
+  kf_put(o, sn->data_len, (size_t)m->ndatas * 4);
+  kf_u32(o, (uint32_t)extra_len);
+  kf_put(o, extra, extra_len);
+  kf_memory(o, sn);
+}
+
+int krait_snapshot_save(const krait_snapshot *sn, const char *path, const void *extra,
+                        size_t extra_len, krait_error *err) {
+  krait_error dummy;
+  if (!err) err = &dummy;
+  memset(err, 0, sizeof *err);
+  kf_out o = { .ok = true };
+  kf_encode(&o, sn, extra, extra_len);
+  uint32_t crc = o.ok ? (uint32_t)crc32(0, o.p, (uInt)o.len) : 0;
+  kf_u32(&o, crc);
+  if (!o.ok) {
+    free(o.p);
+    return kf_fail(err, KRAIT_ERR_NOMEM, "out of memory writing the snapshot");
+  }
+  char tmp[4200];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  FILE *f = fopen(tmp, "wb");
+  bool ok = f && fwrite(o.p, 1, o.len, f) == o.len && fflush(f) == 0 && fsync(fileno(f)) == 0;
+  int e = errno;
+  if (f) fclose(f);
+  free(o.p);
+  if (!ok || rename(tmp, path) != 0) {
+    e = ok ? errno : e;
+    unlink(tmp);
+    return kf_fail(err, KRAIT_ERR_IO, "cannot write %s: %s", path, strerror(e));
+  }
+  return 0;
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+/* A bounded reader; bad turns true at the first overrun. */
+typedef struct kf_in { const uint8_t *p, *end; bool bad; } kf_in;
+
+static const uint8_t *kf_take(kf_in *r, size_t n) {
+  if (r->bad || (size_t)(r->end - r->p) < n) { r->bad = true; return NULL; }
+  const uint8_t *at = r->p;
+  r->p += n;
+  return at;
+}
+
+static uint32_t kf_get_u32(kf_in *r) {
+  uint32_t v = 0;
+  const uint8_t *at = kf_take(r, 4);
+  if (at) memcpy(&v, at, 4);
+  return v;
+}
+
+static uint64_t kf_get_u64(kf_in *r) {
+  uint64_t v = 0;
+  const uint8_t *at = kf_take(r, 8);
+  if (at) memcpy(&v, at, 8);
+  return v;
+}
+
+/* Copies n u32s into dst. */
+static void kf_get_u32s(kf_in *r, uint32_t *dst, size_t n) {
+  const uint8_t *at = n ? kf_take(r, n * 4) : NULL;
+  if (at) memcpy(dst, at, n * 4);
+}
+
+/* Reads the tables, checking every reference names a module function. */
+static bool kf_tables(kf_in *r, krait_snapshot *sn) {
+  const krait_module *m = sn->module;
+  for (uint32_t t = 0; t < sn->ntables && !r->bad; t++) {
+    uint32_t n = kf_get_u32(r);
+    if (r->bad || n > (size_t)(r->end - r->p) / 4) return false;
+    sn->table_size[t] = n;
+    sn->table_refs[t] = ku_malloc(((size_t)n + 1) * 4);
+    if (!sn->table_refs[t]) return false;
+    kf_get_u32s(r, sn->table_refs[t], n);
+    for (uint32_t i = 0; i < n; i++)
+      if (sn->table_refs[t][i] != KS_NULL_REF && sn->table_refs[t][i] >= m->nfuncs) return false;
+  }
+  return !r->bad;
+}
+
+/* Inflates the memory runs into a new image of sn->size bytes. */
+static bool kf_image(kf_in *r, krait_snapshot *sn) {
+  uint32_t nruns = kf_get_u32(r), npages = (uint32_t)(sn->size / KF_PAGE);
+  uint8_t *buf = ku_malloc(1024 * KF_PAGE);
+  sn->image = kp_image_new(sn->size);
+  bool ok = buf && sn->image >= 0;
+  for (uint32_t i = 0; ok && i < nruns; i++) {
+    uint32_t first = kf_get_u32(r), n = kf_get_u32(r), clen = kf_get_u32(r);
+    const uint8_t *z = kf_take(r, clen);
+    uLongf out = (uLongf)n * KF_PAGE;
+    ok = z && n && n <= 1024 && first <= npages && n <= npages - first &&
+         uncompress(buf, &out, z, clen) == Z_OK && out == (uLongf)n * KF_PAGE &&
+         pwrite(sn->image, buf, out, (off_t)first * KF_PAGE) == (ssize_t)out;
+  }
+  ku_free(buf);
+  return ok && !r->bad;
+}
+
+/* Decodes a whole file (CRC already checked) into a snapshot of m. */
+static krait_snapshot *kf_decode(kf_in *r, const krait_module *m, void **extra, size_t *extra_len,
+                                 krait_error *err, const char *path) {
+  uint8_t h[32];
+  kf_sha256(m, h);
+  const uint8_t *magic = kf_take(r, 8);
+  uint32_t version = kf_get_u32(r);
+  const uint8_t *hash = kf_take(r, 32);
+  if (!magic || memcmp(magic, KF_MAGIC, 8) || version != KF_VERSION) {
+    kf_fail(err, KRAIT_ERR_MALFORMED, "%s is not a krait snapshot (version %u)", path, KF_VERSION);
+    return NULL;
+  }
+  if (!hash || memcmp(hash, h, 32)) {
+    kf_fail(err, KRAIT_ERR_LINK, "%s was taken from another module (its python.wasm changed "
+            "since: rebuild the snapshot)", path);
+    return NULL;
+  }
+  krait_snapshot *sn = kr_snapshot_alloc(m);
+  if (!sn) { kf_fail(err, KRAIT_ERR_NOMEM, "out of memory"); return NULL; }
+  sn->pages = kf_get_u32(r);
+  sn->size = kf_get_u64(r);
+  bool shape = kf_get_u32(r) == sn->nglobals && kf_get_u32(r) == sn->ntables &&
+               kf_get_u32(r) == m->nelems && kf_get_u32(r) == m->ndatas &&
+               sn->size == (uint64_t)sn->pages * 65536 && sn->pages <= 65536;
+  for (uint32_t i = 0; shape && i < sn->nglobals; i++) sn->globals[i].bits = kf_get_u64(r);
+  shape = shape && kf_tables(r, sn);
+  if (shape) { kf_get_u32s(r, sn->elem_len, m->nelems); kf_get_u32s(r, sn->data_len, m->ndatas); }
+  uint32_t xn = shape ? kf_get_u32(r) : 0;
+  const uint8_t *x = shape ? kf_take(r, xn) : NULL;
+  if (shape && x && extra) {
+    *extra = malloc((size_t)xn + 1);
+    if (*extra) { memcpy(*extra, x, xn); ((char *)*extra)[xn] = '\0'; *extra_len = xn; }
+  }
+  if (!shape || !x || !kf_image(r, sn) || r->p != r->end) {
+    krait_snapshot_free(sn);
+    if (extra && *extra) { free(*extra); *extra = NULL; }
+    kf_fail(err, KRAIT_ERR_MALFORMED, "%s is damaged (its contents do not fit the module)", path);
+    return NULL;
+  }
+  return sn;
+}
+
+krait_snapshot *krait_snapshot_load(const krait_module *m, const char *path, void **extra,
+                                    size_t *extra_len, krait_error *err) {
+  krait_error dummy;
+  if (!err) err = &dummy;
+  memset(err, 0, sizeof *err);
+  if (extra) *extra = NULL;
+  FILE *f = fopen(path, "rb");
+  long n = -1;
+  uint8_t *buf = NULL;
+  if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 12 && fseek(f, 0, SEEK_SET) == 0 &&
+      (buf = malloc((size_t)n)) && fread(buf, 1, (size_t)n, f) != (size_t)n)
+    n = -1;
+  int e = errno;
+  if (f) fclose(f);
+  if (!buf || n < 12) {
+    free(buf);
+    kf_fail(err, KRAIT_ERR_IO, "cannot read %s: %s", path, f && n >= 0 ? "too short" : strerror(e));
+    return NULL;
+  }
+  uint32_t crc;
+  memcpy(&crc, buf + n - 4, 4);
+  if (crc != (uint32_t)crc32(0, buf, (uInt)(n - 4))) {
+    free(buf);
+    kf_fail(err, KRAIT_ERR_MALFORMED, "%s is damaged (checksum mismatch)", path);
+    return NULL;
+  }
+  kf_in r = { buf, buf + n - 4, false };
+  krait_snapshot *sn = kf_decode(&r, m, extra, extra_len, err, path);
+  free(buf);
+  return sn;
+}

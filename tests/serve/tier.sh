@@ -1,0 +1,19 @@
+#!/bin/sh
+# tests/serve/tier.sh -- the `serve` tier of `make test`: tests/serve/run.sh
+# (krait serve and krait build over real sockets) and tests/serve/new.sh
+# (krait new's templates, served). Ends with the summed "N passed, N
+# failed". Does not own the checks themselves.
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+P=0 F=0
+T=$(mktemp)
+trap 'rm -f "$T"' EXIT
+for s in run.sh new.sh; do
+  echo "== tests/serve/$s"
+  bash "$ROOT/tests/serve/$s" >"$T" 2>&1
+  grep -v ' Killed ' "$T"
+  set -- $(sed -n 's/^\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed$/\1 \2/p' "$T" | tail -n 1)
+  P=$((P + ${1:-0})) F=$((F + ${2:-1}))
+done
+echo "$P passed, $F failed"
+[ $F -eq 0 ]
