@@ -37,6 +37,12 @@ def boot():
     _run = None
     _debug = bool(config.get("debug"))
     _run = booters[style](config)
+    # Every request maps this state copy-on-write: collect the garbage now
+    # and move what survives out of the collector's reach, so that no
+    # request's collection walks (and so copies) the snapshot's pages.
+    import gc
+    gc.collect()
+    gc.freeze()
 
 
 def _import_app(name, style):

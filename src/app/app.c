@@ -207,10 +207,9 @@ ka_app *ka_app_boot(const ka_app_config *cfg, char *err, size_t errlen) {
   krait_error e;
   a->engine = krait_engine_new(&kc, &e);
   int built = 0;
-  if (a->config_json) ka_build_key(a, cfg);
   if (!a->engine || a->null_fd < 0 || !a->config_json || !ka_view(a, cfg) ||
       !ka_copy_bindings(a, cfg) || !ka_load(a, cfg, err, errlen) ||
-      (built = ka_try_snapshot(a, cfg, err, errlen)) < 0 ||
+      (ka_build_key(a, cfg), (built = ka_try_snapshot(a, cfg, err, errlen)) < 0) ||
       (!built && !ka_boot_instance(a, err, errlen))) {
     if (!err[0]) ka_fail(err, errlen, "app %s: cannot boot: %s", cfg->name, strerror(errno));
     ka_app_free(a);

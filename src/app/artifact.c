@@ -32,7 +32,8 @@ static void ka_key_dir(EVP_MD_CTX *md, const char *dir, int depth) {
   if (n >= 0) free(names);
 }
 
-/* The build key of cfg: config JSON, variables, limits, the app's files. */
+/* The build key of cfg: config JSON, variables, limits, the WASI layout
+** (preopens and environ), the app's and the SDK's files, site-packages. */
 void ka_build_key(ka_app *a, const ka_app_config *cfg) {
   EVP_MD_CTX *md = EVP_MD_CTX_new();
   uint8_t h[32];
@@ -46,6 +47,11 @@ void ka_build_key(ka_app *a, const ka_app_config *cfg) {
   }
   snprintf(lim, sizeof lim, "%llu", (unsigned long long)cfg->max_memory);
   EVP_DigestUpdate(md, lim, strlen(lim));
+  /* the WASI state the snapshot depends on: preopens (their fds, in this
+  ** order, are in wasi-libc's table inside the snapshot) and environ */
+  for (int i = 0; i < a->ndirs; i++)
+    EVP_DigestUpdate(md, a->dirs[i].guest_path, strlen(a->dirs[i].guest_path) + 1);
+  for (int i = 0; i < a->envc; i++) EVP_DigestUpdate(md, a->envp[i], strlen(a->envp[i]) + 1);
   ka_key_dir(md, cfg->app_dir, 0);
   ka_key_dir(md, cfg->sdk_dir, 0);
   for (int i = 0; i < cfg->nsite_packages; i++) {

@@ -64,6 +64,7 @@ class IncomingHandler(http.IncomingHandler):
         if path == "/misc/loop":
             while True: pass
         if path == "/misc/boom": raise RuntimeError("very secret detail")
+        if path == "/misc/big": return Response(200, {}, str(len(bytearray(512 << 20))).encode())
         if path == "/misc/slow":
             time.sleep(float(q.get("s", "1"))); return Response(200, {}, b"slow done")
         if path.startswith("/misc/kv/"):
@@ -106,6 +107,7 @@ route = "/misc/..."
 key_value_stores = ["default", "shared"]
 [app.limits]
 timeout_ms = 1000
+max_memory_mb = 64
 
 [key_value_stores.FOO]
 backend = "sqlite"
@@ -147,6 +149,9 @@ body=$(curl -s -w ' %{http_code}' $U/misc/boom)
 case $body in *"very secret detail"*) bad exception-500 "traceback leaked: $body" ;;
   *" 500") ok exception-500 ;; *) bad exception-500 "$body" ;; esac
 if grep -q "very secret detail" "$A/server.log"; then ok exception-traceback-logged; else bad exception-traceback-logged "not in the log"; fi
+check max-memory-500 "$(curl -s -o /dev/null -w '%{http_code}' $U/misc/big)" "500"
+if grep -q "MemoryError" "$A/server.log"; then ok max-memory-is-MemoryError; else bad max-memory-is-MemoryError "not in the log"; fi
+check after-memory-fine "$(curl -s $U/misc/count)" "1"
 check kv-not-granted "$(curl -s -o /dev/null -w '%{http_code}' "$U/misc/kv/FOO?k=x")" "500"
 
 # ---- HTTP ------------------------------------------------------------------------
