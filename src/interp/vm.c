@@ -298,6 +298,7 @@ L_RET1_G:
   goto L_RET_G;
 L_CALL:
   callee = inst->funcs[ip[1]];
+  if (KU_UNLIKELY(!callee) && !(callee = kr_func_make(inst, ip[1]))) TRAP(NOMEM);
   nfp = fp + ip[2];
   ret = ip + 3;
   goto do_call;
@@ -345,7 +346,10 @@ L_TABLE_COPY: CHECKED(kr_table_copy(inst->tables[ip[1]], inst->tables[ip[2]], RD
 L_TABLE_INIT: CHECKED(kr_table_init(inst, ip[1], ip[2], RD_I32(S(3)), RD_I32(S(4)), RD_I32(S(5)))); ip += 6; NEXT();
 L_ELEM_DROP: inst->elem_len[ip[1]] = 0; ip += 2; NEXT();
 L_REF_IS_NULL: WR_I32(S(1), S(2).ref == NULL); ip += 3; NEXT();
-L_REF_FUNC: S(1).ref = inst->funcs[ip[2]]; ip += 3; NEXT();
+L_REF_FUNC:
+  if (!(S(1).ref = kr_func(inst, ip[2]))) TRAP(NOMEM);
+  ip += 3;
+  NEXT();
 
 #define X(name, code, text, kind, a, r, sem) GEN_##kind(name, a, r, sem)
 #include "decode/opcodes.def"

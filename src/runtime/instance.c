@@ -172,24 +172,36 @@ static krait_instance *alloc_instance(krait_store *s, const krait_module *m) {
   return in;
 }
 
-/* Creates the function objects of the module's defined functions. */
-static bool make_funcs(krait_instance *in) {
+/* Creates the function objects of the exported functions up front, so
+** that looking up an export never allocates. */
+static bool make_export_funcs(krait_instance *in) {
   const krait_module *m = in->module;
-  uint32_t n = m->nfuncs - m->nfunc_imports;
-  krait_func *fs = kr_alloc(in->store, (n ? n : 1) * sizeof *fs);
-  if (!fs) return false;
-  for (uint32_t i = 0; i < n; i++) {
-    uint32_t idx = m->nfunc_imports + i;
-    const kd_functype *t = kd_func_type(m, idx);
-    krait_func *f = &fs[i];
-    f->sig = t->sig; f->type_id = t->id;
-    f->nparams = t->nparams; f->nresults = t->nresults;
-    f->params = t->params; f->results = t->results;
-    f->inst = in; f->def = &m->funcs[idx]; f->index = idx;
-    f->name = m->funcs[idx].name;
-    in->funcs[idx] = f;
-  }
+  for (uint32_t i = 0; i < m->nexports; i++)
+    if (m->exports[i].kind == KRAIT_EXTERN_FUNC && !kr_func(in, m->exports[i].index)) return false;
   return true;
+}
+
+/* Function objects come from pools of this many, allocated as needed. */
+#define KR_FUNC_POOL 128
+
+krait_func *kr_func_make(krait_instance *in, uint32_t idx) {
+  const krait_module *m = in->module;
+  assert(idx >= m->nfunc_imports && idx < m->nfuncs && !in->funcs[idx]);
+  if (in->pool_left == 0) {
+    in->func_pool = kr_alloc(in->store, KR_FUNC_POOL * sizeof *in->func_pool);
+    if (!in->func_pool) return NULL;
+    in->pool_left = KR_FUNC_POOL;
+  }
+  krait_func *f = in->func_pool++;
+  in->pool_left--;
+  const kd_functype *t = kd_func_type(m, idx);
+  f->sig = t->sig; f->type_id = t->id;
+  f->nparams = t->nparams; f->nresults = t->nresults;
+  f->params = t->params; f->results = t->results;
+  f->inst = in; f->def = &m->funcs[idx]; f->index = idx;
+  f->name = m->funcs[idx].name;
+  in->funcs[idx] = f;
+  return f;
 }
 
 /* Evaluates a validated constant expression in the instance. */
@@ -197,7 +209,7 @@ static krait_slot eval_const(krait_instance *in, const kd_constexpr *e) {
   krait_slot v = {.bits = 0};
   switch (e->op) {
   case KD_OP_GLOBAL_GET: v = in->globals[e->value]->val; break;
-  case KD_OP_REF_FUNC: v.ref = in->funcs[e->value]; break;
+  case KD_OP_REF_FUNC: v.ref = kr_func(in, e->value); break;
   case KD_OP_REF_NULL: v.ref = NULL; break;
   default: v.bits = e->value; break;
   }
@@ -291,7 +303,7 @@ static krait_trapkind apply_segments(krait_instance *in) {
 krait_instance *kr_instance_build(krait_linker *l, const krait_module *m, uint32_t mem_min,
                                   krait_error *err) {
   krait_instance *in = alloc_instance(l->store, m);
-  if (!in || !resolve_imports(l, in, err) || !make_funcs(in) || !make_globals(in) ||
+  if (!in || !resolve_imports(l, in, err) || !make_globals(in) || !make_export_funcs(in) ||
       !make_tables_and_memory(in, mem_min, err) || !eval_segments(in)) {
     if (err->kind == KRAIT_OK) {
       err->kind = KRAIT_ERR_NOMEM;
@@ -320,7 +332,8 @@ krait_instance *krait_instantiate(krait_linker *l, const krait_module *m, krait_
   }
   if (m->has_start) {
     krait_slot none[1];
-    if (kr_call_raw(s, in->funcs[m->start], none, err) != 0) return NULL;
+    krait_func *start = kr_func(in, m->start);
+    if (!start || kr_call_raw(s, start, none, err) != 0) return NULL;
   }
   return in;
 }

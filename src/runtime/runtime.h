@@ -68,6 +68,8 @@ struct krait_instance {
   void ***elem_refs;           /* per element segment: refs, NULL if dropped */
   uint32_t *elem_len;          /* per element segment: length (0 if dropped) */
   uint32_t *data_len;          /* per data segment: length (0 if dropped) */
+  krait_func *func_pool;       /* kr_func's next free object, pool_left */
+  uint32_t pool_left;
 };
 
 /* A call frame of the interpreter's control stack. */
@@ -149,6 +151,15 @@ struct krait_snapshot {
 };
 
 krait_snapshot *kr_snapshot_alloc(const krait_module *m);
+
+/* instance.c: the function object of defined function idx, created on
+** first use (a module's functions mostly go uncalled in a short-lived
+** instance); NULL when out of memory. Imports are always set. */
+krait_func *kr_func_make(krait_instance *in, uint32_t idx);
+static inline krait_func *kr_func(krait_instance *in, uint32_t idx) {
+  krait_func *f = in->funcs[idx];
+  return f ? f : kr_func_make(in, idx);
+}
 
 /* instance.c: an instance without segments applied or start run (for
 ** krait_instantiate and snapshots). */

@@ -139,7 +139,8 @@ static bool ks_restore_tables(krait_instance *in, const krait_snapshot *sn) {
       return false;
     for (uint32_t i = 0; i < sn->table_size[t]; i++) {
       uint32_t f = sn->table_refs[t][i];
-      tab->elems[i] = f == KS_NULL_REF ? NULL : in->funcs[f];
+      tab->elems[i] = f == KS_NULL_REF ? NULL : kr_func(in, f);
+      if (f != KS_NULL_REF && !tab->elems[i]) return false;
     }
   }
   return true;
