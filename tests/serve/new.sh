@@ -12,29 +12,10 @@ T=$(mktemp -d)
 PIDS=""
 cleanup() { for p in $PIDS; do kill -9 "$p" 2>/dev/null; done; rm -rf "$T"; }
 trap cleanup EXIT
-pass=0 fail=0
-ok()  { pass=$((pass + 1)); echo "ok $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1: $2"; }
-# check NAME GOT WANT
-check() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1" "got '$2', want '$3'"; fi; }
 # contains NAME GOT WANT: WANT is a substring of GOT
 contains() { case $2 in *"$3"*) ok "$1" ;; *) bad "$1" "got '$2', want it to contain '$3'" ;; esac; }
 
-# free_port: a TCP port nobody listens on.
-free_port() { /usr/bin/python3.11 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-# start DIR PORT ADMIN: krait serve in the background; waits for /healthz.
-start() {
-  (cd "$1" && exec "$K" serve --listen "127.0.0.1:$2" --admin "127.0.0.1:$3" >>"$1/server.log" 2>&1) &
-  SERVER=$!
-  PIDS="$PIDS $SERVER"
-  for _ in $(seq 100); do
-    curl -sf "http://127.0.0.1:$3/healthz" >/dev/null 2>&1 && return 0
-    kill -0 $SERVER 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "server did not start:"; tail -n 20 "$1/server.log"; return 1
-}
+. "$ROOT/tests/serve/lib.sh"
 
 # stop NAME: SIGTERM to the server; it must exit 0.
 stop() {
