@@ -1,7 +1,13 @@
-# tests/serve/lib.sh -- helpers shared by the serve tests (sourced):
-# ok/bad/check counting, a free port, and starting `krait serve` in the
-# background. Callers set K (the krait binary) and PIDS (killed at exit).
+# tests/serve/lib.sh -- helpers shared by the serve tests (sourced after
+# ROOT is set): K (the krait binary), a scratch directory T removed at exit
+# with every process in PIDS killed, ok/bad/check counting, a free port,
+# and starting `krait serve` in the background.
 # shellcheck shell=bash
+K="$ROOT/build/krait"
+T=$(mktemp -d)
+PIDS=""
+cleanup() { for p in $PIDS; do kill -9 "$p" 2>/dev/null; done; rm -rf "$T"; }
+trap cleanup EXIT
 pass=0 fail=0
 ok()  { pass=$((pass + 1)); echo "ok $1"; }
 bad() { fail=$((fail + 1)); echo "FAIL $1: $2"; }

@@ -7,15 +7,10 @@
 # ends with "N passed, N failed". Needs build/krait and `make python`.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-K="$ROOT/build/krait"
-T=$(mktemp -d)
-PIDS=""
-cleanup() { for p in $PIDS; do kill -9 "$p" 2>/dev/null; done; rm -rf "$T"; }
-trap cleanup EXIT
+. "$ROOT/tests/serve/lib.sh"
 # contains NAME GOT WANT: WANT is a substring of GOT
 contains() { case $2 in *"$3"*) ok "$1" ;; *) bad "$1" "got '$2', want it to contain '$3'" ;; esac; }
 
-. "$ROOT/tests/serve/lib.sh"
 
 # stop NAME: SIGTERM to the server; it must exit 0.
 stop() {

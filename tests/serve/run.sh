@@ -9,13 +9,8 @@
 # `make python`. Does not own the server's unit tests (tests/host/).
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-K="$ROOT/build/krait"
-T=$(mktemp -d)
-PIDS=""
-cleanup() { for p in $PIDS; do kill -9 "$p" 2>/dev/null; done; rm -rf "$T"; }
-trap cleanup EXIT
-
 . "$ROOT/tests/serve/lib.sh"
+
 
 # ---- the apps ----------------------------------------------------------------
 A=$T/apps
