@@ -30,7 +30,12 @@ void *ki_code_for(krait_store *s, krait_func *f) {
     }
   }
   f->code = c;
-  if (getenv("KRAIT_DUMP")) {
+  /* KRAIT_DUMP is read once: this runs at every function's first call in
+  ** every instance, which per-request instances make a hot path */
+  static atomic_int dump = -1;
+  int d = atomic_load_explicit(&dump, memory_order_relaxed);
+  if (d < 0) atomic_store_explicit(&dump, d = getenv("KRAIT_DUMP") != NULL, memory_order_relaxed);
+  if (d) {
     fprintf(stderr, "== %s (frame %u slots)\n", kr_func_name(f), c->frame_slots);
     ki_dump(c, stderr);
   }
