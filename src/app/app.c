@@ -206,11 +206,14 @@ ka_app *ka_app_boot(const ka_app_config *cfg, char *err, size_t errlen) {
   a->config_json = ka_config_json(cfg);
   krait_error e;
   a->engine = krait_engine_new(&kc, &e);
-  int built = 0;
-  if (!a->engine || a->null_fd < 0 || !a->config_json || !ka_view(a, cfg) ||
-      !ka_copy_bindings(a, cfg) || !ka_load(a, cfg, err, errlen) ||
-      (ka_build_key(a, cfg), (built = ka_try_snapshot(a, cfg, err, errlen)) < 0) ||
-      (!built && !ka_boot_instance(a, err, errlen))) {
+  bool ready = a->engine && a->null_fd >= 0 && a->config_json && ka_view(a, cfg) &&
+               ka_copy_bindings(a, cfg) && ka_load(a, cfg, err, errlen);
+  if (ready) {
+    ka_build_key(a, cfg);  /* needs the view: it covers the WASI layout */
+    int built = ka_try_snapshot(a, cfg, err, errlen);
+    ready = built > 0 || (built == 0 && ka_boot_instance(a, err, errlen));
+  }
+  if (!ready) {
     if (!err[0]) ka_fail(err, errlen, "app %s: cannot boot: %s", cfg->name, strerror(errno));
     ka_app_free(a);
     return NULL;

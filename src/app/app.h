@@ -84,6 +84,27 @@ typedef struct ka_response {
   uint8_t *raw;                /* owns headers' and body's bytes */
 } ka_response;
 
+/* The "krait" imports of python.wasm (python/c/krait_abi.h documents
+** them): name and signature. The one list behind the server's imports and
+** the command line's stubs. */
+#define KA_IMPORTS(X) \
+  X(request, "ii:i") \
+  X(respond, "ii:i") \
+  X(kv_open, "ii:i") \
+  X(kv_get, "iiiii:i") \
+  X(kv_set, "iiiii:i") \
+  X(kv_delete, "iii:i") \
+  X(kv_exists, "iii:i") \
+  X(kv_keys, "iiiiiiii:i") \
+  X(log, "iii:i") \
+  X(variable, "iiii:i") \
+  X(config, "ii:i") \
+  X(error_message, "ii:i")
+
+/* Defines every "krait" import in linker as a stub answering
+** KRAIT_E_NOSYS, for running python.wasm outside krait serve. 0 or -1. */
+int ka_define_stubs(krait_linker *linker);
+
 /* Loads python.wasm, boots the app (krait_init) and takes its snapshot.
 ** NULL with a message in err (naming what failed) on failure. */
 ka_app *ka_app_boot(const ka_app_config *cfg, char *err, size_t errlen);

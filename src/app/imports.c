@@ -8,11 +8,12 @@
 #include <string.h>
 
 #include "app/app_internal.h"
+#include "../../python/c/krait_abi.h"
 
-/* Error codes of python/c/krait_abi.h. */
+/* The error codes of the ABI, under the names this file uses. */
 enum {
-  KA_E_NOTFOUND = -1, KA_E_INVAL = -2, KA_E_DENIED = -3, KA_E_TOOBIG = -4,
-  KA_E_BACKEND = -5, KA_E_STATE = -6
+  KA_E_NOTFOUND = KRAIT_E_NOTFOUND, KA_E_INVAL = KRAIT_E_INVAL, KA_E_DENIED = KRAIT_E_DENIED,
+  KA_E_TOOBIG = KRAIT_E_TOOBIG, KA_E_BACKEND = KRAIT_E_BACKEND, KA_E_STATE = KRAIT_E_STATE
 };
 
 /* Most bytes a response may have (headers and body, encoded). */
@@ -136,7 +137,7 @@ static int ka_imp_request(krait_caller *c, void *env, krait_slot *ar) {
 }
 
 /* respond(resp, len) -> 0 */
-static int ka_respond(krait_caller *c, void *env, krait_slot *ar) {
+static int ka_imp_respond(krait_caller *c, void *env, krait_slot *ar) {
   KA_CTX;
   uint8_t *src = ka_span(c, U(0), U(1)), *raw;
   if (!x->req || x->responded) {
@@ -169,7 +170,7 @@ static ka_grant *ka_grant_of(ka_ctx *x, int32_t h) {
 }
 
 /* kv_open(name, len) -> handle */
-static int ka_kv_open(krait_caller *c, void *env, krait_slot *ar) {
+static int ka_imp_kv_open(krait_caller *c, void *env, krait_slot *ar) {
   KA_CTX;
   const char *name = (const char *)ka_span(c, U(0), U(1));
   ar[0].i32 = name ? ka_err(x, KA_E_DENIED, "key-value store \"%.*s\" is not granted to app "
@@ -190,7 +191,7 @@ static int32_t ka_kv_fail(ka_ctx *x, kk_code code, const kk_error *e) {
 }
 
 /* kv_get(h, key, klen, buf, cap) -> len | E_NOTFOUND */
-static int ka_kv_get(krait_caller *c, void *env, krait_slot *ar) {
+static int ka_imp_kv_get(krait_caller *c, void *env, krait_slot *ar) {
   KA_CTX;
   ka_grant *g = ka_grant_of(x, ar[0].i32);
   const uint8_t *key = ka_span(c, U(1), U(2));
@@ -208,7 +209,7 @@ static int ka_kv_get(krait_caller *c, void *env, krait_slot *ar) {
 }
 
 /* kv_set(h, key, klen, val, vlen) -> 0 */
-static int ka_kv_set(krait_caller *c, void *env, krait_slot *ar) {
+static int ka_imp_kv_set(krait_caller *c, void *env, krait_slot *ar) {
   KA_CTX;
   ka_grant *g = ka_grant_of(x, ar[0].i32);
   const uint8_t *key = ka_span(c, U(1), U(2)), *val = ka_span(c, U(3), U(4));
@@ -237,8 +238,8 @@ static int ka_kv_keyop(krait_caller *c, krait_slot *ar, bool exists) {
   return 0;
 }
 
-static int ka_kv_delete(krait_caller *c, void *env, krait_slot *ar) { return ka_kv_keyop(c, ar, false); }
-static int ka_kv_exists(krait_caller *c, void *env, krait_slot *ar) { return ka_kv_keyop(c, ar, true); }
+static int ka_imp_kv_delete(krait_caller *c, void *env, krait_slot *ar) { return ka_kv_keyop(c, ar, false); }
+static int ka_imp_kv_exists(krait_caller *c, void *env, krait_slot *ar) { return ka_kv_keyop(c, ar, true); }
 
 /* Encodes a page of keys as a key list; malloc'ed, *n its length. */
 static uint8_t *ka_encode_keys(const kk_page *pg, size_t *n) {
@@ -258,7 +259,7 @@ static uint8_t *ka_encode_keys(const kk_page *pg, size_t *n) {
 }
 
 /* kv_keys(h, prefix, plen, cursor, clen, limit, buf, cap) -> len */
-static int ka_kv_keys(krait_caller *c, void *env, krait_slot *ar) {
+static int ka_imp_kv_keys(krait_caller *c, void *env, krait_slot *ar) {
   KA_CTX;
   ka_grant *g = ka_grant_of(x, ar[0].i32);
   /* an empty prefix or cursor is none at all (kk_list wants NULL then) */
@@ -284,7 +285,7 @@ static int ka_kv_keys(krait_caller *c, void *env, krait_slot *ar) {
 }
 
 /* log(level, msg, len) -> 0: one line in the app's log. */
-static int ka_log(krait_caller *c, void *env, krait_slot *ar) {
+static int ka_imp_log(krait_caller *c, void *env, krait_slot *ar) {
   KA_CTX;
   const char *msg = (const char *)ka_span(c, U(1), U(2));
   static const char *names[] = { "DEBUG", "INFO", "WARNING", "ERROR" };
@@ -297,7 +298,7 @@ static int ka_log(krait_caller *c, void *env, krait_slot *ar) {
 }
 
 /* variable(name, len, buf, cap) -> len | E_NOTFOUND */
-static int ka_variable(krait_caller *c, void *env, krait_slot *ar) {
+static int ka_imp_variable(krait_caller *c, void *env, krait_slot *ar) {
   KA_CTX;
   const char *name = (const char *)ka_span(c, U(0), U(1));
   ar[0].i32 = name ? KA_E_NOTFOUND : KA_E_INVAL;
@@ -308,33 +309,45 @@ static int ka_variable(krait_caller *c, void *env, krait_slot *ar) {
 }
 
 /* config(buf, cap) -> len */
-static int ka_config(krait_caller *c, void *env, krait_slot *ar) {
+static int ka_imp_config(krait_caller *c, void *env, krait_slot *ar) {
   KA_CTX;
   ar[0].i32 = ka_give(c, U(0), U(1), x->app->config_json, strlen(x->app->config_json));
   return 0;
 }
 
 /* error_message(buf, cap) -> len */
-static int ka_error_message(krait_caller *c, void *env, krait_slot *ar) {
+static int ka_imp_error_message(krait_caller *c, void *env, krait_slot *ar) {
   KA_CTX;
   ar[0].i32 = ka_give(c, U(0), U(1), x->error, strlen(x->error));
   return 0;
 }
 
-/* The imports and their signatures (python/c/krait_abi.h). */
+/* The imports (KA_IMPORTS), each with its host function ka_imp_NAME. */
 static const struct { const char *name, *sig; krait_host_fn fn; } ka_imports[] = {
-  { "request", "ii:i", ka_imp_request },           { "respond", "ii:i", ka_respond },
-  { "kv_open", "ii:i", ka_kv_open },           { "kv_get", "iiiii:i", ka_kv_get },
-  { "kv_set", "iiiii:i", ka_kv_set },          { "kv_delete", "iii:i", ka_kv_delete },
-  { "kv_exists", "iii:i", ka_kv_exists },      { "kv_keys", "iiiiiiii:i", ka_kv_keys },
-  { "log", "iii:i", ka_log },                  { "variable", "iiii:i", ka_variable },
-  { "config", "ii:i", ka_config },             { "error_message", "ii:i", ka_error_message },
+#define X(name, sig) { #name, sig, ka_imp_##name },
+  KA_IMPORTS(X)
+#undef X
 };
 
 int ka_define_imports(krait_linker *linker, ka_app *app) {
   for (size_t i = 0; i < sizeof ka_imports / sizeof ka_imports[0]; i++)
     if (krait_linker_define_func(linker, "krait", ka_imports[i].name, ka_imports[i].sig,
                                  ka_imports[i].fn, app) != 0)
+      return -1;
+  return 0;
+}
+
+/* The stub body: no effect, KRAIT_E_NOSYS ("not running under krait
+** serve" in the guest). */
+static int ka_stub(krait_caller *caller, void *env, krait_slot *ar) {
+  ar[0].i32 = KRAIT_E_NOSYS;
+  return 0;
+}
+
+int ka_define_stubs(krait_linker *linker) {
+  for (size_t i = 0; i < sizeof ka_imports / sizeof ka_imports[0]; i++)
+    if (krait_linker_define_func(linker, "krait", ka_imports[i].name, ka_imports[i].sig,
+                                 ka_stub, NULL) != 0)
       return -1;
   return 0;
 }

@@ -54,9 +54,6 @@ int kc_opt_one(kc_run_opts *o, int argc, char **argv, int *i);
 void kc_env_put(kc_run_opts *o, const char *kv);
 int kc_run_module(const kc_run_opts *o);
 
-/* stubs.c: python.wasm's "krait" imports, answering "not serving". */
-int kc_define_krait_stubs(krait_linker *linker);
-
 /* python.c */
 extern const char kc_python_usage[];
 int kc_python_main(int argc, char **argv);

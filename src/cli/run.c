@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "app/app.h"
 
 extern char **environ;
 
@@ -377,7 +378,7 @@ static int kc_instantiate_run(krait_engine *engine, krait_module *module,
   krait_error err;
   int rc = KC_EXIT_ERROR;
   memset(&err, 0, sizeof err);
-  if (!linker || krait_wasi_define(linker, &wc) != 0 || kc_define_krait_stubs(linker) != 0)
+  if (!linker || krait_wasi_define(linker, &wc) != 0 || ka_define_stubs(linker) != 0)
     fprintf(stderr, "Error: cannot set up WASI: %s\n", strerror(errno));
   else if (!(inst = krait_instantiate(linker, module, &err)))
     rc = kc_report(&err, "instantiate", file);
