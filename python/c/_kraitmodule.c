@@ -16,6 +16,8 @@
   __attribute__((import_module("krait"), import_name(#name)))
 KRAIT_IMPORT(request) int32_t krait_request(uint8_t *buf, uint32_t cap);
 KRAIT_IMPORT(respond) int32_t krait_respond(const uint8_t *resp, uint32_t len);
+KRAIT_IMPORT(respond_start) int32_t krait_respond_start(const uint8_t *resp, uint32_t len);
+KRAIT_IMPORT(send) int32_t krait_send(const uint8_t *buf, uint32_t len);
 KRAIT_IMPORT(kv_open) int32_t krait_kv_open(const uint8_t *name, uint32_t len);
 KRAIT_IMPORT(kv_get) int32_t krait_kv_get(int32_t h, const uint8_t *key, uint32_t klen,
                                           uint8_t *buf, uint32_t cap);
@@ -173,12 +175,13 @@ static int kr_put_header(kr_buf *b, PyObject *pair) {
   return ks && vs && kr_put_str(b, ks, kn) && kr_put_str(b, vs, vn);
 }
 
-/* _krait.respond(status, headers, body) */
+/* _krait.respond(status, headers, body, more=False): with more, the body
+** is the first part of a stream that _krait.send continues. */
 static PyObject *kr_py_respond(PyObject *self, PyObject *args) {
-  int status;
+  int status, more = 0;
   PyObject *headers;
   Py_buffer body;
-  if (!PyArg_ParseTuple(args, "iOy*", &status, &headers, &body)) return NULL;
+  if (!PyArg_ParseTuple(args, "iOy*|p", &status, &headers, &body, &more)) return NULL;
   kr_buf b = { 0 };
   PyObject *seq = PySequence_Fast(headers, "headers must be a sequence of (name, value)");
   int ok = seq && kr_put_u32(&b, (uint32_t)status) &&
@@ -188,10 +191,21 @@ static PyObject *kr_py_respond(PyObject *self, PyObject *args) {
   ok = ok && kr_put_str(&b, body.buf, body.len);
   PyBuffer_Release(&body);
   Py_XDECREF(seq);
-  int32_t rc = ok ? krait_respond(b.p, (uint32_t)b.len) : 0;
+  int32_t rc = !ok ? 0 : more ? krait_respond_start(b.p, (uint32_t)b.len)
+                              : krait_respond(b.p, (uint32_t)b.len);
   PyMem_Free(b.p);
   if (!ok) return NULL;
   if (rc < 0) return kr_raise(rc, "respond");
+  Py_RETURN_NONE;
+}
+
+/* _krait.send(data): the next part of a streamed body. */
+static PyObject *kr_py_send(PyObject *self, PyObject *args) {
+  Py_buffer data;
+  if (!PyArg_ParseTuple(args, "y*", &data)) return NULL;
+  int32_t rc = krait_send(data.buf, (uint32_t)data.len);
+  PyBuffer_Release(&data);
+  if (rc < 0) return kr_raise(rc, "send");
   Py_RETURN_NONE;
 }
 
@@ -361,7 +375,8 @@ static PyObject *kr_py_config(PyObject *self, PyObject *unused) {
 
 static PyMethodDef kr_methods[] = {
   {"request", kr_py_request, METH_NOARGS, "request() -> (method, uri, headers, body)"},
-  {"respond", kr_py_respond, METH_VARARGS, "respond(status, headers, body)"},
+  {"respond", kr_py_respond, METH_VARARGS, "respond(status, headers, body, more=False)"},
+  {"send", kr_py_send, METH_VARARGS, "send(data): the next part of a streamed body"},
   {"kv_open", kr_py_kv_open, METH_VARARGS, "kv_open(name) -> handle"},
   {"kv_get", kr_py_kv_get, METH_VARARGS, "kv_get(h, key) -> bytes | None"},
   {"kv_set", kr_py_kv_set, METH_VARARGS, "kv_set(h, key, value)"},
@@ -445,7 +460,8 @@ __attribute__((export_name("krait_init"))) int32_t krait_init(void) {
   return 0;
 }
 
-/* Handles one request: krait_runtime.handle(). */
+/* Handles one request: krait_runtime.handle(), which returns False when
+** a streamed body broke after its head went out (then 1: truncate it). */
 __attribute__((export_name("krait_handle"))) int32_t krait_handle(void) {
   if (!kr_handle_fn) {
     fprintf(stderr, "krait_handle: krait_init did not succeed\n");
@@ -456,6 +472,7 @@ __attribute__((export_name("krait_handle"))) int32_t krait_handle(void) {
     PyErr_Print();
     return 1;
   }
+  int broken = res == Py_False;
   Py_DECREF(res);
-  return 0;
+  return broken;
 }

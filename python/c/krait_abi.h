@@ -21,7 +21,7 @@
 **                          imports below. 0, or 1 after printing an error
 **                          (the host then answers 500 if nothing was sent).
 */
-#define KRAIT_ABI_VERSION 1
+#define KRAIT_ABI_VERSION 2
 
 /* Every import returns a non-negative result or one of these. */
 enum {
@@ -47,6 +47,12 @@ enum {
 /* The imports (module "krait"); python/c/_kraitmodule.c declares them:
 **   request(buf, cap) -> len          the current request, encoded
 **   respond(resp, len) -> 0           the response, encoded; once
+**   respond_start(resp, len) -> 0     instead of respond: the head and the
+**                                     first part of a streamed body, which
+**                                     goes out chunked (HTTP/1.1)
+**   send(buf, len) -> 0               the next part of a streamed body;
+**                                     the body ends when krait_handle
+**                                     returns (returning 1 truncates it)
 **   kv_open(name, len) -> handle      a granted store (E_DENIED if not)
 **   kv_get(h, key, klen, buf, cap) -> len | E_NOTFOUND
 **   kv_set(h, key, klen, val, vlen) -> 0

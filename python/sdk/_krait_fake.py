@@ -25,6 +25,8 @@ variables = {}           # app variables: name -> str
 stores = {}              # store name -> {key bytes: value bytes}
 logs = []                # (level, message) in order
 response = None          # (status, headers, body) once respond() was called
+parts = []               # a streamed body's parts, the first included
+streaming = False        # respond(..., more=True) was called
 echo = False             # also print log lines to stderr
 _request = ("GET", "/", [], b"")
 _handles = []            # handle -> store name
@@ -39,8 +41,10 @@ def install():
 
 def reset():
     """Forget config, variables, stores, logs, request and response."""
-    global config_data, response, _request
+    global config_data, response, _request, streaming
     config_data = dict(_DEFAULT_CONFIG)
+    streaming = False
+    parts.clear()
     variables.clear()
     stores.clear()
     logs.clear()
@@ -57,9 +61,11 @@ def configure(**fields):
 def set_request(method="GET", uri="/", headers=(), body=b""):
     """Set the current request and clear the previous response. Like the
     host, pass non-UTF-8 header bytes as str decoded with surrogateescape."""
-    global _request, response
+    global _request, response, streaming
     _request = (method, uri, [(k.lower(), v) for k, v in headers], bytes(body))
     response = None
+    streaming = False
+    parts.clear()
 
 
 # ---- the `_krait` interface -------------------------------------------------
@@ -75,9 +81,11 @@ def request():
     return method, uri, list(headers), body
 
 
-def respond(status, headers, body):
-    """Capture the response; like the host, only once per request."""
-    global response
+def respond(status, headers, body, more=False):
+    """Capture the response; like the host, only once per request. With
+    more, body is the first part of a stream that send() continues; the
+    response's body then grows with each part."""
+    global response, streaming
     if response is not None:
         raise RuntimeError("respond() called twice for one request")
     if type(status) is not int:
@@ -91,6 +99,20 @@ def respond(status, headers, body):
     for name, value in headers:      # the host sends str as strict UTF-8
         name.encode("utf-8"), value.encode("utf-8")
     response = (status, headers, body)
+    if more:
+        streaming = True
+        parts.append(body)
+
+
+def send(data):
+    """The next part of a streamed body (after respond(..., more=True))."""
+    global response
+    if not streaming:
+        raise RuntimeError("send() before respond(..., more=True)")
+    if not isinstance(data, bytes):
+        raise TypeError(f"data must be bytes, not {type(data).__name__}")
+    parts.append(data)
+    response = response[:2] + (response[2] + data,)
 
 
 def variable(name):

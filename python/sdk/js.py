@@ -82,14 +82,18 @@ class Headers:
 
 
 def _body_bytes(body):
+    """A body as bytes; a stream (an iterable or async iterable of str or
+    bytes parts, like a JS ReadableStream) is kept as is, for streaming."""
     if body is None:
         return b""
     if isinstance(body, str):
         return body.encode("utf-8")
     if isinstance(body, (bytes, bytearray, memoryview)):
         return bytes(body)
-    raise TypeError(f"Response body must be str, bytes or None, not "
-                    f"{type(body).__name__}")
+    if hasattr(body, "__aiter__") or hasattr(body, "__next__"):
+        return body
+    raise TypeError(f"Response body must be str, bytes, None or a stream (a "
+                    f"generator of parts), not {type(body).__name__}")
 
 
 class _Body:

@@ -83,8 +83,7 @@ def _boot_spin(config):
             raise TypeError(f"IncomingHandler.handle_request returned "
                             f"{type(response).__name__}, expected "
                             f"spin_sdk.http.Response")
-        return (response.status, header_list(response.headers),
-                body_bytes(response.body))
+        return response.status, header_list(response.headers), response.body
     return run
 
 
@@ -186,9 +185,9 @@ def _await(awaitable):
     no loop ever runs. If it does suspend (asyncio.sleep, a task, ...), the
     same loop -- which owns any future it made -- runs it to the end."""
     if not inspect.iscoroutine(awaitable):
-        async def wrap():
-            return await awaitable
-        awaitable = wrap()
+        async def wrap(inner):
+            return await inner
+        awaitable = wrap(awaitable)
     previous = asyncio.events._get_running_loop()
     asyncio.events._set_running_loop(_loop)
     try:
@@ -205,26 +204,94 @@ def _await(awaitable):
 def handle():
     """Handle the current request: run the handler and call _krait.respond
     exactly once. Failures are logged with their traceback and answered 500
-    (the traceback is in the body only when the app config has debug)."""
+    (the traceback is in the body only when the app config has debug). A
+    body that is an iterable of parts is streamed: respond(..., more=True)
+    with the first part, then _krait.send for each later one. Returns False
+    when such a stream failed after its head went out (the host then cuts
+    the body short), else True."""
     krait_kv.reset()
     _after.clear()
+    rest = None
     try:
         if _run is None:
             raise RuntimeError("krait_runtime.handle() called before a "
                                "successful boot()")
         status, headers, body = _run(*_krait.request())
         check_status(status)
+        body, rest = first_part(body)
     except (Exception, SystemExit):
         status, headers, body = _failure("handler failed")
     try:
-        _krait.respond(status, headers, body)
+        _krait.respond(status, headers, body, rest is not None)
     except Exception:       # e.g. a header the host cannot encode: not sent
         _krait.respond(*_failure("sending the response failed"))
+        rest = None
+    ok = rest is None or _stream(rest)
     for job in _after:
         try:
             job()
         except (Exception, SystemExit):
             _failure("waitUntil task failed")
+    return ok
+
+
+def first_part(body):
+    """(first, rest) of a response body: bytes-like or None give (bytes,
+    None); an iterable of bytes or str parts (a generator, say) gives its
+    first non-empty part and an iterator of the others -- streamed -- or
+    (b"", None) when it has none. Errors before the first part still
+    become a 500."""
+    if body is None or isinstance(body, (bytes, bytearray, memoryview, str)):
+        return body_bytes(body), None
+    if hasattr(body, "__aiter__"):
+        body = _sync_parts(body)
+    try:
+        parts = iter(body)
+    except TypeError:
+        raise TypeError(f"response body is {type(body).__name__}, expected bytes, "
+                        f"None or an iterable of bytes") from None
+    for part in parts:
+        first = _part_bytes(part)
+        if first:
+            return first, parts
+    return b"", None
+
+
+def _part_bytes(part):
+    """A streamed part as bytes (str is encoded as UTF-8)."""
+    if isinstance(part, str):
+        return part.encode()
+    if isinstance(part, (bytes, bytearray, memoryview)):
+        return bytes(part)
+    raise TypeError(f"a streamed response part is {type(part).__name__}, "
+                    f"expected bytes or str")
+
+
+def _sync_parts(agen):
+    """The parts of an async iterable, stepped with _await."""
+    it = agen.__aiter__()
+    while True:
+        try:
+            yield _await(it.__anext__())
+        except StopAsyncIteration:
+            return
+
+
+def _stream(rest):
+    """Send every part of rest; False (after logging) if one failed."""
+    try:
+        for part in rest:
+            part = _part_bytes(part)
+            if part:
+                _krait.send(part)
+        return True
+    except (Exception, SystemExit):
+        _krait.log(40, f"streaming the response failed:\n{traceback.format_exc()}")
+        return False
+    finally:
+        close = getattr(rest, "close", None)
+        if callable(close):
+            close()
 
 
 def _failure(what):

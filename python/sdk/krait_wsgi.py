@@ -2,7 +2,7 @@
 # builds the environ for one request, provides start_response and write(),
 # collects the app's body and closes its result. Does not own finding the
 # app or turning errors into a 500 (krait_runtime).
-"""Run a WSGI application for one buffered request."""
+"""Run a WSGI application for one buffered request; its body may stream."""
 import io
 from urllib.parse import unquote_to_bytes
 
@@ -130,7 +130,7 @@ class _Call:
         return self.write
 
     def write(self, data):
-        """The PEP 3333 write() callable (output is buffered)."""
+        """The PEP 3333 write() callable: data joins the body's parts."""
         if self.status is None:
             raise AssertionError("write() before start_response()")
         if not isinstance(data, (bytes, bytearray)):
@@ -141,10 +141,46 @@ class _Call:
 
 
 def call(app, method, uri, headers, body):
-    """Run app for one request; (status, headers, body)."""
+    """Run app for one request; (status, headers, body). The body is bytes
+    when the app returned a list or tuple or set Content-Length (as a
+    buffered Flask response does), else a generator of the parts (write()
+    data and yielded bytes, in order) that closes the app's result when it
+    ends, which krait_runtime streams (as gunicorn does)."""
     env = environ(method, uri, headers, body)
     state = _Call()
     result = app(env, state.start_response)
+    parts = _parts(state, result, env)
+    try:
+        first = b""
+        for first in parts:
+            if first:
+                break
+    except BaseException:
+        parts.close()
+        raise
+    if state.status is None:
+        parts.close()
+        raise RuntimeError("WSGI app returned without calling start_response")
+    headers = [(n, _from_latin1(v)) if isinstance(v, str) else (n, v)
+               for n, v in state.headers]
+    if isinstance(result, (list, tuple)) or any(
+            n.lower() == "content-length" for n, _ in headers):
+        return state.status, headers, first + b"".join(parts)
+    return state.status, headers, _chain(first, parts)
+
+
+def _chain(first, parts):
+    """first, then the rest of parts (closed when this is)."""
+    try:
+        yield first
+        yield from parts
+    finally:
+        parts.close()
+
+
+def _parts(state, result, env):
+    """The body parts of a WSGI result, with write() data in call order;
+    closes the result and flushes wsgi.errors at the end."""
     try:
         if isinstance(result, (str, bytes)):
             raise TypeError(f"WSGI app returned {type(result).__name__}; return "
@@ -155,6 +191,7 @@ def call(app, method, uri, headers, body):
             raise TypeError(f"WSGI app returned {type(result).__name__}, expected "
                             f"an iterable of bytes") from None
         for chunk in chunks:
+            yield from _drain(state)
             if not isinstance(chunk, (bytes, bytearray)):
                 raise TypeError(f"WSGI app yielded {type(chunk).__name__}, "
                                 f"expected bytes")
@@ -163,14 +200,16 @@ def call(app, method, uri, headers, body):
                     raise AssertionError("WSGI app yielded body data before "
                                          "calling start_response")
                 state.sent = True
-                state.chunks.append(bytes(chunk))
+                yield bytes(chunk)
+        yield from _drain(state)
     finally:
         close = getattr(result, "close", None)
         if callable(close):
             close()
         env["wsgi.errors"].flush()
-    if state.status is None:
-        raise RuntimeError("WSGI app returned without calling start_response")
-    headers = [(n, _from_latin1(v)) if isinstance(v, str) else (n, v)
-               for n, v in state.headers]
-    return state.status, headers, b"".join(state.chunks)
+
+
+def _drain(state):
+    """The write() data gathered since the last part."""
+    while state.chunks:
+        yield state.chunks.pop(0)

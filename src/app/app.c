@@ -223,6 +223,8 @@ ka_app *ka_app_boot(const ka_app_config *cfg, char *err, size_t errlen) {
 
 /* Fills resp with a plain-text error answer. */
 static void ka_error_response(ka_response *r, int status, ka_outcome why, const char *text) {
+  free(r->gathered);
+  r->gathered = NULL;
   free(r->raw);
   free(r->headers);
   r->raw = (uint8_t *)strdup(text);
@@ -264,7 +266,8 @@ void ka_app_handle(ka_app *a, const ka_request *req, ka_response *resp) {
     if (a->timeout_ns) krait_store_set_timeout(s, a->timeout_ns);
     int rc = ka_call(s, in, "krait_handle", &e);
     if (rc < 0) ka_failed(a, &e, resp);
-    else if (!ctx.responded) ka_error_response(resp, 500, KA_ERROR, "500 Internal Server Error\n");
+    else if (!ctx.responded || (rc == 1 && ctx.streaming))  /* 1: a stream broke */
+      ka_error_response(resp, 500, KA_ERROR, "500 Internal Server Error\n");
   }
   if (l) krait_linker_free(l);
   if (s) krait_store_free(s);
@@ -272,6 +275,7 @@ void ka_app_handle(ka_app *a, const ka_request *req, ka_response *resp) {
 }
 
 void ka_response_free(ka_response *r) {
+  free(r->gathered);
   free(r->headers);
   free(r->raw);
   memset(r, 0, sizeof *r);

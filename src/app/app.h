@@ -54,6 +54,17 @@ typedef struct ka_app ka_app;
 /* One header, as (pointer, length) views. */
 typedef struct ka_header { const char *name, *value; size_t name_len, value_len; } ka_header;
 
+typedef struct ka_response ka_response;
+
+/* Where a streamed response goes as the app produces it: head() once with
+** the status, headers and first part (resp->body), then part() for each
+** later part. Both run on the thread calling ka_app_handle. */
+typedef struct ka_sink {
+  void (*head)(void *data, const ka_response *resp);
+  void (*part)(void *data, const uint8_t *p, size_t n);
+  void *data;
+} ka_sink;
+
 /* A request, borrowed for the duration of ka_app_handle. */
 typedef struct ka_request {
   const char *method, *uri;    /* NUL-terminated */
@@ -61,6 +72,8 @@ typedef struct ka_request {
   size_t nheaders;
   const uint8_t *body;
   size_t body_len;
+  const ka_sink *sink;         /* streamed responses; NULL: their parts
+                                  are gathered into the response's body */
 } ka_request;
 
 /* How a request ended. */
@@ -72,7 +85,7 @@ typedef enum ka_outcome {
 } ka_outcome;
 
 /* A response; ka_response_free releases it. */
-typedef struct ka_response {
+struct ka_response {
   int status;
   ka_header *headers;
   size_t nheaders;
@@ -82,7 +95,10 @@ typedef struct ka_response {
   uint64_t start_ns;           /* instance start (snapshot to ready) */
   uint64_t total_ns;           /* instance start to response */
   uint8_t *raw;                /* owns headers' and body's bytes */
-} ka_response;
+  uint8_t *gathered;           /* owns body when parts were gathered */
+  bool streamed;               /* the head went to the request's sink: the
+                                  rest of this struct is only the outcome */
+};
 
 /* The "krait" imports of python.wasm (python/c/krait_abi.h documents
 ** them): name and signature. The one list behind the server's imports and
@@ -90,6 +106,8 @@ typedef struct ka_response {
 #define KA_IMPORTS(X) \
   X(request, "ii:i") \
   X(respond, "ii:i") \
+  X(respond_start, "ii:i") \
+  X(send, "ii:i") \
   X(kv_open, "ii:i") \
   X(kv_get, "iiiii:i") \
   X(kv_set, "iiiii:i") \

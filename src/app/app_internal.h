@@ -45,6 +45,7 @@ typedef struct ka_ctx {
   const ka_request *req;
   ka_response *resp;
   bool responded;
+  bool streaming;              /* respond_start was called */
   char error[256];             /* the last failed import's message */
 } ka_ctx;
 

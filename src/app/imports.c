@@ -136,31 +136,71 @@ static int ka_imp_request(krait_caller *c, void *env, krait_slot *ar) {
   return 0;
 }
 
+/* Takes the encoded response at (ptr, len) into x->resp; 0 or an error. */
+static int32_t ka_take_response(krait_caller *c, ka_ctx *x, uint32_t ptr, uint32_t len) {
+  uint8_t *src = ka_span(c, ptr, len), *raw;
+  if (!x->req || x->responded)
+    return ka_err(x, KA_E_STATE, "respond may be called once per request");
+  if (!src) return ka_err(x, KA_E_INVAL, "respond: buffer outside memory");
+  if (len > KA_MAX_RESPONSE)
+    return ka_err(x, KA_E_TOOBIG, "respond: %u bytes is over the %u-byte limit", len,
+                  KA_MAX_RESPONSE);
+  if (!(raw = malloc((size_t)len + 1))) return ka_err(x, KA_E_TOOBIG, "respond: out of memory");
+  memcpy(raw, src, len);
+  if (!ka_decode_response(raw, len, x->resp)) {
+    free(x->resp->headers);
+    x->resp->headers = NULL;
+    free(raw);
+    return ka_err(x, KA_E_INVAL, "respond: malformed response encoding");
+  }
+  x->responded = true;
+  return 0;
+}
+
 /* respond(resp, len) -> 0 */
 static int ka_imp_respond(krait_caller *c, void *env, krait_slot *ar) {
   KA_CTX;
-  uint8_t *src = ka_span(c, U(0), U(1)), *raw;
-  if (!x->req || x->responded) {
-    ar[0].i32 = ka_err(x, KA_E_STATE, "respond may be called once per request");
-  } else if (!src) {
-    ar[0].i32 = ka_err(x, KA_E_INVAL, "respond: buffer outside memory");
-  } else if (U(1) > KA_MAX_RESPONSE) {
-    ar[0].i32 = ka_err(x, KA_E_TOOBIG, "respond: %u bytes is over the %u-byte limit",
-                       U(1), KA_MAX_RESPONSE);
-  } else if (!(raw = malloc(U(1) + 1))) {
-    return krait_caller_trap(c, "out of memory copying the response");
-  } else {
-    memcpy(raw, src, U(1));
-    if (ka_decode_response(raw, U(1), x->resp)) {
-      x->responded = true;
-      ar[0].i32 = 0;
-    } else {
-      free(x->resp->headers);
-      x->resp->headers = NULL;
-      free(raw);
-      ar[0].i32 = ka_err(x, KA_E_INVAL, "respond: malformed response encoding");
-    }
-  }
+  ar[0].i32 = ka_take_response(c, x, U(0), U(1));
+  return 0;
+}
+
+/* respond_start(resp, len) -> 0: the head goes to the sink at once, with
+** the first part; without a sink the parts are gathered. */
+static int ka_imp_respond_start(krait_caller *c, void *env, krait_slot *ar) {
+  KA_CTX;
+  ar[0].i32 = ka_take_response(c, x, U(0), U(1));
+  if (ar[0].i32 < 0) return 0;
+  x->streaming = true;
+  const ka_sink *k = x->req->sink;
+  if (!k) return 0;
+  k->head(k->data, x->resp);
+  x->resp->streamed = true;
+  x->resp->body_len = 0;
+  return 0;
+}
+
+/* Appends n bytes to a gathered body (a sinkless stream). */
+static bool ka_gather(ka_response *r, const uint8_t *p, size_t n) {
+  if (r->body_len + n > KA_MAX_RESPONSE) return false;
+  uint8_t *g = realloc(r->gathered, r->body_len + n + 1);
+  if (!g) return false;
+  if (!r->gathered) memcpy(g, r->body, r->body_len);
+  memcpy(g + r->body_len, p, n);
+  r->gathered = r->body = g;
+  r->body_len += n;
+  return true;
+}
+
+/* send(buf, len) -> 0: the next part of a streamed body. */
+static int ka_imp_send(krait_caller *c, void *env, krait_slot *ar) {
+  KA_CTX;
+  const uint8_t *p = ka_span(c, U(0), U(1));
+  const ka_sink *k = x->req ? x->req->sink : NULL;
+  if (!x->streaming) ar[0].i32 = ka_err(x, KA_E_STATE, "send before respond_start");
+  else if (!p) ar[0].i32 = ka_err(x, KA_E_INVAL, "send: buffer outside memory");
+  else if (k) { k->part(k->data, p, U(1)); ar[0].i32 = 0; }
+  else ar[0].i32 = ka_gather(x->resp, p, U(1)) ? 0
+                 : ka_err(x, KA_E_TOOBIG, "send: the gathered body is over %u bytes", KA_MAX_RESPONSE);
   return 0;
 }
 

@@ -89,7 +89,35 @@ static ka_header *kc_headers(const ks_request *rq, char *names, size_t cap) {
   return h;
 }
 
-/* The route handler: one request through the app's snapshot. */
+/* Copies the app's status and headers into res; the server refuses the
+** fields it owns (framing) and malformed ones, which are dropped. */
+static void kc_head(ks_response *res, const ka_response *out) {
+  ks_response_status(res, out->status);
+  for (size_t i = 0; i < out->nheaders; i++) {
+    char name[256], value[8192];
+    snprintf(name, sizeof name, "%.*s", (int)out->headers[i].name_len, out->headers[i].name);
+    snprintf(value, sizeof value, "%.*s", (int)out->headers[i].value_len, out->headers[i].value);
+    ks_response_header(res, name, value);
+  }
+}
+
+/* A streamed response's head and first part: sent chunked at once. */
+static void kc_sink_head(void *data, const ka_response *out) {
+  ks_response *res = data;
+  kc_head(res, out);
+  ks_response_chunked(res);
+  ks_response_write(res, out->body, out->body_len);
+  ks_response_flush(res);
+}
+
+/* A streamed response's next part. */
+static void kc_sink_part(void *data, const uint8_t *p, size_t n) {
+  ks_response_write(data, p, n);
+  ks_response_flush(data);
+}
+
+/* The route handler: one request through the app's snapshot. A stream
+** that broke after its head went out ends truncated (KS_TRAP). */
 static ks_outcome kc_handle(const ks_request *rq, ks_response *res, void *data) {
   kc_app_route *r = data;
   char method[32], uri[8192], names[16384];
@@ -100,24 +128,23 @@ static ks_outcome kc_handle(const ks_request *rq, ks_response *res, void *data) 
   snprintf(method, sizeof method, "%.*s", (int)rq->method.len, rq->method.p);
   snprintf(uri, sizeof uri, "%.*s", (int)rq->target.len, rq->target.p);
   ka_header *h = kc_headers(rq, names, sizeof names);
-  ka_request req = { method, uri, h, h ? rq->nheaders : 0, rq->body, rq->body_len };
+  ka_sink sink = { kc_sink_head, kc_sink_part, res };
+  ka_request req = { method, uri, h, h ? rq->nheaders : 0, rq->body, rq->body_len, &sink };
   ka_response out;
   ka_app_handle(r->app, &req, &out);
   free(h);
   ks_histogram_observe(r->start, (double)out.start_ns / 1e9);
-  ks_response_status(res, out.status);
-  for (size_t i = 0; i < out.nheaders; i++) {
-    char name[256], value[8192];
-    snprintf(name, sizeof name, "%.*s", (int)out.headers[i].name_len, out.headers[i].name);
-    snprintf(value, sizeof value, "%.*s", (int)out.headers[i].value_len, out.headers[i].value);
-    ks_response_header(res, name, value);  /* refused ones are dropped */
+  if (!out.streamed) {
+    kc_head(res, &out);
+    ks_response_write(res, out.body, out.body_len);
   }
-  ks_response_write(res, out.body, out.body_len);
   ka_outcome why = out.outcome;
+  bool broken = out.streamed && why != KA_OK;
   ka_response_free(&out);
   if (why == KA_TIMEOUT) ks_counter_add(r->timeouts, 1);
   if (why == KA_TRAP) ks_counter_add(r->traps, 1);
-  return why == KA_TIMEOUT ? KS_TIMEOUT : why == KA_OK || why == KA_ERROR ? KS_OK : KS_TRAP;
+  if (why == KA_TIMEOUT) return KS_TIMEOUT;
+  return why == KA_TRAP || broken ? KS_TRAP : KS_OK;
 }
 
 /* Opens the manifest's stores; their parent directories are created. */

@@ -342,7 +342,7 @@ class CloudflareTest(SdkTest):
         self.assertIs(workers.Response, js.Response)
         with self.assertRaisesRegex(TypeError, "unknown init field"):
             js.Response.new("x", {"stauts": 200})
-        with self.assertRaisesRegex(TypeError, "body must be str, bytes or None, not dict"):
+        with self.assertRaisesRegex(TypeError, "body must be str, bytes, None or a stream .a generator of parts., not dict"):
             js.Response.new({"a": 1})
 
     def test_kv_namespace(self):
@@ -624,6 +624,114 @@ class WsgiTest(SdkTest):
         with self.assertRaisesRegex(RuntimeError, r"app.py defines no WSGI callable "
                                     r"'create'"):
             self.boot("app = None\n", style="wsgi", wsgi="app:create")
+
+
+class StreamTest(SdkTest):
+    """Bodies given as iterables of parts go out as a stream."""
+
+    SPIN = """
+        from spin_sdk import http
+        def gen(n, fail_at=None):
+            for i in range(n):
+                if i == fail_at:
+                    raise ValueError("broke at %d" % i)
+                yield b"p%d;" % i
+        class IncomingHandler(http.IncomingHandler):
+            def handle_request(self, request):
+                n, _, fail = request.uri[1:].partition("/")
+                return http.Response(200, {}, gen(int(n), int(fail) if fail else None))
+    """
+
+    def test_spin_generator_streams(self):
+        self.boot(self.SPIN, style="spin")
+        fake.set_request("GET", "/3")
+        self.assertIs(krait_runtime.handle(), True)
+        self.assertTrue(fake.streaming)
+        self.assertEqual(fake.parts, [b"p0;", b"p1;", b"p2;"])
+        self.assertEqual(fake.response[2], b"p0;p1;p2;")
+
+    def test_empty_stream_is_not_streamed(self):
+        self.boot(self.SPIN, style="spin")
+        self.assertEqual(self.call(uri="/1"), (200, [], b"p0;"))
+        self.assertEqual(fake.parts, [b"p0;"])
+        self.assertEqual(self.call(uri="/0"), (200, [], b""))
+        self.assertFalse(fake.streaming)
+
+    def test_failure_before_first_part_is_a_500(self):
+        self.boot(self.SPIN, style="spin")
+        self.call(uri="/3/0")
+        self.assert500(logged="ValueError: broke at 0")
+        self.assertFalse(fake.streaming)
+
+    def test_failure_mid_stream_is_logged_and_reported(self):
+        self.boot(self.SPIN, style="spin")
+        fake.set_request("GET", "/5/3")
+        self.assertIs(krait_runtime.handle(), False)
+        self.assertEqual(fake.parts, [b"p0;", b"p1;", b"p2;"])
+        self.assertEqual(fake.response[0], 200)
+        self.assertIn("ValueError: broke at 3", fake.logs[-1][1])
+        self.assertIn("streaming the response failed", fake.logs[-1][1])
+
+    def test_cloudflare_async_generator(self):
+        self.boot("""
+            import asyncio
+            from js import Response
+            async def parts():
+                yield "a"
+                await asyncio.sleep(0)
+                yield b"b"
+            async def on_fetch(request, env):
+                return Response.new(parts(), headers={"content-type": "text/plain"})
+        """, style="cloudflare")
+        self.assertEqual(self.call()[2], b"ab")
+        self.assertEqual(fake.parts, [b"a", b"b"])
+
+    def test_wsgi_generator_streams_and_list_does_not(self):
+        self.boot("""
+            closed = []
+            class Parts:
+                def __iter__(self):
+                    yield b"x"
+                    yield b"y"
+                def close(self):
+                    closed.append(True)
+            def application(environ, start_response):
+                sized = environ["PATH_INFO"] == "/sized"
+                start_response("200 OK", [("Content-Length", "2")] if sized else [])
+                if environ["PATH_INFO"] == "/list":
+                    return [b"x", b"y"]
+                return Parts()
+        """, style="wsgi", wsgi="app")
+        self.assertEqual(self.call(uri="/gen")[2], b"xy")
+        self.assertEqual(fake.parts, [b"x", b"y"])
+        self.assertEqual(sys.modules["app"].closed, [True])
+        self.assertEqual(self.call(uri="/list")[2], b"xy")
+        self.assertFalse(fake.streaming)
+        self.assertEqual(self.call(uri="/sized")[2], b"xy")
+        self.assertFalse(fake.streaming)
+        self.assertEqual(sys.modules["app"].closed, [True, True])
+
+    def test_flask_stream(self):
+        self.boot(directory=os.path.join(EXAMPLES, "flask_app"), style="wsgi",
+                  wsgi="app:app")
+        app = sys.modules["app"].app
+
+        @app.route("/gen")
+        def gen():
+            return app.response_class((f"{i}," for i in range(3)))
+        self.assertEqual(self.call(uri="/gen")[2], b"0,1,2,")
+        self.assertEqual(fake.parts, [b"0,", b"1,", b"2,"])
+
+    def test_bad_part_type(self):
+        self.boot("""
+            from spin_sdk import http
+            class IncomingHandler(http.IncomingHandler):
+                def handle_request(self, request):
+                    return http.Response(200, {}, iter([b"ok", 5]))
+        """, style="spin")
+        fake.set_request()
+        self.assertIs(krait_runtime.handle(), False)
+        self.assertIn("part is int, expected bytes or str", fake.logs[-1][1])
 
 
 class FakeTest(SdkTest):

@@ -24,6 +24,8 @@ app = Flask(__name__)
 def index(): return jsonify(ok=True)
 @app.route("/flask/echo/<name>", methods=["POST"])
 def echo(name): return f"{name}:{request.get_data(as_text=True)}"
+@app.route("/flask/stream")
+def stream(): return app.response_class((f"line {i}\n" for i in range(3)), mimetype="text/plain")
 EOF
 cat >"$A/misc/app.py" <<'EOF'
 import time
@@ -41,6 +43,18 @@ class IncomingHandler(http.IncomingHandler):
             while True: pass
         if path == "/misc/boom": raise RuntimeError("very secret detail")
         if path == "/misc/big": return Response(200, {}, str(len(bytearray(512 << 20))).encode())
+        if path == "/misc/stream":
+            def parts():
+                yield b"first\n"
+                time.sleep(float(q.get("s", "0.8")))
+                yield b"second\n"
+            return Response(200, {"content-type": "text/plain"}, parts())
+        if path == "/misc/streambreak":
+            def parts():
+                yield b"part one\n"
+                yield b"part two\n"
+                raise RuntimeError("broke mid-stream")
+            return Response(200, {}, parts())
         if path == "/misc/slow":
             time.sleep(float(q.get("s", "1"))); return Response(200, {}, b"slow done")
         if path.startswith("/misc/kv/"):
@@ -112,6 +126,40 @@ check flask-get "$(curl -s $U/flask/ | tr -d ' \n')" '{"ok":true}'
 check flask-post "$(curl -s -X POST -d 'hi there' $U/flask/echo/krait)" "krait:hi there"
 check flask-chunked-upload "$(printf 'chunked body' | curl -s -X POST -H 'Transfer-Encoding: chunked' --data-binary @- $U/flask/echo/c)" "c:chunked body"
 check no-route "$(curl -s -o /dev/null -w '%{http_code}' $U/nothing)" "404"
+
+# ---- streamed responses ----------------------------------------------------------
+# the first part reaches the client while the handler still sleeps
+got=$(/usr/bin/python3.11 - "$P" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+t0 = time.monotonic()
+s.sendall(b"GET /misc/stream?s=0.8 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+data, first = b"", None
+while True:
+    b = s.recv(65536)
+    if not b: break
+    data += b
+    if first is None and b"first" in data: first = time.monotonic() - t0
+total = time.monotonic() - t0
+head, _, body = data.partition(b"\r\n\r\n")
+print("chunked" if b"transfer-encoding: chunked" in head.lower() else "not-chunked",
+      "early" if first is not None and first < 0.6 and total >= 0.8 else f"late({first},{total})",
+      body.replace(b"\r\n", b"|").decode())
+PY
+)
+check stream-first-part-early "$got" "chunked early 6|first
+|7|second
+|0||"
+check stream-curl-body "$(curl -s "$U/misc/stream?s=0")" "first
+second"
+check stream-http10-content-length "$(curl -s -0 -D - -o /dev/null "$U/misc/stream?s=0" | grep -ci '^content-length: 13')" "1"
+body=$(curl -s "$U/misc/streambreak"); rc=$?
+if [ $rc -ne 0 ] && [ "$body" = "part one
+part two" ]; then ok "stream-broken-truncated (curl exit $rc)"
+else bad stream-broken-truncated "exit $rc body '$body'"; fi
+if grep -q "broke mid-stream" "$A/server.log"; then ok stream-broken-logged; else bad stream-broken-logged "not in the log"; fi
+check flask-stream "$(curl -s -D "$T/fh" $U/flask/stream | tr '\n' ,)" "line 0,line 1,line 2,"
+check flask-stream-chunked "$(grep -ci '^transfer-encoding: chunked' "$T/fh")" "1"
 
 # ---- isolation and limits ------------------------------------------------------
 counts=$(for i in 1 2 3 4 5; do curl -s $U/misc/count; done | tr -d '\n')
