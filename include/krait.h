@@ -364,6 +364,12 @@ krait_snapshot *krait_snapshot_load(const krait_module *module,
                                     const char *path, void **extra,
                                     size_t *extra_len, krait_error *err);
 
+/* Reads only the extra bytes of a snapshot file (checksum checked), with
+** no module at hand: *extra is malloc'ed (NUL-terminated after its
+** *extra_len bytes). 0, or -1 with err (IO, MALFORMED or NOMEM). */
+int krait_snapshot_read_extra(const char *path, void **extra, size_t *extra_len,
+                              krait_error *err);
+
 /* The SHA-256 of the module's bytes as 64 lowercase hex digits and a NUL. */
 void krait_module_sha256(const krait_module *module, char out[65]);
 

@@ -32,6 +32,7 @@ KRAIT_IMPORT(log) int32_t krait_log(int32_t level, const uint8_t *msg, uint32_t 
 KRAIT_IMPORT(variable) int32_t krait_variable(const uint8_t *name, uint32_t len,
                                               uint8_t *buf, uint32_t cap);
 KRAIT_IMPORT(config) int32_t krait_config(uint8_t *buf, uint32_t cap);
+KRAIT_IMPORT(boot_info) int32_t krait_boot_info(const uint8_t *json, uint32_t len);
 KRAIT_IMPORT(error_message) int32_t krait_error_message(uint8_t *buf, uint32_t cap);
 
 static PyObject *KvError;  /* _krait.KvError */
@@ -332,6 +333,16 @@ static PyObject *kr_py_log(PyObject *self, PyObject *args) {
   Py_RETURN_NONE;
 }
 
+/* _krait.boot_info(json): what the boot imported, for krait build. */
+static PyObject *kr_py_boot_info(PyObject *self, PyObject *args) {
+  const char *json;
+  Py_ssize_t n;
+  if (!PyArg_ParseTuple(args, "s#", &json, &n)) return NULL;
+  int32_t rc = krait_boot_info((const uint8_t *)json, (uint32_t)n);
+  if (rc < 0 && rc != KRAIT_E_NOSYS) return kr_raise(rc, "boot_info");
+  Py_RETURN_NONE;
+}
+
 typedef struct kr_var_ctx { const char *name; Py_ssize_t n; } kr_var_ctx;
 
 static int32_t kr_fill_variable(void *ctx, uint8_t *buf, uint32_t cap) {
@@ -384,6 +395,7 @@ static PyMethodDef kr_methods[] = {
   {"kv_exists", kr_py_kv_exists, METH_VARARGS, "kv_exists(h, key) -> bool"},
   {"kv_keys", kr_py_kv_keys, METH_VARARGS, "kv_keys(h, prefix, cursor, limit) -> (keys, next)"},
   {"log", kr_py_log, METH_VARARGS, "log(level, message)"},
+  {"boot_info", kr_py_boot_info, METH_VARARGS, "boot_info(json): what the boot imported"},
   {"variable", kr_py_variable, METH_VARARGS, "variable(name) -> str | None"},
   {"config", kr_py_config, METH_NOARGS, "config() -> dict"},
   {NULL, NULL, 0, NULL}

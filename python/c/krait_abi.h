@@ -63,6 +63,11 @@ enum {
 **   log(level, msg, len) -> 0         level 10 (debug) .. 40 (error)
 **   variable(name, len, buf, cap) -> len | E_NOTFOUND
 **   config(buf, cap) -> len           the app's handler settings, JSON
+**   boot_info(json, len) -> 0         at the end of krait_init only: what
+**                                     the app imported from each
+**                                     site-packages dir, for krait build's
+**                                     bundle: {"site_packages": [[top-level
+**                                     name, ...] per dir, in order]}
 **   error_message(buf, cap) -> len    why the last call failed
 ** Pointers are guest addresses; every length is in bytes. */
 

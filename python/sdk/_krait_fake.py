@@ -115,6 +115,15 @@ def send(data):
     response = response[:2] + (response[2] + data,)
 
 
+boot_infos = []         # what boot_info() was given, parsed
+
+
+def boot_info(data):
+    """Record what the boot imported (JSON text), as the host keeps it."""
+    import json
+    boot_infos.append(json.loads(data))
+
+
 def variable(name):
     """An app variable from the manifest, or None."""
     return variables.get(name)

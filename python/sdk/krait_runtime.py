@@ -7,6 +7,7 @@
 import asyncio
 import importlib
 import inspect
+import json
 import os
 import sys
 import traceback
@@ -43,6 +44,27 @@ def boot():
     import gc
     gc.collect()
     gc.freeze()
+    _krait.boot_info(json.dumps({"site_packages": imported_from_site_packages()}))
+
+
+SITE_PACKAGES = "/krait/site-packages/"   # where the host mounts them, in order
+
+
+def imported_from_site_packages():
+    """For each mounted site-packages dir (/krait/site-packages/N, in order),
+    the sorted top-level names (a package dir or a module file) that the
+    modules imported so far came from: what krait build bundles."""
+    dirs = sorted((p for p in sys.path if p.startswith(SITE_PACKAGES)),
+                  key=lambda p: int(p[len(SITE_PACKAGES):] or 0))
+    tops = {d: set() for d in dirs}
+    for module in list(sys.modules.values()):
+        files = [getattr(module, "__file__", None) or ""]
+        files += list(getattr(module, "__path__", None) or [])
+        for f in files:
+            for d in dirs:
+                if isinstance(f, str) and f.startswith(d + "/"):
+                    tops[d].add(f[len(d) + 1:].split("/")[0])
+    return [sorted(tops[d]) for d in dirs]
 
 
 def _import_app(name, style):

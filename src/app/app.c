@@ -18,6 +18,7 @@
 #define KA_STDLIB "/usr/local/lib/python3.11"
 #define KA_SDK "/krait/sdk"
 #define KA_APP "/app"
+#define KA_SITE "/krait/site-packages/"   /* then N, in the manifest's order */
 
 static uint64_t ka_now(void) {
   struct timespec ts;
@@ -56,7 +57,9 @@ static void ka_dir(ka_app *a, const char *host, const char *guest) {
 }
 
 /* The guest's view: stdlib, python.wasm as sys.executable, the SDK, the
-** app and its site-packages, all read-only; PYTHONPATH for the last three. */
+** app and its site-packages, all read-only; PYTHONPATH for the last three.
+** Guest paths never depend on host paths, so a snapshot moves with its
+** artifact. */
 static bool ka_view(ka_app *a, const ka_app_config *cfg) {
   a->dirs = calloc((size_t)cfg->nsite_packages + 4, sizeof *a->dirs);
   a->envp = calloc(4, sizeof *a->envp);
@@ -69,15 +72,16 @@ static bool ka_view(ka_app *a, const ka_app_config *cfg) {
   ka_dir(a, cfg->app_dir, KA_APP);
   free(lib);
   free(bin);
-  size_t plen = 64;
-  for (int i = 0; i < cfg->nsite_packages; i++) plen += strlen(cfg->site_packages[i]) + 1;
+  size_t plen = 64 + (size_t)cfg->nsite_packages * 32;
   char *pp = malloc(plen);
   if (!pp) return false;
   strcpy(pp, "PYTHONPATH=" KA_APP ":" KA_SDK);
   for (int i = 0; i < cfg->nsite_packages; i++) {
-    ka_dir(a, cfg->site_packages[i], cfg->site_packages[i]);
+    char guest[64];
+    snprintf(guest, sizeof guest, KA_SITE "%d", i);
+    ka_dir(a, cfg->site_packages[i], guest);
     strcat(pp, ":");
-    strcat(pp, cfg->site_packages[i]);
+    strcat(pp, guest);
   }
   a->envp[a->envc++] = pp;
   a->envp[a->envc++] = strdup("PYTHONDONTWRITEBYTECODE=1");
@@ -307,6 +311,7 @@ void ka_app_free(ka_app *a) {
   free(a->grants);
   free(a->vars);
   free(a->config_json);
+  free(a->boot_info);
   free(a->name);
   free(a);
 }

@@ -44,9 +44,15 @@ typedef struct ka_app_config {
   uint64_t max_memory;         /* per instance bytes (0: engine default) */
   bool debug;                  /* tracebacks in 500 responses */
   FILE *log;                   /* app log lines; NULL: stderr */
-  const char *snapshot;        /* a `krait build` snapshot file: used when
-                                  it exists (refused when stale), else
-                                  the app boots; NULL: always boot */
+  const char *snapshot;        /* a `krait build` artifact: used when it
+                                  exists (refused when stale), else the
+                                  app boots; NULL: always boot */
+  bool artifact;               /* snapshot is a deployed artifact, already
+                                  unpacked into these dirs: it must load,
+                                  and is not compared with the files */
+  const char *const *include;  /* site-packages top-level names krait
+                                  build bundles though not imported */
+  int ninclude;
 } ka_app_config;
 
 typedef struct ka_app ka_app;
@@ -117,6 +123,7 @@ struct ka_response {
   X(log, "iii:i") \
   X(variable, "iiii:i") \
   X(config, "ii:i") \
+  X(boot_info, "ii:i") \
   X(error_message, "ii:i")
 
 /* Defines every "krait" import in linker as a stub answering
@@ -134,9 +141,36 @@ void ka_app_handle(ka_app *app, const ka_request *req, ka_response *resp);
 
 void ka_response_free(ka_response *resp);
 
-/* Saves the app's snapshot to path with what it was built from, for
-** ka_app_boot's cfg.snapshot. 0, or -1 with a message in err. */
-int ka_app_save(const ka_app *app, const char *path, char *err, size_t errlen);
+/* What ka_bundle_make put in. */
+typedef struct ka_bundle_stats {
+  uint64_t files, bytes;               /* bundled, before compression */
+  uint64_t site_entries, site_bundled; /* site-packages top-level entries */
+} ka_bundle_stats;
+
+/* The files of an artifact as one deflated archive: the app's dir (as
+** app/), the SDK (sdk/) and, of each site-packages dir (site-packages/N/),
+** the top-level entries the app imported while booting or cfg->include
+** names, with their dist-info and egg-info dirs. Dot entries, __pycache__,
+** native extensions (.so) and the files in exclude (the app's stores, with
+** their -wal/-shm) are left out. malloc'ed, *len bytes; NULL with err. */
+uint8_t *ka_bundle_make(const ka_app *app, const ka_app_config *cfg, const char *const *exclude,
+                        int nexclude, size_t *len, ka_bundle_stats *st, char *err, size_t errlen);
+
+/* Unpacks an archive of ka_bundle_make into dir, which it creates. Every
+** path is checked (relative, no "..") and every length bounded: damage is
+** an error naming the entry. 0, or -1 with err. */
+int ka_bundle_extract(const uint8_t *bundle, size_t len, const char *dir, char *err, size_t errlen);
+
+/* Writes the app's artifact to path: its snapshot, with the key of what it
+** was built from, manifest (the app's own krait.toml text) and bundle.
+** 0, or -1 with a message in err. */
+int ka_app_save(const ka_app *app, const char *path, const char *manifest, const uint8_t *bundle,
+                size_t bundle_len, char *err, size_t errlen);
+
+/* Reads an artifact's manifest text and bundle (each malloc'ed). 0, or
+** -1 with err naming the file and what is wrong. */
+int ka_artifact_read(const char *path, char **manifest, uint8_t **bundle, size_t *bundle_len,
+                     char *err, size_t errlen);
 
 /* The snapshot's memory bytes (for the artifact size and metrics). */
 uint64_t ka_app_snapshot_bytes(const ka_app *app);

@@ -37,6 +37,7 @@ struct ka_app {
   int envc;
   int null_fd;                 /* /dev/null for stdin */
   char build_key[65];          /* SHA-256 of what the snapshot depends on */
+  char *boot_info;             /* the guest's boot_info JSON, or NULL */
 };
 
 /* The state of one request (or of the boot, with req NULL). */

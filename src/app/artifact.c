@@ -63,34 +63,111 @@ void ka_build_key(ka_app *a, const ka_app_config *cfg) {
   for (int i = 0; i < 32; i++) snprintf(a->build_key + 2 * i, 3, "%02x", h[i]);
 }
 
+/* The extra bytes of an artifact's snapshot file: "KRAITAPP", u32
+** version, the build key (64 hex digits), u32 length and the manifest
+** text, u64 length and the bundle. */
+#define KA_ART_MAGIC "KRAITAPP"
+#define KA_ART_VERSION 1u
+
+typedef struct ka_art {
+  const char *key;             /* 64 bytes */
+  const char *manifest;
+  uint32_t manifest_len;
+  const uint8_t *bundle;
+  uint64_t bundle_len;
+} ka_art;
+
+/* Splits extra into its parts; false when it is not an artifact's. */
+static bool ka_art_parse(const uint8_t *x, size_t n, ka_art *out) {
+  uint32_t v, mn;
+  uint64_t bn;
+  if (n < 8 + 4 + 64 + 4 || memcmp(x, KA_ART_MAGIC, 8)) return false;
+  memcpy(&v, x + 8, 4);
+  memcpy(&mn, x + 76, 4);
+  if (v != KA_ART_VERSION || mn > n - 80 || n - 80 - mn < 8) return false;
+  memcpy(&bn, x + 80 + mn, 8);
+  if (bn != n - 88 - mn) return false;
+  *out = (ka_art){ (const char *)x + 12, (const char *)x + 80, mn, x + 88 + mn, bn };
+  return true;
+}
+
 /* Loads cfg->snapshot when it exists. Returns 1 when loaded, 0 when there
-** is none (boot instead), -1 with err when it is stale or damaged. */
+** is none (boot instead), -1 with err when it is stale or damaged. A
+** deployed artifact (cfg->artifact) must load and is not compared. */
 int ka_try_snapshot(ka_app *a, const ka_app_config *cfg, char *err, size_t errlen) {
   struct stat sb;
-  if (!cfg->snapshot || stat(cfg->snapshot, &sb) != 0) return 0;
+  if (!cfg->snapshot || (!cfg->artifact && stat(cfg->snapshot, &sb) != 0)) return 0;
   void *extra = NULL;
   size_t n = 0;
   krait_error e;
+  ka_art art;
   a->snap = krait_snapshot_load(a->module, cfg->snapshot, &extra, &n, &e);
   if (!a->snap) {
     snprintf(err, errlen, "app %s: %s (run: krait build)", a->name, e.message);
     return -1;
   }
-  bool fresh = extra && n == 64 && memcmp(extra, a->build_key, 64) == 0;
+  bool ok = extra && ka_art_parse(extra, n, &art);
+  bool fresh = ok && (cfg->artifact || memcmp(art.key, a->build_key, 64) == 0);
   free(extra);
   if (!fresh) {
     krait_snapshot_free(a->snap);
     a->snap = NULL;
-    snprintf(err, errlen, "app %s: snapshot %s is stale: the app's files or settings changed "
-             "since it was built (run: krait build)", a->name, cfg->snapshot);
+    snprintf(err, errlen, ok ? "app %s: %s is stale: the app's files or settings changed since "
+                               "it was built (run: krait build)"
+                             : "app %s: %s is not a krait build artifact (run: krait build)",
+             a->name, cfg->snapshot);
     return -1;
   }
   return 1;
 }
 
-int ka_app_save(const ka_app *a, const char *path, char *err, size_t errlen) {
+int ka_app_save(const ka_app *a, const char *path, const char *manifest, const uint8_t *bundle,
+                size_t bundle_len, char *err, size_t errlen) {
+  uint32_t v = KA_ART_VERSION, mn = (uint32_t)strlen(manifest);
+  uint64_t bn = bundle_len;
+  size_t n = 88 + (size_t)mn + bundle_len;
+  uint8_t *x = malloc(n);
+  if (!x) { snprintf(err, errlen, "app %s: out of memory", a->name); return -1; }
+  memcpy(x, KA_ART_MAGIC, 8);
+  memcpy(x + 8, &v, 4);
+  memcpy(x + 12, a->build_key, 64);
+  memcpy(x + 76, &mn, 4);
+  memcpy(x + 80, manifest, mn);
+  memcpy(x + 80 + mn, &bn, 8);
+  memcpy(x + 88 + mn, bundle, bundle_len);
   krait_error e;
-  if (krait_snapshot_save(a->snap, path, a->build_key, 64, &e) == 0) return 0;
-  snprintf(err, errlen, "app %s: %s", a->name, e.message);
+  int rc = krait_snapshot_save(a->snap, path, x, n, &e);
+  free(x);
+  if (rc) snprintf(err, errlen, "app %s: %s", a->name, e.message);
+  return rc;
+}
+
+int ka_artifact_read(const char *path, char **manifest, uint8_t **bundle, size_t *bundle_len,
+                     char *err, size_t errlen) {
+  void *extra;
+  size_t n;
+  krait_error e;
+  ka_art art;
+  *manifest = NULL;
+  *bundle = NULL;
+  if (krait_snapshot_read_extra(path, &extra, &n, &e) != 0) {
+    snprintf(err, errlen, "%s", e.message);
+    return -1;
+  }
+  if (!ka_art_parse(extra, n, &art)) {
+    free(extra);
+    snprintf(err, errlen, "%s is a snapshot but not an app artifact of this krait (run: krait build)",
+             path);
+    return -1;
+  }
+  *manifest = strndup(art.manifest, art.manifest_len);
+  *bundle = malloc(art.bundle_len + 1);
+  if (*bundle) memcpy(*bundle, art.bundle, art.bundle_len);
+  *bundle_len = art.bundle_len;
+  free(extra);
+  if (*manifest && *bundle) return 0;
+  free(*manifest);
+  free(*bundle);
+  snprintf(err, errlen, "out of memory");
   return -1;
 }

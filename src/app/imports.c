@@ -355,6 +355,18 @@ static int ka_imp_config(krait_caller *c, void *env, krait_slot *ar) {
   return 0;
 }
 
+/* boot_info(json, len) -> 0: kept for krait build (boot only). */
+static int ka_imp_boot_info(krait_caller *c, void *env, krait_slot *ar) {
+  KA_CTX;
+  const char *json = (const char *)ka_span(c, U(0), U(1));
+  if (x->req) { ar[0].i32 = ka_err(x, KA_E_STATE, "boot_info outside krait_init"); return 0; }
+  if (!json || U(1) > (1u << 20)) { ar[0].i32 = ka_err(x, KA_E_INVAL, "boot_info: bad buffer"); return 0; }
+  free(x->app->boot_info);
+  x->app->boot_info = strndup(json, U(1));
+  ar[0].i32 = 0;
+  return 0;
+}
+
 /* error_message(buf, cap) -> len */
 static int ka_imp_error_message(krait_caller *c, void *env, krait_slot *ar) {
   KA_CTX;

@@ -11,19 +11,22 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "app/app.h"
-#include "manifest/manifest.h"
+#include "cli/serve_internal.h"
 #include "serve/serve.h"
 
 static int kc_serve_common(int argc, char **argv, bool build);
 
 const char kc_serve_usage[] =
-  "Usage: krait serve [DIR | krait.toml] [options]\n"
+  "Usage: krait serve [DIR | krait.toml | APP.krait...] [options]\n"
   "\n"
-  "Serves the Python apps of a manifest (default: ./krait.toml) over\n"
-  "HTTP/1.1. Each app is booted once into a pre-initialized snapshot; every\n"
+  "Serves the Python apps of a manifest (default: ./krait.toml) or of app\n"
+  "artifacts made by `krait build` over HTTP/1.1. Each app is booted once\n"
+  "into a pre-initialized snapshot (or starts from its built one); every\n"
   "request then runs in a brand-new sandbox started from it\n"
   "(copy-on-write), so nothing one request does is seen by the next.\n"
+  "Artifacts are unpacked once into ~/.cache/krait/apps ($KRAIT_CACHE);\n"
+  "their SQLite stores' relative paths are relative to the current\n"
+  "directory.\n"
   "\n"
   "Options:\n"
   "  --listen HOST:PORT   Where to serve (default 127.0.0.1:8080)\n"
@@ -47,6 +50,8 @@ typedef struct kc_app_route {
 /* The parsed command line. */
 typedef struct kc_serve_opts {
   const char *manifest, *listen, *admin, *home, *access;
+  char *inputs[64];            /* the positional arguments */
+  int ninputs;
   int workers;
   bool quiet;
   bool build;                  /* `krait build`: boot, save, stop */
@@ -170,49 +175,53 @@ static kk_store **kc_open_stores(const km_manifest *m) {
   return st;
 }
 
-/* Where `krait build` puts app a's snapshot: .krait/NAME.snapshot beside
-** the manifest (malloc'ed). */
-static char *kc_snapshot_path(const km_manifest *m, const km_app *a) {
-  char *p = malloc(strlen(m->path) + strlen(a->name) + 32);
-  if (!p) return NULL;
-  strcpy(p, m->path);
-  sprintf(strrchr(p, '/'), "/.krait/%s.snapshot", a->name);
-  return p;
-}
-
-/* Boots app a of manifest m with its grants from stores; from its built
-** snapshot when use_built and there is one. */
-static ka_app *kc_boot(const km_manifest *m, const km_app *a, kk_store **stores,
-                       const char *home, const char *sdk, bool use_built) {
-  ka_store_grant g[64];
-  ka_var v[64];
+void kc_app_config(const km_manifest *m, const km_app *a, const kc_boot_env *env, kc_app_cfg *out) {
   int ng = 0;
   for (int s = 0; s < a->nstores && ng < 64; s++)
     for (int k = 0; k < m->nstores; k++)
-      if (!strcmp(m->stores[k].name, a->stores[s])) g[ng++] = (ka_store_grant){ a->stores[s], stores[k] };
-  for (int i = 0; i < a->nvars && i < 64; i++) v[i] = (ka_var){ a->var_names[i], a->var_values[i] };
-  ka_app_config cfg = {
-    .name = a->name, .python_home = home, .sdk_dir = sdk, .app_dir = a->dir,
+      if (!strcmp(m->stores[k].name, a->stores[s])) out->grants[ng++] = (ka_store_grant){ a->stores[s], env->stores[k] };
+  for (int i = 0; i < a->nvars && i < 64; i++) out->vars[i] = (ka_var){ a->var_names[i], a->var_values[i] };
+  snprintf(out->sdk, sizeof out->sdk, "%s", env->sdk);
+  if (env->artifacts) {  /* unpacked as DIR/app beside DIR/sdk */
+    snprintf(out->sdk, sizeof out->sdk, "%s", a->dir);
+    char *slash = strrchr(out->sdk, '/');
+    if (slash) strcpy(slash, "/sdk");
+  }
+  out->cfg = (ka_app_config){
+    .name = a->name, .python_home = env->home, .sdk_dir = out->sdk, .app_dir = a->dir,
     .style = a->style, .module = a->module, .wsgi = a->wsgi,
     .site_packages = (const char *const *)a->site_packages, .nsite_packages = a->nsite_packages,
-    .stores = g, .nstores = ng, .vars = v, .nvars = a->nvars < 64 ? a->nvars : 64,
+    .stores = out->grants, .nstores = ng, .vars = out->vars, .nvars = a->nvars < 64 ? a->nvars : 64,
     .timeout_ns = a->timeout_ms * 1000000u, .fuel = a->fuel,
     .max_memory = a->max_memory_mb << 20, .debug = a->debug,
+    .include = (const char *const *)a->include, .ninclude = a->ninclude,
   };
-  char err[1024] = "", *snap = use_built ? kc_snapshot_path(m, a) : NULL;
+}
+
+/* Boots app i of manifest m: from its artifact when serving artifacts,
+** from its built artifact (.krait/APP.krait) when env->use_built and there
+** is one, else from python.wasm. */
+static ka_app *kc_boot(const km_manifest *m, int i, const kc_boot_env *env) {
+  const km_app *a = &m->apps[i];
+  kc_app_cfg c;
+  kc_app_config(m, a, env, &c);
+  char err[1024] = "", *built = env->artifacts ? strdup(env->artifact_paths[i])
+                              : env->use_built ? kc_artifact_path(m, a) : NULL;
   struct stat sb;
-  bool from_file = snap && stat(snap, &sb) == 0;
-  cfg.snapshot = snap;
+  bool from_file = built && stat(built, &sb) == 0;
+  c.cfg.snapshot = built;
+  c.cfg.artifact = env->artifacts;
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  ka_app *app = ka_app_boot(&cfg, err, sizeof err);
+  ka_app *app = ka_app_boot(&c.cfg, err, sizeof err);
   clock_gettime(CLOCK_MONOTONIC, &t1);
   if (!app) fprintf(stderr, "Error: %s\n", err);
   else fprintf(stderr, "krait: app \"%s\" (%s) %s in %.0f ms, snapshot memory %llu KiB\n",
-               a->name, a->style, from_file ? "loaded its built snapshot" : "booted",
+               a->name, a->style, !from_file ? "booted" : env->artifacts ? "loaded from its artifact"
+                                                                         : "loaded its built snapshot",
                (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6,
                (unsigned long long)(ka_app_snapshot_bytes(app) >> 10));
-  free(snap);
+  free(built);
   return app;
 }
 
@@ -223,7 +232,11 @@ static int kc_serve_parse(kc_serve_opts *o, int argc, char **argv) {
     const char *a = argv[i], *val = NULL;
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(kc_serve_usage, stdout); return KC_EXIT_OK; }
     if (!strcmp(a, "--quiet")) { o->quiet = true; continue; }
-    if (a[0] != '-') { if (o->manifest) return kc_usage_error("serve", kc_serve_usage, "more than one manifest"); o->manifest = a; continue; }
+    if (a[0] != '-') {
+      if (o->ninputs == 64) return kc_usage_error("serve", kc_serve_usage, "more than 64 artifacts");
+      o->inputs[o->ninputs++] = argv[i];
+      continue;
+    }
     int k = 0;
     for (; k < 5 && strcmp(a, valued[k]); k++) {}
     if (k == 5) return kc_usage_error("serve", kc_serve_usage, "unknown option '%s'", a);
@@ -311,38 +324,18 @@ static int kc_serve_run(const kc_serve_opts *o, km_manifest *m, ka_app **apps, i
   return *rc;
 }
 
-/* `krait build`: saves each booted app's snapshot. Returns an exit status. */
-static int kc_build_save(const km_manifest *m, ka_app **apps) {
-  for (int i = 0; i < m->napps; i++) {
-    char err[1024], *path = kc_snapshot_path(m, &m->apps[i]);
-    if (!path) return KC_EXIT_ERROR;
-    char dir[4200];
-    snprintf(dir, sizeof dir, "%s", path);
-    *strrchr(dir, '/') = '\0';
-    mkdir(dir, 0755);
-    int rc = ka_app_save(apps[i], path, err, sizeof err);
-    struct stat sb;
-    if (rc == 0 && stat(path, &sb) == 0)
-      fprintf(stderr, "krait build: %s (%lld KiB; python.wasm by SHA-256, not embedded)\n",
-              path, (long long)sb.st_size >> 10);
-    else
-      fprintf(stderr, "Error: %s\n", err);
-    free(path);
-    if (rc) return KC_EXIT_ERROR;
-  }
-  return KC_EXIT_OK;
-}
-
 const char kc_build_usage[] =
   "Usage: krait build [DIR | krait.toml] [--python-home DIR]\n"
   "\n"
   "Boots every app of the manifest (default: ./krait.toml) -- imports it and\n"
-  "finds its handler -- and saves its pre-initialized snapshot as\n"
-  ".krait/APP.snapshot beside the manifest: memory with zero pages elided\n"
-  "and the rest compressed, the app's state, and python.wasm's SHA-256\n"
-  "(python.wasm itself is shared, not embedded). `krait serve` then starts\n"
-  "from it, and refuses it once python.wasm, the app's files or its settings\n"
-  "have changed.\n";
+  "finds its handler -- and writes its deployable artifact .krait/APP.krait\n"
+  "beside the manifest: the pre-initialized snapshot (zero pages elided, the\n"
+  "rest compressed), the app's own manifest, and a bundle of its files, the\n"
+  "SDK and what it imports from its site-packages (add lazily imported\n"
+  "packages with include = [...]). python.wasm is referenced by SHA-256, not\n"
+  "embedded. `krait serve DIR` starts from it while it is fresh and refuses\n"
+  "it once python.wasm, the app's files or its settings have changed;\n"
+  "`krait serve APP.krait` runs it anywhere with the same python.wasm.\n";
 
 int kc_build_main(int argc, char **argv) {
   for (int i = 1; i < argc; i++)
@@ -358,28 +351,36 @@ static int kc_serve_common(int argc, char **argv, bool build) {
   o.build = build;
   int rc = kc_serve_parse(&o, argc, argv);
   if (rc >= 0) return rc;
-  char err[1024], *path = kc_manifest_path(o.manifest), *home = NULL, *sdk = NULL;
-  km_manifest *m = path ? km_manifest_load(path, err, sizeof err) : NULL;
+  kc_boot_env env = { .use_built = !build };
+  env.artifacts = o.ninputs > 0 && kc_is_artifact(o.inputs[0]);
+  if (build && env.artifacts) return kc_usage_error("build", kc_build_usage, "%s is already built", o.inputs[0]);
+  if (!env.artifacts && o.ninputs > 1)
+    return kc_usage_error(build ? "build" : "serve", build ? kc_build_usage : kc_serve_usage,
+                          "more than one manifest (only artifacts can be served together)");
+  char err[1024], *path = env.artifacts ? NULL : kc_manifest_path(o.ninputs ? o.inputs[0] : NULL);
+  km_manifest *m = env.artifacts ? kc_artifacts_load(o.inputs, o.ninputs, err, sizeof err)
+                 : path ? km_manifest_load(path, err, sizeof err) : NULL;
   if (!m) {
-    fprintf(stderr, "Error: %s\n", path ? err : "out of memory");
+    fprintf(stderr, "Error: %s\n", env.artifacts || path ? err : "out of memory");
     free(path);
     return KC_EXIT_ERROR;
   }
   rc = KC_EXIT_ERROR;
-  home = kc_python_home(o.home);
-  sdk = home ? kc_sdk_dir(home) : NULL;
-  kk_store **stores = home && sdk ? kc_open_stores(m) : NULL;
-  if (home && !sdk) fprintf(stderr, "Error: cannot find python/sdk (set KRAIT_SDK)\n");
+  env.artifact_paths = o.inputs;
+  char *home = kc_python_home(o.home), *sdk = home && !env.artifacts ? kc_sdk_dir(home) : NULL;
+  env.home = home;
+  env.sdk = env.artifacts ? "" : sdk;
+  env.stores = home && env.sdk ? kc_open_stores(m) : NULL;
+  if (home && !env.sdk) fprintf(stderr, "Error: cannot find python/sdk (set KRAIT_SDK)\n");
   ka_app **apps = calloc((size_t)m->napps + 1, sizeof *apps);
-  bool ok = stores && apps;
-  for (int i = 0; ok && i < m->napps; i++)
-    ok = (apps[i] = kc_boot(m, &m->apps[i], stores, home, sdk, !o.build)) != NULL;
-  if (ok && o.build) rc = kc_build_save(m, apps);
+  bool ok = env.stores && apps;
+  for (int i = 0; ok && i < m->napps; i++) ok = (apps[i] = kc_boot(m, i, &env)) != NULL;
+  if (ok && o.build) rc = kc_build_save(m, apps, &env);
   else if (ok) kc_serve_run(&o, m, apps, &rc);
   for (int i = 0; apps && i < m->napps; i++) ka_app_free(apps[i]);
-  for (int i = 0; stores && i < m->nstores; i++) kk_close(stores[i]);
+  for (int i = 0; env.stores && i < m->nstores; i++) kk_close(env.stores[i]);
   free(apps);
-  free(stores);
+  free(env.stores);
   free(home);
   free(sdk);
   free(path);

@@ -12,10 +12,12 @@
 #include "manifest/manifest.h"
 #include "manifest/toml.h"
 
-/* The reading state: the document, the manifest's directory, errors. */
+/* The reading state: the document, the manifest's directory (and the one
+** store paths are relative to), errors. */
 typedef struct km_rd {
   const char *file;
   char dir[PATH_MAX];
+  const char *data_dir;
   char *err;
   size_t errlen;
   bool failed;
@@ -49,13 +51,16 @@ static char *km_str(km_rd *r, const km_toml_value *v, const char *what) {
   return c;
 }
 
-/* A path made absolute against the manifest's directory. */
-static char *km_path(km_rd *r, const char *p) {
+/* A path made absolute against directory dir. */
+static char *km_path_in(const char *dir, const char *p) {
   if (p[0] == '/') return strdup(p);
-  char *out = malloc(strlen(r->dir) + strlen(p) + 2);
-  if (out) sprintf(out, "%s/%s", r->dir, p);
+  char *out = malloc(strlen(dir) + strlen(p) + 2);
+  if (out) sprintf(out, "%s/%s", dir, p);
   return out;
 }
+
+/* A path made absolute against the manifest's directory. */
+static char *km_path(km_rd *r, const char *p) { return km_path_in(r->dir, p); }
 
 /* An array of strings into out and n; absent is fine (empty). */
 static void km_strs(km_rd *r, const km_toml_value *t, const char *key, char ***out, int *n) {
@@ -98,7 +103,7 @@ static void km_known(km_rd *r, const km_toml_value *t, const char *where, const 
 
 static const char *const km_app_keys[] = {
   "name", "style", "module", "wsgi", "dir", "route", "routes", "site_packages",
-  "key_value_stores", "variables", "limits", "debug", NULL
+  "key_value_stores", "variables", "limits", "debug", "include", NULL
 };
 static const char *const km_limit_keys[] = { "timeout_ms", "fuel", "max_memory_mb", NULL };
 
@@ -151,7 +156,13 @@ static void km_read_app(km_rd *r, const km_toml_value *t, km_app *a, int index) 
     if (a->routes) a->routes[a->nroutes++] = v ? km_str(r, v, "route") : strdup("/...");
   }
   km_strs(r, t, "site_packages", &a->site_packages, &a->nsite_packages);
+  for (int i = 0; i < a->nsite_packages; i++) {
+    char *abs = a->site_packages[i] ? km_path(r, a->site_packages[i]) : NULL;
+    free(a->site_packages[i]);
+    a->site_packages[i] = abs;
+  }
   km_strs(r, t, "key_value_stores", &a->stores, &a->nstores);
+  km_strs(r, t, "include", &a->include, &a->ninclude);
   bool debug = false;
   if ((v = km_toml_get(t, "debug")) && !km_toml_bool(v, &debug)) km_err(r, v, "debug must be true or false");
   a->debug = debug;
@@ -183,7 +194,7 @@ static void km_read_stores(km_rd *r, const km_toml_value *root, km_manifest *m) 
     } else {
       char *p = (v = km_toml_get(s, "path")) ? km_str(r, v, "path") : NULL;
       if (!p && asprintf(&p, ".krait/%s.db", st->name) < 0) p = NULL;
-      st->path = p ? km_path(r, p) : NULL;
+      st->path = p ? km_path_in(r->data_dir, p) : NULL;
       free(p);
     }
   }
@@ -202,7 +213,7 @@ static void km_check(km_rd *r, km_manifest *m, const km_toml_value *root) {
         m->stores = grown;
         memset(&m->stores[m->nstores], 0, sizeof *m->stores);
         m->stores[m->nstores].name = strdup("default");
-        m->stores[m->nstores++].path = km_path(r, ".krait/default.db");
+        m->stores[m->nstores++].path = km_path_in(r->data_dir, ".krait/default.db");
       } else if (!found) {
         km_err(r, root, "app \"%s\" is granted key-value store \"%s\", which no "
                "[key_value_stores.%s] table declares", m->apps[a].name, m->apps[a].stores[s],
@@ -233,7 +244,6 @@ static void km_read_apps(km_rd *r, const km_toml_value *root, km_manifest *m) {
 }
 
 km_manifest *km_manifest_load(const char *path, char *err, size_t errlen) {
-  km_rd r = { .file = path, .err = err, .errlen = errlen };
   char real[PATH_MAX];
   FILE *f = fopen(path, "rb");
   if (!f || !realpath(path, real)) {
@@ -244,18 +254,31 @@ km_manifest *km_manifest_load(const char *path, char *err, size_t errlen) {
   char *buf = malloc(1 << 20);
   size_t n = buf ? fread(buf, 1, 1 << 20, f) : 0;
   fclose(f);
-  km_toml_error te;
-  km_toml_doc *doc = buf && n < (1 << 20) ? km_toml_parse(buf, n, path, &te) : NULL;
+  km_manifest *m = NULL;
+  if (!buf) snprintf(err, errlen, "out of memory");
+  else if (n >= (1 << 20)) snprintf(err, errlen, "%s: krait.toml is over 1 MiB", path);
+  else m = km_manifest_parse(buf, n, real, NULL, err, errlen);
   free(buf);
+  return m;
+}
+
+km_manifest *km_manifest_parse(const char *text, size_t n, const char *path, const char *data_dir,
+                               char *err, size_t errlen) {
+  km_rd r = { .file = path, .err = err, .errlen = errlen };
+  km_toml_error te;
+  km_toml_doc *doc = km_toml_parse(text, n, path, &te);
   if (!doc) {
-    snprintf(err, errlen, "%s", n >= (1 << 20) ? "krait.toml is over 1 MiB" : te.message);
+    snprintf(err, errlen, "%s", te.message);
     return NULL;
   }
   km_manifest *m = calloc(1, sizeof *m);
-  strcpy(r.dir, real);
-  *strrchr(r.dir, '/') = '\0';
+  snprintf(r.dir, sizeof r.dir, "%s", path);
+  char *slash = strrchr(r.dir, '/');
+  if (slash) *slash = '\0';
+  else strcpy(r.dir, ".");
+  r.data_dir = data_dir ? data_dir : r.dir;
   if (m) {
-    m->path = strdup(real);
+    m->path = strdup(path);
     const km_toml_value *root = km_toml_root(doc);
     static const char *const top[] = { "app", "key_value_stores", NULL };
     km_known(&r, root, "krait.toml", top);
@@ -285,6 +308,7 @@ void km_manifest_free(km_manifest *m) {
     free(a->name); free(a->style); free(a->module); free(a->wsgi); free(a->dir);
     km_free_strs(a->routes, a->nroutes);
     km_free_strs(a->site_packages, a->nsite_packages);
+    km_free_strs(a->include, a->ninclude);
     km_free_strs(a->stores, a->nstores);
     km_free_strs(a->var_names, a->nvars);
     km_free_strs(a->var_values, a->nvars);

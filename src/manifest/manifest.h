@@ -27,8 +27,10 @@ typedef struct km_app {
   char *dir;                   /* the app's files (absolute) */
   char **routes;               /* "/..." (default), "/api/...", "/exact" */
   int nroutes;
-  char **site_packages;
+  char **site_packages;        /* absolute */
   int nsite_packages;
+  char **include;              /* site-packages top-level names to bundle */
+  int ninclude;                /* though the boot does not import them */
   char **stores;               /* granted store names */
   int nstores;
   char **var_names, **var_values;
@@ -49,6 +51,23 @@ typedef struct km_manifest {
 ** wrong" in err on any error: unknown keys, wrong types, a route claimed
 ** twice, a store granted but not declared, ... */
 km_manifest *km_manifest_load(const char *path, char *err, size_t errlen);
+
+/* Reads manifest text of n bytes as if from file path (absolute: relative
+** dirs are resolved against its directory); relative store paths are
+** resolved against data_dir instead when it is not NULL. */
+km_manifest *km_manifest_parse(const char *text, size_t n, const char *path, const char *data_dir,
+                               char *err, size_t errlen);
+
+/* The manifest text of app a alone (with the stores it is granted), for an
+** artifact: dir = "app", site_packages = "site-packages/0".., and store
+** paths under the manifest's directory made relative to it. malloc'ed;
+** NULL when out of memory. */
+char *km_app_format(const km_manifest *m, const km_app *a);
+
+/* Moves the apps and stores of from into into, then frees from. A store
+** both declare must be the same; no route may be claimed twice. 0, or -1
+** with err (both manifests are left to the caller then). */
+int km_manifest_merge(km_manifest *into, km_manifest *from, char *err, size_t errlen);
 
 void km_manifest_free(km_manifest *m);
 

@@ -266,12 +266,9 @@ static krait_snapshot *kf_decode(kf_in *r, const krait_module *m, void **extra, 
   return sn;
 }
 
-krait_snapshot *krait_snapshot_load(const krait_module *m, const char *path, void **extra,
-                                    size_t *extra_len, krait_error *err) {
-  krait_error dummy;
-  if (!err) err = &dummy;
-  memset(err, 0, sizeof *err);
-  if (extra) *extra = NULL;
+/* Reads the whole file at path and checks its CRC; the bytes before the
+** CRC (malloc'ed) in *len, or NULL with err. */
+static uint8_t *kf_read(const char *path, size_t *len, krait_error *err) {
   FILE *f = fopen(path, "rb");
   long n = -1;
   uint8_t *buf = NULL;
@@ -292,8 +289,60 @@ krait_snapshot *krait_snapshot_load(const krait_module *m, const char *path, voi
     kf_fail(err, KRAIT_ERR_MALFORMED, "%s is damaged (checksum mismatch)", path);
     return NULL;
   }
-  kf_in r = { buf, buf + n - 4, false };
+  *len = (size_t)n - 4;
+  return buf;
+}
+
+krait_snapshot *krait_snapshot_load(const krait_module *m, const char *path, void **extra,
+                                    size_t *extra_len, krait_error *err) {
+  krait_error dummy;
+  if (!err) err = &dummy;
+  memset(err, 0, sizeof *err);
+  if (extra) *extra = NULL;
+  size_t n;
+  uint8_t *buf = kf_read(path, &n, err);
+  if (!buf) return NULL;
+  kf_in r = { buf, buf + n, false };
   krait_snapshot *sn = kf_decode(&r, m, extra, extra_len, err, path);
   free(buf);
   return sn;
+}
+
+/* Steps r over the header, globals, tables and segment lengths to the
+** extra bytes, without a module to check them against. */
+static void kf_skip_to_extra(kf_in *r) {
+  kf_take(r, 8 + 4 + 32 + 4 + 8);
+  uint32_t nglobals = kf_get_u32(r), ntables = kf_get_u32(r);
+  uint32_t nelems = kf_get_u32(r), ndatas = kf_get_u32(r);
+  kf_take(r, (size_t)nglobals * 8);
+  for (uint32_t t = 0; t < ntables && !r->bad; t++) kf_take(r, (size_t)kf_get_u32(r) * 4);
+  kf_take(r, (size_t)nelems * 4 + (size_t)ndatas * 4);
+}
+
+int krait_snapshot_read_extra(const char *path, void **extra, size_t *extra_len, krait_error *err) {
+  krait_error dummy;
+  if (!err) err = &dummy;
+  memset(err, 0, sizeof *err);
+  *extra = NULL;
+  size_t n;
+  uint8_t *buf = kf_read(path, &n, err);
+  if (!buf) return -1;
+  kf_in r = { buf, buf + n, false };
+  uint32_t version = 0;
+  if (n >= 12) memcpy(&version, buf + 8, 4);
+  if (n < 12 || memcmp(buf, KF_MAGIC, 8) || version != KF_VERSION) {
+    free(buf);
+    return kf_fail(err, KRAIT_ERR_MALFORMED, "%s is not a krait snapshot (version %u)", path, KF_VERSION);
+  }
+  kf_skip_to_extra(&r);
+  uint32_t xn = kf_get_u32(&r);
+  const uint8_t *x = kf_take(&r, xn);
+  if (x && (*extra = malloc((size_t)xn + 1))) {
+    memcpy(*extra, x, xn);
+    ((char *)*extra)[xn] = '\0';
+    *extra_len = xn;
+  }
+  free(buf);
+  if (!x) return kf_fail(err, KRAIT_ERR_MALFORMED, "%s is damaged (truncated)", path);
+  return *extra ? 0 : kf_fail(err, KRAIT_ERR_NOMEM, "out of memory");
 }

@@ -17,10 +17,10 @@ check() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1" "got '$2', want '$3'";
 # free_port: a TCP port nobody listens on.
 free_port() { /usr/bin/python3.11 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# start DIR PORT ADMIN: krait serve in the background (SERVER is its pid);
-# waits for /healthz.
+# start DIR PORT ADMIN [ARG...]: krait serve [ARG...] in DIR in the
+# background (SERVER is its pid); waits for /healthz.
 start() {
-  (cd "$1" && exec "$K" serve --listen "127.0.0.1:$2" --admin "127.0.0.1:$3" >>"$1/server.log" 2>&1) &
+  (cd "$1" && exec "$K" serve "${@:4}" --listen "127.0.0.1:$2" --admin "127.0.0.1:$3" >>"$1/server.log" 2>&1) &
   SERVER=$!
   PIDS="$PIDS $SERVER"
   for _ in $(seq 100); do

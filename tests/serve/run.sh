@@ -231,14 +231,14 @@ check graceful-inflight-finishes "$(cat "$T/slow")" "slow done"
 wait $SERVER; rc=$?
 check graceful-exit-status "$rc" "0"
 
-# ---- krait build: snapshots on disk, used by serve, refused when stale ----
+# ---- krait build: artifacts on disk, used by serve, refused when stale ----
 B=$T/built
 mkdir -p "$B/spin"
 cp "$ROOT/python/sdk/examples/spin_hello/app.py" "$B/spin/"
 printf '[app]\nname = "hello"\nstyle = "spin"\ndir = "spin"\n' >"$B/krait.toml"
-if (cd "$B" && "$K" build) >"$T/build.log" 2>&1 && [ -s "$B/.krait/hello.snapshot" ]; then
-  ok "build-writes-snapshot ($(( $(stat -c %s "$B/.krait/hello.snapshot") / 1024 )) KiB)"
-else bad build-writes-snapshot "$(tail -n 3 "$T/build.log")"; fi
+if (cd "$B" && "$K" build) >"$T/build.log" 2>&1 && [ -s "$B/.krait/hello.krait" ]; then
+  ok "build-writes-artifact ($(( $(stat -c %s "$B/.krait/hello.krait") / 1024 )) KiB)"
+else bad build-writes-artifact "$(tail -n 3 "$T/build.log")"; fi
 P2=$(free_port) AP2=$(free_port)
 if start "$B" "$P2" "$AP2"; then
   check built-snapshot-serves "$(curl -s http://127.0.0.1:$P2/)" "hi"
@@ -250,10 +250,67 @@ echo "# changed" >>"$B/spin/app.py"
 out=$(cd "$B" && timeout 20 "$K" serve --listen 127.0.0.1:$P2 2>&1); rc=$?
 case $out in *"is stale"*"krait build"*) [ $rc = 1 ] && ok stale-snapshot-refused || bad stale-snapshot-refused "status $rc" ;;
   *) bad stale-snapshot-refused "$out" ;; esac
-printf 'junk' >"$B/.krait/hello.snapshot.bad" && cp "$B/.krait/hello.snapshot.bad" "$B/.krait/hello.snapshot"
+printf 'junk' >"$B/.krait/hello.krait"
 out=$(cd "$B" && timeout 20 "$K" serve --listen 127.0.0.1:$P2 2>&1); rc=$?
-case $out in *"hello.snapshot"*) [ $rc = 1 ] && ok damaged-snapshot-refused || bad damaged-snapshot-refused "status $rc" ;;
+case $out in *"hello.krait"*) [ $rc = 1 ] && ok damaged-snapshot-refused || bad damaged-snapshot-refused "status $rc" ;;
   *) bad damaged-snapshot-refused "$out" ;; esac
+
+# ---- artifacts: krait serve APP.krait elsewhere, its sources gone ------------
+D=$T/deploy
+mkdir -p "$D/src/flask" "$D/src/spin" "$D/run"
+cp "$A/flask/app.py" "$D/src/flask/"
+cp "$ROOT/python/sdk/examples/spin_hello/app.py" "$D/src/spin/"
+cat >"$D/src/krait.toml" <<'EOF'
+[[app]]
+name = "flaskapp"
+style = "wsgi"
+wsgi = "app:app"
+dir = "flask"
+route = "/flask/..."
+site_packages = ["/usr/lib/python3/dist-packages"]
+[[app]]
+name = "hello"
+style = "spin"
+dir = "spin"
+route = "/hello"
+EOF
+if (cd "$D/src" && "$K" build) >"$T/build2.log" 2>&1; then
+  ok "build-bundles ($(grep -o 'flaskapp.krait: [0-9]* KiB' "$T/build2.log"), $(grep -o '[0-9]* of [0-9]* site-packages entries' "$T/build2.log"))"
+else bad build-bundles "$(tail -n 3 "$T/build2.log")"; fi
+mv "$D/src/.krait/flaskapp.krait" "$D/src/.krait/hello.krait" "$D/run/"
+rm -rf "$D/src"
+export KRAIT_CACHE=$T/cache
+P3=$(free_port) AP3=$(free_port)
+if start "$D/run" "$P3" "$AP3" flaskapp.krait hello.krait; then
+  check artifact-flask "$(curl -s http://127.0.0.1:$P3/flask/ | tr -d ' \n')" '{"ok":true}'
+  check artifact-flask-post "$(curl -s -X POST -d x http://127.0.0.1:$P3/flask/echo/a)" "a:x"
+  check artifact-spin "$(curl -s http://127.0.0.1:$P3/hello)" "hi"
+  check artifact-loaded "$(grep -c 'loaded from its artifact' "$D/run/server.log")" "2"
+  kill -TERM $SERVER; wait $SERVER
+else bad artifact-flask "no server"; fi
+check artifact-unpacked-per-content "$(ls "$T/cache/apps" | wc -l)" "2"
+flaskdir=$(dirname "$(dirname "$(grep -l 'Flask' "$T"/cache/apps/*/app/app.py | head -n 1)")")
+if [ -d "$flaskdir/site-packages/0/flask" ] && [ -d "$flaskdir/site-packages/0/werkzeug" ] &&
+   [ ! -e "$flaskdir/site-packages/0/gunicorn" ]; then ok artifact-bundles-what-it-imports
+else bad artifact-bundles-what-it-imports "$(ls "$flaskdir/site-packages/0" | tr '\n' ' ')"; fi
+H=$T/otherhome
+mkdir -p "$H"
+ln -s "$ROOT/build/python/lib" "$H/lib"
+ln -s "$ROOT/build/python/bin" "$H/bin"
+cp "$ROOT/build/python/python.wasm" "$H/python.wasm"
+printf '\000\004\003abc' >>"$H/python.wasm"   # a custom section: another module
+out=$(cd "$D/run" && timeout 20 "$K" serve hello.krait --python-home "$H" --listen 127.0.0.1:$P3 2>&1); rc=$?
+case $out in *"hello.krait"*"another module"*) [ $rc = 1 ] && ok artifact-other-python-refused || bad artifact-other-python-refused "status $rc" ;;
+  *) bad artifact-other-python-refused "$out" ;; esac
+cp "$D/run/hello.krait" "$T/bad.krait"
+printf 'X' | dd of="$T/bad.krait" bs=1 seek=5000 conv=notrunc 2>/dev/null
+out=$(cd "$D/run" && timeout 20 "$K" serve "$T/bad.krait" --listen 127.0.0.1:$P3 2>&1); rc=$?
+case $out in *"bad.krait is damaged"*) [ $rc = 1 ] && ok artifact-damaged-refused || bad artifact-damaged-refused "status $rc" ;;
+  *) bad artifact-damaged-refused "$out" ;; esac
+out=$(cd "$D/run" && timeout 20 "$K" serve hello.krait hello.krait --listen 127.0.0.1:$P3 2>&1); rc=$?
+case $out in *'two apps are named "hello"'*) [ $rc = 1 ] && ok artifact-conflict-refused || bad artifact-conflict-refused "status $rc" ;;
+  *) bad artifact-conflict-refused "$out" ;; esac
+
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

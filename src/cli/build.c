@@ -1,0 +1,185 @@
+/*
+** build.c -- app artifacts on the command line: `krait build` writing
+** .krait/APP.krait (snapshot, manifest, bundle), and `krait serve
+** ARTIFACT...` unpacking them into the cache and reading their manifests.
+*/
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <openssl/evp.h>
+
+#include "cli/cli.h"
+#include "cli/serve_internal.h"
+
+char *kc_artifact_path(const km_manifest *m, const km_app *a) {
+  char *p = malloc(strlen(m->path) + strlen(a->name) + 32);
+  if (!p) return NULL;
+  strcpy(p, m->path);
+  sprintf(strrchr(p, '/'), "/.krait/%s.krait", a->name);
+  return p;
+}
+
+bool kc_is_artifact(const char *path) {
+  char magic[8];
+  FILE *f = fopen(path, "rb");
+  bool yes = f && fread(magic, 1, 8, f) == 8 && !memcmp(magic, "KRAITSNP", 8);
+  if (f) fclose(f);
+  return yes;
+}
+
+/* Where unpacked artifacts live: $KRAIT_CACHE, else $XDG_CACHE_HOME/krait,
+** else ~/.cache/krait; then /apps (created). malloc'ed, or NULL. */
+static char *kc_apps_cache(void) {
+  const char *k = getenv("KRAIT_CACHE"), *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
+  char *p = malloc(4200);
+  if (!p) return NULL;
+  if (k && *k) snprintf(p, 4200, "%s", k);
+  else if (x && *x) snprintf(p, 4200, "%s/krait", x);
+  else snprintf(p, 4200, "%s/.cache/krait", h && *h ? h : "/tmp");
+  for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) { *s = '\0'; mkdir(p, 0755); *s = '/'; }
+  mkdir(p, 0755);
+  strcat(p, "/apps");
+  mkdir(p, 0755);
+  return p;
+}
+
+/* The hex SHA-256 of n bytes. */
+static void kc_sha256_hex(const uint8_t *d, size_t n, char out[65]) {
+  uint8_t h[32];
+  unsigned hn = 32;
+  EVP_Digest(d, n, h, &hn, EVP_sha256(), NULL);
+  for (int i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", h[i]);
+}
+
+/* nftw's step of kc_remove_tree. */
+static int kc_remove_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+  return remove(path);
+}
+
+/* Removes a directory tree (a half-unpacked bundle); best effort. */
+static void kc_remove_tree(const char *dir) {
+  nftw(dir, kc_remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Unpacks bundle into cache/SHA (once: a finished one is reused; a new
+** one is unpacked beside it and renamed into place). The dir, malloc'ed. */
+static char *kc_unpack(const uint8_t *bundle, size_t n, char *err, size_t errlen) {
+  char hex[65], *cache = kc_apps_cache(), *dir = malloc(4400), tmp[4400];
+  struct stat sb;
+  if (!cache || !dir) { free(cache); free(dir); snprintf(err, errlen, "out of memory"); return NULL; }
+  kc_sha256_hex(bundle, n, hex);
+  snprintf(dir, 4400, "%s/%s", cache, hex);
+  snprintf(tmp, sizeof tmp, "%s/.%s.%ld", cache, hex, (long)getpid());
+  free(cache);
+  if (stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode)) return dir;
+  *err = '\0';
+  kc_remove_tree(tmp);   /* left by a killed run of this pid */
+  if (ka_bundle_extract(bundle, n, tmp, err, errlen) != 0 ||
+      (rename(tmp, dir) != 0 && (errno != ENOTEMPTY && errno != EEXIST))) {
+    if (!*err) snprintf(err, errlen, "cannot unpack into %s: %s", dir, strerror(errno));
+    kc_remove_tree(tmp);
+    free(dir);
+    return NULL;
+  }
+  kc_remove_tree(tmp);   /* gone unless another process won the rename */
+  return dir;
+}
+
+/* Reads one artifact: unpacked, its manifest parsed (dirs inside the
+** unpacked copy, store paths relative to the current directory). */
+static km_manifest *kc_artifact_load(const char *path, char *err, size_t errlen) {
+  char *text, *dir = NULL, what[1024] = "", cwd[4096];
+  uint8_t *bundle;
+  size_t n;
+  km_manifest *m = NULL;
+  if (ka_artifact_read(path, &text, &bundle, &n, what, sizeof what) == 0) {
+    dir = kc_unpack(bundle, n, what, sizeof what);
+    char label[4500];
+    snprintf(label, sizeof label, "%s/krait.toml", dir ? dir : "");
+    if (dir && getcwd(cwd, sizeof cwd)) m = km_manifest_parse(text, strlen(text), label, cwd, what, sizeof what);
+    free(text);
+    free(bundle);
+  }
+  if (!m) snprintf(err, errlen, "artifact %s: %s", path, what[0] ? what : strerror(errno));
+  free(dir);
+  return m;
+}
+
+km_manifest *kc_artifacts_load(char **paths, int n, char *err, size_t errlen) {
+  km_manifest *all = NULL;
+  for (int i = 0; i < n; i++) {
+    km_manifest *m = kc_artifact_load(paths[i], err, errlen);
+    if (!m) { km_manifest_free(all); return NULL; }
+    if (m->napps != 1) {
+      snprintf(err, errlen, "artifact %s: holds %d apps, not 1", paths[i], m->napps);
+      km_manifest_free(m);
+      km_manifest_free(all);
+      return NULL;
+    }
+    free(m->path);   /* the artifact names the app in messages */
+    m->path = strdup(paths[i]);
+    if (!all) { all = m; continue; }
+    if (km_manifest_merge(all, m, err, errlen) != 0) {
+      km_manifest_free(m);
+      km_manifest_free(all);
+      return NULL;
+    }
+  }
+  return all;
+}
+
+/* The manifest's sqlite store files (borrowed), kept out of bundles. */
+static int kc_store_files(const km_manifest *m, const char **out, int cap) {
+  int n = 0;
+  for (int i = 0; i < m->nstores && n < cap; i++)
+    if (m->stores[i].path) out[n++] = m->stores[i].path;
+  return n;
+}
+
+/* Writes app i's artifact; prints what it holds. */
+static int kc_build_one(const km_manifest *m, int i, ka_app *app, const ka_app_config *cfg) {
+  char err[1024] = "", *path = kc_artifact_path(m, &m->apps[i]), *toml = km_app_format(m, &m->apps[i]);
+  const char *exclude[64];
+  ka_bundle_stats st;
+  size_t blen = 0;
+  uint8_t *bundle = path && toml ? ka_bundle_make(app, cfg, exclude, kc_store_files(m, exclude, 64),
+                                                  &blen, &st, err, sizeof err) : NULL;
+  int rc = KC_EXIT_ERROR;
+  if (bundle) {
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", path);
+    *strrchr(dir, '/') = '\0';
+    mkdir(dir, 0755);
+    rc = ka_app_save(app, path, toml, bundle, blen, err, sizeof err) ? KC_EXIT_ERROR : KC_EXIT_OK;
+  }
+  struct stat sb;
+  if (rc == KC_EXIT_OK && stat(path, &sb) == 0) {
+    fprintf(stderr, "krait build: %s: %lld KiB (snapshot of %llu KiB memory; %llu files, %llu KiB, "
+            "bundled in %zu KiB", path, (long long)sb.st_size >> 10,
+            (unsigned long long)(ka_app_snapshot_bytes(app) >> 10), (unsigned long long)st.files,
+            (unsigned long long)(st.bytes >> 10), blen >> 10);
+    if (st.site_entries)
+      fprintf(stderr, "; %llu of %llu site-packages entries, the ones it imports",
+              (unsigned long long)st.site_bundled, (unsigned long long)st.site_entries);
+    fprintf(stderr, "; python.wasm by SHA-256, not embedded)\n");
+  } else {
+    fprintf(stderr, "Error: %s\n", err[0] ? err : "out of memory");
+  }
+  free(bundle);
+  free(toml);
+  free(path);
+  return rc;
+}
+
+int kc_build_save(const km_manifest *m, ka_app **apps, const kc_boot_env *env) {
+  for (int i = 0; i < m->napps; i++) {
+    kc_app_cfg c;
+    kc_app_config(m, &m->apps[i], env, &c);
+    if (kc_build_one(m, i, apps[i], &c.cfg) != KC_EXIT_OK) return KC_EXIT_ERROR;
+  }
+  return KC_EXIT_OK;
+}

@@ -1,0 +1,48 @@
+/*
+** serve_internal.h -- what serve.c and build.c share: how an app of a
+** manifest becomes a ka_app_config, and app artifacts (.krait files).
+*/
+#ifndef KC_SERVE_INTERNAL_H
+#define KC_SERVE_INTERNAL_H
+
+#include <stdbool.h>
+
+#include "app/app.h"
+#include "manifest/manifest.h"
+
+/* What every app of a serve or build run shares. */
+typedef struct kc_boot_env {
+  kk_store **stores;           /* opened, in the manifest's order */
+  const char *home, *sdk;      /* python home; python/sdk */
+  bool artifacts;              /* the apps come from artifacts */
+  char **artifact_paths;       /* then: one per app, in order */
+  bool use_built;              /* serve: start from .krait/APP.krait */
+} kc_boot_env;
+
+/* An app's config with the storage its arrays point into. */
+typedef struct kc_app_cfg {
+  ka_app_config cfg;
+  ka_store_grant grants[64];
+  ka_var vars[64];
+  char sdk[4200];
+} kc_app_cfg;
+
+/* Fills out for app a of m (an artifact's app uses the SDK unpacked
+** beside it). */
+void kc_app_config(const km_manifest *m, const km_app *a, const kc_boot_env *env, kc_app_cfg *out);
+
+/* .krait/NAME.krait beside the manifest (malloc'ed). */
+char *kc_artifact_path(const km_manifest *m, const km_app *a);
+
+/* Whether path is a file that starts like an artifact (a snapshot). */
+bool kc_is_artifact(const char *path);
+
+/* Unpacks the artifacts at paths (into the cache, once per content) and
+** merges their manifests; store paths relative to the current directory.
+** NULL with err naming the artifact and the problem. */
+km_manifest *kc_artifacts_load(char **paths, int n, char *err, size_t errlen);
+
+/* `krait build`: writes each booted app's artifact. An exit status. */
+int kc_build_save(const km_manifest *m, ka_app **apps, const kc_boot_env *env);
+
+#endif

@@ -1,0 +1,167 @@
+/*
+** format.c -- manifests written and combined: one app's krait.toml for its
+** artifact (km_app_format), and the manifests of several artifacts merged
+** into one server's (km_manifest_merge). Not reading TOML (manifest.c).
+*/
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "manifest/manifest.h"
+
+/* A growing text; ok turns false when memory runs out. */
+typedef struct km_out { char *p; size_t len, cap; bool ok; } km_out;
+
+/* Appends printf-style text. */
+static void km_printf(km_out *o, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (!o->ok || n < 0) { o->ok = false; return; }
+  if (o->len + (size_t)n + 1 > o->cap) {
+    size_t cap = (o->cap + (size_t)n + 1) * 2;
+    char *p = realloc(o->p, cap);
+    if (!p) { o->ok = false; return; }
+    o->p = p;
+    o->cap = cap;
+  }
+  va_start(ap, fmt);
+  vsnprintf(o->p + o->len, o->cap - o->len, fmt, ap);
+  va_end(ap);
+  o->len += (size_t)n;
+}
+
+/* Appends s as a TOML basic string: quotes, backslashes and control
+** characters escaped, everything else (UTF-8 included) as is. */
+static void km_quote(km_out *o, const char *s) {
+  km_printf(o, "\"");
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') km_printf(o, "\\%c", c);
+    else if (c < 0x20 || c == 0x7f) km_printf(o, "\\u%04x", c);
+    else km_printf(o, "%c", c);
+  }
+  km_printf(o, "\"");
+}
+
+/* Appends key = ["a", "b"]. */
+static void km_list(km_out *o, const char *key, char *const *v, int n) {
+  km_printf(o, "%s = [", key);
+  for (int i = 0; i < n; i++) {
+    if (i) km_printf(o, ", ");
+    km_quote(o, v[i]);
+  }
+  km_printf(o, "]\n");
+}
+
+/* The store named name in m, or NULL. */
+static const km_store *km_store_named(const km_manifest *m, const char *name) {
+  for (int i = 0; i < m->nstores; i++)
+    if (!strcmp(m->stores[i].name, name)) return &m->stores[i];
+  return NULL;
+}
+
+/* Appends a store's table; a path under the manifest's directory becomes
+** relative (an artifact's stores live where it is served from). */
+static void km_store_table(km_out *o, const km_manifest *m, const km_store *s) {
+  km_printf(o, "\n[key_value_stores.");
+  km_quote(o, s->name);
+  km_printf(o, "]\nbackend = \"%s\"\n", s->redis ? "redis" : "sqlite");
+  if (s->redis) { km_printf(o, "url = "); km_quote(o, s->url); km_printf(o, "\n"); return; }
+  size_t dn = strrchr(m->path, '/') ? (size_t)(strrchr(m->path, '/') - m->path) : 0;
+  const char *p = s->path;
+  if (dn && !strncmp(p, m->path, dn) && p[dn] == '/') p += dn + 1;
+  km_printf(o, "path = ");
+  km_quote(o, p);
+  km_printf(o, "\n");
+}
+
+char *km_app_format(const km_manifest *m, const km_app *a) {
+  km_out o = { .ok = true };
+  km_printf(&o, "# app \"%s\" of %s, as krait build bundled it\n[app]\nname = ", a->name, m->path);
+  km_quote(&o, a->name);
+  km_printf(&o, "\nstyle = ");
+  km_quote(&o, a->style);
+  km_printf(&o, "\nmodule = ");
+  km_quote(&o, a->module);
+  if (a->wsgi) { km_printf(&o, "\nwsgi = "); km_quote(&o, a->wsgi); }
+  km_printf(&o, "\ndir = \"app\"\n");
+  km_list(&o, "routes", a->routes, a->nroutes);
+  km_printf(&o, "site_packages = [");
+  for (int i = 0; i < a->nsite_packages; i++) km_printf(&o, "%s\"site-packages/%d\"", i ? ", " : "", i);
+  km_printf(&o, "]\n");
+  km_list(&o, "key_value_stores", a->stores, a->nstores);
+  km_printf(&o, "debug = %s\n\n[app.limits]\ntimeout_ms = %llu\nfuel = %llu\nmax_memory_mb = %llu\n",
+            a->debug ? "true" : "false", (unsigned long long)a->timeout_ms,
+            (unsigned long long)a->fuel, (unsigned long long)a->max_memory_mb);
+  if (a->nvars) km_printf(&o, "\n[app.variables]\n");
+  for (int i = 0; i < a->nvars; i++) {
+    km_quote(&o, a->var_names[i]);
+    km_printf(&o, " = ");
+    km_quote(&o, a->var_values[i]);
+    km_printf(&o, "\n");
+  }
+  for (int i = 0; i < a->nstores; i++) {
+    const km_store *s = km_store_named(m, a->stores[i]);
+    if (s) km_store_table(&o, m, s);
+  }
+  if (!o.ok) { free(o.p); return NULL; }
+  return o.p;
+}
+
+/* Whether two declarations of a store are the same store. */
+static bool km_same_store(const km_store *a, const km_store *b) {
+  return a->redis == b->redis && !strcmp(a->redis ? a->url : a->path, b->redis ? b->url : b->path);
+}
+
+/* The first problem merging from into into would cause, in err; 0 if none. */
+static int km_merge_check(const km_manifest *into, const km_manifest *from, char *err, size_t errlen) {
+  for (int i = 0; i < from->nstores; i++) {
+    const km_store *s = km_store_named(into, from->stores[i].name);
+    if (s && !km_same_store(s, &from->stores[i])) {
+      snprintf(err, errlen, "%s and %s declare key-value store \"%s\" differently", into->path,
+               from->path, s->name);
+      return -1;
+    }
+  }
+  for (int a = 0; a < from->napps; a++)
+    for (int b = 0; b < into->napps; b++) {
+      if (!strcmp(from->apps[a].name, into->apps[b].name)) {
+        snprintf(err, errlen, "two apps are named \"%s\" (%s and %s)", from->apps[a].name,
+                 into->path, from->path);
+        return -1;
+      }
+      for (int i = 0; i < from->apps[a].nroutes; i++)
+        for (int j = 0; j < into->apps[b].nroutes; j++)
+          if (!strcmp(from->apps[a].routes[i], into->apps[b].routes[j])) {
+            snprintf(err, errlen, "route \"%s\" is claimed by apps \"%s\" and \"%s\"",
+                     into->apps[b].routes[j], into->apps[b].name, from->apps[a].name);
+            return -1;
+          }
+    }
+  return 0;
+}
+
+int km_manifest_merge(km_manifest *into, km_manifest *from, char *err, size_t errlen) {
+  if (km_merge_check(into, from, err, errlen)) return -1;
+  km_app *apps = realloc(into->apps, (size_t)(into->napps + from->napps + 1) * sizeof *apps);
+  if (apps) into->apps = apps;
+  km_store *st = realloc(into->stores, (size_t)(into->nstores + from->nstores + 1) * sizeof *st);
+  if (st) into->stores = st;
+  if (!apps || !st) { snprintf(err, errlen, "out of memory"); return -1; }
+  memcpy(into->apps + into->napps, from->apps, (size_t)from->napps * sizeof *apps);
+  into->napps += from->napps;
+  from->napps = 0;
+  for (int i = 0; i < from->nstores; i++) {
+    if (km_store_named(into, from->stores[i].name)) {  /* the same store: keep one */
+      free(from->stores[i].name); free(from->stores[i].path); free(from->stores[i].url);
+    } else {
+      into->stores[into->nstores++] = from->stores[i];
+    }
+  }
+  from->nstores = 0;
+  km_manifest_free(from);
+  return 0;
+}
