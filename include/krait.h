@@ -373,6 +373,15 @@ int krait_snapshot_read_extra(const char *path, void **extra, size_t *extra_len,
 /* The SHA-256 of the module's bytes as 64 lowercase hex digits and a NUL. */
 void krait_module_sha256(const krait_module *module, char out[65]);
 
+/* Learns from instance in (made from snap, typically after it handled a
+** request) which pages of memory 0 it wrote. Later instances of snap get
+** those pages copied in as they start, with one system call per run
+** (Linux: MADV_POPULATE_WRITE) instead of a write fault per page, which in
+** a threaded process is also a TLB shootdown on every core. Costs one read
+** of /proc/self/pagemap: call it for the first few requests. Thread-safe;
+** a no-op where pages cannot be inspected. */
+void krait_snapshot_learn(krait_snapshot *snap, const krait_instance *in);
+
 /* Frees a snapshot; instances made from it stay valid. NULL is a no-op. */
 void krait_snapshot_free(krait_snapshot *snap);
 

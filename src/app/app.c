@@ -269,6 +269,8 @@ void ka_app_handle(ka_app *a, const ka_request *req, ka_response *resp) {
     if (a->fuel) krait_store_set_fuel(s, a->fuel);
     if (a->timeout_ns) krait_store_set_timeout(s, a->timeout_ns);
     int rc = ka_call(s, in, "krait_handle", &e);
+    uint64_t n = __atomic_fetch_add(&a->handled, 1, __ATOMIC_RELAXED);
+    if (n < 16 || n % 1024 == 0) krait_snapshot_learn(a->snap, in);  /* pages requests write */
     if (rc < 0) ka_failed(a, &e, resp);
     else if (!ctx.responded || (rc == 1 && ctx.streaming))  /* 1: a stream broke */
       ka_error_response(resp, 500, KA_ERROR, "500 Internal Server Error\n");

@@ -38,6 +38,7 @@ struct ka_app {
   int null_fd;                 /* /dev/null for stdin */
   char build_key[65];          /* SHA-256 of what the snapshot depends on */
   char *boot_info;             /* the guest's boot_info JSON, or NULL */
+  uint64_t handled;            /* requests so far (atomic) */
 };
 
 /* The state of one request (or of the boot, with req NULL). */

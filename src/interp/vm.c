@@ -307,6 +307,11 @@ L_CALL_INDIRECT: {
   uint32_t i = RD_I32(S(4));
   if (i >= t->size) TRAP(UNDEFINED_ELEM);
   callee = t->elems[i];
+  if (KU_UNLIKELY(KR_IS_LAZY(callee))) {  /* only funcref tables get here */
+    bool oom = false;
+    callee = kr_table_ref(t, i, &oom);
+    if (oom) TRAP(NOMEM);
+  }
   if (!callee) TRAP(UNINIT_ELEM);
   if (callee->type_id != ip[1]) TRAP(INDIRECT_TYPE);
   nfp = fp + ip[3];
@@ -329,7 +334,9 @@ L_TABLE_GET: {
   krait_table *t = inst->tables[ip[2]];
   uint32_t i = RD_I32(S(3));
   if (i >= t->size) TRAP(TABLE_OOB);
-  S(1).ref = t->elems[i];
+  bool oom = false;
+  S(1).ref = kr_table_ref(t, i, &oom);
+  if (oom) TRAP(NOMEM);
   ip += 4; NEXT();
 }
 L_TABLE_SET: {

@@ -4,6 +4,7 @@
 */
 #include "platform/platform.h"
 #include <sys/mman.h>
+#include <fcntl.h>
 #include <sys/random.h>
 #include <signal.h>
 #include <string.h>
@@ -49,6 +50,35 @@ bool kp_map_image(void *p, size_t n, int fd) {
   if (n == 0) return true;
   void *q = mmap(p, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd, 0);
   return q == p;
+}
+
+/* pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst). */
+#define KP_PM_PRESENT (1ull << 63)
+#define KP_PM_FILE (1ull << 61)      /* file page or shared anonymous */
+
+bool kp_written_pages(const void *p, size_t n, uint64_t *bits) {
+  int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  uint64_t e[512];
+  size_t first = (uintptr_t)p / 4096, npages = n / 4096;
+  bool ok = true;
+  for (size_t i = 0; ok && i < npages; i += 512) {
+    size_t k = npages - i < 512 ? npages - i : 512;
+    ok = pread(fd, e, k * 8, (off_t)((first + i) * 8)) == (ssize_t)(k * 8);
+    for (size_t j = 0; ok && j < k; j++)
+      if ((e[j] & KP_PM_PRESENT) && !(e[j] & KP_PM_FILE))
+        __atomic_fetch_or(&bits[(i + j) / 64], 1ull << ((i + j) % 64), __ATOMIC_RELAXED);
+  }
+  close(fd);
+  return ok;
+}
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23   /* Linux 5.14 */
+#endif
+
+bool kp_populate_write(void *p, size_t n) {
+  return madvise(p, n, MADV_POPULATE_WRITE) == 0;
 }
 
 void *kp_remap(void *p, size_t old_n, size_t new_n) {

@@ -26,6 +26,16 @@ int kp_image_new(size_t n);
 ** reads see the image, writes go to private pages. False on failure. */
 bool kp_map_image(void *p, size_t n, int fd);
 
+/* Sets in bits (one per 4 KiB page of [p, p + n), p page-aligned) the
+** pages of a private file mapping this process has written (they became
+** anonymous copies). false when that cannot be read (no pagemap). */
+bool kp_written_pages(const void *p, size_t n, uint64_t *bits);
+
+/* Faults [p, p + n) in writable at once (private copies made), instead of
+** one write fault -- and, after a read, one TLB shootdown -- per page.
+** false when the kernel cannot (before Linux 5.14); nothing is lost. */
+bool kp_populate_write(void *p, size_t n);
+
 /* The fault-to-trap bridge. While a thread runs guest code it registers a
 ** region; a SIGSEGV/SIGBUS inside it calls the handler, which longjmps to
 ** the catch point when the address is a guest memory fault and returns

@@ -227,9 +227,10 @@ uint32_t krait_table_size(const krait_table *t) { return t->size; }
 
 int krait_table_get(const krait_table *t, uint32_t i, krait_val *out) {
   if (i >= t->size) return -1;
+  bool oom = false;
   out->type = (krait_valtype)t->type;
-  out->of.ref = t->elems[i];
-  return 0;
+  out->of.ref = kr_table_ref((krait_table *)t, i, &oom);  /* makes a lazy entry real */
+  return oom ? -1 : 0;
 }
 
 int krait_table_set(krait_table *t, uint32_t i, const krait_val *v) {

@@ -259,15 +259,22 @@ static bool make_tables_and_memory(krait_instance *in, uint32_t mem_min, krait_e
 }
 
 /* Evaluates element segment items to references; notes data lengths. */
-static bool eval_segments(krait_instance *in) {
+bool kr_eval_elem(krait_instance *in, uint32_t i) {
+  const kd_elem *e = &in->module->elems[i];
+  void **refs = kr_alloc(in->store, (e->count ? e->count : 1) * sizeof *refs);
+  if (!refs) return false;
+  for (uint32_t k = 0; k < e->count; k++) refs[k] = eval_const(in, &e->items[k]).ref;
+  in->elem_refs[i] = refs;
+  return true;
+}
+
+/* Sets every segment's length; evaluates element items unless lazy (a
+** snapshot evaluates only the segments it kept). */
+static bool eval_segments(krait_instance *in, bool lazy) {
   const krait_module *m = in->module;
   for (uint32_t i = 0; i < m->nelems; i++) {
-    const kd_elem *e = &m->elems[i];
-    void **refs = kr_alloc(in->store, (e->count ? e->count : 1) * sizeof *refs);
-    if (!refs) return false;
-    for (uint32_t k = 0; k < e->count; k++) refs[k] = eval_const(in, &e->items[k]).ref;
-    in->elem_refs[i] = refs;
-    in->elem_len[i] = e->count;
+    if (!lazy && !kr_eval_elem(in, i)) return false;
+    in->elem_len[i] = m->elems[i].count;
   }
   for (uint32_t i = 0; i < m->ndatas; i++) in->data_len[i] = m->datas[i].len;
   return true;
@@ -301,10 +308,10 @@ static krait_trapkind apply_segments(krait_instance *in) {
 ** imports, functions, globals, tables, memory 0 (at least mem_min pages)
 ** and evaluated segment items. NULL with err on failure. */
 krait_instance *kr_instance_build(krait_linker *l, const krait_module *m, uint32_t mem_min,
-                                  krait_error *err) {
+                                  bool lazy, krait_error *err) {
   krait_instance *in = alloc_instance(l->store, m);
   if (!in || !resolve_imports(l, in, err) || !make_globals(in) || !make_export_funcs(in) ||
-      !make_tables_and_memory(in, mem_min, err) || !eval_segments(in)) {
+      !make_tables_and_memory(in, mem_min, err) || !eval_segments(in, lazy)) {
     if (err->kind == KRAIT_OK) {
       err->kind = KRAIT_ERR_NOMEM;
       snprintf(err->message, sizeof err->message, "out of memory while instantiating");
@@ -320,7 +327,7 @@ krait_instance *krait_instantiate(krait_linker *l, const krait_module *m, krait_
   if (!err) err = &dummy;
   memset(err, 0, sizeof *err);
   krait_store *s = l->store;
-  krait_instance *in = kr_instance_build(l, m, 0, err);
+  krait_instance *in = kr_instance_build(l, m, 0, false, err);
   if (!in) return NULL;
   krait_trapkind t = apply_segments(in);
   if (t) {

@@ -145,8 +145,22 @@ krait_trapkind kr_table_init(krait_instance *in, uint32_t tab, uint32_t seg, uin
   return KRAIT_TRAP_NONE;
 }
 
+void *kr_table_ref(krait_table *t, uint32_t i, bool *oom) {
+  void *e = t->elems[i];
+  if (!t->lazy || !KR_IS_LAZY(e)) return e;  /* externrefs may be odd */
+  krait_func *f = kr_func(t->lazy, KR_LAZY_INDEX(e));
+  if (!f) *oom = true;
+  else t->elems[i] = f;
+  return f;
+}
+
+/* Lazy entries name functions of their own table's instance: moving them
+** to another table makes them real first. */
 krait_trapkind kr_table_copy(krait_table *dt, krait_table *st, uint32_t d, uint32_t s, uint32_t n) {
   if (!in_range(s, n, st->size) || !in_range(d, n, dt->size)) return KRAIT_TRAP_TABLE_OOB;
+  bool oom = false;
+  for (uint32_t k = 0; dt != st && st->lazy && k < n; k++) kr_table_ref(st, s + k, &oom);
+  if (oom) return KRAIT_TRAP_NOMEM;
   if (n) memmove(dt->elems + d, st->elems + s, n * sizeof *dt->elems);
   return KRAIT_TRAP_NONE;
 }

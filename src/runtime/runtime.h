@@ -47,10 +47,19 @@ struct krait_memory {
 };
 
 struct krait_table {
-  void **elems;
+  void **elems;                /* refs, or KR_LAZY(index) of a function of
+                                  `lazy` not made yet (from a snapshot) */
   uint32_t size, max;          /* max UINT32_MAX = none */
   uint8_t type;                /* KD_FUNCREF or KD_EXTERNREF */
+  krait_instance *lazy;        /* whose functions lazy entries name */
 };
+
+/* A table entry standing for function idx of the table's `lazy` instance:
+** instantiating a snapshot would otherwise make a function object for
+** every element of a big table (thousands in python.wasm) per instance. */
+#define KR_LAZY(idx) ((void *)(((uintptr_t)(idx) << 1) | 1))
+#define KR_IS_LAZY(p) (((uintptr_t)(p) & 1) != 0)
+#define KR_LAZY_INDEX(p) ((uint32_t)((uintptr_t)(p) >> 1))
 
 struct krait_global {
   krait_slot val;              /* first: the interpreter reads it directly */
@@ -148,9 +157,14 @@ struct krait_snapshot {
   uint32_t *table_size;
   uint32_t **table_refs;       /* per table: function indices */
   uint32_t *elem_len, *data_len;  /* segment lengths (0: dropped) */
+  uint64_t *hot;               /* 4 KiB pages instances write (learned) */
+  size_t nhot;                 /* words in hot */
 };
 
 krait_snapshot *kr_snapshot_alloc(const krait_module *m);
+/* Gives a sized snapshot its (empty) set of hot pages; without one, none
+** are learned. */
+void kr_snapshot_hot_init(krait_snapshot *sn);
 
 /* instance.c: the function object of defined function idx, created on
 ** first use (a module's functions mostly go uncalled in a short-lived
@@ -162,9 +176,18 @@ static inline krait_func *kr_func(krait_instance *in, uint32_t idx) {
 }
 
 /* instance.c: an instance without segments applied or start run (for
-** krait_instantiate and snapshots). */
+** krait_instantiate and snapshots). With lazy, element segments' items
+** are left unevaluated: the snapshot evaluates the ones it kept
+** (kr_eval_elem), as instantiating one must not make thousands of
+** function objects for a dropped segment. */
 krait_instance *kr_instance_build(krait_linker *l, const krait_module *m, uint32_t mem_min,
-                                  krait_error *err);
+                                  bool lazy, krait_error *err);
+bool kr_eval_elem(krait_instance *in, uint32_t i);
+
+/* memory.c: element i of t (i < size) as a real reference, making the
+** function object of a lazy entry (and storing it back); NULL for a null
+** ref or when out of memory (then *oom). */
+void *kr_table_ref(krait_table *t, uint32_t i, bool *oom);
 
 /* Allocates zeroed memory owned by the store. */
 void *kr_alloc(krait_store *s, size_t n);

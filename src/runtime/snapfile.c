@@ -263,6 +263,7 @@ static krait_snapshot *kf_decode(kf_in *r, const krait_module *m, void **extra, 
     kf_fail(err, KRAIT_ERR_MALFORMED, "%s is damaged (its contents do not fit the module)", path);
     return NULL;
   }
+  kr_snapshot_hot_init(sn);
   return sn;
 }
 

@@ -68,7 +68,11 @@ static bool ks_take_tables(krait_snapshot *sn, krait_instance *in, krait_error *
     sn->table_size[t] = tab->size;
     for (uint32_t i = 0; i < tab->size; i++) {
       const krait_func *f = tab->elems[i];
-      if (f && (tab->type != KD_FUNCREF || f->inst != in)) {
+      if (tab->lazy == in && KR_IS_LAZY(f)) {  /* not made yet: its index */
+        refs[i] = KR_LAZY_INDEX(f);
+        continue;
+      }
+      if (f && ((tab->lazy && KR_IS_LAZY(f)) || tab->type != KD_FUNCREF || f->inst != in)) {
         ks_fail(err, KRAIT_ERR_LINK, "cannot snapshot: a table %s holds a reference "
                 "that is not one of the module's own functions",
                 tab->type == KD_FUNCREF ? "element" : "(externref)");
@@ -100,6 +104,11 @@ krait_snapshot *kr_snapshot_alloc(const krait_module *m) {
   return sn;
 }
 
+void kr_snapshot_hot_init(krait_snapshot *sn) {
+  sn->nhot = (sn->size / 4096 + 63) / 64;
+  sn->hot = ku_calloc(sn->nhot + 1, sizeof *sn->hot);
+}
+
 /* Captures inst: globals, tables, segment state and memory 0's image. */
 krait_snapshot *krait_snapshot_take(krait_instance *in, krait_error *err) {
   krait_error dummy;
@@ -125,6 +134,7 @@ krait_snapshot *krait_snapshot_take(krait_instance *in, krait_error *err) {
       krait_snapshot_free(sn);
       return ks_fail(err, KRAIT_ERR_NOMEM, "cannot create the memory image: %s", strerror(errno));
     }
+    kr_snapshot_hot_init(sn);
   }
   return sn;
 }
@@ -139,11 +149,34 @@ static bool ks_restore_tables(krait_instance *in, const krait_snapshot *sn) {
       return false;
     for (uint32_t i = 0; i < sn->table_size[t]; i++) {
       uint32_t f = sn->table_refs[t][i];
-      tab->elems[i] = f == KS_NULL_REF ? NULL : kr_func(in, f);
-      if (f != KS_NULL_REF && !tab->elems[i]) return false;
+      tab->elems[i] = f == KS_NULL_REF ? NULL : KR_LAZY(f);
     }
+    tab->lazy = in;
   }
   return true;
+}
+
+/* Faults in, writable, the pages instances of sn were seen to write: one
+** madvise per run (runs a few pages apart are joined). */
+static void ks_populate_hot(const krait_snapshot *sn, uint8_t *base) {
+  size_t npages = sn->size / 4096, run = 0, start = 0, gap = 0;
+  for (size_t i = 0; sn->hot && i <= npages; i++) {
+    bool hot = i < npages && (__atomic_load_n(&sn->hot[i / 64], __ATOMIC_RELAXED) >> (i % 64) & 1);
+    if (hot) {
+      if (!run) start = i;
+      run = i - start + 1;
+      gap = 0;
+    } else if (run && (++gap > 4 || i == npages)) {
+      kp_populate_write(base + start * 4096, run * 4096);
+      run = 0;
+    }
+  }
+}
+
+void krait_snapshot_learn(krait_snapshot *sn, const krait_instance *in) {
+  const krait_memory *m = in->mem0;
+  if (!sn->hot || !m || !m->image || in->module != sn->module) return;
+  kp_written_pages(m->base, sn->size, sn->hot);
 }
 
 /* Restores globals, segment state, tables and memory 0 into a freshly
@@ -152,12 +185,15 @@ static bool ks_restore(krait_instance *in, const krait_snapshot *sn) {
   const krait_module *m = in->module;
   for (uint32_t i = 0; i < sn->nglobals; i++) in->globals[i]->val = sn->globals[i];
   memcpy(in->elem_len, sn->elem_len, m->nelems * sizeof *sn->elem_len);
+  for (uint32_t i = 0; i < m->nelems; i++)
+    if (in->elem_len[i] && !kr_eval_elem(in, i)) return false;
   memcpy(in->data_len, sn->data_len, m->ndatas * sizeof *sn->data_len);
   if (!ks_restore_tables(in, sn)) return false;
   if (sn->image < 0 || sn->size == 0) return true;
   assert(in->mem0->size == sn->size);
   if (!kp_map_image(in->mem0->base, sn->size, sn->image)) return false;
   in->mem0->image = true;
+  ks_populate_hot(sn, in->mem0->base);
   return true;
 }
 
@@ -169,7 +205,7 @@ krait_instance *krait_instantiate_snapshot(krait_linker *l, const krait_module *
   memset(err, 0, sizeof *err);
   if (sn->module != m)
     return ks_fail(err, KRAIT_ERR_LINK, "the snapshot was taken from another module%s", "");
-  krait_instance *in = kr_instance_build(l, m, sn->pages, err);
+  krait_instance *in = kr_instance_build(l, m, sn->pages, true, err);
   if (!in) return NULL;
   if (in->mem0->pages != sn->pages && m->nmems)
     return ks_fail(err, KRAIT_ERR_LINK, "memory 0 cannot start at the snapshot's size%s", "");
@@ -190,5 +226,6 @@ void krait_snapshot_free(krait_snapshot *sn) {
   ku_free(sn->globals);
   ku_free(sn->elem_len);
   ku_free(sn->data_len);
+  ku_free(sn->hot);
   ku_free(sn);
 }

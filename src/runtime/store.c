@@ -5,22 +5,83 @@
 #include "runtime/runtime.h"
 #include "interp/interp.h"
 #include "platform/platform.h"
+#include <pthread.h>
 #include <stdio.h>
 #include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
 
-/* Creates a store with its value stack (mapped lazily) and frame stack. */
+/* A thread's spare execution stacks, parked by its last freed store so
+** that its next store (in a server: the next request) reuses them: no
+** mapping, no zeroing, no unmapping (which costs a TLB shootdown on every
+** core of a threaded process). Released when the thread exits. */
+typedef struct kr_spare {
+  krait_slot *stack;
+  size_t stack_bytes;
+  ki_frame *frames;
+  size_t frames_bytes;
+} kr_spare;
+
+static pthread_key_t kr_spare_key;
+static pthread_once_t kr_spare_once = PTHREAD_ONCE_INIT;
+
+/* The pthread key's destructor: unmaps a thread's spare stacks. */
+static void kr_spare_free(void *p) {
+  kr_spare *sp = p;
+  kp_release(sp->stack, sp->stack_bytes);
+  kp_release(sp->frames, sp->frames_bytes);
+  free(sp);
+}
+
+static void kr_spare_init(void) { pthread_key_create(&kr_spare_key, kr_spare_free); }
+
+/* Gives s its stacks: the thread's spares when their sizes fit, else new
+** lazily-zeroed mappings. */
+static bool kr_stacks_take(krait_store *s, size_t stack_bytes, size_t frames_bytes) {
+  pthread_once(&kr_spare_once, kr_spare_init);
+  kr_spare *sp = pthread_getspecific(kr_spare_key);
+  if (sp && sp->stack_bytes == stack_bytes && sp->frames_bytes == frames_bytes) {
+    pthread_setspecific(kr_spare_key, NULL);
+    s->ex.stack = sp->stack;
+    s->ex.frames = sp->frames;
+    memset(s->ex.frames, 0, 2 * sizeof *s->ex.frames);
+    free(sp);
+    return true;
+  }
+  s->ex.stack = kp_map(stack_bytes);
+  s->ex.frames = kp_map(frames_bytes);
+  if (s->ex.stack && s->ex.frames) return true;
+  kp_release(s->ex.stack, stack_bytes);
+  kp_release(s->ex.frames, frames_bytes);
+  return false;
+}
+
+/* Parks s's stacks as the thread's spares (or unmaps them). */
+static void kr_stacks_give(krait_store *s) {
+  size_t sb = (size_t)(s->ex.stack_end - s->ex.stack) * sizeof(krait_slot);
+  size_t fb = ((size_t)(s->ex.frames_end - s->ex.frames) + 1) * sizeof(ki_frame);
+  if (!pthread_getspecific(kr_spare_key)) {  /* the thread has none parked */
+    kr_spare *sp = malloc(sizeof *sp);
+    if (sp && pthread_setspecific(kr_spare_key, sp) == 0) {
+      *sp = (kr_spare){ s->ex.stack, sb, s->ex.frames, fb };
+      return;
+    }
+    free(sp);
+  }
+  kp_release(s->ex.stack, sb);
+  kp_release(s->ex.frames, fb);
+}
+
+/* Creates a store with its value stack and frame stack (both mapped
+** lazily, or reused from the thread's last store). */
 krait_store *krait_store_new(krait_engine *e) {
   krait_store *s = ku_calloc(1, sizeof *s);
   if (!s) return NULL;
   s->engine = e;
   ku_vec_init(&s->owned, sizeof(kr_owned));
   size_t nslots = e->cfg.value_stack_bytes / sizeof(krait_slot);
-  /* The stack is reserved and touched lazily, so a big default is cheap. */
-  s->ex.stack = kp_map(nslots * sizeof(krait_slot));
-  s->ex.frames = ku_calloc((size_t)e->cfg.max_call_depth + 2, sizeof(ki_frame));
-  if (!s->ex.stack || !s->ex.frames) {
-    if (s->ex.stack) kp_release(s->ex.stack, nslots * sizeof(krait_slot));
-    ku_free(s->ex.frames);
+  if (!kr_stacks_take(s, nslots * sizeof(krait_slot),
+                      ((size_t)e->cfg.max_call_depth + 2) * sizeof(ki_frame))) {
     ku_free(s);
     return NULL;
   }
@@ -71,8 +132,7 @@ void krait_store_free(krait_store *s) {
   }
   ku_vec_free(&s->owned);
   ku_arena_free(&s->arena);
-  kp_release(s->ex.stack, (size_t)(s->ex.stack_end - s->ex.stack) * sizeof(krait_slot));
-  ku_free(s->ex.frames);
+  kr_stacks_give(s);
   ku_free(s);
 }
 

@@ -87,6 +87,23 @@ static void snapshot_round(krait_bounds bounds) {
   call_i32(&a, "poke", 2, 300000, 8);
   CHECK_INT(call_i32(&a, "load", 1, 300000, 0), 8);
   CHECK_INT(call_i32(&b, "pages", 0, 0, 0), 3);
+  krait_snapshot_learn(snap, a.inst);          /* a wrote pages: pre-copied next */
+  snap_inst d, e2, f;
+  CHECK(open_inst(&f, e, m, snap));
+  check_initialized(&f);                       /* populated pages are pristine */
+  close_inst(&f);
+  CHECK(open_inst(&d, e, m, snap));            /* no call_indirect: all lazy */
+  CHECK_INT(call_i32(&d, "poke", 2, 1024, 9), 0);
+  krait_snapshot *snap2 = krait_snapshot_take(d.inst, &err);  /* of a snapshot's instance: */
+  CHECK(snap2 != NULL);                        /* its lazy table entries carry over */
+  close_inst(&d);
+  CHECK(open_inst(&e2, e, m, snap2));
+  CHECK_INT(call_i32(&e2, "call", 1, 1, 0), 2);
+  CHECK_INT(call_i32(&e2, "call", 1, 0, 0), 1);
+  CHECK_INT(call_i32(&e2, "call", 1, 2, 0), -1000);
+  CHECK_INT(call_i32(&e2, "load", 1, 1024, 0), 9);
+  close_inst(&e2);
+  krait_snapshot_free(snap2);
   close_inst(&a);
   snap_inst c;
   CHECK(open_inst(&c, e, m, snap));
