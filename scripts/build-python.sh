@@ -245,6 +245,7 @@ mkdir -p "$BLD"
 PY_CFLAGS="-O2 -Wno-error=int-conversion"
 PY_LDFLAGS="-Wl,--stack-first,-z,stack-size=524288 -Wl,--initial-memory=10485760"
 PY_LDFLAGS="$PY_LDFLAGS -Wl,--wrap=utimensat,--wrap=futimens"  # python/c/krait_utimens.c
+PY_LDFLAGS="$PY_LDFLAGS -Wl,--export=krait_handle_direct,--export-table"  # python/c/krait_abi.h
 
 configure_py() {
   cd "$BLD" &&

@@ -474,7 +474,9 @@ __attribute__((export_name("krait_init"))) int32_t krait_init(void) {
 
 /* Handles one request: krait_runtime.handle(), which returns False when
 ** a streamed body broke after its head went out (then 1: truncate it). */
-__attribute__((export_name("krait_handle"))) int32_t krait_handle(void) {
+int32_t krait_handle_body(void);
+
+int32_t krait_handle_body(void) {
   if (!kr_handle_fn) {
     fprintf(stderr, "krait_handle: krait_init did not succeed\n");
     return 1;
@@ -488,3 +490,10 @@ __attribute__((export_name("krait_handle"))) int32_t krait_handle(void) {
   Py_DECREF(res);
   return broken;
 }
+
+/* The export, which wasm-ld wraps in the constructors (they would run
+** again, for every request) and destructors. */
+__attribute__((export_name("krait_handle"))) int32_t krait_handle(void) { return krait_handle_body(); }
+
+/* The same without the wrapper: python/c/krait_direct.c's
+** krait_handle_direct holds krait_handle_body's table index. */

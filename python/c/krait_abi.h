@@ -20,6 +20,12 @@
 **                          reads the request and responds through the
 **                          imports below. 0, or 1 after printing an error
 **                          (the host then answers 500 if nothing was sent).
+**   krait_handle_direct    (an exported i32 global) the address of a u32
+**                          holding the index, in the exported table
+**                          __indirect_function_table, of krait_handle
+**                          without wasm-ld's command wrapper, which would
+**                          re-run the C constructors (preopens, environ)
+**                          in every request. Hosts call it when present.
 */
 #define KRAIT_ABI_VERSION 2
 

@@ -254,7 +254,18 @@ def handle():
             job()
         except (Exception, SystemExit):
             _failure("waitUntil task failed")
+    _flush_stdio()
     return ok
+
+
+def _flush_stdio():
+    """Flush what the handler print()ed: the instance ends with the request,
+    and with it anything left in Python's buffers."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
 
 
 def first_part(body):

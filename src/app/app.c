@@ -154,6 +154,33 @@ static int ka_call(krait_store *s, krait_instance *inst, const char *name, krait
   return res.of.i32;
 }
 
+/* krait_handle without wasm-ld's constructor wrapper (krait_abi.h:
+** krait_handle_direct), or NULL when python.wasm does not offer it. */
+static krait_func *ka_handle_direct(krait_instance *in) {
+  krait_extern g, t, m;
+  krait_val idx;
+  if (krait_instance_export(in, "krait_handle_direct", &g) != 0 || g.kind != KRAIT_EXTERN_GLOBAL ||
+      krait_instance_export(in, "__indirect_function_table", &t) != 0 ||
+      t.kind != KRAIT_EXTERN_TABLE || krait_instance_export(in, "memory", &m) != 0 ||
+      m.kind != KRAIT_EXTERN_MEMORY)
+    return NULL;
+  uint32_t at = (uint32_t)krait_global_get(g.of.global).of.i32, i;
+  if ((uint64_t)at + 4 > krait_memory_size(m.of.memory)) return NULL;
+  memcpy(&i, krait_memory_data(m.of.memory) + at, 4);
+  if (krait_table_get(t.of.table, i, &idx) != 0 || !idx.of.ref) return NULL;
+  krait_func *f = idx.of.ref;
+  return strcmp(krait_func_signature(f), ":i") == 0 ? f : NULL;
+}
+
+/* Runs one request's krait_handle in inst: directly when it can. */
+static int ka_call_handle(krait_store *s, krait_instance *in, krait_error *err) {
+  krait_func *f = ka_handle_direct(in);
+  krait_val res;
+  if (!f) return ka_call(s, in, "krait_handle", err);
+  if (krait_func_call(s, f, NULL, 0, &res, 1, err) != 0) return -1;
+  return res.of.i32;
+}
+
 /* Boots the app in its own store: instantiate, krait_init, snapshot. */
 static bool ka_boot_instance(ka_app *a, char *err, size_t errlen) {
   ka_ctx ctx = { .app = a };
@@ -268,7 +295,7 @@ void ka_app_handle(ka_app *a, const ka_request *req, ka_response *resp) {
   } else {
     if (a->fuel) krait_store_set_fuel(s, a->fuel);
     if (a->timeout_ns) krait_store_set_timeout(s, a->timeout_ns);
-    int rc = ka_call(s, in, "krait_handle", &e);
+    int rc = ka_call_handle(s, in, &e);
     uint64_t n = __atomic_fetch_add(&a->handled, 1, __ATOMIC_RELAXED);
     if (n < 16 || n % 1024 == 0) krait_snapshot_learn(a->snap, in);  /* pages requests write */
     if (rc < 0) ka_failed(a, &e, resp);

@@ -5,6 +5,7 @@
 #include "platform/platform.h"
 #include <sys/mman.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/random.h>
 #include <signal.h>
 #include <string.h>
@@ -21,6 +22,15 @@ void *kp_reserve(size_t n) {
 
 bool kp_commit(void *p, size_t n) {
   return n == 0 || mprotect(p, n, PROT_READ | PROT_WRITE) == 0;
+}
+
+bool kp_decommit(void *p, size_t n) {
+  return n == 0 || (madvise(p, n, MADV_DONTNEED) == 0 && mprotect(p, n, PROT_NONE) == 0);
+}
+
+const uint8_t *kp_view_image(size_t n, int fd) {
+  void *p = mmap(NULL, n ? n : 1, PROT_READ, MAP_SHARED, fd, 0);
+  return p == MAP_FAILED ? NULL : p;
 }
 
 void kp_release(void *p, size_t n) {
@@ -54,10 +64,18 @@ bool kp_map_image(void *p, size_t n, int fd) {
 
 /* pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst). */
 #define KP_PM_PRESENT (1ull << 63)
+#define KP_PM_SWAPPED (1ull << 62)
 #define KP_PM_FILE (1ull << 61)      /* file page or shared anonymous */
 
+/* /proc/self/pagemap, opened once for the process (-1: unreadable). */
+static int kp_pagemap_fd = -1;
+static pthread_once_t kp_pagemap_once = PTHREAD_ONCE_INIT;
+
+static void kp_pagemap_open(void) { kp_pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC); }
+
 bool kp_written_pages(const void *p, size_t n, uint64_t *bits) {
-  int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  pthread_once(&kp_pagemap_once, kp_pagemap_open);
+  int fd = kp_pagemap_fd;
   if (fd < 0) return false;
   uint64_t e[512];
   size_t first = (uintptr_t)p / 4096, npages = n / 4096;
@@ -66,10 +84,9 @@ bool kp_written_pages(const void *p, size_t n, uint64_t *bits) {
     size_t k = npages - i < 512 ? npages - i : 512;
     ok = pread(fd, e, k * 8, (off_t)((first + i) * 8)) == (ssize_t)(k * 8);
     for (size_t j = 0; ok && j < k; j++)
-      if ((e[j] & KP_PM_PRESENT) && !(e[j] & KP_PM_FILE))
+      if (((e[j] & KP_PM_PRESENT) && !(e[j] & KP_PM_FILE)) || (e[j] & KP_PM_SWAPPED))
         __atomic_fetch_or(&bits[(i + j) / 64], 1ull << ((i + j) % 64), __ATOMIC_RELAXED);
   }
-  close(fd);
   return ok;
 }
 

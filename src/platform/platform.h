@@ -13,6 +13,12 @@
 void *kp_reserve(size_t n);
 /* Makes [p, p+n) readable and writable (zero-filled on first touch). */
 bool kp_commit(void *p, size_t n);
+/* Drops the pages of [p, p + n) (reading as zero again) and makes the
+** range inaccessible, as kp_reserve left it. False on failure. */
+bool kp_decommit(void *p, size_t n);
+/* Maps [0, n) of image fd read-only and shared (to copy pages back
+** from); NULL on failure. */
+const uint8_t *kp_view_image(size_t n, int fd);
 /* Releases a reservation made by kp_reserve. */
 void kp_release(void *p, size_t n);
 /* Resizes an explicit-mode mapping (may move); NULL on failure. */
@@ -28,7 +34,8 @@ bool kp_map_image(void *p, size_t n, int fd);
 
 /* Sets in bits (one per 4 KiB page of [p, p + n), p page-aligned) the
 ** pages of a private file mapping this process has written (they became
-** anonymous copies). false when that cannot be read (no pagemap). */
+** anonymous copies, perhaps swapped out). false when that cannot be read
+** (no pagemap). */
 bool kp_written_pages(const void *p, size_t n, uint64_t *bits);
 
 /* Faults [p, p + n) in writable at once (private copies made), instead of

@@ -8,6 +8,7 @@
 typedef struct kr_def {
   char *module, *name;
   krait_extern ext;
+  uint32_t hash;               /* def_hash(module, name) */
 } kr_def;
 
 struct krait_linker {
@@ -37,10 +38,21 @@ void krait_linker_free(krait_linker *l) {
   ku_free(l);
 }
 
-static kr_def *find_def(krait_linker *l, const char *module, const char *name) {
+/* FNV-1a of "module\0name": definitions are told apart by it before any
+** string compare (a linker is made per request in a server). */
+static uint32_t def_hash(const char *module, const char *name) {
+  uint32_t h = 2166136261u;
+  for (const char *p = module; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
+  h *= 16777619u;
+  for (const char *p = name; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
+  return h;
+}
+
+static kr_def *find_def(krait_linker *l, const char *module, const char *name, uint32_t h) {
   kr_def *d = l->defs.data;
   for (size_t i = l->defs.len; i > 0; i--)
-    if (strcmp(d[i - 1].module, module) == 0 && strcmp(d[i - 1].name, name) == 0)
+    if (d[i - 1].hash == h && strcmp(d[i - 1].module, module) == 0 &&
+        strcmp(d[i - 1].name, name) == 0)
       return &d[i - 1];
   return NULL;
 }
@@ -48,13 +60,15 @@ static kr_def *find_def(krait_linker *l, const char *module, const char *name) {
 /* Defines or replaces module.name in the linker. */
 int krait_linker_define(krait_linker *l, const char *module, const char *name,
                         const krait_extern *ext) {
-  kr_def *d = find_def(l, module, name);
+  uint32_t h = def_hash(module, name);
+  kr_def *d = find_def(l, module, name, h);
   if (d) { d->ext = *ext; return 0; }
   char *m = ku_strdup(module), *n = ku_strdup(name);
   d = (m && n) ? ku_vec_push(&l->defs) : NULL;
   if (!d) { ku_free(m); ku_free(n); return -1; }
   d->module = m;
   d->name = n;
+  d->hash = h;
   d->ext = *ext;
   return 0;
 }
@@ -144,7 +158,7 @@ static bool resolve_imports(krait_linker *l, krait_instance *in, krait_error *er
   const krait_module *m = in->module;
   for (uint32_t i = 0; i < m->nimports; i++) {
     const kd_import *im = &m->imports[i];
-    kr_def *d = find_def(l, im->module, im->name);
+    kr_def *d = find_def(l, im->module, im->name, def_hash(im->module, im->name));
     if (!d) { link_error(err, im, "unknown import"); return false; }
     if (!bind_import(in, im, &d->ext, err)) return false;
   }
@@ -232,7 +246,8 @@ static bool make_globals(krait_instance *in) {
 
 /* Creates defined tables and memory 0 (within the engine's caps), memory 0
 ** with at least mem_min pages (a snapshot's size). */
-static bool make_tables_and_memory(krait_instance *in, uint32_t mem_min, krait_error *err) {
+static bool make_tables_and_memory(krait_instance *in, uint32_t mem_min, const krait_snapshot *sn,
+                                   krait_error *err) {
   const krait_module *m = in->module;
   for (uint32_t i = m->ntable_imports; i < m->ntables; i++) {
     const kd_tabletype *t = &m->tables[i];
@@ -246,7 +261,8 @@ static bool make_tables_and_memory(krait_instance *in, uint32_t mem_min, krait_e
   if (m->nmems > m->nmem_imports) {
     const kd_limits *l = &m->mems[0];
     uint32_t pages = mem_min > l->min ? mem_min : l->min;
-    in->mem0 = kr_memory_new(in->store, pages, l->max, l->has_max);
+    in->mem0 = sn ? kr_memory_pooled(in->store, sn->id, pages, l->max, l->has_max) : NULL;
+    if (!in->mem0) in->mem0 = kr_memory_new(in->store, pages, l->max, l->has_max);
     if (!in->mem0) {
       err->kind = KRAIT_ERR_LINK;
       snprintf(err->message, sizeof err->message,
@@ -308,10 +324,10 @@ static krait_trapkind apply_segments(krait_instance *in) {
 ** imports, functions, globals, tables, memory 0 (at least mem_min pages)
 ** and evaluated segment items. NULL with err on failure. */
 krait_instance *kr_instance_build(krait_linker *l, const krait_module *m, uint32_t mem_min,
-                                  bool lazy, krait_error *err) {
+                                  const krait_snapshot *sn, krait_error *err) {
   krait_instance *in = alloc_instance(l->store, m);
   if (!in || !resolve_imports(l, in, err) || !make_globals(in) || !make_export_funcs(in) ||
-      !make_tables_and_memory(in, mem_min, err) || !eval_segments(in, lazy)) {
+      !make_tables_and_memory(in, mem_min, sn, err) || !eval_segments(in, sn != NULL)) {
     if (err->kind == KRAIT_OK) {
       err->kind = KRAIT_ERR_NOMEM;
       snprintf(err->message, sizeof err->message, "out of memory while instantiating");
@@ -327,7 +343,7 @@ krait_instance *krait_instantiate(krait_linker *l, const krait_module *m, krait_
   if (!err) err = &dummy;
   memset(err, 0, sizeof *err);
   krait_store *s = l->store;
-  krait_instance *in = kr_instance_build(l, m, 0, false, err);
+  krait_instance *in = kr_instance_build(l, m, 0, NULL, err);
   if (!in) return NULL;
   krait_trapkind t = apply_segments(in);
   if (t) {

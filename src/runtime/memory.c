@@ -4,6 +4,9 @@
 */
 #include "runtime/runtime.h"
 #include "platform/platform.h"
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define KR_TABLE_CAP 10000000u  /* implementation limit on table elements */
 
@@ -73,10 +76,80 @@ int64_t kr_memory_grow(krait_memory *m, uint32_t delta) {
   return (int64_t)old;
 }
 
-void kr_memory_free(krait_memory *m) {
-  if (!m) return;
+/* A thread's parked memories: guard-mode, each mapping a snapshot image,
+** kept after their instance ended so that the thread's next instance of
+** that snapshot resets one in place -- copying back the pages the last
+** one wrote -- instead of mapping a new one, faulting its pages in and
+** unmapping it (every unmap of written pages is a TLB shootdown on every
+** core of a threaded process). A few slots, for servers of several apps;
+** the oldest goes first. Released when the thread exits. */
+#define KR_PARK_SLOTS 4
+
+typedef struct kr_park { krait_memory *slot[KR_PARK_SLOTS]; } kr_park;
+
+static pthread_key_t kr_park_key;
+static pthread_once_t kr_park_once = PTHREAD_ONCE_INIT;
+
+static void kr_unmap(krait_memory *m) {
   kp_release(m->base, m->mapped);
   ku_free(m);
+}
+
+static void kr_park_release(void *p) {
+  kr_park *k = p;
+  for (int i = 0; i < KR_PARK_SLOTS; i++)
+    if (k->slot[i]) kr_unmap(k->slot[i]);
+  free(k);
+}
+
+static void kr_park_init(void) { pthread_key_create(&kr_park_key, kr_park_release); }
+
+/* The thread's slots, made on first use; NULL when out of memory. */
+static kr_park *kr_park_get(void) {
+  pthread_once(&kr_park_once, kr_park_init);
+  kr_park *k = pthread_getspecific(kr_park_key);
+  if (!k && (k = calloc(1, sizeof *k)) && pthread_setspecific(kr_park_key, k) != 0) {
+    free(k);
+    k = NULL;
+  }
+  return k;
+}
+
+/* Parks m in the thread's slots if it can be reused, back at its snapshot
+** size (grown pages dropped and made inaccessible). */
+static bool kr_memory_park(krait_memory *m) {
+  kr_park *k;
+  if (!m->guard || !m->image || !m->image_id || m->size < m->image_size || !(k = kr_park_get()))
+    return false;
+  if (m->size > m->image_size && !kp_decommit(m->base + m->image_size, m->size - m->image_size))
+    return false;
+  m->size = m->image_size;
+  m->pages = (uint32_t)(m->image_size / KR_PAGE);
+  if (k->slot[KR_PARK_SLOTS - 1]) kr_unmap(k->slot[KR_PARK_SLOTS - 1]);
+  memmove(k->slot + 1, k->slot, (KR_PARK_SLOTS - 1) * sizeof *k->slot);
+  k->slot[0] = m;
+  return true;
+}
+
+krait_memory *kr_memory_pooled(krait_store *s, uint64_t image_id, uint32_t pages, uint32_t max,
+                               bool has_max) {
+  kr_park *k = s->engine->cfg.bounds == KRAIT_BOUNDS_GUARD ? kr_park_get() : NULL;
+  for (int i = 0; k && i < KR_PARK_SLOTS; i++) {
+    krait_memory *m = k->slot[i];
+    if (!m || m->image_id != image_id || m->pages != pages ||
+        m->max_pages != page_cap(s, max, has_max) || m->declared_max != max ||
+        m->has_declared_max != has_max)
+      continue;
+    memmove(k->slot + i, k->slot + i + 1, (size_t)(KR_PARK_SLOTS - 1 - i) * sizeof *k->slot);
+    k->slot[KR_PARK_SLOTS - 1] = NULL;
+    m->reused = true;
+    return kr_own(s, KR_OWN_MEMORY, m) ? m : NULL;
+  }
+  return NULL;
+}
+
+void kr_memory_free(krait_memory *m) {
+  if (m && !kr_memory_park(m)) kr_unmap(m);
 }
 
 /* Creates a null-filled table. */

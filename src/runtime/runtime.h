@@ -44,6 +44,11 @@ struct krait_memory {
   size_t mapped;               /* bytes reserved or mapped */
   bool guard;                  /* guard-page (true) or explicit mode */
   bool image;                  /* starts with a snapshot image mapping */
+  uint64_t image_id;           /* that snapshot's id (0: none) */
+  uint64_t image_size;         /* the bytes it maps */
+  bool reused;                 /* taken from the thread's pool: its pages
+                                  hold the last instance's writes until
+                                  the snapshot resets them */
 };
 
 struct krait_table {
@@ -159,6 +164,8 @@ struct krait_snapshot {
   uint32_t *elem_len, *data_len;  /* segment lengths (0: dropped) */
   uint64_t *hot;               /* 4 KiB pages instances write (learned) */
   size_t nhot;                 /* words in hot */
+  uint64_t id;                 /* unique in the process, never reused */
+  const uint8_t *view;         /* the image mapped read-only (resets) */
 };
 
 krait_snapshot *kr_snapshot_alloc(const krait_module *m);
@@ -176,13 +183,21 @@ static inline krait_func *kr_func(krait_instance *in, uint32_t idx) {
 }
 
 /* instance.c: an instance without segments applied or start run (for
-** krait_instantiate and snapshots). With lazy, element segments' items
-** are left unevaluated: the snapshot evaluates the ones it kept
-** (kr_eval_elem), as instantiating one must not make thousands of
-** function objects for a dropped segment. */
+** krait_instantiate and snapshots). For snapshot sn (else NULL), element
+** segments' items are left unevaluated -- the snapshot evaluates the ones
+** it kept (kr_eval_elem), as instantiating one must not make thousands of
+** function objects for a dropped segment -- and memory 0 may come from
+** the thread's pool (kr_memory_pooled). */
 krait_instance *kr_instance_build(krait_linker *l, const krait_module *m, uint32_t mem_min,
-                                  bool lazy, krait_error *err);
+                                  const krait_snapshot *sn, krait_error *err);
 bool kr_eval_elem(krait_instance *in, uint32_t i);
+
+/* memory.c: the guard-mode memory the thread parked when its last
+** instance of snapshot image_id ended (kr_memory_free parks such a
+** memory, at its snapshot size, when the thread has none parked), owned
+** by s and marked reused; NULL when there is none that fits. */
+krait_memory *kr_memory_pooled(krait_store *s, uint64_t image_id, uint32_t pages, uint32_t max,
+                               bool has_max);
 
 /* memory.c: element i of t (i < size) as a real reference, making the
 ** function object of a lazy entry (and storing it back); NULL for a null

@@ -105,8 +105,11 @@ krait_snapshot *kr_snapshot_alloc(const krait_module *m) {
 }
 
 void kr_snapshot_hot_init(krait_snapshot *sn) {
+  static uint64_t next_id;
+  sn->id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
   sn->nhot = (sn->size / 4096 + 63) / 64;
   sn->hot = ku_calloc(sn->nhot + 1, sizeof *sn->hot);
+  sn->view = kp_view_image(sn->size, sn->image);
 }
 
 /* Captures inst: globals, tables, segment state and memory 0's image. */
@@ -179,6 +182,24 @@ void krait_snapshot_learn(krait_snapshot *sn, const krait_instance *in) {
   kp_written_pages(m->base, sn->size, sn->hot);
 }
 
+/* Resets a memory a finished instance of sn left in the thread's pool:
+** every page it wrote (pagemap) is copied back from the image; the rest
+** still maps the image. False when the written pages cannot be read (the
+** caller maps the image afresh instead). */
+static bool ks_reset(const krait_snapshot *sn, krait_memory *mem) {
+  size_t npages = sn->size / 4096;
+  uint64_t *bits = sn->view ? ku_calloc(sn->nhot + 1, sizeof *bits) : NULL;
+  bool ok = bits && kp_written_pages(mem->base, sn->size, bits);
+  for (size_t w = 0; ok && w < sn->nhot; w++)
+    for (uint64_t b = bits[w]; b; b &= b - 1) {
+      size_t i = w * 64 + (size_t)__builtin_ctzll(b);
+      if (i < npages) memcpy(mem->base + i * 4096, sn->view + i * 4096, 4096);
+    }
+  ku_free(bits);
+  mem->reused = false;
+  return ok;
+}
+
 /* Restores globals, segment state, tables and memory 0 into a freshly
 ** built instance. */
 static bool ks_restore(krait_instance *in, const krait_snapshot *sn) {
@@ -190,10 +211,14 @@ static bool ks_restore(krait_instance *in, const krait_snapshot *sn) {
   memcpy(in->data_len, sn->data_len, m->ndatas * sizeof *sn->data_len);
   if (!ks_restore_tables(in, sn)) return false;
   if (sn->image < 0 || sn->size == 0) return true;
-  assert(in->mem0->size == sn->size);
-  if (!kp_map_image(in->mem0->base, sn->size, sn->image)) return false;
-  in->mem0->image = true;
-  ks_populate_hot(sn, in->mem0->base);
+  krait_memory *mem = in->mem0;
+  assert(mem->size == sn->size);
+  if (mem->reused && ks_reset(sn, mem)) return true;
+  if (!kp_map_image(mem->base, sn->size, sn->image)) return false;
+  mem->image = true;
+  mem->image_id = sn->id;
+  mem->image_size = sn->size;
+  ks_populate_hot(sn, mem->base);
   return true;
 }
 
@@ -205,7 +230,7 @@ krait_instance *krait_instantiate_snapshot(krait_linker *l, const krait_module *
   memset(err, 0, sizeof *err);
   if (sn->module != m)
     return ks_fail(err, KRAIT_ERR_LINK, "the snapshot was taken from another module%s", "");
-  krait_instance *in = kr_instance_build(l, m, sn->pages, true, err);
+  krait_instance *in = kr_instance_build(l, m, sn->pages, sn, err);
   if (!in) return NULL;
   if (in->mem0->pages != sn->pages && m->nmems)
     return ks_fail(err, KRAIT_ERR_LINK, "memory 0 cannot start at the snapshot's size%s", "");
@@ -227,5 +252,6 @@ void krait_snapshot_free(krait_snapshot *sn) {
   ku_free(sn->elem_len);
   ku_free(sn->data_len);
   ku_free(sn->hot);
+  if (sn->view) kp_release((void *)sn->view, sn->size ? sn->size : 1);
   ku_free(sn);
 }

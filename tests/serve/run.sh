@@ -43,6 +43,8 @@ class IncomingHandler(http.IncomingHandler):
             while True: pass
         if path == "/misc/boom": raise RuntimeError("very secret detail")
         if path == "/misc/big": return Response(200, {}, str(len(bytearray(512 << 20))).encode())
+        if path == "/misc/print":
+            print("printed by the handler"); return Response(200, {}, b"printed")
         if path == "/misc/stream":
             def parts():
                 yield b"first\n"
@@ -173,6 +175,8 @@ body=$(curl -s -w ' %{http_code}' $U/misc/boom)
 case $body in *"very secret detail"*) bad exception-500 "traceback leaked: $body" ;;
   *" 500") ok exception-500 ;; *) bad exception-500 "$body" ;; esac
 if grep -q "very secret detail" "$A/server.log"; then ok exception-traceback-logged; else bad exception-traceback-logged "not in the log"; fi
+check print-answered "$(curl -s $U/misc/print)" "printed"
+if grep -q "printed by the handler" "$A/server.log"; then ok print-reaches-log; else bad print-reaches-log "print() output lost"; fi
 check max-memory-500 "$(curl -s -o /dev/null -w '%{http_code}' $U/misc/big)" "500"
 if grep -q "MemoryError" "$A/server.log"; then ok max-memory-is-MemoryError; else bad max-memory-is-MemoryError "not in the log"; fi
 check after-memory-fine "$(curl -s $U/misc/count)" "1"
