@@ -13,7 +13,7 @@ OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 WARN    := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
 CPPFLAGS:= -Iinclude -Isrc -D_GNU_SOURCE
-LDLIBS  := -lm -ljansson -lsqlite3 -lhiredis -lz -lcrypto -lpthread
+LDLIBS  := -lm -ljansson -lsqlite3 -lhiredis -lz -llzma -lcrypto -lpthread
 B       ?= build
 
 LIB_SRC := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))

@@ -25,7 +25,7 @@ PKGS="build-essential gcc make clang clang-16 lld-16 llvm-16
       wabt libjansson-dev hyperfine valgrind
       csmith libcsmith-dev
       libsqlite3-dev libhiredis-dev redis-server sqlite3
-      zlib1g-dev libssl-dev
+      zlib1g-dev liblzma-dev libssl-dev
       wrk gunicorn"
 PY_PKGS="clang-16 lld-16 llvm-16 wasi-libc libclang-rt-16-dev-wasm32
       python3.11 dpkg-dev pkg-config make gcc wabt tcl xz-utils bzip2

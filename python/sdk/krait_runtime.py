@@ -4,13 +4,10 @@
 # once, turning any failure into a logged 500. Does not own the styles' APIs
 # (spin_sdk, js, workers, krait_wsgi) nor the sandbox and snapshot (the host).
 """Boot an app and handle requests through the `_krait` host module."""
-import asyncio
 import importlib
-import inspect
 import json
 import os
 import sys
-import traceback
 
 import _krait
 import krait_kv
@@ -110,14 +107,13 @@ def _boot_spin(config):
 
 
 def _boot_cloudflare(config):
-    global _loop
+    import inspect
     import js
     import workers
     module = _import_app(config.get("module"), "cloudflare")
     env = workers.Env(config.get("kv") or [])
     call = _cloudflare_entry(module, env, workers)
-    if _loop is None or _loop.is_closed():
-        _loop = asyncio.new_event_loop()
+    _event_loop()
 
     def run(method, uri, headers, body):
         ctx = workers.Context()
@@ -134,6 +130,7 @@ def _boot_cloudflare(config):
 
 def _cloudflare_entry(module, env, workers):
     """call(request, ctx) for the module's on_fetch or Default.fetch."""
+    import inspect
     on_fetch = getattr(module, "on_fetch", None)
     if callable(on_fetch):
         params = inspect.signature(on_fetch).parameters.values()
@@ -201,11 +198,25 @@ async def _finish(coro, pending):
     return await _Resume(coro, pending)
 
 
+def _event_loop():
+    """The event loop coroutines run in, made at boot for the cloudflare
+    style (asyncio is imported only then: the other styles' snapshots are
+    smaller without it)."""
+    global _loop
+    import asyncio
+    if _loop is None or _loop.is_closed():
+        _loop = asyncio.new_event_loop()
+    return _loop
+
+
 def _await(awaitable):
     """The result of awaitable. Stepped by hand first, with the boot-time loop
     marked running: the SDK's awaitables finish without suspending, so usually
     no loop ever runs. If it does suspend (asyncio.sleep, a task, ...), the
     same loop -- which owns any future it made -- runs it to the end."""
+    import asyncio
+    import inspect
+    _event_loop()
     if not inspect.iscoroutine(awaitable):
         async def wrap(inner):
             return await inner
@@ -319,6 +330,7 @@ def _stream(rest):
                 _krait.send(part)
         return True
     except (Exception, SystemExit):
+        import traceback
         _krait.log(40, f"streaming the response failed:\n{traceback.format_exc()}")
         return False
     finally:
@@ -329,6 +341,7 @@ def _stream(rest):
 
 def _failure(what):
     """Log the exception being handled; the 500 response for it."""
+    import traceback
     text = traceback.format_exc()
     _krait.log(40, f"{what}:\n{text}")
     body = "500 Internal Server Error\n" + (f"\n{text}" if _debug else "")

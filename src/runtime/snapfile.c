@@ -1,6 +1,7 @@
 /*
-** snapfile.c -- snapshots on disk: a compact file (zero pages elided,
-** deflate via zlib) bound to its module by SHA-256 (OpenSSL libcrypto).
+** snapfile.c -- snapshots on disk: a compact file (only the pages that
+** differ from the module's initial memory, as XOR deltas in one xz stream
+** via liblzma; CRC32 via zlib) bound to its module by SHA-256 (libcrypto).
 ** Every read goes through a bounded reader; damage is an error, not a crash.
 */
 #include <errno.h>
@@ -9,13 +10,14 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <openssl/evp.h>
+#include <lzma.h>
 #include <zlib.h>
 
 #include "runtime/runtime.h"
 #include "platform/platform.h"
 
 #define KF_MAGIC "KRAITSNP"
-#define KF_VERSION 1u
+#define KF_VERSION 2u
 #define KF_PAGE 4096u
 
 /* Fills err; returns -1 or NULL-compatible 0 for the callers' returns. */
@@ -68,40 +70,82 @@ static bool kf_zero_page(const uint8_t *p) {
   return acc == 0;
 }
 
-/* Appends one compressed run of n pages starting at page first. */
-static void kf_run(kf_out *o, const uint8_t *mem, uint32_t first, uint32_t n) {
-  uLong src = (uLong)n * KF_PAGE, cap = compressBound(src);
-  uint8_t *z = malloc(cap);
-  if (!z || compress2(z, &cap, mem + (size_t)first * KF_PAGE, src, 6) != Z_OK) o->ok = false;
-  kf_u32(o, first);
-  kf_u32(o, n);
-  kf_u32(o, (uint32_t)cap);
-  if (o->ok) kf_put(o, z, cap);
-  free(z);
+/* The module's memory 0 as instantiation leaves it before any code runs:
+** its active data segments at constant offsets, in order, clipped to n
+** bytes. Writer and reader compute it alike, so a snapshot stores only the
+** pages that differ from it (python.wasm's constant data does not), as
+** their XOR with it. A lazily zeroed mapping of n bytes, or NULL. */
+static uint8_t *kf_initial(const krait_module *m, size_t n) {
+  uint8_t *p = kp_map(n ? n : 1);
+  for (uint32_t i = 0; p && i < m->ndatas; i++) {
+    const kd_data *d = &m->datas[i];
+    uint64_t off = (uint32_t)d->offset.value;
+    if (d->mode != KD_SEG_ACTIVE || d->memory != 0 || d->offset.op != KD_OP_I32_CONST || off >= n)
+      continue;
+    memcpy(p + off, d->bytes, d->len < n - off ? d->len : n - off);
+  }
+  return p;
 }
 
-/* Appends memory 0 (mapped from the snapshot's image) as runs. */
-static void kf_memory(kf_out *o, const krait_snapshot *sn) {
-  uint32_t npages = (uint32_t)(sn->size / KF_PAGE), nruns = 0;
-  size_t count_at = o->len;
-  kf_u32(o, 0);
-  if (!npages) return;
-  uint8_t *mem = kp_map(sn->size);
-  if (!mem || pread(sn->image, mem, sn->size, 0) != (ssize_t)sn->size) {
-    o->ok = false;
-    if (mem) kp_release(mem, sn->size);
-    return;
+/* XORs n bytes of src into dst, 8 at a time (n is a page multiple). */
+static void kf_xor(uint8_t *dst, const uint8_t *src, size_t n) {
+  for (size_t i = 0; i < n; i += 8) {
+    uint64_t a, b;
+    memcpy(&a, dst + i, 8);
+    memcpy(&b, src + i, 8);
+    a ^= b;
+    memcpy(dst + i, &a, 8);
   }
-  for (uint32_t p = 0; p < npages && o->ok;) {
-    if (kf_zero_page(mem + (size_t)p * KF_PAGE)) { p++; continue; }
+}
+
+/* Appends the runs of pages of mem that differ from init (u32 count, then
+** first/n pairs) and gathers their XOR with init into delta (*dn bytes). */
+static void kf_runs(kf_out *o, const uint8_t *mem, const uint8_t *init, uint32_t npages,
+                    uint8_t *delta, size_t *dn) {
+  size_t count_at = o->len;
+  uint32_t nruns = 0;
+  kf_u32(o, 0);
+  *dn = 0;
+  for (uint32_t p = 0; p < npages;) {
+    if (!memcmp(mem + (size_t)p * KF_PAGE, init + (size_t)p * KF_PAGE, KF_PAGE)) { p++; continue; }
     uint32_t q = p;
-    while (q < npages && q - p < 1024 && !kf_zero_page(mem + (size_t)q * KF_PAGE)) q++;
-    kf_run(o, mem, p, q - p);
+    while (q < npages && memcmp(mem + (size_t)q * KF_PAGE, init + (size_t)q * KF_PAGE, KF_PAGE)) q++;
+    kf_u32(o, p);
+    kf_u32(o, q - p);
+    size_t bytes = (size_t)(q - p) * KF_PAGE;
+    memcpy(delta + *dn, mem + (size_t)p * KF_PAGE, bytes);
+    kf_xor(delta + *dn, init + (size_t)p * KF_PAGE, bytes);
+    *dn += bytes;
     nruns++;
     p = q;
   }
-  kp_release(mem, sn->size);
   if (o->ok) memcpy(o->p + count_at, &nruns, 4);
+}
+
+/* Appends memory 0 (the snapshot's image): the runs of pages that differ
+** from the module's initial memory, then their XOR with it as one xz
+** (liblzma) stream: u64 raw length, u64 compressed length, the bytes. */
+static void kf_memory(kf_out *o, const krait_snapshot *sn) {
+  uint32_t npages = (uint32_t)(sn->size / KF_PAGE);
+  size_t n = sn->size ? sn->size : 1, dn = 0, zn = 0;
+  uint8_t *mem = kp_map(n), *init = kf_initial(sn->module, sn->size), *delta = kp_map(n), *z = NULL;
+  if (!mem || !init || !delta ||
+      (sn->size && pread(sn->image, mem, sn->size, 0) != (ssize_t)sn->size)) {
+    o->ok = false;
+  } else {
+    kf_runs(o, mem, init, npages, delta, &dn);
+    size_t cap = lzma_stream_buffer_bound(dn);
+    z = malloc(cap);
+    if (!z || lzma_easy_buffer_encode(6, LZMA_CHECK_CRC32, NULL, delta, dn, z, &zn, cap) != LZMA_OK)
+      o->ok = false;
+    kf_u64(o, dn);
+    kf_u64(o, zn);
+    if (o->ok) kf_put(o, z, zn);
+  }
+  free(z);
+  kp_release(mem, n);
+  kp_release(init, n);
+  kp_release(delta, n);
 }
 
 /* Serializes everything but the CRC. */
@@ -206,21 +250,66 @@ static bool kf_tables(kf_in *r, krait_snapshot *sn) {
   return !r->bad;
 }
 
-/* Inflates the memory runs into a new image of sn->size bytes. */
-static bool kf_image(kf_in *r, krait_snapshot *sn) {
-  uint32_t nruns = kf_get_u32(r), npages = (uint32_t)(sn->size / KF_PAGE);
-  uint8_t *buf = ku_malloc(1024 * KF_PAGE);
-  sn->image = kp_image_new(sn->size);
-  bool ok = buf && sn->image >= 0;
-  for (uint32_t i = 0; ok && i < nruns; i++) {
-    uint32_t first = kf_get_u32(r), n = kf_get_u32(r), clen = kf_get_u32(r);
-    const uint8_t *z = kf_take(r, clen);
-    uLongf out = (uLongf)n * KF_PAGE;
-    ok = z && n && n <= 1024 && first <= npages && n <= npages - first &&
-         uncompress(buf, &out, z, clen) == Z_OK && out == (uLongf)n * KF_PAGE &&
-         pwrite(sn->image, buf, out, (off_t)first * KF_PAGE) == (ssize_t)out;
+/* Reads the runs (ascending, disjoint, inside memory); their page count
+** in *total, or false. runs holds 2 u32s per run. */
+static bool kf_read_runs(kf_in *r, uint32_t npages, uint32_t **runs, uint32_t *nruns,
+                         uint64_t *total) {
+  uint32_t n = kf_get_u32(r), end = 0;
+  *total = 0;
+  if (r->bad || n > npages || !(*runs = ku_malloc(((size_t)n + 1) * 8))) return false;
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t first = kf_get_u32(r), len = kf_get_u32(r);
+    if (r->bad || len == 0 || first < end || first > npages || len > npages - first) return false;
+    (*runs)[2 * i] = first;
+    (*runs)[2 * i + 1] = len;
+    end = first + len;
+    *total += len;
   }
-  ku_free(buf);
+  *nruns = n;
+  return true;
+}
+
+/* Writes the image: the initial memory, with the runs' pages replaced by
+** their delta XOR the initial pages. */
+static bool kf_write_image(krait_snapshot *sn, const uint8_t *init, uint8_t *delta,
+                           const uint32_t *runs, uint32_t nruns) {
+  uint32_t npages = (uint32_t)(sn->size / KF_PAGE), next = 0, k = 0;
+  size_t at = 0;
+  for (uint32_t p = 0; p < npages; p++) {
+    const uint8_t *src = init + (size_t)p * KF_PAGE;
+    if (k < nruns && p == runs[2 * k]) {
+      next = p + runs[2 * k + 1];
+      k++;
+    }
+    if (p < next) {  /* a stored page: delta XOR initial */
+      kf_xor(delta + at, src, KF_PAGE);
+      src = delta + at;
+      at += KF_PAGE;
+    }
+    if (!kf_zero_page(src) && pwrite(sn->image, src, KF_PAGE, (off_t)p * KF_PAGE) != KF_PAGE)
+      return false;
+  }
+  return true;
+}
+
+/* Decodes memory 0 into a new image of sn->size bytes (kf_memory's form):
+** every length is checked, and the xz stream must inflate to exactly the
+** runs' pages. */
+static bool kf_image(kf_in *r, krait_snapshot *sn) {
+  uint32_t npages = (uint32_t)(sn->size / KF_PAGE), nruns = 0, *runs = NULL;
+  uint64_t total = 0, dn = 0, zn = 0;
+  bool ok = kf_read_runs(r, npages, &runs, &nruns, &total);
+  if (ok) { dn = kf_get_u64(r); zn = kf_get_u64(r); }
+  const uint8_t *z = ok && !r->bad && dn == total * KF_PAGE ? kf_take(r, zn) : NULL;
+  size_t n = sn->size ? sn->size : 1, in = 0, out = 0;
+  uint64_t memlimit = 256u << 20;
+  uint8_t *delta = z ? kp_map(dn ? dn : 1) : NULL, *init = delta ? kf_initial(sn->module, sn->size) : NULL;
+  ok = init && lzma_stream_buffer_decode(&memlimit, 0, NULL, z, &in, zn, delta, &out, dn) == LZMA_OK &&
+       in == zn && out == dn && (sn->image = kp_image_new(sn->size)) >= 0 &&
+       kf_write_image(sn, init, delta, runs, nruns);
+  if (delta) kp_release(delta, dn ? dn : 1);
+  if (init) kp_release(init, n);
+  ku_free(runs);
   return ok && !r->bad;
 }
 
