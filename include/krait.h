@@ -223,6 +223,11 @@ uint64_t krait_store_fuel(const krait_store *store);
 /* Sets a wall-clock limit applied to each outermost call (0 = none). */
 void krait_store_set_timeout(krait_store *store, uint64_t timeout_ns);
 
+/* Caps every linear memory that instances in the store create from now
+** on at max_bytes (0 = only the engine's cap); the lower of the two wins.
+** Lets one engine and module serve apps with different limits. */
+void krait_store_set_max_memory(krait_store *store, uint64_t max_bytes);
+
 /* Sets user data returned by krait_caller_data in host functions. */
 void krait_store_set_data(krait_store *store, void *data);
 

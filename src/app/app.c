@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "app/app_internal.h"
 
@@ -134,6 +135,7 @@ static krait_linker *ka_linker(ka_app *a, ka_ctx *ctx, krait_store **store) {
   krait_linker *l = *store ? krait_linker_new(*store) : NULL;
   if (!l) return NULL;
   krait_store_set_data(*store, ctx);
+  krait_store_set_max_memory(*store, a->max_memory);
   if (krait_wasi_define(l, &wc) != 0 || ka_define_imports(l, a) != 0) {
     krait_linker_free(l);
     return NULL;
@@ -203,29 +205,90 @@ static bool ka_boot_instance(ka_app *a, char *err, size_t errlen) {
   return ok;
 }
 
-/* Loads python.wasm from cfg->python_home into a.module. */
-static bool ka_load(ka_app *a, const ka_app_config *cfg, char *err, size_t errlen) {
-  char *path = ka_fmt("%s/python.wasm", cfg->python_home);
-  FILE *f = path ? fopen(path, "rb") : NULL;
-  uint8_t *bytes = NULL;
-  long n = -1;
-  if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 &&
-      (bytes = malloc((size_t)n)) && fread(bytes, 1, (size_t)n, f) != (size_t)n)
-    n = -1;
+/* python.wasm loaded once per file for all the apps of a process: one
+** engine and module (decoded functions, lowered code) shared by every app
+** that uses the same file; each app's memory cap is set on its stores. */
+typedef struct ka_shared {
+  char *path;                  /* realpath of python.wasm */
+  struct stat sb;              /* size and mtime when loaded */
+  krait_engine *engine;
+  krait_module *module;
+  int refs;
+  struct ka_shared *next;
+} ka_shared;
+
+static ka_shared *ka_shared_list;
+static pthread_mutex_t ka_shared_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Reads and decodes path into a new shared entry; NULL with err. */
+static ka_shared *ka_shared_load(const char *path, const struct stat *sb, char *err, size_t errlen) {
+  ka_shared *sh = calloc(1, sizeof *sh);
+  FILE *f = sh ? fopen(path, "rb") : NULL;
+  uint8_t *bytes = f && sb->st_size > 0 ? malloc((size_t)sb->st_size) : NULL;
+  bool read = bytes && fread(bytes, 1, (size_t)sb->st_size, f) == (size_t)sb->st_size;
+  int e0 = errno;
   if (f) fclose(f);
-  krait_error e;
-  if (n > 0 && bytes) a->module = krait_module_new(a->engine, bytes, (size_t)n, &e);
-  if (!a->module) ka_fail(err, errlen, "cannot load %s: %s", path ? path : "python.wasm",
-                          n > 0 ? e.message : strerror(errno));
+  krait_error e = { 0 };
+  if (read) sh->engine = krait_engine_new(NULL, &e);
+  if (sh && sh->engine) sh->module = krait_module_new(sh->engine, bytes, (size_t)sb->st_size, &e);
   free(bytes);
+  if (sh && sh->module) {
+    sh->path = strdup(path);
+    sh->sb = *sb;
+    return sh;
+  }
+  ka_fail(err, errlen, "cannot load %s: %s", path, read ? e.message : strerror(e0));
+  if (sh && sh->engine) krait_engine_free(sh->engine);
+  free(sh);
+  return NULL;
+}
+
+/* The shared python.wasm of cfg->python_home (loaded or reused) into a. */
+static bool ka_load(ka_app *a, const ka_app_config *cfg, char *err, size_t errlen) {
+  char *given = ka_fmt("%s/python.wasm", cfg->python_home), *path = given ? realpath(given, NULL) : NULL;
+  struct stat sb;
+  if (!path || stat(path, &sb) != 0) {
+    ka_fail(err, errlen, "cannot load %s: %s", given ? given : "python.wasm", strerror(errno));
+    free(given);
+    free(path);
+    return false;
+  }
+  pthread_mutex_lock(&ka_shared_lock);
+  ka_shared *sh = ka_shared_list;
+  while (sh && (strcmp(sh->path, path) || sh->sb.st_size != sb.st_size ||
+                sh->sb.st_mtim.tv_sec != sb.st_mtim.tv_sec || sh->sb.st_mtim.tv_nsec != sb.st_mtim.tv_nsec))
+    sh = sh->next;
+  if (!sh && (sh = ka_shared_load(path, &sb, err, errlen))) {
+    sh->next = ka_shared_list;
+    ka_shared_list = sh;
+  }
+  if (sh) sh->refs++;
+  pthread_mutex_unlock(&ka_shared_lock);
+  free(given);
   free(path);
-  return a->module != NULL;
+  a->shared = sh;
+  a->engine = sh ? sh->engine : NULL;
+  a->module = sh ? sh->module : NULL;
+  return sh != NULL;
+}
+
+/* Drops a's reference to its python.wasm; the last one frees it. */
+static void ka_unload(ka_app *a) {
+  ka_shared *sh = a->shared, **p;
+  if (!sh) return;
+  pthread_mutex_lock(&ka_shared_lock);
+  if (--sh->refs == 0) {
+    for (p = &ka_shared_list; *p != sh; p = &(*p)->next) {}
+    *p = sh->next;
+    krait_module_free(sh->module);
+    krait_engine_free(sh->engine);
+    free(sh->path);
+    free(sh);
+  }
+  pthread_mutex_unlock(&ka_shared_lock);
 }
 
 ka_app *ka_app_boot(const ka_app_config *cfg, char *err, size_t errlen) {
-  krait_config kc;
-  krait_config_default(&kc);
-  kc.max_memory_bytes = cfg->max_memory;
   ka_app *a = calloc(1, sizeof *a);
   if (!a) return ka_fail(err, errlen, "out of memory");
   a->name = strdup(cfg->name);
@@ -235,9 +298,8 @@ ka_app *ka_app_boot(const ka_app_config *cfg, char *err, size_t errlen) {
   a->debug = cfg->debug;
   a->null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
   a->config_json = ka_config_json(cfg);
-  krait_error e;
-  a->engine = krait_engine_new(&kc, &e);
-  bool ready = a->engine && a->null_fd >= 0 && a->config_json && ka_view(a, cfg) &&
+  a->max_memory = cfg->max_memory;
+  bool ready = a->null_fd >= 0 && a->config_json && ka_view(a, cfg) &&
                ka_copy_bindings(a, cfg) && ka_load(a, cfg, err, errlen);
   if (ready) {
     ka_build_key(a, cfg);  /* needs the view: it covers the WASI layout */
@@ -319,8 +381,7 @@ uint64_t ka_app_snapshot_bytes(const ka_app *a) { return krait_snapshot_memory_s
 void ka_app_free(ka_app *a) {
   if (!a) return;
   krait_snapshot_free(a->snap);
-  if (a->module) krait_module_free(a->module);
-  if (a->engine) krait_engine_free(a->engine);
+  ka_unload(a);
   for (int i = 0; a->dirs && i < a->ndirs; i++) {
     free((char *)a->dirs[i].host_path);
     free((char *)a->dirs[i].guest_path);

@@ -17,9 +17,13 @@ typedef struct ka_grant {
   pthread_mutex_t lock;
 } ka_grant;
 
+struct ka_shared;
+
 struct ka_app {
-  krait_engine *engine;
-  krait_module *module;
+  struct ka_shared *shared;    /* python.wasm, shared by apps (app.c) */
+  krait_engine *engine;        /* shared->engine */
+  krait_module *module;        /* shared->module */
+  uint64_t max_memory;         /* per instance (0: the engine's default) */
   krait_snapshot *snap;
   char *name;
   char *config_json;           /* what _krait.config() returns */

@@ -267,7 +267,8 @@ static bool make_tables_and_memory(krait_instance *in, uint32_t mem_min, const k
       err->kind = KRAIT_ERR_LINK;
       snprintf(err->message, sizeof err->message,
                "cannot allocate memory of %u pages (limit %llu bytes)", pages,
-               (unsigned long long)in->store->engine->cfg.max_memory_bytes);
+               (unsigned long long)(in->store->max_memory_bytes ? in->store->max_memory_bytes
+                                                                : in->store->engine->cfg.max_memory_bytes));
       return false;
     }
   }

@@ -10,11 +10,13 @@
 
 #define KR_TABLE_CAP 10000000u  /* implementation limit on table elements */
 
-/* The page cap for a memory: declared max, the engine's byte cap, 65536. */
+/* The page cap for a memory: declared max, the engine's and the store's
+** byte caps, 65536. */
 static uint32_t page_cap(krait_store *s, uint32_t max, bool has_max) {
   uint64_t cap = has_max ? max : 65536;
-  uint64_t bytes = s->engine->cfg.max_memory_bytes;
+  uint64_t bytes = s->engine->cfg.max_memory_bytes, own = s->max_memory_bytes;
   if (bytes && bytes / KR_PAGE < cap) cap = bytes / KR_PAGE;
+  if (own && own / KR_PAGE < cap) cap = own / KR_PAGE;
   return (uint32_t)cap;
 }
 

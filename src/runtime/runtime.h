@@ -133,6 +133,7 @@ struct krait_store {
   void *data;
   ku_arena arena;              /* small immutable things (signatures) */
   ku_vec owned;                /* kr_owned entries */
+  uint64_t max_memory_bytes;   /* the store's own cap (0: none) */
   ki_exec ex;
 };
 

@@ -156,6 +156,8 @@ void *kr_alloc(krait_store *s, size_t n) {
   return p;
 }
 
+void krait_store_set_max_memory(krait_store *s, uint64_t max_bytes) { s->max_memory_bytes = max_bytes; }
+
 void krait_store_set_fuel(krait_store *s, uint64_t fuel) {
   s->ex.fuel_on = fuel != 0;
   s->ex.fuel = fuel;
