@@ -2,7 +2,8 @@
 # missing (scripts/bootstrap.sh, also its python set), builds krait,
 # compiles the examples to wasm32-wasi and runs them with `krait run`, then
 # builds python.wasm (`make python`, cached after the first time) and runs
-# examples/stats.py with `krait python`; then serves examples/notes (one
+# examples/stats.py with `krait python`; then builds (`krait build`: one
+# artifact per app in examples/notes/.krait/) and serves examples/notes (one
 # notes API as a Spin, a Cloudflare and a Flask app over one key-value
 # store) with `krait serve` on 127.0.0.1:8080 (admin 127.0.0.1:9090), runs
 # a few curl commands against it, and leaves it running when stdin is a
@@ -53,6 +54,8 @@ if [ -n "$$old" ] && [ "$$(ps -p $$old -o comm= 2>/dev/null)" = krait ]; then \
   for i in $$(seq 100); do kill -0 $$old 2>/dev/null || break; sleep 0.1; done; \
 fi; \
 rm -f $$pidf; \
+echo '$$ build/krait build examples/notes'; \
+build/krait build examples/notes || exit 1; \
 echo '$$ build/krait serve examples/notes --listen 127.0.0.1:8080 --admin 127.0.0.1:9090 &'; \
 build/krait serve examples/notes --listen 127.0.0.1:8080 --admin 127.0.0.1:9090 \
   </dev/null >$$log 2>&1 & \
