@@ -32,6 +32,8 @@
 #   cpython             one test case of CPython's Lib/test, fast subset
 #                       (tests/python/cpython.sh fast)
 #   cpython-full        the same for the whole list (only in test-full)
+#   web                 one browser test (tests/web/run.mjs: the
+#                       playground, input(), Stop, tracebacks, files)
 #   serve               one check of `krait serve` over real sockets
 #                       (tests/serve/run.sh: seed apps, limits, KV on
 #                       SQLite and redis-server, kill -9 durability)
@@ -42,12 +44,12 @@ include mk/vars.inc
 
 TIERS ?= build unit spec-guard spec-explicit wast-own wasi wasi-full guest limits \
          switch asan-unit asan-spec-guard asan-spec-explicit \
-         fuzz fuzz-guard fuzz-toml fuzz-http fuzz-bundle fuzz-snapshot diff python cpython host asan-host serve
+         fuzz fuzz-guard fuzz-toml fuzz-http fuzz-bundle fuzz-snapshot diff python cpython host asan-host serve web
 # Fuzz time inside `make test`: FUZZ_SECONDS when given, 60 s in CI
 # (CI=true), else 15 s. `make fuzz` alone always defaults to 60 s.
 TEST_FUZZ_SECONDS = $(if $(filter command line environment,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),$(if $(filter true,$(CI)),60,15))
 
-.PHONY: test test-full test-serve test-host test-asan-host test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-diff test-python test-cpython test-cpython-full test-build test-unit test-spec-guard test-spec-explicit \
+.PHONY: test test-full test-serve test-web test-host test-asan-host test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-diff test-python test-cpython test-cpython-full test-build test-unit test-spec-guard test-spec-explicit \
         test-wasi test-wasi-full test-guest test-limits test-asan-unit test-asan-spec-guard \
         test-asan-spec-explicit test-fuzz test-fuzz-guard test-bins asan-test-bins
 
@@ -85,6 +87,10 @@ test-cpython: all
 
 test-serve: all
 	$(call kt_tier,serve,sh tests/serve/tier.sh)
+
+# The browser tests: build/web in Debian's Chromium via playwright-core.
+test-web: all
+	$(call kt_tier,web,sh tests/web/tier.sh)
 
 test-cpython-full: all
 	$(call kt_tier,cpython-full,sh tests/python/cpython.sh full krait)

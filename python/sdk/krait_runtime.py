@@ -28,10 +28,10 @@ def boot():
     config = _krait.config()
     style = config.get("style")
     booters = {"spin": _boot_spin, "cloudflare": _boot_cloudflare,
-               "wsgi": _boot_wsgi}
+               "wsgi": _boot_wsgi, "browser": _boot_browser}
     if style not in booters:
         raise RuntimeError(f"app config has style {style!r}; expected one of "
-                           f"'spin', 'cloudflare', 'wsgi'")
+                           f"'spin', 'cloudflare', 'wsgi' (or 'browser')")
     _run = None
     _debug = bool(config.get("debug"))
     _run = booters[style](config)
@@ -164,6 +164,33 @@ def _boot_wsgi(config):
     def run(method, uri, headers, body):
         status, out_headers, out_body = krait_wsgi.call(app, method, uri, headers, body)
         return status, header_list(out_headers), out_body
+    return run
+
+
+def _boot_browser(config):
+    """web/krait.js's interpreter: one persistent __main__ namespace; each
+    "request" is code to run in it (method RUN, body the source, uri the
+    file name for tracebacks). Output goes to stdout/stderr as it is
+    written; a failure prints its traceback to stderr and answers 500."""
+    import __main__
+    namespace = __main__.__dict__
+
+    def run(method, uri, headers, body):
+        if method != "RUN":
+            return 400, [], f"unknown browser request {method!r}".encode()
+        try:
+            code = compile(body.decode("utf-8", "replace"), uri or "<exec>", "exec")
+            exec(code, namespace)
+        except SystemExit as exc:
+            return 200, [("x-exit", str(exc.code if exc.code is not None else 0))], b""
+        except BaseException:
+            import traceback
+            exc_type, exc, tb = sys.exc_info()
+            traceback.print_exception(exc_type, exc, tb.tb_next if tb else None)
+            return 500, [], b""
+        finally:
+            _flush_stdio()
+        return 200, [], b""
     return run
 
 

@@ -1,0 +1,38 @@
+#!/bin/sh
+# scripts/build-web.sh -- `make web`: the static site of krait in the
+# browser, in build/web/: web/krait.js and krait-worker.js, the playground,
+# @bjorn3/browser_wasi_shim from npm (web/node_modules, installed here with
+# `npm ci` when missing) as vendor/browser_wasi_shim/, and python/ with
+# python.wasm (build/python's, stripped with llvm-strip-16), the stdlib zip
+# (python311.zip) and python/sdk as sdk.zip. Needs `make python` first.
+# Does not own: the JS code (web/), the tests (tests/web/).
+set -eu
+cd "$(dirname "$0")/.."
+OUT=build/web
+[ -f build/python/python.wasm ] || { echo "web: build/python/python.wasm missing (make python)" >&2; exit 2; }
+if [ ! -f web/node_modules/@bjorn3/browser_wasi_shim/dist/index.js ]; then
+  echo "web: npm ci (web/package-lock.json)"
+  (cd web && npm ci --no-audit --no-fund --loglevel=error)
+fi
+rm -rf "$OUT"
+mkdir -p "$OUT/python" "$OUT/vendor/browser_wasi_shim"
+cp web/krait.js web/krait-worker.js "$OUT/"
+cp -r web/playground "$OUT/"
+cp web/node_modules/@bjorn3/browser_wasi_shim/dist/*.js "$OUT/vendor/browser_wasi_shim/"
+cp web/node_modules/@bjorn3/browser_wasi_shim/LICENSE* "$OUT/vendor/browser_wasi_shim/" 2>/dev/null || true
+llvm-strip-16 -o "$OUT/python/python.wasm" build/python/python.wasm
+cp build/python/lib/python311.zip "$OUT/python/"
+/usr/bin/python3.11 - "$OUT/python/sdk.zip" <<'PY'
+import os, sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
+    for root, dirs, files in os.walk("python/sdk"):
+        dirs[:] = sorted(d for d in dirs if d not in ("__pycache__", "examples"))
+        for f in sorted(files):
+            if f.endswith(".py"):
+                path = os.path.join(root, f)
+                z.write(path, os.path.relpath(path, "python/sdk"))
+PY
+for f in python.wasm python311.zip sdk.zip; do
+  printf 'web: %-14s %9d bytes, %9d brotli-free gzip -9\n' "$f" "$(wc -c <"$OUT/python/$f")" "$(gzip -9c "$OUT/python/$f" | wc -c)"
+done
+echo "web: built $OUT/ (serve it with: node tests/web/server.mjs $OUT)"

@@ -1,0 +1,161 @@
+// tests/web/run.mjs -- the browser tests: build/web served by
+// tests/web/server.mjs, driven in Debian's Chromium (/usr/bin/chromium) by
+// playwright-core. Each test saves a screenshot in build/test/out/web/.
+// Prints "ok NAME" / "FAIL NAME: why" and ends with "N passed, N failed".
+// Usage: node tests/web/run.mjs [ROOT] (default build/web).
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { createRequire } from "node:module";
+
+const require = createRequire(new URL("../../web/package.json", import.meta.url));
+const { chromium } = require("playwright-core");
+
+const ROOT = process.argv[2] || "build/web";
+const SHOTS = "build/test/out/web";
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+fs.mkdirSync(SHOTS, { recursive: true });
+
+let passed = 0, failed = 0;
+const servers = [];
+
+/** Starts tests/web/server.mjs; resolves its base URL. */
+function serve(...flags) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ["tests/web/server.mjs", ROOT, ...flags], { stdio: ["ignore", "pipe", "inherit"] });
+    servers.push(p);
+    p.stdout.on("data", (d) => {
+      const m = /listening on (\S+)/.exec(String(d));
+      if (m) resolve(m[1]);
+    });
+    p.on("exit", (code) => reject(new Error(`server exited ${code}`)));
+  });
+}
+
+/** Runs one named test with a fresh page; records ok/FAIL and a screenshot. */
+async function test(browser, name, base, fn) {
+  const page = await browser.newPage();
+  const logs = [];
+  page.on("console", (m) => logs.push(`${m.type()}: ${m.text()}`));
+  page.on("pageerror", (e) => logs.push(`pageerror: ${e.message}`));
+  try {
+    await fn(page, base);
+    passed++;
+    console.log(`ok ${name}`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${name}: ${String(e.message).split("\n")[0]}`);
+    for (const l of logs.slice(-8)) console.log(`    ${l}`);
+  }
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`) }).catch(() => {});
+  await page.close();
+}
+
+/** Opens the playground and waits for the interpreter. */
+async function playground(page, base, hash = "") {
+  await page.goto(`${base}playground/${hash}`);
+  await page.waitForSelector("body[data-ready='1']", { timeout: 60000 });
+}
+
+/** Puts code in the editor, clicks Run and waits for the end state. */
+async function runCode(page, code, want = "done") {
+  await page.fill("#code", code);
+  await page.click("#run");
+  await page.waitForSelector(`body[data-state='${want}']`, { timeout: 60000 });
+  return page.textContent("#output");
+}
+
+function expect(cond, what) { if (!cond) throw new Error(what); }
+
+const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+try {
+  const base = await serve();
+  const plain = await serve("--no-isolation");
+
+  await test(browser, "playground-sum", base, async (page) => {
+    await playground(page, base);
+    const out = await runCode(page, "print(sum(range(10)))");
+    expect(out.trim() === "45", `output '${out}'`);
+  });
+
+  await test(browser, "input-answered", base, async (page) => {
+    await playground(page, base);
+    expect(await page.evaluate(() => crossOriginIsolated), "page is not cross-origin isolated");
+    await page.fill("#code", 'name = input("Name? ")\nprint("Hello, " + name + "!")');
+    await page.click("#run");
+    await page.waitForSelector("#stdin", { timeout: 30000 });
+    await page.fill("#stdin", "krait");
+    await page.press("#stdin", "Enter");
+    await page.waitForSelector("body[data-state='done']", { timeout: 30000 });
+    const out = await page.textContent("#output");
+    expect(out.includes("Name? krait") && out.includes("Hello, krait!"), `output '${out}'`);
+  });
+
+  await test(browser, "stop-interrupts-loop", base, async (page) => {
+    await playground(page, base);
+    await page.fill("#code", "while True: pass");
+    await page.click("#run");
+    await page.waitForTimeout(1500);
+    expect(await page.getAttribute("body", "data-state") === "running", "the loop did not keep running");
+    await page.click("#stop");
+    await page.waitForSelector("body[data-state='stopped']", { timeout: 10000 });
+    await page.waitForFunction(() => !document.getElementById("run").disabled, null, { timeout: 60000 });
+    const out = await runCode(page, "print(6 * 7)");
+    expect(out.trim() === "42", `after Stop the page ran '${out}'`);
+  });
+
+  await test(browser, "exception-traceback", base, async (page) => {
+    await playground(page, base);
+    const out = await runCode(page, "def f(a, b):\n    return a / b\nf(1, 0)", "raised");
+    expect(out.includes("Traceback (most recent call last):") && out.includes("ZeroDivisionError: division by zero")
+           && out.includes('File "<playground>", line 2, in f'), `output '${out}'`);
+    const red = await page.$eval("#output .stderr", (e) => getComputedStyle(e).color);
+    expect(red === "rgb(176, 0, 32)", `traceback not shown as stderr (${red})`);
+  });
+
+  await test(browser, "state-persists-between-runs", base, async (page) => {
+    await playground(page, base);
+    await runCode(page, "x = 20");
+    const out = await runCode(page, "print(x + 1)");
+    expect(out.trim() === "21", `output '${out}'`);
+  });
+
+  await test(browser, "share-link-fragment", base, async (page) => {
+    const code = 'print("shared ✓")';
+    const b64 = Buffer.from(code).toString("base64").replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    await playground(page, base, `#code=${b64}`);
+    expect(await page.inputValue("#code") === code, "the fragment's code is not in the editor");
+    await page.click("#run");
+    await page.waitForSelector("body[data-state='done']");
+    expect((await page.textContent("#output")).trim() === "shared ✓", "wrong output");
+  });
+
+  await test(browser, "files-api", base, async (page) => {
+    await playground(page, base);
+    const got = await page.evaluate(async () => {
+      const { load } = await import("../krait.js");
+      let out = "";
+      const py = await load({ files: { "data.txt": "from the page" }, onStdout: (t) => { out += t; } });
+      await py.run('print(open("data.txt").read())\nopen("made.txt", "w").write("by python")');
+      await py.writeFile("later.txt", "written later");
+      await py.run('print(open("later.txt").read())');
+      const made = new TextDecoder().decode(await py.readFile("made.txt"));
+      return { out, made };
+    });
+    expect(got.out === "from the page\nwritten later\n", `stdout '${got.out}'`);
+    expect(got.made === "by python", `readFile '${got.made}'`);
+  });
+
+  await test(browser, "no-isolation-explained", plain, async (page) => {
+    await playground(page, plain);
+    const notice = await page.textContent("#notice");
+    expect(notice.includes("Cross-Origin-Opener-Policy"), `notice '${notice}'`);
+    const out = await runCode(page, 'try:\n    input()\nexcept EOFError:\n    print("EOF")', "done");
+    expect(out.includes("cross-origin isolated") && out.includes("EOF"), `output '${out}'`);
+  });
+} finally {
+  await browser.close();
+  for (const s of servers) s.kill();
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

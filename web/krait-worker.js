@@ -1,0 +1,209 @@
+// web/krait-worker.js -- the Web Worker that runs python.wasm for krait.js:
+// WASI preview1 from @bjorn3/browser_wasi_shim over an in-memory file
+// system (the stdlib zip, the SDK zip, the user's files in /home), the
+// "krait" imports of python/c/krait_abi.h, and one persistent interpreter
+// booted with krait_init ("browser" style) that runs code on request.
+// Messages in: init, run, writeFile, readFile. Out: ready, stdout, stderr,
+// stdin (input() waits), done, file, error. Does not own the page API
+// (krait.js).
+import {
+  WASI, File, OpenFile, ConsoleStdout, PreopenDirectory, Directory, Fd, wasi as W,
+} from "./vendor/browser_wasi_shim/index.js";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const outDec = new TextDecoder();   // stdout and stderr each keep their
+const errDec = new TextDecoder();   // own partial UTF-8 sequences
+
+let inst = null;          // the WebAssembly.Instance
+let home = null;          // the Directory mounted at /home
+let request = null;       // the current request's encoded bytes
+let response = null;      // { status, headers, body } once respond() ran
+let stdinBuf = null;      // SharedArrayBuffer for input(), or null
+
+// ---- stdin: input() blocks on a SharedArrayBuffer the page answers --------
+
+// Layout of stdinBuf: Int32 [0] state (0 waiting, 1 answered), [1] length,
+// then the UTF-8 bytes of the line.
+const STDIN_CAP = 65536;
+
+/** stdin for the interpreter: each read asks the page for a line. Without
+ * cross-origin isolation (no SharedArrayBuffer) it reads end-of-file and
+ * says why once. */
+class PageStdin extends Fd {
+  constructor() { super(); this.pending = new Uint8Array(0); this.warned = false; }
+  // Not a terminal (FILETYPE_UNKNOWN): input() then writes its prompt to
+  // stdout, as with a pipe, instead of CPython's tty path (stderr).
+  fd_fdstat_get() { return { ret: 0, fdstat: new W.Fdstat(W.FILETYPE_UNKNOWN, 0) }; }
+  fd_filestat_get() { return { ret: 0, filestat: new W.Filestat(0n, W.FILETYPE_UNKNOWN, 0n) }; }
+  fd_read(size) {
+    if (this.pending.length === 0 && !this.ask()) return { ret: 0, data: new Uint8Array(0) };
+    const data = this.pending.slice(0, size);
+    this.pending = this.pending.slice(data.length);
+    return { ret: 0, data };
+  }
+  ask() {
+    if (!stdinBuf) {
+      if (!this.warned) {
+        postMessage({ type: "stderr", text: "krait: input() needs a cross-origin isolated page " +
+          "(COOP/COEP headers, as krait serve sends): reading end of file\n" });
+      }
+      this.warned = true;
+      return false;
+    }
+    const ctl = new Int32Array(stdinBuf, 0, 2);
+    Atomics.store(ctl, 0, 0);
+    postMessage({ type: "stdin" });
+    Atomics.wait(ctl, 0, 0);
+    const n = Atomics.load(ctl, 1);
+    if (n < 0) return false;                      // the page sent end of file
+    this.pending = new Uint8Array(stdinBuf, 8, n).slice();
+    return true;
+  }
+}
+
+// ---- the "krait" imports ----------------------------------------------------
+
+const E_INVAL = -2, E_STATE = -6, E_NOSYS = -38;
+
+function mem() { return new Uint8Array(inst.exports.memory.buffer); }
+function view() { return new DataView(inst.exports.memory.buffer); }
+
+/** Copies bytes into the guest buffer (ptr, cap) when they fit; returns
+ * the full length either way (the guest retries with a larger buffer). */
+function give(ptr, cap, bytes) {
+  if (bytes.length <= cap) mem().set(bytes, ptr);
+  return bytes.length;
+}
+
+/** The request encoding of krait_abi.h: strings are u32 length + bytes. */
+function encodeRequest(method, uri, headers, body) {
+  const parts = [];
+  const str = (b) => { const n = new Uint8Array(4); new DataView(n.buffer).setUint32(0, b.length, true); parts.push(n, b); };
+  str(enc.encode(method));
+  str(enc.encode(uri));
+  const nh = new Uint8Array(4); new DataView(nh.buffer).setUint32(0, headers.length, true); parts.push(nh);
+  for (const [k, v] of headers) { str(enc.encode(k)); str(enc.encode(v)); }
+  str(body);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out;
+}
+
+/** Decodes a response (status, headers, body) at (ptr, len). */
+function decodeResponse(ptr, len) {
+  const v = view(), m = mem();
+  let at = ptr;
+  const u32 = () => { const x = v.getUint32(at, true); at += 4; return x; };
+  const str = () => { const n = u32(); const b = m.slice(at, at + n); at += n; return b; };
+  const status = u32(), nh = u32(), headers = [];
+  for (let i = 0; i < nh; i++) headers.push([dec.decode(str()), dec.decode(str())]);
+  return { status, headers, body: str(), end: at === ptr + len };
+}
+
+const kraitImports = {
+  request: (buf, cap) => (request ? give(buf, cap, request) : E_STATE),
+  respond: (ptr, len) => { response = decodeResponse(ptr, len); return 0; },
+  respond_start: (ptr, len) => { response = decodeResponse(ptr, len); return 0; },
+  send: (ptr, len) => 0,
+  kv_open: () => E_NOSYS, kv_get: () => E_NOSYS, kv_set: () => E_NOSYS,
+  kv_delete: () => E_NOSYS, kv_exists: () => E_NOSYS, kv_keys: () => E_NOSYS,
+  log: (level, ptr, len) => {
+    postMessage({ type: "stderr", text: dec.decode(mem().slice(ptr, ptr + len)) + "\n" });
+    return 0;
+  },
+  variable: () => -1,
+  config: (buf, cap) => give(buf, cap, enc.encode(JSON.stringify(
+    { name: "browser", style: "browser", module: "", wsgi: "", kv: [], debug: true }))),
+  boot_info: () => 0,
+  error_message: (buf, cap) => give(buf, cap, enc.encode("not available in the browser")),
+};
+
+// ---- boot and run ----------------------------------------------------------
+
+/** krait_handle without wasm-ld's constructor wrapper (krait_abi.h). */
+function handleDirect() {
+  const at = inst.exports.krait_handle_direct.value;
+  const index = view().getUint32(at, true);
+  return inst.exports.__indirect_function_table.get(index);
+}
+
+/** Instantiates python.wasm over the file system and boots the
+ * interpreter; posts "ready" with the boot time. */
+async function init(msg) {
+  const t0 = performance.now();
+  stdinBuf = msg.stdin || null;
+  home = new Directory(new Map(Object.entries(msg.files || {}).map(
+    ([name, data]) => [name, new File(typeof data === "string" ? enc.encode(data) : data)])));
+  const lib = new Directory(new Map([
+    ["python311.zip", new File(msg.stdlib, { readonly: true })],
+    ["python3.11", new Directory(new Map([["lib-dynload", new Directory(new Map())]]))],
+  ]));
+  const fds = [
+    new PageStdin(),
+    new ConsoleStdout((b) => postMessage({ type: "stdout", text: outDec.decode(b, { stream: true }) })),
+    new ConsoleStdout((b) => postMessage({ type: "stderr", text: errDec.decode(b, { stream: true }) })),
+    new PreopenDirectory("/usr/local/lib", lib.contents),
+    new PreopenDirectory("/krait", new Map([["sdk.zip", new File(msg.sdk, { readonly: true })]])),
+    new PreopenDirectory("/home", home.contents),
+    new PreopenDirectory("/tmp", new Map()),
+  ];
+  home = fds[5].dir;
+  const env = ["PYTHONHOME=/usr/local", "PYTHONPATH=/krait/sdk.zip", "PYTHONDONTWRITEBYTECODE=1",
+               "HOME=/home", "PWD=/home", "PYTHONUNBUFFERED=1"];
+  const wasi = new WASI(["python"], env, fds, { debug: false });
+  inst = await WebAssembly.instantiate(msg.module, {
+    wasi_snapshot_preview1: wasi.wasiImport, krait: kraitImports,
+  });
+  wasi.inst = inst;
+  const rc = inst.exports.krait_init();
+  if (rc !== 0) throw new Error("krait_init failed (see stderr)");
+  postMessage({ type: "ready", ms: performance.now() - t0 });
+}
+
+/** Runs code in the interpreter's __main__; posts "done". */
+function run(msg) {
+  request = encodeRequest("RUN", msg.filename || "<exec>", [], enc.encode(msg.code));
+  response = null;
+  const t0 = performance.now();
+  const rc = handleDirect()();
+  request = null;
+  const status = response ? response.status : 500;
+  postMessage({ type: "done", id: msg.id, ok: rc === 0 && status === 200, status,
+                ms: performance.now() - t0 });
+}
+
+/** The entry of path under /home (a Directory walk), or null. */
+function lookup(path) {
+  let dir = home;
+  const parts = path.replace(/^\/home\/?/, "").split("/").filter((p) => p && p !== ".");
+  for (const [i, p] of parts.entries()) {
+    if (i === parts.length - 1) return { dir, name: p, entry: dir.contents.get(p) || null };
+    const next = dir.contents.get(p);
+    if (!(next instanceof Directory)) return null;
+    dir = next;
+  }
+  return null;
+}
+
+onmessage = async (e) => {
+  const msg = e.data;
+  try {
+    if (msg.type === "init") await init(msg);
+    else if (msg.type === "run") run(msg);
+    else if (msg.type === "writeFile") {
+      const at = lookup(msg.path);
+      if (!at) throw new Error(`writeFile: no directory for ${msg.path} under /home`);
+      const data = typeof msg.data === "string" ? enc.encode(msg.data) : new Uint8Array(msg.data);
+      at.dir.contents.set(at.name, new File(data));
+      postMessage({ type: "file", id: msg.id });
+    } else if (msg.type === "readFile") {
+      const at = lookup(msg.path);
+      if (!at || !(at.entry instanceof File)) throw new Error(`readFile: no file ${msg.path} under /home`);
+      postMessage({ type: "file", id: msg.id, data: at.entry.data.slice() });
+    }
+  } catch (err) {
+    postMessage({ type: "error", id: msg.id, message: String(err && err.stack || err) });
+  }
+};
