@@ -36,6 +36,9 @@ const char kc_serve_usage[] =
   "  --access-log FILE    One line per request to FILE ('-': stdout; default\n"
   "                       stderr)\n"
   "  --quiet              No access log\n"
+  "  --playground         Also serve the browser build (`make web`: krait.js\n"
+  "                       and the playground) at /web/, cross-origin isolated\n"
+  "                       (COOP/COEP); without a manifest, serve only that\n"
   "  -h, --help           Show this help\n"
   "\n"
   "Stops gracefully on SIGTERM or SIGINT: in-flight requests finish.\n";
@@ -54,6 +57,7 @@ typedef struct kc_serve_opts {
   int ninputs;
   int workers;
   bool quiet;
+  bool playground;             /* --playground: build/web at /web/ */
   bool build;                  /* `krait build`: boot, save, stop */
 } kc_serve_opts;
 
@@ -232,6 +236,7 @@ static int kc_serve_parse(kc_serve_opts *o, int argc, char **argv) {
     const char *a = argv[i], *val = NULL;
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(kc_serve_usage, stdout); return KC_EXIT_OK; }
     if (!strcmp(a, "--quiet")) { o->quiet = true; continue; }
+    if (!strcmp(a, "--playground")) { o->playground = true; continue; }
     if (a[0] != '-') {
       if (o->ninputs == 64) return kc_usage_error("serve", kc_serve_usage, "more than 64 artifacts");
       o->inputs[o->ninputs++] = argv[i];
@@ -288,7 +293,7 @@ static int kc_serve_run(const kc_serve_opts *o, km_manifest *m, ka_app **apps, i
   sc.metrics = ks_metrics_new();
   int nroutes = 0;
   for (int i = 0; i < m->napps; i++) nroutes += m->apps[i].nroutes;
-  ks_route *routes = calloc((size_t)nroutes + 1, sizeof *routes);
+  ks_route *routes = calloc((size_t)nroutes + 2, sizeof *routes);
   kc_app_route *data = calloc((size_t)m->napps + 1, sizeof *data);
   int r = 0;
   for (int i = 0; routes && data && i < m->napps; i++) {
@@ -302,6 +307,16 @@ static int kc_serve_run(const kc_serve_opts *o, km_manifest *m, ka_app **apps, i
     for (int k = 0; k < m->apps[i].nroutes; k++)
       routes[r++] = (ks_route){ m->apps[i].routes[k], kc_handle, &data[i] };
   }
+  kc_static web = { kc_web_root(), "/web" };
+  if (o->playground && !web.root) {
+    fprintf(stderr, "Error: --playground: no browser build beside krait (run: make web)\n");
+    *rc = KC_EXIT_ERROR;
+    free(routes);
+    free(data);
+    ks_metrics_free(sc.metrics);
+    return *rc;
+  }
+  if (o->playground && routes) routes[r++] = (ks_route){ "/web/...", kc_static_handle, &web };
   sc.routes = routes;
   sc.nroutes = (size_t)r;
   char err[512];
@@ -313,6 +328,8 @@ static int kc_serve_run(const kc_serve_opts *o, km_manifest *m, ka_app **apps, i
     fprintf(stderr, "krait serve: listening on http://%s:%d/", sc.host, ks_server_port(srv));
     if (sc.admin_host) fprintf(stderr, " (admin http://%s:%d/metrics)", sc.admin_host, ks_server_admin_port(srv));
     fputc('\n', stderr);
+    if (o->playground)
+      fprintf(stderr, "krait serve: playground at http://%s:%d/web/playground/\n", sc.host, ks_server_port(srv));
     *rc = ks_server_run(srv) == 0 ? KC_EXIT_OK : KC_EXIT_ERROR;
     fprintf(stderr, "krait serve: stopped\n");
     ks_server_free(srv);
@@ -321,6 +338,7 @@ static int kc_serve_run(const kc_serve_opts *o, km_manifest *m, ka_app **apps, i
   if (sc.access_log && sc.access_log != stderr && sc.access_log != stdout) fclose(sc.access_log);
   free(routes);
   free(data);
+  free(web.root);
   return *rc;
 }
 
@@ -360,6 +378,9 @@ static int kc_serve_common(int argc, char **argv, bool build) {
   char err[1024], *path = env.artifacts ? NULL : kc_manifest_path(o.ninputs ? o.inputs[0] : NULL);
   km_manifest *m = env.artifacts ? kc_artifacts_load(o.inputs, o.ninputs, err, sizeof err)
                  : path ? km_manifest_load(path, err, sizeof err) : NULL;
+  if (!m && path && o.playground && !o.ninputs && access(path, F_OK) != 0 &&
+      (m = calloc(1, sizeof *m)))   /* the playground alone: no apps */
+    m->path = strdup(path);
   if (!m) {
     fprintf(stderr, "Error: %s\n", env.artifacts || path ? err : "out of memory");
     free(path);

@@ -9,6 +9,7 @@
 
 #include "app/app.h"
 #include "manifest/manifest.h"
+#include "serve/serve.h"
 
 /* What every app of a serve or build run shares. */
 typedef struct kc_boot_env {
@@ -41,6 +42,19 @@ bool kc_is_artifact(const char *path);
 ** merges their manifests; store paths relative to the current directory.
 ** NULL with err naming the artifact and the problem. */
 km_manifest *kc_artifacts_load(char **paths, int n, char *err, size_t errlen);
+
+/* `krait serve --playground`: files under root (a realpath) served at
+** prefix ("/web") with COOP/COEP headers (static.c). */
+typedef struct kc_static {
+  char *root;
+  const char *prefix;
+} kc_static;
+
+ks_outcome kc_static_handle(const ks_request *rq, ks_response *res, void *data);
+
+/* The browser build: $KRAIT_WEB, else web/ beside the krait binary
+** (build/web); a malloc'ed realpath, or NULL when it has no playground. */
+char *kc_web_root(void);
 
 /* `krait build`: writes each booted app's artifact. An exit status. */
 int kc_build_save(const km_manifest *m, ka_app **apps, const kc_boot_env *env);

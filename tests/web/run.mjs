@@ -51,6 +51,24 @@ async function test(browser, name, base, fn) {
   await page.close();
 }
 
+/** Starts `krait serve --playground` on a free port serving ROOT (as
+ * KRAIT_WEB); resolves its base URL for the build (".../web/"). */
+function kraitServe() {
+  return new Promise((resolve, reject) => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const p = spawn("build/krait", ["serve", "--playground", "--listen", `127.0.0.1:${port}`, "--quiet"],
+                    { cwd: process.cwd(), env: { ...process.env, KRAIT_WEB: path.resolve(ROOT) },
+                      stdio: ["ignore", "ignore", "pipe"] });
+    servers.push(p);
+    let err = "";
+    p.stderr.on("data", (d) => {
+      err += d;
+      if (/playground at (\S+)/.test(err)) resolve(`http://127.0.0.1:${port}/web/`);
+    });
+    p.on("exit", (code) => reject(new Error(`krait serve exited ${code}: ${err}`)));
+  });
+}
+
 /** Opens the playground and waits for the interpreter. */
 async function playground(page, base, hash = "") {
   await page.goto(`${base}playground/${hash}`);
@@ -144,6 +162,14 @@ try {
     });
     expect(got.out === "from the page\nwritten later\n", `stdout '${got.out}'`);
     expect(got.made === "by python", `readFile '${got.made}'`);
+  });
+
+  const served = await kraitServe();
+  await test(browser, "krait-serve-playground", served, async (page) => {
+    await playground(page, served);
+    expect(await page.evaluate(() => crossOriginIsolated), "krait serve's page is not cross-origin isolated");
+    const out = await runCode(page, "print(sum(range(10)))");
+    expect(out.trim() === "45", `output '${out}'`);
   });
 
   await test(browser, "no-isolation-explained", plain, async (page) => {
