@@ -16,8 +16,8 @@ if [ ! -f web/node_modules/@bjorn3/browser_wasi_shim/dist/index.js ]; then
 fi
 rm -rf "$OUT"
 mkdir -p "$OUT/python" "$OUT/vendor/browser_wasi_shim"
-cp web/krait.js web/krait-worker.js "$OUT/"
-cp -r web/playground "$OUT/"
+cp web/krait.js web/krait-worker.js web/krait-page.js "$OUT/"
+cp -r web/playground web/examples "$OUT/"
 cp web/node_modules/@bjorn3/browser_wasi_shim/dist/*.js "$OUT/vendor/browser_wasi_shim/"
 cp web/node_modules/@bjorn3/browser_wasi_shim/LICENSE* "$OUT/vendor/browser_wasi_shim/" 2>/dev/null || true
 llvm-strip-16 -o "$OUT/python/python.wasm" build/python/python.wasm

@@ -20,6 +20,8 @@ let home = null;          // the Directory mounted at /home
 let request = null;       // the current request's encoded bytes
 let response = null;      // { status, headers, body } once respond() ran
 let stdinBuf = null;      // SharedArrayBuffer for input(), or null
+let ffiBuf = null;        // SharedArrayBuffer for the js module's calls, or null
+let jsResult = null;      // the last js_call's JSON result (bytes)
 
 // ---- stdin: input() blocks on a SharedArrayBuffer the page answers --------
 
@@ -102,6 +104,29 @@ function decodeResponse(ptr, len) {
   return { status, headers, body: str(), end: at === ptr + len };
 }
 
+// ---- the js module: each operation runs on the page's main thread --------
+
+// Layout of ffiBuf: Int32 [0] state (0 waiting, 1 answered), [1] length,
+// then the UTF-8 JSON result.
+const FFI_CAP = 1 << 20;
+
+/** js_call(op, len): posts the JSON operation to the page and waits for
+ * its JSON result (kept for js_result). Without cross-origin isolation the
+ * result is an error saying so. */
+function jsCall(ptr, len) {
+  if (!ffiBuf) {
+    jsResult = enc.encode(JSON.stringify({ error: { name: "Error", message:
+      "the js module needs a cross-origin isolated page (COOP/COEP headers, as krait serve --playground sends)" } }));
+    return jsResult.length;
+  }
+  const ctl = new Int32Array(ffiBuf, 0, 2);
+  Atomics.store(ctl, 0, 0);
+  postMessage({ type: "js", op: dec.decode(mem().slice(ptr, ptr + len)) });
+  Atomics.wait(ctl, 0, 0);
+  jsResult = new Uint8Array(ffiBuf, 8, Atomics.load(ctl, 1)).slice();
+  return jsResult.length;
+}
+
 const kraitImports = {
   request: (buf, cap) => (request ? give(buf, cap, request) : E_STATE),
   respond: (ptr, len) => { response = decodeResponse(ptr, len); return 0; },
@@ -117,6 +142,8 @@ const kraitImports = {
   config: (buf, cap) => give(buf, cap, enc.encode(JSON.stringify(
     { name: "browser", style: "browser", module: "", wsgi: "", kv: [], debug: true }))),
   boot_info: () => 0,
+  js_call: jsCall,
+  js_result: (buf, cap) => give(buf, cap, jsResult || new Uint8Array(0)),
   error_message: (buf, cap) => give(buf, cap, enc.encode("not available in the browser")),
 };
 
@@ -134,6 +161,7 @@ function handleDirect() {
 async function init(msg) {
   const t0 = performance.now();
   stdinBuf = msg.stdin || null;
+  ffiBuf = msg.ffi || null;
   home = new Directory(new Map(Object.entries(msg.files || {}).map(
     ([name, data]) => [name, new File(typeof data === "string" ? enc.encode(data) : data)])));
   const lib = new Directory(new Map([
@@ -162,9 +190,12 @@ async function init(msg) {
   postMessage({ type: "ready", ms: performance.now() - t0 });
 }
 
-/** Runs code in the interpreter's __main__; posts "done". */
+/** Runs code in the interpreter's __main__ (or, for "pycall", a Python
+ * proxy that JavaScript called); posts "done". */
 function run(msg) {
-  request = encodeRequest("RUN", msg.filename || "<exec>", [], enc.encode(msg.code));
+  const headers = msg.target ? [["target", msg.target]] : [];
+  request = msg.type === "pycall" ? encodeRequest("CALL", "", [], enc.encode(msg.body))
+                                  : encodeRequest("RUN", msg.filename || "<exec>", headers, enc.encode(msg.code));
   response = null;
   const t0 = performance.now();
   const rc = handleDirect()();
@@ -191,7 +222,7 @@ onmessage = async (e) => {
   const msg = e.data;
   try {
     if (msg.type === "init") await init(msg);
-    else if (msg.type === "run") run(msg);
+    else if (msg.type === "run" || msg.type === "pycall") run(msg);
     else if (msg.type === "writeFile") {
       const at = lookup(msg.path);
       if (!at) throw new Error(`writeFile: no directory for ${msg.path} under /home`);

@@ -39,6 +39,90 @@ async function runtime(urls) {
  * give only to cross-origin isolated pages (COOP/COEP headers). */
 export const canInput = typeof SharedArrayBuffer !== "undefined" && globalThis.crossOriginIsolated === true;
 
+/** What run() rejects with when the code raised: .message is the
+ * exception's last traceback line, .traceback the whole traceback. */
+export class PythonError extends Error {
+  constructor(traceback) {
+    const lines = traceback.trim().split("\n");
+    super(lines[lines.length - 1] || "Python raised an exception");
+    this.name = "PythonError";
+    this.traceback = traceback;
+  }
+}
+
+/** The page side of Python's `js` module: a table of the JavaScript
+ * objects Python holds (ref 0 is globalThis) and the operations on them
+ * (krait_browser.py sends them as JSON). Functions got from an object
+ * keep it as `this` for their calls. */
+class JsBridge {
+  constructor(callPython) {
+    this.refs = new Map([[0, { v: globalThis, self: undefined }]]);
+    this.nextRef = 1;
+    this.pyFns = new Map();
+    this.callPython = callPython;
+  }
+
+  /** A JavaScript value in the wire form (objects by reference). */
+  encode(v, self) {
+    if (v === undefined) return { $undefined: 1 };
+    if (v === null || typeof v === "boolean" || typeof v === "string") return v;
+    if (typeof v === "number") return Number.isFinite(v) ? v : null;
+    if (typeof v === "bigint") return Number(v);
+    const id = this.nextRef++;
+    this.refs.set(id, { v, self });
+    return { $ref: id, type: typeof v, cls: v?.constructor?.name || "" };
+  }
+
+  /** The wire form as a JavaScript value ($py: a function calling Python). */
+  decode(w) {
+    if (Array.isArray(w)) return w.map((x) => this.decode(x));
+    if (w === null || typeof w !== "object") return w;
+    if ("$ref" in w) {
+      const e = this.refs.get(w.$ref);
+      if (!e) throw new ReferenceError(`krait: JavaScript object #${w.$ref} was freed`);
+      return e.v;
+    }
+    if ("$py" in w) {
+      if (!this.pyFns.has(w.$py)) {
+        const id = w.$py;
+        this.pyFns.set(id, (...args) => { this.callPython(id, args.map((a) => this.encode(a))); });
+      }
+      return this.pyFns.get(w.$py);
+    }
+    if ("$obj" in w) {
+      const o = {};
+      for (const [k, x] of Object.entries(w.$obj)) o[k] = this.decode(x);
+      return o;
+    }
+    return w;
+  }
+
+  /** Runs one operation (JSON text); its JSON result text. */
+  run(text) {
+    try {
+      const op = JSON.parse(text);
+      for (const r of op.free || []) if (r) this.refs.delete(r);
+      const e = op.ref === undefined ? null : this.refs.get(op.ref);
+      if (op.ref !== undefined && !e) throw new ReferenceError(`krait: JavaScript object #${op.ref} was freed`);
+      let value;
+      switch (op.op) {
+        case "get": value = this.encode(e.v[op.name], e.v); break;
+        case "set": e.v[op.name] = this.decode(op.value); value = null; break;
+        case "delete": delete e.v[op.name]; value = null; break;
+        case "call": value = this.encode(Reflect.apply(e.v, e.self, this.decode(op.args || []))); break;
+        case "new": value = this.encode(Reflect.construct(e.v, this.decode(op.args || []))); break;
+        case "string": value = String(e.v); break;
+        case "value": value = this.encode(this.decode(op.value)); break;
+        default: throw new TypeError(`krait: unknown js operation ${op.op}`);
+      }
+      return JSON.stringify({ value });
+    } catch (err) {
+      return JSON.stringify({ error: { name: err?.name || "Error", message: String(err?.message ?? err),
+                                       stack: String(err?.stack || "") } });
+    }
+  }
+}
+
 /** A Python interpreter in a worker. Make it with load(). */
 export class Python {
   constructor(opts) {
@@ -48,6 +132,7 @@ export class Python {
     this.onInput = opts.onInput || (async () => (typeof prompt === "function" ? prompt() : null));
     this.pending = new Map();
     this.nextId = 1;
+    this.errText = "";
     this.bootMs = 0;
   }
 
@@ -56,11 +141,14 @@ export class Python {
     const rt = await runtime(this.opts.urls);
     this.worker = new Worker(new URL("krait-worker.js", here), { type: "module" });
     this.stdin = canInput ? new SharedArrayBuffer(8 + 65536) : null;
+    this.ffi = canInput ? new SharedArrayBuffer(8 + (1 << 20)) : null;
+    this.bridge = new JsBridge((id, args) =>
+      this.worker.postMessage({ type: "pycall", body: JSON.stringify({ id, args }) }));
     const ready = new Promise((resolve, reject) => { this.booting = { resolve, reject }; });
     this.worker.onmessage = (e) => this.message(e.data);
     this.worker.onerror = (e) => this.fail(new Error(`krait worker: ${e.message}`));
     this.worker.postMessage({ type: "init", module: rt.module, stdlib: rt.stdlib, sdk: rt.sdk,
-                              files: this.opts.files || {}, stdin: this.stdin });
+                              files: this.opts.files || {}, stdin: this.stdin, ffi: this.ffi });
     await ready;
     return this;
   }
@@ -68,8 +156,9 @@ export class Python {
   /** Dispatches one worker message. */
   message(m) {
     if (m.type === "stdout") this.onStdout(m.text);
-    else if (m.type === "stderr") this.onStderr(m.text);
+    else if (m.type === "stderr") { this.errText += m.text; this.onStderr(m.text); }
     else if (m.type === "stdin") this.answerInput();
+    else if (m.type === "js") this.answerJs(m.op);
     else if (m.type === "ready") { this.bootMs = m.ms; this.booting.resolve(); this.booting = null; }
     else if (m.type === "error" && !m.id) this.fail(new Error(m.message));
     else {
@@ -105,6 +194,20 @@ export class Python {
     Atomics.notify(ctl, 0);
   }
 
+  /** Runs a js-module operation for the worker and wakes it. */
+  answerJs(op) {
+    let bytes = new TextEncoder().encode(this.bridge.run(op));
+    if (bytes.length > (1 << 20)) {
+      bytes = new TextEncoder().encode(JSON.stringify({ error: { name: "RangeError",
+        message: `krait: a js result of ${bytes.length} bytes is over the 1 MiB limit` } }));
+    }
+    const ctl = new Int32Array(this.ffi, 0, 2);
+    new Uint8Array(this.ffi, 8, bytes.length).set(bytes);
+    Atomics.store(ctl, 1, bytes.length);
+    Atomics.store(ctl, 0, 1);
+    Atomics.notify(ctl, 0);
+  }
+
   /** Sends a request to the worker; resolves with its answer. */
   call(msg, transfer = []) {
     const id = this.nextId++;
@@ -115,9 +218,16 @@ export class Python {
   }
 
   /** Runs code in the interpreter's __main__ (state persists between
-   * runs). Resolves { ok, status, ms }; ok is false when it raised (the
-   * traceback went to onStderr). Rejects when stop() interrupted it. */
-  run(code, filename = "<exec>") { return this.call({ type: "run", code, filename }); }
+   * runs). Resolves { ok: true, status, ms }. When the code raises, the
+   * traceback goes to onStderr and run() rejects with a PythonError;
+   * when stop() interrupted it, with Error("interrupted"). opts.target:
+   * the element id display() writes into. */
+  async run(code, filename = "<exec>", opts = {}) {
+    this.errText = "";
+    const r = await this.call({ type: "run", code, filename, target: opts.target });
+    if (!r.ok) throw new PythonError(this.errText);
+    return r;
+  }
 
   /** Writes a file under /home (string or bytes). */
   async writeFile(path, data) { await this.call({ type: "writeFile", path, data }); }

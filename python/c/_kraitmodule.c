@@ -33,6 +33,8 @@ KRAIT_IMPORT(variable) int32_t krait_variable(const uint8_t *name, uint32_t len,
                                               uint8_t *buf, uint32_t cap);
 KRAIT_IMPORT(config) int32_t krait_config(uint8_t *buf, uint32_t cap);
 KRAIT_IMPORT(boot_info) int32_t krait_boot_info(const uint8_t *json, uint32_t len);
+KRAIT_IMPORT(js_call) int32_t krait_js_call(const uint8_t *op, uint32_t len);
+KRAIT_IMPORT(js_result) int32_t krait_js_result(uint8_t *buf, uint32_t cap);
 KRAIT_IMPORT(error_message) int32_t krait_error_message(uint8_t *buf, uint32_t cap);
 
 static PyObject *KvError;  /* _krait.KvError */
@@ -343,6 +345,26 @@ static PyObject *kr_py_boot_info(PyObject *self, PyObject *args) {
   Py_RETURN_NONE;
 }
 
+static int32_t kr_fill_js(void *ctx, uint8_t *buf, uint32_t cap) {
+  return krait_js_result(buf, cap);
+}
+
+/* _krait.js(op) -> str: one JSON operation on the page's JavaScript
+** (krait.js in the browser; elsewhere KRAIT_E_NOSYS). */
+static PyObject *kr_py_js(PyObject *self, PyObject *args) {
+  const char *op;
+  Py_ssize_t n;
+  int32_t len;
+  if (!PyArg_ParseTuple(args, "s#", &op, &n)) return NULL;
+  int32_t rc = krait_js_call((const uint8_t *)op, (uint32_t)n);
+  if (rc < 0) return kr_raise(rc, "js");
+  uint8_t *buf = kr_fetch(kr_fill_js, NULL, "js", &len);
+  if (!buf) return NULL;
+  PyObject *res = PyUnicode_DecodeUTF8((const char *)buf, len, "replace");
+  PyMem_Free(buf);
+  return res;
+}
+
 typedef struct kr_var_ctx { const char *name; Py_ssize_t n; } kr_var_ctx;
 
 static int32_t kr_fill_variable(void *ctx, uint8_t *buf, uint32_t cap) {
@@ -396,6 +418,7 @@ static PyMethodDef kr_methods[] = {
   {"kv_keys", kr_py_kv_keys, METH_VARARGS, "kv_keys(h, prefix, cursor, limit) -> (keys, next)"},
   {"log", kr_py_log, METH_VARARGS, "log(level, message)"},
   {"boot_info", kr_py_boot_info, METH_VARARGS, "boot_info(json): what the boot imported"},
+  {"js", kr_py_js, METH_VARARGS, "js(op_json) -> result_json: the page's JavaScript (browser)"},
   {"variable", kr_py_variable, METH_VARARGS, "variable(name) -> str | None"},
   {"config", kr_py_config, METH_NOARGS, "config() -> dict"},
   {NULL, NULL, 0, NULL}

@@ -75,6 +75,11 @@ enum {
 **                                     bundle: {"site_packages": [[top-level
 **                                     name, ...] per dir, in order]}
 **   error_message(buf, cap) -> len    why the last call failed
+**   js_call(op, len) -> len           in the browser (krait.js): runs one
+**                                     JSON operation on the page's
+**                                     JavaScript and keeps its JSON result
+**                                     (len bytes); E_NOSYS elsewhere
+**   js_result(buf, cap) -> len        copies the kept result
 ** Pointers are guest addresses; every length is in bytes. */
 
 #endif

@@ -173,14 +173,29 @@ def _boot_browser(config):
     file name for tracebacks). Output goes to stdout/stderr as it is
     written; a failure prints its traceback to stderr and answers 500."""
     import __main__
+    import types
+    import krait_browser
     namespace = __main__.__dict__
+    sys.modules["js"] = krait_browser
+    pyodide, ffi = types.ModuleType("pyodide"), types.ModuleType("pyodide.ffi")
+    for name in ("create_proxy", "to_js", "JsProxy", "JsException"):
+        setattr(ffi, name, getattr(krait_browser, name))
+    pyodide.ffi = ffi
+    sys.modules.update({"pyodide": pyodide, "pyodide.ffi": ffi})
+    namespace.setdefault("display", krait_browser.display)
 
     def run(method, uri, headers, body):
-        if method != "RUN":
+        if method not in ("RUN", "CALL"):
             return 400, [], f"unknown browser request {method!r}".encode()
+        target = dict(headers).get("target")
+        if target:
+            krait_browser._target[0] = target
         try:
-            code = compile(body.decode("utf-8", "replace"), uri or "<exec>", "exec")
-            exec(code, namespace)
+            if method == "CALL":
+                krait_browser.call_proxy(body)
+            else:
+                code = compile(body.decode("utf-8", "replace"), uri or "<exec>", "exec")
+                exec(code, namespace)
         except SystemExit as exc:
             return 200, [("x-exit", str(exc.code if exc.code is not None else 0))], b""
         except BaseException:

@@ -124,6 +124,8 @@ struct ka_response {
   X(variable, "iiii:i") \
   X(config, "ii:i") \
   X(boot_info, "ii:i") \
+  X(js_call, "ii:i") \
+  X(js_result, "ii:i") \
   X(error_message, "ii:i")
 
 /* Defines every "krait" import in linker as a stub answering

@@ -367,6 +367,19 @@ static int ka_imp_boot_info(krait_caller *c, void *env, krait_slot *ar) {
   return 0;
 }
 
+/* js_call / js_result: the page's JavaScript exists only in krait.js. */
+static int ka_imp_js_call(krait_caller *c, void *env, krait_slot *ar) {
+  KA_CTX;
+  ar[0].i32 = ka_err(x, KRAIT_E_NOSYS, "js: there is no JavaScript under krait serve (browser only)");
+  return 0;
+}
+
+static int ka_imp_js_result(krait_caller *c, void *env, krait_slot *ar) {
+  KA_CTX;
+  ar[0].i32 = ka_err(x, KRAIT_E_NOSYS, "js: there is no JavaScript under krait serve (browser only)");
+  return 0;
+}
+
 /* error_message(buf, cap) -> len */
 static int ka_imp_error_message(krait_caller *c, void *env, krait_slot *ar) {
   KA_CTX;

@@ -164,6 +164,43 @@ try {
     expect(got.made === "by python", `readFile '${got.made}'`);
   });
 
+  await test(browser, "script-tag-dom-click", base, async (page) => {
+    await page.goto(`${base}examples/todo.html`);
+    await page.waitForSelector("body[data-krait='ready']", { timeout: 60000 });
+    const items = () => page.$$eval("#items li", (l) => l.map((e) => e.textContent));
+    expect(JSON.stringify(await items()) === '["buy milk","call the plumber"]', `list ${JSON.stringify(await items())}`);
+    expect(await page.textContent("#count") === "2 items", "count not rendered by Python");
+    const out = await page.textContent("#krait-out-2");
+    expect(out.includes("ready: 2 items") && out.includes("display() shows values here"), `block output '${out}'`);
+    await page.fill("#new", "feed the cat");
+    await page.click("#add");
+    await page.waitForFunction(() => document.querySelectorAll("#items li").length === 3, null, { timeout: 10000 });
+    expect((await items())[2] === "feed the cat", "the click handler did not add the item");
+    expect(await page.textContent("#count") === "3 items", "count not updated");
+    expect(await page.inputValue("#new") === "", "the handler did not clear the field");
+  });
+
+  await test(browser, "script-tag-errors", base, async (page) => {
+    await page.goto(`${base}examples/error.html`);
+    await page.waitForSelector("body[data-krait='error']", { timeout: 60000 });
+    const first = await page.textContent("#krait-out-1");
+    expect(first.includes("caught from JavaScript: SyntaxError"), `JS exception as Python: '${first}'`);
+    const second = await page.$$eval("#krait-out-2 .krait-stderr", (l) => l.map((e) => e.textContent).join(""));
+    expect(second.includes("Traceback (most recent call last):") && second.includes("KeyError: 'b'"),
+           `traceback in the page: '${second}'`);
+  });
+
+  await test(browser, "python-error-is-js-error", base, async (page) => {
+    await playground(page, base);
+    const got = await page.evaluate(async () => {
+      const { load } = await import("../krait.js");
+      const py = await load({ onStderr: () => {} });
+      try { await py.run("raise ValueError('from Python')"); return "no error"; }
+      catch (e) { return `${e instanceof Error} ${e.name} ${e.message} ${e.traceback.includes("Traceback")}`; }
+    });
+    expect(got === "true PythonError ValueError: from Python true", got);
+  });
+
   const served = await kraitServe();
   await test(browser, "krait-serve-playground", served, async (page) => {
     await playground(page, served);

@@ -96,11 +96,17 @@ async function run() {
   out.textContent = "";
   status.textContent = "running...";
   document.body.dataset.state = "running";
+  const t = performance.now();
   try {
     const r = await py.run(code.value, "<playground>");
-    status.textContent = `${r.ok ? "done" : "raised"} in ${Math.round(r.ms)} ms`;
-    document.body.dataset.state = r.ok ? "done" : "raised";
+    status.textContent = `done in ${Math.round(r.ms)} ms`;
+    document.body.dataset.state = "done";
   } catch (e) {
+    if (e.name === "PythonError") {
+      status.textContent = `raised ${e.message} after ${Math.round(performance.now() - t)} ms`;
+      document.body.dataset.state = "raised";
+      return;
+    }
     show(`\n[${e.message}]\n`, "note");
     status.textContent = e.message === "interrupted" ? "stopped" : e.message;
     document.body.dataset.state = "stopped";

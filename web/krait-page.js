@@ -1,0 +1,76 @@
+// web/krait-page.js -- Python in a page, in PyScript's spirit: load this
+// module and every <script type="text/python"> runs in order in one
+// interpreter (web/krait.js), inline code or src=. Each block gets an
+// output element right after it: print() and display() write there, a
+// traceback shows there in red. A <script type="text/python-config">
+// holding JSON {"files": {"name": "url"}} fetches files into /home first.
+// document.body gets data-krait="ready" when every block ran (or
+// "error"). Does not own the interpreter (krait.js).
+import { load } from "./krait.js";
+
+/** Removes the common indentation of a code block (inline scripts are
+ * usually indented with the page). */
+function dedent(text) {
+  const lines = text.replace(/^\s*\n/, "").replace(/\s+$/, "").split("\n");
+  const indents = lines.filter((l) => l.trim()).map((l) => /^[ \t]*/.exec(l)[0].length);
+  const cut = indents.length ? Math.min(...indents) : 0;
+  return lines.map((l) => l.slice(cut)).join("\n") + "\n";
+}
+
+/** The text of url, or an Error naming it. */
+async function fetchText(url) {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`krait: cannot fetch ${url}: HTTP ${r.status}`);
+  return r.text();
+}
+
+/** The files a python-config block asks for, fetched. */
+async function configFiles() {
+  const files = {};
+  for (const el of document.querySelectorAll('script[type="text/python-config"]')) {
+    const cfg = JSON.parse(el.textContent || "{}");
+    for (const [name, url] of Object.entries(cfg.files || {})) files[name] = await fetchText(url);
+  }
+  return files;
+}
+
+/** Runs every Python block of the page, in document order. */
+async function main() {
+  let current = document.body;
+  const write = (cls) => (text) => {
+    const span = document.createElement("span");
+    span.className = cls;
+    span.textContent = text;
+    current.append(span);
+  };
+  const py = await load({ files: await configFiles(), onStdout: write("krait-stdout"),
+                          onStderr: write("krait-stderr") });
+  let n = 0, failed = false;
+  for (const el of document.querySelectorAll('script[type="text/python"]')) {
+    const out = document.createElement("div");
+    out.className = "krait-out";
+    out.id = el.id ? `${el.id}-out` : `krait-out-${++n}`;
+    out.style.whiteSpace = "pre-wrap";
+    el.after(out);
+    current = out;
+    try {
+      const code = el.src ? await fetchText(el.src) : dedent(el.textContent);
+      await py.run(code, el.src || `<script ${n}>`, { target: out.id });
+    } catch (e) {
+      failed = true;
+      out.classList.add("krait-failed");
+      if (e.name !== "PythonError") write("krait-stderr")(String(e.message) + "\n");
+    }
+  }
+  document.body.dataset.krait = failed ? "error" : "ready";
+  return py;
+}
+
+const style = document.createElement("style");
+style.textContent = ".krait-stderr { color: #b00020; font-family: ui-monospace, monospace; }";
+document.head.append(style);
+
+/** The interpreter the page's blocks ran in (for further py.run calls). */
+export const python = (document.readyState === "loading"
+  ? new Promise((r) => document.addEventListener("DOMContentLoaded", r, { once: true }))
+  : Promise.resolve()).then(main);
