@@ -5,3 +5,8 @@
 .PHONY: web
 web: python
 	@sh scripts/build-web.sh
+
+# The browser benchmark: krait.js against Pyodide (bench/web.sh).
+.PHONY: bench-web
+bench-web: all
+	@sh bench/web.sh

@@ -21,7 +21,24 @@ cp -r web/playground web/examples "$OUT/"
 cp web/node_modules/@bjorn3/browser_wasi_shim/dist/*.js "$OUT/vendor/browser_wasi_shim/"
 cp web/node_modules/@bjorn3/browser_wasi_shim/LICENSE* "$OUT/vendor/browser_wasi_shim/" 2>/dev/null || true
 llvm-strip-16 -o "$OUT/python/python.wasm" build/python/python.wasm
-cp build/python/lib/python311.zip "$OUT/python/"
+# The stdlib for the page: python311.zip's compiled modules only, stored
+# (not deflated: the server's brotli then does far better, and zipimport
+# need not inflate), without what cannot work in a browser tab or is only
+# for developers of CPython itself (multiprocessing, distutils, lib2to3,
+# pydoc's topic data, Windows' msilib, _pydecimal beside the C _decimal).
+/usr/bin/python3.11 - build/python/lib/python311.zip "$OUT/python/python311.zip" <<'PY'
+import sys, zipfile
+DROP = ("distutils/", "pydoc_data/", "multiprocessing/", "lib2to3/", "msilib/", "ensurepip/",
+        "idlelib/", "tkinter/", "turtledemo/", "venv/", "turtle.pyc", "_pydecimal.pyc")
+with zipfile.ZipFile(sys.argv[1]) as src, zipfile.ZipFile(sys.argv[2], "w", zipfile.ZIP_STORED) as out:
+    for info in src.infolist():
+        name = info.filename
+        if name.endswith(".py") and name[:-3] + ".pyc" in src.NameToInfo:
+            continue
+        if name.startswith(DROP):
+            continue
+        out.writestr(zipfile.ZipInfo(name, info.date_time), src.read(name))
+PY
 /usr/bin/python3.11 - "$OUT/python/sdk.zip" <<'PY'
 import os, sys, zipfile
 with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
@@ -33,6 +50,6 @@ with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
                 z.write(path, os.path.relpath(path, "python/sdk"))
 PY
 for f in python.wasm python311.zip sdk.zip; do
-  printf 'web: %-14s %9d bytes, %9d brotli-free gzip -9\n' "$f" "$(wc -c <"$OUT/python/$f")" "$(gzip -9c "$OUT/python/$f" | wc -c)"
+  printf 'web: %-14s %9d bytes, %9d gzip -9\n' "$f" "$(wc -c <"$OUT/python/$f")" "$(gzip -9c "$OUT/python/$f" | wc -c)"
 done
 echo "web: built $OUT/ (serve it with: node tests/web/server.mjs $OUT)"
