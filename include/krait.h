@@ -369,6 +369,15 @@ krait_snapshot *krait_snapshot_load(const krait_module *module,
                                     const char *path, void **extra,
                                     size_t *extra_len, krait_error *err);
 
+/* Writes snap to path in a form an embedder that can only write linear
+** memory (a JavaScript page) can restore: instantiate the module, grow
+** memory 0 to the snapshot's size, XOR each listed page with the stored
+** delta. Refused (err names why, LINK) unless every global holds its
+** initial value, every table is as instantiation leaves it and no data
+** segment is passive. The delta is stored uncompressed (serve it with
+** HTTP compression); krait_snapshot_load reads it too. */
+int krait_snapshot_save_portable(const krait_snapshot *snap, const char *path, krait_error *err);
+
 /* Reads only the extra bytes of a snapshot file (checksum checked), with
 ** no module at hand: *extra is malloc'ed (NUL-terminated after its
 ** *extra_len bytes). 0, or -1 with err (IO, MALFORMED or NOMEM). */

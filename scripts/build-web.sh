@@ -49,7 +49,12 @@ with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
                 path = os.path.join(root, f)
                 z.write(path, os.path.relpath(path, "python/sdk"))
 PY
-for f in python.wasm python311.zip sdk.zip; do
+# The "python ready" snapshot krait.js can start from, made by booting
+# this very python.wasm over these very zips as the worker would.
+if [ -x build/krait ]; then build/krait web-snapshot "$OUT"
+else echo "web: build/krait missing (make): no python.snapshot"; fi
+for f in python.wasm python311.zip sdk.zip python.snapshot; do
+  [ -f "$OUT/python/$f" ] || continue
   printf 'web: %-14s %9d bytes, %9d gzip -9\n' "$f" "$(wc -c <"$OUT/python/$f")" "$(gzip -9c "$OUT/python/$f" | wc -c)"
 done
 echo "web: built $OUT/ (serve it with: node tests/web/server.mjs $OUT)"

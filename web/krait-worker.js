@@ -185,9 +185,57 @@ async function init(msg) {
     wasi_snapshot_preview1: wasi.wasiImport, krait: kraitImports,
   });
   wasi.inst = inst;
-  const rc = inst.exports.krait_init();
-  if (rc !== 0) throw new Error("krait_init failed (see stderr)");
-  postMessage({ type: "ready", ms: performance.now() - t0 });
+  if (msg.snapshot) {
+    restore(new Uint8Array(msg.snapshot));   // CPython is already booted in it
+  } else {
+    const rc = inst.exports.krait_init();
+    if (rc !== 0) throw new Error("krait_init failed (see stderr)");
+  }
+  postMessage({ type: "ready", ms: performance.now() - t0, snapshot: !!msg.snapshot });
+}
+
+/** Starts the instance from a portable snapshot (`krait web-snapshot`,
+ * src/runtime/snapfile.c): memory 0 grows to the snapshot's size and each
+ * listed page is XORed with its stored delta (the instance's memory is the
+ * module's initial memory, the delta's base). Globals and tables are as
+ * instantiation leaves them: krait refuses to write the file otherwise.
+ * Every length is checked; a bad file throws. */
+function restore(b) {
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  let at = 0;
+  const need = (n) => { if (at + n > b.length) throw new Error("krait: the snapshot is truncated"); };
+  const u32 = () => { need(4); const x = v.getUint32(at, true); at += 4; return x; };
+  const u64 = () => { need(8); const x = Number(v.getBigUint64(at, true)); at += 8; return x; };
+  const skip = (n) => { need(n); at += n; };
+  if (dec.decode(b.subarray(0, 8)) !== "KRAITSNP") throw new Error("krait: not a krait snapshot");
+  skip(8);
+  if (u32() !== 2) throw new Error("krait: the snapshot is of another format version (rebuild: make web)");
+  skip(32);                                          // the module's SHA-256
+  const pages = u32(), size = u64();
+  const nglobals = u32(), ntables = u32(), nelems = u32(), ndatas = u32();
+  skip(nglobals * 8);
+  for (let t = 0; t < ntables; t++) skip(u32() * 4);
+  skip(nelems * 4 + ndatas * 4);
+  skip(u32());                                       // the embedder's extra bytes
+  const nruns = u32(), runs = [];
+  for (let i = 0; i < nruns; i++) runs.push([u32(), u32()]);
+  const codec = u32(), dn = u64(), zn = u64();
+  if (codec !== 0 || zn !== dn) throw new Error("krait: the snapshot is compressed (write it with krait web-snapshot)");
+  need(dn);
+  const memory = inst.exports.memory;
+  const have = memory.buffer.byteLength / 65536;
+  if (pages * 65536 !== size || pages < have) throw new Error("krait: the snapshot does not fit this python.wasm");
+  if (pages > have) memory.grow(pages - have);
+  let d = at, total = 0;
+  for (const [first, n] of runs) {
+    if (first + n > pages * 16) throw new Error("krait: a snapshot run is outside memory");
+    const dst = new Uint32Array(memory.buffer, first * 4096, n * 1024);
+    const src = new Uint32Array(b.buffer.slice(b.byteOffset + d, b.byteOffset + d + n * 4096));
+    for (let i = 0; i < dst.length; i++) dst[i] ^= src[i];
+    d += n * 4096;
+    total += n * 4096;
+  }
+  if (total !== dn) throw new Error("krait: the snapshot's delta does not match its runs");
 }
 
 /** Runs code in the interpreter's __main__ (or, for "pycall", a Python

@@ -14,25 +14,29 @@ export const defaults = {
   wasm: new URL("python/python.wasm", here).href,
   stdlib: new URL("python/python311.zip", here).href,
   sdk: new URL("python/sdk.zip", here).href,
+  snapshot: new URL("python/python.snapshot", here).href,
 };
 
 let compiled = null;   // { module, stdlib, sdk }: fetched and compiled once
+const snapshots = new Map();   // url -> its bytes (a promise)
 
-/** Fetches and compiles the runtime once per page (streaming compile). */
-async function runtime(urls) {
+/** The bytes at url, or an Error naming it. */
+async function get(url) {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`krait: cannot fetch ${url}: HTTP ${r.status}`);
+  return new Uint8Array(await r.arrayBuffer());
+}
+
+/** Fetches and compiles the runtime once per page (streaming compile),
+ * with the snapshot at snapshotUrl when there is one. */
+async function runtime(urls, snapshotUrl) {
   if (!compiled) {
-    compiled = (async () => {
-      const get = async (u) => {
-        const r = await fetch(u);
-        if (!r.ok) throw new Error(`krait: cannot fetch ${u}: HTTP ${r.status}`);
-        return new Uint8Array(await r.arrayBuffer());
-      };
-      const [module, stdlib, sdk] = await Promise.all([
-        WebAssembly.compileStreaming(fetch(urls.wasm)), get(urls.stdlib), get(urls.sdk)]);
-      return { module, stdlib, sdk };
-    })();
+    compiled = Promise.all([WebAssembly.compileStreaming(fetch(urls.wasm)), get(urls.stdlib), get(urls.sdk)])
+      .then(([module, stdlib, sdk]) => ({ module, stdlib, sdk }));
   }
-  return compiled;
+  if (snapshotUrl && !snapshots.has(snapshotUrl)) snapshots.set(snapshotUrl, get(snapshotUrl));
+  const [rt, snapshot] = await Promise.all([compiled, snapshotUrl ? snapshots.get(snapshotUrl) : null]);
+  return { ...rt, snapshot };
 }
 
 /** Whether input() can work: it needs SharedArrayBuffer, which browsers
@@ -138,7 +142,7 @@ export class Python {
 
   /** Starts a worker and boots the interpreter in it. */
   async start() {
-    const rt = await runtime(this.opts.urls);
+    const rt = await runtime(this.opts.urls, this.opts.snapshot ? this.opts.urls.snapshot : null);
     this.worker = new Worker(new URL("krait-worker.js", here), { type: "module" });
     this.stdin = canInput ? new SharedArrayBuffer(8 + 65536) : null;
     this.ffi = canInput ? new SharedArrayBuffer(8 + (1 << 20)) : null;
@@ -148,7 +152,8 @@ export class Python {
     this.worker.onmessage = (e) => this.message(e.data);
     this.worker.onerror = (e) => this.fail(new Error(`krait worker: ${e.message}`));
     this.worker.postMessage({ type: "init", module: rt.module, stdlib: rt.stdlib, sdk: rt.sdk,
-                              files: this.opts.files || {}, stdin: this.stdin, ffi: this.ffi });
+                              files: this.opts.files || {}, stdin: this.stdin, ffi: this.ffi,
+                              snapshot: rt.snapshot });
     await ready;
     return this;
   }
@@ -159,7 +164,12 @@ export class Python {
     else if (m.type === "stderr") { this.errText += m.text; this.onStderr(m.text); }
     else if (m.type === "stdin") this.answerInput();
     else if (m.type === "js") this.answerJs(m.op);
-    else if (m.type === "ready") { this.bootMs = m.ms; this.booting.resolve(); this.booting = null; }
+    else if (m.type === "ready") {
+      this.bootMs = m.ms;
+      this.fromSnapshot = m.snapshot;
+      this.booting.resolve();
+      this.booting = null;
+    }
     else if (m.type === "error" && !m.id) this.fail(new Error(m.message));
     else {
       const p = this.pending.get(m.id);
@@ -244,10 +254,14 @@ export class Python {
   }
 }
 
-/** Loads the runtime and boots an interpreter. opts: files ({ name:
+/** Loads the runtime and starts an interpreter. opts: files ({ name:
  * text or bytes } in /home), onStdout, onStderr, onInput (async () ->
- * line or null), urls (override `defaults`). */
+ * line or null), snapshot (true: start from python/python.snapshot, made
+ * by `make web` from this very build, instead of booting CPython; a URL:
+ * that file), urls (override `defaults`). */
 export async function load(opts = {}) {
-  const py = new Python({ ...opts, urls: { ...defaults, ...(opts.urls || {}) } });
+  const urls = { ...defaults, ...(opts.urls || {}) };
+  if (typeof opts.snapshot === "string") urls.snapshot = opts.snapshot;
+  const py = new Python({ ...opts, urls });
   return py.start();
 }

@@ -48,9 +48,10 @@ async function freshProfile() {
 }
 
 // compress everything once before timing (the server caches brotli output)
-{ const b = await freshProfile(); for (const pg of ["krait.html", "pyodide.html"]) await once(b.context, pg); await b.done(); }
+{ const b = await freshProfile(); for (const pg of ["krait.html", "krait-snapshot.html", "pyodide.html"]) await once(b.context, pg); await b.done(); }
 const rows = [];
-for (const [name, page] of [["krait (no snapshot)", "krait.html"], ["Pyodide", "pyodide.html"]]) {
+for (const [name, page] of [["krait (snapshot)", "krait-snapshot.html"], ["krait (boot)", "krait.html"],
+                            ["Pyodide", "pyodide.html"]]) {
   const cold = [], warm = [];
   for (let i = 0; i < RUNS; i++) {
     const b = await freshProfile();
@@ -67,8 +68,10 @@ const kb = (b) => `${(b / 1e6).toFixed(2)} MB`;
 let md = `## krait.js vs Pyodide: navigation to first Python output (Chromium ${RUNS} runs, median)\n\n`;
 md += "| runtime | cold ms | warm ms | transferred cold (brotli) | transferred warm | requests |\n|---|---:|---:|---:|---:|---:|\n";
 for (const r of rows) md += `| ${r.name} | ${Math.round(r.cold)} | ${Math.round(r.warm)} | ${kb(r.bytes)} | ${kb(r.warmBytes)} | ${r.requests} |\n`;
-const [k, p] = rows;
-md += `\nkrait / Pyodide: cold ${(k.cold / p.cold).toFixed(2)}x, warm ${(k.warm / p.warm).toFixed(2)}x, bytes ${(k.bytes / p.bytes).toFixed(2)}x\n`;
+const p = rows[rows.length - 1];
+for (const k of rows.slice(0, -1))
+  md += `\n${k.name} / Pyodide: cold ${(k.cold / p.cold).toFixed(2)}x, warm ${(k.warm / p.warm).toFixed(2)}x, bytes ${(k.bytes / p.bytes).toFixed(2)}x`;
+md += "\n";
 fs.mkdirSync("build/bench", { recursive: true });
 fs.writeFileSync("build/bench/web.md", md);
 console.log(md);

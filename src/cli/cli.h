@@ -68,6 +68,9 @@ int kc_build_main(int argc, char **argv);
 extern const char kc_new_usage[];
 int kc_new_main(int argc, char **argv);
 
+/* websnap.c: `krait web-snapshot WEBDIR` (web/krait.js's snapshot). */
+int kc_websnap_main(int argc, char **argv);
+
 /* parse.c: option values. Each returns 0, or -1 when text is malformed. */
 int kc_parse_u64(const char *text, uint64_t *out);
 int kc_parse_size(const char *text, uint64_t *out);

@@ -109,6 +109,8 @@ int main(int argc, char **argv)
     return kc_build_main(argc - 1, argv + 1);
   if (strcmp(cmd, "new") == 0)
     return kc_new_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "web-snapshot") == 0)
+    return kc_websnap_main(argc - 1, argv + 1);
   if (strcmp(cmd, "wast") == 0)
     return kt_wast_main(argc - 1, argv + 1);
   if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||

@@ -122,10 +122,15 @@ static void kf_runs(kf_out *o, const uint8_t *mem, const uint8_t *init, uint32_t
   if (o->ok) memcpy(o->p + count_at, &nruns, 4);
 }
 
+/* How the delta bytes are stored. */
+enum { KF_RAW = 0, KF_XZ = 1 };
+
 /* Appends memory 0 (the snapshot's image): the runs of pages that differ
-** from the module's initial memory, then their XOR with it as one xz
-** (liblzma) stream: u64 raw length, u64 compressed length, the bytes. */
-static void kf_memory(kf_out *o, const krait_snapshot *sn) {
+** from the module's initial memory, then their XOR with it: u32 codec
+** (KF_XZ: one xz stream via liblzma; KF_RAW: as they are, for embedders
+** that rely on HTTP compression), u64 raw length, u64 stored length, the
+** bytes. */
+static void kf_memory(kf_out *o, const krait_snapshot *sn, uint32_t codec) {
   uint32_t npages = (uint32_t)(sn->size / KF_PAGE);
   size_t n = sn->size ? sn->size : 1, dn = 0, zn = 0;
   uint8_t *mem = kp_map(n), *init = kf_initial(sn->module, sn->size), *delta = kp_map(n), *z = NULL;
@@ -135,12 +140,15 @@ static void kf_memory(kf_out *o, const krait_snapshot *sn) {
   } else {
     kf_runs(o, mem, init, npages, delta, &dn);
     size_t cap = lzma_stream_buffer_bound(dn);
-    z = malloc(cap);
-    if (!z || lzma_easy_buffer_encode(6, LZMA_CHECK_CRC32, NULL, delta, dn, z, &zn, cap) != LZMA_OK)
-      o->ok = false;
+    if (codec == KF_XZ) {
+      z = malloc(cap);
+      if (!z || lzma_easy_buffer_encode(6, LZMA_CHECK_CRC32, NULL, delta, dn, z, &zn, cap) != LZMA_OK)
+        o->ok = false;
+    }
+    kf_u32(o, codec);
     kf_u64(o, dn);
-    kf_u64(o, zn);
-    if (o->ok) kf_put(o, z, zn);
+    kf_u64(o, codec == KF_XZ ? zn : dn);
+    if (o->ok) kf_put(o, codec == KF_XZ ? z : delta, codec == KF_XZ ? zn : dn);
   }
   free(z);
   kp_release(mem, n);
@@ -149,7 +157,8 @@ static void kf_memory(kf_out *o, const krait_snapshot *sn) {
 }
 
 /* Serializes everything but the CRC. */
-static void kf_encode(kf_out *o, const krait_snapshot *sn, const void *extra, size_t extra_len) {
+static void kf_encode(kf_out *o, const krait_snapshot *sn, const void *extra, size_t extra_len,
+                      uint32_t codec) {
   const krait_module *m = sn->module;
   uint8_t h[32];
   kf_sha256(m, h);
@@ -171,16 +180,14 @@ static void kf_encode(kf_out *o, const krait_snapshot *sn, const void *extra, si
   kf_put(o, sn->data_len, (size_t)m->ndatas * 4);
   kf_u32(o, (uint32_t)extra_len);
   kf_put(o, extra, extra_len);
-  kf_memory(o, sn);
+  kf_memory(o, sn, codec);
 }
 
-int krait_snapshot_save(const krait_snapshot *sn, const char *path, const void *extra,
-                        size_t extra_len, krait_error *err) {
-  krait_error dummy;
-  if (!err) err = &dummy;
-  memset(err, 0, sizeof *err);
+/* Writes the file (encoded with codec) atomically: a .tmp, then rename. */
+static int kf_save(const krait_snapshot *sn, const char *path, const void *extra, size_t extra_len,
+                   uint32_t codec, krait_error *err) {
   kf_out o = { .ok = true };
-  kf_encode(&o, sn, extra, extra_len);
+  kf_encode(&o, sn, extra, extra_len, codec);
   uint32_t crc = o.ok ? (uint32_t)crc32(0, o.p, (uInt)o.len) : 0;
   kf_u32(&o, crc);
   if (!o.ok) {
@@ -200,6 +207,54 @@ int krait_snapshot_save(const krait_snapshot *sn, const char *path, const void *
     return kf_fail(err, KRAIT_ERR_IO, "cannot write %s: %s", path, strerror(e));
   }
   return 0;
+}
+
+int krait_snapshot_save(const krait_snapshot *sn, const char *path, const void *extra,
+                        size_t extra_len, krait_error *err) {
+  krait_error dummy;
+  if (!err) err = &dummy;
+  memset(err, 0, sizeof *err);
+  return kf_save(sn, path, extra, extra_len, KF_XZ, err);
+}
+
+/* Why sn cannot be restored by writing memory alone, or NULL: a mutable
+** global or a table not as instantiation leaves it, or a passive segment. */
+static const char *kf_not_portable(const krait_snapshot *sn) {
+  const krait_module *m = sn->module;
+  for (uint32_t i = m->nglobal_imports; i < sn->nglobals; i++) {
+    const kd_constexpr *c = &m->global_inits[i];
+    if (c->op != KD_OP_I32_CONST && c->op != KD_OP_I64_CONST) return "a global without a constant initial value";
+    uint64_t want = c->op == KD_OP_I32_CONST ? (uint32_t)c->value : c->value;
+    uint64_t got = c->op == KD_OP_I32_CONST ? (uint32_t)sn->globals[i].bits : sn->globals[i].bits;
+    if (got != want) return "a global that changed (call it when the stack is unwound)";
+  }
+  for (uint32_t i = 0; i < m->ndatas; i++)
+    if (m->datas[i].mode != KD_SEG_ACTIVE) return "a passive data segment";
+  for (uint32_t t = 0; t < sn->ntables; t++) {
+    const kd_tabletype *tt = &m->tables[m->ntable_imports + t];
+    if (sn->table_size[t] != tt->lim.min) return "a table that grew";
+    for (uint32_t i = 0; i < sn->table_size[t]; i++) {
+      uint32_t want = KS_NULL_REF;
+      for (uint32_t e = 0; e < m->nelems; e++) {
+        const kd_elem *el = &m->elems[e];
+        uint32_t off = (uint32_t)el->offset.value;
+        if (el->mode == KD_SEG_ACTIVE && el->table == m->ntable_imports + t && i >= off &&
+            i - off < el->count && el->items[i - off].op == KD_OP_REF_FUNC)
+          want = (uint32_t)el->items[i - off].value;
+      }
+      if (sn->table_refs[t][i] != want) return "a table entry that changed";
+    }
+  }
+  return NULL;
+}
+
+int krait_snapshot_save_portable(const krait_snapshot *sn, const char *path, krait_error *err) {
+  krait_error dummy;
+  if (!err) err = &dummy;
+  memset(err, 0, sizeof *err);
+  const char *why = kf_not_portable(sn);
+  if (why) return kf_fail(err, KRAIT_ERR_LINK, "cannot write a portable snapshot: %s", why);
+  return kf_save(sn, path, NULL, 0, KF_RAW, err);
 }
 
 /* ---- reading ------------------------------------------------------------ */
@@ -299,12 +354,16 @@ static bool kf_image(kf_in *r, krait_snapshot *sn) {
   uint32_t npages = (uint32_t)(sn->size / KF_PAGE), nruns = 0, *runs = NULL;
   uint64_t total = 0, dn = 0, zn = 0;
   bool ok = kf_read_runs(r, npages, &runs, &nruns, &total);
+  uint32_t codec = ok ? kf_get_u32(r) : KF_XZ + 1;
   if (ok) { dn = kf_get_u64(r); zn = kf_get_u64(r); }
-  const uint8_t *z = ok && !r->bad && dn == total * KF_PAGE ? kf_take(r, zn) : NULL;
+  const uint8_t *z = ok && !r->bad && codec <= KF_XZ && dn == total * KF_PAGE &&
+                     (codec == KF_XZ || zn == dn) ? kf_take(r, zn) : NULL;
   size_t n = sn->size ? sn->size : 1, in = 0, out = 0;
   uint64_t memlimit = 256u << 20;
   uint8_t *delta = z ? kp_map(dn ? dn : 1) : NULL, *init = delta ? kf_initial(sn->module, sn->size) : NULL;
-  ok = init && lzma_stream_buffer_decode(&memlimit, 0, NULL, z, &in, zn, delta, &out, dn) == LZMA_OK &&
+  if (init && codec == KF_RAW) { memcpy(delta, z, dn); in = zn; out = dn; }
+  ok = init && (codec == KF_RAW ||
+                lzma_stream_buffer_decode(&memlimit, 0, NULL, z, &in, zn, delta, &out, dn) == LZMA_OK) &&
        in == zn && out == dn && (sn->image = kp_image_new(sn->size)) >= 0 &&
        kf_write_image(sn, init, delta, runs, nruns);
   if (delta) kp_release(delta, dn ? dn : 1);

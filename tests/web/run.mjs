@@ -164,6 +164,28 @@ try {
     expect(got.made === "by python", `readFile '${got.made}'`);
   });
 
+  await test(browser, "snapshot-same-as-boot", base, async (page) => {
+    await playground(page, base);
+    const got = await page.evaluate(async () => {
+      const { load } = await import("../krait.js");
+      const code = 'import json, decimal, sys\nprint(sum(range(10)), "héllo".upper(), sorted({3, 1, 2}), ' +
+        'json.dumps({"a": [1, 2]}), decimal.Decimal(1) / 7, sys.version_info[:2], 2 ** 100)\n' +
+        'print(open("in.txt").read())';
+      const out = {};
+      for (const snapshot of [false, true]) {
+        let text = "";
+        const py = await load({ snapshot, files: { "in.txt": "file ok" }, onStdout: (t) => { text += t; } });
+        await py.run(code);
+        out[snapshot] = { text, from: py.fromSnapshot, ms: py.bootMs };
+      }
+      return out;
+    });
+    expect(got.true.from === true && got.false.from === false, `started from ${JSON.stringify(got)}`);
+    expect(got.true.text === got.false.text && got.true.text.includes("45 HÉLLO [1, 2, 3]"),
+           `snapshot '${got.true.text}' vs boot '${got.false.text}'`);
+    console.log(`    (boot ${Math.round(got.false.ms)} ms, snapshot ${Math.round(got.true.ms)} ms in the worker)`);
+  });
+
   await test(browser, "script-tag-dom-click", base, async (page) => {
     await page.goto(`${base}examples/todo.html`);
     await page.waitForSelector("body[data-krait='ready']", { timeout: 60000 });

@@ -78,12 +78,13 @@ const t0 = performance.now();
 let py;
 try {
   py = await load({ onStdout: (t) => show(t, "stdout"), onStderr: (t) => show(t, "stderr"),
-                    onInput: askLine });
+                    onInput: askLine, snapshot: !new URLSearchParams(location.search).has("boot") });
 } catch (e) {
   status.textContent = "failed to start: " + e.message;
   throw e;
 }
-status.textContent = `ready in ${Math.round(performance.now() - t0)} ms`;
+status.textContent = `ready in ${Math.round(performance.now() - t0)} ms` +
+  (py.fromSnapshot ? " (from the snapshot)" : " (CPython booted)");
 document.body.dataset.ready = "1";
 $("run").disabled = false;
 

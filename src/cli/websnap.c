@@ -1,0 +1,153 @@
+/*
+** websnap.c -- `krait web-snapshot WEBDIR`: the "python ready" snapshot
+** that web/krait.js starts from. Boots WEBDIR/python/python.wasm exactly
+** as the page's worker does (same argv, environ, preopens and zips, the
+** "browser" style) and writes WEBDIR/python/python.snapshot portable
+** (krait_snapshot_save_portable). Owns that layout's native twin only.
+*/
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "app/app.h"
+
+/* The worker's environ (web/krait-worker.js), in its order. */
+static const char *const kc_web_env[] = {
+  "PYTHONHOME=/usr/local", "PYTHONPATH=/krait/sdk.zip", "PYTHONDONTWRITEBYTECODE=1",
+  "HOME=/home", "PWD=/home", "PYTHONUNBUFFERED=1",
+};
+
+/* The worker's answer to the config import (krait-worker.js). */
+static const char kc_web_config[] =
+  "{\"name\":\"browser\",\"style\":\"browser\",\"module\":\"\",\"wsgi\":\"\",\"kv\":[],\"debug\":true}";
+
+/* config(buf, cap) -> len */
+static int kc_web_config_fn(krait_caller *c, void *env, krait_slot *ar) {
+  krait_memory *m = krait_caller_memory(c);
+  uint32_t buf = (uint32_t)ar[0].i32, cap = (uint32_t)ar[1].i32, n = sizeof kc_web_config - 1;
+  if (!m || (uint64_t)buf + cap > krait_memory_size(m)) { ar[0].i32 = -2; return 0; }
+  if (n <= cap) memcpy(krait_memory_data(m) + buf, kc_web_config, n);
+  ar[0].i32 = (int32_t)n;
+  return 0;
+}
+
+/* boot_info(json, len) -> 0 */
+static int kc_web_ok_fn(krait_caller *c, void *env, krait_slot *ar) {
+  ar[0].i32 = 0;
+  return 0;
+}
+
+/* Copies file src to dst; 0 or -1. */
+static int kc_copy(const char *src, const char *dst) {
+  int in = open(src, O_RDONLY | O_CLOEXEC), out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  char buf[65536];
+  ssize_t n = 0;
+  while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+    if (write(out, buf, (size_t)n) != n) { n = -1; break; }
+  if (in >= 0) close(in);
+  if (out >= 0) close(out);
+  return in >= 0 && out >= 0 && n == 0 ? 0 : -1;
+}
+
+static int kc_rm_one(const char *p, const struct stat *sb, int f, struct FTW *w) { return remove(p); }
+
+/* Makes the page's file system under tmp: lib/ (the stdlib zip and an
+** empty python3.11/lib-dynload), krait/ (sdk.zip), home/, tmp/. */
+static int kc_web_tree(const char *web, const char *tmp) {
+  char a[4200], b[4200];
+  const char *dirs[] = { "lib", "lib/python3.11", "lib/python3.11/lib-dynload", "krait", "home", "tmp" };
+  for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+    snprintf(a, sizeof a, "%s/%s", tmp, dirs[i]);
+    if (mkdir(a, 0755) != 0) return -1;
+  }
+  snprintf(a, sizeof a, "%s/python/python311.zip", web);
+  snprintf(b, sizeof b, "%s/lib/python311.zip", tmp);
+  if (kc_copy(a, b) != 0) return -1;
+  snprintf(a, sizeof a, "%s/python/sdk.zip", web);
+  snprintf(b, sizeof b, "%s/krait/sdk.zip", tmp);
+  return kc_copy(a, b);
+}
+
+/* Boots the module over the tree at tmp and saves the snapshot to out. */
+static int kc_web_boot(krait_engine *e, krait_module *m, const char *tmp, const char *out) {
+  char paths[4][4200];
+  const char *guest[] = { "/usr/local/lib", "/krait", "/home", "/tmp" }, *sub[] = { "lib", "krait", "home", "tmp" };
+  krait_wasi_preopen pre[4];
+  for (int i = 0; i < 4; i++) {
+    snprintf(paths[i], sizeof paths[i], "%s/%s", tmp, sub[i]);
+    pre[i] = (krait_wasi_preopen){ paths[i], guest[i], 0 };
+  }
+  const char *argv[] = { "python" };
+  int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  krait_wasi_config wc = { 1, argv, 6, kc_web_env, null_fd, 2, 2, 4, pre };
+  krait_store *s = krait_store_new(e);
+  krait_linker *l = s ? krait_linker_new(s) : NULL;
+  krait_error err = { 0 };
+  krait_instance *in = NULL;
+  krait_snapshot *sn = NULL;
+  int rc = -1;
+  if (l && krait_wasi_define(l, &wc) == 0 && ka_define_stubs(l) == 0 &&
+      krait_linker_define_func(l, "krait", "config", "ii:i", kc_web_config_fn, NULL) == 0 &&
+      krait_linker_define_func(l, "krait", "boot_info", "ii:i", kc_web_ok_fn, NULL) == 0 &&
+      (in = krait_instantiate(l, m, &err))) {
+    krait_extern ext;
+    krait_val res;
+    if (krait_instance_export(in, "krait_init", &ext) != 0)
+      snprintf(err.message, sizeof err.message, "python.wasm exports no krait_init");
+    else if (krait_func_call(s, ext.of.func, NULL, 0, &res, 1, &err) == 0 && res.of.i32 != 0)
+      snprintf(err.message, sizeof err.message, "krait_init failed (its error is above)");
+    else if (!err.message[0] && (sn = krait_snapshot_take(in, &err)))
+      rc = krait_snapshot_save_portable(sn, out, &err);
+  }
+  if (rc != 0) fprintf(stderr, "Error: web-snapshot: %s\n", err.message[0] ? err.message : "out of memory");
+  krait_snapshot_free(sn);
+  if (l) krait_linker_free(l);
+  if (s) krait_store_free(s);
+  if (null_fd >= 0) close(null_fd);
+  return rc;
+}
+
+int kc_websnap_main(int argc, char **argv) {
+  if (argc != 2 || argv[1][0] == '-') {
+    fputs("Usage: krait web-snapshot WEBDIR\n\n"
+          "Boots WEBDIR/python/python.wasm as web/krait.js's worker does and\n"
+          "writes WEBDIR/python/python.snapshot, which krait.js starts from\n"
+          "instead of booting CPython (`make web` runs this).\n", argc == 2 ? stdout : stderr);
+    return argc == 2 ? KC_EXIT_OK : KC_EXIT_USAGE;
+  }
+  char wasm[4200], out[4200], tmp[] = "/tmp/krait-websnap-XXXXXX";
+  snprintf(wasm, sizeof wasm, "%s/python/python.wasm", argv[1]);
+  snprintf(out, sizeof out, "%s/python/python.snapshot", argv[1]);
+  FILE *f = fopen(wasm, "rb");
+  uint8_t *bytes = NULL;
+  long n = -1;
+  if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 &&
+      (bytes = malloc((size_t)n)) && fread(bytes, 1, (size_t)n, f) != (size_t)n)
+    n = -1;
+  if (f) fclose(f);
+  if (n <= 0 || !bytes) {
+    fprintf(stderr, "Error: web-snapshot: cannot read %s: %s\n", wasm, strerror(errno));
+    free(bytes);
+    return KC_EXIT_ERROR;
+  }
+  krait_error err;
+  krait_engine *e = krait_engine_new(NULL, &err);
+  krait_module *m = e ? krait_module_new(e, bytes, (size_t)n, &err) : NULL;
+  free(bytes);
+  int rc = -1;
+  if (!m) fprintf(stderr, "Error: web-snapshot: %s: %s\n", wasm, err.message);
+  else if (!mkdtemp(tmp) || kc_web_tree(argv[1], tmp) != 0)
+    fprintf(stderr, "Error: web-snapshot: cannot lay out the page's files: %s\n", strerror(errno));
+  else rc = kc_web_boot(e, m, tmp, out);
+  nftw(tmp, kc_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+  if (m) krait_module_free(m);
+  if (e) krait_engine_free(e);
+  if (rc == 0) fprintf(stderr, "krait web-snapshot: %s\n", out);
+  return rc == 0 ? KC_EXIT_OK : KC_EXIT_ERROR;
+}
