@@ -64,6 +64,31 @@ class PageStdin extends Fd {
   }
 }
 
+// ---- the stdlib zip, read when first needed ----------------------------------
+
+/** A read-only file fetched (synchronously: a worker may) the first time
+ * its bytes or size are needed: the stdlib zip when starting from a
+ * snapshot, whose CPython imported at boot what it needs. */
+class LazyFile extends File {
+  constructor(url) {
+    super(new Uint8Array(0), { readonly: true });
+    this.url = url;
+    this.bytes = null;
+  }
+  get data() {
+    if (!this.bytes) {
+      const xhr = new XMLHttpRequest();
+      xhr.open("GET", this.url, false);
+      xhr.responseType = "arraybuffer";
+      xhr.send();
+      if (xhr.status !== 200) throw new Error(`krait: cannot fetch ${this.url}: HTTP ${xhr.status}`);
+      this.bytes = new Uint8Array(xhr.response);
+    }
+    return this.bytes;
+  }
+  set data(v) { if (this.url) this.bytes = v; }   // File's constructor sets it first
+}
+
 // ---- the "krait" imports ----------------------------------------------------
 
 const E_INVAL = -2, E_STATE = -6, E_NOSYS = -38;
@@ -165,7 +190,7 @@ async function init(msg) {
   home = new Directory(new Map(Object.entries(msg.files || {}).map(
     ([name, data]) => [name, new File(typeof data === "string" ? enc.encode(data) : data)])));
   const lib = new Directory(new Map([
-    ["python311.zip", new File(msg.stdlib, { readonly: true })],
+    ["python311.zip", msg.stdlib ? new File(msg.stdlib, { readonly: true }) : new LazyFile(msg.stdlibUrl)],
     ["python3.11", new Directory(new Map([["lib-dynload", new Directory(new Map())]]))],
   ]));
   const fds = [

@@ -27,16 +27,23 @@ async function get(url) {
   return new Uint8Array(await r.arrayBuffer());
 }
 
+let stdlibBytes = null; // the stdlib zip (a promise), fetched once
+
 /** Fetches and compiles the runtime once per page (streaming compile),
- * with the snapshot at snapshotUrl when there is one. */
+ * with the snapshot at snapshotUrl when there is one. Started from a
+ * snapshot, CPython has imported what it needs at boot: the stdlib zip is
+ * then not awaited (stdlib: null) and the worker reads it when Python
+ * first opens it. */
 async function runtime(urls, snapshotUrl) {
   if (!compiled) {
-    compiled = Promise.all([WebAssembly.compileStreaming(fetch(urls.wasm)), get(urls.stdlib), get(urls.sdk)])
-      .then(([module, stdlib, sdk]) => ({ module, stdlib, sdk }));
+    compiled = Promise.all([WebAssembly.compileStreaming(fetch(urls.wasm)), get(urls.sdk)])
+      .then(([module, sdk]) => ({ module, sdk }));
   }
   if (snapshotUrl && !snapshots.has(snapshotUrl)) snapshots.set(snapshotUrl, get(snapshotUrl));
-  const [rt, snapshot] = await Promise.all([compiled, snapshotUrl ? snapshots.get(snapshotUrl) : null]);
-  return { ...rt, snapshot };
+  if (!snapshotUrl && !stdlibBytes) stdlibBytes = get(urls.stdlib);
+  const [rt, snapshot, stdlib] = await Promise.all([compiled, snapshotUrl ? snapshots.get(snapshotUrl) : null,
+                                                    snapshotUrl ? null : stdlibBytes]);
+  return { ...rt, snapshot, stdlib, stdlibUrl: urls.stdlib };
 }
 
 /** Whether input() can work: it needs SharedArrayBuffer, which browsers
@@ -142,8 +149,9 @@ export class Python {
 
   /** Starts a worker and boots the interpreter in it. */
   async start() {
-    const rt = await runtime(this.opts.urls, this.opts.snapshot ? this.opts.urls.snapshot : null);
+    // the worker loads its script while the runtime downloads and compiles
     this.worker = new Worker(new URL("krait-worker.js", here), { type: "module" });
+    const rt = await runtime(this.opts.urls, this.opts.snapshot ? this.opts.urls.snapshot : null);
     this.stdin = canInput ? new SharedArrayBuffer(8 + 65536) : null;
     this.ffi = canInput ? new SharedArrayBuffer(8 + (1 << 20)) : null;
     this.bridge = new JsBridge((id, args) =>
@@ -151,7 +159,7 @@ export class Python {
     const ready = new Promise((resolve, reject) => { this.booting = { resolve, reject }; });
     this.worker.onmessage = (e) => this.message(e.data);
     this.worker.onerror = (e) => this.fail(new Error(`krait worker: ${e.message}`));
-    this.worker.postMessage({ type: "init", module: rt.module, stdlib: rt.stdlib, sdk: rt.sdk,
+    this.worker.postMessage({ type: "init", module: rt.module, stdlib: rt.stdlib, stdlibUrl: rt.stdlibUrl, sdk: rt.sdk,
                               files: this.opts.files || {}, stdin: this.stdin, ffi: this.ffi,
                               snapshot: rt.snapshot });
     await ready;
