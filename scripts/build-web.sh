@@ -18,6 +18,9 @@ rm -rf "$OUT"
 mkdir -p "$OUT/python" "$OUT/vendor/browser_wasi_shim"
 cp web/krait.js web/krait-worker.js web/krait-page.js "$OUT/"
 cp -r web/playground web/examples "$OUT/"
+rm -rf "$OUT/examples/greet"
+/usr/bin/python3.11 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1], "w").write(sys.argv[2], "greet/__init__.py")' \
+  "$OUT/examples/greet.zip" web/examples/greet/__init__.py
 cp web/node_modules/@bjorn3/browser_wasi_shim/dist/*.js "$OUT/vendor/browser_wasi_shim/"
 cp web/node_modules/@bjorn3/browser_wasi_shim/LICENSE* "$OUT/vendor/browser_wasi_shim/" 2>/dev/null || true
 llvm-strip-16 -o "$OUT/python/python.wasm" build/python/python.wasm

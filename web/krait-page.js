@@ -3,7 +3,9 @@
 // interpreter (web/krait.js), inline code or src=. Each block gets an
 // output element right after it: print() and display() write there, a
 // traceback shows there in red. A <script type="text/python-config">
-// holding JSON {"files": {"name": "url"}} fetches files into /home first.
+// holding JSON {"files": {"name": "url"}, "packages": ["url"]} fetches
+// files into /home first, and pure-Python packages -- wheels (.whl) or
+// zips with the package at the top -- onto sys.path.
 // document.body gets data-krait="ready" when every block ran (or
 // "error"). Does not own the interpreter (krait.js).
 import { load } from "./krait.js";
@@ -24,14 +26,27 @@ async function fetchText(url) {
   return r.text();
 }
 
-/** The files a python-config block asks for, fetched. */
-async function configFiles() {
-  const files = {};
+/** The bytes of url, or an Error naming it. */
+async function fetchBytes(url) {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`krait: cannot fetch ${url}: HTTP ${r.status}`);
+  return new Uint8Array(await r.arrayBuffer());
+}
+
+/** What the python-config blocks ask for, fetched: { files, paths } with
+ * each package in files as .krait/packages/NAME and its path in paths. */
+async function config() {
+  const files = {}, paths = [];
   for (const el of document.querySelectorAll('script[type="text/python-config"]')) {
     const cfg = JSON.parse(el.textContent || "{}");
-    for (const [name, url] of Object.entries(cfg.files || {})) files[name] = await fetchText(url);
+    for (const [name, url] of Object.entries(cfg.files || {})) files[name] = await fetchBytes(url);
+    for (const url of cfg.packages || []) {
+      const name = new URL(url, location.href).pathname.split("/").pop();
+      files[`.krait/packages/${name}`] = await fetchBytes(url);
+      paths.push(`/home/.krait/packages/${name}`);
+    }
   }
-  return files;
+  return { files, paths };
 }
 
 /** Runs every Python block of the page, in document order. */
@@ -43,8 +58,10 @@ async function main() {
     span.textContent = text;
     current.append(span);
   };
-  const py = await load({ files: await configFiles(), onStdout: write("krait-stdout"),
+  const cfg = await config();
+  const py = await load({ files: cfg.files, snapshot: true, onStdout: write("krait-stdout"),
                           onStderr: write("krait-stderr") });
+  if (cfg.paths.length) await py.run(`import sys\nsys.path[:0] = ${JSON.stringify(cfg.paths)}\n`);
   let n = 0, failed = false;
   for (const el of document.querySelectorAll('script[type="text/python"]')) {
     const out = document.createElement("div");

@@ -187,8 +187,16 @@ async function init(msg) {
   const t0 = performance.now();
   stdinBuf = msg.stdin || null;
   ffiBuf = msg.ffi || null;
-  home = new Directory(new Map(Object.entries(msg.files || {}).map(
-    ([name, data]) => [name, new File(typeof data === "string" ? enc.encode(data) : data)])));
+  home = new Directory(new Map());
+  for (const [name, data] of Object.entries(msg.files || {})) {   // "a/b.txt" makes a/
+    const parts = name.split("/").filter((p) => p && p !== "." && p !== "..");
+    let dir = home;
+    for (const p of parts.slice(0, -1)) {
+      if (!dir.contents.has(p)) dir.contents.set(p, new Directory(new Map()));
+      dir = dir.contents.get(p);
+    }
+    if (parts.length) dir.contents.set(parts[parts.length - 1], new File(typeof data === "string" ? enc.encode(data) : data));
+  }
   const lib = new Directory(new Map([
     ["python311.zip", msg.stdlib ? new File(msg.stdlib, { readonly: true }) : new LazyFile(msg.stdlibUrl)],
     ["python3.11", new Directory(new Map([["lib-dynload", new Directory(new Map())]]))],

@@ -212,6 +212,14 @@ try {
            `traceback in the page: '${second}'`);
   });
 
+  await test(browser, "script-src-config-packages", base, async (page) => {
+    await page.goto(`${base}examples/packages.html`);
+    await page.waitForSelector("body[data-krait='ready']", { timeout: 60000 });
+    const out = await page.textContent("#krait-out-1");
+    expect(out.includes("HELLO FROM A FILE!") && out.includes("/home/.krait/packages/greet.zip/greet/__init__.py"),
+           `output '${out}'`);
+  });
+
   await test(browser, "python-error-is-js-error", base, async (page) => {
     await playground(page, base);
     const got = await page.evaluate(async () => {
