@@ -3,7 +3,8 @@
 ** of a small module (krait_snapshot_load, then an instance from it, and
 ** krait_snapshot_read_extra). The input is the file after its module hash;
 ** the target adds magic, version, hash and CRC so the fuzzer reaches the
-** decoder. With KRAIT_FUZZ_SEED=FILE it writes a valid input there.
+** decoder. With KRAIT_FUZZ_SEED=FILE it writes a valid input there (and
+** FILE.raw, an uncompressed portable one).
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,13 @@ static void setup(void) {
   const char *seed = getenv("KRAIT_FUZZ_SEED");
   FILE *o = seed ? fopen(seed, "wb") : NULL;
   if (o) { fwrite(buf + 44, 1, n - 48, o); fclose(o); }
+  if (seed && krait_snapshot_save_portable(sn, path, NULL) == 0 && (f = fopen(path, "rb"))) {
+    char raw[4200];   /* the uncompressed form too: SEED.raw */
+    n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    snprintf(raw, sizeof raw, "%s.raw", seed);
+    if (n >= 48 && (o = fopen(raw, "wb"))) { fwrite(buf + 44, 1, n - 48, o); fclose(o); }
+  }
   krait_snapshot_free(sn);
   krait_linker_free(l);
   krait_store_free(s);
