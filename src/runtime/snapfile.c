@@ -48,7 +48,7 @@ void krait_module_sha256(const krait_module *m, char out[65]) {
 typedef struct kf_out { uint8_t *p; size_t len, cap; bool ok; } kf_out;
 
 static void kf_put(kf_out *o, const void *d, size_t n) {
-  if (!o->ok) return;
+  if (!o->ok || n == 0) return;   /* n == 0: d may be NULL */
   if (o->len + n > o->cap) {
     size_t cap = o->cap * 2 + n + 4096;
     uint8_t *p = realloc(o->p, cap);
