@@ -2,7 +2,8 @@
 # missing (scripts/bootstrap.sh, also its python set), builds krait,
 # compiles the examples to wasm32-wasi and runs them with `krait run`, then
 # builds python.wasm (`make python`, cached after the first time) and runs
-# examples/stats.py with `krait python`; then builds (`krait build`: one
+# examples/stats.py with `krait python`; builds the browser build (`make
+# web`, for the playground at /web/playground/); then builds (`krait build`: one
 # artifact per app in examples/notes/.krait/) and serves examples/notes (one
 # notes API as a Spin, a Cloudflare and a Flask app over one key-value
 # store) with `krait serve` on 127.0.0.1:8080 (admin 127.0.0.1:9090), runs
@@ -32,6 +33,7 @@ demo:
 	@build/krait python examples/stats.py < README.md
 	@echo
 	@$(MAKE) --no-print-directory all
+	@sh scripts/build-web.sh || echo "(no browser build: krait serve runs without --playground)"
 	@$(DEMO_NOTES)
 
 # The notes demo, one shell script: stops the server an earlier `make demo`
@@ -56,8 +58,9 @@ fi; \
 rm -f $$pidf; \
 echo '$$ build/krait build examples/notes'; \
 build/krait build examples/notes || exit 1; \
-echo '$$ build/krait serve examples/notes --listen 127.0.0.1:8080 --admin 127.0.0.1:9090 &'; \
-build/krait serve examples/notes --listen 127.0.0.1:8080 --admin 127.0.0.1:9090 \
+pg=; [ -f build/web/playground/index.html ] && pg=--playground; \
+echo "$$ build/krait serve examples/notes --listen 127.0.0.1:8080 --admin 127.0.0.1:9090 $$pg &"; \
+build/krait serve examples/notes --listen 127.0.0.1:8080 --admin 127.0.0.1:9090 $$pg \
   </dev/null >$$log 2>&1 & \
 pid=$$!; \
 up=; for i in $$(seq 300); do \
@@ -70,6 +73,7 @@ if [ -z "$$up" ]; then \
 fi; \
 echo $$pid >$$pidf; \
 echo "Serving examples/notes at $(NOTES_URL)/{spin,cf,flask}/notes (log: $$log)."; \
+[ -n "$$pg" ] && echo "The Python playground (in your browser): $(NOTES_URL)/web/playground/"; \
 echo "Try these (the three apps share one key-value store):"; \
 echo "$(NOTES_CMDS)" | tr ';' '\n' | sed 's/^ */  /'; \
 echo "$(NOTES_CMDS)" | tr ';' '\n' | sed 's/^ *//' | while IFS= read -r cmd; do \
@@ -82,7 +86,7 @@ if [ -t 0 ]; then \
 else \
   kill -TERM $$pid; wait $$pid; rm -f $$pidf; \
   echo "Stopped the notes server (stdin is not a terminal). To run it yourself:"; \
-  echo "  build/krait serve examples/notes    # stop it with Ctrl-C"; \
+  echo "  build/krait serve examples/notes --playground    # stop it with Ctrl-C"; \
 fi
 endef
 
