@@ -8,6 +8,7 @@ import importlib
 import json
 import os
 import sys
+import traceback   # at boot: every failing request needs it, and starts from the snapshot
 
 import _krait
 import krait_kv
@@ -199,7 +200,6 @@ def _boot_browser(config):
         except SystemExit as exc:
             return 200, [("x-exit", str(exc.code if exc.code is not None else 0))], b""
         except BaseException:
-            import traceback
             exc_type, exc, tb = sys.exc_info()
             traceback.print_exception(exc_type, exc, tb.tb_next if tb else None)
             return 500, [], b""
@@ -372,7 +372,6 @@ def _stream(rest):
                 _krait.send(part)
         return True
     except (Exception, SystemExit):
-        import traceback
         _krait.log(40, f"streaming the response failed:\n{traceback.format_exc()}")
         return False
     finally:
@@ -383,7 +382,6 @@ def _stream(rest):
 
 def _failure(what):
     """Log the exception being handled; the 500 response for it."""
-    import traceback
     text = traceback.format_exc()
     _krait.log(40, f"{what}:\n{text}")
     body = "500 Internal Server Error\n" + (f"\n{text}" if _debug else "")
