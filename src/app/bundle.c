@@ -104,26 +104,32 @@ static bool kb_file(kb_out *o, const char *host, const char *arch, const struct 
   return true;
 }
 
-/* Adds host (a file or a directory, recursively) as archive path arch. */
-static bool kb_add(kb_out *o, const char *host, const char *arch, int depth) {
-  struct stat sb;
-  if (stat(host, &sb) != 0) return kb_fail(o, strerror(errno), host);
-  if (strlen(arch) >= KB_MAX_PATH) return kb_fail(o, "path too long to bundle", host);
-  if (S_ISREG(sb.st_mode)) return kb_excluded(o, host) || kb_file(o, host, arch, &sb);
-  if (!S_ISDIR(sb.st_mode)) return true;   /* sockets, fifos: not app files */
-  if (depth > KB_MAX_DEPTH) return kb_fail(o, "directories nested too deep (a symlink loop?)", host);
+/* Which entries of a directory kb_dir adds (NULL: all but kb_skipped). */
+typedef struct kb_filter {
+  bool (*want)(const char *name, const struct kb_filter *f);
+  const json_t *tops;            /* kb_site: what the app imported */
+  const ka_app_config *cfg;      /* kb_site: its include list */
+} kb_filter;
+
+static bool kb_add(kb_out *o, const char *host, const char *arch, int depth);
+
+/* Adds the entries of directory host as arch/NAME, recursively; at this
+** level only those filter wants (and counts them in the site stats). */
+static bool kb_dir(kb_out *o, const char *host, const char *arch, int depth, const kb_filter *filter) {
   struct dirent **names;
   int n = scandir(host, &names, NULL, alphasort);
   if (n < 0) return kb_fail(o, strerror(errno), host);
   bool ok = true;
   for (int i = 0; i < n; i++) {
     const char *name = names[i]->d_name;
-    if (ok && !kb_skipped(name)) {
+    if (filter && !kb_skipped(name)) o->st->site_entries++;
+    if (ok && !kb_skipped(name) && (!filter || filter->want(name, filter))) {
       size_t hn = strlen(host) + strlen(name) + 2, an = strlen(arch) + strlen(name) + 2;
       char *h = malloc(hn), *a = malloc(an);
       if (h && a) {
         snprintf(h, hn, "%s/%s", host, name);
         snprintf(a, an, "%s/%s", arch, name);
+        if (filter) o->st->site_bundled++;
         ok = kb_add(o, h, a, depth + 1);
       } else {
         ok = kb_fail(o, "out of memory", host);
@@ -135,6 +141,17 @@ static bool kb_add(kb_out *o, const char *host, const char *arch, int depth) {
   }
   free(names);
   return ok;
+}
+
+/* Adds host (a file or a directory, recursively) as archive path arch. */
+static bool kb_add(kb_out *o, const char *host, const char *arch, int depth) {
+  struct stat sb;
+  if (stat(host, &sb) != 0) return kb_fail(o, strerror(errno), host);
+  if (strlen(arch) >= KB_MAX_PATH) return kb_fail(o, "path too long to bundle", host);
+  if (S_ISREG(sb.st_mode)) return kb_excluded(o, host) || kb_file(o, host, arch, &sb);
+  if (!S_ISDIR(sb.st_mode)) return true;   /* sockets, fifos: not app files */
+  if (depth > KB_MAX_DEPTH) return kb_fail(o, "directories nested too deep (a symlink loop?)", host);
+  return kb_dir(o, host, arch, depth, NULL);
 }
 
 /* The distribution name of a metadata dir ("Flask-2.2.2.egg-info" ->
@@ -158,7 +175,9 @@ static bool kb_listed(const json_t *arr, const char *name) {
 /* Whether a top-level entry of a site-packages dir goes into the bundle:
 ** the app imported it, the manifest includes it, or it is the metadata
 ** (dist-info, egg-info) of such a package. */
-static bool kb_wanted(const char *entry, const json_t *tops, const ka_app_config *cfg) {
+static bool kb_wanted(const char *entry, const kb_filter *f) {
+  const json_t *tops = f->tops;
+  const ka_app_config *cfg = f->cfg;
   char base[256];
   snprintf(base, sizeof base, "%s", entry);
   char *dot = strrchr(base, '.');
@@ -185,27 +204,10 @@ static bool kb_wanted(const char *entry, const json_t *tops, const ka_app_config
 
 /* Adds site-packages dir number idx: only its wanted top-level entries. */
 static bool kb_site(kb_out *o, const ka_app_config *cfg, int idx, const json_t *tops) {
-  const char *dir = cfg->site_packages[idx];
-  struct dirent **names;
-  int n = scandir(dir, &names, NULL, alphasort);
-  if (n < 0) return kb_fail(o, strerror(errno), dir);
-  bool ok = true;
-  for (int i = 0; i < n; i++) {
-    const char *name = names[i]->d_name;
-    if (ok && !kb_skipped(name)) {
-      o->st->site_entries++;
-      if (kb_wanted(name, tops, cfg)) {
-        char h[KB_MAX_PATH + 256], a[300];
-        snprintf(h, sizeof h, "%s/%s", dir, name);
-        snprintf(a, sizeof a, "site-packages/%d/%s", idx, name);
-        o->st->site_bundled++;
-        ok = kb_add(o, h, a, 1);
-      }
-    }
-    free(names[i]);
-  }
-  free(names);
-  return ok;
+  char arch[64];
+  kb_filter f = { kb_wanted, tops, cfg };
+  snprintf(arch, sizeof arch, "site-packages/%d", idx);
+  return kb_dir(o, cfg->site_packages[idx], arch, 0, &f);
 }
 
 /* Deflates the archive: u64 unpacked length, then the zlib stream. */

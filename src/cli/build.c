@@ -4,7 +4,6 @@
 ** ARTIFACT...` unpacking them into the cache and reading their manifests.
 */
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,16 +52,6 @@ static void kc_sha256_hex(const uint8_t *d, size_t n, char out[65]) {
   unsigned hn = 32;
   EVP_Digest(d, n, h, &hn, EVP_sha256(), NULL);
   for (int i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", h[i]);
-}
-
-/* nftw's step of kc_remove_tree. */
-static int kc_remove_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-  return remove(path);
-}
-
-/* Removes a directory tree (a half-unpacked bundle); best effort. */
-static void kc_remove_tree(const char *dir) {
-  nftw(dir, kc_remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* Unpacks bundle into cache/SHA (once: a finished one is reused; a new

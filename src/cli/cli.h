@@ -83,5 +83,6 @@ void kc_format_val(const krait_val *v, char *buf, size_t size);
 
 /* file.c */
 uint8_t *kc_read_file(const char *path, size_t *len, char *why, size_t n);
+void kc_remove_tree(const char *dir);
 
 #endif /* KC_CLI_H */

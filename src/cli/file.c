@@ -1,10 +1,11 @@
 /*
-** file.c -- reading a whole module file for the `krait` command.
-** Owns the file-to-bytes step with clear reasons for failure; not decoding
-** (the engine) nor what is done with the bytes (run.c).
+** file.c -- files for the `krait` command: reading a whole file with clear
+** reasons for failure, and removing a scratch directory tree. Not decoding
+** (the engine) nor what is done with the bytes (run.c, websnap.c).
 */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,4 +67,17 @@ uint8_t *kc_read_file(const char *path, size_t *len, char *why, size_t n)
     snprintf(why, n, "%s", strerror(errno));
   close(fd);
   return bytes;
+}
+
+/* nftw's step of kc_remove_tree. */
+static int kc_remove_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+  return remove(path);
+}
+
+/* Removes a directory tree (a half-unpacked bundle, a scratch dir),
+** without following symlinks; best effort. */
+void kc_remove_tree(const char *dir)
+{
+  nftw(dir, kc_remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }

@@ -7,7 +7,6 @@
 */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,8 +53,6 @@ static int kc_copy(const char *src, const char *dst) {
   if (out >= 0) close(out);
   return in >= 0 && out >= 0 && n == 0 ? 0 : -1;
 }
-
-static int kc_rm_one(const char *p, const struct stat *sb, int f, struct FTW *w) { return remove(p); }
 
 /* Makes the page's file system under tmp: lib/ (the stdlib zip and an
 ** empty python3.11/lib-dynload), krait/ (sdk.zip), home/, tmp/. */
@@ -124,28 +121,23 @@ int kc_websnap_main(int argc, char **argv) {
   char wasm[4200], out[4200], tmp[] = "/tmp/krait-websnap-XXXXXX";
   snprintf(wasm, sizeof wasm, "%s/python/python.wasm", argv[1]);
   snprintf(out, sizeof out, "%s/python/python.snapshot", argv[1]);
-  FILE *f = fopen(wasm, "rb");
-  uint8_t *bytes = NULL;
-  long n = -1;
-  if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 &&
-      (bytes = malloc((size_t)n)) && fread(bytes, 1, (size_t)n, f) != (size_t)n)
-    n = -1;
-  if (f) fclose(f);
-  if (n <= 0 || !bytes) {
-    fprintf(stderr, "Error: web-snapshot: cannot read %s: %s\n", wasm, strerror(errno));
-    free(bytes);
+  char why[256];
+  size_t n = 0;
+  uint8_t *bytes = kc_read_file(wasm, &n, why, sizeof why);
+  if (!bytes) {
+    fprintf(stderr, "Error: web-snapshot: cannot read %s: %s\n", wasm, why);
     return KC_EXIT_ERROR;
   }
   krait_error err;
   krait_engine *e = krait_engine_new(NULL, &err);
-  krait_module *m = e ? krait_module_new(e, bytes, (size_t)n, &err) : NULL;
+  krait_module *m = e ? krait_module_new(e, bytes, n, &err) : NULL;
   free(bytes);
   int rc = -1;
   if (!m) fprintf(stderr, "Error: web-snapshot: %s: %s\n", wasm, err.message);
   else if (!mkdtemp(tmp) || kc_web_tree(argv[1], tmp) != 0)
     fprintf(stderr, "Error: web-snapshot: cannot lay out the page's files: %s\n", strerror(errno));
   else rc = kc_web_boot(e, m, tmp, out);
-  nftw(tmp, kc_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+  kc_remove_tree(tmp);   /* nothing when mkdtemp failed */
   if (m) krait_module_free(m);
   if (e) krait_engine_free(e);
   if (rc == 0) fprintf(stderr, "krait web-snapshot: %s\n", out);
