@@ -4,10 +4,11 @@
 #
 #   sh scripts/build-python.sh [--force]
 #
-# Owns: fetching the sources (`apt-get source --download-only` of
-# python3.11, zlib, bzip2, xz-utils, sqlite3; needs the deb-src entry that
-# `sh scripts/bootstrap.sh python` adds; only the upstream orig tarballs are
-# used, CPython unpatched), building zlib, bzip2, liblzma and SQLite as
+# Owns: fetching the sources (the upstream orig tarballs of python3.11,
+# zlib, bzip2, xz-utils and sqlite3, pinned by name and sha256 in PINNED,
+# through `apt-get source --download-only PKG=VERSION` of whichever Debian
+# version carries them; needs the deb-src entry that `sh scripts/bootstrap.sh
+# python` adds; CPython unpatched), building zlib, bzip2, liblzma and SQLite as
 # static wasm32-wasi libraries, configuring and building CPython with its
 # own Tools/wasm/config.site-wasm32-wasi, the trimmed stdlib (directory and
 # python311.zip, both with .pyc), and the cache:
@@ -53,30 +54,83 @@ for tool in $CLANG wasm-ld-16 llvm-ar-16 llvm-ranlib-16 llvm-strip-16 $BUILD_PY 
 done
 
 # ---- sources -------------------------------------------------------------
-# fetch PKG GLOB: apt-get source --download-only PKG into $CACHE/src/PKG
-# unless a file matching GLOB is already there; prints that file. Only the
-# upstream (orig) tarball is used; a failure to fetch the .dsc or Debian diff
-# (e.g. a security update missing on the mirror) is tolerated when the orig
-# tarball arrived (apt checks it against the Sources index's hash).
-fetch() {
-  d="$CACHE/src/$1"
-  mkdir -p "$d"
-  f=$(ls "$d"/$2 2>/dev/null | head -n 1 || true)
-  if [ -z "$f" ]; then
-    say "apt-get source --download-only $1" >&2
-    (cd "$d" && apt-get source -q --download-only "$1") >"$d/fetch.log" 2>&1 || true
-    f=$(ls "$d"/$2 2>/dev/null | head -n 1 || true)
-    [ -n "$f" ] || { tail -n 5 "$d/fetch.log" >&2
-      die "could not fetch the $1 source; is there a deb-src line? run: sh scripts/bootstrap.sh python"; }
-  fi
-  echo "$f"
+# The upstream (orig) tarballs the build expects, pinned by name and
+# sha256: package, file, sha256. Whichever Debian source version carries a
+# file is used to fetch it, newest first, so a security upload that the
+# mirror lacks (it happened to zlib's +deb12u1) or a new upload never
+# changes python.wasm by surprise. Only the orig tarballs are used
+# (CPython unpatched); Debian's own patches are not applied.
+PINNED="python3.11 python3.11_3.11.2.orig.tar.gz 2411c74bda5bbcfcddaf4531f66d1adc73f247f529aee981b029513aefdbf849
+zlib zlib_1.2.13.dfsg.orig.tar.bz2 71feb7947e3c00ef125f83b79a4e529bde31171e5babe48b391f06758d1ab0a1
+bzip2 bzip2_1.0.8.orig.tar.gz ab5a03176ee106d3f0fa90e381da478ddae405918153cca248e682cd0c4a2269
+xz-utils xz-utils_5.4.1.orig.tar.xz 5d9827aa1875b21c288f78864bb26d2650b436ea8d2cad364e4921eb6266a5a5
+sqlite3 sqlite3_3.40.1.orig.tar.xz aaa776260ab4dc976db34aa7891819484c8676b5b2783123ebc6301e2ca5d655"
+
+# src_versions PKG FILE SHA: the source versions apt knows of PKG whose
+# Checksums-Sha256 list FILE with SHA, newest first.
+src_versions() {
+  vs=$(apt-cache showsrc "$1" 2>/dev/null | awk -v f="$2" -v h="$3" '
+    /^Package:/ { ver = "" }
+    /^Version:/ { ver = $2 }
+    /^Checksums-Sha256:/ { sums = 1; next }
+    /^[^ ]/ { sums = 0 }
+    sums && $1 == h && $3 == f && ver != "" { print ver }' | sort -u)
+  # newest first, by dpkg's own ordering (a plain insertion sort)
+  sorted=""
+  for v in $vs; do
+    out=""; placed=0
+    for w in $sorted; do
+      if [ $placed = 0 ] && dpkg --compare-versions "$v" gt "$w"; then out="$out $v"; placed=1; fi
+      out="$out $w"
+    done
+    [ $placed = 0 ] && out="$out $v"
+    sorted=$out
+  done
+  echo $sorted
 }
 
-PY_TAR=$(fetch python3.11 "python3.11_${PYVER}.orig.tar.*")
-ZLIB_TAR=$(fetch zlib "zlib_*.orig.tar.*")
-BZ2_TAR=$(fetch bzip2 "bzip2_*.orig.tar.*")
-XZ_TAR=$(fetch xz-utils "xz-utils_*.orig.tar.*")
-SQLITE_TAR=$(fetch sqlite3 "sqlite3_*.orig.tar.*[a-z]")
+# fetch PKG: the pinned tarball of PKG in $CACHE/src/PKG/, fetched with
+# `apt-get source --download-only PKG=VERSION` for each version that
+# carries it until one arrives with the pinned sha256 (apt checks it
+# against the Sources index too; the .dsc or Debian diff may fail). Prints
+# the file's path; appends "PKG VERSION FILE" to $SOURCES_USED.
+fetch() {
+  line=$(echo "$PINNED" | awk -v p="$1" '$1 == p')
+  file=$(echo "$line" | cut -d' ' -f2); sha=$(echo "$line" | cut -d' ' -f3)
+  d="$CACHE/src/$1"
+  mkdir -p "$d"
+  if [ -f "$d/$file" ] && echo "$sha  $d/$file" | sha256sum -c --status; then
+    echo "$1 $(cat "$d/$file.version" 2>/dev/null || echo cached) $file" >>"$SOURCES_USED"
+    echo "$d/$file"; return 0
+  fi
+  versions=$(src_versions "$1" "$file" "$sha")
+  [ -n "$versions" ] || die "apt knows no source version of $1 with $file (sha256 $sha); is there a deb-src line? run: sh scripts/bootstrap.sh python"
+  : >"$d/fetch.log"
+  for v in $versions; do
+    say "apt-get source --download-only $1=$v" >&2
+    tmp=$(mktemp -d "$d/get.XXXXXX")
+    (cd "$tmp" && apt-get source -q --download-only "$1=$v") >>"$d/fetch.log" 2>&1 || true
+    if [ -f "$tmp/$file" ] && echo "$sha  $tmp/$file" | sha256sum -c --status; then
+      mv "$tmp/$file" "$d/$file.part" && mv "$d/$file.part" "$d/$file"
+      echo "$v" >"$d/$file.version"
+      rm -rf "$tmp"
+      echo "$1 $v $file" >>"$SOURCES_USED"
+      echo "$d/$file"; return 0
+    fi
+    rm -rf "$tmp"
+    say "$1=$v: $file did not arrive; trying an older version" >&2
+  done
+  tail -n 5 "$d/fetch.log" >&2
+  die "could not fetch $file ($1, tried: $versions; log: $d/fetch.log)"
+}
+
+SOURCES_USED=$(mktemp)
+trap 'rm -f "$SOURCES_USED"' EXIT
+PY_TAR=$(fetch python3.11)
+ZLIB_TAR=$(fetch zlib)
+BZ2_TAR=$(fetch bzip2)
+XZ_TAR=$(fetch xz-utils)
+SQLITE_TAR=$(fetch sqlite3)
 
 # ---- cache key -------------------------------------------------------------
 versions=$(dpkg-query -W -f='${Package}=${Version}\n' $TOOL_PKGS 2>/dev/null) ||
@@ -397,6 +451,9 @@ T1=$(date +%s)
   echo "python.wasm strip   $(size "$STRIPPED") bytes"
   echo "lib/python3.11/     $(dsize "$STAGE/lib/python3.11") KiB"
   echo "lib/python311.zip   $(size "$STAGE/lib/python311.zip") bytes"
+  while read -r pkg ver file; do
+    printf 'source %-12s %s (Debian %s)\n' "$pkg" "$file" "$ver"
+  done <"$SOURCES_USED"
 } >"$STAGE/sizes.txt"
 
 # Publish atomically: build into a temporary entry, then rename.
