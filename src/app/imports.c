@@ -98,9 +98,9 @@ static bool ka_decode_response(uint8_t *raw, size_t n, ka_response *resp) {
   ka_rd r = { raw, raw + n };
   uint32_t status, nh;
   size_t off, len;
-  if (!ka_u32(&r, &status) || status < 100 || status > 999 || !ka_u32(&r, &nh) ||
-      nh > n / 8)
-    return false;
+  resp->status = 0;
+  if (!ka_u32(&r, &status) || !ka_u32(&r, &nh) || nh > n / 8 || status > 999) return false;
+  resp->status = (int)status;
   resp->headers = calloc(nh + 1, sizeof *resp->headers);
   if (!resp->headers) return false;
   for (uint32_t i = 0; i < nh; i++) {
@@ -136,6 +136,14 @@ static int ka_imp_request(krait_caller *c, void *env, krait_slot *ar) {
   return 0;
 }
 
+/* Why a handler's status cannot be a final answer, or NULL: 1xx would
+** desynchronize keep-alive and pipelining, and 204/304 have no body. */
+static const char *ka_bad_status(const ka_response *r) {
+  if (r->status < 200 || r->status > 599) return "a final status must be 200..599";
+  if ((r->status == 204 || r->status == 304) && r->body_len) return "204 and 304 have no body";
+  return NULL;
+}
+
 /* Takes the encoded response at (ptr, len) into x->resp; 0 or an error. */
 static int32_t ka_take_response(krait_caller *c, ka_ctx *x, uint32_t ptr, uint32_t len) {
   uint8_t *src = ka_span(c, ptr, len), *raw;
@@ -147,11 +155,15 @@ static int32_t ka_take_response(krait_caller *c, ka_ctx *x, uint32_t ptr, uint32
                   KA_MAX_RESPONSE);
   if (!(raw = malloc((size_t)len + 1))) return ka_err(x, KA_E_TOOBIG, "respond: out of memory");
   memcpy(raw, src, len);
-  if (!ka_decode_response(raw, len, x->resp)) {
+  const char *why = !ka_decode_response(raw, len, x->resp) ? "malformed response encoding"
+                  : ka_bad_status(x->resp);
+  if (why) {
+    int status = x->resp->status;
     free(x->resp->headers);
     x->resp->headers = NULL;
     free(raw);
-    return ka_err(x, KA_E_INVAL, "respond: malformed response encoding");
+    fprintf(x->app->log, "[%s] respond: %s (status %d)\n", x->app->name, why, status);
+    return ka_err(x, KA_E_INVAL, "respond: %s (status %d)", why, status);
   }
   x->responded = true;
   return 0;
@@ -227,7 +239,9 @@ static int ka_imp_kv_open(krait_caller *c, void *env, krait_slot *ar) {
 static int32_t ka_kv_fail(ka_ctx *x, kk_code code, const kk_error *e) {
   int32_t r = code == KK_BAD_KEY || code == KK_BAD_ARG ? KA_E_INVAL
             : code == KK_TOO_LARGE ? KA_E_TOOBIG : KA_E_BACKEND;
-  return ka_err(x, r, "%s", e->message);
+  /* The guest never sees where the store lives; the operator's log does. */
+  if (r == KA_E_BACKEND) fprintf(x->app->log, "[%s] %s\n", x->app->name, e->message);
+  return ka_err(x, r, "%s", e->brief);
 }
 
 /* kv_get(h, key, klen, buf, cap) -> len | E_NOTFOUND */
@@ -255,6 +269,8 @@ static int ka_imp_kv_set(krait_caller *c, void *env, krait_slot *ar) {
   const uint8_t *key = ka_span(c, U(1), U(2)), *val = ka_span(c, U(3), U(4));
   kk_error e;
   if (!g || !key || !val) { ar[0].i32 = ka_err(x, KA_E_INVAL, "kv_set: bad handle or buffer"); return 0; }
+  /* Keys come back to Python as str (get_keys): refuse what could not. */
+  if (!ku_utf8_valid(key, U(2))) { ar[0].i32 = ka_err(x, KA_E_INVAL, "kv_set: the key is not valid UTF-8"); return 0; }
   pthread_mutex_lock(&g->lock);
   kk_code code = kk_set(g->store, key, U(2), val, U(4), &e);
   pthread_mutex_unlock(&g->lock);
@@ -283,18 +299,19 @@ static int ka_imp_kv_exists(krait_caller *c, void *env, krait_slot *ar) { return
 
 /* Encodes a page of keys as a key list; malloc'ed, *n its length. */
 static uint8_t *ka_encode_keys(const kk_page *pg, size_t *n) {
-  size_t len = 12;
+  uint32_t count = (uint32_t)pg->count, more = pg->more && pg->count;
+  size_t len = 8 + (more ? 4 + pg->keys[pg->count - 1].len : 0);   /* count, more, cursor */
   for (size_t i = 0; i < pg->count; i++) len += 4 + pg->keys[i].len;
   uint8_t *buf = malloc(len), *p = buf;
   if (!buf) return NULL;
-  uint32_t count = (uint32_t)pg->count, more = pg->more && pg->count;
   memcpy(p, &count, 4);
   p += 4;
   for (size_t i = 0; i < pg->count; i++) p = ka_put(p, pg->keys[i].data, (uint32_t)pg->keys[i].len);
   memcpy(p, &more, 4);
   p += 4;
   if (more) p = ka_put(p, pg->keys[pg->count - 1].data, (uint32_t)pg->keys[pg->count - 1].len);
-  *n = (size_t)(p - buf);
+  assert((size_t)(p - buf) == len);
+  *n = len;
   return buf;
 }
 

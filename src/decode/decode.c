@@ -32,39 +32,13 @@ static uint32_t read_count(ku_cursor *c, size_t min_item) {
   return n;
 }
 
-/* Returns true when [s, s+n) is valid UTF-8 (no overlongs, surrogates or
-** code points above U+10FFFF). */
-static bool utf8_valid(const uint8_t *s, size_t n) {
-  size_t i = 0;
-  while (i < n) {
-    uint8_t b = s[i];
-    uint32_t cp, len;
-    if (b < 0x80) { i++; continue; }
-    if ((b & 0xE0) == 0xC0) { len = 2; cp = b & 0x1F; }
-    else if ((b & 0xF0) == 0xE0) { len = 3; cp = b & 0x0F; }
-    else if ((b & 0xF8) == 0xF0) { len = 4; cp = b & 0x07; }
-    else return false;
-    if (i + len > n) return false;
-    for (uint32_t k = 1; k < len; k++) {
-      if ((s[i + k] & 0xC0) != 0x80) return false;
-      cp = cp << 6 | (s[i + k] & 0x3F);
-    }
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
-        (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-      return false;
-    i += len;
-  }
-  return true;
-}
-
 /* Reads a UTF-8 name into the arena as a NUL-terminated string; its length
 ** goes to *len when asked (names may contain NUL). */
 static const char *read_name_len(ku_cursor *c, krait_module *m, uint32_t *len) {
   uint32_t n = ku_u32(c);
   if (len) *len = n;
   const uint8_t *p = ku_bytes(c, n);
-  if (!utf8_valid(p, n)) MALFORMED(c, "malformed UTF-8 encoding");
+  if (!ku_utf8_valid(p, n)) MALFORMED(c, "malformed UTF-8 encoding");
   char *s = ku_arena_strndup(&m->arena, (const char *)p, n);
   if (!s) ku_cfail(c, KRAIT_ERR_NOMEM, "out of memory");
   return s;

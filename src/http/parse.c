@@ -118,6 +118,9 @@ static kh_result end_target(kh_parser *p, const uint8_t *buf) {
   if (r->has_query) {
     r->query.off = p->query_off + 1;
     r->query.len = p->pos - p->query_off - 1;
+  } else {
+    r->query.off = r->target.off + r->target.len;   /* empty, at the end */
+    r->query.len = 0;
   }
   return KH_NEED_MORE;
 }
@@ -267,7 +270,7 @@ static void set_pointers(kh_request *r, const uint8_t *buf) {
   r->method.p = s + r->method.off;
   r->target.p = s + r->target.off;
   r->path.p = s + r->path.off;
-  r->query.p = r->has_query ? s + r->query.off : s + r->target.off + r->target.len;
+  r->query.p = s + r->query.off;
   for (size_t i = 0; i < r->nheaders; i++) {
     r->headers[i].name.p = s + r->headers[i].name.off;
     r->headers[i].value.p = s + r->headers[i].value.off;

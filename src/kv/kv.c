@@ -42,13 +42,15 @@ kk_code kk_fail(kk_store *s, kk_error *err, kk_code code, const char *fmt, ...) 
   err->kind = code;
   ku_fmt(err->message, sizeof err->message, "store \"%s\" (%s): %s: %s",
          s->name, s->desc[0] ? s->desc : "?", s->op ? s->op : "?", cause);
+  ku_fmt(err->brief, sizeof err->brief, "store \"%s\": %s: %s",
+         s->name, s->op ? s->op : "?", cause);
   return code;
 }
 
 /* Marks err as a success (empty message). */
 static kk_code ok(kk_error *err) {
   err->kind = KK_OK;
-  err->message[0] = 0;
+  err->message[0] = err->brief[0] = 0;
   return KK_OK;
 }
 

@@ -68,7 +68,8 @@ const char *kk_code_name(kk_code code);
 ** Redis passwords never appear in messages. */
 typedef struct kk_error {
   kk_code kind;
-  char message[512];
+  char message[512];   /* for the operator: names the backend (file path, host) */
+  char brief[448];     /* for the guest: the same without the backend */
 } kk_error;
 
 typedef enum kk_backend { KK_SQLITE = 0, KK_REDIS } kk_backend;

@@ -137,8 +137,10 @@ static void complete(ks_conn *c, size_t total, size_t next) {
     return;
   }
   memcpy(job->bytes, c->in.p, total);
-  const char *old = c->in.p, *base = (const char *)job->bytes;
-#define REBASE(v) ((v).p = base + ((v).p - old))
+  /* The parser's pointers may be stale (the buffer grows while the body
+  ** arrives); its offsets are not. */
+  const char *base = (const char *)job->bytes;
+#define REBASE(v) ((v).p = base + (v).off)
   job->req.method = q->method; REBASE(job->req.method);
   job->req.target = q->target; REBASE(job->req.target);
   job->req.path = q->path; REBASE(job->req.path);
@@ -161,7 +163,7 @@ static void complete(ks_conn *c, size_t total, size_t next) {
   job->conn = c;
   job->start_ns = c->start_ns;
   job->keep_alive = q->keep_alive;
-  job->head_method = kh_view_ieq(q->method, "HEAD");
+  job->head_method = kh_view_ieq(job->req.method, "HEAD");
   ks_response_init(&job->res, job, q->version_minor == 1 && !job->head_method);
   ks_buf_consume(&c->in, next);
   kh_parser_init(&c->parser, &c->srv->cfg.limits, c->hdrs, c->srv->cfg.limits.max_headers);
@@ -209,6 +211,12 @@ static bool step_body(ks_conn *c) {
   memmove(c->in.p + c->body_end, raw, out);
   c->body_end += out;
   c->raw += consumed;
+  /* Drop the framing just decoded, so the buffer holds only the body and
+  ** undecoded bytes: one-byte chunks cost six bytes of framing each and
+  ** would otherwise fill the buffer's bound before the body's. */
+  memmove(c->in.p + c->body_end, c->in.p + c->raw, c->in.len - c->raw);
+  c->in.len -= c->raw - c->body_end;
+  c->raw = c->body_end;
   if (r == KH_ERROR) { fail(c, c->chunk.status, c->chunk.reason); return false; }
   if (r == KH_NEED_MORE) return false;
   complete(c, c->body_end, c->raw);

@@ -49,6 +49,10 @@ void *ku_vec_push(ku_vec *v);  /* zeroed new slot, NULL on OOM */
 bool ku_vec_reserve(ku_vec *v, size_t total);
 void ku_vec_free(ku_vec *v);
 
+/* Whether [s, s+n) is valid UTF-8 (no overlongs, surrogates or code points
+** above U+10FFFF). */
+bool ku_utf8_valid(const uint8_t *s, size_t n);
+
 /* Bounded snprintf into a fixed buffer that never overflows. */
 void ku_fmt(char *buf, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

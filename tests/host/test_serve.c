@@ -41,6 +41,25 @@ static ks_outcome h_echo(const ks_request *q, ks_response *r, void *d) {
   return KS_OK;
 }
 
+/* Answers "METHOD TARGET x-tag=VALUE len=N sum=S": what the app saw of
+** the request head and body (the head must survive the body's arrival). */
+static ks_outcome h_inspect(const ks_request *q, ks_response *r, void *d) {
+  char out[512];
+  size_t tl = 0;
+  const char *tag = NULL;
+  for (size_t i = 0; i < q->nheaders; i++)
+    if (q->headers[i].name.len == 5 && strncasecmp(q->headers[i].name.p, "x-tag", 5) == 0) {
+      tag = q->headers[i].value.p;
+      tl = q->headers[i].value.len;
+    }
+  unsigned sum = 0;
+  for (size_t i = 0; i < q->body_len; i++) sum = sum * 31 + q->body[i];
+  snprintf(out, sizeof out, "%.*s %.*s x-tag=%.*s len=%zu sum=%u", (int)q->method.len, q->method.p,
+           (int)q->target.len, q->target.p, (int)tl, tag ? tag : "", q->body_len, sum);
+  ks_response_write(r, out, strlen(out));
+  return KS_OK;
+}
+
 /* Answers the route's name (handler data). */
 static ks_outcome h_name(const ks_request *q, ks_response *r, void *d) {
   ks_response_write(r, d, strlen(d));
@@ -78,6 +97,7 @@ static ks_outcome h_chunked(const ks_request *q, ks_response *r, void *d) {
 static const ks_route ROUTES[] = {
   { "/hello", h_hello, NULL },
   { "/echo", h_echo, NULL },
+  { "/inspect", h_inspect, NULL },
   { "/c/...", h_hello, NULL },
   { "/api/...", h_name, "api" },
   { "/api/v2/...", h_name, "api-v2" },
@@ -354,6 +374,86 @@ static void test_post_chunked(void) {
   CHECK(read_resp(&C, &R));
   CHECK_STR(R.body, "hello /hello");
   close(C.fd);
+}
+
+/* The checksum h_inspect computes over n copies of byte b. */
+static unsigned sum_of(size_t n, int b) {
+  unsigned sum = 0;
+  for (size_t i = 0; i < n; i++) sum = sum * 31 + (unsigned)b;
+  return sum;
+}
+
+/* Sends n bytes of b in pieces of `piece` bytes with short pauses, so the
+** server reads the body in many steps and grows its buffer under the
+** parsed head. */
+static bool send_fill(int fd, size_t n, int b, size_t piece) {
+  char *p = malloc(piece);
+  memset(p, b, piece);
+  bool ok = true;
+  for (size_t done = 0; ok && done < n; done += piece) {
+    size_t k = n - done < piece ? n - done : piece;
+    for (size_t off = 0; ok && off < k;) {
+      ssize_t w = send(fd, p + off, k - off, MSG_NOSIGNAL);
+      ok = w > 0;
+      if (ok) off += (size_t)w;
+    }
+    if ((done / piece) % 8 == 0) usleep(1000);
+  }
+  free(p);
+  return ok;
+}
+
+/* Regression (use-after-free): the head's views pointed into the read
+** buffer, which the body's arrival reallocates; the app then saw freed
+** bytes (or the body) as method, target and headers. */
+static void test_body_grows_buffer(void) {
+  size_t n = 60000;
+  char head[256], want[256];
+  snprintf(head, sizeof head, "PUT /inspect?q=1 HTTP/1.1\r\nHost: x\r\nX-Tag: keep-me\r\n"
+           "Content-Length: %zu\r\n\r\n", n);
+  CHECK(cli_open(&C, S.port));
+  CHECK(send_str(C.fd, head));
+  CHECK(send_fill(C.fd, n, 'z', 1000));
+  CHECK(read_resp(&C, &R));
+  close(C.fd);
+  CHECK_INT(R.status, 200);
+  snprintf(want, sizeof want, "PUT /inspect?q=1 x-tag=keep-me len=%zu sum=%u", n, sum_of(n, 'z'));
+  CHECK_STR(R.body, want);
+}
+
+/* Regression: 30,000 one-byte chunks (the report's 100,000 segfaulted the
+** server) arrive whole, with the head intact; the framing is dropped as it
+** is decoded, so it never fills the buffer's bound. */
+static void test_many_small_chunks(void) {
+  size_t n = 30000;
+  char want[256];
+  CHECK(cli_open(&C, S.port));
+  CHECK(send_str(C.fd, "POST /inspect HTTP/1.1\r\nHost: x\r\nX-Tag: chunky\r\n"
+                       "Transfer-Encoding: chunked\r\n\r\n"));
+  char *body = malloc(n * 6 + 8), *p = body;
+  for (size_t i = 0; i < n; i++) { memcpy(p, "1\r\nc\r\n", 6); p += 6; }
+  memcpy(p, "0\r\n\r\n", 5);
+  p += 5;
+  bool sent = true;
+  for (char *q = body; sent && q < p;) {
+    size_t k = (size_t)(p - q) < 7000 ? (size_t)(p - q) : 7000;
+    ssize_t w = send(C.fd, q, k, MSG_NOSIGNAL);
+    sent = w > 0;
+    if (sent) q += w;
+    usleep(200);
+  }
+  free(body);
+  CHECK(sent);
+  CHECK(read_resp(&C, &R));
+  CHECK(send_str(C.fd, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));   /* still in sync */
+  resp *r2 = malloc(sizeof *r2);
+  bool second = read_resp(&C, r2) && r2->status == 200 && strcmp(r2->body, "hello /hello") == 0;
+  free(r2);
+  close(C.fd);
+  CHECK_INT(R.status, 200);
+  snprintf(want, sizeof want, "POST /inspect x-tag=chunky len=%zu sum=%u", n, sum_of(n, 'c'));
+  CHECK_STR(R.body, want);
+  CHECK(second);
 }
 
 static void test_continue(void) {
@@ -758,6 +858,8 @@ int main(void) {
   RUN(test_pipelined);
   RUN(test_post_length);
   RUN(test_post_chunked);
+  RUN(test_body_grows_buffer);
+  RUN(test_many_small_chunks);
   RUN(test_continue);
   RUN(test_bad_requests);
   RUN(test_chunked_too_large);
