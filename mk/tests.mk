@@ -24,6 +24,10 @@
 #                       after python: test_app.c boots build/python)
 #   asan-host           the same on the ASan+UBSan build
 #   fuzz-toml, fuzz-http, fuzz-bundle, fuzz-snapshot  one item each: the parser fuzzers found nothing
+#   fuzz-conn           one item: byte streams split at random points through
+#                       the server's connection layer over a real socket
+#   fuzz-imports        one item: every "krait" host import driven from a
+#                       guest with adversarial arguments
 #   diff                one csmith program at one -O level, krait (both
 #                       bounds modes) against Node's WASI (tests/diff/)
 #   python              one check of python.wasm under krait run / krait
@@ -44,12 +48,12 @@ include mk/vars.inc
 
 TIERS ?= build unit spec-guard spec-explicit wast-own wasi wasi-full guest limits \
          switch asan-unit asan-spec-guard asan-spec-explicit \
-         fuzz fuzz-guard fuzz-toml fuzz-http fuzz-bundle fuzz-snapshot diff python cpython host asan-host serve web
+         fuzz fuzz-guard fuzz-toml fuzz-http fuzz-bundle fuzz-snapshot fuzz-conn fuzz-imports diff python cpython host asan-host serve web
 # Fuzz time inside `make test`: FUZZ_SECONDS when given, 60 s in CI
 # (CI=true), else 15 s. `make fuzz` alone always defaults to 60 s.
 TEST_FUZZ_SECONDS = $(if $(filter command line environment,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),$(if $(filter true,$(CI)),60,15))
 
-.PHONY: test test-full test-serve test-web test-host test-asan-host test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-diff test-python test-cpython test-cpython-full test-build test-unit test-spec-guard test-spec-explicit \
+.PHONY: test test-full test-serve test-web test-host test-asan-host test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-fuzz-conn test-fuzz-imports test-diff test-python test-cpython test-cpython-full test-build test-unit test-spec-guard test-spec-explicit \
         test-wasi test-wasi-full test-guest test-limits test-asan-unit test-asan-spec-guard \
         test-asan-spec-explicit test-fuzz test-fuzz-guard test-bins asan-test-bins
 
@@ -249,7 +253,7 @@ test-fuzz: $(XRUN)
 # the time.
 # The parsers of untrusted bytes (TOML manifest, HTTP/1.1, artifact
 # bundles, snapshot files), a quarter of the time each.
-test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot: test-fuzz-%: $(XRUN)
+test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-fuzz-conn test-fuzz-imports: test-fuzz-%: $(XRUN)
 	@$(MAKE) --no-print-directory fuzz-build
 	@sh tests/fuzz/run_parser.sh $* $$(( $(TEST_FUZZ_SECONDS) / 4 )) fuzz-$*
 

@@ -160,8 +160,11 @@ static int32_t ka_take_response(krait_caller *c, ka_ctx *x, uint32_t ptr, uint32
   if (why) {
     int status = x->resp->status;
     free(x->resp->headers);
-    x->resp->headers = NULL;
     free(raw);
+    x->resp->headers = NULL;
+    x->resp->raw = x->resp->body = NULL;
+    x->resp->nheaders = x->resp->body_len = 0;
+    x->resp->status = 0;
     fprintf(x->app->log, "[%s] respond: %s (status %d)\n", x->app->name, why, status);
     return ka_err(x, KA_E_INVAL, "respond: %s (status %d)", why, status);
   }
