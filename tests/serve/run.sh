@@ -57,6 +57,8 @@ class IncomingHandler(http.IncomingHandler):
                 yield b"part two\n"
                 raise RuntimeError("broke mid-stream")
             return Response(200, {}, parts())
+        if path == "/misc/status":
+            return Response(int(q["code"]), {}, q.get("body", "").encode())
         if path == "/misc/slow":
             time.sleep(float(q.get("s", "1"))); return Response(200, {}, b"slow done")
         if path.startswith("/misc/kv/"):
@@ -65,6 +67,24 @@ class IncomingHandler(http.IncomingHandler):
                 store.set(q["k"], q["v"].encode()); return Response(200, {}, b"stored")
             if q.get("op") == "keys":
                 return Response(200, {}, ",".join(sorted(store.get_keys())).encode())
+            if q.get("op") == "fill":   # n keys of size bytes each
+                n, size = int(q["n"]), int(q["size"])
+                for i in range(n): store.set(("%06d" % i).ljust(size, "k"), b"v")
+                return Response(200, {}, b"filled")
+            if q.get("op") == "count":
+                return Response(200, {}, str(len(store.get_keys())).encode())
+            if q.get("op") == "binkey":   # a non-UTF-8 key through the raw module
+                import _krait
+                try: _krait.kv_set(_krait.kv_open(path.split("/")[3]), b"\xff\xfe", b"v")
+                except Exception as e: return Response(400, {}, str(e).encode())
+                return Response(200, {}, b"accepted")
+            if q.get("op") == "big":
+                try: store.set("big", b"x" * (2 << 20))
+                except Exception as e: return Response(400, {}, str(e).encode())
+                return Response(200, {}, b"accepted")
+            if q.get("op") == "clear":
+                for k in store.get_keys(): store.delete(k)
+                return Response(200, {}, b"cleared")
             v = store.get(q["k"])
             return Response(200 if v is not None else 404, {}, v or b"missing")
         return Response(404, {}, b"no")
@@ -198,6 +218,36 @@ case $m in *'krait_instance_start_seconds_count{app="spin"}'*) ok metrics-instan
 case $m in *'krait_timeouts_total{app="misc"} 1'*) ok metrics-timeouts ;; *) bad metrics-timeouts "missing" ;; esac
 lines=$(grep -c '"GET /spin/ HTTP/1.1" 200' "$A/server.log")
 if [ "$lines" -ge 3 ]; then ok access-log; else bad access-log "$lines lines"; fi
+
+# ---- statuses: only final ones (200..599), 204/304 without a body -------------
+for code in 100 101 199 600 999; do
+  check "status-$code-refused-500" "$(curl -s -o /dev/null -w '%{http_code}' "$U/misc/status?code=$code")" "500"
+done
+if grep -q "respond: a final status must be 200..599 (status 101)" "$A/server.log"; then ok status-refusal-logged
+else bad status-refusal-logged "no log line"; fi
+check status-204-empty "$(curl -s -o /dev/null -w '%{http_code}' "$U/misc/status?code=204")" "204"
+check status-204-with-body-500 "$(curl -s -o /dev/null -w '%{http_code}' "$U/misc/status?code=204&body=x")" "500"
+check status-599-ok "$(curl -s -o /dev/null -w '%{http_code}' "$U/misc/status?code=599")" "599"
+# the connection stays in sync after a refused 1xx (keep-alive, two requests)
+check status-keepalive-in-sync "$(curl -s -o /dev/null -o /dev/null -w '%{http_code},' "$U/misc/status?code=101" "$U/misc/count")" "500,200,"
+
+# ---- KV hygiene: full pages of long keys, binary keys, no host paths ----------
+# (regression: the key list's buffer left out the cursor key written when a
+# page is full and more follow: a heap overflow killed the server)
+check kv-fill-long-keys "$(curl -s "$U/misc/kv/default?op=fill&n=1001&size=256")" "filled"
+check kv-list-full-pages "$(curl -s "$U/misc/kv/default?op=count")" "1001"
+check kv-fill-many-keys "$(curl -s "$U/misc/kv/shared?op=fill&n=3000&size=8")" "filled"
+check kv-list-many-keys "$(curl -s "$U/misc/kv/shared?op=count")" "3000"
+check kv-server-alive-after-listing "$(curl -s $U/misc/count)" "1"
+out=$(curl -s -w ' %{http_code}' "$U/misc/kv/default?op=binkey")
+case $out in *"not valid UTF-8"*" 400") ok kv-binary-key-refused ;; *) bad kv-binary-key-refused "$out" ;; esac
+check kv-list-after-binary-key "$(curl -s "$U/misc/kv/default?op=count")" "1001"
+out=$(curl -s -w ' %{http_code}' "$U/misc/kv/default?op=big")
+case $out in *"value is"*"limit"*" 400")
+  case $out in *"$A"*|*sqlite*) bad kv-error-hides-host-path "$out" ;; *) ok kv-error-hides-host-path ;; esac ;;
+  *) bad kv-error-hides-host-path "$out" ;; esac
+check kv-clear-default "$(curl -s "$U/misc/kv/default?op=clear")" "cleared"
+check kv-clear-shared "$(curl -s "$U/misc/kv/shared?op=clear")" "cleared"
 
 # ---- KV on both backends, and durability across kill -9 -------------------------
 for store in default shared; do
