@@ -31,7 +31,9 @@ $(B)/obj/%.o: %.c
 # GCC's advice for computed-goto interpreters: no global CSE in the loop.
 $(B)/obj/src/interp/vm.o: override CFLAGS += $(if $(filter gcc cc,$(CC)),-fno-gcse,)
 # Wasm floats round every operation: never contract a*b+c into an fma.
-CFLAGS += -ffp-contract=off
+# `override`, so builds that set CFLAGS on the command line (asan, fuzz,
+# switch) keep it: float semantics must not differ where they are tested.
+override CFLAGS += -ffp-contract=off
 
 $(B)/libkrait.a: $(LIB_OBJ)
 	@rm -f $@
@@ -41,11 +43,11 @@ $(B)/krait: $(CLI_OBJ) $(B)/libkrait.a
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(B)/libkrait.a $(LDLIBS)
 
 # Sanitizer build of the same sources into build/asan (ASan + UBSan, with
-# libFuzzer coverage hooks so the fuzz target links against it too).
-ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-              -fno-omit-frame-pointer -fsanitize=fuzzer-no-link
+# libFuzzer coverage hooks so the fuzz targets link against it too). The
+# flags are mk/vars.inc's SAN_CFLAGS, the one definition.
+include mk/vars.inc
 asan:
-	$(MAKE) B=build/asan CC=clang-16 CFLAGS="$(ASAN_FLAGS)" all
+	$(MAKE) B=build/asan CC=$(ASAN_CC) CFLAGS="$(SAN_CFLAGS) -fsanitize=fuzzer-no-link" all
 
 # Instrumenting the dispatch loop takes clang minutes at -O1 and seconds at
 # -O0, with the same checks; the sanitizer build uses -O0 for that file.

@@ -9,7 +9,7 @@ include mk/vars.inc
 
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang-16
-FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_SAN     := $(SAN_FLAGS)
 
 FUZZ_PARSERS := toml http bundle snapshot conn imports
 

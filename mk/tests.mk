@@ -138,11 +138,10 @@ test-unit: test-bins
 # headers. Each tests/host/test_*.c is one binary, run like the unit tests.
 HOST_SRC  := $(sort $(wildcard tests/host/test_*.c))
 HOST_BIN  := $(patsubst tests/host/%.c,$(TB)/host/bin/%,$(HOST_SRC))
-HOST_LIBS := -lsqlite3 -lhiredis -lpthread
 
 $(TB)/host/bin/%: tests/host/%.c tests/unit/test.h build/libkrait.a
 	@mkdir -p $(dir $@)
-	$(CC) -O1 -g -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -Itests/unit $(WARN) -o $@ $< build/libkrait.a $(LDLIBS) $(HOST_LIBS)
+	$(CC) -O1 -g -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -Itests/unit $(WARN) -o $@ $< build/libkrait.a $(LDLIBS)
 
 test-host: all $(HOST_BIN) $(XRUN)
 	@sh tests/run_unit.sh host $(TB)/host/bin
@@ -151,7 +150,7 @@ test-host: all $(HOST_BIN) $(XRUN)
 ASAN_HOST_BIN := $(patsubst tests/host/%.c,$(TB)/asan-host/bin/%,$(HOST_SRC))
 $(TB)/asan-host/bin/%: tests/host/%.c tests/unit/test.h build/asan/libkrait.a
 	@mkdir -p $(dir $@)
-	$(ASAN_CC) $(ASAN_CFLAGS) -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -Itests/unit $(WARN) -o $@ $< build/asan/libkrait.a $(LDLIBS) $(HOST_LIBS)
+	$(ASAN_CC) $(ASAN_CFLAGS) -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -Itests/unit $(WARN) -o $@ $< build/asan/libkrait.a $(LDLIBS)
 
 test-asan-host: asan-build $(XRUN)
 	@$(MAKE) --no-print-directory $(ASAN_HOST_BIN)
@@ -170,12 +169,7 @@ test-wast-own: all
 
 # ---- WASI and CLI smoke (tests/wasi-smoke/) -----------------------------
 test-wasi: all
-	@mkdir -p build/test/out
-	@sh tests/wasi-smoke/run.sh >build/test/out/wasi.log 2>&1; rc=$$?; \
-	 grep -Ev '^ok ' build/test/out/wasi.log | tail -n 30; \
-	 . tests/lib.sh; set -- $$(kt_counts build/test/out/wasi.log); \
-	 p=$${1:-0}; f=$${2:-1}; [ $$rc -ne 0 ] && [ $$f -eq 0 ] && f=1; \
-	 kt_record wasi $$p $$f; [ $$f -eq 0 ]
+	$(call kt_tier,wasi,sh tests/wasi-smoke/run.sh)
 
 # ---- full WASI preview1 and the sandbox (tests/wasi/) ---------------------
 # Every fd_*/path_* call and the escape battery, with openat2 and with the
