@@ -155,7 +155,7 @@ static void exchange(const uint8_t *data, size_t n, uint64_t h) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  struct timeval tv = { 5, 0 };
+  struct timeval tv = { 8, 0 };   /* under libFuzzer's -timeout=10 */
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -183,7 +183,10 @@ static void exchange(const uint8_t *data, size_t n, uint64_t h) {
     total += (size_t)r;
   }
   close(fd);
-  if (r < 0) die("the server neither answered nor closed within 5 s");
+  if (r < 0) {
+    fprintf(stderr, "fuzz_conn: sent %zu of %zu bytes, received %zu (\"%.8s\")\n", off, n, total, first);
+    die("the server neither answered nor closed within 8 s");
+  }
   if (total && memcmp(first, "HTTP/1.", total < 7 ? total : 7) != 0) die("the answer is not HTTP");
 }
 
