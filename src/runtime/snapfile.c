@@ -3,6 +3,7 @@
 ** differ from the module's initial memory, as XOR deltas in one xz stream
 ** via liblzma; CRC32 via zlib) bound to its module by SHA-256 (libcrypto).
 ** Every read goes through a bounded reader; damage is an error, not a crash.
+** The format is docs/SNAPSHOT.md; its numbers are in snapfile.h.
 */
 #include <errno.h>
 #include <stdarg.h>
@@ -14,11 +15,8 @@
 #include <zlib.h>
 
 #include "runtime/runtime.h"
+#include "runtime/snapfile.h"
 #include "platform/platform.h"
-
-#define KF_MAGIC "KRAITSNP"
-#define KF_VERSION 2u
-#define KF_PAGE 4096u
 
 /* Fills err; returns -1 or NULL-compatible 0 for the callers' returns. */
 static int kf_fail(krait_error *err, krait_errkind kind, const char *fmt, ...) {
@@ -122,14 +120,11 @@ static void kf_runs(kf_out *o, const uint8_t *mem, const uint8_t *init, uint32_t
   if (o->ok) memcpy(o->p + count_at, &nruns, 4);
 }
 
-/* How the delta bytes are stored. */
-enum { KF_RAW = 0, KF_XZ = 1 };
-
 /* Appends memory 0 (the snapshot's image): the runs of pages that differ
 ** from the module's initial memory, then their XOR with it: u32 codec
-** (KF_XZ: one xz stream via liblzma; KF_RAW: as they are, for embedders
-** that rely on HTTP compression), u64 raw length, u64 stored length, the
-** bytes. */
+** (KF_CODEC_XZ: one xz stream via liblzma; KF_CODEC_RAW: as they are, for
+** embedders that rely on HTTP compression), u64 raw length, u64 stored
+** length, the bytes. docs/SNAPSHOT.md describes the whole file. */
 static void kf_memory(kf_out *o, const krait_snapshot *sn, uint32_t codec) {
   uint32_t npages = (uint32_t)(sn->size / KF_PAGE);
   size_t n = sn->size ? sn->size : 1, dn = 0, zn = 0;
@@ -140,15 +135,15 @@ static void kf_memory(kf_out *o, const krait_snapshot *sn, uint32_t codec) {
   } else {
     kf_runs(o, mem, init, npages, delta, &dn);
     size_t cap = lzma_stream_buffer_bound(dn);
-    if (codec == KF_XZ) {
+    if (codec == KF_CODEC_XZ) {
       z = malloc(cap);
       if (!z || lzma_easy_buffer_encode(6, LZMA_CHECK_CRC32, NULL, delta, dn, z, &zn, cap) != LZMA_OK)
         o->ok = false;
     }
     kf_u32(o, codec);
     kf_u64(o, dn);
-    kf_u64(o, codec == KF_XZ ? zn : dn);
-    if (o->ok) kf_put(o, codec == KF_XZ ? z : delta, codec == KF_XZ ? zn : dn);
+    kf_u64(o, codec == KF_CODEC_XZ ? zn : dn);
+    if (o->ok) kf_put(o, codec == KF_CODEC_XZ ? z : delta, codec == KF_CODEC_XZ ? zn : dn);
   }
   free(z);
   kp_release(mem, n);
@@ -160,11 +155,11 @@ static void kf_memory(kf_out *o, const krait_snapshot *sn, uint32_t codec) {
 static void kf_encode(kf_out *o, const krait_snapshot *sn, const void *extra, size_t extra_len,
                       uint32_t codec) {
   const krait_module *m = sn->module;
-  uint8_t h[32];
+  uint8_t h[KF_HASH_SIZE];
   kf_sha256(m, h);
-  kf_put(o, KF_MAGIC, 8);
+  kf_put(o, KF_MAGIC, KF_MAGIC_SIZE);
   kf_u32(o, KF_VERSION);
-  kf_put(o, h, 32);
+  kf_put(o, h, KF_HASH_SIZE);
   kf_u32(o, sn->pages);
   kf_u64(o, sn->size);
   kf_u32(o, sn->nglobals);
@@ -214,7 +209,7 @@ int krait_snapshot_save(const krait_snapshot *sn, const char *path, const void *
   krait_error dummy;
   if (!err) err = &dummy;
   memset(err, 0, sizeof *err);
-  return kf_save(sn, path, extra, extra_len, KF_XZ, err);
+  return kf_save(sn, path, extra, extra_len, KF_CODEC_XZ, err);
 }
 
 /* Why sn cannot be restored by writing memory alone, or NULL: a mutable
@@ -254,7 +249,7 @@ int krait_snapshot_save_portable(const krait_snapshot *sn, const char *path, kra
   memset(err, 0, sizeof *err);
   const char *why = kf_not_portable(sn);
   if (why) return kf_fail(err, KRAIT_ERR_LINK, "cannot write a portable snapshot: %s", why);
-  return kf_save(sn, path, NULL, 0, KF_RAW, err);
+  return kf_save(sn, path, NULL, 0, KF_CODEC_RAW, err);
 }
 
 /* ---- reading ------------------------------------------------------------ */
@@ -354,15 +349,15 @@ static bool kf_image(kf_in *r, krait_snapshot *sn) {
   uint32_t npages = (uint32_t)(sn->size / KF_PAGE), nruns = 0, *runs = NULL;
   uint64_t total = 0, dn = 0, zn = 0;
   bool ok = kf_read_runs(r, npages, &runs, &nruns, &total);
-  uint32_t codec = ok ? kf_get_u32(r) : KF_XZ + 1;
+  uint32_t codec = ok ? kf_get_u32(r) : KF_CODEC_XZ + 1;
   if (ok) { dn = kf_get_u64(r); zn = kf_get_u64(r); }
-  const uint8_t *z = ok && !r->bad && codec <= KF_XZ && dn == total * KF_PAGE &&
-                     (codec == KF_XZ || zn == dn) ? kf_take(r, zn) : NULL;
+  const uint8_t *z = ok && !r->bad && codec <= KF_CODEC_XZ && dn == total * KF_PAGE &&
+                     (codec == KF_CODEC_XZ || zn == dn) ? kf_take(r, zn) : NULL;
   size_t n = sn->size ? sn->size : 1, in = 0, out = 0;
   uint64_t memlimit = 256u << 20;
   uint8_t *delta = z ? kp_map(dn ? dn : 1) : NULL, *init = delta ? kf_initial(sn->module, sn->size) : NULL;
-  if (init && codec == KF_RAW) { memcpy(delta, z, dn); in = zn; out = dn; }
-  ok = init && (codec == KF_RAW ||
+  if (init && codec == KF_CODEC_RAW) { memcpy(delta, z, dn); in = zn; out = dn; }
+  ok = init && (codec == KF_CODEC_RAW ||
                 lzma_stream_buffer_decode(&memlimit, 0, NULL, z, &in, zn, delta, &out, dn) == LZMA_OK) &&
        in == zn && out == dn && (sn->image = kp_image_new(sn->size)) >= 0 &&
        kf_write_image(sn, init, delta, runs, nruns);
@@ -375,16 +370,16 @@ static bool kf_image(kf_in *r, krait_snapshot *sn) {
 /* Decodes a whole file (CRC already checked) into a snapshot of m. */
 static krait_snapshot *kf_decode(kf_in *r, const krait_module *m, void **extra, size_t *extra_len,
                                  krait_error *err, const char *path) {
-  uint8_t h[32];
+  uint8_t h[KF_HASH_SIZE];
   kf_sha256(m, h);
-  const uint8_t *magic = kf_take(r, 8);
+  const uint8_t *magic = kf_take(r, KF_MAGIC_SIZE);
   uint32_t version = kf_get_u32(r);
-  const uint8_t *hash = kf_take(r, 32);
-  if (!magic || memcmp(magic, KF_MAGIC, 8) || version != KF_VERSION) {
+  const uint8_t *hash = kf_take(r, KF_HASH_SIZE);
+  if (!magic || memcmp(magic, KF_MAGIC, KF_MAGIC_SIZE) || version != KF_VERSION) {
     kf_fail(err, KRAIT_ERR_MALFORMED, "%s is not a krait snapshot (version %u)", path, KF_VERSION);
     return NULL;
   }
-  if (!hash || memcmp(hash, h, 32)) {
+  if (!hash || memcmp(hash, h, KF_HASH_SIZE)) {
     kf_fail(err, KRAIT_ERR_LINK, "%s was taken from another module (its python.wasm changed "
             "since: rebuild the snapshot)", path);
     return NULL;
@@ -460,7 +455,7 @@ krait_snapshot *krait_snapshot_load(const krait_module *m, const char *path, voi
 /* Steps r over the header, globals, tables and segment lengths to the
 ** extra bytes, without a module to check them against. */
 static void kf_skip_to_extra(kf_in *r) {
-  kf_take(r, 8 + 4 + 32 + 4 + 8);
+  kf_take(r, KF_OFF_NGLOBALS);
   uint32_t nglobals = kf_get_u32(r), ntables = kf_get_u32(r);
   uint32_t nelems = kf_get_u32(r), ndatas = kf_get_u32(r);
   kf_take(r, (size_t)nglobals * 8);
@@ -478,8 +473,8 @@ int krait_snapshot_read_extra(const char *path, void **extra, size_t *extra_len,
   if (!buf) return -1;
   kf_in r = { buf, buf + n, false };
   uint32_t version = 0;
-  if (n >= 12) memcpy(&version, buf + 8, 4);
-  if (n < 12 || memcmp(buf, KF_MAGIC, 8) || version != KF_VERSION) {
+  if (n >= KF_OFF_HASH) memcpy(&version, buf + KF_OFF_VERSION, 4);
+  if (n < KF_OFF_HASH || memcmp(buf, KF_MAGIC, KF_MAGIC_SIZE) || version != KF_VERSION) {
     free(buf);
     return kf_fail(err, KRAIT_ERR_MALFORMED, "%s is not a krait snapshot (version %u)", path, KF_VERSION);
   }
