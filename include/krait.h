@@ -477,6 +477,16 @@ typedef struct krait_wasi_config {
                                           negative fd starts closed */
   int npreopens;             /* entries in preopens (0: none) */
   const struct krait_wasi_preopen *preopens;  /* guest fds 3, 4, ... */
+  uint64_t max_disk;         /* disk quota: the bytes the guest may add to
+                                host files through fds it opened (0: no
+                                limit). Growth by fd_write, fd_pwrite,
+                                fd_allocate and fd_filestat_set_size
+                                counts, overwriting in place does not;
+                                shrinking a file (set_size, O_TRUNC)
+                                gives bytes back, deleting one does not.
+                                A write past it is cut short, then
+                                ENOSPC; allocate and set_size past it
+                                are ENOSPC and change nothing. */
 } krait_wasi_config;
 
 /* One preopened host directory (krait_wasi_config.preopens). host_path is

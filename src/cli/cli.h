@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "krait.h"
+#include "wasi/wasi.h"
 
 #define KC_VERSION "0.1.0"
 
@@ -38,6 +39,8 @@ typedef struct kc_run_opts {
   int guest_argc;
   char **guest_argv;        /* the guest's argv, not owned */
   krait_config cfg;
+  uint64_t max_disk;        /* --max-disk (0: no limit) */
+  kw_extra wasi;            /* failed-path hook (krait python's view) */
 } kc_run_opts;
 
 /* Room kc_opts_init leaves for --env/--dir entries a command adds itself. */

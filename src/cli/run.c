@@ -43,6 +43,11 @@ const char kc_run_usage[] =
   "                       0.5) or with a unit (500ms, 2s, 100us, 10ns).\n"
   "  --max-memory BYTES   Cap every linear memory at BYTES; K, M and G\n"
   "                       multiply by 1024, 1024^2 and 1024^3.\n"
+  "  --max-disk BYTES     Cap the bytes the guest may add to host files\n"
+  "                       (writes, allocate, truncate upwards; K, M, G as\n"
+  "                       above): past it writes stop short, then fail\n"
+  "                       with ENOSPC. Shrinking a file gives bytes back,\n"
+  "                       deleting one does not. Default: no limit.\n"
   "  --bounds MODE        Memory bounds checks: 'guard' (guard pages, the\n"
   "                       default) or 'explicit' (checked accesses).\n"
   "  -h, --help           Show this help.\n"
@@ -55,7 +60,7 @@ const char kc_run_usage[] =
 /* The options of `krait run`. */
 enum {
   KC_OPT_INVOKE, KC_OPT_ENV, KC_OPT_DIR, KC_OPT_FUEL, KC_OPT_TIMEOUT,
-  KC_OPT_MAX_MEMORY, KC_OPT_BOUNDS, KC_OPT_HELP
+  KC_OPT_MAX_MEMORY, KC_OPT_MAX_DISK, KC_OPT_BOUNDS, KC_OPT_HELP
 };
 
 static const struct {
@@ -66,6 +71,7 @@ static const struct {
   { "--invoke", KC_OPT_INVOKE, 1 },   { "--env", KC_OPT_ENV, 1 },
   { "--dir", KC_OPT_DIR, 1 },         { "--fuel", KC_OPT_FUEL, 1 },
   { "--timeout", KC_OPT_TIMEOUT, 1 }, { "--max-memory", KC_OPT_MAX_MEMORY, 1 },
+  { "--max-disk", KC_OPT_MAX_DISK, 1 },
   { "--bounds", KC_OPT_BOUNDS, 1 },   { "--help", KC_OPT_HELP, 0 },
   { "-h", KC_OPT_HELP, 0 },
 };
@@ -156,6 +162,12 @@ static int kc_opt_apply(kc_run_opts *o, int id, const char *name,
       return KC_BAD("bad %s value '%s' (expected bytes, e.g. 65536, 64K, "
                     "16M, 1G)", name, value);
     o->cfg.max_memory_bytes = n;
+    return -1;
+  case KC_OPT_MAX_DISK:
+    if (kc_parse_size(value, &n) != 0 || n == 0)
+      return KC_BAD("bad %s value '%s' (expected bytes above 0, e.g. "
+                    "65536, 64K, 16M, 1G)", name, value);
+    o->max_disk = n;
     return -1;
   case KC_OPT_BOUNDS:
     if (strcmp(value, "guard") == 0)
@@ -372,13 +384,14 @@ static int kc_instantiate_run(krait_engine *engine, krait_module *module,
   krait_wasi_config wc = {
     o->guest_argc, (const char *const *)o->guest_argv,
     o->envc, o->envp, STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO,
-    o->ndirs, o->dirs
+    o->ndirs, o->dirs, o->max_disk
   };
   krait_instance *inst;
   krait_error err;
   int rc = KC_EXIT_ERROR;
   memset(&err, 0, sizeof err);
-  if (!linker || krait_wasi_define(linker, &wc) != 0 || ka_define_stubs(linker) != 0)
+  if (!linker || kw_define(linker, &wc, &o->wasi) != 0 ||
+      ka_define_stubs(linker) != 0)
     fprintf(stderr, "Error: cannot set up WASI: %s\n", strerror(errno));
   else if (!(inst = krait_instantiate(linker, module, &err)))
     rc = kc_report(&err, "instantiate", file);
@@ -430,6 +443,7 @@ int kc_run_module(const kc_run_opts *o)
 int kc_opts_init(kc_run_opts *o, int argc, const char *cmd, const char *usage)
 {
   memset(o, 0, sizeof *o);
+  o->wasi.watch = -1;
   o->cmd = cmd;
   o->usage = usage;
   krait_config_default(&o->cfg);

@@ -82,7 +82,7 @@ static int kc_web_boot(krait_engine *e, krait_module *m, const char *tmp, const 
   }
   const char *argv[] = { "python" };
   int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  krait_wasi_config wc = { 1, argv, 6, kc_web_env, null_fd, 2, 2, 4, pre };
+  krait_wasi_config wc = { 1, argv, 6, kc_web_env, null_fd, 2, 2, 4, pre, 0 };
   krait_store *s = krait_store_new(e);
   krait_linker *l = s ? krait_linker_new(s) : NULL;
   krait_error err = { 0 };

@@ -1,16 +1,51 @@
 /*
 ** wasi.c -- krait_wasi_define: the wasi_snapshot_preview1 import table.
-** Owns the per-guest state (argv, environ, stdio fds, preopens) and the
-** args/environ calls; not the fd, path, clock or socket calls.
+** Owns the per-guest state (argv, environ, stdio fds, preopens, quota,
+** the failed-path hook) and the args/environ calls; not the fd, path,
+** clock or socket calls.
 */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "wasi/wasi.h"
 #include "wasi/wasi_internal.h"
+
+/* Runs path call fn and, when it fails after kw_note_path noted a path
+** of a watched preopen, tells the state's hook which guest path failed. */
+static int kw_watch_call(krait_host_fn fn, krait_caller *caller, void *env,
+                         krait_slot *ar)
+{
+  kw_state *st = env;
+  int r = fn(caller, env, ar);
+  if (st->noted && r == 0 && ar[0].i32 != 0)
+    st->miss(st->miss_ctx, st->noted, ar[0].i32);
+  free(st->noted);
+  st->noted = NULL;
+  return r;
+}
+
+/* kw_w_NAME: path call NAME under kw_watch_call. */
+#define KW_WATCHED(name) \
+  static int kw_w_##name(krait_caller *c, void *env, krait_slot *ar) \
+  { \
+    return kw_watch_call(kw_##name, c, env, ar); \
+  }
+KW_WATCHED(path_create_directory)
+KW_WATCHED(path_filestat_get)
+KW_WATCHED(path_filestat_set_times)
+KW_WATCHED(path_link)
+KW_WATCHED(path_open)
+KW_WATCHED(path_readlink)
+KW_WATCHED(path_remove_directory)
+KW_WATCHED(path_rename)
+KW_WATCHED(path_symlink)
+KW_WATCHED(path_unlink_file)
 
 /* Every preview1 import: name and exact core-wasm signature. The 45 that
 ** wasi-libc imports plus proc_raise, which the witx still lists. */
@@ -46,16 +81,16 @@ static const struct {
   { "fd_sync", "i:i", kw_fd_sync },
   { "fd_tell", "ii:i", kw_fd_tell },
   { "fd_write", "iiii:i", kw_fd_write },
-  { "path_create_directory", "iii:i", kw_path_create_directory },
-  { "path_filestat_get", "iiiii:i", kw_path_filestat_get },
-  { "path_filestat_set_times", "iiiiIIi:i", kw_path_filestat_set_times },
-  { "path_link", "iiiiiii:i", kw_path_link },
-  { "path_open", "iiiiiIIii:i", kw_path_open },
-  { "path_readlink", "iiiiii:i", kw_path_readlink },
-  { "path_remove_directory", "iii:i", kw_path_remove_directory },
-  { "path_rename", "iiiiii:i", kw_path_rename },
-  { "path_symlink", "iiiii:i", kw_path_symlink },
-  { "path_unlink_file", "iii:i", kw_path_unlink_file },
+  { "path_create_directory", "iii:i", kw_w_path_create_directory },
+  { "path_filestat_get", "iiiii:i", kw_w_path_filestat_get },
+  { "path_filestat_set_times", "iiiiIIi:i", kw_w_path_filestat_set_times },
+  { "path_link", "iiiiiii:i", kw_w_path_link },
+  { "path_open", "iiiiiIIii:i", kw_w_path_open },
+  { "path_readlink", "iiiiii:i", kw_w_path_readlink },
+  { "path_remove_directory", "iii:i", kw_w_path_remove_directory },
+  { "path_rename", "iiiiii:i", kw_w_path_rename },
+  { "path_symlink", "iiiii:i", kw_w_path_symlink },
+  { "path_unlink_file", "iii:i", kw_w_path_unlink_file },
   { "poll_oneoff", "iiii:i", kw_poll_oneoff },
   { "proc_exit", "i:", kw_proc_exit },
   { "proc_raise", "i:i", kw_proc_raise },
@@ -103,7 +138,26 @@ static void kw_state_free(void *p)
   free(st->args.buf);
   free(st->env.off);
   free(st->env.buf);
+  free(st->noted);
   free(st);
+}
+
+/* Notes the guest path of a path call through f when f is watched: the
+** preopen's guest name joined with path, for kw_watch_call. */
+void kw_note_path(kw_state *st, const kw_fd *f, const char *path)
+{
+  const char *name = f->preopen;
+  size_t n;
+  if (!st->miss || !f->watched || !name)
+    return;
+  free(st->noted);
+  n = strlen(name);
+  if (strcmp(path, ".") == 0 || path[0] == '\0')
+    path = "";
+  st->noted = malloc(n + strlen(path) + 2);
+  if (st->noted)
+    sprintf(st->noted, "%s%s%s", name,
+            path[0] && n && name[n - 1] != '/' ? "/" : "", path);
 }
 
 /* Opens one preopen's host directory as the next guest fd. Returns 0, or
@@ -113,6 +167,7 @@ static int kw_preopen_add(kw_state *st, const krait_wasi_preopen *po)
   uint64_t r = po->read_only ? KW_RIGHTS_ALL & ~KW_RIGHTS_WRITE
                              : KW_RIGHTS_ALL;
   const char *name = po->guest_path ? po->guest_path : po->host_path;
+  struct stat sb;
   uint32_t fd;
   int h;
   if (!po->host_path)
@@ -120,17 +175,20 @@ static int kw_preopen_add(kw_state *st, const krait_wasi_preopen *po)
   h = open(po->host_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (h < 0)
     return -1;
-  if (kw_fd_add(st, h, r, r, &fd) != 0) {
+  if (fstat(h, &sb) != 0 || kw_fd_add(st, h, r, r, &fd) != 0) {
     close(h);
     return errno = EMFILE, -1;
   }
+  st->fds[fd].root_dev = (uint64_t)sb.st_dev;
+  st->fds[fd].root_ino = (uint64_t)sb.st_ino;
   st->fds[fd].preopen = strdup(name);
   return st->fds[fd].preopen ? 0 : (errno = ENOMEM, -1);
 }
 
-/* Builds the state for one guest from cfg. NULL when out of memory or a
-** preopen cannot be opened. */
-static kw_state *kw_state_new(const krait_wasi_config *cfg)
+/* Builds the state for one guest from cfg (and extra, or NULL). NULL when
+** out of memory or a preopen cannot be opened. */
+static kw_state *kw_state_new(const krait_wasi_config *cfg,
+                              const kw_extra *extra)
 {
   kw_state *st = calloc(1, sizeof *st);
   int host[KW_NSTDIO] = { cfg->stdin_fd, cfg->stdout_fd, cfg->stderr_fd };
@@ -148,11 +206,19 @@ static kw_state *kw_state_new(const krait_wasi_config *cfg)
     st->fds[i].open = host[i] >= 0;
     st->fds[i].base = st->fds[i].inh = KW_RIGHTS_ALL;
   }
-  for (int i = 0; i < cfg->npreopens; i++)
+  st->disk_max = cfg->max_disk;
+  for (int i = 0; i < cfg->npreopens; i++) {
     if (!cfg->preopens || kw_preopen_add(st, &cfg->preopens[i]) != 0) {
       kw_state_free(st);
       return NULL;
     }
+    if (extra && extra->miss && extra->watch == i)
+      st->fds[KW_NSTDIO + i].watched = 1;
+  }
+  if (extra && extra->miss) {
+    st->miss = extra->miss;
+    st->miss_ctx = extra->ctx;
+  }
   return st;
 }
 
@@ -161,10 +227,17 @@ static kw_state *kw_state_new(const krait_wasi_config *cfg)
 ** closed from the start. Returns 0, or -1 when out of memory. */
 int krait_wasi_define(krait_linker *linker, const krait_wasi_config *cfg)
 {
+  return kw_define(linker, cfg, NULL);
+}
+
+/* See wasi.h: krait_wasi_define with krait's own extras. */
+int kw_define(krait_linker *linker, const krait_wasi_config *cfg,
+              const kw_extra *extra)
+{
   kw_state *st;
   if (!linker || !cfg)
     return -1;
-  st = kw_state_new(cfg);
+  st = kw_state_new(cfg, extra);
   if (!st)
     return -1;
   if (krait_store_on_free(krait_linker_store(linker), kw_state_free, st) != 0) {

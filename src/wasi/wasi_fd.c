@@ -170,17 +170,24 @@ int kw_fd_filestat_get(krait_caller *caller, void *env, krait_slot *ar)
   return kw_ret(ar, 0);
 }
 
-/* fd_filestat_set_size(fd, size) -> errno */
+/* fd_filestat_set_size(fd, size) -> errno. Growing a file past the disk
+** quota is ENOSPC (and nothing changes); shrinking gives quota back. */
 int kw_fd_filestat_set_size(krait_caller *caller, void *env, krait_slot *ar)
 {
   kw_fd *f;
+  kw_grow g;
   int e = KW_FD(KW_R(FD_FILESTAT_SET_SIZE), &f);
   if (e != 0)
     return kw_ret(ar, e);
   if (ar[1].i64 < 0)
     return kw_ret(ar, KW_EINVAL);
-  return kw_ret(ar, ftruncate(f->host, (off_t)ar[1].i64) == 0
-                        ? 0 : kw_errno(errno));
+  kw_quota_begin(env, f, &g);
+  if ((uint64_t)ar[1].i64 > g.size &&
+      kw_quota_room(env, &g, g.size) < (uint64_t)ar[1].i64 - g.size)
+    return kw_ret(ar, KW_ENOSPC);
+  e = ftruncate(f->host, (off_t)ar[1].i64) == 0 ? 0 : kw_errno(errno);
+  kw_quota_end(env, f, &g);
+  return kw_ret(ar, e);
 }
 
 /* fd_filestat_set_times(fd, atim, mtim, fst_flags) -> errno */
@@ -198,16 +205,26 @@ int kw_fd_filestat_set_times(krait_caller *caller, void *env,
   return kw_ret(ar, e);
 }
 
-/* fd_allocate(fd, offset, len) -> errno */
+/* fd_allocate(fd, offset, len) -> errno. A reservation that would grow
+** the file past the disk quota is ENOSPC, and nothing is reserved. */
 int kw_fd_allocate(krait_caller *caller, void *env, krait_slot *ar)
 {
   kw_fd *f;
+  kw_grow g;
+  uint64_t end;
   int e = KW_FD(KW_R(FD_ALLOCATE), &f), r;
   if (e != 0)
     return kw_ret(ar, e);
   if (ar[1].i64 < 0 || ar[2].i64 <= 0)
     return kw_ret(ar, KW_EINVAL);
+  if (ar[1].i64 > INT64_MAX - ar[2].i64)
+    return kw_ret(ar, KW_EFBIG);
+  end = (uint64_t)ar[1].i64 + (uint64_t)ar[2].i64;
+  kw_quota_begin(env, f, &g);
+  if (end > g.size && kw_quota_room(env, &g, g.size) < end - g.size)
+    return kw_ret(ar, KW_ENOSPC);
   r = posix_fallocate(f->host, (off_t)ar[1].i64, (off_t)ar[2].i64);
+  kw_quota_end(env, f, &g);
   return kw_ret(ar, r == 0 ? 0 : kw_errno(r));
 }
 

@@ -144,6 +144,9 @@ typedef struct kw_fd {
   char *preopen;     /* guest name of a preopen, else NULL */
   kw_dirent *ents;   /* fd_readdir snapshot (NULL: none yet) */
   uint32_t nents;
+  uint64_t root_dev; /* the preopen this fd descends from (0, 0: none), */
+  uint64_t root_ino; /* which bounds where its symlinks may point */
+  int watched;       /* failed path calls through it are reported */
 } kw_fd;
 
 /* Strings are packed NUL-terminated in buf; off[i] is string i's start. */
@@ -160,6 +163,11 @@ typedef struct kw_state {
   kw_strings env;
   kw_fd *fds;         /* nfds slots */
   uint32_t nfds;
+  uint64_t disk_max;  /* bytes the guest may add to host files (0: any) */
+  uint64_t disk_used; /* bytes added so far, net of truncation */
+  void (*miss)(void *ctx, const char *guest_path, int wasi_errno);
+  void *miss_ctx;     /* kw_define's hook for failed watched paths */
+  char *noted;        /* the guest path of the current watched call */
 } kw_state;
 
 /* ---------------------------------------------------------------------
@@ -228,6 +236,36 @@ void kw_where_done(kw_where *w);
 int kw_filestat_put(uint8_t *p, const void *host_stat);
 int kw_times(uint64_t atim, uint64_t mtim, uint32_t fst,
              struct timespec ts[2]);
+
+void kw_note_path(kw_state *st, const kw_fd *f, const char *path);
+void kw_note_guest(krait_caller *caller, kw_state *st, uint32_t fd,
+                   uint32_t ptr, uint32_t len);
+
+/* ---------------------------------------------------------------------
+** Where guest-made symlinks may point (wasi_link.c)
+** ------------------------------------------------------------------- */
+
+int kw_link_reach(const char *target);
+int kw_link_fits(int dir, const kw_fd *root, const char *target);
+int kw_link_check_move(int odir, const char *oname, const kw_fd *ofd,
+                       int ndir, const kw_fd *nfd, int whole_dirs);
+
+/* ---------------------------------------------------------------------
+** The disk quota (wasi_quota.c): bytes the guest adds to host files
+** ------------------------------------------------------------------- */
+
+/* A file's size before a call that may grow it; counted is 0 when the
+** quota does not apply (no limit, a borrowed stdio fd, not a file). */
+typedef struct kw_grow {
+  int counted;
+  uint64_t size;
+} kw_grow;
+
+void kw_quota_begin(const kw_state *st, const kw_fd *f, kw_grow *g);
+uint64_t kw_quota_room(const kw_state *st, const kw_grow *g, uint64_t pos);
+void kw_quota_end(kw_state *st, const kw_fd *f, const kw_grow *g);
+int kw_quota_position(const kw_fd *f, const kw_grow *g, uint64_t *pos);
+void kw_quota_credit(kw_state *st, uint64_t bytes);
 
 /* Stores a WASI errno as the i32 result of a host function. */
 static inline int kw_ret(krait_slot *ar, int wasi_errno)

@@ -22,15 +22,19 @@ typedef struct kw_at {
   off_t offset;
 } kw_at;
 
-/* Writes every byte the iovecs name to host fd, continuing after short
-** writes and EINTR. An error after some progress ends the call as a short
-** write (like POSIX write); with no progress it is the result. */
-static int kw_write_all(int host, kw_iovs *c, kw_at at, uint32_t *done)
+/* Writes every byte the iovecs name to host fd, but at most limit bytes
+** in all, continuing after short writes and EINTR. An error after some
+** progress ends the call as a short write (like POSIX write); with no
+** progress it is the result. */
+static int kw_write_all(int host, kw_iovs *c, kw_at at, uint64_t limit,
+                        uint32_t *done)
 {
   struct iovec v[KW_BATCH];
   uint64_t total = 0;
+  if (limit > UINT32_MAX)
+    limit = UINT32_MAX;
   for (;;) {
-    uint64_t cap = UINT32_MAX - total;
+    uint64_t cap = limit - total;
     int k;
     ssize_t r;
     if (at.positioned && cap > (uint64_t)(INT64_MAX - at.offset) - total)
@@ -73,9 +77,32 @@ static int kw_read_once(int host, kw_iovs *c, kw_at at, uint32_t *done)
   return 0;
 }
 
+/* How many bytes a write through f may put down under the disk quota
+** (UINT64_MAX: no limit applies), with f's size before it in g. A write
+** that would grow the file past the quota is cut short; one that cannot
+** add a byte is KW_ENOSPC (when it has any byte to write). */
+static int kw_write_room(kw_state *st, kw_fd *f, kw_iovs *c, kw_at at,
+                         kw_grow *g, uint64_t *room)
+{
+  struct iovec one;
+  uint64_t pos = (uint64_t)at.offset;
+  int e;
+  kw_quota_begin(st, f, g);
+  *room = UINT64_MAX;
+  if (!g->counted)
+    return 0;
+  if (!at.positioned && (e = kw_quota_position(f, g, &pos)) != 0)
+    return e;
+  *room = kw_quota_room(st, g, pos);
+  if (*room == 0 && kw_iovs_fill(c, &one, 1, 1) > 0)
+    return KW_ENOSPC;
+  return 0;
+}
+
 /* The shared body of the four calls: checks fd and its rights (fd_read or
 ** fd_write, plus fd_seek when positioned), the result pointer and
-** every iovec before any I/O, runs the transfer, stores the byte count. */
+** every iovec before any I/O, runs the transfer, stores the byte count.
+** A write is held to the disk quota and settled with it afterwards. */
 static int kw_transfer(krait_caller *caller, kw_state *st, krait_slot *ar,
                        int writing, kw_at at, uint32_t result_ptr)
 {
@@ -84,6 +111,8 @@ static int kw_transfer(krait_caller *caller, kw_state *st, krait_slot *ar,
   uint64_t need = (writing ? KW_R(FD_WRITE) : KW_R(FD_READ)) |
                   (at.positioned ? KW_R(FD_SEEK) : 0);
   uint32_t done = 0;
+  uint64_t room = UINT64_MAX;
+  kw_grow g = { 0, 0 };
   kw_fd *f;
   int e = kw_fd_need(st, (uint32_t)ar[0].i32, need, &f);
   if (e != 0)
@@ -97,8 +126,12 @@ static int kw_transfer(krait_caller *caller, kw_state *st, krait_slot *ar,
   if (!writing && !at.positioned &&
       kw_wait_readable(f->host, krait_caller_deadline(caller)) != 0)
     return KW_PAST_DEADLINE;
-  e = writing ? kw_write_all(f->host, &c, at, &done)
+  if (writing && (e = kw_write_room(st, f, &c, at, &g, &room)) != 0)
+    return e;
+  e = writing ? kw_write_all(f->host, &c, at, room, &done)
               : kw_read_once(f->host, &c, at, &done);
+  if (writing)
+    kw_quota_end(st, f, &g);
   if (e == 0)
     kw_put_u32_at(&m, result_ptr, done);
   return e;

@@ -319,20 +319,36 @@ void kw_where_done(kw_where *w)
 }
 
 /* The common start of a path_* call: fd must hold rights; the guest path
-** is read and resolved beneath it. On success w->dir is owned. */
+** is read (and noted for a watched fd) and resolved beneath it. On success
+** w->dir is owned. */
 int kw_resolve_guest(krait_caller *caller, kw_state *st, uint32_t fd,
                      uint64_t rights, uint32_t ptr, uint32_t len, int follow,
                      kw_where *w)
 {
   kw_mem m = kw_mem_of(caller);
-  kw_fd *f;
+  kw_fd *f = NULL;
   char *path = NULL;
-  int e = kw_fd_need(st, fd, rights, &f);
+  int e = kw_fd_need(st, fd, rights, &f), pe = KW_EBADF;
   w->dir = -1;
+  if (e != KW_EBADF && (pe = kw_path_get(&m, ptr, len, &path)) == 0)
+    kw_note_path(st, kw_fd_get(st, fd), path);
   if (e == 0)
-    e = kw_path_get(&m, ptr, len, &path);
+    e = pe;
   if (e == 0)
     e = kw_resolve(f->host, path, follow, w);
   free(path);
   return e;
+}
+
+/* Notes the guest path (ptr, len) of a call through fd for the failed-path
+** hook, for calls that fail before kw_resolve_guest runs. */
+void kw_note_guest(krait_caller *caller, kw_state *st, uint32_t fd,
+                   uint32_t ptr, uint32_t len)
+{
+  kw_mem m = kw_mem_of(caller);
+  kw_fd *f = kw_fd_get(st, fd);
+  char *path = NULL;
+  if (st->miss && f && f->watched && kw_path_get(&m, ptr, len, &path) == 0)
+    kw_note_path(st, f, path);
+  free(path);
 }

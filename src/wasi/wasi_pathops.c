@@ -79,6 +79,19 @@ static uint64_t kw_open_asks(uint64_t base, uint32_t fdflags)
   return base;
 }
 
+/* The bytes an O_TRUNC open of w frees (the size of the regular file it
+** names), for the disk quota; 0 without a quota, trunc or such a file. */
+static uint64_t kw_trunc_frees(const kw_state *st, const kw_where *w,
+                               uint32_t oflags)
+{
+  struct stat sb;
+  if (!st->disk_max || !(oflags & KW_O_TRUNC) ||
+      fstatat(w->dir, w->name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
+      !S_ISREG(sb.st_mode))
+    return 0;
+  return (uint64_t)sb.st_size;
+}
+
 /* path_open(fd, dirflags, path, path_len, oflags, rights_base,
 ** rights_inheriting, fdflags, fd_ptr) -> errno. The new fd's rights must
 ** be within the directory's inheriting rights (else ENOTCAPABLE). */
@@ -93,13 +106,17 @@ int kw_path_open(krait_caller *caller, void *env, krait_slot *ar)
                (oflags & (KW_O_CREAT | KW_O_EXCL)) != (KW_O_CREAT | KW_O_EXCL);
   kw_fd *f;
   kw_where w;
+  uint64_t freed;
   int e, host;
   if (!kw_span(&m, KW_U32(8), 4))
     return kw_ret(ar, KW_EFAULT);
-  if ((e = kw_fd_need(st, KW_U32(0), kw_open_needs(oflags), &f)) != 0)
+  if ((e = kw_fd_need(st, KW_U32(0), kw_open_needs(oflags), &f)) == 0 &&
+      ((base & ~f->inh) || (inh & ~f->inh)))
+    e = KW_ENOTCAPABLE;
+  if (e != 0) {
+    kw_note_guest(caller, st, KW_U32(0), KW_U32(2), KW_U32(3));
     return kw_ret(ar, e);
-  if ((base & ~f->inh) || (inh & ~f->inh))
-    return kw_ret(ar, KW_ENOTCAPABLE);
+  }
   e = kw_resolve_guest(caller, st, KW_U32(0), 0, KW_U32(2), KW_U32(3),
                        follow, &w);
   if (e != 0)
@@ -109,14 +126,20 @@ int kw_path_open(krait_caller *caller, void *env, krait_slot *ar)
     return kw_ret(ar, KW_EISDIR);
   }
   oflags |= w.must_dir ? KW_O_DIRECTORY : 0;
+  freed = kw_trunc_frees(st, &w, oflags);
   host = kw_open_nonblocking(w.dir, w.name,
                              kw_open_flags(oflags, fdflags, base));
   e = host < 0 ? kw_errno(errno) : 0;
   kw_where_done(&w);
+  if (e == 0)
+    kw_quota_credit(st, freed);
   if (e == 0 && (e = kw_fd_add(st, host, base, inh, &nfd)) != 0)
     close(host);
-  if (e == 0)
+  if (e == 0) {
+    st->fds[nfd].root_dev = f->root_dev;  /* f is still valid: fds is */
+    st->fds[nfd].root_ino = f->root_ino;  /* one fixed array */
     kw_put_u32_at(&m, KW_U32(8), nfd);
+  }
   return kw_ret(ar, e);
 }
 
@@ -227,7 +250,8 @@ int kw_path_filestat_set_times(krait_caller *caller, void *env,
 }
 
 /* path_link(old_fd, old_flags, old_path, old_path_len, new_fd, new_path,
-** new_path_len) -> errno. Both ends resolve inside their own fds. */
+** new_path_len) -> errno. Both ends resolve inside their own fds; a
+** symlink (linked as itself) must still point inside from its new place. */
 int kw_path_link(krait_caller *caller, void *env, krait_slot *ar)
 {
   kw_where o, n;
@@ -239,6 +263,9 @@ int kw_path_link(krait_caller *caller, void *env, krait_slot *ar)
     e = kw_resolve_guest(caller, env, KW_U32(4), KW_R(PATH_LINK_TARGET),
                          KW_U32(5), KW_U32(6), 0, &n);
   if (e == 0)
+    e = kw_link_check_move(o.dir, o.name, kw_fd_get(env, KW_U32(0)), n.dir,
+                           kw_fd_get(env, KW_U32(4)), 0);
+  if (e == 0)
     e = kw_host(linkat(o.dir, o.name, n.dir, n.name, 0));
   kw_where_done(&o);
   kw_where_done(&n);
@@ -246,7 +273,8 @@ int kw_path_link(krait_caller *caller, void *env, krait_slot *ar)
 }
 
 /* path_rename(fd, old_path, old_path_len, new_fd, new_path, new_path_len)
-** -> errno */
+** -> errno. A symlink moved, or one inside a directory moved, must still
+** point inside its preopen from its new place (kw_link_check_move). */
 int kw_path_rename(krait_caller *caller, void *env, krait_slot *ar)
 {
   kw_where o, n;
@@ -257,6 +285,9 @@ int kw_path_rename(krait_caller *caller, void *env, krait_slot *ar)
     e = kw_resolve_guest(caller, env, KW_U32(3), KW_R(PATH_RENAME_TARGET),
                          KW_U32(4), KW_U32(5), 0, &n);
   if (e == 0)
+    e = kw_link_check_move(o.dir, o.name, kw_fd_get(env, KW_U32(0)), n.dir,
+                           kw_fd_get(env, KW_U32(3)), 1);
+  if (e == 0)
     e = kw_host(renameat(o.dir, o.name, n.dir, n.name));
   kw_where_done(&o);
   kw_where_done(&n);
@@ -264,8 +295,11 @@ int kw_path_rename(krait_caller *caller, void *env, krait_slot *ar)
 }
 
 /* path_symlink(old_path, old_path_len, fd, new_path, new_path_len)
-** -> errno. An absolute target could only ever point outside the sandbox
-** (and would mislead host tools), so it is refused with ENOTCAPABLE. */
+** -> errno. The link is left on the host's disk, where host tools follow
+** it without the sandbox, so its target must stay inside the preopen
+** from where the link is made (kw_link_fits): an absolute target, one
+** that climbs above the preopen, or a ".." after a name (which a symlink
+** in the middle could turn into a climb) is refused with ENOTCAPABLE. */
 int kw_path_symlink(krait_caller *caller, void *env, krait_slot *ar)
 {
   kw_mem m = kw_mem_of(caller);
@@ -278,6 +312,8 @@ int kw_path_symlink(krait_caller *caller, void *env, krait_slot *ar)
   if (e == 0)
     e = kw_resolve_guest(caller, env, KW_U32(2), KW_R(PATH_SYMLINK),
                          KW_U32(3), KW_U32(4), 0, &w);
+  if (e == 0)
+    e = kw_link_fits(w.dir, kw_fd_get(env, KW_U32(2)), target);
   if (e == 0)
     e = kw_host(symlinkat(target, w.dir, w.name));
   kw_where_done(&w);

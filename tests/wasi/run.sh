@@ -60,12 +60,34 @@ snap() {
     sha256sum
 }
 
+# The symlinks in the writable preopen (relative names), one per line.
+links() { (cd "$T/sandbox" && find . -type l | sort); }
+
+# links_inside NAME BEFORE: every symlink in the sandbox that is not in
+# BEFORE (the guest made it) resolves inside the sandbox on the host,
+# where nothing confines the programs that follow it.
+links_inside() {
+  out=""
+  for l in $(links); do
+    case "
+$2
+" in *"
+$l
+"*) continue ;; esac
+    r=$(realpath -m "$T/sandbox/$l")
+    case $r in "$T/sandbox"|"$T/sandbox/"*) ;; *) out="$out $l->$r" ;; esac
+  done
+  [ -z "$out" ] && ok "$1: every symlink the guest made stays inside" ||
+    bad "$1: host check" "symlinks point outside:$out"
+}
+
 # run NAME MODE GUEST: one guest run in a fresh tree; counts its ok/FAIL
 # lines, then checks exit status and that the outside is unchanged.
 run() {
   name=$1 mode=$2 guest=$3
   setup
   before=$(snap)
+  links_before=$(links)
   if [ "$mode" = fallback ]; then
     KRAIT_WASI_NO_OPENAT2=1 timeout 60 $KRAIT run --dir "$T/sandbox::/sandbox" \
       --dir "$T/ro::/ro:ro" "$W/$guest.wasm" >"$W/out" 2>&1
@@ -92,6 +114,23 @@ run() {
     bad "$name: host check" "a file appeared outside"
   else
     ok "$name: no file appeared outside"
+  fi
+  links_inside "$name" "$links_before"
+  if [ "$guest" = escape ]; then
+    planted=""
+    for l in x x2 up1 sub/up2 sub/mixed dotup viadot evil2 l2 l3 d1top deep3 sub/viafd2; do
+      [ -e "$T/sandbox/$l" ] || [ -L "$T/sandbox/$l" ] && planted="$planted $l"
+    done
+    [ -z "$planted" ] && ok "$name: no refused symlink exists on the host" ||
+      bad "$name: host check" "planted:$planted"
+    if [ "$(readlink "$T/sandbox/sub/okup")" = ../inside.txt ] &&
+       [ "$(cat "$T/sandbox/sub/okup")" = inside ] &&
+       [ "$(readlink "$T/sandbox/sub/deep2/l5")" = ../../inside.txt ] &&
+       [ "$(cat "$T/sandbox/sub/deep2/l5")" = inside ]; then
+      ok "$name: links that stay inside were made and work on the host"
+    else
+      bad "$name: host check" "sub/okup or sub/deep2/l5 is missing or wrong"
+    fi
   fi
 }
 
