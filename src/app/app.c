@@ -342,12 +342,45 @@ static void ka_failed(ka_app *a, const krait_error *e, ka_response *r) {
   }
 }
 
+/* The request is past its deadline before its app ran: 504, logged with
+** how long it waited. */
+static void ka_late(ka_app *a, ka_response *r, uint64_t waited_ns) {
+  fprintf(a->log, "[%s] request timed out before it ran (%.0f ms after it arrived)\n", a->name,
+          (double)waited_ns / 1e6);
+  ka_error_response(r, 504, KA_TIMEOUT, "504 Gateway Timeout: the request waited too long for the app\n");
+}
+
+/* Runs krait_handle in a started instance with what is left of the
+** request's time (deadline 0: none) and maps how it ended. */
+static void ka_run(ka_app *a, krait_store *s, krait_instance *in, ka_ctx *ctx, uint64_t from,
+                   uint64_t deadline) {
+  ka_response *resp = ctx->resp;
+  krait_error e;
+  uint64_t now = ka_now();
+  if (deadline && now >= deadline) { ka_late(a, resp, now - from); return; }
+  if (a->fuel) krait_store_set_fuel(s, a->fuel);
+  if (deadline) krait_store_set_timeout(s, deadline - now);
+  int rc = ka_call_handle(s, in, &e);
+  uint64_t n = __atomic_fetch_add(&a->handled, 1, __ATOMIC_RELAXED);
+  if (n < 16 || n % 1024 == 0) krait_snapshot_learn(a->snap, in);  /* pages requests write */
+  if (rc < 0) ka_failed(a, &e, resp);
+  else if (!ctx->responded || (rc == 1 && ctx->streaming))  /* 1: a stream broke */
+    ka_error_response(resp, 500, KA_ERROR, "500 Internal Server Error\n");
+}
+
 void ka_app_handle(ka_app *a, const ka_request *req, ka_response *resp) {
   uint64_t t0 = ka_now();
+  uint64_t from = req->arrival_ns && req->arrival_ns <= t0 ? req->arrival_ns : t0;
+  uint64_t deadline = a->timeout_ns ? from + a->timeout_ns : 0;
   ka_ctx ctx = { .app = a, .req = req, .resp = resp };
   krait_store *s = NULL;
   krait_error e;
   memset(resp, 0, sizeof *resp);
+  if (deadline && t0 >= deadline) {   /* waited it out: no instance at all */
+    ka_late(a, resp, t0 - from);
+    resp->total_ns = ka_now() - t0;
+    return;
+  }
   krait_linker *l = ka_linker(a, &ctx, &s);
   krait_instance *in = l ? krait_instantiate_snapshot(l, a->module, a->snap, &e) : NULL;
   resp->start_ns = ka_now() - t0;
@@ -355,14 +388,7 @@ void ka_app_handle(ka_app *a, const ka_request *req, ka_response *resp) {
     fprintf(a->log, "[%s] cannot start an instance: %s\n", a->name, l ? e.message : "out of memory");
     ka_error_response(resp, 500, KA_TRAP, "500 Internal Server Error\n");
   } else {
-    if (a->fuel) krait_store_set_fuel(s, a->fuel);
-    if (a->timeout_ns) krait_store_set_timeout(s, a->timeout_ns);
-    int rc = ka_call_handle(s, in, &e);
-    uint64_t n = __atomic_fetch_add(&a->handled, 1, __ATOMIC_RELAXED);
-    if (n < 16 || n % 1024 == 0) krait_snapshot_learn(a->snap, in);  /* pages requests write */
-    if (rc < 0) ka_failed(a, &e, resp);
-    else if (!ctx.responded || (rc == 1 && ctx.streaming))  /* 1: a stream broke */
-      ka_error_response(resp, 500, KA_ERROR, "500 Internal Server Error\n");
+    ka_run(a, s, in, &ctx, from, deadline);
   }
   if (l) krait_linker_free(l);
   if (s) krait_store_free(s);

@@ -80,6 +80,10 @@ typedef struct ka_request {
   size_t body_len;
   const ka_sink *sink;         /* streamed responses; NULL: their parts
                                   are gathered into the response's body */
+  uint64_t arrival_ns;         /* CLOCK_MONOTONIC when the request began to
+                                  arrive: timeout_ns counts from here (time
+                                  waiting for a worker included). 0: from
+                                  the call */
 } ka_request;
 
 /* How a request ended. */
@@ -138,7 +142,8 @@ ka_app *ka_app_boot(const ka_app_config *cfg, char *err, size_t errlen);
 
 /* Handles one request in a fresh instance from the snapshot. Thread-safe:
 ** many threads may handle requests of one app at once. Always fills resp
-** (a 500/504 with a short text body when the app could not answer). */
+** (a 500/504 with a short text body when the app could not answer; a
+** request already past its deadline gets 504 without an instance). */
 void ka_app_handle(ka_app *app, const ka_request *req, ka_response *resp);
 
 void ka_response_free(ka_response *resp);

@@ -31,7 +31,24 @@ const char kc_serve_usage[] =
   "Options:\n"
   "  --listen HOST:PORT   Where to serve (default 127.0.0.1:8080)\n"
   "  --admin HOST:PORT    Also serve /healthz and /metrics (Prometheus) here\n"
-  "  --workers N          Worker threads (default: one per core)\n"
+  "  --workers N          Worker threads (default: 4 per core, at least 8)\n"
+  "  --max-inflight-per-app N\n"
+  "                       Requests of one app running at once; the rest wait\n"
+  "                       for a worker (default: all workers with one app,\n"
+  "                       else half of them, so a stuck app cannot take all)\n"
+  "  --max-conns N        Open client connections (default 1024); past it an\n"
+  "                       idle one of the client holding the most is closed\n"
+  "                       for a lighter client, else the new one gets 503\n"
+  "  --max-conns-per-client N\n"
+  "                       Per remote IPv4 address or IPv6 /64 (default 256;\n"
+  "                       0: no limit); past it 503\n"
+  "  --keepalive-timeout TIME\n"
+  "                       Idle keep-alive connections are closed after TIME\n"
+  "                       between requests (default 5s; 0: no keep-alive)\n"
+  "  --max-body-memory BYTES\n"
+  "                       Request bytes buffered server-wide beyond 64 KiB\n"
+  "                       per connection (K, M, G; default 256M; 0: no\n"
+  "                       limit); past it 503 and the connection is closed\n"
   "  --python-home DIR    python.wasm and its stdlib (as for krait python)\n"
   "  --access-log FILE    One line per request to FILE ('-': stdout; default\n"
   "                       stderr)\n"
@@ -41,6 +58,8 @@ const char kc_serve_usage[] =
   "                       (COOP/COEP); without a manifest, serve only that\n"
   "  -h, --help           Show this help\n"
   "\n"
+  "An app's timeout_ms counts from the request's first byte, time waiting\n"
+  "for a worker included: a request that waited past it gets 504 unrun.\n"
   "Stops gracefully on SIGTERM or SIGINT: in-flight requests finish.\n";
 
 /* What one route handler needs. */
@@ -56,6 +75,7 @@ typedef struct kc_serve_opts {
   char *inputs[64];            /* the positional arguments */
   int ninputs;
   int workers;
+  ks_config limits;            /* the limit options over ks_config_default */
   bool quiet;
   bool playground;             /* --playground: build/web at /web/ */
   bool build;                  /* `krait build`: boot, save, stop */
@@ -138,7 +158,7 @@ static ks_outcome kc_handle(const ks_request *rq, ks_response *res, void *data) 
   snprintf(uri, sizeof uri, "%.*s", (int)rq->target.len, rq->target.p);
   ka_header *h = kc_headers(rq, names, sizeof names);
   ka_sink sink = { kc_sink_head, kc_sink_part, res };
-  ka_request req = { method, uri, h, h ? rq->nheaders : 0, rq->body, rq->body_len, &sink };
+  ka_request req = { method, uri, h, h ? rq->nheaders : 0, rq->body, rq->body_len, &sink, rq->start_ns };
   ka_response out;
   ka_app_handle(r->app, &req, &out);
   free(h);
@@ -230,8 +250,31 @@ static ka_app *kc_boot(const km_manifest *m, int i, const kc_boot_env *env) {
 }
 
 /* Parses the command line; -1 to go on, else an exit status. */
+/* One of the limit options (k: its index past the first five): into
+** o->limits; -1, or a usage error's exit status. */
+static int kc_serve_limit(kc_serve_opts *o, int k, const char *name, const char *val) {
+  uint64_t v;
+  ks_config *c = &o->limits;
+  bool ok = k == 7 ? kc_parse_duration(val, &v) == 0 && v / 1000000 <= 86400000
+          : k == 8 ? kc_parse_size(val, &v) == 0 && v <= SIZE_MAX / 2
+          : kc_parse_u64(val, &v) == 0 && v <= 1000000 && (v > 0 || k == 6);
+  if (!ok)
+    return kc_usage_error("serve", kc_serve_usage, "option '%s': bad value '%s' (expected %s)", name, val,
+                          k == 7 ? "a duration such as 5s or 500ms" : k == 8 ? "a byte count such as 256M"
+                          : k == 6 ? "a count, 0 for no limit" : "a count of at least 1");
+  if (k == 5) c->max_conns = (size_t)v;
+  else if (k == 6) c->max_conns_per_client = (size_t)v;
+  else if (k == 7) c->idle_timeout_ms = (unsigned)((v + 999999) / 1000000);
+  else if (k == 8) c->max_body_memory = (size_t)v;
+  else c->app_max_inflight = (size_t)v;
+  return -1;
+}
+
 static int kc_serve_parse(kc_serve_opts *o, int argc, char **argv) {
-  static const char *const valued[] = { "--listen", "--admin", "--workers", "--python-home", "--access-log" };
+  static const char *const valued[] = { "--listen", "--admin", "--workers", "--python-home", "--access-log",
+                                        "--max-conns", "--max-conns-per-client", "--keepalive-timeout",
+                                        "--max-body-memory", "--max-inflight-per-app" };
+  ks_config_default(&o->limits);
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *val = NULL;
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(kc_serve_usage, stdout); return KC_EXIT_OK; }
@@ -243,15 +286,16 @@ static int kc_serve_parse(kc_serve_opts *o, int argc, char **argv) {
       continue;
     }
     int k = 0;
-    for (; k < 5 && strcmp(a, valued[k]); k++) {}
-    if (k == 5) return kc_usage_error("serve", kc_serve_usage, "unknown option '%s'", a);
+    for (; k < 10 && strcmp(a, valued[k]); k++) {}
+    if (k == 10) return kc_usage_error("serve", kc_serve_usage, "unknown option '%s'", a);
     if (i + 1 >= argc) return kc_usage_error("serve", kc_serve_usage, "option '%s' needs a value", a);
     val = argv[++i];
     if (k == 0) o->listen = val;
     else if (k == 1) o->admin = val;
     else if (k == 2) o->workers = atoi(val);
     else if (k == 3) o->home = val;
-    else o->access = val;
+    else if (k == 4) o->access = val;
+    else if ((k = kc_serve_limit(o, k, a, val)) >= 0) return k;
   }
   return -1;
 }
@@ -281,8 +325,7 @@ static char *kc_sdk_dir(const char *home) {
 
 /* Runs the server until it is stopped; returns an exit status. */
 static int kc_serve_run(const kc_serve_opts *o, km_manifest *m, ka_app **apps, int *rc) {
-  ks_config sc;
-  ks_config_default(&sc);
+  ks_config sc = o->limits;   /* ks_config_default and the limit options */
   sc.host = kc_hostport(o->listen ? o->listen : "127.0.0.1:8080", &sc.port);
   if (o->admin) sc.admin_host = kc_hostport(o->admin, &sc.admin_port);
   if (!sc.host || (o->admin && !sc.admin_host))
@@ -305,7 +348,7 @@ static int kc_serve_run(const kc_serve_opts *o, km_manifest *m, ka_app **apps, i
       ks_metrics_counter(sc.metrics, "krait_traps_total", "Requests whose sandbox trapped.", labels),
       ks_metrics_counter(sc.metrics, "krait_timeouts_total", "Requests over their time limit.", labels) };
     for (int k = 0; k < m->apps[i].nroutes; k++)
-      routes[r++] = (ks_route){ m->apps[i].routes[k], kc_handle, &data[i] };
+      routes[r++] = (ks_route){ m->apps[i].routes[k], kc_handle, &data[i], m->apps[i].name };
   }
   kc_static web = { kc_web_root(), "/web" };
   if (o->playground && !web.root) {
@@ -316,7 +359,7 @@ static int kc_serve_run(const kc_serve_opts *o, km_manifest *m, ka_app **apps, i
     ks_metrics_free(sc.metrics);
     return *rc;
   }
-  if (o->playground && routes) routes[r++] = (ks_route){ "/web/...", kc_static_handle, &web };
+  if (o->playground && routes) routes[r++] = (ks_route){ "/web/...", kc_static_handle, &web, NULL };
   sc.routes = routes;
   sc.nroutes = (size_t)r;
   char err[512];

@@ -11,10 +11,14 @@
 #include <unistd.h>
 
 #define READ_CHUNK 16384
-#define BUSY_READ_CAP (64 * 1024)   /* read-ahead while a request is with a worker */
+#define BUSY_READ_CAP (KS_FREE_BYTES - 1)   /* read-ahead while a request is with a worker
+                                              (never charged to the body budget) */
 #define OUT_HIGH (1u << 20)         /* stop reading while this much waits to go out */
 #define LINGER_MS 1000              /* discard the peer's bytes after the last answer */
 #define CLOSING_MS 5000             /* the last answer must drain within this */
+#define GROW_STEP (1u << 20)        /* request buffers grow by this past it */
+
+#define BUDGET_FULL "the server's memory for request bodies is in use; try again later"
 
 static void on_io(ks_loop *l, int fd, int mask, void *data);
 static void kick(ks_conn *c);
@@ -62,6 +66,55 @@ static void set_state(ks_conn *c, ks_cstate st, unsigned ms) {
   if (c->timer) ks_timer_cancel(c->srv->loop, c->timer);
   c->timer = ms ? ks_timer_add(c->srv->loop, ms, on_timer, c) : 0;
   c->state = st;
+  if (st == KS_IDLE) c->idle_since = ks_now_ms();
+}
+
+bool ks_conn_idle(const ks_conn *c) {
+  return c->fd >= 0 && c->state == KS_IDLE && !c->job && c->in.len == 0 && !out_pending(c);
+}
+
+/* What a request buffer of capacity cap costs the body budget. */
+static size_t charge_of(size_t cap) { return cap > KS_FREE_BYTES ? cap - KS_FREE_BYTES : 0; }
+
+void ks_recharge(ks_server *s, size_t *charged, size_t cap) {
+  s->body_mem = s->body_mem - *charged + charge_of(cap);
+  *charged = charge_of(cap);
+  ks_gauge_set(s->body_bytes, (int64_t)s->body_mem);
+}
+
+/* Whether the budget has room for `extra` more charged bytes. */
+static bool budget_allows(const ks_server *s, size_t extra) {
+  size_t max = s->cfg.max_body_memory;
+  return !max || extra == 0 || (s->body_mem <= max && extra <= max - s->body_mem);
+}
+
+/* Frees the request buffer (its charge goes back to the budget). */
+static void drop_input(ks_conn *c) {
+  ks_recharge(c->srv, &c->charged, 0);
+  ks_buf_free(&c->in);
+}
+
+typedef enum { GROW_OK, GROW_BUDGET, GROW_OOM } grow_result;
+
+/* Makes room for `want` more bytes in c->in: doubling up to GROW_STEP,
+** then GROW_STEP at a time (so the charge overshoots the bytes by at most
+** that), never past the connection's bound. The capacity beyond
+** KS_FREE_BYTES is charged to the server's budget; GROW_BUDGET when it
+** has no room (nothing changes). */
+static grow_result grow_input(ks_conn *c, size_t want, size_t bound) {
+  ks_buf *b = &c->in;
+  size_t need = b->len + want + 1;
+  if (need <= b->cap) return GROW_OK;
+  size_t n = b->cap ? b->cap : READ_CHUNK;
+  while (n < need) n = n < GROW_STEP ? n * 2 : n + GROW_STEP;
+  if (n > bound + 1) n = need > bound + 1 ? need : bound + 1;
+  if (!budget_allows(c->srv, charge_of(n) - c->charged)) return GROW_BUDGET;
+  char *p = ku_realloc(b->p, n);
+  if (!p) return GROW_OOM;
+  b->p = p;
+  b->cap = n;
+  ks_recharge(c->srv, &c->charged, n);
+  return GROW_OK;
 }
 
 /* Answers a malformed or over-limit request with its status and a short
@@ -73,6 +126,7 @@ static void fail(ks_conn *c, int status, const char *reason) {
   ks_emit_text(c, status, text, false, false);
   ks_account(c->srv, c, NULL, status, strlen(text));
   set_state(c, KS_CLOSING, CLOSING_MS);
+  drop_input(c);   /* what follows is discarded unread */
 }
 
 /* Frees the struct of a closed connection (a job, if any, is gone). */
@@ -113,6 +167,8 @@ void ks_conn_close(ks_conn *c) {
   c->timer = 0;
   if (c->prev) c->prev->next = c->next; else s->conns = c->next;
   if (c->next) c->next->prev = c->prev;
+  ks_client_detach(c);
+  drop_input(c);
   if (c->reject) s->nreject--;
   else if (!c->admin) { s->nconns--; ks_gauge_add(s->open_conns, -1); }
   s->nall--;
@@ -124,19 +180,40 @@ void ks_conn_close(ks_conn *c) {
   ks_server_conn_closed(s);
 }
 
-/* Copies the complete request in[0..total) into a job (views rebased
-** onto the copy), drops in[0..next) and hands the job to the server. */
+/* Hands the large request buffer itself to the job (no copy of a big
+** body; the connection starts a small one with the pipelined rest): the
+** job keeps its charge, shrunk to the request's size. */
+static bool take_input(ks_conn *c, ks_job *job, size_t total, size_t next) {
+  ks_buf rest = { 0 };
+  if (c->in.len > next) ks_buf_add(&rest, c->in.p + next, c->in.len - next);
+  if (rest.oom) return false;
+  char *p = ku_realloc(c->in.p, total + 1);
+  job->bytes = (uint8_t *)(p ? p : c->in.p);
+  job->srv = c->srv;
+  ks_recharge(c->srv, &c->charged, 0);
+  ks_recharge(c->srv, &job->charged, p ? total + 1 : c->in.cap);
+  c->in = rest;
+  ks_recharge(c->srv, &c->charged, rest.cap);
+  return true;
+}
+
+/* Moves the complete request in[0..total) into a job (views rebased onto
+** its bytes; a small request is copied, a large buffer taken), drops
+** in[0..next) and hands the job to the server. */
 static void complete(ks_conn *c, size_t total, size_t next) {
   const kh_request *q = &c->parser.req;
+  bool take = c->in.cap > KS_FREE_BYTES;
   ks_job *job = ku_calloc(1, sizeof *job);
-  if (job) job->bytes = ku_malloc(total + 1);
   if (job) job->headers = ku_malloc((q->nheaders + 1) * sizeof *job->headers);
+  if (job && job->headers) {
+    if (take && !take_input(c, job, total, next)) job->bytes = NULL;
+    else if (!take && (job->bytes = ku_malloc(total + 1))) memcpy(job->bytes, c->in.p, total);
+  }
   if (!job || !job->bytes || !job->headers) {
     ks_job_free(job);
     fail(c, 503, "out of memory");
     return;
   }
-  memcpy(job->bytes, c->in.p, total);
   /* The parser's pointers may be stale (the buffer grows while the body
   ** arrives); its offsets are not. */
   const char *base = (const char *)job->bytes;
@@ -162,10 +239,11 @@ static void complete(ks_conn *c, size_t total, size_t next) {
   job->srv = c->srv;
   job->conn = c;
   job->start_ns = c->start_ns;
+  job->req.start_ns = c->start_ns;
   job->keep_alive = q->keep_alive;
   job->head_method = kh_view_ieq(job->req.method, "HEAD");
   ks_response_init(&job->res, job, q->version_minor == 1 && !job->head_method);
-  ks_buf_consume(&c->in, next);
+  if (!take) ks_buf_consume(&c->in, next);
   kh_parser_init(&c->parser, &c->srv->cfg.limits, c->hdrs, c->srv->cfg.limits.max_headers);
   c->job = job;
   set_state(c, KS_BUSY, 0);
@@ -183,6 +261,13 @@ static bool step_head(ks_conn *c) {
   if (q->body == KH_BODY_NONE || (q->body == KH_BODY_LENGTH && q->content_length == 0)) {
     complete(c, q->head_len, q->head_len);
     return true;
+  }
+  /* A body announced larger than the budget's room now: 503 before the
+  ** client sends it (chunked bodies are charged as they arrive). */
+  if (q->body == KH_BODY_LENGTH &&
+      !budget_allows(c->srv, charge_of(q->head_len + (size_t)q->content_length + 1) - c->charged)) {
+    fail(c, 503, BUDGET_FULL);
+    return false;
   }
   set_state(c, KS_BODY, c->srv->cfg.body_timeout_ms);
   if (q->body == KH_BODY_CHUNKED) {
@@ -290,15 +375,23 @@ static void discard(ks_conn *c) {
 }
 
 /* Reads what the socket has (a few chunks per event, for fairness), within
-** the connection's buffer bound. */
+** the connection's buffer bound and the server's body budget: a request
+** that outgrows the budget is answered 503 and closed (a connection with
+** a request at a worker just waits). */
 static void conn_read(ks_conn *c) {
   if (c->state == KS_CLOSING) { if (c->shut) discard(c); return; }
-  size_t cap = in_cap(c->srv);
+  size_t cap = c->state == KS_BUSY ? BUSY_READ_CAP : in_cap(c->srv);
+  if (c->in.len >= cap) return;
   for (int i = 0; i < 4; i++) {
     size_t want = READ_CHUNK;
     if (c->in.len + want > cap) want = cap - c->in.len;
     if (want == 0) break;
-    if (!ks_buf_reserve(&c->in, want)) { ks_conn_close(c); return; }
+    grow_result g = grow_input(c, want, cap);
+    if (g == GROW_OOM) { ks_conn_close(c); return; }
+    if (g == GROW_BUDGET) {   /* never while busy: its read-ahead is free */
+      if (c->state != KS_BUSY) fail(c, 503, BUDGET_FULL);
+      return;
+    }
     ssize_t n = read(c->fd, c->in.p + c->in.len, want);
     if (n > 0) {
       c->in.len += (size_t)n;
@@ -323,45 +416,53 @@ static void on_io(ks_loop *l, int fd, int mask, void *data) {
 }
 
 /* The peer's address as text ("-" when unknown). */
-static void peer_name(int fd, char *out, size_t cap) {
-  struct sockaddr_storage ss;
-  socklen_t len = sizeof ss;
+static void peer_name(const struct sockaddr_storage *ss, char *out, size_t cap) {
   snprintf(out, cap, "-");
-  if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0) return;
-  if (ss.ss_family == AF_INET)
-    inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, out, (socklen_t)cap);
-  else if (ss.ss_family == AF_INET6)
-    inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, out, (socklen_t)cap);
+  if (ss->ss_family == AF_INET)
+    inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, out, (socklen_t)cap);
+  else if (ss->ss_family == AF_INET6)
+    inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, out, (socklen_t)cap);
 }
 
-void ks_conn_open(ks_server *s, int fd, bool admin, bool reject) {
+/* Counts a served (not admin, not rejected) connection, under its client. */
+static bool count_conn(ks_server *s, ks_conn *c, const struct sockaddr_storage *peer) {
+  ks_addr_key k;
+  ks_addr_key_of(peer, &k);
+  if (!ks_client_attach(s, c, &k)) return false;
+  s->nconns++;
+  ks_gauge_add(s->open_conns, 1);
+  return true;
+}
+
+void ks_conn_open(ks_server *s, int fd, const struct sockaddr_storage *peer, bool admin,
+                  const char *reject) {
   ks_conn *c = ku_calloc(1, sizeof *c);
   kh_header *h = c ? ku_calloc(s->cfg.limits.max_headers + 1, sizeof *h) : NULL;
-  if (!h) { ku_free(c); close(fd); return; }
+  if (!h || (!admin && !reject && !count_conn(s, c, peer))) { ku_free(h); ku_free(c); close(fd); return; }
   c->srv = s;
   c->fd = fd;
   c->hdrs = h;
   c->admin = admin;
-  c->reject = reject;
-  peer_name(fd, c->remote, sizeof c->remote);
+  c->reject = reject != NULL;
+  peer_name(peer, c->remote, sizeof c->remote);
   kh_parser_init(&c->parser, &s->cfg.limits, h, s->cfg.limits.max_headers);
   c->next = s->conns;
   if (s->conns) s->conns->prev = c;
   s->conns = c;
   s->nall++;
   if (reject) s->nreject++;
-  else if (!admin) { s->nconns++; ks_gauge_add(s->open_conns, 1); }
-  set_state(c, KS_IDLE, s->cfg.idle_timeout_ms);
+  unsigned idle = s->cfg.idle_timeout_ms;
+  set_state(c, KS_IDLE, idle ? idle : s->cfg.head_timeout_ms);
   if (reject) {
     c->start_ns = ks_now_ns();
-    fail(c, 503, "too many connections");
+    fail(c, 503, reject);
   }
   kick(c);
 }
 
 void ks_conn_finish(ks_conn *c, ks_job *job) {
   ks_server *s = c->srv;
-  bool keep = job->keep_alive && !s->draining && !(c->peer_eof && c->in.len == 0);
+  bool keep = job->keep_alive && s->cfg.idle_timeout_ms && !s->draining && !(c->peer_eof && c->in.len == 0);
   if (c->head_sent) keep = keep && c->stream_keep;
   uint64_t bytes = ks_emit(c, job, &keep);
   ks_account(s, c, job, job->res.status, bytes);

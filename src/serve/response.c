@@ -23,8 +23,11 @@ void ks_response_free(ks_response *r) {
   ks_buf_free(&r->body);
 }
 
+/* Frees a job on the loop thread; its request bytes' charge goes back to
+** the server's body budget. */
 void ks_job_free(ks_job *j) {
   if (!j) return;
+  if (j->charged) ks_recharge(j->srv, &j->charged, 0);
   ks_response_free(&j->res);
   ku_free(j->bytes);
   ku_free(j->headers);

@@ -55,6 +55,9 @@ typedef struct ks_request {
   size_t body_len;
   const char *remote;           /* peer address, "127.0.0.1" / "::1" */
   const char *route;            /* the route's path that matched */
+  uint64_t start_ns;            /* ks_now_ns() at the request's first byte:
+                                   time limits count from here, so the time
+                                   spent waiting for a worker is included */
 } ks_request;
 
 /* The value of the first header `name` (case-insensitive), or NULL. */
@@ -95,6 +98,9 @@ typedef struct ks_route {
   const char *path;
   ks_handler_fn fn;
   void *data;
+  const char *app;              /* routes naming the same app share its
+                                   in-flight cap and queue share; NULL: the
+                                   route is an app of its own */
 } ks_route;
 
 /* ---- the server ---------------------------------------------------------- */
@@ -107,12 +113,26 @@ typedef struct ks_config {
   const ks_route *routes;       /* copied by ks_server_new */
   size_t nroutes;
   kh_limits limits;
-  int workers;                  /* 0: one per online core */
-  size_t queue_max;             /* requests waiting for a worker; over: 503 */
-  size_t max_conns;             /* open client connections; over: 503 + close */
+  int workers;                  /* 0: max(4 x online cores, 8) */
+  size_t app_max_inflight;      /* requests of one app with a worker at once;
+                                   the rest wait. 0: all the workers when one
+                                   app is served, else half (at least 1) */
+  size_t queue_max;             /* requests waiting for a worker; over: 503.
+                                   With several apps one app may fill half */
+  size_t max_conns;             /* open client connections; over: the heaviest
+                                   client's longest-idle one is shed for a
+                                   lighter client, else 503 + close */
+  size_t max_conns_per_client;  /* per remote address (IPv4 address, IPv6
+                                   /64); over: 503 + close. 0: no limit */
+  size_t max_body_memory;       /* request bytes buffered server-wide past each
+                                   connection's first KS_FREE_BYTES, and
+                                   requests waiting or running; over: 503 +
+                                   close. 0: no budget */
   unsigned head_timeout_ms;     /* whole request head, from its first byte: 408 */
   unsigned body_timeout_ms;     /* whole body, from the end of the head: 408 */
-  unsigned idle_timeout_ms;     /* keep-alive wait for the next request: silent close */
+  unsigned idle_timeout_ms;     /* keep-alive wait for the next request: silent
+                                   close. 0: no keep-alive (a new connection
+                                   waits head_timeout_ms for its first byte) */
   unsigned grace_ms;            /* graceful shutdown: in-flight requests' deadline */
   FILE *access_log;             /* NULL: no access log */
   ks_metrics *metrics;          /* NULL: the server makes its own */
@@ -120,6 +140,10 @@ typedef struct ks_config {
 } ks_config;
 
 void ks_config_default(ks_config *c);
+
+/* Each connection's request buffer up to this size is not charged to
+** max_body_memory, so small requests are served whatever the budget. */
+#define KS_FREE_BYTES (64u * 1024)
 
 typedef struct ks_server ks_server;
 

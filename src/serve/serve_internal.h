@@ -10,6 +10,7 @@
 #include "serve/loop.h"
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/socket.h>
 
 /* ---- buf.c ---------------------------------------------------------------- */
 
@@ -32,6 +33,8 @@ void ks_buf_free(ks_buf *b);
 
 typedef struct ks_conn ks_conn;
 typedef struct ks_job ks_job;
+typedef struct ks_group ks_group;
+typedef struct ks_client ks_client;
 
 struct ks_response {
   int status;
@@ -79,6 +82,9 @@ struct ks_job {
   ks_response res;
   ks_outcome outcome;
   uint64_t start_ns;
+  size_t charged;          /* bytes counted against max_body_memory */
+  ks_group *group;         /* its route's app */
+  ks_job *qnext;           /* the group's waiting list */
   bool keep_alive;         /* what the request asked for */
   bool head_method;
 };
@@ -98,6 +104,10 @@ typedef enum ks_cstate {
 struct ks_conn {
   ks_server *srv;
   ks_conn *prev, *next;    /* the server's list */
+  ks_client *client;       /* its remote address (not admin, not rejected) */
+  ks_conn *cprev, *cnext;  /* the client's list */
+  uint64_t idle_since;     /* ms, when it last became idle */
+  size_t charged;          /* of in.cap, counted against max_body_memory */
   int fd, mask;
   bool admin, reject;      /* the admin listener's / over max_conns */
   bool peer_eof;           /* the peer half-closed */
@@ -119,8 +129,12 @@ struct ks_conn {
   char remote[64];
 };
 
-/* Takes ownership of an accepted socket. */
-void ks_conn_open(ks_server *s, int fd, bool admin, bool reject);
+/* Takes ownership of an accepted socket from peer; a non-NULL `reject`
+** answers 503 with that reason and closes. */
+void ks_conn_open(ks_server *s, int fd, const struct sockaddr_storage *peer, bool admin,
+                  const char *reject);
+/* Whether c is between requests with nothing buffered either way. */
+bool ks_conn_idle(const ks_conn *c);
 /* Closes the socket now; the struct lives on while its job runs. */
 void ks_conn_close(ks_conn *c);
 /* Writes what is buffered and moves on (next request, lingering close). */
@@ -137,7 +151,39 @@ void ks_conn_free(ks_conn *c);
 /* Frees every closed connection waiting in the graveyard. */
 void ks_conn_reap(ks_server *s);
 
+/* ---- clients: connections per remote address (client.c) ------------------ */
+
+/* The key of a peer: an IPv4 address (as ::ffff:a.b.c.d) or an IPv6 /64. */
+typedef struct ks_addr_key { uint8_t b[16]; } ks_addr_key;
+
+struct ks_client {
+  ks_client *hnext;        /* hash chain */
+  ks_addr_key key;
+  ks_conn *conns;          /* its open connections */
+  size_t n;
+};
+
+void ks_addr_key_of(const struct sockaddr_storage *ss, ks_addr_key *k);
+bool ks_clients_init(ks_server *s);
+void ks_clients_free(ks_server *s);
+/* Open connections of the client with key k (0 when unknown). */
+size_t ks_client_count(ks_server *s, const ks_addr_key *k);
+/* Counts c under key k; false when out of memory (c stays uncounted). */
+bool ks_client_attach(ks_server *s, ks_conn *c, const ks_addr_key *k);
+void ks_client_detach(ks_conn *c);
+/* At the connection cap: closes the longest-idle connection of the client
+** with the most connections when a newcomer holding `mine` connections
+** would still hold fewer than it; true when one was closed. */
+bool ks_client_shed(ks_server *s, size_t mine);
+
 /* ---- the server (server.c, admin.c) ------------------------------------ */
+
+/* An app: the routes that share one in-flight cap and queue share. */
+struct ks_group {
+  const char *name;        /* the routes' app, or the route's path */
+  ks_job *head, *tail;     /* waiting for a worker, in arrival order */
+  size_t waiting, running;
+};
 
 /* A route with its "/..." suffix stripped. */
 typedef struct ks_route_in {
@@ -145,6 +191,7 @@ typedef struct ks_route_in {
   char *base;
   size_t len;
   bool prefix;
+  ks_group *group;
 } ks_route_in;
 
 struct ks_server {
@@ -155,21 +202,30 @@ struct ks_server {
   int port, admin_port;
   ks_metrics *metrics;
   bool own_metrics;
-  ks_gauge *inflight, *open_conns;
+  ks_gauge *inflight, *open_conns, *body_bytes;
+  ks_counter *shed;
   ks_histogram *latency;
   ks_counter *by_code[600];
   ks_conn *conns;
   ks_conn *graveyard;       /* closed, freed by the next reap */
   uint64_t reap_timer;
   size_t nconns, nreject, nall;   /* client, rejected, every open one */
+  ks_client **ctab;         /* clients by address (client.c) */
+  size_t ctab_size;
+  ks_client *heavy;         /* the client with the most connections, or NULL
+                               when it must be looked for again */
+  size_t body_mem;          /* bytes charged to max_body_memory (loop thread) */
+  uint64_t accept_timer;    /* out of descriptors: accepting resumes */
   bool draining, finished;
   uint64_t grace_timer;
   pthread_t *threads;
   int nthreads;
   pthread_mutex_t qmu;
   pthread_cond_t qcv;
-  ks_job **queue;
-  size_t qhead, qlen;
+  ks_group *groups;         /* under qmu: the apps' waiting jobs */
+  size_t ngroups, rr;       /* rr: the group served next (round robin) */
+  size_t app_cap, app_queue;   /* per app: running and waiting at most */
+  size_t qlen;              /* waiting jobs, all apps */
   bool qstop;
 };
 
@@ -180,6 +236,9 @@ void ks_dispatch(ks_server *s, ks_job *job);
 void ks_account(ks_server *s, const ks_conn *c, const ks_job *job, int status, uint64_t bytes);
 /* Called when a connection closed (the drain may be complete). */
 void ks_server_conn_closed(ks_server *s);
+/* Sets *charged to what a buffer of capacity cap is charged and moves
+** s->body_mem with it (loop thread). */
+void ks_recharge(ks_server *s, size_t *charged, size_t cap);
 /* The admin listener's pages, answered on the loop thread. */
 void ks_admin_handle(ks_server *s, ks_job *job);
 

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -21,6 +22,8 @@ void ks_config_default(ks_config *c) {
   kh_limits_default(&c->limits);
   c->queue_max = 1024;
   c->max_conns = 1024;
+  c->max_conns_per_client = 256;
+  c->max_body_memory = 256u << 20;
   c->head_timeout_ms = 10000;
   c->body_timeout_ms = 30000;
   c->idle_timeout_ms = 5000;
@@ -56,10 +59,23 @@ static int listen_on(const char *host, int port, int *bound, char *err, size_t c
   return fd;
 }
 
-/* Copies the routes, splitting "/api/..." into the prefix "/api". */
+/* The group of route r: the first earlier route of the same app owns it,
+** else a new one (a route without an app is an app of its own). */
+static ks_group *group_of(ks_server *s, size_t r) {
+  const char *app = s->cfg.routes[r].app;
+  for (size_t i = 0; app && i < r; i++)
+    if (s->cfg.routes[i].app && strcmp(s->cfg.routes[i].app, app) == 0) return s->routes[i].group;
+  ks_group *g = &s->groups[s->ngroups++];
+  g->name = app ? app : s->cfg.routes[r].path;
+  return g;
+}
+
+/* Copies the routes, splitting "/api/..." into the prefix "/api", and
+** groups them by app. */
 static bool copy_routes(ks_server *s, char *err, size_t cap) {
   s->routes = ku_calloc(s->cfg.nroutes + 1, sizeof *s->routes);
-  if (!s->routes) return false;
+  s->groups = ku_calloc(s->cfg.nroutes + 1, sizeof *s->groups);
+  if (!s->routes || !s->groups) return false;
   for (size_t i = 0; i < s->cfg.nroutes; i++) {
     ks_route_in *r = &s->routes[i];
     r->r = s->cfg.routes[i];
@@ -71,6 +87,7 @@ static bool copy_routes(ks_server *s, char *err, size_t cap) {
     if (!r->base) return false;
     memcpy(r->base, r->r.path, r->len);
     r->base[r->len] = 0;
+    r->group = group_of(s, i);
   }
   return true;
 }
@@ -95,9 +112,25 @@ static const ks_route_in *match(const ks_server *s, kh_view path) {
 static bool own_metrics(ks_server *s) {
   s->inflight = ks_metrics_gauge(s->metrics, "krait_http_requests_in_flight", "Requests being handled now.", NULL);
   s->open_conns = ks_metrics_gauge(s->metrics, "krait_http_connections", "Open client connections.", NULL);
+  s->body_bytes = ks_metrics_gauge(s->metrics, "krait_http_request_buffer_bytes",
+                                   "Request bytes charged to the body memory budget.", NULL);
+  s->shed = ks_metrics_counter(s->metrics, "krait_http_connections_shed_total",
+                               "Idle connections of the heaviest client closed for another client.", NULL);
   s->latency = ks_metrics_histogram(s->metrics, "krait_http_request_duration_seconds",
                                     "Time from the first byte of a request to its answer.", NULL, NULL, 0);
-  return s->inflight && s->open_conns && s->latency;
+  return s->inflight && s->open_conns && s->body_bytes && s->shed && s->latency;
+}
+
+/* Raises the soft limit on open files towards what max_conns needs (each
+** served and each refused connection holds one, plus listeners, the apps'
+** files and the workers'), within the hard limit; out of descriptors the
+** server sheds and pauses accepting rather than failing. */
+static void raise_fd_limit(const ks_server *s) {
+  struct rlimit rl;
+  rlim_t want = (rlim_t)s->cfg.max_conns * 2 + 1024;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want) return;
+  rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &rl);
 }
 
 ks_server *ks_server_new(const ks_config *c, char *err, size_t cap) {
@@ -110,10 +143,11 @@ ks_server *ks_server_new(const ks_config *c, char *err, size_t cap) {
   ku_fmt(err, cap, "out of memory");
   s->metrics = c->metrics;
   if (!s->metrics) { s->metrics = ks_metrics_new(); s->own_metrics = true; }
-  s->queue = ku_calloc(c->queue_max ? c->queue_max : 1, sizeof *s->queue);
+  if (!s->cfg.max_conns) s->cfg.max_conns = 1;
   s->loop = ks_loop_new();
   s->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (!s->metrics || !s->queue || !s->loop || s->stop_fd < 0 || !own_metrics(s) || !copy_routes(s, err, cap) ||
+  raise_fd_limit(s);
+  if (!s->metrics || !ks_clients_init(s) || !s->loop || s->stop_fd < 0 || !own_metrics(s) || !copy_routes(s, err, cap) ||
       (s->lfd = listen_on(c->host, c->port, &s->port, err, cap)) < 0 ||
       (c->admin_host && (s->afd = listen_on(c->admin_host, c->admin_port, &s->admin_port, err, cap)) < 0)) {
     ks_server_free(s);
@@ -128,36 +162,71 @@ ks_metrics *ks_server_metrics(ks_server *s) { return s->metrics; }
 
 /* ---- workers ------------------------------------------------------------ */
 
+/* The next job a worker may run (under qmu): apps take turns (round
+** robin), and an app with app_cap requests running waits, so a stuck app
+** cannot hold every worker. NULL when nothing may run now. */
+static ks_job *take_job(ks_server *s) {
+  for (size_t k = 0; k < s->ngroups; k++) {
+    ks_group *g = &s->groups[(s->rr + k) % s->ngroups];
+    if (!g->head || g->running >= s->app_cap) continue;
+    s->rr = (s->rr + k + 1) % s->ngroups;
+    ks_job *j = g->head;
+    g->head = j->qnext;
+    if (!g->head) g->tail = NULL;
+    g->waiting--;
+    g->running++;
+    s->qlen--;
+    return j;
+  }
+  return NULL;
+}
+
+/* A job's app has a running slot free again: a waiting job of it may run
+** (after the stop, every worker looks whether it is done). */
+static void release_job(ks_server *s, ks_job *job) {
+  pthread_mutex_lock(&s->qmu);
+  job->group->running--;
+  if (s->qstop) pthread_cond_broadcast(&s->qcv);
+  else if (job->group->waiting) pthread_cond_signal(&s->qcv);
+  pthread_mutex_unlock(&s->qmu);
+}
+
 /* Takes jobs until the queue is stopped and empty; each answer is posted
 ** back to the loop. A handler's unknown outcome counts as a trap. */
 static void *worker_main(void *arg) {
   ks_server *s = arg;
   for (;;) {
     pthread_mutex_lock(&s->qmu);
-    while (!s->qlen && !s->qstop) pthread_cond_wait(&s->qcv, &s->qmu);
-    if (!s->qlen) { pthread_mutex_unlock(&s->qmu); return NULL; }
-    ks_job *job = s->queue[s->qhead];
-    s->qhead = (s->qhead + 1) % s->cfg.queue_max;
-    s->qlen--;
+    ks_job *job;
+    while (!(job = take_job(s)) && !(s->qstop && !s->qlen)) pthread_cond_wait(&s->qcv, &s->qmu);
     pthread_mutex_unlock(&s->qmu);
+    if (!job) return NULL;
     ks_outcome o = job->route->fn(&job->req, &job->res, job->route->data);
     job->outcome = o == KS_OK || o == KS_TIMEOUT ? o : KS_TRAP;
+    release_job(s, job);
     job->task.fn = ks_conn_done;
     ks_loop_post(s->loop, &job->task);
   }
 }
 
-/* Queues a job for the workers; false when the queue is full. */
-static bool enqueue(ks_server *s, ks_job *job) {
+/* Queues a job with its app; NULL, or why it cannot wait: the queue is
+** full, or its app holds its share of it. */
+static const char *enqueue(ks_server *s, ks_job *job) {
+  ks_group *g = job->group;
+  const char *full = NULL;
   pthread_mutex_lock(&s->qmu);
-  bool ok = s->qlen < s->cfg.queue_max;
-  if (ok) {
-    s->queue[(s->qhead + s->qlen) % s->cfg.queue_max] = job;
+  if (s->qlen >= s->cfg.queue_max) full = "Service Unavailable: too many requests waiting\n";
+  else if (g->waiting >= s->app_queue) full = "Service Unavailable: too many requests waiting for this app\n";
+  else {
+    job->qnext = NULL;
+    if (g->tail) g->tail->qnext = job; else g->head = job;
+    g->tail = job;
+    g->waiting++;
     s->qlen++;
-    pthread_cond_signal(&s->qcv);
+    if (g->running < s->app_cap) pthread_cond_signal(&s->qcv);
   }
   pthread_mutex_unlock(&s->qmu);
-  return ok;
+  return full;
 }
 
 /* A server-made answer to a job, on the loop thread. */
@@ -177,11 +246,13 @@ void ks_dispatch(ks_server *s, ks_job *job) {
   const ks_route_in *r = match(s, job->req.path);
   if (!r) { answer_inline(job, 404, "Not Found: no route for this path\n"); return; }
   job->route = &r->r;
+  job->group = r->group;
   job->req.route = r->r.path;
   ks_gauge_add(s->inflight, 1);
-  if (!enqueue(s, job)) {
+  const char *full = enqueue(s, job);
+  if (full) {
     ks_gauge_add(s->inflight, -1);
-    answer_inline(job, 503, "Service Unavailable: too many requests waiting\n");
+    answer_inline(job, 503, full);
   }
 }
 
@@ -213,20 +284,59 @@ void ks_account(ks_server *s, const ks_conn *c, const ks_job *job, int status, u
 
 /* ---- accept and shutdown -------------------------------------------------- */
 
-/* Accepts what is pending (bounded per event); clients over max_conns get
-** a 503 connection, and past twice that are closed at once. */
+static void on_accept(ks_loop *l, int fd, int mask, void *data);
+
+/* Accepting resumes after a pause for descriptors. */
+static void on_accept_timer(ks_loop *l, uint64_t id, void *data) {
+  KU_UNUSED(id);
+  ks_server *s = data;
+  s->accept_timer = 0;
+  if (s->lfd >= 0) ks_loop_watch(l, s->lfd, KS_READABLE, on_accept, s);
+  if (s->afd >= 0) ks_loop_watch(l, s->afd, KS_READABLE, on_accept, s);
+}
+
+/* Out of descriptors (EMFILE/ENFILE): the heaviest client's longest-idle
+** connection is shed for the one waiting; when none can be, accepting
+** pauses for 100 ms instead of spinning on a listener that stays ready. */
+static bool out_of_fds(ks_server *s) {
+  if (ks_client_shed(s, 0)) return true;
+  if (s->accept_timer) return false;
+  if (s->lfd >= 0) ks_loop_unwatch(s->loop, s->lfd);
+  if (s->afd >= 0) ks_loop_unwatch(s->loop, s->afd);
+  s->accept_timer = ks_timer_add(s->loop, 100, on_accept_timer, s);
+  return false;
+}
+
+/* Why a new client connection from peer is refused, or NULL: its address
+** holds max_conns_per_client, or the server holds max_conns and no
+** heavier client has an idle connection to shed. */
+static const char *refusal(ks_server *s, const struct sockaddr_storage *peer) {
+  ks_addr_key k;
+  ks_addr_key_of(peer, &k);
+  size_t mine = ks_client_count(s, &k);
+  if (s->cfg.max_conns_per_client && mine >= s->cfg.max_conns_per_client)
+    return "too many connections from your address";
+  if (s->nconns >= s->cfg.max_conns && !ks_client_shed(s, mine)) return "too many connections";
+  return NULL;
+}
+
+/* Accepts what is pending (bounded per event); refused clients get a 503
+** connection, and past max_conns of those are closed at once. */
 static void on_accept(ks_loop *l, int fd, int mask, void *data) {
   KU_UNUSED(l); KU_UNUSED(mask);
   ks_server *s = data;
   for (int i = 0; i < 64 && !s->draining; i++) {
-    int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (cfd < 0) return;   /* EAGAIN, or EMFILE and friends: try on the next event */
+    struct sockaddr_storage peer;
+    socklen_t plen = sizeof peer;
+    int cfd = accept4(fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (cfd < 0 && (errno == EMFILE || errno == ENFILE) && out_of_fds(s)) continue;
+    if (cfd < 0) return;   /* EAGAIN and friends: try on the next event */
     int one = 1;
     setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     bool admin = fd == s->afd;
-    bool reject = !admin && s->nconns >= s->cfg.max_conns;
+    const char *reject = admin ? NULL : refusal(s, &peer);
     if (reject && s->nreject >= s->cfg.max_conns) { close(cfd); continue; }
-    ks_conn_open(s, cfd, admin, reject);
+    ks_conn_open(s, cfd, &peer, admin, reject);
   }
 }
 
@@ -306,16 +416,32 @@ static bool watch_signals(ks_server *s, sigset_t *old) {
   return s->sig_fd >= 0 && ks_loop_watch(s->loop, s->sig_fd, KS_READABLE, on_signal, s) == 0;
 }
 
-/* Starts the worker threads; false when none could start. */
+/* The default number of workers: four per core, at least 8. Instances
+** are cheap and most of a request's time may be spent waiting (sleeps,
+** KV, a stuck app until its time limit), so more threads than cores keep
+** other apps served; CPU-bound throughput is the same (see
+** docs/SECURITY-clients.md for the measurements). */
+static long default_workers(void) {
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  return cores * 4 > 8 ? cores * 4 : 8;
+}
+
+/* Starts the worker threads; false when none could start. Sets each app's
+** caps: with more than one app, half the workers and half the queue. */
 static bool start_workers(ks_server *s) {
-  long n = s->cfg.workers > 0 ? s->cfg.workers : sysconf(_SC_NPROCESSORS_ONLN);
-  if (n < 1) n = 1;
+  long n = s->cfg.workers > 0 ? s->cfg.workers : default_workers();
   s->threads = ku_calloc((size_t)n, sizeof *s->threads);
   if (!s->threads) return false;
   for (long i = 0; i < n; i++) {
     if (pthread_create(&s->threads[i], NULL, worker_main, s) != 0) break;
     s->nthreads++;
   }
+  size_t w = (size_t)s->nthreads, several = s->ngroups > 1;
+  pthread_mutex_lock(&s->qmu);
+  s->app_cap = s->cfg.app_max_inflight ? s->cfg.app_max_inflight : several && w > 1 ? w / 2 : w;
+  s->app_queue = several && s->cfg.queue_max > 1 ? s->cfg.queue_max / 2 : s->cfg.queue_max;
+  pthread_cond_broadcast(&s->qcv);
+  pthread_mutex_unlock(&s->qmu);
   return s->nthreads > 0;
 }
 
@@ -353,13 +479,14 @@ void ks_server_free(ks_server *s) {
   if (!s) return;
   if (s->conns) { while (s->conns) ks_conn_close(s->conns); ks_loop_run_posted(s->loop); }
   ks_conn_reap(s);
+  ks_clients_free(s);
   if (s->lfd >= 0) close(s->lfd);
   if (s->afd >= 0) close(s->afd);
   if (s->stop_fd >= 0) close(s->stop_fd);
   if (s->sig_fd >= 0) close(s->sig_fd);
   for (size_t i = 0; s->routes && i < s->cfg.nroutes; i++) ku_free(s->routes[i].base);
   ku_free(s->routes);
-  ku_free(s->queue);
+  ku_free(s->groups);
   ku_free(s->threads);
   if (s->own_metrics) ks_metrics_free(s->metrics);
   ks_loop_free(s->loop);

@@ -182,7 +182,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n) {
   rd r = { data, data + n };
   uint32_t mode = take(&r, 1);
   static const ka_header hdrs[] = { { "host", "x", 4, 1 }, { "x-a", "b", 3, 1 } };
-  ka_request req = { "POST", "/path?q=1", hdrs, 2, (const uint8_t *)"body", 4, NULL };
+  ka_request req = { "POST", "/path?q=1", hdrs, 2, (const uint8_t *)"body", 4, NULL, 0 };
   ka_response resp;
   memset(&resp, 0, sizeof resp);
   ka_ctx ctx = { .app = &app, .req = (mode & 1) ? NULL : &req, .resp = &resp };   /* odd: at boot */
