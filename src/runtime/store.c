@@ -276,7 +276,55 @@ static krait_func *locate(krait_store *s, const uint32_t *ip) {
   return NULL;
 }
 
-/* Describes the last trap or exit in err, with function and offset. */
+/* The bounds of the active data segments of memory 0 that sit at constant
+** offsets: [*lo, *hi). Returns false when there are none. */
+static bool data_bounds(const krait_module *m, uint64_t *lo, uint64_t *hi) {
+  bool any = false;
+  *lo = UINT64_MAX;
+  *hi = 0;
+  for (uint32_t i = 0; i < m->ndatas; i++) {
+    const kd_data *d = &m->datas[i];
+    if (d->mode != KD_SEG_ACTIVE || d->memory != 0 || d->offset.op != KD_OP_I32_CONST) continue;
+    uint64_t at = (uint32_t)d->offset.value;
+    if (at < *lo) *lo = at;
+    if (at + d->len > *hi) *hi = at + d->len;
+    any = true;
+  }
+  return any;
+}
+
+/* Whether instance in's shadow stack (the C stack in linear memory that
+** clang and wasm-ld keep, with __stack_pointer as the module's first
+** global: a mutable i32 it defines) has run out: the stack pointer wrapped
+** past address 0 (so it is beyond memory), or, when the stack sits above
+** the data (wasm-ld's default layout), it fell below the data's end.
+** With --stack-first the stack lies below the data and only wraps. */
+static bool stack_overflowed(const krait_instance *in) {
+  const krait_module *m = in ? in->module : NULL;
+  uint64_t lo, hi;
+  if (!m || !in->mem0 || m->nglobal_imports > 0 || m->nglobals == 0 || !in->globals[0] ||
+      m->globals[0].type != KD_I32 || !m->globals[0].mut || m->global_inits[0].op != KD_OP_I32_CONST)
+    return false;
+  uint64_t sp = (uint32_t)in->globals[0]->val.i32, top = (uint32_t)m->global_inits[0].value;
+  if (top == 0 || top > in->mem0->size) return false;  /* not a stack pointer */
+  if (sp >= in->mem0->size) return true;
+  return data_bounds(m, &lo, &hi) && lo < top && hi <= top && sp < hi;
+}
+
+/* The instance whose trap is reported: the trapping function's, else the
+** store's first instance with a memory. */
+static krait_instance *trap_instance(krait_store *s, krait_func *f) {
+  kr_owned *o = s->owned.data;
+  if (f && f->inst) return f->inst;
+  for (size_t i = 0; i < s->owned.len; i++)
+    if (o[i].kind == KR_OWN_INSTANCE && ((krait_instance *)o[i].ptr)->mem0)
+      return o[i].ptr;
+  return NULL;
+}
+
+/* Describes the last trap or exit in err, with function and offset. An
+** out-of-bounds access made once the guest's shadow stack has run out is
+** reported as the stack overflow it is. */
 void kr_trap_to_error(krait_store *s, krait_error *err) {
   ki_exec *ex = &s->ex;
   if (!err) return;
@@ -291,6 +339,8 @@ void kr_trap_to_error(krait_store *s, krait_error *err) {
   err->trap = ex->trap;
   const char *what = ex->trap == KRAIT_TRAP_HOST ? ex->trap_msg : krait_trap_message(ex->trap);
   krait_func *f = locate(s, ex->trap_ip);
+  if (ex->trap == KRAIT_TRAP_MEMORY_OOB && stack_overflowed(trap_instance(s, f)))
+    what = "guest stack overflow (the shadow stack ran out)";
   if (f)
     snprintf(err->message, sizeof err->message, "%s (in function %s at offset 0x%zx)",
              what, kr_func_name(f), ki_wasm_offset(f, ex->trap_ip));

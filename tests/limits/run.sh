@@ -82,5 +82,46 @@ lim grown-fits     "exit:0" "^0" --invoke grown_fits $W/oob.wasm
 lim grown-last     "trap:out of bounds memory access" "" --invoke grown_last $W/oob.wasm
 lim grown-capped   "trap:out of bounds memory access" "" --max-memory 64K --invoke grown_fits $W/oob.wasm
 
+# The shadow stack (clang's C stack in linear memory) run out by deep
+# recursion is named as such, both as wasm-ld lays memory out by default
+# (stack above the data) and with --stack-first (as python.wasm is); an
+# ordinary out-of-bounds store keeps its own message.
+clang-16 --target=wasm32-wasi --sysroot=/usr -O2 -Wall \
+  -Wl,--stack-first,-z,stack-size=65536 tests/limits/stack_overflow.c \
+  -o $W/stack_first.wasm || F=$((F + 1))
+lim stack-overflow "trap:guest stack overflow (the shadow stack ran out)" "^recursing" $W/stack_overflow.wasm
+lim stack-overflow-first "trap:guest stack overflow (the shadow stack ran out)" "^recursing" $W/stack_first.wasm
+lim stack-intact-oob "trap:out of bounds memory access" "" $W/stack_overflow.wasm oob
+lim stack-first-intact-oob "trap:out of bounds memory access" "" $W/stack_first.wasm oob
+for b in $LIMIT_BOUNDS; do
+  if grep -q "stack overflow" "$out/stack-intact-oob.$b.err" "$out/stack-first-intact-oob.$b.err"; then
+    echo "FAIL limits stack-intact-oob ($b): an ordinary out-of-bounds store was called a stack overflow"
+    F=$((F + 1))
+  fi
+done
+
+# The disk quota: disk.c tries to add more than --max-disk to its
+# preopen through write, pwrite, fallocate and ftruncate (and gets bytes
+# back by shrinking); on the host, the directory must hold exactly what
+# the guest was allowed to leave there, never more than the quota.
+all_bounds=$LIMIT_BOUNDS
+for b in $all_bounds; do
+  D=$W/disk.$b
+  rm -rf "$D" && mkdir -p "$D"
+  LIMIT_BOUNDS=$b
+  lim disk-quota "exit:0" "^[0-9]+ passed, 0 failed" --max-disk 1M --dir "$D::/d" $W/disk.wasm
+  LIMIT_BOUNDS=$all_bounds
+  bytes=$(find "$D" -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
+  if [ "$bytes" -eq 1024000 ]; then
+    echo "ok   limits disk-on-host ($b): $bytes bytes, within 1048576"
+    P=$((P + 1))
+  else
+    echo "FAIL limits disk-on-host ($b): the preopen holds $bytes bytes, want 1024000 (quota 1048576)"
+    F=$((F + 1))
+  fi
+done
+lim disk-bad-value "exit:2" "" --max-disk 0 $W/disk.wasm
+lim disk-bad-suffix "exit:2" "" --max-disk 1T $W/disk.wasm
+
 kt_record limits "$P" "$F"
 [ "$F" -eq 0 ]
