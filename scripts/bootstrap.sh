@@ -20,7 +20,8 @@ set -eu
 #     unpack the tarballs), wabt (wasm-objdump for the build summary),
 #     python3-flask (pure-Python packages that tests/python/cli.sh imports
 #     under krait with --site-packages), util-linux (script(1): a pty for
-#     the REPL check).
+#     the REPL check), tzdata (the time zone database python.wasm ships
+#     as its `tzdata` package).
 PKGS="build-essential gcc make clang clang-16 lld-16 llvm-16
       wasi-libc libclang-rt-16-dev libclang-rt-16-dev-wasm32
       wabt libjansson-dev hyperfine valgrind
@@ -30,7 +31,7 @@ PKGS="build-essential gcc make clang clang-16 lld-16 llvm-16
       wrk gunicorn chromium"
 PY_PKGS="clang-16 lld-16 llvm-16 wasi-libc libclang-rt-16-dev-wasm32
       python3.11 dpkg-dev pkg-config make gcc wabt tcl xz-utils bzip2
-      python3-flask util-linux"
+      python3-flask util-linux tzdata"
 
 MODE="${1:-default}"
 case "$MODE" in

@@ -39,7 +39,7 @@ JOBS="${PY_JOBS:-2}"
 PYVER=3.11.2
 CLANG=clang-16
 BUILD_PY=/usr/bin/python3.11
-TOOL_PKGS="clang-16 lld-16 llvm-16 wasi-libc libclang-rt-16-dev-wasm32 python3.11"
+TOOL_PKGS="clang-16 lld-16 llvm-16 wasi-libc libclang-rt-16-dev-wasm32 python3.11 tzdata"
 FORCE=0
 [ "${1:-}" = "--force" ] && FORCE=1
 
@@ -296,8 +296,14 @@ mkdir -p "$BLD"
 
 # -Wno-error=int-conversion: clang 16 makes int-conversion an error and
 # Modules/timemodule.c trips it on WASI.
-PY_CFLAGS="-O2 -Wno-error=int-conversion"
-PY_LDFLAGS="-Wl,--stack-first,-z,stack-size=524288 -Wl,--initial-memory=10485760"
+# The recursion limit is native CPython's 1000 (WASI builds default to
+# 600 for a 512 KiB stack); the stack is sized so that 1000 levels of
+# recursion through C (nested repr, json, pickle) fit with room to spare:
+# tests/python/run.sh checks 990 levels each way. Stack-first, so an
+# overflow leaves memory (a clean trap) instead of corrupting data.
+PY_STACK=$((8 << 20))
+PY_CFLAGS="-O2 -Wno-error=int-conversion -DPy_DEFAULT_RECURSION_LIMIT=1000"
+PY_LDFLAGS="-Wl,--stack-first,-z,stack-size=$PY_STACK -Wl,--initial-memory=$((PY_STACK + (10 << 20)))"
 PY_LDFLAGS="$PY_LDFLAGS -Wl,--wrap=utimensat,--wrap=futimens"  # python/c/krait_utimens.c
 PY_LDFLAGS="$PY_LDFLAGS -Wl,--export=krait_handle_direct,--export-table"  # python/c/krait_abi.h
 
@@ -337,7 +343,7 @@ cp "$BLD/python.wasm" "$STAGE/python.wasm"
 # The trimmed stdlib: Lib/ without tests, GUI, packaging bootstrap and demo
 # code, plus the generated _sysconfigdata; as a directory and as a zip.
 trim_stdlib() {
-  "$BUILD_PY" - "$SRC/Lib" "$BLD" "$STAGE/lib" "$ROOT/python/lib" "$STAGE/testlib" <<'EOF'
+  TZDATA_VERSION=$(dpkg-query -W -f='${Version}' tzdata) "$BUILD_PY" - "$SRC/Lib" "$BLD" "$STAGE/lib" "$ROOT/python/lib" "$STAGE/testlib" <<'EOF'
 import os, shutil, sys, zipfile, glob
 src, bld, out, ours, testout = sys.argv[1:]
 dst = os.path.join(out, "python3.11")
@@ -367,6 +373,42 @@ for f in glob.glob(os.path.join(bld, pybuilddir, "_sysconfigdata_*.py")):
 for f in sorted(glob.glob(os.path.join(ours, "*.py"))):
     shutil.copy2(f, dst)
     files.append(os.path.basename(f))
+# The IANA time zone database (Debian's tzdata package, its version in the
+# cache key), as the `tzdata` package zoneinfo falls back to (PyPI's
+# layout: tzdata/zoneinfo/<Area>/<Zone>, a package per directory so
+# importlib.resources finds them in the zip too, and tzdata/zones).
+zi = "/usr/share/zoneinfo"
+tzver = os.environ.get("TZDATA_VERSION", "unknown")
+zones = []
+for base, dirs, names in os.walk(zi):
+    dirs[:] = sorted(d for d in dirs if d not in ("posix", "right"))
+    for n in sorted(names):
+        path = os.path.join(base, n)
+        with open(path, "rb") as fh:
+            if fh.read(4) != b"TZif":
+                continue
+        zones.append(os.path.relpath(path, zi))
+pkgdirs = {"tzdata", "tzdata/zoneinfo"}
+for z in zones:
+    rel = os.path.join("tzdata", "zoneinfo", z)
+    os.makedirs(os.path.dirname(os.path.join(dst, rel)), exist_ok=True)
+    shutil.copyfile(os.path.join(zi, z), os.path.join(dst, rel))
+    files.append(rel)
+    d = os.path.dirname(rel)
+    while d and d not in pkgdirs:
+        pkgdirs.add(d)
+        d = os.path.dirname(d)
+for d in sorted(pkgdirs):
+    init = os.path.join(d, "__init__.py")
+    with open(os.path.join(dst, init), "w") as fh:
+        if d == "tzdata":
+            fh.write('"""The IANA time zone database, from Debian\'s tzdata %s."""\n'
+                     'IANA_VERSION = "%s"\n' % (tzver, tzver.split("-")[0]))
+    files.append(init)
+with open(os.path.join(dst, "tzdata", "zones"), "w") as fh:
+    fh.write("".join(z + "\n" for z in sorted(zones)))
+files.append(os.path.join("tzdata", "zones"))
+print(len(zones), "time zones (tzdata %s)" % tzver)
 os.makedirs(os.path.join(dst, "lib-dynload"), exist_ok=True)
 # Bytecode, so that the guest does not compile the stdlib on every run:
 # the build python is the same 3.11.2 (same magic number); unchecked-hash

@@ -3,7 +3,8 @@
 # build/python/ exists (`make python`: from the cache, else a build of a
 # few minutes), then runs python.wasm under `krait run` in both stdlib
 # layouts (tests/python/run.sh krait) and `krait python` (tests/python/
-# cli.sh), and the serve SDK's tests (tests/sdk/) natively and under krait
+# cli.sh), Python as natively where users notice (tests/python/compat.sh:
+# the recursion limit, zoneinfo), and the serve SDK's tests (tests/sdk/) natively and under krait
 # python. Ends with the summed "N passed, N failed"; a failed build counts
 # one failure. Does not own: CPython's own suite (tests/python/cpython.sh).
 set -u
@@ -20,9 +21,9 @@ if ! sh "$ROOT/scripts/build-python.sh"; then
 fi
 T=$(mktemp)
 trap 'rm -f "$T" "$T.c"' EXIT
-for s in "run.sh krait" "cli.sh"; do
+for s in "run.sh krait" "cli.sh" "compat.sh"; do
   echo "== tests/python/$s"
-  sh "$ROOT/tests/python/"$s >"$T" 2>&1
+  bash "$ROOT/tests/python/"$s >"$T" 2>&1
   cat "$T"
   add "$T"
 done
