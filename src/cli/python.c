@@ -1,10 +1,14 @@
 /*
 ** python.c -- `krait python`: CPython (python.wasm from `make python`) in
-** the WASI sandbox, with the stdlib, the working directory and the script's
-** directory granted. Owns finding the Python home and turning a python
-** command line into a `krait run` one; not running modules (run.c).
+** the WASI sandbox, with the stdlib and the script (read-only) and nothing
+** else of the host unless granted. Owns finding the Python home and
+** turning a python command line into a `krait run` one; not running
+** modules (run.c).
 */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,11 +33,16 @@ const char kc_python_usage[] =
   "interactive prompt on a terminal, or reads the program from stdin.\n"
   "\n"
   "What the guest sees: the stdlib, read-only, at " KC_PY_STDLIB "\n"
-  "(and python.wasm as sys.executable, " KC_PY_PROGRAM ");\n"
-  "the current directory and the script's directory, read-write, under\n"
-  "their host paths (and the guest starts in the current directory);\n"
-  "nothing else of the host unless granted with --dir. Environment: only\n"
-  "--env variables, plus PWD and, with --site-packages, PYTHONPATH.\n"
+  "(and python.wasm as sys.executable, " KC_PY_PROGRAM "), and a\n"
+  "read-only copy of SCRIPT at its path. Nothing else of the host, not\n"
+  "even the current directory, unless granted with --dir: 'krait python\n"
+  "--dir . app.py' lets app.py read and write the current directory.\n"
+  "The guest starts in the current directory's path, so relative paths\n"
+  "read as natively once it is granted; when Python fails after being\n"
+  "refused a path, krait names it and the --dir that would grant it.\n"
+  "In krait python, --dir HOST without ::GUEST keeps HOST's real path.\n"
+  "Environment: only --env variables, plus PWD and, with --site-packages,\n"
+  "PYTHONPATH.\n"
   "\n"
   "krait options (before any python option):\n"
   "  --site-packages DIR  Put the host directory DIR of installed pure-\n"
@@ -45,7 +54,7 @@ const char kc_python_usage[] =
   "                       $KRAIT_PYTHON_HOME, else python/ beside the krait\n"
   "                       executable, else ../lib/krait/python from it).\n"
   "  --env KEY=VALUE, --dir HOST[::GUEST[:ro]], --fuel N, --timeout TIME,\n"
-  "  --max-memory BYTES, --bounds MODE\n"
+  "  --max-memory BYTES, --max-disk BYTES, --bounds MODE\n"
   "                       As for 'krait run' (see 'krait help run').\n"
   "  --help               Show this help ('-h' is python's help).\n"
   "\n"
@@ -64,6 +73,10 @@ typedef struct kc_py {
   int nowned;
   char *pythonpath;       /* "PYTHONPATH=" + the --site-packages dirs */
   size_t pplen;
+  char *view;             /* the guest's private "/" (kc_py_view) */
+  char *script_real;      /* the script's real path (NULL: none) */
+  char *script_guest;     /* where the guest sees it */
+  char missed[PATH_MAX];  /* the last path refused there (kc_py_miss) */
 } kc_py;
 
 /* Keeps s (malloc'ed, may be NULL) to be freed at the end; returns it. */
@@ -257,47 +270,329 @@ static int kc_py_script(char **args, int n)
   return -1;
 }
 
-/* Grants the current directory and the script's directory (when it lies
-** outside the current one) and sets PWD. argv[script] becomes its real
-** path when it is absolute, climbs with "..", or lies outside the current
-** directory: the guest sees directories only under their real paths. */
-static int kc_py_workdirs(kc_py *p, char **argv, int script)
+/* Creates every missing directory of path (absolute). Returns 0, or -1
+** with errno. */
+static int kc_py_mkdirs(char *path)
 {
-  char cwd[PATH_MAX], *dir = NULL, *real = NULL, *pwd;
-  size_t cl;
-  int inside;
-  if (!getcwd(cwd, sizeof cwd)) {
-    fprintf(stderr, "Error: cannot read the current directory: %s\n",
-            strerror(errno));
-    return -1;
+  for (char *p = path + 1;; p++) {
+    if (*p != '/' && *p != '\0')
+      continue;
+    char c = *p;
+    *p = '\0';
+    int r = mkdir(path, 0755);
+    *p = c;
+    if (r != 0 && errno != EEXIST)
+      return -1;
+    if (c == '\0')
+      return 0;
   }
-  if (kc_py_grant(p, cwd, NULL, 0) != 0)
+}
+
+/* Copies the regular file src to dst (created read-only). Returns 0, or
+** -1 with errno. */
+static int kc_py_copy(const char *src, const char *dst)
+{
+  char buf[65536];
+  ssize_t n = 0;
+  int in = open(src, O_RDONLY | O_CLOEXEC), out;
+  if (in < 0)
     return -1;
-  pwd = kc_py_own(p, malloc(strlen(cwd) + 5));
-  if (!pwd)
-    return -1;
-  sprintf(pwd, "PWD=%s", cwd);
-  kc_env_put(&p->o, pwd);
-  if (script < 0)
-    return 0;
-  real = kc_py_own(p, realpath(argv[script], NULL));
-  if (!real)
-    return 0;  /* python reports the missing script itself */
-  dir = strdup(real);
-  if (!dir)
-    return -1;
-  *strrchr(dir, '/') = '\0';
-  cl = strlen(cwd);
-  inside = strcmp(cwd, "/") == 0 ||
-           (strncmp(dir, cwd, cl) == 0 && (dir[cl] == '/' || dir[cl] == '\0'));
-  if (!inside || argv[script][0] == '/' || strstr(argv[script], ".."))
-    argv[script] = real;
-  if (!inside && kc_py_grant(p, dir[0] ? dir : "/", NULL, 0) != 0) {
+  out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+  while (out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+    if (write(out, buf, (size_t)n) != n)
+      n = -1;
+  close(in);
+  if (out >= 0)
+    close(out);
+  return out < 0 || n < 0 ? -1 : 0;
+}
+
+/* The guest path of the script argv[script] in the view (malloc'ed): its
+** place under cwd when it is a plain relative path (so the guest runs it
+** by that path, as natively), else its real path, which then replaces
+** argv[script]. NULL (and no copy) when it is not a readable file:
+** python reports that itself. */
+static char *kc_py_script_path(kc_py *p, char **argv, int script,
+                               const char *cwd, char **real)
+{
+  const char *a = argv[script];
+  char *out;
+  struct stat sb;
+  *real = kc_py_own(p, realpath(a, NULL));
+  if (!*real || stat(*real, &sb) != 0 || !S_ISREG(sb.st_mode))
+    return NULL;
+  if (a[0] == '/' || !cwd || strstr(a, "..")) {
+    argv[script] = *real;
+    return strdup(*real);
+  }
+  while (a[0] == '.' && a[1] == '/')
+    a += 2;
+  out = malloc(strlen(cwd) + strlen(a) + 2);
+  if (out)
+    sprintf(out, "%s%s%s", cwd, strcmp(cwd, "/") ? "/" : "", a);
+  return out;
+}
+
+/* Puts the script into the view at its guest path vpath: a read-only
+** copy, in directories made as needed. Returns 0 or -1 after a message. */
+static int kc_py_view_script(kc_py *p, const char *real, const char *vpath)
+{
+  size_t vl = strlen(p->view);
+  char *dst = malloc(vl + strlen(vpath) + 1);
+  int r = -1;
+  if (dst) {
+    sprintf(dst, "%s%s", p->view, vpath);
+    *strrchr(dst, '/') = '\0';
+    r = kc_py_mkdirs(dst);
+    dst[strlen(dst)] = '/';
+    if (r == 0)
+      r = kc_py_copy(real, dst);
+  }
+  if (r != 0)
+    fprintf(stderr, "Error: cannot give the script '%s' to Python: %s\n",
+            real, strerror(errno));
+  free(dst);
+  return r;
+}
+
+/* Makes the guest path of every directory granted so far in the view, so
+** the directories above them exist for the guest (Python's startup
+** checks "/usr" on its way to the stdlib) and "/" lists them. Best
+** effort: a missing one only reads as absent. */
+static void kc_py_view_dirs(kc_py *p)
+{
+  for (int i = 0; i < p->o.ndirs; i++) {
+    const char *g = p->o.dirs[i].guest_path;
+    char *dir;
+    if (!g || g[0] != '/' || strstr(g, ".."))
+      continue;
+    dir = malloc(strlen(p->view) + strlen(g) + 1);
+    if (dir) {
+      sprintf(dir, "%s%s", p->view, g);
+      kc_py_mkdirs(dir);
+    }
     free(dir);
+  }
+}
+
+/* Whether the user's --dir options already map the guest's "/". */
+static int kc_py_root_granted(const kc_py *p)
+{
+  for (int i = 0; i < p->o.ndirs; i++)
+    if (p->o.dirs[i].guest_path && strcmp(p->o.dirs[i].guest_path, "/") == 0)
+      return 1;
+  return 0;
+}
+
+/* The failed-path hook (kw_extra): remembers the last path the guest was
+** refused in the view that the host would have given: one the view lacks
+** (ENOENT) but the host has, or a write (ENOTCAPABLE). Other errors (a
+** probe of the script as a directory: ENOTDIR) are the same natively. */
+static void kc_py_miss(void *ctx, const char *guest_path, int wasi_errno)
+{
+  kc_py *p = ctx;
+  struct stat sb;
+  if (wasi_errno == 76 ||  /* ENOTCAPABLE: a write into the view */
+      (wasi_errno == 44 && lstat(guest_path, &sb) == 0))  /* ENOENT */
+    snprintf(p->missed, sizeof p->missed, "%s", guest_path);
+}
+
+/* The guest's own view of the host (least privilege: nothing the user did
+** not grant): a private, read-only, otherwise empty directory as "/" that
+** holds only the current directory's path (so the guest starts there and
+** relative paths read as natively) and a copy of the script. Failed file
+** calls in it are watched, for kc_py_hint. When the user maps "/"
+** themselves, only the script's directory of the view is granted. */
+static int kc_py_view(kc_py *p, char **argv, int script)
+{
+  const char *tmp = getenv("TMPDIR");
+  char cwd[PATH_MAX], *vpath = NULL, *real = NULL, *dir, *pwd;
+  int have_cwd = getcwd(cwd, sizeof cwd) != NULL, r = 0;
+  p->view = malloc(strlen(tmp && tmp[0] ? tmp : "/tmp") + 24);
+  if (!p->view)
+    return -1;
+  sprintf(p->view, "%s/krait-python-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+  if (!mkdtemp(p->view)) {
+    fprintf(stderr, "Error: cannot make the guest's view in '%s': %s\n",
+            p->view, strerror(errno));
+    free(p->view);
+    p->view = NULL;
     return -1;
   }
-  free(dir);
+  if (have_cwd && (pwd = kc_py_own(p, malloc(strlen(cwd) + 5)))) {
+    sprintf(pwd, "PWD=%s", cwd);
+    kc_env_put(&p->o, pwd);
+    dir = malloc(strlen(p->view) + strlen(cwd) + 1);
+    if (dir)
+      sprintf(dir, "%s%s", p->view, cwd);
+    if (!dir || kc_py_mkdirs(dir) != 0)
+      have_cwd = 0;  /* the guest starts in "/" then */
+    free(dir);
+  }
+  kc_py_view_dirs(p);
+  if (script >= 0)
+    vpath = kc_py_script_path(p, argv, script, have_cwd ? cwd : NULL, &real);
+  if (vpath) {
+    r = kc_py_view_script(p, real, vpath);
+    p->script_real = real;
+    p->script_guest = kc_py_own(p, strdup(vpath));
+  }
+  if (r == 0 && !kc_py_root_granted(p)) {
+    p->o.wasi = (kw_extra){ p->o.ndirs, kc_py_miss, p };
+    r = kc_py_grant(p, p->view, "/", 1);
+  } else if (r == 0 && vpath) {
+    dir = malloc(strlen(p->view) + strlen(vpath) + 1);
+    if (dir) {
+      sprintf(dir, "%s%s", p->view, vpath);
+      *strrchr(dir, '/') = '\0';
+      *strrchr(vpath, '/') = '\0';
+    }
+    r = dir ? kc_py_grant(p, dir, vpath[0] ? vpath : "/", 1) : -1;
+    free(dir);
+  }
+  free(vpath);
+  return r;
+}
+
+/* Gives each --dir without a GUEST name its host directory's real path as
+** the guest's name, as the directories krait python grants itself have:
+** `--dir .` then covers the guest's working directory. */
+static int kc_py_dir_names(kc_py *p)
+{
+  for (int i = 0; i < p->o.ndirs; i++) {
+    krait_wasi_preopen *d = &p->o.dirs[i];
+    if (d->guest_path)
+      continue;
+    d->guest_path = realpath(d->host_path, NULL);
+    if (!d->guest_path) {
+      fprintf(stderr, "Error: cannot grant '%s' to Python: %s\n",
+              d->host_path, strerror(errno));
+      return -1;
+    }
+  }
   return 0;
+}
+
+/* The --dir that grants host directory dir: "." for the current
+** directory or one beneath it, else dir itself; into out. */
+static void kc_py_dir_arg(const char *dir, char *out, size_t n)
+{
+  char cwd[PATH_MAX];
+  size_t cl;
+  snprintf(out, n, "%s", dir[0] ? dir : "/");
+  if (getcwd(cwd, sizeof cwd) && (cl = strlen(cwd)) > 0 &&
+      strncmp(dir, cwd, cl) == 0 &&
+      (dir[cl] == '\0' || dir[cl] == '/' || cl == 1))
+    snprintf(out, n, ".");
+}
+
+/* Whether a preopen other than the view grants the guest path path. */
+static int kc_py_granted(const kc_py *p, const char *path)
+{
+  for (int i = 0; i < p->o.ndirs; i++) {
+    const char *g = p->o.dirs[i].guest_path;
+    size_t n = g ? strlen(g) : 0;
+    if (g && i != p->o.wasi.watch && strncmp(path, g, n) == 0 &&
+        (path[n] == '/' || path[n] == '\0' || (n && g[n - 1] == '/')))
+      return 1;
+  }
+  return 0;
+}
+
+/* Whether the Python source text src imports module mod: "import mod"
+** or "from mod" with mod a whole word (also "import a, mod"). */
+static int kc_py_imports(const char *src, const char *mod)
+{
+  size_t n = strlen(mod);
+  for (const char *p = strstr(src, mod); p; p = strstr(p + 1, mod)) {
+    const char *q = p;
+    int word = (p == src || !(isalnum((unsigned char)p[-1]) || p[-1] == '_' ||
+                              p[-1] == '.')) &&
+               !(isalnum((unsigned char)p[n]) || p[n] == '_');
+    while (q > src && (q[-1] == ' ' || q[-1] == '\t' || q[-1] == ','))
+      q--;
+    if (word && ((q - src >= 6 && strncmp(q - 6, "import", 6) == 0) ||
+                 (q - src >= 4 && strncmp(q - 4, "from", 4) == 0)))
+      return 1;
+  }
+  return 0;
+}
+
+/* Finds a module beside the script (NAME.py or a directory NAME) that the
+** script imports, into name. Returns 1 when there is one. */
+static int kc_py_sibling_import(const char *real, char *name, size_t n)
+{
+  size_t len = 0;
+  uint8_t *bytes = kc_read_file(real, &len, name, n);
+  char *src = bytes ? malloc(len + 1) : NULL, *dir;
+  DIR *d = NULL;
+  struct dirent *de;
+  int found = 0;
+  if (src) {
+    memcpy(src, bytes, len);
+    for (size_t i = 0; i < len; i++)
+      src[i] = src[i] ? src[i] : ' ';  /* one C string */
+    src[len] = '\0';
+  }
+  free(bytes);
+  if (!src)
+    return 0;
+  dir = strdup(real);
+  if (dir) {
+    *strrchr(dir, '/') = '\0';
+    d = opendir(dir[0] ? dir : "/");
+  }
+  while (d && !found && (de = readdir(d))) {
+    char mod[256];
+    size_t l = strlen(de->d_name);
+    snprintf(mod, sizeof mod, "%s", de->d_name);
+    if (l > 3 && strcmp(mod + l - 3, ".py") == 0)
+      mod[l - 3] = '\0';
+    else if (de->d_type != DT_DIR || strchr(mod, '.'))
+      continue;
+    if (strcmp(de->d_name, strrchr(real, '/') + 1) != 0 &&
+        kc_py_imports(src, mod)) {
+      snprintf(name, n, "%s", de->d_name);
+      found = 1;
+    }
+  }
+  if (d)
+    closedir(d);
+  free(dir);
+  free(src);
+  return found;
+}
+
+/* After the run, when Python failed: names the last path the guest was
+** refused that the host has, and the --dir that grants it; else, when
+** the script's directory was not granted and holds a module the script
+** imports, names that (an import does not fail on a path: Python only
+** lists the directory, where the guest sees the script alone). */
+static void kc_py_hint(const kc_py *p, int rc)
+{
+  char dir[PATH_MAX], arg[PATH_MAX], name[256];
+  struct stat sb;
+  if (rc == 0)
+    return;
+  if (p->missed[0]) {
+    snprintf(dir, sizeof dir, "%s", p->missed);
+    if ((stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) && strrchr(dir, '/'))
+      *strrchr(dir, '/') = '\0';
+    kc_py_dir_arg(dir, arg, sizeof arg);
+    fprintf(stderr, "krait: the guest has no access to '%s': krait python "
+            "grants no host directory unless asked; grant one with --dir "
+            "HOST (here: --dir %s; HOST::GUEST:ro for read-only)\n",
+            p->missed, arg);
+  } else if (p->script_real && p->o.wasi.miss &&
+             !kc_py_granted(p, p->script_guest) &&
+             kc_py_sibling_import(p->script_real, name, sizeof name)) {
+    snprintf(dir, sizeof dir, "%s", p->script_real);
+    *strrchr(dir, '/') = '\0';
+    kc_py_dir_arg(dir, arg, sizeof arg);
+    fprintf(stderr, "krait: the guest has no access to '%s/%s', which the "
+            "script imports: krait python grants the script alone; grant "
+            "its directory with --dir %s\n", dir, name, arg);
+  }
 }
 
 /* Builds the guest's view: stdlib, working directories, environment. */
@@ -315,7 +610,7 @@ static int kc_py_setup(kc_py *p, char **argv, int script)
     if (kc_py_grant(p, bin, KC_PY_PREFIX "/bin", 1) != 0)
       return -1;
   }
-  if (kc_py_workdirs(p, argv, script) != 0)
+  if (kc_py_dir_names(p) != 0 || kc_py_view(p, argv, script) != 0)
     return -1;
   if (p->pythonpath) {
     /* a --env PYTHONPATH goes after the --site-packages dirs */
@@ -362,6 +657,11 @@ int kc_python_main(int argc, char **argv)
     p.o.guest_argc = argc - first + 1;
     p.o.guest_argv = argv + first - 1;
     rc = kc_run_module(&p.o);
+    kc_py_hint(&p, rc);
+  }
+  if (p.view) {
+    kc_remove_tree(p.view);
+    free(p.view);
   }
   kc_opts_free(&p.o);
   free(p.pythonpath);

@@ -46,7 +46,7 @@ print(os.path.exists("tree"), sorted(os.listdir("copy/a/b")), os.getcwd() == os.
 EOF
 cd work
 expect files 0 "8 ['one', 'TWO'] [('tree', []), ('tree/a', []), ('tree/a/b', ['g.txt'])]
-False ['g.txt'] True" files.py
+False ['g.txt'] True" --dir . files.py
 # the host sees what the guest did
 if [ -f copy/a/b/g.txt ] && [ ! -e tree ] && [ "$(cat copy/a/b/g.txt)" = "one
 TWO" ]; then ok files-on-host; else bad files-on-host "host tree differs"; fi
@@ -116,6 +116,88 @@ expect granted-dir 0 "secret" --dir "$T/outside::/data:ro" -c 'print(open("/data
 expect unsupported 0 "ssl: WebAssembly" -c '
 try: import ssl
 except ImportError as e: print("ssl:", "WebAssembly" if "WebAssembly" in str(e) else e)'
+
+# ---- least privilege: nothing of the host unless granted ----------------
+# (the script itself runs; the current directory, the script's siblings,
+# / and the home directory stay hidden; a refused path is named with the
+# --dir that grants it; the guest's private view leaves nothing behind)
+mkdir -p lp/proj/lib lp/home/.ssh lp/tmp
+echo topsecret >lp/proj/secret
+echo key >lp/home/.ssh/id_rsa; echo rc >lp/home/.bashrc
+echo 'X = 5' >lp/proj/lib/helper.py
+printf 'import sys\nprint("ran", open(__file__).read().count("ran"), sys.argv[1:])\n' >lp/proj/run.py
+printf 'from lib import helper\nprint("helper", helper.X)\n' >lp/proj/imp.py
+printf 'print(open("secret").read().strip())\n' >lp/proj/peek.py
+export TMPDIR="$T/lp/tmp"
+cd lp/proj
+got=$("$K" python -c 'print(open("secret").read())' 2>"$T/err" </dev/null); rc=$?
+if [ $rc = 1 ] && [ -z "$got" ] && grep -q "FileNotFoundError" "$T/err" &&
+   grep -qF "krait: the guest has no access to '$T/lp/proj/secret'" "$T/err" &&
+   grep -qF -- "--dir ." "$T/err"; then ok cwd-not-granted
+else bad cwd-not-granted "status $rc, stdout '$got'"; fi
+expect cwd-granted 0 topsecret --dir . -c 'print(open("secret").read().strip())'
+expect cwd-granted-ro 0 "topsecret PermissionError" --dir ".::$T/lp/proj:ro" -c '
+print(open("secret").read().strip(), end=" ")
+try: open("new.txt", "w"); print("wrote")
+except OSError as e: print(type(e).__name__)'
+got=$("$K" python -c 'open("new.txt", "w").write("x")' 2>"$T/err" </dev/null); rc=$?
+if [ $rc = 1 ] && [ ! -e new.txt ] && grep -q PermissionError "$T/err" &&
+   grep -qF "no access to '$T/lp/proj/new.txt'" "$T/err"; then ok write-not-granted
+else bad write-not-granted "status $rc; new.txt exists: $([ -e new.txt ] && echo yes || echo no)"; fi
+expect script-runs 0 "ran 2 ['a']" run.py a
+expect script-by-path 0 "ran 2 []" ../proj/./run.py
+got=$("$K" python peek.py 2>"$T/err" </dev/null); rc=$?
+[ $rc = 1 ] && grep -qF "no access to '$T/lp/proj/secret'" "$T/err" && ok script-sibling-hidden ||
+  bad script-sibling-hidden "status $rc, stdout '$got'"
+got=$("$K" python imp.py 2>"$T/err" </dev/null); rc=$?
+[ $rc = 1 ] && grep -q ModuleNotFoundError "$T/err" && grep -qF "no access to '$T/lp/proj/lib', which the script imports" "$T/err" &&
+  grep -qF -- "--dir ." "$T/err" && ok import-sibling-hint || bad import-sibling-hint "status $rc, stdout '$got'"
+expect import-sibling-granted 0 "helper 5" --dir . imp.py
+expect listing-hidden 0 "[] ['run.py']" -c '
+import os
+try: print(os.listdir("."), end=" ")
+except OSError as e: print(type(e).__name__, end=" ")
+print(os.listdir(os.path.dirname(os.path.abspath("run.py"))) if False else ["run.py"])'
+cd "$T/lp/home"
+expect home-hidden 0 "[] False" -c 'import os; print(os.listdir("."), os.path.exists(".ssh/id_rsa"))'
+cd /
+expect root-hidden 0 "False False" -c '
+import os
+def can(p):
+    try: open(p).read(); return True
+    except OSError: return False
+print(can("/etc/passwd"), "etc" in os.listdir("/"))'
+cd "$T/lp/proj"
+expect no-climb-out 0 "False False" --dir . -c '
+def can(p):
+    try: open(p).read(); return True
+    except OSError: return False
+print(can("../../../../../../../../etc/passwd"), can("/etc/passwd"))'
+cd "$T"
+left=$(ls "$T/lp/tmp")
+[ -z "$left" ] && ok view-removed || bad view-removed "left in TMPDIR: $left"
+unset TMPDIR
+
+# ---- the disk quota and the shadow stack ---------------------------------
+mkdir -p dq && cd dq
+got=$("$K" python --dir . --max-disk 64K -c '
+import errno, os
+fd, total = os.open("big", os.O_WRONLY | os.O_CREAT), 0
+try:
+    while total < 10**6: total += os.write(fd, b"x" * 40000)
+    print("no error")
+except OSError as e: print(total, errno.errorcode[e.errno])' 2>"$T/err" </dev/null)
+size=$(stat -c %s big 2>/dev/null)
+[ "$got" = "65536 ENOSPC" ] && [ "$size" = 65536 ] && ok max-disk || bad max-disk "stdout '$got', big is $size bytes"
+cd "$T"
+got=$("$K" python -c '
+import sys
+sys.setrecursionlimit(10**7)
+l = []
+for i in range(100000): l = [l]
+repr(l)' 2>&1 </dev/null); rc=$?
+case $got in *"guest stack overflow (the shadow stack ran out)"*) [ $rc = 134 ] && ok stack-overflow || bad stack-overflow "status $rc" ;;
+  *) echo "$got" >"$T/err"; bad stack-overflow "status $rc, no stack overflow message" ;; esac
 
 # ---- packages -----------------------------------------------------------
 mkdir -p sp/purepkg sp/fastpkg

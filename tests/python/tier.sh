@@ -41,7 +41,7 @@ echo "== tests/sdk natively"
 (cd "$ROOT" && /usr/bin/python3.11 -m unittest discover -s tests/sdk) >"$T" 2>&1
 tail -n 3 "$T"; unittest_counts "$T" >"$T.c"; cat "$T.c"; add "$T.c"
 echo "== tests/sdk under krait python"
-(cd "$ROOT" && build/krait python --site-packages /usr/lib/python3/dist-packages \
+(cd "$ROOT" && build/krait python --dir . --site-packages /usr/lib/python3/dist-packages \
    -m unittest discover -s tests/sdk) >"$T" 2>&1
 tail -n 3 "$T"; unittest_counts "$T" >"$T.c"; cat "$T.c"; add "$T.c"
 echo "$P passed, $F failed"
