@@ -1,6 +1,8 @@
 # mk/web.mk -- `make web`: krait in the browser as a static site in
-# build/web/ (scripts/build-web.sh); `make test-web`: the browser tests in
-# Debian's Chromium driven by playwright-core (tests/web/run.sh).
+# build/web/ (scripts/build-web.sh, which also generates krait-constants.js
+# from the C headers with scripts/gen-web-constants.py, so it cannot go
+# stale); `make test-web` (mk/tests.mk): the browser tests in Debian's
+# Chromium driven by playwright-core (tests/web/tier.sh, run.mjs).
 # Owns: the targets only.
 .PHONY: web
 web: python

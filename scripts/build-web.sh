@@ -1,6 +1,9 @@
 #!/bin/sh
 # scripts/build-web.sh -- `make web`: the static site of krait in the
-# browser, in build/web/: web/krait.js and krait-worker.js, the playground,
+# browser, in build/web/: web/krait*.js (krait.js, the worker, the snapshot
+# reader, the page API), krait-constants.js generated from the C headers
+# (scripts/gen-web-constants.py: the snapshot format, the ABI's error codes
+# and imports), the playground,
 # @bjorn3/browser_wasi_shim from npm (web/node_modules, installed here with
 # `npm ci` when missing) as vendor/browser_wasi_shim/, and python/ with
 # python.wasm (build/python's, stripped with llvm-strip-16), the stdlib zip
@@ -16,7 +19,8 @@ if [ ! -f web/node_modules/@bjorn3/browser_wasi_shim/dist/index.js ]; then
 fi
 rm -rf "$OUT"
 mkdir -p "$OUT/python" "$OUT/vendor/browser_wasi_shim"
-cp web/krait.js web/krait-worker.js web/krait-page.js "$OUT/"
+cp web/krait.js web/krait-worker.js web/krait-page.js web/krait-snapfile.js "$OUT/"
+/usr/bin/python3.11 scripts/gen-web-constants.py "$OUT/krait-constants.js"
 cp -r web/playground web/examples "$OUT/"
 rm -rf "$OUT/examples/greet"
 /usr/bin/python3.11 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1], "w").write(sys.argv[2], "greet/__init__.py")' \

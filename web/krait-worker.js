@@ -2,13 +2,17 @@
 // WASI preview1 from @bjorn3/browser_wasi_shim over an in-memory file
 // system (the stdlib zip, the SDK zip, the user's files in /home), the
 // "krait" imports of python/c/krait_abi.h, and one persistent interpreter
-// booted with krait_init ("browser" style) that runs code on request.
+// booted with krait_init ("browser" style) that runs code on request, or
+// started from a snapshot (krait-snapfile.js reads it).
 // Messages in: init, run, writeFile, readFile. Out: ready, stdout, stderr,
 // stdin (input() waits), done, file, error. Does not own the page API
-// (krait.js).
+// (krait.js), the snapshot format or the ABI's numbers (krait-constants.js,
+// generated from the C headers by `make web`).
 import {
   WASI, File, OpenFile, ConsoleStdout, PreopenDirectory, Directory, Fd, wasi as W,
 } from "./vendor/browser_wasi_shim/index.js";
+import { E, IMPORTS } from "./krait-constants.js";
+import { readSnapshot, applySnapshot } from "./krait-snapfile.js";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -91,8 +95,6 @@ class LazyFile extends File {
 
 // ---- the "krait" imports ----------------------------------------------------
 
-const E_INVAL = -2, E_STATE = -6, E_NOSYS = -38;
-
 function mem() { return new Uint8Array(inst.exports.memory.buffer); }
 function view() { return new DataView(inst.exports.memory.buffer); }
 
@@ -152,18 +154,18 @@ function jsCall(ptr, len) {
   return jsResult.length;
 }
 
-const kraitImports = {
-  request: (buf, cap) => (request ? give(buf, cap, request) : E_STATE),
+// The imports the browser implements; every other one of IMPORTS (the
+// key-value store, for one) answers E.NOSYS, as the command line's stubs do.
+const implemented = {
+  request: (buf, cap) => (request ? give(buf, cap, request) : E.STATE),
   respond: (ptr, len) => { response = decodeResponse(ptr, len); return 0; },
   respond_start: (ptr, len) => { response = decodeResponse(ptr, len); return 0; },
   send: (ptr, len) => 0,
-  kv_open: () => E_NOSYS, kv_get: () => E_NOSYS, kv_set: () => E_NOSYS,
-  kv_delete: () => E_NOSYS, kv_exists: () => E_NOSYS, kv_keys: () => E_NOSYS,
   log: (level, ptr, len) => {
     postMessage({ type: "stderr", text: dec.decode(mem().slice(ptr, ptr + len)) + "\n" });
     return 0;
   },
-  variable: () => -1,
+  variable: () => E.NOTFOUND,
   config: (buf, cap) => give(buf, cap, enc.encode(JSON.stringify(
     { name: "browser", style: "browser", module: "", wsgi: "", kv: [], debug: true }))),
   boot_info: () => 0,
@@ -171,6 +173,10 @@ const kraitImports = {
   js_result: (buf, cap) => give(buf, cap, jsResult || new Uint8Array(0)),
   error_message: (buf, cap) => give(buf, cap, enc.encode("not available in the browser")),
 };
+for (const name of Object.keys(implemented)) {
+  if (!Object.hasOwn(IMPORTS, name)) throw new Error(`krait-worker: ${name} is not one of the "krait" imports (KA_IMPORTS)`);
+}
+const kraitImports = Object.fromEntries(Object.keys(IMPORTS).map((name) => [name, implemented[name] || (() => E.NOSYS)]));
 
 // ---- boot and run ----------------------------------------------------------
 
@@ -182,9 +188,14 @@ function handleDirect() {
 }
 
 /** Instantiates python.wasm over the file system and boots the
- * interpreter; posts "ready" with the boot time. */
+ * interpreter, or starts it from msg.snapshot (checked first: a file
+ * krait-snapfile.js refuses rejects load() with its SnapshotError); posts
+ * "ready" with the boot time. */
 async function init(msg) {
   const t0 = performance.now();
+  const snapshot = !msg.snapshot ? null : msg.snapshot instanceof Uint8Array ? msg.snapshot : new Uint8Array(msg.snapshot);
+  const snapName = msg.snapshotName || "the snapshot";
+  const layout = snapshot ? readSnapshot(snapshot, snapName) : null;   // checked whole before any work
   stdinBuf = msg.stdin || null;
   ffiBuf = msg.ffi || null;
   home = new Directory(new Map());
@@ -218,57 +229,13 @@ async function init(msg) {
     wasi_snapshot_preview1: wasi.wasiImport, krait: kraitImports,
   });
   wasi.inst = inst;
-  if (msg.snapshot) {
-    restore(new Uint8Array(msg.snapshot));   // CPython is already booted in it
+  if (layout) {
+    applySnapshot(inst.exports.memory, layout, snapshot, snapName);   // CPython is already booted in it
   } else {
     const rc = inst.exports.krait_init();
     if (rc !== 0) throw new Error("krait_init failed (see stderr)");
   }
   postMessage({ type: "ready", ms: performance.now() - t0, snapshot: !!msg.snapshot });
-}
-
-/** Starts the instance from a portable snapshot (`krait web-snapshot`,
- * src/runtime/snapfile.c): memory 0 grows to the snapshot's size and each
- * listed page is XORed with its stored delta (the instance's memory is the
- * module's initial memory, the delta's base). Globals and tables are as
- * instantiation leaves them: krait refuses to write the file otherwise.
- * Every length is checked; a bad file throws. */
-function restore(b) {
-  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  let at = 0;
-  const need = (n) => { if (at + n > b.length) throw new Error("krait: the snapshot is truncated"); };
-  const u32 = () => { need(4); const x = v.getUint32(at, true); at += 4; return x; };
-  const u64 = () => { need(8); const x = Number(v.getBigUint64(at, true)); at += 8; return x; };
-  const skip = (n) => { need(n); at += n; };
-  if (dec.decode(b.subarray(0, 8)) !== "KRAITSNP") throw new Error("krait: not a krait snapshot");
-  skip(8);
-  if (u32() !== 2) throw new Error("krait: the snapshot is of another format version (rebuild: make web)");
-  skip(32);                                          // the module's SHA-256
-  const pages = u32(), size = u64();
-  const nglobals = u32(), ntables = u32(), nelems = u32(), ndatas = u32();
-  skip(nglobals * 8);
-  for (let t = 0; t < ntables; t++) skip(u32() * 4);
-  skip(nelems * 4 + ndatas * 4);
-  skip(u32());                                       // the embedder's extra bytes
-  const nruns = u32(), runs = [];
-  for (let i = 0; i < nruns; i++) runs.push([u32(), u32()]);
-  const codec = u32(), dn = u64(), zn = u64();
-  if (codec !== 0 || zn !== dn) throw new Error("krait: the snapshot is compressed (write it with krait web-snapshot)");
-  need(dn);
-  const memory = inst.exports.memory;
-  const have = memory.buffer.byteLength / 65536;
-  if (pages * 65536 !== size || pages < have) throw new Error("krait: the snapshot does not fit this python.wasm");
-  if (pages > have) memory.grow(pages - have);
-  let d = at, total = 0;
-  for (const [first, n] of runs) {
-    if (first + n > pages * 16) throw new Error("krait: a snapshot run is outside memory");
-    const dst = new Uint32Array(memory.buffer, first * 4096, n * 1024);
-    const src = new Uint32Array(b.buffer.slice(b.byteOffset + d, b.byteOffset + d + n * 4096));
-    for (let i = 0; i < dst.length; i++) dst[i] ^= src[i];
-    d += n * 4096;
-    total += n * 4096;
-  }
-  if (total !== dn) throw new Error("krait: the snapshot's delta does not match its runs");
 }
 
 /** Runs code in the interpreter's __main__ (or, for "pycall", a Python
@@ -316,6 +283,9 @@ onmessage = async (e) => {
       postMessage({ type: "file", id: msg.id, data: at.entry.data.slice() });
     }
   } catch (err) {
-    postMessage({ type: "error", id: msg.id, message: String(err && err.stack || err) });
+    // the message alone (a SnapshotError's names the file and what is
+    // wrong with it); the stack beside it for debugging
+    postMessage({ type: "error", id: msg.id, name: err?.name || "Error",
+                  message: err instanceof Error ? err.message : String(err), stack: String(err?.stack || "") });
   }
 };

@@ -61,6 +61,23 @@ export class PythonError extends Error {
   }
 }
 
+/** What load() rejects with when the snapshot cannot be used (the
+ * worker's krait-snapfile.js checked it): .message names the file and
+ * what is wrong with it, e.g. its CRC-32 does not match, it is truncated,
+ * of another format version (docs/SNAPSHOT.md). Defined here rather than
+ * imported so that the page loads no further module before load(). */
+export class SnapshotError extends Error {
+  constructor(message) { super(message); this.name = "SnapshotError"; }
+}
+
+/** The Error for a worker's "error" message: a SnapshotError for the
+ * snapshot reader's, else an Error; the worker's stack in .workerStack. */
+function workerError(m) {
+  const e = m.name === "SnapshotError" ? new SnapshotError(m.message) : new Error(m.message);
+  if (m.stack) e.workerStack = m.stack;
+  return e;
+}
+
 /** The page side of Python's `js` module: a table of the JavaScript
  * objects Python holds (ref 0 is globalThis) and the operations on them
  * (krait_browser.py sends them as JSON). Functions got from an object
@@ -151,7 +168,8 @@ export class Python {
   async start() {
     // the worker loads its script while the runtime downloads and compiles
     this.worker = new Worker(new URL("krait-worker.js", here), { type: "module" });
-    const rt = await runtime(this.opts.urls, this.opts.snapshot ? this.opts.urls.snapshot : null);
+    const snapshotUrl = this.opts.snapshot ? this.opts.urls.snapshot : null;
+    const rt = await runtime(this.opts.urls, snapshotUrl);
     this.stdin = canInput ? new SharedArrayBuffer(8 + 65536) : null;
     this.ffi = canInput ? new SharedArrayBuffer(8 + (1 << 20)) : null;
     this.bridge = new JsBridge((id, args) =>
@@ -161,8 +179,13 @@ export class Python {
     this.worker.onerror = (e) => this.fail(new Error(`krait worker: ${e.message}`));
     this.worker.postMessage({ type: "init", module: rt.module, stdlib: rt.stdlib, stdlibUrl: rt.stdlibUrl, sdk: rt.sdk,
                               files: this.opts.files || {}, stdin: this.stdin, ffi: this.ffi,
-                              snapshot: rt.snapshot });
-    await ready;
+                              snapshot: rt.snapshot, snapshotName: snapshotUrl });
+    try {
+      await ready;
+    } catch (e) {
+      this.worker.terminate();   // no interpreter in it: nothing to keep
+      throw e;
+    }
     return this;
   }
 
@@ -178,12 +201,12 @@ export class Python {
       this.booting.resolve();
       this.booting = null;
     }
-    else if (m.type === "error" && !m.id) this.fail(new Error(m.message));
+    else if (m.type === "error" && !m.id) this.fail(workerError(m));
     else {
       const p = this.pending.get(m.id);
       if (!p) return;
       this.pending.delete(m.id);
-      if (m.type === "error") p.reject(new Error(m.message));
+      if (m.type === "error") p.reject(workerError(m));
       else p.resolve(m);
     }
   }
@@ -266,7 +289,8 @@ export class Python {
  * text or bytes } in /home), onStdout, onStderr, onInput (async () ->
  * line or null), snapshot (true: start from python/python.snapshot, made
  * by `make web` from this very build, instead of booting CPython; a URL:
- * that file), urls (override `defaults`). */
+ * that file), urls (override `defaults`). Rejects with a SnapshotError
+ * when the snapshot is not one this krait.js can use. */
 export async function load(opts = {}) {
   const urls = { ...defaults, ...(opts.urls || {}) };
   if (typeof opts.snapshot === "string") urls.snapshot = opts.snapshot;

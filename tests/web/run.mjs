@@ -1,12 +1,17 @@
 // tests/web/run.mjs -- the browser tests: build/web served by
 // tests/web/server.mjs, driven in Debian's Chromium (/usr/bin/chromium) by
 // playwright-core. Each test saves a screenshot in build/test/out/web/.
+// A few checks need no browser (the snapshot reader's CRC-32 against
+// zlib's, krait-constants.js against the C headers it is generated from).
 // Prints "ok NAME" / "FAIL NAME: why" and ends with "N passed, N failed".
 // Usage: node tests/web/run.mjs [ROOT] (default build/web).
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
+import zlib from "node:zlib";
 import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
 
 const require = createRequire(new URL("../../web/package.json", import.meta.url));
 const { chromium } = require("playwright-core");
@@ -51,6 +56,18 @@ async function test(browser, name, base, fn) {
   await page.close();
 }
 
+/** Runs one named check that needs no browser; records ok/FAIL. */
+async function check(name, fn) {
+  try {
+    await fn();
+    passed++;
+    console.log(`ok ${name}`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${name}: ${String(e.message).split("\n")[0]}`);
+  }
+}
+
 /** Starts `krait serve --playground` on a free port serving ROOT (as
  * KRAIT_WEB); resolves its base URL for the build (".../web/"). */
 function kraitServe() {
@@ -84,6 +101,128 @@ async function runCode(page, code, want = "done") {
 }
 
 function expect(cond, what) { if (!cond) throw new Error(what); }
+
+// ---- doctored snapshots ----------------------------------------------------
+
+const { SNAPSHOT: S } = await import(pathToFileURL(path.resolve(ROOT, "krait-constants.js")).href);
+const SNAPSHOT = fs.readFileSync(path.join(ROOT, "python/python.snapshot"));
+
+/** Where the codec field of snapshot b is, found by walking the fields
+ * here (not with the reader under test): header, globals, tables,
+ * segment lengths, extra bytes, runs. */
+function codecOffset(b) {
+  let at = S.OFF_NGLOBALS;
+  const u32 = () => { const x = b.readUInt32LE(at); at += 4; return x; };
+  const nglobals = u32(), ntables = u32(), nelems = u32(), ndatas = u32();
+  const skip = (n) => { at += n; };
+  skip(nglobals * 8);
+  for (let t = 0; t < ntables; t++) skip(u32() * 4);
+  skip((nelems + ndatas) * 4);
+  skip(u32());       // the extra bytes
+  skip(u32() * 8);   // the runs
+  return at;
+}
+
+/** A copy of the real snapshot changed by edit(copy); with its CRC-32
+ * (zlib's, node:zlib) made right again when fixCrc. */
+function doctor(edit, fixCrc = true) {
+  let b = Buffer.from(SNAPSHOT);
+  b = edit(b) || b;
+  if (fixCrc) b.writeUInt32LE(zlib.crc32(b.subarray(0, b.length - 4)), b.length - 4);
+  return b;
+}
+
+/** Opens the playground, serves each of variants ({ key: bytes }) at
+ * python/doctored-KEY.snapshot (page.route) and loads each with krait.js's
+ * load({ snapshot: url }); resolves { key: { ok } or { name, message } },
+ * and last (ok: a normal snapshot loads after the refusals) whether
+ * load({ snapshot: true }) then still runs Python. */
+async function loadDoctored(page, base, variants) {
+  await page.route("**/python/doctored-*.snapshot", (route) => {
+    const key = /doctored-([\w-]+)\.snapshot/.exec(route.request().url())[1];
+    route.fulfill({ status: 200, contentType: "application/octet-stream", body: variants[key] });
+  });
+  await playground(page, base);
+  return page.evaluate(async (keys) => {
+    const { load, SnapshotError } = await import("../krait.js");
+    const out = {};
+    for (const key of keys) {
+      const url = new URL(`../python/doctored-${key}.snapshot`, location.href).href;
+      try {
+        await load({ snapshot: url, onStderr: () => {} });
+        out[key] = { ok: true };
+      } catch (e) {
+        out[key] = { name: e.name, message: e.message, snapshotError: typeof SnapshotError === "function" && e instanceof SnapshotError };
+      }
+    }
+    let text = "";
+    const py = await load({ snapshot: true, onStdout: (t) => { text += t; } });
+    await py.run("print(6 * 7)");
+    out.last = { ok: text === "42\n", text };
+    return out;
+  }, Object.keys(variants));
+}
+
+/** Expects got[key] refused as a SnapshotError naming the file and
+ * matching each of the patterns. */
+function expectRefused(got, key, ...patterns) {
+  const r = got[key];
+  expect(r && !r.ok, `${key}: loaded (${JSON.stringify(r)})`);
+  expect(r.name === "SnapshotError" && r.snapshotError, `${key}: rejected with ${r.name}, not a SnapshotError: ${r.message}`);
+  expect(r.message.includes(`doctored-${key}.snapshot`), `${key}: the message does not name the file: ${r.message}`);
+  for (const p of patterns) expect(p.test(r.message), `${key}: '${r.message}' does not match ${p}`);
+  console.log(`    ${key}: ${r.message.replace(/^krait: \S+ /, "")}`);
+}
+
+// ---- checks without a browser ------------------------------------------------
+
+await check("crc32-same-as-zlib", async () => {
+  const { crc32 } = await import(pathToFileURL(path.resolve(ROOT, "krait-snapfile.js")).href);
+  const v = new TextEncoder().encode("123456789");
+  expect(crc32(v) === 0xcbf43926, `CRC-32 of "123456789" is ${crc32(v).toString(16)}, not cbf43926`);
+  const rnd = Buffer.alloc(4099);
+  for (let i = 0; i < rnd.length; i++) rnd[i] = (i * 2654435761) >>> 13 & 0xff;
+  for (const n of [0, 1, 2, 3, 7, 8, 9, 15, 16, 17, 63, 64, 65, 4096]) {
+    for (const off of [0, 1, 3]) {
+      const b = new Uint8Array(rnd.buffer, rnd.byteOffset + off, n);
+      expect(crc32(b) === zlib.crc32(b), `${n} bytes at +${off}: ${crc32(b)} vs zlib's ${zlib.crc32(b)}`);
+      expect(crc32(b, 0x12345678) === zlib.crc32(b, 0x12345678), `${n} bytes at +${off} continued`);
+    }
+  }
+  const body = SNAPSHOT.subarray(0, SNAPSHOT.length - 4);
+  expect(crc32(body) === SNAPSHOT.readUInt32LE(SNAPSHOT.length - 4), "the real snapshot's CRC-32 differs from krait's");
+});
+
+await check("constants-match-c-headers", async () => {
+  const gen = spawnSync("/usr/bin/python3", ["scripts/gen-web-constants.py", "-"], { encoding: "utf8" });
+  expect(gen.status === 0, `the generator failed: ${gen.stderr}`);
+  const built = fs.readFileSync(path.join(ROOT, "krait-constants.js"), "utf8");
+  expect(gen.stdout === built, `${ROOT}/krait-constants.js is stale: the C headers changed since make web`);
+  expect(SNAPSHOT.subarray(0, S.MAGIC_SIZE).toString("latin1") === S.MAGIC &&
+         SNAPSHOT.readUInt32LE(S.OFF_VERSION) === S.VERSION, "krait's own snapshot has another magic or version");
+});
+
+await check("generator-refuses-what-it-cannot-read", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "krait-gen-"));
+  const cases = [
+    ["--snapfile", "src/runtime/snapfile.h", /#define KF_VERSION 2u/, "#define KF_VERSION (1u + 1u)", /snapfile\.h:\d+: KF_VERSION is not a plain literal/],
+    ["--abi", "python/c/krait_abi.h", /KRAIT_E_STATE = -6,/, "KRAIT_E_STATE = KRAIT_E_BACKEND - 1,", /krait_abi\.h:\d+: cannot read this enumerator/],
+    ["--app", "src/app/app.h", /X\(send, "ii:i"\)/, "X(send)", /app\.h:\d+: cannot read this KA_IMPORTS entry/],
+  ];
+  try {
+    for (const [flag, file, from, to, want] of cases) {
+      const text = fs.readFileSync(file, "utf8");
+      expect(from.test(text), `${file} no longer has ${from}: update this test`);
+      const bad = path.join(dir, path.basename(file));
+      fs.writeFileSync(bad, text.replace(from, to));
+      const r = spawnSync("/usr/bin/python3", ["scripts/gen-web-constants.py", "-", flag, bad], { encoding: "utf8" });
+      expect(r.status !== 0 && want.test(r.stderr), `${flag} ${to}: status ${r.status}, stderr '${r.stderr.trim()}'`);
+      fs.rmSync(bad);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
 try {
@@ -184,6 +323,70 @@ try {
     expect(got.true.text === got.false.text && got.true.text.includes("45 HÉLLO [1, 2, 3]"),
            `snapshot '${got.true.text}' vs boot '${got.false.text}'`);
     console.log(`    (boot ${Math.round(got.false.ms)} ms, snapshot ${Math.round(got.true.ms)} ms in the worker)`);
+  });
+
+  await test(browser, "snapshot-byte-flipped-crc", base, async (page) => {
+    const codecAt = codecOffset(SNAPSHOT);
+    const got = await loadDoctored(page, base, {
+      // the module hash (the browser cannot check it: only the CRC can),
+      // the pages field, and a byte of the memory deltas
+      "flip-hash": doctor((b) => { b[S.OFF_HASH + 5] ^= 0x01; }, false),
+      "flip-pages": doctor((b) => { b[S.OFF_PAGES] ^= 0x01; }, false),
+      "flip-delta": doctor((b) => { b[codecAt + 20 + 1000] ^= 0x80; }, false),
+    });
+    for (const key of ["flip-hash", "flip-pages", "flip-delta"]) expectRefused(got, key, /is damaged: its CRC-32 does not match/);
+    expect(got.last.ok, `a normal snapshot no longer loads after the refusals: '${got.last.text}'`);
+  });
+
+  await test(browser, "snapshot-truncated", base, async (page) => {
+    const got = await loadDoctored(page, base, {
+      "cut-half": doctor((b) => b.subarray(0, b.length >> 1), false),
+      "cut-crc": doctor((b) => b.subarray(0, b.length - 1), false),
+      "cut-header": doctor((b) => b.subarray(0, 50), false),
+      "cut-magic": doctor((b) => b.subarray(0, 5), false),
+    });
+    expectRefused(got, "cut-half", /is truncated or damaged: \d+ bytes, its fields run past the end/, /CRC-32 does not match/);
+    expectRefused(got, "cut-crc", /is truncated or damaged/);
+    expectRefused(got, "cut-header", /is truncated: 50 bytes, shorter than the fixed header/);
+    expectRefused(got, "cut-magic", /is truncated: 5 bytes/);
+    expect(got.last.ok, `a normal snapshot no longer loads after the refusals: '${got.last.text}'`);
+  });
+
+  await test(browser, "snapshot-unknown-version", base, async (page) => {
+    const got = await loadDoctored(page, base, {
+      "next-version": doctor((b) => { b.writeUInt32LE(S.VERSION + 1, S.OFF_VERSION); }),
+      "version-1": doctor((b) => { b.writeUInt32LE(1, S.OFF_VERSION); }, false),
+    });
+    expectRefused(got, "next-version", new RegExp(`is snapshot format version ${S.VERSION + 1}; this krait.js reads version ${S.VERSION} only`));
+    expectRefused(got, "version-1", /is snapshot format version 1;/);
+    expect(got.last.ok, `a normal snapshot no longer loads after the refusals: '${got.last.text}'`);
+  });
+
+  await test(browser, "snapshot-other-refusals", base, async (page) => {
+    const codecAt = codecOffset(SNAPSHOT), lastRun = codecAt - 8;   // the runs end where the codec starts
+    const got = await loadDoctored(page, base, {
+      "html": Buffer.from("<!DOCTYPE html><title>404</title>".padEnd(200, " ")),
+      "empty": Buffer.alloc(0),
+      "codec-xz": doctor((b) => { b.writeUInt32LE(S.CODEC_XZ, codecAt); }),
+      "codec-7": doctor((b) => { b.writeUInt32LE(7, codecAt); }),
+      "pages-over": doctor((b) => { b.writeUInt32LE(S.MAX_PAGES + 1, S.OFF_PAGES); b.writeBigUInt64LE(BigInt(S.MAX_PAGES + 1) * 65536n, S.OFF_SIZE); }),
+      "size-not-pages": doctor((b) => { b.writeBigUInt64LE(b.readBigUInt64LE(S.OFF_SIZE) + 1n, S.OFF_SIZE); }),
+      "globals-huge": doctor((b) => { b.writeUInt32LE(0x7fffffff, S.OFF_NGLOBALS); }),
+      "raw-length": doctor((b) => { b.writeBigUInt64LE(b.readBigUInt64LE(codecAt + 4) + 4096n, codecAt + 4); }),
+      "trailing": doctor((b) => Buffer.concat([b, Buffer.alloc(8)])),
+      "run-outside": doctor((b) => { b.writeUInt32LE(S.MAX_PAGES * 16, lastRun); }),
+    });
+    expectRefused(got, "html", /is not a krait snapshot: it starts with "<!DOCTYP", not "KRAITSNP"/);
+    expectRefused(got, "empty", /is empty/);
+    expectRefused(got, "codec-xz", /stores memory with codec 1 \(xz, krait_snapshot_save\), which krait.js does not decode/);
+    expectRefused(got, "codec-7", /stores memory with codec 7 \(byte \d+\), which no krait knows/);
+    expectRefused(got, "pages-over", /is malformed: its pages field 65537 \(byte 44\) is over the 65536/);
+    expectRefused(got, "size-not-pages", /is malformed: its size field \d+ \(byte 48\) is not its \d+ pages/);
+    expectRefused(got, "globals-huge", /has a length field out of range \(its 2147483647 globals at byte 72: 17179869176 bytes needed/);
+    expectRefused(got, "raw-length", /is malformed: its raw length \d+ \(byte \d+\) is not its runs' \d+ pages/);
+    expectRefused(got, "trailing", /is malformed: it has 8 bytes more than its fields describe/);
+    expectRefused(got, "run-outside", /is malformed: its run \d+ \(pages 1048576\+\d+, byte \d+\) lies outside memory/);
+    expect(got.last.ok, `a normal snapshot no longer loads after the refusals: '${got.last.text}'`);
   });
 
   await test(browser, "script-tag-dom-click", base, async (page) => {
