@@ -35,6 +35,7 @@ typedef struct ks_conn ks_conn;
 typedef struct ks_job ks_job;
 typedef struct ks_group ks_group;
 typedef struct ks_client ks_client;
+typedef struct ks_worker ks_worker;
 
 struct ks_response {
   int status;
@@ -176,6 +177,31 @@ void ks_client_detach(ks_conn *c);
 ** would still hold fewer than it; true when one was closed. */
 bool ks_client_shed(ks_server *s, size_t mine);
 
+/* ---- workers (worker.c) ----------------------------------------------------- */
+
+/* A worker thread's slot. A thread whose request ran past KS_DEMOTE_MS was
+** lowered to nice 19 (so short requests and the loop go first); it hands
+** its slot to a fresh thread, made by the loop, when that request ends. */
+typedef enum { KS_W_NONE, KS_W_RUNNING, KS_W_RETIRED } ks_wstate;
+struct ks_worker {
+  ks_task spawn;            /* posted to the loop: a thread for this slot */
+  ks_server *srv;
+  pthread_t th;
+  ks_wstate state;          /* under qmu */
+  _Atomic int tid;
+  _Atomic uint64_t busy_since;   /* ks_now_ns() when its request started; 0: idle */
+  atomic_bool demoted;
+};
+
+/* Queues a job with its app: NULL, or the 503 text saying why it cannot
+** wait (the queue is full, or its app holds its share). */
+const char *ks_enqueue(ks_server *s, ks_job *job);
+/* Starts the workers and sets the apps' caps; false when none started. */
+bool ks_workers_start(ks_server *s);
+/* Lets the workers finish the queue and joins them; then runs the posted
+** completions (they free their closed connections). */
+void ks_workers_stop(ks_server *s);
+
 /* ---- the server (server.c, admin.c) ------------------------------------ */
 
 /* An app: the routes that share one in-flight cap and queue share. */
@@ -218,8 +244,9 @@ struct ks_server {
   uint64_t accept_timer;    /* out of descriptors: accepting resumes */
   bool draining, finished;
   uint64_t grace_timer;
-  pthread_t *threads;
+  ks_worker *workers;       /* worker.c */
   int nthreads;
+  uint64_t watch_timer;     /* looks for long-running requests */
   pthread_mutex_t qmu;
   pthread_cond_t qcv;
   ks_group *groups;         /* under qmu: the apps' waiting jobs */

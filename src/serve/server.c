@@ -5,6 +5,7 @@
 */
 #include "serve/serve_internal.h"
 #include <errno.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -147,6 +148,11 @@ ks_server *ks_server_new(const ks_config *c, char *err, size_t cap) {
   s->loop = ks_loop_new();
   s->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   raise_fd_limit(s);
+  /* Request buffers past 128 KiB are mmapped, so those freed go back to
+  ** the system: glibc would otherwise raise this threshold to the largest
+  ** buffer freed, and serve the next ones from its heap, which keeps the
+  ** pages (RSS stayed at the body budget's peak after a flood). */
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   if (!s->metrics || !ks_clients_init(s) || !s->loop || s->stop_fd < 0 || !own_metrics(s) || !copy_routes(s, err, cap) ||
       (s->lfd = listen_on(c->host, c->port, &s->port, err, cap)) < 0 ||
       (c->admin_host && (s->afd = listen_on(c->admin_host, c->admin_port, &s->admin_port, err, cap)) < 0)) {
@@ -159,75 +165,6 @@ ks_server *ks_server_new(const ks_config *c, char *err, size_t cap) {
 int ks_server_port(const ks_server *s) { return s->port; }
 int ks_server_admin_port(const ks_server *s) { return s->admin_port; }
 ks_metrics *ks_server_metrics(ks_server *s) { return s->metrics; }
-
-/* ---- workers ------------------------------------------------------------ */
-
-/* The next job a worker may run (under qmu): apps take turns (round
-** robin), and an app with app_cap requests running waits, so a stuck app
-** cannot hold every worker. NULL when nothing may run now. */
-static ks_job *take_job(ks_server *s) {
-  for (size_t k = 0; k < s->ngroups; k++) {
-    ks_group *g = &s->groups[(s->rr + k) % s->ngroups];
-    if (!g->head || g->running >= s->app_cap) continue;
-    s->rr = (s->rr + k + 1) % s->ngroups;
-    ks_job *j = g->head;
-    g->head = j->qnext;
-    if (!g->head) g->tail = NULL;
-    g->waiting--;
-    g->running++;
-    s->qlen--;
-    return j;
-  }
-  return NULL;
-}
-
-/* A job's app has a running slot free again: a waiting job of it may run
-** (after the stop, every worker looks whether it is done). */
-static void release_job(ks_server *s, ks_job *job) {
-  pthread_mutex_lock(&s->qmu);
-  job->group->running--;
-  if (s->qstop) pthread_cond_broadcast(&s->qcv);
-  else if (job->group->waiting) pthread_cond_signal(&s->qcv);
-  pthread_mutex_unlock(&s->qmu);
-}
-
-/* Takes jobs until the queue is stopped and empty; each answer is posted
-** back to the loop. A handler's unknown outcome counts as a trap. */
-static void *worker_main(void *arg) {
-  ks_server *s = arg;
-  for (;;) {
-    pthread_mutex_lock(&s->qmu);
-    ks_job *job;
-    while (!(job = take_job(s)) && !(s->qstop && !s->qlen)) pthread_cond_wait(&s->qcv, &s->qmu);
-    pthread_mutex_unlock(&s->qmu);
-    if (!job) return NULL;
-    ks_outcome o = job->route->fn(&job->req, &job->res, job->route->data);
-    job->outcome = o == KS_OK || o == KS_TIMEOUT ? o : KS_TRAP;
-    release_job(s, job);
-    job->task.fn = ks_conn_done;
-    ks_loop_post(s->loop, &job->task);
-  }
-}
-
-/* Queues a job with its app; NULL, or why it cannot wait: the queue is
-** full, or its app holds its share of it. */
-static const char *enqueue(ks_server *s, ks_job *job) {
-  ks_group *g = job->group;
-  const char *full = NULL;
-  pthread_mutex_lock(&s->qmu);
-  if (s->qlen >= s->cfg.queue_max) full = "Service Unavailable: too many requests waiting\n";
-  else if (g->waiting >= s->app_queue) full = "Service Unavailable: too many requests waiting for this app\n";
-  else {
-    job->qnext = NULL;
-    if (g->tail) g->tail->qnext = job; else g->head = job;
-    g->tail = job;
-    g->waiting++;
-    s->qlen++;
-    if (g->running < s->app_cap) pthread_cond_signal(&s->qcv);
-  }
-  pthread_mutex_unlock(&s->qmu);
-  return full;
-}
 
 /* A server-made answer to a job, on the loop thread. */
 static void answer_inline(ks_job *job, int status, const char *text) {
@@ -249,7 +186,7 @@ void ks_dispatch(ks_server *s, ks_job *job) {
   job->group = r->group;
   job->req.route = r->r.path;
   ks_gauge_add(s->inflight, 1);
-  const char *full = enqueue(s, job);
+  const char *full = ks_enqueue(s, job);
   if (full) {
     ks_gauge_add(s->inflight, -1);
     answer_inline(job, 503, full);
@@ -416,49 +353,6 @@ static bool watch_signals(ks_server *s, sigset_t *old) {
   return s->sig_fd >= 0 && ks_loop_watch(s->loop, s->sig_fd, KS_READABLE, on_signal, s) == 0;
 }
 
-/* The default number of workers: four per core, at least 8. Instances
-** are cheap and most of a request's time may be spent waiting (sleeps,
-** KV, a stuck app until its time limit), so more threads than cores keep
-** other apps served; CPU-bound throughput is the same (see
-** docs/SECURITY-clients.md for the measurements). */
-static long default_workers(void) {
-  long cores = sysconf(_SC_NPROCESSORS_ONLN);
-  return cores * 4 > 8 ? cores * 4 : 8;
-}
-
-/* Starts the worker threads; false when none could start. Sets each app's
-** caps: with more than one app, half the workers and half the queue. */
-static bool start_workers(ks_server *s) {
-  long n = s->cfg.workers > 0 ? s->cfg.workers : default_workers();
-  s->threads = ku_calloc((size_t)n, sizeof *s->threads);
-  if (!s->threads) return false;
-  for (long i = 0; i < n; i++) {
-    if (pthread_create(&s->threads[i], NULL, worker_main, s) != 0) break;
-    s->nthreads++;
-  }
-  size_t w = (size_t)s->nthreads, several = s->ngroups > 1;
-  pthread_mutex_lock(&s->qmu);
-  s->app_cap = s->cfg.app_max_inflight ? s->cfg.app_max_inflight : several && w > 1 ? w / 2 : w;
-  s->app_queue = several && s->cfg.queue_max > 1 ? s->cfg.queue_max / 2 : s->cfg.queue_max;
-  pthread_cond_broadcast(&s->qcv);
-  pthread_mutex_unlock(&s->qmu);
-  return s->nthreads > 0;
-}
-
-/* Stops the workers after the queue empties, then frees queued jobs'
-** leftovers: completions still posted run now and free their closed
-** connections. */
-static void stop_workers(ks_server *s) {
-  pthread_mutex_lock(&s->qmu);
-  s->qstop = true;
-  pthread_cond_broadcast(&s->qcv);
-  pthread_mutex_unlock(&s->qmu);
-  for (int i = 0; i < s->nthreads; i++) pthread_join(s->threads[i], NULL);
-  s->nthreads = 0;
-  s->finished = true;
-  ks_loop_run_posted(s->loop);
-}
-
 int ks_server_run(ks_server *s) {
   sigset_t old;
   bool sig = s->cfg.handle_signals;
@@ -466,11 +360,11 @@ int ks_server_run(ks_server *s) {
   int rc = -1;
   if (ks_loop_watch(s->loop, s->lfd, KS_READABLE, on_accept, s) == 0 &&
       (s->afd < 0 || ks_loop_watch(s->loop, s->afd, KS_READABLE, on_accept, s) == 0) &&
-      ks_loop_watch(s->loop, s->stop_fd, KS_READABLE, on_stop, s) == 0 && start_workers(s)) {
+      ks_loop_watch(s->loop, s->stop_fd, KS_READABLE, on_stop, s) == 0 && ks_workers_start(s)) {
     ks_loop_run(s->loop);
     rc = 0;
   }
-  stop_workers(s);
+  ks_workers_stop(s);
   if (sig) pthread_sigmask(SIG_SETMASK, &old, NULL);
   return rc;
 }
@@ -487,7 +381,7 @@ void ks_server_free(ks_server *s) {
   for (size_t i = 0; s->routes && i < s->cfg.nroutes; i++) ku_free(s->routes[i].base);
   ku_free(s->routes);
   ku_free(s->groups);
-  ku_free(s->threads);
+  ku_free(s->workers);
   if (s->own_metrics) ks_metrics_free(s->metrics);
   ks_loop_free(s->loop);
   pthread_mutex_destroy(&s->qmu);
