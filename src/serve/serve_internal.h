@@ -180,7 +180,7 @@ bool ks_client_shed(ks_server *s, size_t mine);
 /* ---- workers (worker.c) ----------------------------------------------------- */
 
 /* A worker thread's slot. A thread whose request ran past KS_DEMOTE_MS was
-** lowered to nice 19 (so short requests and the loop go first); it hands
+** lowered to nice +10 (so short requests and the loop go first); it hands
 ** its slot to a fresh thread, made by the loop, when that request ends. */
 typedef enum { KS_W_NONE, KS_W_RUNNING, KS_W_RETIRED } ks_wstate;
 struct ks_worker {
@@ -246,6 +246,7 @@ struct ks_server {
   uint64_t grace_timer;
   ks_worker *workers;       /* worker.c */
   int nthreads;
+  int demote_nice;          /* a long request's worker's nice value */
   uint64_t watch_timer;     /* looks for long-running requests */
   pthread_mutex_t qmu;
   pthread_cond_t qcv;

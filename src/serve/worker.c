@@ -1,14 +1,16 @@
 /*
 ** worker.c -- the worker threads of `krait serve`: the apps' queues, their caps, and long requests demoted.
-** Owns: ks_enqueue, the threads' slots, round-robin turns between apps, the per-app in-flight cap, nice 19 for requests past KS_DEMOTE_MS.
+** Owns: ks_enqueue, the threads' slots, round-robin turns between apps, the per-app in-flight cap, a lower priority for requests past KS_DEMOTE_MS.
 ** Does not own: what a job is or where its answer goes (conn.c), routing (server.c), the handlers.
 */
 #include "serve/serve_internal.h"
+#include <errno.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #define KS_DEMOTE_MS 50   /* a request running longer yields to the others */
 #define WATCH_MS 20       /* how often the loop looks for such requests */
+#define KS_DEMOTE_NICE 10 /* its worker's nice value then: this much more than the server's */
 
 static void *worker_main(void *arg);
 
@@ -97,9 +99,12 @@ static void *worker_main(void *arg) {
 }
 
 /* Every WATCH_MS while requests run or wait: a worker whose request has
-** run KS_DEMOTE_MS drops to nice 19, so a stuck or heavy request takes
-** only the CPU that short requests (and the loop) leave; the kernel still
-** gives it all of an idle core. */
+** run KS_DEMOTE_MS drops to nice KS_DEMOTE_NICE, so a stuck or heavy
+** request gets about a tenth of a core that short requests (and the loop)
+** want, and all of an idle one. Nice values weigh threads against each
+** other within the process's scheduling group (its systemd service or
+** container cgroup, or its session's autogroup), so other programs are
+** not favoured over it in the usual deployments. */
 static void on_watch(ks_loop *l, uint64_t id, void *data) {
   KU_UNUSED(id);
   ks_server *s = data;
@@ -112,7 +117,7 @@ static void on_watch(ks_loop *l, uint64_t id, void *data) {
     if (!since) continue;
     busy = true;
     if (since < now && now - since >= KS_DEMOTE_MS * 1000000ull && !atomic_load(&w->demoted)) {
-      setpriority(PRIO_PROCESS, (id_t)atomic_load(&w->tid), 19);   /* Linux: one thread */
+      setpriority(PRIO_PROCESS, (id_t)atomic_load(&w->tid), s->demote_nice);   /* Linux: one thread */
       atomic_store(&w->demoted, true);
     }
   }
@@ -155,6 +160,10 @@ static long default_workers(void) {
 ** caps: with more than one app, half the workers and half the queue. */
 bool ks_workers_start(ks_server *s) {
   long n = s->cfg.workers > 0 ? s->cfg.workers : default_workers();
+  errno = 0;
+  int base = getpriority(PRIO_PROCESS, 0);   /* this thread's: the workers' and the loop's */
+  if (errno) base = 0;
+  s->demote_nice = base + KS_DEMOTE_NICE < 19 ? base + KS_DEMOTE_NICE : 19;
   s->workers = ku_calloc((size_t)n, sizeof *s->workers);
   if (!s->workers) return false;
   pthread_mutex_lock(&s->qmu);

@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -990,6 +991,42 @@ static const ks_route STUCK_ROUTES[] = {
 
 typedef struct timed { int port; const char *req; int status; double secs; } timed;
 
+/* Spins for the ms its query names, then answers its thread's nice value
+** (the server lowers a request that runs past 50 ms). */
+static ks_outcome h_nice(const ks_request *q, ks_response *r, void *d) {
+  uint64_t until = ks_now_ns() + strtoull(q->query.p, NULL, 10) * 1000000ull;
+  while (ks_now_ns() < until) {}
+  char out[32];
+  snprintf(out, sizeof out, "%d", getpriority(PRIO_PROCESS, (id_t)gettid()));
+  ks_response_write(r, out, strlen(out));
+  return KS_OK;
+}
+
+static const ks_route NICE_ROUTES[] = { { "/nice", h_nice, NULL, NULL } };
+
+/* A request running past 50 ms ends at a lower priority (nice 10); its
+** worker is then replaced by a fresh one at normal priority, which the
+** next request gets (one worker: the same slot). */
+static void test_long_request_demoted(void) {
+  ks_config c;
+  test_config(&c);
+  c.routes = NICE_ROUTES;
+  c.nroutes = 1;
+  c.workers = 1;
+  srv v;
+  CHECK(srv_start(&v, &c));
+  resp *r = malloc(sizeof *r);
+  char a[32] = "", b[32] = "", e[32] = "";
+  if (get_once(v.port, "GET /nice?0 HTTP/1.1\r\nHost: x\r\n\r\n", r)) snprintf(a, sizeof a, "%s", r->body);
+  if (get_once(v.port, "GET /nice?200 HTTP/1.1\r\nHost: x\r\n\r\n", r)) snprintf(b, sizeof b, "%s", r->body);
+  if (get_once(v.port, "GET /nice?0 HTTP/1.1\r\nHost: x\r\n\r\n", r)) snprintf(e, sizeof e, "%s", r->body);
+  free(r);
+  srv_stop(&v);
+  CHECK_STR(a, "0");
+  CHECK_STR(b, "10");
+  CHECK_STR(e, "0");
+}
+
 /* Sends one request and records its status and time to the answer. */
 static void *timed_main(void *a) {
   timed *t = a;
@@ -1199,6 +1236,7 @@ int main(void) {
   RUN(test_no_keepalive);
   RUN(test_stuck_app_capped);
   RUN(test_stuck_app_room);
+  RUN(test_long_request_demoted);
   RUN(test_body_budget);
   RUN(test_graceful);
   RUN(test_sigterm);
