@@ -264,8 +264,8 @@ static bool step_head(ks_conn *c) {
   }
   /* A body announced larger than the budget's room now: 503 before the
   ** client sends it (chunked bodies are charged as they arrive). */
-  if (q->body == KH_BODY_LENGTH &&
-      !budget_allows(c->srv, charge_of(q->head_len + (size_t)q->content_length + 1) - c->charged)) {
+  size_t whole = charge_of(q->head_len + (size_t)q->content_length + 1);
+  if (q->body == KH_BODY_LENGTH && whole > c->charged && !budget_allows(c->srv, whole - c->charged)) {
     fail(c, 503, BUDGET_FULL);
     return false;
   }

@@ -124,10 +124,10 @@ typedef struct ks_config {
                                    lighter client, else 503 + close */
   size_t max_conns_per_client;  /* per remote address (IPv4 address, IPv6
                                    /64); over: 503 + close. 0: no limit */
-  size_t max_body_memory;       /* request bytes buffered server-wide past each
-                                   connection's first KS_FREE_BYTES, and
-                                   requests waiting or running; over: 503 +
-                                   close. 0: no budget */
+  size_t max_body_memory;       /* request bytes held server-wide (reading, and
+                                   waiting for or at a worker) past each
+                                   connection's first KS_FREE_BYTES; a request
+                                   that would pass it: 503 + close. 0: none */
   unsigned head_timeout_ms;     /* whole request head, from its first byte: 408 */
   unsigned body_timeout_ms;     /* whole body, from the end of the head: 408 */
   unsigned idle_timeout_ms;     /* keep-alive wait for the next request: silent
