@@ -93,9 +93,10 @@ char *km_app_format(const km_manifest *m, const km_app *a) {
   for (int i = 0; i < a->nsite_packages; i++) km_printf(&o, "%s\"site-packages/%d\"", i ? ", " : "", i);
   km_printf(&o, "]\n");
   km_list(&o, "key_value_stores", a->stores, a->nstores);
-  km_printf(&o, "debug = %s\n\n[app.limits]\ntimeout_ms = %llu\nfuel = %llu\nmax_memory_mb = %llu\n",
-            a->debug ? "true" : "false", (unsigned long long)a->timeout_ms,
-            (unsigned long long)a->fuel, (unsigned long long)a->max_memory_mb);
+  km_printf(&o, "debug = %s\n\n[app.limits]\ntimeout_ms = %llu\nfuel = %llu\nmax_disk_mb = %llu\n"
+            "max_memory_mb = %llu\n", a->debug ? "true" : "false", (unsigned long long)a->timeout_ms,
+            (unsigned long long)a->fuel, (unsigned long long)a->max_disk_mb,
+            (unsigned long long)a->max_memory_mb);
   if (a->nvars) km_printf(&o, "\n[app.variables]\n");
   for (int i = 0; i < a->nvars; i++) {
     km_quote(&o, a->var_names[i]);

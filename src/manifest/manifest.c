@@ -105,18 +105,21 @@ static const char *const km_app_keys[] = {
   "name", "style", "module", "wsgi", "dir", "route", "routes", "site_packages",
   "key_value_stores", "variables", "limits", "debug", "include", NULL
 };
-static const char *const km_limit_keys[] = { "timeout_ms", "fuel", "max_memory_mb", NULL };
+static const char *const km_limit_keys[] = { "timeout_ms", "fuel", "max_memory_mb", "max_disk_mb", NULL };
 
 /* The [app.limits] and [app.variables] tables of app t. */
 static void km_app_extras(km_rd *r, const km_toml_value *t, km_app *a) {
   const km_toml_value *lim = km_toml_get(t, "limits"), *vars = km_toml_get(t, "variables");
   a->timeout_ms = 30000;
   a->max_memory_mb = 256;
+  a->max_disk_mb = 64;
   if (lim) {
     km_known(r, lim, "[app.limits]", km_limit_keys);
     a->timeout_ms = km_uint(r, lim, "timeout_ms", 30000);
     a->fuel = km_uint(r, lim, "fuel", 0);
     a->max_memory_mb = km_uint(r, lim, "max_memory_mb", 256);
+    a->max_disk_mb = km_uint(r, lim, "max_disk_mb", 64);
+    if (a->max_disk_mb > (UINT64_MAX >> 20)) km_err(r, km_toml_get(lim, "max_disk_mb"), "max_disk_mb is too large");
   }
   if (!vars) return;
   size_t n = km_toml_table_len(vars);

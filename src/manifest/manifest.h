@@ -36,6 +36,8 @@ typedef struct km_app {
   char **var_names, **var_values;
   int nvars;
   uint64_t timeout_ms, fuel, max_memory_mb;
+  uint64_t max_disk_mb;        /* bytes an instance may add to host files
+                                  (MiB; 0: no limit; default 64) */
   bool debug;
 } km_app;
 
