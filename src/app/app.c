@@ -130,7 +130,8 @@ static bool ka_copy_bindings(ka_app *a, const ka_app_config *cfg) {
 static krait_linker *ka_linker(ka_app *a, ka_ctx *ctx, krait_store **store) {
   const char *argv[] = { KA_PROGRAM };
   int out = fileno(a->log);
-  krait_wasi_config wc = { 1, argv, a->envc, a->envp, a->null_fd, out, out, a->ndirs, a->dirs };
+  krait_wasi_config wc = { 1, argv, a->envc, a->envp, a->null_fd, out, out, a->ndirs, a->dirs,
+                           a->max_disk };
   *store = krait_store_new(a->engine);
   krait_linker *l = *store ? krait_linker_new(*store) : NULL;
   if (!l) return NULL;
@@ -299,6 +300,7 @@ ka_app *ka_app_boot(const ka_app_config *cfg, char *err, size_t errlen) {
   a->null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
   a->config_json = ka_config_json(cfg);
   a->max_memory = cfg->max_memory;
+  a->max_disk = cfg->max_disk;
   bool ready = a->null_fd >= 0 && a->config_json && ka_view(a, cfg) &&
                ka_copy_bindings(a, cfg) && ka_load(a, cfg, err, errlen);
   if (ready) {

@@ -42,6 +42,9 @@ typedef struct ka_app_config {
   uint64_t timeout_ns;         /* per request wall time (0: none) */
   uint64_t fuel;               /* per request (0: none) */
   uint64_t max_memory;         /* per instance bytes (0: engine default) */
+  uint64_t max_disk;           /* per instance bytes it may add to host
+                                  files (krait_wasi_config.max_disk; 0:
+                                  no limit) */
   bool debug;                  /* tracebacks in 500 responses */
   FILE *log;                   /* app log lines; NULL: stderr */
   const char *snapshot;        /* a `krait build` artifact: used when it

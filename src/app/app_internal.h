@@ -24,6 +24,7 @@ struct ka_app {
   krait_engine *engine;        /* shared->engine */
   krait_module *module;        /* shared->module */
   uint64_t max_memory;         /* per instance (0: the engine's default) */
+  uint64_t max_disk;           /* per instance disk quota (0: none) */
   krait_snapshot *snap;
   char *name;
   char *config_json;           /* what _krait.config() returns */

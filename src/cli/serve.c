@@ -217,7 +217,7 @@ void kc_app_config(const km_manifest *m, const km_app *a, const kc_boot_env *env
     .site_packages = (const char *const *)a->site_packages, .nsite_packages = a->nsite_packages,
     .stores = out->grants, .nstores = ng, .vars = out->vars, .nvars = a->nvars < 64 ? a->nvars : 64,
     .timeout_ns = a->timeout_ms * 1000000u, .fuel = a->fuel,
-    .max_memory = a->max_memory_mb << 20, .debug = a->debug,
+    .max_memory = a->max_memory_mb << 20, .max_disk = a->max_disk_mb << 20, .debug = a->debug,
     .include = (const char *const *)a->include, .ninclude = a->ninclude,
   };
 }

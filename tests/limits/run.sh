@@ -123,5 +123,30 @@ done
 lim disk-bad-value "exit:2" "" --max-disk 0 $W/disk.wasm
 lim disk-bad-suffix "exit:2" "" --max-disk 1T $W/disk.wasm
 
+# krait serve's per-app quota, [app.limits] max_disk_mb: a bad value is
+# refused naming file:line (krait build reads the manifest before booting
+# anything); a good one is a known key (the error names the key after it).
+# disk_manifest NAME VALUE WANT [EXTRA]: `krait build` of a manifest with
+# max_disk_mb = VALUE (and the line EXTRA after it) must fail naming WANT.
+disk_manifest() {
+  d=$W/manifest.$1
+  rm -rf "$d" && mkdir -p "$d" && : >"$d/app.py"
+  printf '[[app]]\nname = "a"\nstyle = "spin"\n[app.limits]\nmax_disk_mb = %s\n%s\n' "$2" "${4:-}" >"$d/krait.toml"
+  "$KRAIT" build "$d" >"$d/out" 2>&1
+  st=$?
+  if [ $st -ne 0 ] && grep -qF "$3" "$d/out"; then
+    echo "ok   limits manifest-max-disk $1: $(head -n 1 "$d/out")"
+    P=$((P + 1))
+  else
+    echo "FAIL limits manifest-max-disk $1: status $st, want an error naming '$3'"
+    sed 's/^/     /' "$d/out" | head -n 3
+    F=$((F + 1))
+  fi
+}
+disk_manifest string '"64M"' "krait.toml:5: max_disk_mb must be a non-negative integer"
+disk_manifest negative -1 "krait.toml:5: max_disk_mb must be a non-negative integer"
+disk_manifest huge 99999999999999999 "krait.toml:5: max_disk_mb is too large"
+disk_manifest known 16 'krait.toml:6: unknown key "bogus" in [app.limits]' "bogus = 1"
+
 kt_record limits "$P" "$F"
 [ "$F" -eq 0 ]
