@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "krait.h"
 #include "kv/kv.h"
@@ -19,6 +21,15 @@ typedef struct ka_store_grant {
   const char *name;         /* what the app opens (spin: "default") */
   kk_store *store;          /* opened by the caller; not owned */
 } ka_store_grant;
+
+/* A file as it was read: its identity, size and times, to notice it was
+** replaced or written since. */
+typedef struct ka_file_id {
+  dev_t dev;
+  ino_t ino;
+  off_t size;
+  struct timespec mtime, ctime;
+} ka_file_id;
 
 /* A manifest variable. */
 typedef struct ka_var { const char *name, *value; } ka_var;
@@ -53,6 +64,9 @@ typedef struct ka_app_config {
   bool artifact;               /* snapshot is a deployed artifact, already
                                   unpacked into these dirs: it must load,
                                   and is not compared with the files */
+  const ka_file_id *verified;  /* the artifact file as ka_artifact_read
+                                  checked its signature: it is refused if
+                                  it changed since (NULL: not checked) */
   const char *const *include;  /* site-packages top-level names krait
                                   build bundles though not imported */
   int ninclude;
@@ -155,6 +169,8 @@ void ka_response_free(ka_response *resp);
 typedef struct ka_bundle_stats {
   uint64_t files, bytes;               /* bundled, before compression */
   uint64_t site_entries, site_bundled; /* site-packages top-level entries */
+  uint64_t links_left_out;             /* site-packages symlinks leading out */
+  char first_left_out[512];            /* the first of them, and why */
 } ka_bundle_stats;
 
 /* The files of an artifact as one deflated archive: the app's dir (as
@@ -162,7 +178,13 @@ typedef struct ka_bundle_stats {
 ** the top-level entries the app imported while booting or cfg->include
 ** names, with their dist-info and egg-info dirs. Dot entries, __pycache__,
 ** native extensions (.so) and the files in exclude (the app's stores, with
-** their -wal/-shm) are left out. malloc'ed, *len bytes; NULL with err. */
+** their -wal/-shm/-journal, by identity) are left out. Nothing outside
+** the three trees is read: a symlink is bundled as the file or directory
+** it leads to when that lies inside its own tree (the app's folder, the
+** SDK, that site-packages dir), as the guest would see it served unbuilt;
+** one leading out (or nowhere) is an error naming the link and its target
+** in the app and the SDK, and left out of site-packages (counted in st).
+** malloc'ed, *len bytes; NULL with err. */
 uint8_t *ka_bundle_make(const ka_app *app, const ka_app_config *cfg, const char *const *exclude,
                         int nexclude, size_t *len, ka_bundle_stats *st, char *err, size_t errlen);
 
@@ -171,16 +193,52 @@ uint8_t *ka_bundle_make(const ka_app *app, const ka_app_config *cfg, const char 
 ** an error naming the entry. 0, or -1 with err. */
 int ka_bundle_extract(const uint8_t *bundle, size_t len, const char *dir, char *err, size_t errlen);
 
-/* Writes the app's artifact to path: its snapshot, with the key of what it
-** was built from, manifest (the app's own krait.toml text) and bundle.
-** 0, or -1 with a message in err. */
-int ka_app_save(const ka_app *app, const char *path, const char *manifest, const uint8_t *bundle,
-                size_t bundle_len, char *err, size_t errlen);
+/* An Ed25519 key read from a PEM file: a private one signs artifacts
+** (krait build --sign), a public one is trusted (krait serve --trust). */
+typedef struct ka_key ka_key;
 
-/* Reads an artifact's manifest text and bundle (each malloc'ed). 0, or
-** -1 with err naming the file and what is wrong. */
-int ka_artifact_read(const char *path, char **manifest, uint8_t **bundle, size_t *bundle_len,
+/* Reads the key file at path: the private key when secret, else the
+** public one. NULL with err naming the file and what is wrong (missing,
+** not PEM, the other half, encrypted, not Ed25519). */
+ka_key *ka_key_load(const char *path, bool secret, char *err, size_t errlen);
+
+/* "PATH (ed25519:FINGERPRINT)", for messages. */
+const char *ka_key_name(const ka_key *k);
+
+void ka_key_free(ka_key *k);
+
+/* `krait keygen NAME`: a new Ed25519 key pair, NAME.key (the private key,
+** PKCS#8 PEM, mode 0600) and NAME.pub (the public key, PEM). Neither may
+** exist. 0, or -1 with err. */
+int ka_keygen(const char *name, char *err, size_t errlen);
+
+/* Writes the app's artifact to path: its snapshot, with the key of what it
+** was built from, manifest (the app's own krait.toml text), bundle and a
+** signature block, signed with the private key sign (NULL: unsigned).
+** artifact.c describes the format and what the signature covers. 0, or -1
+** with a message in err. */
+int ka_app_save(const ka_app *app, const char *path, const char *manifest, const uint8_t *bundle,
+                size_t bundle_len, const ka_key *sign, char *err, size_t errlen);
+
+/* An artifact as ka_artifact_read found it. */
+typedef struct ka_artifact {
+  char *manifest;              /* its krait.toml text */
+  uint8_t *bundle;
+  size_t bundle_len;
+  const ka_key *signer;        /* the trusted key that signed it (NULL
+                                  when no key was given to check) */
+  ka_file_id id;               /* the file as read (ka_app_config.verified) */
+} ka_artifact;
+
+/* Reads the artifact at path, once, into out (manifest and bundle
+** malloc'ed): with ntrusted keys, it must be signed by one of them, and
+** the refusal says why ("not signed", "signed by an untrusted key",
+** "signature does not match: the file was changed after signing"). 0, or
+** -1 with err naming what is wrong. */
+int ka_artifact_read(const char *path, ka_key *const *trusted, int ntrusted, ka_artifact *out,
                      char *err, size_t errlen);
+
+void ka_artifact_free(ka_artifact *a);
 
 /* The snapshot's memory bytes (for the artifact size and metrics). */
 uint64_t ka_app_snapshot_bytes(const ka_app *app);

@@ -1,15 +1,22 @@
 /*
 ** artifact.c -- an app's built snapshot on disk: the key of what it was
-** built from (config, app files, site-packages), saving, and loading it
-** back only when nothing changed since (python.wasm is checked by hash).
+** built from (config, app files, site-packages), saving (and signing) it,
+** reading an artifact back (signature checked against trusted keys), and
+** loading it only when nothing changed since (python.wasm by hash).
 */
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <openssl/evp.h>
+#include <zlib.h>
 
 #include "app/app_internal.h"
+#include "app/sign.h"
+#include "util/cursor.h"
 
 /* Feeds "path size mtime" of every file under dir (sorted, recursive,
 ** skipping __pycache__ and dot entries) into the digest. */
@@ -63,11 +70,34 @@ void ka_build_key(ka_app *a, const ka_app_config *cfg) {
   for (int i = 0; i < 32; i++) snprintf(a->build_key + 2 * i, 3, "%02x", h[i]);
 }
 
-/* The extra bytes of an artifact's snapshot file: "KRAITAPP", u32
-** version, the build key (64 hex digits), u32 length and the manifest
-** text, u64 length and the bundle. */
+/* ---- the format ----------------------------------------------------------
+** An artifact is a snapshot file (src/runtime/snapfile.c: magic
+** "KRAITSNP", version 2, python.wasm's SHA-256, memory and table state,
+** the embedder's extra bytes, memory 0's pages, then a CRC-32 of all that)
+** whose extra bytes are, little-endian:
+**   "KRAITAPP", u32 version (2), the build key (64 hex digits),
+**   u32 length and the manifest (the app's own krait.toml),
+**   u64 length and the bundle (bundle.c),
+**   the signature block: "KRAITSIG", u32 scheme (0 unsigned, 1 Ed25519),
+**   the signer's public key (32 bytes), the signature (64 bytes).
+** Version 1 had no signature block; it is still read, as unsigned.
+**
+** The signature is pure Ed25519 over the 108 bytes "krait artifact
+** signature v1" NUL, u64 the file's length, u64 the offset of the 64
+** signature bytes in it, and the SHA-512 of the whole file but its last
+** 4 bytes (the CRC-32, which follows from the rest), read with the 64
+** signature bytes as zeros. It thus covers every byte the loader reads:
+** the snapshot header (python.wasm's hash), globals, tables, memory, the
+** build key, manifest, bundle, scheme and public key; moving the block
+** changes the offset signed. */
 #define KA_ART_MAGIC "KRAITAPP"
-#define KA_ART_VERSION 1u
+#define KA_ART_VERSION 2u
+#define KA_SIG_MAGIC "KRAITSIG"
+#define KA_SIG_LEN (8 + 4 + KA_KEY_PUBLIC + KA_KEY_SIGNATURE)
+#define KA_SIG_DOMAIN "krait artifact signature v1"
+#define KA_SIG_MESSAGE (sizeof KA_SIG_DOMAIN + 16 + 64)
+#define KA_FILE_MAX ((size_t)4 << 30)
+enum { KA_SIG_NONE = 0, KA_SIG_ED25519 = 1 };
 
 typedef struct ka_art {
   const char *key;             /* 64 bytes */
@@ -75,25 +105,216 @@ typedef struct ka_art {
   uint32_t manifest_len;
   const uint8_t *bundle;
   uint64_t bundle_len;
+  const uint8_t *sig;          /* the signature block, or NULL (version 1) */
 } ka_art;
 
 /* Splits extra into its parts; false when it is not an artifact's. */
 static bool ka_art_parse(const uint8_t *x, size_t n, ka_art *out) {
-  uint32_t v, mn;
-  uint64_t bn;
-  if (n < 8 + 4 + 64 + 4 || memcmp(x, KA_ART_MAGIC, 8)) return false;
-  memcpy(&v, x + 8, 4);
-  memcpy(&mn, x + 76, 4);
-  if (v != KA_ART_VERSION || mn > n - 80 || n - 80 - mn < 8) return false;
-  memcpy(&bn, x + 80 + mn, 8);
-  if (bn != n - 88 - mn) return false;
-  *out = (ka_art){ (const char *)x + 12, (const char *)x + 80, mn, x + 88 + mn, bn };
+  char msg[160];
+  ku_fail fail = { .msg = msg, .cap = sizeof msg };
+  ku_cursor c = { x, x + n, x, "artifact", &fail };
+  if (setjmp(fail.jb)) return false;
+  const uint8_t *magic = ku_bytes(&c, 8);
+  uint32_t v = ku_fixed32(&c);
+  if (memcmp(magic, KA_ART_MAGIC, 8) || (v != 1 && v != KA_ART_VERSION)) return false;
+  out->key = (const char *)ku_bytes(&c, 64);
+  out->manifest_len = ku_fixed32(&c);
+  out->manifest = (const char *)ku_bytes(&c, out->manifest_len);
+  out->bundle_len = ku_fixed64(&c);
+  if (out->bundle_len > (size_t)(c.end - c.p)) return false;
+  out->bundle = ku_bytes(&c, (size_t)out->bundle_len);
+  out->sig = v == 1 ? NULL : ku_bytes(&c, KA_SIG_LEN);
+  return ku_eof(&c) && (!out->sig || !memcmp(out->sig, KA_SIG_MAGIC, 8));
+}
+
+/* Finds the extra bytes in the n bytes of a snapshot file before its
+** CRC, stepping over snapfile.c's version-2 layout: magic, version,
+** module SHA-256, u32 pages, u64 size, u32 counts of globals, tables,
+** element and data segments, the globals (u64 each), each table (u32
+** size, u32 refs), the segments' u32 lengths, then u32 length and the
+** extra bytes. Their offset and length, or false with err. */
+static bool ka_find_extra(const uint8_t *b, size_t n, size_t *off, size_t *len, char *err, size_t errlen) {
+  ku_fail fail = { .msg = err, .cap = errlen };
+  ku_cursor c = { b, b + n, b, "snapshot", &fail };
+  if (setjmp(fail.jb)) return false;
+  const uint8_t *magic = ku_bytes(&c, 8);
+  if (memcmp(magic, "KRAITSNP", 8) || ku_fixed32(&c) != 2)
+    ku_cfail(&c, KRAIT_ERR_MALFORMED, "not a krait snapshot of version 2");
+  ku_bytes(&c, 32 + 4 + 8);
+  uint32_t ng = ku_fixed32(&c), nt = ku_fixed32(&c), ne = ku_fixed32(&c), nd = ku_fixed32(&c);
+  ku_bytes(&c, (size_t)ng * 8);
+  for (uint32_t t = 0; t < nt; t++) ku_bytes(&c, (size_t)ku_fixed32(&c) * 4);
+  ku_bytes(&c, (size_t)ne * 4 + (size_t)nd * 4);
+  *len = ku_fixed32(&c);
+  *off = ku_offset(&c);
+  ku_bytes(&c, *len);
   return true;
+}
+
+/* The message an artifact's signature signs (KA_SIG_MESSAGE bytes): b is
+** the whole file (n bytes, CRC last), sig_off where the signature is. */
+static void ka_sig_message(const uint8_t *b, size_t n, size_t sig_off, uint8_t *out) {
+  static const uint8_t zeros[KA_KEY_SIGNATURE];
+  uint64_t len = n, off = sig_off;
+  unsigned hn = 64;
+  EVP_MD_CTX *md = EVP_MD_CTX_new();
+  memcpy(out, KA_SIG_DOMAIN, sizeof KA_SIG_DOMAIN);
+  memcpy(out + sizeof KA_SIG_DOMAIN, &len, 8);
+  memcpy(out + sizeof KA_SIG_DOMAIN + 8, &off, 8);
+  uint8_t *h = out + sizeof KA_SIG_DOMAIN + 16;
+  if (!md || !EVP_DigestInit_ex(md, EVP_sha512(), NULL) || !EVP_DigestUpdate(md, b, sig_off) ||
+      !EVP_DigestUpdate(md, zeros, sizeof zeros) ||
+      !EVP_DigestUpdate(md, b + sig_off + KA_KEY_SIGNATURE, n - 4 - sig_off - KA_KEY_SIGNATURE) ||
+      !EVP_DigestFinal_ex(md, h, &hn))
+    memset(h, 0xff, 64);   /* no digest: a message no signature matches */
+  EVP_MD_CTX_free(md);
+}
+
+/* Reads the whole file at path (a regular file, at most 4 GiB) with its
+** identity; malloc'ed, or NULL with err. */
+static uint8_t *ka_read_all(const char *path, size_t *n, ka_file_id *id, char *err, size_t errlen) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  struct stat sb;
+  uint8_t *b = NULL;
+  const char *why = NULL;
+  if (fd < 0 || fstat(fd, &sb) != 0) why = strerror(errno);
+  else if (!S_ISREG(sb.st_mode)) why = "not a regular file";
+  else if ((size_t)sb.st_size > KA_FILE_MAX) why = "over 4 GiB, too large for an artifact";
+  else if (sb.st_size < 16) why = "too short";
+  else if (!(b = ku_malloc((size_t)sb.st_size))) why = "out of memory";
+  size_t got = 0;
+  ssize_t r = 1;
+  while (b && got < (size_t)sb.st_size && (r = read(fd, b + got, (size_t)sb.st_size - got)) > 0) got += (size_t)r;
+  if (b && got != (size_t)sb.st_size) why = r < 0 ? strerror(errno) : "changed while being read";
+  if (fd >= 0) close(fd);
+  if (why) {
+    snprintf(err, errlen, "cannot read %s: %s", path, why);
+    ku_free(b);
+    return NULL;
+  }
+  *n = got;
+  *id = (ka_file_id){ sb.st_dev, sb.st_ino, sb.st_size, sb.st_mtim, sb.st_ctim };
+  return b;
+}
+
+/* Whether path is still the file id describes (not replaced, not written). */
+static bool ka_same_file(const char *path, const ka_file_id *id) {
+  struct stat sb;
+  return stat(path, &sb) == 0 && sb.st_dev == id->dev && sb.st_ino == id->ino &&
+         sb.st_size == id->size && sb.st_mtim.tv_sec == id->mtime.tv_sec &&
+         sb.st_mtim.tv_nsec == id->mtime.tv_nsec && sb.st_ctim.tv_sec == id->ctime.tv_sec &&
+         sb.st_ctim.tv_nsec == id->ctime.tv_nsec;
+}
+
+/* Whether the file's CRC-32 (its last 4 bytes) matches the rest. */
+static bool ka_crc_ok(const uint8_t *b, size_t n) {
+  uint32_t crc;
+  memcpy(&crc, b + n - 4, 4);
+  return crc == (uint32_t)crc32(0, b, (uInt)(n - 4));
+}
+
+/* Checks the signature of the file b (n bytes) whose artifact parts are
+** art (inside b) against the trusted keys: the key that made it, or NULL
+** with err saying why not. */
+static const ka_key *ka_check_signature(const uint8_t *b, size_t n, const ka_art *art,
+                                        ka_key *const *trusted, int ntrusted, char *err, size_t errlen) {
+  uint32_t scheme = KA_SIG_NONE;
+  if (art->sig) memcpy(&scheme, art->sig + 8, 4);
+  if (scheme == KA_SIG_NONE) {
+    snprintf(err, errlen, "not signed (--trust accepts only artifacts built with krait build --sign KEY)");
+    return NULL;
+  }
+  if (scheme != KA_SIG_ED25519) {
+    snprintf(err, errlen, "signed with an unknown scheme (%u)", scheme);
+    return NULL;
+  }
+  const uint8_t *pub = art->sig + 12, *sig = pub + KA_KEY_PUBLIC;
+  const ka_key *k = NULL;
+  for (int i = 0; i < ntrusted && !k; i++)
+    if (!memcmp(ka_key_public(trusted[i]), pub, KA_KEY_PUBLIC)) k = trusted[i];
+  if (!k) {
+    char fp[KA_KEY_FINGERPRINT];
+    ka_key_fingerprint(pub, fp);
+    snprintf(err, errlen, "signed by an untrusted key (%s; --trust was given %d other key%s)", fp,
+             ntrusted, ntrusted == 1 ? "" : "s");
+    return NULL;
+  }
+  uint8_t msg[KA_SIG_MESSAGE];
+  ka_sig_message(b, n, (size_t)(sig - b), msg);
+  if (!ka_key_verify(k, msg, sizeof msg, sig)) {
+    snprintf(err, errlen, "signature does not match: the file was changed after signing (key %s)",
+             ka_key_name(k));
+    return NULL;
+  }
+  return k;
+}
+
+/* Reads the artifact file at path into b and art: with trusted keys, its
+** signature is checked first (so a changed byte is reported as such),
+** then its CRC. b is malloc'ed; NULL with err. */
+static uint8_t *ka_art_load(const char *path, ka_key *const *trusted, int ntrusted, size_t *n,
+                            ka_art *art, const ka_key **signer, ka_file_id *id, char *err, size_t errlen) {
+  char why[400];
+  size_t xoff = 0, xn = 0;
+  uint8_t *b = ka_read_all(path, n, id, err, errlen);
+  if (!b) return NULL;
+  bool crc = ka_crc_ok(b, *n);
+  *signer = NULL;
+  if (!crc && !ntrusted) {
+    snprintf(err, errlen, "%s is damaged (checksum mismatch)", path);
+  } else if (!ka_find_extra(b, *n - 4, &xoff, &xn, why, sizeof why)) {
+    snprintf(err, errlen, "%s is %s (%s)", path, crc ? "not an artifact of this krait" : "damaged", why);
+  } else if (!ka_art_parse(b + xoff, xn, art)) {
+    snprintf(err, errlen, "%s is a snapshot but not an app artifact of this krait (run: krait build)", path);
+  } else if (ntrusted && !(*signer = ka_check_signature(b, *n, art, trusted, ntrusted, err, errlen))) {
+    /* err says why */
+  } else if (!crc) {
+    snprintf(err, errlen, "%s is damaged (checksum mismatch)", path);
+  } else {
+    return b;
+  }
+  ku_free(b);
+  return NULL;
+}
+
+/* Signs the artifact file at path (written with an empty signature of
+** scheme 1 and k's public key) in place: the signature, the CRC, then an
+** atomic rename. 0, or -1 with err. */
+static int ka_sign_file(const char *path, const ka_key *k, char *err, size_t errlen) {
+  size_t n;
+  ka_art art;
+  ka_file_id id;
+  const ka_key *none;
+  uint8_t *b = ka_art_load(path, NULL, 0, &n, &art, &none, &id, err, errlen), msg[KA_SIG_MESSAGE];
+  if (!b) return -1;
+  size_t sig_off = art.sig ? (size_t)(art.sig + 12 + KA_KEY_PUBLIC - b) : 0;
+  if (art.sig) ka_sig_message(b, n, sig_off, msg);
+  if (!art.sig || !ka_key_sign(k, msg, sizeof msg, b + sig_off)) {
+    snprintf(err, errlen, "cannot sign %s with %s", path, ka_key_name(k));
+    ku_free(b);
+    return -1;
+  }
+  uint32_t crc = (uint32_t)crc32(0, b, (uInt)(n - 4));
+  memcpy(b + n - 4, &crc, 4);
+  char tmp[4200];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+  bool ok = fd >= 0 && write(fd, b, n) == (ssize_t)n && fsync(fd) == 0;
+  int e = errno;
+  if (fd >= 0) ok = close(fd) == 0 && ok;
+  ku_free(b);
+  if (!ok || rename(tmp, path) != 0) {
+    snprintf(err, errlen, "cannot write %s: %s", ok ? path : tmp, strerror(ok ? errno : e));
+    unlink(tmp);
+    return -1;
+  }
+  return 0;
 }
 
 /* Loads cfg->snapshot when it exists. Returns 1 when loaded, 0 when there
 ** is none (boot instead), -1 with err when it is stale or damaged. A
-** deployed artifact (cfg->artifact) must load and is not compared. */
+** deployed artifact (cfg->artifact) must load and is not compared; one
+** whose signature was checked (cfg->verified) must still be that file. */
 int ka_try_snapshot(ka_app *a, const ka_app_config *cfg, char *err, size_t errlen) {
   struct stat sb;
   if (!cfg->snapshot || (!cfg->artifact && stat(cfg->snapshot, &sb) != 0)) return 0;
@@ -108,11 +329,13 @@ int ka_try_snapshot(ka_app *a, const ka_app_config *cfg, char *err, size_t errle
   }
   bool ok = extra && ka_art_parse(extra, n, &art);
   bool fresh = ok && (cfg->artifact || memcmp(art.key, a->build_key, 64) == 0);
+  bool same = !cfg->verified || ka_same_file(cfg->snapshot, cfg->verified);
   free(extra);
-  if (!fresh) {
+  if (!fresh || !same) {
     krait_snapshot_free(a->snap);
     a->snap = NULL;
-    snprintf(err, errlen, ok ? "app %s: %s is stale: the app's files or settings changed since "
+    snprintf(err, errlen, !same ? "app %s: %s changed after its signature was checked; refused"
+                        : ok ? "app %s: %s is stale: the app's files or settings changed since "
                                "it was built (run: krait build)"
                              : "app %s: %s is not a krait build artifact (run: krait build)",
              a->name, cfg->snapshot);
@@ -122,11 +345,11 @@ int ka_try_snapshot(ka_app *a, const ka_app_config *cfg, char *err, size_t errle
 }
 
 int ka_app_save(const ka_app *a, const char *path, const char *manifest, const uint8_t *bundle,
-                size_t bundle_len, char *err, size_t errlen) {
-  uint32_t v = KA_ART_VERSION, mn = (uint32_t)strlen(manifest);
+                size_t bundle_len, const ka_key *sign, char *err, size_t errlen) {
+  uint32_t v = KA_ART_VERSION, mn = (uint32_t)strlen(manifest), scheme = sign ? KA_SIG_ED25519 : KA_SIG_NONE;
   uint64_t bn = bundle_len;
-  size_t n = 88 + (size_t)mn + bundle_len;
-  uint8_t *x = malloc(n);
+  size_t n = 88 + (size_t)mn + bundle_len + KA_SIG_LEN;
+  uint8_t *x = ku_calloc(1, n), *s = x + 88 + mn + bundle_len;
   if (!x) { snprintf(err, errlen, "app %s: out of memory", a->name); return -1; }
   memcpy(x, KA_ART_MAGIC, 8);
   memcpy(x + 8, &v, 4);
@@ -135,39 +358,42 @@ int ka_app_save(const ka_app *a, const char *path, const char *manifest, const u
   memcpy(x + 80, manifest, mn);
   memcpy(x + 80 + mn, &bn, 8);
   memcpy(x + 88 + mn, bundle, bundle_len);
+  memcpy(s, KA_SIG_MAGIC, 8);
+  memcpy(s + 8, &scheme, 4);
+  if (sign) memcpy(s + 12, ka_key_public(sign), KA_KEY_PUBLIC);  /* the signature: zeros for now */
   krait_error e;
   int rc = krait_snapshot_save(a->snap, path, x, n, &e);
-  free(x);
+  ku_free(x);
   if (rc) snprintf(err, errlen, "app %s: %s", a->name, e.message);
+  else if (sign && (rc = ka_sign_file(path, sign, err, errlen)) != 0) unlink(path);
   return rc;
 }
 
-int ka_artifact_read(const char *path, char **manifest, uint8_t **bundle, size_t *bundle_len,
+int ka_artifact_read(const char *path, ka_key *const *trusted, int ntrusted, ka_artifact *out,
                      char *err, size_t errlen) {
-  void *extra;
   size_t n;
-  krait_error e;
   ka_art art;
-  *manifest = NULL;
-  *bundle = NULL;
-  if (krait_snapshot_read_extra(path, &extra, &n, &e) != 0) {
-    snprintf(err, errlen, "%s", e.message);
-    return -1;
+  memset(out, 0, sizeof *out);
+  uint8_t *b = ka_art_load(path, trusted, ntrusted, &n, &art, &out->signer, &out->id, err, errlen);
+  if (!b) return -1;
+  out->manifest = ku_malloc((size_t)art.manifest_len + 1);
+  out->bundle = ku_malloc((size_t)art.bundle_len + 1);
+  if (out->manifest) {
+    memcpy(out->manifest, art.manifest, art.manifest_len);
+    out->manifest[art.manifest_len] = '\0';
   }
-  if (!ka_art_parse(extra, n, &art)) {
-    free(extra);
-    snprintf(err, errlen, "%s is a snapshot but not an app artifact of this krait (run: krait build)",
-             path);
-    return -1;
-  }
-  *manifest = strndup(art.manifest, art.manifest_len);
-  *bundle = malloc(art.bundle_len + 1);
-  if (*bundle) memcpy(*bundle, art.bundle, art.bundle_len);
-  *bundle_len = art.bundle_len;
-  free(extra);
-  if (*manifest && *bundle) return 0;
-  free(*manifest);
-  free(*bundle);
-  snprintf(err, errlen, "out of memory");
+  if (out->bundle) memcpy(out->bundle, art.bundle, (size_t)art.bundle_len);
+  out->bundle_len = (size_t)art.bundle_len;
+  ku_free(b);
+  if (out->manifest && out->bundle && strlen(out->manifest) == art.manifest_len) return 0;
+  snprintf(err, errlen, out->manifest && out->bundle ? "%s: its manifest contains a NUL byte" : "%s: out of memory", path);
+  ka_artifact_free(out);
   return -1;
+}
+
+void ka_artifact_free(ka_artifact *a) {
+  ku_free(a->manifest);
+  ku_free(a->bundle);
+  a->manifest = NULL;
+  a->bundle = NULL;
 }

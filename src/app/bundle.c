@@ -1,7 +1,8 @@
 /*
 ** bundle.c -- the files of an app artifact: the app, the SDK and what the
 ** app imported from its site-packages, packed into one deflated archive
-** by krait build and unpacked (every path checked) by krait serve.
+** by krait build (never reading outside those trees: symlinks out are
+** refused or left out) and unpacked (every path checked) by krait serve.
 */
 #include <dirent.h>
 #include <errno.h>
@@ -22,14 +23,23 @@
 
 /* ---- packing ----------------------------------------------------------- */
 
+/* A file's identity: the stores are left out wherever the walk meets them. */
+typedef struct kb_id { dev_t dev; ino_t ino; } kb_id;
+
 /* The archive being built: entries of (u16 path length, path, u32 mode,
-** u32 size, bytes); err is set at the first failure. */
+** u32 size, bytes); err is set at the first failure. The tree being
+** walked is root (a realpath, open as rootfd): symlinks are followed only
+** to what lies inside it; one leading out is an error when strict (the
+** app, the SDK), else left out and noted in the stats (site-packages). */
 typedef struct kb_out {
   uint8_t *p;
   size_t len, cap;
-  const char *const *exclude;
-  int nexclude;
+  kb_id skip[256];
+  int nskip;
   ka_bundle_stats *st;
+  const char *root;
+  int rootfd;
+  bool strict;
   char *err;
   size_t errlen;
   bool failed;
@@ -62,15 +72,23 @@ static bool kb_put(kb_out *o, const void *d, size_t n) {
   return true;
 }
 
-/* Whether host path is one of the excluded files (a store, or its WAL). */
-static bool kb_excluded(const kb_out *o, const char *path) {
-  for (int i = 0; i < o->nexclude; i++) {
-    size_t n = strlen(o->exclude[i]);
-    if (!strncmp(path, o->exclude[i], n) &&
-        (!path[n] || !strcmp(path + n, "-wal") || !strcmp(path + n, "-shm") ||
-         !strcmp(path + n, "-journal")))
-      return true;
-  }
+/* Records the identities of the excluded files (a store, its WAL, shared
+** memory and journal) that exist. */
+static void kb_exclude(kb_out *o, const char *const *exclude, int n) {
+  static const char *const tails[] = { "", "-wal", "-shm", "-journal" };
+  for (int i = 0; i < n; i++)
+    for (int t = 0; t < 4 && o->nskip < 256; t++) {
+      char path[KB_MAX_PATH + 16];
+      struct stat sb;
+      snprintf(path, sizeof path, "%s%s", exclude[i], tails[t]);
+      if (stat(path, &sb) == 0) o->skip[o->nskip++] = (kb_id){ sb.st_dev, sb.st_ino };
+    }
+}
+
+/* Whether the file sb describes is one of the excluded ones. */
+static bool kb_excluded(const kb_out *o, const struct stat *sb) {
+  for (int i = 0; i < o->nskip; i++)
+    if (o->skip[i].dev == sb->st_dev && o->skip[i].ino == sb->st_ino) return true;
   return false;
 }
 
@@ -83,21 +101,23 @@ static bool kb_skipped(const char *name) {
          (n > 6 && !strcmp(name + n - 6, ".krait"));
 }
 
-/* Adds the regular file host as archive path arch. */
-static bool kb_file(kb_out *o, const char *host, const char *arch, const struct stat *sb) {
-  if (sb->st_size > KB_MAX_FILE) return kb_fail(o, "over 256 MiB, too large to bundle", host);
+/* Adds the open regular file fd (host, for messages) as archive path
+** arch, and closes fd. */
+static bool kb_file(kb_out *o, int fd, const char *host, const char *arch) {
+  struct stat sb;
+  bool ok = fstat(fd, &sb) == 0 ? true : kb_fail(o, strerror(errno), host);
+  if (ok && (!S_ISREG(sb.st_mode) || kb_excluded(o, &sb))) { close(fd); return true; }
+  if (ok && sb.st_size > KB_MAX_FILE) ok = kb_fail(o, "over 256 MiB, too large to bundle", host);
   uint16_t pn = (uint16_t)strlen(arch);
-  uint32_t mode = (sb->st_mode & 0111) ? 0755 : 0644, size = (uint32_t)sb->st_size;
-  if (!kb_put(o, &pn, 2) || !kb_put(o, arch, pn) || !kb_put(o, &mode, 4) || !kb_put(o, &size, 4) ||
-      !kb_reserve(o, size))
-    return false;
-  int fd = open(host, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return kb_fail(o, strerror(errno), host);
+  uint32_t mode = (sb.st_mode & 0111) ? 0755 : 0644, size = ok ? (uint32_t)sb.st_size : 0;
+  ok = ok && kb_put(o, &pn, 2) && kb_put(o, arch, pn) && kb_put(o, &mode, 4) && kb_put(o, &size, 4) &&
+       kb_reserve(o, size);
   size_t got = 0;
   ssize_t r = 1;
-  while (got < size && (r = read(fd, o->p + o->len + got, size - got)) > 0) got += (size_t)r;
+  while (ok && got < size && (r = read(fd, o->p + o->len + got, size - got)) > 0) got += (size_t)r;
   close(fd);
-  if (got != size) return kb_fail(o, r < 0 ? strerror(errno) : "changed while being bundled", host);
+  if (ok && got != size) return kb_fail(o, r < 0 ? strerror(errno) : "changed while being bundled", host);
+  if (!ok) return false;
   o->len += size;
   o->st->files++;
   o->st->bytes += size;
@@ -111,17 +131,66 @@ typedef struct kb_filter {
   const ka_app_config *cfg;      /* kb_site: its include list */
 } kb_filter;
 
-static bool kb_add(kb_out *o, const char *host, const char *arch, int depth);
+static bool kb_entry(kb_out *o, int dirfd, const char *name, const char *host, const char *arch,
+                     int depth);
 
-/* Adds the entries of directory host as arch/NAME, recursively; at this
-** level only those filter wants (and counts them in the site stats). */
-static bool kb_dir(kb_out *o, const char *host, const char *arch, int depth, const kb_filter *filter) {
-  struct dirent **names;
-  int n = scandir(host, &names, NULL, alphasort);
-  if (n < 0) return kb_fail(o, strerror(errno), host);
+static int kb_strcmp(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names in the open directory fd (sorted, without "." and ".."),
+** malloc'ed with *n; fd stays open. NULL on failure (errno set). */
+static char **kb_names(int fd, size_t *n) {
+  int dup_fd = dup(fd);
+  DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+  if (!d) {
+    if (dup_fd >= 0) close(dup_fd);
+    return NULL;
+  }
+  size_t cap = 16;
+  char **v = malloc(cap * sizeof *v);
+  struct dirent *e;
+  *n = 0;
+  while (v && (errno = 0, e = readdir(d))) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    if (*n == cap) {
+      char **g = realloc(v, (cap *= 2) * sizeof *v);
+      if (!g) break;
+      v = g;
+    }
+    if (!(v[*n] = strdup(e->d_name))) break;
+    (*n)++;
+  }
+  int err = errno;
+  closedir(d);
+  if (v && (err || e)) {  /* a read error or out of memory */
+    for (size_t i = 0; i < *n; i++) free(v[i]);
+    free(v);
+    errno = err ? err : ENOMEM;
+    return NULL;
+  }
+  if (v) qsort(v, *n, sizeof *v, kb_strcmp);
+  return v;
+}
+
+/* Adds the entries of the open directory fd (host, arch: its paths) as
+** arch/NAME, recursively; at this level only those filter wants (and
+** counts them in the site stats). Closes fd. */
+static bool kb_dir(kb_out *o, int fd, const char *host, const char *arch, int depth,
+                   const kb_filter *filter) {
+  if (depth > KB_MAX_DEPTH) {
+    close(fd);
+    return kb_fail(o, "directories nested too deep (a symlink loop?)", host);
+  }
+  size_t n;
+  char **names = kb_names(fd, &n);
+  if (!names) {
+    close(fd);
+    return kb_fail(o, strerror(errno), host);
+  }
   bool ok = true;
-  for (int i = 0; i < n; i++) {
-    const char *name = names[i]->d_name;
+  for (size_t i = 0; i < n; i++) {
+    const char *name = names[i];
     if (filter && !kb_skipped(name)) o->st->site_entries++;
     if (ok && !kb_skipped(name) && (!filter || filter->want(name, filter))) {
       size_t hn = strlen(host) + strlen(name) + 2, an = strlen(arch) + strlen(name) + 2;
@@ -130,7 +199,7 @@ static bool kb_dir(kb_out *o, const char *host, const char *arch, int depth, con
         snprintf(h, hn, "%s/%s", host, name);
         snprintf(a, an, "%s/%s", arch, name);
         if (filter) o->st->site_bundled++;
-        ok = kb_add(o, h, a, depth + 1);
+        ok = kb_entry(o, fd, name, h, a, depth + 1);
       } else {
         ok = kb_fail(o, "out of memory", host);
       }
@@ -140,20 +209,111 @@ static bool kb_dir(kb_out *o, const char *host, const char *arch, int depth, con
     free(names[i]);
   }
   free(names);
+  close(fd);
   return ok;
 }
 
-/* Adds host (a file or a directory, recursively) as archive path arch. */
-static bool kb_add(kb_out *o, const char *host, const char *arch, int depth) {
-  struct stat sb;
-  if (stat(host, &sb) != 0) return kb_fail(o, strerror(errno), host);
-  if (strlen(arch) >= KB_MAX_PATH) return kb_fail(o, "path too long to bundle", host);
-  if (S_ISREG(sb.st_mode)) return kb_excluded(o, host) || kb_file(o, host, arch, &sb);
-  if (!S_ISDIR(sb.st_mode)) return true;   /* sockets, fifos: not app files */
-  if (depth > KB_MAX_DEPTH) return kb_fail(o, "directories nested too deep (a symlink loop?)", host);
-  return kb_dir(o, host, arch, depth, NULL);
+/* Opens rel (a clean relative path, as realpath left it) beneath the
+** walk's root without following any symlink: what realpath resolved must
+** still be there. The fd (O_RDONLY), or -1 with errno (ELOOP when a part
+** became a symlink since). */
+static int kb_open_beneath(const kb_out *o, const char *rel) {
+  char part[KB_MAX_PATH];
+  int fd = dup(o->rootfd);
+  while (fd >= 0 && *rel) {
+    size_t c = strcspn(rel, "/");
+    if (c == 0 || c >= sizeof part) { close(fd); errno = EINVAL; return -1; }
+    memcpy(part, rel, c);
+    part[c] = '\0';
+    rel += c + (rel[c] == '/');
+    int next = openat(fd, part, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+                                (*rel ? O_DIRECTORY : 0));
+    close(fd);
+    fd = next;
+  }
+  return fd;
 }
 
+/* Adds the open fd (a file or a directory; host, arch: its paths). */
+static bool kb_fd(kb_out *o, int fd, const char *host, const char *arch, int depth) {
+  struct stat sb;
+  if (fd < 0) return kb_fail(o, errno == ELOOP ? "changed while being bundled" : strerror(errno), host);
+  if (fstat(fd, &sb) != 0) { close(fd); return kb_fail(o, strerror(errno), host); }
+  if (S_ISDIR(sb.st_mode)) return kb_dir(o, fd, host, arch, depth, NULL);
+  if (S_ISREG(sb.st_mode)) return kb_file(o, fd, host, arch);
+  close(fd);
+  return true;   /* sockets, fifos: not app files */
+}
+
+/* Whether path lies inside the walk's root (or is it). */
+static bool kb_inside(const kb_out *o, const char *path) {
+  size_t n = strlen(o->root);
+  return !strncmp(path, o->root, n) && (path[n] == '/' || !path[n] || !strcmp(o->root, "/"));
+}
+
+/* A symlink entry: what it leads to when that lies inside the root (as
+** the guest sees it served unbuilt); one leading out, or nowhere, is an
+** error in a strict walk, else left out and noted. */
+static bool kb_link(kb_out *o, int dirfd, const char *name, const char *host, const char *arch,
+                    int depth) {
+  char target[KB_MAX_PATH], why[KB_MAX_PATH + 256];
+  ssize_t tn = readlinkat(dirfd, name, target, sizeof target - 1);
+  target[tn > 0 ? tn : 0] = '\0';
+  char *real = realpath(host, NULL);
+  if (real && kb_inside(o, real)) {
+    size_t n = strlen(o->root);
+    const char *rel = real[n] == '/' ? real + n + 1 : real + n;
+    if (!strcmp(o->root, "/")) rel = real + 1;
+    bool ok = kb_fd(o, kb_open_beneath(o, rel), host, arch, depth);
+    free(real);
+    return ok;
+  }
+  if (real)
+    snprintf(why, sizeof why, "a symlink to %s, which is outside %s: krait build does not follow "
+             "links out of the folder it bundles (krait serve does not either); copy the file in",
+             target, o->root);
+  else
+    snprintf(why, sizeof why, "a symlink to %s, which does not exist", target);
+  free(real);
+  if (o->strict) return kb_fail(o, why, host);
+  if (!o->st->links_left_out++)
+    snprintf(o->st->first_left_out, sizeof o->st->first_left_out, "%.200s: %.300s", host, why);
+  return true;
+}
+
+/* Adds entry name of the open directory dirfd (host, arch: its paths):
+** a file, a directory (recursively) or a symlink (kb_link). Nothing is
+** opened through a symlink but by kb_link. */
+static bool kb_entry(kb_out *o, int dirfd, const char *name, const char *host, const char *arch,
+                     int depth) {
+  struct stat sb;
+  if (strlen(arch) >= KB_MAX_PATH) return kb_fail(o, "path too long to bundle", host);
+  if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0) return kb_fail(o, strerror(errno), host);
+  if (S_ISLNK(sb.st_mode)) return kb_link(o, dirfd, name, host, arch, depth);
+  if (!S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)) return true;
+  return kb_fd(o, openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), host, arch, depth);
+}
+
+/* Adds the tree at host (following the configured path itself, then no
+** symlink out of it) as archive path arch; filter picks its top-level
+** entries. strict: a symlink out is an error. */
+static bool kb_tree(kb_out *o, const char *host, const char *arch, bool strict, const kb_filter *filter) {
+  if (o->failed) return false;
+  char *root = realpath(host, NULL);
+  int fd = root ? open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+  if (fd < 0) {
+    free(root);
+    return kb_fail(o, strerror(errno), host);
+  }
+  o->root = root;
+  o->rootfd = fd;
+  o->strict = strict;
+  bool ok = kb_dir(o, dup(fd), root, arch, 0, filter);
+  close(fd);
+  free(root);
+  o->root = NULL;
+  return ok;
+}
 /* The distribution name of a metadata dir ("Flask-2.2.2.egg-info" ->
 ** "flask"), lower-cased with '-' as '_', into out. */
 static void kb_dist_name(const char *entry, char *out, size_t cap) {
@@ -202,12 +362,13 @@ static bool kb_wanted(const char *entry, const kb_filter *f) {
   return false;
 }
 
-/* Adds site-packages dir number idx: only its wanted top-level entries. */
+/* Adds site-packages dir number idx: only its wanted top-level entries;
+** symlinks out of it are left out (the guest cannot follow them either). */
 static bool kb_site(kb_out *o, const ka_app_config *cfg, int idx, const json_t *tops) {
   char arch[64];
   kb_filter f = { kb_wanted, tops, cfg };
   snprintf(arch, sizeof arch, "site-packages/%d", idx);
-  return kb_dir(o, cfg->site_packages[idx], arch, 0, &f);
+  return kb_tree(o, cfg->site_packages[idx], arch, false, &f);
 }
 
 /* Deflates the archive: u64 unpacked length, then the zlib stream. */
@@ -227,13 +388,14 @@ static uint8_t *kb_deflate(kb_out *o, size_t *len) {
 
 uint8_t *ka_bundle_make(const ka_app *app, const ka_app_config *cfg, const char *const *exclude,
                         int nexclude, size_t *len, ka_bundle_stats *st, char *err, size_t errlen) {
-  kb_out o = { .exclude = exclude, .nexclude = nexclude, .st = st, .err = err, .errlen = errlen };
+  kb_out o = { .st = st, .err = err, .errlen = errlen };
   memset(st, 0, sizeof *st);
+  kb_exclude(&o, exclude, nexclude);
   json_t *info = app->boot_info ? json_loads(app->boot_info, 0, NULL) : NULL;
   json_t *sites = json_object_get(info, "site_packages"), *none = json_array();
   uint32_t count = 0;
   kb_put(&o, &count, 4);
-  bool ok = kb_add(&o, cfg->app_dir, "app", 0) && kb_add(&o, cfg->sdk_dir, "sdk", 0);
+  bool ok = kb_tree(&o, cfg->app_dir, "app", true, NULL) && kb_tree(&o, cfg->sdk_dir, "sdk", true, NULL);
   for (int i = 0; ok && i < cfg->nsite_packages; i++) {
     json_t *tops = json_array_get(sites, (size_t)i);
     ok = kb_site(&o, cfg, i, json_is_array(tops) ? tops : none);

@@ -1,7 +1,8 @@
 /*
 ** build.c -- app artifacts on the command line: `krait build` writing
-** .krait/APP.krait (snapshot, manifest, bundle), and `krait serve
-** ARTIFACT...` unpacking them into the cache and reading their manifests.
+** .krait/APP.krait (snapshot, manifest, bundle; signed with --sign), and
+** `krait serve ARTIFACT...` checking (--trust), unpacking them into the
+** cache and reading their manifests, confined to the serve directory.
 */
 #include <errno.h>
 #include <stdio.h>
@@ -78,30 +79,65 @@ static char *kc_unpack(const uint8_t *bundle, size_t n, char *err, size_t errlen
   return dir;
 }
 
-/* Reads one artifact: unpacked, its manifest parsed (dirs inside the
-** unpacked copy, store paths relative to the current directory). */
-static km_manifest *kc_artifact_load(const char *path, char *err, size_t errlen) {
-  char *text, *dir = NULL, what[1024] = "", cwd[4096];
-  uint8_t *bundle;
-  size_t n;
+/* Checks that every dir an artifact's manifest names (already confined
+** to relative paths) is a directory of its unpacked bundle (under root):
+** the app's, the SDK beside it and its site-packages. false with err. */
+static bool kc_artifact_dirs(const km_manifest *m, const char *root, char *err, size_t errlen) {
+  size_t rn = strlen(root);
+  for (int i = 0; i < m->napps; i++) {
+    const km_app *a = &m->apps[i];
+    char sdk[4200];
+    snprintf(sdk, sizeof sdk, "%s", a->dir);
+    char *slash = strrchr(sdk, '/');
+    if (slash) strcpy(slash, "/sdk");
+    const char *what = "dir", *bad = NULL;
+    struct stat sb;
+    if (stat(a->dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) bad = a->dir;
+    else if (stat(sdk, &sb) != 0 || !S_ISDIR(sb.st_mode)) bad = sdk, what = "the SDK beside dir";
+    for (int k = 0; !bad && k < a->nsite_packages; k++)
+      if (stat(a->site_packages[k], &sb) != 0 || !S_ISDIR(sb.st_mode)) bad = a->site_packages[k], what = "site_packages";
+    if (bad) {
+      snprintf(err, errlen, "its krait.toml: %s \"%s\" of app \"%s\" is not a directory of its bundle "
+               "(krait build writes dir = \"app\" and site_packages = [\"site-packages/0\", ...]): "
+               "the manifest was changed", what, strlen(bad) > rn ? bad + rn + 1 : bad, a->name);
+      return false;
+    }
+  }
+  return true;
+}
+
+/* Reads one artifact (its signature checked against the trusted keys, if
+** any, into *id as read): unpacked, its manifest parsed confined (dirs
+** inside the unpacked copy, store paths relative to the current
+** directory, neither absolute nor with ".."). */
+static km_manifest *kc_artifact_load(const char *path, ka_key *const *trust, int ntrust, ka_file_id *id,
+                                     char *err, size_t errlen) {
+  char *dir = NULL, what[1024] = "", cwd[4096];
+  ka_artifact art;
   km_manifest *m = NULL;
-  if (ka_artifact_read(path, &text, &bundle, &n, what, sizeof what) == 0) {
-    dir = kc_unpack(bundle, n, what, sizeof what);
-    char label[4500];
-    snprintf(label, sizeof label, "%s/krait.toml", dir ? dir : "");
-    if (dir && getcwd(cwd, sizeof cwd)) m = km_manifest_parse(text, strlen(text), label, cwd, what, sizeof what);
-    free(text);
-    free(bundle);
+  if (ka_artifact_read(path, trust, ntrust, &art, what, sizeof what) == 0) {
+    *id = art.id;
+    if (art.signer) fprintf(stderr, "krait: %s: signed by trusted key %s\n", path, ka_key_name(art.signer));
+    dir = kc_unpack(art.bundle, art.bundle_len, what, sizeof what);
+    km_source src = { "its krait.toml", dir, NULL, true };
+    if (dir && (src.data_dir = getcwd(cwd, sizeof cwd)))
+      m = km_manifest_read(art.manifest, strlen(art.manifest), &src, what, sizeof what);
+    if (m && !kc_artifact_dirs(m, dir, what, sizeof what)) {
+      km_manifest_free(m);
+      m = NULL;
+    }
+    ka_artifact_free(&art);
   }
   if (!m) snprintf(err, errlen, "artifact %s: %s", path, what[0] ? what : strerror(errno));
   free(dir);
   return m;
 }
 
-km_manifest *kc_artifacts_load(char **paths, int n, char *err, size_t errlen) {
+km_manifest *kc_artifacts_load(char **paths, int n, ka_key *const *trust, int ntrust, ka_file_id *ids,
+                               char *err, size_t errlen) {
   km_manifest *all = NULL;
   for (int i = 0; i < n; i++) {
-    km_manifest *m = kc_artifact_load(paths[i], err, errlen);
+    km_manifest *m = kc_artifact_load(paths[i], trust, ntrust, &ids[i], err, errlen);
     if (!m) { km_manifest_free(all); return NULL; }
     if (m->napps != 1) {
       snprintf(err, errlen, "artifact %s: holds %d apps, not 1", paths[i], m->napps);
@@ -129,8 +165,10 @@ static int kc_store_files(const km_manifest *m, const char **out, int cap) {
   return n;
 }
 
-/* Writes app i's artifact; prints what it holds. */
-static int kc_build_one(const km_manifest *m, int i, ka_app *app, const ka_app_config *cfg) {
+/* Writes app i's artifact (signed with sign, if not NULL); prints what it
+** holds. */
+static int kc_build_one(const km_manifest *m, int i, ka_app *app, const ka_app_config *cfg,
+                        const ka_key *sign) {
   char err[1024] = "", *path = kc_artifact_path(m, &m->apps[i]), *toml = km_app_format(m, &m->apps[i]);
   const char *exclude[64];
   ka_bundle_stats st;
@@ -143,7 +181,7 @@ static int kc_build_one(const km_manifest *m, int i, ka_app *app, const ka_app_c
     snprintf(dir, sizeof dir, "%s", path);
     *strrchr(dir, '/') = '\0';
     mkdir(dir, 0755);
-    rc = ka_app_save(app, path, toml, bundle, blen, err, sizeof err) ? KC_EXIT_ERROR : KC_EXIT_OK;
+    rc = ka_app_save(app, path, toml, bundle, blen, sign, err, sizeof err) ? KC_EXIT_ERROR : KC_EXIT_OK;
   }
   struct stat sb;
   if (rc == KC_EXIT_OK && stat(path, &sb) == 0) {
@@ -154,7 +192,12 @@ static int kc_build_one(const km_manifest *m, int i, ka_app *app, const ka_app_c
     if (st.site_entries)
       fprintf(stderr, "; %llu of %llu site-packages entries, the ones it imports",
               (unsigned long long)st.site_bundled, (unsigned long long)st.site_entries);
-    fprintf(stderr, "; python.wasm by SHA-256, not embedded)\n");
+    fprintf(stderr, "; python.wasm by SHA-256, not embedded)%s%s\n", sign ? "; signed with " : "",
+            sign ? ka_key_name(sign) : "");
+    if (st.links_left_out)
+      fprintf(stderr, "krait build: left out %llu symlink%s of site-packages leading out of it, "
+              "which the app cannot read unbuilt either; the first: %s\n",
+              (unsigned long long)st.links_left_out, st.links_left_out == 1 ? "" : "s", st.first_left_out);
   } else {
     fprintf(stderr, "Error: %s\n", err[0] ? err : "out of memory");
   }
@@ -168,7 +211,7 @@ int kc_build_save(const km_manifest *m, ka_app **apps, const kc_boot_env *env) {
   for (int i = 0; i < m->napps; i++) {
     kc_app_cfg c;
     kc_app_config(m, &m->apps[i], env, &c);
-    if (kc_build_one(m, i, apps[i], &c.cfg) != KC_EXIT_OK) return KC_EXIT_ERROR;
+    if (kc_build_one(m, i, apps[i], &c.cfg, env->sign) != KC_EXIT_OK) return KC_EXIT_ERROR;
   }
   return KC_EXIT_OK;
 }

@@ -67,6 +67,10 @@ extern const char kc_serve_usage[], kc_build_usage[];
 int kc_serve_main(int argc, char **argv);
 int kc_build_main(int argc, char **argv);
 
+/* keygen.c: `krait keygen NAME` (artifact signing keys). */
+extern const char kc_keygen_usage[];
+int kc_keygen_main(int argc, char **argv);
+
 /* new.c */
 extern const char kc_new_usage[];
 int kc_new_main(int argc, char **argv);

@@ -21,6 +21,7 @@ static const char kc_usage[] =
   "  serve   Serve the Python apps of a krait.toml over HTTP\n"
   "  build   Write the deployable artifacts of a krait.toml's apps\n"
   "  new     Create an app directory (krait.toml, app.py) from a template\n"
+  "  keygen  Make an Ed25519 key pair for signing app artifacts\n"
   "  web-snapshot  Write the snapshot web/krait.js starts from (make web)\n"
   "  wast    Run spec tests (the JSON form of .wast scripts)\n"
   "  help    Show the usage of krait or of one command\n"
@@ -79,6 +80,10 @@ static int kc_help(int argc, char **argv)
     fputs(kc_build_usage, stdout);
     return KC_EXIT_OK;
   }
+  if (strcmp(argv[2], "keygen") == 0) {
+    fputs(kc_keygen_usage, stdout);
+    return KC_EXIT_OK;
+  }
   if (strcmp(argv[2], "new") == 0) {
     fputs(kc_new_usage, stdout);
     return KC_EXIT_OK;
@@ -110,6 +115,8 @@ int main(int argc, char **argv)
     return kc_build_main(argc - 1, argv + 1);
   if (strcmp(cmd, "new") == 0)
     return kc_new_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "keygen") == 0)
+    return kc_keygen_main(argc - 1, argv + 1);
   if (strcmp(cmd, "web-snapshot") == 0)
     return kc_websnap_main(argc - 1, argv + 1);
   if (strcmp(cmd, "wast") == 0)

@@ -26,7 +26,9 @@ const char kc_serve_usage[] =
   "(copy-on-write), so nothing one request does is seen by the next.\n"
   "Artifacts are unpacked once into ~/.cache/krait/apps ($KRAIT_CACHE);\n"
   "their SQLite stores' relative paths are relative to the current\n"
-  "directory.\n"
+  "directory. An artifact's manifest may name no path outside that\n"
+  "directory and its unpacked files (no absolute path, no \"..\"); a\n"
+  "krait.toml's paths are the operator's and used as written.\n"
   "\n"
   "Options:\n"
   "  --listen HOST:PORT   Where to serve (default 127.0.0.1:8080)\n"
@@ -56,6 +58,11 @@ const char kc_serve_usage[] =
   "  --playground         Also serve the browser build (`make web`: krait.js\n"
   "                       and the playground) at /web/, cross-origin isolated\n"
   "                       (COOP/COEP); without a manifest, serve only that\n"
+  "  --trust KEY.pub      Serve only artifacts signed (krait build --sign) by\n"
+  "                       the Ed25519 public key in the PEM file KEY.pub\n"
+  "                       (repeatable: any of them); unsigned, otherwise\n"
+  "                       signed or changed ones are refused, saying which.\n"
+  "                       Without it, artifacts are served unchecked.\n"
   "  -h, --help           Show this help\n"
   "\n"
   "An app's timeout_ms counts from the request's first byte, time waiting\n"
@@ -79,6 +86,9 @@ typedef struct kc_serve_opts {
   bool quiet;
   bool playground;             /* --playground: build/web at /web/ */
   bool build;                  /* `krait build`: boot, save, stop */
+  const char *trust[16];       /* serve --trust: public key files */
+  int ntrust;
+  const char *sign;            /* build --sign: a private key file */
 } kc_serve_opts;
 
 /* Splits "HOST:PORT" (IPv6 as [::1]:PORT) into host (static) and *port. */
@@ -235,6 +245,7 @@ static ka_app *kc_boot(const km_manifest *m, int i, const kc_boot_env *env) {
   bool from_file = built && stat(built, &sb) == 0;
   c.cfg.snapshot = built;
   c.cfg.artifact = env->artifacts;
+  c.cfg.verified = env->artifact_ids ? &env->artifact_ids[i] : NULL;
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   ka_app *app = ka_app_boot(&c.cfg, err, sizeof err);
@@ -270,6 +281,20 @@ static int kc_serve_limit(kc_serve_opts *o, int k, const char *name, const char 
   return -1;
 }
 
+/* --trust KEY.pub (serve, repeatable) or --sign KEY (build) at argv[*i]:
+** -1 to go on, else a usage error's exit status. */
+static int kc_serve_key_opt(kc_serve_opts *o, int argc, char **argv, int *i) {
+  const char *a = argv[*i], *cmd = o->build ? "build" : "serve", *usage = o->build ? kc_build_usage : kc_serve_usage;
+  bool trust = !strcmp(a, "--trust");
+  if (trust == o->build)
+    return kc_usage_error(cmd, usage, "%s is an option of krait %s", a, trust ? "serve" : "build");
+  if (*i + 1 >= argc) return kc_usage_error(cmd, usage, "option '%s' needs a value", a);
+  if (trust && o->ntrust == 16) return kc_usage_error(cmd, usage, "more than 16 --trust keys");
+  if (trust) o->trust[o->ntrust++] = argv[++*i];
+  else o->sign = argv[++*i];
+  return -1;
+}
+
 static int kc_serve_parse(kc_serve_opts *o, int argc, char **argv) {
   static const char *const valued[] = { "--listen", "--admin", "--workers", "--python-home", "--access-log",
                                         "--max-conns", "--max-conns-per-client", "--keepalive-timeout",
@@ -280,6 +305,11 @@ static int kc_serve_parse(kc_serve_opts *o, int argc, char **argv) {
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(kc_serve_usage, stdout); return KC_EXIT_OK; }
     if (!strcmp(a, "--quiet")) { o->quiet = true; continue; }
     if (!strcmp(a, "--playground")) { o->playground = true; continue; }
+    if (!strcmp(a, "--trust") || !strcmp(a, "--sign")) {
+      int rc = kc_serve_key_opt(o, argc, argv, &i);
+      if (rc >= 0) return rc;
+      continue;
+    }
     if (a[0] != '-') {
       if (o->ninputs == 64) return kc_usage_error("serve", kc_serve_usage, "more than 64 artifacts");
       o->inputs[o->ninputs++] = argv[i];
@@ -386,7 +416,7 @@ static int kc_serve_run(const kc_serve_opts *o, km_manifest *m, ka_app **apps, i
 }
 
 const char kc_build_usage[] =
-  "Usage: krait build [DIR | krait.toml] [--python-home DIR]\n"
+  "Usage: krait build [DIR | krait.toml] [--python-home DIR] [--sign KEY]\n"
   "\n"
   "Boots every app of the manifest (default: ./krait.toml) -- imports it and\n"
   "finds its handler -- and writes its deployable artifact .krait/APP.krait\n"
@@ -396,7 +426,51 @@ const char kc_build_usage[] =
   "packages with include = [...]). python.wasm is referenced by SHA-256, not\n"
   "embedded. `krait serve DIR` starts from it while it is fresh and refuses\n"
   "it once python.wasm, the app's files or its settings have changed;\n"
-  "`krait serve APP.krait` runs it anywhere with the same python.wasm.\n";
+  "`krait serve APP.krait` runs it anywhere with the same python.wasm.\n"
+  "\n"
+  "Only files inside the app's folder, the SDK and the site-packages dirs\n"
+  "are bundled: a symlink is bundled as what it leads to when that is\n"
+  "inside its own folder; one leading out of the app's folder is an error\n"
+  "(naming the link and its target), one leading out of site-packages is\n"
+  "left out (the app cannot read either served unbuilt).\n"
+  "\n"
+  "Options:\n"
+  "  --python-home DIR    python.wasm and its stdlib (as for krait python)\n"
+  "  --sign KEY           Sign each artifact with the Ed25519 private key in\n"
+  "                       the PEM file KEY (`krait keygen NAME` makes NAME.key\n"
+  "                       and NAME.pub); `krait serve --trust NAME.pub` then\n"
+  "                       accepts it. The signature covers every byte of the\n"
+  "                       artifact (snapshot, manifest, files).\n"
+  "  -h, --help           Show this help\n";
+
+/* The keys of --sign and --trust, read. */
+typedef struct kc_keys {
+  ka_key *sign;
+  ka_key *trust[16];
+  int ntrust;
+} kc_keys;
+
+static void kc_keys_free(kc_keys *k) {
+  ka_key_free(k->sign);
+  for (int i = 0; i < k->ntrust; i++) ka_key_free(k->trust[i]);
+}
+
+/* Reads the key files of o into k; 0, or -1 after an error message. */
+static int kc_keys_load(const kc_serve_opts *o, kc_keys *k) {
+  char err[1024];
+  memset(k, 0, sizeof *k);
+  if (o->sign && !(k->sign = ka_key_load(o->sign, true, err, sizeof err))) {
+    fprintf(stderr, "Error: --sign: %s\n", err);
+    return -1;
+  }
+  for (; k->ntrust < o->ntrust; k->ntrust++)
+    if (!(k->trust[k->ntrust] = ka_key_load(o->trust[k->ntrust], false, err, sizeof err))) {
+      fprintf(stderr, "Error: --trust: %s\n", err);
+      kc_keys_free(k);
+      return -1;
+    }
+  return 0;
+}
 
 int kc_build_main(int argc, char **argv) {
   for (int i = 1; i < argc; i++)
@@ -415,11 +489,19 @@ static int kc_serve_common(int argc, char **argv, bool build) {
   kc_boot_env env = { .use_built = !build };
   env.artifacts = o.ninputs > 0 && kc_is_artifact(o.inputs[0]);
   if (build && env.artifacts) return kc_usage_error("build", kc_build_usage, "%s is already built", o.inputs[0]);
+  if (o.ntrust && !env.artifacts)
+    return kc_usage_error("serve", kc_serve_usage, "--trust checks artifacts (APP.krait); a manifest's "
+                          "apps are served from their sources, unsigned");
+  kc_keys keys;
+  if (kc_keys_load(&o, &keys) != 0) return KC_EXIT_ERROR;
+  ka_file_id ids[64];
+  env.artifact_ids = keys.ntrust ? ids : NULL;
+  env.sign = keys.sign;
   if (!env.artifacts && o.ninputs > 1)
     return kc_usage_error(build ? "build" : "serve", build ? kc_build_usage : kc_serve_usage,
                           "more than one manifest (only artifacts can be served together)");
   char err[1024], *path = env.artifacts ? NULL : kc_manifest_path(o.ninputs ? o.inputs[0] : NULL);
-  km_manifest *m = env.artifacts ? kc_artifacts_load(o.inputs, o.ninputs, err, sizeof err)
+  km_manifest *m = env.artifacts ? kc_artifacts_load(o.inputs, o.ninputs, keys.trust, keys.ntrust, ids, err, sizeof err)
                  : path ? km_manifest_load(path, err, sizeof err) : NULL;
   if (!m && path && o.playground && !o.ninputs && access(path, F_OK) != 0 &&
       (m = calloc(1, sizeof *m)))   /* the playground alone: no apps */
@@ -427,6 +509,7 @@ static int kc_serve_common(int argc, char **argv, bool build) {
   if (!m) {
     fprintf(stderr, "Error: %s\n", env.artifacts || path ? err : "out of memory");
     free(path);
+    kc_keys_free(&keys);
     return KC_EXIT_ERROR;
   }
   rc = KC_EXIT_ERROR;
@@ -449,5 +532,6 @@ static int kc_serve_common(int argc, char **argv, bool build) {
   free(sdk);
   free(path);
   km_manifest_free(m);
+  kc_keys_free(&keys);
   return rc;
 }

@@ -18,6 +18,9 @@ typedef struct kc_boot_env {
   bool artifacts;              /* the apps come from artifacts */
   char **artifact_paths;       /* then: one per app, in order */
   bool use_built;              /* serve: start from .krait/APP.krait */
+  const ka_file_id *artifact_ids; /* then: each as its signature was checked
+                                  (NULL: no --trust) */
+  const ka_key *sign;          /* build --sign: the private key */
 } kc_boot_env;
 
 /* An app's config with the storage its arrays point into. */
@@ -38,10 +41,14 @@ char *kc_artifact_path(const km_manifest *m, const km_app *a);
 /* Whether path is a file that starts like an artifact (a snapshot). */
 bool kc_is_artifact(const char *path);
 
-/* Unpacks the artifacts at paths (into the cache, once per content) and
-** merges their manifests; store paths relative to the current directory.
-** NULL with err naming the artifact and the problem. */
-km_manifest *kc_artifacts_load(char **paths, int n, char *err, size_t errlen);
+/* Reads the artifacts at paths (with ntrust keys, each must be signed by
+** one of them; ids[i] receives the file as read), unpacks them (into the
+** cache, once per content) and merges their manifests, read confined:
+** store paths relative to the current directory, no absolute path or
+** "..", and every dir a directory of the bundle. NULL with err naming the
+** artifact and the problem. */
+km_manifest *kc_artifacts_load(char **paths, int n, ka_key *const *trust, int ntrust, ka_file_id *ids,
+                               char *err, size_t errlen);
 
 /* `krait serve --playground`: files under root (a realpath) served at
 ** prefix ("/web") with COOP/COEP headers (static.c). */

@@ -126,6 +126,14 @@ static int km_merge_check(const km_manifest *into, const km_manifest *from, char
                from->path, s->name);
       return -1;
     }
+    for (int k = 0; k < into->nstores; k++) {  /* one file under two names */
+      const km_store *x = &into->stores[k], *y = &from->stores[i];
+      if (!x->redis && !y->redis && strcmp(x->name, y->name) && !strcmp(x->path, y->path)) {
+        snprintf(err, errlen, "%s and %s give the one SQLite file %s to two stores, \"%s\" and \"%s\"",
+                 into->path, from->path, x->path, x->name, y->name);
+        return -1;
+      }
+    }
   }
   for (int a = 0; a < from->napps; a++)
     for (int b = 0; b < into->napps; b++) {

@@ -13,11 +13,13 @@
 #include "manifest/toml.h"
 
 /* The reading state: the document, the manifest's directory (and the one
-** store paths are relative to), errors. */
+** store paths are relative to), whether its paths must stay inside them
+** (an artifact's), errors. */
 typedef struct km_rd {
   const char *file;
   char dir[PATH_MAX];
   const char *data_dir;
+  bool confined;
   char *err;
   size_t errlen;
   bool failed;
@@ -49,6 +51,71 @@ static char *km_str(km_rd *r, const km_toml_value *v, const char *what) {
     return NULL;
   }
   return c;
+}
+
+/* s for a message: at most 80 bytes, quotes, backslashes and bytes outside
+** printable ASCII as escapes, into out (at least 330 bytes). */
+static const char *km_show(const char *s, char *out) {
+  size_t o = 0;
+  for (size_t i = 0; s[i] && o < 320; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (i == 80) { strcpy(out + o, "..."); o += 3; break; }
+    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') o += (size_t)sprintf(out + o, "\\x%02x", c);
+    else out[o++] = (char)c;
+  }
+  out[o] = '\0';
+  return out;
+}
+
+/* Whether name is a safe name for an app or a store: 1 to 64 letters,
+** digits, '_', '.' or '-', starting with a letter or digit, without "..".
+** An app's name becomes the file .krait/NAME.krait, a store's the file
+** .krait/NAME.db, and both appear in logs and metrics labels. */
+bool km_name_ok(const char *name) {
+  size_t n = strlen(name);
+  if (n == 0 || n > 64 || strstr(name, "..")) return false;
+  for (size_t i = 0; i < n; i++) {
+    char c = name[i];
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && (i == 0 || (c != '_' && c != '.' && c != '-'))) return false;
+  }
+  return true;
+}
+
+/* Refuses an unsafe name (what: "app name", "key-value store name"). */
+static void km_check_name(km_rd *r, const km_toml_value *at, const char *what, const char *name) {
+  char shown[330];
+  if (name && !km_name_ok(name))
+    km_err(r, at, "%s \"%s\" is not allowed: use 1 to 64 letters, digits, '_', '.' or '-', "
+           "starting with a letter or digit, without \"..\"", what, km_show(name, shown));
+}
+
+/* Why path p may not be in an artifact's manifest, or NULL: it must be
+** relative, with no empty, "." or ".." part, so that it names something
+** inside the artifact's unpacked files or the directory it is served
+** from, never elsewhere on the host. */
+const char *km_path_unconfined(const char *p) {
+  if (!p[0]) return "is empty";
+  if (p[0] == '/') return "is absolute";
+  for (const char *s = p; *s;) {
+    size_t c = strcspn(s, "/");
+    if (c == 0) return "has an empty part (\"//\" or a trailing \"/\")";
+    if (c == 2 && s[0] == '.' && s[1] == '.') return "has a \"..\" part";
+    if (c == 1 && s[0] == '.') return "has a \".\" part";
+    s += c;
+    if (*s == '/' && !*++s) return "has an empty part (\"//\" or a trailing \"/\")";
+  }
+  return NULL;
+}
+
+/* In an artifact's manifest, refuses a path that could leave it (what
+** names the key: "dir", "site_packages", "key_value_stores.X path"). */
+static void km_check_confined(km_rd *r, const km_toml_value *at, const char *what, const char *p) {
+  char shown[330];
+  const char *why = r->confined && p ? km_path_unconfined(p) : NULL;
+  if (why)
+    km_err(r, at, "%s \"%s\" %s: an artifact's paths must stay inside it and the directory it is "
+           "served from (relative, without \"..\")", what, km_show(p, shown), why);
 }
 
 /* A path made absolute against directory dir. */
@@ -139,6 +206,7 @@ static void km_read_app(km_rd *r, const km_toml_value *t, km_app *a, int index) 
   const km_toml_value *v;
   km_known(r, t, "[app]", km_app_keys);
   a->name = (v = km_toml_get(t, "name")) ? km_str(r, v, "name") : NULL;
+  km_check_name(r, v, "app name", a->name);
   if (!a->name && !r->failed && asprintf(&a->name, "app%d", index + 1) < 0) a->name = NULL;
   a->style = (v = km_toml_get(t, "style")) ? km_str(r, v, "style") : NULL;
   if (!a->style) km_err(r, t, "app \"%s\" needs style = \"spin\", \"cloudflare\" or \"wsgi\"", a->name);
@@ -149,6 +217,7 @@ static void km_read_app(km_rd *r, const km_toml_value *t, km_app *a, int index) 
   if (!r->failed && !strcmp(a->style, "wsgi") && (!a->wsgi || !strchr(a->wsgi, ':')))
     km_err(r, t, "app \"%s\" (wsgi) needs wsgi = \"module:app\"", a->name);
   char *dir = (v = km_toml_get(t, "dir")) ? km_str(r, v, "dir") : strdup(".");
+  if (v) km_check_confined(r, v, "dir", dir);
   a->dir = dir ? km_path(r, dir) : NULL;
   free(dir);
   km_strs(r, t, "routes", &a->routes, &a->nroutes);
@@ -160,6 +229,8 @@ static void km_read_app(km_rd *r, const km_toml_value *t, km_app *a, int index) 
   }
   km_strs(r, t, "site_packages", &a->site_packages, &a->nsite_packages);
   for (int i = 0; i < a->nsite_packages; i++) {
+    km_check_confined(r, km_toml_array_at(km_toml_get(t, "site_packages"), (size_t)i), "site_packages",
+                      a->site_packages[i]);
     char *abs = a->site_packages[i] ? km_path(r, a->site_packages[i]) : NULL;
     free(a->site_packages[i]);
     a->site_packages[i] = abs;
@@ -185,6 +256,8 @@ static void km_read_stores(km_rd *r, const km_toml_value *root, km_manifest *m) 
     const km_toml_value *s = km_toml_table_at(t, i, &k, &kn), *v;
     km_store *st = &m->stores[i];
     st->name = strndup(k, kn);
+    if (st->name && strlen(st->name) != kn) km_err(r, s, "a key-value store name contains a NUL byte");
+    km_check_name(r, s, "key-value store name", st->name);
     km_known(r, s, "[key_value_stores]", keys);
     char *backend = (v = km_toml_get(s, "backend")) ? km_str(r, v, "backend") : strdup("sqlite");
     st->redis = backend && !strcmp(backend, "redis");
@@ -195,7 +268,9 @@ static void km_read_stores(km_rd *r, const km_toml_value *root, km_manifest *m) 
       st->url = (v = km_toml_get(s, "url")) ? km_str(r, v, "url") : NULL;
       if (!st->url) km_err(r, s, "store \"%s\" (redis) needs url = \"redis://host:port/db\"", st->name);
     } else {
-      char *p = (v = km_toml_get(s, "path")) ? km_str(r, v, "path") : NULL;
+      char *p = (v = km_toml_get(s, "path")) ? km_str(r, v, "path") : NULL, what[300];
+      snprintf(what, sizeof what, "key_value_stores.%s path", st->name);
+      if (v) km_check_confined(r, v, what, p);
       if (!p && asprintf(&p, ".krait/%s.db", st->name) < 0) p = NULL;
       st->path = p ? km_path_in(r->data_dir, p) : NULL;
       free(p);
@@ -265,23 +340,21 @@ km_manifest *km_manifest_load(const char *path, char *err, size_t errlen) {
   return m;
 }
 
-km_manifest *km_manifest_parse(const char *text, size_t n, const char *path, const char *data_dir,
-                               char *err, size_t errlen) {
-  km_rd r = { .file = path, .err = err, .errlen = errlen };
+km_manifest *km_manifest_read(const char *text, size_t n, const km_source *src, char *err,
+                              size_t errlen) {
+  km_rd r = { .file = src->label, .confined = src->confined, .err = err, .errlen = errlen };
   km_toml_error te;
-  km_toml_doc *doc = km_toml_parse(text, n, path, &te);
+  km_toml_doc *doc = km_toml_parse(text, n, src->label, &te);
   if (!doc) {
     snprintf(err, errlen, "%s", te.message);
     return NULL;
   }
   km_manifest *m = calloc(1, sizeof *m);
-  snprintf(r.dir, sizeof r.dir, "%s", path);
-  char *slash = strrchr(r.dir, '/');
-  if (slash) *slash = '\0';
-  else strcpy(r.dir, ".");
-  r.data_dir = data_dir ? data_dir : r.dir;
+  snprintf(r.dir, sizeof r.dir, "%s", src->dir);
+  r.data_dir = src->data_dir ? src->data_dir : r.dir;
   if (m) {
-    m->path = strdup(path);
+    m->path = malloc(strlen(r.dir) + 16);
+    if (m->path) sprintf(m->path, "%s/krait.toml", r.dir);
     const km_toml_value *root = km_toml_root(doc);
     static const char *const top[] = { "app", "key_value_stores", NULL };
     km_known(&r, root, "krait.toml", top);
@@ -294,6 +367,26 @@ km_manifest *km_manifest_parse(const char *text, size_t n, const char *path, con
     if (!m) snprintf(err, errlen, "out of memory");
     km_manifest_free(m);
     return NULL;
+  }
+  return m;
+}
+
+km_manifest *km_manifest_parse(const char *text, size_t n, const char *path, const char *data_dir,
+                               char *err, size_t errlen) {
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (slash) *slash = '\0';
+  else strcpy(dir, ".");
+  km_source src = { path, dir, data_dir, false };
+  km_manifest *m = km_manifest_read(text, n, &src, err, errlen);
+  if (m) {
+    free(m->path);
+    if (!(m->path = strdup(path))) {
+      km_manifest_free(m);
+      snprintf(err, errlen, "out of memory");
+      return NULL;
+    }
   }
   return m;
 }

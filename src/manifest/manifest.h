@@ -60,6 +60,31 @@ km_manifest *km_manifest_load(const char *path, char *err, size_t errlen);
 km_manifest *km_manifest_parse(const char *text, size_t n, const char *path, const char *data_dir,
                                char *err, size_t errlen);
 
+/* Where a manifest text comes from, for km_manifest_read. */
+typedef struct km_source {
+  const char *label;           /* names the text in messages ("file:line:") */
+  const char *dir;             /* relative dirs are resolved against it */
+  const char *data_dir;        /* relative store paths (NULL: dir) */
+  bool confined;               /* an artifact's manifest: every path (dir,
+                                  site_packages, store paths) must be
+                                  relative, without "..", "." or empty
+                                  parts (km_path_unconfined) */
+} km_source;
+
+/* km_manifest_parse with a label apart from the directory, and the
+** confinement of an artifact's manifest. m->path is dir/krait.toml. */
+km_manifest *km_manifest_read(const char *text, size_t n, const km_source *src, char *err,
+                              size_t errlen);
+
+/* Whether name is allowed for an app or a key-value store: 1 to 64
+** letters, digits, '_', '.' or '-', starting with a letter or digit, and
+** no "..". (App names become .krait/NAME.krait, store names .krait/NAME.db.) */
+bool km_name_ok(const char *name);
+
+/* Why path p is not allowed in an artifact's manifest ("is absolute",
+** "has a \"..\" part", ...), or NULL when it is relative and clean. */
+const char *km_path_unconfined(const char *p);
+
 /* The manifest text of app a alone (with the stores it is granted), for an
 ** artifact: dir = "app", site_packages = "site-packages/0".., and store
 ** paths under the manifest's directory made relative to it. malloc'ed;

@@ -4,6 +4,7 @@
 ** Does not own: the parser (src/manifest/toml.c) or what the keys mean.
 */
 #include "test.h"
+#include "manifest/manifest.h"
 #include "manifest/toml.h"
 #include "util/util.h"
 
@@ -626,6 +627,109 @@ static void test_manifest(void) {
   CHECK_STR(t_fail(dup), "krait.toml:5:1: duplicate key \"path\" (first defined at line 4)");
 }
 
+/* ---- the manifest's names and paths ----------------------------------------- */
+
+static char t_merr[1024];
+
+/* Parses a krait.toml text (as /srv/site/krait.toml; confined: as an
+** artifact's); NULL with t_merr. */
+static km_manifest *t_manifest_of(const char *text, bool confined) {
+  km_source src = { confined ? "its krait.toml" : "/srv/site/krait.toml", "/srv/site", NULL, confined };
+  t_merr[0] = '\0';
+  return km_manifest_read(text, strlen(text), &src, t_merr, sizeof t_merr);
+}
+
+/* The error of a manifest that must be refused ("(parsed)" if it was not). */
+static const char *t_manifest_fail(const char *text, bool confined) {
+  km_manifest *m = t_manifest_of(text, confined);
+  if (m) { km_manifest_free(m); return "(parsed)"; }
+  return t_merr;
+}
+
+/* App and store names: a safe alphabet, no "..", at most 64 bytes; the
+** error names the file, the line and the name (escaped). */
+static void test_manifest_names(void) {
+  static const char *const good[] = { "hello", "a", "A1", "my-app_2.v3", "0day",
+      "x234567890123456789012345678901234567890123456789012345678901234" };
+  for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+    CHECK(km_name_ok(good[i]));
+    char text[256];
+    snprintf(text, sizeof text, "[app]\nname = \"%s\"\nstyle = \"spin\"\n", good[i]);
+    km_manifest *m = t_manifest_of(text, false);
+    CHECK(m);
+    CHECK_STR(m->apps[0].name, good[i]);
+    km_manifest_free(m);
+  }
+  static const char *const bad[] = { "", "../../../x", "..", "a..b", "/etc/x", "a/b", ".hidden",
+      "-rf", "_x", "sp ace", "tab\\t", "quo\\\"te", "\\u00e9t\\u00e9",
+      "x2345678901234567890123456789012345678901234567890123456789012345" };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char text[256];
+    snprintf(text, sizeof text, "# c\n[app]\nstyle = \"spin\"\nname = \"%s\"\n", bad[i]);
+    const char *e = t_manifest_fail(text, false);
+    CHECK_CONTAINS(e, "/srv/site/krait.toml:4: app name \"");
+    CHECK_CONTAINS(e, "\" is not allowed: use 1 to 64 letters, digits");
+  }
+  CHECK_STR(t_manifest_fail("[app]\nstyle = \"spin\"\nname = \"../../../x\"\n", false),
+            "/srv/site/krait.toml:3: app name \"../../../x\" is not allowed: use 1 to 64 letters, "
+            "digits, '_', '.' or '-', starting with a letter or digit, without \"..\"");
+  CHECK_CONTAINS(t_manifest_fail("[app]\nstyle = \"spin\"\nname = \"a\\nb\\\"c\"\n", false),
+                 "app name \"a\\x0ab\\x22c\" is not allowed");
+  CHECK(!km_name_ok("../x") && !km_name_ok("x/..") && !km_name_ok(""));
+  /* store names become .krait/NAME.db: the same rule */
+  CHECK_STR(t_manifest_fail("[app]\nstyle = \"spin\"\nkey_value_stores = [\"../../up\"]\n"
+                            "\n[key_value_stores.\"../../up\"]\nbackend = \"sqlite\"\n", false),
+            "/srv/site/krait.toml:5: key-value store name \"../../up\" is not allowed: use 1 to 64 "
+            "letters, digits, '_', '.' or '-', starting with a letter or digit, without \"..\"");
+  km_manifest *m = t_manifest_of("[app]\nstyle = \"spin\"\nkey_value_stores = [\"FOO\", \"default\"]\n"
+                                 "[key_value_stores.FOO]\n", false);
+  CHECK(m);
+  CHECK_INT(m->nstores, 2);
+  CHECK_STR(m->stores[0].path, "/srv/site/.krait/FOO.db");
+  CHECK_STR(m->stores[1].path, "/srv/site/.krait/default.db");
+  km_manifest_free(m);
+}
+
+/* An artifact's manifest (confined) names no path outside its files and
+** the serve directory; an operator's krait.toml may. */
+static void test_manifest_confined(void) {
+  static const char app[] = "[app]\nname = \"a\"\nstyle = \"spin\"\ndir = \"app\"\n"
+                            "site_packages = [\"site-packages/0\"]\nkey_value_stores = [\"S\"]\n"
+                            "[key_value_stores.S]\npath = \"%s\"\n";
+  char text[512];
+  snprintf(text, sizeof text, app, "data/s.db");
+  km_manifest *m = t_manifest_of(text, true);
+  CHECK(m);
+  CHECK_STR(m->apps[0].dir, "/srv/site/app");
+  CHECK_STR(m->apps[0].site_packages[0], "/srv/site/site-packages/0");
+  CHECK_STR(m->stores[0].path, "/srv/site/data/s.db");
+  km_manifest_free(m);
+  static const char *const bad[][2] = {
+    { "/tmp/evil.db", "is absolute" }, { "../evil.db", "has a \"..\" part" },
+    { "data/../../evil.db", "has a \"..\" part" }, { "./x.db", "has a \".\" part" },
+    { "data//x.db", "has an empty part" }, { "data/", "has an empty part" }, { "", "is empty" },
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    snprintf(text, sizeof text, app, bad[i][0]);
+    const char *e = t_manifest_fail(text, true);
+    CHECK_CONTAINS(e, "its krait.toml:8: key_value_stores.S path \"");
+    CHECK_CONTAINS(e, bad[i][1]);
+    CHECK_CONTAINS(e, "an artifact's paths must stay inside it");
+    m = t_manifest_of(text, false);   /* the operator's krait.toml: as written */
+    bool parsed = m != NULL;
+    km_manifest_free(m);
+    CHECK(parsed);
+  }
+  CHECK_STR(t_manifest_fail("[app]\nstyle = \"spin\"\ndir = \"/etc\"\n", true),
+            "its krait.toml:3: dir \"/etc\" is absolute: an artifact's paths must stay inside it and "
+            "the directory it is served from (relative, without \"..\")");
+  CHECK_CONTAINS(t_manifest_fail("[app]\nstyle = \"spin\"\nsite_packages = [\"ok\",\n \"../../usr/lib\"]\n", true),
+                 "its krait.toml:4: site_packages \"../../usr/lib\" has a \"..\" part");
+  CHECK_STR(km_path_unconfined("/x"), "is absolute");
+  CHECK(km_path_unconfined("a/b.c/..d") == NULL);
+  CHECK(km_path_unconfined("...") == NULL);
+}
+
 /* ---- limits ------------------------------------------------------------------ */
 
 /* Writes n copies of s into a fresh malloc'd buffer, followed by tail. */
@@ -773,6 +877,8 @@ int main(void) {
   RUN(test_error_fields);
   RUN(test_lookup_api);
   RUN(test_manifest);
+  RUN(test_manifest_names);
+  RUN(test_manifest_confined);
   RUN(test_depth_limit);
   RUN(test_large_inputs);
   RUN(test_long_key_message);
