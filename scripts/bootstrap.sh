@@ -12,7 +12,8 @@ set -eu
 #     and OpenSSL's libcrypto (SHA-256) for snapshot files; wrk and gunicorn
 #     for `make bench-serve`: the load generator and the no-isolation WSGI
 #     baseline; chromium for the browser tests, which playwright-core from
-#     npm drives)
+#     npm drives; brotli for `make web`'s precompressed FILE.br siblings,
+#     which krait serve --playground sends to browsers that accept br)
 #   sh scripts/bootstrap.sh python   what `make python` needs in addition:
 #     a deb-src entry (for `apt-get source`) and the wasm32-wasi toolchain,
 #     the build python (python3.11), dpkg-dev (apt-get source), pkg-config,
@@ -28,7 +29,7 @@ PKGS="build-essential gcc make clang clang-16 lld-16 llvm-16
       csmith libcsmith-dev
       libsqlite3-dev libhiredis-dev redis-server sqlite3
       zlib1g-dev liblzma-dev libssl-dev
-      wrk gunicorn chromium"
+      wrk gunicorn chromium brotli"
 PY_PKGS="clang-16 lld-16 llvm-16 wasi-libc libclang-rt-16-dev-wasm32
       python3.11 dpkg-dev pkg-config make gcc wabt tcl xz-utils bzip2
       python3-flask util-linux tzdata"

@@ -7,12 +7,16 @@
 # @bjorn3/browser_wasi_shim from npm (web/node_modules, installed here with
 # `npm ci` when missing) as vendor/browser_wasi_shim/, and python/ with
 # python.wasm (build/python's, stripped with llvm-strip-16), the stdlib zip
-# (python311.zip) and python/sdk as sdk.zip. Needs `make python` first.
+# (python311.zip) and python/sdk as sdk.zip; last, beside every file of
+# 1 KiB or more, its precompressed FILE.br and FILE.gz
+# (scripts/web-compress.sh), which `krait serve --playground` sends by the
+# request's Accept-Encoding. Needs `make python` first, and brotli.
 # Does not own: the JS code (web/), the tests (tests/web/).
 set -eu
 cd "$(dirname "$0")/.."
 OUT=build/web
 [ -f build/python/python.wasm ] || { echo "web: build/python/python.wasm missing (make python)" >&2; exit 2; }
+command -v brotli >/dev/null 2>&1 || { echo "web: brotli not found (sh scripts/bootstrap.sh)" >&2; exit 2; }
 if [ ! -f web/node_modules/@bjorn3/browser_wasi_shim/dist/index.js ]; then
   echo "web: npm ci (web/package-lock.json)"
   (cd web && npm ci --no-audit --no-fund --loglevel=error)
@@ -33,10 +37,13 @@ llvm-strip-16 -o "$OUT/python/python.wasm" build/python/python.wasm
 # need not inflate), without what cannot work in a browser tab or is only
 # for developers of CPython itself (multiprocessing, distutils, lib2to3,
 # pydoc's topic data, Windows' msilib, _pydecimal beside the C _decimal).
+# Data files stay: the tzdata package's zone files (TZif) and its list
+# tzdata/zones, which zoneinfo reads through importlib.resources; checked.
 /usr/bin/python3.11 - build/python/lib/python311.zip "$OUT/python/python311.zip" <<'PY'
 import sys, zipfile
 DROP = ("distutils/", "pydoc_data/", "multiprocessing/", "lib2to3/", "msilib/", "ensurepip/",
         "idlelib/", "tkinter/", "turtledemo/", "venv/", "turtle.pyc", "_pydecimal.pyc")
+kept = set()
 with zipfile.ZipFile(sys.argv[1]) as src, zipfile.ZipFile(sys.argv[2], "w", zipfile.ZIP_STORED) as out:
     for info in src.infolist():
         name = info.filename
@@ -45,6 +52,12 @@ with zipfile.ZipFile(sys.argv[1]) as src, zipfile.ZipFile(sys.argv[2], "w", zipf
         if name.startswith(DROP):
             continue
         out.writestr(zipfile.ZipInfo(name, info.date_time), src.read(name))
+        kept.add(name)
+    tz = [n for n in src.NameToInfo if n.startswith("tzdata/") and not n.endswith((".py", ".pyc"))]
+    lost = [n for n in tz if n not in kept]
+    if not tz or lost:
+        sys.exit("web: the stdlib zip %s tzdata's data files (%s)"
+                 % ("lacks" if not tz else "would lose", sys.argv[1] if not tz else ", ".join(lost[:3])))
 PY
 /usr/bin/python3.11 - "$OUT/python/sdk.zip" <<'PY'
 import os, sys, zipfile
@@ -60,8 +73,15 @@ PY
 # this very python.wasm over these very zips as the worker would.
 if [ -x build/krait ]; then build/krait web-snapshot "$OUT"
 else echo "web: build/krait missing (make): no python.snapshot"; fi
+# The precompressed siblings (brotli -q 11, cached by content; gzip -9),
+# biggest files first, one per core at a time. tzdata's small zone files
+# live inside the zip, so this is a few dozen files.
+find "$OUT" -type f -size +1k ! -name '*.br' ! -name '*.gz' ! -name '*.png' -printf '%s %p\n' |
+  sort -rn | cut -d' ' -f2- | xargs -r -n 1 -P "$(nproc)" sh scripts/web-compress.sh
+size() { if [ -f "$1" ]; then wc -c <"$1"; else echo -; fi; }
 for f in python.wasm python311.zip sdk.zip python.snapshot; do
-  [ -f "$OUT/python/$f" ] || continue
-  printf 'web: %-14s %9d bytes, %9d gzip -9\n' "$f" "$(wc -c <"$OUT/python/$f")" "$(gzip -9c "$OUT/python/$f" | wc -c)"
+  p="$OUT/python/$f"
+  [ -f "$p" ] || continue
+  printf 'web: %-15s %9s bytes, %9s .br, %9s .gz\n' "$f" "$(size "$p")" "$(size "$p.br")" "$(size "$p.gz")"
 done
 echo "web: built $OUT/ (serve it with: node tests/web/server.mjs $OUT)"

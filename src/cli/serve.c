@@ -389,7 +389,7 @@ static int kc_serve_run(const kc_serve_opts *o, km_manifest *m, ka_app **apps, i
     ks_metrics_free(sc.metrics);
     return *rc;
   }
-  if (o->playground && routes) routes[r++] = (ks_route){ "/web/...", kc_static_handle, &web, NULL };
+  if (o->playground && routes) r = kc_static_routes(routes, r, &web);
   sc.routes = routes;
   sc.nroutes = (size_t)r;
   char err[512];

@@ -59,6 +59,11 @@ typedef struct kc_static {
 
 ks_outcome kc_static_handle(const ks_request *rq, ks_response *res, void *data);
 
+/* Appends web's routes to the n in routes (room for 2 more): /web/...,
+** and / (a redirect to the playground) unless an app has "/" or "/...".
+** The new count. */
+int kc_static_routes(ks_route *routes, int n, kc_static *web);
+
 /* The browser build: $KRAIT_WEB, else web/ beside the krait binary
 ** (build/web); a malloc'ed realpath, or NULL when it has no playground. */
 char *kc_web_root(void);

@@ -2,7 +2,9 @@
 // tests/web/server.mjs, driven in Debian's Chromium (/usr/bin/chromium) by
 // playwright-core. Each test saves a screenshot in build/test/out/web/.
 // A few checks need no browser (the snapshot reader's CRC-32 against
-// zlib's, krait-constants.js against the C headers it is generated from).
+// zlib's, krait-constants.js against the C headers it is generated from,
+// and tests/web/serve.sh: krait serve --playground's encodings, ETags,
+// redirects and confinement with curl, whose results count here).
 // Prints "ok NAME" / "FAIL NAME: why" and ends with "N passed, N failed".
 // Usage: node tests/web/run.mjs [ROOT] (default build/web).
 import { spawn, spawnSync } from "node:child_process";
@@ -236,6 +238,51 @@ await check("generator-refuses-what-it-cannot-read", async () => {
   }
 });
 
+// krait serve --playground with curl (tests/web/serve.sh): each of its
+// results is one of this run's.
+{
+  const r = spawnSync("bash", ["tests/web/serve.sh"], { encoding: "utf8", env: { ...process.env, KRAIT_WEB_BUILD: path.resolve(ROOT) },
+                                                      timeout: 300000 });
+  const lines = String(r.stdout || "").split("\n");
+  for (const l of lines) {
+    if (/^ok /.test(l)) { passed++; console.log(`ok serve: ${l.slice(3)}`); }
+    else if (/^FAIL /.test(l)) { failed++; console.log(`FAIL serve: ${l.slice(5)}`); }
+    else if (/^\(/.test(l)) console.log(`    ${l}`);
+  }
+  if (r.status !== 0 && !lines.some((l) => /^FAIL /.test(l))) {
+    failed++;
+    console.log(`FAIL serve: tests/web/serve.sh ended with status ${r.status}: ${String(r.stderr).trim().split("\n").pop()}`);
+  }
+}
+
+// Python as natively where users notice (tests/python/compat.sh's program,
+// the same under krait python and krait serve): the recursion limit, 990
+// levels counted from the top of the stack in Python and through C
+// (nested repr, json), and the time zone database from the stdlib zip.
+const COMPAT = `
+import sys, json, zoneinfo, datetime
+def depth():
+    f, n = sys._getframe(), 0
+    while f: f, n = f.f_back, n + 1
+    return n
+N = 990 - depth()
+def down(n): return 0 if n == 0 else 1 + down(n - 1)
+nest = []
+for _ in range(N): nest = [nest]
+deep_json = "[" * N + "]" * N
+d = datetime.datetime(2026, 7, 1, 12, tzinfo=zoneinfo.ZoneInfo("Europe/Berlin"))
+print(sys.getrecursionlimit(), down(N) == N, len(repr(nest)) == 2 * N + 2,
+      len(json.dumps(json.loads(deep_json))) == 2 * N,
+      d.utcoffset(), d.tzname(),
+      datetime.datetime(2026, 1, 1, tzinfo=zoneinfo.ZoneInfo("America/New_York")).tzname(),
+      "Asia/Kolkata" in zoneinfo.available_timezones())
+`;
+const COMPAT_WANT = "1000 True True True 2:00:00 CEST EST True";
+await check("compat-native-reference", async () => {
+  const r = spawnSync("/usr/bin/python3.11", ["-c", COMPAT], { encoding: "utf8" });
+  expect(r.stdout.trim() === COMPAT_WANT, `native python3.11 printed '${r.stdout.trim()}' ${r.stderr.trim()}`);
+});
+
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
 try {
   const base = await serve();
@@ -335,6 +382,31 @@ try {
     expect(got.true.text === got.false.text && got.true.text.includes("45 HÉLLO [1, 2, 3]"),
            `snapshot '${got.true.text}' vs boot '${got.false.text}'`);
     console.log(`    (boot ${Math.round(got.false.ms)} ms, snapshot ${Math.round(got.true.ms)} ms in the worker)`);
+  });
+
+  await test(browser, "python-compat-recursion-zoneinfo", base, async (page) => {
+    await playground(page, base);
+    const got = await page.evaluate(async (code) => {
+      const { load } = await import("../krait.js");
+      const out = {};
+      for (const snapshot of [true, false]) {
+        let text = "", err = "";
+        const py = await load({ snapshot, onStdout: (t) => { text += t; }, onStderr: (t) => { err += t; } });
+        try { await py.run(code); } catch (e) { err += `${e.name}: ${e.message}`; }
+        // the zone files and tzdata/zones, read from the stdlib zip
+        try {
+          await py.run('import zoneinfo, datetime\nz = zoneinfo.available_timezones()\nprint(len(z) > 400, "UTC" in z, ' +
+                       'datetime.datetime(2026, 3, 1, tzinfo=zoneinfo.ZoneInfo("Asia/Tokyo")).utcoffset())');
+        } catch (e) { err += `${e.name}: ${e.message}`; }
+        out[snapshot ? "snapshot" : "boot"] = { text, err: err.slice(-400), from: py.fromSnapshot };
+        py.worker.terminate();
+      }
+      return out;
+    }, COMPAT);
+    for (const [how, r] of Object.entries(got)) {
+      expect(r.from === (how === "snapshot"), `${how}: started ${r.from ? "from the snapshot" : "by booting"}`);
+      expect(r.text === `${COMPAT_WANT}\nTrue True 9:00:00\n`, `${how}: printed ${JSON.stringify(r.text)} ${JSON.stringify(r.err)}`);
+    }
   });
 
   await test(browser, "snapshot-byte-flipped-crc", base, async (page) => {
@@ -448,10 +520,22 @@ try {
 
   await test(browser, "krait-serve-playground", null, async (page) => {
     const served = await kraitServe();   // a failure to start is this test's
+    const encodings = {};
+    page.on("response", async (r) => {
+      const name = new URL(r.url()).pathname.replace(/^\/web\//, "");
+      encodings[name] = (await r.allHeaders())["content-encoding"] || "identity";
+    });
     await playground(page, served);
     expect(await page.evaluate(() => crossOriginIsolated), "krait serve's page is not cross-origin isolated");
     const out = await runCode(page, "print(sum(range(10)))");
     expect(out.trim() === "45", `output '${out}'`);
+    // zoneinfo needs the stdlib zip: the worker's synchronous XHR gets it br-encoded
+    const compat = await runCode(page, COMPAT);
+    expect(compat.trim() === COMPAT_WANT, `the compat program printed '${compat}'`);
+    for (const f of ["python/python.wasm", "python/python.snapshot", "python/python311.zip", "krait.js", "krait-worker.js"])
+      expect(encodings[f] === "br", `${f} came ${encodings[f] || "not at all"}, not br (${JSON.stringify(encodings)})`);
+    const root = await page.goto(served.replace(/web\/$/, ""));
+    expect(new URL(page.url()).pathname === "/web/playground/" && root.ok(), `/ led to ${page.url()}`);
   });
 
   await test(browser, "no-isolation-explained", plain, async (page) => {
