@@ -1,69 +1,11 @@
 /*
-** lower.c -- translates a validated function body into the interpreter's
-** slot-addressed code: a virtual operand stack folds local reads and
-** constants into operands, branches get precomputed relative targets.
+** lower.c -- translates a validated function body into slot-addressed code:
+** virtual operand stack, control flow, locals, calls, loads and stores. Does
+** not own the fusions of just-emitted ops into their consumers (fuse.c).
 */
-#include "interp/interp.h"
-#include "decode/instr.h"
-#include "util/cursor.h"
+#include "interp/lower_internal.h"
 #include <stdio.h>
 #include <stdlib.h>
-
-#define NONE UINT32_MAX
-/* Constants read as operands inside loops get read-only slots, filled by a
-** CONSTS op at function entry, instead of a CONST op on every iteration. */
-#define KI_CONST_SLOTS 32
-
-enum { V_TEMP, V_LOCAL, V_CONST };
-
-/* A virtual operand: in its canonical temp slot, in a local, or a constant
-** not yet written anywhere. */
-typedef struct lw_val {
-  uint8_t kind;
-  uint32_t local;
-  uint64_t k;
-} lw_val;
-
-typedef struct lw_label {
-  kd_op op;            /* BLOCK, LOOP, IF or ELSE */
-  uint32_t height;     /* operand height below the label's params */
-  uint32_t nparams, nresults;
-  uint32_t loop_pos;   /* code index of a loop's first instruction */
-  uint32_t patch;      /* chain of forward target words to patch */
-  uint32_t else_patch; /* an if's BR_UNLESS target word */
-  uint32_t ninstr;     /* instruction count at loop start, for fuel */
-} lw_label;
-
-typedef struct lw {
-  const krait_module *m;
-  const kd_func *f;
-  const kd_functype *ft;
-  bool explicit_bounds;
-  const int32_t *dw;
-  ku_fail fail;
-  ku_cursor c;
-  ku_vec code, map;      /* uint32_t words; uint32_t pairs */
-  lw_val *vs;            /* virtual stack, max_height entries */
-  uint32_t h;
-  ku_vec labels;         /* lw_label */
-  ku_vec scratch;        /* uint32_t, br_table depths */
-  uint32_t temp0;        /* first temp slot; the zero slot is nlocals */
-  uint64_t kvals[KI_CONST_SLOTS];           /* constants given slots */
-  bool pristine;         /* no block entered yet: unwritten locals are 0 */
-  uint8_t *written;      /* per local: assigned since entry (while pristine) */
-  uint32_t nk, kcap, loop_depth;            /* slots in use, reserved */
-  uint32_t last_dst;     /* dst word of the last value producer, or NONE */
-  uint32_t last_pos;     /* op word of the last op, NONE after a label */
-  ki_op last_ki;
-  uint32_t prev_pos;     /* op word of the op before it, or NONE */
-  ki_op prev_ki;
-  uint32_t cmp_pos;      /* op word of the last comparison, if last_dst */
-  kd_op cmp_op;
-  bool cmp_k;            /* the comparison had a constant operand */
-  bool dead;
-  uint32_t dead_depth, ninstr;
-  size_t cur_off;
-} lw;
 
 #define KI_MAP_SPECIAL(n) -1
 #define KI_MAP_UN(n) KI_##n##_S
@@ -80,98 +22,17 @@ static const int16_t gen_op[KD_OP_COUNT] = {
 
 int ki_first_op(kd_op op) { return gen_op[op]; }
 
-static _Noreturn void oom(lw *w) {
-  ku_cfail(&w->c, KRAIT_ERR_NOMEM, "out of memory while lowering");
-}
-
-static uint32_t *words(lw *w) { return w->code.data; }
-static uint32_t pos(lw *w) { return (uint32_t)w->code.len; }
-
-static void emit(lw *w, uint32_t word) {
-  uint32_t *p = ku_vec_push(&w->code);
-  if (!p) oom(w);
-  *p = word;
-}
-
-/* Starts an internal op: records its source offset and dispatch word. */
-static void emit_op(lw *w, ki_op op) {
-  uint32_t *p = ku_vec_push(&w->map);
-  if (!p) oom(w);
-  p[0] = pos(w);
-  p[1] = (uint32_t)w->cur_off;
-  w->prev_pos = w->last_pos;
-  w->prev_ki = w->last_ki;
-  w->last_pos = pos(w);
-  w->last_ki = op;
-  emit(w, (uint32_t)w->dw[op]);
-  w->last_dst = NONE;
-}
-
-/* Removes the last op (to fuse it into the next one). */
-static void drop_last(lw *w) {
-  w->code.len = w->last_pos;
-  w->map.len--;
-  w->last_pos = w->prev_pos = NONE;
-  w->last_dst = NONE;
-}
-
 /* Marks the current position as a jump target: nothing fuses across it. */
 static void mark_label(lw *w) {
   w->last_pos = w->prev_pos = NONE;
   w->last_dst = NONE;
 }
 
-static void emit_k64(lw *w, uint64_t k) {
-  emit(w, (uint32_t)k);
-  emit(w, (uint32_t)(k >> 32));
-}
-
-static uint32_t T(lw *w, uint32_t height) { return w->temp0 + height; }
-
-/* True when stack entry i holds the result of the last op, which was one
-** of the two given ops; the op can then be folded into its consumer. */
-static bool fresh(lw *w, uint32_t i, ki_op a, ki_op b) {
-  return w->vs[i].kind == V_TEMP && w->last_dst != NONE && w->last_pos != NONE &&
-         words(w)[w->last_dst] == T(w, i) && w->last_dst == w->last_pos + 1 &&
-         (w->last_ki == a || w->last_ki == b);
-}
-
-/* Emits dst = src, merging with a copy just before it into COPY2. */
-static void emit_copy(lw *w, uint32_t dst, uint32_t src) {
-  if (dst == src) return;
-  if (w->last_pos != NONE && w->last_ki == KI_COPY && pos(w) == w->last_pos + 3) {
-    words(w)[w->last_pos] = (uint32_t)w->dw[KI_COPY2];
-    w->last_ki = KI_COPY2;
-    emit(w, dst); emit(w, src);
-    return;
-  }
-  emit_op(w, KI_COPY); emit(w, dst); emit(w, src);
-}
-
-/* Writes constant k to slot dst; right after another CONST, both become
-** one CONST2 (straight-line code often sets several slots in a row). */
-static void emit_const(lw *w, uint32_t dst, uint64_t k) {
-  if (w->last_pos != NONE && w->last_ki == KI_CONST && pos(w) == w->last_pos + 4) {
-    words(w)[w->last_pos] = (uint32_t)w->dw[KI_CONST2];
-    w->last_ki = KI_CONST2;
-    emit(w, dst); emit_k64(w, k);
-    return;
-  }
-  emit_op(w, KI_CONST); emit(w, dst); emit_k64(w, k);
-}
-
-static void push(lw *w, uint8_t kind, uint32_t local, uint64_t k) {
-  assert(w->h < w->f->max_height);
-  w->vs[w->h++] = (lw_val){kind, local, k};
-}
-
-static void push_temp(lw *w) { push(w, V_TEMP, 0, 0); }
-
 /* Writes stack entry i into its canonical temp slot if it is virtual. */
 static void materialize(lw *w, uint32_t i) {
   lw_val *v = &w->vs[i];
-  if (v->kind == V_LOCAL) emit_copy(w, T(w, i), v->local);
-  else if (v->kind == V_CONST) emit_const(w, T(w, i), v->k);
+  if (v->kind == V_LOCAL) ki_fuse_copy(w, T(w, i), v->local);
+  else if (v->kind == V_CONST) ki_fuse_const(w, T(w, i), v->k);
   v->kind = V_TEMP;
 }
 
@@ -182,7 +43,7 @@ static void materialize_range(lw *w, uint32_t from, uint32_t to) {
 
 /* The read-only slot holding constant k (one of those pick_loop_consts
 ** chose), or NONE. */
-static uint32_t const_slot(lw *w, uint64_t k) {
+uint32_t ki_lw_const_slot(lw *w, uint64_t k) {
   for (uint32_t i = 0; i < w->nk; i++)
     if (w->kvals[i] == k) return w->temp0 - w->kcap + i;
   return NONE;
@@ -191,27 +52,16 @@ static uint32_t const_slot(lw *w, uint64_t k) {
 /* The slot holding entry i, for reading: a local's own slot, the zero
 ** slot for a zero constant, a constant slot, or its temp (other constants
 ** are written to the temp first). */
-static uint32_t slot_of(lw *w, uint32_t i) {
+uint32_t ki_lw_slot_of(lw *w, uint32_t i) {
   lw_val *v = &w->vs[i];
   if (v->kind == V_LOCAL) return v->local;
   if (v->kind == V_CONST && v->k == 0) return w->f->nlocals;  /* the zero slot */
   if (v->kind == V_CONST) {
-    uint32_t k = const_slot(w, v->k);
+    uint32_t k = ki_lw_const_slot(w, v->k);
     if (k != NONE) return k;
     materialize(w, i);
   }
   return T(w, i);
-}
-
-/* Pops the top entry and returns its slot. */
-static uint32_t pop_slot(lw *w) {
-  uint32_t s = slot_of(w, w->h - 1);
-  w->h--;
-  return s;
-}
-
-static lw_label *label(lw *w, uint32_t depth) {
-  return (lw_label *)w->labels.data + (w->labels.len - 1 - depth);
 }
 
 /* Emits a target word: backward targets are final, forward ones join the
@@ -226,7 +76,9 @@ static void emit_target(lw *w, lw_label *l) {
   l->patch = at;
 }
 
-static void bind_chain(lw *w, uint32_t chain, uint32_t target) {
+/* Points every word of a forward chain at target (a label position:
+** nothing fuses across it when it is the current one). */
+void ki_lw_bind_chain(lw *w, uint32_t chain, uint32_t target) {
   if (chain != NONE && target == pos(w)) mark_label(w);
   while (chain != NONE) {
     uint32_t next = words(w)[chain];
@@ -235,10 +87,7 @@ static void bind_chain(lw *w, uint32_t chain, uint32_t target) {
   }
 }
 
-static uint32_t label_arity(const lw_label *l) {
-  return l->op == KD_OP_LOOP ? l->nparams : l->nresults;
-}
-
+/* True when the top n values are not already in the label's slots. */
 static bool needs_move(lw *w, const lw_label *l, uint32_t n) {
   if (w->h - n != l->height) return true;
   for (uint32_t i = w->h - n; i < w->h; i++)
@@ -252,14 +101,9 @@ static void move_values(lw *w, const lw_label *l, uint32_t n) {
   for (uint32_t i = 0; i < n; i++) {
     uint32_t dst = T(w, l->height + i);
     lw_val *v = &w->vs[w->h - n + i];
-    if (v->kind == V_CONST) emit_const(w, dst, v->k);
-    else emit_copy(w, dst, v->kind == V_LOCAL ? v->local : T(w, w->h - n + i));
+    if (v->kind == V_CONST) ki_fuse_const(w, dst, v->k);
+    else ki_fuse_copy(w, dst, v->kind == V_LOCAL ? v->local : T(w, w->h - n + i));
   }
-}
-
-static uint32_t loop_cost(lw *w, const lw_label *l) {
-  uint32_t c = w->ninstr - l->ninstr;
-  return c ? c : 1;
 }
 
 /* Emits a jump to the label (after moves), with an interrupt check when
@@ -279,7 +123,7 @@ static void do_return(lw *w) {
     lw_val *v = &w->vs[w->h - 1];
     if (v->kind == V_TEMP && w->last_dst != NONE && words(w)[w->last_dst] == T(w, w->h - 1))
       words(w)[w->last_dst] = 0;
-    else if (v->kind == V_CONST) emit_const(w, 0, v->k);
+    else if (v->kind == V_CONST) ki_fuse_const(w, 0, v->k);
     else {  /* copy the result and return in one op */
       uint32_t src = v->kind == V_LOCAL ? v->local : T(w, w->h - 1);
       if (src != 0) {
@@ -290,92 +134,23 @@ static void do_return(lw *w) {
     }
   } else if (n > 1) {
     materialize_range(w, w->h - n, w->h);
-    for (uint32_t i = 0; i < n; i++) emit_copy(w, i, T(w, w->h - n + i));
+    for (uint32_t i = 0; i < n; i++) ki_fuse_copy(w, i, T(w, w->h - n + i));
   }
   emit_op(w, w->explicit_bounds ? KI_RET : KI_RET_G);
 }
 
-static void do_br(lw *w, uint32_t depth) {
+/* br: moves the label's values into place and jumps (the function's own
+** label returns). */
+void ki_lw_br(lw *w, uint32_t depth) {
   if (depth == w->labels.len - 1) { do_return(w); return; }
   lw_label *l = label(w, depth);
   move_values(w, l, label_arity(l));
   emit_jump(w, l);
 }
 
-/* True when the top of stack is the result of a comparison emitted just
-** before, which a conditional branch can absorb. */
-static bool fusable_cmp(lw *w) {
-  return w->vs[w->h - 1].kind == V_TEMP && w->last_dst != NONE &&
-         w->last_dst == w->cmp_pos + 1 && words(w)[w->last_dst] == T(w, w->h - 1) &&
-         kd_opinfo_table[w->cmp_op].kind == KD_K_CMP;
-}
-
-/* A loop latch: when the comparison's first operand was just computed by
-** an i32 add of a constant (x = src + k), both become one add-compare-and-
-** branch op. Returns true after emitting it (target word is pos - 2). */
-static bool fuse_latch(lw *w, uint32_t a, uint32_t b, bool k, uint32_t cost) {
-  bool by_slot = w->prev_ki == KI_I32_ADD_SS;  /* x = src + y, else + k */
-  uint32_t add_len = by_slot ? 4 : 5;
-  if (kd_opinfo_table[w->cmp_op].a != KD_I32 || w->prev_pos == NONE ||
-      (w->prev_ki != KI_I32_ADD_SK && !by_slot) ||
-      w->prev_pos + add_len != w->cmp_pos || words(w)[w->prev_pos + 1] != a)
-    return false;
-  uint32_t src = words(w)[w->prev_pos + 2], inc = words(w)[w->prev_pos + 3];
-  w->code.len = w->prev_pos;
-  w->map.len -= 2;
-  w->h--;
-  emit_op(w, (ki_op)(gen_op[w->cmp_op] + 6 + (k ? 1 : 0) + (by_slot ? 2 : 0)));
-  emit(w, a); emit(w, src); emit(w, inc); emit(w, b);
-  emit(w, NONE);
-  emit(w, cost);
-  return true;
-}
-
-/* Replaces the comparison by a compare-and-branch (jump when the result
-** equals `when`); returns the position of its target word. The cost word
-** charges fuel on loop back-edges. */
-static uint32_t emit_fused(lw *w, bool when, uint32_t cost) {
-  uint32_t *c = words(w) + w->cmp_pos;
-  uint32_t a = c[2], b = c[3], hi = w->cmp_k ? c[4] : 0;
-  bool k = w->cmp_k;
-  if (when && fuse_latch(w, a, b, k, cost)) return pos(w) - 2;
-  w->code.len = w->cmp_pos;
-  w->map.len--;
-  w->h--;
-  int base = gen_op[w->cmp_op] + 2 + (k ? 1 : 0) + (when ? 0 : 2);
-  emit_op(w, (ki_op)base);
-  emit(w, a); emit(w, b);
-  if (k) emit(w, hi);
-  uint32_t at = pos(w);
-  emit(w, NONE);
-  emit(w, cost);
-  return at;
-}
-
-/* When the condition is the fresh result of i32.eqz, removes the eqz and
-** returns its operand (the branch then tests the operand the other way). */
-static bool take_eqz(lw *w, uint32_t *x) {
-  if (!fresh(w, w->h - 1, KI_I32_EQZ_S, KI_I32_EQZ_S)) return false;
-  *x = words(w)[w->last_pos + 2];
-  drop_last(w);
-  w->h--;
-  return true;
-}
-
-/* When the condition is the fresh result of i32.and with a constant (a
-** flag test), removes the and and returns its operand and mask. */
-static bool take_andk(lw *w, uint32_t *x, uint32_t *k) {
-  if (!fresh(w, w->h - 1, KI_I32_AND_SK, KI_I32_AND_SK)) return false;
-  *x = words(w)[w->last_pos + 2];
-  *k = words(w)[w->last_pos + 3];
-  drop_last(w);
-  w->h--;
-  return true;
-}
-
 /* True when a branch to label depth needs no value moves, judged with the
 ** condition (the top entry) already popped. */
-static bool branch_is_direct(lw *w, uint32_t depth) {
+bool ki_lw_branch_is_direct(lw *w, uint32_t depth) {
   lw_label *l = label(w, depth);
   w->h--;
   bool direct = depth != w->labels.len - 1 && !needs_move(w, l, label_arity(l));
@@ -386,58 +161,34 @@ static bool branch_is_direct(lw *w, uint32_t depth) {
 /* Emits a conditional branch on slot x (plus an optional immediate) to
 ** label depth: `taken` jumps straight there when no values move; otherwise
 ** `inverse` skips over the moves and an unconditional jump. */
-static void cond_branch(lw *w, uint32_t depth, bool direct, ki_op taken,
-                        ki_op inverse, uint32_t x, const uint32_t *imm) {
+void ki_lw_cond_branch(lw *w, uint32_t depth, bool direct, ki_op taken,
+                       ki_op inverse, uint32_t x, const uint32_t *imm) {
   emit_op(w, direct ? taken : inverse);
   emit(w, x);
   if (imm) emit(w, *imm);
   if (direct) { emit_target(w, label(w, depth)); return; }
   uint32_t skip = pos(w);
   emit(w, NONE);
-  do_br(w, depth);
-  bind_chain(w, skip, pos(w));
+  ki_lw_br(w, depth);
+  ki_lw_bind_chain(w, skip, pos(w));
 }
 
-/* br_if: folds eqz, flag tests and comparisons into the branch when they
-** were just computed; moves carried values only on the taken path. */
+/* br_if: a fused branch when the condition was just computed (fuse.c);
+** otherwise the condition's slot, moving carried values only on the taken
+** path. */
 static void do_br_if(lw *w, uint32_t depth) {
+  if (ki_fuse_br_if(w, depth)) return;
   lw_label *l = label(w, depth);
   bool fn_label = depth == w->labels.len - 1;
-  uint32_t x, k;
-  if (l->op != KD_OP_LOOP && fresh(w, w->h - 1, KI_I32_EQZ_S, KI_I32_EQZ_S)) {
-    bool direct = branch_is_direct(w, depth);
-    take_eqz(w, &x);
-    cond_branch(w, depth, direct, KI_BR_UNLESS, KI_BR_IF, x, NULL);
-    return;
-  }
-  if (l->op != KD_OP_LOOP && fresh(w, w->h - 1, KI_I32_AND_SK, KI_I32_AND_SK)) {
-    bool direct = branch_is_direct(w, depth);
-    take_andk(w, &x, &k);
-    cond_branch(w, depth, direct, KI_BR_IF_ANDK, KI_BR_UNLESS_ANDK, x, &k);
-    return;
-  }
-  if (fusable_cmp(w)) {
-    if (branch_is_direct(w, depth)) {
-      uint32_t cost = l->op == KD_OP_LOOP ? loop_cost(w, l) : 0;
-      uint32_t at = emit_fused(w, true, cost);
-      if (l->op == KD_OP_LOOP) words(w)[at] = l->loop_pos - at;
-      else { words(w)[at] = l->patch; l->patch = at; }
-      return;
-    }
-    uint32_t skip = emit_fused(w, false, 0);
-    do_br(w, depth);
-    bind_chain(w, skip, pos(w));
-    return;
-  }
   uint32_t cond = pop_slot(w);
   if (l->op == KD_OP_LOOP && !fn_label && !needs_move(w, l, label_arity(l))) {
     emit_op(w, KI_LOOP_BR_IF); emit(w, cond); emit_target(w, l); emit(w, loop_cost(w, l));
     return;
   }
-  w->h++;  /* cond_branch judges with the condition still counted */
-  bool direct = branch_is_direct(w, depth);
+  w->h++;  /* branch_is_direct judges with the condition still counted */
+  bool direct = ki_lw_branch_is_direct(w, depth);
   w->h--;
-  cond_branch(w, depth, direct, KI_BR_IF, KI_BR_UNLESS, cond, NULL);
+  ki_lw_cond_branch(w, depth, direct, KI_BR_IF, KI_BR_UNLESS, cond, NULL);
 }
 
 /* br_table: materialized operands, one target word per label; labels
@@ -465,7 +216,7 @@ static void do_br_table(lw *w, const kd_instr *in) {
     } else {
       words(w)[first + i] = pos(w) - (first + i);
       mark_label(w);
-      do_br(w, d);
+      ki_lw_br(w, d);
     }
   }
 }
@@ -511,14 +262,14 @@ static bool all_temps(lw *w, uint32_t from, uint32_t to) {
 static void do_if(lw *w, const kd_instr *in) {
   uint32_t np, nr;
   block_arity(w, in->bt, &np, &nr);
-  if (np == 0 && fusable_cmp(w) && all_temps(w, 0, w->h - 1)) {
-    uint32_t at = emit_fused(w, false, 0);
+  if (np == 0 && ki_fuse_cmp_ready(w) && all_temps(w, 0, w->h - 1)) {
+    uint32_t at = ki_fuse_cmp_branch(w, false, 0);
     push_label(w, KD_OP_IF, in->bt)->else_patch = at;
     return;
   }
   uint32_t cond, mask = 0;
-  bool negated = np == 0 && take_eqz(w, &cond);
-  bool masked = !negated && np == 0 && take_andk(w, &cond, &mask);
+  bool negated = np == 0 && ki_fuse_take_eqz(w, &cond);
+  bool masked = !negated && np == 0 && ki_fuse_take_andk(w, &cond, &mask);
   if (!negated && !masked) cond = pop_slot(w);
   materialize_range(w, 0, w->h);
   lw_label *l = push_label(w, KD_OP_IF, in->bt);
@@ -537,7 +288,7 @@ static void do_else(lw *w) {
     materialize_range(w, 0, w->h);
     emit_op(w, KI_BR); emit_target(w, l);
   }
-  bind_chain(w, l->else_patch, pos(w));
+  ki_lw_bind_chain(w, l->else_patch, pos(w));
   l->else_patch = NONE;
   l->op = KD_OP_ELSE;
   w->h = l->height;
@@ -556,8 +307,8 @@ static void do_end(lw *w) {
     return;
   }
   if (!w->dead) materialize_range(w, 0, w->h);
-  if (l->else_patch != NONE) bind_chain(w, l->else_patch, pos(w));
-  bind_chain(w, l->patch, pos(w));
+  if (l->else_patch != NONE) ki_lw_bind_chain(w, l->else_patch, pos(w));
+  ki_lw_bind_chain(w, l->patch, pos(w));
   if (l->op == KD_OP_LOOP) w->loop_depth--;
   w->h = l->height;
   for (uint32_t i = 0; i < l->nresults; i++) push_temp(w);
@@ -589,8 +340,8 @@ static void do_local_set(lw *w, uint32_t x, bool tee) {
   } else {
     for (uint32_t i = 0; i + 1 < w->h; i++)
       if (w->vs[i].kind == V_LOCAL && w->vs[i].local == x) materialize(w, i);
-    if (top->kind == V_CONST) emit_const(w, x, top->k);
-    else emit_copy(w, x, top->kind == V_LOCAL ? top->local : T(w, w->h - 1));
+    if (top->kind == V_CONST) ki_fuse_const(w, x, top->k);
+    else ki_fuse_copy(w, x, top->kind == V_LOCAL ? top->local : T(w, w->h - 1));
   }
   w->last_dst = NONE;
   if (tee) *top = (lw_val){V_LOCAL, x, 0};
@@ -614,51 +365,10 @@ static void do_call(lw *w, const kd_functype *t, ki_op op, const kd_instr *in) {
 }
 
 
-/* Folds a just-emitted i32.add producing entry i into an address: returns
-** 0 (no fold), 2 (a + constant) or 4 (a + b), the variant offset. */
-/* A scaled index: entry i is the fresh result of shl-by-constant, alone
-** or followed by an add of a constant (x << s) + k, whose intermediate is
-** a dead temp. Removes them; returns true with x, s and k set. */
-static bool fold_scaled(lw *w, uint32_t i, uint32_t *x, uint32_t *s, uint32_t *k) {
-  uint32_t *c = words(w);
-  if (fresh(w, i, KI_I32_SHL_SK, KI_I32_SHL_SK)) {
-    *x = c[w->last_pos + 2]; *s = c[w->last_pos + 3]; *k = 0;
-    drop_last(w);
-    return true;
-  }
-  if (!fresh(w, i, KI_I32_ADD_SK, KI_I32_ADD_SK) || w->prev_pos == NONE ||
-      w->prev_ki != KI_I32_SHL_SK || w->prev_pos + 5 != w->last_pos)
-    return false;
-  uint32_t t = c[w->prev_pos + 1];
-  if (t < w->temp0 || t != c[w->last_pos + 2]) return false;
-  *x = c[w->prev_pos + 2]; *s = c[w->prev_pos + 3]; *k = c[w->last_pos + 3];
-  w->code.len = w->prev_pos;
-  w->map.len -= 2;
-  w->last_pos = w->prev_pos = NONE;
-  w->last_dst = NONE;
-  return true;
-}
-
-/* Folds a constant address or a just-emitted i32.add into a memory access:
-** returns the variant offset (2: a + k, 4: a + b) or 0. */
-static int fold_address(lw *w, uint32_t i, uint32_t *x, uint32_t *y) {
-  if (w->vs[i].kind == V_CONST) {  /* constant address: zero slot + k */
-    *x = w->f->nlocals;  /* the zero slot */
-    *y = (uint32_t)w->vs[i].k;
-    return 2;
-  }
-  if (!fresh(w, i, KI_I32_ADD_SK, KI_I32_ADD_SS)) return 0;
-  int variant = w->last_ki == KI_I32_ADD_SK ? 2 : 4;
-  *x = words(w)[w->last_pos + 2];
-  *y = words(w)[w->last_pos + 3];
-  drop_last(w);
-  return variant;
-}
-
 /* Loads, with the address folded from a just-computed add or scaled index. */
 static void do_load(lw *w, const kd_instr *in) {
   uint32_t x, y, z, a = 0;
-  if (fold_scaled(w, w->h - 1, &x, &y, &z)) {
+  if (ki_fuse_scaled(w, w->h - 1, &x, &y, &z)) {
     w->h--;
     emit_op(w, (ki_op)(gen_op[in->op] + w->explicit_bounds + 6));
     uint32_t at = pos(w);
@@ -667,7 +377,7 @@ static void do_load(lw *w, const kd_instr *in) {
     w->last_dst = at;
     return;
   }
-  int variant = fold_address(w, w->h - 1, &x, &y);
+  int variant = ki_fuse_address(w, w->h - 1, &x, &y);
   if (variant) w->h--; else a = pop_slot(w);
   emit_op(w, (ki_op)(gen_op[in->op] + w->explicit_bounds + variant));
   uint32_t at = pos(w);
@@ -678,58 +388,11 @@ static void do_load(lw *w, const kd_instr *in) {
   w->last_dst = at;
 }
 
-/* i32.store of (i32.load same address) + k: a read-modify-write such as a
-** reference count update, done in one op when the loaded and added values
-** are dead temps. */
-static bool fold_rmw(lw *w, const kd_instr *in) {
-  lw_val *addr = &w->vs[w->h - 2];
-  if (in->op != KD_OP_I32_STORE || addr->kind == V_CONST ||
-      !fresh(w, w->h - 1, KI_I32_ADD_SK, KI_I32_ADD_SK) || w->prev_pos == NONE ||
-      w->prev_ki != (w->explicit_bounds ? KI_I32_LOAD_C : KI_I32_LOAD_G) ||
-      w->prev_pos + 4 != w->last_pos)
-    return false;
-  uint32_t *c = words(w);
-  uint32_t a = addr->kind == V_LOCAL ? addr->local : T(w, w->h - 2);
-  uint32_t t = c[w->prev_pos + 1];
-  if (t < w->temp0 || c[w->last_pos + 2] != t || c[w->prev_pos + 2] != a ||
-      c[w->prev_pos + 3] != in->b)
-    return false;
-  uint32_t k = c[w->last_pos + 3];
-  w->code.len = w->prev_pos;
-  w->map.len -= 2;
-  w->last_pos = w->prev_pos = NONE;
-  w->last_dst = NONE;
-  w->h -= 2;
-  emit_op(w, w->explicit_bounds ? KI_I32_ADD_MEM_C : KI_I32_ADD_MEM_G);
-  emit(w, a); emit(w, k); emit(w, in->b);
-  return true;
-}
-
-/* Whether reading entry i first writes its own temp: a nonzero constant
-** without a constant slot. */
-static bool writes_temp(lw *w, uint32_t i) {
-  lw_val *v = &w->vs[i];
-  return v->kind == V_CONST && v->k != 0 && const_slot(w, v->k) == NONE;
-}
-
-/* Whether the last emitted op (an i32.add about to be folded) reads slot
-** s. */
-static bool last_reads(lw *w, uint32_t s) {
-  if (w->last_pos == NONE) return false;
-  uint32_t *c = words(w) + w->last_pos;
-  return c[2] == s || (w->last_ki == KI_I32_ADD_SS && c[3] == s);
-}
-
-/* Stores, with read-modify-write and address folding. An address add is
-** not folded when writing the stored constant to its temp would overwrite
-** one of the add's operands (the temp just above the add's result). */
+/* Stores, with read-modify-write and address folding (fuse.c). */
 static void do_store(lw *w, const kd_instr *in) {
-  if (fold_rmw(w, in)) return;
+  if (ki_fuse_rmw(w, in)) return;
   uint32_t x, y, a = 0;
-  bool clobbers = writes_temp(w, w->h - 1) && last_reads(w, T(w, w->h - 1));
-  int variant = !clobbers && (w->vs[w->h - 1].kind != V_TEMP ||
-                              w->vs[w->h - 2].kind == V_CONST)
-                    ? fold_address(w, w->h - 2, &x, &y) : 0;
+  int variant = ki_fuse_store_address(w, &x, &y);
   uint32_t v = pop_slot(w);
   if (variant) w->h--; else a = pop_slot(w);
   emit_op(w, (ki_op)(gen_op[in->op] + w->explicit_bounds + variant));
@@ -737,139 +400,10 @@ static void do_store(lw *w, const kd_instr *in) {
   emit(w, v); emit(w, in->b);
 }
 
-/* The fused pair op for OUTER(a, INNER(x, k)) or OUTER(a, INNER(x, y)),
-** or -1. The inner op's operand words sit where the pair op wants them. */
-static int pair_op(kd_op outer, ki_op inner) {
-#define Z(o, i) if (outer == KD_OP_I32_##o && inner == KI_I32_##i##_SK) return KI_P_##o##_##i;
-  KI_PAIRS(Z)
-#undef Z
-#define Z(o, i) if (outer == KD_OP_I32_##o && inner == KI_I32_##i##_SS) return KI_PS_##o##_##i;
-  KI_PAIRS2(Z)
-#undef Z
-#define Z(o, i) if (outer == KD_OP_F64_##o && inner == KI_F64_##i##_SS) return KI_PF_##o##_##i;
-  KI_FPAIRS(Z)
-#undef Z
-  return -1;
-}
-
-/* A commutative i32 op whose operand is the fresh result of a constant
-** op (shift, rotate, and, add, xor): both become one P_* op. */
-static bool fold_pair(lw *w, kd_op op) {
-  if (w->last_pos == NONE || pair_op(op, w->last_ki) < 0) return false;
-  uint32_t other;
-  if (fresh(w, w->h - 1, w->last_ki, w->last_ki)) {
-    if (w->vs[w->h - 2].kind == V_CONST) return false;
-    other = w->h - 2;
-  } else if (w->vs[w->h - 1].kind == V_LOCAL && fresh(w, w->h - 2, w->last_ki, w->last_ki)) {
-    other = w->h - 1;
-  } else {
-    return false;
-  }
-  int pop = pair_op(op, w->last_ki);
-  uint32_t x = words(w)[w->last_pos + 2], k = words(w)[w->last_pos + 3];
-  drop_last(w);
-  uint32_t y = slot_of(w, other);
-  w->h -= 2;
-  emit_op(w, (ki_op)pop);
-  uint32_t at = pos(w);
-  emit(w, T(w, w->h)); emit(w, y); emit(w, x); emit(w, k);
-  push_temp(w);
-  w->last_dst = at;
-  return true;
-}
-
-/* i32.sub of a constant becomes i32.add of its negation; an add of a
-** constant to a just-added constant folds into one add (mod 2^32), and to
-** a just-added pair of slots into ADD3K (a + b + k). */
-static bool fold_add_chain(lw *w, kd_op op) {
-  lw_val *b = &w->vs[w->h - 1];
-  if ((op != KD_OP_I32_ADD && op != KD_OP_I32_SUB) || b->kind != V_CONST) return false;
-  uint32_t k = op == KD_OP_I32_SUB ? 0u - (uint32_t)b->k : (uint32_t)b->k;
-  uint32_t x;
-  if (fresh(w, w->h - 2, KI_I32_ADD_SS, KI_I32_ADD_SS)) {  /* a + b + k */
-    uint32_t a = words(w)[w->last_pos + 2], bb = words(w)[w->last_pos + 3];
-    drop_last(w);
-    w->h -= 2;
-    emit_op(w, KI_ADD3K);
-    uint32_t at = pos(w);
-    emit(w, T(w, w->h)); emit(w, a); emit(w, bb); emit(w, k);
-    push_temp(w);
-    w->last_dst = at;
-    return true;
-  }
-  if (fresh(w, w->h - 2, KI_I32_ADD_SK, KI_I32_ADD_SK)) {
-    x = words(w)[w->last_pos + 2];
-    k += words(w)[w->last_pos + 3];
-    drop_last(w);
-    w->h -= 2;
-  } else {
-    w->h--;
-    x = pop_slot(w);
-  }
-  emit_op(w, KI_I32_ADD_SK);
-  uint32_t at = pos(w);
-  emit(w, T(w, w->h)); emit(w, x); emit_k64(w, k);
-  push_temp(w);
-  w->last_dst = at;
-  return true;
-}
-
-/* The load-op for binary op (guard variant; the checked one follows), the
-** plain load of the same type, and whether the op commutes; -1 if none. */
-static int loadop(kd_op op, ki_op *load, bool *commutes) {
-#define Z(t, o)                                                             \
-  if (op == KD_OP_##t##_##o) {                                              \
-    *load = KI_##t##_LOAD_G;                                                \
-    *commutes = KD_OP_##t##_##o != KD_OP_##t##_SUB;                           \
-    return KI_LM_##t##_##o##_G;                                             \
-  }
-  KI_LOADOPS(Z)
-#undef Z
-  return -1;
-}
-
-/* Takes a fresh plain or constant-offset load producing entry i as the
-** address parts (a, k, off); the load is removed. */
-static bool take_load(lw *w, uint32_t i, ki_op load, uint32_t *a, uint32_t *k, uint32_t *off) {
-  ki_op plain = (ki_op)(load + w->explicit_bounds), with_k = (ki_op)(load + w->explicit_bounds + 2);
-  if (!fresh(w, i, plain, with_k)) return false;
-  uint32_t *c = words(w) + w->last_pos;
-  bool has_k = w->last_ki == with_k;
-  *a = c[2];
-  *k = has_k ? c[3] : 0;
-  *off = has_k ? c[4] : c[3];
-  drop_last(w);
-  return true;
-}
-
-/* A binary op whose operand was just loaded: one LM_* op. */
-static bool fold_loadop(lw *w, kd_op op) {
-  ki_op load;
-  bool commutes;
-  int lm = loadop(op, &load, &commutes);
-  uint32_t a, k, off, other;
-  if (lm < 0 || w->vs[w->h - 2].kind == V_CONST) return false;
-  if (take_load(w, w->h - 1, load, &a, &k, &off)) {
-    other = w->h - 2;
-  } else if (commutes && w->vs[w->h - 1].kind == V_LOCAL &&
-             take_load(w, w->h - 2, load, &a, &k, &off)) {
-    other = w->h - 1;
-  } else {
-    return false;
-  }
-  uint32_t x = slot_of(w, other);
-  w->h -= 2;
-  emit_op(w, (ki_op)(lm + w->explicit_bounds));
-  uint32_t at = pos(w);
-  emit(w, T(w, w->h)); emit(w, x); emit(w, a); emit(w, k); emit(w, off);
-  push_temp(w);
-  w->last_dst = at;
-  return true;
-}
-
-/* Binary ops: fused forms first, then the constant (SK) or slot (SS) form. */
+/* Binary ops: fused forms first (fuse.c), then the constant (SK) or slot
+** (SS) form. */
 static void do_binary(lw *w, kd_op op) {
-  if (fold_pair(w, op) || fold_add_chain(w, op) || fold_loadop(w, op)) return;
+  if (ki_fuse_binary(w, op)) return;
   lw_val *b = &w->vs[w->h - 1];
   if (b->kind == V_CONST) {
     uint64_t k = b->k;
@@ -951,7 +485,7 @@ static void lower_special(lw *w, const kd_instr *in) {
   case KD_OP_IF: do_if(w, in); return;
   case KD_OP_ELSE: do_else(w); return;
   case KD_OP_END: do_end(w); return;
-  case KD_OP_BR: do_br(w, in->a); w->dead = true; return;
+  case KD_OP_BR: ki_lw_br(w, in->a); w->dead = true; return;
   case KD_OP_BR_IF: do_br_if(w, in->a); return;
   case KD_OP_BR_TABLE: do_br_table(w, in); w->dead = true; return;
   case KD_OP_RETURN: do_return(w); w->dead = true; return;

@@ -2,7 +2,7 @@
 # tests/diff/csmith.sh -- differential test of krait against V8: random C
 # programs from csmith, compiled with clang-16 for wasm32-wasi at several
 # optimisation levels (each level gives different code shapes, so different
-# fusions in src/interp/lower.c), run under krait in both bounds modes and
+# fusions in src/interp/fuse.c), run under krait in both bounds modes and
 # under Node's WASI on the very same .wasm; stdout and exit status must
 # match. csmith programs print a checksum of their globals.
 #   sh tests/diff/csmith.sh [COUNT] [SEED]
