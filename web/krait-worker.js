@@ -246,7 +246,24 @@ function run(msg) {
                                   : encodeRequest("RUN", msg.filename || "<exec>", headers, enc.encode(msg.code));
   response = null;
   const t0 = performance.now();
-  const rc = handleDirect()();
+  let rc;
+  try {
+    rc = handleDirect()();
+  } catch (err) {
+    // A trap or V8's own stack overflow unwound python.wasm mid-call: its
+    // shadow stack pointer and CPython's state are left as they were deep
+    // inside, so this interpreter cannot be trusted again (fatal: krait.js
+    // replaces the worker).
+    request = null;
+    const overflow = err instanceof RangeError;
+    const e = new Error(overflow
+      ? "krait: the browser's native stack ran out (C code in Python recursed deeper than a worker's stack " +
+        "allows; at the default sys.getrecursionlimit() of 1000 this does not happen): the interpreter was restarted"
+      : `krait: python.wasm trapped (${err?.message || err}): the interpreter was restarted`);
+    e.name = "PythonCrash";
+    e.fatal = true;
+    throw e;
+  }
   request = null;
   const status = response ? response.status : 500;
   postMessage({ type: "done", id: msg.id, ok: rc === 0 && status === 200, status,
@@ -285,7 +302,7 @@ onmessage = async (e) => {
   } catch (err) {
     // the message alone (a SnapshotError's names the file and what is
     // wrong with it); the stack beside it for debugging
-    postMessage({ type: "error", id: msg.id, name: err?.name || "Error",
+    postMessage({ type: "error", id: msg.id, name: err?.name || "Error", fatal: !!err?.fatal,
                   message: err instanceof Error ? err.message : String(err), stack: String(err?.stack || "") });
   }
 };

@@ -74,6 +74,7 @@ export class SnapshotError extends Error {
  * snapshot reader's, else an Error; the worker's stack in .workerStack. */
 function workerError(m) {
   const e = m.name === "SnapshotError" ? new SnapshotError(m.message) : new Error(m.message);
+  if (m.fatal) e.name = m.name;   // PythonCrash: the worker was replaced
   if (m.stack) e.workerStack = m.stack;
   return e;
 }
@@ -204,11 +205,22 @@ export class Python {
     else if (m.type === "error" && !m.id) this.fail(workerError(m));
     else {
       const p = this.pending.get(m.id);
-      if (!p) return;
       this.pending.delete(m.id);
+      if (m.fatal) this.replace();
+      if (!p) return;
       if (m.type === "error") p.reject(workerError(m));
       else p.resolve(m);
     }
+  }
+
+  /** After a crash (a trap, or the browser's native stack running out):
+   * a fresh interpreter in a new worker, as stop() does; calls made
+   * meanwhile wait for it. */
+  replace() {
+    this.worker.terminate();
+    this.fail(new Error("krait: the interpreter crashed and was restarted"));
+    this.starting = this.start().finally(() => { this.starting = null; });
+    this.starting.catch(() => {});
   }
 
   /** Rejects whatever waits on this worker. */
@@ -249,8 +261,10 @@ export class Python {
     Atomics.notify(ctl, 0);
   }
 
-  /** Sends a request to the worker; resolves with its answer. */
-  call(msg, transfer = []) {
+  /** Sends a request to the worker (once a replacement is ready);
+   * resolves with its answer. */
+  async call(msg, transfer = []) {
+    if (this.starting) await this.starting;
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -261,7 +275,10 @@ export class Python {
   /** Runs code in the interpreter's __main__ (state persists between
    * runs). Resolves { ok: true, status, ms }. When the code raises, the
    * traceback goes to onStderr and run() rejects with a PythonError;
-   * when stop() interrupted it, with Error("interrupted"). opts.target:
+   * when stop() interrupted it, with Error("interrupted"); when python.wasm
+   * crashed (a trap, or C recursion past the worker's native stack after
+   * sys.setrecursionlimit raised the limit), with a PythonCrash Error and
+   * the interpreter is replaced by a fresh one (its state lost). opts.target:
    * the element id display() writes into. */
   async run(code, filename = "<exec>", opts = {}) {
     this.errText = "";

@@ -409,6 +409,38 @@ try {
     }
   });
 
+  await test(browser, "native-stack-overflow-restarts", base, async (page) => {
+    await playground(page, base);
+    const got = await page.evaluate(async (code) => {
+      const { load } = await import("../krait.js");
+      let text = "";
+      const py = await load({ snapshot: true, onStdout: (t) => { text += t; }, onStderr: () => {} });
+      const attempt = async (src) => {
+        try { await py.run(src); return "ok"; } catch (e) { return `${e.name}: ${e.message}`; }
+      };
+      const out = {};
+      await py.run("x = 41");
+      // at the default limit CPython's RecursionError comes first: the state stays
+      out.limited = await attempt("import json\njson.loads('[' * 100000 + ']' * 100000)");
+      out.kept = await attempt("print(x + 1)");
+      // past it, C recursion runs out of the worker's native stack (V8's
+      // RangeError unwinds python.wasm mid-call): a fresh interpreter
+      out.crash = await attempt("import sys, json\nsys.setrecursionlimit(1000000)\njson.loads('[' * 200000 + ']' * 200000)");
+      text = "";
+      out.fresh = await attempt("import sys\nprint('x' in globals(), sys.getrecursionlimit())");
+      out.freshText = text;
+      text = "";
+      out.compat = await attempt(code);
+      out.compatText = text;
+      py.worker.terminate();
+      return out;
+    }, COMPAT);
+    expect(/^PythonError: RecursionError/.test(got.limited) && got.kept === "ok", `at the default limit: ${JSON.stringify(got)}`);
+    expect(/^PythonCrash: krait: the browser's native stack ran out/.test(got.crash), `the overflow: ${got.crash}`);
+    expect(got.fresh === "ok" && got.freshText === "False 1000\n", `after it: ${got.fresh} ${JSON.stringify(got.freshText)}`);
+    expect(got.compat === "ok" && got.compatText.trim() === COMPAT_WANT, `then compat: ${got.compat} ${JSON.stringify(got.compatText)}`);
+  });
+
   await test(browser, "snapshot-byte-flipped-crc", base, async (page) => {
     const codecAt = codecOffset(SNAPSHOT);
     const got = await loadDoctored(page, base, {
