@@ -76,7 +76,7 @@ static ks_outcome h_record(const ks_request *q, ks_response *r, void *d) {
   return KS_OK;
 }
 
-static const ks_route ROUTES[] = { { "/...", h_record, NULL } };
+static const ks_route ROUTES[] = { { "/...", h_record, NULL, NULL } };
 
 static void *serve_main(void *a) {
   ks_server_run(a);
