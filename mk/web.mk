@@ -1,14 +1,17 @@
 # mk/web.mk -- `make web`: krait in the browser as a static site in
 # build/web/ (scripts/build-web.sh, which also generates krait-constants.js
 # from the C headers with scripts/gen-web-constants.py, so it cannot go
-# stale); `make test-web` (mk/tests.mk): the browser tests in Debian's
-# Chromium driven by playwright-core (tests/web/tier.sh, run.mjs).
+# stale, and writes the precompressed FILE.br/FILE.gz that krait serve
+# --playground sends: needs brotli); `make test-web` (mk/tests.mk): the
+# browser tests in Debian's Chromium driven by playwright-core
+# (tests/web/tier.sh, run.mjs, serve.sh).
 # Owns: the targets only.
 .PHONY: web
 web: python
 	@sh scripts/build-web.sh
 
-# The browser benchmark: krait.js against Pyodide (bench/web.sh).
+# The browser benchmark: krait.js against Pyodide, served by krait serve
+# --playground (bench/web.sh).
 .PHONY: bench-web
 bench-web: all
 	@sh bench/web.sh
