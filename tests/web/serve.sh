@@ -11,6 +11,7 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/tests/serve/lib.sh"
+K=${KRAIT_BIN:-$K}   # e.g. build/asan/krait (with KRAIT_PYTHON_HOME=build/python)
 
 # A small web root: a playground page, a compressible script with its
 # siblings made by scripts/web-compress.sh, and traps.
