@@ -5,7 +5,7 @@
 #   1. throughput and latency: requests/s, p50 and p99 from
 #      `wrk -t2 -c64 -d$BENCH_DURATION --latency` on a hello world in each
 #      style (bench/serve/{spin,cf,flask}) under krait serve (default
-#      workers: one per core), and the no-isolation baseline, a plain WSGI
+#      workers: 4 per core, at least 8), and the no-isolation baseline, a plain WSGI
 #      function (bench/serve/wsgi) and the same Flask app under
 #      `gunicorn -w $(nproc) -k sync`; ratio = krait / gunicorn req/s;
 #   2. cold start (snapshot -> ready instance): p50/p99 estimated from the
@@ -176,7 +176,7 @@ echo "bench: krait build (artifacts)"
 (cd "$APPS" && "$KRAIT" build) >"$D/build.log" 2>&1 || { echo "bench: krait build failed:" >&2; tail -n 5 "$D/build.log" >&2; bad=1; }
 
 # ---- krait serve, default workers ----------------------------------------------
-echo "bench: krait serve (workers: default, one per core = $NPROC)"
+echo "bench: krait serve (workers: default, max(4 x cores, 8), cores = $NPROC)"
 if krait_start "$D/krait.log"; then
   body spin "$U/spin/" hi; body cf "$U/cf" hi; body flask "$U/flask/" hi
   load krait-spin "$U/spin/"

@@ -150,7 +150,7 @@ const char *ks_enqueue(ks_server *s, ks_job *job) {
 ** are cheap and a request may spend most of its time waiting (sleeps, KV,
 ** a stuck app until its time limit), so more threads than cores keep the
 ** other apps served; CPU-bound throughput stays the same (see
-** docs/SECURITY-clients.md for the measurements). */
+** docs/SECURITY.md for the measurements). */
 static long default_workers(void) {
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   return cores * 4 > 8 ? cores * 4 : 8;
