@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """scripts/gen-web-constants.py -- writes krait-constants.js, the numbers
 the browser shares with krait's C side, from the C headers that define
-them: the snapshot format (src/runtime/snapfile.h, KF_*), the ABI's error
+them: the snapshot format (src/snapfile/snapfile.h, KF_*), the ABI's error
 codes and version (python/c/krait_abi.h, KRAIT_E_*, KRAIT_ABI_VERSION)
 and the "krait" import list (src/app/app.h, KA_IMPORTS). Run by
 scripts/build-web.sh (`make web`) into build/web/. Does not own the
@@ -138,7 +138,7 @@ def render(snap, abi_version, errors, imps, sources):
 
 
 def main(argv):
-    args = {"--snapfile": "src/runtime/snapfile.h", "--abi": "python/c/krait_abi.h",
+    args = {"--snapfile": "src/snapfile/snapfile.h", "--abi": "python/c/krait_abi.h",
             "--app": "src/app/app.h"}
     out = None
     it = iter(argv)

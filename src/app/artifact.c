@@ -71,7 +71,7 @@ void ka_build_key(ka_app *a, const ka_app_config *cfg) {
 }
 
 /* ---- the format ----------------------------------------------------------
-** An artifact is a snapshot file (src/runtime/snapfile.c: magic
+** An artifact is a snapshot file (src/snapfile/snapfile.c: magic
 ** "KRAITSNP", version 2, python.wasm's SHA-256, memory and table state,
 ** the embedder's extra bytes, memory 0's pages, then a CRC-32 of all that)
 ** whose extra bytes are, little-endian:

@@ -3,7 +3,7 @@
 # attacker would: the embedded krait.toml replaced (lengths fixed, CRC-32
 # recomputed, so only a signature can tell), or one byte flipped with the CRC
 # recomputed. Reads the format as src/app/artifact.c and
-# src/runtime/snapfile.c describe it. Used by tests/serve/security.sh.
+# src/snapfile/snapfile.c describe it. Used by tests/serve/security.sh.
 #
 #   artifact_edit.py IN OUT manifest OLD NEW   replace text OLD by NEW in the manifest
 #   artifact_edit.py IN OUT flip OFFSET|bundle flip one byte (at OFFSET or mid-bundle)

@@ -219,7 +219,7 @@ await check("constants-match-c-headers", async () => {
 await check("generator-refuses-what-it-cannot-read", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "krait-gen-"));
   const cases = [
-    ["--snapfile", "src/runtime/snapfile.h", /#define KF_VERSION 2u/, "#define KF_VERSION (1u + 1u)", /snapfile\.h:\d+: KF_VERSION is not a plain literal/],
+    ["--snapfile", "src/snapfile/snapfile.h", /#define KF_VERSION 2u/, "#define KF_VERSION (1u + 1u)", /snapfile\.h:\d+: KF_VERSION is not a plain literal/],
     ["--abi", "python/c/krait_abi.h", /KRAIT_E_STATE = -6,/, "KRAIT_E_STATE = KRAIT_E_BACKEND - 1,", /krait_abi\.h:\d+: cannot read this enumerator/],
     ["--app", "src/app/app.h", /X\(send, "ii:i"\)/, "X(send)", /app\.h:\d+: cannot read this KA_IMPORTS entry/],
   ];

@@ -15,7 +15,7 @@
 #include <zlib.h>
 
 #include "runtime/runtime.h"
-#include "runtime/snapfile.h"
+#include "snapfile/snapfile.h"
 #include "platform/platform.h"
 
 /* Fills err; returns -1 or NULL-compatible 0 for the callers' returns. */
