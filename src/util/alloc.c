@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <stdarg.h>
+#include <errno.h>
+#include <limits.h>
 
 static long fail_after = -1;
 
@@ -41,6 +43,36 @@ char *ku_strdup(const char *s) {
   char *d = ku_malloc(n);
   if (d) memcpy(d, s, n);
   return d;
+}
+
+char *ku_strndup(const char *s, size_t n) {
+  size_t len = strnlen(s, n);
+  char *d = ku_malloc(len + 1);
+  if (d) { memcpy(d, s, len); d[len] = 0; }
+  return d;
+}
+
+char *ku_sprintf(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  char *s = n < 0 ? NULL : ku_malloc((size_t)n + 1);
+  if (!s) return NULL;
+  va_start(ap, fmt);
+  vsnprintf(s, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  return s;
+}
+
+/* Resolves path into a stack buffer, then copies it: realpath(p, NULL)
+** would allocate behind the fault injection's back. */
+char *ku_realpath(const char *path) {
+  char buf[PATH_MAX];
+  if (!realpath(path, buf)) return NULL;
+  char *s = ku_strdup(buf);
+  if (!s) errno = ENOMEM;
+  return s;
 }
 
 struct ku_chunk {

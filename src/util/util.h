@@ -23,6 +23,11 @@ void *ku_calloc(size_t n, size_t size);
 void *ku_realloc(void *p, size_t n);
 void ku_free(void *p);
 char *ku_strdup(const char *s);
+char *ku_strndup(const char *s, size_t n);   /* at most n bytes, NUL added */
+/* A printf into a new ku_malloc'ed string. */
+char *ku_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* realpath(path) in a new ku_malloc'ed string (errno set on failure). */
+char *ku_realpath(const char *path);
 
 /* Fault injection: after n more successful allocations, fail every one
 ** (n < 0 disables). Used by tests, SQLite style. */
