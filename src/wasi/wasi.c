@@ -15,6 +15,7 @@
 
 #include "wasi/wasi.h"
 #include "wasi/wasi_internal.h"
+#include "util/util.h"
 
 /* Runs path call fn and, when it fails after kw_note_path noted a path
 ** of a watched preopen, tells the state's hook which guest path failed. */
@@ -25,7 +26,7 @@ static int kw_watch_call(krait_host_fn fn, krait_caller *caller, void *env,
   int r = fn(caller, env, ar);
   if (st->noted && r == 0 && ar[0].i32 != 0)
     st->miss(st->miss_ctx, st->noted, ar[0].i32);
-  free(st->noted);
+  ku_free(st->noted);
   st->noted = NULL;
   return r;
 }
@@ -113,8 +114,8 @@ static int kw_strings_copy(kw_strings *s, int n, const char *const *v)
   if (bytes > UINT32_MAX)
     return -1;
   s->bytes = (uint32_t)bytes;
-  s->off = malloc(sizeof *s->off * (s->count + 1));
-  s->buf = malloc(bytes + 1);
+  s->off = ku_malloc(sizeof *s->off * (s->count + 1));
+  s->buf = ku_malloc(bytes + 1);
   if (!s->off || !s->buf)
     return -1;
   for (uint32_t i = 0, at = 0; i < s->count; i++) {
@@ -133,13 +134,13 @@ static void kw_state_free(void *p)
   kw_state *st = p;
   for (uint32_t i = 0; st->fds && i < st->nfds; i++)
     kw_fd_release(&st->fds[i]);
-  free(st->fds);
-  free(st->args.off);
-  free(st->args.buf);
-  free(st->env.off);
-  free(st->env.buf);
-  free(st->noted);
-  free(st);
+  ku_free(st->fds);
+  ku_free(st->args.off);
+  ku_free(st->args.buf);
+  ku_free(st->env.off);
+  ku_free(st->env.buf);
+  ku_free(st->noted);
+  ku_free(st);
 }
 
 /* Notes the guest path of a path call through f when f is watched: the
@@ -150,11 +151,11 @@ void kw_note_path(kw_state *st, const kw_fd *f, const char *path)
   size_t n;
   if (!st->miss || !f->watched || !name)
     return;
-  free(st->noted);
+  ku_free(st->noted);
   n = strlen(name);
   if (strcmp(path, ".") == 0 || path[0] == '\0')
     path = "";
-  st->noted = malloc(n + strlen(path) + 2);
+  st->noted = ku_malloc(n + strlen(path) + 2);
   if (st->noted)
     sprintf(st->noted, "%s%s%s", name,
             path[0] && n && name[n - 1] != '/' ? "/" : "", path);
@@ -181,7 +182,7 @@ static int kw_preopen_add(kw_state *st, const krait_wasi_preopen *po)
   }
   st->fds[fd].root_dev = (uint64_t)sb.st_dev;
   st->fds[fd].root_ino = (uint64_t)sb.st_ino;
-  st->fds[fd].preopen = strdup(name);
+  st->fds[fd].preopen = ku_strdup(name);
   return st->fds[fd].preopen ? 0 : (errno = ENOMEM, -1);
 }
 
@@ -190,12 +191,12 @@ static int kw_preopen_add(kw_state *st, const krait_wasi_preopen *po)
 static kw_state *kw_state_new(const krait_wasi_config *cfg,
                               const kw_extra *extra)
 {
-  kw_state *st = calloc(1, sizeof *st);
+  kw_state *st = ku_calloc(1, sizeof *st);
   int host[KW_NSTDIO] = { cfg->stdin_fd, cfg->stdout_fd, cfg->stderr_fd };
   if (!st)
     return NULL;
   st->nfds = KW_MAX_FDS;
-  st->fds = calloc(KW_MAX_FDS, sizeof *st->fds);
+  st->fds = ku_calloc(KW_MAX_FDS, sizeof *st->fds);
   if (!st->fds || kw_strings_copy(&st->args, cfg->argc, cfg->argv) != 0 ||
       kw_strings_copy(&st->env, cfg->envc, cfg->envp) != 0) {
     kw_state_free(st);

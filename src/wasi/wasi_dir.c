@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "wasi/wasi_internal.h"
+#include "util/util.h"
 
 /* Size of a WASI dirent header (d_next, d_ino, d_namlen, d_type). */
 #define KW_DIRENT_SIZE 24
@@ -38,13 +39,13 @@ static uint8_t kw_dtype(DIR *d, const struct dirent *de)
 /* Appends one entry to f's snapshot. Returns 0 or KW_ENOMEM. */
 static int kw_snap_add(kw_fd *f, DIR *d, const struct dirent *de)
 {
-  kw_dirent *n = realloc(f->ents, sizeof *n * (f->nents + 1));
+  kw_dirent *n = ku_realloc(f->ents, sizeof *n * (f->nents + 1));
   if (!n)
     return KW_ENOMEM;
   f->ents = n;
   n[f->nents].ino = de->d_ino;
   n[f->nents].type = kw_dtype(d, de);
-  n[f->nents].name = strdup(de->d_name);
+  n[f->nents].name = ku_strdup(de->d_name);
   if (!n[f->nents].name)
     return KW_ENOMEM;
   f->nents++;
@@ -59,8 +60,8 @@ static int kw_snap(kw_fd *f)
   DIR *d;
   struct dirent *de;
   for (uint32_t i = 0; i < f->nents; i++)
-    free(f->ents[i].name);
-  free(f->ents);
+    ku_free(f->ents[i].name);
+  ku_free(f->ents);
   f->ents = NULL;
   f->nents = 0;
   if (h < 0)

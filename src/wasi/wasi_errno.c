@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "wasi/wasi_internal.h"
+#include "util/util.h"
 
 /* Host errno -> WASI errno, by name. A host errno not listed is KW_EIO. */
 static const struct { int host, wasi; } kw_errnos[] = {
@@ -101,8 +102,8 @@ int kw_fd_add(kw_state *st, int host, uint64_t base, uint64_t inh,
 static void kw_fd_forget_dir(kw_fd *f)
 {
   for (uint32_t i = 0; i < f->nents; i++)
-    free(f->ents[i].name);
-  free(f->ents);
+    ku_free(f->ents[i].name);
+  ku_free(f->ents);
   f->ents = NULL;
   f->nents = 0;
 }
@@ -113,7 +114,7 @@ void kw_fd_release(kw_fd *f)
   if (f->open && f->owned)
     close(f->host);
   kw_fd_forget_dir(f);
-  free(f->preopen);
+  ku_free(f->preopen);
   memset(f, 0, sizeof *f);
 }
 

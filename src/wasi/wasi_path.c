@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "wasi/wasi_internal.h"
+#include "util/util.h"
 
 /* Symlinks followed in one resolution before ELOOP (Linux's own limit). */
 #define KW_MAX_HOPS 40
@@ -43,7 +44,7 @@ int kw_path_get(const kw_mem *m, uint32_t ptr, uint32_t len, char **out)
     return KW_ENAMETOOLONG;
   if (memchr(p, 0, len))
     return KW_EILSEQ;
-  *out = malloc(len + 1u);
+  *out = ku_malloc(len + 1u);
   if (!*out)
     return KW_ENOMEM;
   memcpy(*out, p, len);
@@ -90,7 +91,7 @@ typedef struct kw_walk {
 static int kw_walk_push(kw_walk *k, int fd)
 {
   if (k->depth + 1 >= k->cap) {
-    int *n = realloc(k->stack, sizeof *n * (size_t)(k->cap * 2));
+    int *n = ku_realloc(k->stack, sizeof *n * (size_t)(k->cap * 2));
     if (!n) {
       close(fd);
       return KW_ENOMEM;
@@ -114,13 +115,13 @@ static int kw_walk_splice(kw_walk *k, const char *target, const char *rest)
     return KW_ELOOP;
   if (a + b + 2 > KW_WORK_MAX)
     return KW_ENAMETOOLONG;
-  n = malloc(a + b + 2);
+  n = ku_malloc(a + b + 2);
   if (!n)
     return KW_ENOMEM;
   memcpy(n, target, a);
   n[a] = '/';
   memcpy(n + a + 1, rest, b + 1);
-  free(k->rest);
+  ku_free(k->rest);
   k->rest = n;
   return 0;
 }
@@ -167,7 +168,7 @@ static int kw_walk_next(kw_walk *k, char comp[256])
 ** with *out an owned fd of the directory reached, or a WASI errno. */
 static int kw_walk_dir(int base, const char *path, int *out)
 {
-  kw_walk k = { malloc(sizeof(int) * 16), 0, 16, strdup(path), 0 };
+  kw_walk k = { ku_malloc(sizeof(int) * 16), 0, 16, ku_strdup(path), 0 };
   int e = (!k.stack || !k.rest) ? KW_ENOMEM : 0;
   char comp[256];
   if (k.stack)
@@ -187,8 +188,8 @@ static int kw_walk_dir(int base, const char *path, int *out)
     e = kw_errno(errno);
   for (int i = 1; k.stack && i <= k.depth - (e == 0 ? 1 : 0); i++)
     close(k.stack[i]);
-  free(k.stack);
-  free(k.rest);
+  ku_free(k.stack);
+  ku_free(k.rest);
   return e;
 }
 
@@ -294,7 +295,7 @@ int kw_resolve(int base, const char *path, int follow, kw_where *w)
     return KW_ENOENT;
   if (path[0] == '/')
     return KW_ENOTCAPABLE;
-  work = malloc(KW_WORK_MAX);
+  work = ku_malloc(KW_WORK_MAX);
   if (!work)
     return KW_ENOMEM;
   snprintf(work, KW_WORK_MAX, "%s", path);
@@ -306,7 +307,7 @@ int kw_resolve(int base, const char *path, int follow, kw_where *w)
     }
     e = kw_round(base, work, follow, w, &again);
   }
-  free(work);
+  ku_free(work);
   return e;
 }
 
@@ -336,7 +337,7 @@ int kw_resolve_guest(krait_caller *caller, kw_state *st, uint32_t fd,
     e = pe;
   if (e == 0)
     e = kw_resolve(f->host, path, follow, w);
-  free(path);
+  ku_free(path);
   return e;
 }
 
@@ -350,5 +351,5 @@ void kw_note_guest(krait_caller *caller, kw_state *st, uint32_t fd,
   char *path = NULL;
   if (st->miss && f && f->watched && kw_path_get(&m, ptr, len, &path) == 0)
     kw_note_path(st, f, path);
-  free(path);
+  ku_free(path);
 }

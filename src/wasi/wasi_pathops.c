@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "wasi/wasi_internal.h"
+#include "util/util.h"
 
 #define KW_U32(i) ((uint32_t)ar[i].i32)
 
@@ -317,7 +318,7 @@ int kw_path_symlink(krait_caller *caller, void *env, krait_slot *ar)
   if (e == 0)
     e = kw_host(symlinkat(target, w.dir, w.name));
   kw_where_done(&w);
-  free(target);
+  ku_free(target);
   return kw_ret(ar, e);
 }
 

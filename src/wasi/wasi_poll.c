@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "wasi/wasi_internal.h"
+#include "util/util.h"
 
 /* One decoded subscription. */
 typedef struct kw_sub {
@@ -195,8 +196,8 @@ int kw_poll_oneoff(krait_caller *caller, void *env, krait_slot *ar)
     return kw_ret(ar, KW_EINVAL);
   if (!in || !out || !pn)
     return kw_ret(ar, KW_EFAULT);
-  subs = calloc(n, sizeof *subs);
-  pfds = calloc(n, sizeof *pfds);
+  subs = ku_calloc(n, sizeof *subs);
+  pfds = ku_calloc(n, sizeof *pfds);
   e = KW_ENOMEM;
   if (subs && pfds)
     e = kw_subs_decode(env, in, n, subs, pfds, &npfd);
@@ -205,8 +206,8 @@ int kw_poll_oneoff(krait_caller *caller, void *env, krait_slot *ar)
                      krait_caller_deadline(caller));
   if (e == 0)
     kw_put_u32(pn, nevents);
-  free(subs);
-  free(pfds);
+  ku_free(subs);
+  ku_free(pfds);
   if (e == KW_PAST_DEADLINE)
     return krait_caller_trap_kind(caller, KRAIT_TRAP_DEADLINE);
   return kw_ret(ar, e);
