@@ -235,10 +235,10 @@ check status-keepalive-in-sync "$(curl -s -o /dev/null -o /dev/null -w '%{http_c
 # (regression: the key list's buffer left out the cursor key written when a
 # page is full and more follow: a heap overflow killed the server)
 filled=$(for f in 0 100 200 300 400 500 600 700 800 900 1000; do n=100; [ $f = 1000 ] && n=1
-  curl -s "$U/misc/kv/default?op=fill&n=$n&size=256&from=$f"; done | sort -u)   # in parts: the app's 1 s timeout
+  curl -s -w '\n' "$U/misc/kv/default?op=fill&n=$n&size=256&from=$f"; done | sort -u)   # in parts: the app's 1 s timeout
 check kv-fill-long-keys "$filled" "filled"
 check kv-list-full-pages "$(curl -s "$U/misc/kv/default?op=count")" "1001"
-filled=$(for f in 0 500 1000 1500 2000 2500; do curl -s "$U/misc/kv/shared?op=fill&n=500&size=8&from=$f"; done | sort -u)
+filled=$(for f in 0 500 1000 1500 2000 2500; do curl -s -w '\n' "$U/misc/kv/shared?op=fill&n=500&size=8&from=$f"; done | sort -u)
 check kv-fill-many-keys "$filled" "filled"
 check kv-list-many-keys "$(curl -s "$U/misc/kv/shared?op=count")" "3000"
 check kv-server-alive-after-listing "$(curl -s $U/misc/count)" "1"
