@@ -5,6 +5,7 @@
 # usage: tests/fuzz/run_parser.sh NAME SECONDS [TIER]
 # New inputs go to build/fuzz/NAME-corpus, crashes to build/fuzz/crashes/.
 # With TIER, records one item (passed when libFuzzer found nothing).
+# FUZZ_TIMEOUT: libFuzzer's per-input -timeout (default 10 s).
 # Does not own: building the target (mk/fuzz.mk), the module fuzzer
 # (tests/fuzz/run.sh).
 set -u
@@ -18,7 +19,7 @@ dict=""
 echo "fuzz $name: $(ls "tests/fuzz/$name-seeds" | wc -l) seeds, $(ls "$F/$name-corpus" | wc -l) corpus inputs, ${secs}s"
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1} \
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-"$F/fuzz_$name" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+"$F/fuzz_$name" -max_total_time="$secs" -timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb=2048 \
   -max_len=16384 $dict -print_final_stats=1 -artifact_prefix="$F/crashes/$name-" \
   "$F/$name-corpus" "tests/fuzz/$name-seeds" >"$F/$name.log" 2>&1
 rc=$?
