@@ -77,9 +77,18 @@ int kw_fd_need(kw_state *st, uint32_t fd, uint64_t rights, kw_fd **out)
   return 0;
 }
 
+/* 1 when host_fd is a directory, else 0. */
+int kw_is_dir(int host_fd)
+{
+  struct stat sb;
+  return fstat(host_fd, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
 /* Gives host (now owned by the table) the lowest free guest fd from 3 on.
-** Returns 0 with *out set, or KW_EMFILE when the table is full (the caller
-** still owns host then). */
+** A directory loses the rights that only act on file contents
+** (KW_RIGHTS_FILE_ONLY: fd_seek, fd_tell, fd_write, ...). Returns 0 with
+** *out set, or KW_EMFILE when the table is full (the caller still owns
+** host then). */
 int kw_fd_add(kw_state *st, int host, uint64_t base, uint64_t inh,
               uint32_t *out)
 {
@@ -92,6 +101,8 @@ int kw_fd_add(kw_state *st, int host, uint64_t base, uint64_t inh,
     f->open = f->owned = 1;
     f->base = base & KW_RIGHTS_ALL;
     f->inh = inh & KW_RIGHTS_ALL;
+    if (kw_is_dir(host))
+      f->base &= ~KW_RIGHTS_FILE_ONLY;
     *out = i;
     return 0;
   }

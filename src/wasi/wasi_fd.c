@@ -14,9 +14,22 @@
 
 #define KW_FD(rights, f) kw_fd_need(env, (uint32_t)ar[0].i32, (rights), (f))
 
+/* The fd a seek or tell acts on: kw_fd_need, except that a directory
+** (which never holds fd_seek or fd_tell) is EBADF, as in wasmtime, where
+** only files seek. Linux would let lseek move a directory's readdir
+** position, which fd_readdir's cookies own instead. */
+static int kw_seek_fd(kw_state *st, uint32_t fd, uint64_t rights, kw_fd **f)
+{
+  int e = kw_fd_need(st, fd, rights, f);
+  if (e == KW_ENOTCAPABLE && kw_is_dir(kw_fd_get(st, fd)->host))
+    return KW_EBADF;
+  return e;
+}
+
 /* fd_seek(fd, offset, whence, newoffset_ptr) -> errno. A real lseek on the
-** host fd, so a regular file seeks and a pipe or tty is ESPIPE. Needs
-** fd_seek, or only fd_tell for a (0, cur) query. */
+** host fd, so a regular file seeks and a pipe or tty is ESPIPE, and a
+** directory is EBADF (kw_seek_fd). Needs fd_seek, or only fd_tell for a
+** (0, cur) query. */
 int kw_fd_seek(krait_caller *caller, void *env, krait_slot *ar)
 {
   static const int whences[] = { SEEK_SET, SEEK_CUR, SEEK_END };
@@ -25,7 +38,8 @@ int kw_fd_seek(krait_caller *caller, void *env, krait_slot *ar)
   int tell = ar[1].i64 == 0 && whence == KW_WHENCE_CUR;
   kw_fd *f;
   off_t pos;
-  int e = KW_FD(tell ? KW_R(FD_TELL) : KW_R(FD_SEEK), &f);
+  int e = kw_seek_fd(env, (uint32_t)ar[0].i32,
+                     tell ? KW_R(FD_TELL) : KW_R(FD_SEEK), &f);
   if (e != 0)
     return kw_ret(ar, e);
   if (whence > KW_WHENCE_END)
@@ -38,14 +52,14 @@ int kw_fd_seek(krait_caller *caller, void *env, krait_slot *ar)
   return kw_ret(ar, kw_put_u64_at(&m, out, (uint64_t)pos));
 }
 
-/* fd_tell(fd, offset_ptr) -> errno */
+/* fd_tell(fd, offset_ptr) -> errno; a directory is EBADF (kw_seek_fd). */
 int kw_fd_tell(krait_caller *caller, void *env, krait_slot *ar)
 {
   kw_mem m = kw_mem_of(caller);
   uint32_t out = (uint32_t)ar[1].i32;
   kw_fd *f;
   off_t pos;
-  int e = KW_FD(KW_R(FD_TELL), &f);
+  int e = kw_seek_fd(env, (uint32_t)ar[0].i32, KW_R(FD_TELL), &f);
   if (e != 0)
     return kw_ret(ar, e);
   if (!kw_span(&m, out, 8))

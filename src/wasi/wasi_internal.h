@@ -102,6 +102,14 @@ enum {
    KW_R(PATH_FILESTAT_SET_TIMES) | KW_R(FD_FILESTAT_SET_SIZE) | \
    KW_R(FD_FILESTAT_SET_TIMES) | KW_R(PATH_SYMLINK) | \
    KW_R(PATH_REMOVE_DIRECTORY) | KW_R(PATH_UNLINK_FILE))
+/* The rights that act on a file's bytes or position, which a directory fd
+** never holds (kw_fd_add drops them): as in wasmtime, a directory reports
+** no fd_seek, so "." reopened with a preopen's own rights opens read-only
+** rather than O_RDWR (EISDIR). fd_read stays, so reading a directory is
+** EISDIR as on Linux. Its inheriting rights keep them all for files. */
+#define KW_RIGHTS_FILE_ONLY \
+  (KW_R(FD_SEEK) | KW_R(FD_TELL) | KW_R(FD_WRITE) | KW_R(FD_ALLOCATE) | \
+   KW_R(FD_FILESTAT_SET_SIZE))
 
 /* oflags, lookupflags, fstflags, sdflags */
 enum {
@@ -209,6 +217,7 @@ void kw_iovs_advance(kw_iovs *c, uint64_t n);
 int kw_errno(int host_errno);
 kw_fd *kw_fd_get(kw_state *st, uint32_t fd);
 int kw_fd_need(kw_state *st, uint32_t fd, uint64_t rights, kw_fd **out);
+int kw_is_dir(int host_fd);
 int kw_fd_add(kw_state *st, int host, uint64_t base, uint64_t inh,
               uint32_t *out);
 void kw_fd_release(kw_fd *f);

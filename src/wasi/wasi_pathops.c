@@ -250,9 +250,39 @@ int kw_path_filestat_set_times(krait_caller *caller, void *env,
   return kw_ret(ar, e);
 }
 
+/* Whether w may be created as a new non-directory name (a link): a
+** trailing slash asks for a directory, which link and symlink never make,
+** so then the name is EEXIST when something is there and ENOENT when not,
+** as Linux's linkat and symlinkat answer (wasmtime gives the same, but
+** ENOTDIR for an existing file). Returns 0 without a trailing slash. */
+static int kw_new_name(const kw_where *w)
+{
+  struct stat sb;
+  if (!w->must_dir)
+    return 0;
+  if (fstatat(w->dir, w->name, &sb, AT_SYMLINK_NOFOLLOW) == 0)
+    return KW_EEXIST;
+  return kw_errno(errno);
+}
+
+/* A link's source with a trailing slash must be a directory (which
+** linkat then refuses with EPERM); anything else is ENOTDIR, as Linux's
+** linkat answers (it would otherwise link the file the slash was cut
+** from). Returns 0 without a trailing slash or for a directory. */
+static int kw_link_source(const kw_where *w)
+{
+  struct stat sb;
+  if (!w->must_dir)
+    return 0;
+  if (fstatat(w->dir, w->name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
+    return kw_errno(errno);
+  return S_ISDIR(sb.st_mode) ? 0 : KW_ENOTDIR;
+}
+
 /* path_link(old_fd, old_flags, old_path, old_path_len, new_fd, new_path,
 ** new_path_len) -> errno. Both ends resolve inside their own fds; a
-** symlink (linked as itself) must still point inside from its new place. */
+** symlink (linked as itself) must still point inside from its new place.
+** Trailing slashes follow Linux (kw_link_source, kw_new_name). */
 int kw_path_link(krait_caller *caller, void *env, krait_slot *ar)
 {
   kw_where o, n;
@@ -261,8 +291,12 @@ int kw_path_link(krait_caller *caller, void *env, krait_slot *ar)
                            KW_U32(1) & KW_LOOKUP_SYMLINK_FOLLOW, &o);
   n.dir = -1;
   if (e == 0)
+    e = kw_link_source(&o);
+  if (e == 0)
     e = kw_resolve_guest(caller, env, KW_U32(4), KW_R(PATH_LINK_TARGET),
                          KW_U32(5), KW_U32(6), 0, &n);
+  if (e == 0)
+    e = kw_new_name(&n);
   if (e == 0)
     e = kw_link_check_move(o.dir, o.name, kw_fd_get(env, KW_U32(0)), n.dir,
                            kw_fd_get(env, KW_U32(4)), 0);
@@ -300,7 +334,8 @@ int kw_path_rename(krait_caller *caller, void *env, krait_slot *ar)
 ** it without the sandbox, so its target must stay inside the preopen
 ** from where the link is made (kw_link_fits): an absolute target, one
 ** that climbs above the preopen, or a ".." after a name (which a symlink
-** in the middle could turn into a climb) is refused with ENOTCAPABLE. */
+** in the middle could turn into a climb) is refused with ENOTCAPABLE.
+** A new_path ending in '/' is EEXIST or ENOENT (kw_new_name). */
 int kw_path_symlink(krait_caller *caller, void *env, krait_slot *ar)
 {
   kw_mem m = kw_mem_of(caller);
@@ -313,6 +348,8 @@ int kw_path_symlink(krait_caller *caller, void *env, krait_slot *ar)
   if (e == 0)
     e = kw_resolve_guest(caller, env, KW_U32(2), KW_R(PATH_SYMLINK),
                          KW_U32(3), KW_U32(4), 0, &w);
+  if (e == 0)
+    e = kw_new_name(&w);
   if (e == 0)
     e = kw_link_fits(w.dir, kw_fd_get(env, KW_U32(2)), target);
   if (e == 0)
