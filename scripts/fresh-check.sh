@@ -2,7 +2,8 @@
 # scripts/fresh-check.sh -- the README's two commands on a clean Debian 12
 # root, as a new user on a fresh machine would run them.
 #
-#   sh scripts/fresh-check.sh [--keep] [--only demo|test]
+#   sh scripts/fresh-check.sh [--keep] [--only base|demo|test]
+#   (--only base: just make the pristine root's tarball, ahead of a run)
 #
 # Owns: bootstrapping a clean Debian 12 (bookworm) root with debootstrap
 # into a scratch folder (FRESH_DIR, default /var/tmp/krait-fresh; the
@@ -29,7 +30,7 @@ while [ $# -gt 0 ]; do
   case $1 in
     --keep) KEEP=1 ;;
     --only) ONLY=$2; shift ;;
-    *) echo "usage: sh scripts/fresh-check.sh [--keep] [--only demo|test]" >&2; exit 2 ;;
+    *) echo "usage: sh scripts/fresh-check.sh [--keep] [--only base|demo|test]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -68,10 +69,14 @@ if [ ! -s "$BASE" ]; then
     { tail -n 20 "$LOGS/debootstrap.log"; say "debootstrap failed"; exit 1; }
   tar -C "$RFS" -cf "$BASE.part" . && mv "$BASE.part" "$BASE"
   say "debootstrap took $(( $(date +%s) - t0 )) s"
+elif [ "$ONLY" = base ]; then
+  say "the pristine root is there: $BASE"
 else
   mkdir -p "$RFS"
   tar -C "$RFS" -xf "$BASE"
 fi
+
+[ "$ONLY" = base ] && exit 0
 
 # The machine's own apt sources (a fresh machine has the updates and
 # security suites too), its DNS, and nothing else of the host.
