@@ -33,7 +33,7 @@
 # Env: KRAIT (build/krait), BENCH_DURATION (10s), MEM_DURATION (3s),
 # GUNICORN (gunicorn), WRK (wrk), PYTHON (/usr/bin/python3.11, for ports).
 # Does not own: building krait, python.wasm or test_app (mk/bench.mk), the
-# server itself (src/serve, src/cli/serve.c).
+# server itself (src/serve, src/deploy).
 set -u
 cd "$(dirname "$0")/.." || exit 2
 ROOT=$(pwd)

@@ -245,4 +245,10 @@ uint64_t ka_app_snapshot_bytes(const ka_app *app);
 
 void ka_app_free(ka_app *app);
 
+/* `krait web-snapshot WEBDIR` (websnap.c): boots WEBDIR/python/python.wasm
+** as web/krait.js's worker does and writes the portable snapshot it
+** starts from to WEBDIR/python/python.snapshot (its path into out). 0, or
+** -1 with err naming the file or step that failed. */
+int ka_web_snapshot(const char *webdir, char *out, size_t outlen, char *err, size_t errlen);
+
 #endif

@@ -1,6 +1,6 @@
 /*
-** websnap.c -- `krait web-snapshot WEBDIR`: the "python ready" snapshot
-** that web/krait.js starts from. Boots WEBDIR/python/python.wasm exactly
+** websnap.c -- the "python ready" snapshot that web/krait.js starts from
+** (`krait web-snapshot WEBDIR`). Boots WEBDIR/python/python.wasm exactly
 ** as the page's worker does (same argv, environ, preopens and zips, the
 ** "browser" style) and writes WEBDIR/python/python.snapshot portable
 ** (krait_snapshot_save_portable). Owns that layout's native twin only.
@@ -13,37 +13,37 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli/cli.h"
 #include "app/app.h"
+#include "util/file.h"
 
 /* The worker's environ (web/krait-worker.js), in its order. */
-static const char *const kc_web_env[] = {
+static const char *const ka_web_env[] = {
   "PYTHONHOME=/usr/local", "PYTHONPATH=/krait/sdk.zip", "PYTHONDONTWRITEBYTECODE=1",
   "HOME=/home", "PWD=/home", "PYTHONUNBUFFERED=1",
 };
 
 /* The worker's answer to the config import (krait-worker.js). */
-static const char kc_web_config[] =
+static const char ka_web_config[] =
   "{\"name\":\"browser\",\"style\":\"browser\",\"module\":\"\",\"wsgi\":\"\",\"kv\":[],\"debug\":true}";
 
 /* config(buf, cap) -> len */
-static int kc_web_config_fn(krait_caller *c, void *env, krait_slot *ar) {
+static int ka_web_config_fn(krait_caller *c, void *env, krait_slot *ar) {
   krait_memory *m = krait_caller_memory(c);
-  uint32_t buf = (uint32_t)ar[0].i32, cap = (uint32_t)ar[1].i32, n = sizeof kc_web_config - 1;
+  uint32_t buf = (uint32_t)ar[0].i32, cap = (uint32_t)ar[1].i32, n = sizeof ka_web_config - 1;
   if (!m || (uint64_t)buf + cap > krait_memory_size(m)) { ar[0].i32 = -2; return 0; }
-  if (n <= cap) memcpy(krait_memory_data(m) + buf, kc_web_config, n);
+  if (n <= cap) memcpy(krait_memory_data(m) + buf, ka_web_config, n);
   ar[0].i32 = (int32_t)n;
   return 0;
 }
 
 /* boot_info(json, len) -> 0 */
-static int kc_web_ok_fn(krait_caller *c, void *env, krait_slot *ar) {
+static int ka_web_ok_fn(krait_caller *c, void *env, krait_slot *ar) {
   ar[0].i32 = 0;
   return 0;
 }
 
 /* Copies file src to dst; 0 or -1. */
-static int kc_copy(const char *src, const char *dst) {
+static int ka_copy(const char *src, const char *dst) {
   int in = open(src, O_RDONLY | O_CLOEXEC), out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   char buf[65536];
   ssize_t n = 0;
@@ -56,7 +56,7 @@ static int kc_copy(const char *src, const char *dst) {
 
 /* Makes the page's file system under tmp: lib/ (the stdlib zip and an
 ** empty python3.11/lib-dynload), krait/ (sdk.zip), home/, tmp/. */
-static int kc_web_tree(const char *web, const char *tmp) {
+static int ka_web_tree(const char *web, const char *tmp) {
   char a[4200], b[4200];
   const char *dirs[] = { "lib", "lib/python3.11", "lib/python3.11/lib-dynload", "krait", "home", "tmp" };
   for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
@@ -65,14 +65,16 @@ static int kc_web_tree(const char *web, const char *tmp) {
   }
   snprintf(a, sizeof a, "%s/python/python311.zip", web);
   snprintf(b, sizeof b, "%s/lib/python311.zip", tmp);
-  if (kc_copy(a, b) != 0) return -1;
+  if (ka_copy(a, b) != 0) return -1;
   snprintf(a, sizeof a, "%s/python/sdk.zip", web);
   snprintf(b, sizeof b, "%s/krait/sdk.zip", tmp);
-  return kc_copy(a, b);
+  return ka_copy(a, b);
 }
 
-/* Boots the module over the tree at tmp and saves the snapshot to out. */
-static int kc_web_boot(krait_engine *e, krait_module *m, const char *tmp, const char *out) {
+/* Boots the module over the tree at tmp and saves the snapshot to out;
+** 0, or -1 with why. */
+static int ka_web_boot(krait_engine *e, krait_module *m, const char *tmp, const char *out, char *why,
+                       size_t whylen) {
   char paths[4][4200];
   const char *guest[] = { "/usr/local/lib", "/krait", "/home", "/tmp" }, *sub[] = { "lib", "krait", "home", "tmp" };
   krait_wasi_preopen pre[4];
@@ -82,7 +84,7 @@ static int kc_web_boot(krait_engine *e, krait_module *m, const char *tmp, const 
   }
   const char *argv[] = { "python" };
   int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  krait_wasi_config wc = { 1, argv, 6, kc_web_env, null_fd, 2, 2, 4, pre, 0 };
+  krait_wasi_config wc = { 1, argv, 6, ka_web_env, null_fd, 2, 2, 4, pre, 0 };
   krait_store *s = krait_store_new(e);
   krait_linker *l = s ? krait_linker_new(s) : NULL;
   krait_error err = { 0 };
@@ -90,8 +92,8 @@ static int kc_web_boot(krait_engine *e, krait_module *m, const char *tmp, const 
   krait_snapshot *sn = NULL;
   int rc = -1;
   if (l && krait_wasi_define(l, &wc) == 0 && ka_define_stubs(l) == 0 &&
-      krait_linker_define_func(l, "krait", "config", "ii:i", kc_web_config_fn, NULL) == 0 &&
-      krait_linker_define_func(l, "krait", "boot_info", "ii:i", kc_web_ok_fn, NULL) == 0 &&
+      krait_linker_define_func(l, "krait", "config", "ii:i", ka_web_config_fn, NULL) == 0 &&
+      krait_linker_define_func(l, "krait", "boot_info", "ii:i", ka_web_ok_fn, NULL) == 0 &&
       (in = krait_instantiate(l, m, &err))) {
     krait_extern ext;
     krait_val res;
@@ -102,7 +104,7 @@ static int kc_web_boot(krait_engine *e, krait_module *m, const char *tmp, const 
     else if (!err.message[0] && (sn = krait_snapshot_take(in, &err)))
       rc = krait_snapshot_save_portable(sn, out, &err);
   }
-  if (rc != 0) fprintf(stderr, "Error: web-snapshot: %s\n", err.message[0] ? err.message : "out of memory");
+  if (rc != 0) snprintf(why, whylen, "%s", err.message[0] ? err.message : "out of memory");
   krait_snapshot_free(sn);
   if (l) krait_linker_free(l);
   if (s) krait_store_free(s);
@@ -110,36 +112,28 @@ static int kc_web_boot(krait_engine *e, krait_module *m, const char *tmp, const 
   return rc;
 }
 
-int kc_websnap_main(int argc, char **argv) {
-  if (argc != 2 || argv[1][0] == '-') {
-    fputs("Usage: krait web-snapshot WEBDIR\n\n"
-          "Boots WEBDIR/python/python.wasm as web/krait.js's worker does and\n"
-          "writes WEBDIR/python/python.snapshot, which krait.js starts from\n"
-          "instead of booting CPython (`make web` runs this).\n", argc == 2 ? stdout : stderr);
-    return argc == 2 ? KC_EXIT_OK : KC_EXIT_USAGE;
-  }
-  char wasm[4200], out[4200], tmp[] = "/tmp/krait-websnap-XXXXXX";
-  snprintf(wasm, sizeof wasm, "%s/python/python.wasm", argv[1]);
-  snprintf(out, sizeof out, "%s/python/python.snapshot", argv[1]);
-  char why[256];
+int ka_web_snapshot(const char *webdir, char *out, size_t outlen, char *err, size_t errlen) {
+  char wasm[4200], tmp[] = "/tmp/krait-websnap-XXXXXX", why[512] = "";
+  snprintf(wasm, sizeof wasm, "%s/python/python.wasm", webdir);
+  snprintf(out, outlen, "%s/python/python.snapshot", webdir);
   size_t n = 0;
-  uint8_t *bytes = kc_read_file(wasm, &n, why, sizeof why);
+  uint8_t *bytes = ku_read_file(wasm, &n, why, sizeof why);
   if (!bytes) {
-    fprintf(stderr, "Error: web-snapshot: cannot read %s: %s\n", wasm, why);
-    return KC_EXIT_ERROR;
+    snprintf(err, errlen, "cannot read %s: %s", wasm, why);
+    return -1;
   }
-  krait_error err;
-  krait_engine *e = krait_engine_new(NULL, &err);
-  krait_module *m = e ? krait_module_new(e, bytes, n, &err) : NULL;
+  krait_error e;
+  krait_engine *eng = krait_engine_new(NULL, &e);
+  krait_module *m = eng ? krait_module_new(eng, bytes, n, &e) : NULL;
   free(bytes);
   int rc = -1;
-  if (!m) fprintf(stderr, "Error: web-snapshot: %s: %s\n", wasm, err.message);
-  else if (!mkdtemp(tmp) || kc_web_tree(argv[1], tmp) != 0)
-    fprintf(stderr, "Error: web-snapshot: cannot lay out the page's files: %s\n", strerror(errno));
-  else rc = kc_web_boot(e, m, tmp, out);
-  kc_remove_tree(tmp);   /* nothing when mkdtemp failed */
+  if (!m) snprintf(err, errlen, "%s: %s", wasm, e.message);
+  else if (!mkdtemp(tmp) || ka_web_tree(webdir, tmp) != 0)
+    snprintf(err, errlen, "cannot lay out the page's files: %s", strerror(errno));
+  else if ((rc = ka_web_boot(eng, m, tmp, out, why, sizeof why)) != 0)
+    snprintf(err, errlen, "%s", why);
+  ku_remove_tree(tmp);   /* nothing when mkdtemp failed */
   if (m) krait_module_free(m);
-  if (e) krait_engine_free(e);
-  if (rc == 0) fprintf(stderr, "krait web-snapshot: %s\n", out);
-  return rc == 0 ? KC_EXIT_OK : KC_EXIT_ERROR;
+  if (eng) krait_engine_free(eng);
+  return rc;
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "krait.h"
+#include "util/file.h"
 #include "wasi/wasi.h"
 
 #define KC_VERSION "0.1.0"
@@ -75,7 +76,8 @@ int kc_keygen_main(int argc, char **argv);
 extern const char kc_new_usage[];
 int kc_new_main(int argc, char **argv);
 
-/* websnap.c: `krait web-snapshot WEBDIR` (web/krait.js's snapshot). */
+/* websnap.c: `krait web-snapshot WEBDIR` (web/krait.js's snapshot, made
+** by src/app/websnap.c). */
 int kc_websnap_main(int argc, char **argv);
 
 /* parse.c: option values. Each returns 0, or -1 when text is malformed. */
@@ -87,9 +89,5 @@ int kc_parse_duration(const char *text, uint64_t *ns);
 int kc_parse_val(const char *text, char type, krait_val *out);
 const char *kc_type_name(char type);
 void kc_format_val(const krait_val *v, char *buf, size_t size);
-
-/* file.c */
-uint8_t *kc_read_file(const char *path, size_t *len, char *why, size_t n);
-void kc_remove_tree(const char *dir);
 
 #endif /* KC_CLI_H */

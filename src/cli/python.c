@@ -523,7 +523,7 @@ static int kc_py_imports(const char *src, const char *mod)
 static int kc_py_sibling_import(const char *real, char *name, size_t n)
 {
   size_t len = 0;
-  uint8_t *bytes = kc_read_file(real, &len, name, n);
+  uint8_t *bytes = ku_read_file(real, &len, name, n);
   char *src = bytes ? malloc(len + 1) : NULL, *dir;
   DIR *d = NULL;
   struct dirent *de;
@@ -660,7 +660,7 @@ int kc_python_main(int argc, char **argv)
     kc_py_hint(&p, rc);
   }
   if (p.view) {
-    kc_remove_tree(p.view);
+    ku_remove_tree(p.view);
     free(p.view);
   }
   kc_opts_free(&p.o);

@@ -410,7 +410,7 @@ int kc_run_module(const kc_run_opts *o)
   const char *file = o->module_path;
   char why[256];
   size_t len = 0;
-  uint8_t *bytes = kc_read_file(file, &len, why, sizeof why);
+  uint8_t *bytes = ku_read_file(file, &len, why, sizeof why);
   krait_engine *engine;
   krait_module *module;
   krait_error err;

@@ -1,9 +1,11 @@
 /*
-** serve.c -- `krait serve`: reads krait.toml, opens the key-value stores,
-** boots each app into a snapshot and serves HTTP until SIGTERM. Owns the
-** command line and the glue between src/serve (HTTP) and src/app (Python).
+** serve.c -- `krait serve` and `krait build`: their command lines turned
+** into calls of src/deploy (stores, boots, artifacts, the server). Owns
+** options, usage texts and finding python/sdk and the browser build.
 */
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -11,8 +13,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "cli/serve_internal.h"
-#include "serve/serve.h"
+#include "deploy/deploy.h"
 
 static int kc_serve_common(int argc, char **argv, bool build);
 
@@ -69,13 +70,6 @@ const char kc_serve_usage[] =
   "for a worker included: a request that waited past it gets 504 unrun.\n"
   "Stops gracefully on SIGTERM or SIGINT: in-flight requests finish.\n";
 
-/* What one route handler needs. */
-typedef struct kc_app_route {
-  ka_app *app;
-  ks_histogram *start;         /* krait_instance_start_seconds */
-  ks_counter *traps, *timeouts;
-} kc_app_route;
-
 /* The parsed command line. */
 typedef struct kc_serve_opts {
   const char *manifest, *listen, *admin, *home, *access;
@@ -106,161 +100,6 @@ static const char *kc_hostport(const char *s, int *port) {
   return h;
 }
 
-/* The lower-cased copy of n bytes of name into buf (cap bytes). */
-static void kc_lower(char *buf, size_t cap, const char *name, size_t n) {
-  size_t i = 0;
-  for (; i < n && i + 1 < cap; i++) buf[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
-  buf[i] = '\0';
-}
-
-/* Copies the HTTP request into the app's form (names lower-cased). */
-static ka_header *kc_headers(const ks_request *rq, char *names, size_t cap) {
-  ka_header *h = calloc(rq->nheaders + 1, sizeof *h);
-  size_t used = 0;
-  for (size_t i = 0; h && i < rq->nheaders; i++) {
-    const kh_header *k = &rq->headers[i];
-    size_t n = k->name.len < 255 ? k->name.len : 255;
-    if (used + n + 1 > cap) break;
-    kc_lower(names + used, n + 1, k->name.p, n);
-    h[i] = (ka_header){ names + used, k->value.p, n, k->value.len };
-    used += n + 1;
-  }
-  return h;
-}
-
-/* Copies the app's status and headers into res; the server refuses the
-** fields it owns (framing) and malformed ones, which are dropped. */
-static void kc_head(ks_response *res, const ka_response *out) {
-  ks_response_status(res, out->status);
-  for (size_t i = 0; i < out->nheaders; i++) {
-    char name[256], value[8192];
-    snprintf(name, sizeof name, "%.*s", (int)out->headers[i].name_len, out->headers[i].name);
-    snprintf(value, sizeof value, "%.*s", (int)out->headers[i].value_len, out->headers[i].value);
-    ks_response_header(res, name, value);
-  }
-}
-
-/* A streamed response's head and first part: sent chunked at once. */
-static void kc_sink_head(void *data, const ka_response *out) {
-  ks_response *res = data;
-  kc_head(res, out);
-  ks_response_chunked(res);
-  ks_response_write(res, out->body, out->body_len);
-  ks_response_flush(res);
-}
-
-/* A streamed response's next part. */
-static void kc_sink_part(void *data, const uint8_t *p, size_t n) {
-  ks_response_write(data, p, n);
-  ks_response_flush(data);
-}
-
-/* The route handler: one request through the app's snapshot. A stream
-** that broke after its head went out ends truncated (KS_TRAP). */
-static ks_outcome kc_handle(const ks_request *rq, ks_response *res, void *data) {
-  kc_app_route *r = data;
-  char method[32], uri[8192], names[16384];
-  if (rq->method.len >= sizeof method || rq->target.len >= sizeof uri) {
-    ks_response_status(res, 414);
-    return KS_OK;
-  }
-  snprintf(method, sizeof method, "%.*s", (int)rq->method.len, rq->method.p);
-  snprintf(uri, sizeof uri, "%.*s", (int)rq->target.len, rq->target.p);
-  ka_header *h = kc_headers(rq, names, sizeof names);
-  ka_sink sink = { kc_sink_head, kc_sink_part, res };
-  ka_request req = { method, uri, h, h ? rq->nheaders : 0, rq->body, rq->body_len, &sink, rq->start_ns };
-  ka_response out;
-  ka_app_handle(r->app, &req, &out);
-  free(h);
-  ks_histogram_observe(r->start, (double)out.start_ns / 1e9);
-  if (!out.streamed) {
-    kc_head(res, &out);
-    ks_response_write(res, out.body, out.body_len);
-  }
-  ka_outcome why = out.outcome;
-  bool broken = out.streamed && why != KA_OK;
-  ka_response_free(&out);
-  if (why == KA_TIMEOUT) ks_counter_add(r->timeouts, 1);
-  if (why == KA_TRAP) ks_counter_add(r->traps, 1);
-  if (why == KA_TIMEOUT) return KS_TIMEOUT;
-  return why == KA_TRAP || broken ? KS_TRAP : KS_OK;
-}
-
-/* Opens the manifest's stores; their parent directories are created. */
-static kk_store **kc_open_stores(const km_manifest *m) {
-  kk_store **st = calloc((size_t)m->nstores + 1, sizeof *st);
-  for (int i = 0; st && i < m->nstores; i++) {
-    const km_store *s = &m->stores[i];
-    kk_config kc = { s->redis ? KK_REDIS : KK_SQLITE, s->name, s->path, s->url, 0 };
-    kk_error e;
-    if (s->path) {
-      char dir[4096];
-      snprintf(dir, sizeof dir, "%s", s->path);
-      char *slash = strrchr(dir, '/');
-      if (slash) { *slash = '\0'; mkdir(dir, 0755); }
-    }
-    if (!(st[i] = kk_open(&kc, &e))) {
-      fprintf(stderr, "Error: %s\n", e.message);
-      for (int k = 0; k < i; k++) kk_close(st[k]);
-      free(st);
-      return NULL;
-    }
-  }
-  return st;
-}
-
-void kc_app_config(const km_manifest *m, const km_app *a, const kc_boot_env *env, kc_app_cfg *out) {
-  int ng = 0;
-  for (int s = 0; s < a->nstores && ng < 64; s++)
-    for (int k = 0; k < m->nstores; k++)
-      if (!strcmp(m->stores[k].name, a->stores[s])) out->grants[ng++] = (ka_store_grant){ a->stores[s], env->stores[k] };
-  for (int i = 0; i < a->nvars && i < 64; i++) out->vars[i] = (ka_var){ a->var_names[i], a->var_values[i] };
-  snprintf(out->sdk, sizeof out->sdk, "%s", env->sdk);
-  if (env->artifacts) {  /* unpacked as DIR/app beside DIR/sdk */
-    snprintf(out->sdk, sizeof out->sdk, "%s", a->dir);
-    char *slash = strrchr(out->sdk, '/');
-    if (slash) strcpy(slash, "/sdk");
-  }
-  out->cfg = (ka_app_config){
-    .name = a->name, .python_home = env->home, .sdk_dir = out->sdk, .app_dir = a->dir,
-    .style = a->style, .module = a->module, .wsgi = a->wsgi,
-    .site_packages = (const char *const *)a->site_packages, .nsite_packages = a->nsite_packages,
-    .stores = out->grants, .nstores = ng, .vars = out->vars, .nvars = a->nvars < 64 ? a->nvars : 64,
-    .timeout_ns = a->timeout_ms * 1000000u, .fuel = a->fuel,
-    .max_memory = a->max_memory_mb << 20, .max_disk = a->max_disk_mb << 20, .debug = a->debug,
-    .include = (const char *const *)a->include, .ninclude = a->ninclude,
-  };
-}
-
-/* Boots app i of manifest m: from its artifact when serving artifacts,
-** from its built artifact (.krait/APP.krait) when env->use_built and there
-** is one, else from python.wasm. */
-static ka_app *kc_boot(const km_manifest *m, int i, const kc_boot_env *env) {
-  const km_app *a = &m->apps[i];
-  kc_app_cfg c;
-  kc_app_config(m, a, env, &c);
-  char err[1024] = "", *built = env->artifacts ? strdup(env->artifact_paths[i])
-                              : env->use_built ? kc_artifact_path(m, a) : NULL;
-  struct stat sb;
-  bool from_file = built && stat(built, &sb) == 0;
-  c.cfg.snapshot = built;
-  c.cfg.artifact = env->artifacts;
-  c.cfg.verified = env->artifact_ids ? &env->artifact_ids[i] : NULL;
-  struct timespec t0, t1;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
-  ka_app *app = ka_app_boot(&c.cfg, err, sizeof err);
-  clock_gettime(CLOCK_MONOTONIC, &t1);
-  if (!app) fprintf(stderr, "Error: %s\n", err);
-  else fprintf(stderr, "krait: app \"%s\" (%s) %s in %.0f ms, snapshot memory %llu KiB\n",
-               a->name, a->style, !from_file ? "booted" : env->artifacts ? "loaded from its artifact"
-                                                                         : "loaded its built snapshot",
-               (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6,
-               (unsigned long long)(ka_app_snapshot_bytes(app) >> 10));
-  free(built);
-  return app;
-}
-
-/* Parses the command line; -1 to go on, else an exit status. */
 /* One of the limit options (k: its index past the first five): into
 ** o->limits; -1, or a usage error's exit status. */
 static int kc_serve_limit(kc_serve_opts *o, int k, const char *name, const char *val) {
@@ -295,6 +134,7 @@ static int kc_serve_key_opt(kc_serve_opts *o, int argc, char **argv, int *i) {
   return -1;
 }
 
+/* Parses the command line; -1 to go on, else an exit status. */
 static int kc_serve_parse(kc_serve_opts *o, int argc, char **argv) {
   static const char *const valued[] = { "--listen", "--admin", "--workers", "--python-home", "--access-log",
                                         "--max-conns", "--max-conns-per-client", "--keepalive-timeout",
@@ -353,66 +193,40 @@ static char *kc_sdk_dir(const char *home) {
   return real;
 }
 
+/* The browser build: $KRAIT_WEB, else web/ beside the krait binary
+** (build/web); a malloc'ed realpath, or NULL when it has no playground. */
+static char *kc_web_root(void) {
+  const char *env = getenv("KRAIT_WEB");
+  char exe[PATH_MAX], dir[PATH_MAX + 16], probe[PATH_MAX + 64];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (env && *env) snprintf(dir, sizeof dir, "%s", env);
+  else if (n > 0) {
+    exe[n] = '\0';
+    *strrchr(exe, '/') = '\0';
+    snprintf(dir, sizeof dir, "%s/web", exe);
+  } else return NULL;
+  snprintf(probe, sizeof probe, "%s/playground/index.html", dir);
+  return access(probe, R_OK) == 0 ? realpath(dir, NULL) : NULL;
+}
+
+
 /* Runs the server until it is stopped; returns an exit status. */
-static int kc_serve_run(const kc_serve_opts *o, km_manifest *m, ka_app **apps, int *rc) {
-  ks_config sc = o->limits;   /* ks_config_default and the limit options */
-  sc.host = kc_hostport(o->listen ? o->listen : "127.0.0.1:8080", &sc.port);
-  if (o->admin) sc.admin_host = kc_hostport(o->admin, &sc.admin_port);
-  if (!sc.host || (o->admin && !sc.admin_host))
+static int kc_serve_run(const kc_serve_opts *o, const km_manifest *m, ka_app **apps) {
+  kx_serve_opts so = { .server = o->limits, .listen = o->listen, .access_log = o->access, .quiet = o->quiet };
+  ks_config *sc = &so.server;   /* ks_config_default and the limit options */
+  sc->host = kc_hostport(o->listen ? o->listen : "127.0.0.1:8080", &sc->port);
+  if (o->admin) sc->admin_host = kc_hostport(o->admin, &sc->admin_port);
+  if (!sc->host || (o->admin && !sc->admin_host))
     return kc_usage_error("serve", kc_serve_usage, "bad address (expected HOST:PORT)");
-  sc.workers = o->workers;
-  sc.handle_signals = true;
-  sc.access_log = o->quiet ? NULL : !o->access ? stderr : !strcmp(o->access, "-") ? stdout : fopen(o->access, "a");
-  sc.metrics = ks_metrics_new();
-  int nroutes = 0;
-  for (int i = 0; i < m->napps; i++) nroutes += m->apps[i].nroutes;
-  ks_route *routes = calloc((size_t)nroutes + 2, sizeof *routes);
-  kc_app_route *data = calloc((size_t)m->napps + 1, sizeof *data);
-  int r = 0;
-  for (int i = 0; routes && data && i < m->napps; i++) {
-    char labels[256];
-    snprintf(labels, sizeof labels, "app=\"%s\"", m->apps[i].name);
-    data[i] = (kc_app_route){ apps[i],
-      ks_metrics_histogram(sc.metrics, "krait_instance_start_seconds",
-                           "Time from snapshot to a ready instance.", labels, ks_latency_buckets, 14),
-      ks_metrics_counter(sc.metrics, "krait_traps_total", "Requests whose sandbox trapped.", labels),
-      ks_metrics_counter(sc.metrics, "krait_timeouts_total", "Requests over their time limit.", labels) };
-    for (int k = 0; k < m->apps[i].nroutes; k++)
-      routes[r++] = (ks_route){ m->apps[i].routes[k], kc_handle, &data[i], m->apps[i].name };
-  }
-  kc_static web = { kc_web_root(), "/web" };
-  if (o->playground && !web.root) {
+  sc->workers = o->workers;
+  sc->handle_signals = true;
+  if (o->playground && !(so.web_root = kc_web_root())) {
     fprintf(stderr, "Error: --playground: no browser build beside krait (run: make web)\n");
-    *rc = KC_EXIT_ERROR;
-    free(routes);
-    free(data);
-    ks_metrics_free(sc.metrics);
-    return *rc;
+    return KC_EXIT_ERROR;
   }
-  if (o->playground && routes) r = kc_static_routes(routes, r, &web);
-  sc.routes = routes;
-  sc.nroutes = (size_t)r;
-  char err[512];
-  ks_server *srv = routes && data ? ks_server_new(&sc, err, sizeof err) : NULL;
-  if (!srv) {
-    fprintf(stderr, "Error: cannot serve on %s: %s\n", o->listen ? o->listen : "127.0.0.1:8080", err);
-    *rc = KC_EXIT_ERROR;
-  } else {
-    fprintf(stderr, "krait serve: listening on http://%s:%d/", sc.host, ks_server_port(srv));
-    if (sc.admin_host) fprintf(stderr, " (admin http://%s:%d/metrics)", sc.admin_host, ks_server_admin_port(srv));
-    fputc('\n', stderr);
-    if (o->playground)
-      fprintf(stderr, "krait serve: playground at http://%s:%d/web/playground/\n", sc.host, ks_server_port(srv));
-    *rc = ks_server_run(srv) == 0 ? KC_EXIT_OK : KC_EXIT_ERROR;
-    fprintf(stderr, "krait serve: stopped\n");
-    ks_server_free(srv);
-  }
-  ks_metrics_free(sc.metrics);
-  if (sc.access_log && sc.access_log != stderr && sc.access_log != stdout) fclose(sc.access_log);
-  free(routes);
-  free(data);
-  free(web.root);
-  return *rc;
+  int rc = kx_serve(&so, m, apps) == 0 ? KC_EXIT_OK : KC_EXIT_ERROR;
+  free(so.web_root);
+  return rc;
 }
 
 const char kc_build_usage[] =
@@ -486,8 +300,8 @@ static int kc_serve_common(int argc, char **argv, bool build) {
   o.build = build;
   int rc = kc_serve_parse(&o, argc, argv);
   if (rc >= 0) return rc;
-  kc_boot_env env = { .use_built = !build };
-  env.artifacts = o.ninputs > 0 && kc_is_artifact(o.inputs[0]);
+  kx_env env = { .use_built = !build };
+  env.artifacts = o.ninputs > 0 && kx_is_artifact(o.inputs[0]);
   if (build && env.artifacts) return kc_usage_error("build", kc_build_usage, "%s is already built", o.inputs[0]);
   if (o.ntrust && !env.artifacts)
     return kc_usage_error("serve", kc_serve_usage, "--trust checks artifacts (APP.krait); a manifest's "
@@ -501,7 +315,7 @@ static int kc_serve_common(int argc, char **argv, bool build) {
     return kc_usage_error(build ? "build" : "serve", build ? kc_build_usage : kc_serve_usage,
                           "more than one manifest (only artifacts can be served together)");
   char err[1024], *path = env.artifacts ? NULL : kc_manifest_path(o.ninputs ? o.inputs[0] : NULL);
-  km_manifest *m = env.artifacts ? kc_artifacts_load(o.inputs, o.ninputs, keys.trust, keys.ntrust, ids, err, sizeof err)
+  km_manifest *m = env.artifacts ? kx_artifacts_load(o.inputs, o.ninputs, keys.trust, keys.ntrust, ids, err, sizeof err)
                  : path ? km_manifest_load(path, err, sizeof err) : NULL;
   if (!m && path && o.playground && !o.ninputs && access(path, F_OK) != 0 &&
       (m = calloc(1, sizeof *m)))   /* the playground alone: no apps */
@@ -517,13 +331,13 @@ static int kc_serve_common(int argc, char **argv, bool build) {
   char *home = kc_python_home(o.home), *sdk = home && !env.artifacts ? kc_sdk_dir(home) : NULL;
   env.home = home;
   env.sdk = env.artifacts ? "" : sdk;
-  env.stores = home && env.sdk ? kc_open_stores(m) : NULL;
+  env.stores = home && env.sdk ? kx_open_stores(m) : NULL;
   if (home && !env.sdk) fprintf(stderr, "Error: cannot find python/sdk (set KRAIT_SDK)\n");
   ka_app **apps = calloc((size_t)m->napps + 1, sizeof *apps);
   bool ok = env.stores && apps;
-  for (int i = 0; ok && i < m->napps; i++) ok = (apps[i] = kc_boot(m, i, &env)) != NULL;
-  if (ok && o.build) rc = kc_build_save(m, apps, &env);
-  else if (ok) kc_serve_run(&o, m, apps, &rc);
+  for (int i = 0; ok && i < m->napps; i++) ok = (apps[i] = kx_boot(m, i, &env)) != NULL;
+  if (ok && o.build) rc = kx_build_save(m, apps, &env) == 0 ? KC_EXIT_OK : KC_EXIT_ERROR;
+  else if (ok) rc = kc_serve_run(&o, m, apps);
   for (int i = 0; apps && i < m->napps; i++) ka_app_free(apps[i]);
   for (int i = 0; env.stores && i < m->nstores; i++) kk_close(env.stores[i]);
   free(apps);

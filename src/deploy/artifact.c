@@ -1,5 +1,5 @@
 /*
-** build.c -- app artifacts on the command line: `krait build` writing
+** artifact.c -- a deployment's app artifacts: `krait build` writing
 ** .krait/APP.krait (snapshot, manifest, bundle; signed with --sign), and
 ** `krait serve ARTIFACT...` checking (--trust), unpacking them into the
 ** cache and reading their manifests, confined to the serve directory.
@@ -12,10 +12,10 @@
 #include <unistd.h>
 #include <openssl/evp.h>
 
-#include "cli/cli.h"
-#include "cli/serve_internal.h"
+#include "deploy/deploy.h"
+#include "util/file.h"
 
-char *kc_artifact_path(const km_manifest *m, const km_app *a) {
+char *kx_artifact_path(const km_manifest *m, const km_app *a) {
   char *p = malloc(strlen(m->path) + strlen(a->name) + 32);
   if (!p) return NULL;
   strcpy(p, m->path);
@@ -23,7 +23,7 @@ char *kc_artifact_path(const km_manifest *m, const km_app *a) {
   return p;
 }
 
-bool kc_is_artifact(const char *path) {
+bool kx_is_artifact(const char *path) {
   char magic[8];
   FILE *f = fopen(path, "rb");
   bool yes = f && fread(magic, 1, 8, f) == 8 && !memcmp(magic, "KRAITSNP", 8);
@@ -33,7 +33,7 @@ bool kc_is_artifact(const char *path) {
 
 /* Where unpacked artifacts live: $KRAIT_CACHE, else $XDG_CACHE_HOME/krait,
 ** else ~/.cache/krait; then /apps (created). malloc'ed, or NULL. */
-static char *kc_apps_cache(void) {
+static char *kx_apps_cache(void) {
   const char *k = getenv("KRAIT_CACHE"), *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
   char *p = malloc(4200);
   if (!p) return NULL;
@@ -48,7 +48,7 @@ static char *kc_apps_cache(void) {
 }
 
 /* The hex SHA-256 of n bytes. */
-static void kc_sha256_hex(const uint8_t *d, size_t n, char out[65]) {
+static void kx_sha256_hex(const uint8_t *d, size_t n, char out[65]) {
   uint8_t h[32];
   unsigned hn = 32;
   EVP_Digest(d, n, h, &hn, EVP_sha256(), NULL);
@@ -57,32 +57,32 @@ static void kc_sha256_hex(const uint8_t *d, size_t n, char out[65]) {
 
 /* Unpacks bundle into cache/SHA (once: a finished one is reused; a new
 ** one is unpacked beside it and renamed into place). The dir, malloc'ed. */
-static char *kc_unpack(const uint8_t *bundle, size_t n, char *err, size_t errlen) {
-  char hex[65], *cache = kc_apps_cache(), *dir = malloc(4400), tmp[4400];
+static char *kx_unpack(const uint8_t *bundle, size_t n, char *err, size_t errlen) {
+  char hex[65], *cache = kx_apps_cache(), *dir = malloc(4400), tmp[4400];
   struct stat sb;
   if (!cache || !dir) { free(cache); free(dir); snprintf(err, errlen, "out of memory"); return NULL; }
-  kc_sha256_hex(bundle, n, hex);
+  kx_sha256_hex(bundle, n, hex);
   snprintf(dir, 4400, "%s/%s", cache, hex);
   snprintf(tmp, sizeof tmp, "%s/.%s.%ld", cache, hex, (long)getpid());
   free(cache);
   if (stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode)) return dir;
   *err = '\0';
-  kc_remove_tree(tmp);   /* left by a killed run of this pid */
+  ku_remove_tree(tmp);   /* left by a killed run of this pid */
   if (ka_bundle_extract(bundle, n, tmp, err, errlen) != 0 ||
       (rename(tmp, dir) != 0 && (errno != ENOTEMPTY && errno != EEXIST))) {
     if (!*err) snprintf(err, errlen, "cannot unpack into %s: %s", dir, strerror(errno));
-    kc_remove_tree(tmp);
+    ku_remove_tree(tmp);
     free(dir);
     return NULL;
   }
-  kc_remove_tree(tmp);   /* gone unless another process won the rename */
+  ku_remove_tree(tmp);   /* gone unless another process won the rename */
   return dir;
 }
 
 /* Checks that every dir an artifact's manifest names (already confined
 ** to relative paths) is a directory of its unpacked bundle (under root):
 ** the app's, the SDK beside it and its site-packages. false with err. */
-static bool kc_artifact_dirs(const km_manifest *m, const char *root, char *err, size_t errlen) {
+static bool kx_artifact_dirs(const km_manifest *m, const char *root, char *err, size_t errlen) {
   size_t rn = strlen(root);
   for (int i = 0; i < m->napps; i++) {
     const km_app *a = &m->apps[i];
@@ -110,7 +110,7 @@ static bool kc_artifact_dirs(const km_manifest *m, const char *root, char *err, 
 ** any, into *id as read): unpacked, its manifest parsed confined (dirs
 ** inside the unpacked copy, store paths relative to the current
 ** directory, neither absolute nor with ".."). */
-static km_manifest *kc_artifact_load(const char *path, ka_key *const *trust, int ntrust, ka_file_id *id,
+static km_manifest *kx_artifact_load(const char *path, ka_key *const *trust, int ntrust, ka_file_id *id,
                                      char *err, size_t errlen) {
   char *dir = NULL, what[1024] = "", cwd[4096];
   ka_artifact art;
@@ -118,11 +118,11 @@ static km_manifest *kc_artifact_load(const char *path, ka_key *const *trust, int
   if (ka_artifact_read(path, trust, ntrust, &art, what, sizeof what) == 0) {
     *id = art.id;
     if (art.signer) fprintf(stderr, "krait: %s: signed by trusted key %s\n", path, ka_key_name(art.signer));
-    dir = kc_unpack(art.bundle, art.bundle_len, what, sizeof what);
+    dir = kx_unpack(art.bundle, art.bundle_len, what, sizeof what);
     km_source src = { "its krait.toml", dir, NULL, true };
     if (dir && (src.data_dir = getcwd(cwd, sizeof cwd)))
       m = km_manifest_read(art.manifest, strlen(art.manifest), &src, what, sizeof what);
-    if (m && !kc_artifact_dirs(m, dir, what, sizeof what)) {
+    if (m && !kx_artifact_dirs(m, dir, what, sizeof what)) {
       km_manifest_free(m);
       m = NULL;
     }
@@ -133,11 +133,11 @@ static km_manifest *kc_artifact_load(const char *path, ka_key *const *trust, int
   return m;
 }
 
-km_manifest *kc_artifacts_load(char **paths, int n, ka_key *const *trust, int ntrust, ka_file_id *ids,
+km_manifest *kx_artifacts_load(char **paths, int n, ka_key *const *trust, int ntrust, ka_file_id *ids,
                                char *err, size_t errlen) {
   km_manifest *all = NULL;
   for (int i = 0; i < n; i++) {
-    km_manifest *m = kc_artifact_load(paths[i], trust, ntrust, &ids[i], err, errlen);
+    km_manifest *m = kx_artifact_load(paths[i], trust, ntrust, &ids[i], err, errlen);
     if (!m) { km_manifest_free(all); return NULL; }
     if (m->napps != 1) {
       snprintf(err, errlen, "artifact %s: holds %d apps, not 1", paths[i], m->napps);
@@ -158,7 +158,7 @@ km_manifest *kc_artifacts_load(char **paths, int n, ka_key *const *trust, int nt
 }
 
 /* The manifest's sqlite store files (borrowed), kept out of bundles. */
-static int kc_store_files(const km_manifest *m, const char **out, int cap) {
+static int kx_store_files(const km_manifest *m, const char **out, int cap) {
   int n = 0;
   for (int i = 0; i < m->nstores && n < cap; i++)
     if (m->stores[i].path) out[n++] = m->stores[i].path;
@@ -166,25 +166,25 @@ static int kc_store_files(const km_manifest *m, const char **out, int cap) {
 }
 
 /* Writes app i's artifact (signed with sign, if not NULL); prints what it
-** holds. */
-static int kc_build_one(const km_manifest *m, int i, ka_app *app, const ka_app_config *cfg,
+** holds. 0, or -1 after printing the error. */
+static int kx_build_one(const km_manifest *m, int i, ka_app *app, const ka_app_config *cfg,
                         const ka_key *sign) {
-  char err[1024] = "", *path = kc_artifact_path(m, &m->apps[i]), *toml = km_app_format(m, &m->apps[i]);
+  char err[1024] = "", *path = kx_artifact_path(m, &m->apps[i]), *toml = km_app_format(m, &m->apps[i]);
   const char *exclude[64];
   ka_bundle_stats st;
   size_t blen = 0;
-  uint8_t *bundle = path && toml ? ka_bundle_make(app, cfg, exclude, kc_store_files(m, exclude, 64),
+  uint8_t *bundle = path && toml ? ka_bundle_make(app, cfg, exclude, kx_store_files(m, exclude, 64),
                                                   &blen, &st, err, sizeof err) : NULL;
-  int rc = KC_EXIT_ERROR;
+  int rc = -1;
   if (bundle) {
     char dir[4200];
     snprintf(dir, sizeof dir, "%s", path);
     *strrchr(dir, '/') = '\0';
     mkdir(dir, 0755);
-    rc = ka_app_save(app, path, toml, bundle, blen, sign, err, sizeof err) ? KC_EXIT_ERROR : KC_EXIT_OK;
+    rc = ka_app_save(app, path, toml, bundle, blen, sign, err, sizeof err) ? -1 : 0;
   }
   struct stat sb;
-  if (rc == KC_EXIT_OK && stat(path, &sb) == 0) {
+  if (rc == 0 && stat(path, &sb) == 0) {
     fprintf(stderr, "krait build: %s: %lld KiB (snapshot of %llu KiB memory; %llu files, %llu KiB, "
             "bundled in %zu KiB", path, (long long)sb.st_size >> 10,
             (unsigned long long)(ka_app_snapshot_bytes(app) >> 10), (unsigned long long)st.files,
@@ -207,11 +207,11 @@ static int kc_build_one(const km_manifest *m, int i, ka_app *app, const ka_app_c
   return rc;
 }
 
-int kc_build_save(const km_manifest *m, ka_app **apps, const kc_boot_env *env) {
+int kx_build_save(const km_manifest *m, ka_app **apps, const kx_env *env) {
   for (int i = 0; i < m->napps; i++) {
-    kc_app_cfg c;
-    kc_app_config(m, &m->apps[i], env, &c);
-    if (kc_build_one(m, i, apps[i], &c.cfg, env->sign) != KC_EXIT_OK) return KC_EXIT_ERROR;
+    kx_app_cfg c;
+    kx_app_config(m, &m->apps[i], env, &c);
+    if (kx_build_one(m, i, apps[i], &c.cfg, env->sign) != 0) return -1;
   }
-  return KC_EXIT_OK;
+  return 0;
 }

@@ -1,9 +1,11 @@
 /*
-** serve_internal.h -- what serve.c and build.c share: how an app of a
-** manifest becomes a ka_app_config, and app artifacts (.krait files).
+** deploy.h -- a manifest's apps deployed (prefix kx_): their stores opened,
+** each booted (from its sources, its built artifact or a deployed one),
+** artifacts written and unpacked, and the apps served over src/serve.
+** Does not own the command line (src/cli), HTTP (src/serve) or Python (src/app).
 */
-#ifndef KC_SERVE_INTERNAL_H
-#define KC_SERVE_INTERNAL_H
+#ifndef KX_DEPLOY_H
+#define KX_DEPLOY_H
 
 #include <stdbool.h>
 
@@ -11,8 +13,10 @@
 #include "manifest/manifest.h"
 #include "serve/serve.h"
 
+/* ---- booting (boot.c) --------------------------------------------------- */
+
 /* What every app of a serve or build run shares. */
-typedef struct kc_boot_env {
+typedef struct kx_env {
   kk_store **stores;           /* opened, in the manifest's order */
   const char *home, *sdk;      /* python home; python/sdk */
   bool artifacts;              /* the apps come from artifacts */
@@ -21,25 +25,37 @@ typedef struct kc_boot_env {
   const ka_file_id *artifact_ids; /* then: each as its signature was checked
                                   (NULL: no --trust) */
   const ka_key *sign;          /* build --sign: the private key */
-} kc_boot_env;
+} kx_env;
 
 /* An app's config with the storage its arrays point into. */
-typedef struct kc_app_cfg {
+typedef struct kx_app_cfg {
   ka_app_config cfg;
   ka_store_grant grants[64];
   ka_var vars[64];
   char sdk[4200];
-} kc_app_cfg;
+} kx_app_cfg;
+
+/* Opens the manifest's stores (their parent directories are created);
+** calloc'ed, or NULL after printing the error. */
+kk_store **kx_open_stores(const km_manifest *m);
 
 /* Fills out for app a of m (an artifact's app uses the SDK unpacked
 ** beside it). */
-void kc_app_config(const km_manifest *m, const km_app *a, const kc_boot_env *env, kc_app_cfg *out);
+void kx_app_config(const km_manifest *m, const km_app *a, const kx_env *env, kx_app_cfg *out);
+
+/* Boots app i of m: from its artifact when serving artifacts, from its
+** built artifact (.krait/APP.krait) when env->use_built and there is one,
+** else from python.wasm; prints how and how long. NULL after printing the
+** error. */
+ka_app *kx_boot(const km_manifest *m, int i, const kx_env *env);
+
+/* ---- artifacts (artifact.c) --------------------------------------------- */
 
 /* .krait/NAME.krait beside the manifest (malloc'ed). */
-char *kc_artifact_path(const km_manifest *m, const km_app *a);
+char *kx_artifact_path(const km_manifest *m, const km_app *a);
 
 /* Whether path is a file that starts like an artifact (a snapshot). */
-bool kc_is_artifact(const char *path);
+bool kx_is_artifact(const char *path);
 
 /* Reads the artifacts at paths (with ntrust keys, each must be signed by
 ** one of them; ids[i] receives the file as read), unpacks them (into the
@@ -47,28 +63,32 @@ bool kc_is_artifact(const char *path);
 ** store paths relative to the current directory, no absolute path or
 ** "..", and every dir a directory of the bundle. NULL with err naming the
 ** artifact and the problem. */
-km_manifest *kc_artifacts_load(char **paths, int n, ka_key *const *trust, int ntrust, ka_file_id *ids,
+km_manifest *kx_artifacts_load(char **paths, int n, ka_key *const *trust, int ntrust, ka_file_id *ids,
                                char *err, size_t errlen);
 
-/* `krait serve --playground`: files under root (a realpath) served at
-** prefix ("/web") with COOP/COEP headers (static.c). */
-typedef struct kc_static {
-  char *root;
-  const char *prefix;
-} kc_static;
+/* `krait build`: writes each booted app's artifact, saying what it
+** holds. 0, or -1 after printing the error. */
+int kx_build_save(const km_manifest *m, ka_app **apps, const kx_env *env);
 
-ks_outcome kc_static_handle(const ks_request *rq, ks_response *res, void *data);
+/* ---- serving (serve.c) -------------------------------------------------- */
 
-/* Appends web's routes to the n in routes (room for 2 more): /web/...,
-** and / (a redirect to the playground) unless an app has "/" or "/...".
-** The new count. */
-int kc_static_routes(ks_route *routes, int n, kc_static *web);
+/* How to serve: the server's config as the command line set it (host,
+** port, admin, workers, limits; its routes, access log and metrics are
+** kx_serve's), and what kx_serve adds. */
+typedef struct kx_serve_opts {
+  ks_config server;
+  const char *listen;          /* the address as given, for messages */
+  const char *access_log;      /* NULL: stderr; "-": stdout; else a file
+                                  appended to (refused when it cannot be
+                                  opened) */
+  bool quiet;                  /* no access log */
+  char *web_root;              /* --playground: the browser build (a
+                                  realpath) at /web/; NULL: none */
+} kx_serve_opts;
 
-/* The browser build: $KRAIT_WEB, else web/ beside the krait binary
-** (build/web); a malloc'ed realpath, or NULL when it has no playground. */
-char *kc_web_root(void);
-
-/* `krait build`: writes each booted app's artifact. An exit status. */
-int kc_build_save(const km_manifest *m, ka_app **apps, const kc_boot_env *env);
+/* Serves the booted apps of m (apps[i] is m->apps[i]) until the server is
+** stopped (SIGTERM, SIGINT). 0, or -1 after printing an error naming
+** what failed. */
+int kx_serve(const kx_serve_opts *o, const km_manifest *m, ka_app **apps);
 
 #endif

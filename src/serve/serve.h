@@ -103,6 +103,25 @@ typedef struct ks_route {
                                    route is an app of its own */
 } ks_route;
 
+/* ---- static files (static.c) ------------------------------------------- */
+
+/* The browser build (`krait serve --playground`): the files under root (a
+** realpath) served read-only at prefix ("/web"), cross-origin isolated
+** (COOP/COEP), a precompressed FILE.br/FILE.gz sent when the request
+** accepts it, with strong ETags and 304s. */
+typedef struct ks_static {
+  char *root;
+  const char *prefix;
+} ks_static;
+
+/* The route handler of the files (data: a ks_static). */
+ks_outcome ks_static_handle(const ks_request *rq, ks_response *res, void *data);
+
+/* Appends web's routes to the n in routes (room for 2 more): /web/...
+** (web->prefix is "/web"), and / (a redirect to the playground) unless a
+** route has "/" or "/...". The new count. */
+int ks_static_routes(ks_route *routes, int n, ks_static *web);
+
 /* ---- the server ---------------------------------------------------------- */
 
 typedef struct ks_config {

@@ -1,7 +1,7 @@
 /*
-** file.c -- files for the `krait` command: reading a whole file with clear
-** reasons for failure, and removing a scratch directory tree. Not decoding
-** (the engine) nor what is done with the bytes (run.c, websnap.c).
+** file.c -- whole files and scratch trees: reading a file with a clear
+** reason for failure, and removing a directory tree. Not decoding (the
+** engine) nor what is done with the bytes (the callers).
 */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,11 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli/cli.h"
+#include "util/file.h"
 
 /* Reads everything from fd into a growing buffer. NULL with errno set on
 ** failure. Works for files and for pipes (whose size is unknown). */
-static uint8_t *kc_read_fd(int fd, size_t *len)
+static uint8_t *ku_read_fd(int fd, size_t *len)
 {
   size_t cap = 1 << 16, n = 0;
   uint8_t *buf = malloc(cap), *bigger;
@@ -48,7 +48,7 @@ static uint8_t *kc_read_fd(int fd, size_t *len)
 
 /* Reads the file at path. On failure returns NULL and writes the reason
 ** ("No such file or directory", "is a directory", ...) to why[n]. */
-uint8_t *kc_read_file(const char *path, size_t *len, char *why, size_t n)
+uint8_t *ku_read_file(const char *path, size_t *len, char *why, size_t n)
 {
   struct stat sb;
   uint8_t *bytes;
@@ -62,22 +62,22 @@ uint8_t *kc_read_file(const char *path, size_t *len, char *why, size_t n)
     close(fd);
     return NULL;
   }
-  bytes = kc_read_fd(fd, len);
+  bytes = ku_read_fd(fd, len);
   if (!bytes)
     snprintf(why, n, "%s", strerror(errno));
   close(fd);
   return bytes;
 }
 
-/* nftw's step of kc_remove_tree. */
-static int kc_remove_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+/* nftw's step of ku_remove_tree. */
+static int ku_remove_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
   return remove(path);
 }
 
 /* Removes a directory tree (a half-unpacked bundle, a scratch dir),
 ** without following symlinks; best effort. */
-void kc_remove_tree(const char *dir)
+void ku_remove_tree(const char *dir)
 {
-  nftw(dir, kc_remove_one, 16, FTW_DEPTH | FTW_PHYS);
+  nftw(dir, ku_remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }

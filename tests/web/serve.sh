@@ -7,7 +7,7 @@
 # siblings), apps keeping their /, and make web's real assets
 # ($KRAIT_WEB_BUILD, default build/web). Needs no browser; run.mjs runs
 # it. Prints "ok NAME" / "FAIL NAME: why" and "N passed, N failed".
-# Does not own the server (src/cli/static.c) or make web.
+# Does not own the server (src/serve/static.c) or make web.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/tests/serve/lib.sh"

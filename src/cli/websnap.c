@@ -1,0 +1,30 @@
+/*
+** websnap.c -- `krait web-snapshot WEBDIR`: the command line of the
+** snapshot web/krait.js starts from. Owns only the arguments; the boot and
+** the file are src/app/websnap.c's (ka_web_snapshot).
+*/
+#include <stdio.h>
+
+#include "cli/cli.h"
+#include "app/app.h"
+
+static const char kc_websnap_usage[] =
+  "Usage: krait web-snapshot WEBDIR\n"
+  "\n"
+  "Boots WEBDIR/python/python.wasm as web/krait.js's worker does and\n"
+  "writes WEBDIR/python/python.snapshot, which krait.js starts from\n"
+  "instead of booting CPython (`make web` runs this).\n";
+
+int kc_websnap_main(int argc, char **argv) {
+  if (argc != 2 || argv[1][0] == '-') {
+    fputs(kc_websnap_usage, argc == 2 ? stdout : stderr);
+    return argc == 2 ? KC_EXIT_OK : KC_EXIT_USAGE;
+  }
+  char out[4200], err[1024];
+  if (ka_web_snapshot(argv[1], out, sizeof out, err, sizeof err) != 0) {
+    fprintf(stderr, "Error: web-snapshot: %s\n", err);
+    return KC_EXIT_ERROR;
+  }
+  fprintf(stderr, "krait web-snapshot: %s\n", out);
+  return KC_EXIT_OK;
+}

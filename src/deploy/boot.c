@@ -1,0 +1,85 @@
+/*
+** boot.c -- a deployment's apps coming up: the manifest's key-value stores
+** opened, each app's ka_app_config made from the manifest, and each app
+** booted (from its sources, its built artifact or a deployed one).
+** Does not own serving (serve.c) or artifact files (artifact.c).
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "deploy/deploy.h"
+
+kk_store **kx_open_stores(const km_manifest *m) {
+  kk_store **st = calloc((size_t)m->nstores + 1, sizeof *st);
+  if (!st) fprintf(stderr, "Error: out of memory opening the stores\n");
+  for (int i = 0; st && i < m->nstores; i++) {
+    const km_store *s = &m->stores[i];
+    kk_config kc = { s->redis ? KK_REDIS : KK_SQLITE, s->name, s->path, s->url, 0,
+                     s->power ? KK_DURABLE_POWER : KK_DURABLE_PROCESS };
+    kk_error e;
+    if (s->path) {
+      char dir[4096];
+      snprintf(dir, sizeof dir, "%s", s->path);
+      char *slash = strrchr(dir, '/');
+      if (slash) { *slash = '\0'; mkdir(dir, 0755); }
+    }
+    if (!(st[i] = kk_open(&kc, &e))) {
+      fprintf(stderr, "Error: %s\n", e.message);
+      for (int k = 0; k < i; k++) kk_close(st[k]);
+      free(st);
+      return NULL;
+    }
+  }
+  return st;
+}
+
+void kx_app_config(const km_manifest *m, const km_app *a, const kx_env *env, kx_app_cfg *out) {
+  int ng = 0;
+  for (int s = 0; s < a->nstores && ng < 64; s++)
+    for (int k = 0; k < m->nstores; k++)
+      if (!strcmp(m->stores[k].name, a->stores[s])) out->grants[ng++] = (ka_store_grant){ a->stores[s], env->stores[k] };
+  for (int i = 0; i < a->nvars && i < 64; i++) out->vars[i] = (ka_var){ a->var_names[i], a->var_values[i] };
+  snprintf(out->sdk, sizeof out->sdk, "%s", env->sdk);
+  if (env->artifacts) {  /* unpacked as DIR/app beside DIR/sdk */
+    snprintf(out->sdk, sizeof out->sdk, "%s", a->dir);
+    char *slash = strrchr(out->sdk, '/');
+    if (slash) strcpy(slash, "/sdk");
+  }
+  out->cfg = (ka_app_config){
+    .name = a->name, .python_home = env->home, .sdk_dir = out->sdk, .app_dir = a->dir,
+    .style = a->style, .module = a->module, .wsgi = a->wsgi,
+    .site_packages = (const char *const *)a->site_packages, .nsite_packages = a->nsite_packages,
+    .stores = out->grants, .nstores = ng, .vars = out->vars, .nvars = a->nvars < 64 ? a->nvars : 64,
+    .timeout_ns = a->timeout_ms * 1000000u, .fuel = a->fuel,
+    .max_memory = a->max_memory_mb << 20, .max_disk = a->max_disk_mb << 20, .debug = a->debug,
+    .include = (const char *const *)a->include, .ninclude = a->ninclude,
+  };
+}
+
+ka_app *kx_boot(const km_manifest *m, int i, const kx_env *env) {
+  const km_app *a = &m->apps[i];
+  kx_app_cfg c;
+  kx_app_config(m, a, env, &c);
+  char err[1024] = "", *built = env->artifacts ? strdup(env->artifact_paths[i])
+                              : env->use_built ? kx_artifact_path(m, a) : NULL;
+  struct stat sb;
+  bool from_file = built && stat(built, &sb) == 0;
+  c.cfg.snapshot = built;
+  c.cfg.artifact = env->artifacts;
+  c.cfg.verified = env->artifact_ids ? &env->artifact_ids[i] : NULL;
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  ka_app *app = ka_app_boot(&c.cfg, err, sizeof err);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  if (!app) fprintf(stderr, "Error: %s\n", err);
+  else fprintf(stderr, "krait: app \"%s\" (%s) %s in %.0f ms, snapshot memory %llu KiB\n",
+               a->name, a->style, !from_file ? "booted" : env->artifacts ? "loaded from its artifact"
+                                                                         : "loaded its built snapshot",
+               (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6,
+               (unsigned long long)(ka_app_snapshot_bytes(app) >> 10));
+  free(built);
+  return app;
+}
