@@ -3,7 +3,8 @@
 # builds; `make bench-python`: Python workloads (bench/python/*.py) under
 # native CPython 3.11, `krait python` and Node's WASI; `make bench-serve`:
 # `krait serve` (bench/serve/) vs gunicorn on loopback with wrk (throughput,
-# latency, cold start, memory per in-flight request, artifact size).
+# latency, cold start, memory per in-flight request, artifact size);
+# `make bench-kv`: a one-write request's latency per store durability.
 # Owns: building build/bench/{native,wasi,nowasi,native-small}/.
 # Does not own: timing and tables (bench/run.sh, bench/python.sh,
 # bench/serve.sh), building python.wasm (scripts/build-python.sh) or
@@ -17,7 +18,7 @@ BENCH_BINS    := $(BENCH_KERNELS:%=$(BENCH_BD)/native/%) \
                  $(BENCH_KERNELS:%=$(BENCH_BD)/wasi/%.wasm) \
                  $(BENCH_KERNELS:%=$(BENCH_BD)/nowasi/%.wasm)
 
-.PHONY: bench bench-build bench-interrupts bench-python bench-serve
+.PHONY: bench bench-build bench-interrupts bench-python bench-serve bench-kv
 bench: all bench-build
 	@sh bench/run.sh
 
@@ -59,3 +60,9 @@ bench-python: all
 bench-serve: all $(TB)/host/bin/test_app
 	@sh scripts/build-python.sh
 	@sh bench/serve.sh
+
+# One KV write per request under each store durability (bench/kv-write.sh;
+# needs wrk). BENCH_DURATION, BENCH_ROUNDS.
+bench-kv: all
+	@sh scripts/build-python.sh
+	@sh bench/kv-write.sh

@@ -14,9 +14,10 @@
 
 /*
 ** One semantics, two backends:
-**   KK_SQLITE  one SQLite file per store (default): WAL, synchronous=FULL,
-**              a busy timeout, table kv(key BLOB PRIMARY KEY, value BLOB)
-**              WITHOUT ROWID, prepared statements kept per store.
+**   KK_SQLITE  one SQLite file per store (default): WAL, synchronous
+**              NORMAL or FULL (kk_durability), a busy timeout, table
+**              kv(key BLOB PRIMARY KEY, value BLOB) WITHOUT ROWID,
+**              prepared statements kept per store.
 **   KK_REDIS   a Redis server shared by several hosts, through hiredis'
 **              synchronous API. Data key: "krait:kv:<name>:k:" + key;
 **              index (sorted set of every key, all scores 0):
@@ -74,6 +75,20 @@ typedef struct kk_error {
 
 typedef enum kk_backend { KK_SQLITE = 0, KK_REDIS } kk_backend;
 
+/* What a SQLite store's acknowledged writes survive (krait.toml's
+** durability = "process" | "power"). Both use WAL.
+**   KK_DURABLE_PROCESS  synchronous=NORMAL (the default): a commit is in
+**       the WAL file (the OS page cache) before kk_set returns, so it
+**       survives the krait process dying (kill -9, a crash); the WAL is
+**       fsync'd at checkpoints only, so an OS crash or power loss can
+**       lose the last commits (never corrupt the file). No fsync per
+**       write: a one-write request costs ~1/3 of FULL's (README).
+**   KK_DURABLE_POWER    synchronous=FULL: the WAL is fsync'd at every
+**       commit, so a write survives power loss too. */
+typedef enum kk_durability {
+  KK_DURABLE_PROCESS = 0, KK_DURABLE_POWER
+} kk_durability;
+
 /* How to open a store. Strings are copied by kk_open. */
 typedef struct kk_config {
   kk_backend backend;
@@ -85,6 +100,8 @@ typedef struct kk_config {
                            [ipv6]; %XX escapes in user/password decoded) */
   int timeout_ms;       /* 0: KK_TIMEOUT_MS. SQLite busy timeout; Redis
                            connect and per-command timeout */
+  kk_durability durability;  /* KK_SQLITE only (Redis: the server's
+                           appendfsync decides) */
 } kk_config;
 
 typedef struct kk_store kk_store;
@@ -119,8 +136,9 @@ kk_code kk_get(kk_store *s, const void *key, size_t key_len, kk_value *out,
                kk_error *err);
 
 /* Writes key = value (0..KK_VALUE_MAX bytes, val may be NULL when
-** val_len is 0), replacing any old value. Durable on KK_OK for SQLite
-** (WAL fsync'd at commit); for Redis, as durable as the server's config. */
+** val_len is 0), replacing any old value. Durable on KK_OK for SQLite as
+** the store's kk_durability says (past the process's death, or past power
+** loss too); for Redis, as durable as the server's config. */
 kk_code kk_set(kk_store *s, const void *key, size_t key_len, const void *val,
                size_t val_len, kk_error *err);
 

@@ -63,4 +63,8 @@ bool kk_has_prefix(const uint8_t *key, size_t len, const uint8_t *prefix,
 kk_code kk_sqlite_open(kk_store *s, const kk_config *cfg, kk_error *err);
 kk_code kk_redis_open(kk_store *s, const kk_config *cfg, kk_error *err);
 
+/* A SQLite store's PRAGMA synchronous as its connection runs it (1 normal,
+** 2 full), -1 for another backend; for tests. */
+int kk_sqlite_synchronous(kk_store *s);
+
 #endif

@@ -1,6 +1,6 @@
 /*
 ** sqlite.c -- the SQLite backend of the key-value binding: one file per
-** store (WAL, synchronous=FULL, busy timeout, prepared statements). Does
+** store (WAL, synchronous NORMAL or FULL, busy timeout, statements). Does
 ** not own argument checks, counters or message layout (kv.c).
 */
 #include "kv/kv_internal.h"
@@ -25,7 +25,6 @@ static const char *const queries[Q_COUNT] = {
 };
 
 static const char *const setup_sql =
-  "PRAGMA synchronous = FULL;"
   "CREATE TABLE IF NOT EXISTS kv (key BLOB PRIMARY KEY NOT NULL,"
   " value BLOB NOT NULL) WITHOUT ROWID;";
 
@@ -194,13 +193,21 @@ static kk_code set_wal(kk_store *s, sqlite3 *db, kk_error *err) {
 }
 
 /* Configures a fresh connection (timeout, WAL, synchronous, table) and
-** prepares every statement. */
-static kk_code setup(kk_store *s, sq_store *q, int timeout_ms, kk_error *err) {
-  sqlite3_busy_timeout(q->db, timeout_ms);
+** prepares every statement. synchronous is per connection (SQLite keeps
+** no such setting in the file): NORMAL for KK_DURABLE_PROCESS, FULL for
+** KK_DURABLE_POWER (kv.h says what each survives). */
+static kk_code setup(kk_store *s, sq_store *q, const kk_config *cfg,
+                     kk_error *err) {
+  sqlite3_busy_timeout(q->db, cfg->timeout_ms > 0 ? cfg->timeout_ms : KK_TIMEOUT_MS);
   sqlite3_extended_result_codes(q->db, 1);
   kk_code kc = set_wal(s, q->db, err);
   if (kc != KK_OK) return kc;
-  int rc = sqlite3_exec(q->db, setup_sql, NULL, NULL, NULL);
+  int rc = sqlite3_exec(q->db, cfg->durability == KK_DURABLE_POWER
+                                   ? "PRAGMA synchronous = FULL"
+                                   : "PRAGMA synchronous = NORMAL",
+                        NULL, NULL, NULL);
+  if (rc != SQLITE_OK) return fail_db(s, q->db, rc, err);
+  rc = sqlite3_exec(q->db, setup_sql, NULL, NULL, NULL);
   if (rc != SQLITE_OK) return fail_db(s, q->db, rc, err);
   for (int i = 0; i < Q_COUNT; i++) {
     rc = sqlite3_prepare_v3(q->db, queries[i], -1, SQLITE_PREPARE_PERSISTENT,
@@ -224,9 +231,24 @@ kk_code kk_sqlite_open(kk_store *s, const kk_config *cfg, kk_error *err) {
   int rc = sqlite3_open_v2(path, &q->db, flags, NULL);
   kc = rc == SQLITE_OK ? KK_OK : fail_db(s, q->db, rc, err);
   if (kc == KK_OK)
-    kc = setup(s, q, cfg->timeout_ms > 0 ? cfg->timeout_ms : KK_TIMEOUT_MS, err);
+    kc = setup(s, q, cfg, err);
   if (kc != KK_OK) { sq_free(q); return kc; }
   s->ops = &sqlite_ops;
   s->impl = q;
   return KK_OK;
+}
+
+/* The store connection's PRAGMA synchronous (0 off, 1 normal, 2 full,
+** 3 extra), or -1 when s is not a SQLite store: what the tests read back
+** to see that a manifest's durability reached SQLite. */
+int kk_sqlite_synchronous(kk_store *s) {
+  if (!s || s->ops != &sqlite_ops) return -1;
+  sqlite3_stmt *st = NULL;
+  int v = -1;
+  sq_store *q = s->impl;
+  if (sqlite3_prepare_v2(q->db, "PRAGMA synchronous", -1, &st, NULL) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW)
+    v = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  return v;
 }

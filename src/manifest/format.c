@@ -75,7 +75,7 @@ static void km_store_table(km_out *o, const km_manifest *m, const km_store *s) {
   if (dn && !strncmp(p, m->path, dn) && p[dn] == '/') p += dn + 1;
   km_printf(o, "path = ");
   km_quote(o, p);
-  km_printf(o, "\n");
+  km_printf(o, "\ndurability = \"%s\"\n", s->power ? "power" : "process");
 }
 
 char *km_app_format(const km_manifest *m, const km_app *a) {
@@ -114,7 +114,8 @@ char *km_app_format(const km_manifest *m, const km_app *a) {
 
 /* Whether two declarations of a store are the same store. */
 static bool km_same_store(const km_store *a, const km_store *b) {
-  return a->redis == b->redis && !strcmp(a->redis ? a->url : a->path, b->redis ? b->url : b->path);
+  return a->redis == b->redis && a->power == b->power &&
+         !strcmp(a->redis ? a->url : a->path, b->redis ? b->url : b->path);
 }
 
 /* The first problem merging from into into would cause, in err; 0 if none. */

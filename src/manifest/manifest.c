@@ -243,9 +243,29 @@ static void km_read_app(km_rd *r, const km_toml_value *t, km_app *a, int index) 
   km_app_extras(r, t, a);
 }
 
+/* A store's durability: "process" (the default: writes survive krait's
+** death, SQLite synchronous=NORMAL) or "power" (they survive power loss,
+** synchronous=FULL); anything else, or the key on a redis store (whose
+** server's appendfsync decides), is refused at its line. */
+static void km_read_durability(km_rd *r, const km_toml_value *s, km_store *st) {
+  const km_toml_value *v = km_toml_get(s, "durability");
+  char shown[330];
+  if (!v || r->failed) return;
+  char *d = km_str(r, v, "durability");
+  if (d && st->redis)
+    km_err(r, v, "durability is for sqlite stores: a redis store is as durable as the server's "
+           "appendfsync makes it");
+  else if (d && !strcmp(d, "power"))
+    st->power = true;
+  else if (d && strcmp(d, "process"))
+    km_err(r, v, "durability \"%s\" is not \"process\" (writes survive krait being killed) or "
+           "\"power\" (they survive power loss too, at an fsync per write)", km_show(d, shown));
+  free(d);
+}
+
 /* The [key_value_stores.NAME] tables. */
 static void km_read_stores(km_rd *r, const km_toml_value *root, km_manifest *m) {
-  static const char *const keys[] = { "backend", "path", "url", NULL };
+  static const char *const keys[] = { "backend", "path", "url", "durability", NULL };
   const km_toml_value *t = km_toml_get(root, "key_value_stores");
   if (!t) return;
   size_t n = km_toml_table_len(t);
@@ -264,6 +284,7 @@ static void km_read_stores(km_rd *r, const km_toml_value *root, km_manifest *m) 
     if (backend && !st->redis && strcmp(backend, "sqlite"))
       km_err(r, v, "backend \"%s\" is not \"sqlite\" or \"redis\"", backend);
     free(backend);
+    km_read_durability(r, s, st);
     if (st->redis) {
       st->url = (v = km_toml_get(s, "url")) ? km_str(r, v, "url") : NULL;
       if (!st->url) km_err(r, s, "store \"%s\" (redis) needs url = \"redis://host:port/db\"", st->name);

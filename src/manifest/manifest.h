@@ -15,6 +15,7 @@ typedef struct km_store {
   char *name;
   bool redis;                  /* backend = "redis" (else "sqlite") */
   char *path;                  /* sqlite: the file (relative: to the manifest) */
+  bool power;                  /* sqlite: durability = "power" (else "process") */
   char *url;                   /* redis: redis://host:port/db */
 } km_store;
 

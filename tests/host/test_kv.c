@@ -4,7 +4,10 @@
 ** binary starts itself, plus each backend's own cases. Owns no kv code.
 */
 #define _GNU_SOURCE 1   /* pipe2, nftw */
+#include "deploy/deploy.h"
 #include "kv/kv.h"
+#include "kv/kv_internal.h"
+#include "manifest/manifest.h"
 #include "test.h"
 
 #include <errno.h>
@@ -603,6 +606,51 @@ static void sqlite_file_format(void) {
   kk_close(s);
 }
 
+/* A store's durability reaches its SQLite connection: "process" (the
+** default) runs synchronous=NORMAL (1), "power" FULL (2), read back with
+** PRAGMA synchronous on the store's own connection, both from a
+** kk_config and from a krait.toml through kx_open_stores (what krait
+** serve opens). */
+static void sqlite_synchronous(void) {
+  kk_error err;
+  char n[32], path[512];
+  snprintf(path, sizeof path, "%s/%s.db", tmpdir, fresh(n));
+  kk_config cfg = { .backend = KK_SQLITE, .name = n, .path = path };
+  kk_store *s = kk_open(&cfg, &err);
+  CHECK(s);
+  int normal = kk_sqlite_synchronous(s);
+  kk_close(s);
+  cfg.durability = KK_DURABLE_POWER;
+  s = kk_open(&cfg, &err);
+  CHECK(s);
+  int full = kk_sqlite_synchronous(s);
+  bool kept = set_s(s, "k", "v", &err) == KK_OK && holds_s(s, "k", "v");
+  kk_close(s);
+  CHECK_INT(normal, 1);
+  CHECK_INT(full, 2);
+  CHECK(kept);
+  char text[1400], merr[512] = "";
+  snprintf(text, sizeof text,
+           "[app]\nstyle = \"spin\"\nkey_value_stores = [\"p\", \"q\", \"default\"]\n"
+           "[key_value_stores.p]\npath = \"%s/p.db\"\ndurability = \"power\"\n"
+           "[key_value_stores.q]\npath = \"%s/q.db\"\ndurability = \"process\"\n",
+           tmpdir, tmpdir);
+  km_source src = { "krait.toml", tmpdir, NULL, false };
+  km_manifest *m = km_manifest_read(text, strlen(text), &src, merr, sizeof merr);
+  if (!m) { t_report(__FILE__, __LINE__, merr); return; }
+  kk_store **st = kx_open_stores(m);
+  int got[3] = { -1, -1, -1 };
+  for (int i = 0; st && i < 3 && i < m->nstores; i++) {
+    got[i] = kk_sqlite_synchronous(st[i]);
+    kk_close(st[i]);
+  }
+  free(st);
+  km_manifest_free(m);
+  CHECK_INT(got[0], 2);   /* p: power */
+  CHECK_INT(got[1], 1);   /* q: process */
+  CHECK_INT(got[2], 1);   /* default: process */
+}
+
 static void sqlite_locked(void) {
   kk_error err;
   char n[32], path[512];
@@ -954,6 +1002,7 @@ int main(void) {
   cur = KK_SQLITE;
   RUN(sqlite_missing_dir);
   RUN(sqlite_file_format);
+  RUN(sqlite_synchronous);
   RUN(sqlite_locked);
   RUN(sqlite_durability_sigkill);
   cur = KK_REDIS;

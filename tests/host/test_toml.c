@@ -730,6 +730,65 @@ static void test_manifest_confined(void) {
   CHECK(km_path_unconfined("...") == NULL);
 }
 
+/* A store's durability: "process" (default) or "power", refused with
+** file:line otherwise or on a redis store; written back into an
+** artifact's manifest; two declarations that differ in it clash. */
+static void test_manifest_durability(void) {
+  static const char base[] = "[app]\nname = \"a\"\nstyle = \"spin\"\nkey_value_stores = [\"S\"]\n"
+                             "[key_value_stores.S]\n%s\n";
+  char text[512];
+  snprintf(text, sizeof text, base, "durability = \"power\"");
+  km_manifest *m = t_manifest_of(text, false);
+  CHECK(m);
+  CHECK(m->stores[0].power);
+  char *out = km_app_format(m, &m->apps[0]);
+  km_manifest_free(m);
+  CHECK(out);
+  bool wrote = strstr(out, "durability = \"power\"\n") != NULL;
+  km_manifest *back = t_manifest_of(out, true);   /* an artifact's reads it back */
+  free(out);
+  CHECK(wrote);
+  CHECK(back && back->stores[0].power);
+  km_manifest_free(back);
+  snprintf(text, sizeof text, base, "");
+  m = t_manifest_of(text, false);
+  CHECK(m);
+  CHECK(!m->stores[0].power);
+  out = km_app_format(m, &m->apps[0]);
+  km_manifest_free(m);
+  CHECK(out);
+  wrote = strstr(out, "durability = \"process\"\n") != NULL;
+  free(out);
+  CHECK(wrote);
+  static const char *const bad[][2] = {
+    { "durability = \"full\"", "/srv/site/krait.toml:6: durability \"full\" is not \"process\"" },
+    { "durability = \"Power\"", "/srv/site/krait.toml:6: durability \"Power\" is not \"process\"" },
+    { "durability = \"\"", "/srv/site/krait.toml:6: durability \"\" is not \"process\"" },
+    { "durability = true", "/srv/site/krait.toml:6: durability must be a string, not " },
+    { "durability = 2", "/srv/site/krait.toml:6: durability must be a string, not " },
+    { "backend = \"redis\"\nurl = \"redis://h:1/0\"\ndurability = \"power\"",
+      "/srv/site/krait.toml:8: durability is for sqlite stores" },
+    { "synchronous = \"full\"", "/srv/site/krait.toml:6: unknown key \"synchronous\" in [key_value_stores]" },
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    snprintf(text, sizeof text, base, bad[i][0]);
+    CHECK_CONTAINS(t_manifest_fail(text, false), bad[i][1]);
+  }
+  /* one store, two durabilities: refused when manifests merge */
+  snprintf(text, sizeof text, base, "durability = \"power\"");
+  km_manifest *a = t_manifest_of(text, false);
+  snprintf(text, sizeof text, "[app]\nname = \"b\"\nstyle = \"spin\"\nkey_value_stores = [\"S\"]\n"
+                              "[key_value_stores.S]\n");
+  km_manifest *b = t_manifest_of(text, false);
+  CHECK(a && b);
+  char err[512] = "";
+  int rc = km_manifest_merge(a, b, err, sizeof err);
+  km_manifest_free(a);
+  if (rc != 0) km_manifest_free(b);   /* merged: a owns it */
+  CHECK_INT(rc, -1);
+  CHECK_CONTAINS(err, "declare key-value store \"S\" differently");
+}
+
 /* ---- limits ------------------------------------------------------------------ */
 
 /* Writes n copies of s into a fresh malloc'd buffer, followed by tail. */
@@ -831,9 +890,9 @@ static void test_long_key_message(void) {
 static void t_fault_loop(const char *text, bool valid) {
   for (long n = 0; n < 100000; n++) {
     km_toml_error e;
-    krait_debug_fail_alloc_after(n);
+    ku_fail_alloc_after(n);
     km_toml_doc *d = km_toml_parse(text, strlen(text), "krait.toml", &e);
-    krait_debug_fail_alloc_after(-1);
+    ku_fail_alloc_after(-1);
     if (d) {
       CHECK(valid);
       CHECK_STR(t_str(km_toml_root(d), "route.1.path"), "/cart/{id}");
@@ -879,6 +938,7 @@ int main(void) {
   RUN(test_manifest);
   RUN(test_manifest_names);
   RUN(test_manifest_confined);
+  RUN(test_manifest_durability);
   RUN(test_depth_limit);
   RUN(test_large_inputs);
   RUN(test_long_key_message);
