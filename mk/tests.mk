@@ -156,6 +156,15 @@ test-asan-host: asan-build $(XRUN)
 	@$(MAKE) --no-print-directory $(ASAN_HOST_BIN)
 	@$(KT_ASAN_ENV) sh tests/run_unit.sh asan-host $(TB)/asan-host/bin
 
+# The stand-in python.wasm of test_app_faults.c (tests/host/wat/), built
+# before any host test binary.
+HOST_WASM := $(patsubst tests/host/wat/%.wat,$(TB)/host/wasm/%.wasm,$(sort $(wildcard tests/host/wat/*.wat)))
+$(TB)/host/wasm/%.wasm: tests/host/wat/%.wat
+	@mkdir -p $(dir $@)
+	$(WAT2WASM) $< -o $@
+
+$(HOST_BIN) $(ASAN_HOST_BIN): $(HOST_WASM)
+
 # ---- spec ---------------------------------------------------------------
 test-spec-guard: all $(XRUN)
 	@sh tests/run_spec.sh spec-guard guard build/krait

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "app/app_internal.h"
+#include "util/util.h"
 
 /* Where the guest sees things (python/c and src/cli/python.c agree). */
 #define KA_PROGRAM "/usr/local/bin/python3.11"
@@ -36,25 +37,14 @@ static void *ka_fail(char *err, size_t n, const char *fmt, ...) {
   return NULL;
 }
 
-/* A malloc'ed printf. */
-static char *ka_fmt(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  char *s = malloc((size_t)n + 1);
-  va_start(ap, fmt);
-  if (s) vsnprintf(s, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  return s;
-}
-
-/* Appends a read-only preopen. */
-static void ka_dir(ka_app *a, const char *host, const char *guest) {
+/* Appends a read-only preopen; false when out of memory (host NULL: a
+** copy that already failed). */
+static bool ka_dir(ka_app *a, const char *host, const char *guest) {
   krait_wasi_preopen *d = &a->dirs[a->ndirs++];
-  d->host_path = strdup(host);
-  d->guest_path = strdup(guest);
+  d->host_path = host ? ku_strdup(host) : NULL;
+  d->guest_path = ku_strdup(guest);
   d->read_only = 1;
+  return d->host_path && d->guest_path;
 }
 
 /* The guest's view: stdlib, python.wasm as sys.executable, the SDK, the
@@ -62,67 +52,66 @@ static void ka_dir(ka_app *a, const char *host, const char *guest) {
 ** Guest paths never depend on host paths, so a snapshot moves with its
 ** artifact. */
 static bool ka_view(ka_app *a, const ka_app_config *cfg) {
-  a->dirs = calloc((size_t)cfg->nsite_packages + 4, sizeof *a->dirs);
-  a->envp = calloc(4, sizeof *a->envp);
+  a->dirs = ku_calloc((size_t)cfg->nsite_packages + 4, sizeof *a->dirs);
+  a->envp = ku_calloc(4, sizeof *a->envp);
   if (!a->dirs || !a->envp) return false;
-  char *lib = ka_fmt("%s/lib/python3.11", cfg->python_home);
-  char *bin = ka_fmt("%s/bin", cfg->python_home);
-  ka_dir(a, lib, KA_STDLIB);
-  ka_dir(a, bin, "/usr/local/bin");
-  ka_dir(a, cfg->sdk_dir, KA_SDK);
-  ka_dir(a, cfg->app_dir, KA_APP);
-  free(lib);
-  free(bin);
+  char *lib = ku_sprintf("%s/lib/python3.11", cfg->python_home);
+  char *bin = ku_sprintf("%s/bin", cfg->python_home);
+  bool ok = ka_dir(a, lib, KA_STDLIB) && ka_dir(a, bin, "/usr/local/bin") &&
+            ka_dir(a, cfg->sdk_dir, KA_SDK) && ka_dir(a, cfg->app_dir, KA_APP);
+  ku_free(lib);
+  ku_free(bin);
   size_t plen = 64 + (size_t)cfg->nsite_packages * 32;
-  char *pp = malloc(plen);
+  char *pp = ok ? ku_malloc(plen) : NULL;
   if (!pp) return false;
   strcpy(pp, "PYTHONPATH=" KA_APP ":" KA_SDK);
   for (int i = 0; i < cfg->nsite_packages; i++) {
     char guest[64];
     snprintf(guest, sizeof guest, KA_SITE "%d", i);
-    ka_dir(a, cfg->site_packages[i], guest);
+    if (!ka_dir(a, cfg->site_packages[i], guest)) ok = false;
     strcat(pp, ":");
     strcat(pp, guest);
   }
   a->envp[a->envc++] = pp;
-  a->envp[a->envc++] = strdup("PYTHONDONTWRITEBYTECODE=1");
-  return true;
+  return (a->envp[a->envc++] = ku_strdup("PYTHONDONTWRITEBYTECODE=1")) && ok;
 }
 
 /* The JSON _krait.config() returns (names are plain identifiers). */
 static char *ka_config_json(const ka_app_config *cfg) {
   size_t n = 256;
   for (int i = 0; i < cfg->nstores; i++) n += strlen(cfg->stores[i].name) + 4;
-  char *kv = calloc(1, n);
+  char *kv = ku_calloc(1, n);
   if (!kv) return NULL;
   for (int i = 0; i < cfg->nstores; i++) {
     strcat(kv, i ? ",\"" : "\"");
     strcat(kv, cfg->stores[i].name);
     strcat(kv, "\"");
   }
-  char *json = ka_fmt("{\"name\": \"%s\", \"style\": \"%s\", \"module\": \"%s\", "
+  char *json = ku_sprintf("{\"name\": \"%s\", \"style\": \"%s\", \"module\": \"%s\", "
                       "\"wsgi\": \"%s\", \"kv\": [%s], \"debug\": %s}",
                       cfg->name, cfg->style, cfg->module ? cfg->module : "",
                       cfg->wsgi ? cfg->wsgi : "", kv, cfg->debug ? "true" : "false");
-  free(kv);
+  ku_free(kv);
   return json;
 }
 
 /* Copies grants and variables from cfg. */
 static bool ka_copy_bindings(ka_app *a, const ka_app_config *cfg) {
-  a->grants = calloc((size_t)cfg->nstores + 1, sizeof *a->grants);
-  a->vars = calloc((size_t)cfg->nvars + 1, sizeof *a->vars);
+  a->grants = ku_calloc((size_t)cfg->nstores + 1, sizeof *a->grants);
+  a->vars = ku_calloc((size_t)cfg->nvars + 1, sizeof *a->vars);
   if (!a->grants || !a->vars) return false;
+  bool ok = true;
   for (int i = 0; i < cfg->nstores; i++, a->ngrants++) {
-    a->grants[i].name = strdup(cfg->stores[i].name);
+    if (!(a->grants[i].name = ku_strdup(cfg->stores[i].name))) ok = false;
     a->grants[i].store = cfg->stores[i].store;
     pthread_mutex_init(&a->grants[i].lock, NULL);
   }
   for (int i = 0; i < cfg->nvars; i++, a->nvars++) {
-    a->vars[i].name = strdup(cfg->vars[i].name);
-    a->vars[i].value = strdup(cfg->vars[i].value);
+    a->vars[i].name = ku_strdup(cfg->vars[i].name);
+    a->vars[i].value = ku_strdup(cfg->vars[i].value);
+    if (!a->vars[i].name || !a->vars[i].value) ok = false;
   }
-  return true;
+  return ok;
 }
 
 /* A store and linker for one instance of the app, with WASI and the
@@ -150,7 +139,7 @@ static int ka_call(krait_store *s, krait_instance *inst, const char *name, krait
   krait_val res;
   if (krait_instance_export(inst, name, &ext) != 0 || ext.kind != KRAIT_EXTERN_FUNC) {
     err->kind = KRAIT_ERR_LINK;
-    snprintf(err->message, sizeof err->message, "python.wasm exports no %s", name);
+    ku_fmt(err->message, sizeof err->message, "python.wasm exports no %s", name);
     return -1;
   }
   if (krait_func_call(s, ext.of.func, NULL, 0, &res, 1, err) != 0) return -1;
@@ -223,35 +212,36 @@ static pthread_mutex_t ka_shared_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Reads and decodes path into a new shared entry; NULL with err. */
 static ka_shared *ka_shared_load(const char *path, const struct stat *sb, char *err, size_t errlen) {
-  ka_shared *sh = calloc(1, sizeof *sh);
+  ka_shared *sh = ku_calloc(1, sizeof *sh);
   FILE *f = sh ? fopen(path, "rb") : NULL;
-  uint8_t *bytes = f && sb->st_size > 0 ? malloc((size_t)sb->st_size) : NULL;
+  uint8_t *bytes = f && sb->st_size > 0 ? ku_malloc((size_t)sb->st_size) : NULL;
   bool read = bytes && fread(bytes, 1, (size_t)sb->st_size, f) == (size_t)sb->st_size;
   int e0 = errno;
   if (f) fclose(f);
   krait_error e = { 0 };
   if (read) sh->engine = krait_engine_new(NULL, &e);
   if (sh && sh->engine) sh->module = krait_module_new(sh->engine, bytes, (size_t)sb->st_size, &e);
-  free(bytes);
-  if (sh && sh->module) {
-    sh->path = strdup(path);
+  ku_free(bytes);
+  if (sh && sh->module && (sh->path = ku_strdup(path))) {
     sh->sb = *sb;
     return sh;
   }
-  ka_fail(err, errlen, "cannot load %s: %s", path, read ? e.message : strerror(e0));
+  ka_fail(err, errlen, "cannot load %s: %s", path,
+          !sh || (sh->module && !sh->path) ? "out of memory" : read ? e.message : strerror(e0));
+  if (sh && sh->module) krait_module_free(sh->module);
   if (sh && sh->engine) krait_engine_free(sh->engine);
-  free(sh);
+  ku_free(sh);
   return NULL;
 }
 
 /* The shared python.wasm of cfg->python_home (loaded or reused) into a. */
 static bool ka_load(ka_app *a, const ka_app_config *cfg, char *err, size_t errlen) {
-  char *given = ka_fmt("%s/python.wasm", cfg->python_home), *path = given ? realpath(given, NULL) : NULL;
+  char *given = ku_sprintf("%s/python.wasm", cfg->python_home), *path = given ? ku_realpath(given) : NULL;
   struct stat sb;
   if (!path || stat(path, &sb) != 0) {
     ka_fail(err, errlen, "cannot load %s: %s", given ? given : "python.wasm", strerror(errno));
-    free(given);
-    free(path);
+    ku_free(given);
+    ku_free(path);
     return false;
   }
   pthread_mutex_lock(&ka_shared_lock);
@@ -265,8 +255,8 @@ static bool ka_load(ka_app *a, const ka_app_config *cfg, char *err, size_t errle
   }
   if (sh) sh->refs++;
   pthread_mutex_unlock(&ka_shared_lock);
-  free(given);
-  free(path);
+  ku_free(given);
+  ku_free(path);
   a->shared = sh;
   a->engine = sh ? sh->engine : NULL;
   a->module = sh ? sh->module : NULL;
@@ -283,16 +273,19 @@ static void ka_unload(ka_app *a) {
     *p = sh->next;
     krait_module_free(sh->module);
     krait_engine_free(sh->engine);
-    free(sh->path);
-    free(sh);
+    ku_free(sh->path);
+    ku_free(sh);
   }
   pthread_mutex_unlock(&ka_shared_lock);
 }
 
 ka_app *ka_app_boot(const ka_app_config *cfg, char *err, size_t errlen) {
-  ka_app *a = calloc(1, sizeof *a);
+  ka_app *a = ku_calloc(1, sizeof *a);
   if (!a) return ka_fail(err, errlen, "out of memory");
-  a->name = strdup(cfg->name);
+  if (!(a->name = ku_strdup(cfg->name))) {
+    ku_free(a);
+    return ka_fail(err, errlen, "app %s: out of memory", cfg->name);
+  }
   a->log = cfg->log ? cfg->log : stderr;
   a->timeout_ns = cfg->timeout_ns;
   a->fuel = cfg->fuel;
@@ -318,12 +311,12 @@ ka_app *ka_app_boot(const ka_app_config *cfg, char *err, size_t errlen) {
 
 /* Fills resp with a plain-text error answer. */
 static void ka_error_response(ka_response *r, int status, ka_outcome why, const char *text) {
-  free(r->gathered);
+  ku_free(r->gathered);
   r->gathered = NULL;
-  free(r->raw);
-  free(r->headers);
-  r->raw = (uint8_t *)strdup(text);
-  r->headers = calloc(1, sizeof *r->headers);
+  ku_free(r->raw);
+  ku_free(r->headers);
+  r->raw = (uint8_t *)ku_strdup(text);
+  r->headers = ku_calloc(1, sizeof *r->headers);
   r->status = status;
   r->outcome = why;
   r->nheaders = 0;
@@ -398,9 +391,9 @@ void ka_app_handle(ka_app *a, const ka_request *req, ka_response *resp) {
 }
 
 void ka_response_free(ka_response *r) {
-  free(r->gathered);
-  free(r->headers);
-  free(r->raw);
+  ku_free(r->gathered);
+  ku_free(r->headers);
+  ku_free(r->raw);
   memset(r, 0, sizeof *r);
 }
 
@@ -411,25 +404,25 @@ void ka_app_free(ka_app *a) {
   krait_snapshot_free(a->snap);
   ka_unload(a);
   for (int i = 0; a->dirs && i < a->ndirs; i++) {
-    free((char *)a->dirs[i].host_path);
-    free((char *)a->dirs[i].guest_path);
+    ku_free((char *)a->dirs[i].host_path);
+    ku_free((char *)a->dirs[i].guest_path);
   }
-  for (int i = 0; a->envp && i < a->envc; i++) free((char *)a->envp[i]);
+  for (int i = 0; a->envp && i < a->envc; i++) ku_free((char *)a->envp[i]);
   for (int i = 0; i < a->ngrants; i++) {
-    free(a->grants[i].name);
+    ku_free(a->grants[i].name);
     pthread_mutex_destroy(&a->grants[i].lock);
   }
   for (int i = 0; i < a->nvars; i++) {
-    free((char *)a->vars[i].name);
-    free((char *)a->vars[i].value);
+    ku_free((char *)a->vars[i].name);
+    ku_free((char *)a->vars[i].value);
   }
   if (a->null_fd >= 0) close(a->null_fd);
-  free(a->dirs);
-  free(a->envp);
-  free(a->grants);
-  free(a->vars);
-  free(a->config_json);
-  free(a->boot_info);
-  free(a->name);
-  free(a);
+  ku_free(a->dirs);
+  ku_free(a->envp);
+  ku_free(a->grants);
+  ku_free(a->vars);
+  ku_free(a->config_json);
+  ku_free(a->boot_info);
+  ku_free(a->name);
+  ku_free(a);
 }

@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 #include <zlib.h>
 
+#include "krait_host.h"
 #include "app/app_internal.h"
 #include "app/sign.h"
 #include "util/cursor.h"
@@ -34,7 +35,7 @@ static void ka_key_dir(EVP_MD_CTX *md, const char *dir, int depth) {
                          (long long)sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec);
       EVP_DigestUpdate(md, line, (size_t)len);
     }
-    free(names[i]);
+    free(names[i]);   /* scandir's, from libc's malloc */
   }
   if (n >= 0) free(names);
 }
@@ -330,7 +331,7 @@ int ka_try_snapshot(ka_app *a, const ka_app_config *cfg, char *err, size_t errle
   bool ok = extra && ka_art_parse(extra, n, &art);
   bool fresh = ok && (cfg->artifact || memcmp(art.key, a->build_key, 64) == 0);
   bool same = !cfg->verified || ka_same_file(cfg->snapshot, cfg->verified);
-  free(extra);
+  ku_free(extra);
   if (!fresh || !same) {
     krait_snapshot_free(a->snap);
     a->snap = NULL;

@@ -15,6 +15,7 @@
 #include <zlib.h>
 
 #include "app/app_internal.h"
+#include "util/util.h"
 
 #define KB_MAX_FILE (256u << 20)      /* one file */
 #define KB_MAX_TOTAL (1024u << 20)    /* the archive, unpacked */
@@ -57,7 +58,7 @@ static bool kb_reserve(kb_out *o, size_t n) {
   if (o->len + n > KB_MAX_TOTAL) return kb_fail(o, "the bundle would be over 1 GiB", "bundle");
   if (o->len + n > o->cap) {
     size_t cap = (o->cap + n) * 2 + 65536;
-    uint8_t *p = realloc(o->p, cap);
+    uint8_t *p = ku_realloc(o->p, cap);
     if (!p) return kb_fail(o, "out of memory", "bundle");
     o->p = p;
     o->cap = cap;
@@ -148,24 +149,24 @@ static char **kb_names(int fd, size_t *n) {
     return NULL;
   }
   size_t cap = 16;
-  char **v = malloc(cap * sizeof *v);
+  char **v = ku_malloc(cap * sizeof *v);
   struct dirent *e;
   *n = 0;
   while (v && (errno = 0, e = readdir(d))) {
     if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
     if (*n == cap) {
-      char **g = realloc(v, (cap *= 2) * sizeof *v);
+      char **g = ku_realloc(v, (cap *= 2) * sizeof *v);
       if (!g) break;
       v = g;
     }
-    if (!(v[*n] = strdup(e->d_name))) break;
+    if (!(v[*n] = ku_strdup(e->d_name))) break;
     (*n)++;
   }
   int err = errno;
   closedir(d);
   if (v && (err || e)) {  /* a read error or out of memory */
-    for (size_t i = 0; i < *n; i++) free(v[i]);
-    free(v);
+    for (size_t i = 0; i < *n; i++) ku_free(v[i]);
+    ku_free(v);
     errno = err ? err : ENOMEM;
     return NULL;
   }
@@ -194,7 +195,7 @@ static bool kb_dir(kb_out *o, int fd, const char *host, const char *arch, int de
     if (filter && !kb_skipped(name)) o->st->site_entries++;
     if (ok && !kb_skipped(name) && (!filter || filter->want(name, filter))) {
       size_t hn = strlen(host) + strlen(name) + 2, an = strlen(arch) + strlen(name) + 2;
-      char *h = malloc(hn), *a = malloc(an);
+      char *h = ku_malloc(hn), *a = ku_malloc(an);
       if (h && a) {
         snprintf(h, hn, "%s/%s", host, name);
         snprintf(a, an, "%s/%s", arch, name);
@@ -203,12 +204,12 @@ static bool kb_dir(kb_out *o, int fd, const char *host, const char *arch, int de
       } else {
         ok = kb_fail(o, "out of memory", host);
       }
-      free(h);
-      free(a);
+      ku_free(h);
+      ku_free(a);
     }
-    free(names[i]);
+    ku_free(names[i]);
   }
-  free(names);
+  ku_free(names);
   close(fd);
   return ok;
 }
@@ -259,13 +260,13 @@ static bool kb_link(kb_out *o, int dirfd, const char *name, const char *host, co
   char target[KB_MAX_PATH], why[KB_MAX_PATH + 256];
   ssize_t tn = readlinkat(dirfd, name, target, sizeof target - 1);
   target[tn > 0 ? tn : 0] = '\0';
-  char *real = realpath(host, NULL);
+  char *real = ku_realpath(host);
   if (real && kb_inside(o, real)) {
     size_t n = strlen(o->root);
     const char *rel = real[n] == '/' ? real + n + 1 : real + n;
     if (!strcmp(o->root, "/")) rel = real + 1;
     bool ok = kb_fd(o, kb_open_beneath(o, rel), host, arch, depth);
-    free(real);
+    ku_free(real);
     return ok;
   }
   if (real)
@@ -274,7 +275,7 @@ static bool kb_link(kb_out *o, int dirfd, const char *name, const char *host, co
              target, o->root);
   else
     snprintf(why, sizeof why, "a symlink to %s, which does not exist", target);
-  free(real);
+  ku_free(real);
   if (o->strict) return kb_fail(o, why, host);
   if (!o->st->links_left_out++)
     snprintf(o->st->first_left_out, sizeof o->st->first_left_out, "%.200s: %.300s", host, why);
@@ -299,10 +300,10 @@ static bool kb_entry(kb_out *o, int dirfd, const char *name, const char *host, c
 ** entries. strict: a symlink out is an error. */
 static bool kb_tree(kb_out *o, const char *host, const char *arch, bool strict, const kb_filter *filter) {
   if (o->failed) return false;
-  char *root = realpath(host, NULL);
+  char *root = ku_realpath(host);
   int fd = root ? open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
   if (fd < 0) {
-    free(root);
+    ku_free(root);
     return kb_fail(o, strerror(errno), host);
   }
   o->root = root;
@@ -310,7 +311,7 @@ static bool kb_tree(kb_out *o, const char *host, const char *arch, bool strict, 
   o->strict = strict;
   bool ok = kb_dir(o, dup(fd), root, arch, 0, filter);
   close(fd);
-  free(root);
+  ku_free(root);
   o->root = NULL;
   return ok;
 }
@@ -374,10 +375,10 @@ static bool kb_site(kb_out *o, const ka_app_config *cfg, int idx, const json_t *
 /* Deflates the archive: u64 unpacked length, then the zlib stream. */
 static uint8_t *kb_deflate(kb_out *o, size_t *len) {
   uLongf zn = compressBound((uLong)o->len);
-  uint8_t *z = malloc(zn + 8);
+  uint8_t *z = ku_malloc(zn + 8);
   uint64_t raw = o->len;
   if (!z || compress2(z + 8, &zn, o->p, (uLong)o->len, 9) != Z_OK) {
-    free(z);
+    ku_free(z);
     kb_fail(o, "out of memory compressing", "bundle");
     return NULL;
   }
@@ -408,7 +409,7 @@ uint8_t *ka_bundle_make(const ka_app *app, const ka_app_config *cfg, const char 
     memcpy(o.p, &count, 4);
     z = kb_deflate(&o, len);
   }
-  free(o.p);
+  ku_free(o.p);
   return z;
 }
 
@@ -464,10 +465,10 @@ static uint8_t *kb_inflate(const uint8_t *b, size_t len, size_t *raw_len, char *
     snprintf(err, errlen, "its bundle is damaged (bad size)");
     return NULL;
   }
-  uint8_t *p = malloc(raw);
+  uint8_t *p = ku_malloc(raw);
   uLongf out = (uLongf)raw;
   if (!p || uncompress(p, &out, b + 8, (uLong)(len - 8)) != Z_OK || out != raw) {
-    free(p);
+    ku_free(p);
     snprintf(err, errlen, "its bundle is damaged (does not inflate)");
     return NULL;
   }
@@ -504,6 +505,6 @@ int ka_bundle_extract(const uint8_t *b, size_t len, const char *dir, char *err, 
   }
   if (ok && p != end) { ok = false; snprintf(err, errlen, "its bundle is damaged (trailing bytes)"); }
   if (dirfd >= 0) close(dirfd);
-  free(raw);
+  ku_free(raw);
   return ok ? 0 : -1;
 }

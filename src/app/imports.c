@@ -9,6 +9,7 @@
 
 #include "app/app_internal.h"
 #include "../../python/c/krait_abi.h"
+#include "util/util.h"
 
 /* The error codes of the ABI, under the names this file uses. */
 enum {
@@ -57,7 +58,7 @@ uint8_t *ka_encode_request(const ka_request *req, size_t *len) {
   size_t n = 16 + strlen(req->method) + strlen(req->uri) + req->body_len;
   for (size_t i = 0; i < req->nheaders; i++)
     n += 8 + req->headers[i].name_len + req->headers[i].value_len;
-  uint8_t *buf = malloc(n), *p = buf;
+  uint8_t *buf = ku_malloc(n), *p = buf;
   if (!buf) return NULL;
   uint32_t nh = (uint32_t)req->nheaders;
   p = ka_put(p, req->method, (uint32_t)strlen(req->method));
@@ -101,7 +102,7 @@ static bool ka_decode_response(uint8_t *raw, size_t n, ka_response *resp) {
   resp->status = 0;
   if (!ka_u32(&r, &status) || !ka_u32(&r, &nh) || nh > n / 8 || status > 999) return false;
   resp->status = (int)status;
-  resp->headers = calloc(nh + 1, sizeof *resp->headers);
+  resp->headers = ku_calloc(nh + 1, sizeof *resp->headers);
   if (!resp->headers) return false;
   for (uint32_t i = 0; i < nh; i++) {
     ka_header *h = &resp->headers[i];
@@ -132,7 +133,7 @@ static int ka_imp_request(krait_caller *c, void *env, krait_slot *ar) {
   uint8_t *enc = ka_encode_request(x->req, &n);
   if (!enc) return krait_caller_trap(c, "out of memory encoding the request");
   ar[0].i32 = ka_give(c, U(0), U(1), enc, n);
-  free(enc);
+  ku_free(enc);
   return 0;
 }
 
@@ -153,14 +154,14 @@ static int32_t ka_take_response(krait_caller *c, ka_ctx *x, uint32_t ptr, uint32
   if (len > KA_MAX_RESPONSE)
     return ka_err(x, KA_E_TOOBIG, "respond: %u bytes is over the %u-byte limit", len,
                   KA_MAX_RESPONSE);
-  if (!(raw = malloc((size_t)len + 1))) return ka_err(x, KA_E_TOOBIG, "respond: out of memory");
+  if (!(raw = ku_malloc((size_t)len + 1))) return ka_err(x, KA_E_TOOBIG, "respond: out of memory");
   memcpy(raw, src, len);
   const char *why = !ka_decode_response(raw, len, x->resp) ? "malformed response encoding"
                   : ka_bad_status(x->resp);
   if (why) {
     int status = x->resp->status;
-    free(x->resp->headers);
-    free(raw);
+    ku_free(x->resp->headers);
+    ku_free(raw);
     x->resp->headers = NULL;
     x->resp->raw = x->resp->body = NULL;
     x->resp->nheaders = x->resp->body_len = 0;
@@ -197,7 +198,7 @@ static int ka_imp_respond_start(krait_caller *c, void *env, krait_slot *ar) {
 /* Appends n bytes to a gathered body (a sinkless stream). */
 static bool ka_gather(ka_response *r, const uint8_t *p, size_t n) {
   if (r->body_len + n > KA_MAX_RESPONSE) return false;
-  uint8_t *g = realloc(r->gathered, r->body_len + n + 1);
+  uint8_t *g = ku_realloc(r->gathered, r->body_len + n + 1);
   if (!g) return false;
   if (!r->gathered) memcpy(g, r->body, r->body_len);
   memcpy(g + r->body_len, p, n);
@@ -305,7 +306,7 @@ static uint8_t *ka_encode_keys(const kk_page *pg, size_t *n) {
   uint32_t count = (uint32_t)pg->count, more = pg->more && pg->count;
   size_t len = 8 + (more ? 4 + pg->keys[pg->count - 1].len : 0);   /* count, more, cursor */
   for (size_t i = 0; i < pg->count; i++) len += 4 + pg->keys[i].len;
-  uint8_t *buf = malloc(len), *p = buf;
+  uint8_t *buf = ku_malloc(len), *p = buf;
   if (!buf) return NULL;
   memcpy(p, &count, 4);
   p += 4;
@@ -340,7 +341,7 @@ static int ka_imp_kv_keys(krait_caller *c, void *env, krait_slot *ar) {
   kk_page_free(&pg);
   if (!enc) return krait_caller_trap(c, "out of memory listing keys");
   ar[0].i32 = ka_give(c, U(6), U(7), enc, n);
-  free(enc);
+  ku_free(enc);
   return 0;
 }
 
@@ -381,9 +382,9 @@ static int ka_imp_boot_info(krait_caller *c, void *env, krait_slot *ar) {
   const char *json = (const char *)ka_span(c, U(0), U(1));
   if (x->req) { ar[0].i32 = ka_err(x, KA_E_STATE, "boot_info outside krait_init"); return 0; }
   if (!json || U(1) > (1u << 20)) { ar[0].i32 = ka_err(x, KA_E_INVAL, "boot_info: bad buffer"); return 0; }
-  free(x->app->boot_info);
-  x->app->boot_info = strndup(json, U(1));
-  ar[0].i32 = 0;
+  ku_free(x->app->boot_info);
+  x->app->boot_info = ku_strndup(json, U(1));
+  ar[0].i32 = x->app->boot_info ? 0 : ka_err(x, KA_E_TOOBIG, "boot_info: out of memory");
   return 0;
 }
 

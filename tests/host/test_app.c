@@ -231,6 +231,52 @@ static void test_cold_start(void) {
   ka_app_free(a);
 }
 
+/* Regression (issue 10, point 2): listing full pages of keys wrote the
+** cursor key past the end of its buffer (a heap overflow that killed the
+** server, again on every later listing). 1,001 keys of 256 bytes and then
+** 3,000 short ones are listed from the guest; under ASan (asan-host) the
+** old ka_encode_keys is a heap-buffer-overflow. */
+static void test_list_full_pages(void) {
+  char db[4200], key[300];
+  snprintf(db, sizeof db, "%s/pages.db", tmpdir);
+  kk_config kc = { .backend = KK_SQLITE, .name = "PAGES", .path = db };
+  kk_error ke;
+  kk_store *st = kk_open(&kc, &ke);
+  CHECK(st != NULL);
+  if (!st) return;
+  for (int i = 0; i < 1001; i++) {
+    snprintf(key, sizeof key, "%06d", i);
+    memset(key + 6, 'k', 250);
+    CHECK_INT(kk_set(st, key, 256, "v", 1, &ke), KK_OK);
+  }
+  const char *dir = app_dir("pages",
+      "from spin_sdk import http, key_value\n"
+      "from spin_sdk.http import Response\n"
+      "class IncomingHandler(http.IncomingHandler):\n"
+      "    def handle_request(self, request):\n"
+      "        keys = key_value.Store.open('PAGES').get_keys()\n"
+      "        ok = len(set(keys)) == len(keys) and all(len(k) in (256, 7) for k in keys)\n"
+      "        return Response(200, {}, f'{len(keys)} {ok}'.encode())\n");
+  ka_app *a = boot("pages", dir, "spin", NULL, st, "PAGES", 0);
+  CHECK(a != NULL);
+  if (a) {
+    ka_response r = get(a, "GET", "/", NULL);
+    CHECK_INT(r.status, 200);
+    CHECK(body_is(&r, "1001 True"));
+    ka_response_free(&r);
+    for (int i = 0; i < 3000; i++) {
+      snprintf(key, sizeof key, "s%06d", i);
+      kk_set(st, key, 7, "v", 1, &ke);
+    }
+    r = get(a, "GET", "/", NULL);
+    CHECK_INT(r.status, 200);
+    CHECK(body_is(&r, "4001 True"));
+    ka_response_free(&r);
+    ka_app_free(a);
+  }
+  kk_close(st);
+}
+
 int main(void) {
   if (!realpath(PY_HOME, home) || access(PY_HOME "/python.wasm", R_OK) != 0) {
     printf("FAIL setup: no %s/python.wasm (run: make python)\n0 passed, 1 failed\n", PY_HOME);
@@ -243,6 +289,7 @@ int main(void) {
   RUN(test_failures_and_timeout);
   RUN(test_flask);
   RUN(test_cold_start);
+  RUN(test_list_full_pages);
   char cmd[4200];
   snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
   if (system(cmd) != 0) perror("cleanup");
