@@ -4,6 +4,7 @@
 ** Does not own: the server (src/serve/), the parser (src/http/) or the seeds (tests/fuzz/conn-seeds/).
 */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -35,7 +36,7 @@ static kh_limits lim;
 
 /* Aborts with a message: a finding. */
 static void die(const char *what) {
-  fprintf(stderr, "fuzz_conn: %s\n", what);
+  fprintf(stderr, "fuzz_conn: %s (errno: %s)\n", what, strerror(errno));
   abort();
 }
 
@@ -158,24 +159,43 @@ static time_t wait_s(void) {
   return s > 0 && s < 3600 ? (time_t)s : 8;
 }
 
-/* Sends the stream in pieces whose sizes come from the input's hash, with
-** short pauses so the server sees them as separate reads; then half-closes
-** and reads everything the server answers until it closes. */
-static void exchange(const uint8_t *data, size_t n, uint64_t h) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
+/* A connection to the server from a loopback source address that changes
+** every 10,000 connections: the client closes first (it half-closes, then
+** reads to the end), so its ports wait in TIME_WAIT for a minute, and one
+** address has ~28,000. The port is chosen at connect (IP_BIND_ADDRESS_NO_PORT),
+** and an address whose ports are used up moves to the next. */
+static int connect_server(void) {
+  static uint32_t nconn, shift;
   struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   struct timeval tv = { wait_s(), 0 };
   int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  /* A new loopback source address every 20,000 connections: the closed
-  ** ones wait in TIME_WAIT, and one address has only ~28,000 ports. */
-  static uint32_t nconn;
-  struct sockaddr_in src = { .sin_family = AF_INET };
-  src.sin_addr.s_addr = htonl(0x7f010001u + nconn++ / 20000 % 60000);
-  if (bind(fd, (struct sockaddr *)&src, sizeof src) < 0) die("bind a loopback source address");
-  if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) die("connect");
+  for (int tries = 0; tries < 64; tries++) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) die("socket");
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    struct sockaddr_in src = { .sin_family = AF_INET };
+    src.sin_addr.s_addr = htonl(0x7f010001u + (nconn / 10000 + shift) % 60000);
+    if (bind(fd, (struct sockaddr *)&src, sizeof src) < 0) die("bind a loopback source address");
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0) {
+      nconn++;
+      return fd;
+    }
+    if (errno != EADDRNOTAVAIL && errno != EADDRINUSE) die("connect");
+    close(fd);
+    shift++;
+  }
+  die("connect: no loopback source address has a free port");
+  return -1;
+}
+
+/* Sends the stream in pieces whose sizes come from the input's hash, with
+** short pauses so the server sees them as separate reads; then half-closes
+** and reads everything the server answers until it closes. */
+static void exchange(const uint8_t *data, size_t n, uint64_t h) {
+  int fd = connect_server();
   size_t off = 0;
   for (int i = 0; off < n; i++) {
     size_t piece = i >= MAX_PIECES ? n - off : 1 + (h >> (i % 48)) % (n - off);
