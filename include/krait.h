@@ -1,6 +1,9 @@
 /*
-** krait.h -- the one public header of the krait WebAssembly runtime.
+** krait.h -- the public API of the krait WebAssembly engine, libkrait.a:
+** decoding, validation, the interpreter, snapshots in memory and WASI.
 ** Every handle is opaque; every item is documented where it is declared.
+** Link: build/libkrait.a -lm -lpthread, nothing else (example:
+** examples/embed/). Snapshot files are the host library's (krait_host.h).
 */
 #ifndef KRAIT_H
 #define KRAIT_H
@@ -56,31 +59,31 @@ typedef enum krait_valtype {
 ** through cells; which member is meaningful follows the signature.
 ** i32/f32 live in the low 32 bits. A null reference is ref == NULL. */
 typedef union krait_slot {
-  int32_t i32;
-  int64_t i64;
-  float f32;
-  double f64;
+  int32_t i32;  /* KRAIT_I32 */
+  int64_t i64;  /* KRAIT_I64 */
+  float f32;    /* KRAIT_F32 */
+  double f64;   /* KRAIT_F64 */
   void *ref;    /* krait_func* for funcref, host pointer for externref */
-  uint64_t bits;
+  uint64_t bits;/* the raw cell, whatever its type */
 } krait_slot;
 
 /* A typed value, used by krait_func_call and globals. */
 typedef struct krait_val {
-  krait_valtype type;
-  krait_slot of;
+  krait_valtype type;  /* which member of `of` holds the value */
+  krait_slot of;       /* the value */
 } krait_val;
 
 /* The kinds of externally visible objects. */
 typedef enum krait_externkind {
-  KRAIT_EXTERN_FUNC = 0,
-  KRAIT_EXTERN_TABLE = 1,
-  KRAIT_EXTERN_MEMORY = 2,
-  KRAIT_EXTERN_GLOBAL = 3
+  KRAIT_EXTERN_FUNC = 0,   /* a function: krait_extern.of.func */
+  KRAIT_EXTERN_TABLE = 1,  /* a table: krait_extern.of.table */
+  KRAIT_EXTERN_MEMORY = 2, /* a linear memory: krait_extern.of.memory */
+  KRAIT_EXTERN_GLOBAL = 3  /* a global: krait_extern.of.global */
 } krait_externkind;
 
 /* A reference to a function, table, memory or global. */
 typedef struct krait_extern {
-  krait_externkind kind;
+  krait_externkind kind;  /* which member of `of` is set */
   union {
     krait_func *func;
     krait_table *table;
@@ -95,7 +98,7 @@ typedef struct krait_extern {
 
 /* What went wrong. KRAIT_OK is zero. */
 typedef enum krait_errkind {
-  KRAIT_OK = 0,
+  KRAIT_OK = 0,          /* no error */
   KRAIT_ERR_MALFORMED,   /* bytes are not a well-formed binary module */
   KRAIT_ERR_INVALID,     /* module fails validation */
   KRAIT_ERR_UNSUPPORTED, /* a feature krait does not implement yet (SIMD) */
@@ -104,12 +107,13 @@ typedef enum krait_errkind {
   KRAIT_ERR_EXIT,        /* the guest called proc_exit; see exit_code */
   KRAIT_ERR_NOMEM,       /* the host ran out of memory */
   KRAIT_ERR_ARG,         /* the embedder passed a bad argument */
-  KRAIT_ERR_IO           /* a file could not be read or written */
+  KRAIT_ERR_IO           /* a file could not be read or written (the
+                            snapshot files of krait_host.h) */
 } krait_errkind;
 
 /* Trap kinds. Each has a fixed message (krait_trap_message). */
 typedef enum krait_trapkind {
-  KRAIT_TRAP_NONE = 0,
+  KRAIT_TRAP_NONE = 0,         /* not a trap */
   KRAIT_TRAP_UNREACHABLE,      /* "unreachable" */
   KRAIT_TRAP_MEMORY_OOB,       /* "out of bounds memory access" */
   KRAIT_TRAP_TABLE_OOB,        /* "out of bounds table access" */
@@ -126,14 +130,21 @@ typedef enum krait_trapkind {
   KRAIT_TRAP_HOST              /* a host function trapped; see message */
 } krait_trapkind;
 
-/* Filled by every call that can fail. message is NUL-terminated and says
-** what is wrong and where (section and byte offset, import name, or the
-** function name and code offset of a trap). */
+/* The size of krait_error.message, its NUL included. */
+#define KRAIT_ERROR_MESSAGE_SIZE 512
+
+/* Filled by a call that takes one when it fails. A plain value: it owns
+** no memory, needs no cleanup, may live on the stack and be copied, and
+** is filled even when the host is out of memory. */
 typedef struct krait_error {
-  krait_errkind kind;
+  krait_errkind kind;   /* what went wrong */
   krait_trapkind trap;  /* for KRAIT_ERR_TRAP */
   int exit_code;        /* for KRAIT_ERR_EXIT */
-  char message[512];
+  /* What is wrong and where (section and byte offset, import name, path,
+  ** or the function name and code offset of a trap), NUL-terminated
+  ** UTF-8 where the names are. A message that does not fit is cut at a
+  ** character boundary and ends in "...", so a cut is never silent. */
+  char message[KRAIT_ERROR_MESSAGE_SIZE];
 } krait_error;
 
 /* The fixed message for a trap kind, e.g. "integer divide by zero". */
@@ -187,9 +198,9 @@ void krait_module_free(krait_module *module);
 typedef struct krait_importexport {
   const char *module;  /* import module name; NULL for exports */
   const char *name;    /* NUL-terminated; see name_len for embedded NULs */
-  size_t name_len;
-  krait_externkind kind;
-  const char *type;
+  size_t name_len;     /* name's length in bytes */
+  krait_externkind kind;  /* what is imported or exported */
+  const char *type;    /* its type as text, described above */
 } krait_importexport;
 
 /* Number of imports. */
@@ -269,8 +280,9 @@ void *krait_caller_data(krait_caller *caller);
 /* In a host function: the calling instance's memory 0, or NULL. */
 krait_memory *krait_caller_memory(krait_caller *caller);
 
-/* In a host function: records a trap with a formatted message; return its
-** result from the host function. */
+/* In a host function: records a trap with a formatted message (past 255
+** bytes it is cut and ends in "..."); return its result from the host
+** function. */
 int krait_caller_trap(krait_caller *caller, const char *fmt, ...);
 
 /* In a host function: ends the guest with an exit code (proc_exit); return
@@ -351,42 +363,6 @@ krait_instance *krait_instantiate_snapshot(krait_linker *linker,
 /* Bytes of memory 0 the snapshot holds (its size when taken). */
 uint64_t krait_snapshot_memory_size(const krait_snapshot *snap);
 
-/* Writes snap to the file path, compactly: memory 0 as runs of non-zero
-** 4 KiB pages, deflate-compressed; the module it belongs to is recorded by
-** the SHA-256 of its bytes, and the whole file by a CRC-32. extra (extra_len
-** bytes, may be 0) is stored too and given back by krait_snapshot_load:
-** the embedder's own data, such as what the snapshot was built from.
-** Returns 0, or -1 with err (NOMEM, or IO with the reason). */
-int krait_snapshot_save(const krait_snapshot *snap, const char *path,
-                        const void *extra, size_t extra_len, krait_error *err);
-
-/* Reads a snapshot that krait_snapshot_save wrote for module. Refuses a
-** file of another module, another format version, a damaged or truncated
-** file, with err naming which (MALFORMED, LINK or IO). When extra is not
-** NULL, *extra receives a malloc'ed copy of the saved extra bytes and
-** *extra_len their length. */
-krait_snapshot *krait_snapshot_load(const krait_module *module,
-                                    const char *path, void **extra,
-                                    size_t *extra_len, krait_error *err);
-
-/* Writes snap to path in a form an embedder that can only write linear
-** memory (a JavaScript page) can restore: instantiate the module, grow
-** memory 0 to the snapshot's size, XOR each listed page with the stored
-** delta. Refused (err names why, LINK) unless every global holds its
-** initial value, every table is as instantiation leaves it and no data
-** segment is passive. The delta is stored uncompressed (serve it with
-** HTTP compression); krait_snapshot_load reads it too. */
-int krait_snapshot_save_portable(const krait_snapshot *snap, const char *path, krait_error *err);
-
-/* Reads only the extra bytes of a snapshot file (checksum checked), with
-** no module at hand: *extra is malloc'ed (NUL-terminated after its
-** *extra_len bytes). 0, or -1 with err (IO, MALFORMED or NOMEM). */
-int krait_snapshot_read_extra(const char *path, void **extra, size_t *extra_len,
-                              krait_error *err);
-
-/* The SHA-256 of the module's bytes as 64 lowercase hex digits and a NUL. */
-void krait_module_sha256(const krait_module *module, char out[65]);
-
 /* Learns from instance in (made from snap, typically after it handled a
 ** request) which pages of memory 0 it wrote. Later instances of snap get
 ** those pages copied in as they start, with one system call per run
@@ -452,24 +428,15 @@ int krait_table_set(krait_table *t, uint32_t i, const krait_val *v);
 int64_t krait_table_grow(krait_table *t, uint32_t delta, const krait_val *init);
 
 /* ---------------------------------------------------------------------
-** Testing hooks
-** ------------------------------------------------------------------- */
-
-/* Fault injection for tests (SQLite style): after n more successful heap
-** allocations inside krait, every allocation fails, until called again
-** with n < 0 (which disables it). Process-wide; not for production use. */
-void krait_debug_fail_alloc_after(long n);
-
-/* ---------------------------------------------------------------------
 ** WASI preview1 (wasi_snapshot_preview1 with preopens; see README)
 ** ------------------------------------------------------------------- */
 
 /* WASI configuration for one guest. Arrays are borrowed until
 ** krait_wasi_define returns (they are copied). */
 typedef struct krait_wasi_config {
-  int argc;
-  const char *const *argv;
-  int envc;
+  int argc;                  /* entries in argv */
+  const char *const *argv;   /* the guest's arguments, argv[0] first */
+  int envc;                  /* entries in envp */
   const char *const *envp;   /* "KEY=VALUE" strings */
   int stdin_fd, stdout_fd, stderr_fd;  /* host fds for guest 0,1,2; set
                                           all three (a zeroed config maps
@@ -495,9 +462,9 @@ typedef struct krait_wasi_config {
 ** writes, creates, renames, links or deletes, for itself and everything
 ** opened through it (such calls answer ENOTCAPABLE). */
 typedef struct krait_wasi_preopen {
-  const char *host_path;
-  const char *guest_path;
-  int read_only;
+  const char *host_path;   /* the directory on the host */
+  const char *guest_path;  /* the guest's name for it; NULL: host_path */
+  int read_only;           /* nonzero: no right that writes (above) */
 } krait_wasi_preopen;
 
 /* Defines the wasi_snapshot_preview1 functions in linker for its store.

@@ -1,7 +1,8 @@
 # mk/fuzz.mk -- `make fuzz`: the libFuzzer smoke targets.
 # Owns: building build/fuzz/fuzz_module and the parser targets
 # build/fuzz/fuzz_{toml,http,bundle,snapshot,conn,imports} (clang-16, libFuzzer + ASan + UBSan, linked
-# against the `make asan` library, which carries coverage hooks) and running
+# against the `make asan` libraries, which carry coverage hooks;
+# fuzz_module needs only the engine, build/asan/libkrait.a) and running
 # them for FUZZ_SECONDS (default 60; the parsers a quarter each). Does not
 # own: the targets' code (tests/fuzz/fuzz_*.c) or the seeds
 # (tests/fuzz/run.sh, tests/fuzz/run_parser.sh).
@@ -31,10 +32,10 @@ fuzz-lib:
 build/fuzz/fuzz_module: tests/fuzz/fuzz_module.c build/asan/libkrait.a
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -O1 -g -fsanitize=fuzzer $(FUZZ_SAN) -std=gnu11 -Iinclude $(WARN) \
-	  -o $@ $< build/asan/libkrait.a $(LDLIBS)
+	  -o $@ $< build/asan/libkrait.a $(CORE_LDLIBS)
 
 # The parser targets see krait's internal headers (src/).
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/asan/libkrait.a
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/asan/libkrait.a build/asan/libkrait-host.a
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -O1 -g -fsanitize=fuzzer $(FUZZ_SAN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc $(WARN) \
-	  -o $@ $< build/asan/libkrait.a $(LDLIBS)
+	  -o $@ $< build/asan/libkrait-host.a build/asan/libkrait.a $(LDLIBS)

@@ -9,13 +9,14 @@
 #
 # Tiers, in order, and what one counted item is:
 #   build               the release build (counted only when it fails)
-#   unit                one test function in tests/unit/test_*.c
+#   unit                one test function in tests/unit/test_*.c, and one
+#                       check of the embedding example (test_embed.sh)
 #   spec-guard          the spec runner's own totals (`krait wast`)
 #   spec-explicit         "      (explicit bounds checks)
 #   wasi-full           one check in tests/wasi/run.sh (full WASI, sandbox)
 #   guest               one C program per bounds mode, native vs krait
 #   limits              one case per bounds mode (tests/limits/run.sh)
-#   asan-unit           unit tests linked with build/asan/libkrait.a
+#   asan-unit           unit tests linked with build/asan/libkrait{,-host}.a
 #   asan-spec-guard     spec suite run by build/asan/krait
 #   asan-spec-explicit    "
 #   fuzz                one item: libFuzzer smoke run found nothing
@@ -118,16 +119,46 @@ $(TB)/unit/wasm/%.wasm: tests/unit/wat/%.wat
 	@mkdir -p $(dir $@)
 	$(WAT2WASM) $< -o $@
 
-$(TB)/unit/bin/%: tests/unit/%.c $(UNIT_HDR) build/libkrait.a
+# Both libraries: test_snapshot.c also covers the snapshot files of
+# krait_host.h. test_faults.c alone reaches past the public headers, to the
+# allocator's fault injection (src/util/util.h).
+$(TB)/unit/bin/%: tests/unit/%.c $(UNIT_HDR) build/libkrait.a build/libkrait-host.a
 	@mkdir -p $(dir $@)
-	$(CC) -O1 -g $(UNIT_FLAGS) -o $@ $< build/libkrait.a $(LDLIBS)
+	$(CC) -O1 -g $(UNIT_FLAGS) -o $@ $< build/libkrait-host.a build/libkrait.a $(LDLIBS)
 
-$(TB)/asan-unit/bin/%: tests/unit/%.c $(UNIT_HDR) build/asan/libkrait.a
+$(TB)/asan-unit/bin/%: tests/unit/%.c $(UNIT_HDR) build/asan/libkrait.a build/asan/libkrait-host.a
 	@mkdir -p $(dir $@)
-	$(ASAN_CC) $(ASAN_CFLAGS) $(UNIT_FLAGS) -o $@ $< build/asan/libkrait.a $(LDLIBS)
+	$(ASAN_CC) $(ASAN_CFLAGS) $(UNIT_FLAGS) -o $@ $< build/asan/libkrait-host.a build/asan/libkrait.a $(LDLIBS)
 
-test-bins: $(XRUN) $(UNIT_BIN) $(UNIT_WASM)
-asan-test-bins: $(XRUN) $(ASAN_UNIT_BIN) $(UNIT_WASM)
+$(TB)/unit/bin/test_faults $(TB)/asan-unit/bin/test_faults: UNIT_FLAGS += -Isrc
+
+# The embedding example (examples/embed/), built as an embedder would:
+# include/krait.h and libkrait.a with CORE_LDLIBS (-lm -lpthread) and
+# nothing else. --whole-archive pulls in every object of the library, so
+# the link fails if any of them needs a symbol outside libc, libm and
+# pthread (jansson, sqlite3, hiredis, zlib, liblzma, libcrypto, or the
+# host library). tests/unit/test_embed (a script) runs it and checks its
+# output, in the unit and asan-unit tiers.
+EMBED_FLAGS = -std=gnu11 -Iinclude $(WARN)
+EMBED_WASM := $(TB)/embed/fib.wasm
+$(EMBED_WASM): examples/embed/fib.wat
+	@mkdir -p $(dir $@)
+	$(WAT2WASM) $< -o $@
+
+$(TB)/unit/embed: examples/embed/embed.c include/krait.h build/libkrait.a
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g $(EMBED_FLAGS) -o $@ $< -Wl,--whole-archive build/libkrait.a -Wl,--no-whole-archive $(CORE_LDLIBS)
+
+$(TB)/asan-unit/embed: examples/embed/embed.c include/krait.h build/asan/libkrait.a
+	@mkdir -p $(dir $@)
+	$(ASAN_CC) $(ASAN_CFLAGS) $(EMBED_FLAGS) -o $@ $< -Wl,--whole-archive build/asan/libkrait.a -Wl,--no-whole-archive $(CORE_LDLIBS)
+
+$(TB)/unit/bin/test_embed $(TB)/asan-unit/bin/test_embed: tests/unit/test_embed.sh
+	@mkdir -p $(dir $@)
+	cp $< $@ && chmod +x $@
+
+test-bins: $(XRUN) $(UNIT_BIN) $(UNIT_WASM) $(TB)/unit/bin/test_embed $(TB)/unit/embed $(EMBED_WASM)
+asan-test-bins: $(XRUN) $(ASAN_UNIT_BIN) $(UNIT_WASM) $(TB)/asan-unit/bin/test_embed $(TB)/asan-unit/embed $(EMBED_WASM)
 
 test-unit: test-bins
 	@sh tests/run_unit.sh unit $(TB)/unit/bin
@@ -139,18 +170,18 @@ test-unit: test-bins
 HOST_SRC  := $(sort $(wildcard tests/host/test_*.c))
 HOST_BIN  := $(patsubst tests/host/%.c,$(TB)/host/bin/%,$(HOST_SRC))
 
-$(TB)/host/bin/%: tests/host/%.c tests/unit/test.h build/libkrait.a
+$(TB)/host/bin/%: tests/host/%.c tests/unit/test.h build/libkrait.a build/libkrait-host.a
 	@mkdir -p $(dir $@)
-	$(CC) -O1 -g -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -Itests/unit $(WARN) -o $@ $< build/libkrait.a $(LDLIBS)
+	$(CC) -O1 -g -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -Itests/unit $(WARN) -o $@ $< build/libkrait-host.a build/libkrait.a $(LDLIBS)
 
 test-host: all $(HOST_BIN) $(XRUN)
 	@sh tests/run_unit.sh host $(TB)/host/bin
 
 # The same host tests on the ASan+UBSan library.
 ASAN_HOST_BIN := $(patsubst tests/host/%.c,$(TB)/asan-host/bin/%,$(HOST_SRC))
-$(TB)/asan-host/bin/%: tests/host/%.c tests/unit/test.h build/asan/libkrait.a
+$(TB)/asan-host/bin/%: tests/host/%.c tests/unit/test.h build/asan/libkrait.a build/asan/libkrait-host.a
 	@mkdir -p $(dir $@)
-	$(ASAN_CC) $(ASAN_CFLAGS) -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -Itests/unit $(WARN) -o $@ $< build/asan/libkrait.a $(LDLIBS)
+	$(ASAN_CC) $(ASAN_CFLAGS) -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -Itests/unit $(WARN) -o $@ $< build/asan/libkrait-host.a build/asan/libkrait.a $(LDLIBS)
 
 test-asan-host: asan-build $(XRUN)
 	@$(MAKE) --no-print-directory $(ASAN_HOST_BIN)
@@ -229,7 +260,7 @@ test-limits: all $(XRUN) $(LIMITS_WASM)
 	@sh tests/limits/run.sh
 
 # ---- ASan + UBSan -------------------------------------------------------
-# build/asan/{krait,libkrait.a} come from the Makefile's `asan` target,
+# build/asan/{krait,libkrait.a,libkrait-host.a} come from the Makefile's `asan` target,
 # run first by each asan tier (a sub-make, so no rule here names them).
 .PHONY: asan-build
 asan-build:

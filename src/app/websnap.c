@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "app/app.h"
+#include "snapfile/portable.h"
 #include "util/file.h"
 
 /* The worker's environ (web/krait-worker.js), in its order. */

@@ -53,7 +53,7 @@ krait_module *krait_module_new(krait_engine *e, const uint8_t *bytes, size_t len
   if (!m || !copy) {
     ku_free(m); ku_free(copy);
     err->kind = KRAIT_ERR_NOMEM;
-    snprintf(err->message, sizeof err->message, "out of memory");
+    ku_fmt(err->message, sizeof err->message, "out of memory");
     return NULL;
   }
   if (len) memcpy(copy, bytes, len);
@@ -67,7 +67,7 @@ krait_module *krait_module_new(krait_engine *e, const uint8_t *bytes, size_t len
   if (!finish_module(m)) {
     krait_module_free(m);
     err->kind = KRAIT_ERR_NOMEM;
-    snprintf(err->message, sizeof err->message, "out of memory");
+    ku_fmt(err->message, sizeof err->message, "out of memory");
     return NULL;
   }
   return m;
@@ -161,8 +161,8 @@ static void arg_error(krait_error *err, const char *msg, const krait_func *f) {
   if (!err) return;
   memset(err, 0, sizeof *err);
   err->kind = KRAIT_ERR_ARG;
-  snprintf(err->message, sizeof err->message, "%s (function %s has signature %s)",
-           msg, kr_func_name(f), f->sig);
+  ku_fmt(err->message, sizeof err->message, "%s (function %s has signature %s)",
+         msg, kr_func_name(f), f->sig);
 }
 
 /* Typed call: checks argument count and types, then kr_call_raw. */
@@ -243,5 +243,3 @@ int64_t krait_table_grow(krait_table *t, uint32_t delta, const krait_val *init) 
   if (init && init->type != t->type) return -1;
   return kr_table_grow(t, delta, init ? init->of.ref : NULL);
 }
-
-void krait_debug_fail_alloc_after(long n) { ku_fail_alloc_after(n); }

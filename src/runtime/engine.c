@@ -17,7 +17,7 @@ static void set_err(krait_error *err, krait_errkind kind, const char *msg) {
   if (!err) return;
   memset(err, 0, sizeof *err);
   err->kind = kind;
-  snprintf(err->message, sizeof err->message, "%s", msg);
+  ku_fmt(err->message, sizeof err->message, "%s", msg);
 }
 
 /* Checks the config, then creates the engine (and the fault handler in

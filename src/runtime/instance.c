@@ -94,10 +94,10 @@ int krait_linker_define_instance(krait_linker *l, const char *module, krait_inst
 
 static void link_error(krait_error *err, const kd_import *im, const char *why) {
   err->kind = KRAIT_ERR_LINK;
-  snprintf(err->message, sizeof err->message, "%s: import \"%s\" \"%s\" (%s %s)",
-           why, im->module, im->name,
-           (const char *[]){"func", "table", "memory", "global"}[im->kind],
-           im->type_text ? im->type_text : "");
+  ku_fmt(err->message, sizeof err->message, "%s: import \"%s\" \"%s\" (%s %s)",
+         why, im->module, im->name,
+         (const char *[]){"func", "table", "memory", "global"}[im->kind],
+         im->type_text ? im->type_text : "");
 }
 
 /* Import subtyping of limits: the provided object must be at least as big
@@ -254,7 +254,7 @@ static bool make_tables_and_memory(krait_instance *in, uint32_t mem_min, const k
     in->tables[i] = kr_table_new(in->store, t->elem, t->lim.min, t->lim.has_max ? t->lim.max : UINT32_MAX);
     if (!in->tables[i]) {
       err->kind = KRAIT_ERR_LINK;
-      snprintf(err->message, sizeof err->message, "cannot allocate table %u (%u elements)", i, t->lim.min);
+      ku_fmt(err->message, sizeof err->message, "cannot allocate table %u (%u elements)", i, t->lim.min);
       return false;
     }
   }
@@ -265,10 +265,10 @@ static bool make_tables_and_memory(krait_instance *in, uint32_t mem_min, const k
     if (!in->mem0) in->mem0 = kr_memory_new(in->store, pages, l->max, l->has_max);
     if (!in->mem0) {
       err->kind = KRAIT_ERR_LINK;
-      snprintf(err->message, sizeof err->message,
-               "cannot allocate memory of %u pages (limit %llu bytes)", pages,
-               (unsigned long long)(in->store->max_memory_bytes ? in->store->max_memory_bytes
-                                                                : in->store->engine->cfg.max_memory_bytes));
+      ku_fmt(err->message, sizeof err->message,
+             "cannot allocate memory of %u pages (limit %llu bytes)", pages,
+             (unsigned long long)(in->store->max_memory_bytes ? in->store->max_memory_bytes
+                                                            : in->store->engine->cfg.max_memory_bytes));
       return false;
     }
   }
@@ -331,7 +331,7 @@ krait_instance *kr_instance_build(krait_linker *l, const krait_module *m, uint32
       !make_tables_and_memory(in, mem_min, sn, err) || !eval_segments(in, sn != NULL)) {
     if (err->kind == KRAIT_OK) {
       err->kind = KRAIT_ERR_NOMEM;
-      snprintf(err->message, sizeof err->message, "out of memory while instantiating");
+      ku_fmt(err->message, sizeof err->message, "out of memory while instantiating");
     }
     return NULL;
   }

@@ -12,7 +12,7 @@
 /* Fills err with kind and a formatted message; returns NULL. */
 static void *ks_fail(krait_error *err, krait_errkind kind, const char *fmt, const char *what) {
   err->kind = kind;
-  snprintf(err->message, sizeof err->message, fmt, what);
+  ku_fmt(err->message, sizeof err->message, fmt, what);
   return NULL;
 }
 

@@ -332,7 +332,7 @@ void kr_trap_to_error(krait_store *s, krait_error *err) {
   if (ex->exited) {
     err->kind = KRAIT_ERR_EXIT;
     err->exit_code = ex->exit_code;
-    snprintf(err->message, sizeof err->message, "exit with code %d", ex->exit_code);
+    ku_fmt(err->message, sizeof err->message, "exit with code %d", ex->exit_code);
     return;
   }
   err->kind = KRAIT_ERR_TRAP;
@@ -342,10 +342,10 @@ void kr_trap_to_error(krait_store *s, krait_error *err) {
   if (ex->trap == KRAIT_TRAP_MEMORY_OOB && stack_overflowed(trap_instance(s, f)))
     what = "guest stack overflow (the shadow stack ran out)";
   if (f)
-    snprintf(err->message, sizeof err->message, "%s (in function %s at offset 0x%zx)",
-             what, kr_func_name(f), ki_wasm_offset(f, ex->trap_ip));
+    ku_fmt(err->message, sizeof err->message, "%s (in function %s at offset 0x%zx)",
+           what, kr_func_name(f), ki_wasm_offset(f, ex->trap_ip));
   else
-    snprintf(err->message, sizeof err->message, "%s", what);
+    ku_fmt(err->message, sizeof err->message, "%s", what);
 }
 
 void *krait_caller_data(krait_caller *c) { return c->store->data; }
@@ -359,7 +359,7 @@ int krait_caller_trap(krait_caller *c, const char *fmt, ...) {
   ki_exec *ex = &c->store->ex;
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(ex->trap_msg, sizeof ex->trap_msg, fmt, ap);
+  ku_vfmt(ex->trap_msg, sizeof ex->trap_msg, fmt, ap);
   va_end(ap);
   ex->trap = KRAIT_TRAP_HOST;
   return -1;

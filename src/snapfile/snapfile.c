@@ -14,7 +14,9 @@
 #include <lzma.h>
 #include <zlib.h>
 
+#include "krait_host.h"
 #include "runtime/runtime.h"
+#include "snapfile/portable.h"
 #include "snapfile/snapfile.h"
 #include "platform/platform.h"
 
@@ -23,7 +25,7 @@ static int kf_fail(krait_error *err, krait_errkind kind, const char *fmt, ...) {
   va_list ap;
   err->kind = kind;
   va_start(ap, fmt);
-  vsnprintf(err->message, sizeof err->message, fmt, ap);
+  ku_vfmt(err->message, sizeof err->message, fmt, ap);
   va_end(ap);
   return -1;
 }

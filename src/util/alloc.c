@@ -151,9 +151,22 @@ void ku_vec_free(ku_vec *v) {
   v->len = v->cap = 0;
 }
 
+/* vsnprintf into buf, marking a cut: when the text does not fit, it ends
+** in "..." placed at a UTF-8 character boundary (the bytes it replaces
+** are stepped back over continuation bytes, so no character is split). */
+void ku_vfmt(char *buf, size_t cap, const char *fmt, va_list ap) {
+  if (cap == 0) return;
+  int n = vsnprintf(buf, cap, fmt, ap);
+  if (n < 0) { buf[0] = 0; return; }
+  if ((size_t)n < cap || cap < 4) return;
+  size_t at = cap - 4;
+  while (at > 0 && ((unsigned char)buf[at] & 0xC0) == 0x80) at--;
+  memcpy(buf + at, "...", 4);
+}
+
 void ku_fmt(char *buf, size_t cap, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(buf, cap, fmt, ap);
+  ku_vfmt(buf, cap, fmt, ap);
   va_end(ap);
 }

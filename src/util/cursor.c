@@ -12,10 +12,10 @@ _Noreturn void ku_cfail(ku_cursor *c, int kind, const char *fmt, ...) {
   char reason[300];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(reason, sizeof reason, fmt, ap);
+  ku_vfmt(reason, sizeof reason, fmt, ap);
   va_end(ap);
-  snprintf(c->fail->msg, c->fail->cap, "%s at offset 0x%zx: %s",
-           c->what ? c->what : "module", ku_offset(c), reason);
+  ku_fmt(c->fail->msg, c->fail->cap, "%s at offset 0x%zx: %s",
+         c->what ? c->what : "module", ku_offset(c), reason);
   c->fail->kind = kind;
   longjmp(c->fail->jb, 1);
 }

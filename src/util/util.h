@@ -5,6 +5,7 @@
 #ifndef KU_UTIL_H
 #define KU_UTIL_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
@@ -58,8 +59,12 @@ void ku_vec_free(ku_vec *v);
 ** above U+10FFFF). */
 bool ku_utf8_valid(const uint8_t *s, size_t n);
 
-/* Bounded snprintf into a fixed buffer that never overflows. */
+/* Bounded snprintf into a fixed buffer that never overflows; a text that
+** does not fit is cut at a character boundary and ends in "..." (every
+** krait_error message is written through these). */
 void ku_fmt(char *buf, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+void ku_vfmt(char *buf, size_t cap, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 #endif

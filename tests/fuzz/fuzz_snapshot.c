@@ -12,7 +12,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "krait.h"
+#include "krait_host.h"
+#include "snapfile/portable.h"
 
 /* (module (memory 1) (table 4 funcref) (global (mut i32) 7) (func f ...)
 **   (elem 0: f f) (data 16: "seed data") (export "f")) */

@@ -4,6 +4,9 @@
 ** calling; each failure must surface as a clean error, never a crash or leak.
 */
 #include "fixture.h"
+/* The allocator's fault injection (ku_fail_alloc_after): not public API,
+** so this test alone is built with -Isrc (mk/tests.mk). */
+#include "util/util.h"
 
 /* One attempt with the Nth allocation failing: builds the fixture and calls
 ** an export. Returns 1 when everything succeeded, 0 on a clean failure,
@@ -13,7 +16,7 @@ static int attempt(long n, const char **bad) {
   krait_error err;
   krait_val args[2] = {t_i32(40), t_i32(2)}, res[1];
   int ok = 0;
-  krait_debug_fail_alloc_after(n);
+  ku_fail_alloc_after(n);
   if (fixture_open(&fx, NULL) == 0) {
     int rc = fixture_call(&fx, "call_add", args, 2, res, 1, &err);
     if (rc == 0 && res[0].of.i32 == 42) ok = 1;
@@ -22,7 +25,7 @@ static int attempt(long n, const char **bad) {
              err.kind != KRAIT_ERR_NOMEM)
       { *bad = "call failed with something other than out of memory"; printf("  error kind %d trap %d: %s\n", err.kind, err.trap, err.message); }
   }
-  krait_debug_fail_alloc_after(-1);
+  ku_fail_alloc_after(-1);
   fixture_close(&fx);
   return ok;
 }
@@ -53,9 +56,9 @@ static void test_module_load_fails_cleanly(void) {
   long n = 0;
   krait_module *m = NULL;
   for (; n < 1000 && !m; n++) {
-    krait_debug_fail_alloc_after(n);
+    ku_fail_alloc_after(n);
     m = krait_module_new(e, bytes, len, &err);
-    krait_debug_fail_alloc_after(-1);
+    ku_fail_alloc_after(-1);
     if (!m && err.kind != KRAIT_ERR_NOMEM) {
       printf("  allocation %ld: %s\n", n, err.message);
       break;

@@ -194,6 +194,54 @@ static void test_link_errors(void) {
   krait_engine_free(e);
 }
 
+/* Whether s is well-formed UTF-8 (no character cut short). */
+static int utf8_whole(const char *s) {
+  for (const unsigned char *p = (const unsigned char *)s; *p;) {
+    int n = *p < 0x80 ? 0 : (*p & 0xE0) == 0xC0 ? 1 : (*p & 0xF0) == 0xE0 ? 2 : 3;
+    for (p++; n > 0; n--, p++) if ((*p & 0xC0) != 0x80) return 0;
+  }
+  return 1;
+}
+
+/* A link error whose import name does not fit the message: the message
+** fills krait_error.message, is cut at a character boundary and ends in
+** "..." (shift 0 and 1 put the cut on both sides of a 2-byte character). */
+static void test_long_message_marked(void) {
+  for (int shift = 0; shift < 2; shift++) {
+    enum { NCHARS = 400 };
+    size_t name_len = (size_t)shift + 2 * NCHARS;
+    uint8_t b[1024] = {HDR, 0x01, 0x04, 0x01, 0x60, 0x00, 0x00, 0x02};
+    size_t n = 8 + 7, body = 1 + 4 + 2 + name_len + 2;
+    b[n++] = (uint8_t)(0x80 | (body & 0x7f)); b[n++] = (uint8_t)(body >> 7);
+    b[n++] = 0x01; b[n++] = 0x03; memcpy(b + n, "env", 3); n += 3;
+    b[n++] = (uint8_t)(0x80 | (name_len & 0x7f)); b[n++] = (uint8_t)(name_len >> 7);
+    if (shift) b[n++] = 'x';
+    for (int i = 0; i < NCHARS; i++) { b[n++] = 0xC3; b[n++] = 0xA9; }   /* é */
+    b[n++] = 0x00; b[n++] = 0x00;   /* func, type 0 */
+    krait_error err;
+    memset(&err, 0, sizeof err);
+    krait_engine *e = t_engine();
+    CHECK(e != NULL);
+    krait_module *m = krait_module_new(e, b, n, &err);
+    if (!m) printf("  %s\n", err.message);
+    CHECK(m != NULL);
+    krait_store *s = krait_store_new(e);
+    krait_linker *l = krait_linker_new(s);
+    CHECK(s && l);
+    CHECK(krait_instantiate(l, m, &err) == NULL);
+    CHECK_ERR(err, KRAIT_ERR_LINK);
+    size_t len = strlen(err.message);
+    CHECK(len < KRAIT_ERROR_MESSAGE_SIZE && len + 8 >= KRAIT_ERROR_MESSAGE_SIZE);
+    CHECK_STR(err.message + len - 3, "...");
+    CHECK_CONTAINS(err.message, "import \"env\" \"");
+    CHECK(utf8_whole(err.message));
+    krait_linker_free(l);
+    krait_store_free(s);
+    krait_module_free(m);
+    krait_engine_free(e);
+  }
+}
+
 static void test_engine_rejects_bad_config(void) {
   krait_config cfg;
   krait_config_default(&cfg);
@@ -220,6 +268,7 @@ int main(void) {
   RUN(test_minimal_module_loads);
   RUN(test_descriptors);
   RUN(test_link_errors);
+  RUN(test_long_message_marked);
   RUN(test_engine_rejects_bad_config);
   return t_summary();
 }

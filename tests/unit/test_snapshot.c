@@ -1,9 +1,11 @@
 /*
 ** tests/unit/test_snapshot.c -- krait_snapshot_take and
 ** krait_instantiate_snapshot: restored state, copy-on-write isolation
-** between instances, growth after restore, and the refusals.
+** between instances, growth after restore, and the refusals; and the
+** snapshot files of the host library (krait_host.h).
 */
 #include "test.h"
+#include "krait_host.h"
 #include <stdbool.h>
 #include <stdlib.h>
 #include <unistd.h>

@@ -1,0 +1,57 @@
+/*
+** krait_host.h -- the public API of the host library, libkrait-host.a:
+** snapshot files on disk. Builds on krait.h (include it first or let this
+** header do it). Does not own the engine's API (krait.h).
+**
+** Link: build/libkrait-host.a build/libkrait.a -ljansson -lsqlite3
+** -lhiredis -lz -llzma -lcrypto -lm -lpthread (the library also holds the
+** server, which needs the first three; the snapshot files need zlib,
+** liblzma and libcrypto). The file format is docs/SNAPSHOT.md.
+*/
+#ifndef KRAIT_HOST_H
+#define KRAIT_HOST_H
+
+#include "krait.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Writes snap to the file path, atomically (a path.tmp renamed over path).
+** Memory 0 is stored as its difference from the module's initial memory
+** (its active data segments): the 4 KiB pages that differ, as runs, each
+** byte XORed with the initial byte, compressed as one xz stream (liblzma,
+** preset 6). The globals, table entries and dropped segments are stored
+** as they are; the module is recorded by the SHA-256 of its bytes, the
+** whole file by a CRC-32 (zlib's). extra (extra_len bytes, may be 0) is
+** stored too and given back by krait_snapshot_load: the embedder's own
+** data, such as what the snapshot was built from. Returns 0, or -1 with
+** err (NOMEM, or IO with the path and the reason). */
+int krait_snapshot_save(const krait_snapshot *snap, const char *path,
+                        const void *extra, size_t extra_len, krait_error *err);
+
+/* Reads a snapshot file for module (one krait_snapshot_save wrote, or the
+** uncompressed form `krait web-snapshot` writes). Refuses, with err
+** naming which: a file of another module (LINK), of another format
+** version, damaged or truncated (MALFORMED), unreadable (IO); NOMEM when
+** out of memory. When extra is not NULL, *extra receives a malloc'ed copy
+** of the saved extra bytes and *extra_len their length. Free the result
+** with krait_snapshot_free. */
+krait_snapshot *krait_snapshot_load(const krait_module *module,
+                                    const char *path, void **extra,
+                                    size_t *extra_len, krait_error *err);
+
+/* Reads only the extra bytes of a snapshot file (checksum checked), with
+** no module at hand: *extra is malloc'ed (NUL-terminated after its
+** *extra_len bytes). 0, or -1 with err (IO, MALFORMED or NOMEM). */
+int krait_snapshot_read_extra(const char *path, void **extra, size_t *extra_len,
+                              krait_error *err);
+
+/* The SHA-256 of the module's bytes (as given to krait_module_new) as 64
+** lowercase hex digits and a NUL: what a snapshot file binds itself to. */
+void krait_module_sha256(const krait_module *module, char out[65]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* KRAIT_HOST_H */
