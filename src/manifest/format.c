@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "manifest/manifest.h"
+#include "util/util.h"
 
 /* A growing text; ok turns false when memory runs out. */
 typedef struct km_out { char *p; size_t len, cap; bool ok; } km_out;
@@ -22,7 +23,7 @@ static void km_printf(km_out *o, const char *fmt, ...) {
   if (!o->ok || n < 0) { o->ok = false; return; }
   if (o->len + (size_t)n + 1 > o->cap) {
     size_t cap = (o->cap + (size_t)n + 1) * 2;
-    char *p = realloc(o->p, cap);
+    char *p = ku_realloc(o->p, cap);
     if (!p) { o->ok = false; return; }
     o->p = p;
     o->cap = cap;
@@ -108,7 +109,7 @@ char *km_app_format(const km_manifest *m, const km_app *a) {
     const km_store *s = km_store_named(m, a->stores[i]);
     if (s) km_store_table(&o, m, s);
   }
-  if (!o.ok) { free(o.p); return NULL; }
+  if (!o.ok) { ku_free(o.p); return NULL; }
   return o.p;
 }
 
@@ -156,9 +157,9 @@ static int km_merge_check(const km_manifest *into, const km_manifest *from, char
 
 int km_manifest_merge(km_manifest *into, km_manifest *from, char *err, size_t errlen) {
   if (km_merge_check(into, from, err, errlen)) return -1;
-  km_app *apps = realloc(into->apps, (size_t)(into->napps + from->napps + 1) * sizeof *apps);
+  km_app *apps = ku_realloc(into->apps, (size_t)(into->napps + from->napps + 1) * sizeof *apps);
   if (apps) into->apps = apps;
-  km_store *st = realloc(into->stores, (size_t)(into->nstores + from->nstores + 1) * sizeof *st);
+  km_store *st = ku_realloc(into->stores, (size_t)(into->nstores + from->nstores + 1) * sizeof *st);
   if (st) into->stores = st;
   if (!apps || !st) { snprintf(err, errlen, "out of memory"); return -1; }
   memcpy(into->apps + into->napps, from->apps, (size_t)from->napps * sizeof *apps);
@@ -166,7 +167,7 @@ int km_manifest_merge(km_manifest *into, km_manifest *from, char *err, size_t er
   from->napps = 0;
   for (int i = 0; i < from->nstores; i++) {
     if (km_store_named(into, from->stores[i].name)) {  /* the same store: keep one */
-      free(from->stores[i].name); free(from->stores[i].path); free(from->stores[i].url);
+      ku_free(from->stores[i].name); ku_free(from->stores[i].path); ku_free(from->stores[i].url);
     } else {
       into->stores[into->nstores++] = from->stores[i];
     }

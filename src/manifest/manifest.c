@@ -11,6 +11,7 @@
 
 #include "manifest/manifest.h"
 #include "manifest/toml.h"
+#include "util/util.h"
 
 /* The reading state: the document, the manifest's directory (and the one
 ** store paths are relative to), whether its paths must stay inside them
@@ -36,6 +37,17 @@ static void km_err(km_rd *r, const km_toml_value *at, const char *fmt, ...) {
   va_end(ap);
 }
 
+/* Records "FILE: out of memory" as the error (unless one came first) when
+** p is NULL; returns p. Every allocation of the reader goes through it, so
+** running out of memory never leaves a field silently empty. */
+static void *km_need(km_rd *r, void *p) {
+  if (!p && !r->failed) {
+    r->failed = true;
+    snprintf(r->err, r->errlen, "%s: out of memory", r->file);
+  }
+  return p;
+}
+
 /* A malloc'ed copy of string value v (NULL and an error if not a string). */
 static char *km_str(km_rd *r, const km_toml_value *v, const char *what) {
   const char *s;
@@ -44,10 +56,10 @@ static char *km_str(km_rd *r, const km_toml_value *v, const char *what) {
     km_err(r, v, "%s must be a string, not %s", what, km_toml_type_name(km_toml_type_of(v)));
     return NULL;
   }
-  char *c = strndup(s, n);
+  char *c = km_need(r, ku_strndup(s, n));
   if (c && strlen(c) != n) {
     km_err(r, v, "%s contains a NUL byte", what);
-    free(c);
+    ku_free(c);
     return NULL;
   }
   return c;
@@ -120,14 +132,14 @@ static void km_check_confined(km_rd *r, const km_toml_value *at, const char *wha
 
 /* A path made absolute against directory dir. */
 static char *km_path_in(const char *dir, const char *p) {
-  if (p[0] == '/') return strdup(p);
-  char *out = malloc(strlen(dir) + strlen(p) + 2);
+  if (p[0] == '/') return ku_strdup(p);
+  char *out = ku_malloc(strlen(dir) + strlen(p) + 2);
   if (out) sprintf(out, "%s/%s", dir, p);
   return out;
 }
 
 /* A path made absolute against the manifest's directory. */
-static char *km_path(km_rd *r, const char *p) { return km_path_in(r->dir, p); }
+static char *km_path(km_rd *r, const char *p) { return km_need(r, km_path_in(r->dir, p)); }
 
 /* An array of strings into out and n; absent is fine (empty). */
 static void km_strs(km_rd *r, const km_toml_value *t, const char *key, char ***out, int *n) {
@@ -139,7 +151,7 @@ static void km_strs(km_rd *r, const km_toml_value *t, const char *key, char ***o
     km_err(r, a, "%s must be an array of strings", key);
     return;
   }
-  *out = calloc(km_toml_array_len(a) + 1, sizeof **out);
+  *out = km_need(r, ku_calloc(km_toml_array_len(a) + 1, sizeof **out));
   for (size_t i = 0; *out && i < km_toml_array_len(a) && !r->failed; i++)
     (*out)[(*n)++] = km_str(r, km_toml_array_at(a, i), key);
 }
@@ -190,13 +202,13 @@ static void km_app_extras(km_rd *r, const km_toml_value *t, km_app *a) {
   }
   if (!vars) return;
   size_t n = km_toml_table_len(vars);
-  a->var_names = calloc(n + 1, sizeof *a->var_names);
-  a->var_values = calloc(n + 1, sizeof *a->var_values);
+  a->var_names = km_need(r, ku_calloc(n + 1, sizeof *a->var_names));
+  a->var_values = km_need(r, ku_calloc(n + 1, sizeof *a->var_values));
   for (size_t i = 0; a->var_names && a->var_values && i < n && !r->failed; i++, a->nvars++) {
     const char *k;
     size_t kn;
     const km_toml_value *v = km_toml_table_at(vars, i, &k, &kn);
-    a->var_names[i] = strndup(k, kn);
+    a->var_names[i] = km_need(r, ku_strndup(k, kn));
     a->var_values[i] = km_str(r, v, "a variable");
   }
 }
@@ -207,32 +219,32 @@ static void km_read_app(km_rd *r, const km_toml_value *t, km_app *a, int index) 
   km_known(r, t, "[app]", km_app_keys);
   a->name = (v = km_toml_get(t, "name")) ? km_str(r, v, "name") : NULL;
   km_check_name(r, v, "app name", a->name);
-  if (!a->name && !r->failed && asprintf(&a->name, "app%d", index + 1) < 0) a->name = NULL;
+  if (!a->name && !r->failed) a->name = km_need(r, ku_sprintf("app%d", index + 1));
   a->style = (v = km_toml_get(t, "style")) ? km_str(r, v, "style") : NULL;
   if (!a->style) km_err(r, t, "app \"%s\" needs style = \"spin\", \"cloudflare\" or \"wsgi\"", a->name);
   else if (strcmp(a->style, "spin") && strcmp(a->style, "cloudflare") && strcmp(a->style, "wsgi"))
     km_err(r, v, "style \"%s\" is not one of \"spin\", \"cloudflare\", \"wsgi\"", a->style);
-  a->module = (v = km_toml_get(t, "module")) ? km_str(r, v, "module") : strdup("app");
+  a->module = (v = km_toml_get(t, "module")) ? km_str(r, v, "module") : km_need(r, ku_strdup("app"));
   a->wsgi = (v = km_toml_get(t, "wsgi")) ? km_str(r, v, "wsgi") : NULL;
   if (!r->failed && !strcmp(a->style, "wsgi") && (!a->wsgi || !strchr(a->wsgi, ':')))
     km_err(r, t, "app \"%s\" (wsgi) needs wsgi = \"module:app\"", a->name);
-  char *dir = (v = km_toml_get(t, "dir")) ? km_str(r, v, "dir") : strdup(".");
+  char *dir = (v = km_toml_get(t, "dir")) ? km_str(r, v, "dir") : km_need(r, ku_strdup("."));
   if (v) km_check_confined(r, v, "dir", dir);
   a->dir = dir ? km_path(r, dir) : NULL;
-  free(dir);
+  ku_free(dir);
   km_strs(r, t, "routes", &a->routes, &a->nroutes);
   if (!a->nroutes) {
-    free(a->routes);
-    a->routes = calloc(2, sizeof *a->routes);
+    ku_free(a->routes);
+    a->routes = km_need(r, ku_calloc(2, sizeof *a->routes));
     v = km_toml_get(t, "route");
-    if (a->routes) a->routes[a->nroutes++] = v ? km_str(r, v, "route") : strdup("/...");
+    if (a->routes) a->routes[a->nroutes++] = v ? km_str(r, v, "route") : km_need(r, ku_strdup("/..."));
   }
   km_strs(r, t, "site_packages", &a->site_packages, &a->nsite_packages);
   for (int i = 0; i < a->nsite_packages; i++) {
     km_check_confined(r, km_toml_array_at(km_toml_get(t, "site_packages"), (size_t)i), "site_packages",
                       a->site_packages[i]);
     char *abs = a->site_packages[i] ? km_path(r, a->site_packages[i]) : NULL;
-    free(a->site_packages[i]);
+    ku_free(a->site_packages[i]);
     a->site_packages[i] = abs;
   }
   km_strs(r, t, "key_value_stores", &a->stores, &a->nstores);
@@ -260,7 +272,7 @@ static void km_read_durability(km_rd *r, const km_toml_value *s, km_store *st) {
   else if (d && strcmp(d, "process"))
     km_err(r, v, "durability \"%s\" is not \"process\" (writes survive krait being killed) or "
            "\"power\" (they survive power loss too, at an fsync per write)", km_show(d, shown));
-  free(d);
+  ku_free(d);
 }
 
 /* The [key_value_stores.NAME] tables. */
@@ -269,21 +281,21 @@ static void km_read_stores(km_rd *r, const km_toml_value *root, km_manifest *m) 
   const km_toml_value *t = km_toml_get(root, "key_value_stores");
   if (!t) return;
   size_t n = km_toml_table_len(t);
-  m->stores = calloc(n + 1, sizeof *m->stores);
+  m->stores = km_need(r, ku_calloc(n + 1, sizeof *m->stores));
   for (size_t i = 0; m->stores && i < n && !r->failed; i++, m->nstores++) {
     const char *k;
     size_t kn;
     const km_toml_value *s = km_toml_table_at(t, i, &k, &kn), *v;
     km_store *st = &m->stores[i];
-    st->name = strndup(k, kn);
+    st->name = km_need(r, ku_strndup(k, kn));
     if (st->name && strlen(st->name) != kn) km_err(r, s, "a key-value store name contains a NUL byte");
     km_check_name(r, s, "key-value store name", st->name);
     km_known(r, s, "[key_value_stores]", keys);
-    char *backend = (v = km_toml_get(s, "backend")) ? km_str(r, v, "backend") : strdup("sqlite");
+    char *backend = (v = km_toml_get(s, "backend")) ? km_str(r, v, "backend") : km_need(r, ku_strdup("sqlite"));
     st->redis = backend && !strcmp(backend, "redis");
     if (backend && !st->redis && strcmp(backend, "sqlite"))
       km_err(r, v, "backend \"%s\" is not \"sqlite\" or \"redis\"", backend);
-    free(backend);
+    ku_free(backend);
     km_read_durability(r, s, st);
     if (st->redis) {
       st->url = (v = km_toml_get(s, "url")) ? km_str(r, v, "url") : NULL;
@@ -292,9 +304,9 @@ static void km_read_stores(km_rd *r, const km_toml_value *root, km_manifest *m) 
       char *p = (v = km_toml_get(s, "path")) ? km_str(r, v, "path") : NULL, what[300];
       snprintf(what, sizeof what, "key_value_stores.%s path", st->name);
       if (v) km_check_confined(r, v, what, p);
-      if (!p && asprintf(&p, ".krait/%s.db", st->name) < 0) p = NULL;
-      st->path = p ? km_path_in(r->data_dir, p) : NULL;
-      free(p);
+      if (!p && !r->failed) p = km_need(r, ku_sprintf(".krait/%s.db", st->name));
+      st->path = p ? km_need(r, km_path_in(r->data_dir, p)) : NULL;
+      ku_free(p);
     }
   }
 }
@@ -307,12 +319,12 @@ static void km_check(km_rd *r, km_manifest *m, const km_toml_value *root) {
       bool found = false;
       for (int k = 0; k < m->nstores; k++) found |= !strcmp(m->stores[k].name, m->apps[a].stores[s]);
       if (!found && !strcmp(m->apps[a].stores[s], "default")) {
-        km_store *grown = realloc(m->stores, (size_t)(m->nstores + 1) * sizeof *m->stores);
+        km_store *grown = km_need(r, ku_realloc(m->stores, (size_t)(m->nstores + 1) * sizeof *m->stores));
         if (!grown) return;
         m->stores = grown;
         memset(&m->stores[m->nstores], 0, sizeof *m->stores);
-        m->stores[m->nstores].name = strdup("default");
-        m->stores[m->nstores++].path = km_path_in(r->data_dir, ".krait/default.db");
+        m->stores[m->nstores].name = km_need(r, ku_strdup("default"));
+        m->stores[m->nstores++].path = km_need(r, km_path_in(r->data_dir, ".krait/default.db"));
       } else if (!found) {
         km_err(r, root, "app \"%s\" is granted key-value store \"%s\", which no "
                "[key_value_stores.%s] table declares", m->apps[a].name, m->apps[a].stores[s],
@@ -337,7 +349,7 @@ static void km_read_apps(km_rd *r, const km_toml_value *root, km_manifest *m) {
   }
   bool many = km_toml_type_of(apps) == KM_TOML_ARRAY;
   size_t n = many ? km_toml_array_len(apps) : 1;
-  m->apps = calloc(n + 1, sizeof *m->apps);
+  m->apps = km_need(r, ku_calloc(n + 1, sizeof *m->apps));
   for (size_t i = 0; m->apps && i < n && !r->failed; i++, m->napps++)
     km_read_app(r, many ? km_toml_array_at(apps, i) : apps, &m->apps[i], (int)i);
 }
@@ -350,14 +362,14 @@ km_manifest *km_manifest_load(const char *path, char *err, size_t errlen) {
     if (f) fclose(f);
     return NULL;
   }
-  char *buf = malloc(1 << 20);
+  char *buf = ku_malloc(1 << 20);
   size_t n = buf ? fread(buf, 1, 1 << 20, f) : 0;
   fclose(f);
   km_manifest *m = NULL;
   if (!buf) snprintf(err, errlen, "out of memory");
   else if (n >= (1 << 20)) snprintf(err, errlen, "%s: krait.toml is over 1 MiB", path);
   else m = km_manifest_parse(buf, n, real, NULL, err, errlen);
-  free(buf);
+  ku_free(buf);
   return m;
 }
 
@@ -370,11 +382,11 @@ km_manifest *km_manifest_read(const char *text, size_t n, const km_source *src, 
     snprintf(err, errlen, "%s", te.message);
     return NULL;
   }
-  km_manifest *m = calloc(1, sizeof *m);
+  km_manifest *m = ku_calloc(1, sizeof *m);
   snprintf(r.dir, sizeof r.dir, "%s", src->dir);
   r.data_dir = src->data_dir ? src->data_dir : r.dir;
   if (m) {
-    m->path = malloc(strlen(r.dir) + 16);
+    m->path = km_need(&r, ku_malloc(strlen(r.dir) + 16));
     if (m->path) sprintf(m->path, "%s/krait.toml", r.dir);
     const km_toml_value *root = km_toml_root(doc);
     static const char *const top[] = { "app", "key_value_stores", NULL };
@@ -402,8 +414,8 @@ km_manifest *km_manifest_parse(const char *text, size_t n, const char *path, con
   km_source src = { path, dir, data_dir, false };
   km_manifest *m = km_manifest_read(text, n, &src, err, errlen);
   if (m) {
-    free(m->path);
-    if (!(m->path = strdup(path))) {
+    ku_free(m->path);
+    if (!(m->path = ku_strdup(path))) {
       km_manifest_free(m);
       snprintf(err, errlen, "out of memory");
       return NULL;
@@ -414,15 +426,15 @@ km_manifest *km_manifest_parse(const char *text, size_t n, const char *path, con
 
 /* Frees an array of n strings. */
 static void km_free_strs(char **s, int n) {
-  for (int i = 0; s && i < n; i++) free(s[i]);
-  free(s);
+  for (int i = 0; s && i < n; i++) ku_free(s[i]);
+  ku_free(s);
 }
 
 void km_manifest_free(km_manifest *m) {
   if (!m) return;
   for (int i = 0; m->apps && i < m->napps; i++) {
     km_app *a = &m->apps[i];
-    free(a->name); free(a->style); free(a->module); free(a->wsgi); free(a->dir);
+    ku_free(a->name); ku_free(a->style); ku_free(a->module); ku_free(a->wsgi); ku_free(a->dir);
     km_free_strs(a->routes, a->nroutes);
     km_free_strs(a->site_packages, a->nsite_packages);
     km_free_strs(a->include, a->ninclude);
@@ -431,10 +443,10 @@ void km_manifest_free(km_manifest *m) {
     km_free_strs(a->var_values, a->nvars);
   }
   for (int i = 0; m->stores && i < m->nstores; i++) {
-    free(m->stores[i].name); free(m->stores[i].path); free(m->stores[i].url);
+    ku_free(m->stores[i].name); ku_free(m->stores[i].path); ku_free(m->stores[i].url);
   }
-  free(m->apps);
-  free(m->stores);
-  free(m->path);
-  free(m);
+  ku_free(m->apps);
+  ku_free(m->stores);
+  ku_free(m->path);
+  ku_free(m);
 }

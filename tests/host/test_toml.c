@@ -921,6 +921,42 @@ static void test_fault_injection(void) {
   free(big);
 }
 
+/* km_manifest_read with the n-th allocation failing, n = 0, 1, ...: every
+** failure is "FILE[:LINE:COL]: out of memory" (never a field left empty, another error
+** or a crash; ASan checks for leaks) until the manifest reads whole. */
+static void test_manifest_fault_injection(void) {
+  static const char text[] =
+    "[[app]]\nname = \"shop\"\nstyle = \"spin\"\nroutes = [\"/a\", \"/b/...\"]\n"
+    "key_value_stores = [\"default\", \"cache\"]\nsite_packages = [\"lib\"]\n"
+    "include = [\"x\"]\n[app.variables]\ngreeting = \"hi\"\nother = \"v\"\n"
+    "[[app]]\nstyle = \"wsgi\"\nwsgi = \"m:app\"\nroute = \"/w\"\n"
+    "[key_value_stores.cache]\npath = \"c.db\"\n[key_value_stores.r]\nbackend = \"redis\"\n"
+    "url = \"redis://localhost:6379/0\"\n";
+  long n = 0;
+  km_manifest *m = NULL;
+  for (; n < 100000 && !m; n++) {
+    ku_fail_alloc_after(n);
+    m = t_manifest_of(text, false);
+    ku_fail_alloc_after(-1);
+    size_t len = strlen(t_merr);
+    if (!m && (len < 13 || strcmp(t_merr + len - 13, "out of memory") != 0 ||
+               (strncmp(t_merr, "/srv/site/krait.toml:", 21) != 0 && len != 13))) {
+      printf("  allocation %ld: %s\n", n, t_merr);
+      CHECK(!"a failure other than out of memory");
+      return;
+    }
+  }
+  CHECK(m != NULL);
+  if (!m) return;
+  printf("  %ld allocation failure points exercised\n", n);
+  CHECK(n > 40);
+  CHECK_INT(m->napps, 2);
+  CHECK_STR(m->apps[1].name, "app2");
+  CHECK_STR(m->apps[0].var_values[1], "v");
+  CHECK_INT(m->nstores, 3);
+  km_manifest_free(m);
+}
+
 int main(void) {
   RUN(test_strings);
   RUN(test_integers);
@@ -943,5 +979,6 @@ int main(void) {
   RUN(test_large_inputs);
   RUN(test_long_key_message);
   RUN(test_fault_injection);
+  RUN(test_manifest_fault_injection);
   return t_summary();
 }
