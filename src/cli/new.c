@@ -12,13 +12,15 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "manifest/manifest.h"
 
 const char kc_new_usage[] =
   "Usage: krait new TEMPLATE NAME\n"
   "\n"
   "Creates the directory NAME with a krait.toml and an app.py that work at\n"
   "once: 'cd NAME && krait serve', then open http://127.0.0.1:8080/.\n"
-  "The app is named after the last part of NAME.\n"
+  "The app is named after the last part of NAME, made a valid app name\n"
+  "(letters, digits, '_', '.', '-': 'my app' becomes my-app, './-x' x).\n"
   "\n"
   "Templates:\n"
   "  spin-http   A Spin HTTP handler (IncomingHandler) that greets and\n"
@@ -168,9 +170,19 @@ static const kc_template kc_templates[] = {
 };
 #define KC_NTEMPLATES (sizeof kc_templates / sizeof kc_templates[0])
 
-/* The app name for directory path dir: its last component, with every
-** byte other than letters, digits, '.', '_' and '-' made '-', so that it
-** is safe inside a TOML and a Python string. Written to out (cap bytes). */
+/* Whether c may be in an app name (km_name_ok: letters, digits, '_',
+** '.', '-'; ASCII only). */
+static int kc_new_name_char(unsigned char c)
+{
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+}
+
+/* The app name for directory path dir: its last component made a name
+** km_name_ok accepts (1 to 64 of [A-Za-z0-9_.-], starting with a letter or
+** digit, no ".."): each run of other bytes (a space, a UTF-8 character)
+** becomes one '-', "..." one '.', and what cannot start or end a name is
+** dropped there; "app" when nothing is left. Written to out (cap >= 65). */
 static void kc_new_app_name(const char *dir, char *out, size_t cap)
 {
   size_t n = strlen(dir), i = 0;
@@ -179,12 +191,19 @@ static void kc_new_app_name(const char *dir, char *out, size_t cap)
   size_t start = n;
   while (start > 0 && dir[start - 1] != '/')
     start--;
-  for (; start < n && i + 1 < cap; start++, i++) {
-    char c = dir[start];
-    int safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-               (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-    out[i] = safe ? c : '-';
+  for (; start < n && i < 64 && i + 1 < cap; start++) {
+    unsigned char c = (unsigned char)dir[start];
+    char put = kc_new_name_char(c) ? (char)c : '-';
+    int alnum = put != '-' && put != '.' && put != '_';
+    if (i == 0 && !alnum)
+      continue;                       /* a name starts with a letter or digit */
+    if ((put == '-' || put == '.') && out[i - 1] == put)
+      continue;                       /* one '-' per run, no ".." */
+    out[i++] = put;
   }
+  while (i > 0 && !(out[i - 1] >= '0' && out[i - 1] <= '9') &&
+         !((out[i - 1] | 32) >= 'a' && (out[i - 1] | 32) <= 'z'))
+    i--;                              /* nor ends with '-', '.' or '_' */
   out[i] = '\0';
   if (i == 0)
     snprintf(out, cap, "app");
@@ -237,6 +256,11 @@ static int kc_new_create(const kc_template *t, const char *dir)
     return KC_EXIT_ERROR;
   }
   kc_new_app_name(dir, name, sizeof name);
+  if (!km_name_ok(name)) {   /* kc_new_app_name makes none such: a guard */
+    fprintf(stderr, "Error: cannot derive an app name from '%s' (got \"%s\")\n", dir, name);
+    rmdir(dir);
+    return KC_EXIT_ERROR;
+  }
   if (kc_new_write(dir, "krait.toml", t->toml, name) != 0 ||
       kc_new_write(dir, "app.py", t->app, name) != 0) {
     snprintf(path, sizeof path, "%s/krait.toml", dir);

@@ -210,22 +210,49 @@ static char *kc_web_root(void) {
 }
 
 
-/* Runs the server until it is stopped; returns an exit status. */
-static int kc_serve_run(const kc_serve_opts *o, const km_manifest *m, ka_app **apps) {
-  kx_serve_opts so = { .server = o->limits, .listen = o->listen, .access_log = o->access, .quiet = o->quiet };
-  ks_config *sc = &so.server;   /* ks_config_default and the limit options */
+/* The serve options of o into so: the addresses, the browser build, the
+** access log opened (appending; '-' is stdout). -1 to go on, else an exit
+** status after the error; so->server.access_log is closed by the caller
+** when not stdout or stderr, so->web_root freed. */
+static int kc_serve_prepare(const kc_serve_opts *o, kx_serve_opts *so) {
+  ks_config *sc = &so->server;
+  *so = (kx_serve_opts){ .server = o->limits, .listen = o->listen };   /* the limit options */
   sc->host = kc_hostport(o->listen ? o->listen : "127.0.0.1:8080", &sc->port);
   if (o->admin) sc->admin_host = kc_hostport(o->admin, &sc->admin_port);
   if (!sc->host || (o->admin && !sc->admin_host))
     return kc_usage_error("serve", kc_serve_usage, "bad address (expected HOST:PORT)");
   sc->workers = o->workers;
   sc->handle_signals = true;
-  if (o->playground && !(so.web_root = kc_web_root())) {
+  if (o->playground && !(so->web_root = kc_web_root())) {
     fprintf(stderr, "Error: --playground: no browser build beside krait (run: make web)\n");
     return KC_EXIT_ERROR;
   }
-  int rc = kx_serve(&so, m, apps) == 0 ? KC_EXIT_OK : KC_EXIT_ERROR;
-  free(so.web_root);
+  sc->access_log = o->quiet ? NULL : !o->access ? stderr : !strcmp(o->access, "-") ? stdout : fopen(o->access, "a");
+  if (!o->quiet && o->access && !sc->access_log) {
+    fprintf(stderr, "Error: --access-log %s: cannot open it for appending: %s\n", o->access, strerror(errno));
+    free(so->web_root);
+    return KC_EXIT_ERROR;
+  }
+  return -1;
+}
+
+/* Releases what kc_serve_prepare made. */
+static void kc_serve_release(kx_serve_opts *so) {
+  FILE *log = so->server.access_log;
+  if (log && log != stderr && log != stdout) fclose(log);
+  free(so->web_root);
+}
+
+/* Serves the booted apps until the server is stopped; an exit status. */
+static int kc_serve_run(const kx_serve_opts *so, const km_manifest *m, ka_app **apps) {
+  char err[1024];
+  kx_server *srv = kx_server_new(so, m, apps, err, sizeof err);
+  if (!srv) {
+    fprintf(stderr, "Error: %s\n", err);
+    return KC_EXIT_ERROR;
+  }
+  int rc = kx_server_run(srv) == 0 ? KC_EXIT_OK : KC_EXIT_ERROR;
+  kx_server_free(srv);
   return rc;
 }
 
@@ -326,6 +353,13 @@ static int kc_serve_common(int argc, char **argv, bool build) {
     kc_keys_free(&keys);
     return KC_EXIT_ERROR;
   }
+  kx_serve_opts so = { 0 };
+  if (!build && (rc = kc_serve_prepare(&o, &so)) >= 0) {
+    free(path);
+    km_manifest_free(m);
+    kc_keys_free(&keys);
+    return rc;
+  }
   rc = KC_EXIT_ERROR;
   env.artifact_paths = o.inputs;
   char *home = kc_python_home(o.home), *sdk = home && !env.artifacts ? kc_sdk_dir(home) : NULL;
@@ -334,10 +368,12 @@ static int kc_serve_common(int argc, char **argv, bool build) {
   env.stores = home && env.sdk ? kx_open_stores(m) : NULL;
   if (home && !env.sdk) fprintf(stderr, "Error: cannot find python/sdk (set KRAIT_SDK)\n");
   ka_app **apps = calloc((size_t)m->napps + 1, sizeof *apps);
+  if (!apps) fprintf(stderr, "Error: out of memory\n");
   bool ok = env.stores && apps;
   for (int i = 0; ok && i < m->napps; i++) ok = (apps[i] = kx_boot(m, i, &env)) != NULL;
   if (ok && o.build) rc = kx_build_save(m, apps, &env) == 0 ? KC_EXIT_OK : KC_EXIT_ERROR;
-  else if (ok) rc = kc_serve_run(&o, m, apps);
+  else if (ok) rc = kc_serve_run(&so, m, apps);
+  if (!build) kc_serve_release(&so);
   for (int i = 0; apps && i < m->napps; i++) ka_app_free(apps[i]);
   for (int i = 0; env.stores && i < m->nstores; i++) kk_close(env.stores[i]);
   free(apps);

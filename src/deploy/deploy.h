@@ -73,22 +73,28 @@ int kx_build_save(const km_manifest *m, ka_app **apps, const kx_env *env);
 /* ---- serving (serve.c) -------------------------------------------------- */
 
 /* How to serve: the server's config as the command line set it (host,
-** port, admin, workers, limits; its routes, access log and metrics are
-** kx_serve's), and what kx_serve adds. */
+** port, admin, workers, limits, access log, signals; its routes and
+** metrics are kx_server_new's), and the browser build. */
 typedef struct kx_serve_opts {
   ks_config server;
   const char *listen;          /* the address as given, for messages */
-  const char *access_log;      /* NULL: stderr; "-": stdout; else a file
-                                  appended to (refused when it cannot be
-                                  opened) */
-  bool quiet;                  /* no access log */
   char *web_root;              /* --playground: the browser build (a
                                   realpath) at /web/; NULL: none */
 } kx_serve_opts;
 
-/* Serves the booted apps of m (apps[i] is m->apps[i]) until the server is
-** stopped (SIGTERM, SIGINT). 0, or -1 after printing an error naming
-** what failed. */
-int kx_serve(const kx_serve_opts *o, const km_manifest *m, ka_app **apps);
+typedef struct kx_server kx_server;
+
+/* The server of the booted apps of m (apps[i] is m->apps[i], borrowed
+** until kx_server_free): their routes and metrics, the browser build's
+** routes, the listeners bound. NULL with err naming what failed (the
+** address, out of memory). */
+kx_server *kx_server_new(const kx_serve_opts *o, const km_manifest *m, ka_app **apps, char *err,
+                         size_t errlen);
+
+/* Says where it listens, serves until the server is stopped (SIGTERM,
+** SIGINT with handle_signals), says so. 0, or -1 after an error. */
+int kx_server_run(kx_server *s);
+
+void kx_server_free(kx_server *s);
 
 #endif

@@ -1,58 +1,94 @@
 /*
 ** serve.c -- a deployment served: each booted app's routes and metrics,
-** the browser build's routes (--playground), the access log, then the
-** server run until it is stopped. Does not own the command line
-** (src/cli/serve.c), HTTP (src/serve) or booting (boot.c).
+** the browser build's routes (--playground), then the server run until it
+** is stopped. Does not own the command line (src/cli/serve.c), HTTP
+** (src/serve) or booting (boot.c).
 */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "deploy/deploy_internal.h"
+#include "util/util.h"
 
-int kx_serve(const kx_serve_opts *o, const km_manifest *m, ka_app **apps) {
-  ks_config sc = o->server;
-  int rc = -1;
-  sc.access_log = o->quiet ? NULL : !o->access_log ? stderr : !strcmp(o->access_log, "-") ? stdout
-                : fopen(o->access_log, "a");
-  sc.metrics = ks_metrics_new();
-  int nroutes = 0;
+struct kx_server {
+  ks_server *srv;
+  ks_metrics *metrics;
+  ks_route *routes;
+  kx_app_route *data;          /* one per app */
+  ks_static web;
+  const char *host, *admin_host;
+};
+
+/* Registers app a's metrics into r (its app already set); false when
+** out of memory. */
+static bool kx_route_metrics(kx_app_route *r, ks_metrics *mx, const km_app *a) {
+  char labels[256];
+  snprintf(labels, sizeof labels, "app=\"%s\"", a->name);
+  r->start = ks_metrics_histogram(mx, "krait_instance_start_seconds", "Time from snapshot to a ready instance.",
+                                  labels, ks_latency_buckets, 14);
+  r->traps = ks_metrics_counter(mx, "krait_traps_total", "Requests whose sandbox trapped.", labels);
+  r->timeouts = ks_metrics_counter(mx, "krait_timeouts_total", "Requests over their time limit.", labels);
+  return r->start && r->traps && r->timeouts;
+}
+
+/* Fills s's routes: each app's, then the browser build's; their count,
+** or -1 when out of memory. */
+static int kx_routes(kx_server *s, const kx_serve_opts *o, const km_manifest *m, ka_app **apps) {
+  int nroutes = 0, r = 0;
   for (int i = 0; i < m->napps; i++) nroutes += m->apps[i].nroutes;
-  ks_route *routes = calloc((size_t)nroutes + 2, sizeof *routes);
-  kx_app_route *data = calloc((size_t)m->napps + 1, sizeof *data);
-  int r = 0;
-  for (int i = 0; routes && data && i < m->napps; i++) {
-    char labels[256];
-    snprintf(labels, sizeof labels, "app=\"%s\"", m->apps[i].name);
-    data[i] = (kx_app_route){ apps[i],
-      ks_metrics_histogram(sc.metrics, "krait_instance_start_seconds",
-                           "Time from snapshot to a ready instance.", labels, ks_latency_buckets, 14),
-      ks_metrics_counter(sc.metrics, "krait_traps_total", "Requests whose sandbox trapped.", labels),
-      ks_metrics_counter(sc.metrics, "krait_timeouts_total", "Requests over their time limit.", labels) };
+  s->routes = ku_calloc((size_t)nroutes + 2, sizeof *s->routes);
+  s->data = ku_calloc((size_t)m->napps + 1, sizeof *s->data);
+  if (!s->routes || !s->data) return -1;
+  for (int i = 0; i < m->napps; i++) {
+    s->data[i].app = apps[i];
+    if (!kx_route_metrics(&s->data[i], s->metrics, &m->apps[i])) return -1;
     for (int k = 0; k < m->apps[i].nroutes; k++)
-      routes[r++] = (ks_route){ m->apps[i].routes[k], kx_handle, &data[i], m->apps[i].name };
+      s->routes[r++] = (ks_route){ m->apps[i].routes[k], kx_handle, &s->data[i], m->apps[i].name };
   }
-  ks_static web = { o->web_root, "/web" };
-  if (o->web_root && routes) r = ks_static_routes(routes, r, &web);
-  sc.routes = routes;
-  sc.nroutes = (size_t)r;
-  char err[512];
-  ks_server *srv = routes && data ? ks_server_new(&sc, err, sizeof err) : NULL;
-  if (!srv) {
-    fprintf(stderr, "Error: cannot serve on %s: %s\n", o->listen ? o->listen : "127.0.0.1:8080", err);
-  } else {
-    fprintf(stderr, "krait serve: listening on http://%s:%d/", sc.host, ks_server_port(srv));
-    if (sc.admin_host) fprintf(stderr, " (admin http://%s:%d/metrics)", sc.admin_host, ks_server_admin_port(srv));
-    fputc('\n', stderr);
-    if (o->web_root)
-      fprintf(stderr, "krait serve: playground at http://%s:%d/web/playground/\n", sc.host, ks_server_port(srv));
-    rc = ks_server_run(srv) == 0 ? 0 : -1;
-    fprintf(stderr, "krait serve: stopped\n");
-    ks_server_free(srv);
+  s->web = (ks_static){ o->web_root, "/web" };
+  if (o->web_root) r = ks_static_routes(s->routes, r, &s->web);
+  return r;
+}
+
+kx_server *kx_server_new(const kx_serve_opts *o, const km_manifest *m, ka_app **apps, char *err, size_t errlen) {
+  ks_config sc = o->server;
+  const char *where = o->listen ? o->listen : "127.0.0.1:8080";
+  char why[512] = "out of memory";
+  kx_server *s = ku_calloc(1, sizeof *s);
+  int nroutes = -1;
+  if (s && (s->metrics = sc.metrics = ks_metrics_new())) nroutes = kx_routes(s, o, m, apps);
+  if (nroutes >= 0) {
+    sc.routes = s->routes;
+    sc.nroutes = (size_t)nroutes;
+    s->srv = ks_server_new(&sc, why, sizeof why);
   }
-  ks_metrics_free(sc.metrics);
-  if (sc.access_log && sc.access_log != stderr && sc.access_log != stdout) fclose(sc.access_log);
-  free(routes);
-  free(data);
+  if (!s || !s->srv) {
+    snprintf(err, errlen, "cannot serve on %s: %s", where, why[0] ? why : "out of memory");
+    kx_server_free(s);
+    return NULL;
+  }
+  s->host = sc.host;
+  s->admin_host = sc.admin_host;
+  return s;
+}
+
+int kx_server_run(kx_server *s) {
+  fprintf(stderr, "krait serve: listening on http://%s:%d/", s->host, ks_server_port(s->srv));
+  if (s->admin_host) fprintf(stderr, " (admin http://%s:%d/metrics)", s->admin_host, ks_server_admin_port(s->srv));
+  fputc('\n', stderr);
+  if (s->web.root)
+    fprintf(stderr, "krait serve: playground at http://%s:%d/web/playground/\n", s->host, ks_server_port(s->srv));
+  int rc = ks_server_run(s->srv) == 0 ? 0 : -1;
+  if (rc) fprintf(stderr, "Error: krait serve: the server could not start its workers\n");
+  fprintf(stderr, "krait serve: stopped\n");
   return rc;
+}
+
+void kx_server_free(kx_server *s) {
+  if (!s) return;
+  if (s->srv) ks_server_free(s->srv);
+  ks_metrics_free(s->metrics);
+  ku_free(s->routes);
+  ku_free(s->data);
+  ku_free(s);
 }

@@ -2,9 +2,11 @@
 # tests/serve/new.sh -- `krait new`: each template (spin-http, cloudflare,
 # wsgi) made in a temp dir and served at once by `krait serve` there, its
 # routes checked with curl (the spin-http visit counter lives in KV while
-# module globals start over), SIGTERM; and the refusals (existing NAME,
-# unknown template, missing arguments). Prints "ok NAME" / "FAIL NAME" and
-# ends with "N passed, N failed". Needs build/krait and `make python`.
+# module globals start over), SIGTERM; the refusals (existing NAME,
+# unknown template, missing arguments); valid app names derived from
+# awkward folder names (spaces, a leading '-', non-ASCII, "..", too long).
+# Prints "ok NAME" / "FAIL NAME" and ends with "N passed, N failed".
+# Needs build/krait and `make python`.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/tests/serve/lib.sh"
@@ -103,6 +105,34 @@ check too-many-arguments-exit-2 "$rc" "2"
 out=$(cd "$T" && "$K" new spin-http no/such/parent 2>&1); rc=$?
 check missing-parent-exit-1 "$rc" "1"
 contains help-new "$("$K" help new)" "Usage: krait new TEMPLATE NAME"
+
+# ---- app names derived from awkward folder names -----------------------------
+# The app is named after the folder; a name must match
+# [A-Za-z0-9][A-Za-z0-9_.-]{0,63} without ".." (src/manifest), or krait
+# serve and build refuse the krait.toml that krait new just wrote.
+long=$(printf 'x%.0s' $(seq 80))
+mkdir -p "$T/names"
+while IFS='|' read -r label dir want; do
+  out=$(cd "$T/names" && "$K" new spin-http "$dir" 2>&1); rc=$?
+  check "name-$label-new-exit-0" "$rc" "0"
+  check "name-$label-derived" "$(sed -n 's/^name = "\(.*\)"$/\1/p' "$T/names/$dir/krait.toml" 2>&1)" "$want"
+  [ "$label" = space ] && continue   # served below, from its sources
+  out=$(cd "$T/names/$dir" && "$K" build 2>&1); rc=$?
+  case $out in *".krait/$want.krait"*) [ $rc = 0 ] && ok "name-$label-builds" || bad "name-$label-builds" "status $rc: $out" ;;
+    *) bad "name-$label-builds" "status $rc: $out" ;; esac
+done <<EOF2
+space|my app|my-app
+dash-first|./-x|x
+non-ascii|café|caf
+all-non-ascii|日本|app
+dot-dot|a..b|a.b
+too-long|$long|$(printf 'x%.0s' $(seq 64))
+EOF2
+P=$(free_port) AP=$(free_port)
+if start "$T/names/my app" "$P" "$AP"; then
+  contains name-space-serves "$(curl -s http://127.0.0.1:$P/)" "Hello from my-app!"
+  stop name-space
+else bad name-space-serves "server did not start"; fi
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
