@@ -63,7 +63,7 @@ PY
 import os, sys, zipfile
 with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
     for root, dirs, files in os.walk("python/sdk"):
-        dirs[:] = sorted(d for d in dirs if d not in ("__pycache__", "examples"))
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
         for f in sorted(files):
             if f.endswith(".py"):
                 path = os.path.join(root, f)

@@ -15,7 +15,7 @@
 #define PY_HOME "build/python"
 
 static char tmpdir[] = "/tmp/krait-app-XXXXXX";
-static char sdk[4096], home[4096];
+static char sdk[4096], home[4096], examples[4096];  /* python/{sdk,examples} */
 
 /* Writes text to dir/name. */
 static void write_file(const char *dir, const char *name, const char *text) {
@@ -70,7 +70,7 @@ static int body_is(const ka_response *r, const char *text) {
 /* The Spin seed example, unmodified. */
 static void test_spin_seed(void) {
   char src[4200];
-  snprintf(src, sizeof src, "%s/examples/spin_hello", sdk);
+  snprintf(src, sizeof src, "%s/spin_hello", examples);
   ka_app *a = boot("spin", src, "spin", NULL, NULL, NULL, 0);
   CHECK(a != NULL);
   if (!a) return;
@@ -85,7 +85,7 @@ static void test_spin_seed(void) {
 /* The Cloudflare seed example, unmodified, with a SQLite store FOO. */
 static void test_cloudflare_seed_kv(void) {
   char src[4200], db[4200];
-  snprintf(src, sizeof src, "%s/examples/cf_kv", sdk);
+  snprintf(src, sizeof src, "%s/cf_kv", examples);
   snprintf(db, sizeof db, "%s/foo.db", tmpdir);
   kk_config kc = { .backend = KK_SQLITE, .name = "FOO", .path = db };
   kk_error ke;
@@ -208,7 +208,7 @@ static int cmp_u64(const void *x, const void *y) {
 ** machines vary), checks every answer. */
 static void test_cold_start(void) {
   char src[4200];
-  snprintf(src, sizeof src, "%s/examples/spin_hello", sdk);
+  snprintf(src, sizeof src, "%s/spin_hello", examples);
   ka_app *a = boot("cold", src, "spin", NULL, NULL, NULL, 0);
   CHECK(a != NULL);
   if (!a) return;
@@ -282,7 +282,7 @@ int main(void) {
     printf("FAIL setup: no %s/python.wasm (run: make python)\n0 passed, 1 failed\n", PY_HOME);
     return 1;
   }
-  if (!realpath("python/sdk", sdk) || !mkdtemp(tmpdir)) return 1;
+  if (!realpath("python/sdk", sdk) || !realpath("python/examples", examples) || !mkdtemp(tmpdir)) return 1;
   RUN(test_spin_seed);
   RUN(test_cloudflare_seed_kv);
   RUN(test_isolation_and_grants);

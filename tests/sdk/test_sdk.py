@@ -1,5 +1,6 @@
 # tests/sdk/test_sdk.py -- end-to-end tests of krait's guest Python SDK
-# (python/sdk) on native CPython, with _krait_fake standing in for the host.
+# (python/sdk) on native CPython, with _krait_fake (python/testing) standing
+# in for the host; the seed apps are python/examples.
 # Owns: each handler style through krait_runtime.boot()/handle(), the Spin
 # and Workers KV APIs, the WSGI adapter (with Flask). Does not own the real
 # `_krait` C module or the host (tested with the runtime itself).
@@ -16,6 +17,7 @@ from unittest import mock
 HERE = os.path.dirname(os.path.abspath(__file__))
 SDK = os.path.join(HERE, "..", "..", "python", "sdk")
 sys.path.insert(0, os.path.abspath(SDK))
+sys.path.insert(1, os.path.abspath(os.path.join(HERE, "..", "..", "python", "testing")))
 sys.path.append("/usr/lib/python3/dist-packages")   # Debian's python3-flask
 
 import _krait_fake as fake  # noqa: E402
@@ -27,7 +29,7 @@ import js  # noqa: E402
 import workers  # noqa: E402
 from spin_sdk import key_value  # noqa: E402
 
-EXAMPLES = os.path.join(os.path.abspath(SDK), "examples")
+EXAMPLES = os.path.abspath(os.path.join(HERE, "..", "..", "python", "examples"))
 
 
 def tearDownModule():

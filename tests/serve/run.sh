@@ -15,8 +15,8 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 # ---- the apps ----------------------------------------------------------------
 A=$T/apps
 mkdir -p "$A/spin" "$A/cf" "$A/flask" "$A/misc"
-cp "$ROOT/python/sdk/examples/spin_hello/app.py" "$A/spin/"
-cp "$ROOT/python/sdk/examples/cf_kv/app.py" "$A/cf/"
+cp "$ROOT/python/examples/spin_hello/app.py" "$A/spin/"
+cp "$ROOT/python/examples/cf_kv/app.py" "$A/cf/"
 cat >"$A/flask/app.py" <<'EOF'
 from flask import Flask, jsonify, request
 app = Flask(__name__)
@@ -291,11 +291,17 @@ check graceful-exit-status "$rc" "0"
 # ---- krait build: artifacts on disk, used by serve, refused when stale ----
 B=$T/built
 mkdir -p "$B/spin"
-cp "$ROOT/python/sdk/examples/spin_hello/app.py" "$B/spin/"
+cp "$ROOT/python/examples/spin_hello/app.py" "$B/spin/"
 printf '[app]\nname = "hello"\nstyle = "spin"\ndir = "spin"\n' >"$B/krait.toml"
 if (cd "$B" && "$K" build) >"$T/build.log" 2>&1 && [ -s "$B/.krait/hello.krait" ]; then
   ok "build-writes-artifact ($(( $(stat -c %s "$B/.krait/hello.krait") / 1024 )) KiB)"
 else bad build-writes-artifact "$(tail -n 3 "$T/build.log")"; fi
+# An artifact bundles the runtime SDK alone: not the SDK tests' _krait_fake
+# (python/testing) nor the seed apps (python/examples).
+ART="python3 $ROOT/tests/serve/artifact_edit.py $B/.krait/hello.krait -"
+if $ART contains sdk/krait_runtime.py && $ART contains sdk/spin_sdk/__init__.py &&
+   ! $ART contains _krait_fake && ! $ART contains sdk/examples/; then ok artifact-ships-runtime-sdk-only
+else bad artifact-ships-runtime-sdk-only "a test double or example in it, or the SDK missing"; fi
 P2=$(free_port) AP2=$(free_port)
 if start "$B" "$P2" "$AP2"; then
   check built-snapshot-serves "$(curl -s http://127.0.0.1:$P2/)" "hi"
@@ -316,7 +322,7 @@ case $out in *"hello.krait"*) [ $rc = 1 ] && ok damaged-snapshot-refused || bad 
 D=$T/deploy
 mkdir -p "$D/src/flask" "$D/src/spin" "$D/run"
 cp "$A/flask/app.py" "$D/src/flask/"
-cp "$ROOT/python/sdk/examples/spin_hello/app.py" "$D/src/spin/"
+cp "$ROOT/python/examples/spin_hello/app.py" "$D/src/spin/"
 cat >"$D/src/krait.toml" <<'EOF'
 [[app]]
 name = "flaskapp"

@@ -164,7 +164,7 @@ else bad site-link-out-not-in-artifact "no artifact"; fi
 # ---- point 5: names ------------------------------------------------------------
 N=$T/names/l1/l2
 mkdir -p "$N/app"
-cp "$ROOT/python/sdk/examples/spin_hello/app.py" "$N/app/"
+cp "$ROOT/python/examples/spin_hello/app.py" "$N/app/"
 printf '[app]\nname = "../../../x"\nstyle = "spin"\ndir = "app"\n' >"$N/krait.toml"
 out=$(cd "$N" && "$K" build 2>&1); rc=$?
 expect name-dotdot-refused "$rc" 1 "$out" "*$N/krait.toml:2: app name \"../../../x\" is not allowed*"
@@ -177,7 +177,7 @@ check store-name-dotdot-no-file "$(find "$T" -name 'up.db*' | wc -l)" "0"
 # ---- point 6: rewritten manifests ------------------------------------------------
 B=$T/build
 mkdir -p "$B/app"
-cp "$ROOT/python/sdk/examples/spin_hello/app.py" "$B/app/"
+cp "$ROOT/python/examples/spin_hello/app.py" "$B/app/"
 printf '[app]\nname = "hello"\nstyle = "spin"\ndir = "app"\n' >"$B/krait.toml"
 (cd "$B" && "$K" build) >"$T/build.log" 2>&1 || bad build-hello "$(tail -n 3 "$T/build.log")"
 R=$T/serve

@@ -255,6 +255,20 @@ await check("generator-refuses-what-it-cannot-read", async () => {
   }
 }
 
+// sdk.zip holds the runtime SDK alone: no _krait_fake (python/testing), no
+// seed apps (python/examples), which every page would otherwise download.
+{
+  const r = spawnSync("/usr/bin/python3.11", ["-c", "import sys, zipfile; print('\\n'.join(zipfile.ZipFile(sys.argv[1]).namelist()))",
+                                                path.join(ROOT, "python/sdk.zip")], { encoding: "utf8" });
+  const names = String(r.stdout || "").split("\n").filter(Boolean);
+  const extra = names.filter((n) => /(^|\/)_krait_fake\.py$/.test(n) || /^examples\//.test(n));
+  if (r.status === 0 && names.includes("krait_runtime.py") && names.includes("spin_sdk/__init__.py") && !extra.length) {
+    passed++; console.log(`ok sdk.zip ships the runtime SDK only (${names.length} files)`);
+  } else {
+    failed++; console.log(`FAIL sdk.zip ships the runtime SDK only: status ${r.status}, extra: ${extra.join(", ") || "none"}, ${names.length} files`);
+  }
+}
+
 // Python as natively where users notice (tests/python/compat.sh's program,
 // the same under krait python and krait serve): the recursion limit, 990
 // levels counted from the top of the stack in Python and through C

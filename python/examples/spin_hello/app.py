@@ -1,4 +1,4 @@
-# python/sdk/examples/spin_hello/app.py -- the Spin seed example, verbatim
+# python/examples/spin_hello/app.py -- the Spin seed example, verbatim
 # (Spin Python SDK v3 style). Run with style "spin", module "app".
 from spin_sdk import http
 from spin_sdk.http import Request, Response

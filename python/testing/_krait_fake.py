@@ -1,5 +1,6 @@
-# python/sdk/_krait_fake.py -- a pure-Python stand-in for the built-in `_krait`
-# module, for the SDK's tests and for running handlers natively. Owns the
+# python/testing/_krait_fake.py -- a pure-Python stand-in for the built-in
+# `_krait` module, for the SDK's tests and for running handlers natively
+# (outside python/sdk, so artifacts and sdk.zip never ship it). Owns the
 # same functions as the host's module plus knobs to set the config and the
 # current request and to read back the response and the log. Does not own
 # anything the real runtime uses: krait never imports this file.

@@ -1,4 +1,4 @@
-# python/sdk/examples/cf_kv/app.py -- the Cloudflare Python Workers seed
+# python/examples/cf_kv/app.py -- the Cloudflare Python Workers seed
 # example, verbatim. Run with style "cloudflare", module "app", kv ["FOO"].
 from js import Response
 async def on_fetch(request, env):

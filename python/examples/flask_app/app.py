@@ -1,4 +1,4 @@
-# python/sdk/examples/flask_app/app.py -- a small Flask app served through
+# python/examples/flask_app/app.py -- a small Flask app served through
 # krait's WSGI adapter. Run with style "wsgi", wsgi "app:app".
 from flask import Flask, jsonify, request
 
