@@ -3,6 +3,7 @@
 ** link errors, allocation of module objects, segments and the start call.
 */
 #include "runtime/runtime.h"
+#include <errno.h>
 #include <stdio.h>
 
 typedef struct kr_def {
@@ -252,8 +253,8 @@ static bool make_tables_and_memory(krait_instance *in, uint32_t mem_min, const k
   for (uint32_t i = m->ntable_imports; i < m->ntables; i++) {
     const kd_tabletype *t = &m->tables[i];
     in->tables[i] = kr_table_new(in->store, t->elem, t->lim.min, t->lim.has_max ? t->lim.max : UINT32_MAX);
-    if (!in->tables[i]) {
-      err->kind = KRAIT_ERR_LINK;
+    if (!in->tables[i]) {   /* ERANGE: past the cap; else the host is out of memory */
+      err->kind = errno == ERANGE ? KRAIT_ERR_LINK : KRAIT_ERR_NOMEM;
       ku_fmt(err->message, sizeof err->message, "cannot allocate table %u (%u elements)", i, t->lim.min);
       return false;
     }
@@ -263,8 +264,8 @@ static bool make_tables_and_memory(krait_instance *in, uint32_t mem_min, const k
     uint32_t pages = mem_min > l->min ? mem_min : l->min;
     in->mem0 = sn ? kr_memory_pooled(in->store, sn->id, pages, l->max, l->has_max) : NULL;
     if (!in->mem0) in->mem0 = kr_memory_new(in->store, pages, l->max, l->has_max);
-    if (!in->mem0) {
-      err->kind = KRAIT_ERR_LINK;
+    if (!in->mem0) {   /* ERANGE: past the limit; else the host is out of memory */
+      err->kind = errno == ERANGE ? KRAIT_ERR_LINK : KRAIT_ERR_NOMEM;
       ku_fmt(err->message, sizeof err->message,
              "cannot allocate memory of %u pages (limit %llu bytes)", pages,
              (unsigned long long)(in->store->max_memory_bytes ? in->store->max_memory_bytes

@@ -4,9 +4,11 @@
 */
 #include "runtime/runtime.h"
 #include "platform/platform.h"
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include "util/util.h"
 
 #define KR_TABLE_CAP 10000000u  /* implementation limit on table elements */
 
@@ -24,7 +26,7 @@ static uint32_t page_cap(krait_store *s, uint32_t max, bool has_max) {
 ** or an exact mapping in explicit mode. */
 krait_memory *kr_memory_new(krait_store *s, uint32_t min, uint32_t max, bool has_max) {
   uint32_t cap = page_cap(s, max, has_max);
-  if (min > cap) return NULL;
+  if (min > cap) return errno = ERANGE, NULL;   /* past a limit, not out of memory */
   krait_memory *m = ku_calloc(1, sizeof *m);
   if (!m) return NULL;
   m->guard = s->engine->cfg.bounds == KRAIT_BOUNDS_GUARD;
@@ -101,7 +103,7 @@ static void kr_park_release(void *p) {
   kr_park *k = p;
   for (int i = 0; i < KR_PARK_SLOTS; i++)
     if (k->slot[i]) kr_unmap(k->slot[i]);
-  free(k);
+  ku_free(k);
 }
 
 static void kr_park_init(void) { pthread_key_create(&kr_park_key, kr_park_release); }
@@ -110,8 +112,8 @@ static void kr_park_init(void) { pthread_key_create(&kr_park_key, kr_park_releas
 static kr_park *kr_park_get(void) {
   pthread_once(&kr_park_once, kr_park_init);
   kr_park *k = pthread_getspecific(kr_park_key);
-  if (!k && (k = calloc(1, sizeof *k)) && pthread_setspecific(kr_park_key, k) != 0) {
-    free(k);
+  if (!k && (k = ku_calloc(1, sizeof *k)) && pthread_setspecific(kr_park_key, k) != 0) {
+    ku_free(k);
     k = NULL;
   }
   return k;
@@ -156,7 +158,7 @@ void kr_memory_free(krait_memory *m) {
 
 /* Creates a null-filled table. */
 krait_table *kr_table_new(krait_store *s, uint8_t type, uint32_t min, uint32_t max) {
-  if (min > KR_TABLE_CAP) return NULL;
+  if (min > KR_TABLE_CAP) return errno = ERANGE, NULL;
   krait_table *t = ku_calloc(1, sizeof *t);
   if (!t) return NULL;
   t->elems = ku_calloc(min ? min : 1, sizeof *t->elems);

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include "util/util.h"
 
 /* A thread's spare execution stacks, parked by its last freed store so
 ** that its next store (in a server: the next request) reuses them: no
@@ -30,7 +31,7 @@ static void kr_spare_free(void *p) {
   kr_spare *sp = p;
   kp_release(sp->stack, sp->stack_bytes);
   kp_release(sp->frames, sp->frames_bytes);
-  free(sp);
+  ku_free(sp);
 }
 
 static void kr_spare_init(void) { pthread_key_create(&kr_spare_key, kr_spare_free); }
@@ -45,7 +46,7 @@ static bool kr_stacks_take(krait_store *s, size_t stack_bytes, size_t frames_byt
     s->ex.stack = sp->stack;
     s->ex.frames = sp->frames;
     memset(s->ex.frames, 0, 2 * sizeof *s->ex.frames);
-    free(sp);
+    ku_free(sp);
     return true;
   }
   s->ex.stack = kp_map(stack_bytes);
@@ -61,12 +62,12 @@ static void kr_stacks_give(krait_store *s) {
   size_t sb = (size_t)(s->ex.stack_end - s->ex.stack) * sizeof(krait_slot);
   size_t fb = ((size_t)(s->ex.frames_end - s->ex.frames) + 1) * sizeof(ki_frame);
   if (!pthread_getspecific(kr_spare_key)) {  /* the thread has none parked */
-    kr_spare *sp = malloc(sizeof *sp);
+    kr_spare *sp = ku_malloc(sizeof *sp);
     if (sp && pthread_setspecific(kr_spare_key, sp) == 0) {
       *sp = (kr_spare){ s->ex.stack, sb, s->ex.frames, fb };
       return;
     }
-    free(sp);
+    ku_free(sp);
   }
   kp_release(s->ex.stack, sb);
   kp_release(s->ex.frames, fb);

@@ -11,10 +11,11 @@
 
 static long fail_after = -1;
 
-/* Decides whether this allocation should fail under fault injection. */
+/* Decides whether this allocation should fail under fault injection; a
+** failure sets errno to ENOMEM, as malloc's does. */
 static bool inject_failure(void) {
   if (fail_after < 0) return false;
-  if (fail_after == 0) return true;
+  if (fail_after == 0) return errno = ENOMEM, true;
   fail_after--;
   return false;
 }
