@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "wast/wast_internal.h"
+#include "util/util.h"
 
 /* What load_module found. */
 enum { LOAD_OK, LOAD_REJECTED, LOAD_FAILED };
@@ -65,11 +66,11 @@ static int read_all(const char *path, uint8_t **buf, size_t *len) {
     ok = 0;
   }
   if (ok)
-    ok = (*buf = malloc(size ? (size_t)size : 1)) != NULL &&
+    ok = (*buf = ku_malloc(size ? (size_t)size : 1)) != NULL &&
          fread(*buf, 1, (size_t)size, fp) == (size_t)size;
   fclose(fp);
   if (!ok) {
-    free(*buf);
+    ku_free(*buf);
     *buf = NULL;
     return -1;
   }
@@ -79,7 +80,7 @@ static int read_all(const char *path, uint8_t **buf, size_t *len) {
 
 /* Keeps a loaded module for freeing after the store. Returns 0 or -1. */
 static int keep_module(kt_file *f, krait_module *m) {
-  krait_module **mods = realloc(f->mods, (f->nmods + 1) * sizeof *mods);
+  krait_module **mods = ku_realloc(f->mods, (f->nmods + 1) * sizeof *mods);
 
   if (!mods)
     return -1;
@@ -109,7 +110,7 @@ static int load_module(kt_file *f, json_t *c, krait_module **out,
     return LOAD_FAILED;
   }
   *out = krait_module_new(f->engine, bytes, len, err);
-  free(bytes);
+  ku_free(bytes);
   if (!*out)
     return LOAD_REJECTED;
   if (keep_module(f, *out) != 0) {
@@ -135,12 +136,12 @@ static krait_instance *find_instance(kt_file *f, const char *name) {
 
 /* Records inst under name. Returns 0, or -1 when out of memory. */
 static int add_named(kt_file *f, const char *name, krait_instance *inst) {
-  kt_named *named = realloc(f->named, (f->nnamed + 1) * sizeof *named);
+  kt_named *named = ku_realloc(f->named, (f->nnamed + 1) * sizeof *named);
 
   if (!named)
     return -1;
   f->named = named;
-  named[f->nnamed].name = strdup(name);
+  named[f->nnamed].name = ku_strdup(name);
   if (!named[f->nnamed].name)
     return -1;
   named[f->nnamed++].inst = inst;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "wast/wast_internal.h"
+#include "util/util.h"
 
 /* Strips trailing whitespace (including the newline) in place. */
 static void rstrip(char *s) {
@@ -22,16 +23,16 @@ static void rstrip(char *s) {
 /* Appends one entry; returns 0, or -1 when out of memory. */
 static int add_entry(kt_skiplist *list, const char *pat, size_t patlen,
                      const char *reason) {
-  kt_skip *items = realloc(list->items, (list->count + 1) * sizeof *items);
+  kt_skip *items = ku_realloc(list->items, (list->count + 1) * sizeof *items);
 
   if (!items)
     return -1;
   list->items = items;
-  items[list->count].pattern = strndup(pat, patlen);
-  items[list->count].reason = strdup(reason);
+  items[list->count].pattern = ku_strndup(pat, patlen);
+  items[list->count].reason = ku_strdup(reason);
   if (!items[list->count].pattern || !items[list->count].reason) {
-    free(items[list->count].pattern);
-    free(items[list->count].reason);
+    ku_free(items[list->count].pattern);
+    ku_free(items[list->count].reason);
     return -1;
   }
   list->count++;
@@ -87,7 +88,7 @@ int kt_skips_load(kt_skiplist *list, const char *path) {
     fprintf(stderr, "krait wast: error reading skip file %s\n", path);
     rc = -1;
   }
-  free(line);
+  free(line);   /* getline's, from libc's malloc */
   fclose(fp);
   return rc;
 }
@@ -108,10 +109,10 @@ void kt_skips_free(kt_skiplist *list) {
   size_t i;
 
   for (i = 0; i < list->count; i++) {
-    free(list->items[i].pattern);
-    free(list->items[i].reason);
+    ku_free(list->items[i].pattern);
+    ku_free(list->items[i].reason);
   }
-  free(list->items);
+  ku_free(list->items);
   list->items = NULL;
   list->count = 0;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include "wast/wast.h"
 #include "wast/wast_internal.h"
+#include "util/util.h"
 
 /* Command-line options. */
 typedef struct kt_opts {
@@ -179,10 +180,10 @@ static void teardown(kt_file *f) {
   if (f->engine)
     krait_engine_free(f->engine);
   for (i = 0; i < f->nnamed; i++)
-    free(f->named[i].name);
-  free(f->named);
-  free(f->mods);
-  free(f->dir);
+    ku_free(f->named[i].name);
+  ku_free(f->named);
+  ku_free(f->mods);
+  ku_free(f->dir);
 }
 
 /* The directory part of path ("." when there is none), malloc'd. */
@@ -190,10 +191,10 @@ static char *dir_of(const char *path) {
   const char *slash = strrchr(path, '/');
 
   if (!slash)
-    return strdup(".");
+    return ku_strdup(".");
   if (slash == path)
-    return strdup("/");
-  return strndup(path, (size_t)(slash - path));
+    return ku_strdup("/");
+  return ku_strndup(path, (size_t)(slash - path));
 }
 
 /* Counts a whole file listed in the skip file as skipped: all of its
