@@ -19,6 +19,7 @@
 #include "snapfile/portable.h"
 #include "snapfile/snapfile.h"
 #include "platform/platform.h"
+#include "util/util.h"
 
 /* Fills err; returns -1 or NULL-compatible 0 for the callers' returns. */
 static int kf_fail(krait_error *err, krait_errkind kind, const char *fmt, ...) {
@@ -51,7 +52,7 @@ static void kf_put(kf_out *o, const void *d, size_t n) {
   if (!o->ok || n == 0) return;   /* n == 0: d may be NULL */
   if (o->len + n > o->cap) {
     size_t cap = o->cap * 2 + n + 4096;
-    uint8_t *p = realloc(o->p, cap);
+    uint8_t *p = ku_realloc(o->p, cap);
     if (!p) { o->ok = false; return; }
     o->p = p;
     o->cap = cap;
@@ -138,7 +139,7 @@ static void kf_memory(kf_out *o, const krait_snapshot *sn, uint32_t codec) {
     kf_runs(o, mem, init, npages, delta, &dn);
     size_t cap = lzma_stream_buffer_bound(dn);
     if (codec == KF_CODEC_XZ) {
-      z = malloc(cap);
+      z = ku_malloc(cap);
       if (!z || lzma_easy_buffer_encode(6, LZMA_CHECK_CRC32, NULL, delta, dn, z, &zn, cap) != LZMA_OK)
         o->ok = false;
     }
@@ -147,7 +148,7 @@ static void kf_memory(kf_out *o, const krait_snapshot *sn, uint32_t codec) {
     kf_u64(o, codec == KF_CODEC_XZ ? zn : dn);
     if (o->ok) kf_put(o, codec == KF_CODEC_XZ ? z : delta, codec == KF_CODEC_XZ ? zn : dn);
   }
-  free(z);
+  ku_free(z);
   kp_release(mem, n);
   kp_release(init, n);
   kp_release(delta, n);
@@ -188,7 +189,7 @@ static int kf_save(const krait_snapshot *sn, const char *path, const void *extra
   uint32_t crc = o.ok ? (uint32_t)crc32(0, o.p, (uInt)o.len) : 0;
   kf_u32(&o, crc);
   if (!o.ok) {
-    free(o.p);
+    ku_free(o.p);
     return kf_fail(err, KRAIT_ERR_NOMEM, "out of memory writing the snapshot");
   }
   char tmp[4200];
@@ -197,7 +198,7 @@ static int kf_save(const krait_snapshot *sn, const char *path, const void *extra
   bool ok = f && fwrite(o.p, 1, o.len, f) == o.len && fflush(f) == 0 && fsync(fileno(f)) == 0;
   int e = errno;
   if (f) fclose(f);
-  free(o.p);
+  ku_free(o.p);
   if (!ok || rename(tmp, path) != 0) {
     e = ok ? errno : e;
     unlink(tmp);
@@ -399,12 +400,17 @@ static krait_snapshot *kf_decode(kf_in *r, const krait_module *m, void **extra, 
   uint32_t xn = shape ? kf_get_u32(r) : 0;
   const uint8_t *x = shape ? kf_take(r, xn) : NULL;
   if (shape && x && extra) {
-    *extra = malloc((size_t)xn + 1);
+    *extra = ku_malloc((size_t)xn + 1);
     if (*extra) { memcpy(*extra, x, xn); ((char *)*extra)[xn] = '\0'; *extra_len = xn; }
+  }
+  if (shape && x && extra && !*extra) {   /* not "damaged": out of memory */
+    krait_snapshot_free(sn);
+    kf_fail(err, KRAIT_ERR_NOMEM, "out of memory");
+    return NULL;
   }
   if (!shape || !x || !kf_image(r, sn) || r->p != r->end) {
     krait_snapshot_free(sn);
-    if (extra && *extra) { free(*extra); *extra = NULL; }
+    if (extra && *extra) { ku_free(*extra); *extra = NULL; }
     kf_fail(err, KRAIT_ERR_MALFORMED, "%s is damaged (its contents do not fit the module)", path);
     return NULL;
   }
@@ -419,19 +425,19 @@ static uint8_t *kf_read(const char *path, size_t *len, krait_error *err) {
   long n = -1;
   uint8_t *buf = NULL;
   if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 12 && fseek(f, 0, SEEK_SET) == 0 &&
-      (buf = malloc((size_t)n)) && fread(buf, 1, (size_t)n, f) != (size_t)n)
+      (buf = ku_malloc((size_t)n)) && fread(buf, 1, (size_t)n, f) != (size_t)n)
     n = -1;
   int e = errno;
   if (f) fclose(f);
   if (!buf || n < 12) {
-    free(buf);
+    ku_free(buf);
     kf_fail(err, KRAIT_ERR_IO, "cannot read %s: %s", path, f && n >= 0 ? "too short" : strerror(e));
     return NULL;
   }
   uint32_t crc;
   memcpy(&crc, buf + n - 4, 4);
   if (crc != (uint32_t)crc32(0, buf, (uInt)(n - 4))) {
-    free(buf);
+    ku_free(buf);
     kf_fail(err, KRAIT_ERR_MALFORMED, "%s is damaged (checksum mismatch)", path);
     return NULL;
   }
@@ -450,7 +456,7 @@ krait_snapshot *krait_snapshot_load(const krait_module *m, const char *path, voi
   if (!buf) return NULL;
   kf_in r = { buf, buf + n, false };
   krait_snapshot *sn = kf_decode(&r, m, extra, extra_len, err, path);
-  free(buf);
+  ku_free(buf);
   return sn;
 }
 
@@ -477,18 +483,18 @@ int krait_snapshot_read_extra(const char *path, void **extra, size_t *extra_len,
   uint32_t version = 0;
   if (n >= KF_OFF_HASH) memcpy(&version, buf + KF_OFF_VERSION, 4);
   if (n < KF_OFF_HASH || memcmp(buf, KF_MAGIC, KF_MAGIC_SIZE) || version != KF_VERSION) {
-    free(buf);
+    ku_free(buf);
     return kf_fail(err, KRAIT_ERR_MALFORMED, "%s is not a krait snapshot (version %u)", path, KF_VERSION);
   }
   kf_skip_to_extra(&r);
   uint32_t xn = kf_get_u32(&r);
   const uint8_t *x = kf_take(&r, xn);
-  if (x && (*extra = malloc((size_t)xn + 1))) {
+  if (x && (*extra = ku_malloc((size_t)xn + 1))) {
     memcpy(*extra, x, xn);
     ((char *)*extra)[xn] = '\0';
     *extra_len = xn;
   }
-  free(buf);
+  ku_free(buf);
   if (!x) return kf_fail(err, KRAIT_ERR_MALFORMED, "%s is damaged (truncated)", path);
   return *extra ? 0 : kf_fail(err, KRAIT_ERR_NOMEM, "out of memory");
 }
