@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "app/app_internal.h"
+#include "platform/platform.h"
 #include "util/util.h"
 
 /* Where the guest sees things (python/c and src/cli/python.c agree). */
@@ -22,11 +23,8 @@
 #define KA_APP "/app"
 #define KA_SITE "/krait/site-packages/"   /* then N, in the manifest's order */
 
-static uint64_t ka_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+/* The monotonic clock (kp_monotonic_ns: the one ka_request.arrival_ns uses). */
+static uint64_t ka_now(void) { return kp_monotonic_ns(); }
 
 /* Formats a message into err; returns NULL (for the boot's failures). */
 static void *ka_fail(char *err, size_t n, const char *fmt, ...) {

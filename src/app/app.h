@@ -97,7 +97,7 @@ typedef struct ka_request {
   size_t body_len;
   const ka_sink *sink;         /* streamed responses; NULL: their parts
                                   are gathered into the response's body */
-  uint64_t arrival_ns;         /* CLOCK_MONOTONIC when the request began to
+  uint64_t arrival_ns;         /* kp_monotonic_ns when the request began to
                                   arrive: timeout_ns counts from here (time
                                   waiting for a worker included). 0: from
                                   the call */

@@ -4,6 +4,7 @@
 ** Does not own: sockets or protocol state (conn.c), threads (server.c).
 */
 #include "serve/loop.h"
+#include "platform/platform.h"
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -46,11 +47,7 @@ struct ks_loop {
   atomic_bool stop;
 };
 
-uint64_t ks_now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+uint64_t ks_now_ns(void) { return kp_monotonic_ns(); }
 
 uint64_t ks_now_ms(void) { return ks_now_ns() / 1000000u; }
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "wasi/wasi_internal.h"
+#include "platform/platform.h"
 #include <poll.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -162,9 +163,7 @@ int kw_wait_readable(int host, uint64_t deadline)
   if (!deadline || (fstat(host, &sb) == 0 && S_ISREG(sb.st_mode)))
     return 0;
   for (;;) {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    uint64_t t = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+    uint64_t t = kp_monotonic_ns();
     if (t >= deadline)
       return KW_PAST_DEADLINE;
     uint64_t left = deadline - t;

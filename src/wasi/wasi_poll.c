@@ -13,23 +13,16 @@
 
 #include "wasi/wasi_internal.h"
 #include "util/util.h"
+#include "platform/platform.h"
 
 /* One decoded subscription. */
 typedef struct kw_sub {
   uint64_t userdata;
   uint8_t type;       /* KW_EVENT_* */
   uint16_t error;     /* nonzero: reported at once, without waiting */
-  uint64_t deadline;  /* clocks: CLOCK_MONOTONIC nanoseconds */
+  uint64_t deadline;  /* clocks: kp_monotonic_ns nanoseconds */
   struct pollfd *pfd; /* fd subscriptions: their ppoll entry */
 } kw_sub;
-
-/* CLOCK_MONOTONIC or CLOCK_REALTIME now, in nanoseconds. */
-static uint64_t kw_now(clockid_t clk)
-{
-  struct timespec ts;
-  clock_gettime(clk, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* a + b, saturating at UINT64_MAX. */
 static uint64_t kw_add_sat(uint64_t a, uint64_t b)
@@ -43,7 +36,7 @@ static uint64_t kw_add_sat(uint64_t a, uint64_t b)
 static void kw_sub_clock(kw_sub *s, const uint8_t *p)
 {
   uint32_t id = kw_get_u32(p + 16);
-  uint64_t t = kw_get_u64(p + 24), now = kw_now(CLOCK_MONOTONIC);
+  uint64_t t = kw_get_u64(p + 24), now = kp_monotonic_ns();
   int abs = (p[40] & KW_SUBCLOCK_ABSTIME) != 0;
   if (id == KW_CLOCK_PROCESS_CPUTIME || id == KW_CLOCK_THREAD_CPUTIME)
     s->error = KW_ENOTSUP;
@@ -54,7 +47,7 @@ static void kw_sub_clock(kw_sub *s, const uint8_t *p)
   else if (id == KW_CLOCK_MONOTONIC)
     s->deadline = t;
   else {
-    uint64_t real = kw_now(CLOCK_REALTIME);
+    uint64_t real = kp_realtime_ns();
     s->deadline = t > real ? kw_add_sat(now, t - real) : now;
   }
 }
@@ -93,7 +86,7 @@ static int kw_subs_decode(kw_state *st, const uint8_t *in, uint32_t n,
 static struct timespec kw_wait_time(const kw_sub *subs, uint32_t n,
                                     uint64_t limit, int *forever)
 {
-  uint64_t now = kw_now(CLOCK_MONOTONIC), first = limit ? limit : UINT64_MAX;
+  uint64_t now = kp_monotonic_ns(), first = limit ? limit : UINT64_MAX;
   struct timespec ts = { 0, 0 };
   *forever = 1;
   for (uint32_t i = 0; i < n; i++) {
@@ -165,7 +158,7 @@ static int kw_poll_wait(kw_sub *subs, uint32_t n, struct pollfd *pfds,
         continue;
       return kw_errno(errno);
     }
-    now = kw_now(CLOCK_MONOTONIC);
+    now = kp_monotonic_ns();
     for (uint32_t i = 0; i < n; i++)
       k += (uint32_t)kw_event(&subs[i], now, out + k * KW_EVENT_SIZE);
     if (k > 0) {
