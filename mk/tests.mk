@@ -42,6 +42,10 @@
 #   serve               one check of `krait serve` over real sockets
 #                       (tests/serve/run.sh: seed apps, limits, KV on
 #                       SQLite and redis-server, kill -9 durability)
+#   install             one check of `make install` into a temporary
+#                       prefix, used with the source tree hidden
+#                       (tests/install/run.sh: krait python, new, build,
+#                       serve, --playground, a program against krait.h)
 # A tier that cannot run at all (build error) counts as one failure.
 #
 #   make test-full            every tier plus cpython-full
@@ -49,12 +53,12 @@ include mk/vars.inc
 
 TIERS ?= build unit spec-guard spec-explicit wast-own wasi wasi-full guest limits \
          switch asan-unit asan-spec-guard asan-spec-explicit \
-         fuzz fuzz-guard fuzz-toml fuzz-http fuzz-bundle fuzz-snapshot fuzz-conn fuzz-imports diff python cpython host asan-host serve web
+         fuzz fuzz-guard fuzz-toml fuzz-http fuzz-bundle fuzz-snapshot fuzz-conn fuzz-imports diff python cpython host asan-host serve web install
 # Fuzz time inside `make test`: FUZZ_SECONDS when given, 60 s in CI
 # (CI=true), else 15 s. `make fuzz` alone always defaults to 60 s.
 TEST_FUZZ_SECONDS = $(if $(filter command line environment,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),$(if $(filter true,$(CI)),60,15))
 
-.PHONY: test test-full test-serve test-web test-host test-asan-host test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-fuzz-conn test-fuzz-imports test-diff test-python test-cpython test-cpython-full test-build test-unit test-spec-guard test-spec-explicit \
+.PHONY: test test-full test-serve test-web test-install test-host test-asan-host test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-fuzz-conn test-fuzz-imports test-diff test-python test-cpython test-cpython-full test-build test-unit test-spec-guard test-spec-explicit \
         test-wasi test-wasi-full test-guest test-limits test-asan-unit test-asan-spec-guard \
         test-asan-spec-explicit test-fuzz test-fuzz-guard test-bins asan-test-bins
 
@@ -92,6 +96,11 @@ test-cpython: all
 
 test-serve: all
 	$(call kt_tier,serve,sh tests/serve/tier.sh)
+
+# make install into a temporary prefix, then the installed krait alone
+# (after web, so a browser build is there to install).
+test-install: all
+	$(call kt_tier,install,MAKE="$(MAKE)" sh tests/install/run.sh)
 
 # The browser tests: build/web in Debian's Chromium via playwright-core.
 test-web: all

@@ -61,7 +61,13 @@ int kc_run_module(const kc_run_opts *o);
 /* python.c */
 extern const char kc_python_usage[];
 int kc_python_main(int argc, char **argv);
+
+/* paths.c: krait's own files beside the binary (a build tree or an
+** install), each a malloc'ed real path; NULL when absent (kc_python_home
+** says why). */
 char *kc_python_home(const char *given);
+char *kc_sdk_dir(const char *home);
+char *kc_web_root(void);
 
 /* serve.c: `krait serve` and `krait build` */
 extern const char kc_serve_usage[], kc_build_usage[];

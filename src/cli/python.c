@@ -1,9 +1,9 @@
 /*
 ** python.c -- `krait python`: CPython (python.wasm from `make python`) in
 ** the WASI sandbox, with the stdlib and the script (read-only) and nothing
-** else of the host unless granted. Owns finding the Python home and
-** turning a python command line into a `krait run` one; not running
-** modules (run.c).
+** else of the host unless granted. Owns turning a python command line
+** into a `krait run` one; not finding the Python home (paths.c) nor
+** running modules (run.c).
 */
 #include <ctype.h>
 #include <dirent.h>
@@ -180,63 +180,18 @@ static int kc_py_parse(kc_py *p, int argc, char **argv, int *first)
   return rc;
 }
 
-/* Whether dir/python.wasm and dir/lib/python3.11/os.py both exist. */
-static int kc_py_is_home(const char *dir)
-{
-  char path[PATH_MAX];
-  struct stat sb;
-  snprintf(path, sizeof path, "%s/python.wasm", dir);
-  if (stat(path, &sb) != 0)
-    return 0;
-  snprintf(path, sizeof path, "%s/lib/python3.11/os.py", dir);
-  return stat(path, &sb) == 0;
-}
-
-/* Finds the Python home: --python-home, $KRAIT_PYTHON_HOME, python/ beside
-** the executable, ../lib/krait/python from it. Sets p->home; returns 0, or
-** -1 after a message naming where it looked. */
+/* Finds the Python home (kc_python_home in paths.c: --python-home,
+** $KRAIT_PYTHON_HOME, then beside the binary in a build tree or an
+** install). Sets p->home; returns 0, or -1 after the message. */
 static int kc_py_find_home(kc_py *p)
 {
-  char exe[PATH_MAX], *slash;
-  ssize_t n;
-  const char *env = getenv("KRAIT_PYTHON_HOME");
-  const char *given = p->home ? p->home : env;
-  if (given) {
-    p->home = given;
-    if (kc_py_is_home(given))
-      return 0;
-    fprintf(stderr, "Error: '%s' (from %s) is not a Python home: it needs "
-            "python.wasm and lib/python3.11/\n", given,
-            p->home ? "--python-home" : "KRAIT_PYTHON_HOME");
+  char *home = kc_python_home(p->home);
+  if (!home || !kc_py_own(p, home)) {
+    free(home);
     return -1;
   }
-  n = readlink("/proc/self/exe", exe, sizeof exe - 40);
-  if (n > 0) {
-    exe[n] = '\0';
-    if ((slash = strrchr(exe, '/')))
-      *slash = '\0';
-    strcat(exe, "/python");
-    if (kc_py_is_home(exe) && (p->home = kc_py_own(p, strdup(exe))))
-      return 0;
-    strcpy(strrchr(exe, '/'), "/../lib/krait/python");
-    if (kc_py_is_home(exe) && (p->home = kc_py_own(p, strdup(exe))))
-      return 0;
-  }
-  fprintf(stderr, "Error: Python is not installed next to krait (looked "
-          "for python/python.wasm beside %s); build it with 'make python', "
-          "or pass --python-home DIR\n", n > 0 ? exe : "the executable");
-  return -1;
-}
-
-/* The Python home as kc_py_find_home finds it from given (or NULL), as a
-** malloc'ed real path; NULL after a message when there is none. */
-char *kc_python_home(const char *given) {
-  kc_py p;
-  memset(&p, 0, sizeof p);
-  p.home = given;
-  char *home = kc_py_find_home(&p) == 0 ? realpath(p.home, NULL) : NULL;
-  for (int i = 0; i < p.nowned; i++) free(p.owned[i]);
-  return home;
+  p->home = home;
+  return 0;
 }
 
 /* Finds the script in python's arguments args[0..n): the first word that

@@ -1,10 +1,9 @@
 /*
 ** serve.c -- `krait serve` and `krait build`: their command lines turned
 ** into calls of src/deploy (stores, boots, artifacts, the server). Owns
-** options, usage texts and finding python/sdk and the browser build.
+** options and usage texts; not finding the SDK or browser (paths.c).
 */
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,35 +180,6 @@ static char *kc_manifest_path(const char *arg) {
   return out;
 }
 
-/* Finds python/sdk: beside the Python home's parent (a build tree:
-** build/python -> python/sdk) or $KRAIT_SDK. */
-static char *kc_sdk_dir(const char *home) {
-  const char *env = getenv("KRAIT_SDK");
-  char *p = malloc(strlen(home) + 64);
-  if (env) { free(p); return strdup(env); }
-  if (p) sprintf(p, "%s/../../python/sdk", home);
-  char *real = p ? realpath(p, NULL) : NULL;
-  free(p);
-  return real;
-}
-
-/* The browser build: $KRAIT_WEB, else web/ beside the krait binary
-** (build/web); a malloc'ed realpath, or NULL when it has no playground. */
-static char *kc_web_root(void) {
-  const char *env = getenv("KRAIT_WEB");
-  char exe[PATH_MAX], dir[PATH_MAX + 16], probe[PATH_MAX + 64];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (env && *env) snprintf(dir, sizeof dir, "%s", env);
-  else if (n > 0) {
-    exe[n] = '\0';
-    *strrchr(exe, '/') = '\0';
-    snprintf(dir, sizeof dir, "%s/web", exe);
-  } else return NULL;
-  snprintf(probe, sizeof probe, "%s/playground/index.html", dir);
-  return access(probe, R_OK) == 0 ? realpath(dir, NULL) : NULL;
-}
-
-
 /* The serve options of o into so: the addresses, the browser build, the
 ** access log opened (appending; '-' is stdout). -1 to go on, else an exit
 ** status after the error; so->server.access_log is closed by the caller
@@ -366,7 +336,7 @@ static int kc_serve_common(int argc, char **argv, bool build) {
   env.home = home;
   env.sdk = env.artifacts ? "" : sdk;
   env.stores = home && env.sdk ? kx_open_stores(m) : NULL;
-  if (home && !env.sdk) fprintf(stderr, "Error: cannot find python/sdk (set KRAIT_SDK)\n");
+  if (home && !env.sdk) fprintf(stderr, "Error: cannot find the guest SDK (python/sdk beside build/, or share/krait/sdk of an install; or set KRAIT_SDK)\n");
   ka_app **apps = calloc((size_t)m->napps + 1, sizeof *apps);
   if (!apps) fprintf(stderr, "Error: out of memory\n");
   bool ok = env.stores && apps;
