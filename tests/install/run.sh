@@ -71,6 +71,13 @@ out=$("$K" python --dir "$W" "$W/hello.py" installed 2>&1)
   echo "FAIL krait python: $out"
 out=$("$K" python -c 'import sys; print(sys.prefix)' 2>&1)
 [ "$out" = /usr/local ] && echo "ok krait python -c" || echo "FAIL krait python -c: $out"
+out=$(KRAIT_PYTHON_HOME="$W" "$K" python -c 1 2>&1)
+case $out in *"'$W' (from KRAIT_PYTHON_HOME) is not a Python home"*) echo "ok a bad KRAIT_PYTHON_HOME is named" ;;
+  *) echo "FAIL bad KRAIT_PYTHON_HOME: $out" ;; esac
+mkdir -p lone/bin && cp "$K" lone/bin/krait
+out=$(lone/bin/krait python -c 1 2>&1)
+case $out in *"Python is not installed next to krait"*"$W/lone/bin"*) echo "ok a krait without its files says where it looked" ;;
+  *) echo "FAIL lone krait: $out" ;; esac
 if "$K" new spin-http hello >new.log 2>&1 && [ -f hello/krait.toml ]; then echo "ok krait new spin-http"
 else echo "FAIL krait new: $(tail -n 2 new.log)"; fi
 if (cd hello && "$K" build) >build.log 2>&1 && ls hello/.krait/*.krait >/dev/null 2>&1; then echo "ok krait build"
@@ -104,6 +111,6 @@ else
 fi
 cat "$W/inner.out"
 pass=$((pass + $(grep -c '^ok ' "$W/inner.out"))) fail=$((fail + $(grep -c '^FAIL ' "$W/inner.out")))
-[ "$(grep -c '^ok ' "$W/inner.out")" -ge 8 ] || bad "hidden run" "fewer checks ran than expected"
+[ "$(grep -c '^ok ' "$W/inner.out")" -ge 10 ] || bad "hidden run" "fewer checks ran than expected"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
