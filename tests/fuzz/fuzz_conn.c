@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "http/http.h"
@@ -200,6 +201,7 @@ static void exchange(const uint8_t *data, size_t n, uint64_t h) {
   for (int i = 0; off < n; i++) {
     size_t piece = i >= MAX_PIECES ? n - off : 1 + (h >> (i % 48)) % (n - off);
     ssize_t w = send(fd, data + off, piece, MSG_NOSIGNAL);
+    if (w < 0 && errno == EINTR) continue;
     if (w <= 0) break;   /* the server answered an error and closed */
     off += (size_t)w;
     if (i < MAX_PIECES) usleep(100);
@@ -208,7 +210,17 @@ static void exchange(const uint8_t *data, size_t n, uint64_t h) {
   char buf[4096], first[8] = { 0 };
   size_t total = 0;
   ssize_t r;
-  while ((r = recv(fd, buf, sizeof buf, 0)) > 0) {
+  /* libFuzzer's timer signal interrupts recv (a socket with SO_RCVTIMEO is
+  ** never restarted: signal(7)); only the wall-clock wait counts. */
+  struct timespec t0, now;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (;;) {
+    r = recv(fd, buf, sizeof buf, 0);
+    if (r < 0 && errno == EINTR) {
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      if (now.tv_sec - t0.tv_sec < wait_s()) continue;
+    }
+    if (r <= 0) break;
     if (total < 8) memcpy(first + total, buf, (size_t)r < 8 - total ? (size_t)r : 8 - total);
     total += (size_t)r;
   }
