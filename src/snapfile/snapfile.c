@@ -19,6 +19,7 @@
 #include "snapfile/portable.h"
 #include "snapfile/snapfile.h"
 #include "platform/platform.h"
+#include "util/cursor.h"
 #include "util/util.h"
 
 /* Fills err; returns -1 or NULL-compatible 0 for the callers' returns. */
@@ -257,14 +258,21 @@ int krait_snapshot_save_portable(const krait_snapshot *sn, const char *path, kra
 
 /* ---- reading ------------------------------------------------------------ */
 
-/* A bounded reader; bad turns true at the first overrun. */
-typedef struct kf_in { const uint8_t *p, *end; bool bad; } kf_in;
+/* The file's reader: the bounded cursor (src/util/cursor.h), with a
+** sticky failure in place of the cursor's longjmp (the decoder has a
+** snapshot and buffers to free when a file ends early): kf_take checks
+** ku_left before each ku_bytes, and bad turns true at the first overrun. */
+typedef struct kf_in { ku_cursor c; bool bad; } kf_in;
+
+/* A reader over the n bytes at p. */
+static kf_in kf_in_of(const uint8_t *p, size_t n) {
+  kf_in r = { { p, p + n, p, "snapshot", NULL }, false };
+  return r;
+}
 
 static const uint8_t *kf_take(kf_in *r, size_t n) {
-  if (r->bad || (size_t)(r->end - r->p) < n) { r->bad = true; return NULL; }
-  const uint8_t *at = r->p;
-  r->p += n;
-  return at;
+  if (r->bad || ku_left(&r->c) < n) { r->bad = true; return NULL; }
+  return ku_bytes(&r->c, n);
 }
 
 static uint32_t kf_get_u32(kf_in *r) {
@@ -292,7 +300,7 @@ static bool kf_tables(kf_in *r, krait_snapshot *sn) {
   const krait_module *m = sn->module;
   for (uint32_t t = 0; t < sn->ntables && !r->bad; t++) {
     uint32_t n = kf_get_u32(r);
-    if (r->bad || n > (size_t)(r->end - r->p) / 4) return false;
+    if (r->bad || n > ku_left(&r->c) / 4) return false;
     sn->table_size[t] = n;
     sn->table_refs[t] = ku_malloc(((size_t)n + 1) * 4);
     if (!sn->table_refs[t]) return false;
@@ -408,7 +416,7 @@ static krait_snapshot *kf_decode(kf_in *r, const krait_module *m, void **extra, 
     kf_fail(err, KRAIT_ERR_NOMEM, "out of memory");
     return NULL;
   }
-  if (!shape || !x || !kf_image(r, sn) || r->p != r->end) {
+  if (!shape || !x || !kf_image(r, sn) || !ku_eof(&r->c)) {
     krait_snapshot_free(sn);
     if (extra && *extra) { ku_free(*extra); *extra = NULL; }
     kf_fail(err, KRAIT_ERR_MALFORMED, "%s is damaged (its contents do not fit the module)", path);
@@ -434,9 +442,11 @@ static uint8_t *kf_read(const char *path, size_t *len, krait_error *err) {
     kf_fail(err, KRAIT_ERR_IO, "cannot read %s: %s", path, f && n >= 0 ? "too short" : strerror(e));
     return NULL;
   }
+  kf_in t = kf_in_of(buf, (size_t)n);
   uint32_t crc;
-  memcpy(&crc, buf + n - 4, 4);
-  if (crc != (uint32_t)crc32(0, buf, (uInt)(n - 4))) {
+  kf_take(&t, (size_t)n - 4);
+  crc = kf_get_u32(&t);
+  if (t.bad || crc != (uint32_t)crc32(0, buf, (uInt)(n - 4))) {
     ku_free(buf);
     kf_fail(err, KRAIT_ERR_MALFORMED, "%s is damaged (checksum mismatch)", path);
     return NULL;
@@ -454,7 +464,7 @@ krait_snapshot *krait_snapshot_load(const krait_module *m, const char *path, voi
   size_t n;
   uint8_t *buf = kf_read(path, &n, err);
   if (!buf) return NULL;
-  kf_in r = { buf, buf + n, false };
+  kf_in r = kf_in_of(buf, n);
   krait_snapshot *sn = kf_decode(&r, m, extra, extra_len, err, path);
   ku_free(buf);
   return sn;
@@ -479,10 +489,11 @@ int krait_snapshot_read_extra(const char *path, void **extra, size_t *extra_len,
   size_t n;
   uint8_t *buf = kf_read(path, &n, err);
   if (!buf) return -1;
-  kf_in r = { buf, buf + n, false };
-  uint32_t version = 0;
-  if (n >= KF_OFF_HASH) memcpy(&version, buf + KF_OFF_VERSION, 4);
-  if (n < KF_OFF_HASH || memcmp(buf, KF_MAGIC, KF_MAGIC_SIZE) || version != KF_VERSION) {
+  kf_in r = kf_in_of(buf, n), h = r;
+  const uint8_t *magic = kf_take(&h, KF_MAGIC_SIZE);
+  kf_take(&h, KF_OFF_VERSION - KF_MAGIC_SIZE);
+  uint32_t version = kf_get_u32(&h);
+  if (n < KF_OFF_HASH || h.bad || memcmp(magic, KF_MAGIC, KF_MAGIC_SIZE) || version != KF_VERSION) {
     ku_free(buf);
     return kf_fail(err, KRAIT_ERR_MALFORMED, "%s is not a krait snapshot (version %u)", path, KF_VERSION);
   }

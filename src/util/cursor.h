@@ -78,5 +78,8 @@ static inline size_t ku_offset(const ku_cursor *c) {
   return (size_t)(c->p - c->base);
 }
 static inline bool ku_eof(const ku_cursor *c) { return c->p >= c->end; }
+/* Bytes left to read: a reader with its own failure handling checks this
+** before ku_bytes (which would fail through the catch point). */
+static inline size_t ku_left(const ku_cursor *c) { return (size_t)(c->end - c->p); }
 
 #endif
