@@ -4,6 +4,7 @@
 ** Does not own the manifest's meaning (keys, defaults) or file I/O.
 */
 #include "manifest/toml.h"
+#include "util/cursor.h"
 #include "util/util.h"
 
 #include <errno.h>
@@ -75,12 +76,12 @@ typedef struct km_key {
 } km_key;
 
 typedef struct km_parser {
-  const uint8_t *base, *p, *end;  /* the input and the cursor [p, end) */
+  ku_cursor c;               /* the input: [c.p, c.end) left, c.base its start */
   const uint8_t *line_start;
   uint32_t line;
   const char *name;
   km_toml_error *err;
-  jmp_buf jb;
+  ku_fail fail;              /* the catch point (and the cursor's) */
   km_toml_doc *doc;
   km_toml_value *cur;        /* table receiving key/values */
   uint32_t section;          /* section id of cur */
@@ -98,8 +99,8 @@ static void position(const km_parser *P, const uint8_t *at, uint32_t *line,
   uint32_t ln = P->line;
   if (at < ls) {
     ln = 1;
-    ls = P->base;
-    for (const uint8_t *q = P->base; q < at; q++)
+    ls = P->c.base;
+    for (const uint8_t *q = P->c.base; q < at; q++)
       if (*q == '\n') { ln++; ls = q + 1; }
   }
   uint32_t c = 1;
@@ -120,44 +121,42 @@ static _Noreturn void fail_at(km_parser *P, const uint8_t *at, const char *fmt, 
   va_start(ap, fmt);
   vsnprintf(what, sizeof what, fmt, ap);
   va_end(ap);
-  assert(at >= P->base && at <= P->end);
+  assert(at >= P->c.base && at <= P->c.end);
   position(P, at, &P->err->line, &P->err->col);
   ku_fmt(P->err->message, sizeof P->err->message, "%s:%u:%u: %s", P->name,
          (unsigned)P->err->line, (unsigned)P->err->col, what);
-  longjmp(P->jb, 1);
+  longjmp(P->fail.jb, 1);
 }
 
 /* Leaves the parse with an out-of-memory error at the cursor. */
 static _Noreturn void fail_oom(km_parser *P) {
   P->err->out_of_memory = true;
-  fail_at(P, P->p, "out of memory");
+  fail_at(P, P->c.p, "out of memory");
 }
 
 /* The next byte, or -1 at the end. */
-static int peek(const km_parser *P) { return P->p < P->end ? *P->p : -1; }
+static int peek(const km_parser *P) { return P->c.p < P->c.end ? *P->c.p : -1; }
 
 /* The byte k places ahead, or -1 past the end. */
 static int peek_at(const km_parser *P, size_t k) {
-  return (size_t)(P->end - P->p) > k ? P->p[k] : -1;
+  return (size_t)(P->c.end - P->c.p) > k ? P->c.p[k] : -1;
 }
 
-/* Consumes n bytes that peek has shown to exist. */
-static void skip(km_parser *P, size_t n) {
-  assert(n <= (size_t)(P->end - P->p));
-  P->p += n;
-}
+/* Consumes n bytes that peek has shown to exist (through the cursor, so
+** a parser bug fails the parse instead of reading past the input). */
+static void skip(km_parser *P, size_t n) { ku_bytes(&P->c, n); }
 
 /* Consumes byte c if it is next. */
 static bool accept(km_parser *P, int c) {
   if (peek(P) != c) return false;
-  P->p++;
+  ku_u8(&P->c);
   return true;
 }
 
 /* Whether the input continues with the string s (not consumed). */
 static bool looking_at(const km_parser *P, const char *s) {
   size_t n = strlen(s);
-  return (size_t)(P->end - P->p) >= n && memcmp(P->p, s, n) == 0;
+  return (size_t)(P->c.end - P->c.p) >= n && memcmp(P->c.p, s, n) == 0;
 }
 
 /* Consumes a newline (LF or CRLF) if one is next, counting the line. A CR
@@ -166,14 +165,14 @@ static bool eat_newline(km_parser *P) {
   int c = peek(P);
   if (c == '\r') {
     if (peek_at(P, 1) != '\n')
-      fail_at(P, P->p, "carriage return not followed by a newline");
+      fail_at(P, P->c.p, "carriage return not followed by a newline");
     skip(P, 1);
     c = '\n';
   }
   if (c != '\n') return false;
   skip(P, 1);
   P->line++;
-  P->line_start = P->p;
+  P->line_start = P->c.p;
   return true;
 }
 
@@ -189,13 +188,13 @@ static const char *describe(int c, char buf[16]) {
 /* Rejects a control character (all but tab) at the cursor. */
 static void check_control(km_parser *P, int c, const char *where) {
   if ((c < 0x20 && c != '\t') || c == 0x7f)
-    fail_at(P, P->p, "control character U+%04X is not allowed in %s",
+    fail_at(P, P->c.p, "control character U+%04X is not allowed in %s",
             (unsigned)c, where);
 }
 
 /* Skips spaces and tabs. */
 static void skip_ws(km_parser *P) {
-  while (P->p < P->end && (*P->p == ' ' || *P->p == '\t')) P->p++;
+  while (P->c.p < P->c.end && (*P->c.p == ' ' || *P->c.p == '\t')) P->c.p++;
 }
 
 /* Skips a comment if one starts here (up to, not including, the newline). */
@@ -222,8 +221,8 @@ static void expect_eol(km_parser *P, const char *after) {
   char b[16];
   skip_ws(P);
   skip_comment(P);
-  if (P->p >= P->end || eat_newline(P)) return;
-  fail_at(P, P->p, "expected end of line after %s, found %s", after,
+  if (P->c.p >= P->c.end || eat_newline(P)) return;
+  fail_at(P, P->c.p, "expected end of line after %s, found %s", after,
           describe(peek(P), b));
 }
 
@@ -244,7 +243,7 @@ static void check_depth(km_parser *P, int depth, const uint8_t *at) {
 
 /* A fresh value of type t on the current line. */
 static km_toml_value *new_value(km_parser *P, km_toml_type t, int depth) {
-  check_depth(P, depth, P->p);
+  check_depth(P, depth, P->c.p);
   km_toml_value *v = alloc(P, sizeof *v);
   v->type = (uint8_t)t;
   v->depth = (uint16_t)depth;
@@ -419,7 +418,7 @@ static void line_ending_backslash(km_parser *P, const uint8_t *at) {
 
 /* Decodes one escape sequence (the cursor is after the backslash). */
 static void escape(km_parser *P, bool multiline) {
-  const uint8_t *at = P->p - 1;
+  const uint8_t *at = P->c.p - 1;
   char b[16];
   int c = peek(P);
   static const char from[] = "btnfr\"\\", to[] = "\b\t\n\f\r\"\\";
@@ -444,7 +443,7 @@ static void escape(km_parser *P, bool multiline) {
 ** Returns true at the end of the string. */
 static bool quote_run(km_parser *P, int q) {
   size_t n = 0;
-  const uint8_t *at = P->p;
+  const uint8_t *at = P->c.p;
   while (peek(P) == q) { skip(P, 1); n++; }
   if (n > 5)
     fail_at(P, at, "too many quotes in a row in a multi-line string");
@@ -468,7 +467,7 @@ static void string_body(km_parser *P, int q, bool multiline, const uint8_t *open
       skip(P, 1);
       escape(P, multiline);
     } else if (c == '\n' || c == '\r') {
-      if (!multiline) fail_at(P, P->p, "newline in a single-line string");
+      if (!multiline) fail_at(P, P->c.p, "newline in a single-line string");
       eat_newline(P);
       scratch_put(P, '\n');
     } else {
@@ -482,7 +481,7 @@ static void string_body(km_parser *P, int q, bool multiline, const uint8_t *open
 /* Reads a string of any of the four kinds at the cursor into the scratch
 ** buffer. allow_multi is false for keys. */
 static void read_string(km_parser *P, bool allow_multi) {
-  const uint8_t *open = P->p;
+  const uint8_t *open = P->c.p;
   int q = peek(P);
   assert(q == '"' || q == '\'');
   bool multi = looking_at(P, q == '"' ? "\"\"\"" : "'''");
@@ -511,7 +510,7 @@ static bool bare_char(int c) {
 static void key_part(km_parser *P, km_key *k) {
   char b[16];
   int c = peek(P);
-  k->at = P->p;
+  k->at = P->c.p;
   if (c == '"' || c == '\'') {
     read_string(P, false);
     k->s = scratch_copy(P);
@@ -519,10 +518,10 @@ static void key_part(km_parser *P, km_key *k) {
     return;
   }
   if (!bare_char(c))
-    fail_at(P, P->p, "expected a key, found %s%s", describe(c, b),
+    fail_at(P, P->c.p, "expected a key, found %s%s", describe(c, b),
             c >= 0x80 ? " (non-ASCII keys must be quoted)" : "");
   while (bare_char(peek(P))) skip(P, 1);
-  k->len = (size_t)(P->p - k->at);
+  k->len = (size_t)(P->c.p - k->at);
   char *s = alloc(P, k->len + 1);
   memcpy(s, k->at, k->len);
   k->s = s;
@@ -533,7 +532,7 @@ static int read_key(km_parser *P, km_key keys[MAX_KEY_PARTS]) {
   int n = 0;
   for (;;) {
     if (n == MAX_KEY_PARTS)
-      fail_at(P, P->p, "key has more than %d parts", MAX_KEY_PARTS);
+      fail_at(P, P->c.p, "key has more than %d parts", MAX_KEY_PARTS);
     key_part(P, &keys[n++]);
     skip_ws(P);
     if (!accept(P, '.')) return n;
@@ -759,18 +758,18 @@ static void number(km_parser *P, km_toml_value *v, const char *s, size_t len,
 
 /* Reads a bare token value: boolean, number or date/time. */
 static void bare_value(km_parser *P, km_toml_value *v) {
-  const uint8_t *at = P->p;
+  const uint8_t *at = P->c.p;
   char b[16];
   while (token_char(peek(P))) skip(P, 1);
   /* "1979-05-27 07:32:00": a date, a space, then a time. */
-  if (P->p - at == 10 && peek(P) == ' ' && peek_at(P, 1) >= '0' &&
+  if (P->c.p - at == 10 && peek(P) == ' ' && peek_at(P, 1) >= '0' &&
       peek_at(P, 1) <= '9' && peek_at(P, 2) >= '0' && peek_at(P, 2) <= '9' &&
       peek_at(P, 3) == ':') {
     skip(P, 1);
     while (token_char(peek(P))) skip(P, 1);
   }
   const char *s = (const char *)at;
-  size_t len = (size_t)(P->p - at);
+  size_t len = (size_t)(P->c.p - at);
   if (!len) fail_at(P, at, "expected a value, found %s", describe(peek(P), b));
   if (len > MAX_NUMBER) fail_at(P, at, "value is too long (%zu characters)", len);
   if ((len == 4 && !memcmp(s, "true", 4)) || (len == 5 && !memcmp(s, "false", 5))) {
@@ -803,7 +802,7 @@ static km_toml_value *parse_array(km_parser *P, int depth) {
     skip_ws_nl(P);
     if (accept(P, ']')) return a;
     if (!accept(P, ','))
-      fail_at(P, P->p, "expected ',' or ']' in array, found %s", describe(peek(P), b));
+      fail_at(P, P->c.p, "expected ',' or ']' in array, found %s", describe(peek(P), b));
   }
 }
 
@@ -820,12 +819,12 @@ static km_toml_value *parse_inline(km_parser *P, int depth) {
     skip_ws(P);
     if (accept(P, '}')) return t;
     if (!accept(P, ','))
-      fail_at(P, P->p, "expected ',' or '}' in inline table, found %s%s",
+      fail_at(P, P->c.p, "expected ',' or '}' in inline table, found %s%s",
               describe(peek(P), b),
               peek(P) == '\n' || peek(P) == '\r' ? " (inline tables must be on one line)" : "");
     skip_ws(P);
     if (peek(P) == '}')
-      fail_at(P, P->p, "trailing comma is not allowed in an inline table");
+      fail_at(P, P->c.p, "trailing comma is not allowed in an inline table");
   }
 }
 
@@ -891,13 +890,13 @@ static void keyval(km_parser *P, km_toml_value *t, uint32_t sec) {
   km_key keys[MAX_KEY_PARTS];
   char b[16], kb[96];
   int n = read_key(P, keys);
-  bool adjacent = P->p > P->base && bare_char(P->p[-1]);
+  bool adjacent = P->c.p > P->c.base && bare_char(P->c.p[-1]);
   skip_ws(P);
   if (!accept(P, '=')) {
     int c = peek(P);
     if (adjacent && c > ' ' && c != '=' && c != '#')
-      fail_at(P, P->p, "invalid character %s in bare key", describe(c, b));
-    fail_at(P, P->p, "expected '=' after key, found %s", describe(c, b));
+      fail_at(P, P->c.p, "invalid character %s in bare key", describe(c, b));
+    fail_at(P, P->c.p, "expected '=' after key, found %s", describe(c, b));
   }
   skip_ws(P);
   for (int i = 0; i < n - 1; i++) t = dotted_step(P, t, &keys[i], sec);
@@ -1000,7 +999,7 @@ static void header(km_parser *P) {
   skip_ws(P);
   int n = read_key(P, keys);
   if (!(aot ? looking_at(P, "]]") : looking_at(P, "]")))
-    fail_at(P, P->p, "expected '%s' to close the table header, found %s",
+    fail_at(P, P->c.p, "expected '%s' to close the table header, found %s",
             aot ? "]]" : "]", describe(peek(P), b));
   skip(P, aot ? 2 : 1);
   km_toml_value *t = P->doc->root;
@@ -1017,7 +1016,7 @@ static void header(km_parser *P) {
 /* Checks that the input is UTF-8 (no overlongs, surrogates or values past
 ** U+10FFFF), reporting the first bad byte with its line and column. */
 static void check_utf8(km_parser *P) {
-  const uint8_t *s = P->base, *e = P->end;
+  const uint8_t *s = P->c.base, *e = P->c.end;
   while (s < e) {
     uint8_t c = *s;
     size_t n = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
@@ -1027,14 +1026,14 @@ static void check_utf8(km_parser *P) {
     if (ok && n == 3) ok = !(c == 0xE0 && s[1] < 0xA0) && !(c == 0xED && s[1] >= 0xA0);
     if (ok && n == 4) ok = !(c == 0xF0 && s[1] < 0x90) && !(c == 0xF4 && s[1] >= 0x90);
     if (!ok) {
-      P->p = s;
+      P->c.p = s;
       fail_at(P, s, "invalid UTF-8 (byte 0x%02X)", c);
     }
     if (c == '\n') { P->line++; P->line_start = s + 1; }
     s += n;
   }
   P->line = 1;
-  P->line_start = P->base;
+  P->line_start = P->c.base;
 }
 
 /* Parses the whole document into P->doc->root. */
@@ -1060,7 +1059,7 @@ static void document(km_parser *P) {
 ** frees what was built). The setjmp lives here, not in the function whose
 ** local the parser is, so the parser's fields stay defined after longjmp. */
 static bool run(km_parser *P) {
-  if (setjmp(P->jb)) return false;
+  if (setjmp(P->fail.jb)) return false;
   P->doc->root = P->cur = new_table(P, 0, T_ROOT, 0);
   document(P);
   return true;
@@ -1074,8 +1073,11 @@ km_toml_doc *km_toml_parse(const void *bytes, size_t len, const char *name,
   memset(&P, 0, sizeof P);
   if (!err) err = &dummy;
   memset(err, 0, sizeof *err);
-  P.base = P.p = P.line_start = bytes ? bytes : (const uint8_t *)"";
-  P.end = P.base + (bytes ? len : 0);
+  const uint8_t *start = bytes ? bytes : (const uint8_t *)"";
+  P.c = (ku_cursor){ start, start + (bytes ? len : 0), start, name ? name : "toml", &P.fail };
+  P.fail.msg = err->message;
+  P.fail.cap = sizeof err->message;
+  P.line_start = start;
   P.line = 1;
   P.name = name ? name : "toml";
   P.err = err;
