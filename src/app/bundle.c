@@ -15,6 +15,7 @@
 #include <zlib.h>
 
 #include "app/app_internal.h"
+#include "util/cursor.h"
 #include "util/util.h"
 
 #define KB_MAX_FILE (256u << 20)      /* one file */
@@ -459,15 +460,22 @@ static bool kb_write(int dirfd, char *path, uint32_t mode, const uint8_t *d, uin
 
 /* Inflates a bundle; the archive (malloc'ed) and its length, or NULL. */
 static uint8_t *kb_inflate(const uint8_t *b, size_t len, size_t *raw_len, char *err, size_t errlen) {
-  uint64_t raw = 0;
-  if (len >= 8) memcpy(&raw, b, 8);
-  if (len < 8 || raw < 4 || raw > KB_MAX_TOTAL) {
+  ku_fail fail = { .msg = err, .cap = errlen };
+  ku_cursor c = { b, b + len, b, "its bundle is damaged (bad size)", &fail };
+  uint64_t raw;
+  if (setjmp(fail.jb)) return NULL;
+  memcpy(&raw, ku_bytes(&c, 8), 8);
+  if (raw < 4 || raw > KB_MAX_TOTAL) {
     snprintf(err, errlen, "its bundle is damaged (bad size)");
     return NULL;
   }
   uint8_t *p = ku_malloc(raw);
   uLongf out = (uLongf)raw;
-  if (!p || uncompress(p, &out, b + 8, (uLong)(len - 8)) != Z_OK || out != raw) {
+  if (!p) {
+    snprintf(err, errlen, "out of memory inflating its bundle (%llu bytes)", (unsigned long long)raw);
+    return NULL;
+  }
+  if (uncompress(p, &out, c.p, (uLong)(c.end - c.p)) != Z_OK || out != raw) {
     ku_free(p);
     snprintf(err, errlen, "its bundle is damaged (does not inflate)");
     return NULL;
@@ -476,34 +484,55 @@ static uint8_t *kb_inflate(const uint8_t *b, size_t len, size_t *raw_len, char *
   return p;
 }
 
+/* Reads entry i (u16 path length, path, u32 mode, u32 size, bytes) at the
+** cursor and writes it beneath dirfd; false with err. A read past the
+** archive's end leaves through the cursor's catch point, naming the entry. */
+static bool kb_unpack_entry(ku_cursor *c, int dirfd, uint32_t i, char *err, size_t errlen) {
+  char what[KB_MAX_PATH + 64], path[KB_MAX_PATH];
+  uint16_t pn;
+  uint32_t mode, size;
+  snprintf(what, sizeof what, "its bundle is damaged (entry %u)", i);
+  c->what = what;
+  memcpy(&pn, ku_bytes(c, 2), 2);
+  const char *p = (const char *)ku_bytes(c, pn);
+  if (!kb_safe_path(p, pn)) {
+    snprintf(err, errlen, "its bundle is damaged (entry %u has a bad path)", i);
+    return false;
+  }
+  memcpy(path, p, pn);
+  path[pn] = '\0';
+  memcpy(&mode, ku_bytes(c, 4), 4);
+  memcpy(&size, ku_bytes(c, 4), 4);
+  snprintf(what, sizeof what, "its bundle is damaged (%s is truncated)", path);
+  const uint8_t *d = ku_bytes(c, size);
+  c->what = "its bundle is damaged";
+  return kb_write(dirfd, path, mode, d, size, err, errlen);
+}
+
+/* Writes the entries of an inflated archive (u32 count, then the entries)
+** beneath dirfd, reading it through the bounded cursor; false with err. */
+static bool kb_unpack(int dirfd, const uint8_t *raw, size_t n, char *err, size_t errlen) {
+  ku_fail fail = { .msg = err, .cap = errlen };
+  ku_cursor c = { raw, raw + n, raw, "its bundle is damaged", &fail };
+  uint32_t count;
+  if (setjmp(fail.jb)) return false;
+  memcpy(&count, ku_bytes(&c, 4), 4);
+  for (uint32_t i = 0; i < count; i++)
+    if (!kb_unpack_entry(&c, dirfd, i, err, errlen)) return false;
+  if (!ku_eof(&c)) {
+    snprintf(err, errlen, "its bundle is damaged (trailing bytes)");
+    return false;
+  }
+  return true;
+}
+
 int ka_bundle_extract(const uint8_t *b, size_t len, const char *dir, char *err, size_t errlen) {
   size_t n;
   uint8_t *raw = kb_inflate(b, len, &n, err, errlen);
   if (!raw) return -1;
   int dirfd = mkdir(dir, 0755) == 0 ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
   if (dirfd < 0) snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
-  const uint8_t *p = raw + 4, *end = raw + n;
-  uint32_t count;
-  memcpy(&count, raw, 4);
-  bool ok = dirfd >= 0;
-  for (uint32_t i = 0; ok && i < count; i++) {
-    uint16_t pn;
-    uint32_t mode, size;
-    char path[KB_MAX_PATH];
-    ok = end - p >= 2 && (memcpy(&pn, p, 2), end - p - 2 >= (ptrdiff_t)pn + 8) &&
-         kb_safe_path((const char *)p + 2, pn);
-    if (!ok) { snprintf(err, errlen, "its bundle is damaged (entry %u has a bad path)", i); break; }
-    memcpy(path, p + 2, pn);
-    path[pn] = '\0';
-    memcpy(&mode, p + 2 + pn, 4);
-    memcpy(&size, p + 6 + pn, 4);
-    p += 10 + pn;
-    ok = (size_t)(end - p) >= size;
-    if (!ok) { snprintf(err, errlen, "its bundle is damaged (%s is truncated)", path); break; }
-    ok = kb_write(dirfd, path, mode, p, size, err, errlen);
-    p += size;
-  }
-  if (ok && p != end) { ok = false; snprintf(err, errlen, "its bundle is damaged (trailing bytes)"); }
+  bool ok = dirfd >= 0 && kb_unpack(dirfd, raw, n, err, errlen);
   if (dirfd >= 0) close(dirfd);
   ku_free(raw);
   return ok ? 0 : -1;
