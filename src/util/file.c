@@ -16,8 +16,7 @@
 
 /* Reads everything from fd into a growing buffer. NULL with errno set on
 ** failure. Works for files and for pipes (whose size is unknown). */
-static uint8_t *ku_read_fd(int fd, size_t *len)
-{
+static uint8_t *ku_read_fd(int fd, size_t *len) {
   size_t cap = 1 << 16, n = 0;
   uint8_t *buf = malloc(cap), *bigger;
   while (buf) {
@@ -48,8 +47,7 @@ static uint8_t *ku_read_fd(int fd, size_t *len)
 
 /* Reads the file at path. On failure returns NULL and writes the reason
 ** ("No such file or directory", "is a directory", ...) to why[n]. */
-uint8_t *ku_read_file(const char *path, size_t *len, char *why, size_t n)
-{
+uint8_t *ku_read_file(const char *path, size_t *len, char *why, size_t n) {
   struct stat sb;
   uint8_t *bytes;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -70,14 +68,12 @@ uint8_t *ku_read_file(const char *path, size_t *len, char *why, size_t n)
 }
 
 /* nftw's step of ku_remove_tree. */
-static int ku_remove_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
+static int ku_remove_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
   return remove(path);
 }
 
 /* Removes a directory tree (a half-unpacked bundle, a scratch dir),
 ** without following symlinks; best effort. */
-void ku_remove_tree(const char *dir)
-{
+void ku_remove_tree(const char *dir) {
   nftw(dir, ku_remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }

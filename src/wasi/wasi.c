@@ -20,8 +20,7 @@
 /* Runs path call fn and, when it fails after kw_note_path noted a path
 ** of a watched preopen, tells the state's hook which guest path failed. */
 static int kw_watch_call(krait_host_fn fn, krait_caller *caller, void *env,
-                         krait_slot *ar)
-{
+                         krait_slot *ar) {
   kw_state *st = env;
   int r = fn(caller, env, ar);
   if (st->noted && r == 0 && ar[0].i32 != 0)
@@ -105,8 +104,7 @@ static const struct {
 
 /* Copies n C strings (NULL entries count as "") into one packed buffer.
 ** Returns 0, or -1 when out of memory or the total exceeds 4 GiB. */
-static int kw_strings_copy(kw_strings *s, int n, const char *const *v)
-{
+static int kw_strings_copy(kw_strings *s, int n, const char *const *v) {
   uint64_t bytes = 0;
   s->count = n > 0 && v ? (uint32_t)n : 0;
   for (uint32_t i = 0; i < s->count; i++)
@@ -129,8 +127,7 @@ static int kw_strings_copy(kw_strings *s, int n, const char *const *v)
 
 /* Frees a state (also run as the store's finalizer), closing the host fds
 ** it owns. */
-static void kw_state_free(void *p)
-{
+static void kw_state_free(void *p) {
   kw_state *st = p;
   for (uint32_t i = 0; st->fds && i < st->nfds; i++)
     kw_fd_release(&st->fds[i]);
@@ -145,8 +142,7 @@ static void kw_state_free(void *p)
 
 /* Notes the guest path of a path call through f when f is watched: the
 ** preopen's guest name joined with path, for kw_watch_call. */
-void kw_note_path(kw_state *st, const kw_fd *f, const char *path)
-{
+void kw_note_path(kw_state *st, const kw_fd *f, const char *path) {
   const char *name = f->preopen;
   size_t n;
   if (!st->miss || !f->watched || !name)
@@ -163,8 +159,7 @@ void kw_note_path(kw_state *st, const kw_fd *f, const char *path)
 
 /* Opens one preopen's host directory as the next guest fd. Returns 0, or
 ** -1 (errno set) when it cannot be opened or memory runs out. */
-static int kw_preopen_add(kw_state *st, const krait_wasi_preopen *po)
-{
+static int kw_preopen_add(kw_state *st, const krait_wasi_preopen *po) {
   uint64_t r = po->read_only ? KW_RIGHTS_ALL & ~KW_RIGHTS_WRITE
                              : KW_RIGHTS_ALL;
   const char *name = po->guest_path ? po->guest_path : po->host_path;
@@ -189,8 +184,7 @@ static int kw_preopen_add(kw_state *st, const krait_wasi_preopen *po)
 /* Builds the state for one guest from cfg (and extra, or NULL). NULL when
 ** out of memory or a preopen cannot be opened. */
 static kw_state *kw_state_new(const krait_wasi_config *cfg,
-                              const kw_extra *extra)
-{
+                              const kw_extra *extra) {
   kw_state *st = ku_calloc(1, sizeof *st);
   int host[KW_NSTDIO] = { cfg->stdin_fd, cfg->stdout_fd, cfg->stderr_fd };
   if (!st)
@@ -226,15 +220,13 @@ static kw_state *kw_state_new(const krait_wasi_config *cfg,
 /* Defines every wasi_snapshot_preview1 function in linker, sharing one
 ** state copied from cfg. A negative stdio fd in cfg means that guest fd is
 ** closed from the start. Returns 0, or -1 when out of memory. */
-int krait_wasi_define(krait_linker *linker, const krait_wasi_config *cfg)
-{
+int krait_wasi_define(krait_linker *linker, const krait_wasi_config *cfg) {
   return kw_define(linker, cfg, NULL);
 }
 
 /* See wasi.h: krait_wasi_define with krait's own extras. */
 int kw_define(krait_linker *linker, const krait_wasi_config *cfg,
-              const kw_extra *extra)
-{
+              const kw_extra *extra) {
   kw_state *st;
   if (!linker || !cfg)
     return -1;
@@ -256,8 +248,7 @@ int kw_define(krait_linker *linker, const krait_wasi_config *cfg,
 /* Writes a string list the way args_get/environ_get define it: the u32
 ** pointers into vec, the packed NUL-terminated bytes into buf. */
 static int kw_strings_get(krait_caller *caller, const kw_strings *s,
-                          uint32_t vec, uint32_t buf)
-{
+                          uint32_t vec, uint32_t buf) {
   kw_mem m = kw_mem_of(caller);
   uint8_t *pv = kw_span(&m, vec, (uint64_t)s->count * 4);
   uint8_t *pb = kw_span(&m, buf, s->bytes);
@@ -271,8 +262,7 @@ static int kw_strings_get(krait_caller *caller, const kw_strings *s,
 
 /* Writes a string list's count and packed size to two guest u32s. */
 static int kw_strings_sizes(krait_caller *caller, const kw_strings *s,
-                            uint32_t count_ptr, uint32_t size_ptr)
-{
+                            uint32_t count_ptr, uint32_t size_ptr) {
   kw_mem m = kw_mem_of(caller);
   uint8_t *pc = kw_span(&m, count_ptr, 4), *ps = kw_span(&m, size_ptr, 4);
   if (!pc || !ps)
@@ -283,32 +273,28 @@ static int kw_strings_sizes(krait_caller *caller, const kw_strings *s,
 }
 
 /* args_get(argv, argv_buf) -> errno */
-int kw_args_get(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_args_get(krait_caller *caller, void *env, krait_slot *ar) {
   kw_state *st = env;
   return kw_ret(ar, kw_strings_get(caller, &st->args, (uint32_t)ar[0].i32,
                                    (uint32_t)ar[1].i32));
 }
 
 /* args_sizes_get(argc_ptr, argv_buf_size_ptr) -> errno */
-int kw_args_sizes_get(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_args_sizes_get(krait_caller *caller, void *env, krait_slot *ar) {
   kw_state *st = env;
   return kw_ret(ar, kw_strings_sizes(caller, &st->args, (uint32_t)ar[0].i32,
                                      (uint32_t)ar[1].i32));
 }
 
 /* environ_get(environ, environ_buf) -> errno */
-int kw_environ_get(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_environ_get(krait_caller *caller, void *env, krait_slot *ar) {
   kw_state *st = env;
   return kw_ret(ar, kw_strings_get(caller, &st->env, (uint32_t)ar[0].i32,
                                    (uint32_t)ar[1].i32));
 }
 
 /* environ_sizes_get(count_ptr, buf_size_ptr) -> errno */
-int kw_environ_sizes_get(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_environ_sizes_get(krait_caller *caller, void *env, krait_slot *ar) {
   kw_state *st = env;
   return kw_ret(ar, kw_strings_sizes(caller, &st->env, (uint32_t)ar[0].i32,
                                      (uint32_t)ar[1].i32));

@@ -18,8 +18,7 @@
 #define KW_DIRENT_SIZE 24
 
 /* The WASI file type of a readdir entry (stat when the fs gives none). */
-static uint8_t kw_dtype(DIR *d, const struct dirent *de)
-{
+static uint8_t kw_dtype(DIR *d, const struct dirent *de) {
   struct stat sb;
   switch (de->d_type) {
   case DT_DIR: return KW_FILETYPE_DIRECTORY;
@@ -37,8 +36,7 @@ static uint8_t kw_dtype(DIR *d, const struct dirent *de)
 }
 
 /* Appends one entry to f's snapshot. Returns 0 or KW_ENOMEM. */
-static int kw_snap_add(kw_fd *f, DIR *d, const struct dirent *de)
-{
+static int kw_snap_add(kw_fd *f, DIR *d, const struct dirent *de) {
   kw_dirent *n = ku_realloc(f->ents, sizeof *n * (f->nents + 1));
   if (!n)
     return KW_ENOMEM;
@@ -54,8 +52,7 @@ static int kw_snap_add(kw_fd *f, DIR *d, const struct dirent *de)
 
 /* Reads every entry of f's directory into a fresh snapshot (entry i gets
 ** cookie i + 1), through a new open of "." so f's own offset is untouched. */
-static int kw_snap(kw_fd *f)
-{
+static int kw_snap(kw_fd *f) {
   int h = openat(f->host, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), e = 0;
   DIR *d;
   struct dirent *de;
@@ -80,8 +77,7 @@ static int kw_snap(kw_fd *f)
 /* Encodes entries from cookie on into buf (the last one may be cut short,
 ** as the witx allows: bufused == buf_len means "maybe more"). */
 static uint32_t kw_dir_fill(const kw_fd *f, uint64_t cookie, uint8_t *buf,
-                            uint32_t len)
-{
+                            uint32_t len) {
   uint32_t used = 0;
   for (uint64_t i = cookie; i < f->nents && used < len; i++) {
     uint8_t h[KW_DIRENT_SIZE] = { 0 };
@@ -103,8 +99,7 @@ static uint32_t kw_dir_fill(const kw_fd *f, uint64_t cookie, uint8_t *buf,
 /* fd_readdir(fd, buf, buf_len, cookie, bufused_ptr) -> errno. Cookie 0
 ** takes a new snapshot of the directory; later cookies read the same one,
 ** so they stay stable while the guest pages through it. */
-int kw_fd_readdir(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_fd_readdir(krait_caller *caller, void *env, krait_slot *ar) {
   kw_mem m = kw_mem_of(caller);
   uint32_t len = (uint32_t)ar[2].i32, used;
   uint64_t cookie = (uint64_t)ar[3].i64;

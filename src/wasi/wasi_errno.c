@@ -48,8 +48,7 @@ static const struct { int host, wasi; } kw_errnos[] = {
 };
 
 /* Translates a host errno value to the WASI errno of the same meaning. */
-int kw_errno(int host_errno)
-{
+int kw_errno(int host_errno) {
   for (size_t i = 0; i < sizeof kw_errnos / sizeof kw_errnos[0]; i++)
     if (kw_errnos[i].host == host_errno)
       return kw_errnos[i].wasi;
@@ -57,8 +56,7 @@ int kw_errno(int host_errno)
 }
 
 /* The open guest fd numbered fd, or NULL (the caller answers KW_EBADF). */
-kw_fd *kw_fd_get(kw_state *st, uint32_t fd)
-{
+kw_fd *kw_fd_get(kw_state *st, uint32_t fd) {
   if (fd >= st->nfds || !st->fds[fd].open)
     return NULL;
   return &st->fds[fd];
@@ -66,8 +64,7 @@ kw_fd *kw_fd_get(kw_state *st, uint32_t fd)
 
 /* Looks up fd and checks that it holds every right in rights. Returns 0
 ** with *out set, KW_EBADF, or KW_ENOTCAPABLE. */
-int kw_fd_need(kw_state *st, uint32_t fd, uint64_t rights, kw_fd **out)
-{
+int kw_fd_need(kw_state *st, uint32_t fd, uint64_t rights, kw_fd **out) {
   kw_fd *f = kw_fd_get(st, fd);
   if (!f)
     return KW_EBADF;
@@ -78,8 +75,7 @@ int kw_fd_need(kw_state *st, uint32_t fd, uint64_t rights, kw_fd **out)
 }
 
 /* 1 when host_fd is a directory, else 0. */
-int kw_is_dir(int host_fd)
-{
+int kw_is_dir(int host_fd) {
   struct stat sb;
   return fstat(host_fd, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
@@ -90,8 +86,7 @@ int kw_is_dir(int host_fd)
 ** *out set, or KW_EMFILE when the table is full (the caller still owns
 ** host then). */
 int kw_fd_add(kw_state *st, int host, uint64_t base, uint64_t inh,
-              uint32_t *out)
-{
+              uint32_t *out) {
   for (uint32_t i = KW_NSTDIO; i < st->nfds; i++) {
     kw_fd *f = &st->fds[i];
     if (f->open)
@@ -110,8 +105,7 @@ int kw_fd_add(kw_state *st, int host, uint64_t base, uint64_t inh,
 }
 
 /* Forgets the readdir snapshot of f. */
-static void kw_fd_forget_dir(kw_fd *f)
-{
+static void kw_fd_forget_dir(kw_fd *f) {
   for (uint32_t i = 0; i < f->nents; i++)
     ku_free(f->ents[i].name);
   ku_free(f->ents);
@@ -120,8 +114,7 @@ static void kw_fd_forget_dir(kw_fd *f)
 }
 
 /* Closes f's host fd if it owns it and frees the slot. */
-void kw_fd_release(kw_fd *f)
-{
+void kw_fd_release(kw_fd *f) {
   if (f->open && f->owned)
     close(f->host);
   kw_fd_forget_dir(f);
@@ -130,8 +123,7 @@ void kw_fd_release(kw_fd *f)
 }
 
 /* The WASI file type for a host st_mode (a FIFO is "unknown"). */
-uint8_t kw_filetype_mode(unsigned mode)
-{
+uint8_t kw_filetype_mode(unsigned mode) {
   switch (mode & S_IFMT) {
   case S_IFCHR: return KW_FILETYPE_CHARACTER_DEVICE;
   case S_IFBLK: return KW_FILETYPE_BLOCK_DEVICE;
@@ -145,8 +137,7 @@ uint8_t kw_filetype_mode(unsigned mode)
 
 /* The WASI file type of a host fd, from fstat. A FIFO has no WASI type and
 ** is "unknown", as the witx and wasmtime have it. */
-int kw_filetype(int host_fd)
-{
+int kw_filetype(int host_fd) {
   struct stat sb;
   int type = 0;
   socklen_t len = sizeof type;

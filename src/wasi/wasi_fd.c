@@ -18,8 +18,7 @@
 ** (which never holds fd_seek or fd_tell) is EBADF, as in wasmtime, where
 ** only files seek. Linux would let lseek move a directory's readdir
 ** position, which fd_readdir's cookies own instead. */
-static int kw_seek_fd(kw_state *st, uint32_t fd, uint64_t rights, kw_fd **f)
-{
+static int kw_seek_fd(kw_state *st, uint32_t fd, uint64_t rights, kw_fd **f) {
   int e = kw_fd_need(st, fd, rights, f);
   if (e == KW_ENOTCAPABLE && kw_is_dir(kw_fd_get(st, fd)->host))
     return KW_EBADF;
@@ -30,8 +29,7 @@ static int kw_seek_fd(kw_state *st, uint32_t fd, uint64_t rights, kw_fd **f)
 ** host fd, so a regular file seeks and a pipe or tty is ESPIPE, and a
 ** directory is EBADF (kw_seek_fd). Needs fd_seek, or only fd_tell for a
 ** (0, cur) query. */
-int kw_fd_seek(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_fd_seek(krait_caller *caller, void *env, krait_slot *ar) {
   static const int whences[] = { SEEK_SET, SEEK_CUR, SEEK_END };
   kw_mem m = kw_mem_of(caller);
   uint32_t whence = (uint32_t)ar[2].i32, out = (uint32_t)ar[3].i32;
@@ -53,8 +51,7 @@ int kw_fd_seek(krait_caller *caller, void *env, krait_slot *ar)
 }
 
 /* fd_tell(fd, offset_ptr) -> errno; a directory is EBADF (kw_seek_fd). */
-int kw_fd_tell(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_fd_tell(krait_caller *caller, void *env, krait_slot *ar) {
   kw_mem m = kw_mem_of(caller);
   uint32_t out = (uint32_t)ar[1].i32;
   kw_fd *f;
@@ -72,8 +69,7 @@ int kw_fd_tell(krait_caller *caller, void *env, krait_slot *ar)
 
 /* fd_close(fd) -> errno. The guest fd goes away; an owned host fd is
 ** closed, a borrowed stdio one stays open (it belongs to the embedder). */
-int kw_fd_close(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_fd_close(krait_caller *caller, void *env, krait_slot *ar) {
   kw_fd *f = kw_fd_get(env, (uint32_t)ar[0].i32);
   if (!f)
     return kw_ret(ar, KW_EBADF);
@@ -83,8 +79,7 @@ int kw_fd_close(krait_caller *caller, void *env, krait_slot *ar)
 
 /* fd_renumber(fd, to) -> errno. Both must be open; "to" is closed, then
 ** refers to what "fd" did, and "fd" is free. */
-int kw_fd_renumber(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_fd_renumber(krait_caller *caller, void *env, krait_slot *ar) {
   kw_fd *from = kw_fd_get(env, (uint32_t)ar[0].i32);
   kw_fd *to = kw_fd_get(env, (uint32_t)ar[1].i32);
   if (!from || !to)
@@ -98,8 +93,7 @@ int kw_fd_renumber(krait_caller *caller, void *env, krait_slot *ar)
 }
 
 /* The WASI fdflags of a host fd, from its open-file status flags. */
-static uint16_t kw_fdflags(int host)
-{
+static uint16_t kw_fdflags(int host) {
   int fl = fcntl(host, F_GETFL);
   uint16_t out = 0;
   if (fl < 0)
@@ -118,8 +112,7 @@ static uint16_t kw_fdflags(int host)
 /* fd_fdstat_get(fd, fdstat_ptr) -> errno. The fd's rights, except that a
 ** tty lacks fd_seek and fd_tell: that is how wasi-libc's isatty()
 ** recognizes a terminal (and so line-buffers stdout). */
-int kw_fd_fdstat_get(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_fd_fdstat_get(krait_caller *caller, void *env, krait_slot *ar) {
   kw_mem m = kw_mem_of(caller);
   kw_fd *f = kw_fd_get(env, (uint32_t)ar[0].i32);
   uint8_t *p = kw_span(&m, (uint32_t)ar[1].i32, KW_FDSTAT_SIZE);
@@ -141,16 +134,14 @@ int kw_fd_fdstat_get(krait_caller *caller, void *env, krait_slot *ar)
 }
 
 /* A host timespec as WASI nanoseconds (0 for times before the epoch). */
-static uint64_t kw_ns(struct timespec ts)
-{
+static uint64_t kw_ns(struct timespec ts) {
   if (ts.tv_sec < 0)
     return 0;
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* Encodes a host struct stat as a 64-byte WASI filestat at p. Returns 0. */
-int kw_filestat_put(uint8_t *p, const void *host_stat)
-{
+int kw_filestat_put(uint8_t *p, const void *host_stat) {
   const struct stat *sb = host_stat;
   memset(p, 0, KW_FILESTAT_SIZE);
   kw_put_u64(p + 0, (uint64_t)sb->st_dev);
@@ -166,8 +157,7 @@ int kw_filestat_put(uint8_t *p, const void *host_stat)
 
 /* fd_filestat_get(fd, filestat_ptr) -> errno, from fstat of the host fd
 ** (a datagram socket keeps its own type). */
-int kw_fd_filestat_get(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_fd_filestat_get(krait_caller *caller, void *env, krait_slot *ar) {
   kw_mem m = kw_mem_of(caller);
   uint8_t *p = kw_span(&m, (uint32_t)ar[1].i32, KW_FILESTAT_SIZE);
   struct stat sb;
@@ -186,8 +176,7 @@ int kw_fd_filestat_get(krait_caller *caller, void *env, krait_slot *ar)
 
 /* fd_filestat_set_size(fd, size) -> errno. Growing a file past the disk
 ** quota is ENOSPC (and nothing changes); shrinking gives quota back. */
-int kw_fd_filestat_set_size(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_fd_filestat_set_size(krait_caller *caller, void *env, krait_slot *ar) {
   kw_fd *f;
   kw_grow g;
   int e = KW_FD(KW_R(FD_FILESTAT_SET_SIZE), &f);
@@ -206,8 +195,7 @@ int kw_fd_filestat_set_size(krait_caller *caller, void *env, krait_slot *ar)
 
 /* fd_filestat_set_times(fd, atim, mtim, fst_flags) -> errno */
 int kw_fd_filestat_set_times(krait_caller *caller, void *env,
-                             krait_slot *ar)
-{
+                             krait_slot *ar) {
   struct timespec ts[2];
   kw_fd *f;
   int e = KW_FD(KW_R(FD_FILESTAT_SET_TIMES), &f);
@@ -221,8 +209,7 @@ int kw_fd_filestat_set_times(krait_caller *caller, void *env,
 
 /* fd_allocate(fd, offset, len) -> errno. A reservation that would grow
 ** the file past the disk quota is ENOSPC, and nothing is reserved. */
-int kw_fd_allocate(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_fd_allocate(krait_caller *caller, void *env, krait_slot *ar) {
   kw_fd *f;
   kw_grow g;
   uint64_t end;
@@ -243,8 +230,7 @@ int kw_fd_allocate(krait_caller *caller, void *env, krait_slot *ar)
 }
 
 /* fd_sync(fd) -> errno; a pipe or tty answers EINVAL, as on the host. */
-int kw_fd_sync(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_fd_sync(krait_caller *caller, void *env, krait_slot *ar) {
   kw_fd *f;
   int e = KW_FD(KW_R(FD_SYNC), &f);
   if (e != 0)
@@ -253,8 +239,7 @@ int kw_fd_sync(krait_caller *caller, void *env, krait_slot *ar)
 }
 
 /* fd_datasync(fd) -> errno */
-int kw_fd_datasync(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_fd_datasync(krait_caller *caller, void *env, krait_slot *ar) {
   kw_fd *f;
   int e = KW_FD(KW_R(FD_DATASYNC), &f);
   if (e != 0)
@@ -264,8 +249,7 @@ int kw_fd_datasync(krait_caller *caller, void *env, krait_slot *ar)
 
 /* fd_advise(fd, offset, len, advice) -> errno. WASI numbers the advice
 ** values differently from Linux (sequential/random are swapped). */
-int kw_fd_advise(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_fd_advise(krait_caller *caller, void *env, krait_slot *ar) {
   static const int advice[] = {
     POSIX_FADV_NORMAL, POSIX_FADV_SEQUENTIAL, POSIX_FADV_RANDOM,
     POSIX_FADV_WILLNEED, POSIX_FADV_DONTNEED, POSIX_FADV_NOREUSE
@@ -286,8 +270,7 @@ int kw_fd_advise(krait_caller *caller, void *env, krait_slot *ar)
 ** (ENOSYS otherwise). Elsewhere append and nonblock change with F_SETFL;
 ** Linux cannot change the sync flags of an open file: ENOTSUP. Append
 ** needs fd_write (a read-only preopen may still set nonblock). */
-int kw_fd_fdstat_set_flags(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_fd_fdstat_set_flags(krait_caller *caller, void *env, krait_slot *ar) {
   uint32_t want = (uint32_t)ar[1].i32, sync = KW_FDFLAG_DSYNC |
                   KW_FDFLAG_RSYNC | KW_FDFLAG_SYNC;
   kw_fd *f;
@@ -310,8 +293,7 @@ int kw_fd_fdstat_set_flags(krait_caller *caller, void *env, krait_slot *ar)
 
 /* fd_fdstat_set_rights(fd, base, inheriting) -> errno. Rights can only be
 ** dropped: asking for one the fd lacks is ENOTCAPABLE. */
-int kw_fd_fdstat_set_rights(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_fd_fdstat_set_rights(krait_caller *caller, void *env, krait_slot *ar) {
   kw_fd *f = kw_fd_get(env, (uint32_t)ar[0].i32);
   uint64_t base = (uint64_t)ar[1].i64, inh = (uint64_t)ar[2].i64;
   if (!f)
@@ -326,8 +308,7 @@ int kw_fd_fdstat_set_rights(krait_caller *caller, void *env, krait_slot *ar)
 /* fd_prestat_get(fd, prestat_ptr) -> errno. A preopened directory answers
 ** tag 0 (dir) and its guest name's length; any other open fd is EBADF,
 ** which also ends wasi-libc's scan for preopens. */
-int kw_fd_prestat_get(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_fd_prestat_get(krait_caller *caller, void *env, krait_slot *ar) {
   kw_mem m = kw_mem_of(caller);
   kw_fd *f = kw_fd_get(env, (uint32_t)ar[0].i32);
   uint8_t *p = kw_span(&m, (uint32_t)ar[1].i32, 8);
@@ -342,8 +323,7 @@ int kw_fd_prestat_get(krait_caller *caller, void *env, krait_slot *ar)
 
 /* fd_prestat_dir_name(fd, path, path_len) -> errno. The name is written
 ** without a NUL; a buffer shorter than it is ENAMETOOLONG. */
-int kw_fd_prestat_dir_name(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_fd_prestat_dir_name(krait_caller *caller, void *env, krait_slot *ar) {
   kw_mem m = kw_mem_of(caller);
   kw_fd *f = kw_fd_get(env, (uint32_t)ar[0].i32);
   uint32_t len = (uint32_t)ar[2].i32;

@@ -277,8 +277,7 @@ int kw_quota_position(const kw_fd *f, const kw_grow *g, uint64_t *pos);
 void kw_quota_credit(kw_state *st, uint64_t bytes);
 
 /* Stores a WASI errno as the i32 result of a host function. */
-static inline int kw_ret(krait_slot *ar, int wasi_errno)
-{
+static inline int kw_ret(krait_slot *ar, int wasi_errno) {
   ar[0].bits = 0;
   ar[0].i32 = wasi_errno;
   return 0;

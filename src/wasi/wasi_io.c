@@ -28,8 +28,7 @@ typedef struct kw_at {
 ** progress ends the call as a short write (like POSIX write); with no
 ** progress it is the result. */
 static int kw_write_all(int host, kw_iovs *c, kw_at at, uint64_t limit,
-                        uint32_t *done)
-{
+                        uint32_t *done) {
   struct iovec v[KW_BATCH];
   uint64_t total = 0;
   if (limit > UINT32_MAX)
@@ -62,8 +61,7 @@ static int kw_write_all(int host, kw_iovs *c, kw_at at, uint64_t limit,
 
 /* Reads once into the iovecs from host fd, retrying EINTR. A short read is
 ** a normal result (a tty returns a line, a pipe what is buffered). */
-static int kw_read_once(int host, kw_iovs *c, kw_at at, uint32_t *done)
-{
+static int kw_read_once(int host, kw_iovs *c, kw_at at, uint32_t *done) {
   struct iovec v[KW_BATCH];
   int k = kw_iovs_fill(c, v, KW_BATCH, UINT32_MAX);
   ssize_t r = 0;
@@ -83,8 +81,7 @@ static int kw_read_once(int host, kw_iovs *c, kw_at at, uint32_t *done)
 ** that would grow the file past the quota is cut short; one that cannot
 ** add a byte is KW_ENOSPC (when it has any byte to write). */
 static int kw_write_room(kw_state *st, kw_fd *f, kw_iovs *c, kw_at at,
-                         kw_grow *g, uint64_t *room)
-{
+                         kw_grow *g, uint64_t *room) {
   struct iovec one;
   uint64_t pos = (uint64_t)at.offset;
   int e;
@@ -105,8 +102,7 @@ static int kw_write_room(kw_state *st, kw_fd *f, kw_iovs *c, kw_at at,
 ** every iovec before any I/O, runs the transfer, stores the byte count.
 ** A write is held to the disk quota and settled with it afterwards. */
 static int kw_transfer(krait_caller *caller, kw_state *st, krait_slot *ar,
-                       int writing, kw_at at, uint32_t result_ptr)
-{
+                       int writing, kw_at at, uint32_t result_ptr) {
   kw_mem m = kw_mem_of(caller);
   kw_iovs c = { &m, (uint32_t)ar[1].i32, (uint32_t)ar[2].i32, 0, 0 };
   uint64_t need = (writing ? KW_R(FD_WRITE) : KW_R(FD_READ)) |
@@ -139,16 +135,14 @@ static int kw_transfer(krait_caller *caller, kw_state *st, krait_slot *ar,
 }
 
 /* fd_write(fd, iovs, iovs_len, nwritten_ptr) -> errno */
-int kw_fd_write(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_fd_write(krait_caller *caller, void *env, krait_slot *ar) {
   kw_at at = { 0, 0 };
   return kw_ret(ar, kw_transfer(caller, env, ar, 1, at, (uint32_t)ar[3].i32));
 }
 
 /* fd_read(fd, iovs, iovs_len, nread_ptr) -> errno; a read still blocked
 ** at the call's deadline traps with "deadline exceeded". */
-int kw_fd_read(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_fd_read(krait_caller *caller, void *env, krait_slot *ar) {
   kw_at at = { 0, 0 };
   int e = kw_transfer(caller, env, ar, 0, at, (uint32_t)ar[3].i32);
   if (e == KW_PAST_DEADLINE)
@@ -157,8 +151,7 @@ int kw_fd_read(krait_caller *caller, void *env, krait_slot *ar)
 }
 
 /* See wasi_internal.h. Regular files never block; EINTR retries. */
-int kw_wait_readable(int host, uint64_t deadline)
-{
+int kw_wait_readable(int host, uint64_t deadline) {
   struct stat sb;
   if (!deadline || (fstat(host, &sb) == 0 && S_ISREG(sb.st_mode)))
     return 0;
@@ -177,15 +170,13 @@ int kw_wait_readable(int host, uint64_t deadline)
 
 /* fd_pwrite(fd, iovs, iovs_len, offset, nwritten_ptr) -> errno; ESPIPE on
 ** a pipe or tty comes from the host. */
-int kw_fd_pwrite(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_fd_pwrite(krait_caller *caller, void *env, krait_slot *ar) {
   kw_at at = { 1, (off_t)ar[3].i64 };
   return kw_ret(ar, kw_transfer(caller, env, ar, 1, at, (uint32_t)ar[4].i32));
 }
 
 /* fd_pread(fd, iovs, iovs_len, offset, nread_ptr) -> errno */
-int kw_fd_pread(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_fd_pread(krait_caller *caller, void *env, krait_slot *ar) {
   kw_at at = { 1, (off_t)ar[3].i64 };
   return kw_ret(ar, kw_transfer(caller, env, ar, 0, at, (uint32_t)ar[4].i32));
 }

@@ -26,8 +26,7 @@
 ** -1 when it can never be known to stay inside: absolute, or a ".." after
 ** a named component ("a/../.." climbs one level only if "a" is a real
 ** directory, and "a" may be or become a symlink). */
-int kw_link_reach(const char *target)
-{
+int kw_link_reach(const char *target) {
   int ups = 0, named = 0;
   const char *p = target;
   if (target[0] == '/')
@@ -49,8 +48,7 @@ int kw_link_reach(const char *target)
 /* The depth of directory dir below the preopen root comes from (0: dir
 ** is that preopen), found by climbing "..". -1 when the preopen is not
 ** above dir (or the climb fails). */
-static int kw_depth(int dir, const kw_fd *root)
-{
+static int kw_depth(int dir, const kw_fd *root) {
   struct stat sb, up;
   int cur = dir, depth = -1;
   for (int d = 0; d <= KW_MAX_DEPTH && fstat(cur, &sb) == 0; d++) {
@@ -79,8 +77,7 @@ static int kw_depth(int dir, const kw_fd *root)
 ** root or beneath it: 0, or KW_ENOTCAPABLE when target would point
 ** above that preopen. A directory the preopen is not found above counts
 ** as the preopen itself (no ".." allowed). */
-int kw_link_fits(int dir, const kw_fd *root, const char *target)
-{
+int kw_link_fits(int dir, const kw_fd *root, const char *target) {
   int reach = kw_link_reach(target), depth;
   if (reach < 0)
     return KW_ENOTCAPABLE;
@@ -92,8 +89,7 @@ int kw_link_fits(int dir, const kw_fd *root, const char *target)
 
 /* Whether the symlink name in dir may sit in a directory depth levels
 ** below its preopen: 0 or KW_ENOTCAPABLE. */
-static int kw_link_at(int dir, const char *name, int depth)
-{
+static int kw_link_at(int dir, const char *name, int depth) {
   char target[4096];
   ssize_t n = readlinkat(dir, name, target, sizeof target - 1);
   int reach;
@@ -108,8 +104,7 @@ static int kw_link_at(int dir, const char *name, int depth)
 ** preopen) and beneath it, counting entries in *budget. 0, KW_ENOTCAPABLE
 ** for a link that would point out, KW_EXDEV when the tree is too big or
 ** deep to check. Takes ownership of dir. */
-static int kw_scan(int dir, int depth, int level, long *budget)
-{
+static int kw_scan(int dir, int depth, int level, long *budget) {
   DIR *d = fdopendir(dir);
   struct dirent *de;
   int e = 0;
@@ -146,8 +141,7 @@ static int kw_scan(int dir, int depth, int level, long *budget)
 ** (or into another preopen) must hold no symlink that would then point
 ** out. 0, KW_ENOTCAPABLE, or KW_EXDEV for a tree too big to check. */
 int kw_link_check_move(int odir, const char *oname, const kw_fd *ofd,
-                       int ndir, const kw_fd *nfd, int whole_dirs)
-{
+                       int ndir, const kw_fd *nfd, int whole_dirs) {
   struct stat sb;
   int from, to, sub;
   long budget = KW_SCAN_ENTRIES;

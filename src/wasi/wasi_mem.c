@@ -12,8 +12,7 @@ static uint8_t kw_empty[1];
 
 /* Looks up the caller's memory 0. A guest without a memory gets size 0, so
 ** every non-empty pointer it passes is EFAULT. */
-kw_mem kw_mem_of(krait_caller *caller)
-{
+kw_mem kw_mem_of(krait_caller *caller) {
   kw_mem m = { NULL, 0 };
   krait_memory *mem = krait_caller_memory(caller);
   if (mem) {
@@ -25,8 +24,7 @@ kw_mem kw_mem_of(krait_caller *caller)
 
 /* Returns the host address of guest bytes [ptr, ptr+len), or NULL when any
 ** of them lies outside the memory. 64-bit arithmetic cannot wrap here. */
-uint8_t *kw_span(const kw_mem *m, uint32_t ptr, uint64_t len)
-{
+uint8_t *kw_span(const kw_mem *m, uint32_t ptr, uint64_t len) {
   if ((uint64_t)ptr + len > m->size)
     return NULL;
   if (!m->base)
@@ -35,42 +33,36 @@ uint8_t *kw_span(const kw_mem *m, uint32_t ptr, uint64_t len)
 }
 
 /* Reads a little-endian u32 from host address p. */
-uint32_t kw_get_u32(const uint8_t *p)
-{
+uint32_t kw_get_u32(const uint8_t *p) {
   return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
          (uint32_t)p[3] << 24;
 }
 
 /* Reads a little-endian u64 from host address p. */
-uint64_t kw_get_u64(const uint8_t *p)
-{
+uint64_t kw_get_u64(const uint8_t *p) {
   return (uint64_t)kw_get_u32(p) | (uint64_t)kw_get_u32(p + 4) << 32;
 }
 
 /* Writes v little-endian at host address p. */
-void kw_put_u16(uint8_t *p, uint16_t v)
-{
+void kw_put_u16(uint8_t *p, uint16_t v) {
   p[0] = (uint8_t)v;
   p[1] = (uint8_t)(v >> 8);
 }
 
 /* Writes v little-endian at host address p. */
-void kw_put_u32(uint8_t *p, uint32_t v)
-{
+void kw_put_u32(uint8_t *p, uint32_t v) {
   kw_put_u16(p, (uint16_t)v);
   kw_put_u16(p + 2, (uint16_t)(v >> 16));
 }
 
 /* Writes v little-endian at host address p. */
-void kw_put_u64(uint8_t *p, uint64_t v)
-{
+void kw_put_u64(uint8_t *p, uint64_t v) {
   kw_put_u32(p, (uint32_t)v);
   kw_put_u32(p + 4, (uint32_t)(v >> 32));
 }
 
 /* Stores a u32 at guest address ptr. Returns 0 or KW_EFAULT. */
-int kw_put_u32_at(const kw_mem *m, uint32_t ptr, uint32_t v)
-{
+int kw_put_u32_at(const kw_mem *m, uint32_t ptr, uint32_t v) {
   uint8_t *p = kw_span(m, ptr, 4);
   if (!p)
     return KW_EFAULT;
@@ -79,8 +71,7 @@ int kw_put_u32_at(const kw_mem *m, uint32_t ptr, uint32_t v)
 }
 
 /* Stores a u64 at guest address ptr. Returns 0 or KW_EFAULT. */
-int kw_put_u64_at(const kw_mem *m, uint32_t ptr, uint64_t v)
-{
+int kw_put_u64_at(const kw_mem *m, uint32_t ptr, uint64_t v) {
   uint8_t *p = kw_span(m, ptr, 8);
   if (!p)
     return KW_EFAULT;
@@ -90,8 +81,7 @@ int kw_put_u64_at(const kw_mem *m, uint32_t ptr, uint64_t v)
 
 /* Checks that the iovec array and every buffer it names are inside guest
 ** memory, before any I/O happens. Returns 0 or KW_EFAULT. */
-int kw_iovs_check(const kw_mem *m, uint32_t ptr, uint32_t n)
-{
+int kw_iovs_check(const kw_mem *m, uint32_t ptr, uint32_t n) {
   const uint8_t *v = kw_span(m, ptr, (uint64_t)n * KW_IOVEC_SIZE);
   if (!v)
     return KW_EFAULT;
@@ -104,8 +94,7 @@ int kw_iovs_check(const kw_mem *m, uint32_t ptr, uint32_t n)
 /* Translates up to max non-empty guest iovecs, from the cursor on, into
 ** host iovecs holding at most cap bytes in all. Returns how many it filled
 ** (0 when nothing is left). The cursor does not move. */
-int kw_iovs_fill(kw_iovs *c, struct iovec *out, int max, uint64_t cap)
-{
+int kw_iovs_fill(kw_iovs *c, struct iovec *out, int max, uint64_t cap) {
   int k = 0;
   uint32_t skip = c->skip;
   for (uint32_t i = c->i; i < c->n && k < max && cap > 0; i++, skip = 0) {
@@ -124,8 +113,7 @@ int kw_iovs_fill(kw_iovs *c, struct iovec *out, int max, uint64_t cap)
 }
 
 /* Moves the cursor forward by n bytes of buffer space. */
-void kw_iovs_advance(kw_iovs *c, uint64_t n)
-{
+void kw_iovs_advance(kw_iovs *c, uint64_t n) {
   while (c->i < c->n) {
     const uint8_t *v = c->m->base + c->ptr + (uint64_t)c->i * KW_IOVEC_SIZE;
     uint32_t left = kw_get_u32(v + 4) - c->skip;

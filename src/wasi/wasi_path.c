@@ -35,8 +35,7 @@ static atomic_int kw_have_openat2;
 
 /* Copies the guest path (ptr, len) into a new C string. KW_EFAULT for a
 ** bad span, KW_EILSEQ for an embedded NUL, KW_ENAMETOOLONG past 4 KiB. */
-int kw_path_get(const kw_mem *m, uint32_t ptr, uint32_t len, char **out)
-{
+int kw_path_get(const kw_mem *m, uint32_t ptr, uint32_t len, char **out) {
   const uint8_t *p = kw_span(m, ptr, len);
   if (!p)
     return KW_EFAULT;
@@ -56,8 +55,7 @@ int kw_path_get(const kw_mem *m, uint32_t ptr, uint32_t len, char **out)
 ** fd, or -1 with errno: ENOSYS when the kernel lacks openat2 or a seccomp
 ** filter denies it (EPERM; opening O_PATH never needs permission), after
 ** which the fallback walk is used for good. */
-static int kw_openat2_dir(int dir, const char *path)
-{
+static int kw_openat2_dir(int dir, const char *path) {
   kw_open_how how = { O_PATH | O_DIRECTORY | O_CLOEXEC, 0,
                       KW_RESOLVE_BENEATH | KW_RESOLVE_NO_MAGICLINKS };
   int st = atomic_load(&kw_have_openat2);
@@ -88,8 +86,7 @@ typedef struct kw_walk {
 } kw_walk;
 
 /* Pushes fd on the walk's stack. Returns 0 or KW_ENOMEM. */
-static int kw_walk_push(kw_walk *k, int fd)
-{
+static int kw_walk_push(kw_walk *k, int fd) {
   if (k->depth + 1 >= k->cap) {
     int *n = ku_realloc(k->stack, sizeof *n * (size_t)(k->cap * 2));
     if (!n) {
@@ -105,8 +102,7 @@ static int kw_walk_push(kw_walk *k, int fd)
 
 /* Replaces the walk's remaining path by link target + "/" + rest.
 ** Absolute targets escape the sandbox: KW_ENOTCAPABLE. */
-static int kw_walk_splice(kw_walk *k, const char *target, const char *rest)
-{
+static int kw_walk_splice(kw_walk *k, const char *target, const char *rest) {
   size_t a = strlen(target), b = strlen(rest);
   char *n;
   if (target[0] == '/')
@@ -129,8 +125,7 @@ static int kw_walk_splice(kw_walk *k, const char *target, const char *rest)
 /* Steps into directory component c of the walk (not "." or ".."): opens
 ** it without following, or splices its target in front of the remaining
 ** path when it is a symlink. */
-static int kw_walk_enter(kw_walk *k, const char *c)
-{
+static int kw_walk_enter(kw_walk *k, const char *c) {
   int top = k->stack[k->depth], err;
   char target[KW_PATH_MAX];
   ssize_t n;
@@ -149,8 +144,7 @@ static int kw_walk_enter(kw_walk *k, const char *c)
 
 /* Takes the first component off the walk's remaining path into comp.
 ** Returns 0, or KW_ENAMETOOLONG for a component over 255 bytes. */
-static int kw_walk_next(kw_walk *k, char comp[256])
-{
+static int kw_walk_next(kw_walk *k, char comp[256]) {
   char *slash = strchr(k->rest, '/');
   size_t len = slash ? (size_t)(slash - k->rest) : strlen(k->rest);
   const char *after = slash ? slash + 1 : "";
@@ -166,8 +160,7 @@ static int kw_walk_next(kw_walk *k, char comp[256])
 ** O_PATH|O_NOFOLLOW, following symlinks by hand and tracking ".." on a
 ** stack so nothing resolves above base (cap-std's approach). Returns 0
 ** with *out an owned fd of the directory reached, or a WASI errno. */
-static int kw_walk_dir(int base, const char *path, int *out)
-{
+static int kw_walk_dir(int base, const char *path, int *out) {
   kw_walk k = { ku_malloc(sizeof(int) * 16), 0, 16, ku_strdup(path), 0 };
   int e = (!k.stack || !k.rest) ? KW_ENOMEM : 0;
   char comp[256];
@@ -196,8 +189,7 @@ static int kw_walk_dir(int base, const char *path, int *out)
 /* Opens the directory part of a guest path beneath base: openat2 when the
 ** kernel has it (EXDEV, an escape, becomes KW_ENOTCAPABLE), else the
 ** walk. Returns 0 with *out owned, or a WASI errno. */
-static int kw_open_dir(int base, const char *dir, int *out)
-{
+static int kw_open_dir(int base, const char *dir, int *out) {
   int fd = kw_openat2_dir(base, dir);
   if (fd >= 0) {
     *out = fd;
@@ -214,8 +206,7 @@ static int kw_open_dir(int base, const char *dir, int *out)
 ** component (in w->name), dropping trailing slashes into w->must_dir. A
 ** last component of "." or ".." moves into dir and the name becomes ".",
 ** so no call ever acts on ".." of a resolved directory. */
-static int kw_split(char *path, char *dir, kw_where *w)
-{
+static int kw_split(char *path, char *dir, kw_where *w) {
   size_t n = strlen(path);
   char *slash, *last;
   w->must_dir = 0;
@@ -245,8 +236,7 @@ static int kw_split(char *path, char *dir, kw_where *w)
 /* Writes dir + "/" + target (n bytes) + an optional "/" to out, which the
 ** caller has checked is large enough. */
 static void kw_join(char *out, const char *dir, const char *target, size_t n,
-                    int slash)
-{
+                    int slash) {
   size_t d = strlen(dir);
   memcpy(out, dir, d);
   out[d] = '/';
@@ -258,8 +248,7 @@ static void kw_join(char *out, const char *dir, const char *target, size_t n,
 ** when following and the last component is a symlink, rewrites path to
 ** dir + "/" + target for another round (*again set). */
 static int kw_round(int base, char *path, int follow, kw_where *w,
-                    int *again)
-{
+                    int *again) {
   char dir[KW_WORK_MAX], target[KW_PATH_MAX];
   ssize_t n;
   int e = kw_split(path, dir, w);
@@ -286,8 +275,7 @@ static int kw_round(int base, char *path, int follow, kw_where *w,
 ** anything that would leave base are KW_ENOTCAPABLE; an empty path is
 ** KW_ENOENT; more than 40 symlinks is KW_ELOOP. With follow, a symlink as
 ** the last component is followed too. On success w->dir is owned. */
-int kw_resolve(int base, const char *path, int follow, kw_where *w)
-{
+int kw_resolve(int base, const char *path, int follow, kw_where *w) {
   char *work;
   int e = 0, again = 1;
   w->dir = -1;
@@ -312,8 +300,7 @@ int kw_resolve(int base, const char *path, int follow, kw_where *w)
 }
 
 /* Closes a resolution's directory fd. */
-void kw_where_done(kw_where *w)
-{
+void kw_where_done(kw_where *w) {
   if (w->dir >= 0)
     close(w->dir);
   w->dir = -1;
@@ -324,8 +311,7 @@ void kw_where_done(kw_where *w)
 ** w->dir is owned. */
 int kw_resolve_guest(krait_caller *caller, kw_state *st, uint32_t fd,
                      uint64_t rights, uint32_t ptr, uint32_t len, int follow,
-                     kw_where *w)
-{
+                     kw_where *w) {
   kw_mem m = kw_mem_of(caller);
   kw_fd *f = NULL;
   char *path = NULL;
@@ -344,8 +330,7 @@ int kw_resolve_guest(krait_caller *caller, kw_state *st, uint32_t fd,
 /* Notes the guest path (ptr, len) of a call through fd for the failed-path
 ** hook, for calls that fail before kw_resolve_guest runs. */
 void kw_note_guest(krait_caller *caller, kw_state *st, uint32_t fd,
-                   uint32_t ptr, uint32_t len)
-{
+                   uint32_t ptr, uint32_t len) {
   kw_mem m = kw_mem_of(caller);
   kw_fd *f = kw_fd_get(st, fd);
   char *path = NULL;

@@ -17,16 +17,14 @@
 #define KW_U32(i) ((uint32_t)ar[i].i32)
 
 /* The result of a host *at() call: 0, or the WASI errno of errno. */
-static int kw_host(int r)
-{
+static int kw_host(int r) {
   return r == 0 ? 0 : kw_errno(errno);
 }
 
 /* The host open flags for path_open's oflags, fdflags and the rights
 ** asked for: reading and writing follow the rights (as in wasmtime), the
 ** last component is never followed here (kw_resolve already did). */
-static int kw_open_flags(uint32_t oflags, uint32_t fdflags, uint64_t base)
-{
+static int kw_open_flags(uint32_t oflags, uint32_t fdflags, uint64_t base) {
   uint64_t wr = KW_R(FD_WRITE) | KW_R(FD_ALLOCATE) | KW_R(FD_FILESTAT_SET_SIZE);
   uint64_t rd = KW_R(FD_READ) | KW_R(FD_READDIR);
   int fl = O_CLOEXEC | O_NOCTTY | O_NOFOLLOW;
@@ -48,8 +46,7 @@ static int kw_open_flags(uint32_t oflags, uint32_t fdflags, uint64_t base)
 ** block in open(2), past the caller's deadline, so the open is always
 ** non-blocking and O_NONBLOCK is cleared afterwards unless asked for.
 ** Returns the fd, or -1 with errno. */
-static int kw_open_nonblocking(int dir, const char *name, int flags)
-{
+static int kw_open_nonblocking(int dir, const char *name, int flags) {
   int fd = openat(dir, name, flags | O_NONBLOCK, 0666);
   if (fd >= 0 && !(flags & O_NONBLOCK))
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
@@ -58,8 +55,7 @@ static int kw_open_nonblocking(int dir, const char *name, int flags)
 
 /* The rights the directory fd needs for one path_open: path_open itself,
 ** path_create_file with creat, path_filestat_set_size with trunc. */
-static uint64_t kw_open_needs(uint32_t oflags)
-{
+static uint64_t kw_open_needs(uint32_t oflags) {
   uint64_t r = KW_R(PATH_OPEN);
   if (oflags & KW_O_CREAT)
     r |= KW_R(PATH_CREATE_FILE);
@@ -70,8 +66,7 @@ static uint64_t kw_open_needs(uint32_t oflags)
 
 /* The rights the new fd asks for, plus those its fdflags imply (dsync
 ** needs fd_datasync, rsync and sync need fd_sync). */
-static uint64_t kw_open_asks(uint64_t base, uint32_t fdflags)
-{
+static uint64_t kw_open_asks(uint64_t base, uint32_t fdflags) {
   base &= KW_RIGHTS_ALL;
   if (fdflags & KW_FDFLAG_DSYNC)
     base |= KW_R(FD_DATASYNC);
@@ -83,8 +78,7 @@ static uint64_t kw_open_asks(uint64_t base, uint32_t fdflags)
 /* The bytes an O_TRUNC open of w frees (the size of the regular file it
 ** names), for the disk quota; 0 without a quota, trunc or such a file. */
 static uint64_t kw_trunc_frees(const kw_state *st, const kw_where *w,
-                               uint32_t oflags)
-{
+                               uint32_t oflags) {
   struct stat sb;
   if (!st->disk_max || !(oflags & KW_O_TRUNC) ||
       fstatat(w->dir, w->name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
@@ -96,8 +90,7 @@ static uint64_t kw_trunc_frees(const kw_state *st, const kw_where *w,
 /* path_open(fd, dirflags, path, path_len, oflags, rights_base,
 ** rights_inheriting, fdflags, fd_ptr) -> errno. The new fd's rights must
 ** be within the directory's inheriting rights (else ENOTCAPABLE). */
-int kw_path_open(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_path_open(krait_caller *caller, void *env, krait_slot *ar) {
   kw_state *st = env;
   kw_mem m = kw_mem_of(caller);
   uint32_t oflags = KW_U32(4), fdflags = KW_U32(7), nfd;
@@ -146,8 +139,7 @@ int kw_path_open(krait_caller *caller, void *env, krait_slot *ar)
 
 /* path_create_directory(fd, path, path_len) -> errno */
 int kw_path_create_directory(krait_caller *caller, void *env,
-                             krait_slot *ar)
-{
+                             krait_slot *ar) {
   kw_where w;
   int e = kw_resolve_guest(caller, env, KW_U32(0),
                            KW_R(PATH_CREATE_DIRECTORY), KW_U32(1),
@@ -160,8 +152,7 @@ int kw_path_create_directory(krait_caller *caller, void *env,
 
 /* path_remove_directory(fd, path, path_len) -> errno */
 int kw_path_remove_directory(krait_caller *caller, void *env,
-                             krait_slot *ar)
-{
+                             krait_slot *ar) {
   kw_where w;
   int e = kw_resolve_guest(caller, env, KW_U32(0),
                            KW_R(PATH_REMOVE_DIRECTORY), KW_U32(1),
@@ -174,8 +165,7 @@ int kw_path_remove_directory(krait_caller *caller, void *env,
 
 /* path_unlink_file(fd, path, path_len) -> errno. A trailing slash names a
 ** directory, which this call never removes: ENOTDIR or EISDIR. */
-int kw_path_unlink_file(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_path_unlink_file(krait_caller *caller, void *env, krait_slot *ar) {
   kw_where w;
   struct stat sb;
   int e = kw_resolve_guest(caller, env, KW_U32(0), KW_R(PATH_UNLINK_FILE),
@@ -190,8 +180,7 @@ int kw_path_unlink_file(krait_caller *caller, void *env, krait_slot *ar)
 }
 
 /* path_filestat_get(fd, flags, path, path_len, filestat_ptr) -> errno */
-int kw_path_filestat_get(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_path_filestat_get(krait_caller *caller, void *env, krait_slot *ar) {
   kw_mem m = kw_mem_of(caller);
   uint8_t *p = kw_span(&m, KW_U32(4), KW_FILESTAT_SIZE);
   struct stat sb;
@@ -213,8 +202,7 @@ int kw_path_filestat_get(krait_caller *caller, void *env, krait_slot *ar)
 /* Host timespecs for a WASI (atim, mtim, fst_flags) triple: a given time,
 ** now, or unchanged. KW_EINVAL when a time is both given and "now". */
 int kw_times(uint64_t atim, uint64_t mtim, uint32_t fst,
-             struct timespec ts[2])
-{
+             struct timespec ts[2]) {
   uint64_t t[2] = { atim, mtim };
   for (int i = 0; i < 2; i++) {
     uint32_t set = i ? KW_FST_MTIM : KW_FST_ATIM;
@@ -234,8 +222,7 @@ int kw_times(uint64_t atim, uint64_t mtim, uint32_t fst,
 /* path_filestat_set_times(fd, flags, path, path_len, atim, mtim,
 ** fst_flags) -> errno */
 int kw_path_filestat_set_times(krait_caller *caller, void *env,
-                               krait_slot *ar)
-{
+                               krait_slot *ar) {
   struct timespec ts[2];
   kw_where w;
   int e = kw_times((uint64_t)ar[4].i64, (uint64_t)ar[5].i64, KW_U32(6), ts);
@@ -255,8 +242,7 @@ int kw_path_filestat_set_times(krait_caller *caller, void *env,
 ** so then the name is EEXIST when something is there and ENOENT when not,
 ** as Linux's linkat and symlinkat answer (wasmtime gives the same, but
 ** ENOTDIR for an existing file). Returns 0 without a trailing slash. */
-static int kw_new_name(const kw_where *w)
-{
+static int kw_new_name(const kw_where *w) {
   struct stat sb;
   if (!w->must_dir)
     return 0;
@@ -269,8 +255,7 @@ static int kw_new_name(const kw_where *w)
 ** linkat then refuses with EPERM); anything else is ENOTDIR, as Linux's
 ** linkat answers (it would otherwise link the file the slash was cut
 ** from). Returns 0 without a trailing slash or for a directory. */
-static int kw_link_source(const kw_where *w)
-{
+static int kw_link_source(const kw_where *w) {
   struct stat sb;
   if (!w->must_dir)
     return 0;
@@ -283,8 +268,7 @@ static int kw_link_source(const kw_where *w)
 ** new_path_len) -> errno. Both ends resolve inside their own fds; a
 ** symlink (linked as itself) must still point inside from its new place.
 ** Trailing slashes follow Linux (kw_link_source, kw_new_name). */
-int kw_path_link(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_path_link(krait_caller *caller, void *env, krait_slot *ar) {
   kw_where o, n;
   int e = kw_resolve_guest(caller, env, KW_U32(0), KW_R(PATH_LINK_SOURCE),
                            KW_U32(2), KW_U32(3),
@@ -310,8 +294,7 @@ int kw_path_link(krait_caller *caller, void *env, krait_slot *ar)
 /* path_rename(fd, old_path, old_path_len, new_fd, new_path, new_path_len)
 ** -> errno. A symlink moved, or one inside a directory moved, must still
 ** point inside its preopen from its new place (kw_link_check_move). */
-int kw_path_rename(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_path_rename(krait_caller *caller, void *env, krait_slot *ar) {
   kw_where o, n;
   int e = kw_resolve_guest(caller, env, KW_U32(0), KW_R(PATH_RENAME_SOURCE),
                            KW_U32(1), KW_U32(2), 0, &o);
@@ -336,8 +319,7 @@ int kw_path_rename(krait_caller *caller, void *env, krait_slot *ar)
 ** that climbs above the preopen, or a ".." after a name (which a symlink
 ** in the middle could turn into a climb) is refused with ENOTCAPABLE.
 ** A new_path ending in '/' is EEXIST or ENOENT (kw_new_name). */
-int kw_path_symlink(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_path_symlink(krait_caller *caller, void *env, krait_slot *ar) {
   kw_mem m = kw_mem_of(caller);
   char *target = NULL;
   kw_where w;
@@ -361,8 +343,7 @@ int kw_path_symlink(krait_caller *caller, void *env, krait_slot *ar)
 
 /* path_readlink(fd, path, path_len, buf, buf_len, bufused_ptr) -> errno.
 ** A target longer than buf is truncated to buf_len bytes. */
-int kw_path_readlink(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_path_readlink(krait_caller *caller, void *env, krait_slot *ar) {
   kw_mem m = kw_mem_of(caller);
   uint8_t *buf = kw_span(&m, KW_U32(3), KW_U32(4));
   char target[4096];

@@ -25,16 +25,14 @@ typedef struct kw_sub {
 } kw_sub;
 
 /* a + b, saturating at UINT64_MAX. */
-static uint64_t kw_add_sat(uint64_t a, uint64_t b)
-{
+static uint64_t kw_add_sat(uint64_t a, uint64_t b) {
   return a + b < a ? UINT64_MAX : a + b;
 }
 
 /* Decodes a clock subscription (id @16, timeout @24, flags @40) into a
 ** monotonic deadline. CPU-time clocks do not advance while waiting, so
 ** they are ENOTSUP; other ids are EINVAL. */
-static void kw_sub_clock(kw_sub *s, const uint8_t *p)
-{
+static void kw_sub_clock(kw_sub *s, const uint8_t *p) {
   uint32_t id = kw_get_u32(p + 16);
   uint64_t t = kw_get_u64(p + 24), now = kp_monotonic_ns();
   int abs = (p[40] & KW_SUBCLOCK_ABSTIME) != 0;
@@ -55,8 +53,7 @@ static void kw_sub_clock(kw_sub *s, const uint8_t *p)
 /* Decodes all n subscriptions at in; fd ones get pollfd entries in pfds
 ** (*npfd counts them). Returns 0, or KW_EINVAL for an unknown tag. */
 static int kw_subs_decode(kw_state *st, const uint8_t *in, uint32_t n,
-                          kw_sub *subs, struct pollfd *pfds, nfds_t *npfd)
-{
+                          kw_sub *subs, struct pollfd *pfds, nfds_t *npfd) {
   for (uint32_t i = 0; i < n; i++, in += KW_SUBSCRIPTION_SIZE) {
     kw_sub *s = &subs[i];
     kw_fd *f;
@@ -84,8 +81,7 @@ static int kw_subs_decode(kw_state *st, const uint8_t *in, uint32_t n,
 ** earliest deadline (the call's own deadline counts too, see krait.h);
 ** *forever when there is no clock to wait for. */
 static struct timespec kw_wait_time(const kw_sub *subs, uint32_t n,
-                                    uint64_t limit, int *forever)
-{
+                                    uint64_t limit, int *forever) {
   uint64_t now = kp_monotonic_ns(), first = limit ? limit : UINT64_MAX;
   struct timespec ts = { 0, 0 };
   *forever = 1;
@@ -109,8 +105,7 @@ static struct timespec kw_wait_time(const kw_sub *subs, uint32_t n,
 
 /* Bytes available to read from a ready host fd: what is left of a regular
 ** file, or what a pipe/tty/socket has buffered (0 if unknown). */
-static uint64_t kw_readable(int host)
-{
+static uint64_t kw_readable(int host) {
   struct stat sb;
   int avail = 0;
   if (fstat(host, &sb) == 0 && S_ISREG(sb.st_mode)) {
@@ -122,8 +117,7 @@ static uint64_t kw_readable(int host)
 }
 
 /* Writes the event for subscription s if it has fired. Returns 1 if so. */
-static int kw_event(const kw_sub *s, uint64_t now, uint8_t *out)
-{
+static int kw_event(const kw_sub *s, uint64_t now, uint8_t *out) {
   short rev = s->pfd ? s->pfd->revents : 0;
   int fired = s->error || (s->type == KW_EVENT_CLOCK && s->deadline <= now)
               || rev;
@@ -146,8 +140,7 @@ static int kw_event(const kw_sub *s, uint64_t now, uint8_t *out)
 ** KW_PAST_DEADLINE when the call's deadline (limit) came first. */
 static int kw_poll_wait(kw_sub *subs, uint32_t n, struct pollfd *pfds,
                         nfds_t npfd, uint8_t *out, uint32_t *nevents,
-                        uint64_t limit)
-{
+                        uint64_t limit) {
   for (;;) {
     int forever;
     struct timespec ts = kw_wait_time(subs, n, limit, &forever);
@@ -173,8 +166,7 @@ static int kw_poll_wait(kw_sub *subs, uint32_t n, struct pollfd *pfds,
 /* poll_oneoff(in, out, nsubscriptions, nevents_ptr) -> errno. Clock
 ** subscriptions (relative or absolute, realtime or monotonic) and fd
 ** read/write readiness of the stdio fds; a bad fd is an event with EBADF. */
-int kw_poll_oneoff(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_poll_oneoff(krait_caller *caller, void *env, krait_slot *ar) {
   kw_mem m = kw_mem_of(caller);
   uint32_t n = (uint32_t)ar[2].i32, nevents = 0;
   uint64_t insize = (uint64_t)n * KW_SUBSCRIPTION_SIZE;

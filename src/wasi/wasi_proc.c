@@ -11,8 +11,7 @@
 #include "wasi/wasi_internal.h"
 
 /* The host clock behind a WASI clock id, or -1 for an unknown id. */
-static int kw_host_clock(uint32_t id)
-{
+static int kw_host_clock(uint32_t id) {
   switch (id) {
   case KW_CLOCK_REALTIME: return CLOCK_REALTIME;
   case KW_CLOCK_MONOTONIC: return CLOCK_MONOTONIC;
@@ -23,8 +22,7 @@ static int kw_host_clock(uint32_t id)
 }
 
 /* Reads a clock (get != 0) or its resolution into *ns. Returns an errno. */
-static int kw_clock_read(uint32_t id, int get, uint64_t *ns)
-{
+static int kw_clock_read(uint32_t id, int get, uint64_t *ns) {
   struct timespec ts;
   int clk = kw_host_clock(id);
   if (clk < 0)
@@ -36,8 +34,7 @@ static int kw_clock_read(uint32_t id, int get, uint64_t *ns)
 }
 
 /* clock_res_get(id, resolution_ptr) -> errno */
-int kw_clock_res_get(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_clock_res_get(krait_caller *caller, void *env, krait_slot *ar) {
   kw_mem m = kw_mem_of(caller);
   uint32_t out = (uint32_t)ar[1].i32;
   uint64_t ns = 0;
@@ -49,8 +46,7 @@ int kw_clock_res_get(krait_caller *caller, void *env, krait_slot *ar)
 
 /* clock_time_get(id, precision, time_ptr) -> errno. The precision hint is
 ** ignored: the host clock is read at full resolution. */
-int kw_clock_time_get(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_clock_time_get(krait_caller *caller, void *env, krait_slot *ar) {
   kw_mem m = kw_mem_of(caller);
   uint32_t out = (uint32_t)ar[2].i32;
   uint64_t ns = 0;
@@ -62,8 +58,7 @@ int kw_clock_time_get(krait_caller *caller, void *env, krait_slot *ar)
 
 /* random_get(buf, buf_len) -> errno. Fills the buffer from getrandom(2),
 ** which may return fewer bytes than asked or be interrupted. */
-int kw_random_get(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_random_get(krait_caller *caller, void *env, krait_slot *ar) {
   kw_mem m = kw_mem_of(caller);
   uint32_t len = (uint32_t)ar[1].i32;
   uint8_t *p = kw_span(&m, (uint32_t)ar[0].i32, len);
@@ -82,21 +77,18 @@ int kw_random_get(krait_caller *caller, void *env, krait_slot *ar)
 }
 
 /* sched_yield() -> errno */
-int kw_sched_yield(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_sched_yield(krait_caller *caller, void *env, krait_slot *ar) {
   sched_yield();
   return kw_ret(ar, 0);
 }
 
 /* proc_exit(code): ends the guest; the embedder sees KRAIT_ERR_EXIT. */
-int kw_proc_exit(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_proc_exit(krait_caller *caller, void *env, krait_slot *ar) {
   return krait_caller_exit(caller, ar[0].i32);
 }
 
 /* proc_raise(signal) -> errno. Gone from wasi-libc and from later WASI;
 ** signals are not delivered to guests here: ENOSYS. */
-int kw_proc_raise(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_proc_raise(krait_caller *caller, void *env, krait_slot *ar) {
   return kw_ret(ar, KW_ENOSYS);
 }

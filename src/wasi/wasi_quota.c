@@ -12,8 +12,7 @@
 /* Records f's current size in g when the quota applies to it: a limit is
 ** set, the guest owns the fd (the embedder's stdio is not the guest's
 ** disk use) and it is a regular file. */
-void kw_quota_begin(const kw_state *st, const kw_fd *f, kw_grow *g)
-{
+void kw_quota_begin(const kw_state *st, const kw_fd *f, kw_grow *g) {
   struct stat sb;
   g->counted = 0;
   g->size = 0;
@@ -26,8 +25,7 @@ void kw_quota_begin(const kw_state *st, const kw_fd *f, kw_grow *g)
 
 /* How many bytes may be written starting at pos without the file growing
 ** past what the quota has left: UINT64_MAX when it does not apply. */
-uint64_t kw_quota_room(const kw_state *st, const kw_grow *g, uint64_t pos)
-{
+uint64_t kw_quota_room(const kw_state *st, const kw_grow *g, uint64_t pos) {
   uint64_t left, end;
   if (!g->counted)
     return UINT64_MAX;
@@ -40,8 +38,7 @@ uint64_t kw_quota_room(const kw_state *st, const kw_grow *g, uint64_t pos)
 
 /* Where a write through f at its own position lands: the end of the file
 ** for an append-mode fd, else its offset. Returns 0, or a WASI errno. */
-int kw_quota_position(const kw_fd *f, const kw_grow *g, uint64_t *pos)
-{
+int kw_quota_position(const kw_fd *f, const kw_grow *g, uint64_t *pos) {
   off_t at;
   int fl = fcntl(f->host, F_GETFL);
   if (fl >= 0 && (fl & O_APPEND)) {
@@ -58,15 +55,13 @@ int kw_quota_position(const kw_fd *f, const kw_grow *g, uint64_t *pos)
 /* Gives back bytes the guest freed by shrinking a file, never below 0:
 ** the quota then still bounds the host's disk use to what it was plus
 ** max_disk, even when the guest shrinks files it did not grow. */
-void kw_quota_credit(kw_state *st, uint64_t bytes)
-{
+void kw_quota_credit(kw_state *st, uint64_t bytes) {
   st->disk_used = bytes < st->disk_used ? st->disk_used - bytes : 0;
 }
 
 /* Settles a call that may have changed f's size since kw_quota_begin:
 ** growth is charged, shrinking credited. */
-void kw_quota_end(kw_state *st, const kw_fd *f, const kw_grow *g)
-{
+void kw_quota_end(kw_state *st, const kw_fd *f, const kw_grow *g) {
   struct stat sb;
   uint64_t now;
   if (!g->counted || fstat(f->host, &sb) != 0)

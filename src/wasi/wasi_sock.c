@@ -13,8 +13,7 @@
 enum { KW_RECV_PEEK = 1, KW_RECV_WAITALL = 2, KW_RECV_TRUNCATED = 1 };
 
 /* Looks up fd, checks rights, and checks that it is a socket. */
-static int kw_sock(kw_state *st, uint32_t fd, uint64_t rights, kw_fd **f)
-{
+static int kw_sock(kw_state *st, uint32_t fd, uint64_t rights, kw_fd **f) {
   int e = kw_fd_need(st, fd, rights, f), t;
   if (e != 0)
     return e;
@@ -26,8 +25,7 @@ static int kw_sock(kw_state *st, uint32_t fd, uint64_t rights, kw_fd **f)
 
 /* sock_accept(fd, flags, fd_ptr) -> errno. Waits (up to the caller's
 ** deadline) for a connection; the new fd gets the listener's rights. */
-int kw_sock_accept(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_sock_accept(krait_caller *caller, void *env, krait_slot *ar) {
   kw_mem m = kw_mem_of(caller);
   uint32_t flags = (uint32_t)ar[1].i32, nfd;
   kw_fd *f;
@@ -54,8 +52,7 @@ int kw_sock_accept(krait_caller *caller, void *env, krait_slot *ar)
 /* sock_recv(fd, ri_data, ri_data_len, ri_flags, ro_datalen_ptr,
 ** ro_flags_ptr) -> errno. One recvmsg into the iovecs, after waiting for
 ** data up to the caller's deadline. */
-int kw_sock_recv(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_sock_recv(krait_caller *caller, void *env, krait_slot *ar) {
   kw_mem m = kw_mem_of(caller);
   kw_iovs c = { &m, (uint32_t)ar[1].i32, (uint32_t)ar[2].i32, 0, 0 };
   uint32_t fl = (uint32_t)ar[3].i32;
@@ -89,8 +86,7 @@ int kw_sock_recv(krait_caller *caller, void *env, krait_slot *ar)
 
 /* sock_send(fd, si_data, si_data_len, si_flags, so_datalen_ptr) -> errno.
 ** One sendmsg (MSG_NOSIGNAL: a closed peer is EPIPE, not a signal). */
-int kw_sock_send(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_sock_send(krait_caller *caller, void *env, krait_slot *ar) {
   kw_mem m = kw_mem_of(caller);
   kw_iovs c = { &m, (uint32_t)ar[1].i32, (uint32_t)ar[2].i32, 0, 0 };
   struct iovec v[64];
@@ -115,8 +111,7 @@ int kw_sock_send(krait_caller *caller, void *env, krait_slot *ar)
 }
 
 /* sock_shutdown(fd, how) -> errno; how is a nonzero set of rd/wr. */
-int kw_sock_shutdown(krait_caller *caller, void *env, krait_slot *ar)
-{
+int kw_sock_shutdown(krait_caller *caller, void *env, krait_slot *ar) {
   static const int hows[] = { 0, SHUT_RD, SHUT_WR, SHUT_RDWR };
   uint32_t how = (uint32_t)ar[1].i32;
   kw_fd *f;
