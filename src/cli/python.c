@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "util/util.h"
 
 /* Where the guest sees the stdlib and which program name it gets: the
 ** configure prefix of python.wasm, so getpath finds lib/python3.11 there. */
@@ -92,16 +93,16 @@ static char *kc_py_own(kc_py *p, char *s)
 static int kc_py_grant(kc_py *p, const char *host, const char *guest, int ro)
 {
   krait_wasi_preopen *d = &p->o.dirs[p->o.ndirs];
-  char *real = realpath(host, NULL);
+  char *real = ku_realpath(host);
   struct stat sb;
   if (!real || stat(real, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
     fprintf(stderr, "Error: cannot grant '%s' to Python: %s\n", host,
             real ? "not a directory" : strerror(errno));
-    free(real);
+    ku_free(real);
     return -1;
   }
   d->host_path = real;
-  d->guest_path = strdup(guest ? guest : real);
+  d->guest_path = ku_strdup(guest ? guest : real);
   d->read_only = ro;
   p->o.ndirs++;
   return d->guest_path ? 0 : -1;
@@ -118,7 +119,7 @@ static int kc_py_site_packages(kc_py *p, const char *dir)
     return KC_EXIT_ERROR;
   path = p->o.dirs[p->o.ndirs - 1].guest_path;
   n = strlen(path);
-  grown = realloc(p->pythonpath, p->pplen + n + 16);
+  grown = ku_realloc(p->pythonpath, p->pplen + n + 16);
   if (!grown)
     return KC_EXIT_ERROR;
   if (!p->pythonpath)
@@ -187,7 +188,7 @@ static int kc_py_find_home(kc_py *p)
 {
   char *home = kc_python_home(p->home);
   if (!home || !kc_py_own(p, home)) {
-    free(home);
+    ku_free(home);
     return -1;
   }
   p->home = home;
@@ -273,16 +274,16 @@ static char *kc_py_script_path(kc_py *p, char **argv, int script,
   const char *a = argv[script];
   char *out;
   struct stat sb;
-  *real = kc_py_own(p, realpath(a, NULL));
+  *real = kc_py_own(p, ku_realpath(a));
   if (!*real || stat(*real, &sb) != 0 || !S_ISREG(sb.st_mode))
     return NULL;
   if (a[0] == '/' || !cwd || strstr(a, "..")) {
     argv[script] = *real;
-    return strdup(*real);
+    return ku_strdup(*real);
   }
   while (a[0] == '.' && a[1] == '/')
     a += 2;
-  out = malloc(strlen(cwd) + strlen(a) + 2);
+  out = ku_malloc(strlen(cwd) + strlen(a) + 2);
   if (out)
     sprintf(out, "%s%s%s", cwd, strcmp(cwd, "/") ? "/" : "", a);
   return out;
@@ -293,7 +294,7 @@ static char *kc_py_script_path(kc_py *p, char **argv, int script,
 static int kc_py_view_script(kc_py *p, const char *real, const char *vpath)
 {
   size_t vl = strlen(p->view);
-  char *dst = malloc(vl + strlen(vpath) + 1);
+  char *dst = ku_malloc(vl + strlen(vpath) + 1);
   int r = -1;
   if (dst) {
     sprintf(dst, "%s%s", p->view, vpath);
@@ -306,7 +307,7 @@ static int kc_py_view_script(kc_py *p, const char *real, const char *vpath)
   if (r != 0)
     fprintf(stderr, "Error: cannot give the script '%s' to Python: %s\n",
             real, strerror(errno));
-  free(dst);
+  ku_free(dst);
   return r;
 }
 
@@ -321,12 +322,12 @@ static void kc_py_view_dirs(kc_py *p)
     char *dir;
     if (!g || g[0] != '/' || strstr(g, ".."))
       continue;
-    dir = malloc(strlen(p->view) + strlen(g) + 1);
+    dir = ku_malloc(strlen(p->view) + strlen(g) + 1);
     if (dir) {
       sprintf(dir, "%s%s", p->view, g);
       kc_py_mkdirs(dir);
     }
-    free(dir);
+    ku_free(dir);
   }
 }
 
@@ -363,26 +364,26 @@ static int kc_py_view(kc_py *p, char **argv, int script)
   const char *tmp = getenv("TMPDIR");
   char cwd[PATH_MAX], *vpath = NULL, *real = NULL, *dir, *pwd;
   int have_cwd = getcwd(cwd, sizeof cwd) != NULL, r = 0;
-  p->view = malloc(strlen(tmp && tmp[0] ? tmp : "/tmp") + 24);
+  p->view = ku_malloc(strlen(tmp && tmp[0] ? tmp : "/tmp") + 24);
   if (!p->view)
     return -1;
   sprintf(p->view, "%s/krait-python-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
   if (!mkdtemp(p->view)) {
     fprintf(stderr, "Error: cannot make the guest's view in '%s': %s\n",
             p->view, strerror(errno));
-    free(p->view);
+    ku_free(p->view);
     p->view = NULL;
     return -1;
   }
-  if (have_cwd && (pwd = kc_py_own(p, malloc(strlen(cwd) + 5)))) {
+  if (have_cwd && (pwd = kc_py_own(p, ku_malloc(strlen(cwd) + 5)))) {
     sprintf(pwd, "PWD=%s", cwd);
     kc_env_put(&p->o, pwd);
-    dir = malloc(strlen(p->view) + strlen(cwd) + 1);
+    dir = ku_malloc(strlen(p->view) + strlen(cwd) + 1);
     if (dir)
       sprintf(dir, "%s%s", p->view, cwd);
     if (!dir || kc_py_mkdirs(dir) != 0)
       have_cwd = 0;  /* the guest starts in "/" then */
-    free(dir);
+    ku_free(dir);
   }
   kc_py_view_dirs(p);
   if (script >= 0)
@@ -390,22 +391,22 @@ static int kc_py_view(kc_py *p, char **argv, int script)
   if (vpath) {
     r = kc_py_view_script(p, real, vpath);
     p->script_real = real;
-    p->script_guest = kc_py_own(p, strdup(vpath));
+    p->script_guest = kc_py_own(p, ku_strdup(vpath));
   }
   if (r == 0 && !kc_py_root_granted(p)) {
     p->o.wasi = (kw_extra){ p->o.ndirs, kc_py_miss, p };
     r = kc_py_grant(p, p->view, "/", 1);
   } else if (r == 0 && vpath) {
-    dir = malloc(strlen(p->view) + strlen(vpath) + 1);
+    dir = ku_malloc(strlen(p->view) + strlen(vpath) + 1);
     if (dir) {
       sprintf(dir, "%s%s", p->view, vpath);
       *strrchr(dir, '/') = '\0';
       *strrchr(vpath, '/') = '\0';
     }
     r = dir ? kc_py_grant(p, dir, vpath[0] ? vpath : "/", 1) : -1;
-    free(dir);
+    ku_free(dir);
   }
-  free(vpath);
+  ku_free(vpath);
   return r;
 }
 
@@ -418,7 +419,7 @@ static int kc_py_dir_names(kc_py *p)
     krait_wasi_preopen *d = &p->o.dirs[i];
     if (d->guest_path)
       continue;
-    d->guest_path = realpath(d->host_path, NULL);
+    d->guest_path = ku_realpath(d->host_path);
     if (!d->guest_path) {
       fprintf(stderr, "Error: cannot grant '%s' to Python: %s\n",
               d->host_path, strerror(errno));
@@ -479,7 +480,7 @@ static int kc_py_sibling_import(const char *real, char *name, size_t n)
 {
   size_t len = 0;
   uint8_t *bytes = ku_read_file(real, &len, name, n);
-  char *src = bytes ? malloc(len + 1) : NULL, *dir;
+  char *src = bytes ? ku_malloc(len + 1) : NULL, *dir;
   DIR *d = NULL;
   struct dirent *de;
   int found = 0;
@@ -489,10 +490,10 @@ static int kc_py_sibling_import(const char *real, char *name, size_t n)
       src[i] = src[i] ? src[i] : ' ';  /* one C string */
     src[len] = '\0';
   }
-  free(bytes);
+  ku_free(bytes);
   if (!src)
     return 0;
-  dir = strdup(real);
+  dir = ku_strdup(real);
   if (dir) {
     *strrchr(dir, '/') = '\0';
     d = opendir(dir[0] ? dir : "/");
@@ -513,8 +514,8 @@ static int kc_py_sibling_import(const char *real, char *name, size_t n)
   }
   if (d)
     closedir(d);
-  free(dir);
-  free(src);
+  ku_free(dir);
+  ku_free(src);
   return found;
 }
 
@@ -572,16 +573,16 @@ static int kc_py_setup(kc_py *p, char **argv, int script)
     for (int i = 0; i < p->o.envc; i++)
       if (strncmp(p->o.envp[i], "PYTHONPATH=", 11) == 0 &&
           p->o.envp[i][11] != '\0') {
-        char *both = malloc(p->pplen + strlen(p->o.envp[i]) + 2);
+        char *both = ku_malloc(p->pplen + strlen(p->o.envp[i]) + 2);
         if (!both)
           return -1;
         sprintf(both, "%s:%s", p->pythonpath, p->o.envp[i] + 11);
-        free(p->pythonpath);
+        ku_free(p->pythonpath);
         p->pythonpath = both;
       }
     kc_env_put(&p->o, p->pythonpath);
   }
-  p->o.module_path = kc_py_own(p, malloc(strlen(p->home) + 16));
+  p->o.module_path = kc_py_own(p, ku_malloc(strlen(p->home) + 16));
   if (!p->o.module_path)
     return -1;
   sprintf((char *)p->o.module_path, "%s/python.wasm", p->home);
@@ -616,12 +617,12 @@ int kc_python_main(int argc, char **argv)
   }
   if (p.view) {
     ku_remove_tree(p.view);
-    free(p.view);
+    ku_free(p.view);
   }
   kc_opts_free(&p.o);
-  free(p.pythonpath);
+  ku_free(p.pythonpath);
   for (int i = 0; i < p.nowned; i++)
-    free(p.owned[i]);
+    ku_free(p.owned[i]);
   fflush(stdout);
   return rc;
 }

@@ -12,6 +12,7 @@
 
 #include "cli/cli.h"
 #include "app/app.h"
+#include "util/util.h"
 
 extern char **environ;
 
@@ -119,11 +120,11 @@ static int kc_opt_dir(kc_run_opts *o, const char *value)
   if (value[0] == '\0' || sep == value || (sep && sep[2] == '\0'))
     return KC_BAD("bad --dir value '%s' (expected HOST[::GUEST[:ro]])",
                   value);
-  d->host_path = sep ? strndup(value, (size_t)(sep - value)) : strdup(value);
+  d->host_path = sep ? ku_strndup(value, (size_t)(sep - value)) : ku_strdup(value);
   if (sep) {
     glen = strlen(sep + 2);
     d->read_only = glen > 3 && strcmp(sep + 2 + glen - 3, ":ro") == 0;
-    d->guest_path = strndup(sep + 2, glen - (d->read_only ? 3 : 0));
+    d->guest_path = ku_strndup(sep + 2, glen - (d->read_only ? 3 : 0));
   }
   o->ndirs++;
   if (!d->host_path || (sep && !d->guest_path))
@@ -350,7 +351,7 @@ static int kc_invoke(krait_store *store, krait_instance *inst,
   sig = krait_func_signature(f);
   np = strcspn(sig, ":");
   nr = strlen(sig) - np - (sig[np] == ':');
-  vals = calloc(np + nr + 1, sizeof *vals);
+  vals = ku_calloc(np + nr + 1, sizeof *vals);
   if (!vals) {
     fputs("Error: out of memory\n", stderr);
     return KC_EXIT_ERROR;
@@ -370,7 +371,7 @@ static int kc_invoke(krait_store *store, krait_instance *inst,
     printf("%s\n", buf);
   }
 done:
-  free(vals);
+  ku_free(vals);
   return rc;
 }
 
@@ -422,11 +423,11 @@ int kc_run_module(const kc_run_opts *o)
   memset(&err, 0, sizeof err);
   engine = krait_engine_new(&o->cfg, &err);
   if (!engine) {
-    free(bytes);
+    ku_free(bytes);
     return kc_report(&err, "configure the engine for", file);
   }
   module = krait_module_new(engine, bytes, len, &err);
-  free(bytes);
+  ku_free(bytes);
   if (!module)
     rc = kc_report(&err, "load", file);
   else
@@ -447,8 +448,8 @@ int kc_opts_init(kc_run_opts *o, int argc, const char *cmd, const char *usage)
   o->cmd = cmd;
   o->usage = usage;
   krait_config_default(&o->cfg);
-  o->envp = calloc((size_t)argc + KC_OPTS_EXTRA, sizeof *o->envp);
-  o->dirs = calloc((size_t)argc + KC_OPTS_EXTRA, sizeof *o->dirs);
+  o->envp = ku_calloc((size_t)argc + KC_OPTS_EXTRA, sizeof *o->envp);
+  o->dirs = ku_calloc((size_t)argc + KC_OPTS_EXTRA, sizeof *o->dirs);
   if (o->envp && o->dirs)
     return 0;
   fputs("Error: out of memory\n", stderr);
@@ -459,12 +460,12 @@ int kc_opts_init(kc_run_opts *o, int argc, const char *cmd, const char *usage)
 /* Frees what kc_opts_init and the option parsers allocated. */
 void kc_opts_free(kc_run_opts *o)
 {
-  free(o->envp);
+  ku_free(o->envp);
   for (int i = 0; o->dirs && i < o->ndirs; i++) {
-    free((char *)o->dirs[i].host_path);
-    free((char *)o->dirs[i].guest_path);
+    ku_free((char *)o->dirs[i].host_path);
+    ku_free((char *)o->dirs[i].guest_path);
   }
-  free(o->dirs);
+  ku_free(o->dirs);
   o->envp = NULL;
   o->dirs = NULL;
 }
