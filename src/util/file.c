@@ -13,16 +13,17 @@
 #include <unistd.h>
 
 #include "util/file.h"
+#include "util/util.h"
 
 /* Reads everything from fd into a growing buffer. NULL with errno set on
 ** failure. Works for files and for pipes (whose size is unknown). */
 static uint8_t *ku_read_fd(int fd, size_t *len) {
   size_t cap = 1 << 16, n = 0;
-  uint8_t *buf = malloc(cap), *bigger;
+  uint8_t *buf = ku_malloc(cap), *bigger;
   while (buf) {
     ssize_t r;
     if (n == cap) {
-      bigger = cap * 2 > cap ? realloc(buf, cap * 2) : NULL;
+      bigger = cap * 2 > cap ? ku_realloc(buf, cap * 2) : NULL;
       if (!bigger)
         break;
       buf = bigger;
@@ -41,7 +42,7 @@ static uint8_t *ku_read_fd(int fd, size_t *len) {
   }
   if (!buf || n == cap)
     errno = ENOMEM;
-  free(buf);
+  ku_free(buf);
   return NULL;
 }
 
