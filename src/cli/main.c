@@ -35,8 +35,7 @@ static const char kc_usage[] =
 
 /* Prints "krait CMD: <message>", a blank line and the usage to stderr, and
 ** returns the usage-error exit status. */
-int kc_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
-{
+int kc_usage_error(const char *cmd, const char *usage, const char *fmt, ...) {
   va_list ap;
   fprintf(stderr, "krait%s%s: ", cmd ? " " : "", cmd ? cmd : "");
   va_start(ap, fmt);
@@ -47,15 +46,13 @@ int kc_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
 }
 
 /* Whether s names a module file rather than a command (the shorthand). */
-static int kc_is_module_path(const char *s)
-{
+static int kc_is_module_path(const char *s) {
   size_t n = strlen(s);
   return s[0] != '-' && n > 5 && strcmp(s + n - 5, ".wasm") == 0;
 }
 
 /* `krait help [CMD]`: prints the usage of krait or of CMD to stdout. */
-static int kc_help(int argc, char **argv)
-{
+static int kc_help(int argc, char **argv) {
   char help[] = "--help", wast[] = "wast";
   char *wast_argv[] = { wast, help, NULL };
   if (argc < 3) {
@@ -99,8 +96,7 @@ static int kc_help(int argc, char **argv)
 
 /* Dispatches on argv[1]. A write to a closed pipe must be an EPIPE the
 ** guest sees, not a signal that kills krait, so SIGPIPE is ignored. */
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
   const char *cmd = argc > 1 ? argv[1] : NULL;
   signal(SIGPIPE, SIG_IGN);
   if (!cmd)

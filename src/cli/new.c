@@ -172,8 +172,7 @@ static const kc_template kc_templates[] = {
 
 /* Whether c may be in an app name (km_name_ok: letters, digits, '_',
 ** '.', '-'; ASCII only). */
-static int kc_new_name_char(unsigned char c)
-{
+static int kc_new_name_char(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
          (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
 }
@@ -183,8 +182,7 @@ static int kc_new_name_char(unsigned char c)
 ** digit, no ".."): each run of other bytes (a space, a UTF-8 character)
 ** becomes one '-', "..." one '.', and what cannot start or end a name is
 ** dropped there; "app" when nothing is left. Written to out (cap >= 65). */
-static void kc_new_app_name(const char *dir, char *out, size_t cap)
-{
+static void kc_new_app_name(const char *dir, char *out, size_t cap) {
   size_t n = strlen(dir), i = 0;
   while (n > 1 && dir[n - 1] == '/')
     n--;
@@ -213,8 +211,7 @@ static void kc_new_app_name(const char *dir, char *out, size_t cap)
 ** name. The file must not exist (O_EXCL). Returns 0, or -1 after a message
 ** naming the file and the reason. */
 static int kc_new_write(const char *dir, const char *file, const char *text,
-                        const char *name)
-{
+                        const char *name) {
   char path[4096];
   snprintf(path, sizeof path, "%s/%s", dir, file);
   int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
@@ -243,8 +240,7 @@ static int kc_new_write(const char *dir, const char *file, const char *text,
 /* Makes directory dir and writes template t's files into it. On a failure
 ** after the directory was made, removes what it created. Returns an exit
 ** status. */
-static int kc_new_create(const kc_template *t, const char *dir)
-{
+static int kc_new_create(const kc_template *t, const char *dir) {
   char name[128], path[4096];
   if (mkdir(dir, 0755) != 0) {
     if (errno == EEXIST)
@@ -279,8 +275,7 @@ static int kc_new_create(const kc_template *t, const char *dir)
 
 /* `krait new TEMPLATE NAME`: checks the command line, finds the template
 ** and creates NAME from it. */
-int kc_new_main(int argc, char **argv)
-{
+int kc_new_main(int argc, char **argv) {
   const char *args[2];
   int nargs = 0;
   for (int i = 1; i < argc; i++) {

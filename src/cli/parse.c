@@ -11,8 +11,7 @@
 
 /* Parses the leading decimal digits of text into *out; *end points after
 ** them. Returns 0, or -1 for no digits or a value above UINT64_MAX. */
-static int kc_digits(const char *text, uint64_t *out, const char **end)
-{
+static int kc_digits(const char *text, uint64_t *out, const char **end) {
   uint64_t v = 0;
   const char *p = text;
   for (; isdigit((unsigned char)*p); p++) {
@@ -27,16 +26,14 @@ static int kc_digits(const char *text, uint64_t *out, const char **end)
 }
 
 /* A plain unsigned decimal integer ("1000"). */
-int kc_parse_u64(const char *text, uint64_t *out)
-{
+int kc_parse_u64(const char *text, uint64_t *out) {
   const char *end;
   return kc_digits(text, out, &end) == 0 && *end == '\0' ? 0 : -1;
 }
 
 /* A byte count with an optional binary suffix: 65536, 64K, 16M, 1G (upper
 ** or lower case). */
-int kc_parse_size(const char *text, uint64_t *out)
-{
+int kc_parse_size(const char *text, uint64_t *out) {
   static const char units[] = "kmg";
   const char *end, *u;
   unsigned shift;
@@ -59,8 +56,7 @@ int kc_parse_size(const char *text, uint64_t *out)
 
 /* The nanoseconds in one of a duration's units, or 0 if unit is unknown.
 ** No unit means seconds. */
-static double kc_unit_ns(const char *unit)
-{
+static double kc_unit_ns(const char *unit) {
   static const struct { const char *name; double ns; } units[] = {
     { "", 1e9 }, { "s", 1e9 }, { "ms", 1e6 }, { "us", 1e3 }, { "ns", 1 },
   };
@@ -72,8 +68,7 @@ static double kc_unit_ns(const char *unit)
 
 /* A duration: a decimal number (digits, at most one '.') with an optional
 ** unit s, ms, us or ns; seconds without one. "0" means no limit. */
-int kc_parse_duration(const char *text, uint64_t *ns)
-{
+int kc_parse_duration(const char *text, uint64_t *ns) {
   const char *p = text;
   int digits = 0, dots = 0;
   double v, scale;

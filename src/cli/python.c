@@ -81,8 +81,7 @@ typedef struct kc_py {
 } kc_py;
 
 /* Keeps s (malloc'ed, may be NULL) to be freed at the end; returns it. */
-static char *kc_py_own(kc_py *p, char *s)
-{
+static char *kc_py_own(kc_py *p, char *s) {
   if (s && p->nowned < (int)(sizeof p->owned / sizeof p->owned[0]))
     p->owned[p->nowned++] = s;
   return s;
@@ -90,8 +89,7 @@ static char *kc_py_own(kc_py *p, char *s)
 
 /* Grants host directory host (made absolute) under its own path, or under
 ** guest when given. Returns 0, or -1 after a message. */
-static int kc_py_grant(kc_py *p, const char *host, const char *guest, int ro)
-{
+static int kc_py_grant(kc_py *p, const char *host, const char *guest, int ro) {
   krait_wasi_preopen *d = &p->o.dirs[p->o.ndirs];
   char *real = ku_realpath(host);
   struct stat sb;
@@ -110,8 +108,7 @@ static int kc_py_grant(kc_py *p, const char *host, const char *guest, int ro)
 
 /* --site-packages DIR: granted read-only under its real path and appended
 ** to PYTHONPATH. */
-static int kc_py_site_packages(kc_py *p, const char *dir)
-{
+static int kc_py_site_packages(kc_py *p, const char *dir) {
   const char *path;
   size_t n;
   char *grown;
@@ -136,8 +133,7 @@ static int kc_py_site_packages(kc_py *p, const char *dir)
 ** name, advancing *i; NULL (and *rc set) when arg is not name or lacks a
 ** value. */
 static const char *kc_py_value(kc_py *p, int argc, char **argv, int *i,
-                               const char *name, int *rc)
-{
+                               const char *name, int *rc) {
   const char *arg = argv[*i];
   size_t n = strlen(name);
   if (strncmp(arg, name, n) != 0 || (arg[n] != '\0' && arg[n] != '='))
@@ -154,8 +150,7 @@ static const char *kc_py_value(kc_py *p, int argc, char **argv, int *i,
 
 /* Parses the krait options; *first is set to the index of python's first
 ** argument. Returns -1 to go on, or an exit status. */
-static int kc_py_parse(kc_py *p, int argc, char **argv, int *first)
-{
+static int kc_py_parse(kc_py *p, int argc, char **argv, int *first) {
   int i = 1, rc = -1;
   const char *v;
   for (; i < argc && rc < 0 && strncmp(argv[i], "--", 2) == 0; i++) {
@@ -184,8 +179,7 @@ static int kc_py_parse(kc_py *p, int argc, char **argv, int *first)
 /* Finds the Python home (kc_python_home in paths.c: --python-home,
 ** $KRAIT_PYTHON_HOME, then beside the binary in a build tree or an
 ** install). Sets p->home; returns 0, or -1 after the message. */
-static int kc_py_find_home(kc_py *p)
-{
+static int kc_py_find_home(kc_py *p) {
   char *home = kc_python_home(p->home);
   if (!home || !kc_py_own(p, home)) {
     ku_free(home);
@@ -198,8 +192,7 @@ static int kc_py_find_home(kc_py *p)
 /* Finds the script in python's arguments args[0..n): the first word that
 ** is not an option or an option's value. Returns its index, or -1 when
 ** the program comes from -c, -m or stdin ('-'). */
-static int kc_py_script(char **args, int n)
-{
+static int kc_py_script(char **args, int n) {
   for (int i = 0; i < n; i++) {
     const char *a = args[i];
     if (strcmp(a, "--") == 0)
@@ -228,8 +221,7 @@ static int kc_py_script(char **args, int n)
 
 /* Creates every missing directory of path (absolute). Returns 0, or -1
 ** with errno. */
-static int kc_py_mkdirs(char *path)
-{
+static int kc_py_mkdirs(char *path) {
   for (char *p = path + 1;; p++) {
     if (*p != '/' && *p != '\0')
       continue;
@@ -246,8 +238,7 @@ static int kc_py_mkdirs(char *path)
 
 /* Copies the regular file src to dst (created read-only). Returns 0, or
 ** -1 with errno. */
-static int kc_py_copy(const char *src, const char *dst)
-{
+static int kc_py_copy(const char *src, const char *dst) {
   char buf[65536];
   ssize_t n = 0;
   int in = open(src, O_RDONLY | O_CLOEXEC), out;
@@ -269,8 +260,7 @@ static int kc_py_copy(const char *src, const char *dst)
 ** argv[script]. NULL (and no copy) when it is not a readable file:
 ** python reports that itself. */
 static char *kc_py_script_path(kc_py *p, char **argv, int script,
-                               const char *cwd, char **real)
-{
+                               const char *cwd, char **real) {
   const char *a = argv[script];
   char *out;
   struct stat sb;
@@ -291,8 +281,7 @@ static char *kc_py_script_path(kc_py *p, char **argv, int script,
 
 /* Puts the script into the view at its guest path vpath: a read-only
 ** copy, in directories made as needed. Returns 0 or -1 after a message. */
-static int kc_py_view_script(kc_py *p, const char *real, const char *vpath)
-{
+static int kc_py_view_script(kc_py *p, const char *real, const char *vpath) {
   size_t vl = strlen(p->view);
   char *dst = ku_malloc(vl + strlen(vpath) + 1);
   int r = -1;
@@ -315,8 +304,7 @@ static int kc_py_view_script(kc_py *p, const char *real, const char *vpath)
 ** the directories above them exist for the guest (Python's startup
 ** checks "/usr" on its way to the stdlib) and "/" lists them. Best
 ** effort: a missing one only reads as absent. */
-static void kc_py_view_dirs(kc_py *p)
-{
+static void kc_py_view_dirs(kc_py *p) {
   for (int i = 0; i < p->o.ndirs; i++) {
     const char *g = p->o.dirs[i].guest_path;
     char *dir;
@@ -332,8 +320,7 @@ static void kc_py_view_dirs(kc_py *p)
 }
 
 /* Whether the user's --dir options already map the guest's "/". */
-static int kc_py_root_granted(const kc_py *p)
-{
+static int kc_py_root_granted(const kc_py *p) {
   for (int i = 0; i < p->o.ndirs; i++)
     if (p->o.dirs[i].guest_path && strcmp(p->o.dirs[i].guest_path, "/") == 0)
       return 1;
@@ -344,8 +331,7 @@ static int kc_py_root_granted(const kc_py *p)
 ** refused in the view that the host would have given: one the view lacks
 ** (ENOENT) but the host has, or a write (ENOTCAPABLE). Other errors (a
 ** probe of the script as a directory: ENOTDIR) are the same natively. */
-static void kc_py_miss(void *ctx, const char *guest_path, int wasi_errno)
-{
+static void kc_py_miss(void *ctx, const char *guest_path, int wasi_errno) {
   kc_py *p = ctx;
   struct stat sb;
   if (wasi_errno == 76 ||  /* ENOTCAPABLE: a write into the view */
@@ -359,8 +345,7 @@ static void kc_py_miss(void *ctx, const char *guest_path, int wasi_errno)
 ** relative paths read as natively) and a copy of the script. Failed file
 ** calls in it are watched, for kc_py_hint. When the user maps "/"
 ** themselves, only the script's directory of the view is granted. */
-static int kc_py_view(kc_py *p, char **argv, int script)
-{
+static int kc_py_view(kc_py *p, char **argv, int script) {
   const char *tmp = getenv("TMPDIR");
   char cwd[PATH_MAX], *vpath = NULL, *real = NULL, *dir, *pwd;
   int have_cwd = getcwd(cwd, sizeof cwd) != NULL, r = 0;
@@ -413,8 +398,7 @@ static int kc_py_view(kc_py *p, char **argv, int script)
 /* Gives each --dir without a GUEST name its host directory's real path as
 ** the guest's name, as the directories krait python grants itself have:
 ** `--dir .` then covers the guest's working directory. */
-static int kc_py_dir_names(kc_py *p)
-{
+static int kc_py_dir_names(kc_py *p) {
   for (int i = 0; i < p->o.ndirs; i++) {
     krait_wasi_preopen *d = &p->o.dirs[i];
     if (d->guest_path)
@@ -431,8 +415,7 @@ static int kc_py_dir_names(kc_py *p)
 
 /* The --dir that grants host directory dir: "." for the current
 ** directory or one beneath it, else dir itself; into out. */
-static void kc_py_dir_arg(const char *dir, char *out, size_t n)
-{
+static void kc_py_dir_arg(const char *dir, char *out, size_t n) {
   char cwd[PATH_MAX];
   size_t cl;
   snprintf(out, n, "%s", dir[0] ? dir : "/");
@@ -443,8 +426,7 @@ static void kc_py_dir_arg(const char *dir, char *out, size_t n)
 }
 
 /* Whether a preopen other than the view grants the guest path path. */
-static int kc_py_granted(const kc_py *p, const char *path)
-{
+static int kc_py_granted(const kc_py *p, const char *path) {
   for (int i = 0; i < p->o.ndirs; i++) {
     const char *g = p->o.dirs[i].guest_path;
     size_t n = g ? strlen(g) : 0;
@@ -457,8 +439,7 @@ static int kc_py_granted(const kc_py *p, const char *path)
 
 /* Whether the Python source text src imports module mod: "import mod"
 ** or "from mod" with mod a whole word (also "import a, mod"). */
-static int kc_py_imports(const char *src, const char *mod)
-{
+static int kc_py_imports(const char *src, const char *mod) {
   size_t n = strlen(mod);
   for (const char *p = strstr(src, mod); p; p = strstr(p + 1, mod)) {
     const char *q = p;
@@ -476,8 +457,7 @@ static int kc_py_imports(const char *src, const char *mod)
 
 /* Finds a module beside the script (NAME.py or a directory NAME) that the
 ** script imports, into name. Returns 1 when there is one. */
-static int kc_py_sibling_import(const char *real, char *name, size_t n)
-{
+static int kc_py_sibling_import(const char *real, char *name, size_t n) {
   size_t len = 0;
   uint8_t *bytes = ku_read_file(real, &len, name, n);
   char *src = bytes ? ku_malloc(len + 1) : NULL, *dir;
@@ -524,8 +504,7 @@ static int kc_py_sibling_import(const char *real, char *name, size_t n)
 ** the script's directory was not granted and holds a module the script
 ** imports, names that (an import does not fail on a path: Python only
 ** lists the directory, where the guest sees the script alone). */
-static void kc_py_hint(const kc_py *p, int rc)
-{
+static void kc_py_hint(const kc_py *p, int rc) {
   char dir[PATH_MAX], arg[PATH_MAX], name[256];
   struct stat sb;
   if (rc == 0)
@@ -552,8 +531,7 @@ static void kc_py_hint(const kc_py *p, int rc)
 }
 
 /* Builds the guest's view: stdlib, working directories, environment. */
-static int kc_py_setup(kc_py *p, char **argv, int script)
-{
+static int kc_py_setup(kc_py *p, char **argv, int script) {
   char stdlib[PATH_MAX], bin[PATH_MAX];
   struct stat sb;
   snprintf(stdlib, sizeof stdlib, "%s/lib/python3.11", p->home);
@@ -592,8 +570,7 @@ static int kc_py_setup(kc_py *p, char **argv, int script)
 /* `krait python ...` (argv[0] is "python"). The guest's argv is the
 ** program name python.wasm was configured with, then python's arguments;
 ** argv[first - 1] is reused as its slot. */
-int kc_python_main(int argc, char **argv)
-{
+int kc_python_main(int argc, char **argv) {
   kc_py p;
   int first = 1, rc, script;
   char program[] = KC_PY_PROGRAM;

@@ -82,8 +82,7 @@ static const struct {
 #define KC_BAD(...) kc_usage_error(o->cmd, o->usage, __VA_ARGS__)
 
 /* Adds "KEY=VALUE" to the guest environment, replacing an earlier KEY. */
-void kc_env_put(kc_run_opts *o, const char *kv)
-{
+void kc_env_put(kc_run_opts *o, const char *kv) {
   size_t klen = strcspn(kv, "=");
   for (int i = 0; i < o->envc; i++)
     if (strncmp(o->envp[i], kv, klen + 1) == 0) {
@@ -94,8 +93,7 @@ void kc_env_put(kc_run_opts *o, const char *kv)
 }
 
 /* --env KEY=VALUE, or --env KEY for the host's KEY (skipped when unset). */
-static int kc_opt_env(kc_run_opts *o, const char *value)
-{
+static int kc_opt_env(kc_run_opts *o, const char *value) {
   size_t klen = strcspn(value, "=");
   if (klen == 0)
     return KC_BAD("bad --env value '%s' (expected KEY=VALUE)", value);
@@ -111,8 +109,7 @@ static int kc_opt_env(kc_run_opts *o, const char *value)
 
 /* --dir HOST[::GUEST[:ro]] (wasmtime's spelling): splits the value into
 ** a preopen; the host directory must exist. */
-static int kc_opt_dir(kc_run_opts *o, const char *value)
-{
+static int kc_opt_dir(kc_run_opts *o, const char *value) {
   const char *sep = strstr(value, "::");
   krait_wasi_preopen *d = &o->dirs[o->ndirs];
   size_t glen;
@@ -140,8 +137,7 @@ static int kc_opt_dir(kc_run_opts *o, const char *value)
 
 /* Applies one option. Returns -1 to go on, or an exit status. */
 static int kc_opt_apply(kc_run_opts *o, int id, const char *name,
-                        const char *value)
-{
+                        const char *value) {
   uint64_t n = 0;
   switch (id) {
   case KC_OPT_INVOKE: o->invoke = value; return -1;
@@ -186,8 +182,7 @@ static int kc_opt_apply(kc_run_opts *o, int id, const char *name,
 }
 
 /* Whether arg ("--name" or "--name=value") is one of the options above. */
-int kc_opt_known(const char *arg)
-{
+int kc_opt_known(const char *arg) {
   size_t nlen = strcspn(arg, "=");
   for (size_t k = 0; k < sizeof kc_opts / sizeof kc_opts[0]; k++)
     if (strlen(kc_opts[k].name) == nlen &&
@@ -198,8 +193,7 @@ int kc_opt_known(const char *arg)
 
 /* Parses one option at argv[*i] ("--name value" or "--name=value"),
 ** advancing *i past its value. Returns -1 to go on, or an exit status. */
-int kc_opt_one(kc_run_opts *o, int argc, char **argv, int *i)
-{
+int kc_opt_one(kc_run_opts *o, int argc, char **argv, int *i) {
   const char *arg = argv[*i], *eq = strchr(arg, '=');
   size_t nlen = eq ? (size_t)(eq - arg) : strlen(arg);
   for (size_t k = 0; k < sizeof kc_opts / sizeof kc_opts[0]; k++) {
@@ -218,8 +212,7 @@ int kc_opt_one(kc_run_opts *o, int argc, char **argv, int *i)
 
 /* Parses `run [options] FILE [ARGS...]` (argv[0] is "run"). Returns -1
 ** when o is ready to run, or an exit status. */
-static int kc_run_parse(kc_run_opts *o, int argc, char **argv)
-{
+static int kc_run_parse(kc_run_opts *o, int argc, char **argv) {
   int i = 1, rc;
   for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
     if (strcmp(argv[i], "--") == 0) {
@@ -240,8 +233,7 @@ static int kc_run_parse(kc_run_opts *o, int argc, char **argv)
 /* Reports a failed load, link or call; returns the exit status for it:
 ** the exit code for proc_exit, 134 for a trap, else 1. */
 static int kc_report(const krait_error *err, const char *what,
-                     const char *file)
-{
+                     const char *file) {
   switch (err->kind) {
   case KRAIT_ERR_EXIT:
     return err->exit_code;
@@ -260,8 +252,7 @@ static int kc_report(const krait_error *err, const char *what,
 /* Looks up an exported function; NULL (with a message when loud) if the
 ** export is missing or not a function. */
 static krait_func *kc_export_func(krait_instance *inst, const char *name,
-                                  const char *file, int loud)
-{
+                                  const char *file, int loud) {
   static const char *kinds[] = { "function", "table", "memory", "global" };
   krait_extern ext;
   if (krait_instance_export(inst, name, &ext) != 0) {
@@ -280,8 +271,7 @@ static krait_func *kc_export_func(krait_instance *inst, const char *name,
 
 /* Calls a () -> () function, reporting failure. Returns an exit status. */
 static int kc_call_void(krait_store *store, krait_func *f, const char *name,
-                        const char *file)
-{
+                        const char *file) {
   krait_error err;
   const char *sig = krait_func_signature(f);
   if (strcmp(sig, ":") != 0) {
@@ -297,8 +287,7 @@ static int kc_call_void(krait_store *store, krait_func *f, const char *name,
 
 /* Runs a WASI command: its _start export. */
 static int kc_start(krait_store *store, krait_instance *inst,
-                    const char *file)
-{
+                    const char *file) {
   krait_func *f = kc_export_func(inst, "_start", file, 0);
   if (!f) {
     fprintf(stderr, "Error: '%s' has no '_start' function to run (it is "
@@ -313,8 +302,7 @@ static int kc_start(krait_store *store, krait_instance *inst,
 ** args. Returns -1 when all fit, or the usage-error exit status (after a
 ** one-line message; the whole usage would bury it). */
 static int kc_invoke_args(const kc_run_opts *o, const char *sig,
-                          krait_val *args)
-{
+                          krait_val *args) {
   size_t np = strcspn(sig, ":");
   int given = o->guest_argc - 1;
   if ((size_t)given != np) {
@@ -336,8 +324,7 @@ static int kc_invoke_args(const kc_run_opts *o, const char *sig,
 /* --invoke NAME: calls _initialize if exported (a WASI reactor), then NAME
 ** with the parsed arguments, and prints each result on its own line. */
 static int kc_invoke(krait_store *store, krait_instance *inst,
-                     const kc_run_opts *o)
-{
+                     const kc_run_opts *o) {
   const char *file = o->module_path;
   krait_func *init = kc_export_func(inst, "_initialize", file, 0);
   krait_func *f = kc_export_func(inst, o->invoke, file, 1);
@@ -377,8 +364,7 @@ done:
 
 /* Instantiates the module with WASI in a fresh store and runs it. */
 static int kc_instantiate_run(krait_engine *engine, krait_module *module,
-                              const kc_run_opts *o)
-{
+                              const kc_run_opts *o) {
   const char *file = o->module_path;
   krait_store *store = krait_store_new(engine);
   krait_linker *linker = store ? krait_linker_new(store) : NULL;
@@ -406,8 +392,7 @@ static int kc_instantiate_run(krait_engine *engine, krait_module *module,
 }
 
 /* Reads, decodes and validates o->module_path, then runs it. */
-int kc_run_module(const kc_run_opts *o)
-{
+int kc_run_module(const kc_run_opts *o) {
   const char *file = o->module_path;
   char why[256];
   size_t len = 0;
@@ -441,8 +426,7 @@ int kc_run_module(const kc_run_opts *o)
 /* Prepares o for a command line of argc words: room for every --env and
 ** --dir it can hold plus KC_OPTS_EXTRA more. Returns 0, or -1 when out of
 ** memory (after a message). */
-int kc_opts_init(kc_run_opts *o, int argc, const char *cmd, const char *usage)
-{
+int kc_opts_init(kc_run_opts *o, int argc, const char *cmd, const char *usage) {
   memset(o, 0, sizeof *o);
   o->wasi.watch = -1;
   o->cmd = cmd;
@@ -458,8 +442,7 @@ int kc_opts_init(kc_run_opts *o, int argc, const char *cmd, const char *usage)
 }
 
 /* Frees what kc_opts_init and the option parsers allocated. */
-void kc_opts_free(kc_run_opts *o)
-{
+void kc_opts_free(kc_run_opts *o) {
   ku_free(o->envp);
   for (int i = 0; o->dirs && i < o->ndirs; i++) {
     ku_free((char *)o->dirs[i].host_path);
@@ -472,8 +455,7 @@ void kc_opts_free(kc_run_opts *o)
 
 /* `krait run ...` (argv[0] is "run", or the module path for the
 ** `krait FILE.wasm` shorthand, where argv[0] is "krait"). */
-int kc_run_main(int argc, char **argv)
-{
+int kc_run_main(int argc, char **argv) {
   kc_run_opts o;
   int rc;
   if (kc_opts_init(&o, argc, "run", kc_run_usage) != 0)

@@ -13,8 +13,7 @@
 #include "cli/cli.h"
 
 /* The wasm name of a signature letter. */
-const char *kc_type_name(char type)
-{
+const char *kc_type_name(char type) {
   switch (type) {
   case 'i': return "i32";
   case 'I': return "i64";
@@ -29,8 +28,7 @@ const char *kc_type_name(char type)
 /* An integer of the given width: optional sign, then decimal digits or 0x
 ** and hex digits. Both the signed and the unsigned range are accepted
 ** (-1 and 0xffffffff are the same i32). Returns 0 or -1. */
-static int kc_parse_int(const char *text, int bits, uint64_t *out)
-{
+static int kc_parse_int(const char *text, int bits, uint64_t *out) {
   int neg = text[0] == '-', base = 10;
   const char *p = text + (neg || text[0] == '+');
   uint64_t max = bits == 32 ? UINT32_MAX : UINT64_MAX;
@@ -54,8 +52,7 @@ static int kc_parse_int(const char *text, int bits, uint64_t *out)
 /* Parses text as a value of signature letter type into *out. Floats take
 ** the C syntax: 1.5, -2e10, 0x1.8p3, nan, inf, infinity. Returns 0 or -1
 ** (also for reference types, which have no command-line form). */
-int kc_parse_val(const char *text, char type, krait_val *out)
-{
+int kc_parse_val(const char *text, char type, krait_val *out) {
   uint64_t bits = 0;
   char *end = NULL;
   memset(out, 0, sizeof *out);
@@ -90,8 +87,7 @@ int kc_parse_val(const char *text, char type, krait_val *out)
 /* Rounds the exact digits of a value to p significant digits, halves
 ** rounding up as Rust does, into out; a carry out of the first digit
 ** (9.99 -> 10.0) bumps *exp10. */
-static void kc_round_digits(const char *exact, int p, char *out, int *exp10)
-{
+static void kc_round_digits(const char *exact, int p, char *out, int *exp10) {
   int i = p - 1;
   memcpy(out, exact, (size_t)p);
   out[p] = '\0';
@@ -113,8 +109,7 @@ static void kc_round_digits(const char *exact, int p, char *out, int *exp10)
 ** Rust's float Display: digits (no trailing zeros except "0") and the power
 ** of ten of the first digit. glibc prints the exact expansion of a double
 ** (at most 767 significant digits), which is rounded here. */
-static void kc_shortest(double v, int is_f32, char *digits, int *exp10)
-{
+static void kc_shortest(double v, int is_f32, char *digits, int *exp10) {
   char exact[800], tmp[48];
   const char *q;
   int n = 0, e = 0;
@@ -137,16 +132,14 @@ static void kc_shortest(double v, int is_f32, char *digits, int *exp10)
 }
 
 /* Appends n copies of c to buf at *at, within size (always terminated). */
-static void kc_put(char *buf, size_t size, size_t *at, char c, int n)
-{
+static void kc_put(char *buf, size_t size, size_t *at, char c, int n) {
   for (; n > 0 && *at + 1 < size; n--)
     buf[(*at)++] = c;
   buf[*at] = '\0';
 }
 
 /* Appends the first n bytes of s to buf at *at, within size. */
-static void kc_puts(char *buf, size_t size, size_t *at, const char *s, int n)
-{
+static void kc_puts(char *buf, size_t size, size_t *at, const char *s, int n) {
   for (int i = 0; i < n && s[i]; i++)
     kc_put(buf, size, at, s[i], 1);
 }
@@ -154,8 +147,7 @@ static void kc_puts(char *buf, size_t size, size_t *at, const char *s, int n)
 /* Formats a float the way wasmtime prints --invoke results (Rust's
 ** Display): shortest round-trip digits, never an exponent ("1.5", "100",
 ** "0.001", "-0", "NaN", "inf"). */
-static void kc_format_float(double v, int is_f32, char *buf, size_t size)
-{
+static void kc_format_float(double v, int is_f32, char *buf, size_t size) {
   char d[24];
   int e, len;
   size_t at = 0;
@@ -182,8 +174,7 @@ static void kc_format_float(double v, int is_f32, char *buf, size_t size)
 
 /* Formats a result: integers in signed decimal, floats as above,
 ** references as wasmtime names them. */
-void kc_format_val(const krait_val *v, char *buf, size_t size)
-{
+void kc_format_val(const krait_val *v, char *buf, size_t size) {
   switch (v->type) {
   case KRAIT_I32: snprintf(buf, size, "%d", (int)v->of.i32); break;
   case KRAIT_I64: snprintf(buf, size, "%lld", (long long)v->of.i64); break;
