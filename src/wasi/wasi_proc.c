@@ -5,10 +5,10 @@
 */
 #include <errno.h>
 #include <sched.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "wasi/wasi_internal.h"
+#include "platform/platform.h"
 
 /* The host clock behind a WASI clock id, or -1 for an unknown id. */
 static int kw_host_clock(uint32_t id) {
@@ -56,24 +56,15 @@ int kw_clock_time_get(krait_caller *caller, void *env, krait_slot *ar) {
   return kw_ret(ar, e ? e : kw_put_u64_at(&m, out, ns));
 }
 
-/* random_get(buf, buf_len) -> errno. Fills the buffer from getrandom(2),
-** which may return fewer bytes than asked or be interrupted. */
+/* random_get(buf, buf_len) -> errno. Fills the buffer with OS entropy
+** (kp_random: getrandom(2), short reads and EINTR retried). */
 int kw_random_get(krait_caller *caller, void *env, krait_slot *ar) {
   kw_mem m = kw_mem_of(caller);
   uint32_t len = (uint32_t)ar[1].i32;
   uint8_t *p = kw_span(&m, (uint32_t)ar[0].i32, len);
   if (!p)
     return kw_ret(ar, KW_EFAULT);
-  while (len > 0) {
-    ssize_t r = getrandom(p, len, 0);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r < 0)
-      return kw_ret(ar, kw_errno(errno));
-    p += r;
-    len -= (uint32_t)r;
-  }
-  return kw_ret(ar, 0);
+  return kw_ret(ar, kp_random(p, len) ? 0 : kw_errno(errno));
 }
 
 /* sched_yield() -> errno */
