@@ -9,6 +9,7 @@
 
 #include "app/app_internal.h"
 #include "../../python/c/krait_abi.h"
+#include "util/cursor.h"
 #include "util/util.h"
 
 /* The error codes of the ABI, under the names this file uses. */
@@ -74,50 +75,39 @@ uint8_t *ka_encode_request(const ka_request *req, size_t *len) {
   return buf;
 }
 
-/* A bounded reader over guest-encoded bytes. */
-typedef struct ka_rd { const uint8_t *p, *end; } ka_rd;
-
-static bool ka_u32(ka_rd *r, uint32_t *v) {
-  if (r->end - r->p < 4) return false;
-  memcpy(v, r->p, 4);
-  r->p += 4;
-  return true;
-}
-
-/* A string's offset and length within the reader's data. */
-static bool ka_str(ka_rd *r, const uint8_t *base, size_t *off, size_t *n) {
-  uint32_t len;
-  if (!ka_u32(r, &len) || (size_t)(r->end - r->p) < len) return false;
-  *off = (size_t)(r->p - base);
+/* A string (u32 length, bytes) at the cursor, as a view into its data. */
+static const char *ka_str(ku_cursor *c, size_t *n) {
+  uint32_t len = ku_fixed32(c);
   *n = len;
-  r->p += len;
-  return true;
+  return (const char *)ku_bytes(c, len);
 }
 
-/* Decodes a response of n bytes (a private copy in raw) into resp. */
-static bool ka_decode_response(uint8_t *raw, size_t n, ka_response *resp) {
-  ka_rd r = { raw, raw + n };
+/* Decodes a response of n bytes (a private copy in raw) into resp,
+** reading the guest's encoding (little-endian u32s: status, header count,
+** then length-prefixed names, values and body) through the bounded cursor.
+** NULL, or why it cannot be taken. */
+static const char *ka_decode_response(uint8_t *raw, size_t n, ka_response *resp) {
+  char msg[160];
+  ku_fail fail = { .msg = msg, .cap = sizeof msg };
+  ku_cursor c = { raw, raw + n, raw, "response", &fail };
   uint32_t status, nh;
-  size_t off, len;
   resp->status = 0;
-  if (!ka_u32(&r, &status) || !ka_u32(&r, &nh) || nh > n / 8 || status > 999) return false;
+  if (setjmp(fail.jb)) return "malformed response encoding";
+  status = ku_fixed32(&c);
+  nh = ku_fixed32(&c);
+  if (nh > n / 8 || status > 999) return "malformed response encoding";
   resp->status = (int)status;
-  resp->headers = ku_calloc(nh + 1, sizeof *resp->headers);
-  if (!resp->headers) return false;
+  if (!(resp->headers = ku_calloc(nh + 1, sizeof *resp->headers))) return "out of memory";
   for (uint32_t i = 0; i < nh; i++) {
     ka_header *h = &resp->headers[i];
-    if (!ka_str(&r, raw, &off, &len)) return false;
-    h->name = (const char *)raw + off; h->name_len = len;
-    if (!ka_str(&r, raw, &off, &len)) return false;
-    h->value = (const char *)raw + off; h->value_len = len;
+    h->name = ka_str(&c, &h->name_len);
+    h->value = ka_str(&c, &h->value_len);
   }
-  if (!ka_str(&r, raw, &off, &len) || r.p != r.end) return false;
+  resp->body = (uint8_t *)ka_str(&c, &resp->body_len);
+  if (!ku_eof(&c)) return "malformed response encoding";
   resp->nheaders = nh;
-  resp->status = (int)status;
-  resp->body = raw + off;
-  resp->body_len = len;
   resp->raw = raw;
-  return true;
+  return NULL;
 }
 
 /* ---- the imports ------------------------------------------------------ */
@@ -156,8 +146,8 @@ static int32_t ka_take_response(krait_caller *c, ka_ctx *x, uint32_t ptr, uint32
                   KA_MAX_RESPONSE);
   if (!(raw = ku_malloc((size_t)len + 1))) return ka_err(x, KA_E_TOOBIG, "respond: out of memory");
   memcpy(raw, src, len);
-  const char *why = !ka_decode_response(raw, len, x->resp) ? "malformed response encoding"
-                  : ka_bad_status(x->resp);
+  const char *why = ka_decode_response(raw, len, x->resp);
+  if (!why) why = ka_bad_status(x->resp);
   if (why) {
     int status = x->resp->status;
     ku_free(x->resp->headers);
