@@ -13,6 +13,7 @@
 
 #include "cli/cli.h"
 #include "deploy/deploy.h"
+#include "util/util.h"
 
 static int kc_serve_common(int argc, char **argv, bool build);
 
@@ -173,7 +174,7 @@ static int kc_serve_parse(kc_serve_opts *o, int argc, char **argv) {
 static char *kc_manifest_path(const char *arg) {
   struct stat sb;
   const char *p = arg ? arg : ".";
-  char *out = malloc(strlen(p) + 16);
+  char *out = ku_malloc(strlen(p) + 16);
   if (!out) return NULL;
   if (stat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) sprintf(out, "%s/krait.toml", p);
   else strcpy(out, p);
@@ -200,7 +201,7 @@ static int kc_serve_prepare(const kc_serve_opts *o, kx_serve_opts *so) {
   sc->access_log = o->quiet ? NULL : !o->access ? stderr : !strcmp(o->access, "-") ? stdout : fopen(o->access, "a");
   if (!o->quiet && o->access && !sc->access_log) {
     fprintf(stderr, "Error: --access-log %s: cannot open it for appending: %s\n", o->access, strerror(errno));
-    free(so->web_root);
+    ku_free(so->web_root);
     return KC_EXIT_ERROR;
   }
   return -1;
@@ -210,7 +211,7 @@ static int kc_serve_prepare(const kc_serve_opts *o, kx_serve_opts *so) {
 static void kc_serve_release(kx_serve_opts *so) {
   FILE *log = so->server.access_log;
   if (log && log != stderr && log != stdout) fclose(log);
-  free(so->web_root);
+  ku_free(so->web_root);
 }
 
 /* Serves the booted apps until the server is stopped; an exit status. */
@@ -315,17 +316,17 @@ static int kc_serve_common(int argc, char **argv, bool build) {
   km_manifest *m = env.artifacts ? kx_artifacts_load(o.inputs, o.ninputs, keys.trust, keys.ntrust, ids, err, sizeof err)
                  : path ? km_manifest_load(path, err, sizeof err) : NULL;
   if (!m && path && o.playground && !o.ninputs && access(path, F_OK) != 0 &&
-      (m = calloc(1, sizeof *m)))   /* the playground alone: no apps */
-    m->path = strdup(path);
+      (m = ku_calloc(1, sizeof *m)))   /* the playground alone: no apps */
+    m->path = ku_strdup(path);
   if (!m) {
     fprintf(stderr, "Error: %s\n", env.artifacts || path ? err : "out of memory");
-    free(path);
+    ku_free(path);
     kc_keys_free(&keys);
     return KC_EXIT_ERROR;
   }
   kx_serve_opts so = { 0 };
   if (!build && (rc = kc_serve_prepare(&o, &so)) >= 0) {
-    free(path);
+    ku_free(path);
     km_manifest_free(m);
     kc_keys_free(&keys);
     return rc;
@@ -337,7 +338,7 @@ static int kc_serve_common(int argc, char **argv, bool build) {
   env.sdk = env.artifacts ? "" : sdk;
   env.stores = home && env.sdk ? kx_open_stores(m) : NULL;
   if (home && !env.sdk) fprintf(stderr, "Error: cannot find the guest SDK (python/sdk beside build/, or share/krait/sdk of an install; or set KRAIT_SDK)\n");
-  ka_app **apps = calloc((size_t)m->napps + 1, sizeof *apps);
+  ka_app **apps = ku_calloc((size_t)m->napps + 1, sizeof *apps);
   if (!apps) fprintf(stderr, "Error: out of memory\n");
   bool ok = env.stores && apps;
   for (int i = 0; ok && i < m->napps; i++) ok = (apps[i] = kx_boot(m, i, &env)) != NULL;
@@ -346,11 +347,11 @@ static int kc_serve_common(int argc, char **argv, bool build) {
   if (!build) kc_serve_release(&so);
   for (int i = 0; apps && i < m->napps; i++) ka_app_free(apps[i]);
   for (int i = 0; env.stores && i < m->nstores; i++) kk_close(env.stores[i]);
-  free(apps);
-  free(env.stores);
-  free(home);
-  free(sdk);
-  free(path);
+  ku_free(apps);
+  ku_free(env.stores);
+  ku_free(home);
+  ku_free(sdk);
+  ku_free(path);
   km_manifest_free(m);
   kc_keys_free(&keys);
   return rc;

@@ -14,9 +14,10 @@
 
 #include "deploy/deploy.h"
 #include "util/file.h"
+#include "util/util.h"
 
 char *kx_artifact_path(const km_manifest *m, const km_app *a) {
-  char *p = malloc(strlen(m->path) + strlen(a->name) + 32);
+  char *p = ku_malloc(strlen(m->path) + strlen(a->name) + 32);
   if (!p) return NULL;
   strcpy(p, m->path);
   sprintf(strrchr(p, '/'), "/.krait/%s.krait", a->name);
@@ -35,7 +36,7 @@ bool kx_is_artifact(const char *path) {
 ** else ~/.cache/krait; then /apps (created). malloc'ed, or NULL. */
 static char *kx_apps_cache(void) {
   const char *k = getenv("KRAIT_CACHE"), *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
-  char *p = malloc(4200);
+  char *p = ku_malloc(4200);
   if (!p) return NULL;
   if (k && *k) snprintf(p, 4200, "%s", k);
   else if (x && *x) snprintf(p, 4200, "%s/krait", x);
@@ -58,13 +59,13 @@ static void kx_sha256_hex(const uint8_t *d, size_t n, char out[65]) {
 /* Unpacks bundle into cache/SHA (once: a finished one is reused; a new
 ** one is unpacked beside it and renamed into place). The dir, malloc'ed. */
 static char *kx_unpack(const uint8_t *bundle, size_t n, char *err, size_t errlen) {
-  char hex[65], *cache = kx_apps_cache(), *dir = malloc(4400), tmp[4400];
+  char hex[65], *cache = kx_apps_cache(), *dir = ku_malloc(4400), tmp[4400];
   struct stat sb;
-  if (!cache || !dir) { free(cache); free(dir); snprintf(err, errlen, "out of memory"); return NULL; }
+  if (!cache || !dir) { ku_free(cache); ku_free(dir); snprintf(err, errlen, "out of memory"); return NULL; }
   kx_sha256_hex(bundle, n, hex);
   snprintf(dir, 4400, "%s/%s", cache, hex);
   snprintf(tmp, sizeof tmp, "%s/.%s.%ld", cache, hex, (long)getpid());
-  free(cache);
+  ku_free(cache);
   if (stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode)) return dir;
   *err = '\0';
   ku_remove_tree(tmp);   /* left by a killed run of this pid */
@@ -72,7 +73,7 @@ static char *kx_unpack(const uint8_t *bundle, size_t n, char *err, size_t errlen
       (rename(tmp, dir) != 0 && (errno != ENOTEMPTY && errno != EEXIST))) {
     if (!*err) snprintf(err, errlen, "cannot unpack into %s: %s", dir, strerror(errno));
     ku_remove_tree(tmp);
-    free(dir);
+    ku_free(dir);
     return NULL;
   }
   ku_remove_tree(tmp);   /* gone unless another process won the rename */
@@ -129,7 +130,7 @@ static km_manifest *kx_artifact_load(const char *path, ka_key *const *trust, int
     ka_artifact_free(&art);
   }
   if (!m) snprintf(err, errlen, "artifact %s: %s", path, what[0] ? what : strerror(errno));
-  free(dir);
+  ku_free(dir);
   return m;
 }
 
@@ -145,8 +146,8 @@ km_manifest *kx_artifacts_load(char **paths, int n, ka_key *const *trust, int nt
       km_manifest_free(all);
       return NULL;
     }
-    free(m->path);   /* the artifact names the app in messages */
-    m->path = strdup(paths[i]);
+    ku_free(m->path);   /* the artifact names the app in messages */
+    m->path = ku_strdup(paths[i]);
     if (!all) { all = m; continue; }
     if (km_manifest_merge(all, m, err, errlen) != 0) {
       km_manifest_free(m);
@@ -201,9 +202,9 @@ static int kx_build_one(const km_manifest *m, int i, ka_app *app, const ka_app_c
   } else {
     fprintf(stderr, "Error: %s\n", err[0] ? err : "out of memory");
   }
-  free(bundle);
-  free(toml);
-  free(path);
+  ku_free(bundle);
+  ku_free(toml);
+  ku_free(path);
   return rc;
 }
 

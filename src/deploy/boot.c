@@ -11,9 +11,10 @@
 #include <time.h>
 
 #include "deploy/deploy.h"
+#include "util/util.h"
 
 kk_store **kx_open_stores(const km_manifest *m) {
-  kk_store **st = calloc((size_t)m->nstores + 1, sizeof *st);
+  kk_store **st = ku_calloc((size_t)m->nstores + 1, sizeof *st);
   if (!st) fprintf(stderr, "Error: out of memory opening the stores\n");
   for (int i = 0; st && i < m->nstores; i++) {
     const km_store *s = &m->stores[i];
@@ -29,7 +30,7 @@ kk_store **kx_open_stores(const km_manifest *m) {
     if (!(st[i] = kk_open(&kc, &e))) {
       fprintf(stderr, "Error: %s\n", e.message);
       for (int k = 0; k < i; k++) kk_close(st[k]);
-      free(st);
+      ku_free(st);
       return NULL;
     }
   }
@@ -63,7 +64,7 @@ ka_app *kx_boot(const km_manifest *m, int i, const kx_env *env) {
   const km_app *a = &m->apps[i];
   kx_app_cfg c;
   kx_app_config(m, a, env, &c);
-  char err[1024] = "", *built = env->artifacts ? strdup(env->artifact_paths[i])
+  char err[1024] = "", *built = env->artifacts ? ku_strdup(env->artifact_paths[i])
                               : env->use_built ? kx_artifact_path(m, a) : NULL;
   struct stat sb;
   bool from_file = built && stat(built, &sb) == 0;
@@ -80,6 +81,6 @@ ka_app *kx_boot(const km_manifest *m, int i, const kx_env *env) {
                                                                          : "loaded its built snapshot",
                (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6,
                (unsigned long long)(ka_app_snapshot_bytes(app) >> 10));
-  free(built);
+  ku_free(built);
   return app;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "deploy/deploy_internal.h"
+#include "util/util.h"
 
 /* The lower-cased copy of n bytes of name into buf (cap bytes). */
 static void kx_lower(char *buf, size_t cap, const char *name, size_t n) {
@@ -18,7 +19,7 @@ static void kx_lower(char *buf, size_t cap, const char *name, size_t n) {
 
 /* Copies the HTTP request into the app's form (names lower-cased). */
 static ka_header *kx_headers(const ks_request *rq, char *names, size_t cap) {
-  ka_header *h = calloc(rq->nheaders + 1, sizeof *h);
+  ka_header *h = ku_calloc(rq->nheaders + 1, sizeof *h);
   size_t used = 0;
   for (size_t i = 0; h && i < rq->nheaders; i++) {
     const kh_header *k = &rq->headers[i];
@@ -73,7 +74,7 @@ ks_outcome kx_handle(const ks_request *rq, ks_response *res, void *data) {
   ka_request req = { method, uri, h, h ? rq->nheaders : 0, rq->body, rq->body_len, &sink, rq->start_ns };
   ka_response out;
   ka_app_handle(r->app, &req, &out);
-  free(h);
+  ku_free(h);
   ks_histogram_observe(r->start, (double)out.start_ns / 1e9);
   if (!out.streamed) {
     kx_head(res, &out);
