@@ -22,6 +22,19 @@ _loop = None         # the cloudflare style's event loop, made at boot
 # ---- boot ----------------------------------------------------------------
 
 def boot():
+    """Boot the app (_boot); a failure's traceback (a SyntaxError in the app,
+    an exception at import) is printed and flushed before it propagates:
+    the host's PyErr_Print would leave it in stderr's buffer, and the
+    instance is dropped unflushed, so the log said only 'booting failed'."""
+    try:
+        _boot()
+    except BaseException:
+        traceback.print_exc()
+        sys.stderr.flush()
+        raise
+
+
+def _boot():
     """Read the app config, import the app, find its handler and import what
     requests need, so the snapshot holds it all. Raises RuntimeError naming
     the module and what is missing."""

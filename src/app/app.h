@@ -58,6 +58,14 @@ typedef struct ka_app_config {
                                   no limit) */
   bool debug;                  /* tracebacks in 500 responses */
   FILE *log;                   /* app log lines; NULL: stderr */
+  const char *const *exclude;  /* files neither bundled nor in the build
+                                  key, by identity (with their -wal, -shm
+                                  and -journal siblings): the stores, the
+                                  server's own log files */
+  int nexclude;
+  bool rebuild_stale;          /* a stale snapshot is no error: the app
+                                  boots from python.wasm and ka_app_stale
+                                  says so (to write a fresh one) */
   const char *snapshot;        /* a `krait build` artifact: used when it
                                   exists (refused when stale), else the
                                   app boots; NULL: always boot */
@@ -173,20 +181,30 @@ typedef struct ka_bundle_stats {
   char first_left_out[512];            /* the first of them, and why */
 } ka_bundle_stats;
 
+/* Whether a directory entry named name is never bundled nor in the build
+** key: dot entries, __pycache__, native extensions (.so, .pyd, which WASI
+** cannot load), artifacts (.krait) and logs (.log). */
+bool ka_bundle_skips(const char *name);
+
+/* Whether the file at path, inside cfg->app_dir, is one the app's bundle
+** holds (so the build key covers it): no part of it named by
+** ka_bundle_skips, not one of cfg->exclude. A path that is gone counts
+** when its name would. */
+bool ka_bundle_holds(const ka_app_config *cfg, const char *path);
+
 /* The files of an artifact as one deflated archive: the app's dir (as
 ** app/), the SDK (sdk/) and, of each site-packages dir (site-packages/N/),
 ** the top-level entries the app imported while booting or cfg->include
-** names, with their dist-info and egg-info dirs. Dot entries, __pycache__,
-** native extensions (.so) and the files in exclude (the app's stores, with
-** their -wal/-shm/-journal, by identity) are left out. Nothing outside
+** names, with their dist-info and egg-info dirs. What ka_bundle_skips
+** names and the files of cfg->exclude are left out. Nothing outside
 ** the three trees is read: a symlink is bundled as the file or directory
 ** it leads to when that lies inside its own tree (the app's folder, the
 ** SDK, that site-packages dir), as the guest would see it served unbuilt;
 ** one leading out (or nowhere) is an error naming the link and its target
 ** in the app and the SDK, and left out of site-packages (counted in st).
 ** malloc'ed, *len bytes; NULL with err. */
-uint8_t *ka_bundle_make(const ka_app *app, const ka_app_config *cfg, const char *const *exclude,
-                        int nexclude, size_t *len, ka_bundle_stats *st, char *err, size_t errlen);
+uint8_t *ka_bundle_make(const ka_app *app, const ka_app_config *cfg, size_t *len, ka_bundle_stats *st,
+                        char *err, size_t errlen);
 
 /* Unpacks an archive of ka_bundle_make into dir, which it creates. Every
 ** path is checked (relative, no "..") and every length bounded: damage is
@@ -239,6 +257,10 @@ int ka_artifact_read(const char *path, ka_key *const *trusted, int ntrusted, ka_
                      char *err, size_t errlen);
 
 void ka_artifact_free(ka_artifact *a);
+
+/* Whether the app booted from python.wasm because its snapshot was stale
+** (cfg->rebuild_stale). */
+bool ka_app_stale(const ka_app *app);
 
 /* The snapshot's memory bytes (for the artifact size and metrics). */
 uint64_t ka_app_snapshot_bytes(const ka_app *app);

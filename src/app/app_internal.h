@@ -6,6 +6,7 @@
 #define KA_APP_INTERNAL_H
 
 #include <pthread.h>
+#include <sys/stat.h>
 
 #include "app/app.h"
 
@@ -42,6 +43,7 @@ struct ka_app {
   int envc;
   int null_fd;                 /* /dev/null for stdin */
   char build_key[65];          /* SHA-256 of what the snapshot depends on */
+  bool stale;                  /* booted because its snapshot was stale */
   char *boot_info;             /* the guest's boot_info JSON, or NULL */
   uint64_t handled;            /* requests so far (atomic) */
 };
@@ -56,8 +58,20 @@ typedef struct ka_ctx {
   char error[256];             /* the last failed import's message */
 } ka_ctx;
 
+/* bundle.c: the identities of files left out of bundles and build keys
+** (ka_app_config.exclude, with their -wal, -shm, -journal siblings). */
+typedef struct ka_excluded {
+  int n;
+  struct { dev_t dev; ino_t ino; } id[256];
+} ka_excluded;
+
+/* Records the identities of cfg's excluded files that exist. */
+void ka_excluded_init(ka_excluded *x, const ka_app_config *cfg);
+/* Whether the file sb describes is one of them. */
+bool ka_excluded_has(const ka_excluded *x, const struct stat *sb);
+
 /* artifact.c: the build key of cfg into a->build_key; loading a built
-** snapshot (1 loaded, 0 none, -1 stale or damaged with err). */
+** snapshot (1 loaded, 0 none, -1 damaged with err, -2 stale with err). */
 void ka_build_key(ka_app *a, const ka_app_config *cfg);
 int ka_try_snapshot(ka_app *a, const ka_app_config *cfg, char *err, size_t errlen);
 

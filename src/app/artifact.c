@@ -19,9 +19,11 @@
 #include "app/sign.h"
 #include "util/cursor.h"
 
-/* Feeds "path size mtime" of every file under dir (sorted, recursive,
-** skipping __pycache__ and dot entries) into the digest. */
-static void ka_key_dir(EVP_MD_CTX *md, const char *dir, int depth) {
+/* Feeds "path size mtime" of every file under dir that a bundle would
+** hold (sorted, recursive; not what ka_bundle_skips names nor the excluded
+** files) into the digest. Directories add nothing of their own: their
+** mtimes change with any entry made or removed in them, bundled or not. */
+static void ka_key_dir(EVP_MD_CTX *md, const char *dir, int depth, const ka_excluded *skip) {
   struct dirent **names;
   int n = depth > 16 ? -1 : scandir(dir, &names, NULL, alphasort);
   for (int i = 0; i < n; i++) {
@@ -29,11 +31,13 @@ static void ka_key_dir(EVP_MD_CTX *md, const char *dir, int depth) {
     char path[4096], line[4400];
     struct stat sb;
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (name[0] != '.' && strcmp(name, "__pycache__") && stat(path, &sb) == 0) {
-      if (S_ISDIR(sb.st_mode)) ka_key_dir(md, path, depth + 1);
-      int len = snprintf(line, sizeof line, "%s %lld %lld.%09ld\n", path, (long long)sb.st_size,
-                         (long long)sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec);
-      EVP_DigestUpdate(md, line, (size_t)len);
+    if (!ka_bundle_skips(name) && stat(path, &sb) == 0 && !ka_excluded_has(skip, &sb)) {
+      if (S_ISDIR(sb.st_mode)) ka_key_dir(md, path, depth + 1, skip);
+      else if (S_ISREG(sb.st_mode)) {
+        int len = snprintf(line, sizeof line, "%s %lld %lld.%09ld\n", path, (long long)sb.st_size,
+                           (long long)sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec);
+        EVP_DigestUpdate(md, line, (size_t)len);
+      }
     }
     free(names[i]);   /* scandir's, from libc's malloc */
   }
@@ -47,6 +51,8 @@ void ka_build_key(ka_app *a, const ka_app_config *cfg) {
   uint8_t h[32];
   unsigned hn = 32;
   char lim[128];
+  ka_excluded skip;
+  ka_excluded_init(&skip, cfg);
   EVP_DigestInit_ex(md, EVP_sha256(), NULL);
   EVP_DigestUpdate(md, a->config_json, strlen(a->config_json));
   for (int i = 0; i < cfg->nvars; i++) {
@@ -60,11 +66,11 @@ void ka_build_key(ka_app *a, const ka_app_config *cfg) {
   for (int i = 0; i < a->ndirs; i++)
     EVP_DigestUpdate(md, a->dirs[i].guest_path, strlen(a->dirs[i].guest_path) + 1);
   for (int i = 0; i < a->envc; i++) EVP_DigestUpdate(md, a->envp[i], strlen(a->envp[i]) + 1);
-  ka_key_dir(md, cfg->app_dir, 0);
-  ka_key_dir(md, cfg->sdk_dir, 0);
+  ka_key_dir(md, cfg->app_dir, 0, &skip);
+  ka_key_dir(md, cfg->sdk_dir, 0, &skip);
   for (int i = 0; i < cfg->nsite_packages; i++) {
     EVP_DigestUpdate(md, cfg->site_packages[i], strlen(cfg->site_packages[i]));
-    ka_key_dir(md, cfg->site_packages[i], 14);  /* the top level only */
+    ka_key_dir(md, cfg->site_packages[i], 14, &skip);  /* the top level only */
   }
   EVP_DigestFinal_ex(md, h, &hn);
   EVP_MD_CTX_free(md);
@@ -340,7 +346,7 @@ int ka_try_snapshot(ka_app *a, const ka_app_config *cfg, char *err, size_t errle
                                "it was built (run: krait build)"
                              : "app %s: %s is not a krait build artifact (run: krait build)",
              a->name, cfg->snapshot);
-    return -1;
+    return same && ok ? -2 : -1;
   }
   return 1;
 }

@@ -25,9 +25,6 @@
 
 /* ---- packing ----------------------------------------------------------- */
 
-/* A file's identity: the stores are left out wherever the walk meets them. */
-typedef struct kb_id { dev_t dev; ino_t ino; } kb_id;
-
 /* The archive being built: entries of (u16 path length, path, u32 mode,
 ** u32 size, bytes); err is set at the first failure. The tree being
 ** walked is root (a realpath, open as rootfd): symlinks are followed only
@@ -36,8 +33,7 @@ typedef struct kb_id { dev_t dev; ino_t ino; } kb_id;
 typedef struct kb_out {
   uint8_t *p;
   size_t len, cap;
-  kb_id skip[256];
-  int nskip;
+  ka_excluded skip;            /* the stores, the server's logs */
   ka_bundle_stats *st;
   const char *root;
   int rootfd;
@@ -74,33 +70,49 @@ static bool kb_put(kb_out *o, const void *d, size_t n) {
   return true;
 }
 
-/* Records the identities of the excluded files (a store, its WAL, shared
-** memory and journal) that exist. */
-static void kb_exclude(kb_out *o, const char *const *exclude, int n) {
+void ka_excluded_init(ka_excluded *x, const ka_app_config *cfg) {
   static const char *const tails[] = { "", "-wal", "-shm", "-journal" };
-  for (int i = 0; i < n; i++)
-    for (int t = 0; t < 4 && o->nskip < 256; t++) {
+  x->n = 0;
+  for (int i = 0; i < cfg->nexclude; i++)
+    for (int t = 0; t < 4 && x->n < 256; t++) {
       char path[KB_MAX_PATH + 16];
       struct stat sb;
-      snprintf(path, sizeof path, "%s%s", exclude[i], tails[t]);
-      if (stat(path, &sb) == 0) o->skip[o->nskip++] = (kb_id){ sb.st_dev, sb.st_ino };
+      snprintf(path, sizeof path, "%s%s", cfg->exclude[i], tails[t]);
+      if (stat(path, &sb) == 0) {
+        x->id[x->n].dev = sb.st_dev;
+        x->id[x->n++].ino = sb.st_ino;
+      }
     }
 }
 
-/* Whether the file sb describes is one of the excluded ones. */
-static bool kb_excluded(const kb_out *o, const struct stat *sb) {
-  for (int i = 0; i < o->nskip; i++)
-    if (o->skip[i].dev == sb->st_dev && o->skip[i].ino == sb->st_ino) return true;
+bool ka_excluded_has(const ka_excluded *x, const struct stat *sb) {
+  for (int i = 0; i < x->n; i++)
+    if (x->id[i].dev == sb->st_dev && x->id[i].ino == sb->st_ino) return true;
   return false;
 }
 
-/* Whether a directory entry is never bundled: dot entries, bytecode
-** caches, native extensions (which WASI cannot load) and artifacts. */
-static bool kb_skipped(const char *name) {
+bool ka_bundle_skips(const char *name) {
   size_t n = strlen(name);
   return name[0] == '.' || !strcmp(name, "__pycache__") ||
          (n > 3 && !strcmp(name + n - 3, ".so")) || (n > 4 && !strcmp(name + n - 4, ".pyd")) ||
-         (n > 6 && !strcmp(name + n - 6, ".krait"));
+         (n > 6 && !strcmp(name + n - 6, ".krait")) || (n > 4 && !strcmp(name + n - 4, ".log"));
+}
+
+bool ka_bundle_holds(const ka_app_config *cfg, const char *path) {
+  size_t n = strlen(cfg->app_dir);
+  const char *rel = !strncmp(path, cfg->app_dir, n) && path[n] == '/' ? path + n + 1 : path;
+  char part[256];
+  for (const char *p = rel; *p;) {
+    size_t c = strcspn(p, "/");
+    snprintf(part, sizeof part, "%.*s", (int)c, p);
+    if (ka_bundle_skips(part)) return false;
+    p += c + (p[c] == '/');
+  }
+  struct stat sb;
+  if (stat(path, &sb) != 0) return true;
+  ka_excluded x;
+  ka_excluded_init(&x, cfg);
+  return (S_ISREG(sb.st_mode) || S_ISDIR(sb.st_mode)) && !ka_excluded_has(&x, &sb);
 }
 
 /* Adds the open regular file fd (host, for messages) as archive path
@@ -108,7 +120,7 @@ static bool kb_skipped(const char *name) {
 static bool kb_file(kb_out *o, int fd, const char *host, const char *arch) {
   struct stat sb;
   bool ok = fstat(fd, &sb) == 0 ? true : kb_fail(o, strerror(errno), host);
-  if (ok && (!S_ISREG(sb.st_mode) || kb_excluded(o, &sb))) { close(fd); return true; }
+  if (ok && (!S_ISREG(sb.st_mode) || ka_excluded_has(&o->skip, &sb))) { close(fd); return true; }
   if (ok && sb.st_size > KB_MAX_FILE) ok = kb_fail(o, "over 256 MiB, too large to bundle", host);
   uint16_t pn = (uint16_t)strlen(arch);
   uint32_t mode = (sb.st_mode & 0111) ? 0755 : 0644, size = ok ? (uint32_t)sb.st_size : 0;
@@ -126,7 +138,7 @@ static bool kb_file(kb_out *o, int fd, const char *host, const char *arch) {
   return true;
 }
 
-/* Which entries of a directory kb_dir adds (NULL: all but kb_skipped). */
+/* Which entries of a directory kb_dir adds (NULL: all but ka_bundle_skips). */
 typedef struct kb_filter {
   bool (*want)(const char *name, const struct kb_filter *f);
   const json_t *tops;            /* kb_site: what the app imported */
@@ -193,8 +205,8 @@ static bool kb_dir(kb_out *o, int fd, const char *host, const char *arch, int de
   bool ok = true;
   for (size_t i = 0; i < n; i++) {
     const char *name = names[i];
-    if (filter && !kb_skipped(name)) o->st->site_entries++;
-    if (ok && !kb_skipped(name) && (!filter || filter->want(name, filter))) {
+    if (filter && !ka_bundle_skips(name)) o->st->site_entries++;
+    if (ok && !ka_bundle_skips(name) && (!filter || filter->want(name, filter))) {
       size_t hn = strlen(host) + strlen(name) + 2, an = strlen(arch) + strlen(name) + 2;
       char *h = ku_malloc(hn), *a = ku_malloc(an);
       if (h && a) {
@@ -388,11 +400,11 @@ static uint8_t *kb_deflate(kb_out *o, size_t *len) {
   return z;
 }
 
-uint8_t *ka_bundle_make(const ka_app *app, const ka_app_config *cfg, const char *const *exclude,
-                        int nexclude, size_t *len, ka_bundle_stats *st, char *err, size_t errlen) {
+uint8_t *ka_bundle_make(const ka_app *app, const ka_app_config *cfg, size_t *len, ka_bundle_stats *st,
+                        char *err, size_t errlen) {
   kb_out o = { .st = st, .err = err, .errlen = errlen };
   memset(st, 0, sizeof *st);
-  kb_exclude(&o, exclude, nexclude);
+  ka_excluded_init(&o.skip, cfg);
   json_t *info = app->boot_info ? json_loads(app->boot_info, 0, NULL) : NULL;
   json_t *sites = json_object_get(info, "site_packages"), *none = json_array();
   uint32_t count = 0;

@@ -25,6 +25,12 @@ const char kc_serve_usage[] =
   "into a pre-initialized snapshot (or starts from its built one); every\n"
   "request then runs in a brand-new sandbox started from it\n"
   "(copy-on-write), so nothing one request does is seen by the next.\n"
+  "A manifest's app starts from .krait/APP.krait when `krait build` wrote\n"
+  "one; when the files it bundles or the app's settings changed since, it\n"
+  "is rebuilt from the sources, written again, and served (the log says\n"
+  "so). Files a bundle leaves out never make it stale: dot entries,\n"
+  "__pycache__, *.so, *.pyd, *.krait, *.log, the stores and the files the\n"
+  "server writes its output and access log to.\n"
   "Artifacts are unpacked once into ~/.cache/krait/apps ($KRAIT_CACHE);\n"
   "their SQLite stores' relative paths are relative to the current\n"
   "directory. An artifact's manifest may name no path outside that\n"
@@ -56,6 +62,13 @@ const char kc_serve_usage[] =
   "  --access-log FILE    One line per request to FILE ('-': stdout; default\n"
   "                       stderr)\n"
   "  --quiet              No access log\n"
+  "  --watch              Rebuild an app when a file of its folder that its\n"
+  "                       bundle would hold changes (inotify; after 200 ms\n"
+  "                       without further changes) and serve the new build;\n"
+  "                       requests under way finish on the old one, and a\n"
+  "                       failed rebuild (its error logged) keeps the last\n"
+  "                       good build serving. Not for artifacts; krait.toml\n"
+  "                       itself is read once (restart after editing it)\n"
   "  --playground         Also serve the browser build (`make web`: krait.js\n"
   "                       and the playground) at /web/, cross-origin isolated\n"
   "                       (COOP/COEP); without a manifest, serve only that\n"
@@ -79,6 +92,7 @@ typedef struct kc_serve_opts {
   ks_config limits;            /* the limit options over ks_config_default */
   bool quiet;
   bool playground;             /* --playground: build/web at /web/ */
+  bool watch;                  /* --watch: rebuild apps as they change */
   bool build;                  /* `krait build`: boot, save, stop */
   const char *trust[16];       /* serve --trust: public key files */
   int ntrust;
@@ -145,6 +159,7 @@ static int kc_serve_parse(kc_serve_opts *o, int argc, char **argv) {
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(kc_serve_usage, stdout); return KC_EXIT_OK; }
     if (!strcmp(a, "--quiet")) { o->quiet = true; continue; }
     if (!strcmp(a, "--playground")) { o->playground = true; continue; }
+    if (!strcmp(a, "--watch") && !o->build) { o->watch = true; continue; }
     if (!strcmp(a, "--trust") || !strcmp(a, "--sign")) {
       int rc = kc_serve_key_opt(o, argc, argv, &i);
       if (rc >= 0) return rc;
@@ -236,15 +251,18 @@ const char kc_build_usage[] =
   "rest compressed), the app's own manifest, and a bundle of its files, the\n"
   "SDK and what it imports from its site-packages (add lazily imported\n"
   "packages with include = [...]). python.wasm is referenced by SHA-256, not\n"
-  "embedded. `krait serve DIR` starts from it while it is fresh and refuses\n"
-  "it once python.wasm, the app's files or its settings have changed;\n"
+  "embedded. `krait serve DIR` starts from it while it is fresh, rebuilds\n"
+  "and rewrites it once the files it bundles or the app's settings have\n"
+  "changed, and refuses it when built by another python.wasm or damaged;\n"
   "`krait serve APP.krait` runs it anywhere with the same python.wasm.\n"
   "\n"
   "Only files inside the app's folder, the SDK and the site-packages dirs\n"
-  "are bundled: a symlink is bundled as what it leads to when that is\n"
-  "inside its own folder; one leading out of the app's folder is an error\n"
-  "(naming the link and its target), one leading out of site-packages is\n"
-  "left out (the app cannot read either served unbuilt).\n"
+  "are bundled, never dot entries, __pycache__, *.so, *.pyd, *.krait,\n"
+  "*.log, the stores or the files krait's output goes to. A symlink is\n"
+  "bundled as what it leads to when that is inside its own folder; one\n"
+  "leading out of the app's folder is an error (naming the link and its\n"
+  "target), one leading out of site-packages is left out (the app cannot\n"
+  "read either served unbuilt).\n"
   "\n"
   "Options:\n"
   "  --python-home DIR    python.wasm and its stdlib (as for krait python)\n"
@@ -301,6 +319,9 @@ static int kc_serve_common(int argc, char **argv, bool build) {
   kx_env env = { .use_built = !build };
   env.artifacts = o.ninputs > 0 && kx_is_artifact(o.inputs[0]);
   if (build && env.artifacts) return kc_usage_error("build", kc_build_usage, "%s is already built", o.inputs[0]);
+  if (o.watch && env.artifacts)
+    return kc_usage_error("serve", kc_serve_usage, "--watch rebuilds a manifest's apps from their sources; "
+                          "artifacts (APP.krait) are not watched");
   if (o.ntrust && !env.artifacts)
     return kc_usage_error("serve", kc_serve_usage, "--trust checks artifacts (APP.krait); a manifest's "
                           "apps are served from their sources, unsigned");
@@ -333,6 +354,7 @@ static int kc_serve_common(int argc, char **argv, bool build) {
   }
   rc = KC_EXIT_ERROR;
   env.artifact_paths = o.inputs;
+  env.access_log = !build && o.access && strcmp(o.access, "-") ? o.access : NULL;
   char *home = kc_python_home(o.home), *sdk = home && !env.artifacts ? kc_sdk_dir(home) : NULL;
   env.home = home;
   env.sdk = env.artifacts ? "" : sdk;
@@ -342,8 +364,9 @@ static int kc_serve_common(int argc, char **argv, bool build) {
   if (!apps) fprintf(stderr, "Error: out of memory\n");
   bool ok = env.stores && apps;
   for (int i = 0; ok && i < m->napps; i++) ok = (apps[i] = kx_boot(m, i, &env)) != NULL;
-  if (ok && o.build) rc = kx_build_save(m, apps, &env) == 0 ? KC_EXIT_OK : KC_EXIT_ERROR;
-  else if (ok) rc = kc_serve_run(&so, m, apps);
+  if (ok && build) rc = kx_build_save(m, apps, &env) == 0 ? KC_EXIT_OK : KC_EXIT_ERROR;
+  so.watch = o.watch ? &env : NULL;
+  if (ok && !build) rc = kc_serve_run(&so, m, apps);
   if (!build) kc_serve_release(&so);
   for (int i = 0; apps && i < m->napps; i++) ka_app_free(apps[i]);
   for (int i = 0; env.stores && i < m->nstores; i++) kk_close(env.stores[i]);

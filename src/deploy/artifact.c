@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <openssl/evp.h>
 
-#include "deploy/deploy.h"
+#include "deploy/deploy_internal.h"
 #include "util/file.h"
 #include "util/util.h"
 
@@ -158,24 +158,11 @@ km_manifest *kx_artifacts_load(char **paths, int n, ka_key *const *trust, int nt
   return all;
 }
 
-/* The manifest's sqlite store files (borrowed), kept out of bundles. */
-static int kx_store_files(const km_manifest *m, const char **out, int cap) {
-  int n = 0;
-  for (int i = 0; i < m->nstores && n < cap; i++)
-    if (m->stores[i].path) out[n++] = m->stores[i].path;
-  return n;
-}
-
-/* Writes app i's artifact (signed with sign, if not NULL); prints what it
-** holds. 0, or -1 after printing the error. */
-static int kx_build_one(const km_manifest *m, int i, ka_app *app, const ka_app_config *cfg,
-                        const ka_key *sign) {
+int kx_build_one(const km_manifest *m, int i, ka_app *app, const ka_app_config *cfg, const ka_key *sign) {
   char err[1024] = "", *path = kx_artifact_path(m, &m->apps[i]), *toml = km_app_format(m, &m->apps[i]);
-  const char *exclude[64];
   ka_bundle_stats st;
   size_t blen = 0;
-  uint8_t *bundle = path && toml ? ka_bundle_make(app, cfg, exclude, kx_store_files(m, exclude, 64),
-                                                  &blen, &st, err, sizeof err) : NULL;
+  uint8_t *bundle = path && toml ? ka_bundle_make(app, cfg, &blen, &st, err, sizeof err) : NULL;
   int rc = -1;
   if (bundle) {
     char dir[4200];

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "deploy/deploy.h"
+#include "deploy/deploy_internal.h"
 #include "util/util.h"
 
 kk_store **kx_open_stores(const km_manifest *m) {
@@ -49,6 +49,12 @@ void kx_app_config(const km_manifest *m, const km_app *a, const kx_env *env, kx_
     char *slash = strrchr(out->sdk, '/');
     if (slash) strcpy(slash, "/sdk");
   }
+  int nx = 0;
+  for (int k = 0; k < m->nstores && nx < 64; k++)
+    if (m->stores[k].path) out->exclude[nx++] = m->stores[k].path;
+  out->exclude[nx++] = "/proc/self/fd/1";   /* where the server's output goes */
+  out->exclude[nx++] = "/proc/self/fd/2";
+  if (env->access_log) out->exclude[nx++] = env->access_log;
   out->cfg = (ka_app_config){
     .name = a->name, .python_home = env->home, .sdk_dir = out->sdk, .app_dir = a->dir,
     .style = a->style, .module = a->module, .wsgi = a->wsgi,
@@ -57,7 +63,30 @@ void kx_app_config(const km_manifest *m, const km_app *a, const kx_env *env, kx_
     .timeout_ns = a->timeout_ms * 1000000u, .fuel = a->fuel,
     .max_memory = a->max_memory_mb << 20, .max_disk = a->max_disk_mb << 20, .debug = a->debug,
     .include = (const char *const *)a->include, .ninclude = a->ninclude,
+    .exclude = out->exclude, .nexclude = nx, .rebuild_stale = env->use_built,
   };
+}
+
+/* The ms since t0. */
+static double kx_ms_since(const struct timespec *t0) {
+  struct timespec t1;
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  return (t1.tv_sec - t0->tv_sec) * 1e3 + (t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* An app that booted because its built artifact was stale: says so and
+** writes the artifact again (a failure to write is reported, and the app
+** is served all the same). */
+static void kx_rebuilt(const km_manifest *m, int i, ka_app *app, const kx_app_cfg *c, const kx_env *env) {
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  fprintf(stderr, "krait: app \"%s\": %s was stale (files it bundles or its settings changed since "
+          "it was built): rebuilt it from the sources\n", m->apps[i].name, c->cfg.snapshot);
+  if (kx_build_one(m, i, app, &c->cfg, env->sign) != 0)
+    fprintf(stderr, "krait: app \"%s\": serving the rebuilt app without an artifact on disk\n", m->apps[i].name);
+  else
+    fprintf(stderr, "krait: app \"%s\": wrote %s in %.0f ms\n", m->apps[i].name, c->cfg.snapshot,
+            kx_ms_since(&t0));
 }
 
 ka_app *kx_boot(const km_manifest *m, int i, const kx_env *env) {
@@ -66,21 +95,26 @@ ka_app *kx_boot(const km_manifest *m, int i, const kx_env *env) {
   kx_app_config(m, a, env, &c);
   char err[1024] = "", *built = env->artifacts ? ku_strdup(env->artifact_paths[i])
                               : env->use_built ? kx_artifact_path(m, a) : NULL;
+  if ((env->artifacts || env->use_built) && !built) {
+    fprintf(stderr, "Error: app %s: out of memory\n", a->name);
+    return NULL;
+  }
   struct stat sb;
   bool from_file = built && stat(built, &sb) == 0;
   c.cfg.snapshot = built;
   c.cfg.artifact = env->artifacts;
   c.cfg.verified = env->artifact_ids ? &env->artifact_ids[i] : NULL;
-  struct timespec t0, t1;
+  struct timespec t0;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   ka_app *app = ka_app_boot(&c.cfg, err, sizeof err);
-  clock_gettime(CLOCK_MONOTONIC, &t1);
+  double ms = kx_ms_since(&t0);
+  bool stale = app && ka_app_stale(app);
   if (!app) fprintf(stderr, "Error: %s\n", err);
   else fprintf(stderr, "krait: app \"%s\" (%s) %s in %.0f ms, snapshot memory %llu KiB\n",
-               a->name, a->style, !from_file ? "booted" : env->artifacts ? "loaded from its artifact"
-                                                                         : "loaded its built snapshot",
-               (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6,
-               (unsigned long long)(ka_app_snapshot_bytes(app) >> 10));
+               a->name, a->style, !from_file || stale ? "booted" : env->artifacts ? "loaded from its artifact"
+                                                                                : "loaded its built snapshot",
+               ms, (unsigned long long)(ka_app_snapshot_bytes(app) >> 10));
+  if (stale) kx_rebuilt(m, i, app, &c, env);
   ku_free(built);
   return app;
 }

@@ -25,6 +25,9 @@ typedef struct kx_env {
   const ka_file_id *artifact_ids; /* then: each as its signature was checked
                                   (NULL: no --trust) */
   const ka_key *sign;          /* build --sign: the private key */
+  const char *access_log;      /* serve: the access log file, if any (not
+                                  bundled, as the stores and the server's
+                                  stdout and stderr are not) */
 } kx_env;
 
 /* An app's config with the storage its arrays point into. */
@@ -32,6 +35,7 @@ typedef struct kx_app_cfg {
   ka_app_config cfg;
   ka_store_grant grants[64];
   ka_var vars[64];
+  const char *exclude[72];
   char sdk[4200];
 } kx_app_cfg;
 
@@ -45,8 +49,10 @@ void kx_app_config(const km_manifest *m, const km_app *a, const kx_env *env, kx_
 
 /* Boots app i of m: from its artifact when serving artifacts, from its
 ** built artifact (.krait/APP.krait) when env->use_built and there is one,
-** else from python.wasm; prints how and how long. NULL after printing the
-** error. */
+** else from python.wasm; prints how and how long. A built artifact that is
+** stale (the files it bundles or the app's settings changed) is rebuilt:
+** the app boots from python.wasm and the artifact is written again. NULL
+** after printing the error. */
 ka_app *kx_boot(const km_manifest *m, int i, const kx_env *env);
 
 /* ---- artifacts (artifact.c) --------------------------------------------- */
@@ -80,6 +86,13 @@ typedef struct kx_serve_opts {
   const char *listen;          /* the address as given, for messages */
   char *web_root;              /* --playground: the browser build (a
                                   realpath) at /web/; NULL: none */
+  const kx_env *watch;         /* --watch: the apps' folders are watched
+                                  (inotify) and an app is rebuilt from its
+                                  sources with this env after a change to
+                                  a file its bundle would hold, then swapped
+                                  in (requests running finish on the old
+                                  build; a failed rebuild keeps it). NULL:
+                                  no watching */
 } kx_serve_opts;
 
 typedef struct kx_server kx_server;
@@ -91,8 +104,9 @@ typedef struct kx_server kx_server;
 kx_server *kx_server_new(const kx_serve_opts *o, const km_manifest *m, ka_app **apps, char *err,
                          size_t errlen);
 
-/* Says where it listens, serves until the server is stopped (SIGTERM,
-** SIGINT with handle_signals), says so. 0, or -1 after an error. */
+/* Says where it listens, serves (and watches, with o->watch) until the
+** server is stopped (SIGTERM, SIGINT with handle_signals), says so. 0, or
+** -1 after an error. */
 int kx_server_run(kx_server *s);
 
 void kx_server_free(kx_server *s);

@@ -59,6 +59,56 @@ static void kx_sink_part(void *data, const uint8_t *p, size_t n) {
   ks_response_flush(data);
 }
 
+kx_build *kx_build_new(ka_app *app, kk_store **stores, bool owned) {
+  kx_build *b = ku_calloc(1, sizeof *b);
+  if (b) *b = (kx_build){ app, stores, 0, owned };
+  return b;
+}
+
+/* Frees a build no request runs on: its app and stores when it owns them. */
+static void kx_build_free(kx_build *b) {
+  if (!b) return;
+  if (b->owned) {
+    ka_app_free(b->app);
+    for (int i = 0; b->stores && b->stores[i]; i++) kk_close(b->stores[i]);
+    ku_free(b->stores);
+  }
+  ku_free(b);
+}
+
+void kx_route_swap(kx_app_route *r, kx_build *b) {
+  pthread_mutex_lock(&r->lock);
+  kx_build *old = r->cur;
+  r->cur = b;
+  bool idle = old && old->refs == 0;
+  if (old) old->refs = -old->refs - 1;   /* negative: replaced, -1 - running */
+  pthread_mutex_unlock(&r->lock);
+  if (idle) kx_build_free(old);
+}
+
+void kx_route_free(kx_app_route *r) {
+  kx_build_free(r->cur);
+  r->cur = NULL;
+  pthread_mutex_destroy(&r->lock);
+}
+
+/* The route's current build, held for one request. */
+static kx_build *kx_hold(kx_app_route *r) {
+  pthread_mutex_lock(&r->lock);
+  kx_build *b = r->cur;
+  b->refs++;
+  pthread_mutex_unlock(&r->lock);
+  return b;
+}
+
+/* Lets go of b: a replaced build is freed after its last request. */
+static void kx_release(kx_app_route *r, kx_build *b) {
+  pthread_mutex_lock(&r->lock);
+  bool last = b->refs < 0 ? ++b->refs == -1 : (b->refs--, false);
+  pthread_mutex_unlock(&r->lock);
+  if (last) kx_build_free(b);
+}
+
 /* A stream that broke after its head went out ends truncated (KS_TRAP). */
 ks_outcome kx_handle(const ks_request *rq, ks_response *res, void *data) {
   kx_app_route *r = data;
@@ -73,7 +123,9 @@ ks_outcome kx_handle(const ks_request *rq, ks_response *res, void *data) {
   ka_sink sink = { kx_sink_head, kx_sink_part, res };
   ka_request req = { method, uri, h, h ? rq->nheaders : 0, rq->body, rq->body_len, &sink, rq->start_ns };
   ka_response out;
-  ka_app_handle(r->app, &req, &out);
+  kx_build *b = kx_hold(r);
+  ka_app_handle(b->app, &req, &out);
+  kx_release(r, b);
   ku_free(h);
   ks_histogram_observe(r->start, (double)out.start_ns / 1e9);
   if (!out.streamed) {

@@ -15,8 +15,11 @@ struct kx_server {
   ks_metrics *metrics;
   ks_route *routes;
   kx_app_route *data;          /* one per app */
+  int ndata;                   /* how many of them are set up */
   ks_static web;
   const char *host, *admin_host;
+  const km_manifest *m;
+  const kx_env *watch;         /* --watch: rebuild with this */
 };
 
 /* Registers app a's metrics into r (its app already set); false when
@@ -40,7 +43,9 @@ static int kx_routes(kx_server *s, const kx_serve_opts *o, const km_manifest *m,
   s->data = ku_calloc((size_t)m->napps + 1, sizeof *s->data);
   if (!s->routes || !s->data) return -1;
   for (int i = 0; i < m->napps; i++) {
-    s->data[i].app = apps[i];
+    if (!(s->data[i].cur = kx_build_new(apps[i], NULL, false))) return -1;
+    pthread_mutex_init(&s->data[i].lock, NULL);
+    s->ndata++;
     if (!kx_route_metrics(&s->data[i], s->metrics, &m->apps[i])) return -1;
     for (int k = 0; k < m->apps[i].nroutes; k++)
       s->routes[r++] = (ks_route){ m->apps[i].routes[k], kx_handle, &s->data[i], m->apps[i].name };
@@ -69,6 +74,8 @@ kx_server *kx_server_new(const kx_serve_opts *o, const km_manifest *m, ka_app **
   }
   s->host = sc.host;
   s->admin_host = sc.admin_host;
+  s->m = m;
+  s->watch = o->watch;
   return s;
 }
 
@@ -78,8 +85,10 @@ int kx_server_run(kx_server *s) {
   fputc('\n', stderr);
   if (s->web.root)
     fprintf(stderr, "krait serve: playground at http://%s:%d/web/playground/\n", s->host, ks_server_port(s->srv));
-  int rc = ks_server_run(s->srv) == 0 ? 0 : -1;
-  if (rc) fprintf(stderr, "Error: krait serve: the server could not start its workers\n");
+  kx_watch *w = s->watch ? kx_watch_start(s->m, s->watch, s->data) : NULL;
+  int rc = !s->watch || w ? (ks_server_run(s->srv) == 0 ? 0 : -1) : -1;
+  if (rc && (!s->watch || w)) fprintf(stderr, "Error: krait serve: the server could not start its workers\n");
+  kx_watch_stop(w);
   fprintf(stderr, "krait serve: stopped\n");
   return rc;
 }
@@ -87,6 +96,7 @@ int kx_server_run(kx_server *s) {
 void kx_server_free(kx_server *s) {
   if (!s) return;
   if (s->srv) ks_server_free(s->srv);
+  for (int i = 0; i < s->ndata; i++) kx_route_free(&s->data[i]);
   ks_metrics_free(s->metrics);
   ku_free(s->routes);
   ku_free(s->data);

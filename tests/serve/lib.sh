@@ -18,12 +18,13 @@ check() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1" "got '$2', want '$3'";
 free_port() { /usr/bin/python3.11 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # start DIR PORT ADMIN [ARG...]: krait serve [ARG...] in DIR in the
-# background (SERVER is its pid); waits for /healthz.
+# background (SERVER is its pid); waits for /healthz ($START_WAIT tenths
+# of a second, default 100).
 start() {
   (cd "$1" && exec "$K" serve "${@:4}" --listen "127.0.0.1:$2" --admin "127.0.0.1:$3" >>"$1/server.log" 2>&1) &
   SERVER=$!
   PIDS="$PIDS $SERVER"
-  for _ in $(seq 100); do
+  for _ in $(seq "${START_WAIT:-100}"); do
     curl -sf "http://127.0.0.1:$3/healthz" >/dev/null 2>&1 && return 0
     kill -0 $SERVER 2>/dev/null || break
     sleep 0.1

@@ -4,7 +4,8 @@
 # exceptions (500), bad requests, keep-alive, chunked bodies, /healthz and
 # /metrics, graceful SIGTERM, key-value durability across kill -9 on
 # SQLite and on a real redis-server started here, and `krait build`
-# snapshots (used by serve; stale or damaged ones refused). Prints "ok NAME" /
+# snapshots (used by serve; stale ones rebuilt, damaged ones refused), and
+# --access-log refusals. Prints "ok NAME" /
 # "FAIL NAME" and ends with "N passed, N failed". Needs build/krait and
 # `make python`. Does not own the server's unit tests (tests/host/).
 set -u
@@ -288,7 +289,7 @@ check graceful-inflight-finishes "$(cat "$T/slow")" "slow done"
 wait $SERVER; rc=$?
 check graceful-exit-status "$rc" "0"
 
-# ---- krait build: artifacts on disk, used by serve, refused when stale ----
+# ---- krait build: artifacts on disk, used by serve, rebuilt when stale -----
 B=$T/built
 mkdir -p "$B/spin"
 cp "$ROOT/python/examples/spin_hello/app.py" "$B/spin/"
@@ -309,10 +310,23 @@ if start "$B" "$P2" "$AP2"; then
   else bad serve-uses-built-snapshot "$(head -n 2 "$B/server.log")"; fi
   kill -TERM $SERVER; wait $SERVER
 else bad built-snapshot-serves "no server"; fi
+# A stale artifact is rebuilt (and written again), then served; it used to
+# be refused ("is stale ... run: krait build"). tests/serve/dev.sh has more.
 echo "# changed" >>"$B/spin/app.py"
-out=$(cd "$B" && timeout 20 "$K" serve --listen 127.0.0.1:$P2 2>&1); rc=$?
-case $out in *"is stale"*"krait build"*) [ $rc = 1 ] && ok stale-snapshot-refused || bad stale-snapshot-refused "status $rc" ;;
-  *) bad stale-snapshot-refused "$out" ;; esac
+: >"$B/server.log"
+if START_WAIT=300 start "$B" "$P2" "$AP2"; then
+  check stale-snapshot-rebuilt-serves "$(curl -s http://127.0.0.1:$P2/)" "hi"
+  if grep -q "hello.krait was stale" "$B/server.log" && grep -q "wrote .*hello.krait" "$B/server.log"; then
+    ok stale-snapshot-rebuilt-says-so
+  else bad stale-snapshot-rebuilt-says-so "$(head -n 4 "$B/server.log")"; fi
+  kill -TERM $SERVER; wait $SERVER
+else bad stale-snapshot-rebuilt-serves "no server"; fi
+: >"$B/server.log"
+if start "$B" "$P2" "$AP2"; then
+  if grep -q "loaded its built snapshot" "$B/server.log"; then ok stale-snapshot-rewritten-fresh
+  else bad stale-snapshot-rewritten-fresh "$(head -n 2 "$B/server.log")"; fi
+  kill -TERM $SERVER; wait $SERVER
+else bad stale-snapshot-rewritten-fresh "no server"; fi
 printf 'junk' >"$B/.krait/hello.krait"
 out=$(cd "$B" && timeout 20 "$K" serve --listen 127.0.0.1:$P2 2>&1); rc=$?
 case $out in *"hello.krait"*) [ $rc = 1 ] && ok damaged-snapshot-refused || bad damaged-snapshot-refused "status $rc" ;;
@@ -373,6 +387,16 @@ case $out in *"bad.krait is damaged"*) [ $rc = 1 ] && ok artifact-damaged-refuse
 out=$(cd "$D/run" && timeout 20 "$K" serve hello.krait hello.krait --listen 127.0.0.1:$P3 2>&1); rc=$?
 case $out in *'two apps are named "hello"'*) [ $rc = 1 ] && ok artifact-conflict-refused || bad artifact-conflict-refused "status $rc" ;;
   *) bad artifact-conflict-refused "$out" ;; esac
+
+# ---- --access-log FILE that cannot be opened: refused at start, named -------
+# (it used to start and log nothing, silently)
+out=$(cd "$B" && timeout 20 "$K" serve --access-log "$T/no/such/dir/access.log" --listen 127.0.0.1:$P2 2>&1); rc=$?
+case $out in *"--access-log $T/no/such/dir/access.log"*"No such file or directory"*) [ $rc = 1 ] && ok access-log-unopenable-refused || bad access-log-unopenable-refused "status $rc" ;;
+  *) bad access-log-unopenable-refused "status $rc: $out" ;; esac
+case $out in *"loaded its built"*|*booted*) bad access-log-refused-before-boot "$out" ;; *) ok access-log-refused-before-boot ;; esac
+out=$(cd "$B" && timeout 20 "$K" serve --access-log "$T" --listen 127.0.0.1:$P2 2>&1); rc=$?
+case $out in *"--access-log $T:"*"Is a directory"*) [ $rc = 1 ] && ok access-log-directory-refused || bad access-log-directory-refused "status $rc" ;;
+  *) bad access-log-directory-refused "status $rc: $out" ;; esac
 
 
 echo "$pass passed, $fail failed"

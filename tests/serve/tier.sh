@@ -1,7 +1,8 @@
 #!/bin/sh
 # tests/serve/tier.sh -- the `serve` tier of `make test`: tests/serve/run.sh
 # (krait serve and krait build over real sockets) and tests/serve/new.sh
-# (krait new's templates, served), tests/serve/security.sh (hostile app
+# (krait new's templates, served), tests/serve/dev.sh (the dev loop:
+# stale artifacts rebuilt, --watch), tests/serve/security.sh (hostile app
 # folders, artifacts and guests) and tests/serve/load.sh (hostile clients:
 # connection floods, stuck handlers, body memory). Ends with the summed "N passed, N
 # failed". Does not own the checks themselves.
@@ -10,7 +11,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 P=0 F=0
 T=$(mktemp)
 trap 'rm -f "$T"' EXIT
-for s in run.sh new.sh security.sh load.sh; do
+for s in run.sh new.sh dev.sh security.sh load.sh; do
   [ -f "$ROOT/tests/serve/$s" ] || continue
   echo "== tests/serve/$s"
   bash "$ROOT/tests/serve/$s" >"$T" 2>&1
