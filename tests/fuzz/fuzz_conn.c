@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -160,6 +162,21 @@ static time_t wait_s(void) {
   return s > 0 && s < 3600 ? (time_t)s : 8;
 }
 
+/* After connect failed: true when it was only interrupted (libFuzzer's
+** timer signal; the connection then completes in the background) and the
+** connection is up within the wait; errno is the real failure otherwise. */
+static bool connect_finish(int fd) {
+  if (errno != EINTR) return false;
+  struct pollfd p = { .fd = fd, .events = POLLOUT };
+  int r, err = 0;
+  socklen_t len = sizeof err;
+  do r = poll(&p, 1, (int)wait_s() * 1000); while (r < 0 && errno == EINTR);
+  if (r <= 0) { errno = r == 0 ? ETIMEDOUT : errno; return false; }
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return false;
+  errno = err;
+  return err == 0;
+}
+
 /* A connection to the server from a loopback source address that changes
 ** every 10,000 connections: the client closes first (it half-closes, then
 ** reads to the end), so its ports wait in TIME_WAIT for a minute, and one
@@ -180,7 +197,7 @@ static int connect_server(void) {
     struct sockaddr_in src = { .sin_family = AF_INET };
     src.sin_addr.s_addr = htonl(0x7f010001u + (nconn / 10000 + shift) % 60000);
     if (bind(fd, (struct sockaddr *)&src, sizeof src) < 0) die("bind a loopback source address");
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0) {
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0 || connect_finish(fd)) {
       nconn++;
       return fd;
     }
