@@ -117,6 +117,11 @@ if START_WAIT=300 start "$D" "$P" "$AP" --watch; then
   echo "more" >>"$D/debug.log"
   sleep 1
   check watch-ignores-logs "$(grep -c "rebuilding app" "$D/server.log")" "$n"
+  # nor do writes to the store in the folder (data/kv.db, its journal or
+  # WAL files coming and going)
+  for i in 1 2 3 4 5; do curl -s -X PUT -d "w$i" $U/ >/dev/null; done
+  sleep 1
+  check watch-ignores-store-writes "$(grep -c "rebuilding app" "$D/server.log")" "$n"
   # requests under way finish on the build they started on
   curl -s $U/slow >"$T/slow" &
   C=$!
