@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "deploy/deploy_internal.h"
+#include "platform/platform.h"
 #include "util/util.h"
 
 kk_store **kx_open_stores(const km_manifest *m) {
@@ -67,26 +68,21 @@ void kx_app_config(const km_manifest *m, const km_app *a, const kx_env *env, kx_
   };
 }
 
-/* The ms since t0. */
-static double kx_ms_since(const struct timespec *t0) {
-  struct timespec t1;
-  clock_gettime(CLOCK_MONOTONIC, &t1);
-  return (t1.tv_sec - t0->tv_sec) * 1e3 + (t1.tv_nsec - t0->tv_nsec) / 1e6;
-}
+/* The ms since t0 (kp_monotonic_ns). */
+static double kx_ms_since(uint64_t t0) { return (double)(kp_monotonic_ns() - t0) / 1e6; }
 
 /* An app that booted because its built artifact was stale: says so and
 ** writes the artifact again (a failure to write is reported, and the app
 ** is served all the same). */
 static void kx_rebuilt(const km_manifest *m, int i, ka_app *app, const kx_app_cfg *c, const kx_env *env) {
-  struct timespec t0;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
+  uint64_t t0 = kp_monotonic_ns();
   fprintf(stderr, "krait: app \"%s\": %s was stale (files it bundles or its settings changed since "
           "it was built): rebuilt it from the sources\n", m->apps[i].name, c->cfg.snapshot);
   if (kx_build_one(m, i, app, &c->cfg, env->sign) != 0)
     fprintf(stderr, "krait: app \"%s\": serving the rebuilt app without an artifact on disk\n", m->apps[i].name);
   else
     fprintf(stderr, "krait: app \"%s\": wrote %s in %.0f ms\n", m->apps[i].name, c->cfg.snapshot,
-            kx_ms_since(&t0));
+            kx_ms_since(t0));
 }
 
 ka_app *kx_boot(const km_manifest *m, int i, const kx_env *env) {
@@ -104,10 +100,9 @@ ka_app *kx_boot(const km_manifest *m, int i, const kx_env *env) {
   c.cfg.snapshot = built;
   c.cfg.artifact = env->artifacts;
   c.cfg.verified = env->artifact_ids ? &env->artifact_ids[i] : NULL;
-  struct timespec t0;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
+  uint64_t t0 = kp_monotonic_ns();
   ka_app *app = ka_app_boot(&c.cfg, err, sizeof err);
-  double ms = kx_ms_since(&t0);
+  double ms = kx_ms_since(t0);
   bool stale = app && ka_app_stale(app);
   if (!app) fprintf(stderr, "Error: %s\n", err);
   else fprintf(stderr, "krait: app \"%s\" (%s) %s in %.0f ms, snapshot memory %llu KiB\n",

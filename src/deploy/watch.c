@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "deploy/deploy_internal.h"
+#include "platform/platform.h"
 #include "util/util.h"
 
 #define KX_SETTLE_MS 200      /* quiet time after the last change */
@@ -45,11 +46,7 @@ struct kx_watch {
 };
 
 /* The ms on the monotonic clock. */
-static int64_t kx_now_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
+static int64_t kx_now_ms(void) { return (int64_t)(kp_monotonic_ns() / 1000000u); }
 
 /* Watches dir (of app) and the directories below it that a bundle would
 ** walk into; a directory it cannot watch is reported and left out. */
