@@ -262,11 +262,15 @@ int krait_snapshot_save_portable(const krait_snapshot *sn, const char *path, kra
 ** sticky failure in place of the cursor's longjmp (the decoder has a
 ** snapshot and buffers to free when a file ends early): kf_take checks
 ** ku_left before each ku_bytes, and bad turns true at the first overrun. */
-typedef struct kf_in { ku_cursor c; bool bad; } kf_in;
+typedef struct kf_in {
+  ku_cursor c;
+  bool bad;
+  bool oom;      /* what failed was memory, not the file */
+} kf_in;
 
 /* A reader over the n bytes at p. */
 static kf_in kf_in_of(const uint8_t *p, size_t n) {
-  kf_in r = { { p, p + n, p, "snapshot", NULL }, false };
+  kf_in r = { { p, p + n, p, "snapshot", NULL }, false, false };
   return r;
 }
 
@@ -303,7 +307,7 @@ static bool kf_tables(kf_in *r, krait_snapshot *sn) {
     if (r->bad || n > ku_left(&r->c) / 4) return false;
     sn->table_size[t] = n;
     sn->table_refs[t] = ku_malloc(((size_t)n + 1) * 4);
-    if (!sn->table_refs[t]) return false;
+    if (!sn->table_refs[t]) return !(r->oom = true);
     kf_get_u32s(r, sn->table_refs[t], n);
     for (uint32_t i = 0; i < n; i++)
       if (sn->table_refs[t][i] != KS_NULL_REF && sn->table_refs[t][i] >= m->nfuncs) return false;
@@ -317,7 +321,8 @@ static bool kf_read_runs(kf_in *r, uint32_t npages, uint32_t **runs, uint32_t *n
                          uint64_t *total) {
   uint32_t n = kf_get_u32(r), end = 0;
   *total = 0;
-  if (r->bad || n > npages || !(*runs = ku_malloc(((size_t)n + 1) * 8))) return false;
+  if (r->bad || n > npages) return false;
+  if (!(*runs = ku_malloc(((size_t)n + 1) * 8))) return !(r->oom = true);
   for (uint32_t i = 0; i < n; i++) {
     uint32_t first = kf_get_u32(r), len = kf_get_u32(r);
     if (r->bad || len == 0 || first < end || first > npages || len > npages - first) return false;
@@ -367,6 +372,7 @@ static bool kf_image(kf_in *r, krait_snapshot *sn) {
   size_t n = sn->size ? sn->size : 1, in = 0, out = 0;
   uint64_t memlimit = 256u << 20;
   uint8_t *delta = z ? kp_map(dn ? dn : 1) : NULL, *init = delta ? kf_initial(sn->module, sn->size) : NULL;
+  if (z && !init) r->oom = true;   /* mappings for the image: memory, not the file */
   if (init && codec == KF_CODEC_RAW) { memcpy(delta, z, dn); in = zn; out = dn; }
   ok = init && (codec == KF_CODEC_RAW ||
                 lzma_stream_buffer_decode(&memlimit, 0, NULL, z, &in, zn, delta, &out, dn) == LZMA_OK) &&
@@ -419,7 +425,8 @@ static krait_snapshot *kf_decode(kf_in *r, const krait_module *m, void **extra, 
   if (!shape || !x || !kf_image(r, sn) || !ku_eof(&r->c)) {
     krait_snapshot_free(sn);
     if (extra && *extra) { ku_free(*extra); *extra = NULL; }
-    kf_fail(err, KRAIT_ERR_MALFORMED, "%s is damaged (its contents do not fit the module)", path);
+    if (r->oom) kf_fail(err, KRAIT_ERR_NOMEM, "out of memory reading %s", path);
+    else kf_fail(err, KRAIT_ERR_MALFORMED, "%s is damaged (its contents do not fit the module)", path);
     return NULL;
   }
   kr_snapshot_hot_init(sn);
@@ -437,6 +444,10 @@ static uint8_t *kf_read(const char *path, size_t *len, krait_error *err) {
     n = -1;
   int e = errno;
   if (f) fclose(f);
+  if (!buf && f && n >= 12) {   /* the file is fine: memory ran out */
+    kf_fail(err, KRAIT_ERR_NOMEM, "out of memory reading %s (%ld bytes)", path, n);
+    return NULL;
+  }
   if (!buf || n < 12) {
     ku_free(buf);
     kf_fail(err, KRAIT_ERR_IO, "cannot read %s: %s", path, f && n >= 0 ? "too short" : strerror(e));

@@ -5,6 +5,7 @@
 ** error, never a crash, a leaked fd or (under ASan) a leak.
 */
 #include "fixture.h"
+#include "krait_host.h"
 /* The allocator's fault injection (ku_fail_alloc_after): not public API,
 ** so this test alone is built with -Isrc (mk/tests.mk). */
 #include "util/util.h"
@@ -13,6 +14,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* One attempt with the Nth allocation failing: builds the fixture and calls
 ** an export. Returns 1 when everything succeeded, 0 on a clean failure,
@@ -166,9 +168,59 @@ static void test_wasi_calls_fail_cleanly(void) {
   unsetenv("KRAIT_WASI_NO_OPENAT2");
 }
 
+/* krait_snapshot_load of a saved snapshot (of the snapshot.wat instance
+** after init: memory runs, tables, extra bytes) with allocation 0, 1, ...
+** failing: each failure must be KRAIT_ERR_NOMEM, never a verdict on the
+** file, until it loads with its extra bytes. */
+static void test_snapshot_load_fails_cleanly(void) {
+  char path[] = "/tmp/krait-faults-snap-XXXXXX";
+  int fd = mkstemp(path);
+  krait_engine *e = t_engine();
+  krait_module *m = e ? t_load(e, "snapshot") : NULL;
+  krait_store *s = m ? krait_store_new(e) : NULL;
+  krait_linker *l = s ? krait_linker_new(s) : NULL;
+  krait_error err;
+  krait_val res;
+  memset(&err, 0, sizeof err);
+  krait_instance *in = l ? krait_instantiate(l, m, &err) : NULL;
+  krait_func *init = in ? t_func(in, "init") : NULL;
+  krait_snapshot *snap = init && krait_func_call(s, init, NULL, 0, &res, 1, &err) == 0
+                             ? krait_snapshot_take(in, &err) : NULL;
+  CHECK(fd >= 0 && snap != NULL);
+  if (fd >= 0) close(fd);
+  CHECK(snap && krait_snapshot_save(snap, path, "extra", 5, &err) == 0);
+  long n = 0;
+  krait_snapshot *loaded = NULL;
+  void *extra = NULL;
+  size_t xn = 0;
+  for (; snap && n < 100000 && !loaded; n++) {
+    ku_fail_alloc_after(n);
+    loaded = krait_snapshot_load(m, path, &extra, &xn, &err);
+    ku_fail_alloc_after(-1);
+    if (!loaded && err.kind != KRAIT_ERR_NOMEM) {
+      printf("  allocation %ld: kind %d: %s\n", n, err.kind, err.message);
+      CHECK(!"a failure other than out of memory");
+      break;
+    }
+  }
+  printf("  %ld allocation failure points exercised\n", n);
+  CHECK(loaded != NULL);
+  CHECK(n > 3);
+  CHECK(extra && xn == 5 && memcmp(extra, "extra", 5) == 0);
+  free(extra);
+  krait_snapshot_free(loaded);
+  krait_snapshot_free(snap);
+  if (l) krait_linker_free(l);
+  if (s) krait_store_free(s);
+  krait_module_free(m);
+  krait_engine_free(e);
+  unlink(path);
+}
+
 int main(void) {
   RUN(test_every_allocation_can_fail);
   RUN(test_module_load_fails_cleanly);
   RUN(test_wasi_calls_fail_cleanly);
+  RUN(test_snapshot_load_fails_cleanly);
   return t_summary();
 }
