@@ -26,9 +26,9 @@
 #define KX_MASK (IN_CLOSE_WRITE | IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | \
                  IN_ATTRIB | IN_DELETE_SELF)
 
-/* One watched directory: its watch descriptor, app and path. */
+/* One watched directory: its watch descriptor and (real) path. */
 typedef struct kx_wdir {
-  int wd, app;
+  int wd;
   char *path;
 } kx_wdir;
 
@@ -39,37 +39,15 @@ struct kx_watch {
   int ifd, stop_fd;            /* inotify; eventfd that ends the thread */
   bool started;                /* the thread runs */
   kx_wdir *dirs;
-  int ndirs;
+  int ndirs, full_said;
   bool *dirty;                 /* per app: changed since its last build */
+  char **roots;                /* per app: its folder's real path */
   char last[4200];             /* the last changed path, for the log */
   pthread_t thread;
 };
 
 /* The ms on the monotonic clock. */
 static int64_t kx_now_ms(void) { return (int64_t)(kp_monotonic_ns() / 1000000u); }
-
-/* Watches dir (of app) and the directories below it that a bundle would
-** walk into; a directory it cannot watch is reported and left out. */
-static void kx_watch_tree(kx_watch *w, int app, const char *dir, int depth) {
-  if (depth > 32 || w->ndirs == KX_MAX_WATCHES) return;
-  int wd = inotify_add_watch(w->ifd, dir, KX_MASK | IN_ONLYDIR);
-  char *copy = wd >= 0 ? ku_strdup(dir) : NULL;
-  if (!copy) {
-    fprintf(stderr, "krait serve: --watch: cannot watch %s: %s\n", dir, wd < 0 ? strerror(errno) : "out of memory");
-    return;
-  }
-  w->dirs[w->ndirs++] = (kx_wdir){ wd, app, copy };
-  DIR *d = opendir(dir);
-  struct dirent *e;
-  while (d && (e = readdir(d))) {
-    char path[4200];
-    struct stat sb;
-    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || ka_bundle_skips(e->d_name)) continue;
-    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-    if (lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) kx_watch_tree(w, app, path, depth + 1);
-  }
-  if (d) closedir(d);
-}
 
 /* The watched directory of wd, or NULL. */
 static kx_wdir *kx_wdir_of(kx_watch *w, int wd) {
@@ -78,27 +56,66 @@ static kx_wdir *kx_wdir_of(kx_watch *w, int wd) {
   return NULL;
 }
 
-/* Whether the file at path would be in app i's bundle. */
+/* Watches dir and the directories below it that a bundle would walk
+** into; a directory it cannot watch is reported and left out. */
+static void kx_watch_tree(kx_watch *w, const char *dir, int depth) {
+  if (depth > 32) return;
+  if (w->ndirs == KX_MAX_WATCHES) {
+    if (!w->full_said++)
+      fprintf(stderr, "krait serve: --watch: over %d folders; %s and more are not watched\n", KX_MAX_WATCHES, dir);
+    return;
+  }
+  int wd = inotify_add_watch(w->ifd, dir, KX_MASK | IN_ONLYDIR);
+  if (wd >= 0 && kx_wdir_of(w, wd)) return;   /* nested app folders: watched already */
+  char *copy = wd >= 0 ? ku_strdup(dir) : NULL;
+  if (!copy) {
+    fprintf(stderr, "krait serve: --watch: cannot watch %s: %s\n", dir, wd < 0 ? strerror(errno) : "out of memory");
+    return;
+  }
+  w->dirs[w->ndirs++] = (kx_wdir){ wd, copy };
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  while (d && (e = readdir(d))) {
+    char path[4200];
+    struct stat sb;
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || ka_bundle_skips(e->d_name)) continue;
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    if (lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) kx_watch_tree(w, path, depth + 1);
+  }
+  if (d) closedir(d);
+}
+
+/* The part of path inside app i's folder, or NULL when it is not in it. */
+static const char *kx_inside(const kx_watch *w, int i, const char *path) {
+  size_t n = strlen(w->roots[i]);
+  return !strncmp(path, w->roots[i], n) && path[n] == '/' ? path + n + 1 : NULL;
+}
+
+/* Whether the file at path (inside app i's folder) would be in its bundle. */
 static bool kx_counts(kx_watch *w, int i, const char *path) {
   kx_app_cfg c;
   kx_app_config(w->m, &w->m->apps[i], w->env, &c);
+  c.cfg.app_dir = w->roots[i];   /* the real path the watched paths start with */
   return ka_bundle_holds(&c.cfg, path);
 }
 
-/* Takes one inotify event: marks its app dirty when the file counts (and
-** says so), and watches a directory that appeared. */
+/* Takes one inotify event: marks dirty every app whose folder holds the
+** file (folders may nest) and whose bundle would hold it (and says so),
+** and watches a directory that appeared. */
 static bool kx_event(kx_watch *w, const struct inotify_event *ev) {
   kx_wdir *d = kx_wdir_of(w, ev->wd);
   if (!d || !ev->len || ka_bundle_skips(ev->name)) return false;
   char path[4200];
   snprintf(path, sizeof path, "%s/%s", d->path, ev->name);
-  if (!kx_counts(w, d->app, path)) return false;
-  if ((ev->mask & (IN_CREATE | IN_MOVED_TO)) && (ev->mask & IN_ISDIR)) kx_watch_tree(w, d->app, path, 1);
-  size_t n = strlen(w->m->apps[d->app].dir);   /* the last change, named inside the folder */
-  const char *rel = !strncmp(path, w->m->apps[d->app].dir, n) && path[n] == '/' ? path + n + 1 : path;
-  snprintf(w->last, sizeof w->last, "%s", strncmp(rel, "./", 2) ? rel : rel + 2);
-  w->dirty[d->app] = true;
-  return true;
+  bool counted = false;
+  for (int i = 0; i < w->m->napps; i++) {
+    const char *rel = kx_inside(w, i, path);
+    if (!rel || !kx_counts(w, i, path)) continue;
+    if (!counted && (ev->mask & (IN_CREATE | IN_MOVED_TO)) && (ev->mask & IN_ISDIR)) kx_watch_tree(w, path, 1);
+    snprintf(w->last, sizeof w->last, "%s", rel);   /* the last change, named inside the folder */
+    w->dirty[i] = counted = true;
+  }
+  return counted;
 }
 
 /* Reads the events waiting on the inotify fd: 1 when one of them counts,
@@ -177,11 +194,15 @@ kx_watch *kx_watch_start(const km_manifest *m, const kx_env *env, kx_app_route *
     *w = (kx_watch){ .m = m, .env = env, .routes = routes, .ifd = -1, .stop_fd = -1 };
     w->dirs = ku_calloc(KX_MAX_WATCHES, sizeof *w->dirs);
     w->dirty = ku_calloc((size_t)m->napps + 1, sizeof *w->dirty);
+    w->roots = ku_calloc((size_t)m->napps + 1, sizeof *w->roots);
     w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     w->stop_fd = eventfd(0, EFD_CLOEXEC);
   }
-  const char *why = !w || !w->dirs || !w->dirty ? "out of memory" : w->ifd < 0 || w->stop_fd < 0 ? strerror(errno) : NULL;
-  for (int i = 0; !why && i < m->napps; i++) kx_watch_tree(w, i, m->apps[i].dir, 0);
+  const char *why = !w || !w->dirs || !w->dirty || !w->roots ? "out of memory"
+                  : w->ifd < 0 || w->stop_fd < 0 ? strerror(errno) : NULL;
+  for (int i = 0; !why && i < m->napps; i++)
+    if (!(w->roots[i] = ku_realpath(m->apps[i].dir))) why = "cannot resolve an app's folder";
+  for (int i = 0; !why && i < m->napps; i++) kx_watch_tree(w, w->roots[i], 0);
   sigset_t all, old;              /* the thread takes no signal: SIGTERM is the server's (signalfd) */
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -208,6 +229,8 @@ void kx_watch_stop(kx_watch *w) {
   for (int i = 0; w->dirs && i < w->ndirs; i++) ku_free(w->dirs[i].path);
   if (w->ifd >= 0) close(w->ifd);
   if (w->stop_fd >= 0) close(w->stop_fd);
+  for (int i = 0; w->roots && i < w->m->napps; i++) ku_free(w->roots[i]);
+  ku_free(w->roots);
   ku_free(w->dirs);
   ku_free(w->dirty);
   ku_free(w);

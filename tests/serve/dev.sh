@@ -4,8 +4,9 @@
 # change (logs written into the app folder, a store there); an edit to
 # app.py makes serve DIR rebuild it, say so, write it again and serve the
 # new code; --watch picks up an edit within a bounded time, keeps serving
-# the last good build (the SyntaxError logged) when a rebuild fails, and
-# lets requests under way finish on the old build. Prints "ok NAME" /
+# the last good build (the SyntaxError logged) when a rebuild fails, lets
+# requests under way finish on the old build, and rebuilds every app whose
+# folder holds a change (nested folders). Prints "ok NAME" /
 # "FAIL NAME" and ends with "N passed, N failed". Needs build/krait and
 # `make python`. Does not own the watcher's or the bundle's code.
 set -u
@@ -149,6 +150,36 @@ if START_WAIT=300 start "$D" "$P" "$AP" --watch; then
   stop
   check watch-sigterm-exit-0 "$?" "0"
 else bad watch-serves "no server: $(tail -n 5 "$D/server.log")"; fi
+
+# ---- --watch with nested app folders: a change inside both rebuilds both -------
+N=$T/nested
+mkdir -p "$N/inner"
+cat >"$N/krait.toml" <<'EOF'
+[[app]]
+name = "outer"
+style = "cloudflare"
+route = "/..."
+
+[[app]]
+name = "inner"
+style = "cloudflare"
+dir = "inner"
+route = "/inner/..."
+EOF
+printf 'from js import Response\nasync def on_fetch(request, env):\n    return Response.new("outer n1")\n' >"$N/app.py"
+printf 'from js import Response\nasync def on_fetch(request, env):\n    return Response.new("inner n1")\n' >"$N/inner/app.py"
+P=$(free_port) AP=$(free_port)
+if START_WAIT=300 start "$N" "$P" "$AP" --watch; then
+  check nested-serves "$(curl -s http://127.0.0.1:$P/inner/)" "inner n1"
+  sed -i 's/inner n1/inner n2/' "$N/inner/app.py"
+  got=
+  for _ in $(seq 300); do got=$(curl -s http://127.0.0.1:$P/inner/); [ "$got" = "inner n2" ] && break; sleep 0.1; done
+  check nested-inner-rebuilt "$got" "inner n2"
+  if until_log "$N/server.log" 'rebuilding app "outer"' 100; then ok nested-outer-rebuilt-too
+  else bad nested-outer-rebuilt-too "$(grep rebuilding "$N/server.log")"; fi
+  check nested-outer-serves "$(curl -s http://127.0.0.1:$P/)" "outer n1"
+  stop
+else bad nested-serves "no server: $(tail -n 5 "$N/server.log")"; fi
 
 # ---- refusals and help ----------------------------------------------------------
 out=$(cd "$D" && "$K" serve .krait/dev.krait --watch 2>&1); rc=$?
