@@ -116,9 +116,95 @@ static void test_app_boot_and_request_fail_cleanly(void) {
   fclose(log);
 }
 
+/* The config attempt() boots, with snapshot as its artifact (NULL: none). */
+static ka_app_config config(FILE *log, const char *snapshot, const ka_var *v, const char *const *site) {
+  ka_app_config cfg = {
+    .name = "faults", .python_home = home, .sdk_dir = sdk, .app_dir = app,
+    .style = "spin", .module = "app", .site_packages = site, .nsite_packages = 1,
+    .vars = v, .nvars = 1, .log = log, .snapshot = snapshot,
+  };
+  return cfg;
+}
+
+/* Fails allocation n = 0, 1, ... of each step of an artifact's round
+** trip until the step succeeds: bundling the app's files, saving the
+** artifact, reading it back, and booting from it (its snapshot loaded, not
+** booted again). Every failure must return its error with a message. */
+static void test_artifact_round_trip_fails_cleanly(void) {
+  FILE *log = fopen("/dev/null", "w");
+  ka_var v = { "greeting", "hello" };
+  const char *site[] = { sdk };
+  char path[300], err[512];
+  snprintf(path, sizeof path, "%s/app.krait", root);
+  ka_app_config cfg = config(log, NULL, &v, site);
+  int fds = open_fds();   /* the first test opened what the runtime keeps */
+  ka_app *a = ka_app_boot(&cfg, err, sizeof err);
+  CHECK(a != NULL);
+  if (!a) return;
+  long steps[4] = { 0 };
+  ka_bundle_stats st;
+  uint8_t *bundle = NULL;
+  size_t blen = 0;
+  for (long n = 0; !bundle && n < 100000; n++, steps[0]++) {
+    err[0] = '\0';
+    ku_fail_alloc_after(n);
+    bundle = ka_bundle_make(a, &cfg, &blen, &st, err, sizeof err);
+    ku_fail_alloc_after(-1);
+    if (!bundle && !err[0]) { CHECK(!"ka_bundle_make failed without a message"); break; }
+  }
+  int rc = -1;
+  for (long n = 0; bundle && rc != 0 && n < 100000; n++, steps[1]++) {
+    err[0] = '\0';
+    ku_fail_alloc_after(n);
+    rc = ka_app_save(a, path, "[app]\nstyle = \"spin\"\n", bundle, blen, NULL, err, sizeof err);
+    ku_fail_alloc_after(-1);
+    if (rc != 0 && !err[0]) { CHECK(!"ka_app_save failed without a message"); break; }
+  }
+  ka_artifact art;
+  rc = -1;
+  for (long n = 0; bundle && rc != 0 && n < 100000; n++, steps[2]++) {
+    err[0] = '\0';
+    ku_fail_alloc_after(n);
+    rc = ka_artifact_read(path, NULL, 0, &art, err, sizeof err);
+    ku_fail_alloc_after(-1);
+    if (rc != 0 && !err[0]) { CHECK(!"ka_artifact_read failed without a message"); break; }
+  }
+  if (rc == 0) {
+    CHECK(art.bundle_len == blen && memcmp(art.bundle, bundle, blen) == 0);
+    ka_artifact_free(&art);
+  }
+  ku_free(bundle);
+  ka_app *b = NULL;
+  ka_app_config from = config(log, path, &v, site);
+  for (long n = 0; rc == 0 && !b && n < 100000; n++, steps[3]++) {
+    err[0] = '\0';
+    ku_fail_alloc_after(n);
+    b = ka_app_boot(&from, err, sizeof err);
+    ku_fail_alloc_after(-1);
+    if (!b && !err[0]) { CHECK(!"booting from the artifact failed without a message"); break; }
+  }
+  CHECK(b != NULL);
+  if (b) {
+    ka_header h[] = { { "host", "localhost", 4, 9 } };
+    ka_request req = { "GET", "/", h, 1, (const uint8_t *)"", 0, NULL, 0 };
+    ka_response r;
+    ka_app_handle(b, &req, &r);
+    CHECK_INT(r.status, 200);
+    ka_response_free(&r);
+  }
+  printf("  failure points: bundle %ld, save %ld, read %ld, boot from it %ld\n", steps[0], steps[1],
+         steps[2], steps[3]);
+  CHECK(steps[0] > 5 && steps[1] > 2 && steps[2] > 2 && steps[3] > 20);
+  ka_app_free(b);
+  ka_app_free(a);
+  CHECK(open_fds() == fds);
+  fclose(log);
+}
+
 int main(void) {
   make_tree();
   RUN(test_app_boot_and_request_fail_cleanly);
+  RUN(test_artifact_round_trip_fails_cleanly);
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", root);
   if (system(cmd) != 0) printf("cannot remove %s\n", root);
