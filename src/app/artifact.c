@@ -356,8 +356,9 @@ int ka_app_save(const ka_app *a, const char *path, const char *manifest, const u
   uint32_t v = KA_ART_VERSION, mn = (uint32_t)strlen(manifest), scheme = sign ? KA_SIG_ED25519 : KA_SIG_NONE;
   uint64_t bn = bundle_len;
   size_t n = 88 + (size_t)mn + bundle_len + KA_SIG_LEN;
-  uint8_t *x = ku_calloc(1, n), *s = x + 88 + mn + bundle_len;
+  uint8_t *x = ku_calloc(1, n), *s;
   if (!x) { snprintf(err, errlen, "app %s: out of memory", a->name); return -1; }
+  s = x + 88 + mn + bundle_len;
   memcpy(x, KA_ART_MAGIC, 8);
   memcpy(x + 8, &v, 4);
   memcpy(x + 12, a->build_key, 64);
