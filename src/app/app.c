@@ -298,9 +298,10 @@ ka_app *ka_app_boot(const ka_app_config *cfg, char *err, size_t errlen) {
     ka_build_key(a, cfg);  /* needs the view: it covers the WASI layout */
     int built = ka_try_snapshot(a, cfg, err, errlen);
     if (built == -2 && cfg->rebuild_stale) {   /* booted afresh instead */
-      a->stale = true;
       built = 0;
       err[0] = '\0';
+    } else {
+      a->stale = NULL;
     }
     ready = built > 0 || (built == 0 && ka_boot_instance(a, err, errlen));
   }
@@ -400,7 +401,7 @@ void ka_response_free(ka_response *r) {
   memset(r, 0, sizeof *r);
 }
 
-bool ka_app_stale(const ka_app *a) { return a->stale; }
+const char *ka_app_stale(const ka_app *a) { return a->stale; }
 
 uint64_t ka_app_snapshot_bytes(const ka_app *a) { return krait_snapshot_memory_size(a->snap); }
 

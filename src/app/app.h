@@ -63,9 +63,11 @@ typedef struct ka_app_config {
                                   and -journal siblings): the stores, the
                                   server's own log files */
   int nexclude;
-  bool rebuild_stale;          /* a stale snapshot is no error: the app
-                                  boots from python.wasm and ka_app_stale
-                                  says so (to write a fresh one) */
+  bool rebuild_stale;          /* a stale snapshot (other files, settings
+                                  or python.wasm; not a deployed artifact)
+                                  is no error: the app boots from
+                                  python.wasm and ka_app_stale says why
+                                  (to write a fresh one) */
   const char *snapshot;        /* a `krait build` artifact: used when it
                                   exists (refused when stale), else the
                                   app boots; NULL: always boot */
@@ -258,9 +260,10 @@ int ka_artifact_read(const char *path, ka_key *const *trusted, int ntrusted, ka_
 
 void ka_artifact_free(ka_artifact *a);
 
-/* Whether the app booted from python.wasm because its snapshot was stale
-** (cfg->rebuild_stale). */
-bool ka_app_stale(const ka_app *app);
+/* Why the app booted from python.wasm instead of its stale snapshot
+** (cfg->rebuild_stale): the files it bundles or its settings changed, or
+** another python.wasm built it. NULL when it did not. */
+const char *ka_app_stale(const ka_app *app);
 
 /* The snapshot's memory bytes (for the artifact size and metrics). */
 uint64_t ka_app_snapshot_bytes(const ka_app *app);

@@ -43,7 +43,8 @@ struct ka_app {
   int envc;
   int null_fd;                 /* /dev/null for stdin */
   char build_key[65];          /* SHA-256 of what the snapshot depends on */
-  bool stale;                  /* booted because its snapshot was stale */
+  const char *stale;           /* why its snapshot was stale (a static
+                                  string), when it booted for that */
   char *boot_info;             /* the guest's boot_info JSON, or NULL */
   uint64_t handled;            /* requests so far (atomic) */
 };

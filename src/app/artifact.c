@@ -319,9 +319,12 @@ static int ka_sign_file(const char *path, const ka_key *k, char *err, size_t err
 }
 
 /* Loads cfg->snapshot when it exists. Returns 1 when loaded, 0 when there
-** is none (boot instead), -1 with err when it is stale or damaged. A
-** deployed artifact (cfg->artifact) must load and is not compared; one
-** whose signature was checked (cfg->verified) must still be that file. */
+** is none (boot instead), -2 with err (and why in a->stale) when it is
+** stale: built from other files or settings, or by another python.wasm;
+** -1 with err when it is damaged or changed after its signature was
+** checked. A deployed artifact (cfg->artifact) must load and is not
+** compared; one whose signature was checked (cfg->verified) must still be
+** that file. */
 int ka_try_snapshot(ka_app *a, const ka_app_config *cfg, char *err, size_t errlen) {
   struct stat sb;
   if (!cfg->snapshot || (!cfg->artifact && stat(cfg->snapshot, &sb) != 0)) return 0;
@@ -332,7 +335,8 @@ int ka_try_snapshot(ka_app *a, const ka_app_config *cfg, char *err, size_t errle
   a->snap = krait_snapshot_load(a->module, cfg->snapshot, &extra, &n, &e);
   if (!a->snap) {
     snprintf(err, errlen, "app %s: %s (run: krait build)", a->name, e.message);
-    return -1;
+    a->stale = "it was built by another python.wasm";
+    return e.kind == KRAIT_ERR_LINK && !cfg->artifact ? -2 : -1;   /* LINK: another module */
   }
   bool ok = extra && ka_art_parse(extra, n, &art);
   bool fresh = ok && (cfg->artifact || memcmp(art.key, a->build_key, 64) == 0);
@@ -346,6 +350,7 @@ int ka_try_snapshot(ka_app *a, const ka_app_config *cfg, char *err, size_t errle
                                "it was built (run: krait build)"
                              : "app %s: %s is not a krait build artifact (run: krait build)",
              a->name, cfg->snapshot);
+    a->stale = "the files it bundles or the app's settings changed since it was built";
     return same && ok ? -2 : -1;
   }
   return 1;

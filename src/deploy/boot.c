@@ -76,8 +76,8 @@ static double kx_ms_since(uint64_t t0) { return (double)(kp_monotonic_ns() - t0)
 ** is served all the same). */
 static void kx_rebuilt(const km_manifest *m, int i, ka_app *app, const kx_app_cfg *c, const kx_env *env) {
   uint64_t t0 = kp_monotonic_ns();
-  fprintf(stderr, "krait: app \"%s\": %s was stale (files it bundles or its settings changed since "
-          "it was built): rebuilt it from the sources\n", m->apps[i].name, c->cfg.snapshot);
+  fprintf(stderr, "krait: app \"%s\": %s was stale (%s): rebuilt it from the sources\n", m->apps[i].name,
+          c->cfg.snapshot, ka_app_stale(app));
   if (kx_build_one(m, i, app, &c->cfg, env->sign) != 0)
     fprintf(stderr, "krait: app \"%s\": serving the rebuilt app without an artifact on disk\n", m->apps[i].name);
   else
@@ -103,7 +103,7 @@ ka_app *kx_boot(const km_manifest *m, int i, const kx_env *env) {
   uint64_t t0 = kp_monotonic_ns();
   ka_app *app = ka_app_boot(&c.cfg, err, sizeof err);
   double ms = kx_ms_since(t0);
-  bool stale = app && ka_app_stale(app);
+  bool stale = app && ka_app_stale(app) != NULL;
   if (!app) fprintf(stderr, "Error: %s\n", err);
   else fprintf(stderr, "krait: app \"%s\" (%s) %s in %.0f ms, snapshot memory %llu KiB\n",
                a->name, a->style, !from_file || stale ? "booted" : env->artifacts ? "loaded from its artifact"

@@ -2,8 +2,8 @@
 # tests/serve/dev.sh -- the dev loop of `krait serve DIR` over real sockets
 # with curl: an artifact stays fresh when only files its bundle leaves out
 # change (logs written into the app folder, a store there); an edit to
-# app.py makes serve DIR rebuild it, say so, write it again and serve the
-# new code; --watch picks up an edit within a bounded time, keeps serving
+# app.py (or another python.wasm) makes serve DIR rebuild it, say so,
+# write it again and serve the new code; --watch picks up an edit within a bounded time, keeps serving
 # the last good build (the SyntaxError logged) when a rebuild fails, lets
 # requests under way finish on the old build, and rebuilds every app whose
 # folder holds a change (nested folders). Prints "ok NAME" /
@@ -99,6 +99,22 @@ if serve_once "$D"; then
   if grep -q "loaded its built snapshot" "$D/server.log"; then ok rebuilt-artifact-fresh-next-time
   else bad rebuilt-artifact-fresh-next-time "$(head -n 3 "$D/server.log")"; fi
 else bad rebuilt-artifact-fresh-next-time "no server"; fi
+
+# another python.wasm (a custom section appended: another module) makes it
+# stale too: rebuilt for that one, not refused ("another module")
+H=$T/otherhome
+mkdir -p "$H"
+ln -s "$ROOT/build/python/lib" "$H/lib"
+ln -s "$ROOT/build/python/bin" "$H/bin"
+cp "$ROOT/build/python/python.wasm" "$H/python.wasm"
+printf '\000\004\003abc' >>"$H/python.wasm"
+: >"$D/server.log"
+P=$(free_port) AP=$(free_port)
+if START_WAIT=300 start "$D" "$P" "$AP" --python-home "$H"; then
+  check other-python-rebuilt-serves "$(curl -s http://127.0.0.1:$P/)" "hello v2"
+  contains other-python-rebuilt-says-why "$(cat "$D/server.log")" "was stale (it was built by another python.wasm)"
+  stop
+else bad other-python-rebuilt-serves "no server: $(tail -n 3 "$D/server.log")"; fi
 
 # ---- --watch -------------------------------------------------------------------
 : >"$D/server.log"
