@@ -87,11 +87,16 @@ kk_store *kk_open(const kk_config *cfg, kk_error *err) {
   kk_store *s = ku_calloc(1, sizeof *s);
   if (!s) { kk_fail(&tmp, err, KK_NOMEM, "out of memory"); return NULL; }
   *s = tmp;
+  pthread_mutex_init(&s->lock, NULL);
   kk_code rc = cfg->backend == KK_REDIS ? kk_redis_open(s, cfg, err)
              : cfg->backend == KK_SQLITE ? kk_sqlite_open(s, cfg, err)
              : kk_fail(s, err, KK_BAD_CONFIG, "unknown backend %d",
                        (int)cfg->backend);
-  if (rc != KK_OK) { ku_free(s); return NULL; }
+  if (rc != KK_OK) {
+    pthread_mutex_destroy(&s->lock);
+    ku_free(s);
+    return NULL;
+  }
   assert(s->ops && s->impl);
   s->op = NULL;
   ok(err);
@@ -101,6 +106,7 @@ kk_store *kk_open(const kk_config *cfg, kk_error *err) {
 void kk_close(kk_store *s) {
   if (!s) return;
   s->ops->close(s);
+  pthread_mutex_destroy(&s->lock);
   ku_free(s);
 }
 
@@ -114,20 +120,32 @@ void kk_value_free(kk_value *v) {
   v->len = 0;
 }
 
-void kk_stats_read(const kk_store *s, kk_stats *out) { *out = s->stats; }
+/* Copies the counters under the store's lock (the metrics endpoint reads
+** them while workers run operations). */
+void kk_stats_read(const kk_store *s, kk_stats *out) {
+  pthread_mutex_t *lock = (pthread_mutex_t *)&s->lock;
+  pthread_mutex_lock(lock);
+  *out = s->stats;
+  pthread_mutex_unlock(lock);
+}
 
-/* Starts an operation: counts it and names it for messages. */
+/* Starts an operation: takes the store's lock (one handle may serve
+** several threads: krait serve gives one store to every app granted it),
+** counts the operation and names it for messages. */
 static void begin(kk_store *s, kk_op op) {
   assert(s);
+  pthread_mutex_lock(&s->lock);
   s->stats.ops[op]++;
   s->op = op_names[op];
 }
 
-/* Ends an operation: counts a failure (anything but ok / not found). */
+/* Ends an operation: counts a failure (anything but ok / not found) and
+** releases the store's lock. */
 static kk_code end(kk_store *s, kk_op op, kk_code rc, kk_error *err) {
   if (rc == KK_OK) ok(err);
   if (rc != KK_OK && rc != KK_NOT_FOUND) s->stats.errors[op]++;
   s->op = NULL;
+  pthread_mutex_unlock(&s->lock);
   return rc;
 }
 

@@ -29,8 +29,10 @@
 ** when one is a prefix of the other -- SQLite's BLOB order and Redis'
 ** ZRANGEBYLEX order alike, so list pages are identical on both backends.
 **
-** Threads: a kk_store is used by one thread at a time (no internal lock;
-** its counters are plain integers). Several stores -- in one thread or
+** Threads: a kk_store may be used by several threads at once; each
+** operation holds the store's lock, so they run one at a time on one
+** handle (krait serve gives one handle to every app granted the store).
+** Several stores -- in one thread or
 ** many, in one process or many -- may open the same SQLite file or the
 ** same Redis store name at once: SQLite's WAL and the busy timeout
 ** serialize writers, Redis serializes commands.

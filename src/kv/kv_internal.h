@@ -6,6 +6,7 @@
 #ifndef KK_KV_INTERNAL_H
 #define KK_KV_INTERNAL_H
 
+#include <pthread.h>
 #include "kv/kv.h"
 
 /* A validated list request as backends see it: keys >= lo (lo_incl) or
@@ -38,6 +39,7 @@ typedef struct kk_ops {
 } kk_ops;
 
 struct kk_store {
+  pthread_mutex_t lock;        /* held by each operation, begin() to end() */
   const kk_ops *ops;
   void *impl;                  /* the backend's state */
   const char *op;              /* operation in progress, for messages */

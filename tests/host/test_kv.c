@@ -546,6 +546,58 @@ static void threads_share_store(void) {
   kk_close(s);
 }
 
+/* One handle used by several threads at once, as krait serve does when
+** apps share a store (the notes demo: three apps, one store): each writes
+** and reads back its own keys and lists the store. Without the store's own
+** lock, SQLite's reused statements and hiredis' one connection interleave
+** (wrong values, misuse errors, garbled replies). */
+enum { SHARED_OPS = 200 };
+static void *handle_user(void *arg) {
+  kk_store *s = ((void **)arg)[0];
+  int id = (int)(intptr_t)((void **)arg)[1];
+  kk_error err;
+  for (int i = 0; i < SHARED_OPS; i++) {
+    char k[32], v[32];
+    snprintf(k, sizeof k, "h%d-%04d", id, i);
+    snprintf(v, sizeof v, "value %d %d", id, i);
+    if (set_s(s, k, v, &err) != KK_OK) { printf("  set: %s\n", err.message); return (void *)1; }
+    if (!holds(s, k, strlen(k), v, strlen(v))) { printf("  %s does not hold %s\n", k, v); return (void *)1; }
+    kk_list_req req = { k, 2, NULL, 0, 5 };
+    kk_page p;
+    if (kk_list(s, &req, &p, &err) != KK_OK) { printf("  list: %s\n", err.message); return (void *)1; }
+    kk_page_free(&p);
+  }
+  return NULL;
+}
+
+static void threads_share_handle(void) {
+  kk_error err;
+  OPEN(s, "handle");
+  pthread_t th[THREADS];
+  void *args[THREADS][2];
+  for (int i = 0; i < THREADS; i++) {
+    args[i][0] = s;
+    args[i][1] = (void *)(intptr_t)i;
+    CHECK(pthread_create(&th[i], NULL, handle_user, args[i]) == 0);
+  }
+  int failed = 0;
+  for (int i = 0; i < THREADS; i++) {
+    void *r;
+    pthread_join(th[i], &r);
+    failed += r != NULL;
+  }
+  CHECK_INT(failed, 0);
+  kk_stats st;
+  kk_stats_read(s, &st);
+  CHECK_INT(st.ops[KK_OP_SET], THREADS * SHARED_OPS);
+  kk_list_req req = { NULL, 0, NULL, 0, 0 };
+  kk_page p;
+  OK(kk_list(s, &req, &p, &err));
+  CHECK_INT(p.count, THREADS * SHARED_OPS);
+  kk_page_free(&p);
+  kk_close(s);
+}
+
 typedef void (*test_fn)(void);
 static const struct { const char *name; test_fn fn; } shared_tests[] = {
   { "set_get", set_get }, { "overwrite", overwrite },
@@ -557,6 +609,7 @@ static const struct { const char *name; test_fn fn; } shared_tests[] = {
   { "persistence", persistence }, { "counters", counters },
   { "message_names_store", message_names_store },
   { "threads_share_store", threads_share_store },
+  { "threads_share_handle", threads_share_handle },
 };
 
 /* ---- SQLite only ---------------------------------------------------------- */
