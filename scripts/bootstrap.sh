@@ -13,7 +13,11 @@ set -eu
 #     for `make bench-serve`: the load generator and the no-isolation WSGI
 #     baseline; chromium for the browser tests, which playwright-core from
 #     npm drives; brotli for `make web`'s precompressed FILE.br siblings,
-#     which krait serve --playground sends to browsers that accept br)
+#     which krait serve --playground sends to browsers that accept br;
+#     curl, which the demo and the serve and web tests talk HTTP with; procps
+#     (ps, for the demo's pid check); the openssl command, which
+#     tests/serve/security.sh makes keys with; ca-certificates, so npm can
+#     reach its registry over TLS -- a minimal Debian root has none of these)
 #   sh scripts/bootstrap.sh python   what `make python` needs in addition:
 #     a deb-src entry (for `apt-get source`) and the wasm32-wasi toolchain,
 #     the build python (python3.11), dpkg-dev (apt-get source), pkg-config,
@@ -29,7 +33,8 @@ PKGS="build-essential gcc make clang clang-16 lld-16 llvm-16
       csmith libcsmith-dev
       libsqlite3-dev libhiredis-dev redis-server sqlite3
       zlib1g-dev liblzma-dev libssl-dev
-      wrk gunicorn chromium brotli"
+      wrk gunicorn chromium brotli
+      curl procps openssl ca-certificates"
 PY_PKGS="clang-16 lld-16 llvm-16 wasi-libc libclang-rt-16-dev-wasm32
       python3.11 dpkg-dev pkg-config make gcc wabt tcl xz-utils bzip2
       python3-flask util-linux tzdata"
@@ -119,6 +124,11 @@ done
 # at all is Debian's nodejs package installed.
 if ! command -v node >/dev/null 2>&1; then
   installed nodejs || missing="$missing nodejs"
+fi
+# npm is a package of its own in Debian (make web runs `npm ci` for
+# playwright-core and the WASI shim); installed when none is on PATH.
+if ! command -v npm >/dev/null 2>&1; then
+  installed npm || missing="$missing npm"
 fi
 
 if [ -z "$missing" ]; then
