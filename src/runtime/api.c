@@ -5,6 +5,7 @@
 #include "runtime/runtime.h"
 #include "valid/valid.h"
 #include "interp/interp.h"
+#include "aot/aot.h"
 #include <stdio.h>
 
 /* Writes "min..max" (or "min..") limits text into the module arena. */
@@ -70,6 +71,10 @@ krait_module *krait_module_new(krait_engine *e, const uint8_t *bytes, size_t len
     snprintf(err->message, sizeof err->message, "out of memory");
     return NULL;
   }
+  if (kaot_attach(m, err) != 0) {
+    krait_module_free(m);
+    return NULL;
+  }
   return m;
 }
 
@@ -77,6 +82,7 @@ krait_module *krait_module_new(krait_engine *e, const uint8_t *bytes, size_t len
 
 void krait_module_free(krait_module *m) {
   if (!m) return;
+  kaot_detach(m);
   for (uint32_t i = 0; i < m->nfuncs; i++) ki_code_free(m->funcs[i].code);
   ku_arena_free(&m->arena);
   ku_free(m->bytes);
