@@ -12,6 +12,9 @@
 #   unit                one test function in tests/unit/test_*.c
 #   spec-guard          the spec runner's own totals (`krait wast`)
 #   spec-explicit         "      (explicit bounds checks)
+#   spec-aot-guard      the spec suite under the AOT tier (native code;
+#   spec-aot-explicit   one compiler run per script, cached in
+#                       $(TB)/aot-cache), each bounds mode
 #   wasi-full           one check in tests/wasi/run.sh (full WASI, sandbox)
 #   guest               one C program per bounds mode, native vs krait
 #   limits              one case per bounds mode (tests/limits/run.sh)
@@ -46,14 +49,14 @@
 #   make test-full            every tier plus cpython-full
 include mk/vars.inc
 
-TIERS ?= build unit spec-guard spec-explicit wast-own wasi wasi-full guest limits \
+TIERS ?= build unit spec-guard spec-explicit spec-aot-guard spec-aot-explicit wast-own wasi wasi-full guest limits \
          switch asan-unit asan-spec-guard asan-spec-explicit \
          fuzz fuzz-guard fuzz-toml fuzz-http fuzz-bundle fuzz-snapshot fuzz-conn fuzz-imports diff python cpython host asan-host serve web
 # Fuzz time inside `make test`: FUZZ_SECONDS when given, 60 s in CI
 # (CI=true), else 15 s. `make fuzz` alone always defaults to 60 s.
 TEST_FUZZ_SECONDS = $(if $(filter command line environment,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),$(if $(filter true,$(CI)),60,15))
 
-.PHONY: test test-full test-serve test-web test-host test-asan-host test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-fuzz-conn test-fuzz-imports test-diff test-python test-cpython test-cpython-full test-build test-unit test-spec-guard test-spec-explicit \
+.PHONY: test test-full test-serve test-web test-host test-asan-host test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-fuzz-conn test-fuzz-imports test-diff test-python test-cpython test-cpython-full test-build test-unit test-spec-guard test-spec-explicit test-spec-aot-guard test-spec-aot-explicit \
         test-wasi test-wasi-full test-guest test-limits test-asan-unit test-asan-spec-guard \
         test-asan-spec-explicit test-fuzz test-fuzz-guard test-bins asan-test-bins
 
@@ -162,6 +165,14 @@ test-spec-guard: all $(XRUN)
 
 test-spec-explicit: all $(XRUN)
 	@sh tests/run_spec.sh spec-explicit explicit build/krait
+
+# The AOT tier keeps its compiled scripts in the test tree, so a rerun
+# only compiles what changed.
+test-spec-aot-guard: all $(XRUN)
+	@KRAIT_CACHE=$(abspath $(TB))/aot-cache sh tests/run_spec.sh spec-aot-guard guard build/krait aot
+
+test-spec-aot-explicit: all $(XRUN)
+	@KRAIT_CACHE=$(abspath $(TB))/aot-cache sh tests/run_spec.sh spec-aot-explicit explicit build/krait aot
 
 # ---- krait's own spec-format tests (tests/wast/) -------------------------
 test-wast-own: all

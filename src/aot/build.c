@@ -22,7 +22,7 @@ extern char **environ;
 
 /* Flags every unit is compiled with: Wasm floats round every operation
 ** (no contraction into fma), and no assumptions about aliasing. */
-#define KAOT_CFLAGS "-O2 -fPIC -ffp-contract=off -fno-strict-aliasing -fno-math-errno -fno-optimize-sibling-calls -w"
+#define KAOT_CFLAGS "-O2 -fPIC -ffp-contract=off -fno-strict-aliasing -fno-math-errno -fno-optimize-sibling-calls -fsignaling-nans -w"
 /* Wasm function bodies per unit, in bytes of Wasm code. */
 #define KAOT_UNIT_BYTES (96 * 1024)
 #define KAOT_MAGIC "KRAITAOT"
@@ -172,7 +172,9 @@ static bool verify(int fd, const char *key) {
 
 /* Loads the object at path if its trailer carries key: verified through
 ** one open file, which dlopen then maps (/proc/self/fd), so the bytes
-** checked are the bytes run. NULL when absent, foreign or damaged. */
+** checked are the bytes run. NULL when absent, foreign or damaged. A
+** loaded object's fd stays open: the loader knows objects by name, and a
+** reused fd number would name an object already loaded. */
 static void *load_verified(const char *path, const char *key) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return NULL;
@@ -188,7 +190,7 @@ static void *load_verified(const char *path, const char *key) {
       dl = NULL;
     }
   }
-  close(fd);
+  if (!dl) close(fd);
   return dl;
 }
 

@@ -365,6 +365,11 @@ static void do_numeric(em *e, const kd_instr *in) {
   if (oi->kind == KD_K_UN) {
     fprintf(e->o, " %s a = %s;", kaot_ctype(oi->a), TOP(0, a));
     e->h--;
+    /* gcc folds demote(promote(x)) to x even with -fsignaling-nans, which
+    ** keeps a signalling NaN unquieted: hide the operand's origin */
+    if (in->op == KD_OP_F32_DEMOTE_F64 || in->op == KD_OP_F64_PROMOTE_F32)
+      fprintf(e->o, " { uint%d_t t_ = kn_bits_%s(a); __asm__(\"\" : \"+r\"(t_)); a = kn_%s_bits(t_); }",
+              oi->a == KD_F32 ? 32 : 64, oi->a == KD_F32 ? "f32" : "f64", oi->a == KD_F32 ? "f32" : "f64");
   } else {
     fprintf(e->o, " %s a = %s, b = %s;", kaot_ctype(oi->a), TOP(1, a), TOP(0, b));
     e->h -= 2;
@@ -380,11 +385,19 @@ static void do_memory(em *e, const kd_instr *in) {
   loc(e, l);
   const char *mt = sems[in->op].mt;
   if (oi->kind == KD_K_LOAD) {
-    fprintf(e->o, " { uint64_t ea = (uint64_t)%s + %uu; %s v;", TOP(0, a), in->b, mt);
+    /* Guard mode relies on the access faulting, so a load whose value is
+    ** dead must still happen: its (integer) value is "used" by an empty
+    ** asm, as wasm2c does; floats are loaded as their bits for that. */
+    bool fl = oi->r == KD_F32 || oi->r == KD_F64;
+    const char *lt = !fl ? mt : oi->r == KD_F32 ? "uint32_t" : "uint64_t";
+    fprintf(e->o, " { uint64_t ea = (uint64_t)%s + %uu; %s v;", TOP(0, a), in->b, lt);
     if (e->explicit_bounds) fprintf(e->o, " BOUNDS(ea, sizeof v, %s);", l);
     e->h--;
     push(e, oi->r);
-    fprintf(e->o, " memcpy(&v, M + ea, sizeof v); %s = (%s)v; }\n", TOP(0, a), kaot_ctype(oi->r));
+    fputs(" memcpy(&v, M + ea, sizeof v);", e->o);
+    if (!e->explicit_bounds) fputs(" __asm__(\"\" :: \"r\"(v));", e->o);
+    if (fl) fprintf(e->o, " %s = kn_%s_bits(v); }\n", TOP(0, a), oi->r == KD_F32 ? "f32" : "f64");
+    else fprintf(e->o, " %s = (%s)v; }\n", TOP(0, a), kaot_ctype(oi->r));
   } else {
     fprintf(e->o, " { uint64_t ea = (uint64_t)%s + %uu; %s v = (%s)%s;", TOP(1, a), in->b, mt, mt, TOP(0, v));
     if (e->explicit_bounds) fprintf(e->o, " BOUNDS(ea, sizeof v, %s);", l);
