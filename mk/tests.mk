@@ -19,6 +19,8 @@
 #   guest               one C program per bounds mode, native vs krait
 #   limits              one case per bounds mode (tests/limits/run.sh)
 #   limits-aot          the same cases under the AOT tier
+#   aot                 one check of the AOT cache (tests/aot/cache.sh:
+#                       reuse, damaged/foreign objects rebuilt, auto tier)
 #   asan-unit           unit tests linked with build/asan/libkrait.a
 #   asan-spec-guard     spec suite run by build/asan/krait
 #   asan-spec-explicit    "
@@ -50,7 +52,7 @@
 #   make test-full            every tier plus cpython-full
 include mk/vars.inc
 
-TIERS ?= build unit spec-guard spec-explicit spec-aot-guard spec-aot-explicit wast-own wasi wasi-full guest limits limits-aot \
+TIERS ?= build unit spec-guard spec-explicit spec-aot-guard spec-aot-explicit wast-own wasi wasi-full guest limits limits-aot aot \
          switch asan-unit asan-spec-guard asan-spec-explicit \
          fuzz fuzz-guard fuzz-toml fuzz-http fuzz-bundle fuzz-snapshot fuzz-conn fuzz-imports diff python cpython host asan-host serve web
 # Fuzz time inside `make test`: FUZZ_SECONDS when given, 60 s in CI
@@ -58,7 +60,7 @@ TIERS ?= build unit spec-guard spec-explicit spec-aot-guard spec-aot-explicit wa
 TEST_FUZZ_SECONDS = $(if $(filter command line environment,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),$(if $(filter true,$(CI)),60,15))
 
 .PHONY: test test-full test-serve test-web test-host test-asan-host test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-fuzz-conn test-fuzz-imports test-diff test-python test-cpython test-cpython-full test-build test-unit test-spec-guard test-spec-explicit test-spec-aot-guard test-spec-aot-explicit \
-        test-wasi test-wasi-full test-guest test-limits test-limits-aot test-asan-unit test-asan-spec-guard \
+        test-wasi test-wasi-full test-guest test-limits test-limits-aot test-aot test-asan-unit test-asan-spec-guard \
         test-asan-spec-explicit test-fuzz test-fuzz-guard test-bins asan-test-bins
 
 test:
@@ -230,6 +232,16 @@ $(TB)/limits/%.wasm: tests/limits/%.c $(WASI_COMPAT)
 
 test-limits: all $(XRUN) $(LIMITS_WASM)
 	@sh tests/limits/run.sh
+
+# ---- the AOT tier's cache (tests/aot/) -------------------------------------
+AOT_WASM := $(patsubst tests/aot/%.wat,$(TB)/aot/%.wasm,$(sort $(wildcard tests/aot/*.wat)))
+
+$(TB)/aot/%.wasm: tests/aot/%.wat
+	@mkdir -p $(dir $@)
+	$(WAT2WASM) $< -o $@
+
+test-aot: all $(AOT_WASM)
+	@sh tests/aot/cache.sh
 
 test-limits-aot: all $(XRUN) $(LIMITS_WASM)
 	@KRAIT_CACHE=$(abspath $(TB))/aot-cache LIMIT_TIER=aot sh tests/limits/run.sh
