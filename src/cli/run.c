@@ -53,7 +53,8 @@ const char kc_run_usage[] =
   "  --tier TIER          How code runs: 'interp' (the default), 'aot'\n"
   "                       (compiled to native code with the system C\n"
   "                       compiler, cached; see krait compile) or 'auto'\n"
-  "                       (native code when already compiled).\n"
+  "                       (native code when already compiled). Default:\n"
+  "                       $KRAIT_TIER, else interp.\n"
   "  -h, --help           Show this help.\n"
   "\n"
   "Exit status: the guest's proc_exit code; 0 when the called function\n"
@@ -457,6 +458,11 @@ int kc_opts_init(kc_run_opts *o, int argc, const char *cmd, const char *usage)
   o->cmd = cmd;
   o->usage = usage;
   krait_config_default(&o->cfg);
+  /* $KRAIT_TIER sets the default tier, so whole test tiers (python,
+  ** guest, wasi-full) can run under the AOT tier unchanged */
+  const char *tier = getenv("KRAIT_TIER");
+  if (tier && *tier && kc_parse_tier(tier, &o->cfg.tier) != 0)
+    fprintf(stderr, "krait: ignoring KRAIT_TIER='%s' (interp, aot or auto)\n", tier);
   o->envp = calloc((size_t)argc + KC_OPTS_EXTRA, sizeof *o->envp);
   o->dirs = calloc((size_t)argc + KC_OPTS_EXTRA, sizeof *o->dirs);
   if (o->envp && o->dirs)
