@@ -12,7 +12,7 @@
 
 /* Bumped whenever anything below, or a runtime struct prefix it mirrors,
 ** changes; part of every cache key and checked when an object loads. */
-#define KAOT_ABI_VERSION 1u
+#define KAOT_ABI_VERSION 2u
 
 /* One value cell: the same layout as krait_slot. */
 typedef union kaot_slot {
@@ -73,13 +73,15 @@ typedef struct kaot_api {
 /* An instance's context: made by the runtime, read by generated code. */
 struct kaot_ctx {
   kaot_mem *mem;        /* memory 0 (an empty one when there is none) */
-  kaot_slot **g;        /* globals by index (the value is their first member) */
+  kaot_slot **g;        /* globals by index (the value is their first member);
+                           gp below holds the same pointers, one load closer */
   kaot_tab **t;         /* tables by index */
   kaot_fn **f;          /* function objects by index (imports always set) */
   const uint32_t *tid;  /* canonical type id of each module type */
   kaot_ex *ex;          /* the store's countdown and stack limit */
   const kaot_api *api;
   void *inst;           /* the krait_instance */
+  kaot_slot *gp[];      /* globals by index (set once the instance is built) */
 };
 
 /* A slot-ABI entry (krait_host_fn's shape), made for every function. */

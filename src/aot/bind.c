@@ -61,7 +61,7 @@ void kaot_detach(krait_module *m) {
 bool kaot_instance_init(krait_instance *in) {
   const kaot_mod *am = in->module->aot;
   if (!am) return true;
-  kaot_ctx *X = kr_alloc(in->store, sizeof *X);
+  kaot_ctx *X = kr_alloc(in->store, sizeof *X + in->module->nglobals * sizeof(kaot_slot *));
   if (!X) return false;
   X->g = (kaot_slot **)in->globals;
   X->t = (kaot_tab **)in->tables;
@@ -77,7 +77,9 @@ bool kaot_instance_init(krait_instance *in) {
 
 void kaot_instance_finish(krait_instance *in) {
   kaot_ctx *X = in->aot_ctx;
-  if (X) X->mem = (kaot_mem *)in->mem0;
+  if (!X) return;
+  X->mem = (kaot_mem *)in->mem0;
+  for (uint32_t i = 0; i < in->module->nglobals; i++) X->gp[i] = (kaot_slot *)in->globals[i];
 }
 
 void kaot_func_bind(krait_instance *in, krait_func *f) {

@@ -47,6 +47,7 @@ typedef struct em {
   bool dead;
   uint32_t dead_depth, ninstr, nlabels;
   size_t off;                  /* offset of the current instruction */
+  bool calls;                  /* the body calls (not a leaf) */
   ku_fail fail;
 } em;
 
@@ -335,6 +336,7 @@ static void emit_call(em *e, const kd_functype *t, const char *head, bool reload
 
 static void do_call(em *e, uint32_t fi) {
   char head[96], l[40];
+  e->calls = true;
   const kd_functype *t = kd_func_type(e->m, fi);
   loc(e, l);
   if (e->m->funcs[fi].imported)
@@ -346,6 +348,7 @@ static void do_call(em *e, uint32_t fi) {
 
 static void do_call_indirect(em *e, const kd_instr *in) {
   char b[24], l[40], head[96];
+  e->calls = true;
   loc(e, l);
   fprintf(e->o, " { kaot_fn *F_ = IND(%u, %s, %u, %s);", in->b, TOP(0, b), in->a, l);
   e->h--;
@@ -429,13 +432,13 @@ static bool do_data(em *e, const kd_instr *in) {
   case KD_OP_GLOBAL_GET: {
     uint8_t t = m->globals[in->a].type;
     push(e, t);
-    snprintf(s, sizeof s, "(*X->g[%u])", in->a);
+    snprintf(s, sizeof s, "(*X->gp[%u])", in->a);
     from_slot(v, sizeof v, t, s);
     fprintf(e->o, " %s = %s;\n", TOP(0, a), v);
     return true;
   }
   case KD_OP_GLOBAL_SET:
-    snprintf(s, sizeof s, "(*X->g[%u])", in->a);
+    snprintf(s, sizeof s, "(*X->gp[%u])", in->a);
     fputc(' ', e->o);
     to_slot(e->o, m->globals[in->a].type, s, TOP(0, a));
     fputc('\n', e->o);
@@ -619,7 +622,10 @@ int kaot_emit_func(FILE *o, const krait_module *m, const char *px, uint32_t fi,
     fprintf(o, "  %s l%u = 0;\n", kaot_ctype(f->local_types[i]), i);
   emit_decls(&e, o);
   fwrite(dbuf, 1, dlen, o);
-  fprintf(o, "  ENTRY(KLOC(%u, 0x%zxu));\n", fi, f->body_offset);
+  /* A leaf with a small frame cannot run the stack out (the limit keeps a
+  ** margin): it skips the stack check, keeping the charge of a call. */
+  bool leaf = !e.calls && f->nlocals + e.hcap < 1024;
+  fprintf(o, "  %s(KLOC(%u, 0x%zxu));\n", leaf ? "ENTRY_LEAF" : "ENTRY", fi, f->body_offset);
   fwrite(body, 1, blen, o);
   fputs("#undef FI_\n}\n\n", o);
   rc = 0;

@@ -17,6 +17,7 @@ static const char prelude_macros[] =
   "#define CHARGE(c, L) do { if (__builtin_expect((X->ex->budget -= (int64_t)(c)) < 0, 0)) X->api->refuel(X, (L)); } while (0)\n"
   "#define ENTRY(L) if (__builtin_expect((uintptr_t)__builtin_frame_address(0) < X->ex->stack_limit, 0)) TRAPK(KT_STACK_EXHAUSTED, L); \\\n"
   "  CHARGE(1, L); uint8_t *M = X->mem->base; MSDECL (void)M\n"
+  "#define ENTRY_LEAF(L) CHARGE(1, L); uint8_t *M = X->mem->base; MSDECL (void)M\n"
   "#define BOUNDS(ea, n, L) do { if (__builtin_expect((ea) + (n) > MS, 0)) TRAPK(KT_MEMORY_OOB, L); } while (0)\n"
   "#define IND(tab, i, ti, L) ({ kaot_tab *T_ = X->t[tab]; uint32_t i_ = (i), tid_ = X->tid[ti]; \\\n"
   "  if (__builtin_expect(i_ >= T_->size, 0)) TRAPK(KT_UNDEFINED_ELEM, L); \\\n"
