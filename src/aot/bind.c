@@ -107,7 +107,7 @@ static void note_loc(kaot_ctx *X, kaot_loc loc) {
   ex->aot_trap_off = (uint32_t)loc;
 }
 
-static _Noreturn void rt_trap(kaot_ctx *X, int kind, kaot_loc loc) {
+__attribute__((noreturn)) static void rt_trap(kaot_ctx *X, int kind, kaot_loc loc) {
   note_loc(X, loc);
   ki_trap(ex_of(X), (krait_trapkind)kind);
 }
