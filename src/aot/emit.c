@@ -152,6 +152,7 @@ static uint32_t loop_cost(em *e, const em_ctl *c) {
 static void emit_return(em *e) {
   char b[24], l[40];
   uint32_t n = e->ft->nresults;
+  fputs(" SYNC_OUT();", e->o);
   if (n == 0) fputs(" return;", e->o);
   else if (n == 1) fprintf(e->o, " return %s;", TOP(0, b));
   else {
@@ -313,6 +314,7 @@ static void emit_call(em *e, const kd_functype *t, const char *head, bool reload
   args_text(e, np, a);
   fclose(a);
   e->h -= np;
+  fputs(" SYNC_OUT();", e->o);
   if (nr <= 1) {
     fputc(' ', e->o);
     if (nr == 1) { push(e, t->results[0]); fprintf(e->o, "%s = ", TOP(0, b)); }
@@ -330,6 +332,7 @@ static void emit_call(em *e, const kd_functype *t, const char *head, bool reload
     fputs(" }", e->o);
   }
   free(args);
+  fputs(" SYNC_IN();", e->o);
   if (reload) fputs(" RELOAD();", e->o);
   fputc('\n', e->o);
 }
