@@ -19,6 +19,9 @@
 #   guest               one C program per bounds mode, native vs krait
 #   limits              one case per bounds mode (tests/limits/run.sh)
 #   limits-aot          the same cases under the AOT tier
+#   wasi-full-aot       wasi-full under the AOT tier (KRAIT_TIER=aot)
+#   python-aot          python under the AOT tier (not in TIERS: compiling
+#                       python.wasm takes minutes; make test-python-aot)
 #   aot                 one check of the AOT cache (tests/aot/cache.sh:
 #                       reuse, damaged/foreign objects rebuilt, auto tier)
 #   asan-unit           unit tests linked with build/asan/libkrait.a
@@ -54,7 +57,7 @@
 #   make test-full            every tier plus cpython-full
 include mk/vars.inc
 
-TIERS ?= build unit spec-guard spec-explicit spec-aot-guard spec-aot-explicit wast-own wasi wasi-full guest limits limits-aot aot \
+TIERS ?= build unit spec-guard spec-explicit spec-aot-guard spec-aot-explicit wast-own wasi wasi-full guest limits limits-aot aot wasi-full-aot \
          switch asan-unit asan-spec-guard asan-spec-explicit \
          fuzz fuzz-guard fuzz-toml fuzz-http fuzz-bundle fuzz-snapshot fuzz-conn fuzz-imports fuzz-aot diff python cpython host asan-host serve web
 # Fuzz time inside `make test`: FUZZ_SECONDS when given, 60 s in CI
@@ -62,7 +65,7 @@ TIERS ?= build unit spec-guard spec-explicit spec-aot-guard spec-aot-explicit wa
 TEST_FUZZ_SECONDS = $(if $(filter command line environment,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),$(if $(filter true,$(CI)),60,15))
 
 .PHONY: test test-full test-serve test-web test-host test-asan-host test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-fuzz-conn test-fuzz-imports test-fuzz-aot test-diff test-python test-cpython test-cpython-full test-build test-unit test-spec-guard test-spec-explicit test-spec-aot-guard test-spec-aot-explicit \
-        test-wasi test-wasi-full test-guest test-limits test-limits-aot test-aot test-asan-unit test-asan-spec-guard \
+        test-wasi test-wasi-full test-guest test-limits test-limits-aot test-aot test-wasi-full-aot test-python-aot test-asan-unit test-asan-spec-guard \
         test-asan-spec-explicit test-fuzz test-fuzz-guard test-bins asan-test-bins
 
 test:
@@ -93,6 +96,11 @@ test-diff: all
 # ---- Python (tests/python/) ----------------------------------------------
 test-python: all
 	$(call kt_tier,python,sh tests/python/tier.sh)
+
+# The python tier under the AOT tier ($KRAIT_TIER is krait run/python's
+# default): compiles python.wasm once into $(TB)/aot-cache (minutes).
+test-python-aot: all
+	$(call kt_tier,python-aot,env KRAIT_TIER=aot KRAIT_CACHE=$(abspath $(TB))/aot-cache sh tests/python/tier.sh)
 
 test-cpython: all
 	$(call kt_tier,cpython,sh tests/python/cpython.sh fast krait)
@@ -192,6 +200,9 @@ test-wasi: all
 # component-by-component fallback; host-side checks of the outside.
 test-wasi-full: all
 	$(call kt_tier,wasi-full,sh tests/wasi/run.sh)
+
+test-wasi-full-aot: all
+	$(call kt_tier,wasi-full-aot,env KRAIT_TIER=aot KRAIT_CACHE=$(abspath $(TB))/aot-cache sh tests/wasi/run.sh)
 
 # ---- the switch-dispatch fallback (KRAIT_SWITCH_DISPATCH=1) ---------------
 # Same sources built with the portable switch loop; runs the spec suite in
