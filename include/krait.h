@@ -160,6 +160,20 @@ typedef enum krait_bounds {
   KRAIT_BOUNDS_EXPLICIT = 1 /* every access is checked; small reservations */
 } krait_bounds;
 
+/* How guest code runs. The AOT tier lives in libkrait-host.a: a program
+** that wants it calls krait_aot_enable() (krait_host.h) first; linked
+** against libkrait.a alone, tier aot fails with KRAIT_ERR_UNSUPPORTED and
+** tier auto interprets. */
+typedef enum krait_tier {
+  KRAIT_TIER_INTERP = 0,    /* the interpreter (default) */
+  KRAIT_TIER_AOT = 1,       /* native code: modules are translated to C and
+                               compiled by the system C compiler (cached in
+                               $KRAIT_CACHE/aot or ~/.cache/krait/aot) when
+                               made; a module that cannot be compiled fails */
+  KRAIT_TIER_AUTO = 2       /* native code when already compiled (cached),
+                               else the interpreter */
+} krait_tier;
+
 /* Engine configuration. Fill with krait_config_default, then adjust. */
 typedef struct krait_config {
   krait_bounds bounds;       /* default KRAIT_BOUNDS_GUARD on 64-bit hosts */
@@ -168,6 +182,7 @@ typedef struct krait_config {
   uint64_t max_memory_bytes; /* cap on any linear memory; 0 = 4 GiB */
   uint64_t fuel;             /* 0 = unlimited; else units a store starts with */
   uint64_t timeout_ns;       /* 0 = none; wall-clock limit per outer call */
+  krait_tier tier;           /* default KRAIT_TIER_INTERP */
 } krait_config;
 
 /* Sets *cfg to the defaults described in krait_config. */

@@ -51,6 +51,14 @@ int krait_snapshot_read_extra(const char *path, void **extra, size_t *extra_len,
 ** lowercase hex digits and a NUL: what a snapshot file binds itself to. */
 void krait_module_sha256(const krait_module *module, char out[65]);
 
+/* Makes the AOT tier (krait_config.tier KRAIT_TIER_AOT or AUTO) available
+** in this process: modules are translated to C, compiled with the system C
+** compiler ($KRAIT_CC, else gcc) into shared objects cached in
+** $KRAIT_CACHE/aot (else ~/.cache/krait/aot), and run natively (see
+** docs/AOT.md). Call once, before making engines. Without it, tier auto
+** runs the interpreter and tier aot fails with KRAIT_ERR_UNSUPPORTED. */
+void krait_aot_enable(void);
+
 #ifdef __cplusplus
 }
 #endif

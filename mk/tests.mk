@@ -13,9 +13,18 @@
 #                       check of the embedding example (test_embed.sh)
 #   spec-guard          the spec runner's own totals (`krait wast`)
 #   spec-explicit         "      (explicit bounds checks)
+#   spec-aot-guard      the spec suite under the AOT tier (native code;
+#   spec-aot-explicit   one compiler run per script, cached in
+#                       $(TB)/aot-cache), each bounds mode
 #   wasi-full           one check in tests/wasi/run.sh (full WASI, sandbox)
 #   guest               one C program per bounds mode, native vs krait
 #   limits              one case per bounds mode (tests/limits/run.sh)
+#   limits-aot          the same cases under the AOT tier
+#   wasi-full-aot       wasi-full under the AOT tier (KRAIT_TIER=aot)
+#   python-aot          python under the AOT tier (not in TIERS: compiling
+#                       python.wasm takes minutes; make test-python-aot)
+#   aot                 one check of the AOT cache (tests/aot/cache.sh:
+#                       reuse, damaged/foreign objects rebuilt, auto tier)
 #   asan-unit           unit tests linked with build/asan/libkrait{,-host}.a
 #   asan-spec-guard     spec suite run by build/asan/krait
 #   asan-spec-explicit    "
@@ -27,6 +36,8 @@
 #   fuzz-toml, fuzz-http, fuzz-bundle, fuzz-snapshot  one item each: the parser fuzzers found nothing
 #   fuzz-conn           one item: byte streams split at random points through
 #                       the server's connection layer over a real socket
+#   fuzz-aot            one item: decode -> validate -> AOT translation to C
+#                       (tests/fuzz/fuzz_aot.c) found nothing
 #   fuzz-imports        one item: every "krait" host import driven from a
 #                       guest with adversarial arguments
 #   diff                one csmith program at one -O level, krait (both
@@ -51,15 +62,15 @@
 #   make test-full            every tier plus cpython-full
 include mk/vars.inc
 
-TIERS ?= build unit spec-guard spec-explicit wast-own wasi wasi-full guest limits \
+TIERS ?= build unit spec-guard spec-explicit spec-aot-guard spec-aot-explicit wast-own wasi wasi-full guest limits limits-aot aot wasi-full-aot \
          switch asan-unit asan-spec-guard asan-spec-explicit \
-         fuzz fuzz-guard fuzz-toml fuzz-http fuzz-bundle fuzz-snapshot fuzz-conn fuzz-imports diff python cpython host asan-host serve web install
+         fuzz fuzz-guard fuzz-toml fuzz-http fuzz-bundle fuzz-snapshot fuzz-conn fuzz-imports fuzz-aot diff python cpython host asan-host serve web install
 # Fuzz time inside `make test`: FUZZ_SECONDS when given, 60 s in CI
 # (CI=true), else 15 s. `make fuzz` alone always defaults to 60 s.
 TEST_FUZZ_SECONDS = $(if $(filter command line environment,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),$(if $(filter true,$(CI)),60,15))
 
-.PHONY: test test-full test-serve test-web test-install test-host test-asan-host test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-fuzz-conn test-fuzz-imports test-diff test-python test-cpython test-cpython-full test-build test-unit test-spec-guard test-spec-explicit \
-        test-wasi test-wasi-full test-guest test-limits test-asan-unit test-asan-spec-guard \
+.PHONY: test test-full test-serve test-web test-install test-host test-asan-host test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-fuzz-conn test-fuzz-imports test-fuzz-aot test-diff test-python test-cpython test-cpython-full test-build test-unit test-spec-guard test-spec-explicit test-spec-aot-guard test-spec-aot-explicit \
+        test-wasi test-wasi-full test-guest test-limits test-limits-aot test-aot test-wasi-full-aot test-python-aot test-asan-unit test-asan-spec-guard \
         test-asan-spec-explicit test-fuzz test-fuzz-guard test-bins asan-test-bins
 
 test:
@@ -90,6 +101,11 @@ test-diff: all
 # ---- Python (tests/python/) ----------------------------------------------
 test-python: all
 	$(call kt_tier,python,sh tests/python/tier.sh)
+
+# The python tier under the AOT tier ($KRAIT_TIER is krait run/python's
+# default): compiles python.wasm once into $(TB)/aot-cache (minutes).
+test-python-aot: all
+	$(call kt_tier,python-aot,env KRAIT_TIER=aot KRAIT_CACHE=$(abspath $(TB))/aot-cache sh tests/python/tier.sh)
 
 test-cpython: all
 	$(call kt_tier,cpython,sh tests/python/cpython.sh fast krait)
@@ -212,6 +228,14 @@ test-spec-guard: all $(XRUN)
 test-spec-explicit: all $(XRUN)
 	@sh tests/run_spec.sh spec-explicit explicit build/krait
 
+# The AOT tier keeps its compiled scripts in the test tree, so a rerun
+# only compiles what changed.
+test-spec-aot-guard: all $(XRUN)
+	@KRAIT_CACHE=$(abspath $(TB))/aot-cache sh tests/run_spec.sh spec-aot-guard guard build/krait aot
+
+test-spec-aot-explicit: all $(XRUN)
+	@KRAIT_CACHE=$(abspath $(TB))/aot-cache sh tests/run_spec.sh spec-aot-explicit explicit build/krait aot
+
 # ---- krait's own spec-format tests (tests/wast/) -------------------------
 test-wast-own: all
 	@sh tests/run_wast_own.sh wast-own build/krait
@@ -225,6 +249,9 @@ test-wasi: all
 # component-by-component fallback; host-side checks of the outside.
 test-wasi-full: all
 	$(call kt_tier,wasi-full,sh tests/wasi/run.sh)
+
+test-wasi-full-aot: all
+	$(call kt_tier,wasi-full-aot,env KRAIT_TIER=aot KRAIT_CACHE=$(abspath $(TB))/aot-cache sh tests/wasi/run.sh)
 
 # ---- the switch-dispatch fallback (KRAIT_SWITCH_DISPATCH=1) ---------------
 # Same sources built with the portable switch loop; runs the spec suite in
@@ -268,6 +295,19 @@ $(TB)/limits/%.wasm: tests/limits/%.c $(WASI_COMPAT)
 test-limits: all $(XRUN) $(LIMITS_WASM)
 	@sh tests/limits/run.sh
 
+# ---- the AOT tier's cache (tests/aot/) -------------------------------------
+AOT_WASM := $(patsubst tests/aot/%.wat,$(TB)/aot/%.wasm,$(sort $(wildcard tests/aot/*.wat)))
+
+$(TB)/aot/%.wasm: tests/aot/%.wat
+	@mkdir -p $(dir $@)
+	$(WAT2WASM) $< -o $@
+
+test-aot: all $(AOT_WASM)
+	@sh tests/aot/cache.sh
+
+test-limits-aot: all $(XRUN) $(LIMITS_WASM)
+	@KRAIT_CACHE=$(abspath $(TB))/aot-cache LIMIT_TIER=aot sh tests/limits/run.sh
+
 # ---- ASan + UBSan -------------------------------------------------------
 # build/asan/{krait,libkrait.a,libkrait-host.a} come from the Makefile's `asan` target,
 # run first by each asan tier (a sub-make, so no rule here names them).
@@ -296,7 +336,7 @@ test-fuzz: $(XRUN)
 # the time.
 # The parsers of untrusted bytes (TOML manifest, HTTP/1.1, artifact
 # bundles, snapshot files), a quarter of the time each.
-test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-fuzz-conn test-fuzz-imports: test-fuzz-%: $(XRUN)
+test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-fuzz-conn test-fuzz-imports test-fuzz-aot: test-fuzz-%: $(XRUN)
 	@$(MAKE) --no-print-directory fuzz-build
 	@sh tests/fuzz/run_parser.sh $* $$(( $(TEST_FUZZ_SECONDS) / 4 )) fuzz-$*
 

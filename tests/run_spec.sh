@@ -1,6 +1,6 @@
 #!/bin/sh
 # tests/run_spec.sh -- runs the spec suite (tests/spec.sh) for one tier.
-# usage: tests/run_spec.sh TIER BOUNDS KRAIT
+# usage: tests/run_spec.sh TIER BOUNDS KRAIT [interp|aot]
 # Items are the spec runner's own totals (assertions and modules as
 # `krait wast` counts them). When the runner prints no totals, the tier
 # counts as one item, passed or failed by exit status.
@@ -8,10 +8,10 @@
 set -u
 cd "$(dirname "$0")/.." || exit 2
 . tests/lib.sh
-tier=$1 bounds=$2 krait=$3
+tier=$1 bounds=$2 krait=$3 exec_tier=${4:-interp}
 log=build/test/out/$tier.log
 mkdir -p build/test/out
-BOUNDS=$bounds KRAIT=$krait sh tests/spec.sh >"$log" 2>&1
+BOUNDS=$bounds TIER=$exec_tier KRAIT=$krait sh tests/spec.sh >"$log" 2>&1
 rc=$?
 # Everything but the per-file lines without failures, then the totals.
 grep -Ev '^[^ ]+\.json: [0-9]+ passed, 0 failed' "$log" | tail -n 60

@@ -3,13 +3,14 @@
 # Converts $SPEC_DIR/*.wast with wast2json into build/spec/<name>/ (only
 # when out of date), skipping tests/spec-skip.txt entries, then runs them.
 # Env: SPEC_DIR (default ../shared/wasm-spec/core-2.0), BOUNDS (guard or
-# explicit; default guard), KRAIT (default build/krait), SPEC_OUT (default
-# build/spec). Exit status is krait's (1 if any test or conversion failed).
+# explicit; default guard), TIER (interp or aot; default interp), KRAIT
+# (default build/krait), SPEC_OUT (default build/spec). Exit status is krait's (1 if any test or conversion failed).
 set -u
 cd "$(dirname "$0")/.." || exit 2
 
 SPEC_DIR=${SPEC_DIR:-../shared/wasm-spec/core-2.0}
 BOUNDS=${BOUNDS:-guard}
+TIER=${TIER:-interp}
 KRAIT=${KRAIT:-build/krait}
 SPEC_OUT=${SPEC_OUT:-build/spec}
 SKIP=tests/spec-skip.txt
@@ -55,8 +56,8 @@ for wast in "$SPEC_DIR"/*.wast; do
 done
 [ $# -gt 0 ] || { echo "spec.sh: no .wast files converted from $SPEC_DIR" >&2; exit 2; }
 
-echo "spec.sh: $KRAIT wast --bounds $BOUNDS ($# files)"
-"$KRAIT" wast --bounds "$BOUNDS" --skip "$SKIP" "$@"
+echo "spec.sh: $KRAIT wast --bounds $BOUNDS --tier $TIER ($# files)"
+"$KRAIT" wast --bounds "$BOUNDS" --tier "$TIER" --skip "$SKIP" "$@"
 rc=$?
 [ $rc -eq 0 ] && rc=$status
 exit $rc

@@ -90,6 +90,11 @@ int kc_websnap_main(int argc, char **argv);
 int kc_parse_u64(const char *text, uint64_t *out);
 int kc_parse_size(const char *text, uint64_t *out);
 int kc_parse_duration(const char *text, uint64_t *ns);
+int kc_parse_tier(const char *text, krait_tier *out);
+
+/* compile.c: `krait compile [--bounds MODE] FILE.wasm` (the AOT tier). */
+extern const char kc_compile_usage[];
+int kc_compile_main(int argc, char **argv);
 
 /* value.c: --invoke arguments and results. */
 int kc_parse_val(const char *text, char type, krait_val *out);

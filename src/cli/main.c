@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "krait_host.h"
 #include "wast/wast.h"
 
 static const char kc_usage[] =
@@ -24,6 +25,7 @@ static const char kc_usage[] =
   "  keygen  Make an Ed25519 key pair for signing app artifacts\n"
   "  web-snapshot  Write the snapshot web/krait.js starts from (make web)\n"
   "  wast    Run spec tests (the JSON form of .wast scripts)\n"
+  "  compile Compile a module to native code (the AOT tier's cache)\n"
   "  help    Show the usage of krait or of one command\n"
   "\n"
   "Options:\n"
@@ -99,6 +101,7 @@ static int kc_help(int argc, char **argv) {
 int main(int argc, char **argv) {
   const char *cmd = argc > 1 ? argv[1] : NULL;
   signal(SIGPIPE, SIG_IGN);
+  krait_aot_enable();
   if (!cmd)
     return kc_usage_error(NULL, kc_usage, "no command given");
   if (strcmp(cmd, "run") == 0)
@@ -117,6 +120,8 @@ int main(int argc, char **argv) {
     return kc_websnap_main(argc - 1, argv + 1);
   if (strcmp(cmd, "wast") == 0)
     return kt_wast_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "compile") == 0)
+    return kc_compile_main(argc - 1, argv + 1);
   if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
       strcmp(cmd, "-h") == 0)
     return kc_help(strcmp(cmd, "help") == 0 ? argc : 2, argv);

@@ -87,3 +87,13 @@ int kc_parse_duration(const char *text, uint64_t *ns) {
     *ns = 1;  /* a tiny but nonzero limit must not mean "no limit" */
   return 0;
 }
+
+/* An execution tier: interp, aot or auto. */
+int kc_parse_tier(const char *text, krait_tier *out)
+{
+  if (strcmp(text, "interp") == 0) *out = KRAIT_TIER_INTERP;
+  else if (strcmp(text, "aot") == 0) *out = KRAIT_TIER_AOT;
+  else if (strcmp(text, "auto") == 0) *out = KRAIT_TIER_AUTO;
+  else return -1;
+  return 0;
+}

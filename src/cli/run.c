@@ -51,6 +51,11 @@ const char kc_run_usage[] =
   "                       deleting one does not. Default: no limit.\n"
   "  --bounds MODE        Memory bounds checks: 'guard' (guard pages, the\n"
   "                       default) or 'explicit' (checked accesses).\n"
+  "  --tier TIER          How code runs: 'interp' (the default), 'aot'\n"
+  "                       (compiled to native code with the system C\n"
+  "                       compiler, cached; see krait compile) or 'auto'\n"
+  "                       (native code when already compiled). Default:\n"
+  "                       $KRAIT_TIER, else interp.\n"
   "  -h, --help           Show this help.\n"
   "\n"
   "Exit status: the guest's proc_exit code; 0 when the called function\n"
@@ -61,7 +66,7 @@ const char kc_run_usage[] =
 /* The options of `krait run`. */
 enum {
   KC_OPT_INVOKE, KC_OPT_ENV, KC_OPT_DIR, KC_OPT_FUEL, KC_OPT_TIMEOUT,
-  KC_OPT_MAX_MEMORY, KC_OPT_MAX_DISK, KC_OPT_BOUNDS, KC_OPT_HELP
+  KC_OPT_MAX_MEMORY, KC_OPT_MAX_DISK, KC_OPT_BOUNDS, KC_OPT_TIER, KC_OPT_HELP
 };
 
 static const struct {
@@ -73,7 +78,8 @@ static const struct {
   { "--dir", KC_OPT_DIR, 1 },         { "--fuel", KC_OPT_FUEL, 1 },
   { "--timeout", KC_OPT_TIMEOUT, 1 }, { "--max-memory", KC_OPT_MAX_MEMORY, 1 },
   { "--max-disk", KC_OPT_MAX_DISK, 1 },
-  { "--bounds", KC_OPT_BOUNDS, 1 },   { "--help", KC_OPT_HELP, 0 },
+  { "--bounds", KC_OPT_BOUNDS, 1 },   { "--tier", KC_OPT_TIER, 1 },
+  { "--help", KC_OPT_HELP, 0 },
   { "-h", KC_OPT_HELP, 0 },
 };
 
@@ -173,6 +179,11 @@ static int kc_opt_apply(kc_run_opts *o, int id, const char *name,
       o->cfg.bounds = KRAIT_BOUNDS_EXPLICIT;
     else
       return KC_BAD("bad %s value '%s' (expected guard or explicit)", name,
+                    value);
+    return -1;
+  case KC_OPT_TIER:
+    if (kc_parse_tier(value, &o->cfg.tier) != 0)
+      return KC_BAD("bad %s value '%s' (expected interp, aot or auto)", name,
                     value);
     return -1;
   default:
@@ -432,6 +443,11 @@ int kc_opts_init(kc_run_opts *o, int argc, const char *cmd, const char *usage) {
   o->cmd = cmd;
   o->usage = usage;
   krait_config_default(&o->cfg);
+  /* $KRAIT_TIER sets the default tier, so whole test tiers (python,
+  ** guest, wasi-full) can run under the AOT tier unchanged */
+  const char *tier = getenv("KRAIT_TIER");
+  if (tier && *tier && kc_parse_tier(tier, &o->cfg.tier) != 0)
+    fprintf(stderr, "krait: ignoring KRAIT_TIER='%s' (interp, aot or auto)\n", tier);
   o->envp = ku_calloc((size_t)argc + KC_OPTS_EXTRA, sizeof *o->envp);
   o->dirs = ku_calloc((size_t)argc + KC_OPTS_EXTRA, sizeof *o->dirs);
   if (o->envp && o->dirs)

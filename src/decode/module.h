@@ -131,6 +131,7 @@ struct krait_module {
   uint32_t ncustoms;       kd_custom *customs;
   bool *func_declared;     /* functions referable by ref.func (C.refs) */
   const char *module_name; /* from the name section */
+  void *aot;               /* attached native code (src/aot/, kaot_mod) */
 };
 
 /* Decodes bytes into m (already zeroed, engine set). On failure fills err

@@ -42,6 +42,10 @@ void ki_run(krait_store *s, krait_func *f, krait_slot *fp);
 /* Ensures f has lowered code; traps (longjmp) when out of memory. */
 void *ki_code_for(krait_store *s, krait_func *f);
 
+/* Slow path of the interrupt check: settles fuel, checks the deadline,
+** returns a fresh budget or traps (also used by native code, src/aot/). */
+int64_t ki_refuel(ki_exec *ex, int64_t budget);
+
 /* Raises a trap of the given kind at the current position (longjmp). */
 _Noreturn void ki_trap(ki_exec *ex, krait_trapkind kind);
 

@@ -39,7 +39,7 @@
 
 /* Slow path of the interrupt check: settles fuel, checks the deadline,
 ** and returns a fresh budget (or traps). */
-static int64_t ki_refuel(ki_exec *ex, int64_t budget) {
+int64_t ki_refuel(ki_exec *ex, int64_t budget) {
   uint64_t used = (uint64_t)(ex->budget_start - budget);
   if (ex->fuel_on) {
     if (used > ex->fuel) { ex->fuel = 0; ki_trap(ex, KRAIT_TRAP_FUEL); }

@@ -198,3 +198,25 @@ bool kp_is_64bit(void) {
   return false;
 #endif
 }
+
+/* Native code may use this thread's stack down to its end plus a margin
+** (host functions and the fault handler run on the same stack). */
+#define KP_STACK_MARGIN ((uintptr_t)256 << 10)
+
+uintptr_t kp_stack_limit(void) {
+  static __thread uintptr_t limit;
+  if (limit) return limit;
+  pthread_attr_t a;
+  void *lo = NULL;
+  size_t size = 0;
+  if (pthread_getattr_np(pthread_self(), &a) == 0) {
+    pthread_attr_getstack(&a, &lo, &size);
+    pthread_attr_destroy(&a);
+  }
+  uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+  if (!lo || size < 2 * KP_STACK_MARGIN || here < (uintptr_t)lo || here > (uintptr_t)lo + size)
+    limit = here - ((uintptr_t)1 << 20);  /* unknown: assume 1 MiB below here */
+  else
+    limit = (uintptr_t)lo + KP_STACK_MARGIN;
+  return limit;
+}

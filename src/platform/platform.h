@@ -63,6 +63,10 @@ uint64_t kp_thread_cpu_ns(void);
 /* Fills buf with n bytes of OS entropy; false on failure. */
 bool kp_random(void *buf, size_t n);
 
+/* The lowest address of this thread's native stack that guest code
+** compiled to native code may use (the stack's end plus a margin for
+** host calls and signal handling); computed once per thread. */
+uintptr_t kp_stack_limit(void);
 /* True on hosts with 64-bit pointers (guard-page memories possible). */
 bool kp_is_64bit(void);
 

@@ -42,6 +42,21 @@ static bool finish_module(krait_module *m) {
   return true;
 }
 
+const kr_aot_ops *kr_aot;
+
+void kr_aot_install(const kr_aot_ops *ops) { kr_aot = ops; }
+
+/* Attaches native code when the engine's tier asks for it and the AOT tier
+** is linked in; tier aot without it is an error naming the remedy. */
+static int aot_attach(krait_module *m, krait_error *err) {
+  if (kr_aot) return kr_aot->attach(m, err);
+  if (m->engine->cfg.tier != KRAIT_TIER_AOT) return 0;
+  err->kind = KRAIT_ERR_UNSUPPORTED;
+  ku_fmt(err->message, sizeof err->message,
+         "the AOT tier is not in this program: link libkrait-host.a and call krait_aot_enable() (krait_host.h)");
+  return -1;
+}
+
 /* Copies, decodes and validates a module, then interns its types. */
 krait_module *krait_module_new(krait_engine *e, const uint8_t *bytes, size_t len,
                                krait_error *err) {
@@ -70,6 +85,10 @@ krait_module *krait_module_new(krait_engine *e, const uint8_t *bytes, size_t len
     ku_fmt(err->message, sizeof err->message, "out of memory");
     return NULL;
   }
+  if (aot_attach(m, err) != 0) {
+    krait_module_free(m);
+    return NULL;
+  }
   return m;
 }
 
@@ -77,6 +96,7 @@ krait_module *krait_module_new(krait_engine *e, const uint8_t *bytes, size_t len
 
 void krait_module_free(krait_module *m) {
   if (!m) return;
+  if (kr_aot) kr_aot->detach(m);
   for (uint32_t i = 0; i < m->nfuncs; i++) ki_code_free(m->funcs[i].code);
   ku_arena_free(&m->arena);
   ku_free(m->bytes);

@@ -184,7 +184,7 @@ static krait_instance *alloc_instance(krait_store *s, const krait_module *m) {
   in->module = m;
   in->store = s;
   in->mem0 = &no_memory;
-  return in;
+  return !kr_aot || kr_aot->instance_init(in) ? in : NULL;
 }
 
 /* Creates the function objects of the exported functions up front, so
@@ -215,6 +215,7 @@ krait_func *kr_func_make(krait_instance *in, uint32_t idx) {
   f->params = t->params; f->results = t->results;
   f->inst = in; f->def = &m->funcs[idx]; f->index = idx;
   f->name = m->funcs[idx].name;
+  if (kr_aot) kr_aot->func_bind(in, f);
   in->funcs[idx] = f;
   return f;
 }
@@ -336,6 +337,7 @@ krait_instance *kr_instance_build(krait_linker *l, const krait_module *m, uint32
     }
     return NULL;
   }
+  if (kr_aot) kr_aot->instance_finish(in);
   return in;
 }
 

@@ -22,8 +22,10 @@ struct krait_engine {
 };
 
 struct krait_func {
+  void *aot_native;            /* native entry (AOT tier), else NULL; these */
+  void *aot_ctx;               /* three lead: generated code reads them   */
+  uint32_t type_id;            /* (src/aot/abi.h, kaot_fn) */
   const char *sig;             /* canonical signature string */
-  uint32_t type_id;
   uint32_t nparams, nresults;
   const uint8_t *params, *results;
   krait_instance *inst;        /* NULL for host functions */
@@ -84,6 +86,7 @@ struct krait_instance {
   uint32_t *data_len;          /* per data segment: length (0 if dropped) */
   krait_func *func_pool;       /* kr_func's next free object, pool_left */
   uint32_t pool_left;
+  void *aot_ctx;               /* the AOT tier's context (kaot_ctx), or NULL */
 };
 
 /* A call frame of the interpreter's control stack. */
@@ -103,6 +106,8 @@ typedef struct ki_exec {
   int depth;                   /* nested host->wasm entries */
   /* limits */
   int64_t budget;              /* units left before the slow check */
+  uintptr_t aot_stack_limit;   /* native code's stack floor (right after
+                                  budget: src/aot/abi.h's kaot_ex) */
   int64_t budget_start;
   bool fuel_on;
   uint64_t fuel;               /* remaining when fuel_on */
@@ -115,6 +120,8 @@ typedef struct ki_exec {
   char trap_msg[256];
   krait_func *trap_fn;
   const uint32_t *trap_ip;
+  krait_func *aot_trap_fn;     /* native code's trap location, when trap_ip */
+  uint32_t aot_trap_off;       /* is NULL: function and byte offset */
 } ki_exec;
 
 /* One owned allocation of a store, freed with it. */
@@ -236,5 +243,23 @@ krait_trapkind kr_table_fill(krait_table *t, uint32_t i, void *v, uint32_t n);
 
 /* Name of a function for messages: name section, export, or func[N]. */
 const char *kr_func_name(const krait_func *f);
+
+
+/* The AOT tier's entry points (src/aot, in libkrait-host.a), installed by
+** krait_aot_enable() (krait_host.h); NULL in a program that links only the
+** engine, which then runs every module on the interpreter (tier auto) or
+** refuses tier aot. */
+typedef struct kr_aot_ops {
+  int (*attach)(krait_module *m, krait_error *err);
+  void (*detach)(krait_module *m);
+  bool (*instance_init)(krait_instance *in);
+  void (*instance_finish)(krait_instance *in);
+  void (*func_bind)(krait_instance *in, krait_func *f);
+} kr_aot_ops;
+extern const kr_aot_ops *kr_aot;
+
+/* Installs the AOT tier's entry points (once per process, before engines
+** are made). */
+void kr_aot_install(const kr_aot_ops *ops);
 
 #endif

@@ -186,6 +186,7 @@ static void on_fault(void *ctx, void *addr, const uintptr_t *regs, int nregs) {
     krait_memory *m = o[i].ptr;
     if (m->guard && a >= m->base && a < m->base + m->mapped) {
       s->ex.trap_ip = NULL;
+      s->ex.aot_trap_fn = NULL;
       for (int r = 0; r < nregs && !s->ex.trap_ip; r++) {
         krait_func *f = locate(s, (const uint32_t *)regs[r]);
         if (f) s->ex.trap_ip = ki_fault_ip(f, (const uint32_t *)regs[r]);
@@ -239,6 +240,7 @@ int kr_call_raw(krait_store *s, krait_func *f, krait_slot *slots, krait_error *e
   if (setjmp(jb) == 0) {
     ex->catch = &jb;
     ex->trap = KRAIT_TRAP_NONE;
+    ex->aot_trap_fn = NULL;
     if (f->host) {
       krait_caller cl = {s, NULL, f};
       ex->sp_free = fp + room;
@@ -340,11 +342,16 @@ void kr_trap_to_error(krait_store *s, krait_error *err) {
   err->trap = ex->trap;
   const char *what = ex->trap == KRAIT_TRAP_HOST ? ex->trap_msg : krait_trap_message(ex->trap);
   krait_func *f = locate(s, ex->trap_ip);
+  size_t off = f ? ki_wasm_offset(f, ex->trap_ip) : 0;
+  if (!f && !ex->trap_ip && ex->aot_trap_fn) {  /* native code's location */
+    f = ex->aot_trap_fn;
+    off = ex->aot_trap_off;
+  }
   if (ex->trap == KRAIT_TRAP_MEMORY_OOB && stack_overflowed(trap_instance(s, f)))
     what = "guest stack overflow (the shadow stack ran out)";
   if (f)
     ku_fmt(err->message, sizeof err->message, "%s (in function %s at offset 0x%zx)",
-           what, kr_func_name(f), ki_wasm_offset(f, ex->trap_ip));
+           what, kr_func_name(f), off);
   else
     ku_fmt(err->message, sizeof err->message, "%s", what);
 }

@@ -14,12 +14,14 @@
 /* Command-line options. */
 typedef struct kt_opts {
   krait_bounds bounds;
+  krait_tier tier;
   int verbose;
   kt_skiplist skips;
 } kt_opts;
 
 static const char kt_usage[] =
-    "usage: krait wast [--bounds guard|explicit] [--skip FILE] [-v] "
+    "usage: krait wast [--bounds guard|explicit] [--tier interp|aot] "
+    "[--skip FILE] [-v] "
     "FILE.json...\n";
 
 /* Counts the running command as passed; -v prints it with note. */
@@ -69,6 +71,7 @@ static int parse_bounds(const char *s, krait_bounds *out) {
 static int value_opt(int argc, char **argv, int *i, kt_opts *o) {
   const char *arg = argv[*i];
   int is_skip = strncmp(arg, "--skip", 6) == 0;
+  int is_tier = strncmp(arg, "--tier", 6) == 0;
   const char *val = strchr(arg, '=');
 
   if (val)
@@ -81,6 +84,14 @@ static int value_opt(int argc, char **argv, int *i, kt_opts *o) {
   }
   if (is_skip)
     return kt_skips_load(&o->skips, val);
+  if (is_tier) {
+    if (strcmp(val, "interp") == 0 || strcmp(val, "aot") == 0) {
+      o->tier = val[0] == 'a' ? KRAIT_TIER_AOT : KRAIT_TIER_INTERP;
+      return 0;
+    }
+    fprintf(stderr, "krait wast: bad --tier \"%s\" (interp or aot)\n", val);
+    return -1;
+  }
   if (parse_bounds(val, &o->bounds) == 0)
     return 0;
   fprintf(stderr, "krait wast: bad --bounds \"%s\" (guard or explicit)\n",
@@ -107,7 +118,8 @@ static int parse_opts(int argc, char **argv, kt_opts *o) {
       o->verbose = 1;
     else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
       return 0;
-    else if (is_opt(argv[i], "--bounds") || is_opt(argv[i], "--skip")) {
+    else if (is_opt(argv[i], "--bounds") || is_opt(argv[i], "--skip") ||
+             is_opt(argv[i], "--tier")) {
       if (value_opt(argc, argv, &i, o) != 0)
         return -1;
     } else {
@@ -148,6 +160,7 @@ static int setup(kt_file *f, const kt_opts *o) {
 
   krait_config_default(&cfg);
   cfg.bounds = o->bounds;
+  cfg.tier = o->tier;
   memset(&err, 0, sizeof err);
   f->engine = krait_engine_new(&cfg, &err);
   if (!f->engine) {
@@ -216,6 +229,8 @@ static void run_json(kt_file *f, const kt_opts *o) {
 
   if (!root)
     return;
+  if (o->tier == KRAIT_TIER_AOT)
+    kt_aot_prepare(f, commands, o->bounds);
   if (setup(f, o) == 0) {
     for (i = 0; i < json_array_size(commands); i++)
       kt_run_command(f, json_array_get(commands, i));

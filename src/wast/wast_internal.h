@@ -84,4 +84,9 @@ int kt_val_is_v128(json_t *j);
 int kt_val_matches(json_t *j, const krait_val *got, char *why, size_t n);
 void kt_val_format(const krait_val *v, char *buf, size_t n);
 
+/* aotprep.c: compiles the native code of every valid binary module the
+** commands name in one compiler run (the AOT tier), so that making each
+** module later finds it. Failures are left for the commands to report. */
+void kt_aot_prepare(kt_file *f, json_t *commands, krait_bounds bounds);
+
 #endif

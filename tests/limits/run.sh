@@ -4,13 +4,15 @@
 # Asserts the exit status (134 = trap, else the expected code), that
 # stderr names the trap, that stdout has the expected text, and that krait
 # itself was not killed by a signal (tests/tools/xrun tells them apart).
-# Items: one per case per bounds mode.
+# Items: one per case per bounds mode. LIMIT_TIER=aot runs every case
+# under the AOT tier (recorded as tier limits-aot).
 # Does not own: building the modules (mk/tests.mk: build/test/limits/).
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 . tests/lib.sh
 KRAIT=${KRAIT:-build/krait}
 LIMIT_BOUNDS=${LIMIT_BOUNDS:-guard explicit}
+LIMIT_TIER=${LIMIT_TIER:-interp}
 TRAP_STATUS=134
 W=build/test/limits
 out=build/test/out/limits
@@ -26,7 +28,7 @@ lim() {
   for b in $LIMIT_BOUNDS; do
     o=$out/$name.$b
     t0=$(date +%s)
-    st=$("$KT_XRUN" 60 "$o.out" "$o.err" "$KRAIT" run --bounds "$b" "$@")
+    st=$("$KT_XRUN" 60 "$o.out" "$o.err" "$KRAIT" run --bounds "$b" --tier "$LIMIT_TIER" "$@")
     dt=$(($(date +%s) - t0))
     why=""
     case $expect in
@@ -148,5 +150,5 @@ disk_manifest negative -1 "krait.toml:5: max_disk_mb must be a non-negative inte
 disk_manifest huge 99999999999999999 "krait.toml:5: max_disk_mb is too large"
 disk_manifest known 16 'krait.toml:6: unknown key "bogus" in [app.limits]' "bogus = 1"
 
-kt_record limits "$P" "$F"
+kt_record "limits$([ "$LIMIT_TIER" = interp ] || echo "-$LIMIT_TIER")" "$P" "$F"
 [ "$F" -eq 0 ]

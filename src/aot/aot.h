@@ -1,0 +1,34 @@
+/*
+** aot.h -- the AOT tier as the rest of krait sees it: attaching compiled
+** code to a module, binding it into instances, and batch preparation (the
+** spec runner compiles a script's modules in one compiler run).
+*/
+#ifndef KAOT_AOT_H
+#define KAOT_AOT_H
+
+#include "runtime/runtime.h"
+
+/* For an engine whose tier is not interp: finds or builds m's native code
+** (auto: only when cached) and attaches it. 0, or -1 with err (aot tier
+** only; auto falls back to the interpreter). */
+int kaot_attach(krait_module *m, krait_error *err);
+
+/* Releases what kaot_attach attached (the object stays loaded). */
+void kaot_detach(krait_module *m);
+
+/* instance.c: gives a new instance of an AOT module its context (false
+** when out of memory); kaot_instance_finish fills it once memory 0 and
+** the tables exist. */
+bool kaot_instance_init(krait_instance *in);
+void kaot_instance_finish(krait_instance *in);
+
+/* instance.c: makes a new function object of an AOT instance run its
+** native code (through the slot ABI for the runtime and interpreter). */
+void kaot_func_bind(krait_instance *in, krait_func *f);
+
+/* Compiles (or finds cached) the native code of modules ms for a bounds
+** mode in one compiler run, registering it in the process so modules
+** with the same bytes made later attach it at once. 0, or -1 with err. */
+int kaot_prepare(const krait_module *const *ms, size_t n, krait_bounds bounds, krait_error *err);
+
+#endif

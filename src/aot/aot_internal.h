@@ -1,0 +1,51 @@
+/*
+** aot_internal.h -- the parts of the AOT tier (src/aot/) and how they meet:
+** emit.c (bodies to C), unit.c (C files), build.c (compiler, cache),
+** bind.c (loading and instance binding), rt.c (runtime services).
+*/
+#ifndef KAOT_INTERNAL_H
+#define KAOT_INTERNAL_H
+
+#include "runtime/runtime.h"
+#include "aot/abi.h"
+#include <stdio.h>
+
+/* Bumped whenever the generated code changes for the same input. */
+#define KAOT_TRANSLATOR_VERSION 5u
+
+/* emit.c: the C type of a value type ("uint32_t", "void *"...). */
+const char *kaot_ctype(uint8_t t);
+/* emit.c: the prototype of function fi, with parameter names if names. */
+void kaot_proto(FILE *o, const krait_module *m, const char *px, uint32_t fi, bool names);
+/* emit.c: translates defined function fi. 0, or -1 with msg. */
+int kaot_emit_func(FILE *o, const krait_module *m, const char *px, uint32_t fi,
+                   bool explicit_bounds, char *msg, size_t cap);
+
+/* unit.c: the text every generated file starts with. */
+void kaot_emit_prelude(FILE *o, bool explicit_bounds);
+/* unit.c: the declarations of module m (prefix px) every unit needs. */
+void kaot_emit_decls(FILE *o, const krait_module *m, const char *px);
+/* unit.c: wrappers and the descriptor `<px>desc` of module m. */
+void kaot_emit_desc(FILE *o, const krait_module *m, const char *px, const char *sha);
+/* unit.c: the object's directory of descriptors and its key. */
+void kaot_emit_dir(FILE *o, const char *const *pxs, size_t n, const char *key);
+
+/* A module's compiled code as attached to it (krait_module.aot). */
+typedef struct kaot_mod {
+  const kaot_desc *desc;
+  void *dl;                    /* dlopen handle (kept until exit) */
+  uint32_t *tid;               /* canonical id of each module type */
+} kaot_mod;
+
+/* bind.c: the runtime services table handed to generated code. */
+extern const kaot_api kaot_api_table;
+
+/* build.c: the cache key (64 hex digits) of module bytes under cfg. */
+bool kaot_key(const krait_module *m, krait_bounds bounds, char out[65]);
+/* build.c: finds (in-process registry, then the cache) or, if may_build,
+** builds the shared object of m; its descriptor, or NULL with err. */
+const kaot_desc *kaot_obtain(const krait_module *m, bool may_build, void **dl, krait_error *err);
+/* build.c: the module's bytes' SHA-256 as hex. */
+void kaot_sha_hex(const uint8_t *p, size_t n, char out[65]);
+
+#endif
