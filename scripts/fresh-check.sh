@@ -9,7 +9,8 @@
 # into a scratch folder (FRESH_DIR, default /var/tmp/krait-fresh; the
 # pristine root is kept as a tarball there so later runs skip the download,
 # and every run starts from a fresh copy of it), the same apt sources as
-# this machine, the repository's committed tree (git archive HEAD, so
+# this machine (and its extra CA certificates and NODE_EXTRA_CA_CERTS),
+# the repository's committed tree (git archive HEAD, so
 # uncommitted files cannot hide a missing step), and running in it with
 # chroot (/proc, /dev, /dev/pts and /dev/shm mounted):
 #   1. `make demo` (after `sh scripts/bootstrap.sh` when the root has no
@@ -90,6 +91,15 @@ for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.l
   fi
 done
 cp /etc/resolv.conf "$RFS/etc/resolv.conf" 2>/dev/null || true
+# The machine's own extra CA certificates (here: the workplace's egress
+# proxy, which re-signs TLS), which a fresh machine of this network carries
+# too; the root's ca-certificates package adds them to its bundle when
+# bootstrap installs it. Without them npm's registry is
+# SELF_SIGNED_CERT_IN_CHAIN.
+if ls /usr/local/share/ca-certificates/*.crt >/dev/null 2>&1; then
+  mkdir -p "$RFS/usr/local/share/ca-certificates"
+  cp /usr/local/share/ca-certificates/*.crt "$RFS/usr/local/share/ca-certificates/"
+fi
 
 # The committed tree, as a clone would have it.
 mkdir -p "$RFS/root/krait"
@@ -113,7 +123,7 @@ run() {
   say "$name: $cmd"
   t0=$(date +%s)
   if chroot "$RFS" /usr/bin/env -i HOME=/root TERM=dumb PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-       LANG=C.UTF-8 CI="${CI:-}" /bin/sh -c "cd /root/krait && $cmd" </dev/null >"$LOGS/$name.log" 2>&1; then
+       LANG=C.UTF-8 CI="${CI:-}" ${NODE_EXTRA_CA_CERTS:+NODE_EXTRA_CA_CERTS="$NODE_EXTRA_CA_CERTS"} /bin/sh -c "cd /root/krait && $cmd" </dev/null >"$LOGS/$name.log" 2>&1; then
     rc=0
   else
     rc=$?
