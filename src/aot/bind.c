@@ -37,8 +37,8 @@ int kaot_attach(krait_module *m, krait_error *err) {
     if (tier == KRAIT_TIER_AUTO) return 0;
     if (err) {
       *err = e2;
-      if (!am || !tid) { err->kind = KRAIT_ERR_NOMEM; snprintf(err->message, sizeof err->message, "out of memory"); }
-      else if (d) snprintf(err->message, sizeof err->message, "aot: compiled code does not match the module");
+      if (!am || !tid) { err->kind = KRAIT_ERR_NOMEM; ku_fmt(err->message, sizeof err->message, "out of memory"); }
+      else if (d) ku_fmt(err->message, sizeof err->message, "aot: compiled code does not match the module");
     }
     return -1;
   }

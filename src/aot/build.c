@@ -41,11 +41,12 @@ static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static kaot_reg *reg;
 static size_t nreg, capreg;
 
+/* Fills err (when given) with kind and fmt applied to one string. */
 static void set_err(krait_error *err, krait_errkind kind, const char *fmt, const char *a) {
   if (!err) return;
   memset(err, 0, sizeof *err);
   err->kind = kind;
-  snprintf(err->message, sizeof err->message, fmt, a);
+  ku_fmt(err->message, sizeof err->message, fmt, a);
 }
 
 void kaot_sha_hex(const uint8_t *p, size_t n, char out[65]) {
