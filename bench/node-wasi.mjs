@@ -14,5 +14,7 @@ if (!file) {
 }
 const wasi = new WASI({ version: 'preview1', args: [file, ...rest], env: {}, returnOnExit: true });
 const module = await WebAssembly.compile(await readFile(file));
-const instance = await WebAssembly.instantiate(module, wasi.getImportObject());
+// Node 18 (Debian 12) has no getImportObject, only wasiImport.
+const imports = wasi.getImportObject ? wasi.getImportObject() : { wasi_snapshot_preview1: wasi.wasiImport };
+const instance = await WebAssembly.instantiate(module, imports);
 process.exitCode = wasi.start(instance);

@@ -39,7 +39,8 @@ const wasi = new WASI({ version: 'preview1', args: [file, ...rest], env, preopen
 const module = await WebAssembly.compile(await readFile(file));
 // python.wasm also imports module "krait" (krait serve's host interface,
 // python/c/krait_abi.h): here every such import answers -38, "not serving".
-const imports = wasi.getImportObject();
+// Node 18 (Debian 12) has no getImportObject, only wasiImport.
+const imports = wasi.getImportObject ? wasi.getImportObject() : { wasi_snapshot_preview1: wasi.wasiImport };
 for (const im of WebAssembly.Module.imports(module)) {
   if (im.module !== 'krait' || im.kind !== 'function') continue;
   imports.krait ??= {};
