@@ -25,6 +25,10 @@ rm -rf "$OUT"
 mkdir -p "$OUT/python" "$OUT/vendor/browser_wasi_shim"
 cp web/krait.js web/krait-worker.js web/krait-page.js web/krait-snapfile.js "$OUT/"
 /usr/bin/python3.11 scripts/gen-web-constants.py "$OUT/krait-constants.js"
+# The page's .js files are ES modules. tests/web/run.mjs imports two of them
+# in Node, and Debian 12's Node 18 reads .js as CommonJS unless the nearest
+# package.json says "module" (Node 20.19+ detects the syntax itself).
+printf '{ "type": "module", "private": true }\n' >"$OUT/package.json"
 cp -r web/playground web/examples "$OUT/"
 rm -rf "$OUT/examples/greet"
 /usr/bin/python3.11 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1], "w").write(sys.argv[2], "greet/__init__.py")' \
