@@ -116,6 +116,18 @@ async function runCode(page, code, want = "done") {
 
 function expect(cond, what) { if (!cond) throw new Error(what); }
 
+/** The reference CRC-32 (zlib's): Node's zlib.crc32 (Node 20.15+), else a
+ * plain bitwise one for Debian 12's Node 18 -- either way not the
+ * slice-by-8 code under test. */
+const refCrc32 = zlib.crc32 ?? ((buf, crc = 0) => {
+  crc = ~crc >>> 0;
+  for (const byte of buf) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
+  }
+  return ~crc >>> 0;
+});
+
 // ---- doctored snapshots ----------------------------------------------------
 
 const { SNAPSHOT: S } = await import(pathToFileURL(path.resolve(ROOT, "krait-constants.js")).href);
@@ -142,7 +154,7 @@ function codecOffset(b) {
 function doctor(edit, fixCrc = true) {
   let b = Buffer.from(SNAPSHOT);
   b = edit(b) || b;
-  if (fixCrc) b.writeUInt32LE(zlib.crc32(b.subarray(0, b.length - 4)), b.length - 4);
+  if (fixCrc) b.writeUInt32LE(refCrc32(b.subarray(0, b.length - 4)), b.length - 4);
   return b;
 }
 
@@ -199,8 +211,8 @@ await check("crc32-same-as-zlib", async () => {
   for (const n of [0, 1, 2, 3, 7, 8, 9, 15, 16, 17, 63, 64, 65, 4096]) {
     for (const off of [0, 1, 3]) {
       const b = new Uint8Array(rnd.buffer, rnd.byteOffset + off, n);
-      expect(crc32(b) === zlib.crc32(b), `${n} bytes at +${off}: ${crc32(b)} vs zlib's ${zlib.crc32(b)}`);
-      expect(crc32(b, 0x12345678) === zlib.crc32(b, 0x12345678), `${n} bytes at +${off} continued`);
+      expect(crc32(b) === refCrc32(b), `${n} bytes at +${off}: ${crc32(b)} vs zlib's ${refCrc32(b)}`);
+      expect(crc32(b, 0x12345678) === refCrc32(b, 0x12345678), `${n} bytes at +${off} continued`);
     }
   }
   const body = SNAPSHOT.subarray(0, SNAPSHOT.length - 4);
