@@ -19,16 +19,6 @@
 static char root[] = "/tmp/krait-app-faults-XXXXXX";
 static char home[256], sdk[256], app[256];
 
-/* How many fds the process has open. */
-static int open_fds(void) {
-  DIR *d = opendir("/proc/self/fd");
-  int n = 0;
-  if (!d) return -1;
-  while (readdir(d)) n++;
-  closedir(d);
-  return n;
-}
-
 /* root/name as a new directory; its path in out. */
 static void make_dir(char *out, size_t cap, const char *name) {
   snprintf(out, cap, "%s/%s", root, name);
@@ -102,11 +92,11 @@ static void test_app_boot_and_request_fail_cleanly(void) {
   int fds, ok = 0, booted = 0;
   CHECK(log != NULL);
   CHECK(attempt(-1, log, &bad, &booted) == 1);   /* it works at all */
-  fds = open_fds();   /* after the first run: the runtime keeps a few */
+  fds = t_open_fds();   /* after the first run: the runtime keeps a few */
   booted = 0;
   for (; !ok && !bad && n < 100000; n++) {
     ok = attempt(n, log, &bad, &booted);
-    if (open_fds() != fds) bad = "an fd was left open";
+    if (t_open_fds() != fds) bad = "an fd was left open";
     if (bad) { printf("  allocation %ld: %s\n", n, bad); CHECK(bad == NULL); }
   }
   printf("  %ld allocation failure points exercised, %d in the request\n", n, booted - ok);
@@ -137,7 +127,7 @@ static void test_artifact_round_trip_fails_cleanly(void) {
   char path[300], err[512];
   snprintf(path, sizeof path, "%s/app.krait", root);
   ka_app_config cfg = config(log, NULL, &v, site);
-  int fds = open_fds();   /* the first test opened what the runtime keeps */
+  int fds = t_open_fds();   /* the first test opened what the runtime keeps */
   ka_app *a = ka_app_boot(&cfg, err, sizeof err);
   CHECK(a != NULL);
   if (!a) return;
@@ -197,7 +187,7 @@ static void test_artifact_round_trip_fails_cleanly(void) {
   CHECK(steps[0] > 5 && steps[1] > 2 && steps[2] > 2 && steps[3] > 20);
   ka_app_free(b);
   ka_app_free(a);
-  CHECK(open_fds() == fds);
+  CHECK(t_open_fds() == fds);
   fclose(log);
 }
 

@@ -524,19 +524,24 @@ static void *writer(void *arg) {
   return (void *)bad;
 }
 
-static void threads_share_store(void) {
-  kk_error err;
-  OPEN(s, "threads");               /* creates the file/name first */
-  pthread_t th[THREADS];
-  for (int i = 0; i < THREADS; i++)
-    CHECK(pthread_create(&th[i], NULL, writer, (void *)(intptr_t)i) == 0);
+/* Joins the test's threads; how many returned non-NULL (failed). */
+static int join_all(pthread_t th[THREADS]) {
   int failed = 0;
   for (int i = 0; i < THREADS; i++) {
     void *r;
     pthread_join(th[i], &r);
     failed += r != NULL;
   }
-  CHECK_INT(failed, 0);
+  return failed;
+}
+
+static void threads_share_store(void) {
+  kk_error err;
+  OPEN(s, "threads");               /* creates the file/name first */
+  pthread_t th[THREADS];
+  for (int i = 0; i < THREADS; i++)
+    CHECK(pthread_create(&th[i], NULL, writer, (void *)(intptr_t)i) == 0);
+  CHECK_INT(join_all(th), 0);
   kk_list_req req = { NULL, 0, NULL, 0, 0 };
   kk_page p;
   OK(kk_list(s, &req, &p, &err));
@@ -580,13 +585,7 @@ static void threads_share_handle(void) {
     args[i][1] = (void *)(intptr_t)i;
     CHECK(pthread_create(&th[i], NULL, handle_user, args[i]) == 0);
   }
-  int failed = 0;
-  for (int i = 0; i < THREADS; i++) {
-    void *r;
-    pthread_join(th[i], &r);
-    failed += r != NULL;
-  }
-  CHECK_INT(failed, 0);
+  CHECK_INT(join_all(th), 0);
   kk_stats st;
   kk_stats_read(s, &st);
   CHECK_INT(st.ops[KK_OP_SET], THREADS * SHARED_OPS);

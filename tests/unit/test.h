@@ -8,6 +8,7 @@
 #ifndef KRAIT_TEST_H
 #define KRAIT_TEST_H
 
+#include <dirent.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,17 @@
 
 static int t_failed_now;   /* the running test failed a check */
 static int t_passed, t_failed;
+
+/* How many fds the process has open (to catch a failure path that leaks
+** one). */
+static inline int t_open_fds(void) {
+  DIR *d = opendir("/proc/self/fd");
+  int n = 0;
+  if (!d) return -1;
+  while (readdir(d)) n++;
+  closedir(d);
+  return n;
+}
 
 /* Records a failed check with its location and explanation. */
 static inline void t_report(const char *file, int line, const char *what) {

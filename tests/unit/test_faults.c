@@ -80,17 +80,6 @@ static void test_module_load_fails_cleanly(void) {
   CHECK(n > 3);
 }
 
-/* How many fds the process has open (to catch a failure path that leaks
-** one). */
-static int open_fds(void) {
-  DIR *d = opendir("/proc/self/fd");
-  int n = 0;
-  if (!d) return -1;
-  while (readdir(d)) n++;
-  closedir(d);
-  return n;
-}
-
 /* One run of wasi_faults.wat's run() in a fresh store with the Nth
 ** allocation failing, dir preopened as fd 3. 1 when it all succeeded, 0 on
 ** a clean failure: krait_wasi_define or instantiation out of memory, a trap
@@ -148,14 +137,14 @@ static void test_wasi_calls_fail_cleanly(void) {
   CHECK(m != NULL);
   const char *bad = NULL;
   long n = 0;
-  int fds = open_fds(), steps = 0, step = 0, ok = 0;
+  int fds = t_open_fds(), steps = 0, step = 0, ok = 0;
   for (; m && n < 100000 && !ok; n++) {
     snprintf(dir, sizeof dir, "%s/%ld", root, n);
     CHECK(mkdir(dir, 0700) == 0);
     step = 0;
     ok = wasi_attempt(e, m, dir, n, &bad, &step);
     if (step > steps) steps = step;
-    if (open_fds() != fds) bad = "an fd was left open";
+    if (t_open_fds() != fds) bad = "an fd was left open";
     if (bad) { printf("  allocation %ld: %s\n", n, bad); CHECK(bad == NULL); break; }
   }
   printf("  %ld allocation failure points exercised, WASI calls up to step %d failed\n", n, steps);
