@@ -102,7 +102,6 @@ static bool ka_copy_bindings(ka_app *a, const ka_app_config *cfg) {
   for (int i = 0; i < cfg->nstores; i++, a->ngrants++) {
     if (!(a->grants[i].name = ku_strdup(cfg->stores[i].name))) ok = false;
     a->grants[i].store = cfg->stores[i].store;
-    pthread_mutex_init(&a->grants[i].lock, NULL);
   }
   for (int i = 0; i < cfg->nvars; i++, a->nvars++) {
     a->vars[i].name = ku_strdup(cfg->vars[i].name);
@@ -416,7 +415,6 @@ void ka_app_free(ka_app *a) {
   for (int i = 0; a->envp && i < a->envc; i++) ku_free((char *)a->envp[i]);
   for (int i = 0; i < a->ngrants; i++) {
     ku_free(a->grants[i].name);
-    pthread_mutex_destroy(&a->grants[i].lock);
   }
   for (int i = 0; i < a->nvars; i++) {
     ku_free((char *)a->vars[i].name);

@@ -14,8 +14,7 @@
 ** used by one thread at a time). */
 typedef struct ka_grant {
   char *name;
-  kk_store *store;
-  pthread_mutex_t lock;
+  kk_store *store;            /* shared by the apps granted it; kk_* lock it */
 } ka_grant;
 
 struct ka_shared;

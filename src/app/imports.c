@@ -246,9 +246,7 @@ static int ka_imp_kv_get(krait_caller *c, void *env, krait_slot *ar) {
   kk_value v = { 0 };
   kk_error e;
   if (!g || !key) { ar[0].i32 = ka_err(x, KA_E_INVAL, "kv_get: bad handle or key"); return 0; }
-  pthread_mutex_lock(&g->lock);
   kk_code code = kk_get(g->store, key, U(2), &v, &e);
-  pthread_mutex_unlock(&g->lock);
   if (code == KK_NOT_FOUND) ar[0].i32 = KA_E_NOTFOUND;
   else if (code != KK_OK) ar[0].i32 = ka_kv_fail(x, code, &e);
   else ar[0].i32 = ka_give(c, U(3), U(4), v.data, v.len);
@@ -265,9 +263,7 @@ static int ka_imp_kv_set(krait_caller *c, void *env, krait_slot *ar) {
   if (!g || !key || !val) { ar[0].i32 = ka_err(x, KA_E_INVAL, "kv_set: bad handle or buffer"); return 0; }
   /* Keys come back to Python as str (get_keys): refuse what could not. */
   if (!ku_utf8_valid(key, U(2))) { ar[0].i32 = ka_err(x, KA_E_INVAL, "kv_set: the key is not valid UTF-8"); return 0; }
-  pthread_mutex_lock(&g->lock);
   kk_code code = kk_set(g->store, key, U(2), val, U(4), &e);
-  pthread_mutex_unlock(&g->lock);
   ar[0].i32 = code == KK_OK ? 0 : ka_kv_fail(x, code, &e);
   return 0;
 }
@@ -280,10 +276,8 @@ static int ka_kv_keyop(krait_caller *c, krait_slot *ar, bool exists) {
   kk_error e;
   bool found = false;
   if (!g || !key) { ar[0].i32 = ka_err(x, KA_E_INVAL, "kv: bad handle or key"); return 0; }
-  pthread_mutex_lock(&g->lock);
   kk_code code = exists ? kk_exists(g->store, key, U(2), &found, &e)
                         : kk_delete(g->store, key, U(2), &e);
-  pthread_mutex_unlock(&g->lock);
   ar[0].i32 = code != KK_OK ? ka_kv_fail(x, code, &e) : found;
   return 0;
 }
@@ -323,9 +317,7 @@ static int ka_imp_kv_keys(krait_caller *c, void *env, krait_slot *ar) {
     ar[0].i32 = ka_err(x, KA_E_INVAL, "kv_keys: bad arguments");
     return 0;
   }
-  pthread_mutex_lock(&g->lock);
   kk_code code = kk_list(g->store, &q, &pg, &e);
-  pthread_mutex_unlock(&g->lock);
   if (code != KK_OK) { ar[0].i32 = ka_kv_fail(x, code, &e); return 0; }
   uint8_t *enc = ka_encode_keys(&pg, &n);
   kk_page_free(&pg);
