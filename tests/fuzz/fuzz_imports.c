@@ -129,8 +129,6 @@ static void setup(void) {
   grants[0].store = open_store(dir, "default");
   grants[1].name = "other";
   grants[1].store = open_store(dir, "other");
-  pthread_mutex_init(&grants[0].lock, NULL);
-  pthread_mutex_init(&grants[1].lock, NULL);
   static ka_var vars[] = { { "greeting", "hello" } };
   app.name = "fuzz";
   app.log = fopen("/dev/null", "w");
