@@ -59,6 +59,15 @@ void krait_module_sha256(const krait_module *module, char out[65]);
 ** runs the interpreter and tier aot fails with KRAIT_ERR_UNSUPPORTED. */
 void krait_aot_enable(void);
 
+/* Also looks for compiled objects in dir, read-only, after the cache: a
+** directory of objects made elsewhere (`make install` puts python.wasm's
+** into its Python home's aot/). Objects are found by their key; keys name
+** the compiler, and are tried first under the identity gcc had when this
+** krait was built, which needs no compiler on this machine, then under
+** the identity of $KRAIT_CC (else gcc) as it answers now. Damaged files
+** there are ignored, never deleted. Process-wide; thread-safe. */
+void krait_aot_add_dir(const char *dir);
+
 #ifdef __cplusplus
 }
 #endif

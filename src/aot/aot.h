@@ -31,4 +31,8 @@ void kaot_func_bind(krait_instance *in, krait_func *f);
 ** with the same bytes made later attach it at once. 0, or -1 with err. */
 int kaot_prepare(const krait_module *const *ms, size_t n, krait_bounds bounds, krait_error *err);
 
+/* The file the native code attached to module m was loaded from, or
+** NULL when m runs interpreted. */
+const char *kaot_object_path(const krait_module *m);
+
 #endif

@@ -36,10 +36,14 @@ typedef struct kaot_reg {
   bool explicit_bounds;
   const kaot_desc *desc;
   void *dl;
+  const char *path;            /* the file it was loaded from (kept) */
 } kaot_reg;
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static kaot_reg *reg;
 static size_t nreg, capreg;
+/* Read-only directories searched after the cache (krait_aot_add_dir). */
+static char **dirs;
+static size_t ndirs;
 
 /* Fills err (when given) with kind and fmt applied to one string. */
 static void set_err(krait_error *err, krait_errkind kind, const char *fmt, const char *a) {
@@ -81,11 +85,20 @@ static const char *compiler_id(void) {
   return id;
 }
 
+/* The identity gcc (the default compiler) had when this krait was built
+** (KAOT_GCC_BUILT, from mk/aot.mk, in compiler_id's form), or NULL with
+** $KRAIT_CC set or none recorded. Objects are looked up under it first,
+** so a krait finds the objects made beside it without running a
+** compiler, or having one (an installed Python home's aot/). */
+static const char *built_id(void) {
+  return strcmp(compiler(), "gcc") == 0 && KAOT_GCC_BUILT[0] ? KAOT_GCC_BUILT : NULL;
+}
+
 /* The key of a set of modules (their hashes, in order) under one bounds
-** mode: translator, ABI, compiler identity and flags included. */
-static void key_of(const char *shas, bool explicit_bounds, char out[65]) {
+** mode: translator, ABI, compiler identity (id) and flags included. */
+static void key_of(const char *shas, bool explicit_bounds, const char *id, char out[65]) {
   char *text = ku_sprintf("krait-aot abi=%u translator=%u cc=%s %s flags=%s bounds=%s modules=%s",
-                          KAOT_ABI_VERSION, KAOT_TRANSLATOR_VERSION, compiler(), compiler_id(),
+                          KAOT_ABI_VERSION, KAOT_TRANSLATOR_VERSION, compiler(), id,
                           KAOT_CFLAGS, explicit_bounds ? "explicit" : "guard", shas);
   kaot_sha_hex((const uint8_t *)(text ? text : ""), text ? strlen(text) : 0, out);
   ku_free(text);
@@ -94,7 +107,7 @@ static void key_of(const char *shas, bool explicit_bounds, char out[65]) {
 bool kaot_key(const krait_module *m, krait_bounds bounds, char out[65]) {
   char sha[65];
   krait_module_sha256(m, sha);
-  key_of(sha, bounds == KRAIT_BOUNDS_EXPLICIT, out);
+  key_of(sha, bounds == KRAIT_BOUNDS_EXPLICIT, compiler_id(), out);
   return true;
 }
 
@@ -118,8 +131,9 @@ static char *cache_dir(void) {
   return dir;
 }
 
-/* Adds the descriptors of a loaded object to the registry. */
-static void register_dir(void *dl, bool explicit_bounds) {
+/* Adds the descriptors of a loaded object (from file path, kept) to the
+** registry. */
+static void register_dir(void *dl, bool explicit_bounds, const char *path) {
   const kaot_desc *const *dir = dlsym(dl, "kaot_dir");
   pthread_mutex_lock(&reg_lock);
   for (size_t i = 0; dir && dir[i]; i++) {
@@ -135,6 +149,7 @@ static void register_dir(void *dl, bool explicit_bounds) {
     r->explicit_bounds = explicit_bounds;
     r->desc = dir[i];
     r->dl = dl;
+    r->path = path;
   }
   pthread_mutex_unlock(&reg_lock);
 }
@@ -362,15 +377,52 @@ static bool build(const char *cdir, const char *path, const krait_module *const 
   return ok;
 }
 
-/* Finds the object of key in the cache or builds it, then loads it and
-** registers its descriptors. */
-static bool obtain_key(const krait_module *const *ms, size_t n, const char *key,
+void krait_aot_add_dir(const char *dir) {
+  pthread_mutex_lock(&reg_lock);
+  bool known = false;
+  for (size_t i = 0; i < ndirs && !known; i++) known = strcmp(dirs[i], dir) == 0;
+  char **grown = known ? NULL : ku_realloc(dirs, (ndirs + 1) * sizeof *dirs);
+  if (grown && (grown[ndirs] = ku_strdup(dir))) ndirs++;
+  if (grown) dirs = grown;
+  pthread_mutex_unlock(&reg_lock);
+}
+
+/* Loads the object of key from the cache dir, else from the first added
+** directory that holds a good one; *path is set to its (malloc'ed) path.
+** Damaged files are left alone here. */
+static void *find(const char *cache, const char *key, char **path) {
+  void *dl = NULL;
+  *path = ku_sprintf("%s/%s.so", cache, key);
+  if (*path) dl = load_verified(*path, key);
+  pthread_mutex_lock(&reg_lock);
+  for (size_t i = 0; !dl && i < ndirs; i++) {
+    ku_free(*path);
+    if ((*path = ku_sprintf("%s/%s.so", dirs[i], key))) dl = load_verified(*path, key);
+  }
+  pthread_mutex_unlock(&reg_lock);
+  if (!dl) { ku_free(*path); *path = NULL; }
+  return dl;
+}
+
+/* Finds the object of modules with hashes shas (cache, then the added
+** directories: under the recorded compiler identity first, which runs no
+** compiler, then under the compiler's own), or builds it into the cache,
+** then loads it and registers its descriptors. */
+static bool obtain_key(const krait_module *const *ms, size_t n, const char *shas,
                        bool explicit_bounds, bool may_build, krait_error *err) {
-  char *dir = cache_dir();
+  char *dir = cache_dir(), key[65], *path = NULL;
   if (!dir) { set_err(err, KRAIT_ERR_IO, "aot: no cache directory (%s)", "set KRAIT_CACHE or HOME"); return false; }
-  char *path = ku_sprintf("%s/%s.so", dir, key);
-  void *dl = path ? load_verified(path, key) : NULL;
-  if (!dl && path && may_build) {
+  const char *built = built_id();
+  void *dl = NULL;
+  if (built) {
+    key_of(shas, explicit_bounds, built, key);
+    dl = find(dir, key, &path);
+  }
+  if (!dl && (!built || strcmp(built, compiler_id()) != 0)) {
+    key_of(shas, explicit_bounds, compiler_id(), key);
+    dl = find(dir, key, &path);
+  }
+  if (!dl && may_build && (path = ku_sprintf("%s/%s.so", dir, key))) {
     if (access(path, F_OK) == 0) unlink(path);  /* foreign, damaged or stale */
     if (build(dir, path, ms, n, key, explicit_bounds, err)) {
       dl = load_verified(path, key);
@@ -379,20 +431,32 @@ static bool obtain_key(const krait_module *const *ms, size_t n, const char *key,
   } else if (!dl) {
     set_err(err, KRAIT_ERR_IO, "aot: no compiled code for this module in %s (run krait compile)", dir);
   }
-  if (dl) register_dir(dl, explicit_bounds);
-  ku_free(path);
+  if (dl) register_dir(dl, explicit_bounds, path);
+  else ku_free(path);
   ku_free(dir);
   return dl != NULL;
 }
 
+const char *kaot_object_path(const krait_module *m) {
+  char sha[65];
+  const char *path = NULL;
+  if (!m || !m->aot) return NULL;
+  krait_module_sha256(m, sha);
+  bool ex = m->engine->cfg.bounds == KRAIT_BOUNDS_EXPLICIT;
+  pthread_mutex_lock(&reg_lock);
+  for (size_t i = nreg; i > 0 && !path; i--)
+    if (reg[i - 1].explicit_bounds == ex && strcmp(reg[i - 1].sha, sha) == 0) path = reg[i - 1].path;
+  pthread_mutex_unlock(&reg_lock);
+  return path;
+}
+
 const kaot_desc *kaot_obtain(const krait_module *m, bool may_build, void **dl, krait_error *err) {
-  char sha[65], key[65];
+  char sha[65];
   bool ex = m->engine->cfg.bounds == KRAIT_BOUNDS_EXPLICIT;
   krait_module_sha256(m, sha);
   const kaot_desc *d = lookup(sha, ex, dl);
   if (d) return d;
-  key_of(sha, ex, key);
-  if (!obtain_key(&m, 1, key, ex, may_build, err)) return NULL;
+  if (!obtain_key(&m, 1, sha, ex, may_build, err)) return NULL;
   d = lookup(sha, ex, dl);
   if (!d) set_err(err, KRAIT_ERR_IO, "aot: the object lacks module %s", sha);
   return d;
@@ -401,7 +465,7 @@ const kaot_desc *kaot_obtain(const krait_module *m, bool may_build, void **dl, k
 int kaot_prepare(const krait_module *const *ms, size_t n, krait_bounds bounds, krait_error *err) {
   bool ex = bounds == KRAIT_BOUNDS_EXPLICIT;
   size_t len = n * 65 + 1;
-  char *shas = ku_calloc(1, len), key[65], sha[65];
+  char *shas = ku_calloc(1, len), sha[65];
   if (!shas) { set_err(err, KRAIT_ERR_NOMEM, "%s", "out of memory"); return -1; }
   const krait_module **todo = ku_calloc(n ? n : 1, sizeof *todo);
   size_t k = 0;
@@ -423,8 +487,7 @@ int kaot_prepare(const krait_module *const *ms, size_t n, krait_bounds bounds, k
   int rc = 0;
   if (!todo) rc = -1;
   else if (k) {
-    key_of(shas, ex, key);
-    rc = obtain_key(todo, k, key, ex, true, err) ? 0 : -1;
+    rc = obtain_key(todo, k, shas, ex, true, err) ? 0 : -1;
   }
   ku_free(todo);
   ku_free(shas);

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "app/app_internal.h"
+#include "aot/aot.h"
 #include "platform/platform.h"
 #include "util/util.h"
 
@@ -198,6 +199,7 @@ static bool ka_boot_instance(ka_app *a, char *err, size_t errlen) {
 typedef struct ka_shared {
   char *path;                  /* realpath of python.wasm */
   struct stat sb;              /* size and mtime when loaded */
+  krait_tier tier;             /* the engine's tier */
   krait_engine *engine;
   krait_module *module;
   int refs;
@@ -207,8 +209,10 @@ typedef struct ka_shared {
 static ka_shared *ka_shared_list;
 static pthread_mutex_t ka_shared_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Reads and decodes path into a new shared entry; NULL with err. */
-static ka_shared *ka_shared_load(const char *path, const struct stat *sb, char *err, size_t errlen) {
+/* Reads and decodes path into a new shared entry whose engine runs on
+** tier; NULL with err. */
+static ka_shared *ka_shared_load(const char *path, const struct stat *sb, krait_tier tier, char *err,
+                                 size_t errlen) {
   ka_shared *sh = ku_calloc(1, sizeof *sh);
   FILE *f = sh ? fopen(path, "rb") : NULL;
   uint8_t *bytes = f && sb->st_size > 0 ? ku_malloc((size_t)sb->st_size) : NULL;
@@ -216,11 +220,15 @@ static ka_shared *ka_shared_load(const char *path, const struct stat *sb, char *
   int e0 = errno;
   if (f) fclose(f);
   krait_error e = { 0 };
-  if (read) sh->engine = krait_engine_new(NULL, &e);
+  krait_config kc;
+  krait_config_default(&kc);
+  kc.tier = tier;
+  if (read) sh->engine = krait_engine_new(&kc, &e);
   if (sh && sh->engine) sh->module = krait_module_new(sh->engine, bytes, (size_t)sb->st_size, &e);
   ku_free(bytes);
   if (sh && sh->module && (sh->path = ku_strdup(path))) {
     sh->sb = *sb;
+    sh->tier = tier;
     return sh;
   }
   ka_fail(err, errlen, "cannot load %s: %s", path,
@@ -243,10 +251,10 @@ static bool ka_load(ka_app *a, const ka_app_config *cfg, char *err, size_t errle
   }
   pthread_mutex_lock(&ka_shared_lock);
   ka_shared *sh = ka_shared_list;
-  while (sh && (strcmp(sh->path, path) || sh->sb.st_size != sb.st_size ||
+  while (sh && (strcmp(sh->path, path) || sh->tier != cfg->tier || sh->sb.st_size != sb.st_size ||
                 sh->sb.st_mtim.tv_sec != sb.st_mtim.tv_sec || sh->sb.st_mtim.tv_nsec != sb.st_mtim.tv_nsec))
     sh = sh->next;
-  if (!sh && (sh = ka_shared_load(path, &sb, err, errlen))) {
+  if (!sh && (sh = ka_shared_load(path, &sb, cfg->tier, err, errlen))) {
     sh->next = ka_shared_list;
     ka_shared_list = sh;
   }
@@ -401,6 +409,8 @@ void ka_response_free(ka_response *r) {
 }
 
 const char *ka_app_stale(const ka_app *a) { return a->stale; }
+
+bool ka_app_native(const ka_app *a) { return kaot_object_path(a->module) != NULL; }
 
 uint64_t ka_app_snapshot_bytes(const ka_app *a) { return krait_snapshot_memory_size(a->snap); }
 

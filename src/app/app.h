@@ -80,6 +80,9 @@ typedef struct ka_app_config {
   const char *const *include;  /* site-packages top-level names krait
                                   build bundles though not imported */
   int ninclude;
+  krait_tier tier;             /* how python.wasm runs (0: interpreted);
+                                  snapshots and artifacts do not depend on
+                                  it */
 } ka_app_config;
 
 typedef struct ka_app ka_app;
@@ -265,15 +268,19 @@ void ka_artifact_free(ka_artifact *a);
 ** another python.wasm built it. NULL when it did not. */
 const char *ka_app_stale(const ka_app *app);
 
+/* Whether the app's python.wasm runs as native code (the AOT tier). */
+bool ka_app_native(const ka_app *app);
+
 /* The snapshot's memory bytes (for the artifact size and metrics). */
 uint64_t ka_app_snapshot_bytes(const ka_app *app);
 
 void ka_app_free(ka_app *app);
 
 /* `krait web-snapshot WEBDIR` (websnap.c): boots WEBDIR/python/python.wasm
-** as web/krait.js's worker does and writes the portable snapshot it
+** (on tier: the snapshot is the same file under any) as web/krait.js's
+** worker does and writes the portable snapshot it
 ** starts from to WEBDIR/python/python.snapshot (its path into out). 0, or
 ** -1 with err naming the file or step that failed. */
-int ka_web_snapshot(const char *webdir, char *out, size_t outlen, char *err, size_t errlen);
+int ka_web_snapshot(const char *webdir, krait_tier tier, char *out, size_t outlen, char *err, size_t errlen);
 
 #endif

@@ -113,7 +113,7 @@ static int ka_web_boot(krait_engine *e, krait_module *m, const char *tmp, const 
   return rc;
 }
 
-int ka_web_snapshot(const char *webdir, char *out, size_t outlen, char *err, size_t errlen) {
+int ka_web_snapshot(const char *webdir, krait_tier tier, char *out, size_t outlen, char *err, size_t errlen) {
   char wasm[4200], tmp[] = "/tmp/krait-websnap-XXXXXX", why[512] = "";
   snprintf(wasm, sizeof wasm, "%s/python/python.wasm", webdir);
   snprintf(out, outlen, "%s/python/python.snapshot", webdir);
@@ -124,7 +124,10 @@ int ka_web_snapshot(const char *webdir, char *out, size_t outlen, char *err, siz
     return -1;
   }
   krait_error e;
-  krait_engine *eng = krait_engine_new(NULL, &e);
+  krait_config kc;
+  krait_config_default(&kc);
+  kc.tier = tier;
+  krait_engine *eng = krait_engine_new(&kc, &e);
   krait_module *m = eng ? krait_module_new(eng, bytes, n, &e) : NULL;
   free(bytes);
   int rc = -1;

@@ -68,6 +68,10 @@ int kc_python_main(int argc, char **argv);
 char *kc_python_home(const char *given);
 char *kc_sdk_dir(const char *home);
 char *kc_web_root(void);
+/* Lets the AOT tier find the compiled python.wasm that `make python` and
+** `make install` put into a Python home's aot/: that of home (may be
+** NULL) and those of the homes beside the binary. */
+void kc_aot_dirs(const char *home);
 
 /* serve.c: `krait serve` and `krait build` */
 extern const char kc_serve_usage[], kc_build_usage[];
@@ -91,6 +95,7 @@ int kc_parse_u64(const char *text, uint64_t *out);
 int kc_parse_size(const char *text, uint64_t *out);
 int kc_parse_duration(const char *text, uint64_t *ns);
 int kc_parse_tier(const char *text, krait_tier *out);
+krait_tier kc_default_tier(krait_tier fallback);
 
 /* compile.c: `krait compile [--bounds MODE] FILE.wasm` (the AOT tier). */
 extern const char kc_compile_usage[];

@@ -4,6 +4,7 @@
 ** options mean (run.c) nor --invoke values (value.c).
 */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,4 +97,18 @@ int kc_parse_tier(const char *text, krait_tier *out)
   else if (strcmp(text, "auto") == 0) *out = KRAIT_TIER_AUTO;
   else return -1;
   return 0;
+}
+
+/* The tier a command runs on unless --tier says otherwise: $KRAIT_TIER
+** when set (a bad value is named and ignored), else fallback (auto for
+** the Python commands, interp for `krait run`). */
+krait_tier kc_default_tier(krait_tier fallback)
+{
+  const char *env = getenv("KRAIT_TIER");
+  krait_tier t = fallback;
+  if (env && *env && kc_parse_tier(env, &t) != 0) {
+    fprintf(stderr, "krait: ignoring KRAIT_TIER='%s' (interp, aot or auto)\n", env);
+    t = fallback;
+  }
+  return t;
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "krait_host.h"
 #include "util/util.h"
 
 /*
@@ -30,6 +31,11 @@
 ** krait never falls into a build tree's paths by accident. The variables
 ** KRAIT_PYTHON_HOME, KRAIT_SDK and KRAIT_WEB (and --python-home) come
 ** first.
+**
+** A Python home may hold aot/<key>.so, python.wasm compiled by the AOT
+** tier (`make python`, copied by `make install`): the tier looks there
+** after its cache (kc_aot_dirs), so an installed krait runs Python as
+** native code without a C compiler.
 */
 
 /* The directory of the running binary into out; 0, or -1 when unknown. */
@@ -68,11 +74,13 @@ static char *kc_beside_bin(const char *const *rels, const char *marker,
 
 #define KC_HOME_MARKS "python.wasm", "lib/python3.11/os.py"
 
+/* Where a Python home is beside the binary: build tree, then install. */
+static const char *const kc_home_rels[] = { "python", "../lib/krait/python", NULL };
+
 /* The Python home: given (--python-home), else $KRAIT_PYTHON_HOME, which
 ** must then be one; else beside the binary (build tree, then install).
 ** A malloc'ed real path, or NULL after a message naming where it looked. */
 char *kc_python_home(const char *given) {
-  static const char *const rels[] = { "python", "../lib/krait/python", NULL };
   const char *env = getenv("KRAIT_PYTHON_HOME");
   const char *dir = given ? given : env && *env ? env : NULL;
   char bin[PATH_MAX] = "the executable";
@@ -84,7 +92,7 @@ char *kc_python_home(const char *given) {
             given ? "--python-home" : "KRAIT_PYTHON_HOME");
     return NULL;
   }
-  if ((home = kc_beside_bin(rels, KC_HOME_MARKS))) return home;
+  if ((home = kc_beside_bin(kc_home_rels, KC_HOME_MARKS))) return home;
   kc_bin_dir(bin, sizeof bin);
   fprintf(stderr, "Error: Python is not installed next to krait (looked "
           "for python/python.wasm and ../lib/krait/python/python.wasm beside "
@@ -118,4 +126,21 @@ char *kc_web_root(void) {
   const char *env = getenv("KRAIT_WEB");
   if (env && *env) return kc_probe(env, ".", "playground/index.html", NULL);
   return kc_beside_bin(rels, "playground/index.html", NULL);
+}
+
+/* Adds home/aot as a place of compiled objects (when it is a directory). */
+static void kc_aot_dir(const char *home) {
+  char dir[PATH_MAX];
+  if (home && (size_t)snprintf(dir, sizeof dir, "%s/aot", home) < sizeof dir && access(dir, X_OK) == 0)
+    krait_aot_add_dir(dir);
+}
+
+void kc_aot_dirs(const char *home) {
+  char bin[PATH_MAX];
+  kc_aot_dir(home);
+  for (const char *const *r = kc_home_rels; kc_bin_dir(bin, sizeof bin) == 0 && *r; r++) {
+    char *found = kc_probe(bin, *r, KC_HOME_MARKS);
+    kc_aot_dir(found);
+    ku_free(found);
+  }
 }

@@ -54,6 +54,11 @@ const char kc_python_usage[] =
   "  --python-home DIR    Where python.wasm and lib/python3.11 are (default:\n"
   "                       $KRAIT_PYTHON_HOME, else python/ beside the krait\n"
   "                       executable, else ../lib/krait/python from it).\n"
+  "  --tier TIER          'auto' (the default: native code when python.wasm\n"
+  "                       is compiled -- 'make python' does it, into the\n"
+  "                       AOT cache and the Python home's aot/ -- else the\n"
+  "                       interpreter), 'aot' (compiles it first when it is\n"
+  "                       not) or 'interp'. Default: $KRAIT_TIER, else auto.\n"
   "  --env KEY=VALUE, --dir HOST[::GUEST[:ro]], --fuel N, --timeout TIME,\n"
   "  --max-memory BYTES, --max-disk BYTES, --bounds MODE\n"
   "                       As for 'krait run' (see 'krait help run').\n"
@@ -186,6 +191,7 @@ static int kc_py_find_home(kc_py *p) {
     return -1;
   }
   p->home = home;
+  kc_aot_dirs(home);
   return 0;
 }
 

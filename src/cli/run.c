@@ -444,10 +444,9 @@ int kc_opts_init(kc_run_opts *o, int argc, const char *cmd, const char *usage) {
   o->usage = usage;
   krait_config_default(&o->cfg);
   /* $KRAIT_TIER sets the default tier, so whole test tiers (python,
-  ** guest, wasi-full) can run under the AOT tier unchanged */
-  const char *tier = getenv("KRAIT_TIER");
-  if (tier && *tier && kc_parse_tier(tier, &o->cfg.tier) != 0)
-    fprintf(stderr, "krait: ignoring KRAIT_TIER='%s' (interp, aot or auto)\n", tier);
+  ** guest, wasi-full) can run under another tier unchanged; krait python
+  ** runs native code when it is compiled (auto), krait run interprets */
+  o->cfg.tier = kc_default_tier(strcmp(cmd, "python") == 0 ? KRAIT_TIER_AUTO : KRAIT_TIER_INTERP);
   o->envp = ku_calloc((size_t)argc + KC_OPTS_EXTRA, sizeof *o->envp);
   o->dirs = ku_calloc((size_t)argc + KC_OPTS_EXTRA, sizeof *o->dirs);
   if (o->envp && o->dirs)

@@ -59,6 +59,10 @@ const char kc_serve_usage[] =
   "                       per connection (K, M, G; default 256M; 0: no\n"
   "                       limit); past it 503 and the connection is closed\n"
   "  --python-home DIR    python.wasm and its stdlib (as for krait python)\n"
+  "  --tier TIER          How Python runs: 'auto' (the default: native code\n"
+  "                       when python.wasm is compiled, else interpreted),\n"
+  "                       'aot' (compiled first when it is not) or 'interp'.\n"
+  "                       Default: $KRAIT_TIER, else auto\n"
   "  --access-log FILE    One line per request to FILE ('-': stdout; default\n"
   "                       stderr)\n"
   "  --quiet              No access log\n"
@@ -97,6 +101,7 @@ typedef struct kc_serve_opts {
   const char *trust[16];       /* serve --trust: public key files */
   int ntrust;
   const char *sign;            /* build --sign: a private key file */
+  krait_tier tier;             /* --tier, else kc_default_tier */
 } kc_serve_opts;
 
 /* Splits "HOST:PORT" (IPv6 as [::1]:PORT) into host (static) and *port. */
@@ -153,10 +158,18 @@ static int kc_serve_parse(kc_serve_opts *o, int argc, char **argv) {
   static const char *const valued[] = { "--listen", "--admin", "--workers", "--python-home", "--access-log",
                                         "--max-conns", "--max-conns-per-client", "--keepalive-timeout",
                                         "--max-body-memory", "--max-inflight-per-app" };
+  const char *cmd = o->build ? "build" : "serve", *usage = o->build ? kc_build_usage : kc_serve_usage;
   ks_config_default(&o->limits);
+  o->tier = kc_default_tier(KRAIT_TIER_AUTO);
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *val = NULL;
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(kc_serve_usage, stdout); return KC_EXIT_OK; }
+    if (!strcmp(a, "--tier")) {
+      if (i + 1 >= argc || kc_parse_tier(argv[i + 1], &o->tier) != 0)
+        return kc_usage_error(cmd, usage, "option '--tier' needs interp, aot or auto");
+      i++;
+      continue;
+    }
     if (!strcmp(a, "--quiet")) { o->quiet = true; continue; }
     if (!strcmp(a, "--playground")) { o->playground = true; continue; }
     if (!strcmp(a, "--watch") && !o->build) { o->watch = true; continue; }
@@ -243,7 +256,8 @@ static int kc_serve_run(const kx_serve_opts *so, const km_manifest *m, ka_app **
 }
 
 const char kc_build_usage[] =
-  "Usage: krait build [DIR | krait.toml] [--python-home DIR] [--sign KEY]\n"
+  "Usage: krait build [DIR | krait.toml] [--python-home DIR] [--tier TIER]\n"
+  "                   [--sign KEY]\n"
   "\n"
   "Boots every app of the manifest (default: ./krait.toml) -- imports it and\n"
   "finds its handler -- and writes its deployable artifact .krait/APP.krait\n"
@@ -266,6 +280,9 @@ const char kc_build_usage[] =
   "\n"
   "Options:\n"
   "  --python-home DIR    python.wasm and its stdlib (as for krait python)\n"
+  "  --tier TIER          How Python boots: auto (default), aot or interp, as\n"
+  "                       for krait serve; the artifact does not depend on\n"
+  "                       it (an app built under one tier serves under any)\n"
   "  --sign KEY           Sign each artifact with the Ed25519 private key in\n"
   "                       the PEM file KEY (`krait keygen NAME` makes NAME.key\n"
   "                       and NAME.pub); `krait serve --trust NAME.pub` then\n"
@@ -316,7 +333,7 @@ static int kc_serve_common(int argc, char **argv, bool build) {
   o.build = build;
   int rc = kc_serve_parse(&o, argc, argv);
   if (rc >= 0) return rc;
-  kx_env env = { .use_built = !build };
+  kx_env env = { .use_built = !build, .tier = o.tier };
   env.artifacts = o.ninputs > 0 && kx_is_artifact(o.inputs[0]);
   if (build && env.artifacts) return kc_usage_error("build", kc_build_usage, "%s is already built", o.inputs[0]);
   if (o.watch && env.artifacts)
@@ -356,6 +373,7 @@ static int kc_serve_common(int argc, char **argv, bool build) {
   env.artifact_paths = o.inputs;
   env.access_log = !build && o.access && strcmp(o.access, "-") ? o.access : NULL;
   char *home = kc_python_home(o.home), *sdk = home && !env.artifacts ? kc_sdk_dir(home) : NULL;
+  kc_aot_dirs(home);
   env.home = home;
   env.sdk = env.artifacts ? "" : sdk;
   env.stores = home && env.sdk ? kx_open_stores(m) : NULL;

@@ -4,24 +4,35 @@
 ** the file are src/app/websnap.c's (ka_web_snapshot).
 */
 #include <stdio.h>
+#include <string.h>
 
 #include "cli/cli.h"
 #include "app/app.h"
 
 static const char kc_websnap_usage[] =
-  "Usage: krait web-snapshot WEBDIR\n"
+  "Usage: krait web-snapshot [--tier TIER] WEBDIR\n"
   "\n"
   "Boots WEBDIR/python/python.wasm as web/krait.js's worker does and\n"
   "writes WEBDIR/python/python.snapshot, which krait.js starts from\n"
-  "instead of booting CPython (`make web` runs this).\n";
+  "instead of booting CPython (`make web` runs this). --tier: how the boot\n"
+  "runs here (auto, the default: native code when python.wasm is compiled;\n"
+  "aot; interp; else $KRAIT_TIER); the file is the same under any.\n";
 
 int kc_websnap_main(int argc, char **argv) {
+  krait_tier tier = kc_default_tier(KRAIT_TIER_AUTO);
+  if (argc == 4 && strcmp(argv[1], "--tier") == 0) {
+    if (kc_parse_tier(argv[2], &tier) != 0)
+      return kc_usage_error("web-snapshot", kc_websnap_usage, "bad --tier '%s' (interp, aot or auto)", argv[2]);
+    argc -= 2;
+    argv += 2;
+  }
   if (argc != 2 || argv[1][0] == '-') {
     fputs(kc_websnap_usage, argc == 2 ? stdout : stderr);
     return argc == 2 ? KC_EXIT_OK : KC_EXIT_USAGE;
   }
+  kc_aot_dirs(NULL);
   char out[4200], err[1024];
-  if (ka_web_snapshot(argv[1], out, sizeof out, err, sizeof err) != 0) {
+  if (ka_web_snapshot(argv[1], tier, out, sizeof out, err, sizeof err) != 0) {
     fprintf(stderr, "Error: web-snapshot: %s\n", err);
     return KC_EXIT_ERROR;
   }

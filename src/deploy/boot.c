@@ -65,6 +65,7 @@ void kx_app_config(const km_manifest *m, const km_app *a, const kx_env *env, kx_
     .max_memory = a->max_memory_mb << 20, .max_disk = a->max_disk_mb << 20, .debug = a->debug,
     .include = (const char *const *)a->include, .ninclude = a->ninclude,
     .exclude = out->exclude, .nexclude = nx, .rebuild_stale = env->use_built,
+    .tier = env->tier,
   };
 }
 
@@ -105,10 +106,11 @@ ka_app *kx_boot(const km_manifest *m, int i, const kx_env *env) {
   double ms = kx_ms_since(t0);
   bool stale = app && ka_app_stale(app) != NULL;
   if (!app) fprintf(stderr, "Error: %s\n", err);
-  else fprintf(stderr, "krait: app \"%s\" (%s) %s in %.0f ms, snapshot memory %llu KiB\n",
+  else fprintf(stderr, "krait: app \"%s\" (%s) %s in %.0f ms, snapshot memory %llu KiB, %s\n",
                a->name, a->style, !from_file || stale ? "booted" : env->artifacts ? "loaded from its artifact"
                                                                                 : "loaded its built snapshot",
-               ms, (unsigned long long)(ka_app_snapshot_bytes(app) >> 10));
+               ms, (unsigned long long)(ka_app_snapshot_bytes(app) >> 10),
+               ka_app_native(app) ? "native code" : "interpreted");
   if (stale) kx_rebuilt(m, i, app, &c, env);
   ku_free(built);
   return app;

@@ -25,6 +25,7 @@ typedef struct kx_env {
   const ka_file_id *artifact_ids; /* then: each as its signature was checked
                                   (NULL: no --trust) */
   const ka_key *sign;          /* build --sign: the private key */
+  krait_tier tier;             /* how python.wasm runs (ka_app_config) */
   const char *access_log;      /* serve: the access log file, if any (not
                                   bundled, as the stores and the server's
                                   stdout and stderr are not) */
