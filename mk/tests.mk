@@ -21,8 +21,6 @@
 #   limits              one case per bounds mode (tests/limits/run.sh)
 #   limits-aot          the same cases under the AOT tier
 #   wasi-full-aot       wasi-full under the AOT tier (KRAIT_TIER=aot)
-#   python-aot          python under the AOT tier (not in TIERS: compiling
-#                       python.wasm takes minutes; make test-python-aot)
 #   aot                 one check of the AOT cache (tests/aot/cache.sh:
 #                       reuse, damaged/foreign objects rebuilt, auto tier)
 #   asan-unit           unit tests linked with build/asan/libkrait{,-host}.a
@@ -43,16 +41,31 @@
 #   diff                one csmith program at one -O level, krait (both
 #                       bounds modes) against Node's WASI (tests/diff/)
 #   python              one check of python.wasm under krait run / krait
-#                       python (tests/python/tier.sh; builds or fetches
-#                       python.wasm from the cache first)
+#                       python, and of the serve SDK (tests/sdk) under
+#                       krait python (tests/python/tier.sh; first `make
+#                       python`'s steps: python.wasm from the cache or
+#                       built, its native code from the AOT cache or
+#                       compiled, minutes), all on the AOT tier
+#                       (KRAIT_TIER=aot); test-python-aot is the same
+#   python-interp       the same checks on the interpreter (KRAIT_TIER=interp)
 #   cpython             one test case of CPython's Lib/test, fast subset
-#                       (tests/python/cpython.sh fast)
+#                       (tests/python/cpython.sh fast), on the AOT tier
+#   cpython-interp      the same on the interpreter (not in TIERS: the
+#                       interpreter's Python is covered by python-interp,
+#                       host and the serve tier's tiers.sh; ~90 s)
 #   cpython-full        the same for the whole list (only in test-full)
 #   web                 one browser test (tests/web/run.mjs: the
 #                       playground, input(), Stop, tracebacks, files)
 #   serve               one check of `krait serve` over real sockets
 #                       (tests/serve/run.sh: seed apps, limits, KV on
-#                       SQLite and redis-server, kill -9 durability)
+#                       SQLite and redis-server, kill -9 durability), on
+#                       tier auto (KRAIT_TIER=auto: python.wasm as native
+#                       code, doctored copies of it interpreted);
+#                       tests/serve/tiers.sh checks auto runs native code
+#                       and crosses tiers: artifacts built under one are
+#                       served under the other
+#   serve-interp        the same on the interpreter (not in TIERS: ~150 s;
+#                       host's test_app boots apps interpreted)
 #   install             one check of `make install` into a temporary
 #                       prefix, used with the source tree hidden
 #                       (tests/install/run.sh: krait python, new, build,
@@ -64,12 +77,12 @@ include mk/vars.inc
 
 TIERS ?= build unit spec-guard spec-explicit spec-aot-guard spec-aot-explicit wast-own wasi wasi-full guest limits limits-aot aot wasi-full-aot \
          switch asan-unit asan-spec-guard asan-spec-explicit \
-         fuzz fuzz-guard fuzz-toml fuzz-http fuzz-bundle fuzz-snapshot fuzz-conn fuzz-imports fuzz-aot diff python cpython host asan-host serve web install
+         fuzz fuzz-guard fuzz-toml fuzz-http fuzz-bundle fuzz-snapshot fuzz-conn fuzz-imports fuzz-aot diff python python-interp cpython host asan-host serve web install
 # Fuzz time inside `make test`: FUZZ_SECONDS when given, 60 s in CI
 # (CI=true), else 15 s. `make fuzz` alone always defaults to 60 s.
 TEST_FUZZ_SECONDS = $(if $(filter command line environment,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),$(if $(filter true,$(CI)),60,15))
 
-.PHONY: test test-full test-serve test-web test-install test-host test-asan-host test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-fuzz-conn test-fuzz-imports test-fuzz-aot test-diff test-python test-cpython test-cpython-full test-build test-unit test-spec-guard test-spec-explicit test-spec-aot-guard test-spec-aot-explicit \
+.PHONY: test test-full test-serve test-web test-install test-host test-asan-host test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-fuzz-conn test-fuzz-imports test-fuzz-aot test-diff test-python test-python-interp test-cpython test-cpython-interp test-serve-interp test-cpython-full test-build test-unit test-spec-guard test-spec-explicit test-spec-aot-guard test-spec-aot-explicit \
         test-wasi test-wasi-full test-guest test-limits test-limits-aot test-aot test-wasi-full-aot test-python-aot test-asan-unit test-asan-spec-guard \
         test-asan-spec-explicit test-fuzz test-fuzz-guard test-bins asan-test-bins
 
@@ -99,19 +112,30 @@ test-diff: all
 	$(call kt_tier,diff,sh tests/diff/csmith.sh $(DIFF_COUNT) 1)
 
 # ---- Python (tests/python/) ----------------------------------------------
+# $KRAIT_TIER is the default tier of every krait command the scripts run;
+# python.wasm's native code comes from `make python`'s steps (tier.sh).
 test-python: all
-	$(call kt_tier,python,sh tests/python/tier.sh)
+	$(call kt_tier,python,env KRAIT_TIER=aot sh tests/python/tier.sh)
 
-# The python tier under the AOT tier ($KRAIT_TIER is krait run/python's
-# default): compiles python.wasm once into $(TB)/aot-cache (minutes).
-test-python-aot: all
-	$(call kt_tier,python-aot,env KRAIT_TIER=aot KRAIT_CACHE=$(abspath $(TB))/aot-cache sh tests/python/tier.sh)
+test-python-aot: test-python
+
+test-python-interp: all
+	$(call kt_tier,python-interp,env KRAIT_TIER=interp sh tests/python/tier.sh)
 
 test-cpython: all
-	$(call kt_tier,cpython,sh tests/python/cpython.sh fast krait)
+	$(call kt_tier,cpython,env KRAIT_TIER=aot sh tests/python/cpython.sh fast krait)
 
+test-cpython-interp: all
+	$(call kt_tier,cpython-interp,env KRAIT_TIER=interp sh tests/python/cpython.sh fast krait)
+
+# serve: tier auto, as deployed: python.wasm's native code from make python
+# (tiers.sh checks it is used), the checks' doctored python.wasm copies
+# interpreted (tier aot would compile each for minutes)
 test-serve: all
-	$(call kt_tier,serve,sh tests/serve/tier.sh)
+	$(call kt_tier,serve,env KRAIT_TIER=auto sh tests/serve/tier.sh)
+
+test-serve-interp: all
+	$(call kt_tier,serve-interp,env KRAIT_TIER=interp sh tests/serve/tier.sh)
 
 # make install into a temporary prefix, then the installed krait alone
 # (after web, so a browser build is there to install).

@@ -4,8 +4,11 @@
 # DEST/bin/krait:
 #   bin/krait
 #   lib/krait/python/     the Python home: python.wasm, bin/, lib/python3.11
-#                         and python311.zip (and whatever else `make python`
-#                         puts there, such as an AOT artifact), not testlib/
+#                         and python311.zip, aot/<key>.so (python.wasm as
+#                         native code, scripts/python-aot.sh: the installed
+#                         krait finds it without a compiler, docs/AOT.md),
+#                         and whatever else `make python` puts there; not
+#                         testlib/
 #   share/krait/sdk/      the guest SDK (python/sdk, no __pycache__)
 #   share/krait/web/      the browser build, when `make web` made one
 #   include/krait*.h      the public headers
@@ -19,6 +22,8 @@ DEST=$1
 for f in build/krait build/python/python.wasm python/sdk/krait_runtime.py; do
   [ -e "$f" ] || { echo "install: $f is missing (make all python)" >&2; exit 1; }
 done
+ls build/python/aot/*.so >/dev/null 2>&1 ||
+  echo "install: no build/python/aot/*.so (make python compiles it): the installed krait python interprets" >&2
 
 # copy_tree SRC DST [EXCLUDES...]: SRC's contents into a fresh DST, hard
 # links kept (python.wasm and bin/python3.11 are one file).

@@ -5,7 +5,9 @@
 # installed krait must work alone: `krait python`, `krait new` + `krait
 # build` + `krait serve`, `krait serve --playground` when a browser build
 # was installed, and a C program built against the installed krait.h and
-# libkrait.a. Prints "ok NAME" / "FAIL NAME: why" and "N passed, N
+# libkrait.a. Python runs as native code from the installed Python home's
+# aot/ object, with an empty AOT cache and no C compiler on PATH (tier
+# aot would have to compile, and cannot), and nothing is compiled. Prints "ok NAME" / "FAIL NAME: why" and "N passed, N
 # failed". Needs `make all python` (make test-install does it) and
 # wat2wasm. Does not own the install itself (scripts/install.sh,
 # mk/install.mk) nor where krait looks (src/cli/paths.c).
@@ -33,6 +35,8 @@ for f in bin/krait lib/krait/python/python.wasm lib/krait/python/lib/python3.11/
   [ -e "$P/$f" ] || missing="$missing $f"
 done
 for h in include/*.h; do [ -e "$P/$h" ] || missing="$missing $h"; done
+n=$(ls "$P"/lib/krait/python/aot/*.so 2>/dev/null | wc -l)
+[ "$n" = 1 ] || missing="$missing lib/krait/python/aot/KEY.so($n)"
 for a in build/lib*.a; do [ -e "$P/lib/${a#build/}" ] || missing="$missing lib/${a#build/}"; done
 [ -z "$missing" ] && ok "installed files in place" || bad "installed files" "missing:$missing"
 extra=$(cd "$P" && find . -name testlib -o -name _krait_fake.py -o -path ./share/krait/sdk/examples \
@@ -52,7 +56,8 @@ cat >"$W/inner.sh" <<'EOF'
 set -u
 ROOT=$1 P=$2 W=$3 PORT=$4 PORT2=$5 MODE=$6
 K=$P/bin/krait
-unset KRAIT_PYTHON_HOME KRAIT_SDK KRAIT_WEB
+unset KRAIT_PYTHON_HOME KRAIT_SDK KRAIT_WEB KRAIT_TIER KRAIT_CC
+export KRAIT_CACHE=$W/cache   # empty: native code only from the install
 if [ "$MODE" = hidden ]; then
   mount -t tmpfs none "$ROOT" || { echo "FAIL hide the source tree: mount"; exit 1; }
   [ ! -e "$ROOT/python/sdk" ] && [ ! -e "$ROOT/build/python" ] && echo "ok source tree hidden" ||
@@ -71,6 +76,12 @@ out=$("$K" python --dir "$W" "$W/hello.py" installed 2>&1)
   echo "FAIL krait python: $out"
 out=$("$K" python -c 'import sys; print(sys.prefix)' 2>&1)
 [ "$out" = /usr/local ] && echo "ok krait python -c" || echo "FAIL krait python -c: $out"
+# native code without a compiler: tier aot finds the installed object by
+# the key under the gcc identity krait was built with (else it would
+# compile, and no compiler is on PATH)
+out=$(PATH=/nonexistent "$K" python --tier aot -c 'print(sum(range(10**6)))' 2>&1)
+[ "$out" = 499999500000 ] && echo "ok native code from lib/krait/python/aot, no compiler on PATH" ||
+  echo "FAIL krait python --tier aot without a compiler: $out"
 out=$(KRAIT_PYTHON_HOME="$W" "$K" python -c 1 2>&1)
 case $out in *"'$W' (from KRAIT_PYTHON_HOME) is not a Python home"*) echo "ok a bad KRAIT_PYTHON_HOME is named" ;;
   *) echo "FAIL bad KRAIT_PYTHON_HOME: $out" ;; esac
@@ -80,8 +91,10 @@ case $out in *"Python is not installed next to krait"*"$W/lone/bin"*) echo "ok a
   *) echo "FAIL lone krait: $out" ;; esac
 if "$K" new spin-http hello >new.log 2>&1 && [ -f hello/krait.toml ]; then echo "ok krait new spin-http"
 else echo "FAIL krait new: $(tail -n 2 new.log)"; fi
-if (cd hello && "$K" build) >build.log 2>&1 && ls hello/.krait/*.krait >/dev/null 2>&1; then echo "ok krait build"
+if (cd hello && PATH=/nonexistent "$K" build) >build.log 2>&1 && ls hello/.krait/*.krait >/dev/null 2>&1; then echo "ok krait build"
 else echo "FAIL krait build: $(tail -n 2 build.log)"; fi
+grep -q 'booted in .*, native code$' build.log && echo "ok krait build boots native code (tier auto)" ||
+  echo "FAIL krait build's tier: $(grep booted build.log)"
 (cd hello && exec "$K" serve --listen "127.0.0.1:$PORT" --quiet) >serve.log 2>&1 &
 S=$!
 if wait_http "http://127.0.0.1:$PORT/"; then
@@ -89,6 +102,10 @@ if wait_http "http://127.0.0.1:$PORT/"; then
   case $body in "Hello from hello!"*) echo "ok krait serve answers" ;; *) echo "FAIL krait serve body: $body" ;; esac
 else echo "FAIL krait serve: $(tail -n 3 serve.log)"; fi
 kill $S 2>/dev/null; wait $S 2>/dev/null
+grep -q 'loaded its built snapshot in .*, native code$' serve.log && echo "ok krait serve runs native code (tier auto)" ||
+  echo "FAIL krait serve's tier: $(grep 'app "hello"' serve.log)"
+n=$(ls "$W"/cache/aot/*.so 2>/dev/null | wc -l)
+[ "$n" = 0 ] && echo "ok nothing compiled into the cache" || echo "FAIL $n objects compiled into $W/cache/aot"
 if [ -d "$P/share/krait/web" ]; then
   ("$K" serve --playground --listen "127.0.0.1:$PORT2" --quiet) >pg.log 2>&1 &
   S=$!
@@ -111,6 +128,6 @@ else
 fi
 cat "$W/inner.out"
 pass=$((pass + $(grep -c '^ok ' "$W/inner.out"))) fail=$((fail + $(grep -c '^FAIL ' "$W/inner.out")))
-[ "$(grep -c '^ok ' "$W/inner.out")" -ge 10 ] || bad "hidden run" "fewer checks ran than expected"
+[ "$(grep -c '^ok ' "$W/inner.out")" -ge 14 ] || bad "hidden run" "fewer checks ran than expected"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,7 +1,7 @@
 #!/bin/sh
 # tests/python/tier.sh -- the `python` tier of `make test`: makes sure
 # build/python/ exists (`make python`: from the cache, else a build of a
-# few minutes), then runs python.wasm under `krait run` in both stdlib
+# few minutes; and its native code, scripts/python-aot.sh), then runs python.wasm under `krait run` in both stdlib
 # layouts (tests/python/run.sh krait) and `krait python` (tests/python/
 # cli.sh), Python as natively where users notice (tests/python/compat.sh:
 # the recursion limit, zoneinfo), and the serve SDK's tests (tests/sdk/) natively and under krait
@@ -15,7 +15,7 @@ add() {
   set -- $(sed -n 's/^\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed$/\1 \2/p' "$1" | tail -n 1)
   P=$((P + ${1:-0})) F=$((F + ${2:-1}))
 }
-if ! sh "$ROOT/scripts/build-python.sh"; then
+if ! sh "$ROOT/scripts/build-python.sh" || ! sh "$ROOT/scripts/python-aot.sh"; then
   echo "0 passed, 1 failed"
   exit 1
 fi

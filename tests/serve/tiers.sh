@@ -1,0 +1,93 @@
+#!/bin/bash
+# tests/serve/tiers.sh -- snapshots do not depend on the tier: an app
+# built (`krait build`) with python.wasm as native code (--tier aot) is
+# served from that artifact by the interpreter (--tier interp), and one
+# built interpreted is served as native code; each answers with the state
+# its snapshot holds (a random token drawn at import, so the same token
+# means the same snapshot memory), and the serve log names the tier. A
+# manifest's built snapshot stays fresh across tiers (not rebuilt). Tier
+# auto (the default) runs native code when python.wasm is compiled
+# (`make python` did). Ends with "N passed, N failed". Needs build/krait
+# and `make python`. Does not own the tiers themselves (src/aot/).
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/tests/serve/lib.sh"
+unset KRAIT_TIER
+
+mkdir -p "$T/app"
+cat >"$T/app/krait.toml" <<'TOML'
+[app]
+name = "tok"
+style = "spin"
+module = "app"
+route = "/..."
+TOML
+cat >"$T/app/app.py" <<'PY'
+import hashlib, os
+from spin_sdk import http
+from spin_sdk.http import Request, Response
+TOKEN = os.urandom(8).hex()   # drawn once, at import: lives in the snapshot
+TABLE = {i: hashlib.sha256(str(i).encode()).hexdigest()[:8] for i in range(2000)}
+
+class IncomingHandler(http.IncomingHandler):
+    def handle_request(self, request: Request) -> Response:
+        body = f"{TOKEN} {TABLE[1999]} {sum(x * x for x in range(1000))}\n"
+        return Response(200, {"content-type": "text/plain"}, body.encode())
+PY
+
+# tier_word TIER: how the serve log names it.
+tier_word() { [ "$1" = aot ] && echo "native code" || echo "interpreted"; }
+
+# serve_get NAME TIER TARGET...: serves TARGET (the app dir or an
+# artifact) under TIER, prints the answer to / (empty on failure).
+serve_get() {
+  local name=$1 tier=$2 port admin
+  shift 2
+  port=$(free_port) admin=$(free_port)
+  : >"$T/app/server.log"
+  start "$T/app" "$port" "$admin" "$@" --tier "$tier" --quiet || return 0
+  curl -s "http://127.0.0.1:$port/"
+  kill -TERM "$SERVER" 2>/dev/null
+  wait "$SERVER" 2>/dev/null
+  cp "$T/app/server.log" "$T/$name.log"
+}
+
+for built in aot interp; do
+  rm -rf "$T/app/.krait"
+  "$K" build --tier "$built" "$T/app" >"$T/build-$built.log" 2>&1
+  grep -q "booted in .*, $(tier_word "$built")\$" "$T/build-$built.log" &&
+    ok "build-$built: booted as $(tier_word "$built")" ||
+    bad "build-$built" "$(tail -n 3 "$T/build-$built.log")"
+  first=""
+  for served in interp aot; do
+    name="built-$built-served-$served"
+    got=$(serve_get "$name" "$served" "$T/app/.krait/tok.krait")
+    [ -z "$first" ] && first=$got
+    if [[ "$got" =~ ^[0-9a-f]{16}\ [0-9a-f]{8}\ 332833500$ ]]; then ok "$name: answers"
+    else bad "$name" "answer '$got' ($(tail -n 3 "$T/$name.log" 2>/dev/null))"; fi
+    check "$name: the snapshot's token" "$got" "$first"
+    grep -q "loaded from its artifact in .*, $(tier_word "$served")\$" "$T/$name.log" &&
+      ok "$name: runs as $(tier_word "$served")" || bad "$name: tier" "$(grep 'app "tok"' "$T/$name.log")"
+  done
+  # the manifest's own built snapshot: fresh under the other tier
+  other=$([ "$built" = aot ] && echo interp || echo aot)
+  got=$(serve_get "dir-$built-$other" "$other")
+  check "dir-built-$built-served-$other: the built snapshot's token" "$got" "$first"
+  grep -q "loaded its built snapshot in .*, $(tier_word "$other")\$" "$T/dir-$built-$other.log" &&
+    ok "dir-built-$built-served-$other: not rebuilt" ||
+    bad "dir-built-$built-served-$other" "$(grep 'tok' "$T/dir-$built-$other.log" | head -n 3)"
+done
+
+# tier auto (no --tier, no KRAIT_TIER): native code, since make python
+# compiled python.wasm
+rm -rf "$T/app/.krait"
+"$K" build "$T/app" >"$T/build-auto.log" 2>&1
+grep -q "booted in .*, native code\$" "$T/build-auto.log" && ok "auto: native code" ||
+  bad "auto" "$(tail -n 3 "$T/build-auto.log")"
+# krait python: the same output under each tier
+for tier in interp aot auto; do
+  got=$("$K" python --tier "$tier" -c 'import json, sys; print(json.dumps({"n": sum(range(10**6))}), sys.version_info[:2])' 2>&1)
+  check "python-$tier" "$got" '{"n": 499999500000} (3, 11)'
+done
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
