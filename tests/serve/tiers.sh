@@ -7,7 +7,8 @@
 # means the same snapshot memory), and the serve log names the tier. A
 # manifest's built snapshot stays fresh across tiers (not rebuilt). Tier
 # auto (the default) runs native code when python.wasm is compiled
-# (`make python` did). Ends with "N passed, N failed". Needs build/krait
+# (`make python` did), also from a Python home's aot/ alone (ignored when
+# damaged). Ends with "N passed, N failed". Needs build/krait
 # and `make python`. Does not own the tiers themselves (src/aot/).
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -84,6 +85,34 @@ rm -rf "$T/app/.krait"
 "$K" build "$T/app" >"$T/build-auto.log" 2>&1
 grep -q "booted in .*, native code\$" "$T/build-auto.log" && ok "auto: native code" ||
   bad "auto" "$(tail -n 3 "$T/build-auto.log")"
+# A Python home's aot/ (what make install copies): found with an empty
+# cache; a damaged object there is ignored (the app boots interpreted) and
+# left alone, never deleted or compiled over.
+H=$T/home
+mkdir -p "$H/aot" "$H/bin"
+cp "$ROOT/build/python/python.wasm" "$H/"
+ln "$H/python.wasm" "$H/bin/python3.11"
+ln -s "$ROOT/build/python/lib" "$H/lib"
+obj=$(ls "$ROOT"/build/python/aot/*.so | head -n 1)
+cp "$obj" "$H/aot/"
+# a krait with no Python home beside it (build/python/aot holds a good
+# object), the SDK named
+mkdir -p "$T/lone"
+cp "$K" "$T/lone/krait"
+home_build() {
+  rm -rf "$T/app/.krait"
+  KRAIT_CACHE=$T/cache KRAIT_SDK=$ROOT/python/sdk "$T/lone/krait" build --python-home "$H" "$T/app" >"$T/build-home.log" 2>&1
+  grep 'booted in' "$T/build-home.log" | sed 's/.*, //'
+}
+check "home-aot: native code from the home's aot/" "$(home_build)" "native code"
+n=$(ls "$T"/cache/aot/*.so 2>/dev/null | wc -l)
+check "home-aot: nothing compiled" "$n" 0
+so=$H/aot/$(basename "$obj")
+printf 'X' | dd of="$so" bs=1 seek=$(( $(wc -c <"$so") / 2 )) conv=notrunc 2>/dev/null
+sum=$(cksum <"$so")
+check "home-aot-damaged: interpreted" "$(home_build)" "interpreted"
+check "home-aot-damaged: left alone" "$(cksum <"$so")" "$sum"
+
 # krait python: the same output under each tier
 for tier in interp aot auto; do
   got=$("$K" python --tier "$tier" -c 'import json, sys; print(json.dumps({"n": sum(range(10**6))}), sys.version_info[:2])' 2>&1)

@@ -189,6 +189,24 @@ async function loadDoctored(page, base, variants) {
   }, Object.keys(variants));
 }
 
+/** The "python ready" snapshot as `krait web-snapshot --tier TIER` makes
+ * it, over build/python's python.wasm (which `make python` compiled to
+ * native code; ROOT's is stripped of custom sections, so it has none, and
+ * its code, data and memory are the same) and ROOT's zips: { bytes, err }.
+ * A snapshot holds no trace of the tier, so krait.js must start from
+ * either alike. */
+function tierSnapshot(tier) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "krait-websnap-"));
+  fs.mkdirSync(path.join(dir, "python"));
+  for (const f of ["python311.zip", "sdk.zip"]) fs.copyFileSync(path.join(ROOT, "python", f), path.join(dir, "python", f));
+  fs.copyFileSync("build/python/python.wasm", path.join(dir, "python/python.wasm"));
+  const r = spawnSync("build/krait", ["web-snapshot", "--tier", tier, dir], { encoding: "utf8" });
+  const file = path.join(dir, "python/python.snapshot");
+  const bytes = r.status === 0 && fs.existsSync(file) ? fs.readFileSync(file) : null;
+  fs.rmSync(dir, { recursive: true, force: true });
+  return { bytes, err: `${r.stderr}`.slice(-300) };
+}
+
 /** Expects got[key] refused as a SnapshotError naming the file and
  * matching each of the patterns. */
 function expectRefused(got, key, ...patterns) {
@@ -408,6 +426,35 @@ try {
     expect(got.true.text === got.false.text && got.true.text.includes("45 HÉLLO [1, 2, 3]"),
            `snapshot '${got.true.text}' vs boot '${got.false.text}'`);
     console.log(`    (boot ${Math.round(got.false.ms)} ms, snapshot ${Math.round(got.true.ms)} ms in the worker)`);
+  });
+
+  await test(browser, "snapshot-made-under-either-tier", base, async (page) => {
+    const snaps = { aot: tierSnapshot("aot"), interp: tierSnapshot("interp") };
+    for (const [tier, r] of Object.entries(snaps)) expect(r.bytes, `krait web-snapshot --tier ${tier} failed: ${r.err}`);
+    await page.route("**/python/tier-*.snapshot", (route) => {
+      const tier = /tier-(\w+)\.snapshot/.exec(route.request().url())[1];
+      route.fulfill({ status: 200, contentType: "application/octet-stream", body: snaps[tier].bytes });
+    });
+    await playground(page, base);
+    const got = await page.evaluate(async () => {
+      const { load } = await import("../krait.js");
+      const code = 'import json, decimal, sys\nprint(sum(range(10)), "héllo".upper(), sorted({3, 1, 2}), ' +
+        'json.dumps({"a": [1, 2]}), decimal.Decimal(1) / 7, sys.version_info[:2], 2 ** 100)\n' +
+        'print(open("in.txt").read())';
+      const out = {};
+      for (const how of ["boot", "aot", "interp"]) {
+        let text = "";
+        const snapshot = how === "boot" ? false : new URL(`../python/tier-${how}.snapshot`, location.href).href;
+        const py = await load({ snapshot, files: { "in.txt": "file ok" }, onStdout: (t) => { text += t; } });
+        await py.run(code);
+        out[how] = { text, from: py.fromSnapshot };
+        py.worker.terminate();
+      }
+      return out;
+    });
+    expect(got.aot.from === true && got.interp.from === true && got.boot.from === false, `started from ${JSON.stringify(got)}`);
+    expect(got.boot.text.includes("45 HÉLLO [1, 2, 3]") && got.aot.text === got.boot.text && got.interp.text === got.boot.text,
+           `aot '${got.aot.text}', interp '${got.interp.text}' vs boot '${got.boot.text}'`);
   });
 
   await test(browser, "python-compat-recursion-zoneinfo", base, async (page) => {

@@ -10,6 +10,9 @@ for t in node npm /usr/bin/chromium; do
   command -v "$t" >/dev/null 2>&1 || { echo "web: $t not found (sh scripts/bootstrap.sh)"; echo "0 passed, 1 failed"; exit 1; }
 done
 [ -f build/python/python.wasm ] || make --no-print-directory python || { echo "0 passed, 1 failed"; exit 1; }
+# python.wasm's native code (cached: a second), for the snapshot made under
+# the AOT tier (run.mjs: snapshot-made-under-either-tier)
+sh scripts/python-aot.sh >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
 if ! sh scripts/build-web.sh; then echo "web: build failed"; echo "0 passed, 1 failed"; exit 1; fi
 if [ ! -f web/node_modules/playwright-core/package.json ]; then
   (cd web && npm ci --no-audit --no-fund --loglevel=error) || { echo "0 passed, 1 failed"; exit 1; }
