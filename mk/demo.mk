@@ -1,7 +1,8 @@
 # mk/demo.mk -- `make demo`: on a fresh Debian 12 machine, installs what is
 # missing (scripts/bootstrap.sh, also its python set), builds krait,
 # compiles the examples to wasm32-wasi and runs them with `krait run`, then
-# builds python.wasm (`make python`, cached after the first time) and runs
+# builds python.wasm and its native code (`make python`'s steps, cached
+# after the first time) and runs
 # examples/stats.py with `krait python`; builds the browser build (`make
 # web`, for the playground at /web/playground/); then builds (`krait build`: one
 # artifact per app in examples/notes/.krait/) and serves examples/notes (one
@@ -28,6 +29,7 @@ demo:
 	@echo
 	@sh scripts/bootstrap.sh python
 	@sh scripts/build-python.sh
+	@sh scripts/python-aot.sh
 	@echo
 	@echo '$$ build/krait python examples/stats.py < README.md'
 	@build/krait python examples/stats.py < README.md
