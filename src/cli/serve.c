@@ -165,8 +165,9 @@ static int kc_serve_parse(kc_serve_opts *o, int argc, char **argv) {
     const char *a = argv[i], *val = NULL;
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(kc_serve_usage, stdout); return KC_EXIT_OK; }
     if (!strcmp(a, "--tier")) {
-      if (i + 1 >= argc || kc_parse_tier(argv[i + 1], &o->tier) != 0)
-        return kc_usage_error(cmd, usage, "option '--tier' needs interp, aot or auto");
+      if (i + 1 >= argc) return kc_usage_error(cmd, usage, "option '--tier' needs a value");
+      if (kc_parse_tier(argv[i + 1], &o->tier) != 0)
+        return kc_usage_error(cmd, usage, "option '--tier': bad value '%s' (expected interp, aot or auto)", argv[i + 1]);
       i++;
       continue;
     }

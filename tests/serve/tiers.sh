@@ -113,6 +113,13 @@ sum=$(cksum <"$so")
 check "home-aot-damaged: interpreted" "$(home_build)" "interpreted"
 check "home-aot-damaged: left alone" "$(cksum <"$so")" "$sum"
 
+# a bad tier is named
+out=$("$K" build --tier fast "$T/app" 2>&1); rc=$?
+case $out in *"option '--tier': bad value 'fast'"*) check "bad --tier named: status" "$rc" 2 ;;
+  *) bad "bad --tier named" "$out" ;; esac
+out=$("$K" web-snapshot --tier fast "$T" 2>&1)
+case $out in *"bad --tier 'fast'"*) ok "web-snapshot: bad --tier named" ;; *) bad "web-snapshot bad --tier" "$out" ;; esac
+
 # krait python: the same output under each tier
 for tier in interp aot auto; do
   got=$("$K" python --tier "$tier" -c 'import json, sys; print(json.dumps({"n": sum(range(10**6))}), sys.version_info[:2])' 2>&1)
