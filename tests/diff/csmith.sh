@@ -29,6 +29,8 @@
 #                    Guard mode runs on every program.
 #   DIFF_AOT_CACHE   the AOT tier's KRAIT_CACHE (build/test/diff/aot-cache;
 #                    seeds are deterministic, so a rerun reuses its objects)
+#   DIFF_WORK        scratch directory (build/test/diff/work); parallel
+#                    runs each need their own (tests/diff/long.sh)
 # The reference is Node, not a native gcc build: csmith's checksums depend
 # on the width of long (32-bit on wasm32, 64-bit natively), so a native run
 # may legitimately differ. Cases whose reference does not finish in time
@@ -61,7 +63,7 @@ NODE_WASI=tests/python/node-wasi.mjs
 COMPAT=tests/guest/compat/wasm_compat.c
 RT=tests/diff/csmith_rt.c
 OUT=$PWD/build/test/diff
-WORK=$OUT/work
+WORK=${DIFF_WORK:-$OUT/work}
 DIFF_AOT_CACHE=${DIFF_AOT_CACHE:-$OUT/aot-cache}
 
 for tool in csmith "$WASI_CC" node timeout "${KRAIT_CC:-gcc}"; do
