@@ -8,7 +8,8 @@
 # lock hold, JOBS (2) runs at once. The csmith.sh settings come from the
 # environment; the defaults here are the long-run mix: DIFF_ROTATE=1 (one
 # level per program), DIFF_TIMEOUT=2 (programs that run long are skipped),
-# AOT guard on every program and explicit on one block in 4. Each chunk's
+# AOT guard on every program (DIFF_AOT_GUARD=all) and explicit on one
+# block in 4. Each chunk's
 # log is build/test/diff/long/SEED.log; every failing case is kept by
 # csmith.sh under build/test/diff/SEED/. Ends with the summed
 # "N passed, N failed" and the skipped count; exits 1 on any failure.
@@ -24,6 +25,7 @@ LOCK=${KRAIT_LOCK:-/tmp/krait-build.lock}
 LOG=build/test/diff/long
 mkdir -p "$LOG"
 export DIFF_ROTATE="${DIFF_ROTATE:-1}" DIFF_TIMEOUT="${DIFF_TIMEOUT:-2}"
+export DIFF_AOT_GUARD="${DIFF_AOT_GUARD:-all}"
 export DIFF_AOT_CACHE="${DIFF_AOT_CACHE:-$PWD/build/test/diff/aot-long}"
 
 # chunk S N: runs programs S .. S+N-1 as JOBS parallel csmith.sh runs,
