@@ -10,7 +10,8 @@
 #   sh tests/diff/csmith.sh [COUNT] [SEED]
 # COUNT programs (default 50) from consecutive csmith seeds starting at SEED
 # (default 1, so a run is deterministic). One line per program and level,
-# "ok SEED-OPT", "FAIL SEED-OPT" or "skip SEED-OPT (why)", then exactly
+# "ok SEED-OPT (runners; krait's time)", "FAIL SEED-OPT" or
+# "skip SEED-OPT (why)", then exactly
 # "N passed, N failed"; exits 1 when anything failed.
 # Environment: KRAIT (build/krait), DIFF_OPTS (O2 Os O1 O0), DIFF_BOUNDS
 # (the interpreter's bounds modes: guard explicit), DIFF_TIMEOUT (seconds
@@ -221,7 +222,7 @@ while [ "$s" -lt "$end" ]; do
       S=$((S + 1)); continue
     fi
     first=0
-    bad="" badr=""
+    bad="" badr="" t0=$(date +%s%N)
     rs=$(runners "$s" "$opt")
     for r in $rs; do
       got=$(run_krait "$r" "$wasm" "$WORK/$r.out")
@@ -232,7 +233,8 @@ while [ "$s" -lt "$end" ]; do
       fi
     done
     if [ -z "$bad" ]; then
-      echo "ok $case_id ($(echo $rs | tr ' ' ,))"; P=$((P + 1))
+      t=$((($(date +%s%N) - t0) / 1000000))
+      echo "ok $case_id ($(echo $rs | tr ' ' ,); krait ${t} ms)"; P=$((P + 1))
     else
       echo "FAIL $case_id:$bad"; F=$((F + 1))
       keep_case "$s" "$opt" "$src" "$wasm" "$rs" "$badr"
