@@ -38,8 +38,9 @@
 #                       (tests/fuzz/fuzz_aot.c) found nothing
 #   fuzz-imports        one item: every "krait" host import driven from a
 #                       guest with adversarial arguments
-#   diff                one csmith program at one -O level, krait (both
-#                       bounds modes) against Node's WASI (tests/diff/)
+#   diff                one csmith program at one -O level, krait's
+#                       interpreter (both bounds modes) and AOT tier
+#                       against Node's WASI (tests/diff/)
 #   python              one check of python.wasm under krait run / krait
 #                       python, and of the serve SDK (tests/sdk) under
 #                       krait python (tests/python/tier.sh; first `make
@@ -106,7 +107,9 @@ define kt_tier
 endef
 
 # ---- differential: csmith programs, krait vs V8 (tests/diff/) ------------
-# DIFF_COUNT programs (default 12; seeds from 1, deterministic).
+# DIFF_COUNT programs (default 12; seeds from 1, deterministic). The AOT
+# runner compiles one object per program into build/test/diff/aot-cache
+# (kept: a rerun of the same seeds reuses them).
 DIFF_COUNT ?= 12
 test-diff: all
 	$(call kt_tier,diff,sh tests/diff/csmith.sh $(DIFF_COUNT) 1)
