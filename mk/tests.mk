@@ -18,6 +18,8 @@
 #                       $(TB)/aot-cache), each bounds mode
 #   wasi-full           one check in tests/wasi/run.sh (full WASI, sandbox)
 #   guest               one C program per bounds mode, native vs krait
+#   guest-aot           the same programs under the AOT tier (native code,
+#                       cached in $(TB)/aot-cache), output byte-identical
 #   limits              one case per bounds mode (tests/limits/run.sh)
 #   limits-aot          the same cases under the AOT tier
 #   wasi-full-aot       wasi-full under the AOT tier (KRAIT_TIER=aot)
@@ -62,7 +64,7 @@
 #   make test-full            every tier plus cpython-full
 include mk/vars.inc
 
-TIERS ?= build unit spec-guard spec-explicit spec-aot-guard spec-aot-explicit wast-own wasi wasi-full guest limits limits-aot aot wasi-full-aot \
+TIERS ?= build unit spec-guard spec-explicit spec-aot-guard spec-aot-explicit wast-own wasi wasi-full guest guest-aot limits limits-aot aot wasi-full-aot \
          switch asan-unit asan-spec-guard asan-spec-explicit \
          fuzz fuzz-guard fuzz-toml fuzz-http fuzz-bundle fuzz-snapshot fuzz-conn fuzz-imports fuzz-aot diff python cpython host asan-host serve web install
 # Fuzz time inside `make test`: FUZZ_SECONDS when given, 60 s in CI
@@ -70,7 +72,7 @@ TIERS ?= build unit spec-guard spec-explicit spec-aot-guard spec-aot-explicit wa
 TEST_FUZZ_SECONDS = $(if $(filter command line environment,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),$(if $(filter true,$(CI)),60,15))
 
 .PHONY: test test-full test-serve test-web test-install test-host test-asan-host test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-fuzz-conn test-fuzz-imports test-fuzz-aot test-diff test-python test-cpython test-cpython-full test-build test-unit test-spec-guard test-spec-explicit test-spec-aot-guard test-spec-aot-explicit \
-        test-wasi test-wasi-full test-guest test-limits test-limits-aot test-aot test-wasi-full-aot test-python-aot test-asan-unit test-asan-spec-guard \
+        test-wasi test-wasi-full test-guest test-guest-aot test-limits test-limits-aot test-aot test-wasi-full-aot test-python-aot test-asan-unit test-asan-spec-guard \
         test-asan-spec-explicit test-fuzz test-fuzz-guard test-bins asan-test-bins
 
 test:
@@ -279,6 +281,9 @@ $(TB)/guest/wasm/%.wasm: tests/guest/%.c $(WASI_COMPAT)
 
 test-guest: all $(XRUN) $(GUEST_NATIVE) $(GUEST_WASM)
 	@sh tests/guest/run.sh
+
+test-guest-aot: all $(XRUN) $(GUEST_NATIVE) $(GUEST_WASM)
+	@KRAIT_CACHE=$(abspath $(TB))/aot-cache GUEST_TIER=aot sh tests/guest/run.sh
 
 # ---- limits -------------------------------------------------------------
 LIMITS_WASM := $(patsubst tests/limits/%.wat,$(TB)/limits/%.wasm,$(sort $(wildcard tests/limits/*.wat))) \
