@@ -129,13 +129,26 @@ static int fault_regs(void *ucv, uintptr_t *regs, int cap) {
   return n;
 }
 
+/* The faulting instruction's address in a signal context (0: unknown). */
+static uintptr_t fault_pc(void *ucv) {
+  ucontext_t *uc = ucv;
+#if defined(__x86_64__)
+  return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+  return (uintptr_t)uc->uc_mcontext.pc;
+#else
+  (void)uc;
+  return 0;
+#endif
+}
+
 /* The SIGSEGV/SIGBUS handler (see fault_regs and the region above). */
 static void on_fault(int sig, siginfo_t *si, void *uc) {
   char *a = si->si_addr;
   if (region.fn && a >= region.lo && a < region.hi) {
     uintptr_t regs[32];
     int n = fault_regs(uc, regs, 32);
-    region.fn(region.ctx, a, regs, n);
+    region.fn(region.ctx, a, regs, n, fault_pc(uc));
   }
   struct sigaction *old = sig == SIGSEGV ? &old_segv : &old_bus;
   sigaction(sig, old, NULL);
