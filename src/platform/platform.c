@@ -213,7 +213,8 @@ bool kp_is_64bit(void) {
 }
 
 /* Native code may use this thread's stack down to its end plus a margin
-** (host functions and the fault handler run on the same stack). */
+** (host functions and the fault handler run on the same stack); on a
+** stack smaller than twice the margin, down to its middle. */
 #define KP_STACK_MARGIN ((uintptr_t)256 << 10)
 
 uintptr_t kp_stack_limit(void) {
@@ -227,9 +228,9 @@ uintptr_t kp_stack_limit(void) {
     pthread_attr_destroy(&a);
   }
   uintptr_t here = (uintptr_t)__builtin_frame_address(0);
-  if (!lo || size < 2 * KP_STACK_MARGIN || here < (uintptr_t)lo || here > (uintptr_t)lo + size)
+  if (!lo || here < (uintptr_t)lo || here > (uintptr_t)lo + size)
     limit = here - ((uintptr_t)1 << 20);  /* unknown: assume 1 MiB below here */
   else
-    limit = (uintptr_t)lo + KP_STACK_MARGIN;
+    limit = (uintptr_t)lo + (size < 2 * KP_STACK_MARGIN ? size / 2 : KP_STACK_MARGIN);
   return limit;
 }

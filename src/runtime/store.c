@@ -215,7 +215,9 @@ static void settle_fuel(ki_exec *ex) {
 }
 
 /* The one catch point: runs a call with its limits, and turns a trap or
-** exit (longjmp) into an error. Nested host->wasm calls stack up here. */
+** exit (longjmp) into an error. Nested host->wasm calls stack up here,
+** each on the native stack: past its limit (kp_stack_limit) the call is
+** "call stack exhausted" before it starts, whichever tier runs it. */
 int kr_call_raw(krait_store *s, krait_func *f, krait_slot *slots, krait_error *err) {
   ki_exec *ex = &s->ex;
   jmp_buf jb;
@@ -225,7 +227,8 @@ int kr_call_raw(krait_store *s, krait_func *f, krait_slot *slots, krait_error *e
   volatile bool outer = ex->depth == 0;
   uint32_t room = f->nparams > f->nresults ? f->nparams : f->nresults;
   krait_slot *fp = ex->sp_free;
-  if (fp + room > ex->stack_end || ex->frame + 1 >= ex->frames_end) {
+  if (fp + room > ex->stack_end || ex->frame + 1 >= ex->frames_end ||
+      (uintptr_t)__builtin_frame_address(0) < kp_stack_limit()) {
     ex->trap = KRAIT_TRAP_STACK_EXHAUSTED;
     ex->trap_fn = NULL;
     kr_trap_to_error(s, err);
