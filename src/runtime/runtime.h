@@ -185,6 +185,9 @@ struct krait_snapshot {
 };
 
 krait_snapshot *kr_snapshot_alloc(const krait_module *m);
+/* Whether every reference global of sn is null or names one of module
+** m's functions (snapshots store indices, never pointers). */
+bool kr_snapshot_globals_ok(const krait_snapshot *sn, const krait_module *m);
 /* Gives a sized snapshot its (empty) set of hot pages; without one, none
 ** are learned. */
 void kr_snapshot_hot_init(krait_snapshot *sn);
