@@ -84,9 +84,10 @@ static bool ks_take_tables(krait_snapshot *sn, krait_instance *in, krait_error *
   return true;
 }
 
-/* Records global i of in: a reference as its function's index (KS_NULL_REF
-** for null), never a pointer, so it means the same in any instance, tier
-** or process. False (err set) for a reference it cannot name that way. */
+/* Records global i of in: a reference as its function's index plus one (0
+** for null, as files before this rule stored it), never a pointer, so it
+** means the same in any instance, tier or process. False (err set) for a
+** reference it cannot name that way. */
 static bool ks_take_global(krait_snapshot *sn, krait_instance *in, uint32_t i, krait_error *err) {
   uint8_t t = in->module->globals[i].type;
   krait_slot v = in->globals[i]->val;
@@ -95,10 +96,10 @@ static bool ks_take_global(krait_snapshot *sn, krait_instance *in, uint32_t i, k
     return true;
   }
   const krait_func *f = v.ref;
-  sn->globals[i].bits = KS_NULL_REF;
+  sn->globals[i].bits = 0;
   if (!f) return true;
   if (t == KD_FUNCREF && f->inst == in) {
-    sn->globals[i].bits = f->index;
+    sn->globals[i].bits = (uint64_t)f->index + 1;
     return true;
   }
   ks_fail(err, KRAIT_ERR_LINK, "cannot snapshot: a global holds a reference that is not one of "
@@ -113,7 +114,7 @@ bool kr_snapshot_globals_ok(const krait_snapshot *sn, const krait_module *m) {
   for (uint32_t i = 0; i < sn->nglobals; i++) {
     uint8_t t = m->globals[i].type;
     uint64_t b = sn->globals[i].bits;
-    if ((t == KD_FUNCREF && b != KS_NULL_REF && b >= m->nfuncs) || (t == KD_EXTERNREF && b != KS_NULL_REF))
+    if ((t == KD_FUNCREF && b > m->nfuncs) || (t == KD_EXTERNREF && b != 0))
       return false;
   }
   return true;
@@ -247,9 +248,9 @@ static bool ks_restore(krait_instance *in, const krait_snapshot *sn) {
   for (uint32_t i = 0; i < sn->nglobals; i++) {
     uint8_t t = m->globals[i].type;
     if (t != KD_FUNCREF && t != KD_EXTERNREF) { in->globals[i]->val = sn->globals[i]; continue; }
-    uint64_t idx = sn->globals[i].bits;
-    in->globals[i]->val.ref = idx == KS_NULL_REF ? NULL : kr_func(in, (uint32_t)idx);
-    if (idx != KS_NULL_REF && !in->globals[i]->val.ref) return false;
+    uint64_t idx = sn->globals[i].bits;  /* index + 1, 0 for null */
+    in->globals[i]->val.ref = idx ? kr_func(in, (uint32_t)(idx - 1)) : NULL;
+    if (idx && !in->globals[i]->val.ref) return false;
   }
   memcpy(in->elem_len, sn->elem_len, m->nelems * sizeof *sn->elem_len);
   for (uint32_t i = 0; i < m->nelems; i++)
