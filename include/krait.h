@@ -368,8 +368,11 @@ krait_snapshot *krait_snapshot_take(krait_instance *inst, krait_error *err);
 ** segments and start function; imports resolve through linker as in
 ** krait_instantiate. Memory 0 maps the snapshot's image copy-on-write:
 ** an instance copies a page only when it writes it, and no instance sees
-** another's writes. snap must come from an instance of this very module
-** (else LINK error). Returns NULL with err on failure. */
+** another's writes. snap must come from an instance of this very module,
+** or of a module made from the same bytes by another engine (of another
+** tier or bounds mode, say) that still exists (else LINK error); tables
+** and reference globals are held as function indices, so the state means
+** the same under every tier. Returns NULL with err on failure. */
 krait_instance *krait_instantiate_snapshot(krait_linker *linker,
                                            const krait_module *module,
                                            const krait_snapshot *snap,

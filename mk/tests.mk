@@ -18,11 +18,18 @@
 #                       $(TB)/aot-cache), each bounds mode
 #   wasi-full           one check in tests/wasi/run.sh (full WASI, sandbox)
 #   guest               one C program per bounds mode, native vs krait
+#   guest-aot           the same programs under the AOT tier (native code,
+#                       cached in $(TB)/aot-cache), output byte-identical
 #   limits              one case per bounds mode (tests/limits/run.sh)
 #   limits-aot          the same cases under the AOT tier
 #   wasi-full-aot       wasi-full under the AOT tier (KRAIT_TIER=aot)
 #   aot                 one check of the AOT cache (tests/aot/cache.sh:
 #                       reuse, damaged/foreign objects rebuilt, auto tier)
+#   aot-battery         one test function in tests/aot/test_*.c, in one
+#                       process through the C API: the sandbox battery
+#                       (traps against the interpreter's messages in both
+#                       bounds modes, damaged and swapped cache objects)
+#                       and snapshots across the tiers
 #   asan-unit           unit tests linked with build/asan/libkrait{,-host}.a
 #   asan-spec-guard     spec suite run by build/asan/krait
 #   asan-spec-explicit    "
@@ -76,7 +83,7 @@
 #   make test-full            every tier plus cpython-full
 include mk/vars.inc
 
-TIERS ?= build unit spec-guard spec-explicit spec-aot-guard spec-aot-explicit wast-own wasi wasi-full guest limits limits-aot aot wasi-full-aot \
+TIERS ?= build unit spec-guard spec-explicit spec-aot-guard spec-aot-explicit wast-own wasi wasi-full guest guest-aot limits limits-aot aot aot-battery wasi-full-aot \
          switch asan-unit asan-spec-guard asan-spec-explicit \
          fuzz fuzz-guard fuzz-toml fuzz-http fuzz-bundle fuzz-snapshot fuzz-conn fuzz-imports fuzz-aot diff python python-interp cpython host asan-host serve web install
 # Fuzz time inside `make test`: FUZZ_SECONDS when given, 60 s in CI
@@ -84,7 +91,7 @@ TIERS ?= build unit spec-guard spec-explicit spec-aot-guard spec-aot-explicit wa
 TEST_FUZZ_SECONDS = $(if $(filter command line environment,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),$(if $(filter true,$(CI)),60,15))
 
 .PHONY: test test-full test-serve test-web test-install test-host test-asan-host test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-fuzz-conn test-fuzz-imports test-fuzz-aot test-diff test-python test-python-interp test-cpython test-cpython-interp test-serve-interp test-cpython-full test-build test-unit test-spec-guard test-spec-explicit test-spec-aot-guard test-spec-aot-explicit \
-        test-wasi test-wasi-full test-guest test-limits test-limits-aot test-aot test-wasi-full-aot test-python-aot test-asan-unit test-asan-spec-guard \
+        test-wasi test-wasi-full test-guest test-guest-aot test-limits test-limits-aot test-aot test-aot-battery test-wasi-full-aot test-python-aot test-asan-unit test-asan-spec-guard \
         test-asan-spec-explicit test-fuzz test-fuzz-guard test-bins asan-test-bins
 
 test:
@@ -307,6 +314,9 @@ $(TB)/guest/wasm/%.wasm: tests/guest/%.c $(WASI_COMPAT)
 test-guest: all $(XRUN) $(GUEST_NATIVE) $(GUEST_WASM)
 	@sh tests/guest/run.sh
 
+test-guest-aot: all $(XRUN) $(GUEST_NATIVE) $(GUEST_WASM)
+	@KRAIT_CACHE=$(abspath $(TB))/aot-cache GUEST_TIER=aot sh tests/guest/run.sh
+
 # ---- limits -------------------------------------------------------------
 LIMITS_WASM := $(patsubst tests/limits/%.wat,$(TB)/limits/%.wasm,$(sort $(wildcard tests/limits/*.wat))) \
                $(patsubst tests/limits/%.c,$(TB)/limits/%.wasm,$(sort $(wildcard tests/limits/*.c)))
@@ -331,6 +341,18 @@ $(TB)/aot/%.wasm: tests/aot/%.wat
 
 test-aot: all $(AOT_WASM)
 	@sh tests/aot/cache.sh
+
+# The battery and cross-tier snapshots (tests/aot/test_*.c): programs
+# against krait.h and krait_host.h, run like the unit tests; their AOT
+# caches live in $(TB)/aot/battery-cache.
+AOT_TEST_BIN := $(patsubst tests/aot/%.c,$(TB)/aot/bin/%,$(sort $(wildcard tests/aot/test_*.c)))
+
+$(TB)/aot/bin/%: tests/aot/%.c $(UNIT_HDR) build/libkrait.a build/libkrait-host.a
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g -std=gnu11 -Iinclude -Itests/unit -DWASM_DIR='"$(TB)/aot"' $(WARN) -o $@ $< build/libkrait-host.a build/libkrait.a $(LDLIBS)
+
+test-aot-battery: all $(XRUN) $(AOT_WASM) $(AOT_TEST_BIN)
+	@sh tests/run_unit.sh aot-battery $(TB)/aot/bin
 
 test-limits-aot: all $(XRUN) $(LIMITS_WASM)
 	@KRAIT_CACHE=$(abspath $(TB))/aot-cache LIMIT_TIER=aot sh tests/limits/run.sh

@@ -26,6 +26,12 @@ void kaot_instance_finish(krait_instance *in);
 ** native code (through the slot ABI for the runtime and interpreter). */
 void kaot_func_bind(krait_instance *in, krait_func *f);
 
+/* locate.c: the function of store s whose native code holds pc (a
+** faulting instruction), or NULL when pc is in no AOT code of s; *off is
+** the Wasm offset of the access when the function has only one load or
+** store and calls nothing, else KR_NO_OFFSET. */
+krait_func *kaot_locate(krait_store *s, uintptr_t pc, uint32_t *off);
+
 /* Compiles (or finds cached) the native code of modules ms for a bounds
 ** mode in one compiler run, registering it in the process so modules
 ** with the same bytes made later attach it at once. 0, or -1 with err. */

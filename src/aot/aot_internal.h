@@ -40,6 +40,12 @@ typedef struct kaot_mod {
 /* bind.c: the runtime services table handed to generated code. */
 extern const kaot_api kaot_api_table;
 
+/* locate.c: for a stack overflow detected on entry to function callee of
+** instance in: the Wasm function that called it (*fn) and the offset of
+** its call instruction (*off, KR_NO_OFFSET unless exactly one can have
+** made the call). false when the caller is not Wasm code (a host entry). */
+bool kaot_overflow_site(krait_instance *in, uint32_t callee, krait_func **fn, uint32_t *off);
+
 /* build.c: the cache key (64 hex digits) of module bytes under cfg. */
 bool kaot_key(const krait_module *m, krait_bounds bounds, char out[65]);
 /* build.c: finds (in-process registry, then the cache) or, if may_build,

@@ -107,8 +107,22 @@ static void note_loc(kaot_ctx *X, kaot_loc loc) {
   ex->aot_trap_off = (uint32_t)loc;
 }
 
+/* Generated code finds a stack overflow on entry to the callee (loc is
+** its entry); the interpreter names the caller's call instruction, and so
+** does this when the native stack shows a Wasm caller (trap path only). */
+static void note_caller(kaot_ctx *X, kaot_loc loc) {
+  krait_func *f;
+  uint32_t off;
+  ki_exec *ex = ex_of(X);
+  if (kaot_overflow_site(inst_of(X), (uint32_t)(loc >> 32), &f, &off)) {
+    ex->aot_trap_fn = f;
+    ex->aot_trap_off = off;
+  }
+}
+
 __attribute__((noreturn)) static void rt_trap(kaot_ctx *X, int kind, kaot_loc loc) {
   note_loc(X, loc);
+  if (kind == KRAIT_TRAP_STACK_EXHAUSTED) note_caller(X, loc);
   ki_trap(ex_of(X), (krait_trapkind)kind);
 }
 

@@ -12,6 +12,7 @@ static const kr_aot_ops kaot_ops = {
   .instance_init = kaot_instance_init,
   .instance_finish = kaot_instance_finish,
   .func_bind = kaot_func_bind,
+  .locate = kaot_locate,
 };
 
 /* Makes tiers aot and auto available to engines made from now on. */

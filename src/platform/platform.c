@@ -129,13 +129,26 @@ static int fault_regs(void *ucv, uintptr_t *regs, int cap) {
   return n;
 }
 
+/* The faulting instruction's address in a signal context (0: unknown). */
+static uintptr_t fault_pc(void *ucv) {
+  ucontext_t *uc = ucv;
+#if defined(__x86_64__)
+  return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+  return (uintptr_t)uc->uc_mcontext.pc;
+#else
+  (void)uc;
+  return 0;
+#endif
+}
+
 /* The SIGSEGV/SIGBUS handler (see fault_regs and the region above). */
 static void on_fault(int sig, siginfo_t *si, void *uc) {
   char *a = si->si_addr;
   if (region.fn && a >= region.lo && a < region.hi) {
     uintptr_t regs[32];
     int n = fault_regs(uc, regs, 32);
-    region.fn(region.ctx, a, regs, n);
+    region.fn(region.ctx, a, regs, n, fault_pc(uc));
   }
   struct sigaction *old = sig == SIGSEGV ? &old_segv : &old_bus;
   sigaction(sig, old, NULL);
@@ -200,7 +213,8 @@ bool kp_is_64bit(void) {
 }
 
 /* Native code may use this thread's stack down to its end plus a margin
-** (host functions and the fault handler run on the same stack). */
+** (host functions and the fault handler run on the same stack); on a
+** stack smaller than twice the margin, down to its middle. */
 #define KP_STACK_MARGIN ((uintptr_t)256 << 10)
 
 uintptr_t kp_stack_limit(void) {
@@ -214,9 +228,9 @@ uintptr_t kp_stack_limit(void) {
     pthread_attr_destroy(&a);
   }
   uintptr_t here = (uintptr_t)__builtin_frame_address(0);
-  if (!lo || size < 2 * KP_STACK_MARGIN || here < (uintptr_t)lo || here > (uintptr_t)lo + size)
+  if (!lo || here < (uintptr_t)lo || here > (uintptr_t)lo + size)
     limit = here - ((uintptr_t)1 << 20);  /* unknown: assume 1 MiB below here */
   else
-    limit = (uintptr_t)lo + KP_STACK_MARGIN;
+    limit = (uintptr_t)lo + (size < 2 * KP_STACK_MARGIN ? size / 2 : KP_STACK_MARGIN);
   return limit;
 }

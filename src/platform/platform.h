@@ -48,8 +48,10 @@ bool kp_populate_write(void *p, size_t n);
 ** the catch point when the address is a guest memory fault and returns
 ** otherwise (the signal is then re-raised with the old disposition). Installed once per process. */
 /* regs holds the faulting thread's general-purpose registers (nregs of
-** them, possibly 0), so the handler can recover interpreter state. */
-typedef void (*kp_fault_fn)(void *ctx, void *addr, const uintptr_t *regs, int nregs);
+** them, possibly 0), so the handler can recover interpreter state; pc is
+** the faulting instruction's address (0 where unknown), which locates a
+** fault in native (AOT) code. */
+typedef void (*kp_fault_fn)(void *ctx, void *addr, const uintptr_t *regs, int nregs, uintptr_t pc);
 bool kp_fault_install(void);
 /* Sets (or clears with ctx NULL) this thread's guarded region. */
 void kp_fault_region(void *lo, void *hi, kp_fault_fn fn, void *ctx);

@@ -121,8 +121,16 @@ typedef struct ki_exec {
   krait_func *trap_fn;
   const uint32_t *trap_ip;
   krait_func *aot_trap_fn;     /* native code's trap location, when trap_ip */
-  uint32_t aot_trap_off;       /* is NULL: function and byte offset */
+  uint32_t aot_trap_off;       /* is NULL: function and byte offset (or
+                                  KR_NO_OFFSET when only the function is
+                                  known) */
+  uintptr_t aot_fault_pc;      /* a guard fault outside the interpreter:
+                                  the faulting instruction (0: none) */
 } ki_exec;
+
+/* An unknown code offset in a trap location (the message then names
+** only the function). */
+#define KR_NO_OFFSET UINT32_MAX
 
 /* One owned allocation of a store, freed with it. */
 typedef struct kr_owned {
@@ -177,6 +185,9 @@ struct krait_snapshot {
 };
 
 krait_snapshot *kr_snapshot_alloc(const krait_module *m);
+/* Whether every reference global of sn is null or names one of module
+** m's functions (snapshots store indices, never pointers). */
+bool kr_snapshot_globals_ok(const krait_snapshot *sn, const krait_module *m);
 /* Gives a sized snapshot its (empty) set of hot pages; without one, none
 ** are learned. */
 void kr_snapshot_hot_init(krait_snapshot *sn);
@@ -255,6 +266,10 @@ typedef struct kr_aot_ops {
   bool (*instance_init)(krait_instance *in);
   void (*instance_finish)(krait_instance *in);
   void (*func_bind)(krait_instance *in, krait_func *f);
+  /* the function of store s whose native code holds pc, or NULL, and
+  ** the access's offset or KR_NO_OFFSET (after a guard fault, for the
+  ** trap message) */
+  krait_func *(*locate)(krait_store *s, uintptr_t pc, uint32_t *off);
 } kr_aot_ops;
 extern const kr_aot_ops *kr_aot;
 

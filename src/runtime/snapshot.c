@@ -84,6 +84,42 @@ static bool ks_take_tables(krait_snapshot *sn, krait_instance *in, krait_error *
   return true;
 }
 
+/* Records global i of in: a reference as its function's index plus one (0
+** for null, as files before this rule stored it), never a pointer, so it
+** means the same in any instance, tier or process. False (err set) for a
+** reference it cannot name that way. */
+static bool ks_take_global(krait_snapshot *sn, krait_instance *in, uint32_t i, krait_error *err) {
+  uint8_t t = in->module->globals[i].type;
+  krait_slot v = in->globals[i]->val;
+  if (t != KD_FUNCREF && t != KD_EXTERNREF) {
+    sn->globals[i] = v;
+    return true;
+  }
+  const krait_func *f = v.ref;
+  sn->globals[i].bits = 0;
+  if (!f) return true;
+  if (t == KD_FUNCREF && f->inst == in) {
+    sn->globals[i].bits = (uint64_t)f->index + 1;
+    return true;
+  }
+  ks_fail(err, KRAIT_ERR_LINK, "cannot snapshot: a global holds a reference that is not one of "
+          "the module's own functions%s", "");
+  return false;
+}
+
+/* Whether the snapshot's reference globals all name a function of module
+** m (its own, or one with the same bytes) or null (a snapshot file is
+** checked before use). */
+bool kr_snapshot_globals_ok(const krait_snapshot *sn, const krait_module *m) {
+  for (uint32_t i = 0; i < sn->nglobals; i++) {
+    uint8_t t = m->globals[i].type;
+    uint64_t b = sn->globals[i].bits;
+    if ((t == KD_FUNCREF && b > m->nfuncs) || (t == KD_EXTERNREF && b != 0))
+      return false;
+  }
+  return true;
+}
+
 /* Allocates a snapshot for module m, its arrays zeroed, no image. */
 krait_snapshot *kr_snapshot_alloc(const krait_module *m) {
   krait_snapshot *sn = ku_calloc(1, sizeof *sn);
@@ -122,7 +158,11 @@ krait_snapshot *krait_snapshot_take(krait_instance *in, krait_error *err) {
   if (why) return ks_fail(err, KRAIT_ERR_LINK, "cannot snapshot a module with %s", why);
   krait_snapshot *sn = kr_snapshot_alloc(m);
   if (!sn) return ks_fail(err, KRAIT_ERR_NOMEM, "out of memory%s", "");
-  for (uint32_t i = 0; i < sn->nglobals; i++) sn->globals[i] = in->globals[i]->val;
+  for (uint32_t i = 0; i < sn->nglobals; i++)
+    if (!ks_take_global(sn, in, i, err)) {
+      krait_snapshot_free(sn);
+      return NULL;
+    }
   memcpy(sn->elem_len, in->elem_len, m->nelems * sizeof *sn->elem_len);
   memcpy(sn->data_len, in->data_len, m->ndatas * sizeof *sn->data_len);
   if (!ks_take_tables(sn, in, err)) {
@@ -204,7 +244,14 @@ static bool ks_reset(const krait_snapshot *sn, krait_memory *mem) {
 ** built instance. */
 static bool ks_restore(krait_instance *in, const krait_snapshot *sn) {
   const krait_module *m = in->module;
-  for (uint32_t i = 0; i < sn->nglobals; i++) in->globals[i]->val = sn->globals[i];
+  if (!kr_snapshot_globals_ok(sn, m)) return false;
+  for (uint32_t i = 0; i < sn->nglobals; i++) {
+    uint8_t t = m->globals[i].type;
+    if (t != KD_FUNCREF && t != KD_EXTERNREF) { in->globals[i]->val = sn->globals[i]; continue; }
+    uint64_t idx = sn->globals[i].bits;  /* index + 1, 0 for null */
+    in->globals[i]->val.ref = idx ? kr_func(in, (uint32_t)(idx - 1)) : NULL;
+    if (idx && !in->globals[i]->val.ref) return false;
+  }
   memcpy(in->elem_len, sn->elem_len, m->nelems * sizeof *sn->elem_len);
   for (uint32_t i = 0; i < m->nelems; i++)
     if (in->elem_len[i] && !kr_eval_elem(in, i)) return false;
@@ -222,13 +269,15 @@ static bool ks_restore(krait_instance *in, const krait_snapshot *sn) {
   return true;
 }
 
-/* Builds an instance of m (imports through l) in the state of sn. */
+/* Builds an instance of m (imports through l) in the state of sn. sn may
+** come from another module object with the same bytes (another engine,
+** such as one of another tier): it holds indices, never pointers. */
 krait_instance *krait_instantiate_snapshot(krait_linker *l, const krait_module *m,
                                            const krait_snapshot *sn, krait_error *err) {
   krait_error dummy;
   if (!err) err = &dummy;
   memset(err, 0, sizeof *err);
-  if (sn->module != m)
+  if (sn->module != m && (sn->module->len != m->len || memcmp(sn->module->bytes, m->bytes, m->len) != 0))
     return ks_fail(err, KRAIT_ERR_LINK, "the snapshot was taken from another module%s", "");
   krait_instance *in = kr_instance_build(l, m, sn->pages, sn, err);
   if (!in) return NULL;

@@ -176,8 +176,10 @@ static krait_func *locate(krait_store *s, const uint32_t *ip);
 /* The fault bridge: a fault inside any guard memory of the store becomes
 ** an out-of-bounds trap; anything else returns and crashes as usual. The
 ** interpreter keeps its code pointer in a register, so the register that
-** points into lowered code tells where the trap happened. */
-static void on_fault(void *ctx, void *addr, const uintptr_t *regs, int nregs) {
+** points into lowered code tells where the trap happened; otherwise the
+** faulting pc is kept for the AOT tier to name its function (after the
+** longjmp, in kr_trap_to_error: nothing is looked up in the handler). */
+static void on_fault(void *ctx, void *addr, const uintptr_t *regs, int nregs, uintptr_t pc) {
   krait_store *s = ctx;
   kr_owned *o = s->owned.data;
   uint8_t *a = addr;
@@ -191,6 +193,7 @@ static void on_fault(void *ctx, void *addr, const uintptr_t *regs, int nregs) {
         krait_func *f = locate(s, (const uint32_t *)regs[r]);
         if (f) s->ex.trap_ip = ki_fault_ip(f, (const uint32_t *)regs[r]);
       }
+      s->ex.aot_fault_pc = s->ex.trap_ip ? 0 : pc;
       ki_trap(&s->ex, KRAIT_TRAP_MEMORY_OOB);
     }
   }
@@ -212,7 +215,9 @@ static void settle_fuel(ki_exec *ex) {
 }
 
 /* The one catch point: runs a call with its limits, and turns a trap or
-** exit (longjmp) into an error. Nested host->wasm calls stack up here. */
+** exit (longjmp) into an error. Nested host->wasm calls stack up here,
+** each on the native stack: past its limit (kp_stack_limit) the call is
+** "call stack exhausted" before it starts, whichever tier runs it. */
 int kr_call_raw(krait_store *s, krait_func *f, krait_slot *slots, krait_error *err) {
   ki_exec *ex = &s->ex;
   jmp_buf jb;
@@ -222,7 +227,8 @@ int kr_call_raw(krait_store *s, krait_func *f, krait_slot *slots, krait_error *e
   volatile bool outer = ex->depth == 0;
   uint32_t room = f->nparams > f->nresults ? f->nparams : f->nresults;
   krait_slot *fp = ex->sp_free;
-  if (fp + room > ex->stack_end || ex->frame + 1 >= ex->frames_end) {
+  if (fp + room > ex->stack_end || ex->frame + 1 >= ex->frames_end ||
+      (uintptr_t)__builtin_frame_address(0) < kp_stack_limit()) {
     ex->trap = KRAIT_TRAP_STACK_EXHAUSTED;
     ex->trap_fn = NULL;
     kr_trap_to_error(s, err);
@@ -241,6 +247,7 @@ int kr_call_raw(krait_store *s, krait_func *f, krait_slot *slots, krait_error *e
     ex->catch = &jb;
     ex->trap = KRAIT_TRAP_NONE;
     ex->aot_trap_fn = NULL;
+    ex->aot_fault_pc = 0;
     if (f->host) {
       krait_caller cl = {s, NULL, f};
       ex->sp_free = fp + room;
@@ -346,12 +353,18 @@ void kr_trap_to_error(krait_store *s, krait_error *err) {
   if (!f && !ex->trap_ip && ex->aot_trap_fn) {  /* native code's location */
     f = ex->aot_trap_fn;
     off = ex->aot_trap_off;
+  } else if (!f && !ex->trap_ip && ex->aot_fault_pc && kr_aot && kr_aot->locate) {
+    uint32_t o;
+    f = kr_aot->locate(s, ex->aot_fault_pc, &o);  /* a guard fault */
+    off = o;
   }
   if (ex->trap == KRAIT_TRAP_MEMORY_OOB && stack_overflowed(trap_instance(s, f)))
     what = "guest stack overflow (the shadow stack ran out)";
-  if (f)
+  if (f && off != KR_NO_OFFSET)
     ku_fmt(err->message, sizeof err->message, "%s (in function %s at offset 0x%zx)",
            what, kr_func_name(f), off);
+  else if (f)
+    ku_fmt(err->message, sizeof err->message, "%s (in function %s)", what, kr_func_name(f));
   else
     ku_fmt(err->message, sizeof err->message, "%s", what);
 }

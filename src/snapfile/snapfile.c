@@ -409,7 +409,7 @@ static krait_snapshot *kf_decode(kf_in *r, const krait_module *m, void **extra, 
                kf_get_u32(r) == m->nelems && kf_get_u32(r) == m->ndatas &&
                sn->size == (uint64_t)sn->pages * 65536 && sn->pages <= 65536;
   for (uint32_t i = 0; shape && i < sn->nglobals; i++) sn->globals[i].bits = kf_get_u64(r);
-  shape = shape && kf_tables(r, sn);
+  shape = shape && kr_snapshot_globals_ok(sn, m) && kf_tables(r, sn);
   if (shape) { kf_get_u32s(r, sn->elem_len, m->nelems); kf_get_u32s(r, sn->data_len, m->ndatas); }
   uint32_t xn = shape ? kf_get_u32(r) : 0;
   const uint8_t *x = shape ? kf_take(r, xn) : NULL;

@@ -121,15 +121,18 @@ static void snapshot_round(krait_bounds bounds) {
 static void test_snapshot_guard(void) { snapshot_round(KRAIT_BOUNDS_GUARD); }
 static void test_snapshot_explicit(void) { snapshot_round(KRAIT_BOUNDS_EXPLICIT); }
 
-/* A snapshot is refused for another module, and for modules that import
-** their memory (basic.wat imports env.* functions only, so it is fine;
-** limits.wat is the other module here). */
+/* A snapshot is refused for another module (other bytes), and for
+** modules that import their memory (basic.wat imports env.* functions
+** only, so it is fine; limits.wat is the other module here). Another
+** module object made from the same bytes takes it (as another engine's,
+** of another tier, does: tests/aot/test_snapshot_tiers.c). */
 static void test_snapshot_refusals(void) {
   krait_engine *e = t_engine();
-  krait_module *m = t_load(e, "snapshot"), *other = t_load(e, "snapshot");
-  snap_inst base, x;
+  krait_module *m = t_load(e, "snapshot"), *other = t_load(e, "basic"), *same = t_load(e, "snapshot");
+  snap_inst base, x, y;
   krait_error err;
-  CHECK(m && other && open_inst(&base, e, m, NULL));
+  CHECK(m && other && same && open_inst(&base, e, m, NULL));
+  CHECK_INT(call_i32(&base, "init", 0, 0, 0), 0);
   krait_snapshot *snap = krait_snapshot_take(base.inst, &err);
   CHECK(snap != NULL);
   x.store = krait_store_new(e);
@@ -137,9 +140,13 @@ static void test_snapshot_refusals(void) {
   CHECK(krait_instantiate_snapshot(x.linker, other, snap, &err) == NULL);
   CHECK_ERR(err, KRAIT_ERR_LINK);
   CHECK_CONTAINS(err.message, "another module");
+  CHECK(open_inst(&y, e, same, snap));
+  check_initialized(&y);
+  close_inst(&y);
   close_inst(&x);
   close_inst(&base);
   krait_snapshot_free(snap);
+  krait_module_free(same);
   krait_module_free(other);
   krait_module_free(m);
   krait_engine_free(e);

@@ -1,0 +1,42 @@
+;; tests/aot/battery.wat -- the sandbox battery's module (test_battery.c):
+;; loads and stores at the edges of memory with run-time addresses,
+;; call_indirect against a wrong type, an index past the table and a null
+;; entry, recursion (direct, mutual, through call_indirect and through
+;; the host), and memory.grow against the declared maximum (2 pages).
+(module
+  (type $ii (func (param i32) (result i32)))
+  (type $vl (func (result i64)))
+  (import "host" "reenter" (func $reenter (param i32) (result i32)))
+  (memory (export "memory") 1 2)
+  (data (i32.const 65535) "\2a")
+  (table 5 funcref)
+  ;; [0] i32->i32, [1] ()->i64, [2] null, [3] rind, [4] null
+  (elem (i32.const 0) $double $answer)
+  (elem (i32.const 3) $rind)
+  (func $double (type $ii) (i32.mul (local.get 0) (i32.const 2)))
+  (func $answer (type $vl) (i64.const 42))
+  (func (export "add") (param i32 i32) (result i32)
+    (i32.add (local.get 0) (local.get 1)))
+  (func (export "load8") (param i32) (result i32) (i32.load8_u (local.get 0)))
+  (func (export "load32") (param i32) (result i32) (i32.load (local.get 0)))
+  (func (export "load64") (param i32) (result i64) (i64.load (local.get 0)))
+  (func (export "load8_off") (param i32) (result i32)
+    (i32.load8_u offset=0xffffffff (local.get 0)))
+  (func (export "load64_off") (param i32) (result i64)
+    (i64.load offset=0xfffffff8 (local.get 0)))
+  (func (export "store8") (param i32) (i32.store8 (local.get 0) (i32.const 7)))
+  (func (export "store64") (param i32) (i64.store (local.get 0) (i64.const -1)))
+  (func (export "ind") (param i32 i32) (result i32)
+    (call_indirect (type $ii) (local.get 1) (local.get 0)))
+  (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+  (func (export "size") (result i32) (memory.size))
+  (func $down (export "down") (param i32) (result i32)
+    (i32.add (call $down (i32.add (local.get 0) (i32.const 1))) (i32.const 1)))
+  (func $ping (export "ping") (param i32) (result i32)
+    (i32.add (call $pong (local.get 0)) (i32.const 1)))
+  (func $pong (param i32) (result i32)
+    (i32.add (call $ping (local.get 0)) (i32.const 2)))
+  (func $rind (export "rind") (param i32) (result i32)
+    (i32.add (call_indirect (type $ii) (local.get 0) (i32.const 3)) (i32.const 1)))
+  (func (export "reenter_wasm") (param i32) (result i32)
+    (i32.add (call $reenter (local.get 0)) (i32.const 1))))
