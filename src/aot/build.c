@@ -66,20 +66,69 @@ static const char *compiler(void) {
   return cc && *cc ? cc : "gcc";
 }
 
-/* The compiler's identity (its version and target), asked once. */
+/* The compiler's path: $KRAIT_CC (or gcc) as given when it names a file,
+** else the first executable of that name on $PATH; NULL when none. */
+static char *compiler_path(void) {
+  const char *cc = compiler(), *path = getenv("PATH");
+  if (strchr(cc, '/')) return ku_strdup(cc);
+  for (const char *p = path ? path : ""; *p;) {
+    size_t n = strcspn(p, ":");
+    char *f = ku_sprintf("%.*s/%s", (int)n, n ? p : ".", cc);
+    if (f && access(f, X_OK) == 0) return f;
+    ku_free(f);
+    p += n + (p[n] == ':');
+  }
+  return NULL;
+}
+
+/* Asks the compiler for its identity: the first line of --version (the
+** distribution's package version included; clang has no -dumpfullversion)
+** and its target. Writes "unknown" when it cannot be run. */
+static void ask_compiler(char *id, size_t cap) {
+  char *cmd = ku_sprintf("%s --version 2>/dev/null | head -n 1; %s -dumpmachine 2>/dev/null", compiler(), compiler());
+  FILE *p = cmd ? popen(cmd, "r") : NULL;
+  size_t n = p ? fread(id, 1, cap - 1, p) : 0;
+  if (p) pclose(p);
+  ku_free(cmd);
+  id[n] = 0;
+  for (char *c = id; *c; c++) if (*c == '\n') *c = ' ';
+  if (!n) snprintf(id, cap, "unknown");
+}
+
+/* The compiler's identity, asked once per process and remembered in the
+** cache directory under the compiler file's path, inode, size and mtime
+** (running the compiler costs 10-40 ms, paid by every start that looks
+** up an object otherwise). A replaced compiler is a new file, so asked
+** again. */
+static char *cache_dir(void);
 static const char *compiler_id(void) {
   static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
   static char id[256];
   pthread_mutex_lock(&lock);
   if (!id[0]) {
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "%s -dumpfullversion -dumpmachine 2>/dev/null", compiler());
-    FILE *p = popen(cmd, "r");
-    size_t n = p ? fread(id, 1, sizeof id - 1, p) : 0;
-    if (p) pclose(p);
-    id[n] = 0;
-    for (char *c = id; *c; c++) if (*c == '\n') *c = ' ';
-    if (!n) snprintf(id, sizeof id, "unknown");
+    char *cp = compiler_path(), *dir = cache_dir(), *memo = NULL, sig[65];
+    struct stat sb;
+    if (cp && dir && stat(cp, &sb) == 0) {
+      char *text = ku_sprintf("%s %ju %ju %jd %jd.%09ld", cp, (uintmax_t)sb.st_dev, (uintmax_t)sb.st_ino,
+                              (intmax_t)sb.st_size, (intmax_t)sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec);
+      if (text) kaot_sha_hex((const uint8_t *)text, strlen(text), sig);
+      memo = text ? ku_sprintf("%s/cc-%.32s", dir, sig) : NULL;
+      ku_free(text);
+    }
+    int fd = memo ? open(memo, O_RDONLY | O_CLOEXEC) : -1;
+    ssize_t n = fd >= 0 ? read(fd, id, sizeof id - 1) : -1;
+    if (fd >= 0) close(fd);
+    id[n > 0 ? n : 0] = 0;
+    if (n <= 0 || memchr(id, '\n', (size_t)n)) {
+      ask_compiler(id, sizeof id);
+      char *tmp = memo ? ku_sprintf("%s.%ld", memo, (long)getpid()) : NULL;
+      int w = tmp ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
+      bool ok = w >= 0 && write(w, id, strlen(id)) == (ssize_t)strlen(id);
+      if (w >= 0 && close(w) != 0) ok = false;
+      if (tmp && !(ok && rename(tmp, memo) == 0)) unlink(tmp);
+      ku_free(tmp);
+    }
+    ku_free(memo); ku_free(dir); ku_free(cp);
   }
   pthread_mutex_unlock(&lock);
   return id;

@@ -48,6 +48,8 @@ typedef struct em {
   uint32_t dead_depth, ninstr, nlabels;
   size_t off;                  /* offset of the current instruction */
   bool calls;                  /* the body calls (not a leaf) */
+  uint32_t *edges;             /* per label: back-edges to it, +1 if a loop */
+  uint32_t ecap;
   ku_fail fail;
 } em;
 
@@ -173,7 +175,8 @@ static void emit_branch(em *e, uint32_t d) {
     move_top(e, c->base, c->np);
     char l[40];
     loc(e, l);
-    fprintf(e->o, " CHARGE(%u, %s); goto L%u;", loop_cost(e, c), l, c->id);
+    e->edges[c->id]++;
+    fprintf(e->o, " LB%u(%u, %s); goto L%u;", c->id, loop_cost(e, c), l, c->id);
   } else {
     move_top(e, c->base, c->nr);
     c->end_used = true;
@@ -203,6 +206,14 @@ static em_ctl *push_ctl(em *e, uint8_t kind) {
     e->cs = cs;
     e->ccap = cap;
   }
+  if (e->nlabels == e->ecap) {
+    uint32_t cap = e->ecap * 2 + 16;
+    uint32_t *ed = ku_realloc(e->edges, cap * sizeof *ed);
+    if (!ed) em_fail(e, "out of memory");
+    memset(ed + e->ecap, 0, (cap - e->ecap) * sizeof *ed);
+    e->edges = ed;
+    e->ecap = cap;
+  }
   em_ctl *c = &e->cs[e->nc++];
   memset(c, 0, sizeof *c);
   c->kind = kind;
@@ -227,7 +238,10 @@ static void do_block(em *e, const kd_instr *in) {
   block_sig(e, in->bt, c);
   c->base = e->h - c->np;
   c->ninstr = e->ninstr;
-  if (kind == C_LOOP) fprintf(e->o, "L%u:;\n", c->id);
+  if (kind == C_LOOP) {
+    e->edges[c->id] = 1;
+    fprintf(e->o, "L%u:; LH%u(KLOC(%u, 0x%zxu));\n", c->id, c->id, e->fi, e->off);
+  }
   if (kind == C_IF) {  /* the else arm needs the params as they were */
     for (uint32_t i = 0; i < c->np; i++) {
       fprintf(e->d, "  %s p%u_%u;\n", kaot_ctype(c->pt[i]), c->id, i);
@@ -585,6 +599,22 @@ static void emit_decls(em *e, FILE *o) {
   }
 }
 
+/* Where each loop's interrupt check goes: a loop with one back-edge
+** checks on that edge (a subtract and branch); a loop with several (an
+** interpreter's dispatch loop: a br_table whose every case jumps back)
+** subtracts on each edge and checks once at its header, so the
+** countdown costs one branch per iteration whichever edge is taken.
+** Nothing runs between the edge and the header, so the state at an
+** exhausted budget is the same; the location named is the loop's. */
+static void loop_macros(const em *e, FILE *o, bool define) {
+  for (uint32_t id = 0; id < e->nlabels; id++) {
+    if (!e->edges[id]) continue;
+    if (!define) fprintf(o, "#undef LH%u\n#undef LB%u\n", id, id);
+    else if (e->edges[id] <= 2) fprintf(o, "#define LH%u(L)\n#define LB%u(c, L) CHARGE(c, L)\n", id, id);
+    else fprintf(o, "#define LH%u(L) POLL(L)\n#define LB%u(c, L) (B -= (c))\n", id, id);
+  }
+}
+
 /* Translates function fi (defined) into o. Returns 0, or -1 with msg. */
 int kaot_emit_func(FILE *o, const krait_module *m, const char *px, uint32_t fi,
                    bool explicit_bounds, char *msg, size_t cap) {
@@ -621,6 +651,7 @@ int kaot_emit_func(FILE *o, const krait_module *m, const char *px, uint32_t fi,
   fflush(e.o); fflush(e.d);
   kaot_proto(o, m, px, fi, true);
   fprintf(o, " {\n#define FI_ %u\n", fi);
+  loop_macros(&e, o, true);
   for (uint32_t i = e.ft->nparams; i < f->nlocals; i++)
     fprintf(o, "  %s l%u = 0;\n", kaot_ctype(f->local_types[i]), i);
   emit_decls(&e, o);
@@ -630,12 +661,14 @@ int kaot_emit_func(FILE *o, const krait_module *m, const char *px, uint32_t fi,
   bool leaf = !e.calls && f->nlocals + e.hcap < 1024;
   fprintf(o, "  %s(KLOC(%u, 0x%zxu));\n", leaf ? "ENTRY_LEAF" : "ENTRY", fi, f->body_offset);
   fwrite(body, 1, blen, o);
-  fputs("#undef FI_\n}\n\n", o);
+  fputs("#undef FI_\n", o);
+  loop_macros(&e, o, false);
+  fputs("}\n\n", o);
   rc = 0;
 out:
   if (e.o) fclose(e.o);
   if (e.d) fclose(e.d);
   free(body); free(dbuf);
-  ku_free(e.st); ku_free(e.used); ku_free(e.cs);
+  ku_free(e.st); ku_free(e.used); ku_free(e.cs); ku_free(e.edges);
   return rc;
 }

@@ -18,6 +18,7 @@ static const char prelude_macros[] =
   "#define SYNC_IN() (B = X->ex->budget)\n"
   "#define CHARGE(c, L) do { if (__builtin_expect((B -= (int64_t)(c)) < 0, 0)) { \\\n"
   "  SYNC_OUT(); X->api->refuel(X, (L)); SYNC_IN(); } } while (0)\n"
+  "#define POLL(L) do { if (__builtin_expect(B < 0, 0)) { SYNC_OUT(); X->api->refuel(X, (L)); SYNC_IN(); } } while (0)\n"
   "#define ENTRY(L) if (__builtin_expect((uintptr_t)__builtin_frame_address(0) < X->ex->stack_limit, 0)) TRAPK(KT_STACK_EXHAUSTED, L); \\\n"
   "  int64_t B = X->ex->budget; CHARGE(1, L); uint8_t *M = X->mem->base; MSDECL (void)M\n"
   "#define ENTRY_LEAF(L) int64_t B = X->ex->budget; CHARGE(1, L); uint8_t *M = X->mem->base; MSDECL (void)M\n"
