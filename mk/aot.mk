@@ -17,10 +17,11 @@ $(B)/obj/src/aot/unit.o: $(AOT_TEXT)
 $(B)/obj/src/aot/unit.o: CPPFLAGS += -I$(B)/gen
 
 # The identity gcc has at build time, in the form the cache key spells it
-# (its -dumpfullversion and -dumpmachine lines, each followed by a space):
+# (the first line of its --version and its -dumpmachine, each followed by a
+# space, as ask_compiler in src/aot/build.c reads them):
 # objects are looked up under it first, with no compiler run (build.c).
 # Empty when there is no gcc. After a gcc upgrade, lookups that miss ask
 # gcc for its new identity (one compiler run per process) until krait is
 # rebuilt.
-KAOT_GCC_BUILT := $(shell gcc -dumpfullversion -dumpmachine 2>/dev/null | tr '\n' ' ')
+KAOT_GCC_BUILT := $(shell { gcc --version 2>/dev/null | head -n 1; gcc -dumpmachine 2>/dev/null; } | tr '\n' ' ')
 $(B)/obj/src/aot/build.o: CPPFLAGS += -DKAOT_GCC_BUILT='"$(KAOT_GCC_BUILT)"'
