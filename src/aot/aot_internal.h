@@ -11,7 +11,7 @@
 #include <stdio.h>
 
 /* Bumped whenever the generated code changes for the same input. */
-#define KAOT_TRANSLATOR_VERSION 6u
+#define KAOT_TRANSLATOR_VERSION 7u
 
 /* emit.c: the C type of a value type ("uint32_t", "void *"...). */
 const char *kaot_ctype(uint8_t t);

@@ -5,6 +5,7 @@
 */
 #include "aot/aot_internal.h"
 #include "decode/instr.h"
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -658,8 +659,17 @@ int kaot_emit_func(FILE *o, const krait_module *m, const char *px, uint32_t fi,
   fwrite(dbuf, 1, dlen, o);
   /* A leaf with a small frame cannot run the stack out (the limit keeps a
   ** margin): it skips the stack check, keeping the charge of a call. */
-  bool leaf = !e.calls && f->nlocals + e.hcap < 1024;
-  fprintf(o, "  %s(KLOC(%u, 0x%zxu));\n", leaf ? "ENTRY_LEAF" : "ENTRY", fi, f->body_offset);
+  /* A frame of many values may be bigger than that margin: its check
+  ** subtracts a generous estimate (16 bytes a value) from the frame's top,
+  ** so the whole frame fits before the stack's end. */
+  uint64_t values = (uint64_t)f->nlocals + e.hcap;
+  bool leaf = !e.calls && values < 1024;
+  if (leaf)
+    fprintf(o, "  ENTRY_LEAF(KLOC(%u, 0x%zxu));\n", fi, f->body_offset);
+  else if (values < 1024)
+    fprintf(o, "  ENTRY(KLOC(%u, 0x%zxu));\n", fi, f->body_offset);
+  else
+    fprintf(o, "  ENTRY_BIG(KLOC(%u, 0x%zxu), %" PRIu64 "u);\n", fi, f->body_offset, values * 16 + 4096);
   fwrite(body, 1, blen, o);
   fputs("#undef FI_\n", o);
   loop_macros(&e, o, false);

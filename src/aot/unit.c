@@ -6,7 +6,9 @@
 #include "aot/aot_internal.h"
 #include "aot_text.inc"
 
-/* Prelude macros. ENTRY checks the native stack and charges a call;
+/* Prelude macros. ENTRY checks the native stack and charges a call
+** (ENTRY_BIG also subtracts the frame's estimated size, for frames the
+** stack limit's margin might not cover);
 ** CHARGE is the interrupt countdown; IND is call_indirect's fast path
 ** (bounds, null, lazy and type checks fall to the runtime's resolver). */
 static const char prelude_macros[] =
@@ -20,6 +22,8 @@ static const char prelude_macros[] =
   "  SYNC_OUT(); X->api->refuel(X, (L)); SYNC_IN(); } } while (0)\n"
   "#define POLL(L) do { if (__builtin_expect(B < 0, 0)) { SYNC_OUT(); X->api->refuel(X, (L)); SYNC_IN(); } } while (0)\n"
   "#define ENTRY(L) if (__builtin_expect((uintptr_t)__builtin_frame_address(0) < X->ex->stack_limit, 0)) TRAPK(KT_STACK_EXHAUSTED, L); \\\n"
+  "  int64_t B = X->ex->budget; CHARGE(1, L); uint8_t *M = X->mem->base; MSDECL (void)M\n"
+  "#define ENTRY_BIG(L, F) if (__builtin_expect((uintptr_t)__builtin_frame_address(0) - (uintptr_t)(F) < X->ex->stack_limit, 0)) TRAPK(KT_STACK_EXHAUSTED, L); \\\n"
   "  int64_t B = X->ex->budget; CHARGE(1, L); uint8_t *M = X->mem->base; MSDECL (void)M\n"
   "#define ENTRY_LEAF(L) int64_t B = X->ex->budget; CHARGE(1, L); uint8_t *M = X->mem->base; MSDECL (void)M\n"
   "#define BOUNDS(ea, n, L) do { if (__builtin_expect((ea) + (n) > MS, 0)) TRAPK(KT_MEMORY_OOB, L); } while (0)\n"
