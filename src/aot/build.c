@@ -7,6 +7,7 @@
 #include "krait_host.h"
 #include "aot/aot.h"
 #include "aot/aot_internal.h"
+#include "platform/dispatch.h"
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -82,11 +83,14 @@ static const char *compiler_id(void) {
 }
 
 /* The key of a set of modules (their hashes, in order) under one bounds
-** mode: translator, ABI, compiler identity and flags included. */
+** mode: translator, ABI, compiler identity and flags included, and the
+** benchmark-only no-checks build's mark (unit.c), so its objects never
+** meet a normal build's. */
 static void key_of(const char *shas, bool explicit_bounds, char out[65]) {
-  char *text = ku_sprintf("krait-aot abi=%u translator=%u cc=%s %s flags=%s bounds=%s modules=%s",
+  char *text = ku_sprintf("krait-aot abi=%u translator=%u cc=%s %s flags=%s bounds=%s%s modules=%s",
                           KAOT_ABI_VERSION, KAOT_TRANSLATOR_VERSION, compiler(), compiler_id(),
-                          KAOT_CFLAGS, explicit_bounds ? "explicit" : "guard", shas);
+                          KAOT_CFLAGS, explicit_bounds ? "explicit" : "guard",
+                          KP_INTERRUPT_CHECKS ? "" : " interrupt-checks=off", shas);
   kaot_sha_hex((const uint8_t *)(text ? text : ""), text ? strlen(text) : 0, out);
   ku_free(text);
 }
