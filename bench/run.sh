@@ -38,7 +38,8 @@ NODE_CMD="$NODE --no-warnings"
 [ "$node_major" -lt 20 ] && NODE_CMD="$NODE_CMD --experimental-wasi-unstable-preview1"
 [ "$node_major" -eq 0 ] && { NODE_CMD=""; echo "bench: node not found, no node column" >&2; }
 command -v wasm-interp >/dev/null 2>&1 || echo "bench: wasm-interp not found (apt-get install wabt)" >&2
-[ -x "$D/wasm2c/$(echo "$KERNELS" | head -n 1)-guard" ] ||
+first=$(echo $KERNELS | cut -d' ' -f1)
+[ -x "$D/wasm2c/$first-guard" ] ||
   echo "bench: no wasm2c programs in $D/wasm2c (wabt's wasm2c or its wasm-rt-impl.c missing)" >&2
 
 # The runners of each table; the first is the baseline of the ratios.
