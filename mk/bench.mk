@@ -30,7 +30,7 @@ BENCH_BINS    := $(BENCH_KERNELS:%=$(BENCH_BD)/native/%) \
 # pages (its default) and explicit checks. Left out when wabt lacks them.
 W2C_RT     := $(firstword $(wildcard /usr/share/wabt/wasm2c/wasm-rt-impl.c /usr/src/wasm2c/wasm-rt-impl.c))
 W2C        := $(shell command -v wasm2c 2>/dev/null)
-KAOT_FLAGS := $(shell sed -n 's/^\#define KAOT_CFLAGS "\(.*\)"$$/\1/p' src/aot/build.c)
+KAOT_FLAGS := $(shell sed -n 's/^\#define KAOT_CFLAGS "\([^"]*\)".*$$/\1/p' src/aot/build.c)
 ifneq ($(and $(W2C_RT),$(W2C)),)
 BENCH_BINS += $(BENCH_KERNELS:%=$(BENCH_BD)/wasm2c/%-guard) $(BENCH_KERNELS:%=$(BENCH_BD)/wasm2c/%-explicit)
 endif

@@ -23,8 +23,10 @@
 extern char **environ;
 
 /* Flags every unit is compiled with: Wasm floats round every operation
-** (no contraction into fma), and no assumptions about aliasing. */
-#define KAOT_CFLAGS "-O2 -fPIC -ffp-contract=off -fno-strict-aliasing -fno-math-errno -fno-optimize-sibling-calls -fsignaling-nans -w"
+** (no contraction into fma), and no assumptions about aliasing. They are
+** part of the cache key, so the benchmark-only build without interrupt
+** checks (KP_AOT_CHECKS_MARK, platform/dispatch.h) has its own objects. */
+#define KAOT_CFLAGS "-O2 -fPIC -ffp-contract=off -fno-strict-aliasing -fno-math-errno -fno-optimize-sibling-calls -fsignaling-nans -w" KP_AOT_CHECKS_MARK
 /* Wasm function bodies per unit, in bytes of Wasm code. */
 #define KAOT_UNIT_BYTES (96 * 1024)
 #define KAOT_MAGIC "KRAITAOT"
@@ -83,14 +85,11 @@ static const char *compiler_id(void) {
 }
 
 /* The key of a set of modules (their hashes, in order) under one bounds
-** mode: translator, ABI, compiler identity and flags included, and the
-** benchmark-only no-checks build's mark (unit.c), so its objects never
-** meet a normal build's. */
+** mode: translator, ABI, compiler identity and flags included. */
 static void key_of(const char *shas, bool explicit_bounds, char out[65]) {
-  char *text = ku_sprintf("krait-aot abi=%u translator=%u cc=%s %s flags=%s bounds=%s%s modules=%s",
+  char *text = ku_sprintf("krait-aot abi=%u translator=%u cc=%s %s flags=%s bounds=%s modules=%s",
                           KAOT_ABI_VERSION, KAOT_TRANSLATOR_VERSION, compiler(), compiler_id(),
-                          KAOT_CFLAGS, explicit_bounds ? "explicit" : "guard",
-                          KP_INTERRUPT_CHECKS ? "" : " interrupt-checks=off", shas);
+                          KAOT_CFLAGS, explicit_bounds ? "explicit" : "guard", shas);
   kaot_sha_hex((const uint8_t *)(text ? text : ""), text ? strlen(text) : 0, out);
   ku_free(text);
 }
