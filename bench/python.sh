@@ -8,6 +8,10 @@
 #           several minutes; `krait compile build/python/python.wasm`)
 #   interp  `krait python --tier interp`: the same under the interpreter
 #   node    the same python.wasm under Node's WASI (tests/python/node-wasi.mjs)
+#   aot-nochecks  `build/nocheck/krait python --tier aot`, when that
+#           benchmark-only build exists (`make bench-interrupts`): AOT code
+#           without the fuel/deadline countdown (its own object: compiled
+#           on first use, minutes)
 # with a geometric mean of the ratios over the CPU workloads (startup is
 # left out of it: it is a fixed cost, already inside every other row),
 # and issue 12's targets (AOT geomean <= 1.3x, AOT startup <= 2x).
@@ -16,12 +20,14 @@
 # fails is not timed ("-"), and any failure or mismatch exits 1 at the end.
 # Env: KRAIT (build/krait), NODE (node), PYTHON (/usr/bin/python3.11),
 # BENCH_RUNS (3), BENCH_WARMUP (1), WORKLOADS (startup and every
-# bench/python/*.py, by name without .py), RUNNERS (native aot interp node).
+# bench/python/*.py, by name without .py), RUNNERS (native aot interp node,
+# and aot-nochecks when build/nocheck/krait exists), NOCHECK.
 # Does not own: building krait or python.wasm (mk/bench.mk runs `make all`
 # and scripts/build-python.sh first), the workloads themselves.
 set -u
 cd "$(dirname "$0")/.." || exit 2
 KRAIT=${KRAIT:-build/krait}
+NOCHECK=${NOCHECK:-build/nocheck/krait}
 NODE=${NODE:-node}
 PYTHON=${PYTHON:-/usr/bin/python3.11}
 RUNS=${BENCH_RUNS:-3}
@@ -47,6 +53,7 @@ NODE_CMD="$NODE --no-warnings --max-old-space-size=4096"
 if [ -z "${RUNNERS:-}" ]; then
   RUNNERS="native aot interp"
   [ -n "$NODE_CMD" ] && RUNNERS="$RUNNERS node"
+  [ -x "$NOCHECK" ] && RUNNERS="$RUNNERS aot-nochecks"
 fi
 
 # cmd RUNNER WORKLOAD: the command line that runs WORKLOAD under RUNNER,
@@ -59,6 +66,7 @@ cmd() {
   case $1 in
     native) echo "$PYTHON $args" ;;
     aot|interp) echo "$KRAIT python --tier $1 $args" ;;
+    aot-nochecks) echo "$NOCHECK python --tier aot $args" ;;
     node)
       [ "$2" = startup ] || args="$BENCHDIR/$2.py"
       echo "$NODE_CMD tests/python/node-wasi.mjs --dir $LIB:/usr/local/lib/python3.11" \
@@ -101,6 +109,10 @@ case " $RUNNERS " in
              "$KRAIT" compile build/python/python.wasm >/dev/null ||
                { echo "bench: krait compile build/python/python.wasm failed" >&2; exit 2; } ;;
 esac
+case " $RUNNERS " in
+  *" aot-nochecks "*) "$NOCHECK" compile build/python/python.wasm >/dev/null ||
+               { echo "bench: $NOCHECK compile build/python/python.wasm failed" >&2; exit 2; } ;;
+esac
 
 echo "bench: checksums"
 for w in $WORKLOADS; do
@@ -130,7 +142,7 @@ secs() {
 
 {
   for w in $WORKLOADS; do
-    echo "$w $(secs "$w" native) $(secs "$w" aot) $(secs "$w" interp) $(secs "$w" node)"
+    echo "$w $(secs "$w" native) $(secs "$w" aot) $(secs "$w" interp) $(secs "$w" node) $(secs "$w" aot-nochecks)"
   done
 } | awk -v runs="$RUNS" -v warmup="$WARMUP" -v py="$PYTHON" '
   # cell T BASE: "T (Rx)", or "-" when either time is missing.
@@ -142,26 +154,30 @@ secs() {
   function v(x) { return x == "" ? "UNKNOWN" : x ? "MET" : "MISSED" }
   BEGIN {
     printf "Python 3.11 workloads: median wall time of %d runs (%d warmup); ratio = x native (%s)\n\n", runs, warmup, py
-    print "| workload | native s | krait AOT s (ratio) | krait interpreter s (ratio) | node s (ratio) |"
-    print "|---|---:|---:|---:|---:|"
+    print "| workload | native s | krait AOT s (ratio) | krait interpreter s (ratio) | node s (ratio) | AOT without checks s (ratio; benchmark-only build) |"
+    print "|---|---:|---:|---:|---:|---:|"
   }
   {
     name = ($1 == "startup") ? "startup (-c pass)" : $1
-    printf "| %s | %s | %s | %s | %s |\n", name, $2, cell($3, $2), cell($4, $2), cell($5, $2)
+    printf "| %s | %s | %s | %s | %s | %s |\n", name, $2, cell($3, $2), cell($4, $2), cell($5, $2), cell($6, $2)
     if ($1 == "startup") { if ($2 != "-" && $3 != "-" && $2 > 0) start = $3 / $2; next }
     if ($2 == "-" || $2 <= 0) next
     if ($3 != "-") { la += log($3 / $2); na++ }
     if ($4 != "-") { li += log($4 / $2); ni++ }
     if ($5 != "-") { ln += log($5 / $2); nn++ }
+    if ($6 != "-") { lx += log($6 / $2); nx++ }
+    if ($3 != "-" && $6 != "-") { lc += log($3 / $6); nc++ }
   }
   END {
-    printf "| geomean (excl. startup) | | %s | %s | %s |\n", gm(la, na), gm(li, ni), gm(ln, nn)
+    printf "| geomean (excl. startup) | | %s | %s | %s | %s |\n", gm(la, na), gm(li, ni), gm(ln, nn), gm(lx, nx)
     print ""
     print "| target | measured | verdict |"
     print "|---|---|---|"
     printf "| AOT geomean <= 1.3x native | %s | %s |\n", gm(la, na), v(na ? exp(la / na) <= 1.3 : "")
     printf "| krait python -c pass <= 2x native | %s | %s |\n", start == "" ? "-" : sprintf("%.2fx", start),
            v(start == "" ? "" : start <= 2)
+    if (nc) printf "| fuel/deadline checks with no limit < 3%% | AOT / AOT without checks, geomean %.3f | %s |\n",
+                   exp(lc / nc), v(exp(lc / nc) < 1.03)
   }' >"$OUT"
 echo
 cat "$OUT"

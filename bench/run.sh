@@ -10,18 +10,23 @@
 #  3. the same -nostdlib kernels with the smaller BENCH_SMALL workloads:
 #     wabt's wasm-interp vs krait's interpreter (`--invoke run`);
 # then issue 12's targets for the C kernels (AOT median <= 1.2x native,
-# AOT faster than wasm2c). First checks that every runner prints the same
+# AOT faster than wasm2c). When build/nocheck/krait exists (`make
+# bench-interrupts` builds it: -DKRAIT_NO_INTERRUPT_CHECKS=1, a
+# benchmark-only build whose AOT code has no fuel/deadline countdown),
+# tables 1 and 2 gain its AOT (guard) column, to show what the checks
+# cost with no limit set. First checks that every runner prints the same
 # checksum as the native build: a runner that fails or differs is not
 # timed ("-") and the script exits 1 at the end. The first AOT run of a
 # kernel compiles it into the cache ($KRAIT_CACHE/aot); the checksum pass
 # does that before any timing.
-# Env: KRAIT (build/krait), BENCH_RUNS (3), BENCH_WARMUP (1), KERNELS
-# (all), NODE (node), TABLES ("1 2 3").
+# Env: KRAIT (build/krait), NOCHECK (build/nocheck/krait), BENCH_RUNS (3),
+# BENCH_WARMUP (1), KERNELS (all), NODE (node), TABLES ("1 2 3").
 # Does not own: building the kernels and the wasm2c programs (mk/bench.mk,
 # into build/bench/).
 set -u
 cd "$(dirname "$0")/.." || exit 2
 KRAIT=${KRAIT:-build/krait}
+NOCHECK=${NOCHECK:-build/nocheck/krait}
 NODE=${NODE:-node}
 RUNS=${BENCH_RUNS:-3}
 WARMUP=${BENCH_WARMUP:-1}
@@ -45,6 +50,10 @@ first=$(echo $KERNELS | cut -d' ' -f1)
 # The runners of each table; the first is the baseline of the ratios.
 T1="native aot-guard aot-explicit interp node"
 T2="native aot-guard aot-explicit wasm2c-guard wasm2c-explicit"
+if [ -x "$NOCHECK" ]; then
+  T1="$T1 aot-nochecks"
+  T2="$T2 aot-nochecks"
+fi
 T3="wasm-interp interp-invoke"
 
 # cmd TABLE RUNNER KERNEL: the command line (split on spaces by hyperfine
@@ -56,6 +65,8 @@ cmd() {
     1.aot-guard) echo "$KRAIT run --tier aot --bounds guard $D/wasi/$3.wasm" ;;
     1.aot-explicit) echo "$KRAIT run --tier aot --bounds explicit $D/wasi/$3.wasm" ;;
     1.interp) echo "$KRAIT run --tier interp $D/wasi/$3.wasm" ;;
+    1.aot-nochecks) echo "$NOCHECK run --tier aot --bounds guard $D/wasi/$3.wasm" ;;
+    2.aot-nochecks) echo "$NOCHECK run --tier aot --bounds guard --invoke run $D/nowasi-full/$3.wasm" ;;
     1.node) [ -n "$NODE_CMD" ] && echo "$NODE_CMD bench/node-wasi.mjs $D/wasi/$3.wasm" ;;
     2.aot-guard) echo "$KRAIT run --tier aot --bounds guard --invoke run $D/nowasi-full/$3.wasm" ;;
     2.aot-explicit) echo "$KRAIT run --tier aot --bounds explicit --invoke run $D/nowasi-full/$3.wasm" ;;
@@ -175,6 +186,13 @@ table() {
       3) table 3 "## Table 3: -nostdlib kernels, small workloads: wabt's wasm-interp vs krait's interpreter (ratio < 1: krait faster)" ;;
     esac
   done
+  # The check cost: sum of log(AOT / AOT without checks) over table 2's kernels.
+  cl=0 cn=0
+  for k in $KERNELS; do
+    a=$(ms 2 aot-guard "$k") b=$(ms 2 aot-nochecks "$k")
+    [ "$a" = - ] || [ "$b" = - ] && continue
+    cl=$(awk -v s="$cl" -v a="$a" -v b="$b" 'BEGIN { printf "%.6f", s + log(a / b) }'); cn=$((cn + 1))
+  done
   # The targets (issue 12), from table 2: same module, same compiler and flags.
   awk '$1 == 2 { m[$2] = $3 } $1 == 1 { w[$2] = $3 }
     function v(x) { return x == "" ? "UNKNOWN" : x ? "MET" : "MISSED" }
@@ -191,7 +209,9 @@ table() {
       if ("wasm2c-explicit" in m && "aot-explicit" in m)
         printf "| AOT faster than wasm2c, explicit checks | AOT %.2fx vs wasm2c %.2fx native | %s |\n",
                m["aot-explicit"], m["wasm2c-explicit"], v(m["aot-explicit"] < m["wasm2c-explicit"])
-    }' "$D/csv/medians"
+      if (cn) printf "| fuel/deadline checks with no limit < 3%% | AOT / AOT without checks, geomean over %d kernels %.3f | %s |\n",
+                     cn, exp(cl / cn), v(exp(cl / cn) < 1.03)
+    }' "$D/csv/medians" cl="$cl" cn="$cn"
 } >"$OUT"
 echo
 cat "$OUT"
