@@ -77,8 +77,10 @@ $(BENCH_BD)/wasm2c/%-explicit: $(BENCH_BD)/wasm2c/%/k.c bench/wasm2c/main.c
 	$(NATIVE_CC) $(KAOT_FLAGS) -DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0 -I$(dir $<) -I$(dir $(W2C_RT)) \
 	  -o $@ bench/wasm2c/main.c $< $(W2C_RT) -lm
 
-# The cost of the fuel/deadline checks when they are disabled: the same
-# kernels under a build with the checks compiled out.
+# The cost of the fuel/deadline checks with no limit set: the same
+# kernels (and PYTHON_WORKLOADS under AOT) under a benchmark-only build
+# with the checks compiled out, in the interpreter and in the AOT code it
+# generates (objects under their own cache key).
 bench-interrupts: all bench-build
 	@$(MAKE) --no-print-directory B=build/nocheck CFLAGS="-O2 -g -DKRAIT_NO_INTERRUPT_CHECKS=1" all
 	@sh bench/interrupts.sh
