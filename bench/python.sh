@@ -66,7 +66,7 @@ cmd() {
   case $1 in
     native) echo "$PYTHON $args" ;;
     aot|interp) echo "$KRAIT python --tier $1 $args" ;;
-    aot-nochecks) echo "$NOCHECK python --tier aot $args" ;;
+    aot-nochecks) echo "$NOCHECK python --python-home $(pwd)/build/python --tier aot $args" ;;
     node)
       [ "$2" = startup ] || args="$BENCHDIR/$2.py"
       echo "$NODE_CMD tests/python/node-wasi.mjs --dir $LIB:/usr/local/lib/python3.11" \
