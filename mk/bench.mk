@@ -1,11 +1,15 @@
 # mk/bench.mk -- `make bench`: benchmark kernels (bench/*.c) native, under
-# krait and under Node's WASI, plus wasm-interp vs krait on -nostdlib
-# builds; `make bench-python`: Python workloads (bench/python/*.py) under
-# native CPython 3.11, `krait python` and Node's WASI; `make bench-serve`:
+# krait (AOT in both bounds modes, interpreter) and under Node's WASI; on
+# -nostdlib builds native vs krait AOT vs wasm2c (Debian's wabt, compiled
+# with the AOT tier's own compiler flags), and wasm-interp vs the
+# interpreter; `make bench-python`: Python workloads (bench/python/*.py)
+# under native CPython 3.11, `krait python` (AOT and interpreter) and
+# Node's WASI; `make bench-serve`:
 # `krait serve` (bench/serve/) vs gunicorn on loopback with wrk (throughput,
 # latency, cold start, memory per in-flight request, artifact size);
 # `make bench-kv`: a one-write request's latency per store durability.
-# Owns: building build/bench/{native,wasi,nowasi,native-small}/.
+# Owns: building build/bench/{native,wasi,nowasi,nowasi-full,native-small,
+# wasm2c}/.
 # Does not own: timing and tables (bench/run.sh, bench/python.sh,
 # bench/serve.sh), building python.wasm (scripts/build-python.sh) or
 # build/test/host/bin/test_app (its rule is in mk/tests.mk).
@@ -16,7 +20,20 @@ BENCH_BD      := build/bench
 BENCH_BINS    := $(BENCH_KERNELS:%=$(BENCH_BD)/native/%) \
                  $(BENCH_KERNELS:%=$(BENCH_BD)/native-small/%) \
                  $(BENCH_KERNELS:%=$(BENCH_BD)/wasi/%.wasm) \
-                 $(BENCH_KERNELS:%=$(BENCH_BD)/nowasi/%.wasm)
+                 $(BENCH_KERNELS:%=$(BENCH_BD)/nowasi/%.wasm) \
+                 $(BENCH_KERNELS:%=$(BENCH_BD)/nowasi-full/%.wasm)
+
+# wasm2c baseline: the -nostdlib kernels through Debian's wasm2c and its
+# runtime (wasm-rt-impl.c, shipped by the wabt package), compiled with the
+# flags the AOT tier compiles its own C with (KAOT_CFLAGS in
+# src/aot/build.c, read from there), in wasm2c's two bounds modes: guard
+# pages (its default) and explicit checks. Left out when wabt lacks them.
+W2C_RT     := $(firstword $(wildcard /usr/share/wabt/wasm2c/wasm-rt-impl.c /usr/src/wasm2c/wasm-rt-impl.c))
+W2C        := $(shell command -v wasm2c 2>/dev/null)
+KAOT_FLAGS := $(shell sed -n 's/^\#define KAOT_CFLAGS "\([^"]*\)".*$$/\1/p' src/aot/build.c)
+ifneq ($(and $(W2C_RT),$(W2C)),)
+BENCH_BINS += $(BENCH_KERNELS:%=$(BENCH_BD)/wasm2c/%-guard) $(BENCH_KERNELS:%=$(BENCH_BD)/wasm2c/%-explicit)
+endif
 
 .PHONY: bench bench-build bench-interrupts bench-python bench-serve bench-kv
 bench: all bench-build
@@ -42,8 +59,28 @@ $(BENCH_BD)/nowasi/%.wasm: bench/%.c bench/bench.h bench/nolibc.c
 	$(WASI_CC) --target=wasm32 -nostdlib -O2 -DBENCH_NO_MAIN -DBENCH_SMALL -Wall \
 	  -Wl,--no-entry -Wl,--export=run -o $@ $< bench/nolibc.c
 
-# The cost of the fuel/deadline checks when they are disabled: the same
-# kernels under a build with the checks compiled out.
+# The same -nostdlib kernels with the full workloads (native vs AOT vs wasm2c).
+$(BENCH_BD)/nowasi-full/%.wasm: bench/%.c bench/bench.h bench/nolibc.c
+	@mkdir -p $(dir $@)
+	$(WASI_CC) --target=wasm32 -nostdlib -O2 -DBENCH_NO_MAIN -Wall \
+	  -Wl,--no-entry -Wl,--export=run -o $@ $< bench/nolibc.c
+
+.PRECIOUS: $(BENCH_BD)/wasm2c/%/k.c
+$(BENCH_BD)/wasm2c/%/k.c: $(BENCH_BD)/nowasi-full/%.wasm
+	@mkdir -p $(dir $@)
+	$(W2C) $< -n k -o $@
+
+$(BENCH_BD)/wasm2c/%-guard: $(BENCH_BD)/wasm2c/%/k.c bench/wasm2c/main.c
+	$(NATIVE_CC) $(KAOT_FLAGS) -I$(dir $<) -I$(dir $(W2C_RT)) -o $@ bench/wasm2c/main.c $< $(W2C_RT) -lm
+
+$(BENCH_BD)/wasm2c/%-explicit: $(BENCH_BD)/wasm2c/%/k.c bench/wasm2c/main.c
+	$(NATIVE_CC) $(KAOT_FLAGS) -DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0 -I$(dir $<) -I$(dir $(W2C_RT)) \
+	  -o $@ bench/wasm2c/main.c $< $(W2C_RT) -lm
+
+# The cost of the fuel/deadline checks with no limit set: the same
+# kernels (and PYTHON_WORKLOADS under AOT) under a benchmark-only build
+# with the checks compiled out, in the interpreter and in the AOT code it
+# generates (objects under their own cache key).
 bench-interrupts: all bench-build
 	@$(MAKE) --no-print-directory B=build/nocheck CFLAGS="-O2 -g -DKRAIT_NO_INTERRUPT_CHECKS=1" all
 	@sh bench/interrupts.sh

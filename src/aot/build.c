@@ -7,6 +7,7 @@
 #include "krait_host.h"
 #include "aot/aot.h"
 #include "aot/aot_internal.h"
+#include "platform/dispatch.h"
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -22,8 +23,10 @@
 extern char **environ;
 
 /* Flags every unit is compiled with: Wasm floats round every operation
-** (no contraction into fma), and no assumptions about aliasing. */
-#define KAOT_CFLAGS "-O2 -fPIC -ffp-contract=off -fno-strict-aliasing -fno-math-errno -fno-optimize-sibling-calls -fsignaling-nans -w"
+** (no contraction into fma), and no assumptions about aliasing. They are
+** part of the cache key, so the benchmark-only build without interrupt
+** checks (KP_AOT_CHECKS_MARK, platform/dispatch.h) has its own objects. */
+#define KAOT_CFLAGS "-O2 -fPIC -ffp-contract=off -fno-strict-aliasing -fno-math-errno -fno-optimize-sibling-calls -fsignaling-nans -w" KP_AOT_CHECKS_MARK
 /* Wasm function bodies per unit, in bytes of Wasm code. */
 #define KAOT_UNIT_BYTES (96 * 1024)
 #define KAOT_MAGIC "KRAITAOT"
