@@ -2,7 +2,8 @@
 ** tests/fuzz/fuzz_aot.c -- libFuzzer target: bytes -> decode -> validate
 ** -> AOT translation (src/aot/) of every defined function into C, with the
 ** file layout around it (prelude, declarations, descriptors). Compiling
-** the C is not fuzzed here (a compiler run per input is too slow); a
+** the C is not fuzzed here (a compiler run per input is too slow; the
+** fuzz-aot-sample tier, tests/fuzz/aot_sample.sh, compiles a sample); a
 ** translation that fails on a validated module, crashes or leaks is a
 ** finding. Does not own: the translator or the seeds (tests/fuzz/aot-seeds).
 */
