@@ -20,6 +20,11 @@ const { chromium } = require("playwright-core");
 
 const ROOT = process.argv[2] || "build/web";
 const SHOTS = "build/test/out/web";
+// Python that touches the stdlib, a file and the interpreter's state: its
+// output must be the same from a boot and from any snapshot.
+const SNAPSHOT_PROBE = 'import json, decimal, sys\nprint(sum(range(10)), "héllo".upper(), sorted({3, 1, 2}), ' +
+  'json.dumps({"a": [1, 2]}), decimal.Decimal(1) / 7, sys.version_info[:2], 2 ** 100)\n' +
+  'print(open("in.txt").read())';
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 fs.mkdirSync(SHOTS, { recursive: true });
 
@@ -408,11 +413,8 @@ try {
 
   await test(browser, "snapshot-same-as-boot", base, async (page) => {
     await playground(page, base);
-    const got = await page.evaluate(async () => {
+    const got = await page.evaluate(async (code) => {
       const { load } = await import("../krait.js");
-      const code = 'import json, decimal, sys\nprint(sum(range(10)), "héllo".upper(), sorted({3, 1, 2}), ' +
-        'json.dumps({"a": [1, 2]}), decimal.Decimal(1) / 7, sys.version_info[:2], 2 ** 100)\n' +
-        'print(open("in.txt").read())';
       const out = {};
       for (const snapshot of [false, true]) {
         let text = "";
@@ -421,7 +423,7 @@ try {
         out[snapshot] = { text, from: py.fromSnapshot, ms: py.bootMs };
       }
       return out;
-    });
+    }, SNAPSHOT_PROBE);
     expect(got.true.from === true && got.false.from === false, `started from ${JSON.stringify(got)}`);
     expect(got.true.text === got.false.text && got.true.text.includes("45 HÉLLO [1, 2, 3]"),
            `snapshot '${got.true.text}' vs boot '${got.false.text}'`);
@@ -436,11 +438,8 @@ try {
       route.fulfill({ status: 200, contentType: "application/octet-stream", body: snaps[tier].bytes });
     });
     await playground(page, base);
-    const got = await page.evaluate(async () => {
+    const got = await page.evaluate(async (code) => {
       const { load } = await import("../krait.js");
-      const code = 'import json, decimal, sys\nprint(sum(range(10)), "héllo".upper(), sorted({3, 1, 2}), ' +
-        'json.dumps({"a": [1, 2]}), decimal.Decimal(1) / 7, sys.version_info[:2], 2 ** 100)\n' +
-        'print(open("in.txt").read())';
       const out = {};
       for (const how of ["boot", "aot", "interp"]) {
         let text = "";
@@ -451,7 +450,7 @@ try {
         py.worker.terminate();
       }
       return out;
-    });
+    }, SNAPSHOT_PROBE);
     expect(got.aot.from === true && got.interp.from === true && got.boot.from === false, `started from ${JSON.stringify(got)}`);
     expect(got.boot.text.includes("45 HÉLLO [1, 2, 3]") && got.aot.text === got.boot.text && got.interp.text === got.boot.text,
            `aot '${got.aot.text}', interp '${got.interp.text}' vs boot '${got.boot.text}'`);
