@@ -67,6 +67,16 @@ static int body_is(const ka_response *r, const char *text) {
   return r->body_len == strlen(text) && memcmp(r->body, text, r->body_len) == 0;
 }
 
+/* Whether a answers method uri (with body) with status and exactly text;
+** says what it got otherwise. */
+static bool answers(ka_app *a, const char *method, const char *uri, const char *body, int status, const char *text) {
+  ka_response r = get(a, method, uri, body);
+  bool ok = r.status == status && body_is(&r, text);
+  if (!ok) printf("  %s %s: %d '%.*s', expected %d '%s'\n", method, uri, r.status, (int)r.body_len, (const char *)r.body, status, text);
+  ka_response_free(&r);
+  return ok;
+}
+
 /* The Spin seed example, unmodified. */
 static void test_spin_seed(void) {
   char src[4200];
@@ -94,10 +104,7 @@ static void test_cloudflare_seed_kv(void) {
   ka_app *a = boot("cf", src, "cloudflare", NULL, st, "FOO", 0);
   CHECK(a != NULL);
   if (a) {
-    ka_response r = get(a, "GET", "/", NULL);
-    CHECK_INT(r.status, 200);
-    CHECK(body_is(&r, "baz"));
-    ka_response_free(&r);
+    CHECK(answers(a, "GET", "/", NULL, 200, "baz"));
     ka_app_free(a);
   }
   kk_value v = { 0 };
@@ -130,16 +137,10 @@ static void test_isolation_and_grants(void) {
   CHECK(a != NULL);
   if (!a) return;
   for (int i = 0; i < 3; i++) {
-    ka_response r = get(a, "GET", "/", NULL);
-    CHECK_INT(r.status, 200);
-    CHECK(body_is(&r, "1"));
-    ka_response_free(&r);
+    CHECK(answers(a, "GET", "/", NULL, 200, "1"));
   }
-  ka_response r = get(a, "GET", "/kv", NULL);
-  CHECK_INT(r.status, 403);
-  CHECK(body_is(&r, "PermissionError"));
-  ka_response_free(&r);
-  r = get(a, "GET", "/var", NULL);
+  CHECK(answers(a, "GET", "/kv", NULL, 403, "PermissionError"));
+  ka_response r = get(a, "GET", "/var", NULL);
   CHECK(body_is(&r, "hello"));
   ka_response_free(&r);
   ka_app_free(a);
@@ -260,18 +261,12 @@ static void test_list_full_pages(void) {
   ka_app *a = boot("pages", dir, "spin", NULL, st, "PAGES", 0);
   CHECK(a != NULL);
   if (a) {
-    ka_response r = get(a, "GET", "/", NULL);
-    CHECK_INT(r.status, 200);
-    CHECK(body_is(&r, "1001 True"));
-    ka_response_free(&r);
+    CHECK(answers(a, "GET", "/", NULL, 200, "1001 True"));
     for (int i = 0; i < 3000; i++) {
       snprintf(key, sizeof key, "s%06d", i);
       kk_set(st, key, 7, "v", 1, &ke);
     }
-    r = get(a, "GET", "/", NULL);
-    CHECK_INT(r.status, 200);
-    CHECK(body_is(&r, "4001 True"));
-    ka_response_free(&r);
+    CHECK(answers(a, "GET", "/", NULL, 200, "4001 True"));
     ka_app_free(a);
   }
   kk_close(st);
