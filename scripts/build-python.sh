@@ -306,6 +306,11 @@ PY_CFLAGS="-O2 -Wno-error=int-conversion -DPy_DEFAULT_RECURSION_LIMIT=1000"
 PY_LDFLAGS="-Wl,--stack-first,-z,stack-size=$PY_STACK -Wl,--initial-memory=$((PY_STACK + (10 << 20)))"
 PY_LDFLAGS="$PY_LDFLAGS -Wl,--wrap=utimensat,--wrap=futimens"  # python/c/krait_utimens.c
 PY_LDFLAGS="$PY_LDFLAGS -Wl,--export=krait_handle_direct,--export-table"  # python/c/krait_abi.h
+# pymalloc, which configure leaves off for WASI: without it every small
+# object is a dlmalloc call. Sound on wasm32: 3.11's address_in_range()
+# asks a radix tree of arena addresses (a static 128 KiB leaf array for
+# 32-bit pointers) and reads no pool header of a foreign pointer; with no
+# mmap (HAVE_MMAP unset) its 256 KiB arenas come from malloc().
 
 configure_py() {
   cd "$BLD" &&
@@ -320,7 +325,7 @@ configure_py() {
     "$SRC/configure" -C \
       --host=wasm32-unknown-wasi --build="$(uname -m)-linux-gnu" \
       --with-build-python="$BUILD_PY" --prefix=/usr/local \
-      --without-ensurepip
+      --without-ensurepip --with-pymalloc
 }
 step "configure" configure_py
 # The _krait module (krait serve's host interface) and krait_init /
