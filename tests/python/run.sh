@@ -59,6 +59,8 @@ for layout in zip dir; do
   check sqlite-mem $layout "[(1, 'a'), (2, 'b')]" 'import sqlite3; c=sqlite3.connect(":memory:"); c.execute("create table t(i,s)"); c.executemany("insert into t values(?,?)", [(1,"a"),(2,"b")]); print(c.execute("select * from t order by i").fetchall())'
   check sqlite-file $layout 3 'import sqlite3; c=sqlite3.connect("/tmp/t.db"); c.execute("create table if not exists t(i)"); c.executemany("insert into t values(?)", [(1,),(2,),(3,)]); c.commit(); c.close(); print(sqlite3.connect("/tmp/t.db").execute("select count(*) from t").fetchone()[0])'
   rm -f "$TMP/scratch/t.db"
+  # pymalloc (build-python.sh's --with-pymalloc): blocks counted by it
+  check pymalloc $layout '1 True' 'import sys, sysconfig; print(sysconfig.get_config_var("WITH_PYMALLOC"), sys.getallocatedblocks() > 0)'
   check file-io $layout 'hello 5' 'open("/tmp/t.txt","w").write("hello"); s=open("/tmp/t.txt").read(); print(s, len(s))'
 done
 echo "$pass passed, $fail failed"
