@@ -297,14 +297,15 @@ mkdir -p "$BLD"
 # -Wno-error=int-conversion: clang 16 makes int-conversion an error and
 # Modules/timemodule.c trips it on WASI.
 # The recursion limit is native CPython's 1000 (WASI builds default to
-# 600 for a 512 KiB stack); the stack is sized so that 1000 levels of
-# recursion through C (nested repr, json, pickle) fit with room to spare:
-# tests/python/run.sh checks 990 levels each way. Stack-first, so an
-# overflow leaves memory (a clean trap) instead of corrupting data.
-PY_STACK=$((8 << 20))
+# 600). The stack and first memory size are CPython's own WASI link flags
+# (configure's CONFIGURE_LDFLAGS_NODIST: -z stack-size=524288,
+# --stack-first, --initial-memory=10485760, placed after LDFLAGS, so they
+# are the ones that count): a 512 KiB stack, first in memory, so an
+# overflow leaves memory (a clean trap) instead of corrupting data; 1000
+# levels of recursion through C fit in it (tests/python/run.sh checks 990
+# levels of nested repr, json and pickle each way).
 PY_CFLAGS="-O2 -Wno-error=int-conversion -DPy_DEFAULT_RECURSION_LIMIT=1000"
-PY_LDFLAGS="-Wl,--stack-first,-z,stack-size=$PY_STACK -Wl,--initial-memory=$((PY_STACK + (10 << 20)))"
-PY_LDFLAGS="$PY_LDFLAGS -Wl,--wrap=utimensat,--wrap=futimens"  # python/c/krait_utimens.c
+PY_LDFLAGS="-Wl,--wrap=utimensat,--wrap=futimens"  # python/c/krait_utimens.c
 PY_LDFLAGS="$PY_LDFLAGS -Wl,--export=krait_handle_direct,--export-table"  # python/c/krait_abi.h
 # pymalloc, which configure leaves off for WASI: without it every small
 # object is a dlmalloc call. Sound on wasm32: 3.11's address_in_range()
