@@ -7,6 +7,7 @@
 #include "krait_host.h"
 #include "aot/aot.h"
 #include "aot/aot_internal.h"
+#include "valid/valid.h"
 #include "platform/dispatch.h"
 #include <dlfcn.h>
 #include <errno.h>
@@ -414,6 +415,16 @@ static bool build(const char *cdir, const char *path, const krait_module *const 
     set_err(err, KRAIT_ERR_IO, "aot: cannot create a build directory in %s", cdir);
     return false;
   }
+  /* a module made with the other bounds mode's code attached has bodies
+  ** not validated yet (valid.h); the translator takes valid ones only */
+  krait_error verr;
+  for (size_t i = 0; i < n; i++)
+    if (kv_validate_bodies(ms[i], &verr) != 0) {
+      rmdir(tmpl);
+      ku_free(tmpl);
+      if (err) *err = verr;
+      return false;
+    }
   size_t units = write_units(tmpl, ms, n, key, explicit_bounds, msg, sizeof msg);
   bool ok = units > 0 && compile_units(tmpl, units);
   char *so = ku_sprintf("%s/out.so", tmpl);

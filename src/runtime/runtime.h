@@ -255,13 +255,20 @@ krait_trapkind kr_table_fill(krait_table *t, uint32_t i, void *v, uint32_t n);
 /* Name of a function for messages: name section, export, or func[N]. */
 const char *kr_func_name(const krait_func *f);
 
+/* krait_module_new without the copy: makes a module of bytes, a ku_malloc'ed
+** buffer of len bytes it takes over (freed with the module, or here on
+** failure). The buffer must be private memory: validated bytes must never
+** change under the module. */
+krait_module *kr_module_adopt(krait_engine *e, uint8_t *bytes, size_t len, krait_error *err);
+
 
 /* The AOT tier's entry points (src/aot, in libkrait-host.a), installed by
 ** krait_aot_enable() (krait_host.h); NULL in a program that links only the
 ** engine, which then runs every module on the interpreter (tier auto) or
 ** refuses tier aot. */
 typedef struct kr_aot_ops {
-  int (*attach)(krait_module *m, krait_error *err);
+  /* attaches native code (see aot.h's kaot_attach) */
+  int (*attach)(krait_module *m, bool may_build, krait_error *err);
   void (*detach)(krait_module *m);
   bool (*instance_init)(krait_instance *in);
   void (*instance_finish)(krait_instance *in);
