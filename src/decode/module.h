@@ -135,6 +135,8 @@ struct krait_module {
   const char *module_name; /* from the name section */
   void *aot;               /* attached native code (src/aot/, kaot_mod) */
   _Atomic bool bodies_pending; /* some bodies not validated yet (valid.h) */
+  uint8_t sha[32];         /* SHA-256 of bytes, once has_sha is set */
+  _Atomic bool has_sha;    /* given at creation or computed on first ask */
 };
 
 /* Decodes bytes into m (already zeroed, engine set). On failure fills err

@@ -88,7 +88,8 @@ static krait_module *make_module(krait_module *m, krait_error *err) {
   return m;
 }
 
-krait_module *kr_module_adopt(krait_engine *e, uint8_t *bytes, size_t len, krait_error *err) {
+krait_module *kr_module_adopt(krait_engine *e, uint8_t *bytes, size_t len, const uint8_t *sha,
+                              krait_error *err) {
   krait_error dummy;
   if (!err) err = &dummy;
   memset(err, 0, sizeof *err);
@@ -100,6 +101,10 @@ krait_module *kr_module_adopt(krait_engine *e, uint8_t *bytes, size_t len, krait
   m->engine = e;
   m->bytes = bytes;
   m->len = len;
+  if (sha) {
+    memcpy(m->sha, sha, sizeof m->sha);
+    atomic_store(&m->has_sha, true);
+  }
   return make_module(m, err);
 }
 
@@ -112,7 +117,7 @@ krait_module *krait_module_new(krait_engine *e, const uint8_t *bytes, size_t len
   uint8_t *copy = ku_malloc(len ? len : 1);
   if (!copy) return fail_module(NULL, true, err);
   if (len) memcpy(copy, bytes, len);
-  return kr_module_adopt(e, copy, len, err);
+  return kr_module_adopt(e, copy, len, NULL, err);
 }
 
 void krait_module_free(krait_module *m) {

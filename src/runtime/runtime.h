@@ -258,8 +258,10 @@ const char *kr_func_name(const krait_func *f);
 /* krait_module_new without the copy: makes a module of bytes, a ku_malloc'ed
 ** buffer of len bytes it takes over (freed with the module, or here on
 ** failure). The buffer must be private memory: validated bytes must never
-** change under the module. */
-krait_module *kr_module_adopt(krait_engine *e, uint8_t *bytes, size_t len, krait_error *err);
+** change under the module. sha, when not NULL, is the SHA-256 of exactly
+** these bytes (a caller that knows it spares computing it again). */
+krait_module *kr_module_adopt(krait_engine *e, uint8_t *bytes, size_t len, const uint8_t *sha,
+                              krait_error *err);
 
 
 /* The AOT tier's entry points (src/aot, in libkrait-host.a), installed by
