@@ -69,6 +69,8 @@ char *kaot_cache_dir(void);
 #define KAOT_MEMO_AGE_S 2
 bool kaot_memo_get(const char *kind, const struct stat *sb, const char *detail, char out[65]);
 void kaot_memo_put(const char *kind, const struct stat *sb, const char *detail, const char *value);
+/* memo.c: whether the file's ctime lies KAOT_MEMO_AGE_S in the past. */
+bool kaot_memo_settled(const struct stat *sb);
 /* memo.c: whether two fstat results are the same file with the same
 ** contents by identity (device, inode, size, mtime, ctime). */
 bool kaot_same_file(const struct stat *a, const struct stat *b);

@@ -6,6 +6,7 @@
 */
 #include "krait_host.h"
 #include "aot/aot_internal.h"
+#include "platform/platform.h"
 #include "util/file.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -30,9 +31,9 @@ static bool unhex(const char *hex, uint8_t out[32]) {
   return hex[64] == 0;
 }
 
-/* The SHA-256 of bytes read from a file whose identity was sb before and
-** after the read (same): remembered, else computed (and remembered when
-** the file did not change while read). */
+/* The SHA-256 of bytes read (or viewed) from a file whose identity was sb
+** before and after the read (same): remembered, else computed (and
+** remembered when the file did not change while read). */
 static void file_sha(const uint8_t *bytes, size_t len, const struct stat *sb, bool same, uint8_t sha[32]) {
   char hex[65];
   if (same && kaot_memo_get("sha256", sb, "module", hex) && unhex(hex, sha)) return;
@@ -40,6 +41,34 @@ static void file_sha(const uint8_t *bytes, size_t len, const struct stat *sb, bo
   EVP_Digest(bytes, len, sha, &n, EVP_sha256(), NULL);
   for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", sha[i]);
   if (same) kaot_memo_put("sha256", sb, "module", hex);
+}
+
+/* The module of a file with native code compiled, made from a read-only
+** view of the file (no copy: python.wasm is 23 MB): only for a file that
+** has not changed for KAOT_MEMO_AGE_S (a change within one timestamp tick
+** keeps its identity) and keeps its identity until the module is made,
+** so the bytes decoded are the bytes hashed. NULL with *fallback set when
+** the file is to be read instead (no native code, a change, no view). */
+static krait_module *load_view(krait_engine *e, int fd, const struct stat *before, bool *fallback,
+                               krait_error *err) {
+  *fallback = true;
+  if (e->cfg.tier == KRAIT_TIER_INTERP || !S_ISREG(before->st_mode) || before->st_size <= 0 ||
+      !kaot_memo_settled(before))
+    return NULL;
+  size_t len = (size_t)before->st_size;
+  const uint8_t *view = kp_view_image(len, fd);
+  if (!view) return NULL;
+  uint8_t sha[32];
+  file_sha(view, len, before, true, sha);
+  bool no_native;
+  krait_module *m = kr_module_view(e, view, len, sha, &no_native, err);
+  struct stat after;
+  if (m && !(fstat(fd, &after) == 0 && kaot_same_file(before, &after))) {
+    krait_module_free(m);  /* changed meanwhile: read it as it is now */
+    return NULL;
+  }
+  *fallback = !m && no_native;
+  return m;
 }
 
 krait_module *krait_module_load(krait_engine *e, const char *path, krait_error *err) {
@@ -53,6 +82,13 @@ krait_module *krait_module_load(krait_engine *e, const char *path, krait_error *
     close(fd);
     return fail(err, KRAIT_ERR_IO, path, S_ISDIR(before.st_mode) ? "it is a directory" : strerror(errno));
   }
+  bool fallback;
+  krait_module *m = load_view(e, fd, &before, &fallback, err);
+  if (m || !fallback) {
+    close(fd);
+    return m;
+  }
+  memset(err, 0, sizeof *err);
   size_t len = 0;
   uint8_t *bytes = ku_read_fd(fd, &len);
   int why = errno;

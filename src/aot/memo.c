@@ -57,9 +57,13 @@ bool kaot_memo_get(const char *kind, const struct stat *sb, const char *detail, 
   return ok;
 }
 
-void kaot_memo_put(const char *kind, const struct stat *sb, const char *detail, const char *value) {
+bool kaot_memo_settled(const struct stat *sb) {
   uint64_t ctime_ns = (uint64_t)sb->st_ctim.tv_sec * 1000000000u + (uint64_t)sb->st_ctim.tv_nsec;
-  if (ctime_ns + KAOT_MEMO_AGE_S * 1000000000ull > kp_realtime_ns()) return;  /* too fresh */
+  return ctime_ns + KAOT_MEMO_AGE_S * 1000000000ull <= kp_realtime_ns();
+}
+
+void kaot_memo_put(const char *kind, const struct stat *sb, const char *detail, const char *value) {
+  if (!kaot_memo_settled(sb)) return;  /* too fresh */
   char *text, *path;
   if (!record(kind, sb, detail, &text, &path)) return;
   char *all = ku_sprintf("%s%s\n", text, value);

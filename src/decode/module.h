@@ -115,7 +115,8 @@ typedef struct kd_custom {
 struct krait_module {
   krait_engine *engine;
   ku_arena arena;          /* owns everything below */
-  uint8_t *bytes;          /* copy of the binary */
+  uint8_t *bytes;          /* copy of the binary, or a view of its file */
+  bool view;               /* bytes: a read-only view (kr_module_view) */
   size_t len;
 
   uint32_t ntypes;         kd_functype *types;

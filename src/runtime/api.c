@@ -5,6 +5,7 @@
 #include "runtime/runtime.h"
 #include "valid/valid.h"
 #include "interp/interp.h"
+#include "platform/platform.h"
 #include <stdio.h>
 
 /* Writes "min..max" (or "min..") limits text into the module arena. */
@@ -77,12 +78,16 @@ static krait_module *fail_module(krait_module *m, bool nomem, krait_error *err) 
 ** (lowering, a compile for the other bounds mode) validates it first
 ** (valid.h). With no such code every body is validated here, before tier
 ** aot compiles the module. */
-static krait_module *make_module(krait_module *m, krait_error *err) {
+static krait_module *make_module(krait_module *m, bool *no_native, krait_error *err) {
   if (kd_decode(m, m->bytes, m->len, err) != 0 || kv_validate_module(m, err) != 0)
     return fail_module(m, false, err);
   if (!finish_module(m)) return fail_module(m, true, err);
   if (aot_attach(m, false, err) != 0) return fail_module(m, false, err);
   if (m->aot) return m;
+  if (no_native) {  /* a view: native code or nothing */
+    *no_native = true;
+    return fail_module(m, false, err);
+  }
   if (kv_validate_bodies(m, err) != 0 || aot_attach(m, true, err) != 0)
     return fail_module(m, false, err);
   return m;
@@ -105,7 +110,27 @@ krait_module *kr_module_adopt(krait_engine *e, uint8_t *bytes, size_t len, const
     memcpy(m->sha, sha, sizeof m->sha);
     atomic_store(&m->has_sha, true);
   }
-  return make_module(m, err);
+  return make_module(m, NULL, err);
+}
+
+krait_module *kr_module_view(krait_engine *e, const uint8_t *view, size_t len, const uint8_t sha[32],
+                             bool *no_native, krait_error *err) {
+  krait_error dummy;
+  if (!err) err = &dummy;
+  memset(err, 0, sizeof *err);
+  *no_native = false;
+  krait_module *m = ku_calloc(1, sizeof *m);
+  if (!m) {
+    kp_release((void *)view, len);
+    return fail_module(NULL, true, err);
+  }
+  m->engine = e;
+  m->bytes = (uint8_t *)view;  /* never written: decoding only reads */
+  m->len = len;
+  m->view = true;
+  memcpy(m->sha, sha, sizeof m->sha);
+  atomic_store(&m->has_sha, true);
+  return make_module(m, no_native, err);
 }
 
 /* Copies the caller's bytes, then makes the module of the copy. */
@@ -125,7 +150,8 @@ void krait_module_free(krait_module *m) {
   if (kr_aot) kr_aot->detach(m);
   for (uint32_t i = 0; i < m->nfuncs; i++) ki_code_free(m->funcs[i].code);
   ku_arena_free(&m->arena);
-  ku_free(m->bytes);
+  if (m->view) kp_release(m->bytes, m->len);
+  else ku_free(m->bytes);
   ku_free(m);
 }
 

@@ -263,6 +263,17 @@ const char *kr_func_name(const krait_func *f);
 krait_module *kr_module_adopt(krait_engine *e, uint8_t *bytes, size_t len, const uint8_t *sha,
                               krait_error *err);
 
+/* kr_module_adopt for a read-only view of a module file (kp_view_image,
+** released with the module, or here on failure) whose SHA-256 is sha:
+** kept only when native code compiled from exactly these bytes attaches;
+** else NULL with *no_native set (the caller reads the file instead).
+** The file can change under a view, so the bodies of such a module are
+** never validated, lowered or translated (kv_check_body refuses them):
+** it runs natively only. The caller checks that the file kept its
+** identity until this returns (what was decoded is what was hashed). */
+krait_module *kr_module_view(krait_engine *e, const uint8_t *view, size_t len, const uint8_t sha[32],
+                             bool *no_native, krait_error *err);
+
 
 /* The AOT tier's entry points (src/aot, in libkrait-host.a), installed by
 ** krait_aot_enable() (krait_host.h); NULL in a program that links only the

@@ -153,6 +153,8 @@ static int check_bodies(const krait_module *m, uint32_t from, uint32_t to, krait
     kv_free_ctx(&v);
     return -1;
   }
+  if (m->view)  /* its file may have changed since it was decoded */
+    ku_cfail(&v.c, KRAIT_ERR_UNSUPPORTED, "a module viewed from its file runs as native code only (function %u)", i);
   for (; i < to; i++) {
     if (m->funcs[i].checked) continue;
     kv_check_func(&v, i);

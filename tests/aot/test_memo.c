@@ -48,12 +48,12 @@ static bool write_in_place(const char *path, const uint8_t *b, size_t n, size_t 
 /* Loads the module file under tier, calls f: its result (-1 when the
 ** call fails), or -2 when the module is refused (err filled); *native
 ** tells whether it ran from an object. */
-static int64_t load_call(krait_tier tier, bool *native, krait_error *err) {
+static int64_t load_path(const char *path, krait_tier tier, bool *native, krait_error *err) {
   krait_config cfg;
   krait_config_default(&cfg);
   cfg.tier = tier;
   krait_engine *e = krait_engine_new(&cfg, err);
-  krait_module *m = e ? krait_module_load(e, wasm, err) : NULL;
+  krait_module *m = e ? krait_module_load(e, path, err) : NULL;
   int64_t r = -2;
   if (m) {
     *native = kaot_object_path(m) != NULL;
@@ -69,6 +69,10 @@ static int64_t load_call(krait_tier tier, bool *native, krait_error *err) {
   }
   krait_engine_free(e);
   return r;
+}
+
+static int64_t load_call(krait_tier tier, bool *native, krait_error *err) {
+  return load_path(wasm, tier, native, err);
 }
 
 /* How many memo records of kind ("sha256", "obj") the cache holds. */
@@ -116,6 +120,36 @@ static void test_module_file_changed(void) {
   CHECK_INT(load_call(KRAIT_TIER_AUTO, &native, &err), -2);
   CHECK_INT(err.kind, KRAIT_ERR_INVALID);
   CHECK_INT(load_call(KRAIT_TIER_AOT, &native, &err), -2);
+  CHECK_INT(err.kind, KRAIT_ERR_INVALID);
+}
+
+/* Files unchanged for 2 s with native code are viewed, not read: one
+** with no object (other bytes) falls back to being read and runs
+** interpreted; its invalid twin is refused, under aot before any
+** compiler runs; the cached one runs natively. */
+static void test_settled_files(void) {
+  uint8_t b[64];
+  char other[700], bad[700];
+  bool native = false;
+  krait_error err;
+  size_t n = module(b, 5555, false);
+  CHECK(write_in_place(wasm, b, n, 0));
+  CHECK_INT(load_call(KRAIT_TIER_AOT, &native, &err), 5555);
+  snprintf(other, sizeof other, "%s/other.wasm", root);
+  snprintf(bad, sizeof bad, "%s/bad.wasm", root);
+  CHECK(write_in_place(other, b, module(b, 6666, false), 0));
+  CHECK(write_in_place(bad, b, module(b, 5555, true), 0));
+  sleep(3);
+  CHECK_INT(load_call(KRAIT_TIER_AUTO, &native, &err), 5555);
+  CHECK(native);
+  CHECK_INT(load_path(other, KRAIT_TIER_AUTO, &native, &err), 6666);
+  CHECK(!native);
+  CHECK_INT(load_path(bad, KRAIT_TIER_AUTO, &native, &err), -2);
+  CHECK_INT(err.kind, KRAIT_ERR_INVALID);
+  setenv("KRAIT_CC", "false", 1);
+  int64_t r = load_path(bad, KRAIT_TIER_AOT, &native, &err);
+  unsetenv("KRAIT_CC");
+  CHECK_INT(r, -2);
   CHECK_INT(err.kind, KRAIT_ERR_INVALID);
 }
 
@@ -198,6 +232,8 @@ int main(void) {
   mkdir("build/test/aot", 0755);
   if (!fresh("module")) { printf("cannot make %s\n", root); return 1; }
   RUN(test_module_file_changed);
+  if (!fresh("settled")) { printf("cannot make %s\n", root); return 1; }
+  RUN(test_settled_files);
   if (!fresh("object")) { printf("cannot make %s\n", root); return 1; }
   RUN(test_object_changed);
   return t_summary();
