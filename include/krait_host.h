@@ -47,6 +47,24 @@ krait_snapshot *krait_snapshot_load(const krait_module *module,
 int krait_snapshot_read_extra(const char *path, void **extra, size_t *extra_len,
                               krait_error *err);
 
+/* Makes a module of the file at path, as krait_module_new makes one of
+** its bytes. On tiers aot and auto the file's SHA-256 (the key of its
+** native code, see krait_aot_enable) is remembered in $KRAIT_CACHE/aot
+** under the file's identity -- device, inode, size, modification and
+** change times -- so a later load of the same file does not hash it
+** again; any change to the file gives it another identity (the change
+** time, which no user can set), and it is hashed anew. A file changed
+** less than 2 s ago is not remembered (a change within one timestamp
+** tick keeps the times). When native code compiled from the file is
+** found and the file has not changed for 2 s, the module reads the file
+** through a read-only mapping instead of a copy (its functions then only
+** run natively); such a file must not be truncated while the module
+** lives (reading past its new end faults, SIGBUS). Otherwise the file is
+** read once into memory of the module's own. Returns NULL with err: IO
+** naming the path and the reason it cannot be read, NOMEM, or what
+** krait_module_new reports. */
+krait_module *krait_module_load(krait_engine *engine, const char *path, krait_error *err);
+
 /* The SHA-256 of the module's bytes (as given to krait_module_new) as 64
 ** lowercase hex digits and a NUL: what a snapshot file binds itself to. */
 void krait_module_sha256(const krait_module *module, char out[65]);

@@ -8,10 +8,14 @@
 
 #include "runtime/runtime.h"
 
-/* For an engine whose tier is not interp: finds or builds m's native code
-** (auto: only when cached) and attaches it. 0, or -1 with err (aot tier
-** only; auto falls back to the interpreter). */
-int kaot_attach(krait_module *m, krait_error *err);
+/* For an engine whose tier is not interp: finds m's native code (in the
+** process or a cache) or, with may_build on tier aot, builds it, and
+** attaches it. 0 (m->aot set or not: not found, or tier auto falls back
+** to the interpreter), or -1 with err (tier aot only: a build failed, or
+** code found does not match; out of memory). krait_module_new calls it
+** with may_build false before the bodies are validated and, when nothing
+** was attached, with true after. */
+int kaot_attach(krait_module *m, bool may_build, krait_error *err);
 
 /* Releases what kaot_attach attached (the object stays loaded). */
 void kaot_detach(krait_module *m);

@@ -9,6 +9,7 @@
 #include "runtime/runtime.h"
 #include "aot/abi.h"
 #include <stdio.h>
+#include <sys/stat.h>
 
 /* Bumped whenever the generated code changes for the same input. */
 #define KAOT_TRANSLATOR_VERSION 7u
@@ -53,5 +54,25 @@ bool kaot_key(const krait_module *m, krait_bounds bounds, char out[65]);
 const kaot_desc *kaot_obtain(const krait_module *m, bool may_build, void **dl, krait_error *err);
 /* build.c: the module's bytes' SHA-256 as hex. */
 void kaot_sha_hex(const uint8_t *p, size_t n, char out[65]);
+/* build.c: the cache directory ($KRAIT_CACHE/aot or ~/.cache/krait/aot),
+** made when missing; a malloc'ed path, or NULL. */
+char *kaot_cache_dir(void);
+
+/* memo.c: what krait found out about a file, remembered in the cache
+** directory under the file's identity sb (device, inode, size, mtime,
+** ctime) and a detail (a key): a word or hash of at most 64 characters.
+** A changed file has another identity (every change sets its ctime,
+** which users cannot set), so it is checked anew. kaot_memo_get: true
+** with out filled when remembered. kaot_memo_put: remembers value, but
+** only for a file whose ctime lies KAOT_MEMO_AGE_S seconds in the past
+** (a change within the same timestamp tick would keep the identity). */
+#define KAOT_MEMO_AGE_S 2
+bool kaot_memo_get(const char *kind, const struct stat *sb, const char *detail, char out[65]);
+void kaot_memo_put(const char *kind, const struct stat *sb, const char *detail, const char *value);
+/* memo.c: whether the file's ctime lies KAOT_MEMO_AGE_S in the past. */
+bool kaot_memo_settled(const struct stat *sb);
+/* memo.c: whether two fstat results are the same file with the same
+** contents by identity (device, inode, size, mtime, ctime). */
+bool kaot_same_file(const struct stat *a, const struct stat *b);
 
 #endif

@@ -23,18 +23,19 @@ _Static_assert(offsetof(ki_exec, aot_stack_limit) - offsetof(ki_exec, budget) ==
                offsetof(kaot_ex, stack_limit), "kaot_ex");
 _Static_assert(sizeof(kaot_slot) == sizeof(krait_slot), "kaot_slot");
 
-int kaot_attach(krait_module *m, krait_error *err) {
+int kaot_attach(krait_module *m, bool may_build, krait_error *err) {
   krait_tier tier = m->engine->cfg.tier;
-  if (tier == KRAIT_TIER_INTERP) return 0;
+  /* auto: the first call (may_build false) found what there is */
+  if (tier == KRAIT_TIER_INTERP || m->aot || (may_build && tier == KRAIT_TIER_AUTO)) return 0;
   krait_error e2;
   kaot_mod *am = ku_calloc(1, sizeof *am);
   uint32_t *tid = ku_calloc(m->ntypes ? m->ntypes : 1, sizeof *tid);
   void *dl = NULL;
-  const kaot_desc *d = am && tid ? kaot_obtain(m, tier == KRAIT_TIER_AOT, &dl, &e2) : NULL;
+  const kaot_desc *d = am && tid ? kaot_obtain(m, may_build && tier == KRAIT_TIER_AOT, &dl, &e2) : NULL;
   if (!d || d->nfuncs != m->nfuncs) {
     ku_free(am);
     ku_free(tid);
-    if (tier == KRAIT_TIER_AUTO) return 0;
+    if (tier == KRAIT_TIER_AUTO || (!may_build && am && tid && !d)) return 0;
     if (err) {
       *err = e2;
       if (!am || !tid) { err->kind = KRAIT_ERR_NOMEM; ku_fmt(err->message, sizeof err->message, "out of memory"); }

@@ -7,6 +7,7 @@
 #include "krait_host.h"
 #include "aot/aot.h"
 #include "aot/aot_internal.h"
+#include "valid/valid.h"
 #include "platform/dispatch.h"
 #include <dlfcn.h>
 #include <errno.h>
@@ -103,13 +104,12 @@ static void ask_compiler(char *id, size_t cap) {
 ** (running the compiler costs 10-40 ms, paid by every start that looks
 ** up an object otherwise). A replaced compiler is a new file, so asked
 ** again. */
-static char *cache_dir(void);
 static const char *compiler_id(void) {
   static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
   static char id[256];
   pthread_mutex_lock(&lock);
   if (!id[0]) {
-    char *cp = compiler_path(), *dir = cache_dir(), *memo = NULL, sig[65];
+    char *cp = compiler_path(), *dir = kaot_cache_dir(), *memo = NULL, sig[65];
     struct stat sb;
     if (cp && dir && stat(cp, &sb) == 0) {
       char *text = ku_sprintf("%s %ju %ju %jd %jd.%09ld", cp, (uintmax_t)sb.st_dev, (uintmax_t)sb.st_ino,
@@ -163,16 +163,15 @@ bool kaot_key(const krait_module *m, krait_bounds bounds, char out[65]) {
   return true;
 }
 
-/* The cache directory ($KRAIT_CACHE/aot or ~/.cache/krait/aot), created;
-** a malloc'ed path, or NULL. */
-static char *cache_dir(void) {
+char *kaot_cache_dir(void) {
   const char *root = getenv("KRAIT_CACHE");
   char *base = root && *root ? ku_strdup(root)
              : getenv("HOME") ? ku_sprintf("%s/.cache/krait", getenv("HOME")) : NULL;
   if (!base) return NULL;
   char *dir = ku_sprintf("%s/aot", base);
   ku_free(base);
-  if (!dir) return NULL;
+  struct stat sb;
+  if (!dir || (stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode))) return dir;
   for (char *p = dir + 1; *p; p++) {  /* mkdir -p */
     if (*p != '/') continue;
     *p = 0;
@@ -220,22 +219,27 @@ static const kaot_desc *lookup(const char *sha, bool explicit_bounds, void **dl)
 }
 
 /* Checks the trailer of the object open at fd: magic, the expected key,
-** the length and the SHA-256 of everything before it. */
-static bool verify(int fd, const char *key) {
-  struct stat sb;
-  if (fstat(fd, &sb) != 0 || sb.st_size < KAOT_TRAILER + 64) return false;
-  size_t n = (size_t)sb.st_size;
-  const uint8_t *p = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0);
-  if (p == MAP_FAILED) return false;
-  const uint8_t *t = p + n - KAOT_TRAILER;
+** the length and the SHA-256 of everything before it. The hash (12 MB
+** for python.wasm's object) is skipped when a memo says this very file
+** (its identity sb: device, inode, size, mtime, ctime) passed already. */
+static bool verify(int fd, const struct stat *sb, const char *key) {
+  if (sb->st_size < KAOT_TRAILER + 64) return false;
+  size_t n = (size_t)sb->st_size;
+  uint8_t t[KAOT_TRAILER];
+  if (pread(fd, t, sizeof t, (off_t)(n - KAOT_TRAILER)) != (ssize_t)sizeof t) return false;
   uint64_t len;
   memcpy(&len, t + 8 + 64 + 32, 8);
+  if (memcmp(t, KAOT_MAGIC, 8) != 0 || memcmp(t + 8, key, 64) != 0 || len != n - KAOT_TRAILER) return false;
+  char memo[65];
+  if (kaot_memo_get("obj", sb, key, memo) && strcmp(memo, "verified") == 0) return true;
+  const uint8_t *p = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (p == MAP_FAILED) return false;
   uint8_t h[32];
   unsigned hn = 0;
-  bool ok = memcmp(t, KAOT_MAGIC, 8) == 0 && memcmp(t + 8, key, 64) == 0 &&
-            len == n - KAOT_TRAILER && EVP_Digest(p, len, h, &hn, EVP_sha256(), NULL) &&
-            memcmp(h, t + 8 + 64, 32) == 0;
+  bool ok = EVP_Digest(p, len, h, &hn, EVP_sha256(), NULL) && memcmp(h, t + 8 + 64, 32) == 0;
   munmap((void *)p, n);
+  struct stat now;
+  if (ok && fstat(fd, &now) == 0 && kaot_same_file(sb, &now)) kaot_memo_put("obj", sb, key, "verified");
   return ok;
 }
 
@@ -248,13 +252,16 @@ static void *load_verified(const char *path, const char *key) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return NULL;
   void *dl = NULL;
-  if (verify(fd, key)) {
+  struct stat sb, after;
+  if (fstat(fd, &sb) == 0 && verify(fd, &sb, key)) {
     char fdpath[64];
     snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", fd);
     dl = dlopen(fdpath, RTLD_NOW | RTLD_LOCAL);
     const char *k = dl ? dlsym(dl, "kaot_key") : NULL;
     const kaot_desc *const *dir = dl ? dlsym(dl, "kaot_dir") : NULL;
-    if (dl && (!k || strcmp(k, key) != 0 || !dir || !dir[0] || dir[0]->abi != KAOT_ABI_VERSION)) {
+    /* changed since verified (identity): what was mapped is unchecked */
+    bool same = fstat(fd, &after) == 0 && kaot_same_file(&sb, &after);
+    if (dl && (!same || !k || strcmp(k, key) != 0 || !dir || !dir[0] || dir[0]->abi != KAOT_ABI_VERSION)) {
       dlclose(dl);
       dl = NULL;
     }
@@ -414,6 +421,16 @@ static bool build(const char *cdir, const char *path, const krait_module *const 
     set_err(err, KRAIT_ERR_IO, "aot: cannot create a build directory in %s", cdir);
     return false;
   }
+  /* a module made with the other bounds mode's code attached has bodies
+  ** not validated yet (valid.h); the translator takes valid ones only */
+  krait_error verr;
+  for (size_t i = 0; i < n; i++)
+    if (kv_validate_bodies(ms[i], &verr) != 0) {
+      rmdir(tmpl);
+      ku_free(tmpl);
+      if (err) *err = verr;
+      return false;
+    }
   size_t units = write_units(tmpl, ms, n, key, explicit_bounds, msg, sizeof msg);
   bool ok = units > 0 && compile_units(tmpl, units);
   char *so = ku_sprintf("%s/out.so", tmpl);
@@ -462,7 +479,7 @@ static void *find(const char *cache, const char *key, char **path) {
 ** then loads it and registers its descriptors. */
 static bool obtain_key(const krait_module *const *ms, size_t n, const char *shas,
                        bool explicit_bounds, bool may_build, krait_error *err) {
-  char *dir = cache_dir(), key[65], *path = NULL;
+  char *dir = kaot_cache_dir(), key[65], *path = NULL;
   if (!dir) { set_err(err, KRAIT_ERR_IO, "aot: no cache directory (%s)", "set KRAIT_CACHE or HOME"); return false; }
   const char *built = built_id();
   void *dl = NULL;

@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "app/app.h"
 #include "util/util.h"
+#include "krait_host.h"
 
 extern char **environ;
 
@@ -402,29 +403,24 @@ static int kc_instantiate_run(krait_engine *engine, krait_module *module,
   return rc;
 }
 
-/* Reads, decodes and validates o->module_path, then runs it. */
+/* Reads, decodes and validates o->module_path, then runs it. The file is
+** loaded with krait_module_load, so its hash is remembered for the next
+** start (krait_host.h). */
 int kc_run_module(const kc_run_opts *o) {
   const char *file = o->module_path;
-  char why[256];
-  size_t len = 0;
-  uint8_t *bytes = ku_read_file(file, &len, why, sizeof why);
   krait_engine *engine;
   krait_module *module;
   krait_error err;
   int rc;
-  if (!bytes) {
-    fprintf(stderr, "Error: cannot read '%s': %s\n", file, why);
-    return KC_EXIT_ERROR;
-  }
   memset(&err, 0, sizeof err);
   engine = krait_engine_new(&o->cfg, &err);
-  if (!engine) {
-    ku_free(bytes);
+  if (!engine)
     return kc_report(&err, "configure the engine for", file);
-  }
-  module = krait_module_new(engine, bytes, len, &err);
-  ku_free(bytes);
-  if (!module)
+  module = krait_module_load(engine, file, &err);
+  if (!module && err.kind == KRAIT_ERR_IO && strncmp(err.message, "cannot read '", 13) == 0) {
+    fprintf(stderr, "Error: %s\n", err.message);
+    rc = KC_EXIT_ERROR;
+  } else if (!module)
     rc = kc_report(&err, "load", file);
   else
     rc = kc_instantiate_run(engine, module, o);

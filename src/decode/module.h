@@ -7,6 +7,7 @@
 
 #include "krait.h"
 #include "util/util.h"
+#include <stdatomic.h>
 
 /* Opcode enum, generated from opcodes.def. Values are dense, not bytes. */
 typedef enum kd_op {
@@ -81,6 +82,7 @@ typedef struct kd_func {
   size_t body_len;
   size_t body_offset;      /* offset of body in module bytes */
   uint32_t max_height;     /* max operand stack height (validator) */
+  bool checked;            /* body validated (valid/: under its lock) */
   const char *name;        /* from the name section, or NULL */
   void *_Atomic code;      /* lowered code (interp), made on first call */
 } kd_func;
@@ -113,7 +115,8 @@ typedef struct kd_custom {
 struct krait_module {
   krait_engine *engine;
   ku_arena arena;          /* owns everything below */
-  uint8_t *bytes;          /* copy of the binary */
+  uint8_t *bytes;          /* copy of the binary, or a view of its file */
+  bool view;               /* bytes: a read-only view (kr_module_view) */
   size_t len;
 
   uint32_t ntypes;         kd_functype *types;
@@ -132,6 +135,9 @@ struct krait_module {
   bool *func_declared;     /* functions referable by ref.func (C.refs) */
   const char *module_name; /* from the name section */
   void *aot;               /* attached native code (src/aot/, kaot_mod) */
+  _Atomic bool bodies_pending; /* some bodies not validated yet (valid.h) */
+  uint8_t sha[32];         /* SHA-256 of bytes, once has_sha is set */
+  _Atomic bool has_sha;    /* given at creation or computed on first ask */
 };
 
 /* Decodes bytes into m (already zeroed, engine set). On failure fills err

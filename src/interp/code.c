@@ -3,6 +3,7 @@
 ** positions back to module byte offsets for trap messages.
 */
 #include "interp/interp.h"
+#include "valid/valid.h"
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,12 +15,23 @@ _Noreturn void ki_trap(ki_exec *ex, krait_trapkind kind) {
   longjmp(*ex->catch, 1);
 }
 
+/* Validates f's body when its module was made without (native code from
+** the same bytes attached: valid.h); traps naming the reason when it is
+** not valid, so an unchecked body is never lowered. */
+static void check_body(krait_store *s, krait_func *f) {
+  krait_error e;
+  if (kv_check_body(f->inst->module, f->index, &e) == 0) return;
+  ku_fmt(s->ex.trap_msg, sizeof s->ex.trap_msg, "function %u cannot run interpreted: %s", f->index, e.message);
+  ki_trap(&s->ex, KRAIT_TRAP_HOST);
+}
+
 /* Lowers f's body once per module; concurrent lowerers race on a CAS and
 ** the loser frees its copy. Traps with NOMEM when lowering cannot allocate. */
 void *ki_code_for(krait_store *s, krait_func *f) {
   kd_func *def = f->def;
   ki_code *c = atomic_load(&def->code);
   if (!c) {
+    check_body(s, f);
     bool explicit_bounds = s->engine->cfg.bounds == KRAIT_BOUNDS_EXPLICIT;
     c = ki_lower(f->inst->module, f->index, explicit_bounds);
     if (!c) ki_trap(&s->ex, KRAIT_TRAP_NOMEM);

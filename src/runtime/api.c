@@ -5,6 +5,7 @@
 #include "runtime/runtime.h"
 #include "valid/valid.h"
 #include "interp/interp.h"
+#include "platform/platform.h"
 #include <stdio.h>
 
 /* Writes "min..max" (or "min..") limits text into the module arena. */
@@ -47,59 +48,110 @@ const kr_aot_ops *kr_aot;
 void kr_aot_install(const kr_aot_ops *ops) { kr_aot = ops; }
 
 /* Attaches native code when the engine's tier asks for it and the AOT tier
-** is linked in; tier aot without it is an error naming the remedy. */
-static int aot_attach(krait_module *m, krait_error *err) {
-  if (kr_aot) return kr_aot->attach(m, err);
-  if (m->engine->cfg.tier != KRAIT_TIER_AOT) return 0;
+** is linked in: with may_build false only code already compiled (found in
+** the process or a cache), else as the tier says (aot: compiled now). Tier
+** aot without the AOT tier is an error naming the remedy. */
+static int aot_attach(krait_module *m, bool may_build, krait_error *err) {
+  if (kr_aot) return kr_aot->attach(m, may_build, err);
+  if (m->engine->cfg.tier != KRAIT_TIER_AOT || !may_build) return 0;
   err->kind = KRAIT_ERR_UNSUPPORTED;
   ku_fmt(err->message, sizeof err->message,
          "the AOT tier is not in this program: link libkrait-host.a and call krait_aot_enable() (krait_host.h)");
   return -1;
 }
 
-/* Copies, decodes and validates a module, then interns its types. */
+/* Fails a module being made: frees it, returns NULL (err is filled, or
+** filled here with "out of memory" when nomem). */
+static krait_module *fail_module(krait_module *m, bool nomem, krait_error *err) {
+  krait_module_free(m);
+  if (nomem) {
+    err->kind = KRAIT_ERR_NOMEM;
+    ku_fmt(err->message, sizeof err->message, "out of memory");
+  }
+  return NULL;
+}
+
+/* Decodes and validates m's bytes, then attaches native code. Function
+** bodies are validated unless native code compiled from exactly these
+** bytes (same SHA-256; compiling validates them first) is attached: the
+** bodies then never run interpreted, and anything that reads one later
+** (lowering, a compile for the other bounds mode) validates it first
+** (valid.h). With no such code every body is validated here, before tier
+** aot compiles the module. */
+static krait_module *make_module(krait_module *m, bool *no_native, krait_error *err) {
+  if (kd_decode(m, m->bytes, m->len, err) != 0 || kv_validate_module(m, err) != 0)
+    return fail_module(m, false, err);
+  if (!finish_module(m)) return fail_module(m, true, err);
+  if (aot_attach(m, false, err) != 0) return fail_module(m, false, err);
+  if (m->aot) return m;
+  if (no_native) {  /* a view: native code or nothing */
+    *no_native = true;
+    return fail_module(m, false, err);
+  }
+  if (kv_validate_bodies(m, err) != 0 || aot_attach(m, true, err) != 0)
+    return fail_module(m, false, err);
+  return m;
+}
+
+krait_module *kr_module_adopt(krait_engine *e, uint8_t *bytes, size_t len, const uint8_t *sha,
+                              krait_error *err) {
+  krait_error dummy;
+  if (!err) err = &dummy;
+  memset(err, 0, sizeof *err);
+  krait_module *m = ku_calloc(1, sizeof *m);
+  if (!m) {
+    ku_free(bytes);
+    return fail_module(NULL, true, err);
+  }
+  m->engine = e;
+  m->bytes = bytes;
+  m->len = len;
+  if (sha) {
+    memcpy(m->sha, sha, sizeof m->sha);
+    atomic_store(&m->has_sha, true);
+  }
+  return make_module(m, NULL, err);
+}
+
+krait_module *kr_module_view(krait_engine *e, const uint8_t *view, size_t len, const uint8_t sha[32],
+                             bool *no_native, krait_error *err) {
+  krait_error dummy;
+  if (!err) err = &dummy;
+  memset(err, 0, sizeof *err);
+  *no_native = false;
+  krait_module *m = ku_calloc(1, sizeof *m);
+  if (!m) {
+    kp_release((void *)view, len);
+    return fail_module(NULL, true, err);
+  }
+  m->engine = e;
+  m->bytes = (uint8_t *)view;  /* never written: decoding only reads */
+  m->len = len;
+  m->view = true;
+  memcpy(m->sha, sha, sizeof m->sha);
+  atomic_store(&m->has_sha, true);
+  return make_module(m, no_native, err);
+}
+
+/* Copies the caller's bytes, then makes the module of the copy. */
 krait_module *krait_module_new(krait_engine *e, const uint8_t *bytes, size_t len,
                                krait_error *err) {
   krait_error dummy;
   if (!err) err = &dummy;
   memset(err, 0, sizeof *err);
-  krait_module *m = ku_calloc(1, sizeof *m);
   uint8_t *copy = ku_malloc(len ? len : 1);
-  if (!m || !copy) {
-    ku_free(m); ku_free(copy);
-    err->kind = KRAIT_ERR_NOMEM;
-    ku_fmt(err->message, sizeof err->message, "out of memory");
-    return NULL;
-  }
+  if (!copy) return fail_module(NULL, true, err);
   if (len) memcpy(copy, bytes, len);
-  m->engine = e;
-  m->bytes = copy;
-  m->len = len;
-  if (kd_decode(m, copy, len, err) != 0 || kv_validate(m, err) != 0) {
-    krait_module_free(m);
-    return NULL;
-  }
-  if (!finish_module(m)) {
-    krait_module_free(m);
-    err->kind = KRAIT_ERR_NOMEM;
-    ku_fmt(err->message, sizeof err->message, "out of memory");
-    return NULL;
-  }
-  if (aot_attach(m, err) != 0) {
-    krait_module_free(m);
-    return NULL;
-  }
-  return m;
+  return kr_module_adopt(e, copy, len, NULL, err);
 }
-
-
 
 void krait_module_free(krait_module *m) {
   if (!m) return;
   if (kr_aot) kr_aot->detach(m);
   for (uint32_t i = 0; i < m->nfuncs; i++) ki_code_free(m->funcs[i].code);
   ku_arena_free(&m->arena);
-  ku_free(m->bytes);
+  if (m->view) kp_release(m->bytes, m->len);
+  else ku_free(m->bytes);
   ku_free(m);
 }
 

@@ -255,13 +255,33 @@ krait_trapkind kr_table_fill(krait_table *t, uint32_t i, void *v, uint32_t n);
 /* Name of a function for messages: name section, export, or func[N]. */
 const char *kr_func_name(const krait_func *f);
 
+/* krait_module_new without the copy: makes a module of bytes, a ku_malloc'ed
+** buffer of len bytes it takes over (freed with the module, or here on
+** failure). The buffer must be private memory: validated bytes must never
+** change under the module. sha, when not NULL, is the SHA-256 of exactly
+** these bytes (a caller that knows it spares computing it again). */
+krait_module *kr_module_adopt(krait_engine *e, uint8_t *bytes, size_t len, const uint8_t *sha,
+                              krait_error *err);
+
+/* kr_module_adopt for a read-only view of a module file (kp_view_image,
+** released with the module, or here on failure) whose SHA-256 is sha:
+** kept only when native code compiled from exactly these bytes attaches;
+** else NULL with *no_native set (the caller reads the file instead).
+** The file can change under a view, so the bodies of such a module are
+** never validated, lowered or translated (kv_check_body refuses them):
+** it runs natively only. The caller checks that the file kept its
+** identity until this returns (what was decoded is what was hashed). */
+krait_module *kr_module_view(krait_engine *e, const uint8_t *view, size_t len, const uint8_t sha[32],
+                             bool *no_native, krait_error *err);
+
 
 /* The AOT tier's entry points (src/aot, in libkrait-host.a), installed by
 ** krait_aot_enable() (krait_host.h); NULL in a program that links only the
 ** engine, which then runs every module on the interpreter (tier auto) or
 ** refuses tier aot. */
 typedef struct kr_aot_ops {
-  int (*attach)(krait_module *m, krait_error *err);
+  /* attaches native code (see aot.h's kaot_attach) */
+  int (*attach)(krait_module *m, bool may_build, krait_error *err);
   void (*detach)(krait_module *m);
   bool (*instance_init)(krait_instance *in);
   void (*instance_finish)(krait_instance *in);

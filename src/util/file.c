@@ -15,10 +15,14 @@
 #include "util/file.h"
 #include "util/util.h"
 
-/* Reads everything from fd into a growing buffer. NULL with errno set on
-** failure. Works for files and for pipes (whose size is unknown). */
-static uint8_t *ku_read_fd(int fd, size_t *len) {
+/* Reads everything from fd into a buffer of the file's size (one read for
+** a regular file; plus a byte to see its end), grown for pipes and files
+** that grow meanwhile. NULL with errno set on failure. */
+uint8_t *ku_read_fd(int fd, size_t *len) {
+  struct stat sb;
   size_t cap = 1 << 16, n = 0;
+  if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size >= 0 && (uint64_t)sb.st_size < SIZE_MAX / 2)
+    cap = (size_t)sb.st_size + 1;
   uint8_t *buf = ku_malloc(cap), *bigger;
   while (buf) {
     ssize_t r;

@@ -12,6 +12,10 @@
 ** reason ("No such file or directory", "it is a directory") in why[n]. */
 uint8_t *ku_read_file(const char *path, size_t *len, char *why, size_t n);
 
+/* Reads everything from the open fd (a file in one read of its size, or a
+** pipe); malloc'ed, *len bytes. NULL with errno set on failure. */
+uint8_t *ku_read_fd(int fd, size_t *len);
+
 /* Removes a directory tree (a half-unpacked bundle, a scratch dir)
 ** without following symlinks; best effort. */
 void ku_remove_tree(const char *dir);

@@ -3,6 +3,7 @@
 ** expressions, segments, exports and start. Bodies are in valid_code.c.
 */
 #include "valid/valid_internal.h"
+#include <pthread.h>
 
 /* Checks limits against a bound k ("memory size must be at most ..."). */
 static void check_limits(ku_cursor *c, const kd_limits *l, uint64_t k,
@@ -110,14 +111,19 @@ static void check_start(kv_ctx *v) {
   if (t->nparams || t->nresults) INVALID(&v->c, "start function must have type [] -> []");
 }
 
-/* Validates the module, then every function body; the catch point. */
-int kv_validate(krait_module *m, krait_error *err) {
+/* Opens a validation context whose failures land in err (the catch point
+** is the caller's setjmp on v->fail.jb). */
+static void open_ctx(kv_ctx *v, const krait_module *m, krait_error *err) {
+  memset(v, 0, sizeof *v);
+  v->m = (krait_module *)m;
+  v->fail.msg = err->message;
+  v->fail.cap = sizeof err->message;
+  v->c = (ku_cursor){m->bytes, m->bytes + m->len, m->bytes, "module", &v->fail};
+}
+
+int kv_validate_module(krait_module *m, krait_error *err) {
   kv_ctx v;
-  memset(&v, 0, sizeof v);
-  v.m = m;
-  v.fail.msg = err->message;
-  v.fail.cap = sizeof err->message;
-  v.c = (ku_cursor){m->bytes, m->bytes + m->len, m->bytes, "module", &v.fail};
+  open_ctx(&v, m, err);
   if (setjmp(v.fail.jb)) {
     err->kind = (krait_errkind)v.fail.kind;
     kv_free_ctx(&v);
@@ -131,7 +137,55 @@ int kv_validate(krait_module *m, krait_error *err) {
   check_datas(&v);
   check_exports(&v);
   check_start(&v);
-  for (uint32_t i = m->nfunc_imports; i < m->nfuncs; i++) kv_check_func(&v, i);
+  kv_free_ctx(&v);
+  atomic_store(&m->bodies_pending, m->nfuncs > m->nfunc_imports);
+  return 0;
+}
+
+/* Checks the bodies of functions [from, to) not checked yet, in order,
+** with one context; the caller holds body_lock. */
+static int check_bodies(const krait_module *m, uint32_t from, uint32_t to, krait_error *err) {
+  kv_ctx v;
+  open_ctx(&v, m, err);
+  volatile uint32_t i = from;
+  if (setjmp(v.fail.jb)) {
+    err->kind = (krait_errkind)v.fail.kind;
+    kv_free_ctx(&v);
+    return -1;
+  }
+  if (m->view)  /* its file may have changed since it was decoded */
+    ku_cfail(&v.c, KRAIT_ERR_UNSUPPORTED, "a module viewed from its file runs as native code only (function %u)", i);
+  for (; i < to; i++) {
+    if (m->funcs[i].checked) continue;
+    kv_check_func(&v, i);
+    v.m->funcs[i].checked = true;
+  }
   kv_free_ctx(&v);
   return 0;
+}
+
+/* Body checks fill a module's lazily kept state (checked, max_height)
+** after it is made, when other threads may share it: one lock for all. */
+static pthread_mutex_t body_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int kv_validate_bodies(const krait_module *m, krait_error *err) {
+  if (!atomic_load(&m->bodies_pending)) return 0;
+  pthread_mutex_lock(&body_lock);
+  int rc = check_bodies(m, m->nfunc_imports, m->nfuncs, err);
+  if (rc == 0) atomic_store(&((krait_module *)m)->bodies_pending, false);
+  pthread_mutex_unlock(&body_lock);
+  return rc;
+}
+
+int kv_check_body(const krait_module *m, uint32_t fi, krait_error *err) {
+  if (!atomic_load(&m->bodies_pending) || fi < m->nfunc_imports) return 0;
+  pthread_mutex_lock(&body_lock);
+  int rc = check_bodies(m, fi, fi + 1, err);
+  pthread_mutex_unlock(&body_lock);
+  return rc;
+}
+
+int kv_validate(krait_module *m, krait_error *err) {
+  if (kv_validate_module(m, err) != 0) return -1;
+  return kv_validate_bodies(m, err);
 }
