@@ -14,6 +14,18 @@
 /* Guard mode reserves the 4 GiB index space plus 4 GiB of offsets. */
 #define KR_GUARD_RESERVE ((size_t)8 << 30)
 
+/* Deadline checks (ki_refuel): the clock is read every chunk units. The
+** chunk starts at KR_CHUNK_MIN and doubles while a chunk takes under a
+** quarter of KR_CHECK_NS and of the time left (up to KR_CHUNK_MAX); one
+** that took longer than either halves it, one that took twice KR_CHECK_NS
+** drops it back to KR_CHUNK_MIN. So a fast loop reads the clock about
+** every KR_CHECK_NS / 4 .. KR_CHECK_NS instead of every 10,000 units, and
+** a deadline fires about that late while the code's speed per unit holds
+** (units are instructions: a chunk of bulk memory ops takes longer). */
+#define KR_CHUNK_MIN 10000
+#define KR_CHUNK_MAX ((int64_t)1 << 22)
+#define KR_CHECK_NS 100000ull
+
 struct krait_engine {
   krait_config cfg;
   pthread_mutex_t lock;        /* guards the type registry */
@@ -113,6 +125,8 @@ typedef struct ki_exec {
   uint64_t fuel;               /* remaining when fuel_on */
   uint64_t deadline;           /* monotonic ns; 0 = none */
   uint64_t timeout_ns;
+  int64_t chunk;               /* units between deadline checks (adaptive) */
+  uint64_t checked_ns;         /* when the deadline was last checked */
   /* trap report */
   krait_trapkind trap;
   bool exited;
