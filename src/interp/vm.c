@@ -37,17 +37,33 @@
     if (KU_UNLIKELY(budget < 0)) { ex->trap_ip = ip; ex->trap_fn = fn; \
                                    budget = ki_refuel(ex, budget); } } } while (0)
 
+/* Reads the clock (trapping past the deadline) and returns the units to
+** run before the next read: the chunk adapts to how long the last one
+** took (KR_CHECK_NS in runtime.h), so a fast loop does not read the clock
+** every few microseconds and a slow one still stops near its deadline. */
+static int64_t ki_deadline_chunk(ki_exec *ex) {
+  uint64_t now = kp_monotonic_ns();
+  if (now >= ex->deadline) ki_trap(ex, KRAIT_TRAP_DEADLINE);
+  uint64_t took = now - ex->checked_ns, left = ex->deadline - now;
+  int64_t c = ex->chunk < KR_CHUNK_MIN ? KR_CHUNK_MIN : ex->chunk;
+  if (took > 2 * KR_CHECK_NS) c = KR_CHUNK_MIN;
+  else if (took > KR_CHECK_NS || took > left) c = c / 2 < KR_CHUNK_MIN ? KR_CHUNK_MIN : c / 2;
+  else if (took < KR_CHECK_NS / 4 && took < left / 4 && c < KR_CHUNK_MAX) c *= 2;
+  ex->chunk = c;
+  ex->checked_ns = now;
+  return c;
+}
+
 /* Slow path of the interrupt check: settles fuel, checks the deadline,
-** and returns a fresh budget (or traps). */
+** and returns a fresh budget (or traps). Fuel runs out at the same
+** instruction whatever the chunk: a refill never exceeds the fuel left. */
 int64_t ki_refuel(ki_exec *ex, int64_t budget) {
   uint64_t used = (uint64_t)(ex->budget_start - budget);
   if (ex->fuel_on) {
     if (used > ex->fuel) { ex->fuel = 0; ki_trap(ex, KRAIT_TRAP_FUEL); }
     ex->fuel -= used;
   }
-  if (ex->deadline && kp_monotonic_ns() >= ex->deadline)
-    ki_trap(ex, KRAIT_TRAP_DEADLINE);
-  int64_t chunk = ex->deadline ? 10000 : INT64_MAX / 2;
+  int64_t chunk = ex->deadline ? ki_deadline_chunk(ex) : INT64_MAX / 2;
   if (ex->fuel_on && ex->fuel < (uint64_t)chunk) chunk = (int64_t)ex->fuel;
   ex->budget_start = chunk;
   return chunk;

@@ -80,76 +80,87 @@ int64_t kr_memory_grow(krait_memory *m, uint32_t delta) {
   return (int64_t)old;
 }
 
-/* A thread's parked memories: guard-mode, each mapping a snapshot image,
-** kept after their instance ended so that the thread's next instance of
-** that snapshot resets one in place -- copying back the pages the last
-** one wrote -- instead of mapping a new one, faulting its pages in and
-** unmapping it (every unmap of written pages is a TLB shootdown on every
-** core of a threaded process). A few slots, for servers of several apps;
-** the oldest goes first. Released when the thread exits. */
-#define KR_PARK_SLOTS 4
+/* The process's parked memories: guard-mode, each mapping a snapshot
+** image, kept after their instance ended so that the next instance of
+** that snapshot, on any thread, resets one in place -- copying back the
+** pages the last one wrote -- instead of mapping a new one, faulting its
+** pages in and unmapping it (every unmap of written pages is a TLB
+** shootdown on every core of a threaded process). One stack, last parked
+** first taken: the memory a request just left is still in the CPU's
+** caches, so a server with many worker threads but few cores keeps
+** reusing a few warm memories (per-thread pools cycled through one per
+** thread, cold: the copy-back ran from DRAM). KR_PARK_SLOTS bounds it
+** (servers of several apps share it); past it the oldest is unmapped.
+** Memories of a freed snapshot are never taken again and age out. */
+#define KR_PARK_SLOTS 64
 
-typedef struct kr_park { krait_memory *slot[KR_PARK_SLOTS]; } kr_park;
-
-static pthread_key_t kr_park_key;
-static pthread_once_t kr_park_once = PTHREAD_ONCE_INIT;
+static struct {
+  pthread_mutex_t lock;
+  int n;                        /* slot[0..n): oldest first */
+  krait_memory *slot[KR_PARK_SLOTS];
+} kr_park = { PTHREAD_MUTEX_INITIALIZER, 0, { NULL } };
 
 static void kr_unmap(krait_memory *m) {
   kp_release(m->base, m->mapped);
   ku_free(m);
 }
 
-static void kr_park_release(void *p) {
-  kr_park *k = p;
-  for (int i = 0; i < KR_PARK_SLOTS; i++)
-    if (k->slot[i]) kr_unmap(k->slot[i]);
-  ku_free(k);
-}
-
-static void kr_park_init(void) { pthread_key_create(&kr_park_key, kr_park_release); }
-
-/* The thread's slots, made on first use; NULL when out of memory. */
-static kr_park *kr_park_get(void) {
-  pthread_once(&kr_park_once, kr_park_init);
-  kr_park *k = pthread_getspecific(kr_park_key);
-  if (!k && (k = ku_calloc(1, sizeof *k)) && pthread_setspecific(kr_park_key, k) != 0) {
-    ku_free(k);
-    k = NULL;
-  }
-  return k;
-}
-
-/* Parks m in the thread's slots if it can be reused, back at its snapshot
+/* Parks m on top of the stack if it can be reused, back at its snapshot
 ** size (grown pages dropped and made inaccessible). */
 static bool kr_memory_park(krait_memory *m) {
-  kr_park *k;
-  if (!m->guard || !m->image || !m->image_id || m->size < m->image_size || !(k = kr_park_get()))
-    return false;
+  if (!m->guard || !m->image || !m->image_id || m->size < m->image_size) return false;
   if (m->size > m->image_size && !kp_decommit(m->base + m->image_size, m->size - m->image_size))
     return false;
   m->size = m->image_size;
   m->pages = (uint32_t)(m->image_size / KR_PAGE);
-  if (k->slot[KR_PARK_SLOTS - 1]) kr_unmap(k->slot[KR_PARK_SLOTS - 1]);
-  memmove(k->slot + 1, k->slot, (KR_PARK_SLOTS - 1) * sizeof *k->slot);
-  k->slot[0] = m;
+  krait_memory *old = NULL;
+  pthread_mutex_lock(&kr_park.lock);
+  if (kr_park.n == KR_PARK_SLOTS) {
+    old = kr_park.slot[0];
+    memmove(kr_park.slot, kr_park.slot + 1, (KR_PARK_SLOTS - 1) * sizeof *kr_park.slot);
+    kr_park.n--;
+  }
+  kr_park.slot[kr_park.n++] = m;
+  pthread_mutex_unlock(&kr_park.lock);
+  if (old) kr_unmap(old);
   return true;
+}
+
+/* Whether parked memory m fits a memory of image_id with this type. */
+static bool kr_park_fits(krait_store *s, const krait_memory *m, uint64_t image_id, uint32_t pages,
+                         uint32_t max, bool has_max) {
+  return m->image_id == image_id && m->pages == pages && m->max_pages == page_cap(s, max, has_max) &&
+         m->declared_max == max && m->has_declared_max == has_max;
 }
 
 krait_memory *kr_memory_pooled(krait_store *s, uint64_t image_id, uint32_t pages, uint32_t max,
                                bool has_max) {
-  kr_park *k = s->engine->cfg.bounds == KRAIT_BOUNDS_GUARD ? kr_park_get() : NULL;
-  for (int i = 0; k && i < KR_PARK_SLOTS; i++) {
-    krait_memory *m = k->slot[i];
-    if (!m || m->image_id != image_id || m->pages != pages ||
-        m->max_pages != page_cap(s, max, has_max) || m->declared_max != max ||
-        m->has_declared_max != has_max)
-      continue;
-    memmove(k->slot + i, k->slot + i + 1, (size_t)(KR_PARK_SLOTS - 1 - i) * sizeof *k->slot);
-    k->slot[KR_PARK_SLOTS - 1] = NULL;
-    m->reused = true;
-    return kr_own(s, KR_OWN_MEMORY, m) ? m : NULL;
+  if (s->engine->cfg.bounds != KRAIT_BOUNDS_GUARD) return NULL;
+  krait_memory *m = NULL;
+  pthread_mutex_lock(&kr_park.lock);
+  for (int i = kr_park.n - 1; i >= 0 && !m; i--)
+    if (kr_park_fits(s, kr_park.slot[i], image_id, pages, max, has_max)) {
+      m = kr_park.slot[i];
+      memmove(kr_park.slot + i, kr_park.slot + i + 1, (size_t)(kr_park.n - 1 - i) * sizeof *kr_park.slot);
+      kr_park.n--;
+    }
+  pthread_mutex_unlock(&kr_park.lock);
+  if (!m) return NULL;
+  m->reused = true;
+  return kr_own(s, KR_OWN_MEMORY, m) ? m : NULL;
+}
+
+void kr_memory_unpark(uint64_t image_id) {
+  krait_memory *gone[KR_PARK_SLOTS];
+  int ngone = 0, kept = 0;
+  pthread_mutex_lock(&kr_park.lock);
+  for (int i = 0; i < kr_park.n; i++) {
+    if (kr_park.slot[i]->image_id == image_id) gone[ngone++] = kr_park.slot[i];
+    else kr_park.slot[kept++] = kr_park.slot[i];
   }
-  return NULL;
+  kr_park.n = kept;
+  pthread_mutex_unlock(&kr_park.lock);
+  while (ngone) kr_unmap(gone[--ngone]);
 }
 
 void kr_memory_free(krait_memory *m) {

@@ -14,6 +14,18 @@
 /* Guard mode reserves the 4 GiB index space plus 4 GiB of offsets. */
 #define KR_GUARD_RESERVE ((size_t)8 << 30)
 
+/* Deadline checks (ki_refuel): the clock is read every chunk units. The
+** chunk starts at KR_CHUNK_MIN and doubles while a chunk takes under a
+** quarter of KR_CHECK_NS and of the time left (up to KR_CHUNK_MAX); one
+** that took longer than either halves it, one that took twice KR_CHECK_NS
+** drops it back to KR_CHUNK_MIN. So a fast loop reads the clock about
+** every KR_CHECK_NS / 4 .. KR_CHECK_NS instead of every 10,000 units, and
+** a deadline fires about that late while the code's speed per unit holds
+** (units are instructions: a chunk of bulk memory ops takes longer). */
+#define KR_CHUNK_MIN 10000
+#define KR_CHUNK_MAX ((int64_t)1 << 22)
+#define KR_CHECK_NS 100000ull
+
 struct krait_engine {
   krait_config cfg;
   pthread_mutex_t lock;        /* guards the type registry */
@@ -48,7 +60,7 @@ struct krait_memory {
   bool image;                  /* starts with a snapshot image mapping */
   uint64_t image_id;           /* that snapshot's id (0: none) */
   uint64_t image_size;         /* the bytes it maps */
-  bool reused;                 /* taken from the thread's pool: its pages
+  bool reused;                 /* taken from the parked pool: its pages
                                   hold the last instance's writes until
                                   the snapshot resets them */
 };
@@ -113,6 +125,8 @@ typedef struct ki_exec {
   uint64_t fuel;               /* remaining when fuel_on */
   uint64_t deadline;           /* monotonic ns; 0 = none */
   uint64_t timeout_ns;
+  int64_t chunk;               /* units between deadline checks (adaptive) */
+  uint64_t checked_ns;         /* when the deadline was last checked */
   /* trap report */
   krait_trapkind trap;
   bool exited;
@@ -206,17 +220,21 @@ static inline krait_func *kr_func(krait_instance *in, uint32_t idx) {
 ** segments' items are left unevaluated -- the snapshot evaluates the ones
 ** it kept (kr_eval_elem), as instantiating one must not make thousands of
 ** function objects for a dropped segment -- and memory 0 may come from
-** the thread's pool (kr_memory_pooled). */
+** the parked pool (kr_memory_pooled). */
 krait_instance *kr_instance_build(krait_linker *l, const krait_module *m, uint32_t mem_min,
                                   const krait_snapshot *sn, krait_error *err);
 bool kr_eval_elem(krait_instance *in, uint32_t i);
 
-/* memory.c: the guard-mode memory the thread parked when its last
-** instance of snapshot image_id ended (kr_memory_free parks such a
-** memory, at its snapshot size, when the thread has none parked), owned
-** by s and marked reused; NULL when there is none that fits. */
+/* memory.c: a guard-mode memory parked when an instance of snapshot
+** image_id ended (kr_memory_free parks such a memory, at its snapshot
+** size; the last parked is taken first, by any thread), owned by s and
+** marked reused; NULL when there is none that fits. */
 krait_memory *kr_memory_pooled(krait_store *s, uint64_t image_id, uint32_t pages, uint32_t max,
                                bool has_max);
+
+/* memory.c: unmaps the parked memories of snapshot image_id (it is being
+** freed: they could never be taken again). */
+void kr_memory_unpark(uint64_t image_id);
 
 /* memory.c: element i of t (i < size) as a real reference, making the
 ** function object of a lazy entry (and storing it back); NULL for a null

@@ -222,7 +222,7 @@ void krait_snapshot_learn(krait_snapshot *sn, const krait_instance *in) {
   kp_written_pages(m->base, sn->size, sn->hot);
 }
 
-/* Resets a memory a finished instance of sn left in the thread's pool:
+/* Resets a memory a finished instance of sn left in the parked pool:
 ** every page it wrote (pagemap) is copied back from the image; the rest
 ** still maps the image. False when the written pages cannot be read (the
 ** caller maps the image afresh instead). */
@@ -293,6 +293,7 @@ uint64_t krait_snapshot_memory_size(const krait_snapshot *sn) { return sn->size;
 /* Frees everything the snapshot holds, the image fd included. */
 void krait_snapshot_free(krait_snapshot *sn) {
   if (!sn) return;
+  if (sn->id) kr_memory_unpark(sn->id);
   if (sn->image >= 0) close(sn->image);
   for (uint32_t t = 0; sn->table_refs && t < sn->ntables; t++) ku_free(sn->table_refs[t]);
   ku_free(sn->table_refs);

@@ -201,8 +201,10 @@ static void on_fault(void *ctx, void *addr, const uintptr_t *regs, int nregs, ui
 
 /* Sets up the budget for an outermost call from fuel and timeout. */
 static void start_limits(ki_exec *ex) {
-  ex->deadline = ex->timeout_ns ? kp_monotonic_ns() + ex->timeout_ns : 0;
-  int64_t chunk = ex->deadline ? 10000 : INT64_MAX / 2;
+  ex->checked_ns = ex->timeout_ns ? kp_monotonic_ns() : 0;
+  ex->deadline = ex->timeout_ns ? ex->checked_ns + ex->timeout_ns : 0;
+  ex->chunk = KR_CHUNK_MIN;
+  int64_t chunk = ex->deadline ? KR_CHUNK_MIN : INT64_MAX / 2;
   if (ex->fuel_on && ex->fuel < (uint64_t)chunk) chunk = (int64_t)ex->fuel;
   ex->budget = ex->budget_start = chunk;
 }

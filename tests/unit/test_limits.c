@@ -120,6 +120,36 @@ static void test_timeout(void) {
   lim_close(&x);
 }
 
+/* The deadline check reads the clock less often while a loop runs fast
+** (ki_deadline_chunk): the deadline still stops it promptly, and fuel
+** with a deadline still runs out exactly where fuel alone does. */
+static void test_timeout_prompt(void) {
+  krait_config cfg;
+  krait_config_default(&cfg);
+  lim x;
+  CHECK_INT(lim_open(&x, &cfg), 0);
+  krait_error err;
+  krait_store_set_timeout(x.s, 30 * 1000 * 1000ull);
+  double t0 = now_s();
+  CHECK_INT(lim_call(&x, "spin", 0, 0, NULL, &err), -1);
+  double dt = now_s() - t0;
+  CHECK_INT(err.trap, KRAIT_TRAP_DEADLINE);
+  CHECK(dt >= 0.03 && dt < 0.5);
+  if (dt >= 0.5) printf("    a 30 ms deadline fired after %.3f s\n", dt);
+  uint64_t fuel[2];  /* fuel left after the same work, without and with a deadline */
+  for (int with_deadline = 0; with_deadline < 2; with_deadline++) {
+    krait_store_set_timeout(x.s, with_deadline ? 60ull * 1000 * 1000 * 1000 : 0);
+    krait_store_set_fuel(x.s, 1000000000);
+    int32_t out = 0;
+    CHECK_INT(lim_call(&x, "count", 1, 3000000, &out, &err), 0);
+    CHECK_INT(out, 3000000);
+    fuel[with_deadline] = krait_store_fuel(x.s);
+  }
+  CHECK(fuel[0] < 1000000000 - 3000000);
+  CHECK(fuel[0] == fuel[1]);
+  lim_close(&x);
+}
+
 static void test_stack_exhausted(void) {
   krait_config cfg;
   krait_config_default(&cfg);
@@ -191,6 +221,7 @@ int main(void) {
   RUN(test_fuel);
   RUN(test_fuel_from_config);
   RUN(test_timeout);
+  RUN(test_timeout_prompt);
   RUN(test_stack_exhausted);
   RUN(test_small_call_depth);
   RUN(test_trap_messages);

@@ -8,6 +8,7 @@
 #include "krait_host.h"
 #include <stdbool.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <unistd.h>
 
 /* One store+linker+instance made from a snapshot (or plainly). */
@@ -118,6 +119,69 @@ static void snapshot_round(krait_bounds bounds) {
   krait_engine_free(e);
 }
 
+/* Memory 0's base address in si. */
+static uint8_t *mem_base(snap_inst *si) {
+  krait_extern x;
+  if (krait_instance_export(si->inst, "memory", &x) != 0 || x.kind != KRAIT_EXTERN_MEMORY) return NULL;
+  return krait_memory_data(x.of.memory);
+}
+
+typedef struct other_thread {
+  krait_engine *e;
+  krait_module *m;
+  krait_snapshot *snap;
+  uint8_t *base;               /* out: memory 0 of its instance */
+} other_thread;
+
+/* An instance from the snapshot, checked pristine (other_thread_run). */
+static void other_thread_check(other_thread *o) {
+  snap_inst si;
+  CHECK(open_inst(&si, o->e, o->m, o->snap));
+  o->base = mem_base(&si);
+  check_initialized(&si);
+  CHECK_INT(call_i32(&si, "load", 1, 200000, 0), -1000);  /* 3 pages again */
+  close_inst(&si);
+}
+
+/* Runs other_thread_check on a thread of its own. */
+static void *other_thread_run(void *arg) {
+  other_thread_check(arg);
+  return NULL;
+}
+
+/* A guard-mode memory an instance leaves is parked for the process: the
+** next instance of the snapshot, on another thread, takes that same memory
+** (last parked, first taken: still in the caches) and sees none of the
+** first one's writes, grown pages included. */
+static void test_snapshot_parked_other_thread(void) {
+  krait_config cfg;
+  krait_config_default(&cfg);
+  cfg.bounds = KRAIT_BOUNDS_GUARD;
+  krait_engine *e = krait_engine_new(&cfg, NULL);
+  krait_module *m = t_load(e, "snapshot");
+  snap_inst base, a;
+  CHECK(m && open_inst(&base, e, m, NULL));
+  CHECK_INT(call_i32(&base, "init", 0, 0, 0), 0);
+  krait_snapshot *snap = krait_snapshot_take(base.inst, NULL);
+  CHECK(snap != NULL);
+  close_inst(&base);
+  CHECK(open_inst(&a, e, m, snap));
+  uint8_t *first = mem_base(&a);
+  CHECK_INT(call_i32(&a, "poke", 2, 1024, 5), 0);
+  CHECK_INT(call_i32(&a, "poke", 2, 70000, 6), 0);
+  CHECK_INT(call_i32(&a, "grow", 1, 2, 0), 3);
+  CHECK_INT(call_i32(&a, "poke", 2, 200000, 7), 0);
+  close_inst(&a);                              /* parks its memory */
+  other_thread o = { e, m, snap, NULL };
+  pthread_t t;
+  CHECK_INT(pthread_create(&t, NULL, other_thread_run, &o), 0);
+  pthread_join(t, NULL);
+  CHECK(first != NULL && o.base == first);     /* the same memory, reset */
+  krait_snapshot_free(snap);                   /* unmaps what it parked */
+  krait_module_free(m);
+  krait_engine_free(e);
+}
+
 static void test_snapshot_guard(void) { snapshot_round(KRAIT_BOUNDS_GUARD); }
 static void test_snapshot_explicit(void) { snapshot_round(KRAIT_BOUNDS_EXPLICIT); }
 
@@ -201,6 +265,7 @@ static void test_snapshot_file(void) {
 int main(void) {
   RUN(test_snapshot_file);
   RUN(test_snapshot_guard);
+  RUN(test_snapshot_parked_other_thread);
   RUN(test_snapshot_explicit);
   RUN(test_snapshot_refusals);
   return t_summary();
