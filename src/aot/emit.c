@@ -661,7 +661,7 @@ int kaot_emit_func(FILE *o, const krait_module *m, const char *px, uint32_t fi,
   /* A leaf with a small frame cannot run the stack out (the limit keeps a
   ** margin): it skips the stack check, keeping the charge of a call. */
   /* A frame of many values may be bigger than that margin: its check
-  ** subtracts a generous estimate (16 bytes a value) from the frame's top,
+  ** subtracts a generous estimate (16 bytes a value) from the stack pointer,
   ** so the whole frame fits before the stack's end. */
   uint64_t values = (uint64_t)f->nlocals + e.hcap;
   bool leaf = !e.calls && values < 1024;
