@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 
 /* Bumped whenever the generated code changes for the same input. */
-#define KAOT_TRANSLATOR_VERSION 7u
+#define KAOT_TRANSLATOR_VERSION 8u
 
 /* emit.c: the C type of a value type ("uint32_t", "void *"...). */
 const char *kaot_ctype(uint8_t t);
@@ -22,8 +22,12 @@ void kaot_proto(FILE *o, const krait_module *m, const char *px, uint32_t fi, boo
 int kaot_emit_func(FILE *o, const krait_module *m, const char *px, uint32_t fi,
                    bool explicit_bounds, char *msg, size_t cap);
 
+/* unit.c: whether generated code keeps its countdown in a register
+** (platform/dispatch.h's KP_AOT_BUDGET_REG) when the compiler supports
+** GCC's global register variables (global_regs). */
+bool kaot_budget_in_register(bool global_regs);
 /* unit.c: the text every generated file starts with. */
-void kaot_emit_prelude(FILE *o, bool explicit_bounds);
+void kaot_emit_prelude(FILE *o, bool explicit_bounds, bool global_regs);
 /* unit.c: the declarations of module m (prefix px) every unit needs. */
 void kaot_emit_decls(FILE *o, const krait_module *m, const char *px);
 /* unit.c: wrappers and the descriptor `<px>desc` of module m. */

@@ -364,12 +364,17 @@ static void remove_dir(const char *dir, size_t n) {
   rmdir(dir);
 }
 
+/* Whether the compiler takes GCC's global register variables (clang
+** refuses them; its objects keep the countdown in memory). Its identity
+** is in the cache key, so objects of either kind have their own keys. */
+static bool global_regs(void) { return !strstr(compiler_id(), "clang"); }
+
 /* Opens unit i of a build directory for writing, prelude written. */
 static FILE *open_unit(const char *dir, size_t i, bool explicit_bounds) {
   char p[4096];
   snprintf(p, sizeof p, "%s/u%zu.c", dir, i);
   FILE *o = fopen(p, "w");
-  if (o) kaot_emit_prelude(o, explicit_bounds);
+  if (o) kaot_emit_prelude(o, explicit_bounds, global_regs());
   return o;
 }
 

@@ -478,7 +478,8 @@ static bool do_data(em *e, const kd_instr *in) {
   }
 }
 
-/* Memory size/grow, bulk memory and table ops: runtime calls. */
+/* Memory size/grow, bulk memory and table ops: runtime calls. Those
+** that may trap store the countdown first (BOUT), as every trap does. */
 static bool do_runtime(em *e, const kd_instr *in) {
   char a[24], b[24], c[24], d[24], l[40];
   loc(e, l);
@@ -489,24 +490,24 @@ static bool do_runtime(em *e, const kd_instr *in) {
     fprintf(o, " %s = X->api->memory_grow(X, %s); RELOAD();\n", TOP(0, a), TOP(0, b));
     return true;
   case KD_OP_MEMORY_INIT:
-    fprintf(o, " X->api->memory_init(X, %u, %s, %s, %s, %s);\n", in->a, TOP(2, a), TOP(1, b), TOP(0, c), l);
+    fprintf(o, " BOUT(); X->api->memory_init(X, %u, %s, %s, %s, %s);\n", in->a, TOP(2, a), TOP(1, b), TOP(0, c), l);
     e->h -= 3; return true;
   case KD_OP_DATA_DROP: fprintf(o, " X->api->data_drop(X, %u);\n", in->a); return true;
   case KD_OP_MEMORY_COPY:
-    fprintf(o, " X->api->memory_copy(X, %s, %s, %s, %s);\n", TOP(2, a), TOP(1, b), TOP(0, c), l);
+    fprintf(o, " BOUT(); X->api->memory_copy(X, %s, %s, %s, %s);\n", TOP(2, a), TOP(1, b), TOP(0, c), l);
     e->h -= 3; return true;
   case KD_OP_MEMORY_FILL:
-    fprintf(o, " X->api->memory_fill(X, %s, %s, %s, %s);\n", TOP(2, a), TOP(1, b), TOP(0, c), l);
+    fprintf(o, " BOUT(); X->api->memory_fill(X, %s, %s, %s, %s);\n", TOP(2, a), TOP(1, b), TOP(0, c), l);
     e->h -= 3; return true;
   case KD_OP_TABLE_GET: {
     snprintf(d, sizeof d, "%s", TOP(0, a));
     e->h--;
     push(e, e->m->tables[in->a].elem);
-    fprintf(o, " %s = X->api->table_get(X, %u, %s, %s);\n", TOP(0, b), in->a, d, l);
+    fprintf(o, " BOUT(); %s = X->api->table_get(X, %u, %s, %s);\n", TOP(0, b), in->a, d, l);
     return true;
   }
   case KD_OP_TABLE_SET:
-    fprintf(o, " X->api->table_set(X, %u, %s, %s, %s);\n", in->a, TOP(1, a), TOP(0, b), l);
+    fprintf(o, " BOUT(); X->api->table_set(X, %u, %s, %s, %s);\n", in->a, TOP(1, a), TOP(0, b), l);
     e->h -= 2; return true;
   case KD_OP_TABLE_SIZE: push(e, KD_I32); fprintf(o, " %s = X->api->table_size(X, %u);\n", TOP(0, a), in->a); return true;
   case KD_OP_TABLE_GROW: {
@@ -518,16 +519,16 @@ static bool do_runtime(em *e, const kd_instr *in) {
     return true;
   }
   case KD_OP_TABLE_FILL:
-    fprintf(o, " X->api->table_fill(X, %u, %s, %s, %s, %s);\n", in->a, TOP(2, a), TOP(1, b), TOP(0, c), l);
+    fprintf(o, " BOUT(); X->api->table_fill(X, %u, %s, %s, %s, %s);\n", in->a, TOP(2, a), TOP(1, b), TOP(0, c), l);
     e->h -= 3; return true;
   case KD_OP_TABLE_COPY:
-    fprintf(o, " X->api->table_copy(X, %u, %u, %s, %s, %s, %s);\n", in->a, in->b, TOP(2, a), TOP(1, b), TOP(0, c), l);
+    fprintf(o, " BOUT(); X->api->table_copy(X, %u, %u, %s, %s, %s, %s);\n", in->a, in->b, TOP(2, a), TOP(1, b), TOP(0, c), l);
     e->h -= 3; return true;
   case KD_OP_TABLE_INIT:
-    fprintf(o, " X->api->table_init(X, %u, %u, %s, %s, %s, %s);\n", in->b, in->a, TOP(2, a), TOP(1, b), TOP(0, c), l);
+    fprintf(o, " BOUT(); X->api->table_init(X, %u, %u, %s, %s, %s, %s);\n", in->b, in->a, TOP(2, a), TOP(1, b), TOP(0, c), l);
     e->h -= 3; return true;
   case KD_OP_ELEM_DROP: fprintf(o, " X->api->elem_drop(X, %u);\n", in->a); return true;
-  case KD_OP_REF_FUNC: push(e, KD_FUNCREF); fprintf(o, " %s = X->api->ref_func(X, %u, %s);\n", TOP(0, a), in->a, l); return true;
+  case KD_OP_REF_FUNC: push(e, KD_FUNCREF); fprintf(o, " BOUT(); %s = X->api->ref_func(X, %u, %s);\n", TOP(0, a), in->a, l); return true;
   default: return false;
   }
 }
@@ -660,7 +661,7 @@ int kaot_emit_func(FILE *o, const krait_module *m, const char *px, uint32_t fi,
   /* A leaf with a small frame cannot run the stack out (the limit keeps a
   ** margin): it skips the stack check, keeping the charge of a call. */
   /* A frame of many values may be bigger than that margin: its check
-  ** subtracts a generous estimate (16 bytes a value) from the frame's top,
+  ** subtracts a generous estimate (16 bytes a value) from the stack pointer,
   ** so the whole frame fits before the stack's end. */
   uint64_t values = (uint64_t)f->nlocals + e.hcap;
   bool leaf = !e.calls && values < 1024;

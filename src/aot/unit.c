@@ -9,43 +9,81 @@
 
 /* Prelude macros. ENTRY checks the native stack and charges a call
 ** (ENTRY_BIG also subtracts the frame's estimated size, for frames the
-** stack limit's margin might not cover);
-** CHARGE is the interrupt countdown; IND is call_indirect's fast path
-** (bounds, null, lazy and type checks fall to the runtime's resolver). */
+** stack limit's margin might not cover); CHARGE is the interrupt
+** countdown B; IND is call_indirect's fast path (bounds, null, lazy and
+** type checks fall to the runtime's resolver). BOUT/BIN store and reload
+** the countdown's copy the runtime reads (ki_exec.budget): before and
+** after refuel, and before every trap, so fuel is settled exactly. Where
+** B lives, and so what SYNC_* (calls, returns), HOST_* (the runtime's
+** call service), WENTER/WLEAVE (slot wrappers) and BSTK (stack check)
+** do, the register or memory macros below decide. */
 static const char prelude_macros[] =
   "#define KHID __attribute__((visibility(\"hidden\")))\n"
   "#define KLOC(f, o) (((kaot_loc)(f) << 32) | (kaot_loc)(o))\n"
-  "#define TRAPK(k, L) do { X->api->trap(X, (k), (L)); __builtin_unreachable(); } while (0)\n"
+  "#define BOUT() (X->ex->budget = B)\n"
+  "#define BIN() (B = X->ex->budget)\n"
+  "#define TRAPN(k, L) do { X->api->trap(X, (k), (L)); __builtin_unreachable(); } while (0)\n"
+  "#define TRAPK(k, L) do { BOUT(); TRAPN(k, L); } while (0)\n"
   "#define TRAP(k) TRAPK(KT_##k, o_)\n"
-  "#define SYNC_OUT() (X->ex->budget = B)\n"
-  "#define SYNC_IN() (B = X->ex->budget)\n"
   "#define CHARGE(c, L) do { if (__builtin_expect((B -= (int64_t)(c)) < 0, 0)) { \\\n"
-  "  SYNC_OUT(); X->api->refuel(X, (L)); SYNC_IN(); } } while (0)\n"
-  "#define POLL(L) do { if (__builtin_expect(B < 0, 0)) { SYNC_OUT(); X->api->refuel(X, (L)); SYNC_IN(); } } while (0)\n"
-  "#define ENTRY(L) if (__builtin_expect((uintptr_t)__builtin_frame_address(0) < X->ex->stack_limit, 0)) TRAPK(KT_STACK_EXHAUSTED, L); \\\n"
-  "  int64_t B = X->ex->budget; CHARGE(1, L); uint8_t *M = X->mem->base; MSDECL (void)M\n"
-  "#define ENTRY_BIG(L, F) if (__builtin_expect((uintptr_t)__builtin_frame_address(0) - (uintptr_t)(F) < X->ex->stack_limit, 0)) TRAPK(KT_STACK_EXHAUSTED, L); \\\n"
-  "  int64_t B = X->ex->budget; CHARGE(1, L); uint8_t *M = X->mem->base; MSDECL (void)M\n"
-  "#define ENTRY_LEAF(L) int64_t B = X->ex->budget; CHARGE(1, L); uint8_t *M = X->mem->base; MSDECL (void)M\n"
+  "  BOUT(); X->api->refuel(X, (L)); BIN(); } } while (0)\n"
+  "#define POLL(L) do { if (__builtin_expect(B < 0, 0)) { BOUT(); X->api->refuel(X, (L)); BIN(); } } while (0)\n"
+  "#define STACKCHK(L, F) if (__builtin_expect(KSP() - (uintptr_t)(F) < X->ex->stack_limit, 0)) { \\\n"
+  "  BSTK(); TRAPN(KT_STACK_EXHAUSTED, L); }\n"
+  "#define ENTRY_LEAF(L) BDECL CHARGE(1, L); uint8_t *M = X->mem->base; MSDECL (void)M\n"
+  "#define ENTRY(L) STACKCHK(L, 0) ENTRY_LEAF(L)\n"
+  "#define ENTRY_BIG(L, F) STACKCHK(L, F) ENTRY_LEAF(L)\n"
   "#define BOUNDS(ea, n, L) do { if (__builtin_expect((ea) + (n) > MS, 0)) TRAPK(KT_MEMORY_OOB, L); } while (0)\n"
   "#define IND(tab, i, ti, L) ({ kaot_tab *T_ = X->t[tab]; uint32_t i_ = (i), tid_ = X->tid[ti]; \\\n"
   "  if (__builtin_expect(i_ >= T_->size, 0)) TRAPK(KT_UNDEFINED_ELEM, L); \\\n"
   "  kaot_fn *f_ = (kaot_fn *)T_->elems[i_]; \\\n"
   "  if (__builtin_expect(!f_ || ((uintptr_t)f_ & 1) || f_->type_id != tid_, 0)) \\\n"
-  "    f_ = X->api->indirect(X, (tab), i_, tid_, (L)); \\\n"
+  "    { BOUT(); f_ = X->api->indirect(X, (tab), i_, tid_, (L)); } \\\n"
   "  f_; })\n";
+
+/* The countdown passed between functions in a callee-saved register
+** (BR, KP_AOT_BUDGET_REG) for the whole run of generated code: a function
+** keeps it in a local B (the compiler's choice of register) and hands it
+** over in BR around calls and returns, a register move instead of a
+** store and a load (host code preserves the register). The runtime's
+** copy is written before its call service (a host function or the
+** interpreter may run guest code) and read after it; a slot wrapper (an
+** entry from the runtime) keeps the caller's register value and loads
+** the countdown, and gives both back on return (a trap's longjmp
+** restores the host's registers). */
+static const char prelude_reg[] =
+  "#define BDECL int64_t B = BR;\n#define SYNC_OUT() (BR = B)\n#define SYNC_IN() (B = BR)\n"
+  "#define HOST_OUT() (X->ex->budget = BR)\n#define HOST_IN() (BR = X->ex->budget)\n"
+  "#define BSTK() (X->ex->budget = BR)\n"
+  "#define WENTER() int64_t b_ = BR; BR = X->ex->budget\n#define WLEAVE() (X->ex->budget = BR, BR = b_)\n";
+
+/* The countdown in a local of each function, loaded at entry and kept
+** in the runtime's copy across every call and return. */
+static const char prelude_mem[] =
+  "#define BDECL int64_t B = X->ex->budget;\n"
+  "#define SYNC_OUT() BOUT()\n#define SYNC_IN() BIN()\n"
+  "#define HOST_OUT() ((void)0)\n#define HOST_IN() ((void)0)\n#define BSTK() ((void)0)\n"
+  "#define WENTER() ((void)0)\n#define WLEAVE() ((void)0)\n";
 
 /* Benchmark-only builds (-DKRAIT_NO_INTERRUPT_CHECKS=1, `make
 ** bench-interrupts`) emit no fuel/deadline countdown, to measure what it
 ** costs; their objects have their own cache key (build.c). */
 static const char prelude_no_checks[] =
+  "#undef BOUT\n#define BOUT() ((void)0)\n#undef BIN\n#define BIN() ((void)0)\n"
   "#undef SYNC_OUT\n#define SYNC_OUT() ((void)0)\n"
   "#undef SYNC_IN\n#define SYNC_IN() ((void)0)\n"
   "#undef CHARGE\n#define CHARGE(c, L) ((void)0)\n";
 
-void kaot_emit_prelude(FILE *o, bool explicit_bounds) {
-  fputs("/* generated by krait's AOT translator: do not edit */\n"
-        "#include <stdint.h>\n#include <string.h>\n#include <math.h>\n", o);
+bool kaot_budget_in_register(bool global_regs) {
+  return global_regs && KP_INTERRUPT_CHECKS && KP_AOT_BUDGET_REG[0];
+}
+
+void kaot_emit_prelude(FILE *o, bool explicit_bounds, bool global_regs) {
+  bool reg = kaot_budget_in_register(global_regs);
+  fputs("/* generated by krait's AOT translator: do not edit */\n", o);
+  /* first, so no function of the unit (headers' included) uses it */
+  if (reg) fprintf(o, "register __INT64_TYPE__ BR __asm__(\"%s\");\n", KP_AOT_BUDGET_REG);
+  fputs("#include <stdint.h>\n#include <string.h>\n#include <math.h>\n", o);
   fputs(kaot_text_abi, o);
   fputs(kaot_text_numeric, o);
   static const struct { const char *name; int kind; } kinds[] = {
@@ -57,6 +95,8 @@ void kaot_emit_prelude(FILE *o, bool explicit_bounds) {
   for (size_t i = 0; i < KU_COUNT(kinds); i++)
     fprintf(o, "#define KT_%s %d\n", kinds[i].name, kinds[i].kind);
   fputs(prelude_macros, o);
+  fputs(reg ? prelude_reg : prelude_mem, o);
+  fprintf(o, "#define KSP() %s\n", KP_AOT_SP);
   if (!KP_INTERRUPT_CHECKS) fputs(prelude_no_checks, o);
   if (explicit_bounds)
     fputs("#define MSDECL uint64_t MS = X->mem->size; (void)MS;\n"
@@ -118,7 +158,7 @@ static void call_helper(FILE *o, const krait_module *m, const char *px, uint32_t
     snprintf(v, sizeof v, "a%u", i);
     put_slot(o, t->params[i], s, v);
   }
-  fputs("\n  X->api->call(X, F, s_, L);\n", o);
+  fputs("\n  HOST_OUT(); X->api->call(X, F, s_, L); HOST_IN();\n", o);
   if (t->nresults == 1) { fputs("  return ", o); get_slot(o, t->results[0], "s_[0]"); fputs(";\n", o); }
   else if (t->nresults > 1) fprintf(o, "  memcpy(res_, s_, %u * sizeof(kaot_slot));\n", t->nresults);
   fputs("}\n", o);
@@ -137,7 +177,7 @@ static void wrapper(FILE *o, const krait_module *m, const char *px, uint32_t fi)
   const kd_functype *t = kd_func_type(m, fi);
   char s[32];
   fprintf(o, "static int %sw%u(void *c_, void *env_, kaot_slot *s) {\n"
-             "  kaot_ctx *X = env_; (void)c_; X->ex->stack_limit = X->api->stack_limit();\n  ", px, fi);
+             "  kaot_ctx *X = env_; (void)c_; X->ex->stack_limit = X->api->stack_limit();\n  WENTER();\n  ", px, fi);
   if (t->nresults == 1) fprintf(o, "%s r_ = ", kaot_ctype(t->results[0]));
   else if (t->nresults > 1) fprintf(o, "kaot_slot r_[%u]; ", t->nresults);
   fprintf(o, "%sf%u(X%s", px, fi, t->nresults > 1 ? ", r_" : "");
@@ -146,7 +186,7 @@ static void wrapper(FILE *o, const krait_module *m, const char *px, uint32_t fi)
     fputs(", ", o);
     get_slot(o, t->params[i], s);
   }
-  fputs(");\n ", o);
+  fputs(");\n  WLEAVE();\n ", o);
   if (t->nresults == 1) put_slot(o, t->results[0], "s[0]", "r_");
   else if (t->nresults > 1) fprintf(o, " memcpy(s, r_, %u * sizeof(kaot_slot));", t->nresults);
   fputs("\n  return 0;\n}\n", o);

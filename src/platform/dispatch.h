@@ -28,4 +28,19 @@
 #define KP_AOT_CHECKS_MARK ""
 #endif
 
+/* The AOT tier's machine specifics (the C it generates, src/aot/unit.c).
+** KP_AOT_BUDGET_REG: a callee-saved register generated code keeps the
+** fuel/deadline countdown in for its whole run (a GCC global register
+** variable: host code preserves it across every call into the runtime,
+** so the countdown needs no memory traffic around calls); "" keeps it in
+** memory across calls. KP_AOT_SP: C text reading the stack pointer, for
+** the entry's stack check without forcing a frame pointer. */
+#if defined(__x86_64__)
+#define KP_AOT_BUDGET_REG "r15"
+#define KP_AOT_SP "({ uintptr_t sp_; __asm__(\"mov %%rsp, %0\" : \"=r\"(sp_)); sp_; })"
+#else
+#define KP_AOT_BUDGET_REG ""
+#define KP_AOT_SP "(uintptr_t)__builtin_frame_address(0)"
+#endif
+
 #endif

@@ -3,7 +3,8 @@
 ** process through the C API: out-of-bounds at both edges of memory and
 ** near 4 GiB, call_indirect's three traps, deep recursion (big native
 ** frames, mutual, indirect, through the host, on a small thread stack),
-** memory.grow past the maximum and past the store's cap, each in both
+** memory.grow past the maximum and past the store's cap, fuel running
+** out at the interpreter's instruction and surviving traps, each in both
 ** bounds modes; then the cache: objects with one byte flipped (code,
 ** trailer, embedded key), re-signed forgeries and another module's object
 ** under a module's key. Each ends in a clean trap with the interpreter's
@@ -390,6 +391,73 @@ static void test_grow_capped(void) {
   CHECK(ok);
 }
 
+/* Sets the fuel of r's store to f, calls name(a); the fuel left after. */
+static uint64_t fuel_run(run *r, const char *name, int32_t a, uint64_t f, int *rc, krait_error *e) {
+  krait_store_set_fuel(r->s, f);
+  *rc = call(r, name, 1, a, 0, NULL, e);
+  return krait_store_fuel(r->s);
+}
+
+/* work(8) succeeds on exactly fuel c, leaving none, and with c - 1 traps
+** "fuel exhausted"; at points between 0 and c it traps too. */
+static bool exact_at(run *r, const char *tier, uint64_t c) {
+  int rc;
+  krait_error e;
+  uint64_t left = fuel_run(r, "work", 8, c, &rc, &e);
+  if (rc != 0 || left != 0) {
+    printf("  %s: work(8) on fuel %llu: %d, %llu left \"%s\"\n", tier, (unsigned long long)c, rc,
+           (unsigned long long)left, e.message);
+    return false;
+  }
+  for (uint64_t f = c - 1; f > 0; f = f > c / 7 ? f - c / 7 : 0) {
+    left = fuel_run(r, "work", 8, f, &rc, &e);
+    if (rc != -1 || e.trap != KRAIT_TRAP_FUEL || left != 0) {
+      printf("  %s: work(8) on fuel %llu: %d, %llu left \"%s\" (want fuel exhausted)\n", tier,
+             (unsigned long long)f, rc, (unsigned long long)left, e.message);
+      return false;
+    }
+  }
+  return true;
+}
+
+/* Fuel runs out at the same instruction under both tiers: work(8) (calls
+** direct and indirect, recursion, both loop shapes, Wasm -> host -> Wasm
+** three deep) costs the same, succeeds on exactly that and traps on one
+** unit less. After each kind of trap (out of bounds, unreachable, call
+** stack) the fuel left is no more than before, and the store again runs
+** work(8) on exactly its cost (the countdown survives the trap). */
+static void test_fuel_exact(void) {
+  static const char *const tier[2] = {"interp", "aot"};
+  const uint64_t big = 100000000;
+  pair p;
+  bool ok = pair_open(&p, "fuel", NULL, 0, 0);
+  run *t[2] = {&p.interp, &p.aot};
+  uint64_t cost[2] = {0, 0};
+  krait_error e;
+  int rc;
+  for (int i = 0; ok && i < 2; i++) {
+    cost[i] = big - fuel_run(t[i], "work", 8, big, &rc, &e);
+    if (rc) printf("  %s: work(8): \"%s\"\n", tier[i], e.message);
+    ok = rc == 0;
+  }
+  if (ok && cost[0] != cost[1])
+    printf("  work(8) costs %llu interpreted, %llu native\n", (unsigned long long)cost[0],
+           (unsigned long long)cost[1]);
+  ok = ok && cost[0] == cost[1] && cost[0] > 1000;
+  static const krait_trapkind kinds[3] = {OOB, KRAIT_TRAP_UNREACHABLE, KRAIT_TRAP_STACK_EXHAUSTED};
+  for (int i = 0; ok && i < 2; i++) {
+    ok = exact_at(t[i], tier[i], cost[0]);
+    for (int k = 0; ok && k < 3; k++) {
+      uint64_t left = fuel_run(t[i], "trap", k, big, &rc, &e);
+      if (rc != -1 || e.trap != kinds[k] || left > big)
+        printf("  %s: trap(%d): %d, %llu left \"%s\"\n", tier[i], k, rc, (unsigned long long)left, e.message);
+      ok = rc == -1 && e.trap == kinds[k] && left <= big && exact_at(t[i], tier[i], cost[0]);
+    }
+  }
+  pair_close(&p);
+  CHECK(ok);
+}
+
 /* Runs the trap tests in one bounds mode. */
 static void trap_battery(krait_bounds b) {
   bounds_now = b;
@@ -403,6 +471,7 @@ static void trap_battery(krait_bounds b) {
   RUN_IN(test_small_thread_stack);
   RUN_IN(test_grow);
   RUN_IN(test_grow_capped);
+  RUN_IN(test_fuel_exact);
 #undef RUN_IN
 }
 

@@ -25,7 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   FILE *o = open_memstream(&text, &len);
   if (!o) abort();
   for (int explicit_bounds = 0; explicit_bounds < 2; explicit_bounds++) {
-    kaot_emit_prelude(o, explicit_bounds);
+    /* guard mode with the countdown in a register, explicit with it in memory */
+    kaot_emit_prelude(o, explicit_bounds, explicit_bounds == 0);
     kaot_emit_decls(o, m, "m0_");
     for (uint32_t i = m->nfunc_imports; i < m->nfuncs; i++)
       if (kaot_emit_func(o, m, "m0_", i, explicit_bounds, msg, sizeof msg) != 0) {
