@@ -177,15 +177,22 @@ static void check(kaot_ctx *X, krait_trapkind t, kaot_loc loc) {
   if (t) rt_trap(X, t, loc);
 }
 
+/* A bulk op's trap t, then the deadline's clock after its n bytes
+** (ki_bulk_late), both at loc. */
+static void bulk(kaot_ctx *X, krait_trapkind t, uint64_t n, kaot_loc loc) {
+  check(X, t, loc);
+  if (ki_bulk_late(ex_of(X), n)) rt_trap(X, KRAIT_TRAP_DEADLINE, loc);
+}
+
 static void rt_memory_init(kaot_ctx *X, uint32_t seg, uint32_t d, uint32_t s, uint32_t n, kaot_loc loc) {
-  check(X, kr_memory_init(inst_of(X), seg, d, s, n), loc);
+  bulk(X, kr_memory_init(inst_of(X), seg, d, s, n), n, loc);
 }
 static void rt_data_drop(kaot_ctx *X, uint32_t seg) { inst_of(X)->data_len[seg] = 0; }
 static void rt_memory_copy(kaot_ctx *X, uint32_t d, uint32_t s, uint32_t n, kaot_loc loc) {
-  check(X, kr_memory_copy(inst_of(X)->mem0, d, s, n), loc);
+  bulk(X, kr_memory_copy(inst_of(X)->mem0, d, s, n), n, loc);
 }
 static void rt_memory_fill(kaot_ctx *X, uint32_t d, uint32_t v, uint32_t n, kaot_loc loc) {
-  check(X, kr_memory_fill(inst_of(X)->mem0, d, v, n), loc);
+  bulk(X, kr_memory_fill(inst_of(X)->mem0, d, v, n), n, loc);
 }
 
 static void *rt_table_get(kaot_ctx *X, uint32_t tab, uint32_t i, kaot_loc loc) {
@@ -208,16 +215,16 @@ static uint32_t rt_table_grow(kaot_ctx *X, uint32_t tab, void *init, uint32_t n)
   return (uint32_t)kr_table_grow(inst_of(X)->tables[tab], n, init);
 }
 static void rt_table_fill(kaot_ctx *X, uint32_t tab, uint32_t i, void *v, uint32_t n, kaot_loc loc) {
-  check(X, kr_table_fill(inst_of(X)->tables[tab], i, v, n), loc);
+  bulk(X, kr_table_fill(inst_of(X)->tables[tab], i, v, n), (uint64_t)n * sizeof(void *), loc);
 }
 static void rt_table_copy(kaot_ctx *X, uint32_t dt, uint32_t st, uint32_t d, uint32_t s, uint32_t n,
                           kaot_loc loc) {
   krait_instance *in = inst_of(X);
-  check(X, kr_table_copy(in->tables[dt], in->tables[st], d, s, n), loc);
+  bulk(X, kr_table_copy(in->tables[dt], in->tables[st], d, s, n), (uint64_t)n * sizeof(void *), loc);
 }
 static void rt_table_init(kaot_ctx *X, uint32_t tab, uint32_t seg, uint32_t d, uint32_t s, uint32_t n,
                           kaot_loc loc) {
-  check(X, kr_table_init(inst_of(X), tab, seg, d, s, n), loc);
+  bulk(X, kr_table_init(inst_of(X), tab, seg, d, s, n), (uint64_t)n * sizeof(void *), loc);
 }
 static void rt_elem_drop(kaot_ctx *X, uint32_t seg) { inst_of(X)->elem_len[seg] = 0; }
 

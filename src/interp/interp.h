@@ -46,6 +46,11 @@ void *ki_code_for(krait_store *s, krait_func *f);
 ** returns a fresh budget or traps (also used by native code, src/aot/). */
 int64_t ki_refuel(ki_exec *ex, int64_t budget);
 
+/* Counts bytes a bulk memory or table op moved; with a deadline set, every
+** KR_BULK_CHECK bytes reads the clock. True when the deadline has passed
+** (the caller traps, naming its own location). */
+bool ki_bulk_late(ki_exec *ex, uint64_t bytes);
+
 /* Raises a trap of the given kind at the current position (longjmp). */
 _Noreturn void ki_trap(ki_exec *ex, krait_trapkind kind);
 

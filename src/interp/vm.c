@@ -31,6 +31,8 @@
 #define TRAP(k) do { ex->trap_ip = ip; ex->trap_fn = fn; ki_trap(ex, KRAIT_TRAP_##k); } while (0)
 #define TRAPK(kind) do { ex->trap_ip = ip; ex->trap_fn = fn; ki_trap(ex, kind); } while (0)
 #define CHECKED(expr) do { krait_trapkind tk_ = (expr); if (tk_) TRAPK(tk_); } while (0)
+/* A bulk op of n bytes: its own trap first, then the deadline's clock. */
+#define BULK(expr, n) do { CHECKED(expr); if (KU_UNLIKELY(ki_bulk_late(ex, (n)))) TRAP(DEADLINE); } while (0)
 #define RELOAD() do { inst = fn->inst; mem = inst->mem0; M = mem->base; \
                       MS = mem->size; G = inst->globals; } while (0)
 #define CHARGE(n) do { if (KP_INTERRUPT_CHECKS) { budget -= (int64_t)(n); \
@@ -67,6 +69,18 @@ int64_t ki_refuel(ki_exec *ex, int64_t budget) {
   if (ex->fuel_on && ex->fuel < (uint64_t)chunk) chunk = (int64_t)ex->fuel;
   ex->budget_start = chunk;
   return chunk;
+}
+
+/* A bulk op counts as one unit whatever its size, so bulk ops keep their
+** own byte count and read the clock every KR_BULK_CHECK bytes: the time
+** between two clock reads stays bounded even for a loop of big fills
+** after the chunk has grown on cheap code. Fuel is not touched. */
+bool ki_bulk_late(ki_exec *ex, uint64_t bytes) {
+  if (!ex->deadline) return false;
+  ex->bulk_bytes += bytes;
+  if (ex->bulk_bytes < KR_BULK_CHECK) return false;
+  ex->bulk_bytes = 0;
+  return kp_monotonic_ns() >= ex->deadline;
 }
 
 /* Handlers generated from opcodes.def. */
@@ -342,10 +356,10 @@ L_MEMORY_GROW:
   WR_I32(S(1), (uint32_t)kr_memory_grow(mem, RD_I32(S(2))));
   M = mem->base; MS = mem->size;
   ip += 3; NEXT();
-L_MEMORY_INIT: CHECKED(kr_memory_init(inst, ip[1], RD_I32(S(2)), RD_I32(S(3)), RD_I32(S(4)))); ip += 5; NEXT();
+L_MEMORY_INIT: BULK(kr_memory_init(inst, ip[1], RD_I32(S(2)), RD_I32(S(3)), RD_I32(S(4))), RD_I32(S(4))); ip += 5; NEXT();
 L_DATA_DROP: inst->data_len[ip[1]] = 0; ip += 2; NEXT();
-L_MEMORY_COPY: CHECKED(kr_memory_copy(mem, RD_I32(S(1)), RD_I32(S(2)), RD_I32(S(3)))); ip += 4; NEXT();
-L_MEMORY_FILL: CHECKED(kr_memory_fill(mem, RD_I32(S(1)), RD_I32(S(2)), RD_I32(S(3)))); ip += 4; NEXT();
+L_MEMORY_COPY: BULK(kr_memory_copy(mem, RD_I32(S(1)), RD_I32(S(2)), RD_I32(S(3))), RD_I32(S(3))); ip += 4; NEXT();
+L_MEMORY_FILL: BULK(kr_memory_fill(mem, RD_I32(S(1)), RD_I32(S(2)), RD_I32(S(3))), RD_I32(S(3))); ip += 4; NEXT();
 L_TABLE_GET: {
   krait_table *t = inst->tables[ip[2]];
   uint32_t i = RD_I32(S(3));
@@ -364,9 +378,9 @@ L_TABLE_SET: {
 }
 L_TABLE_SIZE: WR_I32(S(1), inst->tables[ip[2]]->size); ip += 3; NEXT();
 L_TABLE_GROW: WR_I32(S(1), (uint32_t)kr_table_grow(inst->tables[ip[2]], RD_I32(S(4)), S(3).ref)); ip += 5; NEXT();
-L_TABLE_FILL: CHECKED(kr_table_fill(inst->tables[ip[1]], RD_I32(S(2)), S(3).ref, RD_I32(S(4)))); ip += 5; NEXT();
-L_TABLE_COPY: CHECKED(kr_table_copy(inst->tables[ip[1]], inst->tables[ip[2]], RD_I32(S(3)), RD_I32(S(4)), RD_I32(S(5)))); ip += 6; NEXT();
-L_TABLE_INIT: CHECKED(kr_table_init(inst, ip[1], ip[2], RD_I32(S(3)), RD_I32(S(4)), RD_I32(S(5)))); ip += 6; NEXT();
+L_TABLE_FILL: BULK(kr_table_fill(inst->tables[ip[1]], RD_I32(S(2)), S(3).ref, RD_I32(S(4))), (uint64_t)RD_I32(S(4)) * sizeof(void *)); ip += 5; NEXT();
+L_TABLE_COPY: BULK(kr_table_copy(inst->tables[ip[1]], inst->tables[ip[2]], RD_I32(S(3)), RD_I32(S(4)), RD_I32(S(5))), (uint64_t)RD_I32(S(5)) * sizeof(void *)); ip += 6; NEXT();
+L_TABLE_INIT: BULK(kr_table_init(inst, ip[1], ip[2], RD_I32(S(3)), RD_I32(S(4)), RD_I32(S(5))), (uint64_t)RD_I32(S(5)) * sizeof(void *)); ip += 6; NEXT();
 L_ELEM_DROP: inst->elem_len[ip[1]] = 0; ip += 2; NEXT();
 L_REF_IS_NULL: WR_I32(S(1), S(2).ref == NULL); ip += 3; NEXT();
 L_REF_FUNC:

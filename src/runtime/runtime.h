@@ -21,10 +21,13 @@
 ** drops it back to KR_CHUNK_MIN. So a fast loop reads the clock about
 ** every KR_CHECK_NS / 4 .. KR_CHECK_NS instead of every 10,000 units, and
 ** a deadline fires about that late while the code's speed per unit holds
-** (units are instructions: a chunk of bulk memory ops takes longer). */
+** (units are instructions: a bulk memory or table op is one unit whatever
+** its size, so those also read the clock after every KR_BULK_CHECK bytes
+** they move, ki_bulk_late: a loop of them cannot outrun a grown chunk). */
 #define KR_CHUNK_MIN 10000
 #define KR_CHUNK_MAX ((int64_t)1 << 22)
 #define KR_CHECK_NS 100000ull
+#define KR_BULK_CHECK ((uint64_t)1 << 20)
 
 struct krait_engine {
   krait_config cfg;
@@ -127,6 +130,7 @@ typedef struct ki_exec {
   uint64_t timeout_ns;
   int64_t chunk;               /* units between deadline checks (adaptive) */
   uint64_t checked_ns;         /* when the deadline was last checked */
+  uint64_t bulk_bytes;         /* bytes bulk ops moved since that check */
   /* trap report */
   krait_trapkind trap;
   bool exited;

@@ -60,19 +60,24 @@ lim spin-fuel      "trap:fuel exhausted"         "" --fuel 10000000 $W/spin.wasm
 
 # The deadline check reads the clock less often as a loop runs fast
 # (src/interp/vm.c ki_deadline_chunk) but must still stop it promptly: a
-# 100 ms timeout on the infinite loop ends within a second, startup included.
-for b in $LIMIT_BOUNDS; do
-  o=$out/spin-timeout-prompt.$b
-  t0=$(date +%s%N)
-  st=$("$KT_XRUN" 60 "$o.out" "$o.err" "$KRAIT" run --bounds "$b" --tier "$LIMIT_TIER" --timeout 100ms $W/spin.wasm)
-  ms=$((($(date +%s%N) - t0) / 1000000))
-  if [ "$st" = "exit $TRAP_STATUS" ] && grep -qF "deadline exceeded" "$o.err" && [ "$ms" -ge 100 ] && [ "$ms" -lt 1000 ]; then
-    echo "ok   limits spin-timeout-prompt ($b): trapped after $ms ms (timeout 100 ms)"
-    P=$((P + 1))
-  else
-    echo "FAIL limits spin-timeout-prompt ($b): status '$st' after $ms ms, want the deadline trap within 100..999 ms"
-    F=$((F + 1))
-  fi
+# 100 ms timeout on the infinite loop ends within a second, startup
+# included. bulk.wasm loops on 64 MiB memory.fill, one fuel unit each:
+# without the bulk ops' own clock reads (ki_bulk_late) 10,000 units of it
+# run for seconds before the first check.
+for m in spin bulk; do
+  for b in $LIMIT_BOUNDS; do
+    o=$out/$m-timeout-prompt.$b
+    t0=$(date +%s%N)
+    st=$("$KT_XRUN" 60 "$o.out" "$o.err" "$KRAIT" run --bounds "$b" --tier "$LIMIT_TIER" --timeout 100ms $W/$m.wasm)
+    ms=$((($(date +%s%N) - t0) / 1000000))
+    if [ "$st" = "exit $TRAP_STATUS" ] && grep -qF "deadline exceeded" "$o.err" && [ "$ms" -ge 100 ] && [ "$ms" -lt 1000 ]; then
+      echo "ok   limits $m-timeout-prompt ($b): trapped after $ms ms (timeout 100 ms)"
+      P=$((P + 1))
+    else
+      echo "FAIL limits $m-timeout-prompt ($b): status '$st' after $ms ms, want the deadline trap within 100..999 ms"
+      F=$((F + 1))
+    fi
+  done
 done
 lim recurse        "trap:call stack exhausted"   "" $W/recurse.wasm
 lim recurse-fuel   "trap:fuel exhausted"         "" --fuel 1000 $W/recurse.wasm
