@@ -52,8 +52,13 @@ int krait_snapshot_read_extra(const char *path, void **extra, size_t *extra_len,
 ** native code, see krait_aot_enable) is remembered in $KRAIT_CACHE/aot
 ** under the file's identity -- device, inode, size, modification and
 ** change times -- so a later load of the same file does not hash it
-** again; any change to the file gives it another identity (the change
-** time, which no user can set), and it is hashed anew. A file changed
+** again; a change written to the file gives it another identity (the
+** change time, which no user can set back), and it is hashed anew. The
+** identity is a hint, not proof (a write through a shared mapping to a
+** still-dirty page, or a network file system, can keep it): native code
+** is also matched by the module's decoded structure, so a stale hash
+** finds only code built for the same structure, which stays memory-safe
+** over it, or none (the bodies are then validated). A file changed
 ** less than 2 s ago is not remembered (a change within one timestamp
 ** tick keeps the times). When native code compiled from the file is
 ** found and the file has not changed for 2 s, the module reads the file

@@ -90,7 +90,7 @@ typedef int (*kaot_wrap)(void *caller, void *env, kaot_slot *slots);
 /* One module's code in a shared object. */
 typedef struct kaot_desc {
   uint32_t abi;               /* KAOT_ABI_VERSION */
-  const char *module_sha;     /* SHA-256 of the module bytes, hex */
+  const char *module_sha;     /* the module's identity, hex (shape.c) */
   uint32_t nfuncs;            /* all functions, imports first */
   void *const *native;        /* by function index; NULL for imports */
   const kaot_wrap *wrap;      /* by function index; NULL for imports */

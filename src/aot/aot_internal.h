@@ -1,7 +1,7 @@
 /*
 ** aot_internal.h -- the parts of the AOT tier (src/aot/) and how they meet:
-** emit.c (bodies to C), unit.c (C files), build.c (compiler, cache),
-** bind.c (loading and instance binding), rt.c (runtime services).
+** emit.c and unit.c (C), build.c (compiler, cache), shape.c (identities),
+** bind.c (attaching, services), load.c and memo.c (start), locate.c.
 */
 #ifndef KAOT_INTERNAL_H
 #define KAOT_INTERNAL_H
@@ -58,6 +58,9 @@ bool kaot_key(const krait_module *m, krait_bounds bounds, char out[65]);
 const kaot_desc *kaot_obtain(const krait_module *m, bool may_build, void **dl, krait_error *err);
 /* build.c: the module's bytes' SHA-256 as hex. */
 void kaot_sha_hex(const uint8_t *p, size_t n, char out[65]);
+/* shape.c: the identity objects are keyed and registered by (SHA-256 of
+** the bytes and of the decoded structure generated code relies on). */
+void kaot_module_id(const krait_module *m, char out[65]);
 /* build.c: the cache directory ($KRAIT_CACHE/aot or ~/.cache/krait/aot),
 ** made when missing; a malloc'ed path, or NULL. */
 char *kaot_cache_dir(void);

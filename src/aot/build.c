@@ -146,7 +146,7 @@ static const char *built_id(void) {
   return strcmp(compiler(), "gcc") == 0 && KAOT_GCC_BUILT[0] ? KAOT_GCC_BUILT : NULL;
 }
 
-/* The key of a set of modules (their hashes, in order) under one bounds
+/* The key of a set of modules (their identities, shape.c, in order) under one bounds
 ** mode: translator, ABI, compiler identity (id) and flags included. */
 static void key_of(const char *shas, bool explicit_bounds, const char *id, char out[65]) {
   char *text = ku_sprintf("krait-aot abi=%u translator=%u cc=%s %s flags=%s bounds=%s modules=%s",
@@ -158,7 +158,7 @@ static void key_of(const char *shas, bool explicit_bounds, const char *id, char 
 
 bool kaot_key(const krait_module *m, krait_bounds bounds, char out[65]) {
   char sha[65];
-  krait_module_sha256(m, sha);
+  kaot_module_id(m, sha);
   key_of(sha, bounds == KRAIT_BOUNDS_EXPLICIT, compiler_id(), out);
   return true;
 }
@@ -390,7 +390,7 @@ static size_t write_units(const char *dir, const krait_module *const *ms, size_t
   for (size_t k = 0; ok && k < n; k++) {
     const krait_module *m = ms[k];
     char sha[65];
-    krait_module_sha256(m, sha);
+    kaot_module_id(m, sha);
     pxs[k] = ku_sprintf("m%zu_", k);
     ok = pxs[k] != NULL;
     if (ok) kaot_emit_decls(o, m, pxs[k]);
@@ -515,7 +515,7 @@ const char *kaot_object_path(const krait_module *m) {
   char sha[65];
   const char *path = NULL;
   if (!m || !m->aot) return NULL;
-  krait_module_sha256(m, sha);
+  kaot_module_id(m, sha);
   bool ex = m->engine->cfg.bounds == KRAIT_BOUNDS_EXPLICIT;
   pthread_mutex_lock(&reg_lock);
   for (size_t i = nreg; i > 0 && !path; i--)
@@ -527,12 +527,15 @@ const char *kaot_object_path(const krait_module *m) {
 const kaot_desc *kaot_obtain(const krait_module *m, bool may_build, void **dl, krait_error *err) {
   char sha[65];
   bool ex = m->engine->cfg.bounds == KRAIT_BOUNDS_EXPLICIT;
-  krait_module_sha256(m, sha);
+  kaot_module_id(m, sha);
   const kaot_desc *d = lookup(sha, ex, dl);
   if (d) return d;
   if (!obtain_key(&m, 1, sha, ex, may_build, err)) return NULL;
   d = lookup(sha, ex, dl);
-  if (!d) set_err(err, KRAIT_ERR_IO, "aot: the object lacks module %s", sha);
+  if (!d) {
+    krait_module_sha256(m, sha);  /* the name users know the module by */
+    set_err(err, KRAIT_ERR_IO, "aot: the object lacks module %s", sha);
+  }
   return d;
 }
 
@@ -545,12 +548,12 @@ int kaot_prepare(const krait_module *const *ms, size_t n, krait_bounds bounds, k
   size_t k = 0;
   for (size_t i = 0; todo && i < n; i++) {
     void *dl;
-    krait_module_sha256(ms[i], sha);
+    kaot_module_id(ms[i], sha);
     if (lookup(sha, ex, &dl)) continue;
     bool dup = false;
     for (size_t j = 0; j < k && !dup; j++) {
       char o[65];
-      krait_module_sha256(todo[j], o);
+      kaot_module_id(todo[j], o);
       dup = strcmp(o, sha) == 0;
     }
     if (dup) continue;

@@ -13,7 +13,7 @@
 #include <openssl/evp.h>
 #include <unistd.h>
 
-/* Fills err with an IO error naming the file and the reason. */
+/* Fills err with an error of kind kind naming the file and the reason. */
 static krait_module *fail(krait_error *err, krait_errkind kind, const char *path, const char *why) {
   err->kind = kind;
   ku_fmt(err->message, sizeof err->message, "cannot read '%s': %s", path, why);
@@ -78,9 +78,14 @@ krait_module *krait_module_load(krait_engine *e, const char *path, krait_error *
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return fail(err, KRAIT_ERR_IO, path, strerror(errno));
   struct stat before, after;
-  if (fstat(fd, &before) != 0 || S_ISDIR(before.st_mode)) {
+  if (fstat(fd, &before) != 0) {
+    int why = errno;
     close(fd);
-    return fail(err, KRAIT_ERR_IO, path, S_ISDIR(before.st_mode) ? "it is a directory" : strerror(errno));
+    return fail(err, KRAIT_ERR_IO, path, strerror(why));
+  }
+  if (S_ISDIR(before.st_mode)) {
+    close(fd);
+    return fail(err, KRAIT_ERR_IO, path, "it is a directory");
   }
   bool fallback;
   krait_module *m = load_view(e, fd, &before, &fallback, err);

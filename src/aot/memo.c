@@ -58,6 +58,7 @@ bool kaot_memo_get(const char *kind, const struct stat *sb, const char *detail, 
 }
 
 bool kaot_memo_settled(const struct stat *sb) {
+  if (sb->st_ctim.tv_sec < 0) return false;  /* a bogus change time */
   uint64_t ctime_ns = (uint64_t)sb->st_ctim.tv_sec * 1000000000u + (uint64_t)sb->st_ctim.tv_nsec;
   return ctime_ns + KAOT_MEMO_AGE_S * 1000000000ull <= kp_realtime_ns();
 }
@@ -67,8 +68,9 @@ void kaot_memo_put(const char *kind, const struct stat *sb, const char *detail, 
   char *text, *path;
   if (!record(kind, sb, detail, &text, &path)) return;
   char *all = ku_sprintf("%s%s\n", text, value);
-  char *tmp = ku_sprintf("%s.%ld", path, (long)getpid());
-  int w = all && tmp ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
+  static _Atomic unsigned serial;  /* threads of one process write apart */
+  char *tmp = ku_sprintf("%s.%ld.%u", path, (long)getpid(), serial++);
+  int w = all && tmp ? open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644) : -1;
   bool ok = w >= 0 && write(w, all, strlen(all)) == (ssize_t)strlen(all);
   if (w >= 0 && close(w) != 0) ok = false;
   if (tmp && !(ok && rename(tmp, path) == 0)) unlink(tmp);  /* atomic: whole or none */

@@ -53,6 +53,7 @@ static int64_t ki_deadline_chunk(ki_exec *ex) {
   else if (took < KR_CHECK_NS / 4 && took < left / 4 && c < KR_CHUNK_MAX) c *= 2;
   ex->chunk = c;
   ex->checked_ns = now;
+  ex->bulk_bytes = 0;
   return c;
 }
 

@@ -91,7 +91,7 @@ int64_t kr_memory_grow(krait_memory *m, uint32_t delta) {
 ** reusing a few warm memories (per-thread pools cycled through one per
 ** thread, cold: the copy-back ran from DRAM). KR_PARK_SLOTS bounds it
 ** (servers of several apps share it); past it the oldest is unmapped.
-** Memories of a freed snapshot are never taken again and age out. */
+** Freeing a snapshot unmaps its parked memories (kr_memory_unpark). */
 #define KR_PARK_SLOTS 64
 
 static struct {

@@ -204,6 +204,7 @@ static void start_limits(ki_exec *ex) {
   ex->checked_ns = ex->timeout_ns ? kp_monotonic_ns() : 0;
   ex->deadline = ex->timeout_ns ? ex->checked_ns + ex->timeout_ns : 0;
   ex->chunk = KR_CHUNK_MIN;
+  ex->bulk_bytes = 0;
   int64_t chunk = ex->deadline ? KR_CHUNK_MIN : INT64_MAX / 2;
   if (ex->fuel_on && ex->fuel < (uint64_t)chunk) chunk = (int64_t)ex->fuel;
   ex->budget = ex->budget_start = chunk;

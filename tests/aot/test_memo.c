@@ -21,6 +21,9 @@
 ** from, NULL when interpreted. */
 const char *kaot_object_path(const krait_module *m);
 
+/* Test hook (src/aot/memo.c): remembers value for a file's identity. */
+void kaot_memo_put(const char *kind, const struct stat *sb, const char *detail, const char *value);
+
 static char root[512], wasm[600];
 
 /* A module exporting "f" (-> i32) returning k, or (bad) the same bytes
@@ -153,6 +156,44 @@ static void test_settled_files(void) {
   CHECK_INT(err.kind, KRAIT_ERR_INVALID);
 }
 
+/* A module file whose record is stale (its hash taken from other bytes:
+** a change that kept the file's identity, or a forged record) finds no
+** native code compiled for another structure (src/aot/shape.c): it is
+** validated and runs its own bytes. Here the record names the hash of a
+** cached module of type () -> i32; the file holds one of type () -> i64. */
+static void test_stale_record(void) {
+  uint8_t b[64];
+  char other[700], sha[65];
+  bool native = false;
+  krait_error err;
+  size_t n = module(b, 4444, false);
+  CHECK(write_in_place(wasm, b, n, 0));
+  CHECK_INT(load_call(KRAIT_TIER_AOT, &native, &err), 4444);
+  CHECK(native);
+  krait_engine *e = krait_engine_new(NULL, &err);
+  krait_module *m = e ? krait_module_new(e, b, n, &err) : NULL;
+  CHECK(m != NULL);
+  if (m) krait_module_sha256(m, sha);
+  krait_module_free(m);
+  krait_engine_free(e);
+  CHECK_INT(module(b, 7777, false), n);
+  b[14] = 0x7e;      /* the type's result: i64 */
+  b[31] = 0x42;      /* i64.const (the 5-byte LEB128 of 7777 is positive) */
+  snprintf(other, sizeof other, "%s/other.wasm", root);
+  CHECK(write_in_place(other, b, n, 0));
+  sleep(3);          /* settled, so the record is written and believed */
+  struct stat sb;
+  CHECK(stat(other, &sb) == 0);
+  kaot_memo_put("sha256", &sb, "module", sha);
+  CHECK_INT(memos("sha256"), 1);
+  CHECK_INT(load_path(other, KRAIT_TIER_AUTO, &native, &err), 7777);
+  CHECK(!native);
+  b[31] = 0x41;      /* an invalid twin: i32.const where i64 is due */
+  CHECK(write_in_place(other, b, n, 0));
+  CHECK_INT(load_path(other, KRAIT_TIER_AUTO, &native, &err), -2);
+  CHECK_INT(err.kind, KRAIT_ERR_INVALID);
+}
+
 /* The path of the cache's one object. */
 static bool object_path(char *out, size_t cap) {
   char dir[700];
@@ -234,6 +275,8 @@ int main(void) {
   RUN(test_module_file_changed);
   if (!fresh("settled")) { printf("cannot make %s\n", root); return 1; }
   RUN(test_settled_files);
+  if (!fresh("stale")) { printf("cannot make %s\n", root); return 1; }
+  RUN(test_stale_record);
   if (!fresh("object")) { printf("cannot make %s\n", root); return 1; }
   RUN(test_object_changed);
   return t_summary();
