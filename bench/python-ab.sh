@@ -8,7 +8,8 @@
 #
 #   sh bench/python-ab.sh A_HOME B_HOME    (each a build/python/ directory)
 #
-# Env: KRAIT (build/krait), PYTHON (/usr/bin/python3.11), ROUNDS (5),
+# Env: KRAIT (build/krait), KRAIT_A (KRAIT; the krait that runs A, to
+# compare two krait builds too), PYTHON (/usr/bin/python3.11), ROUNDS (5),
 # WORKLOADS (startup and every bench/python/*.py, by name without .py).
 # Does not own: building either python.wasm (scripts/build-python.sh),
 # the workloads, the four-runner table (bench/python.sh).
@@ -17,6 +18,7 @@ cd "$(dirname "$0")/.." || exit 2
 [ $# -eq 2 ] || { echo "usage: sh bench/python-ab.sh A_HOME B_HOME" >&2; exit 2; }
 A=$(cd "$1" && pwd) && B=$(cd "$2" && pwd) || exit 2
 KRAIT=${KRAIT:-build/krait}
+KRAIT_A=${KRAIT_A:-$KRAIT}
 PYTHON=${PYTHON:-/usr/bin/python3.11}
 ROUNDS=${ROUNDS:-5}
 D=build/bench/python-ab
@@ -32,15 +34,17 @@ cmd() {
   if [ "$2" = startup ]; then args="-c pass"; else args="bench/python/$2.py"; fi
   case $1 in
     native) echo "$PYTHON $args" ;;
-    a) echo "$KRAIT python --python-home $A --tier aot $args" ;;
+    a) echo "$KRAIT_A python --python-home $A --tier aot $args" ;;
     b) echo "$KRAIT python --python-home $B --tier aot $args" ;;
   esac
 }
 
-for h in "$A" "$B"; do
-  [ -f "$h/python.wasm" ] || { echo "bench: $h/python.wasm missing" >&2; exit 2; }
-  "$KRAIT" compile "$h/python.wasm" >/dev/null 2>&1 ||
-    { echo "bench: krait compile $h/python.wasm failed" >&2; exit 2; }
+for h in "A $A" "B $B"; do
+  set -- $h
+  k=$KRAIT; [ "$1" = A ] && k=$KRAIT_A
+  [ -f "$2/python.wasm" ] || { echo "bench: $2/python.wasm missing" >&2; exit 2; }
+  "$k" compile "$2/python.wasm" >/dev/null 2>&1 ||
+    { echo "bench: krait compile $2/python.wasm failed" >&2; exit 2; }
 done
 
 echo "bench: checksums (A = $A, B = $B)"
@@ -73,9 +77,9 @@ median() { sort -g "$1" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) 
 
 for w in $WORKLOADS; do
   echo "$w $(median "$D/$w.native.times") $(median "$D/$w.a.times") $(median "$D/$w.b.times")"
-done | awk -v rounds="$ROUNDS" -v a="$A" -v b="$B" '
+done | awk -v rounds="$ROUNDS" -v a="$A" -v b="$B" -v ka="$KRAIT_A" -v kb="$KRAIT" '
   BEGIN {
-    printf "median wall time of %d interleaved rounds; x = ratio to native\nA = %s\nB = %s\n\n", rounds, a, b
+    printf "median wall time of %d interleaved rounds; x = ratio to native\nA = %s (%s)\nB = %s (%s)\n\n", rounds, a, ka, b, kb
     print "| workload | native s | A s (x) | B s (x) | B / A |"
     print "|---|---:|---:|---:|---:|"
   }
