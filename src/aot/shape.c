@@ -2,6 +2,7 @@
 ** shape.c -- a module's identity for native code: its SHA-256 together
 ** with a digest of the decoded structure the generated code relies on.
 */
+#include "krait_host.h"
 #include "aot/aot_internal.h"
 #include <openssl/evp.h>
 

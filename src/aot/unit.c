@@ -75,7 +75,7 @@ static const char prelude_no_checks[] =
   "#undef CHARGE\n#define CHARGE(c, L) ((void)0)\n";
 
 bool kaot_budget_in_register(bool global_regs) {
-  return global_regs && KP_INTERRUPT_CHECKS && KP_AOT_BUDGET_REG[0];
+  return global_regs && KP_INTERRUPT_CHECKS != 0 && KP_AOT_BUDGET_REG[0] != 0;
 }
 
 void kaot_emit_prelude(FILE *o, bool explicit_bounds, bool global_regs) {
