@@ -19,6 +19,12 @@ static void put_const(EVP_MD_CTX *c, const kd_constexpr *e) {
   put(c, v, 3);
 }
 
+/* Limits: min, max and whether max is set. */
+static void put_limits(EVP_MD_CTX *c, const kd_limits *l) {
+  uint32_t v[3] = {l->min, l->max, l->has_max};
+  put(c, v, 3);
+}
+
 /* Types, and every function's type index. */
 static void put_funcs(EVP_MD_CTX *c, const krait_module *m) {
   uint32_t n[2] = {m->ntypes, m->nfuncs};
@@ -46,14 +52,11 @@ static void put_spaces(EVP_MD_CTX *c, const krait_module *m) {
     put(c, v, 2);
   }
   for (uint32_t i = 0; i < m->ntables; i++) {
-    const kd_tabletype *t = &m->tables[i];
-    uint32_t v[4] = {t->elem, t->lim.min, t->lim.max, t->lim.has_max};
-    put(c, v, 4);
+    uint32_t elem = m->tables[i].elem;
+    put(c, &elem, 1);
+    put_limits(c, &m->tables[i].lim);
   }
-  for (uint32_t i = 0; i < m->nmems; i++) {
-    uint32_t v[3] = {m->mems[i].min, m->mems[i].max, m->mems[i].has_max};
-    put(c, v, 3);
-  }
+  for (uint32_t i = 0; i < m->nmems; i++) put_limits(c, &m->mems[i]);
   for (uint32_t i = 0; i < m->nglobals; i++) {
     uint32_t v[2] = {m->globals[i].type, m->globals[i].mut};
     put(c, v, 2);

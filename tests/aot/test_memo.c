@@ -8,6 +8,7 @@
 */
 #define _GNU_SOURCE
 #include "test.h"
+#include "const_module.h"
 #include "krait_host.h"
 #include <dirent.h>
 #include <fcntl.h>
@@ -25,20 +26,6 @@ const char *kaot_object_path(const krait_module *m);
 void kaot_memo_put(const char *kind, const struct stat *sb, const char *detail, const char *value);
 
 static char root[512], wasm[600];
-
-/* A module exporting "f" (-> i32) returning k, or (bad) the same bytes
-** with i64.const in place of i32.const: a body that is not valid. */
-static size_t module(uint8_t *b, int32_t k, bool bad) {
-  static const uint8_t head[] = {0, 'a', 's', 'm', 1, 0, 0, 0, 1, 5, 1, 0x60, 0, 1, 0x7f,
-                                 3, 2, 1, 0, 7, 5, 1, 1, 'f', 0, 0, 10, 10, 1, 8, 0};
-  size_t n = sizeof head;
-  memcpy(b, head, n);
-  b[n++] = bad ? 0x42 : 0x41;
-  for (int i = 0; i < 4; i++) b[n++] = (uint8_t)(((uint32_t)k >> (7 * i)) & 0x7f) | 0x80;
-  b[n++] = 0;  /* 5-byte LEB128 of k (k < 2^28) */
-  b[n++] = 0x0b;
-  return n;
-}
 
 /* Writes n bytes at offset 0 of path in place: same inode and size when
 ** the file exists (what an editor saving in place does). */

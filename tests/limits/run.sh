@@ -19,6 +19,13 @@ out=build/test/out/limits
 mkdir -p "$out"
 P=0 F=0
 
+# verdict OK_STATUS OK_TEXT FAIL_TEXT: counts one check (OK_STATUS 0 = ok)
+# and prints its line.
+verdict() {
+  if [ "$1" -eq 0 ]; then echo "ok   limits $2"; P=$((P + 1))
+  else echo "FAIL limits $3"; F=$((F + 1)); fi
+}
+
 # lim NAME EXPECT STDOUT_RE KRAIT_RUN_ARGS...
 # EXPECT is "trap:<message>" or "exit:<code>"; STDOUT_RE (grep -E) must
 # match stdout unless empty.
@@ -70,13 +77,9 @@ for m in spin bulk; do
     t0=$(date +%s%N)
     st=$("$KT_XRUN" 60 "$o.out" "$o.err" "$KRAIT" run --bounds "$b" --tier "$LIMIT_TIER" --timeout 100ms $W/$m.wasm)
     ms=$((($(date +%s%N) - t0) / 1000000))
-    if [ "$st" = "exit $TRAP_STATUS" ] && grep -qF "deadline exceeded" "$o.err" && [ "$ms" -ge 100 ] && [ "$ms" -lt 1000 ]; then
-      echo "ok   limits $m-timeout-prompt ($b): trapped after $ms ms (timeout 100 ms)"
-      P=$((P + 1))
-    else
-      echo "FAIL limits $m-timeout-prompt ($b): status '$st' after $ms ms, want the deadline trap within 100..999 ms"
-      F=$((F + 1))
-    fi
+    [ "$st" = "exit $TRAP_STATUS" ] && grep -qF "deadline exceeded" "$o.err" && [ "$ms" -ge 100 ] && [ "$ms" -lt 1000 ]
+    verdict $? "$m-timeout-prompt ($b): trapped after $ms ms (timeout 100 ms)" \
+      "$m-timeout-prompt ($b): status '$st' after $ms ms, want the deadline trap within 100..999 ms"
   done
 done
 lim recurse        "trap:call stack exhausted"   "" $W/recurse.wasm
@@ -136,13 +139,9 @@ for b in $all_bounds; do
   lim disk-quota "exit:0" "^[0-9]+ passed, 0 failed" --max-disk 1M --dir "$D::/d" $W/disk.wasm
   LIMIT_BOUNDS=$all_bounds
   bytes=$(find "$D" -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
-  if [ "$bytes" -eq 1024000 ]; then
-    echo "ok   limits disk-on-host ($b): $bytes bytes, within 1048576"
-    P=$((P + 1))
-  else
-    echo "FAIL limits disk-on-host ($b): the preopen holds $bytes bytes, want 1024000 (quota 1048576)"
-    F=$((F + 1))
-  fi
+  [ "$bytes" -eq 1024000 ]
+  verdict $? "disk-on-host ($b): $bytes bytes, within 1048576" \
+    "disk-on-host ($b): the preopen holds $bytes bytes, want 1024000 (quota 1048576)"
 done
 lim disk-bad-value "exit:2" "" --max-disk 0 $W/disk.wasm
 lim disk-bad-suffix "exit:2" "" --max-disk 1T $W/disk.wasm
