@@ -145,9 +145,12 @@ static bool sought(const krait_instance *in, const kd_instr *i, const krait_func
 static uint32_t only_site(krait_instance *in, uint32_t fi, const krait_func *callee) {
   const krait_module *m = in->module;
   const kd_func *f = &m->funcs[fi];
+  const uint8_t *body = f->body;
+  size_t len = f->body_len;
+  if (!body && !kd_find_body(m, fi, &body, &len)) return KR_NO_OFFSET;
   char msg[128];
   ku_fail fail = {.msg = msg, .cap = sizeof msg};
-  ku_cursor c = {f->body, f->body + f->body_len, m->bytes, "code", &fail};
+  ku_cursor c = {body, body + len, m->bytes, "code", &fail};
   volatile size_t at = 0, n = 0;
   if (setjmp(fail.jb)) return KR_NO_OFFSET;
   while (!ku_eof(&c) && n < 2) {

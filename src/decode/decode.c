@@ -371,6 +371,15 @@ static void read_code_section(ku_cursor *c, kd_reader *r) {
   r->seen_code = true;
   if (n != r->nfunc_decls)
     MALFORMED(c, "function and code section have inconsistent lengths");
+  if (m->view) {  /* native code only: bodies are found when asked (kd_find_body) */
+    m->code_at = ku_offset(c);
+    m->code_end = ku_offset(c) + ku_left(c);
+    for (uint32_t i = 0; i < n; i++)
+      if (m->funcs[m->nfunc_imports + i].type_idx >= m->ntypes)
+        ku_cfail(c, KRAIT_ERR_INVALID, "unknown type %u", m->funcs[m->nfunc_imports + i].type_idx);
+    c->p = c->end;
+    return;
+  }
   for (uint32_t i = 0; i < n; i++) {
     kd_func *f = &m->funcs[m->nfunc_imports + i];
     if (f->type_idx >= m->ntypes)
@@ -382,6 +391,27 @@ static void read_code_section(ku_cursor *c, kd_reader *r) {
     f->body_len = (size_t)(body.end - body.p);
     f->body_offset = ku_offset(&body);
   }
+}
+
+/* Finds the body of defined function fi of a module whose code section
+** was not walked (a view): its expression bytes after the locals, by
+** walking the entries' sizes. False when the bytes do not hold it (the
+** file is only viewed, and a view's bodies are never validated). */
+bool kd_find_body(const krait_module *m, uint32_t fi, const uint8_t **body, size_t *len) {
+  char msg[64];
+  ku_fail fail = {.msg = msg, .cap = sizeof msg};
+  ku_cursor c = {m->bytes + m->code_at, m->bytes + m->code_end, m->bytes, "code", &fail};
+  if (!m->view || fi < m->nfunc_imports || fi >= m->nfuncs || m->code_end > m->len) return false;
+  if (setjmp(fail.jb)) return false;
+  for (uint32_t i = m->nfunc_imports; i < fi; i++) ku_sub(&c, ku_u32(&c), "code");
+  ku_cursor b = ku_sub(&c, ku_u32(&c), "code");
+  for (uint32_t g = ku_u32(&b); g > 0; g--) {
+    ku_u32(&b);
+    kd_read_valtype(&b);
+  }
+  *body = b.p;
+  *len = ku_left(&b);
+  return true;
 }
 
 /* Reads data segments (active with a memory index and offset, or passive). */

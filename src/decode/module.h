@@ -118,6 +118,7 @@ struct krait_module {
   uint8_t *bytes;          /* copy of the binary, or a view of its file */
   bool view;               /* bytes: a read-only view (kr_module_view) */
   size_t len;
+  size_t code_at, code_end; /* a view's code entries (bodies left unread) */
 
   uint32_t ntypes;         kd_functype *types;
   uint32_t nimports;       kd_import *imports;
@@ -144,6 +145,12 @@ struct krait_module {
 ** (MALFORMED or UNSUPPORTED) and returns -1; m's arena holds partial data. */
 int kd_decode(krait_module *m, const uint8_t *bytes, size_t len,
               krait_error *err);
+
+/* A view (m->view) is decoded without walking its code section, so its
+** functions' body, locals and offsets stay unset: it runs native code
+** only. Finds defined function fi's expression bytes; false when the
+** viewed bytes do not hold them. */
+bool kd_find_body(const krait_module *m, uint32_t fi, const uint8_t **body, size_t *len);
 
 /* The function type of function index i. */
 static inline const kd_functype *kd_func_type(const krait_module *m,
