@@ -15,6 +15,7 @@ import krait_kv
 
 _run = None          # run(method, uri, headers, body) -> (status, headers, body)
 _debug = False
+_secret_keys = []   # app variables holding a secret: redacted from tracebacks
 _after = []          # callables to run once the response has been sent
 _loop = None         # the cloudflare style's event loop, made at boot
 
@@ -48,6 +49,7 @@ def _boot():
                            f"'spin', 'cloudflare', 'wsgi' (or 'browser')")
     _run = None
     _debug = bool(config.get("debug"))
+    _secret_keys[:] = config.get("secrets") or []
     _run = booters[style](config)
     # Every request maps this state copy-on-write: collect the garbage now
     # and move what survives out of the collector's reach, so that no
@@ -385,7 +387,7 @@ def _stream(rest):
                 _krait.send(part)
         return True
     except (Exception, SystemExit):
-        _krait.log(40, f"streaming the response failed:\n{traceback.format_exc()}")
+        _krait.log(40, "streaming the response failed:\n" + _redact(traceback.format_exc()))
         return False
     finally:
         close = getattr(rest, "close", None)
@@ -393,9 +395,26 @@ def _stream(rest):
             close()
 
 
+def _redact(text):
+    """text with the value of every app variable holding a secret replaced
+    by "[secret]" (the host also redacts the secrets themselves from log
+    lines)."""
+    values = []
+    for key in _secret_keys:
+        try:
+            values.append(_krait.variable(key) or "")
+        except Exception:
+            pass
+    for value in sorted(values, key=len, reverse=True):
+        if value:
+            text = text.replace(value, "[secret]")
+    return text
+
+
 def _failure(what):
-    """Log the exception being handled; the 500 response for it."""
-    text = traceback.format_exc()
+    """Log the exception being handled; the 500 response for it (secrets
+    redacted from both)."""
+    text = _redact(traceback.format_exc())
     _krait.log(40, f"{what}:\n{text}")
     body = "500 Internal Server Error\n" + (f"\n{text}" if _debug else "")
     return 500, [("content-type", "text/plain; charset=utf-8")], body.encode()

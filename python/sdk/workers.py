@@ -128,7 +128,10 @@ class Env:
             setattr(self, name, KVNamespace(name))
 
     def __getattr__(self, name):
-        value = _krait.variable(name) if not name.startswith("__") else None
+        try:
+            value = _krait.variable(name) if not name.startswith("__") else None
+        except _krait.KvError as exc:   # the host refused: not while booting
+            raise RuntimeError(str(exc)) from None
         if value is None:
             raise AttributeError(f"env has no binding {name!r}: it is neither a "
                                  f"granted KV store nor a manifest variable")

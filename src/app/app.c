@@ -75,22 +75,47 @@ static bool ka_view(ka_app *a, const ka_app_config *cfg) {
   return (a->envp[a->envc++] = ku_strdup("PYTHONDONTWRITEBYTECODE=1")) && ok;
 }
 
-/* The JSON _krait.config() returns (names are plain identifiers). */
+/* ", \"secrets\": [KEYS]": the app variables whose values hold a secret
+** (JSON strings; bytes other than printable ASCII as \u00XX), for the SDK
+** to redact from debug tracebacks; "" when none do. malloc'ed. */
+static char *ka_secret_keys_json(const ka_app_config *cfg) {
+  size_t n = 32;
+  for (int i = 0; i < cfg->nvars; i++) n += cfg->vars[i].secret ? 6 * strlen(cfg->vars[i].name) + 4 : 0;
+  char *out = ku_calloc(1, n), *o = out;
+  bool any = false;
+  for (int i = 0; out && i < cfg->nvars; i++) {
+    if (!cfg->vars[i].secret) continue;
+    o += sprintf(o, "%s\"", any ? ", " : ", \"secrets\": [");
+    any = true;
+    for (const unsigned char *c = (const unsigned char *)cfg->vars[i].name; *c; c++)
+      o += *c < 0x20 || *c >= 0x7f || *c == '"' || *c == '\\' ? sprintf(o, "\\u%04x", *c) : sprintf(o, "%c", *c);
+    *o++ = '"';
+  }
+  if (out && any) strcpy(o, "]");
+  return out;
+}
+
+/* The JSON _krait.config() returns (store names are plain identifiers). */
 static char *ka_config_json(const ka_app_config *cfg) {
   size_t n = 256;
   for (int i = 0; i < cfg->nstores; i++) n += strlen(cfg->stores[i].name) + 4;
-  char *kv = ku_calloc(1, n);
-  if (!kv) return NULL;
+  char *kv = ku_calloc(1, n), *secrets = ka_secret_keys_json(cfg);
+  if (!kv || !secrets) {
+    ku_free(kv);
+    ku_free(secrets);
+    return NULL;
+  }
   for (int i = 0; i < cfg->nstores; i++) {
     strcat(kv, i ? ",\"" : "\"");
     strcat(kv, cfg->stores[i].name);
     strcat(kv, "\"");
   }
   char *json = ku_sprintf("{\"name\": \"%s\", \"style\": \"%s\", \"module\": \"%s\", "
-                      "\"wsgi\": \"%s\", \"kv\": [%s], \"debug\": %s}",
+                      "\"wsgi\": \"%s\", \"kv\": [%s], \"debug\": %s%s}",
                       cfg->name, cfg->style, cfg->module ? cfg->module : "",
-                      cfg->wsgi ? cfg->wsgi : "", kv, cfg->debug ? "true" : "false");
+                      cfg->wsgi ? cfg->wsgi : "", kv, cfg->debug ? "true" : "false", secrets);
   ku_free(kv);
+  ku_free(secrets);
   return json;
 }
 
@@ -98,16 +123,21 @@ static char *ka_config_json(const ka_app_config *cfg) {
 static bool ka_copy_bindings(ka_app *a, const ka_app_config *cfg) {
   a->grants = ku_calloc((size_t)cfg->nstores + 1, sizeof *a->grants);
   a->vars = ku_calloc((size_t)cfg->nvars + 1, sizeof *a->vars);
-  if (!a->grants || !a->vars) return false;
+  a->secrets = ku_calloc((size_t)cfg->nsecrets + 1, sizeof *a->secrets);
+  if (!a->grants || !a->vars || !a->secrets) return false;
   bool ok = true;
+  for (int i = 0; i < cfg->nsecrets; i++, a->nsecrets++)
+    if (!(a->secrets[i] = ku_strdup(cfg->secrets[i]))) ok = false;
   for (int i = 0; i < cfg->nstores; i++, a->ngrants++) {
     if (!(a->grants[i].name = ku_strdup(cfg->stores[i].name))) ok = false;
     a->grants[i].store = cfg->stores[i].store;
   }
   for (int i = 0; i < cfg->nvars; i++, a->nvars++) {
-    a->vars[i].name = ku_strdup(cfg->vars[i].name);
-    a->vars[i].value = ku_strdup(cfg->vars[i].value);
-    if (!a->vars[i].name || !a->vars[i].value) ok = false;
+    const ka_var *v = &cfg->vars[i];
+    const char *tmpl = v->template ? v->template : v->value;
+    a->vars[i] = (ka_var){ ku_strdup(v->name), v->value ? ku_strdup(v->value) : NULL,
+                           tmpl ? ku_strdup(tmpl) : NULL, v->secret };
+    if (!a->vars[i].name || (v->value && !a->vars[i].value) || (tmpl && !a->vars[i].template)) ok = false;
   }
   return ok;
 }
@@ -429,7 +459,10 @@ void ka_app_free(ka_app *a) {
   for (int i = 0; i < a->nvars; i++) {
     ku_free((char *)a->vars[i].name);
     ku_free((char *)a->vars[i].value);
+    ku_free((char *)a->vars[i].template);
   }
+  for (int i = 0; i < a->nsecrets; i++) ku_free(a->secrets[i]);
+  ku_free(a->secrets);
   if (a->null_fd >= 0) close(a->null_fd);
   ku_free(a->dirs);
   ku_free(a->envp);

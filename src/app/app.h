@@ -31,8 +31,17 @@ typedef struct ka_file_id {
   struct timespec mtime, ctime;
 } ka_file_id;
 
-/* A manifest variable. */
-typedef struct ka_var { const char *name, *value; } ka_var;
+/* An app variable ([app.variables] key = template). */
+typedef struct ka_var {
+  const char *name;            /* the key the app asks for */
+  const char *value;           /* resolved at serve time (NULL in krait
+                                  build: then only literal templates) */
+  const char *template;        /* as the manifest writes it: in the build
+                                  key instead of the value */
+  bool secret;                 /* refers to a secret variable: the value
+                                  is redacted from the app's log lines
+                                  and debug tracebacks */
+} ka_var;
 
 /* Everything needed to boot an app. Strings are borrowed during
 ** ka_app_boot and copied where kept. */
@@ -50,6 +59,10 @@ typedef struct ka_app_config {
   int nstores;
   const ka_var *vars;
   int nvars;
+  const char *const *secrets;  /* the values of the secret variables the
+                                  app's templates use: replaced by
+                                  "[secret]" in its log lines */
+  int nsecrets;
   uint64_t timeout_ns;         /* per request wall time (0: none) */
   uint64_t fuel;               /* per request (0: none) */
   uint64_t max_memory;         /* per instance bytes (0: engine default) */

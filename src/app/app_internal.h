@@ -32,6 +32,8 @@ struct ka_app {
   int ngrants;
   ka_var *vars;                /* copies */
   int nvars;
+  char **secrets;              /* copies of ka_app_config.secrets */
+  int nsecrets;
   uint64_t timeout_ns, fuel;
   bool debug;
   FILE *log;

@@ -55,9 +55,10 @@ void ka_build_key(ka_app *a, const ka_app_config *cfg) {
   ka_excluded_init(&skip, cfg);
   EVP_DigestInit_ex(md, EVP_sha256(), NULL);
   EVP_DigestUpdate(md, a->config_json, strlen(a->config_json));
-  for (int i = 0; i < cfg->nvars; i++) {
+  for (int i = 0; i < cfg->nvars; i++) {   /* templates: values are resolved at serve time */
+    const char *t = cfg->vars[i].template ? cfg->vars[i].template : cfg->vars[i].value;
     EVP_DigestUpdate(md, cfg->vars[i].name, strlen(cfg->vars[i].name) + 1);
-    EVP_DigestUpdate(md, cfg->vars[i].value, strlen(cfg->vars[i].value) + 1);
+    EVP_DigestUpdate(md, t, strlen(t) + 1);
   }
   snprintf(lim, sizeof lim, "%llu", (unsigned long long)cfg->max_memory);
   EVP_DigestUpdate(md, lim, strlen(lim));

@@ -327,27 +327,58 @@ static int ka_imp_kv_keys(krait_caller *c, void *env, krait_slot *ar) {
   return 0;
 }
 
-/* log(level, msg, len) -> 0: one line in the app's log. */
+/* Writes the n bytes at s to f with every secret of app a in them
+** replaced by "[secret]" (the longest one matching first). */
+static void ka_write_redacted(FILE *f, const ka_app *a, const char *s, size_t n) {
+  size_t from = 0;
+  for (size_t i = 0; i < n;) {
+    size_t hit = 0;
+    for (int k = 0; k < a->nsecrets; k++) {
+      size_t sl = strlen(a->secrets[k]);
+      if (sl > hit && sl <= n - i && memcmp(s + i, a->secrets[k], sl) == 0) hit = sl;
+    }
+    if (!hit) { i++; continue; }
+    fwrite(s + from, 1, i - from, f);
+    fputs("[secret]", f);
+    i += hit;
+    from = i;
+  }
+  fwrite(s + from, 1, n - from, f);
+}
+
+/* log(level, msg, len) -> 0: one line in the app's log, secrets redacted. */
 static int ka_imp_log(krait_caller *c, void *env, krait_slot *ar) {
   KA_CTX;
   const char *msg = (const char *)ka_span(c, U(1), U(2));
   static const char *names[] = { "DEBUG", "INFO", "WARNING", "ERROR" };
   int lv = ar[0].i32 / 10 - 1;
-  if (msg)
-    fprintf(x->app->log, "[%s] %s: %.*s\n", x->app->name,
-            names[lv < 0 ? 0 : lv > 3 ? 3 : lv], (int)U(2), msg);
+  if (msg) {
+    flockfile(x->app->log);
+    fprintf(x->app->log, "[%s] %s: ", x->app->name, names[lv < 0 ? 0 : lv > 3 ? 3 : lv]);
+    ka_write_redacted(x->app->log, x->app, msg, U(2));
+    fputc('\n', x->app->log);
+    funlockfile(x->app->log);
+  }
   ar[0].i32 = msg ? 0 : KA_E_INVAL;
   return 0;
 }
 
-/* variable(name, len, buf, cap) -> len | E_NOTFOUND */
+/* variable(name, len, buf, cap) -> len | E_NOTFOUND. A variable whose
+** template refers to [variables] is resolved at serve time: asking for it
+** while the app boots (into the snapshot krait build writes) is refused. */
 static int ka_imp_variable(krait_caller *c, void *env, krait_slot *ar) {
   KA_CTX;
   const char *name = (const char *)ka_span(c, U(0), U(1));
   ar[0].i32 = name ? KA_E_NOTFOUND : KA_E_INVAL;
-  for (int i = 0; name && i < x->app->nvars; i++)
-    if (strlen(x->app->vars[i].name) == U(1) && memcmp(x->app->vars[i].name, name, U(1)) == 0)
-      ar[0].i32 = ka_give(c, U(2), U(3), x->app->vars[i].value, strlen(x->app->vars[i].value));
+  for (int i = 0; name && i < x->app->nvars; i++) {
+    const ka_var *v = &x->app->vars[i];
+    if (strlen(v->name) != U(1) || memcmp(v->name, name, U(1)) != 0) continue;
+    if (v->value && (x->req || !v->template || !strstr(v->template, "{{")))
+      ar[0].i32 = ka_give(c, U(2), U(3), v->value, strlen(v->value));
+    else
+      ar[0].i32 = ka_err(x, KA_E_STATE, "app variable \"%.*s\" is resolved when krait serve starts, not "
+                         "while the app boots into its snapshot: read it in the handler", (int)U(1), name);
+  }
   return 0;
 }
 

@@ -76,6 +76,13 @@ const char kc_serve_usage[] =
   "  --playground         Also serve the browser build (`make web`: krait.js\n"
   "                       and the playground) at /web/, cross-origin isolated\n"
   "                       (COOP/COEP); without a manifest, serve only that\n"
+  "  --variables-file FILE\n"
+  "                       Values of the manifest's [variables], as TOML lines\n"
+  "                       name = \"value\"; read only when FILE is a regular\n"
+  "                       file of the user's with no group or other\n"
+  "                       permissions (chmod 600). KRAIT_VARIABLE_<NAME> in\n"
+  "                       the environment wins over it, it over a default.\n"
+  "                       A required variable without a value stops serve\n"
   "  --trust KEY.pub      Serve only artifacts signed (krait build --sign) by\n"
   "                       the Ed25519 public key in the PEM file KEY.pub\n"
   "                       (repeatable: any of them); unsigned, otherwise\n"
@@ -101,6 +108,7 @@ typedef struct kc_serve_opts {
   const char *trust[16];       /* serve --trust: public key files */
   int ntrust;
   const char *sign;            /* build --sign: a private key file */
+  const char *variables;       /* serve --variables-file */
   krait_tier tier;             /* --tier, else kc_default_tier */
 } kc_serve_opts;
 
@@ -174,6 +182,11 @@ static int kc_serve_parse(kc_serve_opts *o, int argc, char **argv) {
     if (!strcmp(a, "--quiet")) { o->quiet = true; continue; }
     if (!strcmp(a, "--playground")) { o->playground = true; continue; }
     if (!strcmp(a, "--watch") && !o->build) { o->watch = true; continue; }
+    if (!strcmp(a, "--variables-file") && !o->build) {
+      if (i + 1 >= argc) return kc_usage_error(cmd, usage, "option '--variables-file' needs a value");
+      o->variables = argv[++i];
+      continue;
+    }
     if (!strcmp(a, "--trust") || !strcmp(a, "--sign")) {
       int rc = kc_serve_key_opt(o, argc, argv, &i);
       if (rc >= 0) return rc;
@@ -363,8 +376,17 @@ static int kc_serve_common(int argc, char **argv, bool build) {
     kc_keys_free(&keys);
     return KC_EXIT_ERROR;
   }
+  env.values = build ? NULL : km_vars_resolve(m, o.variables, err, sizeof err);
+  if (!build && !env.values) {
+    fprintf(stderr, "Error: %s\n", err);
+    ku_free(path);
+    km_manifest_free(m);
+    kc_keys_free(&keys);
+    return KC_EXIT_ERROR;
+  }
   kx_serve_opts so = { 0 };
   if (!build && (rc = kc_serve_prepare(&o, &so)) >= 0) {
+    km_vars_free(env.values, m->nvars);
     ku_free(path);
     km_manifest_free(m);
     kc_keys_free(&keys);
@@ -394,6 +416,7 @@ static int kc_serve_common(int argc, char **argv, bool build) {
   ku_free(home);
   ku_free(sdk);
   ku_free(path);
+  km_vars_free(env.values, m->nvars);
   km_manifest_free(m);
   kc_keys_free(&keys);
   return rc;

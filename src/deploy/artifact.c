@@ -199,7 +199,9 @@ int kx_build_save(const km_manifest *m, ka_app **apps, const kx_env *env) {
   for (int i = 0; i < m->napps; i++) {
     kx_app_cfg c;
     kx_app_config(m, &m->apps[i], env, &c);
-    if (kx_build_one(m, i, apps[i], &c.cfg, env->sign) != 0) return -1;
+    int rc = kx_build_one(m, i, apps[i], &c.cfg, env->sign);
+    kx_app_config_release(&c);
+    if (rc != 0) return -1;
   }
   return 0;
 }

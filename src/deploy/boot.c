@@ -38,12 +38,40 @@ kk_store **kx_open_stores(const km_manifest *m) {
   return st;
 }
 
+/* App a's variables into out->vars: each template, and its value when
+** serving (a literal template is its own value; one with references is
+** expanded from env->values, else NULL: krait build resolves none). */
+static void kx_app_vars(const km_manifest *m, const km_app *a, const kx_env *env, kx_app_cfg *out) {
+  for (int i = 0; i < a->nvars && i < 64; i++) {
+    const char *t = a->var_values[i];
+    bool dynamic = km_template_dynamic(t);
+    out->expanded[i] = dynamic && env->values ? km_template_expand(m, t, env->values) : NULL;
+    out->vars[i] = (ka_var){ a->var_names[i], dynamic ? out->expanded[i] : t, t, km_template_uses(m, t, -1) };
+  }
+}
+
+/* The values of the secret variables app a's templates use, into
+** out->secrets (none for krait build); how many. */
+static int kx_app_secrets(const km_manifest *m, const km_app *a, const kx_env *env, kx_app_cfg *out) {
+  int n = 0;
+  for (int v = 0; env->values && v < m->nvars && n < 64; v++) {
+    bool used = false;
+    for (int i = 0; i < a->nvars && !used; i++) used = km_template_uses(m, a->var_values[i], v);
+    if (used && m->vars[v].secret && env->values[v][0]) out->secrets[n++] = env->values[v];
+  }
+  return n;
+}
+
+void kx_app_config_release(kx_app_cfg *c) {
+  for (int i = 0; i < c->cfg.nvars; i++) ku_free(c->expanded[i]);
+}
+
 void kx_app_config(const km_manifest *m, const km_app *a, const kx_env *env, kx_app_cfg *out) {
   int ng = 0;
   for (int s = 0; s < a->nstores && ng < 64; s++)
     for (int k = 0; k < m->nstores; k++)
       if (!strcmp(m->stores[k].name, a->stores[s])) out->grants[ng++] = (ka_store_grant){ a->stores[s], env->stores[k] };
-  for (int i = 0; i < a->nvars && i < 64; i++) out->vars[i] = (ka_var){ a->var_names[i], a->var_values[i] };
+  kx_app_vars(m, a, env, out);
   snprintf(out->sdk, sizeof out->sdk, "%s", env->sdk);
   if (env->artifacts) {  /* unpacked as DIR/app beside DIR/sdk */
     snprintf(out->sdk, sizeof out->sdk, "%s", a->dir);
@@ -61,6 +89,7 @@ void kx_app_config(const km_manifest *m, const km_app *a, const kx_env *env, kx_
     .style = a->style, .module = a->module, .wsgi = a->wsgi,
     .site_packages = (const char *const *)a->site_packages, .nsite_packages = a->nsite_packages,
     .stores = out->grants, .nstores = ng, .vars = out->vars, .nvars = a->nvars < 64 ? a->nvars : 64,
+    .secrets = out->secrets, .nsecrets = kx_app_secrets(m, a, env, out),
     .timeout_ns = a->timeout_ms * 1000000u, .fuel = a->fuel,
     .max_memory = a->max_memory_mb << 20, .max_disk = a->max_disk_mb << 20, .debug = a->debug,
     .include = (const char *const *)a->include, .ninclude = a->ninclude,
@@ -94,6 +123,7 @@ ka_app *kx_boot(const km_manifest *m, int i, const kx_env *env) {
                               : env->use_built ? kx_artifact_path(m, a) : NULL;
   if ((env->artifacts || env->use_built) && !built) {
     fprintf(stderr, "Error: app %s: out of memory\n", a->name);
+    kx_app_config_release(&c);
     return NULL;
   }
   struct stat sb;
@@ -112,6 +142,7 @@ ka_app *kx_boot(const km_manifest *m, int i, const kx_env *env) {
                ms, (unsigned long long)(ka_app_snapshot_bytes(app) >> 10),
                ka_app_native(app) ? "native code" : "interpreted");
   if (stale) kx_rebuilt(m, i, app, &c, env);
+  kx_app_config_release(&c);
   ku_free(built);
   return app;
 }

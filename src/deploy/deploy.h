@@ -29,6 +29,9 @@ typedef struct kx_env {
   const char *access_log;      /* serve: the access log file, if any (not
                                   bundled, as the stores and the server's
                                   stdout and stderr are not) */
+  char **values;               /* serve: the value of each of the
+                                  manifest's [variables] (km_vars_resolve);
+                                  NULL for krait build, which bakes none in */
 } kx_env;
 
 /* An app's config with the storage its arrays point into. */
@@ -36,6 +39,10 @@ typedef struct kx_app_cfg {
   ka_app_config cfg;
   ka_store_grant grants[64];
   ka_var vars[64];
+  char *expanded[64];          /* vars[i].value, when its template was
+                                  expanded (kx_app_config_release frees) */
+  const char *secrets[64];     /* env->values of the secret variables the
+                                  app's templates use */
   const char *exclude[72];
   char sdk[4200];
 } kx_app_cfg;
@@ -47,6 +54,9 @@ kk_store **kx_open_stores(const km_manifest *m);
 /* Fills out for app a of m (an artifact's app uses the SDK unpacked
 ** beside it). */
 void kx_app_config(const km_manifest *m, const km_app *a, const kx_env *env, kx_app_cfg *out);
+
+/* Frees what kx_app_config allocated in c (its expanded templates). */
+void kx_app_config_release(kx_app_cfg *c);
 
 /* Boots app i of m: from its artifact when serving artifacts, from its
 ** built artifact (.krait/APP.krait) when env->use_built and there is one,

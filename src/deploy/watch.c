@@ -96,7 +96,9 @@ static bool kx_counts(kx_watch *w, int i, const char *path) {
   kx_app_cfg c;
   kx_app_config(w->m, &w->m->apps[i], w->env, &c);
   c.cfg.app_dir = w->roots[i];   /* the real path the watched paths start with */
-  return ka_bundle_holds(&c.cfg, path);
+  bool holds = ka_bundle_holds(&c.cfg, path);
+  kx_app_config_release(&c);
+  return holds;
 }
 
 /* Takes one inotify event: marks dirty every app whose folder holds the

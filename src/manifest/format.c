@@ -79,6 +79,24 @@ static void km_store_table(km_out *o, const km_manifest *m, const km_store *s) {
   km_printf(o, "\ndurability = \"%s\"\n", s->power ? "power" : "process");
 }
 
+/* The [variables] entries app a's templates refer to: their declarations
+** only (a default is the manifest's text), never a value resolved from
+** the environment or a --variables-file. */
+static void km_vars_table(km_out *o, const km_manifest *m, const km_app *a) {
+  bool head = false;
+  for (int v = 0; v < m->nvars; v++) {
+    bool used = false;
+    for (int i = 0; i < a->nvars && !used; i++) used = km_template_uses(m, a->var_values[i], v);
+    if (!used) continue;
+    if (!head) km_printf(o, "\n[variables]\n");
+    head = true;
+    km_printf(o, "%s = { ", m->vars[v].name);
+    if (m->vars[v].dflt) { km_printf(o, "default = "); km_quote(o, m->vars[v].dflt); }
+    else km_printf(o, "required = true");
+    km_printf(o, ", secret = %s }\n", m->vars[v].secret ? "true" : "false");
+  }
+}
+
 char *km_app_format(const km_manifest *m, const km_app *a) {
   km_out o = { .ok = true };
   km_printf(&o, "# app \"%s\" of %s, as krait build bundled it\n[app]\nname = ", a->name, m->path);
@@ -109,6 +127,7 @@ char *km_app_format(const km_manifest *m, const km_app *a) {
     const km_store *s = km_store_named(m, a->stores[i]);
     if (s) km_store_table(&o, m, s);
   }
+  km_vars_table(&o, m, a);
   if (!o.ok) { ku_free(o.p); return NULL; }
   return o.p;
 }
@@ -137,6 +156,15 @@ static int km_merge_check(const km_manifest *into, const km_manifest *from, char
       }
     }
   }
+  for (int i = 0; i < from->nvars; i++) {
+    int k = km_var_find(into, from->vars[i].name, strlen(from->vars[i].name));
+    const km_var *x = k >= 0 ? &into->vars[k] : NULL, *y = &from->vars[i];
+    if (x && (x->required != y->required || x->secret != y->secret || !x->dflt != !y->dflt ||
+              (x->dflt && strcmp(x->dflt, y->dflt)))) {
+      snprintf(err, errlen, "%s and %s declare variable \"%s\" differently", into->path, from->path, x->name);
+      return -1;
+    }
+  }
   for (int a = 0; a < from->napps; a++)
     for (int b = 0; b < into->napps; b++) {
       if (!strcmp(from->apps[a].name, into->apps[b].name)) {
@@ -161,7 +189,9 @@ int km_manifest_merge(km_manifest *into, km_manifest *from, char *err, size_t er
   if (apps) into->apps = apps;
   km_store *st = ku_realloc(into->stores, (size_t)(into->nstores + from->nstores + 1) * sizeof *st);
   if (st) into->stores = st;
-  if (!apps || !st) { snprintf(err, errlen, "out of memory"); return -1; }
+  km_var *vs = ku_realloc(into->vars, (size_t)(into->nvars + from->nvars + 1) * sizeof *vs);
+  if (vs) into->vars = vs;
+  if (!apps || !st || !vs) { snprintf(err, errlen, "out of memory"); return -1; }
   memcpy(into->apps + into->napps, from->apps, (size_t)from->napps * sizeof *apps);
   into->napps += from->napps;
   from->napps = 0;
@@ -173,6 +203,14 @@ int km_manifest_merge(km_manifest *into, km_manifest *from, char *err, size_t er
     }
   }
   from->nstores = 0;
+  for (int i = 0; i < from->nvars; i++) {
+    if (km_var_find(into, from->vars[i].name, strlen(from->vars[i].name)) >= 0) {  /* the same: keep one */
+      ku_free(from->vars[i].name); ku_free(from->vars[i].dflt);
+    } else {
+      into->vars[into->nvars++] = from->vars[i];
+    }
+  }
+  from->nvars = 0;
   km_manifest_free(from);
   return 0;
 }

@@ -21,6 +21,7 @@ typedef struct km_rd {
   char dir[PATH_MAX];
   const char *data_dir;
   bool confined;
+  const km_manifest *m;        /* its [variables], for the templates */
   char *err;
   size_t errlen;
   bool failed;
@@ -210,6 +211,55 @@ static void km_app_extras(km_rd *r, const km_toml_value *t, km_app *a) {
     const km_toml_value *v = km_toml_table_at(vars, i, &k, &kn);
     a->var_names[i] = km_need(r, ku_strndup(k, kn));
     a->var_values[i] = km_str(r, v, "a variable");
+    char why[400], shown[330], tshown[330];
+    if (a->var_values[i] && km_template_check(r->m, a->var_values[i], why, sizeof why))
+      km_err(r, v, "app \"%s\" variable \"%s\": \"%s\" %s", a->name, km_show(a->var_names[i], shown),
+             km_show(a->var_values[i], tshown), why);
+  }
+}
+
+/* One [variables] entry: { default = "..." } or { required = true }, and
+** secret = true or false. */
+static void km_read_var(km_rd *r, const km_toml_value *t, km_var *var) {
+  static const char *const keys[] = { "default", "required", "secret", NULL };
+  const km_toml_value *v;
+  char shown[330];
+  if (!km_var_name_ok(var->name))
+    km_err(r, t, "variable name \"%s\" is not allowed: use lower-case letters, digits and '_', starting "
+           "with a letter, without \"__\" or a trailing '_' (at most 64)", km_show(var->name, shown));
+  if (km_toml_type_of(t) != KM_TOML_TABLE) {
+    km_err(r, t, "variable \"%s\" must be a table: { default = \"...\" } or { required = true } "
+           "(and secret = true)", var->name);
+    return;
+  }
+  km_known(r, t, "a [variables] entry (default, required, secret)", keys);
+  if ((v = km_toml_get(t, "default"))) var->dflt = km_str(r, v, "default");
+  if ((v = km_toml_get(t, "required")) && !km_toml_bool(v, &var->required))
+    km_err(r, v, "required must be true or false");
+  if ((v = km_toml_get(t, "secret")) && !km_toml_bool(v, &var->secret))
+    km_err(r, v, "secret must be true or false");
+  if (!r->failed && var->required == (var->dflt != NULL))
+    km_err(r, t, "variable \"%s\" needs %s", var->name, var->required
+           ? "either required = true or a default, not both" : "a default = \"...\" or required = true");
+}
+
+/* The top-level [variables] table. */
+static void km_read_vars(km_rd *r, const km_toml_value *root, km_manifest *m) {
+  const km_toml_value *t = km_toml_get(root, "variables");
+  if (!t) return;
+  if (km_toml_type_of(t) != KM_TOML_TABLE) {
+    km_err(r, t, "variables must be a table");
+    return;
+  }
+  size_t n = km_toml_table_len(t);
+  m->vars = km_need(r, ku_calloc(n + 1, sizeof *m->vars));
+  for (size_t i = 0; m->vars && i < n && !r->failed; i++, m->nvars++) {
+    const char *k;
+    size_t kn;
+    const km_toml_value *v = km_toml_table_at(t, i, &k, &kn);
+    m->vars[i].name = km_need(r, ku_strndup(k, kn));
+    if (m->vars[i].name && strlen(m->vars[i].name) != kn) km_err(r, v, "a variable name contains a NUL byte");
+    else if (m->vars[i].name) km_read_var(r, v, &m->vars[i]);
   }
 }
 
@@ -389,8 +439,10 @@ km_manifest *km_manifest_read(const char *text, size_t n, const km_source *src, 
     m->path = km_need(&r, ku_malloc(strlen(r.dir) + 16));
     if (m->path) sprintf(m->path, "%s/krait.toml", r.dir);
     const km_toml_value *root = km_toml_root(doc);
-    static const char *const top[] = { "app", "key_value_stores", NULL };
+    static const char *const top[] = { "app", "key_value_stores", "variables", NULL };
     km_known(&r, root, "krait.toml", top);
+    r.m = m;
+    km_read_vars(&r, root, m);
     km_read_apps(&r, root, m);
     km_read_stores(&r, root, m);
     if (!r.failed) km_check(&r, m, root);
@@ -445,6 +497,8 @@ void km_manifest_free(km_manifest *m) {
   for (int i = 0; m->stores && i < m->nstores; i++) {
     ku_free(m->stores[i].name); ku_free(m->stores[i].path); ku_free(m->stores[i].url);
   }
+  for (int i = 0; m->vars && i < m->nvars; i++) { ku_free(m->vars[i].name); ku_free(m->vars[i].dflt); }
+  ku_free(m->vars);
   ku_free(m->apps);
   ku_free(m->stores);
   ku_free(m->path);

@@ -19,6 +19,15 @@ typedef struct km_store {
   char *url;                   /* redis: redis://host:port/db */
 } km_store;
 
+/* One entry of the top-level [variables] table: name = { default = "..." },
+** { required = true }, and either with secret = true. */
+typedef struct km_var {
+  char *name;                  /* lower-case [a-z0-9_] (km_var_name_ok) */
+  char *dflt;                  /* NULL: none (then required) */
+  bool required;
+  bool secret;                 /* never logged, never in an artifact */
+} km_var;
+
 /* One [[app]] (or the single [app]). */
 typedef struct km_app {
   char *name;
@@ -34,8 +43,8 @@ typedef struct km_app {
   int ninclude;                /* though the boot does not import them */
   char **stores;               /* granted store names */
   int nstores;
-  char **var_names, **var_values;
-  int nvars;
+  char **var_names, **var_values;  /* [app.variables]: key = template, */
+  int nvars;                   /* literal text and {{ name }} references */
   uint64_t timeout_ms, fuel, max_memory_mb;
   uint64_t max_disk_mb;        /* bytes an instance may add to host files
                                   (MiB; 0: no limit; default 64) */
@@ -48,6 +57,8 @@ typedef struct km_manifest {
   int napps;
   km_store *stores;
   int nstores;
+  km_var *vars;                /* [variables] */
+  int nvars;
 } km_manifest;
 
 /* Reads and checks path (a krait.toml). NULL with "file:line: what is
@@ -98,5 +109,42 @@ char *km_app_format(const km_manifest *m, const km_app *a);
 int km_manifest_merge(km_manifest *into, km_manifest *from, char *err, size_t errlen);
 
 void km_manifest_free(km_manifest *m);
+
+/* ---- variables (variables.c) -------------------------------------------- */
+
+/* Whether name is a variable name as Spin allows it: a lower-case ASCII
+** letter, then lower-case letters, digits and '_', no "__", not ending
+** in '_', at most 64 bytes. */
+bool km_var_name_ok(const char *name);
+
+/* The index of the [variables] entry named by n bytes at name, or -1. */
+int km_var_find(const km_manifest *m, const char *name, size_t n);
+
+/* Why template t is wrong given m's [variables] (an unclosed "{{", a bad
+** or undeclared name), written into why; NULL when it is fine. */
+const char *km_template_check(const km_manifest *m, const char *t, char *why, size_t n);
+
+/* Whether template t refers to a variable (has a "{{ name }}"). */
+bool km_template_dynamic(const char *t);
+
+/* Whether template t (checked) refers to variable index v, or with v < 0
+** to any secret one. */
+bool km_template_uses(const km_manifest *m, const char *t, int v);
+
+/* Template t (checked) with each {{ name }} replaced by values[index of
+** name]. malloc'ed; NULL when out of memory. */
+char *km_template_expand(const km_manifest *m, const char *t, char *const *values);
+
+/* The value of every [variables] entry of m, in order: the environment's
+** KRAIT_VARIABLE_<NAME in upper case>, else file's entry (file: a
+** --variables-file, NULL: none), else the default. An array of m->nvars
+** malloc'ed strings (km_vars_free), or NULL with err naming what is wrong:
+** required variables without a value (all of them), a file krait refuses
+** to read (not a regular file, readable or writable by group or others, not
+** the user's), a bad entry or undeclared names in it. */
+char **km_vars_resolve(const km_manifest *m, const char *file, char *err, size_t errlen);
+
+/* Frees what km_vars_resolve returned (n entries). */
+void km_vars_free(char **values, int n);
 
 #endif

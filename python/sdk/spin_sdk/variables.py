@@ -6,8 +6,15 @@ import _krait
 
 
 def get(key: str) -> str:
-    """The value of app variable `key`; KeyError if the manifest has none."""
-    value = _krait.variable(key)
+    """The value of app variable `key` ([app.variables] in krait.toml, its
+    {{ name }} templates resolved when krait serve started); KeyError if
+    the manifest has none, RuntimeError when asked while the app boots
+    (at import time) for one that is resolved at serve time."""
+    try:
+        value = _krait.variable(key)
+    except _krait.KvError as exc:   # the host refused: not while booting
+        raise RuntimeError(str(exc)) from None
     if value is None:
-        raise KeyError(f"app variable {key!r} is not defined in the manifest")
+        raise KeyError(f"app variable {key!r} is not defined in the manifest "
+                       f"([app.variables])")
     return value
