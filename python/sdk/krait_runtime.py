@@ -7,6 +7,7 @@
 import importlib
 import json
 import os
+import re
 import sys
 import traceback   # at boot: every failing request needs it, and starts from the snapshot
 
@@ -395,19 +396,31 @@ def _stream(rest):
             close()
 
 
-def _redact(text):
-    """text with the value of every app variable holding a secret replaced
-    by "[secret]" (the host also redacts the secrets themselves from log
-    lines)."""
-    values = []
-    for key in _secret_keys:
+def _secret_values():
+    """The secrets in the app's variables: for each [key, shape] of the
+    config's "secrets", the parts of the key's value standing where the
+    shape has {{!}} (a secret variable; {{?}} is another one), or the whole
+    value when the shape is null or does not match."""
+    found = []
+    for key, shape in _secret_keys:
         try:
-            values.append(_krait.variable(key) or "")
+            value = _krait.variable(key) or ""
         except Exception:
-            pass
-    for value in sorted(values, key=len, reverse=True):
-        if value:
-            text = text.replace(value, "[secret]")
+            continue
+        match = None
+        if shape:
+            pattern = "".join("(.*?)" if p == "{{!}}" else ".*?" if p == "{{?}}" else re.escape(p)
+                              for p in re.split(r"(\{\{[!?]\}\})", shape))
+            match = re.fullmatch(pattern, value, re.S)
+        found.extend(match.groups() if match else [value])
+    return sorted({v for v in found if v}, key=len, reverse=True)
+
+
+def _redact(text):
+    """text with every secret of the app's variables replaced by "[secret]"
+    (the host redacts them from log lines as well)."""
+    for value in _secret_values():
+        text = text.replace(value, "[secret]")
     return text
 
 

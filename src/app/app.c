@@ -75,21 +75,34 @@ static bool ka_view(ka_app *a, const ka_app_config *cfg) {
   return (a->envp[a->envc++] = ku_strdup("PYTHONDONTWRITEBYTECODE=1")) && ok;
 }
 
-/* ", \"secrets\": [KEYS]": the app variables whose values hold a secret
-** (JSON strings; bytes other than printable ASCII as \u00XX), for the SDK
-** to redact from debug tracebacks; "" when none do. malloc'ed. */
+/* s as a JSON string at o (bytes other than printable ASCII as \u00XX;
+** at most 6 bytes per byte of s, plus 2); the end. */
+static char *ka_json_str(char *o, const char *s) {
+  *o++ = '"';
+  for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+    o += *c < 0x20 || *c >= 0x7f || *c == '"' || *c == '\\' ? sprintf(o, "\\u%04x", *c) : sprintf(o, "%c", *c);
+  *o++ = '"';
+  *o = '\0';
+  return o;
+}
+
+/* ", \"secrets\": [[KEY, SHAPE], ...]": the app variables whose values
+** hold a secret, and where in the value (ka_var.shape, or null), for the
+** SDK to redact from debug tracebacks; "" when none do. malloc'ed. */
 static char *ka_secret_keys_json(const ka_app_config *cfg) {
   size_t n = 32;
-  for (int i = 0; i < cfg->nvars; i++) n += cfg->vars[i].secret ? 6 * strlen(cfg->vars[i].name) + 4 : 0;
+  for (int i = 0; i < cfg->nvars; i++)
+    if (cfg->vars[i].secret)
+      n += 6 * (strlen(cfg->vars[i].name) + (cfg->vars[i].shape ? strlen(cfg->vars[i].shape) : 0)) + 16;
   char *out = ku_calloc(1, n), *o = out;
   bool any = false;
   for (int i = 0; out && i < cfg->nvars; i++) {
     if (!cfg->vars[i].secret) continue;
-    o += sprintf(o, "%s\"", any ? ", " : ", \"secrets\": [");
+    o += sprintf(o, "%s[", any ? ", " : ", \"secrets\": [");
     any = true;
-    for (const unsigned char *c = (const unsigned char *)cfg->vars[i].name; *c; c++)
-      o += *c < 0x20 || *c >= 0x7f || *c == '"' || *c == '\\' ? sprintf(o, "\\u%04x", *c) : sprintf(o, "%c", *c);
-    *o++ = '"';
+    o = ka_json_str(o, cfg->vars[i].name);
+    o = cfg->vars[i].shape ? ka_json_str(stpcpy(o, ", "), cfg->vars[i].shape) : stpcpy(o, ", null");
+    *o++ = ']';
   }
   if (out && any) strcpy(o, "]");
   return out;
@@ -136,7 +149,7 @@ static bool ka_copy_bindings(ka_app *a, const ka_app_config *cfg) {
     const ka_var *v = &cfg->vars[i];
     const char *tmpl = v->template ? v->template : v->value;
     a->vars[i] = (ka_var){ ku_strdup(v->name), v->value ? ku_strdup(v->value) : NULL,
-                           tmpl ? ku_strdup(tmpl) : NULL, v->secret };
+                           tmpl ? ku_strdup(tmpl) : NULL, v->secret, NULL };
     if (!a->vars[i].name || (v->value && !a->vars[i].value) || (tmpl && !a->vars[i].template)) ok = false;
   }
   return ok;

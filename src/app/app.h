@@ -41,6 +41,10 @@ typedef struct ka_var {
   bool secret;                 /* refers to a secret variable: the value
                                   is redacted from the app's log lines
                                   and debug tracebacks */
+  const char *shape;           /* a secret's template with each secret
+                                  reference as {{!}}, each other one as
+                                  {{?}}: how the SDK finds the secrets in
+                                  the value (NULL: redact it whole) */
 } ka_var;
 
 /* Everything needed to boot an app. Strings are borrowed during

@@ -182,7 +182,10 @@ static int kc_serve_parse(kc_serve_opts *o, int argc, char **argv) {
     if (!strcmp(a, "--quiet")) { o->quiet = true; continue; }
     if (!strcmp(a, "--playground")) { o->playground = true; continue; }
     if (!strcmp(a, "--watch") && !o->build) { o->watch = true; continue; }
-    if (!strcmp(a, "--variables-file") && !o->build) {
+    if (!strcmp(a, "--variables-file") && o->build)
+      return kc_usage_error(cmd, usage, "krait build resolves no variables: values are read when krait serve "
+                            "starts (give --variables-file to serve), so no artifact holds them");
+    if (!strcmp(a, "--variables-file")) {
       if (i + 1 >= argc) return kc_usage_error(cmd, usage, "option '--variables-file' needs a value");
       o->variables = argv[++i];
       continue;

@@ -46,7 +46,9 @@ static void kx_app_vars(const km_manifest *m, const km_app *a, const kx_env *env
     const char *t = a->var_values[i];
     bool dynamic = km_template_dynamic(t);
     out->expanded[i] = dynamic && env->values ? km_template_expand(m, t, env->values) : NULL;
-    out->vars[i] = (ka_var){ a->var_names[i], dynamic ? out->expanded[i] : t, t, km_template_uses(m, t, -1) };
+    bool secret = km_template_uses(m, t, -1);
+    out->shapes[i] = secret ? km_template_shape(m, t) : NULL;
+    out->vars[i] = (ka_var){ a->var_names[i], dynamic ? out->expanded[i] : t, t, secret, out->shapes[i] };
   }
 }
 
@@ -63,7 +65,10 @@ static int kx_app_secrets(const km_manifest *m, const km_app *a, const kx_env *e
 }
 
 void kx_app_config_release(kx_app_cfg *c) {
-  for (int i = 0; i < c->cfg.nvars; i++) ku_free(c->expanded[i]);
+  for (int i = 0; i < c->cfg.nvars; i++) {
+    ku_free(c->expanded[i]);
+    ku_free(c->shapes[i]);
+  }
 }
 
 void kx_app_config(const km_manifest *m, const km_app *a, const kx_env *env, kx_app_cfg *out) {

@@ -41,6 +41,7 @@ typedef struct kx_app_cfg {
   ka_var vars[64];
   char *expanded[64];          /* vars[i].value, when its template was
                                   expanded (kx_app_config_release frees) */
+  char *shapes[64];            /* vars[i].shape (km_template_shape) */
   const char *secrets[64];     /* env->values of the secret variables the
                                   app's templates use */
   const char *exclude[72];

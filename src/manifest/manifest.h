@@ -135,6 +135,11 @@ bool km_template_uses(const km_manifest *m, const char *t, int v);
 ** name]. malloc'ed; NULL when out of memory. */
 char *km_template_expand(const km_manifest *m, const char *t, char *const *values);
 
+/* Template t (checked) with each reference to a secret variable written
+** {{!}} and each other one {{?}}: where the secrets sit in its value.
+** malloc'ed; NULL when out of memory. */
+char *km_template_shape(const km_manifest *m, const char *t);
+
 /* The value of every [variables] entry of m, in order: the environment's
 ** KRAIT_VARIABLE_<NAME in upper case>, else file's entry (file: a
 ** --variables-file, NULL: none), else the default. An array of m->nvars

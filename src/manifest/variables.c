@@ -121,6 +121,20 @@ char *km_template_expand(const km_manifest *m, const char *t, char *const *value
   return out;
 }
 
+char *km_template_shape(const km_manifest *m, const char *t) {
+  km_piece p;
+  size_t len = 0;
+  for (size_t pos = 0; km_next_piece(t, &pos, &p);) len += p.ref ? 5 : p.len;
+  char *out = ku_malloc(len + 1), *o = out;
+  for (size_t pos = 0; out && km_next_piece(t, &pos, &p);) {
+    int i = p.ref ? km_var_find(m, p.text, p.len) : -1;
+    memcpy(o, p.ref ? (i >= 0 && m->vars[i].secret ? "{{!}}" : "{{?}}") : p.text, p.ref ? 5 : p.len);
+    o += p.ref ? 5 : p.len;
+  }
+  if (out) *o = '\0';
+  return out;
+}
+
 void km_vars_free(char **values, int n) {
   for (int i = 0; values && i < n; i++) ku_free(values[i]);
   ku_free(values);

@@ -2,7 +2,8 @@
 # tests/serve/tier.sh -- the `serve` tier of `make test`: tests/serve/run.sh
 # (krait serve and krait build over real sockets) and tests/serve/new.sh
 # (krait new's templates, served), tests/serve/dev.sh (the dev loop:
-# stale artifacts rebuilt, --watch), tests/serve/security.sh (hostile app
+# stale artifacts rebuilt, --watch), tests/serve/variables.sh (variables
+# and secrets), tests/serve/security.sh (hostile app
 # folders, artifacts and guests) and tests/serve/load.sh (hostile clients:
 # connection floods, stuck handlers, body memory) and tests/serve/tiers.sh
 # (artifacts built under one tier served under the other). Ends with the
@@ -12,7 +13,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 P=0 F=0
 T=$(mktemp)
 trap 'rm -f "$T"' EXIT
-for s in run.sh new.sh dev.sh security.sh load.sh tiers.sh; do
+for s in run.sh new.sh dev.sh security.sh variables.sh load.sh tiers.sh; do
   [ -f "$ROOT/tests/serve/$s" ] || continue
   echo "== tests/serve/$s"
   bash "$ROOT/tests/serve/$s" >"$T" 2>&1
