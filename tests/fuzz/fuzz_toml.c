@@ -1,13 +1,17 @@
 /*
 ** tests/fuzz/fuzz_toml.c -- libFuzzer target: bytes -> km_toml document.
-** Owns: parse, walk the whole tree through every getter and lookup, free.
+** Owns: parse, walk the whole tree through every getter and lookup, free;
+** the same bytes read as an artifact's krait.toml, its apps' variable
+** templates expanded and shaped, each app formatted back.
 ** Does not own: the parser (src/manifest/toml.c) or seeds (toml-seeds/).
 */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "manifest/manifest.h"
 #include "manifest/toml.h"
+#include "util/util.h"
 
 /* Calls every getter on v and recurses into containers; checks that what
 ** the iteration shows, lookups find again. */
@@ -36,6 +40,37 @@ static void walk(const km_toml_value *v, int depth) {
   }
 }
 
+/* The bytes as an artifact's manifest: when they read, every template
+** expands (each variable's value its name) and shapes, every app formats
+** back into a manifest that reads again. */
+static void manifest(const uint8_t *data, size_t size) {
+  char err[1024];
+  km_source src = { "fuzz.toml", "/srv", NULL, true };
+  km_manifest *m = km_manifest_read((const char *)data, size, &src, err, sizeof err);
+  if (!m) {
+    if (!err[0]) abort();
+    return;
+  }
+  char **values = ku_calloc((size_t)m->nvars + 1, sizeof *values);
+  for (int i = 0; values && i < m->nvars; i++) values[i] = m->vars[i].name;
+  for (int a = 0; values && a < m->napps; a++) {
+    for (int i = 0; i < m->apps[a].nvars; i++) {
+      const char *t = m->apps[a].var_values[i];
+      ku_free(km_template_expand(m, t, values));
+      ku_free(km_template_shape(m, t));
+      (void)km_template_uses(m, t, -1);
+    }
+    char *text = km_app_format(m, &m->apps[a]);
+    km_source back = { "back.toml", "/srv", NULL, false };
+    km_manifest *again = text ? km_manifest_read(text, strlen(text), &back, err, sizeof err) : NULL;
+    if (text && !again) abort();   /* what krait build writes must read back */
+    km_manifest_free(again);
+    ku_free(text);
+  }
+  ku_free(values);
+  km_manifest_free(m);
+}
+
 /* libFuzzer: one input. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   km_toml_error err;
@@ -49,5 +84,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   (void)km_toml_path(root, "app.limits.timeout");
   (void)km_toml_path(root, "route.0.path");
   km_toml_free(doc);
+  manifest(data, size);
   return 0;
 }

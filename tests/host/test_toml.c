@@ -9,7 +9,10 @@
 #include "util/util.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static km_toml_error t_err;
 
@@ -789,6 +792,177 @@ static void test_manifest_durability(void) {
   CHECK_CONTAINS(err, "declare key-value store \"S\" differently");
 }
 
+/* ---- variables ---------------------------------------------------------------- */
+
+static const char t_vars_text[] =
+  "[variables]\n"
+  "color = { default = \"red\" }\n"
+  "api_key = { required = true, secret = true }\n"
+  "size = { default = \"s\", secret = false }\n"
+  "[app]\nstyle = \"spin\"\n[app.variables]\n"
+  "c = \"{{ color }}\"\n"
+  "dsn = \"pg://u:{{api_key}}@h/{{  size\t}}\"\n"
+  "plain = \"lit } {text} }}\"\n";
+
+/* [variables] read with their defaults, flags and lines; templates
+** checked, expanded, shaped; Spin's names; the artifact's manifest keeps
+** declarations and templates, and reads back. */
+static void test_manifest_variables(void) {
+  km_manifest *m = t_manifest_of(t_vars_text, false);
+  CHECK(m);
+  if (!m) { printf("  %s\n", t_merr); return; }
+  CHECK_INT(m->nvars, 3);
+  CHECK_STR(m->vars[0].name, "color");
+  CHECK_STR(m->vars[0].dflt, "red");
+  CHECK(!m->vars[0].secret && !m->vars[0].required);
+  CHECK(m->vars[1].required && m->vars[1].secret && !m->vars[1].dflt);
+  const km_app *a = &m->apps[0];
+  CHECK_STR(a->var_values[1], "pg://u:{{api_key}}@h/{{  size\t}}");
+  char *vals[] = { "RED", "hunter2", "XL" };
+  char *e = km_template_expand(m, a->var_values[1], vals);
+  CHECK_STR(e, "pg://u:hunter2@h/XL");
+  free(e);
+  e = km_template_expand(m, a->var_values[2], vals);
+  CHECK_STR(e, "lit } {text} }}");
+  free(e);
+  e = km_template_shape(m, a->var_values[1]);
+  CHECK_STR(e, "pg://u:{{!}}@h/{{?}}");
+  free(e);
+  CHECK(km_template_dynamic(a->var_values[0]) && !km_template_dynamic(a->var_values[2]));
+  CHECK(km_template_uses(m, a->var_values[1], -1) && !km_template_uses(m, a->var_values[0], -1));
+  CHECK(km_template_uses(m, a->var_values[1], 2) && !km_template_uses(m, a->var_values[1], 0));
+  char *out = km_app_format(m, a);
+  CHECK_CONTAINS(out, "\"dsn\" = \"pg://u:{{api_key}}@h/{{  size\\t}}\"\n");
+  CHECK_CONTAINS(out, "[variables]\ncolor = { default = \"red\", secret = false }\n"
+                      "api_key = { required = true, secret = true }\nsize = { default = \"s\", secret = false }\n");
+  km_manifest *back = out ? t_manifest_of(out, true) : NULL;
+  CHECK(back && back->nvars == 3 && back->vars[1].secret && back->vars[1].required);
+  km_manifest_free(back);
+  free(out);
+  km_manifest_free(m);
+  /* an app that uses one variable carries only that declaration */
+  m = t_manifest_of("[variables]\na = { default = \"1\" }\nb = { required = true }\n"
+                    "[app]\nstyle = \"spin\"\n[app.variables]\nx = \"{{ a }}\"\n", false);
+  out = m ? km_app_format(m, &m->apps[0]) : NULL;
+  CHECK(out && strstr(out, "a = { default") && !strstr(out, "b = {"));
+  free(out);
+  km_manifest_free(m);
+  static const char *const good[] = { "a", "api_key", "x1_y2", "abcdefghij0123456789abcdefghij0123456789abcdefghij0123456789abcd" };
+  static const char *const bad[] = { "", "A", "1a", "_a", "a_", "a__b", "a-b", "a.b", "\xc3\xa9",
+                                     "abcdefghij0123456789abcdefghij0123456789abcdefghij0123456789abcde" };
+  for (size_t i = 0; i < sizeof good / sizeof *good; i++) CHECK(km_var_name_ok(good[i]));
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) CHECK(!km_var_name_ok(bad[i]));
+}
+
+/* Wrong [variables] entries and templates: each error names the file, the
+** line and what is wrong. */
+static void test_manifest_variable_errors(void) {
+  static const char *const cases[][2] = {
+    { "[variables]\na = { default = \"1\" }\n[app]\nstyle = \"spin\"\n[app.variables]\nk = \"{{ b }}\"\n",
+      "/srv/site/krait.toml:6: app \"app1\" variable \"k\": \"{{ b }}\" refers to variable \"b\", which the "
+      "[variables] table does not declare" },
+    { "[app]\nstyle = \"spin\"\n[app.variables]\nk = \"x\"\nj = \"{{x}}\"\n",
+      "/srv/site/krait.toml:5: app \"app1\" variable \"j\": \"{{x}}\" refers to variable \"x\", which the" },
+    { "[variables]\na = { default = \"1\" }\n[app]\nstyle = \"spin\"\n[app.variables]\nk = \"{{ a }\"\n",
+      "/srv/site/krait.toml:6: app \"app1\" variable \"k\": \"{{ a }\" has a \"{{\" without its \"}}\"" },
+    { "[variables]\na = { default = \"1\" }\n[app]\nstyle = \"spin\"\n[app.variables]\nk = \"{{}}\"\n",
+      "/srv/site/krait.toml:6: app \"app1\" variable \"k\": \"{{}}\" refers to \"\", which is not a variable name" },
+    { "[variables]\na = { default = \"1\" }\n[app]\nstyle = \"spin\"\n[app.variables]\nk = \"{{ a b }}\"\n",
+      "refers to \"a b\", which is not a variable name" },
+    { "[variables]\nA = { default = \"1\" }\n[app]\nstyle = \"spin\"\n",
+      "/srv/site/krait.toml:2: variable name \"A\" is not allowed" },
+    { "[variables]\na = { required = false }\n[app]\nstyle = \"spin\"\n",
+      "/srv/site/krait.toml:2: variable \"a\" needs a default = \"...\" or required = true" },
+    { "[variables]\na = { required = true, default = \"x\" }\n[app]\nstyle = \"spin\"\n",
+      "/srv/site/krait.toml:2: variable \"a\" needs either required = true or a default, not both" },
+    { "[variables]\na = { default = 1 }\n[app]\nstyle = \"spin\"\n",
+      "/srv/site/krait.toml:2: default must be a string, not integer" },
+    { "[variables]\na = { default = \"1\", secret = \"yes\" }\n[app]\nstyle = \"spin\"\n",
+      "/srv/site/krait.toml:2: secret must be true or false" },
+    { "[variables]\na = { default = \"1\", hidden = true }\n[app]\nstyle = \"spin\"\n",
+      "/srv/site/krait.toml:2: unknown key \"hidden\" in a [variables] entry" },
+    { "[variables]\na = \"1\"\n[app]\nstyle = \"spin\"\n",
+      "/srv/site/krait.toml:2: variable \"a\" must be a table" },
+    { "variables = 3\n[app]\nstyle = \"spin\"\n", "/srv/site/krait.toml:1: variables must be a table" },
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) CHECK_CONTAINS(t_manifest_fail(cases[i][0], false), cases[i][1]);
+  /* one variable declared differently by two artifacts: refused when merging */
+  km_manifest *a = t_manifest_of("[variables]\nv = { default = \"1\" }\n[app]\nname = \"a\"\nstyle = \"spin\"\n"
+                                 "[app.variables]\nk = \"{{v}}\"\n", false);
+  km_manifest *b = t_manifest_of("[variables]\nv = { default = \"1\", secret = true }\n[app]\nname = \"b\"\n"
+                                 "style = \"spin\"\nroute = \"/b\"\n", false);
+  char err[512] = "";
+  int rc = a && b ? km_manifest_merge(a, b, err, sizeof err) : 0;
+  if (rc != 0) km_manifest_free(b);
+  km_manifest_free(a);
+  CHECK_INT(rc, -1);
+  CHECK_CONTAINS(err, "declare variable \"v\" differently");
+}
+
+/* Writes text to path with mode (a --variables-file). */
+static void t_write(const char *path, const char *text, mode_t mode) {
+  FILE *f = fopen(path, "w");
+  if (f) { fputs(text, f); fclose(f); }
+  chmod(path, mode);
+}
+
+/* km_vars_resolve: the environment over the file over the default; a
+** required variable missing (all named); the file's mode, kind and names. */
+static void test_variables_resolve(void) {
+  km_manifest *m = t_manifest_of("[variables]\ncolor = { default = \"red\" }\nsize = { default = \"s\" }\n"
+                                 "shape = { default = \"o\" }\nkey = { required = true, secret = true }\n"
+                                 "pin = { required = true }\n[app]\nstyle = \"spin\"\n", false);
+  CHECK(m);
+  if (!m) return;
+  char err[1024], path[] = "/tmp/krait-test-vars-XXXXXX";
+  int fd = mkstemp(path);
+  if (fd >= 0) close(fd);
+  unsetenv("KRAIT_VARIABLE_KEY");
+  unsetenv("KRAIT_VARIABLE_PIN");
+  unsetenv("KRAIT_VARIABLE_SIZE");
+  setenv("KRAIT_VARIABLE_COLOR", "blue", 1);
+  char **v = km_vars_resolve(m, NULL, err, sizeof err);
+  CHECK(!v);
+  CHECK_STR(err, "required variables \"key\" (KRAIT_VARIABLE_KEY), \"pin\" (KRAIT_VARIABLE_PIN) have no "
+                 "value: set them in the environment or in the --variables-file");
+  t_write(path, "color = \"green\"\nsize = \"m\"\nkey = \"k\"\npin = \"1\"\n", 0600);
+  v = km_vars_resolve(m, path, err, sizeof err);
+  CHECK(v && !strcmp(v[0], "blue") && !strcmp(v[1], "m") && !strcmp(v[2], "o") && !strcmp(v[3], "k"));
+  km_vars_free(v, m->nvars);
+  setenv("KRAIT_VARIABLE_PIN", "", 1);   /* empty is a value */
+  t_write(path, "key = \"k\"\n", 0400);
+  v = km_vars_resolve(m, path, err, sizeof err);
+  CHECK(v && !strcmp(v[4], "") && !strcmp(v[1], "s"));
+  km_vars_free(v, m->nvars);
+  static const mode_t open_modes[] = { 0644, 0640, 0604, 0601, 0610 };
+  for (size_t i = 0; i < sizeof open_modes / sizeof *open_modes; i++) {
+    chmod(path, open_modes[i]);
+    CHECK(!km_vars_resolve(m, path, err, sizeof err));
+    CHECK_CONTAINS(err, "can be read or written by group or others");
+    CHECK_CONTAINS(err, path);
+  }
+  CHECK(!km_vars_resolve(m, "/tmp", err, sizeof err));
+  CHECK_CONTAINS(err, "--variables-file /tmp is not a regular file");
+  t_write(path, "key = \"k\"\nkye = \"x\"\nPin = \"2\"\n", 0600);
+  CHECK(!km_vars_resolve(m, path, err, sizeof err));
+  CHECK_CONTAINS(err, "sets \"kye\", \"Pin\", which the manifest's [variables] table does not declare");
+  t_write(path, "key = \"k\"\npin = [\"x\"]\n", 0600);
+  CHECK(!km_vars_resolve(m, path, err, sizeof err));
+  CHECK_CONTAINS(err, ":2: pin must be a string");
+  t_write(path, "key = \"k\\u0000\"\n", 0600);
+  CHECK(!km_vars_resolve(m, path, err, sizeof err));
+  CHECK_CONTAINS(err, ":1: key must be a string without NUL bytes");
+  if (geteuid() == 0 && chown(path, 1, 1) == 0) {   /* someone else's file */
+    t_write(path, "key = \"k\"\n", 0600);
+    CHECK(!km_vars_resolve(m, path, err, sizeof err));
+    CHECK_CONTAINS(err, "is not owned by the user krait runs as");
+  }
+  unlink(path);
+  unsetenv("KRAIT_VARIABLE_COLOR");
+  unsetenv("KRAIT_VARIABLE_PIN");
+  km_manifest_free(m);
+}
+
 /* ---- limits ------------------------------------------------------------------ */
 
 /* Writes n copies of s into a fresh malloc'd buffer, followed by tail. */
@@ -928,10 +1102,10 @@ static void test_manifest_fault_injection(void) {
   static const char text[] =
     "[[app]]\nname = \"shop\"\nstyle = \"spin\"\nroutes = [\"/a\", \"/b/...\"]\n"
     "key_value_stores = [\"default\", \"cache\"]\nsite_packages = [\"lib\"]\n"
-    "include = [\"x\"]\n[app.variables]\ngreeting = \"hi\"\nother = \"v\"\n"
+    "include = [\"x\"]\n[app.variables]\ngreeting = \"hi\"\nother = \"v\"\nt = \"<{{ a }}>\"\n"
     "[[app]]\nstyle = \"wsgi\"\nwsgi = \"m:app\"\nroute = \"/w\"\n"
     "[key_value_stores.cache]\npath = \"c.db\"\n[key_value_stores.r]\nbackend = \"redis\"\n"
-    "url = \"redis://localhost:6379/0\"\n";
+    "url = \"redis://localhost:6379/0\"\n[variables]\na = { default = \"1\", secret = true }\n";
   long n = 0;
   km_manifest *m = NULL;
   for (; n < 100000 && !m; n++) {
@@ -975,6 +1149,9 @@ int main(void) {
   RUN(test_manifest_names);
   RUN(test_manifest_confined);
   RUN(test_manifest_durability);
+  RUN(test_manifest_variables);
+  RUN(test_manifest_variable_errors);
+  RUN(test_variables_resolve);
   RUN(test_depth_limit);
   RUN(test_large_inputs);
   RUN(test_long_key_message);
