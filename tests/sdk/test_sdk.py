@@ -263,6 +263,48 @@ class SpinTest(SdkTest):
         with self.assertRaisesRegex(KeyError, "not defined"):
             variables.get("missing")
 
+    def test_variable_refused_while_booting(self):
+        # the host refuses a templated variable outside a request: the SDK
+        # raises RuntimeError with its message (not the KV error type)
+        def refuse(name):
+            raise fake.KvError(f'app variable "{name}" is resolved when krait serve starts')
+        from spin_sdk import variables
+        import workers
+        with mock.patch.object(fake, "variable", refuse):
+            with self.assertRaisesRegex(RuntimeError, 'app variable "token" is resolved'):
+                variables.get("token")
+            with self.assertRaisesRegex(RuntimeError, 'app variable "TOKEN" is resolved'):
+                workers.Env([]).TOKEN
+
+    SECRET_APP = """
+        from spin_sdk import http, variables
+        class IncomingHandler(http.IncomingHandler):
+            def handle_request(self, request):
+                dsn = variables.get("dsn")
+                raise RuntimeError("pw " + dsn.split(":")[2].split("@")[0] + " in " + dsn
+                                   + " key " + variables.get("key"))
+    """
+
+    def test_secrets_redacted_from_tracebacks(self):
+        # the config's shape says where the secret sits in a value: only
+        # that part is redacted, wherever it appears (the whole value too)
+        fake.variables.update(dsn="pg://u:hunter2@h/blue", key="k3y-value", color="blue")
+        self.boot(self.SECRET_APP, style="spin", debug=True,
+                  secrets=[["dsn", "pg://u:{{!}}@h/{{?}}"], ["key", None]])
+        self.call()
+        self.assert500(logged="RuntimeError: pw [secret] in pg://u:[secret]@h/blue key [secret]",
+                       debug=True)
+        for text in [fake.response[2].decode()] + [m for _, m in fake.logs]:
+            self.assertNotIn("hunter2", text)
+            self.assertNotIn("k3y-value", text)
+
+    def test_secret_shape_not_matching_redacts_the_value(self):
+        fake.variables.update(dsn="other-form", key="k")
+        self.boot(self.SECRET_APP.replace('dsn.split(":")[2].split("@")[0]', '"x"'), style="spin",
+                  debug=True, secrets=[["dsn", "pg://u:{{!}}@h/{{?}}"]])
+        self.call()
+        self.assert500(logged="RuntimeError: pw x in [secret] key k", debug=True)
+
     def test_boot_errors(self):
         with self.assertRaisesRegex(RuntimeError, r"^app.py defines no IncomingHandler "
                                     r"class \(spin style\)$"):
