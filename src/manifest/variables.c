@@ -177,6 +177,27 @@ static int km_varfile_open(const char *path, char **text, size_t *len, char *err
   return 0;
 }
 
+/* The TOML error te of --variables-file path in err, with every quoted
+** part of its message (the parser quotes what it found: a value, part of
+** one) shown as "..." so that no secret gets into krait's output. */
+static void km_varfile_syntax(const km_toml_error *te, const char *path, char *err, size_t errlen) {
+  char what[sizeof te->message];
+  const char *m = te->message;
+  size_t o = 0;
+  if (strncmp(m, path, strlen(path)) != 0) m = "not valid TOML";   /* its name cut short */
+  else m += strlen(path);
+  while (*m == ':' || (*m >= '0' && *m <= '9') || *m == ' ') m++;
+  for (; *m && o + 6 < sizeof what; m++) {
+    const char *close = (*m == '"' || *m == '\'') ? strchr(m + 1, *m) : NULL;
+    if (!close) { what[o++] = *m; continue; }
+    o += (size_t)sprintf(what + o, "%c...%c", *m, *m);
+    m = close;
+  }
+  what[o] = '\0';
+  snprintf(err, errlen, "--variables-file %s:%u:%u: %s (quoted text hidden: the file holds secrets); "
+           "write one name = \"value\" line per variable", path, te->line, te->col, what);
+}
+
 /* Puts file's entries into from_file (one slot per [variables] entry):
 ** each must be name = "string" for a declared name. 0, or -1 with err
 ** (every undeclared name listed). */
@@ -188,7 +209,7 @@ static int km_varfile_read(const km_manifest *m, const char *path, char **from_f
   km_toml_doc *doc = km_toml_parse(text, len, path, &te);
   ku_free(text);
   if (!doc) {
-    snprintf(err, errlen, "--variables-file %s", te.message);
+    km_varfile_syntax(&te, path, err, errlen);
     return -1;
   }
   const km_toml_value *root = km_toml_root(doc);

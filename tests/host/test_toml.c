@@ -949,6 +949,16 @@ static void test_variables_resolve(void) {
   t_write(path, "key = \"k\"\npin = [\"x\"]\n", 0600);
   CHECK(!km_vars_resolve(m, path, err, sizeof err));
   CHECK_CONTAINS(err, ":2: pin must be a string");
+  static const char *const leaky[] = { "key = hunter2xyz\n", "key = 123hunter2xyz\n", "key = 'hunter2xyz\n",
+                                       "key = \"hunter2xyz\" x\n", "key = \"hunter2xyz\\q\"\n" };
+  for (size_t i = 0; i < sizeof leaky / sizeof *leaky; i++) {   /* syntax errors never echo a value */
+    t_write(path, leaky[i], 0600);
+    CHECK(!km_vars_resolve(m, path, err, sizeof err));
+    CHECK_CONTAINS(err, ":1:");
+    CHECK_CONTAINS(err, "quoted text hidden");
+    CHECK(!strstr(err, "hunter2"));
+    if (strstr(err, "hunter2")) printf("  %s\n", err);
+  }
   t_write(path, "key = \"k\\u0000\"\n", 0600);
   CHECK(!km_vars_resolve(m, path, err, sizeof err));
   CHECK_CONTAINS(err, ":1: key must be a string without NUL bytes");
