@@ -914,7 +914,7 @@ static void test_variables_resolve(void) {
                                  "pin = { required = true }\n[app]\nstyle = \"spin\"\n", false);
   CHECK(m);
   if (!m) return;
-  char err[600], path[] = "/tmp/krait-test-vars-XXXXXX";
+  char err[512], path[] = "/tmp/krait-test-vars-XXXXXX";
   int fd = mkstemp(path);
   if (fd >= 0) close(fd);
   unsetenv("KRAIT_VARIABLE_KEY");
