@@ -967,6 +967,20 @@ static void test_variables_resolve(void) {
     CHECK(!km_vars_resolve(m, path, err, sizeof err));
     CHECK_CONTAINS(err, "is not owned by the user krait runs as");
   }
+  /* the n-th allocation failing, n = 0, 1, ...: "out of memory", never
+  ** a crash or a leak (ASan), until the values resolve */
+  unlink(path);   /* a file of the user's again */
+  t_write(path, "key = \"k\"\nsize = \"m\"\n", 0600);
+  char **ok = NULL;
+  long n = 0;
+  for (; n < 1000 && !ok; n++) {
+    ku_fail_alloc_after(n);
+    ok = km_vars_resolve(m, path, err, sizeof err);
+    ku_fail_alloc_after(-1);
+    if (!ok && !strstr(err, "out of memory")) { printf("  allocation %ld: %s\n", n, err); CHECK(!"not out of memory"); break; }
+  }
+  CHECK(ok && !strcmp(ok[1], "m") && !strcmp(ok[3], "k") && n > 3);
+  km_vars_free(ok, m->nvars);
   unlink(path);
   unsetenv("KRAIT_VARIABLE_COLOR");
   unsetenv("KRAIT_VARIABLE_PIN");
