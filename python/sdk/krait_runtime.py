@@ -400,7 +400,8 @@ def _secret_values():
     """The secrets in the app's variables: for each [key, shape] of the
     config's "secrets", the parts of the key's value standing where the
     shape has {{!}} (a secret variable; {{?}} is another one), or the whole
-    value when the shape is null or does not match."""
+    value when the shape is null, does not match or leaves a secret empty
+    (two references side by side)."""
     found = []
     for key, shape in _secret_keys:
         try:
@@ -412,7 +413,7 @@ def _secret_values():
             pattern = "".join("(.*?)" if p == "{{!}}" else ".*?" if p == "{{?}}" else re.escape(p)
                               for p in re.split(r"(\{\{[!?]\}\})", shape))
             match = re.fullmatch(pattern, value, re.S)
-        found.extend(match.groups() if match else [value])
+        found.extend(match.groups() if match and all(match.groups()) else [value])
     return sorted({v for v in found if v}, key=len, reverse=True)
 
 

@@ -305,6 +305,13 @@ class SpinTest(SdkTest):
         self.call()
         self.assert500(logged="RuntimeError: pw x in [secret] key k", debug=True)
 
+    def test_secrets_side_by_side_redact_the_value(self):
+        fake.variables.update(dsn="hunter2blue", key="k")
+        self.boot(self.SECRET_APP.replace('dsn.split(":")[2].split("@")[0]', '"x"'), style="spin",
+                  debug=True, secrets=[["dsn", "{{!}}{{?}}"]])
+        self.call()
+        self.assert500(logged="RuntimeError: pw x in [secret] key k", debug=True)
+
     def test_boot_errors(self):
         with self.assertRaisesRegex(RuntimeError, r"^app.py defines no IncomingHandler "
                                     r"class \(spin style\)$"):
