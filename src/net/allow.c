@@ -66,9 +66,11 @@ static int ko_entry_port(const char *s, size_t n, ko_entry *e, char *why, size_t
   if (dots && dots < s + n) {
     if (!ko_num(s, (size_t)(dots - s), &lo) || !ko_num(dots + 2, n - (size_t)(dots - s) - 2, &hi))
       return ko_why(why, cap, "port range \"%.*s\" is not two numbers 0-65535", (int)n, s);
+    if (lo == 0) lo = 1;   /* port 0 is never reached */
     if (lo >= hi)
-      return ko_why(why, cap, "port range \"%.*s\" is empty (its end is excluded, as in Spin)", (int)n, s);
-    e->lo = (uint16_t)(lo ? lo : 1);
+      return ko_why(why, cap, "port range \"%.*s\" holds no port 1-65535 (its end is excluded, as "
+                    "in Spin)", (int)n, s);
+    e->lo = (uint16_t)lo;
     e->hi = (uint16_t)(hi - 1);
     return 0;
   }

@@ -180,6 +180,7 @@ static void test_allow_parse(void) {
   CHECK_INT(t_add(&a, "http://[::1]:8000..8010"), 0);
   CHECK(a.v[4].net.family == 6 && a.v[4].bits == 128 && a.v[4].lo == 8000 && a.v[4].hi == 8009);
   CHECK_INT(t_add(&a, "*://[fd00::]/8:*"), 0);
+  CHECK(a.v[5].any_port);
   CHECK(a.v[5].bits == 8 && a.v[5].net.b[0] == 0xfd);
   CHECK_INT(t_add(&a, "*://*:*"), 0);
   CHECK_INT(a.v[6].kind, KO_HOST_ANY);
@@ -187,7 +188,9 @@ static void test_allow_parse(void) {
   CHECK(a.v[7].net.family == 4 && a.v[7].bits == 32 && a.v[7].lo == 6379);
   CHECK_INT(t_add(&a, "mysql://db.local."), 0);
   CHECK_STR(a.v[8].host, "db.local");
-  CHECK_INT(a.n, 9);
+  CHECK_INT(t_add(&a, "http://h:0..2"), 0);   /* a range from 0 starts at 1 */
+  CHECK(a.v[9].lo == 1 && a.v[9].hi == 1);
+  CHECK_INT(a.n, 10);
   ko_allow_free(&a);
   CHECK_INT(a.n, 0);
 }
@@ -217,8 +220,10 @@ static void test_allow_errors(void) {
     { "http://h:65536", "port \"65536\" is not a number 1-65535" },
     { "http://h:http", "port \"http\" is not a number" },
     { "http://h:{80,443}", "port lists ({...}) are not supported" },
-    { "http://h:90..80", "port range \"90..80\" is empty (its end is excluded, as in Spin)" },
-    { "http://h:80..80", "is empty" },
+    { "http://h:90..80", "port range \"90..80\" holds no port 1-65535 (its end is excluded, as in Spin)" },
+    { "http://h:80..80", "holds no port" },
+    { "http://h:0..1", "port range \"0..1\" holds no port" },   /* found by fuzz-net */
+    { "http://h:000..1", "holds no port" },
     { "http://h:1..x", "port range \"1..x\" is not two numbers 0-65535" },
     { "http://h/path", "a path (\"/path\"): an entry names a scheme, a host and a port only" },
     { "http://h:80/p", "a path (\"/p\")" },
