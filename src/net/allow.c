@@ -181,6 +181,9 @@ static int ko_entry_parse(const char *s, size_t n, ko_entry *e, char *why, size_
   if (!sep && (!strcmp(buf, "*") || !strcmp(buf, ":") || !strcmp(buf, "?")))
     return ko_why(why, cap, "not an entry: write scheme://host[:port], with * for any scheme, host "
                   "or port (\"*://*:*\" allows every host)");
+  if (!sep && strchr(buf, ':'))
+    return ko_why(why, cap, "no scheme: write scheme://host[:port] (as in \"https://%s\", or "
+                  "\"*://%s\" for any scheme)", buf, buf);
   if (!sep)
     return ko_why(why, cap, "no scheme: write scheme://host[:port] (as in \"https://%s\", or "
                   "\"*://%s:*\" for any scheme and port)", buf, buf);

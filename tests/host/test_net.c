@@ -201,7 +201,8 @@ static void test_allow_errors(void) {
     { "", "entry \"\": it is empty: write scheme://host[:port]" },
     { "api.example.com", "entry \"api.example.com\": no scheme: write scheme://host[:port] (as in "
       "\"https://api.example.com\", or \"*://api.example.com:*\" for any scheme and port)" },
-    { "api.example.com:80", "no scheme" },
+    { "api.example.com:80", "entry \"api.example.com:80\": no scheme: write scheme://host[:port] (as in "
+      "\"https://api.example.com:80\", or \"*://api.example.com:80\" for any scheme)" },
     { "*", "entry \"*\": not an entry: write scheme://host[:port], with * for any scheme" },
     { "insecure:allow-all", "\"insecure:allow-all\" is not supported: \"*://*:*\" allows every host" },
     { "ht1p://h", "scheme \"ht1p\" must be letters only, or *" },
