@@ -1,8 +1,7 @@
 /*
 ** policy.c -- the address policy of outbound calls: the host resolves a
-** name itself and keeps only the addresses a call may reach; private,
-** loopback, link-local and other special addresses need an entry naming
-** them. Not entry syntax (allow.c) nor messages (deny.c).
+** name itself and keeps the addresses a call may reach (special ones only
+** when an entry names them). Not entry syntax (allow.c) nor messages.
 */
 #include <netdb.h>
 #include <stdio.h>
