@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "krait.h"
+#include "net/net.h"
 #include "util/file.h"
 #include "wasi/wasi.h"
 
@@ -42,6 +43,9 @@ typedef struct kc_run_opts {
   krait_config cfg;
   uint64_t max_disk;        /* --max-disk (0: no limit) */
   kw_extra wasi;            /* failed-path hook (krait python's view) */
+  ko_allow net;             /* krait python's --allow-net grants, for the
+                               outbound bindings (no guest API opens a
+                               connection yet; empty: no network) */
 } kc_run_opts;
 
 /* Room kc_opts_init leaves for --env/--dir entries a command adds itself. */

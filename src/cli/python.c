@@ -59,6 +59,14 @@ const char kc_python_usage[] =
   "                       AOT cache and the Python home's aot/ -- else the\n"
   "                       interpreter), 'aot' (compiles it first when it is\n"
   "                       not) or 'interp'. Default: $KRAIT_TIER, else auto.\n"
+  "  --allow-net HOST[:PORT]  Grant outbound network access to HOST (a\n"
+  "                       name, an address, [IPv6], *.domain or *) on PORT\n"
+  "                       (default: any), any scheme; or a Spin entry such\n"
+  "                       as https://*.example.org. Repeatable. Without it\n"
+  "                       there is no network. Private, loopback and link-\n"
+  "                       local addresses need a grant naming the address.\n"
+  "                       Checked now; the Python APIs that will open\n"
+  "                       connections through it do not exist yet.\n"
   "  --env KEY=VALUE, --dir HOST[::GUEST[:ro]], --fuel N, --timeout TIME,\n"
   "  --max-memory BYTES, --max-disk BYTES, --bounds MODE\n"
   "                       As for 'krait run' (see 'krait help run').\n"
@@ -153,6 +161,15 @@ static const char *kc_py_value(kc_py *p, int argc, char **argv, int *i,
   return argv[++*i];
 }
 
+/* --allow-net VALUE: one more grant in p->o.net (src/net/allow.c);
+** a value it refuses is a usage error naming it and why. */
+static int kc_py_allow_net(kc_py *p, const char *value) {
+  char err[KO_ERR_SIZE];
+  if (ko_allow_flag(&p->o.net, value, err, sizeof err) == 0)
+    return -1;
+  return kc_usage_error("python", p->o.usage, "%s", err);
+}
+
 /* Parses the krait options; *first is set to the index of python's first
 ** argument. Returns -1 to go on, or an exit status. */
 static int kc_py_parse(kc_py *p, int argc, char **argv, int *first) {
@@ -167,6 +184,8 @@ static int kc_py_parse(kc_py *p, int argc, char **argv, int *first) {
       rc = kc_py_site_packages(p, v);
     else if ((v = kc_py_value(p, argc, argv, &i, "--python-home", &rc)))
       p->home = v;
+    else if ((v = kc_py_value(p, argc, argv, &i, KO_CLI_FLAG, &rc)))
+      rc = kc_py_allow_net(p, v);
     else if (rc >= 0)
       break;
     else if (strncmp(argv[i], "--invoke", 8) == 0)

@@ -436,6 +436,7 @@ int kc_run_module(const kc_run_opts *o) {
 int kc_opts_init(kc_run_opts *o, int argc, const char *cmd, const char *usage) {
   memset(o, 0, sizeof *o);
   o->wasi.watch = -1;
+  ko_allow_init(&o->net, KO_FROM_CLI);
   o->cmd = cmd;
   o->usage = usage;
   krait_config_default(&o->cfg);
@@ -460,6 +461,7 @@ void kc_opts_free(kc_run_opts *o) {
     ku_free((char *)o->dirs[i].guest_path);
   }
   ku_free(o->dirs);
+  ko_allow_free(&o->net);
   o->envp = NULL;
   o->dirs = NULL;
 }

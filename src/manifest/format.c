@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "manifest/manifest.h"
+#include "net/net.h"
 #include "util/util.h"
 
 /* A growing text; ok turns false when memory runs out. */
@@ -112,6 +113,7 @@ char *km_app_format(const km_manifest *m, const km_app *a) {
   for (int i = 0; i < a->nsite_packages; i++) km_printf(&o, "%s\"site-packages/%d\"", i ? ", " : "", i);
   km_printf(&o, "]\n");
   km_list(&o, "key_value_stores", a->stores, a->nstores);
+  km_list(&o, KO_MANIFEST_KEY, a->outbound_hosts, a->noutbound_hosts);
   km_printf(&o, "debug = %s\n\n[app.limits]\ntimeout_ms = %llu\nfuel = %llu\nmax_disk_mb = %llu\n"
             "max_memory_mb = %llu\n", a->debug ? "true" : "false", (unsigned long long)a->timeout_ms,
             (unsigned long long)a->fuel, (unsigned long long)a->max_disk_mb,

@@ -11,6 +11,7 @@
 
 #include "manifest/manifest.h"
 #include "manifest/toml.h"
+#include "net/net.h"
 #include "util/util.h"
 
 /* The reading state: the document, the manifest's directory (and the one
@@ -183,7 +184,7 @@ static void km_known(km_rd *r, const km_toml_value *t, const char *where, const 
 
 static const char *const km_app_keys[] = {
   "name", "style", "module", "wsgi", "dir", "route", "routes", "site_packages",
-  "key_value_stores", "variables", "limits", "debug", "include", NULL
+  "key_value_stores", "variables", "limits", "debug", "include", KO_MANIFEST_KEY, NULL
 };
 static const char *const km_limit_keys[] = { "timeout_ms", "fuel", "max_memory_mb", "max_disk_mb", NULL };
 
@@ -263,6 +264,22 @@ static void km_read_vars(km_rd *r, const km_toml_value *root, km_manifest *m) {
   }
 }
 
+/* The app's allowed_outbound_hosts: each entry checked (src/net/allow.c)
+** and refused at its own line. */
+static void km_read_outbound(km_rd *r, const km_toml_value *t, km_app *a) {
+  const km_toml_value *list = km_toml_get(t, KO_MANIFEST_KEY);
+  char why[KO_ERR_SIZE];
+  ko_allow allow;
+  km_strs(r, t, KO_MANIFEST_KEY, &a->outbound_hosts, &a->noutbound_hosts);
+  ko_allow_init(&allow, KO_FROM_MANIFEST);
+  for (int i = 0; i < a->noutbound_hosts && !r->failed; i++) {
+    const char *e = a->outbound_hosts[i];
+    if (e && ko_allow_add(&allow, e, strlen(e), why, sizeof why) != 0)
+      km_err(r, km_toml_array_at(list, (size_t)i), KO_MANIFEST_KEY " %s", why);
+  }
+  ko_allow_free(&allow);
+}
+
 /* One app table. */
 static void km_read_app(km_rd *r, const km_toml_value *t, km_app *a, int index) {
   const km_toml_value *v;
@@ -299,6 +316,7 @@ static void km_read_app(km_rd *r, const km_toml_value *t, km_app *a, int index) 
   }
   km_strs(r, t, "key_value_stores", &a->stores, &a->nstores);
   km_strs(r, t, "include", &a->include, &a->ninclude);
+  km_read_outbound(r, t, a);
   bool debug = false;
   if ((v = km_toml_get(t, "debug")) && !km_toml_bool(v, &debug)) km_err(r, v, "debug must be true or false");
   a->debug = debug;
@@ -491,6 +509,7 @@ void km_manifest_free(km_manifest *m) {
     km_free_strs(a->site_packages, a->nsite_packages);
     km_free_strs(a->include, a->ninclude);
     km_free_strs(a->stores, a->nstores);
+    km_free_strs(a->outbound_hosts, a->noutbound_hosts);
     km_free_strs(a->var_names, a->nvars);
     km_free_strs(a->var_values, a->nvars);
   }

@@ -1,6 +1,6 @@
 /*
 ** manifest.h -- krait.toml as a model (prefix km_): apps, their routes,
-** limits, variables and key-value grants, and the stores. Owns the schema
+** limits, variables, key-value and outbound network grants, and the stores. Owns the schema
 ** and its errors (file:line: what); not TOML syntax (toml.h).
 */
 #ifndef KM_MANIFEST_H
@@ -43,6 +43,9 @@ typedef struct km_app {
   int ninclude;                /* though the boot does not import them */
   char **stores;               /* granted store names */
   int nstores;
+  char **outbound_hosts;       /* allowed_outbound_hosts entries (Spin's
+                                  syntax, checked by src/net) */
+  int noutbound_hosts;
   char **var_names, **var_values;  /* [app.variables]: key = template, */
   int nvars;                   /* literal text and {{ name }} references */
   uint64_t timeout_ms, fuel, max_memory_mb;

@@ -987,6 +987,58 @@ static void test_variables_resolve(void) {
   km_manifest_free(m);
 }
 
+/* allowed_outbound_hosts: stored as written, each entry checked with
+** the line of its own element, kept in an artifact's manifest. */
+static void test_manifest_outbound(void) {
+  km_manifest *m = t_manifest_of("[app]\nstyle = \"spin\"\nallowed_outbound_hosts = [\n"
+                                 "  \"https://api.example.com\",\n  \"http://127.0.0.1:8081\",\n"
+                                 "  \"https://*.example.org\", \"postgres://db:5432\", \"redis://[::1]:*\"]\n",
+                                 false);
+  CHECK(m);
+  CHECK_INT(m->apps[0].noutbound_hosts, 5);
+  CHECK_STR(m->apps[0].outbound_hosts[2], "https://*.example.org");
+  char *out = km_app_format(m, &m->apps[0]);
+  km_manifest_free(m);
+  CHECK(out);
+  bool wrote = strstr(out, "allowed_outbound_hosts = [\"https://api.example.com\", \"http://127.0.0.1:8081\", "
+                      "\"https://*.example.org\", \"postgres://db:5432\", \"redis://[::1]:*\"]\n") != NULL;
+  km_manifest *back = t_manifest_of(out, true);   /* an artifact's reads it back */
+  free(out);
+  CHECK(wrote);
+  CHECK(back && back->apps[0].noutbound_hosts == 5);
+  CHECK_STR(back->apps[0].outbound_hosts[4], "redis://[::1]:*");
+  km_manifest_free(back);
+  m = t_manifest_of("[app]\nstyle = \"spin\"\n", false);   /* absent: none */
+  CHECK(m && m->apps[0].noutbound_hosts == 0);
+  out = km_app_format(m, &m->apps[0]);
+  km_manifest_free(m);
+  CHECK(out);
+  wrote = strstr(out, "allowed_outbound_hosts = []\n") != NULL;
+  free(out);
+  CHECK(wrote);
+  static const char *const bad[][2] = {
+    { "allowed_outbound_hosts = [\n\"https://ok.example\",\n\"api.example.com\"]",
+      "/srv/site/krait.toml:5: allowed_outbound_hosts entry \"api.example.com\": no scheme: write "
+      "scheme://host[:port]" },
+    { "allowed_outbound_hosts = [\"https://a.*.example.org\"]",
+      "/srv/site/krait.toml:3: allowed_outbound_hosts entry \"https://a.*.example.org\": a wildcard is "
+      "allowed only as a leading \"*.\"" },
+    { "allowed_outbound_hosts = [\"*://h\"]", "no port, and scheme \"*\" has no default port" },
+    { "allowed_outbound_hosts = [\"http://h:70000\"]", "port \"70000\" is not a number 1-65535" },
+    { "allowed_outbound_hosts = [\"insecure:allow-all\"]", "\"insecure:allow-all\" is not supported" },
+    { "allowed_outbound_hosts = \"https://x\"", "/srv/site/krait.toml:3: allowed_outbound_hosts must be "
+      "an array of strings" },
+    { "allowed_outbound_hosts = [1]", "/srv/site/krait.toml:3: allowed_outbound_hosts must be a string, not " },
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char text[512];
+    snprintf(text, sizeof text, "[app]\nstyle = \"spin\"\n%s\n", bad[i][0]);
+    const char *e = t_manifest_fail(text, false);
+    if (!t_contains(e, bad[i][1])) printf("  got: %s\n", e);
+    CHECK(t_contains(e, bad[i][1]));
+  }
+}
+
 /* ---- limits ------------------------------------------------------------------ */
 
 /* Writes n copies of s into a fresh malloc'd buffer, followed by tail. */
@@ -1126,7 +1178,7 @@ static void test_manifest_fault_injection(void) {
   static const char text[] =
     "[[app]]\nname = \"shop\"\nstyle = \"spin\"\nroutes = [\"/a\", \"/b/...\"]\n"
     "key_value_stores = [\"default\", \"cache\"]\nsite_packages = [\"lib\"]\n"
-    "include = [\"x\"]\n[app.variables]\ngreeting = \"hi\"\nother = \"v\"\nt = \"<{{ a }}>\"\n"
+    "include = [\"x\"]\nallowed_outbound_hosts = [\"https://a.example\", \"*://*.b:*\"]\n[app.variables]\ngreeting = \"hi\"\nother = \"v\"\nt = \"<{{ a }}>\"\n"
     "[[app]]\nstyle = \"wsgi\"\nwsgi = \"m:app\"\nroute = \"/w\"\n"
     "[key_value_stores.cache]\npath = \"c.db\"\n[key_value_stores.r]\nbackend = \"redis\"\n"
     "url = \"redis://localhost:6379/0\"\n[variables]\na = { default = \"1\", secret = true }\n";
@@ -1176,6 +1228,7 @@ int main(void) {
   RUN(test_manifest_variables);
   RUN(test_manifest_variable_errors);
   RUN(test_variables_resolve);
+  RUN(test_manifest_outbound);
   RUN(test_depth_limit);
   RUN(test_large_inputs);
   RUN(test_long_key_message);

@@ -4,7 +4,8 @@
 # --max-memory, RecursionError, asyncio and time.sleep, tracebacks equal to
 # native /usr/bin/python3.11's, stdin and the REPL on a terminal, the
 # sandbox's view of the host, --site-packages with Debian's Flask (when
-# python3-flask is installed) and a native extension's clear error.
+# python3-flask is installed), a native extension's clear error and
+# --allow-net values (checked; refused ones named).
 # Prints "ok NAME" / "FAIL NAME" and ends with "N passed, N failed".
 # Needs build/krait and `make python`. Does not own: CPython's own suite
 # (tests/python/cpython.sh).
@@ -220,6 +221,17 @@ print(r.status_code, r.get_data(as_text=True))'
 else
   : >"$T/err"; bad flask "python3-flask is not installed (sh scripts/bootstrap.sh python installs it)"
 fi
+
+# ---- --allow-net: grants parsed and checked (no Python API connects yet) ---
+expect allow-net 0 ok --allow-net api.example.com:443 --allow-net '[::1]:8080' \
+  --allow-net=127.0.0.1 --allow-net 'https://*.example.org' -c 'print("ok")'
+for v in 'a..b:80|an empty label in the host name' '::1|an IPv6 address is written in brackets' \
+         'h:0|port "0" is not a number 1-65535' 'ftp://h|scheme "ftp" has no default port'; do
+  arg=${v%%|*} want=${v#*|}
+  got=$("$K" python --allow-net "$arg" -c 'print("ran")' 2>&1 </dev/null); rc=$?
+  case $got in "krait python: --allow-net \"$arg\": "*"$want"*) [ $rc = 2 ] && ok "allow-net-bad $arg" || bad "allow-net-bad $arg" "status $rc" ;;
+    *) echo "$got" >"$T/err"; bad "allow-net-bad $arg" "no clear message" ;; esac
+done
 
 # ---- the REPL on a terminal (util-linux script gives it a pty) ----------
 got=$(printf '6*7\nexit()\n' | script -qec "$K python" /dev/null 2>&1 | tr -d '\r')
