@@ -35,12 +35,14 @@ typedef struct kx_env {
 typedef struct kx_app_cfg {
   ka_app_config cfg;
   ka_store_grant grants[64];
+  ka_sqlite_grant sqlite[64];  /* the app's SQLite databases */
   ka_var vars[64];
-  const char *exclude[72];
+  const char *exclude[136];
   char sdk[4200];
 } kx_app_cfg;
 
-/* Opens the manifest's stores (their parent directories are created);
+/* Opens the manifest's stores (their parent directories are created)
+** and creates its SQLite databases' files when missing;
 ** calloc'ed, or NULL after printing the error. */
 kk_store **kx_open_stores(const km_manifest *m);
 

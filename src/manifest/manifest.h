@@ -19,6 +19,12 @@ typedef struct km_store {
   char *url;                   /* redis: redis://host:port/db */
 } km_store;
 
+/* One [sqlite_databases.NAME] table (or the implied "default"). */
+typedef struct km_sqldb {
+  char *name;
+  char *path;                  /* the file (relative: to the data dir) */
+} km_sqldb;
+
 /* One [[app]] (or the single [app]). */
 typedef struct km_app {
   char *name;
@@ -34,6 +40,8 @@ typedef struct km_app {
   int ninclude;                /* though the boot does not import them */
   char **stores;               /* granted store names */
   int nstores;
+  char **sqldbs;               /* granted SQLite database names */
+  int nsqldbs;
   char **var_names, **var_values;
   int nvars;
   uint64_t timeout_ms, fuel, max_memory_mb;
@@ -48,6 +56,8 @@ typedef struct km_manifest {
   int napps;
   km_store *stores;
   int nstores;
+  km_sqldb *sqldbs;            /* the SQLite databases (sqlite binding) */
+  int nsqldbs;
 } km_manifest;
 
 /* Reads and checks path (a krait.toml). NULL with "file:line: what is
