@@ -73,6 +73,18 @@ class IncomingHandler(http.IncomingHandler):
             if op == "attach":
                 db.execute("ATTACH DATABASE '/tmp/krait-sqlite-attach.db' AS x", [])
                 return Response(200, {}, b"attached")
+            if op == "raw":   # the channel itself: unknown operations, malformed payloads
+                import _krait
+                out = []
+                for name, payload in (("nosuch.op", b""), ("sqlite.execute", b"\x00"),
+                                      ("sqlite.execute", b"\x00" * 4 + b"\xff" * 4),
+                                      ("sqlite.close", b"\x07\x00\x00\x00")):
+                    try:
+                        _krait.call(name, payload)
+                        out.append("accepted")
+                    except _krait.CallError as e:
+                        out.append(f"{e.args[0]} {e.args[1]}")
+                return Response(200, {}, "\n".join(out).encode())
             if op == "pragma":
                 r = db.execute("PRAGMA " + q["p"], [])
                 return Response(200, {}, str(r.rows[0].values[0].value).encode())
@@ -221,6 +233,11 @@ got=$(curl -s "$U/cf/nope")
 case $got in *"AttributeError"*"sqlite_databases"*) ok cf-unbound-names-key ;; *) bad cf-unbound-names-key "$got" ;; esac
 got=$(curl -s "$U/sp/attach")
 case $got in *"Error_Io"*"too many attached databases"*) ok attach-refused ;; *) bad attach-refused "$got" ;; esac
+got=$(curl -s "$U/sp/raw")
+check channel-unknown-op "$(echo "$got" | sed -n 1p)" "-1 call: no host operation \"nosuch.op\" in this krait"
+case $(echo "$got" | sed -n 2p) in "-2 sqlite.execute: malformed request"*) ok channel-malformed-short ;; *) bad channel-malformed-short "$got" ;; esac
+case $(echo "$got" | sed -n 3p) in "-2 sqlite.execute: malformed request"*) ok channel-malformed-length ;; *) bad channel-malformed-length "$got" ;; esac
+check channel-bad-handle "$(echo "$got" | sed -n 4p)" "-6 sqlite.close: connection 7 is not open (closed, or never opened in this request)"
 got=$(curl -s "$U/sp/vacuum")
 case $got in *"Error_Io"*"too many attached databases"*) ok vacuum-into-refused ;; *) bad vacuum-into-refused "$got" ;; esac
 check vacuum-made-no-file "$([ -e /tmp/krait-sqlite-vacuum.db ] && echo made || echo none)" "none"
