@@ -71,7 +71,7 @@ class IncomingHandler(http.IncomingHandler):
             if op == "two":
                 db.execute("SELECT 1; SELECT 2", [])
             if op == "attach":
-                db.execute("ATTACH DATABASE '/tmp/krait-sqlite-attach.db' AS x", [])
+                db.execute("ATTACH DATABASE ? AS x", [Value_Text(q["p"])])
                 return Response(200, {}, b"attached")
             if op == "raw":   # the channel itself: unknown operations, malformed payloads
                 import _krait
@@ -89,7 +89,7 @@ class IncomingHandler(http.IncomingHandler):
                 r = db.execute("PRAGMA " + q["p"], [])
                 return Response(200, {}, str(r.rows[0].values[0].value).encode())
             if op == "vacuum":
-                db.execute("VACUUM INTO '/tmp/krait-sqlite-vacuum.db'", [])
+                db.execute("VACUUM INTO ?", [Value_Text(q["p"])])
                 return Response(200, {}, b"vacuumed")
             if op == "closed":
                 db.close()
@@ -231,19 +231,19 @@ case $got in *"Error_AccessDenied True: "*"\"other\""*"sqlite_databases"*"[sqlit
   *) bad denied-other-names-key "$got" ;; esac
 got=$(curl -s "$U/cf/nope")
 case $got in *"AttributeError"*"sqlite_databases"*) ok cf-unbound-names-key ;; *) bad cf-unbound-names-key "$got" ;; esac
-got=$(curl -s "$U/sp/attach")
+got=$(curl -s "$U/sp/attach?p=$T/attached.db")
 case $got in *"Error_Io"*"too many attached databases"*) ok attach-refused ;; *) bad attach-refused "$got" ;; esac
 got=$(curl -s "$U/sp/raw")
 check channel-unknown-op "$(echo "$got" | sed -n 1p)" "-1 call: no host operation \"nosuch.op\" in this krait"
 case $(echo "$got" | sed -n 2p) in "-2 sqlite.execute: malformed request"*) ok channel-malformed-short ;; *) bad channel-malformed-short "$got" ;; esac
 case $(echo "$got" | sed -n 3p) in "-2 sqlite.execute: malformed request"*) ok channel-malformed-length ;; *) bad channel-malformed-length "$got" ;; esac
 check channel-bad-handle "$(echo "$got" | sed -n 4p)" "-6 sqlite.close: connection 7 is not open (closed, or never opened in this request)"
-got=$(curl -s "$U/sp/vacuum")
+got=$(curl -s "$U/sp/vacuum?p=$T/vacuumed.db")
 case $got in *"Error_Io"*"too many attached databases"*) ok vacuum-into-refused ;; *) bad vacuum-into-refused "$got" ;; esac
-check vacuum-made-no-file "$([ -e /tmp/krait-sqlite-vacuum.db ] && echo made || echo none)" "none"
+check vacuum-made-no-file "$([ -e "$T/vacuumed.db" ] && echo made || echo none)" "none"
 check synchronous-full "$(curl -s "$U/sp/pragma?p=synchronous")" "2"
 check journal-wal "$(curl -s "$U/sp/pragma?p=journal_mode")" "wal"
-check attach-made-no-file "$([ -e /tmp/krait-sqlite-attach.db ] && echo made || echo none)" "none"
+check attach-made-no-file "$([ -e "$T/attached.db" ] && echo made || echo none)" "none"
 
 # ---- errors --------------------------------------------------------------------
 got=$(curl -s "$U/sp/big")
@@ -253,7 +253,7 @@ case $got in *"runs one statement"*) ok one-statement-per-execute ;; *) bad one-
 got=$(curl -s "$U/sp/closed")
 case $got in *"Error_InvalidConnection"*) ok closed-connection ;; *) bad closed-connection "$got" ;; esac
 t0=$(date +%s%N)
-code=$(curl -s -o /dev/null -w '%{http_code}' "$U/slow/spin")
+code=$(curl -s --max-time 20 -o /dev/null -w "%{http_code}" "$U/slow/spin")
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 check deadline-504 "$code" "504"
 if [ "$ms" -lt 5000 ]; then ok "deadline-bounded (${ms} ms for timeout_ms 1500)"; else bad deadline-bounded "$ms ms"; fi
