@@ -466,7 +466,21 @@ static struct PyModuleDef kr_module = {
   NULL, NULL, NULL, NULL
 };
 
-/* Creates the module and its KvError exception. */
+/* The error codes of krait_abi.h as _krait.E_NOTFOUND ... (the codes
+** CallError carries). 0, or -1 with an exception set. */
+static int kr_add_codes(PyObject *m) {
+  static const struct { const char *name; int code; } codes[] = {
+    { "E_NOTFOUND", KRAIT_E_NOTFOUND }, { "E_INVAL", KRAIT_E_INVAL }, { "E_DENIED", KRAIT_E_DENIED },
+    { "E_TOOBIG", KRAIT_E_TOOBIG }, { "E_BACKEND", KRAIT_E_BACKEND }, { "E_STATE", KRAIT_E_STATE },
+    { "E_TIMEOUT", KRAIT_E_TIMEOUT }, { "E_NOSYS", KRAIT_E_NOSYS },
+  };
+  for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+    if (PyModule_AddIntConstant(m, codes[i].name, codes[i].code) < 0) return -1;
+  return 0;
+}
+
+/* Creates the module, its KvError and CallError exceptions and the error
+** codes. */
 PyMODINIT_FUNC PyInit__krait(void) {
   PyObject *m = PyModule_Create(&kr_module);
   if (!m) return NULL;
@@ -476,7 +490,7 @@ PyMODINIT_FUNC PyInit__krait(void) {
     return NULL;
   }
   CallError = PyErr_NewException("_krait.CallError", NULL, NULL);
-  if (!CallError || PyModule_AddObjectRef(m, "CallError", CallError) < 0) {
+  if (!CallError || PyModule_AddObjectRef(m, "CallError", CallError) < 0 || kr_add_codes(m) < 0) {
     Py_DECREF(m);
     return NULL;
   }

@@ -20,6 +20,20 @@ class KvError(Exception):
     """A key-value operation failed (same name as the host's exception)."""
 
 
+def _abi_codes():
+    """The KRAIT_E_* codes of python/c/krait_abi.h (the one source), as the
+    real module's E_* names."""
+    import os
+    import re
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "c", "krait_abi.h")
+    with open(path, encoding="utf-8") as f:
+        return {"E_" + m.group(1): int(m.group(2))
+                for m in re.finditer(r"KRAIT_E_(\w+) = (-?\d+)", f.read())}
+
+
+globals().update(_abi_codes())
+
+
 class CallError(Exception):
     """A host binding's operation failed: args (code, message), code the
     KRAIT_E_* value (same name as the host's exception)."""
@@ -244,7 +258,7 @@ def _sql_encode(v):
 
 def _sql_conn(h, op):
     if h >= len(_conns) or _conns[h] is None:
-        raise CallError(-6, f"{op}: connection {h} is not open")
+        raise CallError(E_STATE, f"{op}: connection {h} is not open")
     return _conns[h]
 
 
@@ -273,7 +287,7 @@ def call(name, payload):
         try:
             db.executescript(sql)
         except sqlite3.Error as e:
-            raise CallError(-5, f"{name}: {e}") from None
+            raise CallError(E_BACKEND, f"{name}: {e}") from None
         return struct.pack("<I", len([s for s in sql.split(";") if s.strip()]))
     if name == "sqlite.execute":
         h, n = struct.unpack_from("<II", payload)
@@ -285,7 +299,7 @@ def call(name, payload):
             cur = db.execute(sql, params)
             rows = cur.fetchall()
         except (sqlite3.Error, sqlite3.Warning) as e:
-            raise CallError(-5, f"{name}: {e}") from None
+            raise CallError(E_BACKEND, f"{name}: {e}") from None
         cols = [d[0] for d in cur.description or []]
         out = [struct.pack("<I", len(cols))]
         out += [struct.pack("<I", len(c.encode())) + c.encode() for c in cols]
@@ -293,4 +307,4 @@ def call(name, payload):
         out += [_sql_encode(v) for row in rows for v in row]
         out.append(struct.pack("<qq", max(cur.rowcount, 0), cur.lastrowid or 0))
         return b"".join(out)
-    raise CallError(-1, f'call: no host operation "{name}" in this krait')
+    raise CallError(E_NOTFOUND, f'call: no host operation "{name}" in this krait')

@@ -78,6 +78,12 @@ class SpinSqliteTest(unittest.TestCase):
             db.execute("SELECT 1", [])
         self.assertIsInstance(cm.exception.value, sqlite.Error_InvalidConnection)
 
+    def test_host_refused_handle_is_invalid_connection(self):
+        with self.assertRaises(Err) as cm:
+            sqlite.Connection("default", 99).execute("SELECT 1", [])
+        self.assertIsInstance(cm.exception.value, sqlite.Error_InvalidConnection)
+        self.assertIn("connection 99 is not open", str(cm.exception))
+
     def test_injection_through_a_parameter_stays_data(self):
         db = sqlite.open_default()
         db.execute("CREATE TABLE u (name TEXT)", [])

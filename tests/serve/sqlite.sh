@@ -84,6 +84,7 @@ class IncomingHandler(http.IncomingHandler):
                         out.append("accepted")
                     except _krait.CallError as e:
                         out.append(f"{e.args[0]} {e.args[1]}")
+                out.append(f"codes {_krait.E_NOTFOUND} {_krait.E_INVAL} {_krait.E_STATE} {_krait.E_TIMEOUT}")
                 return Response(200, {}, "\n".join(out).encode())
             if op == "pragma":
                 r = db.execute("PRAGMA " + q["p"], [])
@@ -238,6 +239,7 @@ check channel-unknown-op "$(echo "$got" | sed -n 1p)" "-1 call: no host operatio
 case $(echo "$got" | sed -n 2p) in "-2 sqlite.execute: malformed request"*) ok channel-malformed-short ;; *) bad channel-malformed-short "$got" ;; esac
 case $(echo "$got" | sed -n 3p) in "-2 sqlite.execute: malformed request"*) ok channel-malformed-length ;; *) bad channel-malformed-length "$got" ;; esac
 check channel-bad-handle "$(echo "$got" | sed -n 4p)" "-6 sqlite.close: connection 7 is not open (closed, or never opened in this request)"
+check channel-codes-in-module "$(echo "$got" | sed -n 5p)" "codes -1 -2 -6 -7"
 got=$(curl -s "$U/sp/vacuum?p=$T/vacuumed.db")
 case $got in *"Error_Io"*"too many attached databases"*) ok vacuum-into-refused ;; *) bad vacuum-into-refused "$got" ;; esac
 check vacuum-made-no-file "$([ -e "$T/vacuumed.db" ] && echo made || echo none)" "none"

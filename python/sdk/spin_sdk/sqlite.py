@@ -96,9 +96,6 @@ class _DeniedErr(Err, PermissionError):
     """Err(Error_AccessDenied()) that `except PermissionError` also catches."""
 
 
-_STATE = -6  # KRAIT_E_STATE: the connection is not open
-
-
 def _host(op, *args):
     """_krait.call's failures as Spin raises them."""
     try:
@@ -107,7 +104,7 @@ def _host(op, *args):
         raise _DeniedErr(Error_AccessDenied(), str(e)) from None
     except _krait.CallError as e:
         code, msg = e.args
-        if code == _STATE:
+        if code == _krait.E_STATE:   # the connection is not open
             raise Err(Error_InvalidConnection(), msg) from None
         raise Err(Error_Io(msg), msg) from None
 
