@@ -35,9 +35,13 @@ KRAIT_IMPORT(config) int32_t krait_config(uint8_t *buf, uint32_t cap);
 KRAIT_IMPORT(boot_info) int32_t krait_boot_info(const uint8_t *json, uint32_t len);
 KRAIT_IMPORT(js_call) int32_t krait_js_call(const uint8_t *op, uint32_t len);
 KRAIT_IMPORT(js_result) int32_t krait_js_result(uint8_t *buf, uint32_t cap);
+KRAIT_IMPORT(call) int32_t krait_call(const uint8_t *name, uint32_t nlen, const uint8_t *req,
+                                      uint32_t rlen);
+KRAIT_IMPORT(call_result) int32_t krait_call_result(uint8_t *buf, uint32_t cap);
 KRAIT_IMPORT(error_message) int32_t krait_error_message(uint8_t *buf, uint32_t cap);
 
 static PyObject *KvError;  /* _krait.KvError */
+static PyObject *CallError;  /* _krait.CallError(code, message) */
 
 /* ---- raising errors --------------------------------------------------- */
 
@@ -365,6 +369,37 @@ static PyObject *kr_py_js(PyObject *self, PyObject *args) {
   return res;
 }
 
+/* _krait.call(name, payload) -> bytes: one operation of a host binding
+** ("sqlite.execute"), its result fetched with call_result. A refusal
+** raises PermissionError; other failures _krait.CallError(code, message),
+** code being the KRAIT_E_* value, for the binding's SDK to map. */
+static PyObject *kr_py_call(PyObject *self, PyObject *args) {
+  const char *name;
+  Py_ssize_t nlen;
+  Py_buffer req;
+  if (!PyArg_ParseTuple(args, "s#y*", &name, &nlen, &req)) return NULL;
+  int32_t n = krait_call((const uint8_t *)name, (uint32_t)nlen, req.buf, (uint32_t)req.len);
+  PyBuffer_Release(&req);
+  if (n == KRAIT_E_DENIED || n == KRAIT_E_NOSYS) return kr_raise(n, "call");
+  if (n < 0) {
+    char msg[512];
+    int32_t m = krait_error_message((uint8_t *)msg, sizeof msg - 1);
+    msg[m > 0 && m < (int32_t)sizeof msg ? m : 0] = '\0';
+    PyObject *e = Py_BuildValue("(is)", (int)n, msg[0] ? msg : "host call failed");
+    if (e) PyErr_SetObject(CallError, e);
+    Py_XDECREF(e);
+    return NULL;
+  }
+  PyObject *res = PyBytes_FromStringAndSize(NULL, n);
+  if (!res) return NULL;
+  int32_t got = krait_call_result((uint8_t *)PyBytes_AS_STRING(res), (uint32_t)n);
+  if (got != n) {
+    Py_DECREF(res);
+    return kr_raise(got < 0 ? got : KRAIT_E_STATE, "call_result");
+  }
+  return res;
+}
+
 typedef struct kr_var_ctx { const char *name; Py_ssize_t n; } kr_var_ctx;
 
 static int32_t kr_fill_variable(void *ctx, uint8_t *buf, uint32_t cap) {
@@ -419,6 +454,7 @@ static PyMethodDef kr_methods[] = {
   {"log", kr_py_log, METH_VARARGS, "log(level, message)"},
   {"boot_info", kr_py_boot_info, METH_VARARGS, "boot_info(json): what the boot imported"},
   {"js", kr_py_js, METH_VARARGS, "js(op_json) -> result_json: the page's JavaScript (browser)"},
+  {"call", kr_py_call, METH_VARARGS, "call(name, payload) -> bytes: one operation of a host binding"},
   {"variable", kr_py_variable, METH_VARARGS, "variable(name) -> str | None"},
   {"config", kr_py_config, METH_NOARGS, "config() -> dict"},
   {NULL, NULL, 0, NULL}
@@ -430,12 +466,31 @@ static struct PyModuleDef kr_module = {
   NULL, NULL, NULL, NULL
 };
 
-/* Creates the module and its KvError exception. */
+/* The error codes of krait_abi.h as _krait.E_NOTFOUND ... (the codes
+** CallError carries). 0, or -1 with an exception set. */
+static int kr_add_codes(PyObject *m) {
+  static const struct { const char *name; int code; } codes[] = {
+    { "E_NOTFOUND", KRAIT_E_NOTFOUND }, { "E_INVAL", KRAIT_E_INVAL }, { "E_DENIED", KRAIT_E_DENIED },
+    { "E_TOOBIG", KRAIT_E_TOOBIG }, { "E_BACKEND", KRAIT_E_BACKEND }, { "E_STATE", KRAIT_E_STATE },
+    { "E_TIMEOUT", KRAIT_E_TIMEOUT }, { "E_NOSYS", KRAIT_E_NOSYS },
+  };
+  for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+    if (PyModule_AddIntConstant(m, codes[i].name, codes[i].code) < 0) return -1;
+  return 0;
+}
+
+/* Creates the module, its KvError and CallError exceptions and the error
+** codes. */
 PyMODINIT_FUNC PyInit__krait(void) {
   PyObject *m = PyModule_Create(&kr_module);
   if (!m) return NULL;
   KvError = PyErr_NewException("_krait.KvError", NULL, NULL);
   if (!KvError || PyModule_AddObjectRef(m, "KvError", KvError) < 0) {
+    Py_DECREF(m);
+    return NULL;
+  }
+  CallError = PyErr_NewException("_krait.CallError", NULL, NULL);
+  if (!CallError || PyModule_AddObjectRef(m, "CallError", CallError) < 0 || kr_add_codes(m) < 0) {
     Py_DECREF(m);
     return NULL;
   }

@@ -27,7 +27,7 @@
 **                          re-run the C constructors (preopens, environ)
 **                          in every request. Hosts call it when present.
 */
-#define KRAIT_ABI_VERSION 2
+#define KRAIT_ABI_VERSION 3
 
 /* Every import returns a non-negative result or one of these. */
 enum {
@@ -37,8 +37,12 @@ enum {
   KRAIT_E_TOOBIG = -4,      /* key, value or response over its limit */
   KRAIT_E_BACKEND = -5,     /* the store failed (message: error_message) */
   KRAIT_E_STATE = -6,       /* wrong moment (e.g. a second respond) */
+  KRAIT_E_TIMEOUT = -7,     /* the request's deadline passed during the call */
   KRAIT_E_NOSYS = -38       /* not serving (the CLI's stubs) */
 };
+
+/* Most bytes one call result may have. */
+#define KRAIT_CALL_MAX_RESULT (16u << 20)
 
 /* Encodings. All integers are little-endian u32. A "string" is its
 ** length then its bytes (no NUL).
@@ -80,6 +84,31 @@ enum {
 **                                     JavaScript and keeps its JSON result
 **                                     (len bytes); E_NOSYS elsewhere
 **   js_result(buf, cap) -> len        copies the kept result
+**   call(name, nlen, req, rlen) -> len
+**                                     runs one operation of a host
+**                                     binding, named "binding.op" (e.g.
+**                                     "sqlite.execute"), on the request
+**                                     payload req and keeps its result
+**                                     (len bytes); E_NOTFOUND for an
+**                                     unknown operation, E_DENIED naming
+**                                     the manifest key that would grant it
+**   call_result(buf, cap) -> len      copies the kept result (len is its
+**                                     full length, as for every fill)
+** The operations of call (src/app/bindings.c on the host) and their
+** payloads; a value is u8 tag then 0 NULL | 1 INTEGER i64 | 2 REAL f64 |
+** 3 TEXT string | 4 BLOB string (i64 and f64 little-endian):
+**   sqlite.open     req: the database's name (bytes)   result: u32 handle
+**   sqlite.execute  req: u32 handle, string sql, u32 nparams, nparams x
+**                   value (bound, never interpolated)
+**                   result: u32 ncolumns, ncolumns x string, u32 nrows,
+**                   nrows x ncolumns x value, i64 changes, i64
+**                   last_insert_rowid (one statement)
+**   sqlite.exec     req: u32 handle, sql (the rest: statements separated
+**                   by ';', no parameters)  result: u32 statements run
+**   sqlite.close    req: u32 handle                    result: empty
+** Connections last until the request ends. A result over 16 MiB
+** (KRAIT_CALL_MAX_RESULT) fails with E_TOOBIG; a query still running at
+** the request's deadline fails with E_TIMEOUT.
 ** Pointers are guest addresses; every length is in bytes. */
 
 #endif

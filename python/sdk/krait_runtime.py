@@ -128,7 +128,7 @@ def _boot_cloudflare(config):
     import js
     import workers
     module = _import_app(config.get("module"), "cloudflare")
-    env = workers.Env(config.get("kv") or [])
+    env = workers.Env(config.get("kv") or [], config.get("sqlite") or [])
     call = _cloudflare_entry(module, env, workers)
     _event_loop()
 

@@ -7,6 +7,8 @@
 """Fake `_krait`: install() it as sys.modules["_krait"], then configure(),
 set_request(), run krait_runtime.boot()/handle(), and read `response`."""
 import copy
+import sqlite3
+import struct
 import sys
 
 MAX_KEY = 256
@@ -18,8 +20,27 @@ class KvError(Exception):
     """A key-value operation failed (same name as the host's exception)."""
 
 
+def _abi_codes():
+    """The KRAIT_E_* codes of python/c/krait_abi.h (the one source), as the
+    real module's E_* names."""
+    import os
+    import re
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "c", "krait_abi.h")
+    with open(path, encoding="utf-8") as f:
+        return {"E_" + m.group(1): int(m.group(2))
+                for m in re.finditer(r"KRAIT_E_(\w+) = (-?\d+)", f.read())}
+
+
+globals().update(_abi_codes())
+
+
+class CallError(Exception):
+    """A host binding's operation failed: args (code, message), code the
+    KRAIT_E_* value (same name as the host's exception)."""
+
+
 _DEFAULT_CONFIG = {"style": "spin", "module": "app", "wsgi": "", "name": "app",
-                   "kv": [], "debug": False}
+                   "kv": [], "sqlite": [], "debug": False}
 
 config_data = dict(_DEFAULT_CONFIG)
 variables = {}           # app variables: name -> str
@@ -31,6 +52,8 @@ streaming = False        # respond(..., more=True) was called
 echo = False             # also print log lines to stderr
 _request = ("GET", "/", [], b"")
 _handles = []            # handle -> store name
+databases = {}           # sqlite database name -> an in-memory connection
+_conns = []              # sqlite handle -> connection (None once closed)
 
 
 def install():
@@ -50,6 +73,10 @@ def reset():
     stores.clear()
     logs.clear()
     _handles.clear()
+    for db in databases.values():
+        db.close()
+    databases.clear()
+    _conns.clear()
     response = None
     _request = ("GET", "/", [], b"")
 
@@ -195,3 +222,89 @@ def kv_keys(h, prefix, cursor, limit):
     page = keys[:min(limit, MAX_PAGE)]
     more = len(keys) > len(page)
     return page, (page[-1] if more else None)
+
+
+# ---- call: the sqlite binding, on Python's sqlite3 ---------------------------
+
+def _sql_values(data, at, n):
+    """n tagged values from data at offset at; (values, new offset)."""
+    out = []
+    for _ in range(n):
+        tag = data[at]
+        at += 1
+        if tag in (1, 2):
+            out.append(struct.unpack_from("<q" if tag == 1 else "<d", data, at)[0])
+            at += 8
+        elif tag in (3, 4):
+            size = struct.unpack_from("<I", data, at)[0]
+            raw = bytes(data[at + 4:at + 4 + size])
+            out.append(raw.decode("utf-8") if tag == 3 else raw)
+            at += 4 + size
+        else:
+            out.append(None)
+    return out, at
+
+
+def _sql_encode(v):
+    if v is None:
+        return b"\0"
+    if isinstance(v, int):
+        return struct.pack("<Bq", 1, v)
+    if isinstance(v, float):
+        return struct.pack("<Bd", 2, v)
+    raw = v.encode("utf-8") if isinstance(v, str) else bytes(v)
+    return struct.pack("<BI", 3 if isinstance(v, str) else 4, len(raw)) + raw
+
+
+def _sql_conn(h, op):
+    if h >= len(_conns) or _conns[h] is None:
+        raise CallError(E_STATE, f"{op}: connection {h} is not open")
+    return _conns[h]
+
+
+def call(name, payload):
+    """The host's sqlite.* operations (python/c/krait_abi.h) on in-memory
+    databases, one per granted name."""
+    payload = bytes(payload)
+    if name == "sqlite.open":
+        db = payload.decode("utf-8")
+        if db not in config_data.get("sqlite", []):
+            raise PermissionError(f'sqlite database "{db}" is not granted to app '
+                                  f'"{config_data.get("name")}": add it to the app\'s '
+                                  f'sqlite_databases in krait.toml')
+        if db not in databases:
+            databases[db] = sqlite3.connect(":memory:", isolation_level=None)
+        _conns.append(databases[db])
+        return struct.pack("<I", len(_conns) - 1)
+    if name == "sqlite.close":
+        h = struct.unpack("<I", payload)[0]
+        _sql_conn(h, name)
+        _conns[h] = None
+        return b""
+    if name == "sqlite.exec":
+        db = _sql_conn(struct.unpack_from("<I", payload)[0], name)
+        sql = payload[4:].decode("utf-8")
+        try:
+            db.executescript(sql)
+        except sqlite3.Error as e:
+            raise CallError(E_BACKEND, f"{name}: {e}") from None
+        return struct.pack("<I", len([s for s in sql.split(";") if s.strip()]))
+    if name == "sqlite.execute":
+        h, n = struct.unpack_from("<II", payload)
+        sql = payload[8:8 + n].decode("utf-8")
+        count = struct.unpack_from("<I", payload, 8 + n)[0]
+        params, _ = _sql_values(payload, 12 + n, count)
+        db = _sql_conn(h, name)
+        try:
+            cur = db.execute(sql, params)
+            rows = cur.fetchall()
+        except (sqlite3.Error, sqlite3.Warning) as e:
+            raise CallError(E_BACKEND, f"{name}: {e}") from None
+        cols = [d[0] for d in cur.description or []]
+        out = [struct.pack("<I", len(cols))]
+        out += [struct.pack("<I", len(c.encode())) + c.encode() for c in cols]
+        out.append(struct.pack("<I", len(rows)))
+        out += [_sql_encode(v) for row in rows for v in row]
+        out.append(struct.pack("<qq", max(cur.rowcount, 0), cur.lastrowid or 0))
+        return b"".join(out)
+    raise CallError(E_NOTFOUND, f'call: no host operation "{name}" in this krait')

@@ -112,9 +112,11 @@ static char *ka_secret_keys_json(const ka_app_config *cfg) {
 static char *ka_config_json(const ka_app_config *cfg) {
   size_t n = 256;
   for (int i = 0; i < cfg->nstores; i++) n += strlen(cfg->stores[i].name) + 4;
-  char *kv = ku_calloc(1, n), *secrets = ka_secret_keys_json(cfg);
-  if (!kv || !secrets) {
+  for (int i = 0; i < cfg->nsqlite; i++) n += strlen(cfg->sqlite[i].name) + 4;
+  char *kv = ku_calloc(1, n), *sql = ku_calloc(1, n), *secrets = ka_secret_keys_json(cfg);
+  if (!kv || !sql || !secrets) {
     ku_free(kv);
+    ku_free(sql);
     ku_free(secrets);
     return NULL;
   }
@@ -123,11 +125,17 @@ static char *ka_config_json(const ka_app_config *cfg) {
     strcat(kv, cfg->stores[i].name);
     strcat(kv, "\"");
   }
+  for (int i = 0; i < cfg->nsqlite; i++) {
+    strcat(sql, i ? ",\"" : "\"");
+    strcat(sql, cfg->sqlite[i].name);
+    strcat(sql, "\"");
+  }
   char *json = ku_sprintf("{\"name\": \"%s\", \"style\": \"%s\", \"module\": \"%s\", "
-                      "\"wsgi\": \"%s\", \"kv\": [%s], \"debug\": %s%s}",
+                      "\"wsgi\": \"%s\", \"kv\": [%s], \"sqlite\": [%s], \"debug\": %s%s}",
                       cfg->name, cfg->style, cfg->module ? cfg->module : "",
-                      cfg->wsgi ? cfg->wsgi : "", kv, cfg->debug ? "true" : "false", secrets);
+                      cfg->wsgi ? cfg->wsgi : "", kv, sql, cfg->debug ? "true" : "false", secrets);
   ku_free(kv);
+  ku_free(sql);
   ku_free(secrets);
   return json;
 }
@@ -144,6 +152,12 @@ static bool ka_copy_bindings(ka_app *a, const ka_app_config *cfg) {
   for (int i = 0; i < cfg->nstores; i++, a->ngrants++) {
     if (!(a->grants[i].name = ku_strdup(cfg->stores[i].name))) ok = false;
     a->grants[i].store = cfg->stores[i].store;
+  }
+  if (!(a->sqldbs = ku_calloc((size_t)cfg->nsqlite + 1, sizeof *a->sqldbs))) return false;
+  for (int i = 0; i < cfg->nsqlite; i++, a->nsqldbs++) {
+    a->sqldbs[i].name = ku_strdup(cfg->sqlite[i].name);
+    a->sqldbs[i].path = ku_strdup(cfg->sqlite[i].path);
+    if (!a->sqldbs[i].name || !a->sqldbs[i].path) ok = false;
   }
   for (int i = 0; i < cfg->nvars; i++, a->nvars++) {
     const ka_var *v = &cfg->vars[i];
@@ -421,7 +435,7 @@ void ka_app_handle(ka_app *a, const ka_request *req, ka_response *resp) {
   uint64_t t0 = ka_now();
   uint64_t from = req->arrival_ns && req->arrival_ns <= t0 ? req->arrival_ns : t0;
   uint64_t deadline = a->timeout_ns ? from + a->timeout_ns : 0;
-  ka_ctx ctx = { .app = a, .req = req, .resp = resp };
+  ka_ctx ctx = { .app = a, .req = req, .resp = resp, .deadline = deadline };
   krait_store *s = NULL;
   krait_error e;
   memset(resp, 0, sizeof *resp);
@@ -439,6 +453,7 @@ void ka_app_handle(ka_app *a, const ka_request *req, ka_response *resp) {
   } else {
     ka_run(a, s, in, &ctx, from, deadline);
   }
+  ka_bindings_end(&ctx);
   if (l) krait_linker_free(l);
   if (s) krait_store_free(s);
   resp->total_ns = ka_now() - t0;
@@ -469,6 +484,11 @@ void ka_app_free(ka_app *a) {
   for (int i = 0; i < a->ngrants; i++) {
     ku_free(a->grants[i].name);
   }
+  for (int i = 0; i < a->nsqldbs; i++) {
+    ku_free(a->sqldbs[i].name);
+    ku_free(a->sqldbs[i].path);
+  }
+  ku_free(a->sqldbs);
   for (int i = 0; i < a->nvars; i++) {
     ku_free((char *)a->vars[i].name);
     ku_free((char *)a->vars[i].value);

@@ -22,6 +22,12 @@ typedef struct ka_store_grant {
   kk_store *store;          /* opened by the caller; not owned */
 } ka_store_grant;
 
+/* A SQLite database the app may open through the sqlite binding. */
+typedef struct ka_sqlite_grant {
+  const char *name;         /* what the app opens ("default") */
+  const char *path;         /* the file (created when missing) */
+} ka_sqlite_grant;
+
 /* A file as it was read: its identity, size and times, to notice it was
 ** replaced or written since. */
 typedef struct ka_file_id {
@@ -61,6 +67,8 @@ typedef struct ka_app_config {
   int nsite_packages;
   const ka_store_grant *stores;
   int nstores;
+  const ka_sqlite_grant *sqlite;  /* databases granted (sqlite_databases) */
+  int nsqlite;
   const ka_var *vars;
   int nvars;
   const char *const *secrets;  /* the values of the secret variables the
@@ -177,6 +185,8 @@ struct ka_response {
   X(boot_info, "ii:i") \
   X(js_call, "ii:i") \
   X(js_result, "ii:i") \
+  X(call, "iiii:i") \
+  X(call_result, "ii:i") \
   X(error_message, "ii:i")
 
 /* Defines every "krait" import in linker as a stub answering

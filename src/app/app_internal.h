@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "app/app.h"
+#include "util/cursor.h"
 
 /* A granted store with the lock that serialises its users (a kk_store is
 ** used by one thread at a time). */
@@ -18,6 +19,15 @@ typedef struct ka_grant {
 } ka_grant;
 
 struct ka_shared;
+
+/* A SQLite database the app may open (ka_app_config.sqlite, copied). */
+typedef struct ka_sqldb {
+  char *name;                 /* what the app opens ("default") */
+  char *path;                 /* the file on the host */
+} ka_sqldb;
+
+/* A request's open database connection (sqldb.c). */
+struct ka_sqlconn;
 
 struct ka_app {
   struct ka_shared *shared;    /* python.wasm, shared by apps (app.c) */
@@ -30,6 +40,8 @@ struct ka_app {
   char *config_json;           /* what _krait.config() returns */
   ka_grant *grants;
   int ngrants;
+  ka_sqldb *sqldbs;            /* granted SQLite databases (copies) */
+  int nsqldbs;
   ka_var *vars;                /* copies */
   int nvars;
   char **secrets;              /* copies of ka_app_config.secrets */
@@ -58,7 +70,45 @@ typedef struct ka_ctx {
   bool responded;
   bool streaming;              /* respond_start was called */
   char error[256];             /* the last failed import's message */
+  uint64_t deadline;           /* ka_now when the request's time is up
+                                  (0: none) */
+  uint8_t *result;             /* the last call's result (call_result) */
+  size_t result_len;
+  struct ka_sqlconn *conns;    /* the request's open databases (sqldb.c) */
+  int nconns;
 } ka_ctx;
+
+/* bindings.c: a call's result as it is built, at most
+** KRAIT_CALL_MAX_RESULT bytes (over is set past it, and nothing more is
+** kept). */
+typedef struct ka_out { uint8_t *p; size_t len, cap; bool over, nomem; } ka_out;
+
+/* Appends n bytes to o; false when over the limit or out of memory. */
+bool ka_out_put(ka_out *o, const void *data, size_t n);
+/* Appends a u32 length and n bytes. */
+bool ka_out_str(ka_out *o, const void *data, size_t n);
+
+/* One operation of a binding: reads its request through in (failures
+** longjmp to the caller's catch), appends its result to out; returns 0 or
+** a KRAIT_E_* code with the message in x->error. */
+typedef int32_t (*ka_op_fn)(ka_ctx *x, ku_cursor *in, ka_out *out);
+
+/* Records why a call failed (for error_message) and returns code. */
+int32_t ka_fail_call(ka_ctx *x, int32_t code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* sqldb.c: the operations "sqlite.open", "sqlite.execute", "sqlite.exec",
+** "sqlite.close" (python/c/krait_abi.h), and the end of a request's
+** connections. */
+int32_t ka_sql_open(ka_ctx *x, ku_cursor *in, ka_out *out);
+int32_t ka_sql_execute(ka_ctx *x, ku_cursor *in, ka_out *out);
+int32_t ka_sql_exec(ka_ctx *x, ku_cursor *in, ka_out *out);
+int32_t ka_sql_close(ka_ctx *x, ku_cursor *in, ka_out *out);
+void ka_sql_end(ka_ctx *x);
+
+/* bindings.c: releases what the request's calls kept (results,
+** connections); run when its instance is done. */
+void ka_bindings_end(ka_ctx *x);
 
 /* bundle.c: the identities of files left out of bundles and build keys
 ** (ka_app_config.exclude, with their -wal, -shm, -journal siblings). */
@@ -79,6 +129,10 @@ int ka_try_snapshot(ka_app *a, const ka_app_config *cfg, char *err, size_t errle
 
 /* imports.c: defines module "krait" in linker for requests of app. */
 int ka_define_imports(krait_linker *linker, ka_app *app);
+/* bindings.c: the imports call(name, nlen, req, rlen) and
+** call_result(buf, cap). */
+int ka_imp_call(krait_caller *c, void *env, krait_slot *ar);
+int ka_imp_call_result(krait_caller *c, void *env, krait_slot *ar);
 /* imports.c: the request encoded as python/c/krait_abi.h says; malloc'ed. */
 uint8_t *ka_encode_request(const ka_request *req, size_t *len);
 

@@ -1,13 +1,16 @@
 /*
 ** boot.c -- a deployment's apps coming up: the manifest's key-value stores
-** opened, each app's ka_app_config made from the manifest, and each app
-** booted (from its sources, its built artifact or a deployed one).
+** opened and SQLite files created, each app's ka_app_config made from the
+** manifest, and each app booted (from its sources, its built artifact or a
+** deployed one).
 ** Does not own serving (serve.c) or artifact files (artifact.c).
 */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "deploy/deploy_internal.h"
@@ -34,6 +37,14 @@ kk_store **kx_open_stores(const km_manifest *m) {
       ku_free(st);
       return NULL;
     }
+  }
+  for (int i = 0; st && i < m->nsqldbs; i++) {  /* so the bundle's exclusion knows them */
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", m->sqldbs[i].path);
+    char *slash = strrchr(dir, '/');
+    if (slash) { *slash = '\0'; mkdir(dir, 0755); }
+    int fd = open(m->sqldbs[i].path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd >= 0) close(fd);
   }
   return st;
 }
@@ -76,6 +87,11 @@ void kx_app_config(const km_manifest *m, const km_app *a, const kx_env *env, kx_
   for (int s = 0; s < a->nstores && ng < 64; s++)
     for (int k = 0; k < m->nstores; k++)
       if (!strcmp(m->stores[k].name, a->stores[s])) out->grants[ng++] = (ka_store_grant){ a->stores[s], env->stores[k] };
+  int nq = 0;
+  for (int s = 0; s < a->nsqldbs && nq < 64; s++)
+    for (int k = 0; k < m->nsqldbs; k++)
+      if (!strcmp(m->sqldbs[k].name, a->sqldbs[s]))
+        out->sqlite[nq++] = (ka_sqlite_grant){ m->sqldbs[k].name, m->sqldbs[k].path };
   kx_app_vars(m, a, env, out);
   snprintf(out->sdk, sizeof out->sdk, "%s", env->sdk);
   if (env->artifacts) {  /* unpacked as DIR/app beside DIR/sdk */
@@ -86,6 +102,8 @@ void kx_app_config(const km_manifest *m, const km_app *a, const kx_env *env, kx_
   int nx = 0;
   for (int k = 0; k < m->nstores && nx < 64; k++)
     if (m->stores[k].path) out->exclude[nx++] = m->stores[k].path;
+  for (int k = 0; k < m->nsqldbs && nx < 128; k++)  /* with their -wal, -shm siblings */
+    out->exclude[nx++] = m->sqldbs[k].path;
   out->exclude[nx++] = "/proc/self/fd/1";   /* where the server's output goes */
   out->exclude[nx++] = "/proc/self/fd/2";
   if (env->access_log) out->exclude[nx++] = env->access_log;
@@ -93,7 +111,8 @@ void kx_app_config(const km_manifest *m, const km_app *a, const kx_env *env, kx_
     .name = a->name, .python_home = env->home, .sdk_dir = out->sdk, .app_dir = a->dir,
     .style = a->style, .module = a->module, .wsgi = a->wsgi,
     .site_packages = (const char *const *)a->site_packages, .nsite_packages = a->nsite_packages,
-    .stores = out->grants, .nstores = ng, .vars = out->vars, .nvars = a->nvars < 64 ? a->nvars : 64,
+    .stores = out->grants, .nstores = ng, .sqlite = out->sqlite, .nsqlite = nq,
+    .vars = out->vars, .nvars = a->nvars < 64 ? a->nvars : 64,
     .secrets = out->secrets, .nsecrets = kx_app_secrets(m, a, env, out),
     .timeout_ns = a->timeout_ms * 1000000u, .fuel = a->fuel,
     .max_memory = a->max_memory_mb << 20, .max_disk = a->max_disk_mb << 20, .debug = a->debug,

@@ -38,17 +38,19 @@ typedef struct kx_env {
 typedef struct kx_app_cfg {
   ka_app_config cfg;
   ka_store_grant grants[64];
+  ka_sqlite_grant sqlite[64];  /* the app's SQLite databases */
   ka_var vars[64];
   char *expanded[64];          /* vars[i].value, when its template was
                                   expanded (kx_app_config_release frees) */
   char *shapes[64];            /* vars[i].shape (km_template_shape) */
   const char *secrets[64];     /* env->values of the secret variables the
                                   app's templates use */
-  const char *exclude[72];
+  const char *exclude[136];
   char sdk[4200];
 } kx_app_cfg;
 
-/* Opens the manifest's stores (their parent directories are created);
+/* Opens the manifest's stores (their parent directories are created)
+** and creates its SQLite databases' files when missing;
 ** calloc'ed, or NULL after printing the error. */
 kk_store **kx_open_stores(const km_manifest *m);
 

@@ -98,6 +98,26 @@ static void km_vars_table(km_out *o, const km_manifest *m, const km_app *a) {
   }
 }
 
+/* The SQLite database named name in m, or NULL. */
+static const km_sqldb *km_sqldb_named(const km_manifest *m, const char *name) {
+  for (int i = 0; i < m->nsqldbs; i++)
+    if (!strcmp(m->sqldbs[i].name, name)) return &m->sqldbs[i];
+  return NULL;
+}
+
+/* Appends a SQLite database's table, its path relative when under the
+** manifest's directory (as a store's). */
+static void km_sqldb_table(km_out *o, const km_manifest *m, const km_sqldb *d) {
+  size_t dn = strrchr(m->path, '/') ? (size_t)(strrchr(m->path, '/') - m->path) : 0;
+  const char *p = d->path;
+  if (dn && !strncmp(p, m->path, dn) && p[dn] == '/') p += dn + 1;
+  km_printf(o, "\n[sqlite_databases.");
+  km_quote(o, d->name);
+  km_printf(o, "]\npath = ");
+  km_quote(o, p);
+  km_printf(o, "\n");
+}
+
 char *km_app_format(const km_manifest *m, const km_app *a) {
   km_out o = { .ok = true };
   km_printf(&o, "# app \"%s\" of %s, as krait build bundled it\n[app]\nname = ", a->name, m->path);
@@ -114,6 +134,7 @@ char *km_app_format(const km_manifest *m, const km_app *a) {
   km_printf(&o, "]\n");
   km_list(&o, "key_value_stores", a->stores, a->nstores);
   km_list(&o, KO_MANIFEST_KEY, a->outbound_hosts, a->noutbound_hosts);
+  km_list(&o, "sqlite_databases", a->sqldbs, a->nsqldbs);
   km_printf(&o, "debug = %s\n\n[app.limits]\ntimeout_ms = %llu\nfuel = %llu\nmax_disk_mb = %llu\n"
             "max_memory_mb = %llu\n", a->debug ? "true" : "false", (unsigned long long)a->timeout_ms,
             (unsigned long long)a->fuel, (unsigned long long)a->max_disk_mb,
@@ -130,6 +151,10 @@ char *km_app_format(const km_manifest *m, const km_app *a) {
     if (s) km_store_table(&o, m, s);
   }
   km_vars_table(&o, m, a);
+  for (int i = 0; i < a->nsqldbs; i++) {
+    const km_sqldb *d = km_sqldb_named(m, a->sqldbs[i]);
+    if (d) km_sqldb_table(&o, m, d);
+  }
   if (!o.ok) { ku_free(o.p); return NULL; }
   return o.p;
 }
@@ -167,6 +192,14 @@ static int km_merge_check(const km_manifest *into, const km_manifest *from, char
       return -1;
     }
   }
+  for (int i = 0; i < from->nsqldbs; i++) {
+    const km_sqldb *d = km_sqldb_named(into, from->sqldbs[i].name);
+    if (d && strcmp(d->path, from->sqldbs[i].path)) {
+      snprintf(err, errlen, "%s and %s declare SQLite database \"%s\" differently", into->path,
+               from->path, d->name);
+      return -1;
+    }
+  }
   for (int a = 0; a < from->napps; a++)
     for (int b = 0; b < into->napps; b++) {
       if (!strcmp(from->apps[a].name, into->apps[b].name)) {
@@ -193,7 +226,9 @@ int km_manifest_merge(km_manifest *into, km_manifest *from, char *err, size_t er
   if (st) into->stores = st;
   km_var *vs = ku_realloc(into->vars, (size_t)(into->nvars + from->nvars + 1) * sizeof *vs);
   if (vs) into->vars = vs;
-  if (!apps || !st || !vs) { snprintf(err, errlen, "out of memory"); return -1; }
+  km_sqldb *sq = ku_realloc(into->sqldbs, (size_t)(into->nsqldbs + from->nsqldbs + 1) * sizeof *sq);
+  if (sq) into->sqldbs = sq;
+  if (!apps || !st || !vs || !sq) { snprintf(err, errlen, "out of memory"); return -1; }
   memcpy(into->apps + into->napps, from->apps, (size_t)from->napps * sizeof *apps);
   into->napps += from->napps;
   from->napps = 0;
@@ -213,6 +248,14 @@ int km_manifest_merge(km_manifest *into, km_manifest *from, char *err, size_t er
     }
   }
   from->nvars = 0;
+  for (int i = 0; i < from->nsqldbs; i++) {
+    if (km_sqldb_named(into, from->sqldbs[i].name)) {  /* the same database: keep one */
+      ku_free(from->sqldbs[i].name); ku_free(from->sqldbs[i].path);
+    } else {
+      into->sqldbs[into->nsqldbs++] = from->sqldbs[i];
+    }
+  }
+  from->nsqldbs = 0;
   km_manifest_free(from);
   return 0;
 }

@@ -184,7 +184,7 @@ static void km_known(km_rd *r, const km_toml_value *t, const char *where, const 
 
 static const char *const km_app_keys[] = {
   "name", "style", "module", "wsgi", "dir", "route", "routes", "site_packages",
-  "key_value_stores", "variables", "limits", "debug", "include", KO_MANIFEST_KEY, NULL
+  "key_value_stores", "sqlite_databases", "variables", "limits", "debug", "include", KO_MANIFEST_KEY, NULL
 };
 static const char *const km_limit_keys[] = { "timeout_ms", "fuel", "max_memory_mb", "max_disk_mb", NULL };
 
@@ -315,6 +315,7 @@ static void km_read_app(km_rd *r, const km_toml_value *t, km_app *a, int index) 
     a->site_packages[i] = abs;
   }
   km_strs(r, t, "key_value_stores", &a->stores, &a->nstores);
+  km_strs(r, t, "sqlite_databases", &a->sqldbs, &a->nsqldbs);
   km_strs(r, t, "include", &a->include, &a->ninclude);
   km_read_outbound(r, t, a);
   bool debug = false;
@@ -375,6 +376,63 @@ static void km_read_stores(km_rd *r, const km_toml_value *root, km_manifest *m) 
       if (!p && !r->failed) p = km_need(r, ku_sprintf(".krait/%s.db", st->name));
       st->path = p ? km_need(r, km_path_in(r->data_dir, p)) : NULL;
       ku_free(p);
+    }
+  }
+}
+
+/* The [sqlite_databases.NAME] tables: path (default .krait/NAME.sqlite,
+** relative to the data dir, as a key-value store's). */
+static void km_read_sqldbs(km_rd *r, const km_toml_value *root, km_manifest *m) {
+  static const char *const keys[] = { "path", NULL };
+  const km_toml_value *t = km_toml_get(root, "sqlite_databases");
+  if (!t) return;
+  if (km_toml_type_of(t) != KM_TOML_TABLE) { km_err(r, t, "sqlite_databases must be tables [sqlite_databases.NAME]"); return; }
+  size_t n = km_toml_table_len(t);
+  m->sqldbs = km_need(r, ku_calloc(n + 1, sizeof *m->sqldbs));
+  for (size_t i = 0; m->sqldbs && i < n && !r->failed; i++, m->nsqldbs++) {
+    const char *k;
+    size_t kn;
+    const km_toml_value *s = km_toml_table_at(t, i, &k, &kn), *v;
+    km_sqldb *d = &m->sqldbs[i];
+    d->name = km_need(r, ku_strndup(k, kn));
+    if (d->name && strlen(d->name) != kn) km_err(r, s, "a SQLite database name contains a NUL byte");
+    km_check_name(r, s, "SQLite database name", d->name);
+    if (!r->failed && km_toml_type_of(s) != KM_TOML_TABLE) { km_err(r, s, "[sqlite_databases.%s] must be a table", d->name); break; }
+    km_known(r, s, "[sqlite_databases]", keys);
+    char *p = (v = km_toml_get(s, "path")) ? km_str(r, v, "path") : NULL, what[300];
+    snprintf(what, sizeof what, "sqlite_databases.%s path", d->name ? d->name : "");
+    if (v) km_check_confined(r, v, what, p);
+    if (!p && !r->failed) p = km_need(r, ku_sprintf(".krait/%s.sqlite", d->name));
+    d->path = p ? km_need(r, km_path_in(r->data_dir, p)) : NULL;
+    ku_free(p);
+  }
+}
+
+/* Every app's sqlite_databases entry is declared, except "default" (a
+** file .krait/default.sqlite under the data dir); the error is at the
+** entry's line. */
+static void km_check_sqldbs(km_rd *r, km_manifest *m, const km_toml_value *root) {
+  const km_toml_value *apps = km_toml_get(root, "app");
+  bool many = apps && km_toml_type_of(apps) == KM_TOML_ARRAY;
+  for (int a = 0; a < m->napps && !r->failed; a++) {
+    const km_toml_value *at = many ? km_toml_array_at(apps, (size_t)a) : apps;
+    const km_toml_value *list = at ? km_toml_get(at, "sqlite_databases") : NULL;
+    for (int s = 0; s < m->apps[a].nsqldbs && !r->failed; s++) {
+      const char *want = m->apps[a].sqldbs[s];
+      bool found = false;
+      for (int k = 0; k < m->nsqldbs; k++) found |= !strcmp(m->sqldbs[k].name, want);
+      if (found) continue;
+      if (strcmp(want, "default")) {
+        km_err(r, list ? km_toml_array_at(list, (size_t)s) : root, "app \"%s\" is granted SQLite "
+               "database \"%s\", which no [sqlite_databases.%s] table declares (path = \"...\")",
+               m->apps[a].name, want, want);
+        return;
+      }
+      km_sqldb *grown = km_need(r, ku_realloc(m->sqldbs, (size_t)(m->nsqldbs + 1) * sizeof *m->sqldbs));
+      if (!grown) return;
+      m->sqldbs = grown;
+      m->sqldbs[m->nsqldbs].name = km_need(r, ku_strdup("default"));
+      m->sqldbs[m->nsqldbs++].path = km_need(r, km_path_in(r->data_dir, ".krait/default.sqlite"));
     }
   }
 }
@@ -457,13 +515,15 @@ km_manifest *km_manifest_read(const char *text, size_t n, const km_source *src, 
     m->path = km_need(&r, ku_malloc(strlen(r.dir) + 16));
     if (m->path) sprintf(m->path, "%s/krait.toml", r.dir);
     const km_toml_value *root = km_toml_root(doc);
-    static const char *const top[] = { "app", "key_value_stores", "variables", NULL };
+    static const char *const top[] = { "app", "key_value_stores", "sqlite_databases", "variables", NULL };
     km_known(&r, root, "krait.toml", top);
     r.m = m;
     km_read_vars(&r, root, m);
     km_read_apps(&r, root, m);
     km_read_stores(&r, root, m);
+    if (!r.failed) km_read_sqldbs(&r, root, m);
     if (!r.failed) km_check(&r, m, root);
+    if (!r.failed) km_check_sqldbs(&r, m, root);
   }
   km_toml_free(doc);
   if (!m || r.failed) {
@@ -510,6 +570,7 @@ void km_manifest_free(km_manifest *m) {
     km_free_strs(a->include, a->ninclude);
     km_free_strs(a->stores, a->nstores);
     km_free_strs(a->outbound_hosts, a->noutbound_hosts);
+    km_free_strs(a->sqldbs, a->nsqldbs);
     km_free_strs(a->var_names, a->nvars);
     km_free_strs(a->var_values, a->nvars);
   }
@@ -518,6 +579,8 @@ void km_manifest_free(km_manifest *m) {
   }
   for (int i = 0; m->vars && i < m->nvars; i++) { ku_free(m->vars[i].name); ku_free(m->vars[i].dflt); }
   ku_free(m->vars);
+  for (int i = 0; m->sqldbs && i < m->nsqldbs; i++) { ku_free(m->sqldbs[i].name); ku_free(m->sqldbs[i].path); }
+  ku_free(m->sqldbs);
   ku_free(m->apps);
   ku_free(m->stores);
   ku_free(m->path);

@@ -28,6 +28,12 @@ typedef struct km_var {
   bool secret;                 /* never logged, never in an artifact */
 } km_var;
 
+/* One [sqlite_databases.NAME] table (or the implied "default"). */
+typedef struct km_sqldb {
+  char *name;
+  char *path;                  /* the file (relative: to the data dir) */
+} km_sqldb;
+
 /* One [[app]] (or the single [app]). */
 typedef struct km_app {
   char *name;
@@ -46,6 +52,8 @@ typedef struct km_app {
   char **outbound_hosts;       /* allowed_outbound_hosts entries (Spin's
                                   syntax, checked by src/net) */
   int noutbound_hosts;
+  char **sqldbs;               /* granted SQLite database names */
+  int nsqldbs;
   char **var_names, **var_values;  /* [app.variables]: key = template, */
   int nvars;                   /* literal text and {{ name }} references */
   uint64_t timeout_ms, fuel, max_memory_mb;
@@ -62,6 +70,8 @@ typedef struct km_manifest {
   int nstores;
   km_var *vars;                /* [variables] */
   int nvars;
+  km_sqldb *sqldbs;            /* the SQLite databases (sqlite binding) */
+  int nsqldbs;
 } km_manifest;
 
 /* Reads and checks path (a krait.toml). NULL with "file:line: what is

@@ -112,8 +112,9 @@ static kk_store *open_store(const char *dir, const char *nm) {
   return s;
 }
 
-/* The engine, the module and an app with two granted stores, a variable
-** and a config, once per process. */
+/* The engine, the module and an app with two granted stores, a SQLite
+** database (the sqlite binding of call), a variable and a config, once per
+** process. */
 static void setup(void) {
   static wbuf m;
   krait_error err;
@@ -129,6 +130,13 @@ static void setup(void) {
   grants[0].store = open_store(dir, "default");
   grants[1].name = "other";
   grants[1].store = open_store(dir, "other");
+  static ka_sqldb dbs[1];
+  static char dbpath[600];
+  snprintf(dbpath, sizeof dbpath, "%s/sql.sqlite", dir);
+  dbs[0].name = "default";
+  dbs[0].path = dbpath;
+  app.sqldbs = dbs;
+  app.nsqldbs = 1;
   static ka_var vars[] = { { "greeting", "hello" } };
   app.name = "fuzz";
   app.log = fopen("/dev/null", "w");
@@ -202,6 +210,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n) {
     for (int k = 0; k < nparams(i); k++) args[k] = arg(&r);
     call(st, in, i, args);
   }
+  ka_bindings_end(&ctx);
   ka_response_free(&resp);
   krait_linker_free(l);
   krait_store_free(st);

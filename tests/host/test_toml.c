@@ -1039,6 +1039,64 @@ static void test_manifest_outbound(void) {
   }
 }
 
+/* sqlite_databases: the grant, the [sqlite_databases.NAME] tables, the
+** implied "default", file:line errors, the artifact's manifest read back
+** (paths relative, confined) and merges. */
+static void test_manifest_sqlite(void) {
+  static const char text[] = "[app]\nname = \"a\"\nstyle = \"spin\"\n"
+                             "sqlite_databases = [\"default\", \"rep\"]\n"
+                             "[sqlite_databases.rep]\npath = \"data/rep.sqlite\"\n";
+  km_manifest *m = t_manifest_of(text, false);
+  CHECK(m);
+  if (!m) return;
+  CHECK_INT(m->apps[0].nsqldbs, 2);
+  CHECK_INT(m->nsqldbs, 2);
+  CHECK_STR(m->sqldbs[0].name, "rep");
+  CHECK_STR(m->sqldbs[0].path, "/srv/site/data/rep.sqlite");
+  CHECK_STR(m->sqldbs[1].name, "default");
+  CHECK_STR(m->sqldbs[1].path, "/srv/site/.krait/default.sqlite");
+  char *out = km_app_format(m, &m->apps[0]);
+  km_manifest_free(m);
+  CHECK(out);
+  bool listed = out && strstr(out, "sqlite_databases = [\"default\", \"rep\"]\n") != NULL;
+  bool table = out && strstr(out, "[sqlite_databases.\"rep\"]\npath = \"data/rep.sqlite\"\n") != NULL;
+  km_manifest *back = out ? t_manifest_of(out, true) : NULL;   /* an artifact's reads it back */
+  free(out);
+  CHECK(listed);
+  CHECK(table);
+  CHECK(back && back->nsqldbs == 2 && back->apps[0].nsqldbs == 2);
+  km_manifest_free(back);
+  static const char *const bad[][2] = {
+    { "[app]\nname = \"a\"\nstyle = \"spin\"\nsqlite_databases = [\"default\",\n  \"nope\"]\n",
+      "/srv/site/krait.toml:5: app \"a\" is granted SQLite database \"nope\", which no "
+      "[sqlite_databases.nope] table declares" },
+    { "[app]\nname = \"a\"\nstyle = \"spin\"\n[sqlite_databases.x]\npath = \"x.db\"\nmode = 1\n",
+      "/srv/site/krait.toml:6: unknown key \"mode\" in [sqlite_databases]" },
+    { "[app]\nname = \"a\"\nstyle = \"spin\"\nsqlite_databases = \"default\"\n",
+      "/srv/site/krait.toml:4: sqlite_databases must be an array of strings" },
+    { "[app]\nname = \"a\"\nstyle = \"spin\"\n[sqlite_databases.\"../x\"]\n",
+      "SQLite database name \"../x\" is not allowed" },
+    { "[app]\nname = \"a\"\nstyle = \"spin\"\nsqlite_databases = 3\n",
+      "/srv/site/krait.toml:4: sqlite_databases must be an array of strings" },
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    CHECK_CONTAINS(t_manifest_fail(bad[i][0], false), bad[i][1]);
+  CHECK_CONTAINS(t_manifest_fail("[app]\nname = \"a\"\nstyle = \"spin\"\n[sqlite_databases.x]\n"
+                                 "path = \"/etc/x.db\"\n", true), "sqlite_databases.x path \"/etc/x.db\" is absolute");
+  /* one database, two files: refused when manifests merge */
+  km_manifest *a = t_manifest_of("[app]\nname = \"a\"\nstyle = \"spin\"\nroute = \"/a\"\n"
+                                 "sqlite_databases = [\"D\"]\n[sqlite_databases.D]\npath = \"1.db\"\n", false);
+  km_manifest *b = t_manifest_of("[app]\nname = \"b\"\nstyle = \"spin\"\nroute = \"/b\"\n"
+                                 "sqlite_databases = [\"D\"]\n[sqlite_databases.D]\npath = \"2.db\"\n", false);
+  CHECK(a && b);
+  char err[512] = "";
+  int rc = a && b ? km_manifest_merge(a, b, err, sizeof err) : 0;
+  if (rc != 0) km_manifest_free(b);
+  km_manifest_free(a);
+  CHECK_INT(rc, -1);
+  CHECK_CONTAINS(err, "declare SQLite database \"D\" differently");
+}
+
 /* ---- limits ------------------------------------------------------------------ */
 
 /* Writes n copies of s into a fresh malloc'd buffer, followed by tail. */
@@ -1229,6 +1287,7 @@ int main(void) {
   RUN(test_manifest_variable_errors);
   RUN(test_variables_resolve);
   RUN(test_manifest_outbound);
+  RUN(test_manifest_sqlite);
   RUN(test_depth_limit);
   RUN(test_large_inputs);
   RUN(test_long_key_message);

@@ -1,0 +1,134 @@
+/*
+** bindings.c -- the host bindings behind the "krait" imports call and
+** call_result (python/c/krait_abi.h): one table entry per operation, each
+** result kept for the request until call_result. Not the operations (sqldb.c).
+*/
+#include <stdarg.h>
+#include <string.h>
+
+#include "app/app_internal.h"
+#include "../../python/c/krait_abi.h"
+#include "util/util.h"
+
+/* The operations call runs, by name. A new binding adds its entries here
+** (and its file); python.wasm needs no change. */
+static const struct { const char *name; ka_op_fn fn; } ka_ops[] = {
+  { "sqlite.open", ka_sql_open },
+  { "sqlite.execute", ka_sql_execute },
+  { "sqlite.exec", ka_sql_exec },
+  { "sqlite.close", ka_sql_close },
+};
+
+int32_t ka_fail_call(ka_ctx *x, int32_t code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(x->error, sizeof x->error, fmt, ap);
+  va_end(ap);
+  return code;
+}
+
+bool ka_out_put(ka_out *o, const void *data, size_t n) {
+  if (o->over || o->nomem) return false;
+  if (o->len + n > KRAIT_CALL_MAX_RESULT) { o->over = true; return false; }
+  if (o->len + n > o->cap) {
+    size_t cap = o->cap ? o->cap * 2 : 256;
+    while (cap < o->len + n) cap *= 2;
+    uint8_t *p = ku_realloc(o->p, cap);
+    if (!p) { o->nomem = true; return false; }
+    o->p = p;
+    o->cap = cap;
+  }
+  if (n) memcpy(o->p + o->len, data, n);
+  o->len += n;
+  return true;
+}
+
+bool ka_out_str(ka_out *o, const void *data, size_t n) {
+  uint32_t len = (uint32_t)n;
+  return n <= UINT32_MAX && ka_out_put(o, &len, 4) && ka_out_put(o, data, n);
+}
+
+/* The guest bytes [ptr, ptr + len), or NULL when out of bounds. */
+static const uint8_t *ka_guest(krait_caller *c, uint32_t ptr, uint32_t len) {
+  krait_memory *m = krait_caller_memory(c);
+  if (!m || (uint64_t)ptr + len > krait_memory_size(m)) return NULL;
+  return krait_memory_data(m) + ptr;
+}
+
+/* The operation named (name, n), or NULL. */
+static ka_op_fn ka_op(const char *name, size_t n) {
+  for (size_t i = 0; i < sizeof ka_ops / sizeof ka_ops[0]; i++)
+    if (strlen(ka_ops[i].name) == n && memcmp(ka_ops[i].name, name, n) == 0) return ka_ops[i].fn;
+  return NULL;
+}
+
+/* Runs op on a private copy of the request (the guest's memory may move
+** while the host works), through the bounded cursor; keeps the result in
+** x. The operation's code, or E_INVAL for a malformed request. */
+static int32_t ka_run_op(ka_ctx *x, ka_op_fn op, const char *name, const uint8_t *req, size_t n) {
+  char msg[160];
+  ku_fail fail = { .msg = msg, .cap = sizeof msg };
+  uint8_t *copy = ku_malloc(n + 1);
+  ka_out out = { 0 };
+  int32_t rc;
+  if (!copy) return ka_fail_call(x, KRAIT_E_TOOBIG, "%s: out of memory", name);
+  memcpy(copy, req, n);
+  ku_cursor c = { copy, copy + n, copy, name, &fail };
+  if (setjmp(fail.jb)) rc = ka_fail_call(x, KRAIT_E_INVAL, "%s: malformed request (%s)", name, msg);
+  else rc = op(x, &c, &out);
+  if (rc == 0 && out.over)
+    rc = ka_fail_call(x, KRAIT_E_TOOBIG, "%s: the result is over the %u-byte limit (%u MiB): "
+                      "select fewer rows or columns, or page with LIMIT/OFFSET", name,
+                      KRAIT_CALL_MAX_RESULT, KRAIT_CALL_MAX_RESULT >> 20);
+  else if (rc == 0 && out.nomem)
+    rc = ka_fail_call(x, KRAIT_E_TOOBIG, "%s: out of memory building the result", name);
+  ku_free(copy);
+  ku_free(x->result);
+  x->result = NULL;
+  x->result_len = 0;
+  if (rc != 0) { ku_free(out.p); return rc; }
+  x->result = out.p;
+  x->result_len = out.len;
+  return (int32_t)out.len;
+}
+
+/* call(name, nlen, req, rlen) -> len */
+int ka_imp_call(krait_caller *c, void *env, krait_slot *ar) {
+  ka_ctx *x = krait_caller_data(c);
+  const char *name = (const char *)ka_guest(c, (uint32_t)ar[0].i32, (uint32_t)ar[1].i32);
+  const uint8_t *req = ka_guest(c, (uint32_t)ar[2].i32, (uint32_t)ar[3].i32);
+  uint32_t nlen = (uint32_t)ar[1].i32;
+  ka_op_fn op = name ? ka_op(name, nlen) : NULL;
+  if (!name || !req) ar[0].i32 = ka_fail_call(x, KRAIT_E_INVAL, "call: buffer outside memory");
+  else if (!op)
+    ar[0].i32 = ka_fail_call(x, KRAIT_E_NOTFOUND, "call: no host operation \"%.*s\" in this krait",
+                             (int)(nlen > 64 ? 64 : nlen), name);
+  else if (!x->req)
+    ar[0].i32 = ka_fail_call(x, KRAIT_E_STATE, "%.*s: host bindings are used while handling a "
+                             "request, not while the app boots (nothing opened then would be in "
+                             "the snapshot)", (int)nlen, name);
+  else {
+    char shown[65];
+    snprintf(shown, sizeof shown, "%.*s", (int)nlen, name);
+    ar[0].i32 = ka_run_op(x, op, shown, req, (uint32_t)ar[3].i32);
+  }
+  return 0;
+}
+
+/* call_result(buf, cap) -> len: copies the kept result when it fits. */
+int ka_imp_call_result(krait_caller *c, void *env, krait_slot *ar) {
+  ka_ctx *x = krait_caller_data(c);
+  uint32_t cap = (uint32_t)ar[1].i32;
+  uint8_t *dst = (uint8_t *)ka_guest(c, (uint32_t)ar[0].i32, cap);
+  if (!dst) { ar[0].i32 = ka_fail_call(x, KRAIT_E_INVAL, "call_result: buffer outside memory"); return 0; }
+  if (x->result_len <= cap && x->result_len) memcpy(dst, x->result, x->result_len);
+  ar[0].i32 = (int32_t)x->result_len;
+  return 0;
+}
+
+void ka_bindings_end(ka_ctx *x) {
+  ka_sql_end(x);
+  ku_free(x->result);
+  x->result = NULL;
+  x->result_len = 0;
+}

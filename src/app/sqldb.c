@@ -1,0 +1,290 @@
+/*
+** sqldb.c -- the sqlite binding's operations (python/c/krait_abi.h): a
+** request's connections to the SQLite files granted to its app, bounded
+** by the request's deadline and the result limit. Not the dispatch (bindings.c).
+*/
+#include <errno.h>
+#include <sqlite3.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "app/app_internal.h"
+#include "../../python/c/krait_abi.h"
+#include "platform/platform.h"
+#include "util/util.h"
+
+/* Most connections one request may have open at once. */
+#define KA_SQL_MAX_CONNS 16
+/* The busy timeout (ms) of an app without a request deadline. */
+#define KA_SQL_BUSY_MS 5000
+/* Virtual machine steps between deadline checks (progress handler). */
+#define KA_SQL_PROGRESS_STEPS 1000
+
+struct ka_sqlconn {
+  sqlite3 *db;                 /* NULL once closed */
+  const char *name;            /* the app's grant (not owned) */
+};
+
+/* The progress handler: nonzero (interrupt) once the deadline passed. */
+static int ka_sql_progress(void *data) {
+  const ka_ctx *x = data;
+  return x->deadline && kp_monotonic_ns() >= x->deadline;
+}
+
+/* The grant named (name, n) of x's app, or NULL. */
+static const ka_sqldb *ka_sql_grant(ka_ctx *x, const uint8_t *name, size_t n) {
+  for (int i = 0; i < x->app->nsqldbs; i++)
+    if (strlen(x->app->sqldbs[i].name) == n && memcmp(x->app->sqldbs[i].name, name, n) == 0)
+      return &x->app->sqldbs[i];
+  return NULL;
+}
+
+/* Creates the directory holding path when it is missing (one level: the
+** data dir's .krait/). */
+static void ka_sql_mkparent(const char *path) {
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (!slash || slash == dir) return;
+  *slash = '\0';
+  if (mkdir(dir, 0755) != 0 && errno != EEXIST) return;
+}
+
+/* Opens and sets up the file of grant g: WAL, synchronous=FULL (an
+** acknowledged write survives the process being killed, and power loss),
+** no ATTACH (nor VACUUM INTO, which attaches: the app reaches only its
+** granted files), defensive mode, the deadline's progress handler. */
+static int32_t ka_sql_connect(ka_ctx *x, const ka_sqldb *g, sqlite3 **out) {
+  sqlite3 *db = NULL;
+  ka_sql_mkparent(g->path);
+  int rc = sqlite3_open_v2(g->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;", NULL, NULL, NULL);
+  if (rc != SQLITE_OK) {
+    fprintf(x->app->log, "[%s] sqlite database \"%s\" (%s): %s\n", x->app->name, g->name, g->path,
+            db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    sqlite3_close_v2(db);
+    return ka_fail_call(x, KRAIT_E_BACKEND, "sqlite database \"%s\" cannot be opened (%s; the "
+                        "server's log says more)", g->name, sqlite3_errstr(rc));
+  }
+  sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 0);
+  sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
+  sqlite3_progress_handler(db, KA_SQL_PROGRESS_STEPS, ka_sql_progress, x);
+  *out = db;
+  return 0;
+}
+
+/* sqlite.open: req the name; result u32 handle. Denied unless the app's
+** sqlite_databases grants the name. */
+int32_t ka_sql_open(ka_ctx *x, ku_cursor *in, ka_out *out) {
+  size_t n = ku_left(in);
+  const uint8_t *name = ku_bytes(in, n);
+  const ka_sqldb *g = ka_sql_grant(x, name, n);
+  sqlite3 *db = NULL;
+  if (!g)
+    return ka_fail_call(x, KRAIT_E_DENIED, "sqlite database \"%.*s\" is not granted to app \"%s\": "
+                        "add it to the app's sqlite_databases in krait.toml%s", (int)(n > 64 ? 64 : n),
+                        (const char *)name, x->app->name,
+                        n == 7 && !memcmp(name, "default", 7) ? "" : " (and declare it in a "
+                        "[sqlite_databases.NAME] table)");
+  int open = 0;
+  for (int i = 0; i < x->nconns; i++) open += x->conns[i].db != NULL;
+  if (open >= KA_SQL_MAX_CONNS)
+    return ka_fail_call(x, KRAIT_E_TOOBIG, "sqlite: %d connections are open in this request (the "
+                        "limit): close one first", open);
+  struct ka_sqlconn *c = ku_realloc(x->conns, (size_t)(x->nconns + 1) * sizeof *c);
+  if (!c) return ka_fail_call(x, KRAIT_E_TOOBIG, "sqlite.open: out of memory");
+  x->conns = c;
+  int32_t rc = ka_sql_connect(x, g, &db);
+  if (rc) return rc;
+  x->conns[x->nconns] = (struct ka_sqlconn){ db, g->name };
+  uint32_t h = (uint32_t)x->nconns++;
+  ka_out_put(out, &h, 4);
+  return 0;
+}
+
+/* The open connection of handle h, or NULL with the failure in x. */
+static sqlite3 *ka_sql_conn(ka_ctx *x, uint32_t h, const char *op) {
+  if (h < (uint32_t)x->nconns && x->conns[h].db) return x->conns[h].db;
+  ka_fail_call(x, KRAIT_E_STATE, "%s: connection %u is not open (closed, or never opened in "
+               "this request)", op, h);
+  return NULL;
+}
+
+/* Maps a failed statement to a result: the deadline's interruption is
+** E_TIMEOUT, everything else E_BACKEND with SQLite's message. */
+static int32_t ka_sql_fail(ka_ctx *x, sqlite3 *db, int rc, const char *op) {
+  if (rc == SQLITE_INTERRUPT || (x->deadline && kp_monotonic_ns() >= x->deadline)) {
+    fprintf(x->app->log, "[%s] %s: the query was stopped at the request's deadline\n",
+            x->app->name, op);
+    return ka_fail_call(x, KRAIT_E_TIMEOUT, "%s: the query was stopped at the request's deadline "
+                        "(the app's timeout_ms, %llu ms)", op,
+                        (unsigned long long)(x->app->timeout_ns / 1000000));
+  }
+  return ka_fail_call(x, KRAIT_E_BACKEND, "%s: %s", op, sqlite3_errmsg(db));
+}
+
+/* Sets db's busy timeout to what is left of the request's time. */
+static void ka_sql_busy(ka_ctx *x, sqlite3 *db) {
+  uint64_t now = kp_monotonic_ns();
+  uint64_t left = !x->deadline ? (uint64_t)KA_SQL_BUSY_MS : x->deadline > now ? (x->deadline - now) / 1000000 : 0;
+  sqlite3_busy_timeout(db, left > INT32_MAX ? INT32_MAX : left ? (int)left : 1);
+}
+
+/* Binds parameter i (1-based) from one tagged value at the cursor. */
+static int ka_sql_bind(sqlite3_stmt *st, int i, ku_cursor *in) {
+  uint8_t tag = ku_u8(in);
+  uint32_t n;
+  switch (tag) {
+  case 0: return sqlite3_bind_null(st, i);
+  case 1: return sqlite3_bind_int64(st, i, (int64_t)ku_fixed64(in));
+  case 2: { uint64_t b = ku_fixed64(in); double d; memcpy(&d, &b, 8); return sqlite3_bind_double(st, i, d); }
+  case 3: n = ku_fixed32(in); return sqlite3_bind_text(st, i, (const char *)ku_bytes(in, n), (int)n, SQLITE_TRANSIENT);
+  case 4: n = ku_fixed32(in); return sqlite3_bind_blob(st, i, ku_bytes(in, n), (int)n, SQLITE_TRANSIENT);
+  default: ku_cfail(in, 0, "unknown value tag %u", tag);
+  }
+}
+
+/* Reads past one tagged value (checking it is whole before anything is
+** prepared, so a malformed request leaves no statement behind). */
+static void ka_sql_skip(ku_cursor *in) {
+  uint8_t tag = ku_u8(in);
+  if (tag == 1 || tag == 2) ku_fixed64(in);
+  else if (tag == 3 || tag == 4) ku_bytes(in, ku_fixed32(in));
+  else if (tag) ku_cfail(in, 0, "unknown value tag %u", tag);
+}
+
+/* Appends column j of the current row as a tagged value. */
+static void ka_sql_value(ka_out *o, sqlite3_stmt *st, int j) {
+  uint8_t tag;
+  switch (sqlite3_column_type(st, j)) {
+  case SQLITE_INTEGER: { int64_t v = sqlite3_column_int64(st, j); tag = 1; ka_out_put(o, &tag, 1); ka_out_put(o, &v, 8); break; }
+  case SQLITE_FLOAT: { double v = sqlite3_column_double(st, j); tag = 2; ka_out_put(o, &tag, 1); ka_out_put(o, &v, 8); break; }
+  case SQLITE_TEXT: tag = 3; ka_out_put(o, &tag, 1);
+    ka_out_str(o, sqlite3_column_text(st, j), (size_t)sqlite3_column_bytes(st, j)); break;
+  case SQLITE_BLOB: tag = 4; ka_out_put(o, &tag, 1);
+    ka_out_str(o, sqlite3_column_blob(st, j), (size_t)sqlite3_column_bytes(st, j)); break;
+  default: tag = 0; ka_out_put(o, &tag, 1); break;
+  }
+}
+
+/* Whether sql has a statement after its first (tail): comments and
+** whitespace do not count. */
+static bool ka_sql_more(sqlite3 *db, const char *tail, const char *end) {
+  while (tail < end) {
+    sqlite3_stmt *st = NULL;
+    const char *next = NULL;
+    if (sqlite3_prepare_v2(db, tail, (int)(end - tail), &st, &next) != SQLITE_OK) return true;
+    if (st) { sqlite3_finalize(st); return true; }
+    if (!next || next <= tail) return false;
+    tail = next;
+  }
+  return false;
+}
+
+/* Steps st to its end, appending its rows (nrows counts them); stops early
+** once the result is over its limit. SQLITE_DONE or the failure. */
+static int ka_sql_rows(sqlite3_stmt *st, ka_out *o, uint32_t *nrows) {
+  int rc, ncol = sqlite3_column_count(st);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    for (int j = 0; j < ncol; j++) ka_sql_value(o, st, j);
+    ++*nrows;
+    if (o->over || o->nomem) return SQLITE_DONE;
+  }
+  return rc;
+}
+
+/* sqlite.execute: one statement with bound parameters; its columns, rows,
+** changes and last rowid. */
+int32_t ka_sql_execute(ka_ctx *x, ku_cursor *in, ka_out *out) {
+  static const char op[] = "sqlite.execute";
+  uint32_t h = ku_fixed32(in), n = ku_fixed32(in);
+  const char *sql = (const char *)ku_bytes(in, n);
+  uint32_t np = ku_fixed32(in), ncol, nrows = 0;
+  ku_cursor scan = *in;
+  for (uint32_t i = 0; i < np; i++) ka_sql_skip(&scan);
+  if (!ku_eof(&scan)) ku_cfail(&scan, 0, "bytes after the parameters");
+  sqlite3 *db = ka_sql_conn(x, h, op);
+  sqlite3_stmt *st = NULL;
+  const char *tail = NULL;
+  if (!db) return KRAIT_E_STATE;
+  if (x->deadline && kp_monotonic_ns() >= x->deadline) return ka_sql_fail(x, db, SQLITE_INTERRUPT, op);
+  ka_sql_busy(x, db);
+  if (n > INT32_MAX) return ka_fail_call(x, KRAIT_E_TOOBIG, "%s: the SQL is too long", op);
+  if (sqlite3_prepare_v2(db, sql, (int)n, &st, &tail) != SQLITE_OK) return ka_sql_fail(x, db, sqlite3_errcode(db), op);
+  if (st && ka_sql_more(db, tail, sql + n)) {
+    sqlite3_finalize(st);
+    return ka_fail_call(x, KRAIT_E_INVAL, "%s runs one statement; this SQL has more after the "
+                        "first (run them one by one)", op);
+  }
+  int want = st ? sqlite3_bind_parameter_count(st) : 0;
+  if ((int64_t)np != want) {
+    sqlite3_finalize(st);
+    return ka_fail_call(x, KRAIT_E_INVAL, "%s: the statement has %d parameter%s and %u value%s "
+                        "were given", op, want, want == 1 ? "" : "s", np, np == 1 ? "" : "s");
+  }
+  for (uint32_t i = 0; i < np; i++)
+    if (ka_sql_bind(st, (int)i + 1, in) != SQLITE_OK) {
+      sqlite3_finalize(st);
+      return ka_sql_fail(x, db, sqlite3_errcode(db), op);
+    }
+  ncol = st ? (uint32_t)sqlite3_column_count(st) : 0;
+  ka_out_put(out, &ncol, 4);
+  for (uint32_t j = 0; j < ncol; j++) {
+    const char *name = sqlite3_column_name(st, (int)j);
+    ka_out_str(out, name ? name : "", name ? strlen(name) : 0);
+  }
+  size_t at = out->len;
+  ka_out_put(out, &nrows, 4);
+  int rc = st ? ka_sql_rows(st, out, &nrows) : SQLITE_DONE;
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) return ka_sql_fail(x, db, rc, op);
+  if (!out->over && !out->nomem) memcpy(out->p + at, &nrows, 4);
+  int64_t changes = sqlite3_changes64(db), rowid = sqlite3_last_insert_rowid(db);
+  ka_out_put(out, &changes, 8);
+  ka_out_put(out, &rowid, 8);
+  return 0;
+}
+
+/* sqlite.exec: every statement of a script, no parameters, rows dropped;
+** the count run. */
+int32_t ka_sql_exec(ka_ctx *x, ku_cursor *in, ka_out *out) {
+  static const char op[] = "sqlite.exec";
+  uint32_t h = ku_fixed32(in), count = 0;
+  size_t n = ku_left(in);
+  const char *sql = (const char *)ku_bytes(in, n), *end = sql + n;
+  sqlite3 *db = ka_sql_conn(x, h, op);
+  if (!db) return KRAIT_E_STATE;
+  if (n > INT32_MAX) return ka_fail_call(x, KRAIT_E_TOOBIG, "%s: the SQL is too long", op);
+  ka_sql_busy(x, db);
+  while (sql < end) {
+    sqlite3_stmt *st = NULL;
+    const char *next = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, (int)(end - sql), &st, &next);
+    if (rc != SQLITE_OK) return ka_sql_fail(x, db, rc, op);
+    while (st && (rc = sqlite3_step(st)) == SQLITE_ROW) {}
+    sqlite3_finalize(st);
+    if (st && rc != SQLITE_DONE) return ka_sql_fail(x, db, rc, op);
+    count += st != NULL;
+    if (!next || next <= sql) break;
+    sql = next;
+  }
+  ka_out_put(out, &count, 4);
+  return 0;
+}
+
+/* sqlite.close: closes handle h (an open transaction rolls back). */
+int32_t ka_sql_close(ka_ctx *x, ku_cursor *in, ka_out *out) {
+  uint32_t h = ku_fixed32(in);
+  if (!ka_sql_conn(x, h, "sqlite.close")) return KRAIT_E_STATE;
+  sqlite3_close_v2(x->conns[h].db);
+  x->conns[h].db = NULL;
+  return 0;
+}
+
+void ka_sql_end(ka_ctx *x) {
+  for (int i = 0; i < x->nconns; i++) sqlite3_close_v2(x->conns[i].db);
+  ku_free(x->conns);
+  x->conns = NULL;
+  x->nconns = 0;
+}

@@ -1,0 +1,322 @@
+#!/bin/bash
+# tests/serve/sqlite.sh -- the sqlite binding over real sockets and real
+# SQLite files: a Spin app (spin_sdk.sqlite) and a Cloudflare app (D1 on
+# env.DB) doing CRUD with bound parameters; an injection attempt through a
+# parameter stays data; ungranted databases are refused naming
+# sqlite_databases (also for a cloudflare env); a query running past the
+# request's deadline is stopped (504) and the server stays up; a result over
+# 16 MiB fails clearly; acknowledged writes survive kill -9; an undeclared
+# database is a file:line manifest error; krait build leaves the database
+# files out of the artifact. Ends with "N passed, N failed". Needs
+# build/krait and `make python`. Does not own the binding (src/app/sqldb.c).
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/tests/serve/lib.sh"
+
+A=$T/apps
+mkdir -p "$A/sp" "$A/cf" "$A/none" "$A/slow"
+cat >"$A/sp/app.py" <<'EOF'
+from urllib.parse import parse_qs
+from spin_sdk import http, sqlite
+from spin_sdk.http import Response
+from spin_sdk.sqlite import Value_Integer, Value_Real, Value_Text, Value_Blob, Value_Null
+from spin_sdk.wit.types import Err
+
+def show(v):
+    return "null" if isinstance(v, Value_Null) else repr(v.value)
+
+class IncomingHandler(http.IncomingHandler):
+    def handle_request(self, request):
+        path, _, query = request.uri.partition("?")
+        q = {k: v[0] for k, v in parse_qs(query).items()}
+        op = path.split("/")[2]
+        try:
+            if op == "setup":
+                with sqlite.open_default() as db:
+                    db.execute("CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, "
+                               "name TEXT, score REAL, data BLOB, extra)", [])
+                return Response(200, {}, b"ready")
+            db = sqlite.open_default()
+            if op == "put":
+                db.execute("INSERT INTO notes (name, score, data, extra) VALUES (?, ?, ?, ?)",
+                           [Value_Text(q["name"]), Value_Real(float(q.get("score", "1.5"))),
+                            Value_Blob(b"\x00\xffbin"), Value_Null()])
+                r = db.execute("SELECT last_insert_rowid()", [])
+                return Response(200, {}, str(r.rows[0].values[0].value).encode())
+            if op == "get":
+                r = db.execute("SELECT id, name, score, data, extra FROM notes WHERE name = ?",
+                               [Value_Text(q["name"])])
+                body = ",".join(r.columns) + "|" + ";".join(
+                    " ".join(show(v) for v in row.values) for row in r.rows)
+                return Response(200, {}, body.encode())
+            if op == "update":
+                db.execute("UPDATE notes SET score = ? WHERE id = ?",
+                           [Value_Real(float(q["score"])), Value_Integer(int(q["id"]))])
+                return Response(200, {}, b"updated")
+            if op == "delete":
+                db.execute("DELETE FROM notes WHERE name = ?", [Value_Text(q["name"])])
+                return Response(200, {}, b"deleted")
+            if op == "count":
+                r = db.execute("SELECT count(*) FROM notes", [])
+                return Response(200, {}, str(r.rows[0].values[0].value).encode())
+            if op == "tables":
+                r = db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name", [])
+                return Response(200, {}, ",".join(x.values[0].value for x in r.rows).encode())
+            if op == "other":
+                sqlite.open("other")
+            if op == "big":
+                db.execute("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+                           "WHERE x < 40) SELECT x, zeroblob(1000000) FROM c", [])
+                return Response(200, {}, b"no limit")
+            if op == "two":
+                db.execute("SELECT 1; SELECT 2", [])
+            if op == "attach":
+                db.execute("ATTACH DATABASE ? AS x", [Value_Text(q["p"])])
+                return Response(200, {}, b"attached")
+            if op == "raw":   # the channel itself: unknown operations, malformed payloads
+                import _krait
+                out = []
+                for name, payload in (("nosuch.op", b""), ("sqlite.execute", b"\x00"),
+                                      ("sqlite.execute", b"\x00" * 4 + b"\xff" * 4),
+                                      ("sqlite.close", b"\x07\x00\x00\x00")):
+                    try:
+                        _krait.call(name, payload)
+                        out.append("accepted")
+                    except _krait.CallError as e:
+                        out.append(f"{e.args[0]} {e.args[1]}")
+                out.append(f"codes {_krait.E_NOTFOUND} {_krait.E_INVAL} {_krait.E_STATE} {_krait.E_TIMEOUT}")
+                return Response(200, {}, "\n".join(out).encode())
+            if op == "pragma":
+                r = db.execute("PRAGMA " + q["p"], [])
+                return Response(200, {}, str(r.rows[0].values[0].value).encode())
+            if op == "vacuum":
+                db.execute("VACUUM INTO ?", [Value_Text(q["p"])])
+                return Response(200, {}, b"vacuumed")
+            if op == "closed":
+                db.close()
+                db.execute("SELECT 1", [])
+            return Response(404, {}, b"no")
+        except Err as e:
+            kind = type(e.value).__name__
+            return Response(400, {}, f"{kind} {isinstance(e, PermissionError)}: {e}".encode())
+EOF
+cat >"$A/none/app.py" <<'EOF'
+from spin_sdk import http, sqlite
+from spin_sdk.http import Response
+from spin_sdk.wit.types import Err
+class IncomingHandler(http.IncomingHandler):
+    def handle_request(self, request):
+        try:
+            sqlite.open_default()
+        except PermissionError as e:
+            return Response(403, {}, f"{type(e.value).__name__}: {e}".encode())
+        return Response(200, {}, b"opened")
+EOF
+cat >"$A/slow/app.py" <<'EOF'
+from spin_sdk import http, sqlite
+from spin_sdk.http import Response
+class IncomingHandler(http.IncomingHandler):
+    def handle_request(self, request):
+        db = sqlite.open_default()
+        if request.uri.endswith("/spin"):
+            r = db.execute("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
+                           "SELECT count(*) FROM c", [])
+        r = db.execute("SELECT 40 + 2", [])
+        return Response(200, {}, str(r.rows[0].values[0].value).encode())
+EOF
+cat >"$A/cf/app.py" <<'EOF'
+import json
+from urllib.parse import urlparse, parse_qs
+from workers import WorkerEntrypoint, Response
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        u = urlparse(request.url)
+        q = {k: v[0] for k, v in parse_qs(u.query).items()}
+        op = u.path.split("/")[2]
+        db = self.env.DB
+        try:
+            if op == "setup":
+                r = await db.exec("CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT);"
+                                  "CREATE TABLE IF NOT EXISTS log (n INTEGER)")
+                return Response(str(r.count))
+            if op == "put":
+                r = await db.prepare("INSERT OR REPLACE INTO kv (k, v) VALUES (?1, ?2)").bind(q["k"], q["v"]).run()
+                return Response(f"{r.success} {r.meta.changes}")
+            if op == "get":
+                v = await db.prepare("SELECT v FROM kv WHERE k = ?").bind(q["k"]).first("v")
+                return Response(json.dumps(v))
+            if op == "all":
+                r = await db.prepare("SELECT k, v FROM kv ORDER BY k").all()
+                return Response(json.dumps([row.to_py() for row in r.results]))
+            if op == "batch":   # the second statement fails: neither lands
+                try:
+                    await db.batch([db.prepare("INSERT INTO log (n) VALUES (?)").bind(1),
+                                    db.prepare("INSERT INTO nosuch (n) VALUES (?)").bind(2)])
+                except Exception as e:
+                    pass
+                ok = await db.batch([db.prepare("INSERT INTO log (n) VALUES (?)").bind(3),
+                                     db.prepare("INSERT INTO log (n) VALUES (?)").bind(4)])
+                r = await db.prepare("SELECT group_concat(n) AS s FROM log").first()
+                return Response(f"{len(ok)} {r['s']}")
+            if op == "nope":
+                self.env.NOPE
+        except Exception as e:
+            return Response(f"{type(e).__name__}: {e}", status=400)
+        return Response("no", status=404)
+EOF
+cat >"$A/krait.toml" <<'EOF'
+[[app]]
+name = "sp"
+style = "spin"
+dir = "sp"
+route = "/sp/..."
+sqlite_databases = ["default"]
+
+[[app]]
+name = "cf"
+style = "cloudflare"
+dir = "cf"
+route = "/cf/..."
+sqlite_databases = ["DB"]
+
+[[app]]
+name = "none"
+style = "spin"
+dir = "none"
+route = "/none/..."
+
+[[app]]
+name = "slow"
+style = "spin"
+dir = "slow"
+route = "/slow/..."
+sqlite_databases = ["default"]
+[app.limits]
+timeout_ms = 1500
+
+[sqlite_databases.DB]
+path = "cf/d1.sqlite"
+EOF
+
+P=$(free_port) AP=$(free_port)
+U="http://127.0.0.1:$P"
+start "$A" "$P" "$AP" || { echo "$pass passed, $((fail + 1)) failed"; exit 1; }
+
+# ---- Spin: CRUD with every value type --------------------------------------
+check spin-setup "$(curl -s "$U/sp/setup")" "ready"
+check spin-insert "$(curl -s "$U/sp/put?name=ada&score=2.5")" "1"
+check spin-select "$(curl -s "$U/sp/get?name=ada")" "id,name,score,data,extra|1 'ada' 2.5 b'\\x00\\xffbin' null"
+check spin-update "$(curl -s "$U/sp/update?id=1&score=9.25")" "updated"
+check spin-select-updated "$(curl -s "$U/sp/get?name=ada" | cut -d' ' -f3)" "9.25"
+curl -s "$U/sp/put?name=bob" >/dev/null
+check spin-delete "$(curl -s "$U/sp/delete?name=bob")" "deleted"
+check spin-count "$(curl -s "$U/sp/count")" "1"
+check spin-file-on-host "$([ -s "$A/.krait/default.sqlite" ] && echo yes)" "yes"
+check spin-wal-mode "$(/usr/bin/python3.11 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("pragma journal_mode").fetchone()[0])' "$A/.krait/default.sqlite")" "wal"
+
+# ---- injection through a parameter stays data ------------------------------
+EVIL="x'); DROP TABLE notes; --"
+ENC=$(/usr/bin/python3.11 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$EVIL")
+check injection-insert "$(curl -s "$U/sp/put?name=$ENC")" "2"
+check injection-stored-verbatim "$(curl -s "$U/sp/get?name=$ENC" | cut -d'|' -f2 | cut -d' ' -f2-)" "\"x'); DROP TABLE notes; --\" 1.5 b'\\x00\\xffbin' null"
+check injection-table-intact "$(curl -s "$U/sp/tables")" "notes"
+check injection-where-stays-data "$(curl -s "$U/sp/get?name=$(/usr/bin/python3.11 -c 'import urllib.parse; print(urllib.parse.quote("x OR 1=1"))')")" "id,name,score,data,extra|"
+
+# ---- grants ------------------------------------------------------------------
+got=$(curl -s "$U/none/")
+case $got in *"Error_AccessDenied: sqlite database \"default\" is not granted to app \"none\""*"sqlite_databases"*) ok denied-default-names-key ;;
+  *) bad denied-default-names-key "$got" ;; esac
+got=$(curl -s "$U/sp/other")
+case $got in *"Error_AccessDenied True: "*"\"other\""*"sqlite_databases"*"[sqlite_databases.NAME]"*) ok denied-other-names-key ;;
+  *) bad denied-other-names-key "$got" ;; esac
+got=$(curl -s "$U/cf/nope")
+case $got in *"AttributeError"*"sqlite_databases"*) ok cf-unbound-names-key ;; *) bad cf-unbound-names-key "$got" ;; esac
+got=$(curl -s "$U/sp/attach?p=$T/attached.db")
+case $got in *"Error_Io"*"too many attached databases"*) ok attach-refused ;; *) bad attach-refused "$got" ;; esac
+got=$(curl -s "$U/sp/raw")
+check channel-unknown-op "$(echo "$got" | sed -n 1p)" "-1 call: no host operation \"nosuch.op\" in this krait"
+case $(echo "$got" | sed -n 2p) in "-2 sqlite.execute: malformed request"*) ok channel-malformed-short ;; *) bad channel-malformed-short "$got" ;; esac
+case $(echo "$got" | sed -n 3p) in "-2 sqlite.execute: malformed request"*) ok channel-malformed-length ;; *) bad channel-malformed-length "$got" ;; esac
+check channel-bad-handle "$(echo "$got" | sed -n 4p)" "-6 sqlite.close: connection 7 is not open (closed, or never opened in this request)"
+check channel-codes-in-module "$(echo "$got" | sed -n 5p)" "codes -1 -2 -6 -7"
+got=$(curl -s "$U/sp/vacuum?p=$T/vacuumed.db")
+case $got in *"Error_Io"*"too many attached databases"*) ok vacuum-into-refused ;; *) bad vacuum-into-refused "$got" ;; esac
+check vacuum-made-no-file "$([ -e "$T/vacuumed.db" ] && echo made || echo none)" "none"
+check synchronous-full "$(curl -s "$U/sp/pragma?p=synchronous")" "2"
+check journal-wal "$(curl -s "$U/sp/pragma?p=journal_mode")" "wal"
+check attach-made-no-file "$([ -e "$T/attached.db" ] && echo made || echo none)" "none"
+
+# ---- errors --------------------------------------------------------------------
+got=$(curl -s "$U/sp/big")
+case $got in *"Error_Io"*"over the 16777216-byte limit"*) ok result-size-limit ;; *) bad result-size-limit "$got" ;; esac
+got=$(curl -s "$U/sp/two")
+case $got in *"runs one statement"*) ok one-statement-per-execute ;; *) bad one-statement-per-execute "$got" ;; esac
+got=$(curl -s "$U/sp/closed")
+case $got in *"Error_InvalidConnection"*) ok closed-connection ;; *) bad closed-connection "$got" ;; esac
+t0=$(date +%s%N)
+code=$(curl -s --max-time 20 -o /dev/null -w "%{http_code}" "$U/slow/spin")
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check deadline-504 "$code" "504"
+if [ "$ms" -lt 5000 ]; then ok "deadline-bounded (${ms} ms for timeout_ms 1500)"; else bad deadline-bounded "$ms ms"; fi
+grep -q "stopped at the request's deadline" "$A/server.log" && ok deadline-logged || bad deadline-logged "$(tail -n 5 "$A/server.log")"
+check deadline-server-stays-up "$(curl -s "$U/slow/ok")" "42"
+
+# ---- Cloudflare D1 -------------------------------------------------------------
+check d1-exec "$(curl -s "$U/cf/setup")" "2"
+check d1-run "$(curl -s "$U/cf/put?k=a&v=1")" "True 1"
+curl -s "$U/cf/put?k=b&v=$ENC" >/dev/null
+check d1-first "$(curl -s "$U/cf/get?k=a")" '"1"'
+check d1-first-none "$(curl -s "$U/cf/get?k=zz")" "null"
+check d1-all "$(curl -s "$U/cf/all")" "[{\"k\": \"a\", \"v\": \"1\"}, {\"k\": \"b\", \"v\": \"x'); DROP TABLE notes; --\"}]"
+check d1-batch-atomic "$(curl -s "$U/cf/batch")" "2 3,4"
+check d1-file-declared-path "$([ -s "$A/cf/d1.sqlite" ] && echo yes)" "yes"
+
+# ---- kill -9 after acknowledged writes ----------------------------------------
+: >"$T/acked"
+(i=0; while :; do i=$((i + 1))
+   r=$(curl -s "$U/sp/put?name=k$i") && [ -n "$r" ] && [ "$r" -gt 0 ] 2>/dev/null && echo "$i" >>"$T/acked"
+ done) &
+W=$!
+sleep 2
+kill -9 "$SERVER"
+kill "$W" 2>/dev/null; wait "$W" 2>/dev/null
+n=$(wc -l <"$T/acked")
+start "$A" "$P" "$AP" || { echo "$pass passed, $((fail + 1)) failed"; exit 1; }
+missing=0
+while read -r i; do
+  case $(curl -s "$U/sp/get?name=k$i") in *"'k$i'"*) ;; *) missing=$((missing + 1)) ;; esac
+done <"$T/acked"
+if [ "$n" -gt 5 ] && [ $missing -eq 0 ]; then ok "durable-after-kill-9 ($n acknowledged writes)"
+else bad durable-after-kill-9 "$missing of $n acknowledged writes missing"; fi
+kill -TERM "$SERVER"; wait "$SERVER" 2>/dev/null
+
+# ---- manifest: undeclared names, artifacts --------------------------------------
+mkdir -p "$T/bad"
+cp "$A/none/app.py" "$T/bad/app.py"
+printf '[app]\nname = "b"\nstyle = "spin"\nsqlite_databases = ["default",\n  "missing"]\n' >"$T/bad/krait.toml"
+got=$("$K" build "$T/bad" 2>&1)
+case $got in *"krait.toml:5:"*"SQLite database \"missing\""*"[sqlite_databases.missing]"*) ok undeclared-file-line ;;
+  *) bad undeclared-file-line "$got" ;; esac
+printf '[app]\nname = "b"\nstyle = "spin"\n\n[sqlite_databases.x]\npath = "a.db"\nmode = 1\n' >"$T/bad/krait.toml"
+got=$("$K" build "$T/bad" 2>&1)
+case $got in *"krait.toml:7:"*"unknown key \"mode\""*) ok unknown-key-file-line ;; *) bad unknown-key-file-line "$got" ;; esac
+
+mkdir -p "$T/art"
+cp "$A/sp/app.py" "$T/art/app.py"
+printf '[app]\nname = "art"\nstyle = "spin"\nsqlite_databases = ["default", "notes"]\n\n[sqlite_databases.notes]\npath = "notes.sqlite"\n' >"$T/art/krait.toml"
+head -c 300000 /dev/urandom >"$T/art/notes.sqlite"   # big and incompressible: noticed if bundled
+if "$K" build "$T/art" >"$T/art-build.log" 2>&1; then
+  size=$(stat -c %s "$T/art/.krait/art.krait")
+  if [ "$size" -gt 0 ]; then ok build-with-sqlite; else bad build-with-sqlite "empty artifact"; fi
+  rm -f "$T/art/notes.sqlite"
+  "$K" build "$T/art" >/dev/null 2>&1
+  size2=$(stat -c %s "$T/art/.krait/art.krait")
+  d=$(( size > size2 ? size - size2 : size2 - size ))
+  if [ "$d" -lt 100000 ]; then ok "build-leaves-db-out ($size vs $size2 bytes)"; else bad build-leaves-db-out "$size vs $size2 bytes"; fi
+else
+  bad build-with-sqlite "$(tail -n 5 "$T/art-build.log")"
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
