@@ -177,25 +177,16 @@ static int km_varfile_open(const char *path, char **text, size_t *len, char *err
   return 0;
 }
 
-/* The TOML error te of --variables-file path in err, with every quoted
-** part of its message (the parser quotes what it found: a value, part of
-** one) shown as "..." so that no secret gets into krait's output. */
+/* The TOML error te of --variables-file path in err: only where it is.
+** The parser's message quotes, or cuts short, what it found (an unquoted
+** value of 300 characters, "a:b" read as a time), and this file holds
+** secrets, so none of its text is shown. "out of memory" when that is
+** why it failed. */
 static void km_varfile_syntax(const km_toml_error *te, const char *path, char *err, size_t errlen) {
-  char what[sizeof te->message];
-  const char *m = te->message;
-  size_t o = 0;
-  if (strncmp(m, path, strlen(path)) != 0) m = "not valid TOML";   /* its name cut short */
-  else m += strlen(path);
-  while (*m == ':' || (*m >= '0' && *m <= '9') || *m == ' ') m++;
-  for (; *m && o + 6 < sizeof what; m++) {
-    const char *close = (*m == '"' || *m == '\'') ? strchr(m + 1, *m) : NULL;
-    if (!close) { what[o++] = *m; continue; }
-    o += (size_t)sprintf(what + o, "%c...%c", *m, *m);
-    m = close;
-  }
-  what[o] = '\0';
-  snprintf(err, errlen, "--variables-file %s:%u:%u: %s (quoted text hidden: the file holds secrets); "
-           "write one name = \"value\" line per variable", path, te->line, te->col, what);
+  if (te->out_of_memory) snprintf(err, errlen, "--variables-file %s: out of memory", path);
+  else snprintf(err, errlen, "--variables-file %s:%u:%u: not valid TOML (the text is not shown: the file "
+           "holds secrets); write one name = \"value\" line per variable, the value in double quotes",
+           path, te->line, te->col);
 }
 
 /* Puts file's entries into from_file (one slot per [variables] entry):
