@@ -239,7 +239,11 @@ static void km_read_var(km_rd *r, const km_toml_value *t, km_var *var) {
     km_err(r, v, "required must be true or false");
   if ((v = km_toml_get(t, "secret")) && !km_toml_bool(v, &var->secret))
     km_err(r, v, "secret must be true or false");
-  if (!r->failed && var->required == (var->dflt != NULL))
+  if (!r->failed && var->secret && var->dflt)
+    km_err(r, t, "variable \"%s\" is secret and has a default: a default is kept in the manifest and "
+           "in every artifact built from it; make it required = true and set its value in the "
+           "environment (KRAIT_VARIABLE_...) or the --variables-file", var->name);
+  else if (!r->failed && var->required == (var->dflt != NULL))
     km_err(r, t, "variable \"%s\" needs %s", var->name, var->required
            ? "either required = true or a default, not both" : "a default = \"...\" or required = true");
 }

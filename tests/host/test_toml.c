@@ -885,12 +885,16 @@ static void test_manifest_variable_errors(void) {
     { "[variables]\na = \"1\"\n[app]\nstyle = \"spin\"\n",
       "/srv/site/krait.toml:2: variable \"a\" must be a table" },
     { "variables = 3\n[app]\nstyle = \"spin\"\n", "/srv/site/krait.toml:1: variables must be a table" },
+    { "[variables]\nk = { default = \"hunter2\", secret = true }\n[app]\nstyle = \"spin\"\n",
+      "/srv/site/krait.toml:2: variable \"k\" is secret and has a default: a default is kept in the manifest "
+      "and in every artifact built from it; make it required = true and set its value in the environment "
+      "(KRAIT_VARIABLE_...) or the --variables-file" },
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) CHECK_CONTAINS(t_manifest_fail(cases[i][0], false), cases[i][1]);
   /* one variable declared differently by two artifacts: refused when merging */
   km_manifest *a = t_manifest_of("[variables]\nv = { default = \"1\" }\n[app]\nname = \"a\"\nstyle = \"spin\"\n"
                                  "[app.variables]\nk = \"{{v}}\"\n", false);
-  km_manifest *b = t_manifest_of("[variables]\nv = { default = \"1\", secret = true }\n[app]\nname = \"b\"\n"
+  km_manifest *b = t_manifest_of("[variables]\nv = { default = \"2\" }\n[app]\nname = \"b\"\n"
                                  "style = \"spin\"\nroute = \"/b\"\n", false);
   char err[512] = "";
   int rc = a && b ? km_manifest_merge(a, b, err, sizeof err) : 0;
@@ -1204,7 +1208,7 @@ static void test_manifest_fault_injection(void) {
     "include = [\"x\"]\nallowed_outbound_hosts = [\"https://a.example\", \"*://*.b:*\"]\n[app.variables]\ngreeting = \"hi\"\nother = \"v\"\nt = \"<{{ a }}>\"\n"
     "[[app]]\nstyle = \"wsgi\"\nwsgi = \"m:app\"\nroute = \"/w\"\n"
     "[key_value_stores.cache]\npath = \"c.db\"\n[key_value_stores.r]\nbackend = \"redis\"\n"
-    "url = \"redis://localhost:6379/0\"\n[variables]\na = { default = \"1\", secret = true }\n";
+    "url = \"redis://localhost:6379/0\"\n[variables]\na = { required = true, secret = true }\n";
   long n = 0;
   km_manifest *m = NULL;
   for (; n < 100000 && !m; n++) {

@@ -317,6 +317,7 @@ bad_manifest tmpl-bad-name 'refers to "A", which is not a variable name' '[varia
 bad_manifest var-upper-name "krait.toml:2: variable name \"Api\" is not allowed" '[variables]\nApi = { default = "1" }\n[app]\nstyle = "spin"\n'
 bad_manifest var-neither "krait.toml:2: variable \"a\" needs a default" '[variables]\na = { secret = true }\n[app]\nstyle = "spin"\n'
 bad_manifest var-both "krait.toml:2: variable \"a\" needs either required = true or a default, not both" '[variables]\na = { default = "x", required = true }\n[app]\nstyle = "spin"\n'
+bad_manifest var-secret-default "krait.toml:2: variable \"a\" is secret and has a default" '[variables]\na = { default = "x", secret = true }\n[app]\nstyle = "spin"\n'
 bad_manifest var-unknown-key 'unknown key "secrett"' '[variables]\na = { default = "x", secrett = true }\n[app]\nstyle = "spin"\n'
 bad_manifest var-not-table 'variable "a" must be a table' '[variables]\na = "x"\n[app]\nstyle = "spin"\n'
 out=$(cd "$A" && "$K" build --variables-file vars.toml 2>&1); rc=$?
