@@ -135,7 +135,7 @@ serve_out() {
 serve_out --quiet
 check missing-required-exits-1 "$RC" 1
 contains missing-required-named "$OUT" 'required variable "api_key" (KRAIT_VARIABLE_API_KEY) has no value'
-contains missing-required-not-booted "$(echo "$OUT" | grep -c 'booted')" 0
+check missing-required-not-booted "$(echo "$OUT" | grep -c 'booted')" 0
 
 # ---- the variables file refused ---------------------------------------------
 chmod 644 "$A/vars.toml"
@@ -198,6 +198,8 @@ if start "$A" "$P" "$AP" --variables-file vars.toml; then
   contains log-redacted "$log" "ValueError: token [secret] refused"
   contains log-host-redacts "$log" "ERROR: the key is [secret]"
   kill "$SERVER"; wait "$SERVER" 2>/dev/null
+else
+  bad serving "no server"
 fi
 unset KRAIT_VARIABLE_COLOR
 
@@ -223,6 +225,27 @@ if KRAIT_VARIABLE_API_KEY=other-$SECRET KRAIT_VARIABLE_SHAPE=square start "$A" "
   check built-resolves-at-serve "$(curl -s "$U/spin/get?k=key")" "other-$SECRET"
   check built-default-or-env "$(curl -s "$U/spin/get?k=sentence")" "a square of size s, red."
   kill "$SERVER"; wait "$SERVER" 2>/dev/null
+else
+  bad built-snapshot "no server"
+fi
+# a stale artifact rebuilt while serving (app.py edited), the secret in the
+# environment: the artifact written again holds no value either
+echo "# edited" >>"$A/spin/app.py"
+P=$(free_port) AP=$(free_port)
+: >"$A/server.log"
+if KRAIT_VARIABLE_API_KEY=stale-$SECRET start "$A" "$P" "$AP"; then
+  check stale-serves-env-value "$(curl -s "http://127.0.0.1:$P/spin/get?k=key")" "stale-$SECRET"
+  kill "$SERVER"; wait "$SERVER" 2>/dev/null
+  contains stale-rebuilt "$(cat "$A/server.log")" "spin.krait was stale"
+  contains stale-rewritten "$(cat "$A/server.log")" "wrote $A/.krait/spin.krait"
+  found=""
+  grep -qa -- "$SECRET" "$A/.krait/spin.krait" && found="raw"
+  $EDIT "$A/.krait/spin.krait" - contains "$SECRET" && found="$found manifest"
+  check stale-rebuilt-artifact-no-secret "${found:-none}" "none"
+  contains stale-rebuilt-keeps-template "$($EDIT "$A/.krait/spin.krait" - show 2>/dev/null)" '"key" = "{{ api_key }}"'
+  lacks stale-log-no-secret "$(cat "$A/server.log")"
+else
+  bad stale-rebuilt "no server"
 fi
 # an artifact served elsewhere: its declarations travel, values do not
 unset KRAIT_VARIABLE_API_KEY
@@ -235,6 +258,8 @@ P=$(free_port) AP=$(free_port)
 if KRAIT_VARIABLE_API_KEY=art-$SECRET start "$T/elsewhere" "$P" "$AP" spin.krait; then
   check artifact-resolves-at-serve "$(curl -s "http://127.0.0.1:$P/spin/get?k=dsn")" "postgres://app:art-$SECRET@db/main"
   kill "$SERVER"; wait "$SERVER" 2>/dev/null
+else
+  bad artifact-elsewhere "no server"
 fi
 
 # ---- reading a variable while booting is refused ---------------------------
