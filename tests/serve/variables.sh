@@ -290,7 +290,9 @@ contains build-boot-read-refused "$out" 'read it in the handler'
 # ---- a secret the template could split two ways ----------------------------
 # "{{ user }}:{{ password }}@{{ host }}" with password "p@ss:w0rd": the
 # SDK once redacted only "p", leaving "[secret]@ss:w0rd" in the debug 500
-# body and, the log line no longer holding the whole password, in the log
+# body and, the log line no longer holding the whole password, in the log.
+# A UTF-8 app variable key ("clé") once reached the SDK's list of secrets
+# mangled (each byte its own \u00XX): its value was not redacted
 D=$T/split
 mkdir -p "$D"
 cat >"$D/krait.toml" <<'EOF'
@@ -303,21 +305,22 @@ style = "spin"
 debug = true
 [app.variables]
 dsn = "{{ user }}:{{ password }}@{{ host }}"
+"clé" = "{{ password }}"
 EOF
 cat >"$D/app.py" <<'EOF'
 from spin_sdk import http, variables
 class IncomingHandler(http.IncomingHandler):
     def handle_request(self, request):
-        raise RuntimeError("cannot connect to " + variables.get("dsn"))
+        raise RuntimeError("cannot connect to " + variables.get("dsn") + " as " + variables.get("clé"))
 EOF
 P=$(free_port) AP=$(free_port)
 if KRAIT_VARIABLE_PASSWORD='p@ss:w0rd' start "$D" "$P" "$AP"; then
   body=$(curl -s "http://127.0.0.1:$P/")
-  contains split-500-redacted "$body" "RuntimeError: cannot connect to [secret]"
+  contains split-500-redacted "$body" "RuntimeError: cannot connect to [secret] as [secret]"
   check split-500-no-part "$(echo "$body" | grep -c 'w0rd')" 0
   kill "$SERVER"; wait "$SERVER" 2>/dev/null
   log=$(cat "$D/server.log")
-  contains split-log-redacted "$log" "RuntimeError: cannot connect to [secret]"
+  contains split-log-redacted "$log" "RuntimeError: cannot connect to [secret] as [secret]"
   check split-log-no-part "$(echo "$log" | grep -c 'w0rd')" 0
 else
   bad split "no server"
