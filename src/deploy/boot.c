@@ -42,7 +42,7 @@ kk_store **kx_open_stores(const km_manifest *m) {
 ** serving (a literal template is its own value; one with references is
 ** expanded from env->values, else NULL: krait build resolves none). */
 static void kx_app_vars(const km_manifest *m, const km_app *a, const kx_env *env, kx_app_cfg *out) {
-  for (int i = 0; i < a->nvars && i < 64; i++) {
+  for (int i = 0; i < a->nvars && i < KM_APP_VARS_MAX; i++) {
     const char *t = a->var_values[i];
     bool dynamic = km_template_dynamic(t);
     out->expanded[i] = dynamic && env->values ? km_template_expand(m, t, env->values) : NULL;
@@ -53,10 +53,11 @@ static void kx_app_vars(const km_manifest *m, const km_app *a, const kx_env *env
 }
 
 /* The values of the secret variables app a's templates use, into
-** out->secrets (none for krait build); how many. */
+** out->secrets (none for krait build); how many (the manifest refuses an
+** app using more than KM_APP_VARS_MAX). */
 static int kx_app_secrets(const km_manifest *m, const km_app *a, const kx_env *env, kx_app_cfg *out) {
   int n = 0;
-  for (int v = 0; env->values && v < m->nvars && n < 64; v++) {
+  for (int v = 0; env->values && v < m->nvars && n < KM_APP_VARS_MAX; v++) {
     bool used = false;
     for (int i = 0; i < a->nvars && !used; i++) used = km_template_uses(m, a->var_values[i], v);
     if (used && m->vars[v].secret && env->values[v][0]) out->secrets[n++] = env->values[v];
@@ -93,7 +94,7 @@ void kx_app_config(const km_manifest *m, const km_app *a, const kx_env *env, kx_
     .name = a->name, .python_home = env->home, .sdk_dir = out->sdk, .app_dir = a->dir,
     .style = a->style, .module = a->module, .wsgi = a->wsgi,
     .site_packages = (const char *const *)a->site_packages, .nsite_packages = a->nsite_packages,
-    .stores = out->grants, .nstores = ng, .vars = out->vars, .nvars = a->nvars < 64 ? a->nvars : 64,
+    .stores = out->grants, .nstores = ng, .vars = out->vars, .nvars = a->nvars < KM_APP_VARS_MAX ? a->nvars : KM_APP_VARS_MAX,
     .secrets = out->secrets, .nsecrets = kx_app_secrets(m, a, env, out),
     .timeout_ns = a->timeout_ms * 1000000u, .fuel = a->fuel,
     .max_memory = a->max_memory_mb << 20, .max_disk = a->max_disk_mb << 20, .debug = a->debug,

@@ -38,11 +38,11 @@ typedef struct kx_env {
 typedef struct kx_app_cfg {
   ka_app_config cfg;
   ka_store_grant grants[64];
-  ka_var vars[64];
-  char *expanded[64];          /* vars[i].value, when its template was
+  ka_var vars[KM_APP_VARS_MAX];
+  char *expanded[KM_APP_VARS_MAX];          /* vars[i].value, when its template was
                                   expanded (kx_app_config_release frees) */
-  char *shapes[64];            /* vars[i].shape (km_template_shape) */
-  const char *secrets[64];     /* env->values of the secret variables the
+  char *shapes[KM_APP_VARS_MAX];            /* vars[i].shape (km_template_shape) */
+  const char *secrets[KM_APP_VARS_MAX];     /* env->values of the secret variables the
                                   app's templates use */
   const char *exclude[72];
   char sdk[4200];

@@ -246,21 +246,29 @@ static const char *km_var_env(const char *name) {
   return getenv(env);
 }
 
-/* Names the required variables of m that have no value in err. */
+/* Names the required variables of m that have no value in err (as many
+** as fit, then "and N more"). */
 static void km_vars_missing(const km_manifest *m, char **values, char *err, size_t errlen) {
   char list[768] = "";
   size_t o = 0;
-  int count = 0;
+  int count = 0, listed = 0;
+  /* room for the message's own ~110 bytes and " and N more" */
+  size_t room = errlen > 150 + 120 ? errlen - 150 : 120;
+  if (room > sizeof list - 16) room = sizeof list - 16;
   for (int i = 0; i < m->nvars; i++) {
-    if (values[i] || o >= sizeof list) continue;
+    if (values[i]) continue;
+    count++;
+    if (o + 2 * strlen(m->vars[i].name) + sizeof KM_VAR_ENV + 8 > room) continue;   /* counted, not listed */
+    listed++;
     char up[80];
     size_t k = 0;
     for (const char *c = m->vars[i].name; *c && k < sizeof up - 1; c++)
       up[k++] = (char)(*c >= 'a' && *c <= 'z' ? *c - 'a' + 'A' : *c);
     up[k] = '\0';
-    o += (size_t)snprintf(list + o, sizeof list - o, "%s\"%s\" (" KM_VAR_ENV "%s)", count++ ? ", " : "",
+    o += (size_t)snprintf(list + o, sizeof list - o, "%s\"%s\" (" KM_VAR_ENV "%s)", listed > 1 ? ", " : "",
                           m->vars[i].name, up);
   }
+  if (count > listed) snprintf(list + o, sizeof list - o, " and %d more", count - listed);
   snprintf(err, errlen, "required variable%s %s %s no value: set %s in the environment or in the "
            "--variables-file", count > 1 ? "s" : "", list, count > 1 ? "have" : "has",
            count > 1 ? "them" : "it");

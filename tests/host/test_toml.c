@@ -1014,6 +1014,49 @@ static void test_variables_resolve(void) {
   km_manifest_free(m);
 }
 
+/* Limits of the variables: more required ones missing than a message
+** can list are all counted ("and N more"); an app with more than
+** KM_APP_VARS_MAX [app.variables] entries, or using more secret
+** variables, is refused (they were left out of redaction). */
+static void test_variables_limits(void) {
+  char *text = ku_malloc(1 << 16), err[1024];
+  size_t o = (size_t)sprintf(text, "[variables]\n");
+  for (int i = 0; i < 30; i++) o += (size_t)sprintf(text + o, "variable_number_%02d_with_a_long_name = { required = true }\n", i);
+  sprintf(text + o, "[app]\nstyle = \"spin\"\n");
+  km_manifest *m = t_manifest_of(text, false);
+  CHECK(m);
+  for (int i = 0; m && i < 30; i++) {
+    char env[80];
+    snprintf(env, sizeof env, "KRAIT_VARIABLE_VARIABLE_NUMBER_%02d_WITH_A_LONG_NAME", i);
+    unsetenv(env);
+  }
+  CHECK(m && !km_vars_resolve(m, NULL, err, sizeof err));
+  int listed = 0, more = 0;
+  for (const char *p = err; (p = strstr(p, "(KRAIT_VARIABLE_")); p++) listed++;
+  const char *and = strstr(err, " and ");
+  CHECK(and && sscanf(and, " and %d more have", &more) == 1);
+  CHECK_INT(listed + more, 30);
+  CHECK(listed > 3 && more > 0);
+  CHECK_CONTAINS(err, " more have no value: set them in the environment or in the --variables-file");
+  km_manifest_free(m);
+  for (int secret = 0; secret < 2; secret++) {   /* 65 entries; 65 secrets in 1 entry */
+    o = (size_t)sprintf(text, "[variables]\n");
+    for (int i = 0; i < 65; i++) o += (size_t)sprintf(text + o, "v%d = { required = true, secret = true }\n", i);
+    o += (size_t)sprintf(text + o, "[app]\nstyle = \"spin\"\n[app.variables]\n");
+    if (secret) {
+      o += (size_t)sprintf(text + o, "all = \"");
+      for (int i = 0; i < 65; i++) o += (size_t)sprintf(text + o, "{{ v%d }}.", i);
+      sprintf(text + o, "\"\n");
+    } else {
+      for (int i = 0; i < 65; i++) o += (size_t)sprintf(text + o, "k%d = \"x\"\n", i);
+    }
+    CHECK_CONTAINS(t_manifest_fail(text, false), secret
+                   ? "/srv/site/krait.toml:69: app \"app1\" uses 65 secret variables in its [app.variables]; at most 64"
+                   : "/srv/site/krait.toml:69: app \"app1\" has 65 [app.variables] entries; at most 64");
+  }
+  ku_free(text);
+}
+
 /* allowed_outbound_hosts: stored as written, each entry checked with
 ** the line of its own element, kept in an artifact's manifest. */
 static void test_manifest_outbound(void) {
@@ -1255,6 +1298,7 @@ int main(void) {
   RUN(test_manifest_variables);
   RUN(test_manifest_variable_errors);
   RUN(test_variables_resolve);
+  RUN(test_variables_limits);
   RUN(test_manifest_outbound);
   RUN(test_depth_limit);
   RUN(test_large_inputs);
