@@ -40,16 +40,21 @@ kk_store **kx_open_stores(const km_manifest *m) {
 
 /* App a's variables into out->vars: each template, and its value when
 ** serving (a literal template is its own value; one with references is
-** expanded from env->values, else NULL: krait build resolves none). */
-static void kx_app_vars(const km_manifest *m, const km_app *a, const kx_env *env, kx_app_cfg *out) {
+** expanded from env->values, else NULL: krait build resolves none).
+** false when memory ran out (what was made is freed by
+** kx_app_config_release). */
+static bool kx_app_vars(const km_manifest *m, const km_app *a, const kx_env *env, kx_app_cfg *out) {
+  bool ok = true;
   for (int i = 0; i < a->nvars && i < KM_APP_VARS_MAX; i++) {
     const char *t = a->var_values[i];
     bool dynamic = km_template_dynamic(t);
     out->expanded[i] = dynamic && env->values ? km_template_expand(m, t, env->values) : NULL;
     bool secret = km_template_uses(m, t, -1);
     out->shapes[i] = secret ? km_template_shape(m, t) : NULL;
+    if ((dynamic && env->values && !out->expanded[i]) || (secret && !out->shapes[i])) ok = false;
     out->vars[i] = (ka_var){ a->var_names[i], dynamic ? out->expanded[i] : t, t, secret, out->shapes[i] };
   }
+  return ok;
 }
 
 /* The values of the secret variables app a's templates use, into
@@ -72,12 +77,12 @@ void kx_app_config_release(kx_app_cfg *c) {
   }
 }
 
-void kx_app_config(const km_manifest *m, const km_app *a, const kx_env *env, kx_app_cfg *out) {
+int kx_app_config(const km_manifest *m, const km_app *a, const kx_env *env, kx_app_cfg *out) {
   int ng = 0;
   for (int s = 0; s < a->nstores && ng < 64; s++)
     for (int k = 0; k < m->nstores; k++)
       if (!strcmp(m->stores[k].name, a->stores[s])) out->grants[ng++] = (ka_store_grant){ a->stores[s], env->stores[k] };
-  kx_app_vars(m, a, env, out);
+  bool vars_ok = kx_app_vars(m, a, env, out);
   snprintf(out->sdk, sizeof out->sdk, "%s", env->sdk);
   if (env->artifacts) {  /* unpacked as DIR/app beside DIR/sdk */
     snprintf(out->sdk, sizeof out->sdk, "%s", a->dir);
@@ -102,6 +107,9 @@ void kx_app_config(const km_manifest *m, const km_app *a, const kx_env *env, kx_
     .exclude = out->exclude, .nexclude = nx, .rebuild_stale = env->use_built,
     .tier = env->tier,
   };
+  if (vars_ok) return 0;
+  fprintf(stderr, "Error: app %s: out of memory expanding its [app.variables]\n", a->name);
+  return -1;
 }
 
 /* The ms since t0 (kp_monotonic_ns). */
@@ -124,7 +132,10 @@ static void kx_rebuilt(const km_manifest *m, int i, ka_app *app, const kx_app_cf
 ka_app *kx_boot(const km_manifest *m, int i, const kx_env *env) {
   const km_app *a = &m->apps[i];
   kx_app_cfg c;
-  kx_app_config(m, a, env, &c);
+  if (kx_app_config(m, a, env, &c) != 0) {
+    kx_app_config_release(&c);
+    return NULL;
+  }
   char err[1024] = "", *built = env->artifacts ? ku_strdup(env->artifact_paths[i])
                               : env->use_built ? kx_artifact_path(m, a) : NULL;
   if ((env->artifacts || env->use_built) && !built) {
