@@ -399,21 +399,28 @@ def _stream(rest):
 def _secret_values():
     """The secrets in the app's variables: for each [key, shape] of the
     config's "secrets", the parts of the key's value standing where the
-    shape has {{!}} (a secret variable; {{?}} is another one), or the whole
-    value when the shape is null, does not match or leaves a secret empty
-    (two references side by side)."""
+    shape has {{!}} (a secret variable; {{?}} is another one) when the shape
+    splits the value in exactly one way, else the whole value: when the
+    shape is null, does not match, leaves a secret empty (two references
+    side by side) or could split it in more than one way (a secret
+    "p@ss:w0rd" in "{{?}}:{{!}}@{{?}}" could end at either "@")."""
     found = []
     for key, shape in _secret_keys:
         try:
             value = _krait.variable(key) or ""
         except Exception:
             continue
-        match = None
+        secret = None
         if shape:
-            pattern = "".join("(.*?)" if p == "{{!}}" else ".*?" if p == "{{?}}" else re.escape(p)
-                              for p in re.split(r"(\{\{[!?]\}\})", shape))
-            match = re.fullmatch(pattern, value, re.S)
-        found.extend(match.groups() if match and all(match.groups()) else [value])
+            parts = re.split(r"(\{\{[!?]\}\})", shape)
+            # shortest and longest matches of every reference agree only
+            # when there is a single way to split the value
+            lazy, greedy = (re.fullmatch("".join("(.*%s)" % q if p in ("{{!}}", "{{?}}") else re.escape(p)
+                                                 for p in parts), value, re.S) for q in ("?", ""))
+            if lazy and greedy and lazy.groups() == greedy.groups():
+                secret = [g for p, g in zip([p for p in parts if p in ("{{!}}", "{{?}}")], lazy.groups())
+                          if p == "{{!}}"]
+        found.extend(secret if secret and all(secret) else [value])
     return sorted({v for v in found if v}, key=len, reverse=True)
 
 

@@ -75,12 +75,32 @@ static bool ka_view(ka_app *a, const ka_app_config *cfg) {
   return (a->envp[a->envc++] = ku_strdup("PYTHONDONTWRITEBYTECODE=1")) && ok;
 }
 
-/* s as a JSON string at o (bytes other than printable ASCII as \u00XX;
-** at most 6 bytes per byte of s, plus 2); the end. */
+/* The length of the valid UTF-8 sequence of 2 to 4 bytes at c (a
+** NUL-terminated string), or 0. */
+static size_t ka_utf8_seq(const unsigned char *c) {
+  size_t len = *c >= 0xc2 && *c <= 0xdf ? 2 : *c >= 0xe0 && *c <= 0xef ? 3 : *c >= 0xf0 && *c <= 0xf4 ? 4 : 0;
+  for (size_t k = 1; k < len; k++)
+    if (!c[k]) return 0;
+  return len && ku_utf8_valid(c, len) ? len : 0;
+}
+
+/* s as a JSON string at o: valid UTF-8 as it is (an app variable key
+** like "cl\u00e9" reaches Python unchanged), control characters, DEL,
+** '"', '\\' and bytes of invalid UTF-8 as \u00XX (at most 6 bytes per
+** byte of s, plus 2); the end. */
 static char *ka_json_str(char *o, const char *s) {
   *o++ = '"';
-  for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+  for (const unsigned char *c = (const unsigned char *)s; *c;) {
+    size_t len = *c >= 0x80 ? ka_utf8_seq(c) : 0;
+    if (len) {
+      memcpy(o, c, len);
+      o += len;
+      c += len;
+      continue;
+    }
     o += *c < 0x20 || *c >= 0x7f || *c == '"' || *c == '\\' ? sprintf(o, "\\u%04x", *c) : sprintf(o, "%c", *c);
+    c++;
+  }
   *o++ = '"';
   *o = '\0';
   return o;

@@ -198,8 +198,7 @@ int kx_build_one(const km_manifest *m, int i, ka_app *app, const ka_app_config *
 int kx_build_save(const km_manifest *m, ka_app **apps, const kx_env *env) {
   for (int i = 0; i < m->napps; i++) {
     kx_app_cfg c;
-    kx_app_config(m, &m->apps[i], env, &c);
-    int rc = kx_build_one(m, i, apps[i], &c.cfg, env->sign);
+    int rc = kx_app_config(m, &m->apps[i], env, &c) == 0 ? kx_build_one(m, i, apps[i], &c.cfg, env->sign) : -1;
     kx_app_config_release(&c);
     if (rc != 0) return -1;
   }

@@ -51,23 +51,29 @@ kk_store **kx_open_stores(const km_manifest *m) {
 
 /* App a's variables into out->vars: each template, and its value when
 ** serving (a literal template is its own value; one with references is
-** expanded from env->values, else NULL: krait build resolves none). */
-static void kx_app_vars(const km_manifest *m, const km_app *a, const kx_env *env, kx_app_cfg *out) {
-  for (int i = 0; i < a->nvars && i < 64; i++) {
+** expanded from env->values, else NULL: krait build resolves none).
+** false when memory ran out (what was made is freed by
+** kx_app_config_release). */
+static bool kx_app_vars(const km_manifest *m, const km_app *a, const kx_env *env, kx_app_cfg *out) {
+  bool ok = true;
+  for (int i = 0; i < a->nvars && i < KM_APP_VARS_MAX; i++) {
     const char *t = a->var_values[i];
     bool dynamic = km_template_dynamic(t);
     out->expanded[i] = dynamic && env->values ? km_template_expand(m, t, env->values) : NULL;
     bool secret = km_template_uses(m, t, -1);
     out->shapes[i] = secret ? km_template_shape(m, t) : NULL;
+    if ((dynamic && env->values && !out->expanded[i]) || (secret && !out->shapes[i])) ok = false;
     out->vars[i] = (ka_var){ a->var_names[i], dynamic ? out->expanded[i] : t, t, secret, out->shapes[i] };
   }
+  return ok;
 }
 
 /* The values of the secret variables app a's templates use, into
-** out->secrets (none for krait build); how many. */
+** out->secrets (none for krait build); how many (the manifest refuses an
+** app using more than KM_APP_VARS_MAX). */
 static int kx_app_secrets(const km_manifest *m, const km_app *a, const kx_env *env, kx_app_cfg *out) {
   int n = 0;
-  for (int v = 0; env->values && v < m->nvars && n < 64; v++) {
+  for (int v = 0; env->values && v < m->nvars && n < KM_APP_VARS_MAX; v++) {
     bool used = false;
     for (int i = 0; i < a->nvars && !used; i++) used = km_template_uses(m, a->var_values[i], v);
     if (used && m->vars[v].secret && env->values[v][0]) out->secrets[n++] = env->values[v];
@@ -82,7 +88,7 @@ void kx_app_config_release(kx_app_cfg *c) {
   }
 }
 
-void kx_app_config(const km_manifest *m, const km_app *a, const kx_env *env, kx_app_cfg *out) {
+int kx_app_config(const km_manifest *m, const km_app *a, const kx_env *env, kx_app_cfg *out) {
   int ng = 0;
   for (int s = 0; s < a->nstores && ng < 64; s++)
     for (int k = 0; k < m->nstores; k++)
@@ -92,7 +98,7 @@ void kx_app_config(const km_manifest *m, const km_app *a, const kx_env *env, kx_
     for (int k = 0; k < m->nsqldbs; k++)
       if (!strcmp(m->sqldbs[k].name, a->sqldbs[s]))
         out->sqlite[nq++] = (ka_sqlite_grant){ m->sqldbs[k].name, m->sqldbs[k].path };
-  kx_app_vars(m, a, env, out);
+  bool vars_ok = kx_app_vars(m, a, env, out);
   snprintf(out->sdk, sizeof out->sdk, "%s", env->sdk);
   if (env->artifacts) {  /* unpacked as DIR/app beside DIR/sdk */
     snprintf(out->sdk, sizeof out->sdk, "%s", a->dir);
@@ -112,7 +118,7 @@ void kx_app_config(const km_manifest *m, const km_app *a, const kx_env *env, kx_
     .style = a->style, .module = a->module, .wsgi = a->wsgi,
     .site_packages = (const char *const *)a->site_packages, .nsite_packages = a->nsite_packages,
     .stores = out->grants, .nstores = ng, .sqlite = out->sqlite, .nsqlite = nq,
-    .vars = out->vars, .nvars = a->nvars < 64 ? a->nvars : 64,
+    .vars = out->vars, .nvars = a->nvars < KM_APP_VARS_MAX ? a->nvars : KM_APP_VARS_MAX,
     .secrets = out->secrets, .nsecrets = kx_app_secrets(m, a, env, out),
     .timeout_ns = a->timeout_ms * 1000000u, .fuel = a->fuel,
     .max_memory = a->max_memory_mb << 20, .max_disk = a->max_disk_mb << 20, .debug = a->debug,
@@ -120,6 +126,9 @@ void kx_app_config(const km_manifest *m, const km_app *a, const kx_env *env, kx_
     .exclude = out->exclude, .nexclude = nx, .rebuild_stale = env->use_built,
     .tier = env->tier,
   };
+  if (vars_ok) return 0;
+  fprintf(stderr, "Error: app %s: out of memory expanding its [app.variables]\n", a->name);
+  return -1;
 }
 
 /* The ms since t0 (kp_monotonic_ns). */
@@ -142,7 +151,10 @@ static void kx_rebuilt(const km_manifest *m, int i, ka_app *app, const kx_app_cf
 ka_app *kx_boot(const km_manifest *m, int i, const kx_env *env) {
   const km_app *a = &m->apps[i];
   kx_app_cfg c;
-  kx_app_config(m, a, env, &c);
+  if (kx_app_config(m, a, env, &c) != 0) {
+    kx_app_config_release(&c);
+    return NULL;
+  }
   char err[1024] = "", *built = env->artifacts ? ku_strdup(env->artifact_paths[i])
                               : env->use_built ? kx_artifact_path(m, a) : NULL;
   if ((env->artifacts || env->use_built) && !built) {

@@ -39,12 +39,13 @@ typedef struct kx_app_cfg {
   ka_app_config cfg;
   ka_store_grant grants[64];
   ka_sqlite_grant sqlite[64];  /* the app's SQLite databases */
-  ka_var vars[64];
-  char *expanded[64];          /* vars[i].value, when its template was
-                                  expanded (kx_app_config_release frees) */
-  char *shapes[64];            /* vars[i].shape (km_template_shape) */
-  const char *secrets[64];     /* env->values of the secret variables the
-                                  app's templates use */
+  ka_var vars[KM_APP_VARS_MAX];
+  char *expanded[KM_APP_VARS_MAX]; /* vars[i].value, when its template
+                                  was expanded (kx_app_config_release
+                                  frees) */
+  char *shapes[KM_APP_VARS_MAX];   /* vars[i].shape (km_template_shape) */
+  const char *secrets[KM_APP_VARS_MAX]; /* env->values of the secret
+                                  variables the app's templates use */
   const char *exclude[136];
   char sdk[4200];
 } kx_app_cfg;
@@ -55,8 +56,10 @@ typedef struct kx_app_cfg {
 kk_store **kx_open_stores(const km_manifest *m);
 
 /* Fills out for app a of m (an artifact's app uses the SDK unpacked
-** beside it). */
-void kx_app_config(const km_manifest *m, const km_app *a, const kx_env *env, kx_app_cfg *out);
+** beside it). 0, or -1 after printing "out of memory" when a variable's
+** template could not be expanded (kx_app_config_release still frees
+** out). */
+int kx_app_config(const km_manifest *m, const km_app *a, const kx_env *env, kx_app_cfg *out);
 
 /* Frees what kx_app_config allocated in c (its expanded templates). */
 void kx_app_config_release(kx_app_cfg *c);

@@ -94,9 +94,9 @@ static const char *kx_inside(const kx_watch *w, int i, const char *path) {
 /* Whether the file at path (inside app i's folder) would be in its bundle. */
 static bool kx_counts(kx_watch *w, int i, const char *path) {
   kx_app_cfg c;
-  kx_app_config(w->m, &w->m->apps[i], w->env, &c);
+  bool config = kx_app_config(w->m, &w->m->apps[i], w->env, &c) == 0;
   c.cfg.app_dir = w->roots[i];   /* the real path the watched paths start with */
-  bool holds = ka_bundle_holds(&c.cfg, path);
+  bool holds = !config || ka_bundle_holds(&c.cfg, path);   /* out of memory: rebuild, which says so */
   kx_app_config_release(&c);
   return holds;
 }

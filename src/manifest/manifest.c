@@ -188,6 +188,23 @@ static const char *const km_app_keys[] = {
 };
 static const char *const km_limit_keys[] = { "timeout_ms", "fuel", "max_memory_mb", "max_disk_mb", NULL };
 
+/* Refuses app a's [app.variables] table t when it has more than
+** KM_APP_VARS_MAX entries or its templates use more secret variables. */
+static void km_app_vars_limit(km_rd *r, const km_toml_value *t, const km_app *a) {
+  int secrets = 0;
+  for (int v = 0; !r->failed && v < r->m->nvars; v++) {
+    bool used = false;
+    for (int i = 0; r->m->vars[v].secret && i < a->nvars && !used; i++)
+      used = km_template_uses(r->m, a->var_values[i], v);
+    secrets += used;
+  }
+  if (!r->failed && a->nvars > KM_APP_VARS_MAX)
+    km_err(r, t, "app \"%s\" has %d [app.variables] entries; at most %d", a->name, a->nvars, KM_APP_VARS_MAX);
+  else if (!r->failed && secrets > KM_APP_VARS_MAX)
+    km_err(r, t, "app \"%s\" uses %d secret variables in its [app.variables]; at most %d (each must be "
+           "redacted from its logs)", a->name, secrets, KM_APP_VARS_MAX);
+}
+
 /* The [app.limits] and [app.variables] tables of app t. */
 static void km_app_extras(km_rd *r, const km_toml_value *t, km_app *a) {
   const km_toml_value *lim = km_toml_get(t, "limits"), *vars = km_toml_get(t, "variables");
@@ -217,6 +234,7 @@ static void km_app_extras(km_rd *r, const km_toml_value *t, km_app *a) {
       km_err(r, v, "app \"%s\" variable \"%s\": \"%s\" %s", a->name, km_show(a->var_names[i], shown),
              km_show(a->var_values[i], tshown), why);
   }
+  km_app_vars_limit(r, vars, a);
 }
 
 /* One [variables] entry: { default = "..." } or { required = true }, and
@@ -239,7 +257,11 @@ static void km_read_var(km_rd *r, const km_toml_value *t, km_var *var) {
     km_err(r, v, "required must be true or false");
   if ((v = km_toml_get(t, "secret")) && !km_toml_bool(v, &var->secret))
     km_err(r, v, "secret must be true or false");
-  if (!r->failed && var->required == (var->dflt != NULL))
+  if (!r->failed && var->secret && var->dflt)
+    km_err(r, t, "variable \"%s\" is secret and has a default: a default is kept in the manifest and "
+           "in every artifact built from it; make it required = true and set its value in the "
+           "environment (KRAIT_VARIABLE_...) or the --variables-file", var->name);
+  else if (!r->failed && var->required == (var->dflt != NULL))
     km_err(r, t, "variable \"%s\" needs %s", var->name, var->required
            ? "either required = true or a default, not both" : "a default = \"...\" or required = true");
 }

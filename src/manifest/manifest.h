@@ -133,6 +133,11 @@ bool km_var_name_ok(const char *name);
 /* The index of the [variables] entry named by n bytes at name, or -1. */
 int km_var_find(const km_manifest *m, const char *name, size_t n);
 
+/* The most [app.variables] entries an app may have, and the most secret
+** variables its templates may use (krait serve keeps each in a fixed
+** table; more are refused at load, never left out of redaction). */
+#define KM_APP_VARS_MAX 64
+
 /* Why template t is wrong given m's [variables] (an unclosed "{{", a bad
 ** or undeclared name), written into why; NULL when it is fine. */
 const char *km_template_check(const km_manifest *m, const char *t, char *why, size_t n);

@@ -177,25 +177,16 @@ static int km_varfile_open(const char *path, char **text, size_t *len, char *err
   return 0;
 }
 
-/* The TOML error te of --variables-file path in err, with every quoted
-** part of its message (the parser quotes what it found: a value, part of
-** one) shown as "..." so that no secret gets into krait's output. */
+/* The TOML error te of --variables-file path in err: only where it is.
+** The parser's message quotes, or cuts short, what it found (an unquoted
+** value of 300 characters, "a:b" read as a time), and this file holds
+** secrets, so none of its text is shown. "out of memory" when that is
+** why it failed. */
 static void km_varfile_syntax(const km_toml_error *te, const char *path, char *err, size_t errlen) {
-  char what[sizeof te->message];
-  const char *m = te->message;
-  size_t o = 0;
-  if (strncmp(m, path, strlen(path)) != 0) m = "not valid TOML";   /* its name cut short */
-  else m += strlen(path);
-  while (*m == ':' || (*m >= '0' && *m <= '9') || *m == ' ') m++;
-  for (; *m && o + 6 < sizeof what; m++) {
-    const char *close = (*m == '"' || *m == '\'') ? strchr(m + 1, *m) : NULL;
-    if (!close) { what[o++] = *m; continue; }
-    o += (size_t)sprintf(what + o, "%c...%c", *m, *m);
-    m = close;
-  }
-  what[o] = '\0';
-  snprintf(err, errlen, "--variables-file %s:%u:%u: %s (quoted text hidden: the file holds secrets); "
-           "write one name = \"value\" line per variable", path, te->line, te->col, what);
+  if (te->out_of_memory) snprintf(err, errlen, "--variables-file %s: out of memory", path);
+  else snprintf(err, errlen, "--variables-file %s:%u:%u: not valid TOML (the text is not shown: the file "
+           "holds secrets); write one name = \"value\" line per variable, the value in double quotes",
+           path, te->line, te->col);
 }
 
 /* Puts file's entries into from_file (one slot per [variables] entry):
@@ -255,21 +246,29 @@ static const char *km_var_env(const char *name) {
   return getenv(env);
 }
 
-/* Names the required variables of m that have no value in err. */
+/* Names the required variables of m that have no value in err (as many
+** as fit, then "and N more"). */
 static void km_vars_missing(const km_manifest *m, char **values, char *err, size_t errlen) {
   char list[768] = "";
   size_t o = 0;
-  int count = 0;
+  int count = 0, listed = 0;
+  /* room for the message's own ~110 bytes and " and N more" */
+  size_t room = errlen > 150 + 120 ? errlen - 150 : 120;
+  if (room > sizeof list - 16) room = sizeof list - 16;
   for (int i = 0; i < m->nvars; i++) {
-    if (values[i] || o >= sizeof list) continue;
+    if (values[i]) continue;
+    count++;
+    if (o + 2 * strlen(m->vars[i].name) + sizeof KM_VAR_ENV + 8 > room) continue;   /* counted, not listed */
+    listed++;
     char up[80];
     size_t k = 0;
     for (const char *c = m->vars[i].name; *c && k < sizeof up - 1; c++)
       up[k++] = (char)(*c >= 'a' && *c <= 'z' ? *c - 'a' + 'A' : *c);
     up[k] = '\0';
-    o += (size_t)snprintf(list + o, sizeof list - o, "%s\"%s\" (" KM_VAR_ENV "%s)", count++ ? ", " : "",
+    o += (size_t)snprintf(list + o, sizeof list - o, "%s\"%s\" (" KM_VAR_ENV "%s)", listed > 1 ? ", " : "",
                           m->vars[i].name, up);
   }
+  if (count > listed) snprintf(list + o, sizeof list - o, " and %d more", count - listed);
   snprintf(err, errlen, "required variable%s %s %s no value: set %s in the environment or in the "
            "--variables-file", count > 1 ? "s" : "", list, count > 1 ? "have" : "has",
            count > 1 ? "them" : "it");

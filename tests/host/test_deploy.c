@@ -7,6 +7,8 @@
 #include "deploy/deploy.h"
 #include "util/util.h"
 
+#include <string.h>
+
 /* A manifest of two apps with three routes, built by hand. */
 static char *t_routes_a[] = { "/a/...", "/a" }, *t_routes_b[] = { "/b/..." };
 static km_app t_apps[] = {
@@ -66,8 +68,45 @@ static void test_server_new_address_taken(void) {
   CHECK_CONTAINS(err, "cannot serve on 192.0.2.1:80: listen on 192.0.2.1 port 80: ");
 }
 
+/* kx_app_config with the n-th allocation failing in turn: each failure
+** is -1 (it printed "out of memory"), never a config whose variable has
+** no value (it failed later with a misleading error) or no shape; until it
+** makes the config. */
+static void test_app_config_faults(void) {
+  static const char text[] = "[variables]\nuser = { default = \"app\" }\npw = { required = true, secret = true }\n"
+                             "[app]\nstyle = \"spin\"\n[app.variables]\ndsn = \"{{ user }}:{{ pw }}@db\"\n"
+                             "who = \"{{ user }}\"\nplain = \"x\"\n";
+  km_source src = { "/srv/site/krait.toml", "/srv/site", NULL, false };
+  char err[512];
+  km_manifest *m = km_manifest_read(text, strlen(text), &src, err, sizeof err);
+  CHECK(m);
+  if (!m) return;
+  char *values[] = { "app", "hunter2", NULL };
+  kx_env env = { .home = "/h", .sdk = "/s", .values = values };
+  static kx_app_cfg c;
+  int rc = -1;
+  long n = 0;
+  for (; n < 100 && rc != 0; n++) {
+    memset(&c, 0, sizeof c);
+    ku_fail_alloc_after(n);
+    rc = kx_app_config(m, &m->apps[0], &env, &c);
+    ku_fail_alloc_after(-1);
+    if (rc == 0) {
+      CHECK_INT(c.cfg.nvars, 3);
+      CHECK_STR(c.cfg.vars[0].value, "app:hunter2@db");
+      CHECK_STR(c.cfg.vars[0].shape, "{{?}}:{{!}}@db");
+      CHECK_STR(c.cfg.vars[1].value, "app");
+      CHECK_INT(c.cfg.nsecrets, 1);
+    }
+    kx_app_config_release(&c);
+  }
+  CHECK(rc == 0 && n > 2);
+  km_manifest_free(m);
+}
+
 int main(void) {
   RUN(test_server_new_faults);
   RUN(test_server_new_address_taken);
+  RUN(test_app_config_faults);
   return t_summary();
 }

@@ -8,6 +8,7 @@
 #include "manifest/toml.h"
 #include "util/util.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -884,12 +885,16 @@ static void test_manifest_variable_errors(void) {
     { "[variables]\na = \"1\"\n[app]\nstyle = \"spin\"\n",
       "/srv/site/krait.toml:2: variable \"a\" must be a table" },
     { "variables = 3\n[app]\nstyle = \"spin\"\n", "/srv/site/krait.toml:1: variables must be a table" },
+    { "[variables]\nk = { default = \"hunter2\", secret = true }\n[app]\nstyle = \"spin\"\n",
+      "/srv/site/krait.toml:2: variable \"k\" is secret and has a default: a default is kept in the manifest "
+      "and in every artifact built from it; make it required = true and set its value in the environment "
+      "(KRAIT_VARIABLE_...) or the --variables-file" },
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) CHECK_CONTAINS(t_manifest_fail(cases[i][0], false), cases[i][1]);
   /* one variable declared differently by two artifacts: refused when merging */
   km_manifest *a = t_manifest_of("[variables]\nv = { default = \"1\" }\n[app]\nname = \"a\"\nstyle = \"spin\"\n"
                                  "[app.variables]\nk = \"{{v}}\"\n", false);
-  km_manifest *b = t_manifest_of("[variables]\nv = { default = \"1\", secret = true }\n[app]\nname = \"b\"\n"
+  km_manifest *b = t_manifest_of("[variables]\nv = { default = \"2\" }\n[app]\nname = \"b\"\n"
                                  "style = \"spin\"\nroute = \"/b\"\n", false);
   char err[512] = "";
   int rc = a && b ? km_manifest_merge(a, b, err, sizeof err) : 0;
@@ -949,15 +954,37 @@ static void test_variables_resolve(void) {
   t_write(path, "key = \"k\"\npin = [\"x\"]\n", 0600);
   CHECK(!km_vars_resolve(m, path, err, sizeof err));
   CHECK_CONTAINS(err, ":2: pin must be a string");
-  static const char *const leaky[] = { "key = hunter2xyz\n", "key = 123hunter2xyz\n", "key = 'hunter2xyz\n",
-                                       "key = \"hunter2xyz\" x\n", "key = \"hunter2xyz\\q\"\n" };
+  /* a JWT of 300+ characters unquoted: the parser's message, cut short,
+  ** held its first 284 characters; "a:b" is read as a bad time */
+  char jwt[400];
+  snprintf(jwt, sizeof jwt, "key = eyJhbGciOiJIUzI1NiJ9%0300dhunter2xyz\n", 0);
+  const char *const leaky[] = { "key = hunter2xyz\n", "key = 123hunter2xyz\n", "key = 'hunter2xyz\n",
+                                       "key = \"hunter2xyz\" x\n", "key = \"hunter2xyz\\q\"\n", jwt,
+                                       "key = 12:34:hunter2\n", "key = 12:hunter2\n",
+                                       "key = 1979-05-27Thunter2\n", "key = eyJhbGciOi" };
+  char want[600];
   for (size_t i = 0; i < sizeof leaky / sizeof *leaky; i++) {   /* syntax errors never echo a value */
     t_write(path, leaky[i], 0600);
     CHECK(!km_vars_resolve(m, path, err, sizeof err));
-    CHECK_CONTAINS(err, ":1:");
-    CHECK_CONTAINS(err, "quoted text hidden");
-    CHECK(!strstr(err, "hunter2"));
-    if (strstr(err, "hunter2")) printf("  %s\n", err);
+    snprintf(want, sizeof want, "--variables-file %s:1:", path);
+    CHECK(strncmp(err, want, strlen(want)) == 0);
+    CHECK(!strstr(err, "hunter2") && !strstr(err, "eyJ") && !strstr(err, "0000"));
+    if (strstr(err, "hunter2") || strstr(err, "eyJ")) printf("  %s\n", err);
+    CHECK_CONTAINS(err, ": not valid TOML (the text is not shown: the file holds secrets); write one "
+                   "name = \"value\" line per variable, the value in double quotes");
+  }
+  char longdir[300], longpath[400];   /* a long path: still named in full */
+  snprintf(longdir, sizeof longdir, "/tmp/krait-test-vars-%0200d", 7);
+  snprintf(longpath, sizeof longpath, "%s/vars.toml", longdir);
+  if (mkdir(longdir, 0700) == 0 || errno == EEXIST) {
+    t_write(longpath, "key = hunter2xyz\n", 0600);
+    char big[1024];
+    CHECK(!km_vars_resolve(m, longpath, big, sizeof big));
+    snprintf(want, sizeof want, "--variables-file %s:1:7: not valid TOML", longpath);
+    CHECK_CONTAINS(big, want);
+    CHECK(!strstr(big, "hunter2"));
+    unlink(longpath);
+    rmdir(longdir);
   }
   t_write(path, "key = \"k\\u0000\"\n", 0600);
   CHECK(!km_vars_resolve(m, path, err, sizeof err));
@@ -985,6 +1012,49 @@ static void test_variables_resolve(void) {
   unsetenv("KRAIT_VARIABLE_COLOR");
   unsetenv("KRAIT_VARIABLE_PIN");
   km_manifest_free(m);
+}
+
+/* Limits of the variables: more required ones missing than a message
+** can list are all counted ("and N more"); an app with more than
+** KM_APP_VARS_MAX [app.variables] entries, or using more secret
+** variables, is refused (they were left out of redaction). */
+static void test_variables_limits(void) {
+  char *text = ku_malloc(1 << 16), err[1024];
+  size_t o = (size_t)sprintf(text, "[variables]\n");
+  for (int i = 0; i < 30; i++) o += (size_t)sprintf(text + o, "variable_number_%02d_with_a_long_name = { required = true }\n", i);
+  sprintf(text + o, "[app]\nstyle = \"spin\"\n");
+  km_manifest *m = t_manifest_of(text, false);
+  CHECK(m);
+  for (int i = 0; m && i < 30; i++) {
+    char env[80];
+    snprintf(env, sizeof env, "KRAIT_VARIABLE_VARIABLE_NUMBER_%02d_WITH_A_LONG_NAME", i);
+    unsetenv(env);
+  }
+  CHECK(m && !km_vars_resolve(m, NULL, err, sizeof err));
+  int listed = 0, more = 0;
+  for (const char *p = err; (p = strstr(p, "(KRAIT_VARIABLE_")); p++) listed++;
+  const char *and = strstr(err, " and ");
+  CHECK(and && sscanf(and, " and %d more have", &more) == 1);
+  CHECK_INT(listed + more, 30);
+  CHECK(listed > 3 && more > 0);
+  CHECK_CONTAINS(err, " more have no value: set them in the environment or in the --variables-file");
+  km_manifest_free(m);
+  for (int secret = 0; secret < 2; secret++) {   /* 65 entries; 65 secrets in 1 entry */
+    o = (size_t)sprintf(text, "[variables]\n");
+    for (int i = 0; i < 65; i++) o += (size_t)sprintf(text + o, "v%d = { required = true, secret = true }\n", i);
+    o += (size_t)sprintf(text + o, "[app]\nstyle = \"spin\"\n[app.variables]\n");
+    if (secret) {
+      o += (size_t)sprintf(text + o, "all = \"");
+      for (int i = 0; i < 65; i++) o += (size_t)sprintf(text + o, "{{ v%d }}.", i);
+      sprintf(text + o, "\"\n");
+    } else {
+      for (int i = 0; i < 65; i++) o += (size_t)sprintf(text + o, "k%d = \"x\"\n", i);
+    }
+    CHECK_CONTAINS(t_manifest_fail(text, false), secret
+                   ? "/srv/site/krait.toml:69: app \"app1\" uses 65 secret variables in its [app.variables]; at most 64"
+                   : "/srv/site/krait.toml:69: app \"app1\" has 65 [app.variables] entries; at most 64");
+  }
+  ku_free(text);
 }
 
 /* allowed_outbound_hosts: stored as written, each entry checked with
@@ -1239,7 +1309,7 @@ static void test_manifest_fault_injection(void) {
     "include = [\"x\"]\nallowed_outbound_hosts = [\"https://a.example\", \"*://*.b:*\"]\n[app.variables]\ngreeting = \"hi\"\nother = \"v\"\nt = \"<{{ a }}>\"\n"
     "[[app]]\nstyle = \"wsgi\"\nwsgi = \"m:app\"\nroute = \"/w\"\n"
     "[key_value_stores.cache]\npath = \"c.db\"\n[key_value_stores.r]\nbackend = \"redis\"\n"
-    "url = \"redis://localhost:6379/0\"\n[variables]\na = { default = \"1\", secret = true }\n";
+    "url = \"redis://localhost:6379/0\"\n[variables]\na = { required = true, secret = true }\n";
   long n = 0;
   km_manifest *m = NULL;
   for (; n < 100000 && !m; n++) {
@@ -1286,6 +1356,7 @@ int main(void) {
   RUN(test_manifest_variables);
   RUN(test_manifest_variable_errors);
   RUN(test_variables_resolve);
+  RUN(test_variables_limits);
   RUN(test_manifest_outbound);
   RUN(test_manifest_sqlite);
   RUN(test_depth_limit);

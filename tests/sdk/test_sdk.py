@@ -312,6 +312,18 @@ class SpinTest(SdkTest):
         self.call()
         self.assert500(logged="RuntimeError: pw x in [secret] key k", debug=True)
 
+    def test_secret_shape_splitting_two_ways_redacts_the_value(self):
+        # "{{ user }}:{{ password }}@{{ host }}" with password "p@ss:w0rd":
+        # the password could end at either "@"; a shortest match found only
+        # "p" and left "[secret]@ss:w0rd" in the 500 body
+        fake.variables.update(dsn="u:p@ss:w0rd@h", key="k")
+        self.boot(self.SECRET_APP.replace('dsn.split(":")[2].split("@")[0]', '"x"'), style="spin",
+                  debug=True, secrets=[["dsn", "{{?}}:{{!}}@{{?}}"]])
+        self.call()
+        self.assert500(logged="RuntimeError: pw x in [secret] key k", debug=True)
+        for text in [fake.response[2].decode()] + [m for _, m in fake.logs]:
+            self.assertNotIn("w0rd", text)
+
     def test_boot_errors(self):
         with self.assertRaisesRegex(RuntimeError, r"^app.py defines no IncomingHandler "
                                     r"class \(spin style\)$"):

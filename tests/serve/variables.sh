@@ -135,7 +135,7 @@ serve_out() {
 serve_out --quiet
 check missing-required-exits-1 "$RC" 1
 contains missing-required-named "$OUT" 'required variable "api_key" (KRAIT_VARIABLE_API_KEY) has no value'
-contains missing-required-not-booted "$(echo "$OUT" | grep -c 'booted')" 0
+check missing-required-not-booted "$(echo "$OUT" | grep -c 'booted')" 0
 
 # ---- the variables file refused ---------------------------------------------
 chmod 644 "$A/vars.toml"
@@ -198,6 +198,8 @@ if start "$A" "$P" "$AP" --variables-file vars.toml; then
   contains log-redacted "$log" "ValueError: token [secret] refused"
   contains log-host-redacts "$log" "ERROR: the key is [secret]"
   kill "$SERVER"; wait "$SERVER" 2>/dev/null
+else
+  bad serving "no server"
 fi
 unset KRAIT_VARIABLE_COLOR
 
@@ -223,6 +225,27 @@ if KRAIT_VARIABLE_API_KEY=other-$SECRET KRAIT_VARIABLE_SHAPE=square start "$A" "
   check built-resolves-at-serve "$(curl -s "$U/spin/get?k=key")" "other-$SECRET"
   check built-default-or-env "$(curl -s "$U/spin/get?k=sentence")" "a square of size s, red."
   kill "$SERVER"; wait "$SERVER" 2>/dev/null
+else
+  bad built-snapshot "no server"
+fi
+# a stale artifact rebuilt while serving (app.py edited), the secret in the
+# environment: the artifact written again holds no value either
+echo "# edited" >>"$A/spin/app.py"
+P=$(free_port) AP=$(free_port)
+: >"$A/server.log"
+if KRAIT_VARIABLE_API_KEY=stale-$SECRET start "$A" "$P" "$AP"; then
+  check stale-serves-env-value "$(curl -s "http://127.0.0.1:$P/spin/get?k=key")" "stale-$SECRET"
+  kill "$SERVER"; wait "$SERVER" 2>/dev/null
+  contains stale-rebuilt "$(cat "$A/server.log")" "spin.krait was stale"
+  contains stale-rewritten "$(cat "$A/server.log")" "wrote $A/.krait/spin.krait"
+  found=""
+  grep -qa -- "$SECRET" "$A/.krait/spin.krait" && found="raw"
+  $EDIT "$A/.krait/spin.krait" - contains "$SECRET" && found="$found manifest"
+  check stale-rebuilt-artifact-no-secret "${found:-none}" "none"
+  contains stale-rebuilt-keeps-template "$($EDIT "$A/.krait/spin.krait" - show 2>/dev/null)" '"key" = "{{ api_key }}"'
+  lacks stale-log-no-secret "$(cat "$A/server.log")"
+else
+  bad stale-rebuilt "no server"
 fi
 # an artifact served elsewhere: its declarations travel, values do not
 unset KRAIT_VARIABLE_API_KEY
@@ -235,6 +258,8 @@ P=$(free_port) AP=$(free_port)
 if KRAIT_VARIABLE_API_KEY=art-$SECRET start "$T/elsewhere" "$P" "$AP" spin.krait; then
   check artifact-resolves-at-serve "$(curl -s "http://127.0.0.1:$P/spin/get?k=dsn")" "postgres://app:art-$SECRET@db/main"
   kill "$SERVER"; wait "$SERVER" 2>/dev/null
+else
+  bad artifact-elsewhere "no server"
 fi
 
 # ---- reading a variable while booting is refused ---------------------------
@@ -262,6 +287,45 @@ lacks boot-read-no-secret "$out"
 out=$(cd "$B" && KRAIT_VARIABLE_TOKEN=$SECRET "$K" build 2>&1)
 contains build-boot-read-refused "$out" 'read it in the handler'
 
+# ---- a secret the template could split two ways ----------------------------
+# "{{ user }}:{{ password }}@{{ host }}" with password "p@ss:w0rd": the
+# SDK once redacted only "p", leaving "[secret]@ss:w0rd" in the debug 500
+# body and, the log line no longer holding the whole password, in the log.
+# A UTF-8 app variable key ("clé") once reached the SDK's list of secrets
+# mangled (each byte its own \u00XX): its value was not redacted
+D=$T/split
+mkdir -p "$D"
+cat >"$D/krait.toml" <<'EOF'
+[variables]
+user = { default = "app" }
+host = { default = "db" }
+password = { required = true, secret = true }
+[app]
+style = "spin"
+debug = true
+[app.variables]
+dsn = "{{ user }}:{{ password }}@{{ host }}"
+"clé" = "{{ password }}"
+EOF
+cat >"$D/app.py" <<'EOF'
+from spin_sdk import http, variables
+class IncomingHandler(http.IncomingHandler):
+    def handle_request(self, request):
+        raise RuntimeError("cannot connect to " + variables.get("dsn") + " as " + variables.get("clé"))
+EOF
+P=$(free_port) AP=$(free_port)
+if KRAIT_VARIABLE_PASSWORD='p@ss:w0rd' start "$D" "$P" "$AP"; then
+  body=$(curl -s "http://127.0.0.1:$P/")
+  contains split-500-redacted "$body" "RuntimeError: cannot connect to [secret] as [secret]"
+  check split-500-no-part "$(echo "$body" | grep -c 'w0rd')" 0
+  kill "$SERVER"; wait "$SERVER" 2>/dev/null
+  log=$(cat "$D/server.log")
+  contains split-log-redacted "$log" "RuntimeError: cannot connect to [secret] as [secret]"
+  check split-log-no-part "$(echo "$log" | grep -c 'w0rd')" 0
+else
+  bad split "no server"
+fi
+
 # ---- manifest errors name file:line ----------------------------------------
 C=$T/bad
 mkdir -p "$C"
@@ -281,6 +345,7 @@ bad_manifest tmpl-bad-name 'refers to "A", which is not a variable name' '[varia
 bad_manifest var-upper-name "krait.toml:2: variable name \"Api\" is not allowed" '[variables]\nApi = { default = "1" }\n[app]\nstyle = "spin"\n'
 bad_manifest var-neither "krait.toml:2: variable \"a\" needs a default" '[variables]\na = { secret = true }\n[app]\nstyle = "spin"\n'
 bad_manifest var-both "krait.toml:2: variable \"a\" needs either required = true or a default, not both" '[variables]\na = { default = "x", required = true }\n[app]\nstyle = "spin"\n'
+bad_manifest var-secret-default "krait.toml:2: variable \"a\" is secret and has a default" '[variables]\na = { default = "x", secret = true }\n[app]\nstyle = "spin"\n'
 bad_manifest var-unknown-key 'unknown key "secrett"' '[variables]\na = { default = "x", secrett = true }\n[app]\nstyle = "spin"\n'
 bad_manifest var-not-table 'variable "a" must be a table' '[variables]\na = "x"\n[app]\nstyle = "spin"\n'
 out=$(cd "$A" && "$K" build --variables-file vars.toml 2>&1); rc=$?
