@@ -76,6 +76,7 @@ typedef struct ka_ctx {
   size_t result_len;
   struct ka_sqlconn *conns;    /* the request's open databases (sqldb.c) */
   int nconns;
+  char sqldeny[96];            /* what the sqlite authorizer last refused */
 } ka_ctx;
 
 /* bindings.c: a call's result as it is built, at most

@@ -50,14 +50,77 @@ static void ka_sql_mkparent(const char *path) {
   if (mkdir(dir, 0755) != 0 && errno != EEXIST) return;
 }
 
+/* SQL functions the guest may not call: host pointers (fts3_tokenizer,
+** fts5), loading code, and the shell's file access. */
+static const char *const ka_sql_denied_fns[] = {
+  "fts3_tokenizer", "fts5", "load_extension", "readfile", "writefile", "edit",
+};
+
+/* PRAGMAs the guest may run: informational ones with or without an
+** argument (a table or index name, or a per-connection switch)... */
+static const char *const ka_sql_pragmas[] = {
+  "table_info", "table_xinfo", "table_list", "index_list", "index_info", "index_xinfo",
+  "foreign_key_list", "foreign_key_check", "integrity_check", "quick_check",
+  "foreign_keys", "defer_foreign_keys", "user_version", "application_id",
+};
+/* ... and ones it may only read (no argument). */
+static const char *const ka_sql_pragmas_read[] = {
+  "journal_mode", "synchronous", "page_size", "page_count", "max_page_count",
+  "freelist_count", "data_version", "schema_version", "encoding",
+};
+
+/* Whether name is one of list's n entries (case-insensitive). */
+static bool ka_sql_listed(const char *const *list, size_t n, const char *name) {
+  for (size_t i = 0; name && i < n; i++)
+    if (sqlite3_stricmp(list[i], name) == 0) return true;
+  return false;
+}
+
+/* The authorizer (sqlite3_set_authorizer): refuses ATTACH/DETACH, the
+** functions above and every PRAGMA not allowed above, keeping what it
+** refused in x->sqldeny for the error. */
+static int ka_sql_auth(void *data, int action, const char *a, const char *b, const char *db,
+                       const char *trigger) {
+  ka_ctx *x = data;
+  (void)db; (void)trigger;
+  if (action == SQLITE_ATTACH || action == SQLITE_DETACH)
+    snprintf(x->sqldeny, sizeof x->sqldeny, "%s", action == SQLITE_ATTACH ? "ATTACH" : "DETACH");
+  else if (action == SQLITE_FUNCTION && ka_sql_listed(ka_sql_denied_fns, sizeof ka_sql_denied_fns /
+           sizeof *ka_sql_denied_fns, b))
+    snprintf(x->sqldeny, sizeof x->sqldeny, "the function %.40s()", b);
+  else if (action == SQLITE_PRAGMA && !ka_sql_listed(ka_sql_pragmas, sizeof ka_sql_pragmas /
+           sizeof *ka_sql_pragmas, a) && (b || !ka_sql_listed(ka_sql_pragmas_read,
+           sizeof ka_sql_pragmas_read / sizeof *ka_sql_pragmas_read, a)))
+    snprintf(x->sqldeny, sizeof x->sqldeny, "PRAGMA %.40s%s", a ? a : "?", b ? " with a value" : "");
+  else return SQLITE_OK;
+  return SQLITE_DENY;
+}
+
+/* Hardens db for untrusted SQL: no extension loading, no fts3_tokenizer,
+** defensive mode, untrusted schema, no attached databases, the authorizer,
+** the deadline's progress handler. */
+static void ka_sql_harden(ka_ctx *x, sqlite3 *db) {
+  sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, (int *)NULL);
+  sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_FTS3_TOKENIZER, 0, (int *)NULL);
+  sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
+  sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *)NULL);
+  sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 0);
+  sqlite3_set_authorizer(db, ka_sql_auth, x);
+  sqlite3_progress_handler(db, KA_SQL_PROGRESS_STEPS, ka_sql_progress, x);
+}
+
 /* Opens and sets up the file of grant g: WAL, synchronous=FULL (an
 ** acknowledged write survives the process being killed, and power loss),
-** no ATTACH (nor VACUUM INTO, which attaches: the app reaches only its
-** granted files), defensive mode, the deadline's progress handler. */
+** then hardened (ka_sql_harden). The path is the manifest's, opened as a
+** plain file name (never a URI: a "file:" path gets "./" before it), not
+** through a symbolic link. */
 static int32_t ka_sql_connect(ka_ctx *x, const ka_sqldb *g, sqlite3 **out) {
   sqlite3 *db = NULL;
+  char path[4096];
   ka_sql_mkparent(g->path);
-  int rc = sqlite3_open_v2(g->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+  snprintf(path, sizeof path, "%s%s", strncmp(g->path, "file:", 5) ? "" : "./", g->path);
+  int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                           SQLITE_OPEN_NOFOLLOW, NULL);
   if (rc == SQLITE_OK)
     rc = sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;", NULL, NULL, NULL);
   if (rc != SQLITE_OK) {
@@ -67,9 +130,7 @@ static int32_t ka_sql_connect(ka_ctx *x, const ka_sqldb *g, sqlite3 **out) {
     return ka_fail_call(x, KRAIT_E_BACKEND, "sqlite database \"%s\" cannot be opened (%s; the "
                         "server's log says more)", g->name, sqlite3_errstr(rc));
   }
-  sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 0);
-  sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
-  sqlite3_progress_handler(db, KA_SQL_PROGRESS_STEPS, ka_sql_progress, x);
+  ka_sql_harden(x, db);
   *out = db;
   return 0;
 }
@@ -114,6 +175,10 @@ static sqlite3 *ka_sql_conn(ka_ctx *x, uint32_t h, const char *op) {
 /* Maps a failed statement to a result: the deadline's interruption is
 ** E_TIMEOUT, everything else E_BACKEND with SQLite's message. */
 static int32_t ka_sql_fail(ka_ctx *x, sqlite3 *db, int rc, const char *op) {
+  if (x->sqldeny[0])
+    return ka_fail_call(x, KRAIT_E_DENIED, "%s: %s is refused: krait's sqlite binding does not "
+                        "let apps change the connection's safety settings, attach files or reach "
+                        "host pointers (docs/SECURITY.md)", op, x->sqldeny);
   if (rc == SQLITE_INTERRUPT || (x->deadline && kp_monotonic_ns() >= x->deadline)) {
     fprintf(x->app->log, "[%s] %s: the query was stopped at the request's deadline\n",
             x->app->name, op);
@@ -211,6 +276,7 @@ int32_t ka_sql_execute(ka_ctx *x, ku_cursor *in, ka_out *out) {
   if (x->deadline && kp_monotonic_ns() >= x->deadline) return ka_sql_fail(x, db, SQLITE_INTERRUPT, op);
   ka_sql_busy(x, db);
   if (n > INT32_MAX) return ka_fail_call(x, KRAIT_E_TOOBIG, "%s: the SQL is too long", op);
+  x->sqldeny[0] = '\0';
   if (sqlite3_prepare_v2(db, sql, (int)n, &st, &tail) != SQLITE_OK) return ka_sql_fail(x, db, sqlite3_errcode(db), op);
   if (st && ka_sql_more(db, tail, sql + n)) {
     sqlite3_finalize(st);
@@ -260,6 +326,7 @@ int32_t ka_sql_exec(ka_ctx *x, ku_cursor *in, ka_out *out) {
   while (sql < end) {
     sqlite3_stmt *st = NULL;
     const char *next = NULL;
+    x->sqldeny[0] = '\0';
     int rc = sqlite3_prepare_v2(db, sql, (int)(end - sql), &st, &next);
     if (rc != SQLITE_OK) return ka_sql_fail(x, db, rc, op);
     while (st && (rc = sqlite3_step(st)) == SQLITE_ROW) {}

@@ -89,6 +89,13 @@ class IncomingHandler(http.IncomingHandler):
             if op == "pragma":
                 r = db.execute("PRAGMA " + q["p"], [])
                 return Response(200, {}, str(r.rows[0].values[0].value).encode())
+            if op == "sql":   # any one statement; b=N binds an N-byte blob, t=S a text
+                ps = ([Value_Blob(b"\x41" * int(q["b"]))] if "b" in q else []) + \
+                     ([Value_Text(q["t"])] if "t" in q else [])
+                r = db.execute(q["s"], ps)
+                v = r.rows[0].values[0] if r.rows else None
+                shown = "none" if v is None else show(v)
+                return Response(200, {}, f"{shown} changes".encode())
             if op == "vacuum":
                 db.execute("VACUUM INTO ?", [Value_Text(q["p"])])
                 return Response(200, {}, b"vacuumed")
@@ -233,7 +240,7 @@ case $got in *"Error_AccessDenied True: "*"\"other\""*"sqlite_databases"*"[sqlit
 got=$(curl -s "$U/cf/nope")
 case $got in *"AttributeError"*"sqlite_databases"*) ok cf-unbound-names-key ;; *) bad cf-unbound-names-key "$got" ;; esac
 got=$(curl -s "$U/sp/attach?p=$T/attached.db")
-case $got in *"Error_Io"*"too many attached databases"*) ok attach-refused ;; *) bad attach-refused "$got" ;; esac
+case $got in *"Error_AccessDenied"*"ATTACH is refused"*) ok attach-refused ;; *) bad attach-refused "$got" ;; esac
 got=$(curl -s "$U/sp/raw")
 check channel-unknown-op "$(echo "$got" | sed -n 1p)" "-1 call: no host operation \"nosuch.op\" in this krait"
 case $(echo "$got" | sed -n 2p) in "-2 sqlite.execute: malformed request"*) ok channel-malformed-short ;; *) bad channel-malformed-short "$got" ;; esac
@@ -241,11 +248,38 @@ case $(echo "$got" | sed -n 3p) in "-2 sqlite.execute: malformed request"*) ok c
 check channel-bad-handle "$(echo "$got" | sed -n 4p)" "-6 sqlite.close: connection 7 is not open (closed, or never opened in this request)"
 check channel-codes-in-module "$(echo "$got" | sed -n 5p)" "codes -1 -2 -6 -7"
 got=$(curl -s "$U/sp/vacuum?p=$T/vacuumed.db")
-case $got in *"Error_Io"*"too many attached databases"*) ok vacuum-into-refused ;; *) bad vacuum-into-refused "$got" ;; esac
+case $got in *"Error_AccessDenied"*"ATTACH is refused"*) ok vacuum-into-refused ;; *) bad vacuum-into-refused "$got" ;; esac
 check vacuum-made-no-file "$([ -e "$T/vacuumed.db" ] && echo made || echo none)" "none"
 check synchronous-full "$(curl -s "$U/sp/pragma?p=synchronous")" "2"
 check journal-wal "$(curl -s "$U/sp/pragma?p=journal_mode")" "wal"
 check attach-made-no-file "$([ -e "$T/attached.db" ] && echo made || echo none)" "none"
+
+# ---- what the binding refuses (docs/SECURITY.md) ----------------------------
+sq() { curl -s --max-time 20 "$U/sp/sql?s=$(/usr/bin/python3.11 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$1")${2:+&$2}"; }
+refused() {   # name, sql, what the error names[, extra query]
+  local got; got=$(sq "$2" "${4:-}")
+  case $got in *"Error_AccessDenied"*"$3 is refused"*"docs/SECURITY.md"*) ok "$1" ;; *) bad "$1" "$got" ;; esac
+}
+refused fts3-tokenizer-1-arg "SELECT fts3_tokenizer('simple')" "the function fts3_tokenizer()"
+refused fts3-tokenizer-2-args-bound "SELECT fts3_tokenizer('simple', ?)" "the function fts3_tokenizer()" "b=8"
+refused fts3-tokenizer-name-bound "SELECT fts3_tokenizer(?)" "the function fts3_tokenizer()" "t=simple"
+refused load-extension "SELECT load_extension('/tmp/x.so')" "the function load_extension()"
+refused pragma-hard-heap-limit "PRAGMA hard_heap_limit = 1" "PRAGMA hard_heap_limit with a value"
+refused pragma-hard-heap-limit-read "PRAGMA hard_heap_limit" "PRAGMA hard_heap_limit"
+refused pragma-hard-heap-limit-vtab "SELECT * FROM pragma_hard_heap_limit" "PRAGMA hard_heap_limit"
+refused pragma-temp-store-directory "PRAGMA temp_store_directory = '/tmp'" "PRAGMA temp_store_directory with a value"
+refused pragma-journal-mode-set "PRAGMA journal_mode = DELETE" "PRAGMA journal_mode with a value"
+refused pragma-synchronous-set "PRAGMA synchronous = OFF" "PRAGMA synchronous with a value"
+refused pragma-writable-schema "PRAGMA writable_schema = 1" "PRAGMA writable_schema with a value"
+refused pragma-trusted-schema "PRAGMA trusted_schema = 1" "PRAGMA trusted_schema with a value"
+refused pragma-mmap-size "PRAGMA mmap_size = 1000000000" "PRAGMA mmap_size with a value"
+refused pragma-max-page-count-set "PRAGMA max_page_count = 99999999" "PRAGMA max_page_count with a value"
+refused detach "DETACH DATABASE main" "DETACH"
+check pragma-table-info-allowed "$(sq "SELECT name FROM pragma_table_info('notes') LIMIT 1")" "'id' changes"
+check pragma-foreign-keys-allowed "$(sq "PRAGMA foreign_keys = ON")" "none changes"
+check pragma-user-version-allowed "$(sq "PRAGMA user_version")" "0 changes"
+check crud-after-refusals "$(curl -s "$U/sp/count")" "2"
+check journal-still-wal "$(curl -s "$U/sp/pragma?p=journal_mode")" "wal"
 
 # ---- errors --------------------------------------------------------------------
 got=$(curl -s "$U/sp/big")
