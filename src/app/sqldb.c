@@ -17,6 +17,10 @@
 #define KA_SQL_MAX_CONNS 16
 /* The busy timeout (ms) of an app without a request deadline. */
 #define KA_SQL_BUSY_MS 5000
+/* The longest SQL text one statement or script may have (1 MiB). */
+#define KA_SQL_MAX_SQL (1 << 20)
+/* The largest a database may grow when the app has no max_disk_mb. */
+#define KA_SQL_MAX_DB_BYTES (1ull << 30)
 /* Virtual machine steps between deadline checks (progress handler). */
 #define KA_SQL_PROGRESS_STEPS 1000
 
@@ -97,7 +101,8 @@ static int ka_sql_auth(void *data, int action, const char *a, const char *b, con
 }
 
 /* Hardens db for untrusted SQL: no extension loading, no fts3_tokenizer,
-** defensive mode, untrusted schema, no attached databases, the authorizer,
+** defensive mode, untrusted schema, no attached databases, a value at most
+** the result limit and SQL at most KA_SQL_MAX_SQL bytes, the authorizer,
 ** the deadline's progress handler. */
 static void ka_sql_harden(ka_ctx *x, sqlite3 *db) {
   sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, (int *)NULL);
@@ -105,8 +110,26 @@ static void ka_sql_harden(ka_ctx *x, sqlite3 *db) {
   sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
   sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *)NULL);
   sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 0);
+  sqlite3_limit(db, SQLITE_LIMIT_LENGTH, (int)KRAIT_CALL_MAX_RESULT);
+  sqlite3_limit(db, SQLITE_LIMIT_SQL_LENGTH, KA_SQL_MAX_SQL);
   sqlite3_set_authorizer(db, ka_sql_auth, x);
   sqlite3_progress_handler(db, KA_SQL_PROGRESS_STEPS, ka_sql_progress, x);
+}
+
+/* Sets db's max_page_count so the file stays within the app's max_disk_mb
+** (or KA_SQL_MAX_DB_BYTES without one); the guest cannot change it (the
+** authorizer). */
+static int ka_sql_cap_pages(ka_ctx *x, sqlite3 *db) {
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st, NULL);
+  int64_t page = rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+  sqlite3_finalize(st);
+  if (page <= 0) return rc == SQLITE_OK ? SQLITE_ERROR : rc;
+  uint64_t bytes = x->app->max_disk ? x->app->max_disk : KA_SQL_MAX_DB_BYTES;
+  char sql[64];
+  snprintf(sql, sizeof sql, "PRAGMA max_page_count = %llu",
+           (unsigned long long)(bytes / (uint64_t)page ? bytes / (uint64_t)page : 1));
+  return sqlite3_exec(db, sql, NULL, NULL, NULL);
 }
 
 /* Opens and sets up the file of grant g: WAL, synchronous=FULL (an
@@ -123,6 +146,7 @@ static int32_t ka_sql_connect(ka_ctx *x, const ka_sqldb *g, sqlite3 **out) {
                            SQLITE_OPEN_NOFOLLOW, NULL);
   if (rc == SQLITE_OK)
     rc = sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;", NULL, NULL, NULL);
+  if (rc == SQLITE_OK) rc = ka_sql_cap_pages(x, db);
   if (rc != SQLITE_OK) {
     fprintf(x->app->log, "[%s] sqlite database \"%s\" (%s): %s\n", x->app->name, g->name, g->path,
             db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
@@ -186,6 +210,15 @@ static int32_t ka_sql_fail(ka_ctx *x, sqlite3 *db, int rc, const char *op) {
                         "(the app's timeout_ms, %llu ms)", op,
                         (unsigned long long)(x->app->timeout_ns / 1000000));
   }
+  if (rc == SQLITE_TOOBIG)
+    return ka_fail_call(x, KRAIT_E_TOOBIG, "%s: %s (a value may be at most %u MiB, SQL text at "
+                        "most %d MiB)", op, sqlite3_errmsg(db), KRAIT_CALL_MAX_RESULT >> 20,
+                        KA_SQL_MAX_SQL >> 20);
+  if (rc == SQLITE_FULL)
+    return ka_fail_call(x, KRAIT_E_TOOBIG, "%s: %s (the database may grow to %llu MiB: the app's "
+                        "max_disk_mb, or %llu MiB without one)", op, sqlite3_errmsg(db),
+                        (unsigned long long)((x->app->max_disk ? x->app->max_disk :
+                        KA_SQL_MAX_DB_BYTES) >> 20), KA_SQL_MAX_DB_BYTES >> 20);
   return ka_fail_call(x, KRAIT_E_BACKEND, "%s: %s", op, sqlite3_errmsg(db));
 }
 

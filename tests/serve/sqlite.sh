@@ -281,6 +281,15 @@ check pragma-user-version-allowed "$(sq "PRAGMA user_version")" "0 changes"
 check crud-after-refusals "$(curl -s "$U/sp/count")" "2"
 check journal-still-wal "$(curl -s "$U/sp/pragma?p=journal_mode")" "wal"
 
+# ---- one value cannot take a gigabyte of host memory ---------------------------
+for blob in "zeroblob(999999999)" "randomblob(200000000)" "hex(zeroblob(10000000))"; do
+  t0=$(date +%s%N)
+  got=$(sq "SELECT $blob")
+  ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  case $got in *"Error_Io"*"string or blob too big"*"at most 16 MiB"*) ok "value-cap $blob (${ms} ms)" ;; *) bad "value-cap $blob" "$got" ;; esac
+done
+check value-cap-server-stays-up "$(curl -s "$U/sp/count")" "2"
+
 # ---- errors --------------------------------------------------------------------
 got=$(curl -s "$U/sp/big")
 case $got in *"Error_Io"*"over the 16777216-byte limit"*) ok result-size-limit ;; *) bad result-size-limit "$got" ;; esac
