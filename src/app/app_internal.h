@@ -77,6 +77,7 @@ typedef struct ka_ctx {
   struct ka_sqlconn *conns;    /* the request's open databases (sqldb.c) */
   int nconns;
   char sqldeny[96];            /* what the sqlite authorizer last refused */
+  uint64_t sqlticks;           /* progress handler calls in this sqlite call */
 } ka_ctx;
 
 /* bindings.c: a call's result as it is built, at most

@@ -23,16 +23,21 @@
 #define KA_SQL_MAX_DB_BYTES (1ull << 30)
 /* Virtual machine steps between deadline checks (progress handler). */
 #define KA_SQL_PROGRESS_STEPS 1000
+/* Most virtual machine steps one call may run in an app with fuel and no
+** timeout_ms (its deadline bounds it otherwise): about a second. */
+#define KA_SQL_MAX_STEPS 100000000ull
 
 struct ka_sqlconn {
   sqlite3 *db;                 /* NULL once closed */
   const char *name;            /* the app's grant (not owned) */
 };
 
-/* The progress handler: nonzero (interrupt) once the deadline passed. */
+/* The progress handler: nonzero (interrupt) once the deadline passed, or,
+** in an app with fuel and no deadline, past KA_SQL_MAX_STEPS in this call. */
 static int ka_sql_progress(void *data) {
-  const ka_ctx *x = data;
-  return x->deadline && kp_monotonic_ns() >= x->deadline;
+  ka_ctx *x = data;
+  if (x->deadline) return kp_monotonic_ns() >= x->deadline;
+  return x->app->fuel && ++x->sqlticks > KA_SQL_MAX_STEPS / KA_SQL_PROGRESS_STEPS;
 }
 
 /* The grant named (name, n) of x's app, or NULL. */
@@ -199,6 +204,13 @@ static sqlite3 *ka_sql_conn(ka_ctx *x, uint32_t h, const char *op) {
 /* Maps a failed statement to a result: the deadline's interruption is
 ** E_TIMEOUT, everything else E_BACKEND with SQLite's message. */
 static int32_t ka_sql_fail(ka_ctx *x, sqlite3 *db, int rc, const char *op) {
+  if (rc == SQLITE_INTERRUPT && !x->deadline) {
+    fprintf(x->app->log, "[%s] %s: the query was stopped after %llu virtual machine steps\n",
+            x->app->name, op, KA_SQL_MAX_STEPS);
+    return ka_fail_call(x, KRAIT_E_TIMEOUT, "%s: the query was stopped after %llu virtual machine "
+                        "steps (the cap per call for an app with fuel and no timeout_ms)", op,
+                        KA_SQL_MAX_STEPS);
+  }
   if (x->sqldeny[0])
     return ka_fail_call(x, KRAIT_E_DENIED, "%s: %s is refused: krait's sqlite binding does not "
                         "let apps change the connection's safety settings, attach files or reach "
@@ -310,6 +322,7 @@ int32_t ka_sql_execute(ka_ctx *x, ku_cursor *in, ka_out *out) {
   ka_sql_busy(x, db);
   if (n > INT32_MAX) return ka_fail_call(x, KRAIT_E_TOOBIG, "%s: the SQL is too long", op);
   x->sqldeny[0] = '\0';
+  x->sqlticks = 0;
   if (sqlite3_prepare_v2(db, sql, (int)n, &st, &tail) != SQLITE_OK) return ka_sql_fail(x, db, sqlite3_errcode(db), op);
   if (st && ka_sql_more(db, tail, sql + n)) {
     sqlite3_finalize(st);
@@ -346,7 +359,8 @@ int32_t ka_sql_execute(ka_ctx *x, ku_cursor *in, ka_out *out) {
 }
 
 /* sqlite.exec: every statement of a script, no parameters, rows dropped;
-** the count run. */
+** the count run. The deadline is checked before each statement (a script
+** of many short ones never reaches the progress handler). */
 int32_t ka_sql_exec(ka_ctx *x, ku_cursor *in, ka_out *out) {
   static const char op[] = "sqlite.exec";
   uint32_t h = ku_fixed32(in), count = 0;
@@ -356,10 +370,12 @@ int32_t ka_sql_exec(ka_ctx *x, ku_cursor *in, ka_out *out) {
   if (!db) return KRAIT_E_STATE;
   if (n > INT32_MAX) return ka_fail_call(x, KRAIT_E_TOOBIG, "%s: the SQL is too long", op);
   ka_sql_busy(x, db);
+  x->sqlticks = 0;
   while (sql < end) {
     sqlite3_stmt *st = NULL;
     const char *next = NULL;
     x->sqldeny[0] = '\0';
+    if (x->deadline && kp_monotonic_ns() >= x->deadline) return ka_sql_fail(x, db, SQLITE_INTERRUPT, op);
     int rc = sqlite3_prepare_v2(db, sql, (int)(end - sql), &st, &next);
     if (rc != SQLITE_OK) return ka_sql_fail(x, db, rc, op);
     while (st && (rc = sqlite3_step(st)) == SQLITE_ROW) {}

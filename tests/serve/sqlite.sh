@@ -14,7 +14,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/tests/serve/lib.sh"
 
 A=$T/apps
-mkdir -p "$A/sp" "$A/cf" "$A/none" "$A/slow"
+mkdir -p "$A/sp" "$A/cf" "$A/none" "$A/slow" "$A/fuel"
 cat >"$A/sp/app.py" <<'EOF'
 from urllib.parse import parse_qs
 from spin_sdk import http, sqlite
@@ -125,12 +125,17 @@ from spin_sdk.http import Response
 class IncomingHandler(http.IncomingHandler):
     def handle_request(self, request):
         db = sqlite.open_default()
+        if request.uri.endswith("/script"):   # many short statements, each few VM steps
+            import krait_sqlite
+            krait_sqlite.exec_script(db._handle, "SELECT length(hex(zeroblob(4000000)));" * 400)
+            return Response(200, {}, b"script ran")
         if request.uri.endswith("/spin"):
             r = db.execute("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
                            "SELECT count(*) FROM c", [])
         r = db.execute("SELECT 40 + 2", [])
         return Response(200, {}, str(r.rows[0].values[0].value).encode())
 EOF
+cp "$A/slow/app.py" "$A/fuel/app.py"
 cat >"$A/cf/app.py" <<'EOF'
 import json
 from urllib.parse import urlparse, parse_qs
@@ -201,6 +206,16 @@ route = "/slow/..."
 sqlite_databases = ["default"]
 [app.limits]
 timeout_ms = 1500
+
+[[app]]
+name = "fuel"
+style = "spin"
+dir = "fuel"
+route = "/fuel/..."
+sqlite_databases = ["default"]
+[app.limits]
+timeout_ms = 0
+fuel = 100000000000000
 
 [sqlite_databases.DB]
 path = "cf/d1.sqlite"
@@ -304,6 +319,18 @@ check deadline-504 "$code" "504"
 if [ "$ms" -lt 5000 ]; then ok "deadline-bounded (${ms} ms for timeout_ms 1500)"; else bad deadline-bounded "$ms ms"; fi
 grep -q "stopped at the request's deadline" "$A/server.log" && ok deadline-logged || bad deadline-logged "$(tail -n 5 "$A/server.log")"
 check deadline-server-stays-up "$(curl -s "$U/slow/ok")" "42"
+
+t0=$(date +%s%N)
+code=$(curl -s --max-time 30 -o "$T/script.out" -w "%{http_code}" "$U/slow/script")
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check script-deadline-504 "$code" "504"
+if [ "$ms" -lt 4000 ]; then ok "script-deadline-bounded (${ms} ms for timeout_ms 1500)"; else bad script-deadline-bounded "$ms ms: $(cat "$T/script.out")"; fi
+t0=$(date +%s%N)
+code=$(curl -s --max-time 60 -o /dev/null -w "%{http_code}" "$U/fuel/spin")
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+if [ "$code" = 500 ] && grep -q "\[fuel\] sqlite.execute: the query was stopped after 100000000 virtual machine steps" "$A/server.log"
+then ok "fuel-only-step-cap (${ms} ms)"; else bad fuel-only-step-cap "$code $(tail -n 3 "$A/server.log")"; fi
+check fuel-only-server-stays-up "$(curl -s "$U/fuel/ok")" "42"
 
 # ---- Cloudflare D1 -------------------------------------------------------------
 check d1-exec "$(curl -s "$U/cf/setup")" "2"
