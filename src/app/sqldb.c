@@ -164,8 +164,9 @@ static int32_t ka_sql_connect(ka_ctx *x, const ka_sqldb *g, sqlite3 **out) {
   return 0;
 }
 
-/* sqlite.open: req the name; result u32 handle. Denied unless the app's
-** sqlite_databases grants the name. */
+/* sqlite.open: req the name; result u32 handle (a closed connection's
+** slot is reused, so the table never holds more than KA_SQL_MAX_CONNS).
+** Denied unless the app's sqlite_databases grants the name. */
 int32_t ka_sql_open(ka_ctx *x, ku_cursor *in, ka_out *out) {
   size_t n = ku_left(in);
   const uint8_t *name = ku_bytes(in, n);
@@ -177,18 +178,24 @@ int32_t ka_sql_open(ka_ctx *x, ku_cursor *in, ka_out *out) {
                         (const char *)name, x->app->name,
                         n == 7 && !memcmp(name, "default", 7) ? "" : " (and declare it in a "
                         "[sqlite_databases.NAME] table)");
-  int open = 0;
-  for (int i = 0; i < x->nconns; i++) open += x->conns[i].db != NULL;
+  int open = 0, slot = x->nconns;
+  for (int i = x->nconns - 1; i >= 0; i--) {
+    open += x->conns[i].db != NULL;
+    if (!x->conns[i].db) slot = i;
+  }
   if (open >= KA_SQL_MAX_CONNS)
     return ka_fail_call(x, KRAIT_E_TOOBIG, "sqlite: %d connections are open in this request (the "
                         "limit): close one first", open);
-  struct ka_sqlconn *c = ku_realloc(x->conns, (size_t)(x->nconns + 1) * sizeof *c);
-  if (!c) return ka_fail_call(x, KRAIT_E_TOOBIG, "sqlite.open: out of memory");
-  x->conns = c;
+  if (slot == x->nconns) {
+    struct ka_sqlconn *c = ku_realloc(x->conns, (size_t)(x->nconns + 1) * sizeof *c);
+    if (!c) return ka_fail_call(x, KRAIT_E_TOOBIG, "sqlite.open: out of memory");
+    x->conns = c;
+    x->conns[x->nconns++] = (struct ka_sqlconn){ NULL, NULL };
+  }
   int32_t rc = ka_sql_connect(x, g, &db);
   if (rc) return rc;
-  x->conns[x->nconns] = (struct ka_sqlconn){ db, g->name };
-  uint32_t h = (uint32_t)x->nconns++;
+  x->conns[slot] = (struct ka_sqlconn){ db, g->name };
+  uint32_t h = (uint32_t)slot;
   ka_out_put(out, &h, 4);
   return 0;
 }

@@ -96,6 +96,20 @@ class IncomingHandler(http.IncomingHandler):
                 v = r.rows[0].values[0] if r.rows else None
                 shown = "none" if v is None else show(v)
                 return Response(200, {}, f"{shown} changes".encode())
+            if op == "churn":   # 1000 open/close in one request, then 17 at once
+                most = 0   # db holds slot 0: every open reuses slot 1
+                for _ in range(1000):
+                    c = sqlite.open_default()
+                    most = max(most, c._handle)
+                    c.execute("SELECT 1", [])
+                    c.close()
+                held = [sqlite.open_default() for _ in range(15)]   # db is the 16th
+                try:
+                    sqlite.open_default()
+                    over = "opened a 17th"
+                except Err as e:
+                    over = str(e)
+                return Response(200, {}, f"{most} {over}".encode())
             if op == "vacuum":
                 db.execute("VACUUM INTO ?", [Value_Text(q["p"])])
                 return Response(200, {}, b"vacuumed")
@@ -304,6 +318,11 @@ for blob in "zeroblob(999999999)" "randomblob(200000000)" "hex(zeroblob(10000000
   case $got in *"Error_Io"*"string or blob too big"*"at most 16 MiB"*) ok "value-cap $blob (${ms} ms)" ;; *) bad "value-cap $blob" "$got" ;; esac
 done
 check value-cap-server-stays-up "$(curl -s "$U/sp/count")" "2"
+
+# ---- connection slots are reused, and capped per request -------------------------
+got=$(curl -s --max-time 60 "$U/sp/churn")
+case $got in "1 "*"16 connections are open in this request (the limit): close one first"*) ok "conn-slots-reused-and-capped" ;;
+  *) bad conn-slots-reused-and-capped "$got" ;; esac
 
 # ---- errors --------------------------------------------------------------------
 got=$(curl -s "$U/sp/big")
