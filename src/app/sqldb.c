@@ -262,12 +262,16 @@ static int ka_sql_bind(sqlite3_stmt *st, int i, ku_cursor *in) {
   }
 }
 
-/* Reads past one tagged value (checking it is whole before anything is
-** prepared, so a malformed request leaves no statement behind). */
+/* Reads past one tagged value (checking it is whole, and under 2 GiB as
+** sqlite3_bind_* takes an int, before anything is prepared, so a malformed
+** request leaves no statement behind). */
 static void ka_sql_skip(ku_cursor *in) {
   uint8_t tag = ku_u8(in);
+  uint32_t n;
   if (tag == 1 || tag == 2) ku_fixed64(in);
-  else if (tag == 3 || tag == 4) ku_bytes(in, ku_fixed32(in));
+  else if ((tag == 3 || tag == 4) && (n = ku_fixed32(in)) > INT32_MAX)
+    ku_cfail(in, 0, "a value of %u bytes (over 2 GiB)", n);
+  else if (tag == 3 || tag == 4) ku_bytes(in, n);
   else if (tag) ku_cfail(in, 0, "unknown value tag %u", tag);
 }
 

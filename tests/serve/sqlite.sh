@@ -78,7 +78,8 @@ class IncomingHandler(http.IncomingHandler):
                 out = []
                 for name, payload in (("nosuch.op", b""), ("sqlite.execute", b"\x00"),
                                       ("sqlite.execute", b"\x00" * 4 + b"\xff" * 4),
-                                      ("sqlite.close", b"\x07\x00\x00\x00")):
+                                      ("sqlite.close", b"\x07\x00\x00\x00"),
+                                      ("sqlite.exec", b"\x00" * ((32 << 20) + 1))):
                     try:
                         _krait.call(name, payload)
                         out.append("accepted")
@@ -275,7 +276,8 @@ check channel-unknown-op "$(echo "$got" | sed -n 1p)" "-1 call: no host operatio
 case $(echo "$got" | sed -n 2p) in "-2 sqlite.execute: malformed request"*) ok channel-malformed-short ;; *) bad channel-malformed-short "$got" ;; esac
 case $(echo "$got" | sed -n 3p) in "-2 sqlite.execute: malformed request"*) ok channel-malformed-length ;; *) bad channel-malformed-length "$got" ;; esac
 check channel-bad-handle "$(echo "$got" | sed -n 4p)" "-6 sqlite.close: connection 7 is not open (closed, or never opened in this request)"
-check channel-codes-in-module "$(echo "$got" | sed -n 5p)" "codes -1 -2 -6 -7"
+check channel-request-cap "$(echo "$got" | sed -n 5p)" "-4 sqlite.exec: the request is over the 33554432-byte limit (32 MiB)"
+check channel-codes-in-module "$(echo "$got" | sed -n 6p)" "codes -1 -2 -6 -7"
 got=$(curl -s "$U/sp/vacuum?p=$T/vacuumed.db")
 case $got in *"Error_AccessDenied"*"ATTACH is refused"*) ok vacuum-into-refused ;; *) bad vacuum-into-refused "$got" ;; esac
 check vacuum-made-no-file "$([ -e "$T/vacuumed.db" ] && echo made || echo none)" "none"
