@@ -360,10 +360,12 @@ int32_t ka_sql_execute(ka_ctx *x, ku_cursor *in, ka_out *out) {
   size_t at = out->len;
   ka_out_put(out, &nrows, 4);
   int rc = st ? ka_sql_rows(st, out, &nrows) : SQLITE_DONE;
+  bool writes = st && !sqlite3_stmt_readonly(st);
   sqlite3_finalize(st);
   if (rc != SQLITE_DONE) return ka_sql_fail(x, db, rc, op);
   if (!out->over && !out->nomem) memcpy(out->p + at, &nrows, 4);
-  int64_t changes = sqlite3_changes64(db), rowid = sqlite3_last_insert_rowid(db);
+  /* sqlite3_changes64 keeps the last write's count: a read reports 0 */
+  int64_t changes = writes ? sqlite3_changes64(db) : 0, rowid = sqlite3_last_insert_rowid(db);
   ka_out_put(out, &changes, 8);
   ka_out_put(out, &rowid, 8);
   return 0;

@@ -186,6 +186,18 @@ class Default(WorkerEntrypoint):
                                      db.prepare("INSERT INTO log (n) VALUES (?)").bind(4)])
                 r = await db.prepare("SELECT group_concat(n) AS s FROM log").first()
                 return Response(f"{len(ok)} {r['s']}")
+            if op == "changes":   # a read after a write reports 0 changes
+                r = await db.batch([db.prepare("INSERT INTO log (n) VALUES (?)").bind(5),
+                                    db.prepare("SELECT n FROM log"),
+                                    db.prepare("UPDATE log SET n = n WHERE n < 0")])
+                one = await db.prepare("SELECT count(*) AS c FROM log").run()
+                return Response(" ".join(str(x.meta.changes) for x in r) + f" {one.meta.changes}")
+            if op == "rollback":   # ROLLBACK fails (COMMIT ended the transaction): the error stays
+                try:
+                    await db.batch([db.prepare("COMMIT"), db.prepare("INSERT INTO nosuch (n) VALUES (1)")])
+                except Exception as e:
+                    return Response(f"{type(e).__name__}: {e}")
+                return Response("no error")
             if op == "nope":
                 self.env.NOPE
         except Exception as e:
@@ -361,6 +373,8 @@ check d1-first "$(curl -s "$U/cf/get?k=a")" '"1"'
 check d1-first-none "$(curl -s "$U/cf/get?k=zz")" "null"
 check d1-all "$(curl -s "$U/cf/all")" "[{\"k\": \"a\", \"v\": \"1\"}, {\"k\": \"b\", \"v\": \"x'); DROP TABLE notes; --\"}]"
 check d1-batch-atomic "$(curl -s "$U/cf/batch")" "2 3,4"
+check d1-changes-after-select "$(curl -s "$U/cf/changes")" "1 0 0 0"
+case $(curl -s "$U/cf/rollback") in *"no such table: nosuch"*) ok d1-rollback-keeps-error ;; *) bad d1-rollback-keeps-error "$(curl -s "$U/cf/rollback")" ;; esac
 check d1-file-declared-path "$([ -s "$A/cf/d1.sqlite" ] && echo yes)" "yes"
 
 # ---- kill -9 after acknowledged writes ----------------------------------------
