@@ -14,7 +14,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/tests/serve/lib.sh"
 
 A=$T/apps
-mkdir -p "$A/sp" "$A/cf" "$A/none" "$A/slow" "$A/fuel"
+mkdir -p "$A/sp" "$A/cf" "$A/none" "$A/slow" "$A/fuel" "$A/disk"
 cat >"$A/sp/app.py" <<'EOF'
 from urllib.parse import parse_qs
 from spin_sdk import http, sqlite
@@ -144,6 +144,17 @@ class IncomingHandler(http.IncomingHandler):
             import krait_sqlite
             krait_sqlite.exec_script(db._handle, "SELECT length(hex(zeroblob(4000000)));" * 400)
             return Response(200, {}, b"script ran")
+        if request.uri.endswith("/fill"):   # grows the file past max_disk_mb
+            from spin_sdk.wit.types import Err
+            db.execute("CREATE TABLE IF NOT EXISTS fill (b BLOB)", [])
+            try:
+                for _ in range(20):
+                    db.execute("INSERT INTO fill VALUES (randomblob(200000))", [])
+            except Err as e:
+                return Response(200, {}, str(e).encode())
+            finally:
+                db.execute("DROP TABLE fill", [])
+            return Response(200, {}, b"filled 4 MB")
         if request.uri.endswith("/spin"):
             r = db.execute("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
                            "SELECT count(*) FROM c", [])
@@ -151,6 +162,7 @@ class IncomingHandler(http.IncomingHandler):
         return Response(200, {}, str(r.rows[0].values[0].value).encode())
 EOF
 cp "$A/slow/app.py" "$A/fuel/app.py"
+cp "$A/slow/app.py" "$A/disk/app.py"
 cat >"$A/cf/app.py" <<'EOF'
 import json
 from urllib.parse import urlparse, parse_qs
@@ -243,6 +255,15 @@ sqlite_databases = ["default"]
 [app.limits]
 timeout_ms = 0
 fuel = 100000000000000
+
+[[app]]
+name = "disk"
+style = "spin"
+dir = "disk"
+route = "/disk/..."
+sqlite_databases = ["default"]
+[app.limits]
+max_disk_mb = 1
 
 [sqlite_databases.DB]
 path = "cf/d1.sqlite"
@@ -364,6 +385,9 @@ ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 if [ "$code" = 500 ] && grep -q "\[fuel\] sqlite.execute: the query was stopped after 100000000 virtual machine steps" "$A/server.log"
 then ok "fuel-only-step-cap (${ms} ms)"; else bad fuel-only-step-cap "$code $(tail -n 3 "$A/server.log")"; fi
 check fuel-only-server-stays-up "$(curl -s "$U/fuel/ok")" "42"
+got=$(curl -s --max-time 30 "$U/disk/fill")
+case $got in *"database or disk is full (the database may grow to 1 MiB: the app's max_disk_mb"*) ok db-size-capped-by-max-disk-mb ;;
+  *) bad db-size-capped-by-max-disk-mb "$got" ;; esac
 
 # ---- Cloudflare D1 -------------------------------------------------------------
 check d1-exec "$(curl -s "$U/cf/setup")" "2"
