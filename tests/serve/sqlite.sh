@@ -7,7 +7,12 @@
 # request's deadline is stopped (504) and the server stays up; a result over
 # 16 MiB fails clearly; acknowledged writes survive kill -9; an undeclared
 # database is a file:line manifest error; krait build leaves the database
-# files out of the artifact. Ends with "N passed, N failed". Needs
+# files out of the artifact; the hardening: fts3_tokenizer, load_extension,
+# ATTACH/DETACH and unlisted PRAGMAs refused naming what, values capped at
+# 16 MiB, the file at max_disk_mb, exec scripts at the deadline, fuel-only
+# apps at 100M VM steps per call, connection slots reused, call requests
+# at 32 MiB, D1 changes of a read 0 and a failed ROLLBACK keeping the
+# error. Ends with "N passed, N failed". Needs
 # build/krait and `make python`. Does not own the binding (src/app/sqldb.c).
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
