@@ -234,7 +234,10 @@ class D1Database:
             try:
                 out = [s._result(*s._run(h)) for s in statements]
             except BaseException:
-                krait_sqlite.execute(h, "ROLLBACK", [], _plain)
+                try:   # a failed ROLLBACK (none active) must not hide the error
+                    krait_sqlite.execute(h, "ROLLBACK", [], _plain)
+                except Exception:
+                    pass
                 raise
             krait_sqlite.execute(h, "COMMIT", [], _plain)
             return out

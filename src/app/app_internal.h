@@ -76,7 +76,13 @@ typedef struct ka_ctx {
   size_t result_len;
   struct ka_sqlconn *conns;    /* the request's open databases (sqldb.c) */
   int nconns;
+  char sqldeny[96];            /* what the sqlite authorizer last refused */
+  uint64_t sqlticks;           /* progress handler calls in this sqlite call */
 } ka_ctx;
+
+/* bindings.c: the largest request call takes (32 MiB: SQL text is at most
+** 1 MiB and a value at most the 16 MiB result limit); larger is E_TOOBIG. */
+#define KA_CALL_MAX_REQUEST (32u << 20)
 
 /* bindings.c: a call's result as it is built, at most
 ** KRAIT_CALL_MAX_RESULT bytes (over is set past it, and nothing more is

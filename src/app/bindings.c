@@ -103,6 +103,10 @@ int ka_imp_call(krait_caller *c, void *env, krait_slot *ar) {
   else if (!op)
     ar[0].i32 = ka_fail_call(x, KRAIT_E_NOTFOUND, "call: no host operation \"%.*s\" in this krait",
                              (int)(nlen > 64 ? 64 : nlen), name);
+  else if ((uint32_t)ar[3].i32 > KA_CALL_MAX_REQUEST)
+    ar[0].i32 = ka_fail_call(x, KRAIT_E_TOOBIG, "%.*s: the request is over the %u-byte limit (%u MiB)",
+                             (int)(nlen > 64 ? 64 : nlen), name, KA_CALL_MAX_REQUEST,
+                             KA_CALL_MAX_REQUEST >> 20);
   else if (!x->req)
     ar[0].i32 = ka_fail_call(x, KRAIT_E_STATE, "%.*s: host bindings are used while handling a "
                              "request, not while the app boots (nothing opened then would be in "

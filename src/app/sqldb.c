@@ -17,18 +17,27 @@
 #define KA_SQL_MAX_CONNS 16
 /* The busy timeout (ms) of an app without a request deadline. */
 #define KA_SQL_BUSY_MS 5000
+/* The longest SQL text one statement or script may have (1 MiB). */
+#define KA_SQL_MAX_SQL (1 << 20)
+/* The largest a database may grow when the app has no max_disk_mb. */
+#define KA_SQL_MAX_DB_BYTES (1ull << 30)
 /* Virtual machine steps between deadline checks (progress handler). */
 #define KA_SQL_PROGRESS_STEPS 1000
+/* Most virtual machine steps one call may run in an app with fuel and no
+** timeout_ms (its deadline bounds it otherwise): about a second. */
+#define KA_SQL_MAX_STEPS 100000000ull
 
 struct ka_sqlconn {
   sqlite3 *db;                 /* NULL once closed */
   const char *name;            /* the app's grant (not owned) */
 };
 
-/* The progress handler: nonzero (interrupt) once the deadline passed. */
+/* The progress handler: nonzero (interrupt) once the deadline passed, or,
+** in an app with fuel and no deadline, past KA_SQL_MAX_STEPS in this call. */
 static int ka_sql_progress(void *data) {
-  const ka_ctx *x = data;
-  return x->deadline && kp_monotonic_ns() >= x->deadline;
+  ka_ctx *x = data;
+  if (x->deadline) return kp_monotonic_ns() >= x->deadline;
+  return x->app->fuel && ++x->sqlticks > KA_SQL_MAX_STEPS / KA_SQL_PROGRESS_STEPS;
 }
 
 /* The grant named (name, n) of x's app, or NULL. */
@@ -50,16 +59,99 @@ static void ka_sql_mkparent(const char *path) {
   if (mkdir(dir, 0755) != 0 && errno != EEXIST) return;
 }
 
+/* SQL functions the guest may not call: host pointers (fts3_tokenizer,
+** fts5), loading code, and the shell's file access. */
+static const char *const ka_sql_denied_fns[] = {
+  "fts3_tokenizer", "fts5", "load_extension", "readfile", "writefile", "edit",
+};
+
+/* PRAGMAs the guest may run: informational ones with or without an
+** argument (a table or index name, or a per-connection switch)... */
+static const char *const ka_sql_pragmas[] = {
+  "table_info", "table_xinfo", "table_list", "index_list", "index_info", "index_xinfo",
+  "foreign_key_list", "foreign_key_check", "integrity_check", "quick_check",
+  "foreign_keys", "defer_foreign_keys", "user_version", "application_id",
+};
+/* ... and ones it may only read (no argument). */
+static const char *const ka_sql_pragmas_read[] = {
+  "journal_mode", "synchronous", "page_size", "page_count", "max_page_count",
+  "freelist_count", "data_version", "schema_version", "encoding",
+};
+
+/* Whether name is one of list's n entries (case-insensitive). */
+static bool ka_sql_listed(const char *const *list, size_t n, const char *name) {
+  for (size_t i = 0; name && i < n; i++)
+    if (sqlite3_stricmp(list[i], name) == 0) return true;
+  return false;
+}
+
+/* The authorizer (sqlite3_set_authorizer): refuses ATTACH/DETACH, the
+** functions above and every PRAGMA not allowed above, keeping what it
+** refused in x->sqldeny for the error. */
+static int ka_sql_auth(void *data, int action, const char *a, const char *b, const char *db,
+                       const char *trigger) {
+  ka_ctx *x = data;
+  (void)db; (void)trigger;
+  if (action == SQLITE_ATTACH || action == SQLITE_DETACH)
+    snprintf(x->sqldeny, sizeof x->sqldeny, "%s", action == SQLITE_ATTACH ? "ATTACH" : "DETACH");
+  else if (action == SQLITE_FUNCTION && ka_sql_listed(ka_sql_denied_fns, sizeof ka_sql_denied_fns /
+           sizeof *ka_sql_denied_fns, b))
+    snprintf(x->sqldeny, sizeof x->sqldeny, "the function %.40s()", b);
+  else if (action == SQLITE_PRAGMA && !ka_sql_listed(ka_sql_pragmas, sizeof ka_sql_pragmas /
+           sizeof *ka_sql_pragmas, a) && (b || !ka_sql_listed(ka_sql_pragmas_read,
+           sizeof ka_sql_pragmas_read / sizeof *ka_sql_pragmas_read, a)))
+    snprintf(x->sqldeny, sizeof x->sqldeny, "PRAGMA %.40s%s", a ? a : "?", b ? " with a value" : "");
+  else return SQLITE_OK;
+  return SQLITE_DENY;
+}
+
+/* Hardens db for untrusted SQL: no extension loading, no fts3_tokenizer,
+** defensive mode, untrusted schema, no attached databases, a value at most
+** the result limit and SQL at most KA_SQL_MAX_SQL bytes, the authorizer,
+** the deadline's progress handler. */
+static void ka_sql_harden(ka_ctx *x, sqlite3 *db) {
+  sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, (int *)NULL);
+  sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_FTS3_TOKENIZER, 0, (int *)NULL);
+  sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
+  sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *)NULL);
+  sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 0);
+  sqlite3_limit(db, SQLITE_LIMIT_LENGTH, (int)KRAIT_CALL_MAX_RESULT);
+  sqlite3_limit(db, SQLITE_LIMIT_SQL_LENGTH, KA_SQL_MAX_SQL);
+  sqlite3_set_authorizer(db, ka_sql_auth, x);
+  sqlite3_progress_handler(db, KA_SQL_PROGRESS_STEPS, ka_sql_progress, x);
+}
+
+/* Sets db's max_page_count so the file stays within the app's max_disk_mb
+** (or KA_SQL_MAX_DB_BYTES without one); the guest cannot change it (the
+** authorizer). */
+static int ka_sql_cap_pages(ka_ctx *x, sqlite3 *db) {
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st, NULL);
+  int64_t page = rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+  sqlite3_finalize(st);
+  if (page <= 0) return rc == SQLITE_OK ? SQLITE_ERROR : rc;
+  uint64_t bytes = x->app->max_disk ? x->app->max_disk : KA_SQL_MAX_DB_BYTES;
+  char sql[64];
+  snprintf(sql, sizeof sql, "PRAGMA max_page_count = %llu",
+           (unsigned long long)(bytes / (uint64_t)page ? bytes / (uint64_t)page : 1));
+  return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
 /* Opens and sets up the file of grant g: WAL, synchronous=FULL (an
 ** acknowledged write survives the process being killed, and power loss),
-** no ATTACH (nor VACUUM INTO, which attaches: the app reaches only its
-** granted files), defensive mode, the deadline's progress handler. */
+** then hardened (ka_sql_harden). The path is the manifest's, opened as a
+** plain file name (never a URI: a "file:" path gets "./" before it), not
+** through a symbolic link. */
 static int32_t ka_sql_connect(ka_ctx *x, const ka_sqldb *g, sqlite3 **out) {
   sqlite3 *db = NULL;
+  char path[4096];
   ka_sql_mkparent(g->path);
-  int rc = sqlite3_open_v2(g->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+  snprintf(path, sizeof path, "%s%s", strncmp(g->path, "file:", 5) ? "" : "./", g->path);
+  int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                           SQLITE_OPEN_NOFOLLOW, NULL);
   if (rc == SQLITE_OK)
     rc = sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;", NULL, NULL, NULL);
+  if (rc == SQLITE_OK) rc = ka_sql_cap_pages(x, db);
   if (rc != SQLITE_OK) {
     fprintf(x->app->log, "[%s] sqlite database \"%s\" (%s): %s\n", x->app->name, g->name, g->path,
             db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
@@ -67,15 +159,14 @@ static int32_t ka_sql_connect(ka_ctx *x, const ka_sqldb *g, sqlite3 **out) {
     return ka_fail_call(x, KRAIT_E_BACKEND, "sqlite database \"%s\" cannot be opened (%s; the "
                         "server's log says more)", g->name, sqlite3_errstr(rc));
   }
-  sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 0);
-  sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
-  sqlite3_progress_handler(db, KA_SQL_PROGRESS_STEPS, ka_sql_progress, x);
+  ka_sql_harden(x, db);
   *out = db;
   return 0;
 }
 
-/* sqlite.open: req the name; result u32 handle. Denied unless the app's
-** sqlite_databases grants the name. */
+/* sqlite.open: req the name; result u32 handle (a closed connection's
+** slot is reused, so the table never holds more than KA_SQL_MAX_CONNS).
+** Denied unless the app's sqlite_databases grants the name. */
 int32_t ka_sql_open(ka_ctx *x, ku_cursor *in, ka_out *out) {
   size_t n = ku_left(in);
   const uint8_t *name = ku_bytes(in, n);
@@ -87,18 +178,24 @@ int32_t ka_sql_open(ka_ctx *x, ku_cursor *in, ka_out *out) {
                         (const char *)name, x->app->name,
                         n == 7 && !memcmp(name, "default", 7) ? "" : " (and declare it in a "
                         "[sqlite_databases.NAME] table)");
-  int open = 0;
-  for (int i = 0; i < x->nconns; i++) open += x->conns[i].db != NULL;
+  int open = 0, slot = x->nconns;
+  for (int i = x->nconns - 1; i >= 0; i--) {
+    open += x->conns[i].db != NULL;
+    if (!x->conns[i].db) slot = i;
+  }
   if (open >= KA_SQL_MAX_CONNS)
     return ka_fail_call(x, KRAIT_E_TOOBIG, "sqlite: %d connections are open in this request (the "
                         "limit): close one first", open);
-  struct ka_sqlconn *c = ku_realloc(x->conns, (size_t)(x->nconns + 1) * sizeof *c);
-  if (!c) return ka_fail_call(x, KRAIT_E_TOOBIG, "sqlite.open: out of memory");
-  x->conns = c;
+  if (slot == x->nconns) {
+    struct ka_sqlconn *c = ku_realloc(x->conns, (size_t)(x->nconns + 1) * sizeof *c);
+    if (!c) return ka_fail_call(x, KRAIT_E_TOOBIG, "sqlite.open: out of memory");
+    x->conns = c;
+    x->conns[x->nconns++] = (struct ka_sqlconn){ NULL, NULL };
+  }
   int32_t rc = ka_sql_connect(x, g, &db);
   if (rc) return rc;
-  x->conns[x->nconns] = (struct ka_sqlconn){ db, g->name };
-  uint32_t h = (uint32_t)x->nconns++;
+  x->conns[slot] = (struct ka_sqlconn){ db, g->name };
+  uint32_t h = (uint32_t)slot;
   ka_out_put(out, &h, 4);
   return 0;
 }
@@ -114,6 +211,17 @@ static sqlite3 *ka_sql_conn(ka_ctx *x, uint32_t h, const char *op) {
 /* Maps a failed statement to a result: the deadline's interruption is
 ** E_TIMEOUT, everything else E_BACKEND with SQLite's message. */
 static int32_t ka_sql_fail(ka_ctx *x, sqlite3 *db, int rc, const char *op) {
+  if (rc == SQLITE_INTERRUPT && !x->deadline) {
+    fprintf(x->app->log, "[%s] %s: the query was stopped after %llu virtual machine steps\n",
+            x->app->name, op, KA_SQL_MAX_STEPS);
+    return ka_fail_call(x, KRAIT_E_TIMEOUT, "%s: the query was stopped after %llu virtual machine "
+                        "steps (the cap per call for an app with fuel and no timeout_ms)", op,
+                        KA_SQL_MAX_STEPS);
+  }
+  if (x->sqldeny[0])
+    return ka_fail_call(x, KRAIT_E_DENIED, "%s: %s is refused: krait's sqlite binding does not "
+                        "let apps change the connection's safety settings, attach files or reach "
+                        "host pointers (docs/SECURITY.md)", op, x->sqldeny);
   if (rc == SQLITE_INTERRUPT || (x->deadline && kp_monotonic_ns() >= x->deadline)) {
     fprintf(x->app->log, "[%s] %s: the query was stopped at the request's deadline\n",
             x->app->name, op);
@@ -121,6 +229,15 @@ static int32_t ka_sql_fail(ka_ctx *x, sqlite3 *db, int rc, const char *op) {
                         "(the app's timeout_ms, %llu ms)", op,
                         (unsigned long long)(x->app->timeout_ns / 1000000));
   }
+  if (rc == SQLITE_TOOBIG)
+    return ka_fail_call(x, KRAIT_E_TOOBIG, "%s: %s (a value may be at most %u MiB, SQL text at "
+                        "most %d MiB)", op, sqlite3_errmsg(db), KRAIT_CALL_MAX_RESULT >> 20,
+                        KA_SQL_MAX_SQL >> 20);
+  if (rc == SQLITE_FULL)
+    return ka_fail_call(x, KRAIT_E_TOOBIG, "%s: %s (the database may grow to %llu MiB: the app's "
+                        "max_disk_mb, or %llu MiB without one)", op, sqlite3_errmsg(db),
+                        (unsigned long long)((x->app->max_disk ? x->app->max_disk :
+                        KA_SQL_MAX_DB_BYTES) >> 20), KA_SQL_MAX_DB_BYTES >> 20);
   return ka_fail_call(x, KRAIT_E_BACKEND, "%s: %s", op, sqlite3_errmsg(db));
 }
 
@@ -145,12 +262,16 @@ static int ka_sql_bind(sqlite3_stmt *st, int i, ku_cursor *in) {
   }
 }
 
-/* Reads past one tagged value (checking it is whole before anything is
-** prepared, so a malformed request leaves no statement behind). */
+/* Reads past one tagged value (checking it is whole, and under 2 GiB as
+** sqlite3_bind_* takes an int, before anything is prepared, so a malformed
+** request leaves no statement behind). */
 static void ka_sql_skip(ku_cursor *in) {
   uint8_t tag = ku_u8(in);
+  uint32_t n;
   if (tag == 1 || tag == 2) ku_fixed64(in);
-  else if (tag == 3 || tag == 4) ku_bytes(in, ku_fixed32(in));
+  else if ((tag == 3 || tag == 4) && (n = ku_fixed32(in)) > INT32_MAX)
+    ku_cfail(in, 0, "a value of %u bytes (over 2 GiB)", n);
+  else if (tag == 3 || tag == 4) ku_bytes(in, n);
   else if (tag) ku_cfail(in, 0, "unknown value tag %u", tag);
 }
 
@@ -211,6 +332,8 @@ int32_t ka_sql_execute(ka_ctx *x, ku_cursor *in, ka_out *out) {
   if (x->deadline && kp_monotonic_ns() >= x->deadline) return ka_sql_fail(x, db, SQLITE_INTERRUPT, op);
   ka_sql_busy(x, db);
   if (n > INT32_MAX) return ka_fail_call(x, KRAIT_E_TOOBIG, "%s: the SQL is too long", op);
+  x->sqldeny[0] = '\0';
+  x->sqlticks = 0;
   if (sqlite3_prepare_v2(db, sql, (int)n, &st, &tail) != SQLITE_OK) return ka_sql_fail(x, db, sqlite3_errcode(db), op);
   if (st && ka_sql_more(db, tail, sql + n)) {
     sqlite3_finalize(st);
@@ -237,17 +360,20 @@ int32_t ka_sql_execute(ka_ctx *x, ku_cursor *in, ka_out *out) {
   size_t at = out->len;
   ka_out_put(out, &nrows, 4);
   int rc = st ? ka_sql_rows(st, out, &nrows) : SQLITE_DONE;
+  bool writes = st && !sqlite3_stmt_readonly(st);
   sqlite3_finalize(st);
   if (rc != SQLITE_DONE) return ka_sql_fail(x, db, rc, op);
   if (!out->over && !out->nomem) memcpy(out->p + at, &nrows, 4);
-  int64_t changes = sqlite3_changes64(db), rowid = sqlite3_last_insert_rowid(db);
+  /* sqlite3_changes64 keeps the last write's count: a read reports 0 */
+  int64_t changes = writes ? sqlite3_changes64(db) : 0, rowid = sqlite3_last_insert_rowid(db);
   ka_out_put(out, &changes, 8);
   ka_out_put(out, &rowid, 8);
   return 0;
 }
 
 /* sqlite.exec: every statement of a script, no parameters, rows dropped;
-** the count run. */
+** the count run. The deadline is checked before each statement (a script
+** of many short ones never reaches the progress handler). */
 int32_t ka_sql_exec(ka_ctx *x, ku_cursor *in, ka_out *out) {
   static const char op[] = "sqlite.exec";
   uint32_t h = ku_fixed32(in), count = 0;
@@ -257,9 +383,12 @@ int32_t ka_sql_exec(ka_ctx *x, ku_cursor *in, ka_out *out) {
   if (!db) return KRAIT_E_STATE;
   if (n > INT32_MAX) return ka_fail_call(x, KRAIT_E_TOOBIG, "%s: the SQL is too long", op);
   ka_sql_busy(x, db);
+  x->sqlticks = 0;
   while (sql < end) {
     sqlite3_stmt *st = NULL;
     const char *next = NULL;
+    x->sqldeny[0] = '\0';
+    if (x->deadline && kp_monotonic_ns() >= x->deadline) return ka_sql_fail(x, db, SQLITE_INTERRUPT, op);
     int rc = sqlite3_prepare_v2(db, sql, (int)(end - sql), &st, &next);
     if (rc != SQLITE_OK) return ka_sql_fail(x, db, rc, op);
     while (st && (rc = sqlite3_step(st)) == SQLITE_ROW) {}

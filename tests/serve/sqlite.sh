@@ -7,14 +7,19 @@
 # request's deadline is stopped (504) and the server stays up; a result over
 # 16 MiB fails clearly; acknowledged writes survive kill -9; an undeclared
 # database is a file:line manifest error; krait build leaves the database
-# files out of the artifact. Ends with "N passed, N failed". Needs
+# files out of the artifact; the hardening: fts3_tokenizer, load_extension,
+# ATTACH/DETACH and unlisted PRAGMAs refused naming what, values capped at
+# 16 MiB, the file at max_disk_mb, exec scripts at the deadline, fuel-only
+# apps at 100M VM steps per call, connection slots reused, call requests
+# at 32 MiB, D1 changes of a read 0 and a failed ROLLBACK keeping the
+# error. Ends with "N passed, N failed". Needs
 # build/krait and `make python`. Does not own the binding (src/app/sqldb.c).
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/tests/serve/lib.sh"
 
 A=$T/apps
-mkdir -p "$A/sp" "$A/cf" "$A/none" "$A/slow"
+mkdir -p "$A/sp" "$A/cf" "$A/none" "$A/slow" "$A/fuel" "$A/disk"
 cat >"$A/sp/app.py" <<'EOF'
 from urllib.parse import parse_qs
 from spin_sdk import http, sqlite
@@ -78,7 +83,8 @@ class IncomingHandler(http.IncomingHandler):
                 out = []
                 for name, payload in (("nosuch.op", b""), ("sqlite.execute", b"\x00"),
                                       ("sqlite.execute", b"\x00" * 4 + b"\xff" * 4),
-                                      ("sqlite.close", b"\x07\x00\x00\x00")):
+                                      ("sqlite.close", b"\x07\x00\x00\x00"),
+                                      ("sqlite.exec", b"\x00" * ((32 << 20) + 1))):
                     try:
                         _krait.call(name, payload)
                         out.append("accepted")
@@ -89,6 +95,27 @@ class IncomingHandler(http.IncomingHandler):
             if op == "pragma":
                 r = db.execute("PRAGMA " + q["p"], [])
                 return Response(200, {}, str(r.rows[0].values[0].value).encode())
+            if op == "sql":   # any one statement; b=N binds an N-byte blob, t=S a text
+                ps = ([Value_Blob(b"\x41" * int(q["b"]))] if "b" in q else []) + \
+                     ([Value_Text(q["t"])] if "t" in q else [])
+                r = db.execute(q["s"], ps)
+                v = r.rows[0].values[0] if r.rows else None
+                shown = "none" if v is None else show(v)
+                return Response(200, {}, f"{shown} changes".encode())
+            if op == "churn":   # 1000 open/close in one request, then 17 at once
+                most = 0   # db holds slot 0: every open reuses slot 1
+                for _ in range(1000):
+                    c = sqlite.open_default()
+                    most = max(most, c._handle)
+                    c.execute("SELECT 1", [])
+                    c.close()
+                held = [sqlite.open_default() for _ in range(15)]   # db is the 16th
+                try:
+                    sqlite.open_default()
+                    over = "opened a 17th"
+                except Err as e:
+                    over = str(e)
+                return Response(200, {}, f"{most} {over}".encode())
             if op == "vacuum":
                 db.execute("VACUUM INTO ?", [Value_Text(q["p"])])
                 return Response(200, {}, b"vacuumed")
@@ -118,12 +145,29 @@ from spin_sdk.http import Response
 class IncomingHandler(http.IncomingHandler):
     def handle_request(self, request):
         db = sqlite.open_default()
+        if request.uri.endswith("/script"):   # many short statements, each few VM steps
+            import krait_sqlite
+            krait_sqlite.exec_script(db._handle, "SELECT length(hex(zeroblob(4000000)));" * 400)
+            return Response(200, {}, b"script ran")
+        if request.uri.endswith("/fill"):   # grows the file past max_disk_mb
+            from spin_sdk.wit.types import Err
+            db.execute("CREATE TABLE IF NOT EXISTS fill (b BLOB)", [])
+            try:
+                for _ in range(20):
+                    db.execute("INSERT INTO fill VALUES (randomblob(200000))", [])
+            except Err as e:
+                return Response(200, {}, str(e).encode())
+            finally:
+                db.execute("DROP TABLE fill", [])
+            return Response(200, {}, b"filled 4 MB")
         if request.uri.endswith("/spin"):
             r = db.execute("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
                            "SELECT count(*) FROM c", [])
         r = db.execute("SELECT 40 + 2", [])
         return Response(200, {}, str(r.rows[0].values[0].value).encode())
 EOF
+cp "$A/slow/app.py" "$A/fuel/app.py"
+cp "$A/slow/app.py" "$A/disk/app.py"
 cat >"$A/cf/app.py" <<'EOF'
 import json
 from urllib.parse import urlparse, parse_qs
@@ -159,6 +203,18 @@ class Default(WorkerEntrypoint):
                                      db.prepare("INSERT INTO log (n) VALUES (?)").bind(4)])
                 r = await db.prepare("SELECT group_concat(n) AS s FROM log").first()
                 return Response(f"{len(ok)} {r['s']}")
+            if op == "changes":   # a read after a write reports 0 changes
+                r = await db.batch([db.prepare("INSERT INTO log (n) VALUES (?)").bind(5),
+                                    db.prepare("SELECT n FROM log"),
+                                    db.prepare("UPDATE log SET n = n WHERE n < 0")])
+                one = await db.prepare("SELECT count(*) AS c FROM log").run()
+                return Response(" ".join(str(x.meta.changes) for x in r) + f" {one.meta.changes}")
+            if op == "rollback":   # ROLLBACK fails (COMMIT ended the transaction): the error stays
+                try:
+                    await db.batch([db.prepare("COMMIT"), db.prepare("INSERT INTO nosuch (n) VALUES (1)")])
+                except Exception as e:
+                    return Response(f"{type(e).__name__}: {e}")
+                return Response("no error")
             if op == "nope":
                 self.env.NOPE
         except Exception as e:
@@ -194,6 +250,25 @@ route = "/slow/..."
 sqlite_databases = ["default"]
 [app.limits]
 timeout_ms = 1500
+
+[[app]]
+name = "fuel"
+style = "spin"
+dir = "fuel"
+route = "/fuel/..."
+sqlite_databases = ["default"]
+[app.limits]
+timeout_ms = 0
+fuel = 100000000000000
+
+[[app]]
+name = "disk"
+style = "spin"
+dir = "disk"
+route = "/disk/..."
+sqlite_databases = ["default"]
+[app.limits]
+max_disk_mb = 1
 
 [sqlite_databases.DB]
 path = "cf/d1.sqlite"
@@ -233,19 +308,61 @@ case $got in *"Error_AccessDenied True: "*"\"other\""*"sqlite_databases"*"[sqlit
 got=$(curl -s "$U/cf/nope")
 case $got in *"AttributeError"*"sqlite_databases"*) ok cf-unbound-names-key ;; *) bad cf-unbound-names-key "$got" ;; esac
 got=$(curl -s "$U/sp/attach?p=$T/attached.db")
-case $got in *"Error_Io"*"too many attached databases"*) ok attach-refused ;; *) bad attach-refused "$got" ;; esac
+case $got in *"Error_AccessDenied"*"ATTACH is refused"*) ok attach-refused ;; *) bad attach-refused "$got" ;; esac
 got=$(curl -s "$U/sp/raw")
 check channel-unknown-op "$(echo "$got" | sed -n 1p)" "-1 call: no host operation \"nosuch.op\" in this krait"
 case $(echo "$got" | sed -n 2p) in "-2 sqlite.execute: malformed request"*) ok channel-malformed-short ;; *) bad channel-malformed-short "$got" ;; esac
 case $(echo "$got" | sed -n 3p) in "-2 sqlite.execute: malformed request"*) ok channel-malformed-length ;; *) bad channel-malformed-length "$got" ;; esac
 check channel-bad-handle "$(echo "$got" | sed -n 4p)" "-6 sqlite.close: connection 7 is not open (closed, or never opened in this request)"
-check channel-codes-in-module "$(echo "$got" | sed -n 5p)" "codes -1 -2 -6 -7"
+check channel-request-cap "$(echo "$got" | sed -n 5p)" "-4 sqlite.exec: the request is over the 33554432-byte limit (32 MiB)"
+check channel-codes-in-module "$(echo "$got" | sed -n 6p)" "codes -1 -2 -6 -7"
 got=$(curl -s "$U/sp/vacuum?p=$T/vacuumed.db")
-case $got in *"Error_Io"*"too many attached databases"*) ok vacuum-into-refused ;; *) bad vacuum-into-refused "$got" ;; esac
+case $got in *"Error_AccessDenied"*"ATTACH is refused"*) ok vacuum-into-refused ;; *) bad vacuum-into-refused "$got" ;; esac
 check vacuum-made-no-file "$([ -e "$T/vacuumed.db" ] && echo made || echo none)" "none"
 check synchronous-full "$(curl -s "$U/sp/pragma?p=synchronous")" "2"
 check journal-wal "$(curl -s "$U/sp/pragma?p=journal_mode")" "wal"
 check attach-made-no-file "$([ -e "$T/attached.db" ] && echo made || echo none)" "none"
+
+# ---- what the binding refuses (docs/SECURITY.md) ----------------------------
+sq() { curl -s --max-time 20 "$U/sp/sql?s=$(/usr/bin/python3.11 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$1")${2:+&$2}"; }
+refused() {   # name, sql, what the error names[, extra query]
+  local got; got=$(sq "$2" "${4:-}")
+  case $got in *"Error_AccessDenied"*"$3 is refused"*"docs/SECURITY.md"*) ok "$1" ;; *) bad "$1" "$got" ;; esac
+}
+refused fts3-tokenizer-1-arg "SELECT fts3_tokenizer('simple')" "the function fts3_tokenizer()"
+refused fts3-tokenizer-2-args-bound "SELECT fts3_tokenizer('simple', ?)" "the function fts3_tokenizer()" "b=8"
+refused fts3-tokenizer-name-bound "SELECT fts3_tokenizer(?)" "the function fts3_tokenizer()" "t=simple"
+refused load-extension "SELECT load_extension('/tmp/x.so')" "the function load_extension()"
+refused pragma-hard-heap-limit "PRAGMA hard_heap_limit = 1" "PRAGMA hard_heap_limit with a value"
+refused pragma-hard-heap-limit-read "PRAGMA hard_heap_limit" "PRAGMA hard_heap_limit"
+refused pragma-hard-heap-limit-vtab "SELECT * FROM pragma_hard_heap_limit" "PRAGMA hard_heap_limit"
+refused pragma-temp-store-directory "PRAGMA temp_store_directory = '/tmp'" "PRAGMA temp_store_directory with a value"
+refused pragma-journal-mode-set "PRAGMA journal_mode = DELETE" "PRAGMA journal_mode with a value"
+refused pragma-synchronous-set "PRAGMA synchronous = OFF" "PRAGMA synchronous with a value"
+refused pragma-writable-schema "PRAGMA writable_schema = 1" "PRAGMA writable_schema with a value"
+refused pragma-trusted-schema "PRAGMA trusted_schema = 1" "PRAGMA trusted_schema with a value"
+refused pragma-mmap-size "PRAGMA mmap_size = 1000000000" "PRAGMA mmap_size with a value"
+refused pragma-max-page-count-set "PRAGMA max_page_count = 99999999" "PRAGMA max_page_count with a value"
+refused detach "DETACH DATABASE main" "DETACH"
+check pragma-table-info-allowed "$(sq "SELECT name FROM pragma_table_info('notes') LIMIT 1")" "'id' changes"
+check pragma-foreign-keys-allowed "$(sq "PRAGMA foreign_keys = ON")" "none changes"
+check pragma-user-version-allowed "$(sq "PRAGMA user_version")" "0 changes"
+check crud-after-refusals "$(curl -s "$U/sp/count")" "2"
+check journal-still-wal "$(curl -s "$U/sp/pragma?p=journal_mode")" "wal"
+
+# ---- one value cannot take a gigabyte of host memory ---------------------------
+for blob in "zeroblob(999999999)" "randomblob(200000000)" "hex(zeroblob(10000000))"; do
+  t0=$(date +%s%N)
+  got=$(sq "SELECT $blob")
+  ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  case $got in *"Error_Io"*"string or blob too big"*"at most 16 MiB"*) ok "value-cap $blob (${ms} ms)" ;; *) bad "value-cap $blob" "$got" ;; esac
+done
+check value-cap-server-stays-up "$(curl -s "$U/sp/count")" "2"
+
+# ---- connection slots are reused, and capped per request -------------------------
+got=$(curl -s --max-time 60 "$U/sp/churn")
+case $got in "1 "*"16 connections are open in this request (the limit): close one first"*) ok "conn-slots-reused-and-capped" ;;
+  *) bad conn-slots-reused-and-capped "$got" ;; esac
 
 # ---- errors --------------------------------------------------------------------
 got=$(curl -s "$U/sp/big")
@@ -262,6 +379,21 @@ if [ "$ms" -lt 5000 ]; then ok "deadline-bounded (${ms} ms for timeout_ms 1500)"
 grep -q "stopped at the request's deadline" "$A/server.log" && ok deadline-logged || bad deadline-logged "$(tail -n 5 "$A/server.log")"
 check deadline-server-stays-up "$(curl -s "$U/slow/ok")" "42"
 
+t0=$(date +%s%N)
+code=$(curl -s --max-time 30 -o "$T/script.out" -w "%{http_code}" "$U/slow/script")
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check script-deadline-504 "$code" "504"
+if [ "$ms" -lt 4000 ]; then ok "script-deadline-bounded (${ms} ms for timeout_ms 1500)"; else bad script-deadline-bounded "$ms ms: $(cat "$T/script.out")"; fi
+t0=$(date +%s%N)
+code=$(curl -s --max-time 60 -o /dev/null -w "%{http_code}" "$U/fuel/spin")
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+if [ "$code" = 500 ] && grep -q "\[fuel\] sqlite.execute: the query was stopped after 100000000 virtual machine steps" "$A/server.log"
+then ok "fuel-only-step-cap (${ms} ms)"; else bad fuel-only-step-cap "$code $(tail -n 3 "$A/server.log")"; fi
+check fuel-only-server-stays-up "$(curl -s "$U/fuel/ok")" "42"
+got=$(curl -s --max-time 30 "$U/disk/fill")
+case $got in *"database or disk is full (the database may grow to 1 MiB: the app's max_disk_mb"*) ok db-size-capped-by-max-disk-mb ;;
+  *) bad db-size-capped-by-max-disk-mb "$got" ;; esac
+
 # ---- Cloudflare D1 -------------------------------------------------------------
 check d1-exec "$(curl -s "$U/cf/setup")" "2"
 check d1-run "$(curl -s "$U/cf/put?k=a&v=1")" "True 1"
@@ -270,6 +402,8 @@ check d1-first "$(curl -s "$U/cf/get?k=a")" '"1"'
 check d1-first-none "$(curl -s "$U/cf/get?k=zz")" "null"
 check d1-all "$(curl -s "$U/cf/all")" "[{\"k\": \"a\", \"v\": \"1\"}, {\"k\": \"b\", \"v\": \"x'); DROP TABLE notes; --\"}]"
 check d1-batch-atomic "$(curl -s "$U/cf/batch")" "2 3,4"
+check d1-changes-after-select "$(curl -s "$U/cf/changes")" "1 0 0 0"
+case $(curl -s "$U/cf/rollback") in *"no such table: nosuch"*) ok d1-rollback-keeps-error ;; *) bad d1-rollback-keeps-error "$(curl -s "$U/cf/rollback")" ;; esac
 check d1-file-declared-path "$([ -s "$A/cf/d1.sqlite" ] && echo yes)" "yes"
 
 # ---- kill -9 after acknowledged writes ----------------------------------------
