@@ -112,6 +112,12 @@ int32_t ka_sql_exec(ka_ctx *x, ku_cursor *in, ka_out *out);
 int32_t ka_sql_close(ka_ctx *x, ku_cursor *in, ka_out *out);
 void ka_sql_end(ka_ctx *x);
 
+/* sqlfn.c: replaces, on db, the SQL functions a guest may not call in any
+** context (also from a schema it wrote: fts3_tokenizer, fts5,
+** load_extension) and SQLite's quadratic instr and replace by linear ones. */
+struct sqlite3;
+void ka_sql_functions(struct sqlite3 *db);
+
 /* bindings.c: releases what the request's calls kept (results,
 ** connections); run when its instance is done. */
 void ka_bindings_end(ka_ctx *x);

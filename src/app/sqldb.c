@@ -21,6 +21,13 @@
 #define KA_SQL_MAX_SQL (1 << 20)
 /* The largest a database may grow when the app has no max_disk_mb. */
 #define KA_SQL_MAX_DB_BYTES (1ull << 30)
+/* The longest LIKE or GLOB pattern (a match runs inside one VM step, in
+** time up to the pattern's length times the value's). */
+#define KA_SQL_MAX_LIKE 256
+/* All the memory SQLite may hold in this process, every connection
+** together (sqlite3_hard_heap_limit64): one row of 2,000 columns of
+** 16 MiB values would otherwise be built whole before the result limit. */
+#define KA_SQL_MAX_HEAP (1ll << 30)
 /* Virtual machine steps between deadline checks (progress handler). */
 #define KA_SQL_PROGRESS_STEPS 1000
 /* Most virtual machine steps one call may run in an app with fuel and no
@@ -117,6 +124,9 @@ static void ka_sql_harden(ka_ctx *x, sqlite3 *db) {
   sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 0);
   sqlite3_limit(db, SQLITE_LIMIT_LENGTH, (int)KRAIT_CALL_MAX_RESULT);
   sqlite3_limit(db, SQLITE_LIMIT_SQL_LENGTH, KA_SQL_MAX_SQL);
+  sqlite3_limit(db, SQLITE_LIMIT_LIKE_PATTERN_LENGTH, KA_SQL_MAX_LIKE);
+  sqlite3_hard_heap_limit64(KA_SQL_MAX_HEAP);  /* process-wide: the same value every time */
+  ka_sql_functions(db);
   sqlite3_set_authorizer(db, ka_sql_auth, x);
   sqlite3_progress_handler(db, KA_SQL_PROGRESS_STEPS, ka_sql_progress, x);
 }

@@ -344,6 +344,37 @@ refused pragma-trusted-schema "PRAGMA trusted_schema = 1" "PRAGMA trusted_schema
 refused pragma-mmap-size "PRAGMA mmap_size = 1000000000" "PRAGMA mmap_size with a value"
 refused pragma-max-page-count-set "PRAGMA max_page_count = 99999999" "PRAGMA max_page_count with a value"
 refused detach "DETACH DATABASE main" "DETACH"
+# a schema the guest wrote runs without the authorizer: the functions
+# themselves are replaced (a CHECK added by ALTER TABLE calls them)
+sq "CREATE TABLE ck(a)" >/dev/null
+sq "ALTER TABLE ck ADD COLUMN c CHECK (c IS NULL OR fts3_tokenizer('simple') IS NOT NULL)" >/dev/null
+got=$(sq "INSERT INTO ck(c) VALUES (1)")
+case $got in *"the function is refused to apps (docs/SECURITY.md)"*) ok fts3-tokenizer-in-schema-refused ;;
+  *) bad fts3-tokenizer-in-schema-refused "$got" ;; esac
+sq "DROP TABLE ck" >/dev/null
+# instr and replace keep SQLite's meaning, in linear time
+check instr-text "$(sq "SELECT instr('hello w', 'llo')")" "3 changes"
+check instr-utf8-chars "$(sq "SELECT instr(char(104, 233, 108, 108, 111), 'llo')")" "3 changes"
+check instr-blob-bytes "$(sq "SELECT instr(x'c3a96c6c6f', x'6c6c6f')")" "3 changes"
+check instr-empty "$(sq "SELECT instr('abc', '')")" "1 changes"
+check instr-none "$(sq "SELECT instr('abc', 'x')")" "0 changes"
+check instr-null "$(sq "SELECT instr(NULL, 'a')")" "null changes"
+check replace-grows "$(sq "SELECT replace('aXbXc', 'X', '--')")" "'a--b--c' changes"
+check replace-empty-pattern "$(sq "SELECT replace('abc', '', 'x')")" "'abc' changes"
+check replace-null "$(sq "SELECT replace('abc', 'b', NULL)")" "null changes"
+for f in "instr(x, substr(x, 1, 3999999) || '1')" "length(replace(x, substr(x, 1, 3999999) || '1', ''))"; do
+  t0=$(date +%s%N)
+  got=$(sq "WITH s(x) AS (SELECT hex(zeroblob(4000000))) SELECT $f FROM s")
+  ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  case $got in "0 changes"|"8000000 changes") [ "$ms" -lt 3000 ] && ok "linear ${f%%(*} (${ms} ms)" || bad "linear ${f%%(*}" "$ms ms" ;;
+    *) bad "linear ${f%%(*}" "$got" ;; esac
+done
+got=$(sq "SELECT 'a' LIKE '%$(printf 'a%.0s' $(seq 300))'")
+case $got in *"LIKE or GLOB pattern too complex"*) ok like-pattern-capped ;; *) bad like-pattern-capped "$got" ;; esac
+# all of SQLite's memory is capped: one row of many 16 MiB values fails
+cols=$(for i in $(seq 80); do printf 'hex(zeroblob(8000000)),'; done)
+got=$(sq "SELECT ${cols%,}")
+case $got in *"Error_Io"*"out of memory"*) ok heap-capped ;; *) bad heap-capped "$(echo "$got" | tail -c 300)" ;; esac
 check pragma-table-info-allowed "$(sq "SELECT name FROM pragma_table_info('notes') LIMIT 1")" "'id' changes"
 check pragma-foreign-keys-allowed "$(sq "PRAGMA foreign_keys = ON")" "none changes"
 check pragma-user-version-allowed "$(sq "PRAGMA user_version")" "0 changes"
