@@ -91,6 +91,9 @@ for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.l
   fi
 done
 cp /etc/resolv.conf "$RFS/etc/resolv.conf" 2>/dev/null || true
+# debootstrap writes no /etc/hosts; an installed Debian 12 has one that
+# names localhost (the installer's), so the root gets that one.
+[ -s "$RFS/etc/hosts" ] || printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' > "$RFS/etc/hosts"
 # The machine's own extra CA certificates (here: the workplace's egress
 # proxy, which re-signs TLS), which a fresh machine of this network carries
 # too; the root's ca-certificates package adds them to its bundle when

@@ -6,6 +6,8 @@
 */
 #include "test.h"
 #include "net/net.h"
+#include <netdb.h>
+#include <stdbool.h>
 #include "util/util.h"
 
 static char t_err[KO_ERR_SIZE];
@@ -476,13 +478,33 @@ static void test_policy(void) {
   ko_allow_free(&a);
 }
 
+/* Whether this machine resolves "localhost" (its /etc/hosts names it, as
+** an installed Debian's does; a bare chroot may have none). */
+static bool t_localhost_resolves(void) {
+  struct addrinfo *res = NULL, hints = {.ai_socktype = SOCK_STREAM};
+  bool ok = getaddrinfo("localhost", "80", &hints, &res) == 0;
+  if (res) freeaddrinfo(res);
+  return ok;
+}
+
 /* ko_resolve through the system resolver: numeric hosts and "localhost"
-** (from /etc/hosts); nothing here asks a DNS server. */
+** (from /etc/hosts); nothing here asks a DNS server. Without a localhost
+** entry the name's checks cannot run: says so, and the name must then
+** be reported as not resolving. */
 static void test_resolve_local(void) {
   ko_allow a;
   ko_dest out;
   ko_denial d;
   char msg[KO_ERR_SIZE], text[KO_ADDR_TEXT];
+  if (!t_localhost_resolves()) {
+    printf("  localhost does not resolve on this machine (no /etc/hosts entry): its checks skipped\n");
+    ko_allow_init(&a, KO_FROM_CLI);
+    CHECK_INT(ko_allow_flag(&a, "localhost:8080", t_err, sizeof t_err), 0);
+    CHECK_INT(t_url("http://localhost:8080/"), 0);
+    CHECK_INT(ko_resolve(&a, &t_u, &out, &d), KO_NO_ADDRESS);
+    ko_allow_free(&a);
+    return;
+  }
   ko_allow_init(&a, KO_FROM_CLI);
   CHECK_INT(t_url("http://localhost:8080/"), 0);
   CHECK_INT(ko_resolve(&a, &t_u, &out, &d), KO_DENIED_EMPTY);
