@@ -179,6 +179,12 @@ static bool ka_copy_bindings(ka_app *a, const ka_app_config *cfg) {
     a->sqldbs[i].path = ku_strdup(cfg->sqlite[i].path);
     if (!a->sqldbs[i].name || !a->sqldbs[i].path) ok = false;
   }
+  ko_allow_init(&a->outbound, KO_FROM_MANIFEST);
+  for (int i = 0; i < cfg->noutbound && ok; i++) {  /* checked by the manifest: */
+    char err[KO_ERR_SIZE];                          /* fails only out of memory */
+    const char *e = cfg->outbound[i];
+    if (ko_allow_add(&a->outbound, e, strlen(e), err, sizeof err) != 0) ok = false;
+  }
   for (int i = 0; i < cfg->nvars; i++, a->nvars++) {
     const ka_var *v = &cfg->vars[i];
     const char *tmpl = v->template ? v->template : v->value;
@@ -509,6 +515,7 @@ void ka_app_free(ka_app *a) {
     ku_free(a->sqldbs[i].path);
   }
   ku_free(a->sqldbs);
+  ko_allow_free(&a->outbound);
   for (int i = 0; i < a->nvars; i++) {
     ku_free((char *)a->vars[i].name);
     ku_free((char *)a->vars[i].value);

@@ -69,6 +69,9 @@ typedef struct ka_app_config {
   int nstores;
   const ka_sqlite_grant *sqlite;  /* databases granted (sqlite_databases) */
   int nsqlite;
+  const char *const *outbound;  /* allowed_outbound_hosts entries (checked
+                                  by the manifest; src/net/allow.c) */
+  int noutbound;
   const ka_var *vars;
   int nvars;
   const char *const *secrets;  /* the values of the secret variables the

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "app/app.h"
+#include "net/net.h"
 #include "util/cursor.h"
 
 /* A granted store with the lock that serialises its users (a kk_store is
@@ -42,6 +43,8 @@ struct ka_app {
   int ngrants;
   ka_sqldb *sqldbs;            /* granted SQLite databases (copies) */
   int nsqldbs;
+  ko_allow outbound;           /* allowed_outbound_hosts: what the outbound
+                                  bindings (net, redis, postgres) may reach */
   ka_var *vars;                /* copies */
   int nvars;
   char **secrets;              /* copies of ka_app_config.secrets */
