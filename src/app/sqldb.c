@@ -34,9 +34,25 @@
 ** timeout_ms (its deadline bounds it otherwise): about a second. */
 #define KA_SQL_MAX_STEPS 100000000ull
 
+/* Prepared statements a connection keeps for the rest of the request,
+** keyed by their exact SQL text (as the stdlib sqlite3 module does): a
+** loop running one statement many times prepares it once. Longer SQL is
+** prepared each time. */
+#define KA_SQL_CACHE 16
+#define KA_SQL_CACHE_SQL 4096
+
+typedef struct ka_sqlstmt {
+  sqlite3_stmt *st;            /* NULL: a free slot */
+  char *sql;                   /* its text (n bytes), owned */
+  uint32_t n;
+  uint64_t used;               /* the connection's clock at its last use */
+} ka_sqlstmt;
+
 struct ka_sqlconn {
   sqlite3 *db;                 /* NULL once closed */
   const char *name;            /* the app's grant (not owned) */
+  ka_sqlstmt cache[KA_SQL_CACHE];
+  uint64_t clock;
 };
 
 /* The progress handler: nonzero (interrupt) once the deadline passed, or,
@@ -200,11 +216,11 @@ int32_t ka_sql_open(ka_ctx *x, ku_cursor *in, ka_out *out) {
     struct ka_sqlconn *c = ku_realloc(x->conns, (size_t)(x->nconns + 1) * sizeof *c);
     if (!c) return ka_fail_call(x, KRAIT_E_TOOBIG, "sqlite.open: out of memory");
     x->conns = c;
-    x->conns[x->nconns++] = (struct ka_sqlconn){ NULL, NULL };
+    x->conns[x->nconns++] = (struct ka_sqlconn){ 0 };
   }
   int32_t rc = ka_sql_connect(x, g, &db);
   if (rc) return rc;
-  x->conns[slot] = (struct ka_sqlconn){ db, g->name };
+  x->conns[slot] = (struct ka_sqlconn){ .db = db, .name = g->name };
   uint32_t h = (uint32_t)slot;
   ka_out_put(out, &h, 4);
   return 0;
@@ -313,16 +329,77 @@ static bool ka_sql_more(sqlite3 *db, const char *tail, const char *end) {
   return false;
 }
 
-/* Steps st to its end, appending its rows (nrows counts them); stops early
-** once the result is over its limit. SQLITE_DONE or the failure. */
-static int ka_sql_rows(sqlite3_stmt *st, ka_out *o, uint32_t *nrows) {
-  int rc, ncol = sqlite3_column_count(st);
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    for (int j = 0; j < ncol; j++) ka_sql_value(o, st, j);
+/* Steps st to its end, appending its columns, then its rows (nrows
+** counts them, and is written at *at); stops early once the result is over
+** its limit. The columns are read after the first step: a kept statement
+** is prepared again there when the schema changed since (ALTER TABLE),
+** and may then have others. SQLITE_DONE or the failure. */
+static int ka_sql_rows(sqlite3_stmt *st, ka_out *o, uint32_t *nrows, size_t *at) {
+  int rc = st ? sqlite3_step(st) : SQLITE_DONE;
+  uint32_t ncol = st ? (uint32_t)sqlite3_column_count(st) : 0;
+  ka_out_put(o, &ncol, 4);
+  for (uint32_t j = 0; j < ncol; j++) {
+    const char *name = sqlite3_column_name(st, (int)j);
+    ka_out_str(o, name ? name : "", name ? strlen(name) : 0);
+  }
+  *at = o->len;
+  ka_out_put(o, nrows, 4);
+  for (; rc == SQLITE_ROW; rc = sqlite3_step(st)) {
+    for (uint32_t j = 0; j < ncol; j++) ka_sql_value(o, st, (int)j);
     ++*nrows;
     if (o->over || o->nomem) return SQLITE_DONE;
   }
   return rc;
+}
+
+/* The kept statement of c whose SQL is exactly sql[0..n), or NULL. */
+static sqlite3_stmt *ka_sql_cached(struct ka_sqlconn *c, const char *sql, uint32_t n) {
+  for (int i = 0; i < KA_SQL_CACHE; i++) {
+    ka_sqlstmt *k = &c->cache[i];
+    if (k->st && k->n == n && memcmp(k->sql, sql, n) == 0) {
+      k->used = ++c->clock;
+      return k->st;
+    }
+  }
+  return NULL;
+}
+
+/* Keeps st (prepared from sql[0..n)) in c's cache, in place of the least
+** recently used statement when full; short SQL only, and only when memory
+** allows (otherwise st is finalized by ka_sql_done). */
+static void ka_sql_keep(struct ka_sqlconn *c, const char *sql, uint32_t n, sqlite3_stmt *st) {
+  ka_sqlstmt *slot = &c->cache[0];
+  if (!st || n > KA_SQL_CACHE_SQL) return;
+  for (int i = 1; i < KA_SQL_CACHE && slot->st; i++)
+    if (!c->cache[i].st || c->cache[i].used < slot->used) slot = &c->cache[i];
+  char *copy = ku_malloc(n ? n : 1);
+  if (!copy) return;
+  memcpy(copy, sql, n);
+  if (slot->st) { sqlite3_finalize(slot->st); ku_free(slot->sql); }
+  *slot = (ka_sqlstmt){ st, copy, n, ++c->clock };
+}
+
+/* Ends a use of st: a kept statement is reset (releasing its read
+** transaction even when its rows were not all read) and its bindings
+** cleared; one not kept is finalized. */
+static void ka_sql_done(struct ka_sqlconn *c, sqlite3_stmt *st) {
+  for (int i = 0; st && i < KA_SQL_CACHE; i++)
+    if (c->cache[i].st == st) {
+      sqlite3_reset(st);
+      sqlite3_clear_bindings(st);
+      return;
+    }
+  sqlite3_finalize(st);
+}
+
+/* Closes c: its kept statements, then the database. */
+static void ka_sql_shut(struct ka_sqlconn *c) {
+  for (int i = 0; i < KA_SQL_CACHE; i++) {
+    sqlite3_finalize(c->cache[i].st);
+    ku_free(c->cache[i].sql);
+  }
+  sqlite3_close_v2(c->db);
+  *c = (struct ka_sqlconn){ 0 };
 }
 
 /* sqlite.execute: one statement with bound parameters; its columns, rows,
@@ -331,7 +408,7 @@ int32_t ka_sql_execute(ka_ctx *x, ku_cursor *in, ka_out *out) {
   static const char op[] = "sqlite.execute";
   uint32_t h = ku_fixed32(in), n = ku_fixed32(in);
   const char *sql = (const char *)ku_bytes(in, n);
-  uint32_t np = ku_fixed32(in), ncol, nrows = 0;
+  uint32_t np = ku_fixed32(in), nrows = 0;
   ku_cursor scan = *in;
   for (uint32_t i = 0; i < np; i++) ka_sql_skip(&scan);
   if (!ku_eof(&scan)) ku_cfail(&scan, 0, "bytes after the parameters");
@@ -344,34 +421,31 @@ int32_t ka_sql_execute(ka_ctx *x, ku_cursor *in, ka_out *out) {
   if (n > INT32_MAX) return ka_fail_call(x, KRAIT_E_TOOBIG, "%s: the SQL is too long", op);
   x->sqldeny[0] = '\0';
   x->sqlticks = 0;
-  if (sqlite3_prepare_v2(db, sql, (int)n, &st, &tail) != SQLITE_OK) return ka_sql_fail(x, db, sqlite3_errcode(db), op);
-  if (st && ka_sql_more(db, tail, sql + n)) {
-    sqlite3_finalize(st);
-    return ka_fail_call(x, KRAIT_E_INVAL, "%s runs one statement; this SQL has more after the "
-                        "first (run them one by one)", op);
+  struct ka_sqlconn *c = &x->conns[h];
+  if (!(st = ka_sql_cached(c, sql, n))) {
+    if (sqlite3_prepare_v2(db, sql, (int)n, &st, &tail) != SQLITE_OK) return ka_sql_fail(x, db, sqlite3_errcode(db), op);
+    if (st && ka_sql_more(db, tail, sql + n)) {
+      sqlite3_finalize(st);
+      return ka_fail_call(x, KRAIT_E_INVAL, "%s runs one statement; this SQL has more after the "
+                          "first (run them one by one)", op);
+    }
+    ka_sql_keep(c, sql, n, st);
   }
   int want = st ? sqlite3_bind_parameter_count(st) : 0;
   if ((int64_t)np != want) {
-    sqlite3_finalize(st);
+    ka_sql_done(c, st);
     return ka_fail_call(x, KRAIT_E_INVAL, "%s: the statement has %d parameter%s and %u value%s "
                         "were given", op, want, want == 1 ? "" : "s", np, np == 1 ? "" : "s");
   }
   for (uint32_t i = 0; i < np; i++)
     if (ka_sql_bind(st, (int)i + 1, in) != SQLITE_OK) {
-      sqlite3_finalize(st);
+      ka_sql_done(c, st);
       return ka_sql_fail(x, db, sqlite3_errcode(db), op);
     }
-  ncol = st ? (uint32_t)sqlite3_column_count(st) : 0;
-  ka_out_put(out, &ncol, 4);
-  for (uint32_t j = 0; j < ncol; j++) {
-    const char *name = sqlite3_column_name(st, (int)j);
-    ka_out_str(out, name ? name : "", name ? strlen(name) : 0);
-  }
-  size_t at = out->len;
-  ka_out_put(out, &nrows, 4);
-  int rc = st ? ka_sql_rows(st, out, &nrows) : SQLITE_DONE;
+  size_t at = 0;
+  int rc = ka_sql_rows(st, out, &nrows, &at);
   bool writes = st && !sqlite3_stmt_readonly(st);
-  sqlite3_finalize(st);
+  ka_sql_done(c, st);
   if (rc != SQLITE_DONE) return ka_sql_fail(x, db, rc, op);
   if (!out->over && !out->nomem) memcpy(out->p + at, &nrows, 4);
   /* sqlite3_changes64 keeps the last write's count: a read reports 0 */
@@ -416,13 +490,12 @@ int32_t ka_sql_exec(ka_ctx *x, ku_cursor *in, ka_out *out) {
 int32_t ka_sql_close(ka_ctx *x, ku_cursor *in, ka_out *out) {
   uint32_t h = ku_fixed32(in);
   if (!ka_sql_conn(x, h, "sqlite.close")) return KRAIT_E_STATE;
-  sqlite3_close_v2(x->conns[h].db);
-  x->conns[h].db = NULL;
+  ka_sql_shut(&x->conns[h]);
   return 0;
 }
 
 void ka_sql_end(ka_ctx *x) {
-  for (int i = 0; i < x->nconns; i++) sqlite3_close_v2(x->conns[i].db);
+  for (int i = 0; i < x->nconns; i++) ka_sql_shut(&x->conns[i]);
   ku_free(x->conns);
   x->conns = NULL;
   x->nconns = 0;

@@ -116,6 +116,22 @@ class IncomingHandler(http.IncomingHandler):
                 except Err as e:
                     over = str(e)
                 return Response(200, {}, f"{most} {over}".encode())
+            if op == "cache":   # kept statements: rebound, re-prepared after DDL, evicted
+                a = [db.execute("SELECT ? * 2", [Value_Integer(i)]).rows[0].values[0].value
+                     for i in range(3)]
+                db.execute("CREATE TEMP TABLE k (x)", [])
+                db.execute("INSERT INTO k VALUES (1), (2)", [])
+                n1 = len(db.execute("SELECT * FROM k", []).columns)
+                db.execute("ALTER TABLE k ADD COLUMN y", [])
+                n2 = len(db.execute("SELECT * FROM k", []).columns)
+                for i in range(40):   # more distinct statements than the cache keeps
+                    db.execute(f"SELECT {i}", [])
+                try:
+                    db.execute("SELECT ?", [])
+                except Err:
+                    pass
+                one = db.execute("SELECT ?", [Value_Text("x")]).rows[0].values[0].value
+                return Response(200, {}, f"{a} {n1} {n2} {one}".encode())
             if op == "vacuum":
                 db.execute("VACUUM INTO ?", [Value_Text(q["p"])])
                 return Response(200, {}, b"vacuumed")
@@ -319,6 +335,7 @@ check channel-codes-in-module "$(echo "$got" | sed -n 6p)" "codes -1 -2 -6 -7"
 got=$(curl -s "$U/sp/vacuum?p=$T/vacuumed.db")
 case $got in *"Error_AccessDenied"*"ATTACH is refused"*) ok vacuum-into-refused ;; *) bad vacuum-into-refused "$got" ;; esac
 check vacuum-made-no-file "$([ -e "$T/vacuumed.db" ] && echo made || echo none)" "none"
+check statement-cache "$(curl -s "$U/sp/cache")" "[0, 2, 4] 1 2 x"
 check synchronous-full "$(curl -s "$U/sp/pragma?p=synchronous")" "2"
 check journal-wal "$(curl -s "$U/sp/pragma?p=journal_mode")" "wal"
 check attach-made-no-file "$([ -e "$T/attached.db" ] && echo made || echo none)" "none"
