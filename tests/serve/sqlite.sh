@@ -172,7 +172,7 @@ class IncomingHandler(http.IncomingHandler):
                 for _ in range(20):
                     db.execute("INSERT INTO fill VALUES (randomblob(200000))", [])
             except Err as e:
-                return Response(200, {}, str(e).encode())
+                return Response(200, {}, f"{type(e.value).__name__}: {e}".encode())
             finally:
                 db.execute("DROP TABLE fill", [])
             return Response(200, {}, b"filled 4 MB")
@@ -439,7 +439,7 @@ if [ "$code" = 500 ] && grep -q "\[fuel\] sqlite.execute: the query was stopped 
 then ok "fuel-only-step-cap (${ms} ms)"; else bad fuel-only-step-cap "$code $(tail -n 3 "$A/server.log")"; fi
 check fuel-only-server-stays-up "$(curl -s "$U/fuel/ok")" "42"
 got=$(curl -s --max-time 30 "$U/disk/fill")
-case $got in *"database or disk is full (the database may grow to 1 MiB: the app's max_disk_mb"*) ok db-size-capped-by-max-disk-mb ;;
+case $got in "Error_DatabaseFull: "*"database or disk is full (the database may grow to 1 MiB: the app's max_disk_mb"*) ok db-size-capped-by-max-disk-mb ;;
   *) bad db-size-capped-by-max-disk-mb "$got" ;; esac
 
 # ---- Cloudflare D1 -------------------------------------------------------------

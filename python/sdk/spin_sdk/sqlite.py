@@ -106,6 +106,8 @@ def _host(op, *args):
         code, msg = e.args
         if code == _krait.E_STATE:   # the connection is not open
             raise Err(Error_InvalidConnection(), msg) from None
+        if code == _krait.E_TOOBIG and "database or disk is full" in msg:   # SQLITE_FULL
+            raise Err(Error_DatabaseFull(), msg) from None
         raise Err(Error_Io(msg), msg) from None
 
 
