@@ -6,8 +6,11 @@
 # bench/sqlite/work.py's, run by the same Python code on both sides; each
 # side times its own loop (a request's fixed costs are left out). They
 # take turns BENCH_ROUNDS times; the table (also build/bench/sqlite.md)
-# shows median queries/s and krait's ratio to native. Env: KRAIT
-# (build/krait), BENCH_ROUNDS (5), PYTHON (/usr/bin/python3.11).
+# shows median queries/s and krait's ratio to native. Then a request's
+# whole cost: wrk -t1 -c1 on /one (open the database, one lookup by
+# primary key, close) against /hello (no database), median p50s. Env: KRAIT
+# (build/krait), BENCH_ROUNDS (5), BENCH_DURATION (3s, per wrk run), WRK
+# (wrk), PYTHON (/usr/bin/python3.11).
 # Does not own the binding (src/app/sqldb.c) or the workloads (work.py).
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -15,10 +18,12 @@ ROOT=$(pwd)
 KRAIT=${KRAIT:-build/krait}
 case $KRAIT in /*) ;; *) KRAIT=$ROOT/$KRAIT ;; esac
 ROUNDS=${BENCH_ROUNDS:-5}
+DUR=${BENCH_DURATION:-3s}
+WRK=${WRK:-wrk}
 PYTHON=${PYTHON:-/usr/bin/python3.11}
 D=$ROOT/build/bench/sqlite
 OUT=$ROOT/build/bench/sqlite.md
-for t in "$KRAIT" "$PYTHON" curl; do
+for t in "$KRAIT" "$PYTHON" "$WRK" curl; do
   command -v "$t" >/dev/null 2>&1 || { echo "bench-sqlite: $t not found" >&2; exit 2; }
 done
 rm -rf "$D"
@@ -60,10 +65,18 @@ one() {
 # median FILE: the median line of a file of numbers.
 median() { sort -n "$D/$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
+# p50 PATH: one wrk run's p50 in ms, appended to $D/p50.PATH.
+p50() {
+  "$WRK" -t1 -c1 -d"$DUR" --latency "http://127.0.0.1:$P/$1" >"$D/wrk.$1" 2>&1
+  awk '$1 == "50%" { v = $2; if (v ~ /us$/) v = v / 1000; else if (v ~ /ms$/) v = v + 0;
+       else if (v ~ /s$/) v = v * 1000; printf "%.3f\n", v }' "$D/wrk.$1" >>"$D/p50.$1"
+}
+
 WORKLOADS="point insert scan"
 r=0
 while [ "$r" -lt "$ROUNDS" ]; do
   for w in $WORKLOADS; do one krait "$w"; one native "$w"; done
+  p50 one; p50 hello
   r=$((r + 1))
 done
 for w in $WORKLOADS; do
@@ -81,4 +94,9 @@ done
     k=$(median krait.$w); n=$(median native.$w)
     printf '| %s | %s | %s | %.2fx |\n' "$label" "$k" "$n" "$(awk -v a="$n" -v b="$k" 'BEGIN { print a / b }')"
   done
+  echo
+  echo "| request (wrk -t1 -c1, $ROUNDS x $DUR) | p50 ms (median) |"
+  echo "|---|---|"
+  echo "| open, one SELECT by primary key, close | $(median p50.one) |"
+  echo "| hello (no database) | $(median p50.hello) |"
 } | tee "$OUT"

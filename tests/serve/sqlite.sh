@@ -132,6 +132,21 @@ class IncomingHandler(http.IncomingHandler):
                     pass
                 one = db.execute("SELECT ?", [Value_Text("x")]).rows[0].values[0].value
                 return Response(200, {}, f"{a} {n1} {n2} {one}".encode())
+            if op == "leave":   # leaves state on its connection for the next request
+                db.execute("CREATE TEMP TABLE mine (x)", []) if q.get("temp") else None
+                db.execute("PRAGMA foreign_keys = ON", [])
+                db.execute("BEGIN", [])
+                db.execute("INSERT INTO notes (name) VALUES ('uncommitted')", [])
+                return Response(200, {}, b"left")
+            if op == "fresh":   # what a request finds on its (maybe reused) connection
+                fk = db.execute("PRAGMA foreign_keys", []).rows[0].values[0].value
+                rowid = db.execute("SELECT last_insert_rowid()", []).rows[0].values[0].value
+                left = db.execute("SELECT count(*) FROM notes WHERE name = 'uncommitted'", [])
+                temp = db.execute("SELECT count(*) FROM temp.sqlite_schema", [])
+                db.execute("INSERT INTO notes (name) VALUES ('writer')", [])   # not locked out
+                db.execute("DELETE FROM notes WHERE name = 'writer'", [])
+                return Response(200, {}, f"fk={fk} rowid={rowid} uncommitted={left.rows[0].values[0].value} "
+                                         f"temp={temp.rows[0].values[0].value}".encode())
             if op == "vacuum":
                 db.execute("VACUUM INTO ?", [Value_Text(q["p"])])
                 return Response(200, {}, b"vacuumed")
@@ -336,6 +351,13 @@ got=$(curl -s "$U/sp/vacuum?p=$T/vacuumed.db")
 case $got in *"Error_AccessDenied"*"ATTACH is refused"*) ok vacuum-into-refused ;; *) bad vacuum-into-refused "$got" ;; esac
 check vacuum-made-no-file "$([ -e "$T/vacuumed.db" ] && echo made || echo none)" "none"
 check statement-cache "$(curl -s "$U/sp/cache")" "[0, 2, 4] 1 2 x"
+# connections are kept between requests: nothing of one request's own is left
+for i in 1 2 3; do
+  curl -s "$U/sp/leave" >/dev/null
+  check "reused-connection-clean-$i" "$(curl -s "$U/sp/fresh")" "fk=0 rowid=0 uncommitted=0 temp=0"
+  curl -s "$U/sp/leave?temp=1" >/dev/null
+  check "temp-schema-connection-closed-$i" "$(curl -s "$U/sp/fresh")" "fk=0 rowid=0 uncommitted=0 temp=0"
+done
 check synchronous-full "$(curl -s "$U/sp/pragma?p=synchronous")" "2"
 check journal-wal "$(curl -s "$U/sp/pragma?p=journal_mode")" "wal"
 check attach-made-no-file "$([ -e "$T/attached.db" ] && echo made || echo none)" "none"
