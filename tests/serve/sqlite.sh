@@ -19,7 +19,17 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/tests/serve/lib.sh"
 
 A=$T/apps
-mkdir -p "$A/sp" "$A/cf" "$A/none" "$A/slow" "$A/fuel" "$A/disk"
+mkdir -p "$A/sp" "$A/cf" "$A/none" "$A/slow" "$A/fuel" "$A/disk" "$A/wsgi"
+cat >"$A/wsgi/app.py" <<'EOF'
+# a WSGI app uses the Spin API (spin_sdk.sqlite) on the same database
+from spin_sdk import sqlite
+from spin_sdk.sqlite import Value_Text
+def app(environ, start_response):
+    with sqlite.open_default() as db:
+        r = db.execute("SELECT count(*) FROM notes WHERE name = ?", [Value_Text("ada")])
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [f"wsgi sees {r.rows[0].values[0].value}".encode()]
+EOF
 cat >"$A/sp/app.py" <<'EOF'
 from urllib.parse import parse_qs
 from spin_sdk import http, sqlite
@@ -301,6 +311,14 @@ sqlite_databases = ["default"]
 [app.limits]
 max_disk_mb = 1
 
+[[app]]
+name = "wsgi"
+style = "wsgi"
+wsgi = "app:app"
+dir = "wsgi"
+route = "/wsgi/..."
+sqlite_databases = ["default"]
+
 [sqlite_databases.DB]
 path = "cf/d1.sqlite"
 EOF
@@ -318,6 +336,7 @@ check spin-select-updated "$(curl -s "$U/sp/get?name=ada" | cut -d' ' -f3)" "9.2
 curl -s "$U/sp/put?name=bob" >/dev/null
 check spin-delete "$(curl -s "$U/sp/delete?name=bob")" "deleted"
 check spin-count "$(curl -s "$U/sp/count")" "1"
+check wsgi-spin-api "$(curl -s "$U/wsgi/")" "wsgi sees 1"
 check spin-file-on-host "$([ -s "$A/.krait/default.sqlite" ] && echo yes)" "yes"
 check spin-wal-mode "$(/usr/bin/python3.11 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("pragma journal_mode").fetchone()[0])' "$A/.krait/default.sqlite")" "wal"
 
