@@ -75,7 +75,8 @@ typedef struct ka_ctx {
   ka_response *resp;
   bool responded;
   bool streaming;              /* respond_start was called */
-  char error[256];             /* the last failed import's message */
+  char error[512];             /* the last failed import's message (the
+                                  guest reads at most 511 bytes) */
   uint64_t deadline;           /* ka_now when the request's time is up
                                   (0: none) */
   uint8_t *result;             /* the last call's result (call_result) */

@@ -23,6 +23,7 @@ void ka_net_begin(ka_net *n, const ko_allow *allow, bool cli, uint32_t max_opene
   n->max_opened = max_opened;
   n->max_open = max_open;
   n->max_bytes = max_bytes;
+  n->wait_max_ms = cli ? 0 : KA_NET_WAIT_MAX_MS;
 }
 
 /* Closes c and frees its slot. */
@@ -40,10 +41,19 @@ void ka_net_end(ka_net *n) {
   n->conns = NULL;
 }
 
+/* The timeout an operation given timeout_ms has of its own: that, or,
+** in a request without a deadline, at most wait_max_ms (a fuel-only app
+** of krait serve cannot hold a worker on a silent server forever). */
+static uint32_t ka_net_ms(ka_ctx *x, uint32_t ms) {
+  if (!x->deadline && x->net.wait_max_ms && (!ms || ms > x->net.wait_max_ms)) return x->net.wait_max_ms;
+  return ms;
+}
+
 /* When an operation given timeout_ms must end: then, or the request's
 ** deadline when sooner (0: neither). */
 static uint64_t ka_net_deadline(ka_ctx *x, uint32_t ms) {
   uint64_t d = x->deadline;
+  ms = ka_net_ms(x, ms);
   if (ms) {
     uint64_t t = kp_monotonic_ns() + (uint64_t)ms * 1000000u;
     if (!d || t < d) d = t;
@@ -56,6 +66,9 @@ static int32_t ka_net_timeout(ka_ctx *x, const char *op, uint32_t ms) {
   if (x->deadline && kp_monotonic_ns() >= x->deadline)
     return ka_fail_call(x, KRAIT_E_TIMEOUT, "%s: timed out: the request's deadline passed (timeout_ms in "
                         "[app.limits])", op);
+  if (ms != ka_net_ms(x, ms))
+    return ka_fail_call(x, KRAIT_E_TIMEOUT, "%s: timed out after %u ms, the longest one wait may take in "
+                        "an app without timeout_ms (in [app.limits])", op, ka_net_ms(x, ms));
   return ka_fail_call(x, KRAIT_E_TIMEOUT, "%s: timed out after %u ms", op, ms);
 }
 
@@ -94,6 +107,8 @@ static int32_t ka_net_room(ka_ctx *x) {
     return ka_fail_call(x, KRAIT_E_TOOBIG, "net.connect: %u outbound connections are open at once, the "
                         "most %s allows; close one first", n->open,
                         n->cli ? "krait python" : "a request of krait serve");
+  if (n->next_handle == UINT32_MAX)
+    return ka_fail_call(x, KRAIT_E_TOOBIG, "net.connect: no handles left in this run");
   if (!n->conns && !(n->conns = ku_calloc(n->max_open, sizeof *n->conns)))
     return ka_fail_call(x, KRAIT_E_TOOBIG, "net.connect: out of memory");
   return 0;
@@ -205,14 +220,15 @@ int32_t ka_net_op_tls(ka_ctx *x, ku_cursor *in, ka_out *out) {
   return 0;
 }
 
-/* The connection of handle h ready for I/O by op, or NULL with the failure. */
-static ka_netconn *ka_net_ready(ka_ctx *x, uint32_t h, const char *op, int32_t *rc) {
+/* The connection of handle h ready for I/O by op, or NULL with the
+** failure; bytes sent or received (io) rule out TLS after them. */
+static ka_netconn *ka_net_ready(ka_ctx *x, uint32_t h, const char *op, bool io, int32_t *rc) {
   ka_netconn *c = ka_net_conn(x, h, op, rc);
   if (c && c->broken) {
     *rc = ka_fail_call(x, KRAIT_E_INVAL, "%s: connection %u: its TLS handshake failed; close it", op, h);
     return NULL;
   }
-  if (c) c->tls_tried = true;
+  if (c && io) c->tls_tried = true;
   return c;
 }
 
@@ -222,7 +238,7 @@ int32_t ka_net_op_send(ka_ctx *x, ku_cursor *in, ka_out *out) {
   int32_t rc = 0;
   char err[KO_ERR_SIZE] = "";
   ka_net_decode_send(in, &r);
-  ka_netconn *c = ka_net_ready(x, r.handle, "net.send", &rc);
+  ka_netconn *c = ka_net_ready(x, r.handle, "net.send", true, &rc);
   if (!c) return rc;
   uint64_t d = ka_net_deadline(x, r.timeout_ms);
   int ok = c->tls ? ko_tls_send(c->tls, r.data, r.len, d, err, sizeof err) : ko_sock_send(c->fd, r.data, r.len, d);
@@ -239,7 +255,7 @@ int32_t ka_net_op_recv(ka_ctx *x, ku_cursor *in, ka_out *out) {
   int32_t rc = 0;
   char err[KO_ERR_SIZE] = "";
   ka_net_decode_recv(in, &r);
-  ka_netconn *c = ka_net_ready(x, r.handle, "net.recv", &rc);
+  ka_netconn *c = ka_net_ready(x, r.handle, "net.recv", true, &rc);
   if (!c) return rc;
   size_t cap = r.max;
   if (x->net.max_bytes && x->net.received >= x->net.max_bytes)
@@ -266,7 +282,7 @@ int32_t ka_net_op_poll(ka_ctx *x, ku_cursor *in, ka_out *out) {
   int32_t rc = 0;
   char err[KO_ERR_SIZE] = "";
   ka_net_decode_poll(in, &r);
-  ka_netconn *c = ka_net_ready(x, r.handle, "net.poll", &rc);
+  ka_netconn *c = ka_net_ready(x, r.handle, "net.poll", false, &rc);
   if (!c) return rc;
   uint64_t d = r.timeout_ms ? ka_net_deadline(x, r.timeout_ms) : 1;   /* 1: already past */
   int ready = c->tls ? ko_tls_poll(c->tls, d) : ko_sock_wait(c->fd, POLLIN, d);

@@ -25,6 +25,7 @@ int ko_pin_add(const char *value, char *err, size_t errlen) {
     return -1;
   }
   size_t n = (size_t)(colon - value);
+  if (n > 1 && value[n - 1] == '.') n--;   /* "a.test." is "a.test", as in URLs */
   if (n > KO_HOST_MAX || (why = ko_name_check(value, n, &ip, &is_ip))) {
     snprintf(err, errlen, "--resolve %s: the name %s", ko_show(value, strlen(value), shown),
              n > KO_HOST_MAX ? "is over 253 bytes" : why);

@@ -171,6 +171,7 @@ int ko_tls_send(ko_tls *t, const void *p, size_t n, uint64_t deadline, char *err
     size_t done = 0;
     int code = 0;
     errno = 0;
+    ERR_clear_error();
     int r = SSL_write_ex(t->ssl, b, n, &done);
     if (r == 1) { b += done; n -= done; continue; }
     int w = ko_tls_again(t, r, deadline, &code);
@@ -186,6 +187,7 @@ long ko_tls_recv(ko_tls *t, void *p, size_t cap, uint64_t deadline, char *err, s
     size_t got = 0;
     int code = 0;
     errno = 0;
+    ERR_clear_error();
     int r = SSL_read_ex(t->ssl, p, cap, &got);
     if (r == 1) return (long)got;
     if (SSL_get_error(t->ssl, r) == SSL_ERROR_ZERO_RETURN) return 0;
@@ -202,6 +204,7 @@ int ko_tls_poll(ko_tls *t, uint64_t deadline) {
     size_t got = 0;
     int code = 0;
     if (SSL_pending(t->ssl) > 0) return 1;
+    ERR_clear_error();
     int r = SSL_peek_ex(t->ssl, &c, 1, &got);
     if (r == 1) return 1;
     code = SSL_get_error(t->ssl, r);

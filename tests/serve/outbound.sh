@@ -165,7 +165,8 @@ before=$(count)
 expect serve-denied-port "$(q o "connect,127.0.0.1,$CLOSED_PORT")" \
   "DENIED *denied: no entry of allowed_outbound_hosts allows it; add \"tcp://127.0.0.1:$CLOSED_PORT\" to the app's allowed_outbound_hosts in krait.toml"
 expect serve-denied-other-app "$(q h "connect,127.0.0.1,$HTTP")" "DENIED *allowed_outbound_hosts*"
-expect serve-wildcard-name-to-loopback "$(q o "connect,a.test.example,$COUNT")" "DENIED *resolves to 127.0.0.1, a loopback address*"
+expect serve-wildcard-name-to-loopback "$(q o "connect,a.test.example,$COUNT")" \
+  "DENIED *resolves to 127.0.0.1, a loopback address*add \"http://127.0.0.1:$COUNT\" to the app's allowed_outbound_hosts in krait.toml"
 check serve-denied-no-accept "$(count)" "$before"
 check serve-tls "$(q o "get,tls.test.example,$TLS,/,tls.test.example")" "secure"
 check serve-conns-limit "$(q o "conns,127.0.0.1,$COUNT,9")" \
