@@ -158,6 +158,7 @@ int32_t ka_net_op_connect(ka_ctx *x, ku_cursor *in, ka_out *out) {
   char addr[KO_ADDR_TEXT];
   int32_t rc;
   ka_net_decode_connect(in, &r);
+  if (x->deadline && kp_monotonic_ns() >= x->deadline) return ka_net_timeout(x, "net.connect", r.timeout_ms);
   if ((rc = ka_net_room(x)) != 0 || (rc = ka_net_check(x, &r, &d)) != 0) return rc;
   x->net.opened++;             /* an attempt counts, whether it answers or not */
   int fd = ko_sock_connect(&d, ka_net_deadline(x, r.timeout_ms), &peer);

@@ -231,16 +231,18 @@ static void test_sock(void) {
 static void test_pin(void) {
   char err[KO_ERR_SIZE];
   ko_pin_clear();
+  ko_addr got[4];
   CHECK_INT(ko_pin_add("API.Test.Example:127.0.0.1", err, sizeof err), 0);
   CHECK_INT(ko_pin_add("api.test.example:::1", err, sizeof err), 0);
   CHECK_INT(ko_pin_add("meta.test:169.254.169.254", err, sizeof err), 0);
   CHECK_INT(ko_pin_add("pub.test:93.184.216.34", err, sizeof err), 0);
+  CHECK_INT(ko_pin_add("dot.test.:10.0.0.9", err, sizeof err), 0);   /* as the URL's host */
+  CHECK_INT(ko_pin_find("dot.test", got, 4), 1);
   CHECK_INT(ko_pin_add("nocolon", err, sizeof err), -1);
   CHECK_CONTAINS(err, "expected NAME:ADDR");
   CHECK_INT(ko_pin_add("a b:1.2.3.4", err, sizeof err), -1);
   CHECK_INT(ko_pin_add("x.test:[::1]", err, sizeof err), -1);
   CHECK_CONTAINS(err, "not an IPv4 or IPv6 address");
-  ko_addr got[4];
   CHECK_INT(ko_pin_find("api.test.example", got, 4), 2);
   CHECK_INT(got[1].family, 6);
   ko_allow a;
@@ -334,6 +336,12 @@ static void test_limits(void) {
   CHECK_INT(t_hop(ka_net_op_close, h1, NULL, 0, &out), 0);
   CHECK_INT(t_hop(ka_net_op_close, h1, NULL, 0, &out), KRAIT_E_INVAL);   /* twice */
   CHECK_CONTAINS(t_x.error, "no open connection");
+  uint32_t next = t_x.net.next_handle;
+  t_x.net.next_handle = UINT32_MAX;                                  /* no wrap to handle 0 */
+  CHECK_INT(t_connect("127.0.0.1", port, &rc), 0);
+  CHECK_INT(rc, KRAIT_E_TOOBIG);
+  CHECK_CONTAINS(t_x.error, "no handles left");
+  t_x.net.next_handle = next;
   uint32_t h3 = t_connect("127.0.0.1", port, &rc);
   CHECK(h3 && h3 != h1);                                             /* handles are not reused */
   CHECK_INT(t_hop(ka_net_op_close, h3, NULL, 0, &out), 0);
@@ -384,6 +392,10 @@ static void test_deadline(void) {
   CHECK_CONTAINS(t_x.error, "the request's deadline passed");
   uint64_t ms = (kp_monotonic_ns() - t0) / 1000000;
   CHECK(ms >= 190 && ms < 1500);
+  uint32_t before = t_x.net.opened;                  /* past the deadline: no attempt */
+  CHECK_INT(t_connect("127.0.0.1", port, &rc), 0);
+  CHECK_INT(rc, KRAIT_E_TIMEOUT);
+  CHECK_INT(t_x.net.opened, before);
   t_x.deadline = 0;
   uint32_t rq2[] = { 10, 100 };
   CHECK_INT(t_hop(ka_net_op_recv, h, rq2, 2, &out), KRAIT_E_TIMEOUT);
