@@ -61,6 +61,7 @@ static ko_allow t_allow;
 static ka_ctx t_x;
 static void t_ctx(const char *const *es, uint32_t opened, uint32_t open, uint64_t bytes) {
   char err[KO_ERR_SIZE];
+  ka_net_end(&t_x.net);        /* the previous test's, if any */
   ko_allow_free(&t_allow);
   ko_allow_init(&t_allow, KO_FROM_MANIFEST);
   for (; es && *es; es++) ko_allow_add(&t_allow, *es, strlen(*es), err, sizeof err);
@@ -407,6 +408,7 @@ static void test_deadline(void) {
   ms = (kp_monotonic_ns() - t0) / 1000000;
   CHECK(ms >= 110 && ms < 1500);
   CHECK_INT(KA_NET_WAIT_MAX_MS, 30000);
+  ka_net_end(&t_x.net);
   ka_net_begin(&t_x.net, &t_allow, false, 0, 4, 0);
   CHECK_INT(t_x.net.wait_max_ms, KA_NET_WAIT_MAX_MS);
   ka_net_begin(&t_x.net, &t_allow, true, 0, 4, 0);
@@ -487,6 +489,7 @@ int main(void) {
   RUN(test_limits);
   RUN(test_deadline);
   RUN(test_tls_failures);
+  ka_net_end(&t_x.net);
   ko_allow_free(&t_allow);
   return t_summary();
 }
