@@ -269,7 +269,7 @@ void ko_tls_peer_get(ko_tls *t, ko_tls_peer *p) {
   snprintf(p->cipher, sizeof p->cipher, "%s", c ? SSL_CIPHER_get_name(c) : "");
   p->bits = c ? SSL_CIPHER_get_bits(c, NULL) : 0;
   SSL_get0_alpn_selected(t->ssl, &alpn, &alpn_len);
-  if (alpn_len < sizeof p->alpn) { memcpy(p->alpn, alpn, alpn_len); p->alpn[alpn_len] = '\0'; }
+  if (alpn && alpn_len < sizeof p->alpn) { memcpy(p->alpn, alpn, alpn_len); p->alpn[alpn_len] = '\0'; }
   X509 *x = SSL_get1_peer_certificate(t->ssl);
   if (!x) return;
   unsigned char *der = NULL;

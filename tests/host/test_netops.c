@@ -9,6 +9,9 @@
 #include "../../python/c/krait_abi.h"
 #include "platform/platform.h"
 #include <arpa/inet.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <pthread.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -481,6 +484,147 @@ static void test_tls_failures(void) {
   close(l);
 }
 
+/* A self-signed certificate for "tls.test" and 127.0.0.1 (its own CA),
+** its key, and the PEM file of the certificate at path. */
+static X509 *t_cert;
+static EVP_PKEY *t_key;
+static bool t_make_cert(const char *path) {
+  t_key = EVP_EC_gen("P-256");
+  t_cert = X509_new();
+  if (!t_key || !t_cert) return false;
+  X509_set_version(t_cert, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(t_cert), 7);
+  X509_gmtime_adj(X509_getm_notBefore(t_cert), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(t_cert), 86400);
+  X509_set_pubkey(t_cert, t_key);
+  X509_NAME *n = X509_get_subject_name(t_cert);
+  X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"tls.test", -1, -1, 0);
+  X509_set_issuer_name(t_cert, n);
+  X509V3_CTX v;
+  X509V3_set_ctx(&v, t_cert, t_cert, NULL, NULL, 0);
+  const char *ext[][2] = { { "subjectAltName", "DNS:tls.test,IP:127.0.0.1" },
+                           { "basicConstraints", "critical,CA:TRUE" } };
+  for (int i = 0; i < 2; i++) {
+    X509_EXTENSION *e = X509V3_EXT_conf(NULL, &v, ext[i][0], ext[i][1]);
+    if (!e) return false;
+    X509_add_ext(t_cert, e, -1);
+    X509_EXTENSION_free(e);
+  }
+  if (!X509_sign(t_cert, t_key, EVP_sha256())) return false;
+  FILE *f = fopen(path, "w");
+  if (!f) return false;
+  PEM_write_X509(f, t_cert);
+  fclose(f);
+  return true;
+}
+
+/* The TLS server: answers each of its connections' line with "pong\n". */
+static int t_tls_listen;
+static void *t_tls_server(void *arg) {
+  SSL_CTX *c = SSL_CTX_new(TLS_server_method());
+  SSL_CTX_use_certificate(c, t_cert);
+  SSL_CTX_use_PrivateKey(c, t_key);
+  for (intptr_t i = 0; i < (intptr_t)arg; i++) {
+    int fd = accept(t_tls_listen, NULL, NULL);
+    if (fd < 0) break;
+    SSL *s = SSL_new(c);
+    SSL_set_fd(s, fd);
+    char buf[64];
+    if (SSL_accept(s) == 1 && SSL_read(s, buf, sizeof buf) > 0) {
+      SSL_write(s, "pong\n", 5);
+      SSL_shutdown(s);
+    }
+    SSL_free(s);
+    close(fd);
+  }
+  SSL_CTX_free(c);
+  return NULL;
+}
+
+/* net.tls on a new connection to the test server: its code. */
+static int32_t t_tls(uint16_t port, const char *name, uint32_t flags, const char *alpn, uint32_t *h, ka_out *out) {
+  int32_t rc;
+  *h = t_connect("127.0.0.1", port, &rc);
+  if (!*h) return rc;
+  t_buf p = { .n = 0 };
+  t_u32(&p, *h);
+  t_str(&p, name);
+  t_u32(&p, flags);
+  t_str(&p, alpn);
+  t_u32(&p, 3000);
+  return t_op(&t_x, ka_net_op_tls, &p, out);
+}
+
+/* A real handshake (no ALPN selected), the certificate's fields, a round
+** trip and EOF; a wrong name; the CA bundle replaced by the system store. */
+static void test_tls(void) {
+  char path[] = "/tmp/krait-test-tls-XXXXXX";
+  int tmp = mkstemp(path);
+  CHECK(tmp >= 0);
+  close(tmp);
+  CHECK(t_make_cert(path));
+  char err[KO_ERR_SIZE];
+  CHECK_INT(ko_tls_setup(path, err, sizeof err), 0);
+  uint16_t port;
+  t_tls_listen = t_listen(&port);
+  pthread_t th;
+  pthread_create(&th, NULL, t_tls_server, (void *)(intptr_t)3);
+  char entry[64];
+  snprintf(entry, sizeof entry, "tcp://127.0.0.1:%u", (unsigned)port);
+  const char *es[] = { entry, NULL };
+  t_ctx(es, 0, 4, 0);
+  uint32_t h;
+  ka_out out;
+  CHECK_INT(t_tls(port, "tls.test", 3, "", &h, &out), 0);
+  const uint8_t *r = out.p;
+  uint32_t n;
+  memcpy(&n, r, 4);
+  CHECK(n == 7 && !memcmp(r + 4, "TLSv1.3", 7));
+  size_t at = 11;
+  memcpy(&n, r + at, 4);          /* cipher */
+  at += 4 + n + 4;                /* and its bits */
+  memcpy(&n, r + at, 4);
+  CHECK_INT(n, 0);                /* no ALPN offered: none selected */
+  at += 4;
+  memcpy(&n, r + at, 4);          /* DER */
+  CHECK(n > 100);
+  at += 4 + n;
+  memcpy(&n, r + at, 4);
+  CHECK(n == 8 && !memcmp(r + at + 4, "tls.test", 8));
+  at += 12;
+  memcpy(&n, r + at, 4);
+  CHECK_INT(n, 2);                /* DNS:tls.test, IP Address:127.0.0.1 */
+  ku_free(out.p);
+  t_buf p = { .n = 0 };
+  t_u32(&p, h);
+  t_u32(&p, 2000);
+  t_raw(&p, "ping\n", 5);
+  CHECK_INT(t_op(&t_x, ka_net_op_send, &p, &out), 0);
+  ku_free(out.p);
+  uint32_t rq[] = { 100, 2000 };
+  CHECK_INT(t_hop(ka_net_op_recv, h, rq, 2, &out), 0);
+  CHECK(out.len == 5 && !memcmp(out.p, "pong\n", 5));
+  ku_free(out.p);
+  CHECK_INT(t_hop(ka_net_op_recv, h, rq, 2, &out), 0);
+  CHECK_INT(out.len, 0);          /* close_notify: EOF */
+  CHECK_INT(t_tls(port, "other.test", 3, "h2", &h, &out), KRAIT_E_TLS);
+  static const char mismatch[] = "certificate verify failed: Hostname mismatch, certificate is not valid for "
+                                 "'other.test'";
+  if (strcmp(t_x.error, mismatch) != 0) printf("  got: %s\n", t_x.error);
+  CHECK(strcmp(t_x.error, mismatch) == 0);
+  CHECK_INT(ko_tls_setup(NULL, err, sizeof err), 0);
+  CHECK_INT(t_tls(port, "tls.test", 3, "", &h, &out), KRAIT_E_TLS);
+  CHECK_CONTAINS(t_x.error, "certificate verify failed: ");
+  pthread_join(th, NULL);
+  ka_net_end(&t_x.net);
+  close(t_tls_listen);
+  unlink(path);
+  X509_free(t_cert);
+  EVP_PKEY_free(t_key);
+  CHECK_INT(ko_tls_setup("/nonexistent/ca.pem", err, sizeof err), -1);
+  CHECK(!strcmp(err, "--ca-file /nonexistent/ca.pem: No such file or directory"));
+}
+
 int main(void) {
   RUN(test_decode);
   RUN(test_sock);
@@ -489,6 +633,7 @@ int main(void) {
   RUN(test_limits);
   RUN(test_deadline);
   RUN(test_tls_failures);
+  RUN(test_tls);
   ka_net_end(&t_x.net);
   ko_allow_free(&t_allow);
   return t_summary();
