@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "app/app.h"
+#include "app/net_internal.h"
 #include "net/net.h"
 #include "util/cursor.h"
 
@@ -49,6 +50,8 @@ struct ka_app {
   int nsqldbs;
   ko_allow outbound;           /* allowed_outbound_hosts: what the outbound
                                   bindings (net, redis, postgres) may reach */
+  uint32_t max_out_conns;      /* connections a request may open */
+  uint64_t max_out_bytes;      /* bytes a request may receive */
   ka_var *vars;                /* copies */
   int nvars;
   char **secrets;              /* copies of ka_app_config.secrets */
@@ -76,7 +79,8 @@ typedef struct ka_ctx {
   ka_response *resp;
   bool responded;
   bool streaming;              /* respond_start was called */
-  char error[256];             /* the last failed import's message */
+  char error[512];             /* the last failed import's message (the
+                                  guest reads at most 511 bytes) */
   uint64_t deadline;           /* ka_now when the request's time is up
                                   (0: none) */
   uint8_t *result;             /* the last call's result (call_result) */
@@ -85,6 +89,8 @@ typedef struct ka_ctx {
   int nconns;
   char sqldeny[96];            /* what the sqlite authorizer last refused */
   uint64_t sqlticks;           /* progress handler calls in this sqlite call */
+  bool cli;                    /* krait python: only the net.* operations */
+  ka_net net;                  /* the request's outbound connections */
 } ka_ctx;
 
 /* bindings.c: the largest request call takes (32 MiB: SQL text is at most
@@ -121,6 +127,16 @@ void ka_sql_end(ka_ctx *x);
 /* Closes the connections g keeps between requests (when the app is freed). */
 void ka_sql_pool_free(ka_sqldb *g);
 
+/* netops.c: the operations "net.connect", "net.tls", "net.send",
+** "net.recv", "net.poll", "net.shutdown", "net.close" (krait_abi.h). */
+int32_t ka_net_op_connect(ka_ctx *x, ku_cursor *in, ka_out *out);
+int32_t ka_net_op_tls(ka_ctx *x, ku_cursor *in, ka_out *out);
+int32_t ka_net_op_send(ka_ctx *x, ku_cursor *in, ka_out *out);
+int32_t ka_net_op_recv(ka_ctx *x, ku_cursor *in, ka_out *out);
+int32_t ka_net_op_poll(ka_ctx *x, ku_cursor *in, ka_out *out);
+int32_t ka_net_op_shutdown(ka_ctx *x, ku_cursor *in, ka_out *out);
+int32_t ka_net_op_close(ka_ctx *x, ku_cursor *in, ka_out *out);
+
 /* sqlfn.c: replaces, on db, the SQL functions a guest may not call in any
 ** context (also from a schema it wrote: fts3_tokenizer, fts5,
 ** load_extension) and SQLite's quadratic instr and replace by linear ones. */
@@ -154,6 +170,9 @@ int ka_define_imports(krait_linker *linker, ka_app *app);
 ** call_result(buf, cap). */
 int ka_imp_call(krait_caller *c, void *env, krait_slot *ar);
 int ka_imp_call_result(krait_caller *c, void *env, krait_slot *ar);
+/* The same on context x (krait python's, which is no store's data). */
+int32_t ka_call_on(ka_ctx *x, krait_caller *c, krait_slot *ar);
+int32_t ka_call_result_on(ka_ctx *x, krait_caller *c, krait_slot *ar);
 /* imports.c: the request encoded as python/c/krait_abi.h says; malloc'ed. */
 uint8_t *ka_encode_request(const ka_request *req, size_t *len);
 
