@@ -1,7 +1,7 @@
 /*
 ** bindings.c -- the host bindings behind the "krait" imports call and
 ** call_result (python/c/krait_abi.h): one table entry per operation, each
-** result kept for the request until call_result. Not the operations (sqldb.c).
+** result kept until call_result. Not the operations (sqldb.c, redisdb.c).
 */
 #include <stdarg.h>
 #include <string.h>
@@ -17,6 +17,9 @@ static const struct { const char *name; ka_op_fn fn; } ka_ops[] = {
   { "sqlite.execute", ka_sql_execute },
   { "sqlite.exec", ka_sql_exec },
   { "sqlite.close", ka_sql_close },
+  { "redis.open", ka_redis_open },
+  { "redis.command", ka_redis_command },
+  { "redis.close", ka_redis_close },
 };
 
 int32_t ka_fail_call(ka_ctx *x, int32_t code, const char *fmt, ...) {
@@ -132,6 +135,7 @@ int ka_imp_call_result(krait_caller *c, void *env, krait_slot *ar) {
 
 void ka_bindings_end(ka_ctx *x) {
   ka_sql_end(x);
+  ka_redis_end(x);
   ku_free(x->result);
   x->result = NULL;
   x->result_len = 0;
