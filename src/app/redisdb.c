@@ -3,9 +3,16 @@
 ** request's connections to the Redis servers its allowed_outbound_hosts
 ** grants, each call bounded by the deadline. Not the wire format (rediswire.c).
 */
+#include <errno.h>
+#include <fcntl.h>
 #include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "app/app_internal.h"
 #include "../../python/c/krait_abi.h"
@@ -34,7 +41,7 @@ static uint64_t ka_redis_end_ns(const ka_ctx *x) {
 static bool ka_redis_left(uint64_t end, struct timeval *tv) {
   uint64_t now = kp_monotonic_ns(), us;
   if (now >= end) return false;
-  us = (end - now) / 1000;
+  us = (end - now + 999) / 1000;
   if (us < 1000) us = 1000;
   tv->tv_sec = (time_t)(us / 1000000);
   tv->tv_usec = (suseconds_t)(us % 1000000);
@@ -56,23 +63,12 @@ static int32_t ka_redis_io_fail(ka_ctx *x, redisContext *c, uint64_t end, const 
   return ka_fail_call(x, KRAIT_E_BACKEND, "%s: %s", op, c && c->errstr[0] ? c->errstr : "connection lost");
 }
 
-/* Sends cmd on c and reads its one reply into out, each step bounded by
-** end. 0, or a KRAIT_E_* with x->error; after a failure c's stream is out
-** of step and the caller drops it. */
-static int32_t ka_redis_roundtrip(ka_ctx *x, redisContext *c, const ka_redis_cmd *cmd, uint64_t end,
-                                  ka_out *out, const char *op) {
-  ka_redis_sink k = { out, 0 };
+/* Reads one reply into k by end (the reader bound to k). */
+static int32_t ka_redis_read(ka_ctx *x, redisContext *c, ka_redis_sink *k, uint64_t end, const char *op) {
   struct timeval tv;
-  int sent = 0;
   bool whole = false;
-  if (redisAppendCommandArgv(c, cmd->argc, cmd->argv, cmd->len) != REDIS_OK)
-    return ka_fail_call(x, KRAIT_E_TOOBIG, "%s: out of memory for the command", op);
-  while (!sent)
-    if (!ka_redis_left(end, &tv) || redisSetTimeout(c, tv) != REDIS_OK || redisBufferWrite(c, &sent) != REDIS_OK)
-      return ka_redis_io_fail(x, c, end, op);
-  ka_redis_reader_bind(c->reader, &k);
   for (;;) {
-    int rc = ka_redis_reader_next(c->reader, &k, &whole);
+    int rc = ka_redis_reader_next(c->reader, k, &whole);
     if (rc == KA_REDIS_OVER)
       return ka_fail_call(x, KRAIT_E_TOOBIG, "%s: the reply is over the %u-byte limit (%u MiB) of a "
                           "result", op, KRAIT_CALL_MAX_RESULT, KRAIT_CALL_MAX_RESULT >> 20);
@@ -82,6 +78,25 @@ static int32_t ka_redis_roundtrip(ka_ctx *x, redisContext *c, const ka_redis_cmd
     if (!ka_redis_left(end, &tv) || redisSetTimeout(c, tv) != REDIS_OK || redisBufferRead(c) != REDIS_OK)
       return ka_redis_io_fail(x, c, end, op);
   }
+}
+
+/* Sends cmd on c and reads its one reply into out, each step bounded by
+** end. 0, or a KRAIT_E_* with x->error; after a failure c's stream is out
+** of step and the caller drops it. */
+static int32_t ka_redis_roundtrip(ka_ctx *x, redisContext *c, const ka_redis_cmd *cmd, uint64_t end,
+                                  ka_out *out, const char *op) {
+  ka_redis_sink k = { out, 0 };
+  struct timeval tv;
+  int sent = 0;
+  if (redisAppendCommandArgv(c, cmd->argc, cmd->argv, cmd->len) != REDIS_OK)
+    return ka_fail_call(x, KRAIT_E_TOOBIG, "%s: out of memory for the command", op);
+  while (!sent)
+    if (!ka_redis_left(end, &tv) || redisSetTimeout(c, tv) != REDIS_OK || redisBufferWrite(c, &sent) != REDIS_OK)
+      return ka_redis_io_fail(x, c, end, op);
+  ka_redis_reader_bind(c->reader, &k);
+  int32_t rc = ka_redis_read(x, c, &k, end, op);
+  ka_redis_reader_bind(c->reader, NULL);   /* k is about to go */
+  return rc;
 }
 
 /* When out holds an error reply: E_BACKEND with its message (what = the
@@ -147,7 +162,7 @@ static int32_t ka_redis_handshake(ka_ctx *x, redisContext *c, const char *s, con
     rc = ka_redis_roundtrip(x, c, &auth, end, &out, op);
     if (!rc) rc = ka_redis_error_reply(x, &out, op, "AUTH failed: ");
     ku_free(out.p);
-    memset(buf, 0, u->user_len + 2);
+    explicit_bzero(buf, u->user_len + 2);
     ku_free(buf);
   }
   if (!rc && db) {
@@ -164,18 +179,64 @@ static int32_t ka_redis_handshake(ka_ctx *x, redisContext *c, const char *s, con
   return rc;
 }
 
-/* Connects to the first of d's checked addresses that answers (by their
-** text: no name is resolved again), by end; NULL with the reason in why. */
+/* The milliseconds left until end (at least 1), or 0 once it has passed. */
+static int ka_redis_ms_left(uint64_t end) {
+  uint64_t now = kp_monotonic_ns();
+  if (now >= end) return 0;
+  uint64_t ms = (end - now + 999999) / 1000000;
+  return ms > INT32_MAX ? INT32_MAX : (int)ms;
+}
+
+/* A blocking TCP socket connected to a:port by end (the address itself:
+** nothing is resolved), or -1 with the reason in why. */
+static int ka_redis_dial(const ko_addr *a, uint16_t port, uint64_t end, char *why, size_t cap) {
+  struct sockaddr_in6 s6 = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+  struct sockaddr_in s4 = { .sin_family = AF_INET, .sin_port = htons(port) };
+  const struct sockaddr *sa = a->family == 4 ? (const struct sockaddr *)&s4 : (const struct sockaddr *)&s6;
+  socklen_t sl = a->family == 4 ? sizeof s4 : sizeof s6;
+  int fd, err = 0, ms, one = 1;
+  socklen_t el = sizeof err;
+  memcpy(&s4.sin_addr, a->b, 4);
+  memcpy(&s6.sin6_addr, a->b, 16);
+  if ((fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0) {
+    snprintf(why, cap, "socket: %s", strerror(errno));
+    return -1;
+  }
+  if (connect(fd, sa, sl) != 0 && errno != EINPROGRESS) err = errno;
+  while (!err) {
+    struct pollfd p = { .fd = fd, .events = POLLOUT };
+    if (!(ms = ka_redis_ms_left(end))) { err = ETIMEDOUT; break; }
+    int n = poll(&p, 1, ms);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) err = errno;
+    else if (n > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && !err) break;
+    else if (n > 0 && !err) err = EIO;
+  }
+  if (!err && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) err = errno;
+  if (err) {
+    snprintf(why, cap, "%s", strerror(err));
+    close(fd);
+    return -1;
+  }
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+/* Connects to the first of d's checked addresses that answers (never the
+** name: the sockets are made here, hiredis gets the connected one), by
+** end; NULL with the reason in why. */
 static redisContext *ka_redis_connect(const ko_dest *d, uint64_t end, char *why, size_t cap) {
+  char reason[160];
   snprintf(why, cap, "no address");
   for (size_t i = 0; i < d->n; i++) {
     char text[KO_ADDR_TEXT];
-    struct timeval tv;
-    if (!ka_redis_left(end, &tv)) { snprintf(why, cap, "the time ran out connecting"); return NULL; }
-    redisContext *c = redisConnectWithTimeout(ko_addr_text(&d->addr[i], text), d->port, tv);
+    int fd = ka_redis_dial(&d->addr[i], d->port, end, reason, sizeof reason);
+    redisContext *c = fd >= 0 ? redisConnectFd(fd) : NULL;
     if (c && !c->err) return c;
-    snprintf(why, cap, "%s port %u: %s", text, (unsigned)d->port, c ? c->errstr : "out of memory");
     if (c) redisFree(c);
+    else if (fd >= 0) close(fd);
+    snprintf(why, cap, "%s port %u: %s", ko_addr_text(&d->addr[i], text), (unsigned)d->port,
+             fd < 0 ? reason : "out of memory");
   }
   return NULL;
 }
