@@ -3,7 +3,7 @@
 # a real redis-server this script starts on a free loopback port (password,
 # no persistence, stopped at exit): every Connection method, execute with
 # each parameter and result type, binary values, MULTI/EXEC, PUBLISH seen by
-# a subscriber, user:password and /db addresses; the policy: an address
+# a subscriber, user:password, /db and [::1] addresses; the policy: an address
 # allowed_outbound_hosts does not allow is refused naming it and the key,
 # with no connection made (the server's connection count), "localhost"
 # only through an entry naming it, "*" never reaching loopback; bad
@@ -20,7 +20,7 @@ command -v redis-server >/dev/null || { echo "redis-server missing (scripts/boot
 RP=$(free_port) CP=$(free_port)
 PASS=s3cret
 mkdir -p "$T/redis"
-redis-server --port "$RP" --bind 127.0.0.1 --save "" --appendonly no --dir "$T/redis" \
+redis-server --port "$RP" --bind "127.0.0.1 -::1" --save "" --appendonly no --dir "$T/redis" \
   --requirepass "$PASS" --daemonize no >"$T/redis/log" 2>&1 &
 PIDS="$PIDS $!"
 rc() { redis-cli -p "$RP" -a "$PASS" --no-auth-warning "$@"; }
@@ -113,6 +113,12 @@ class IncomingHandler(http.IncomingHandler):
             if op == "getbig":
                 r = c.get("big")
                 return Response(200, {}, str(len(r)).encode())
+            if op == "getbig2":   # the connection is dropped after the limit: later calls say why
+                try:
+                    c.get("big")
+                except Err:
+                    pass
+                c.execute("PING", [])
             if op == "toomany":
                 more = [redis.open(addr) for _ in range(7)]   # 8 open
                 try:
@@ -162,7 +168,7 @@ name = "rd"
 style = "spin"
 dir = "rd"
 route = "/rd/..."
-allowed_outbound_hosts = ["redis://127.0.0.1:$RP", "redis://localhost:$RP"]
+allowed_outbound_hosts = ["redis://127.0.0.1:$RP", "redis://localhost:$RP", "redis://[::1]:$RP"]
 [app.limits]
 timeout_ms = 20000
 
@@ -219,6 +225,11 @@ case $got in "Error_Other: redis: ERR unknown command"*"| Status:'PONG'") ok err
 check type-error "$(curl -s "$U/rd/typeerr?$R" | cut -d: -f1)" "Error_Other False"
 check db-select "$(curl -s "$U/rd/db?$R")" "db0 db1"
 check user-password "$(curl -s "$U/rd/user?a=redis://default:$PASS@127.0.0.1:$RP")" "Binary:b'default'"
+if /usr/bin/python3.11 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
+  check ipv6-literal "$(curl -s "$U/rd/cmd?c=PING&a=redis://:$PASS@%5B::1%5D:$RP")" "Status:'PONG'"
+else
+  echo "skip ipv6-literal: no ::1 here"
+fi
 check localhost-named "$(curl -s "$U/rd/cmd?c=PING&a=redis://:$PASS@localhost:$RP")" "Status:'PONG'"
 got=$(curl -s "$U/rd/toomany?$R")
 case $got in "Error_TooManyConnections False: redis: 8 connections are open in this request (the limit): close one first | Status:'PONG'") ok too-many-then-reuse ;; *) bad too-many-then-reuse "$got" ;; esac
@@ -279,6 +290,8 @@ check get-under-limit "$(curl -s "$U/rd/getbig?$R")" "$((16 * 1048576 - 64))"
 check set-17mib "$(curl -s "$U/rd/setbig?$R&n=$((17 * 1048576))")" "set"
 got=$(curl -s "$U/rd/getbig?$R")
 case $got in "Error_Other False: redis.command: the reply is over the 16777216-byte limit (16 MiB)"*) ok reply-over-limit ;; *) bad reply-over-limit "$got" ;; esac
+got=$(curl -s "$U/rd/getbig2?$R")
+case $got in "Error_Other False: redis.command: the connection was closed after an earlier failure (redis.command: the reply is over"*) ok dropped-after-limit ;; *) bad dropped-after-limit "$got" ;; esac
 check server-up-after-limit "$(curl -s "$U/rd/cmd?$R&c=PING")" "Status:'PONG'"
 
 # ---- WSGI --------------------------------------------------------------------------------
