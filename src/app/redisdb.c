@@ -122,25 +122,6 @@ static long ka_redis_db(const char *s, const ko_url *u) {
   return db;
 }
 
-/* The value of hex digit ch, or -1. */
-static int ka_redis_hex(char ch) {
-  return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-       : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
-}
-
-/* Copies [s, s+n) with %XX decoded into out (n + 1 bytes); its length. */
-static size_t ka_redis_unescape(const char *s, size_t n, char *out) {
-  size_t o = 0;
-  for (size_t i = 0; i < n; i++) {
-    int hi = s[i] == '%' && i + 2 < n ? ka_redis_hex(s[i + 1]) : -1;
-    int lo = hi >= 0 ? ka_redis_hex(s[i + 2]) : -1;
-    if (lo >= 0) { out[o++] = (char)(hi * 16 + lo); i += 2; }
-    else out[o++] = s[i];
-  }
-  out[o] = '\0';
-  return o;
-}
-
 /* AUTH [user] password when the address has a password, SELECT db when
 ** it names one, on a new connection. */
 static int32_t ka_redis_handshake(ka_ctx *x, redisContext *c, const char *s, const ko_url *u, long db,
@@ -152,8 +133,14 @@ static int32_t ka_redis_handshake(ka_ctx *x, redisContext *c, const char *s, con
     char *buf = ku_malloc(u->user_len + 2);
     if (!buf) return ka_fail_call(x, KRAIT_E_TOOBIG, "%s: out of memory", op);
     size_t un = (size_t)(colon - (s + u->user_at));
-    size_t ul = ka_redis_unescape(s + u->user_at, un, buf);
-    size_t pl = ka_redis_unescape(colon + 1, u->user_len - un - 1, buf + ul + 1);
+    /* ko_url_parse checked the userinfo's escapes; checked again here */
+    size_t ul = ku_unescape(s + u->user_at, un, buf);
+    size_t pl = ul == SIZE_MAX ? SIZE_MAX : ku_unescape(colon + 1, u->user_len - un - 1, buf + ul + 1);
+    if (pl == SIZE_MAX) {
+      explicit_bzero(buf, u->user_len + 2);
+      ku_free(buf);
+      return ka_fail_call(x, KRAIT_E_INVAL, "redis: invalid address: a bad %%XX escape in the credentials");
+    }
     const char *argv[3] = { "AUTH", buf, buf + ul + 1 };
     size_t len[3] = { 4, ul, pl };
     ka_redis_cmd auth = { ul ? 3 : 2, argv, len };

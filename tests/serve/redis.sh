@@ -230,6 +230,8 @@ got=$(curl -s "$U/rd/errreply?$R")
 case $got in "Error_Other: redis: ERR unknown command"*"| Status:'PONG'") ok error-reply-then-usable ;; *) bad error-reply-then-usable "$got" ;; esac
 check type-error "$(curl -s "$U/rd/typeerr?$R" | cut -d: -f1)" "Error_Other False"
 check db-select "$(curl -s "$U/rd/db?$R")" "db0 db1"
+rc acl setuser 'u@x' on '>p@ss:w/rd%' '~*' '+@all' >/dev/null
+check user-password-escaped "$(curl -s "$U/rd/user?a=$(/usr/bin/python3.11 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "redis://u%40x:p%40ss%3Aw%2Frd%25@127.0.0.1:$RP")")" "Binary:b'u@x'"
 check user-password "$(curl -s "$U/rd/user?a=redis://default:$PASS@127.0.0.1:$RP")" "Binary:b'default'"
 if /usr/bin/python3.11 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
   check ipv6-literal "$(curl -s "$U/rd/cmd?c=PING&a=redis://:$PASS@%5B::1%5D:$RP")" "Status:'PONG'"
