@@ -1,7 +1,7 @@
 /*
-** tests/host/test_redis.c -- the redis binding's wire format (src/app/
-** rediswire.c): command requests decoded or refused, and RESP replies
-** streamed into the bounded result, whole or split, over the limits, not RESP.
+** tests/host/test_redis.c -- the redis binding's wire format (rediswire.c):
+** requests decoded or refused, RESP replies streamed into the bounded result
+** (whole, split, over the limits, not RESP); ku_unescape of credentials.
 */
 #include "test.h"
 #include <hiredis/hiredis.h>
@@ -182,7 +182,26 @@ static void test_reply_bad(void) {
   ku_free(out.p);
 }
 
+/* ku_unescape (src/util/escape.c), which decodes the address's
+** credentials: escapes anywhere, bad or cut-short ones refused. */
+static void test_unescape(void) {
+  static const struct { const char *in; const char *want; } cases[] = {
+    { "p%40ss%3Aw%2frd", "p@ss:w/rd" }, { "%41", "A" }, { "", "" }, { "plain", "plain" },
+    { "%00x", "" }, { "%4", NULL }, { "%", NULL }, { "ab%", NULL }, { "%zz", NULL }, { "%4g", NULL },
+  };
+  for (size_t i = 0; i < KU_COUNT(cases); i++) {
+    char out[32];
+    size_t n = ku_unescape(cases[i].in, strlen(cases[i].in), out);
+    if (!cases[i].want) CHECK(n == SIZE_MAX);
+    else CHECK(n != SIZE_MAX && !strcmp(out, cases[i].want));
+  }
+  char out[8];
+  CHECK_INT((int)ku_unescape("%00x", 4, out), 2);   /* a NUL byte is kept, counted */
+  CHECK(out[0] == 0 && out[1] == 'x');
+}
+
 int main(void) {
+  RUN(test_unescape);
   RUN(test_decode_good);
   RUN(test_decode_bad);
   RUN(test_refuse);
