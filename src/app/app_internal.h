@@ -91,6 +91,8 @@ typedef struct ka_ctx {
   uint64_t sqlticks;           /* progress handler calls in this sqlite call */
   bool cli;                    /* krait python: only the net.* operations */
   ka_net net;                  /* the request's outbound connections */
+  struct ka_redisconn *rconns; /* the request's redis connections
+                                  (redisdb.c; KA_REDIS_MAX_CONNS slots) */
 } ka_ctx;
 
 /* bindings.c: the largest request call takes (32 MiB: SQL text is at most
@@ -142,6 +144,55 @@ int32_t ka_net_op_close(ka_ctx *x, ku_cursor *in, ka_out *out);
 ** load_extension) and SQLite's quadratic instr and replace by linear ones. */
 struct sqlite3;
 void ka_sql_functions(struct sqlite3 *db);
+
+/* redisdb.c: the operations "redis.open", "redis.command", "redis.close"
+** (docs/BINDINGS.md), and the end of a request's connections. */
+int32_t ka_redis_open(ka_ctx *x, ku_cursor *in, ka_out *out);
+int32_t ka_redis_command(ka_ctx *x, ku_cursor *in, ka_out *out);
+int32_t ka_redis_close(ka_ctx *x, ku_cursor *in, ka_out *out);
+void ka_redis_end(ka_ctx *x);
+
+/* rediswire.c: the tags of a reply's values in a redis.command result. */
+enum { KA_REDIS_NIL, KA_REDIS_STATUS, KA_REDIS_INT, KA_REDIS_BULK, KA_REDIS_ARRAY, KA_REDIS_ERROR };
+/* Most arguments one command may have. */
+#define KA_REDIS_MAX_ARGS (1u << 20)
+/* Most reply bytes the reader may hold unparsed (a bulk string is parsed
+** only once whole): the result limit and a read's slack. */
+#define KA_REDIS_MAX_PENDING (KRAIT_CALL_MAX_RESULT + (64u << 10))
+/* ka_redis_reader_next's failures: the reply is over the limits, or it
+** is not RESP. */
+#define KA_REDIS_OVER (-1)
+#define KA_REDIS_PROTOCOL (-2)
+
+/* A command as binary-safe arguments, pointing into the request. */
+typedef struct ka_redis_cmd {
+  int argc;
+  const char **argv;
+  size_t *len;
+} ka_redis_cmd;
+
+/* Where the reader puts a reply's values (values counts them). */
+typedef struct ka_redis_sink {
+  ka_out *out;
+  size_t values;
+} ka_redis_sink;
+
+struct redisReader;
+/* Decodes u32 argc, then argc times u32 length and bytes, nothing after,
+** into c (freed by ka_redis_cmd_free); false when out of memory. A
+** malformed request fails through the cursor before anything is allocated. */
+bool ka_redis_decode(ku_cursor *in, ka_redis_cmd *c);
+void ka_redis_cmd_free(ka_redis_cmd *c);
+/* The name of what c would run that the binding refuses, or NULL. */
+const char *ka_redis_refuse(const ka_redis_cmd *c);
+/* Makes r put every reply's values into k (encoded as docs/BINDINGS.md
+** says) instead of building hiredis objects. */
+void ka_redis_reader_bind(struct redisReader *r, ka_redis_sink *k);
+/* Parses what r holds: 0 with *done when a whole reply is in k, 0 when
+** more bytes are needed, KA_REDIS_OVER when the result or the bytes held
+** unparsed are over their limits, KA_REDIS_PROTOCOL for bytes that are
+** not RESP (r->errstr). */
+int ka_redis_reader_next(struct redisReader *r, ka_redis_sink *k, bool *done);
 
 /* bindings.c: releases what the request's calls kept (results,
 ** connections); run when its instance is done. */

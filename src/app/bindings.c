@@ -2,7 +2,7 @@
 ** bindings.c -- the host bindings behind the "krait" imports call and
 ** call_result (python/c/krait_abi.h): one table entry per operation, each
 ** result kept for the request until call_result. Not the operations
-** (sqldb.c, netops.c).
+** (sqldb.c, netops.c, redisdb.c).
 */
 #include <stdarg.h>
 #include <string.h>
@@ -25,6 +25,9 @@ static const struct { const char *name; ka_op_fn fn; } ka_ops[] = {
   { "net.poll", ka_net_op_poll },
   { "net.shutdown", ka_net_op_shutdown },
   { "net.close", ka_net_op_close },
+  { "redis.open", ka_redis_open },
+  { "redis.command", ka_redis_command },
+  { "redis.close", ka_redis_close },
 };
 
 int32_t ka_fail_call(ka_ctx *x, int32_t code, const char *fmt, ...) {
@@ -158,6 +161,7 @@ int32_t ka_call_result_on(ka_ctx *x, krait_caller *c, krait_slot *ar) {
 void ka_bindings_end(ka_ctx *x) {
   ka_sql_end(x);
   ka_net_end(&x->net);
+  ka_redis_end(x);
   ku_free(x->result);
   x->result = NULL;
   x->result_len = 0;
