@@ -27,7 +27,7 @@
 struct ka_redisconn {
   bool open;                   /* the handle is in use */
   redisContext *c;             /* NULL once dropped after a failure */
-  char broken[256];            /* then: why (x->error) */
+  char broken[sizeof ((ka_ctx *)0)->error];  /* then: why (x->error) */
 };
 
 /* When the current call must be done: the request's deadline, or
