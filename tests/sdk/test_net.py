@@ -143,6 +143,12 @@ def make_ca():
              "-CAcreateserial", "-out", "srv.pem", "-days", "2", "-extfile", "ext")
 
 
+def _drop_over_shim(keep=()):
+    for name in set(sys.modules) - set(keep):
+        if name.split(".")[0] in _OVER_SHIM:
+            del sys.modules[name]
+
+
 def setUpModule():
     global SERVER
     make_ca()
@@ -150,6 +156,7 @@ def setUpModule():
                                os.path.join(CERTS, "srv.key")],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     PORTS.update(json.loads(SERVER.stdout.readline()))
+    _drop_over_shim()            # imported before: import them again over the shim
     _MODS.update(sys.modules)
     _krait_socket.install(socket)
     sys.modules.pop("ssl", None)
@@ -163,9 +170,7 @@ def tearDownModule():
     sys.meta_path.remove(site.KraitStdlibFixer)
     for k, v in _SAVED.items():
         setattr(socket, k, v)
-    for name in set(sys.modules) - _MODS:      # re-imported over real sockets later
-        if name.split(".")[0] in _OVER_SHIM:
-            del sys.modules[name]
+    _drop_over_shim(keep=_MODS)     # re-imported over real sockets later
     sys.modules["ssl"] = real_ssl
     netfake.reset()
 
