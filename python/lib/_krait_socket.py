@@ -53,11 +53,14 @@ class Reader:
 
 
 def error(code, message):
-    """The OSError for a failed net.* call: TimeoutError, a gaierror for an
+    """The OSError for a failed net.* call: TimeoutError, ssl.SSLError, a gaierror for an
     unresolvable name, the OSError subclass of the errno the message names
     ("ECONNREFUSED: ..."), else a plain OSError with the host's message."""
     if code == E_TIMEOUT:
         return TimeoutError(errno.ETIMEDOUT, message)
+    if code == E_TLS:                  # TLS failed on an established connection
+        import ssl
+        return ssl.SSLError(1, message)
     name = message.partition(":")[0]
     if code == E_NET and name.startswith("EAI_"):
         import socket
