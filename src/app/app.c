@@ -175,6 +175,7 @@ static bool ka_copy_bindings(ka_app *a, const ka_app_config *cfg) {
   }
   if (!(a->sqldbs = ku_calloc((size_t)cfg->nsqlite + 1, sizeof *a->sqldbs))) return false;
   for (int i = 0; i < cfg->nsqlite; i++, a->nsqldbs++) {
+    pthread_mutex_init(&a->sqldbs[i].lock, NULL);
     a->sqldbs[i].name = ku_strdup(cfg->sqlite[i].name);
     a->sqldbs[i].path = ku_strdup(cfg->sqlite[i].path);
     if (!a->sqldbs[i].name || !a->sqldbs[i].path) ok = false;
@@ -511,6 +512,7 @@ void ka_app_free(ka_app *a) {
     ku_free(a->grants[i].name);
   }
   for (int i = 0; i < a->nsqldbs; i++) {
+    ka_sql_pool_free(&a->sqldbs[i]);
     ku_free(a->sqldbs[i].name);
     ku_free(a->sqldbs[i].path);
   }

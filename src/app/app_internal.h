@@ -25,6 +25,10 @@ struct ka_shared;
 typedef struct ka_sqldb {
   char *name;                 /* what the app opens ("default") */
   char *path;                 /* the file on the host */
+  pthread_mutex_t lock;       /* guards idle and nidle */
+  struct ka_sqlconn *idle;    /* connections kept between the app's
+                                 requests (sqldb.c), NULL until one is */
+  int nidle;
 } ka_sqldb;
 
 /* A request's open database connection (sqldb.c). */
@@ -114,6 +118,8 @@ int32_t ka_sql_execute(ka_ctx *x, ku_cursor *in, ka_out *out);
 int32_t ka_sql_exec(ka_ctx *x, ku_cursor *in, ka_out *out);
 int32_t ka_sql_close(ka_ctx *x, ku_cursor *in, ka_out *out);
 void ka_sql_end(ka_ctx *x);
+/* Closes the connections g keeps between requests (when the app is freed). */
+void ka_sql_pool_free(ka_sqldb *g);
 
 /* sqlfn.c: replaces, on db, the SQL functions a guest may not call in any
 ** context (also from a schema it wrote: fts3_tokenizer, fts5,
