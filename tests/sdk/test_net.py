@@ -391,6 +391,18 @@ class RequestsTest(NetTest):
             self.assertEqual(s.get(self.H + "/hello").text, "hello")
         self.assertEqual(len(netfake.connects), 2)
 
+    def test_urllib3_connection_check_asks_the_host(self):
+        import time
+        import types
+        from urllib3.util.connection import is_connection_dropped
+        s = socket.create_connection(("127.0.0.1", self.http))
+        conn = types.SimpleNamespace(sock=s)
+        self.assertFalse(is_connection_dropped(conn), "an idle connection is reusable")
+        s.sendall(b"GET /close HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(0.3)
+        self.assertTrue(is_connection_dropped(conn), "unread data or EOF: not reusable")
+        s.close()
+
     def test_errors(self):
         import requests
         with self.assertRaises(requests.exceptions.ConnectionError) as cm:
