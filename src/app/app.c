@@ -377,6 +377,8 @@ ka_app *ka_app_boot(const ka_app_config *cfg, char *err, size_t errlen) {
   }
   a->log = cfg->log ? cfg->log : stderr;
   a->timeout_ns = cfg->timeout_ns;
+  a->max_out_conns = cfg->max_outbound_conns ? cfg->max_outbound_conns : KO_CONNS_DEFAULT;
+  a->max_out_bytes = cfg->max_outbound_bytes ? cfg->max_outbound_bytes : (uint64_t)KO_MB_DEFAULT << 20;
   a->fuel = cfg->fuel;
   a->debug = cfg->debug;
   a->null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -466,6 +468,7 @@ void ka_app_handle(ka_app *a, const ka_request *req, ka_response *resp) {
   krait_store *s = NULL;
   krait_error e;
   memset(resp, 0, sizeof *resp);
+  ka_net_begin(&ctx.net, &a->outbound, false, a->max_out_conns, KA_NET_OPEN_SERVE, a->max_out_bytes);
   if (deadline && t0 >= deadline) {   /* waited it out: no instance at all */
     ka_late(a, resp, t0 - from);
     resp->total_ns = ka_now() - t0;
