@@ -16,9 +16,7 @@ import struct
 
 import _krait
 
-E_TIMEOUT = _krait.E_TIMEOUT
-E_NET = getattr(_krait, "E_NET", -8)       # krait_abi.h's KRAIT_E_NET
-E_TLS = getattr(_krait, "E_TLS", -9)       # krait_abi.h's KRAIT_E_TLS
+E_TIMEOUT, E_NET, E_TLS = _krait.E_TIMEOUT, _krait.E_NET, _krait.E_TLS
 MAX_RECV = 1 << 20          # net.recv's cap (docs/BINDINGS.md)
 MAX_SEND = 1 << 20          # bytes handed to one net.send
 FD_BASE = 1 << 20           # fileno() = FD_BASE + handle: not an OS descriptor

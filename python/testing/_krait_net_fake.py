@@ -37,8 +37,7 @@ def _fail(code, message):
 
 def _codes():
     import _krait
-    return (_krait.E_INVAL, _krait.E_TIMEOUT, getattr(_krait, "E_NET", -8),
-            getattr(_krait, "E_TLS", -9))
+    return _krait.E_INVAL, _krait.E_TIMEOUT, _krait.E_NET, _krait.E_TLS
 
 
 def _str(data, at):
