@@ -86,6 +86,10 @@
 #   outbound            tests/serve/outbound.sh alone (the net.* operations
 #                       from krait python and serve against real loopback
 #                       servers; also part of serve, so not in TIERS)
+#   http-out            tests/serve/http_out.sh alone (outbound HTTP from
+#                       guest Python: spin send, fetch, requests, urllib,
+#                       against real HTTP/HTTPS servers; also part of
+#                       serve, so not in TIERS)
 #   install             one check of `make install` into a temporary
 #                       prefix, used with the source tree hidden
 #                       (tests/install/run.sh: krait python, new, build,
@@ -102,7 +106,7 @@ TIERS ?= build unit spec-guard spec-explicit spec-aot-guard spec-aot-explicit wa
 # (CI=true), else 15 s. `make fuzz` alone always defaults to 60 s.
 TEST_FUZZ_SECONDS = $(if $(filter command line environment,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),$(if $(filter true,$(CI)),60,15))
 
-.PHONY: test test-full test-serve test-outbound test-web test-install test-host test-asan-host test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-fuzz-conn test-fuzz-imports test-fuzz-aot test-fuzz-aot-sample test-fuzz-net test-fuzz-redis test-diff test-python test-python-interp test-cpython test-cpython-interp test-serve-interp test-cpython-full test-build test-unit test-spec-guard test-spec-explicit test-spec-aot-guard test-spec-aot-explicit \
+.PHONY: test test-full test-serve test-outbound test-http-out test-web test-install test-host test-asan-host test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-fuzz-conn test-fuzz-imports test-fuzz-aot test-fuzz-aot-sample test-fuzz-net test-fuzz-redis test-diff test-python test-python-interp test-cpython test-cpython-interp test-serve-interp test-cpython-full test-build test-unit test-spec-guard test-spec-explicit test-spec-aot-guard test-spec-aot-explicit \
         test-wasi test-wasi-full test-guest test-guest-aot test-limits test-limits-aot test-aot test-aot-battery test-wasi-full-aot test-python-aot test-asan-unit test-asan-spec-guard \
         test-asan-spec-explicit test-fuzz test-fuzz-guard test-bins asan-test-bins
 
@@ -161,6 +165,9 @@ test-serve-interp: all
 
 test-outbound: all
 	$(call kt_tier,outbound,env KRAIT_TIER=auto bash tests/serve/outbound.sh)
+
+test-http-out: all
+	$(call kt_tier,http-out,env KRAIT_TIER=auto bash tests/serve/http_out.sh)
 
 # make install into a temporary prefix, then the installed krait alone
 # (after web, so a browser build is there to install).

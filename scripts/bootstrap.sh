@@ -24,7 +24,9 @@ set -eu
 #     tcl (tclsh generates SQLite's amalgamation), xz-utils and bzip2 (to
 #     unpack the tarballs), wabt (wasm-objdump for the build summary),
 #     python3-flask (pure-Python packages that tests/python/cli.sh imports
-#     under krait with --site-packages), util-linux (script(1): a pty for
+#     under krait with --site-packages), python3-requests (with urllib3,
+#     idna, certifi, chardet, charset-normalizer: what tests/sdk/test_net.py
+#     and tests/serve/http_out.sh's WSGI app call out with), util-linux (script(1): a pty for
 #     the REPL check), tzdata (the time zone database python.wasm ships
 #     as its `tzdata` package).
 PKGS="build-essential gcc make clang clang-16 lld-16 llvm-16
@@ -37,7 +39,7 @@ PKGS="build-essential gcc make clang clang-16 lld-16 llvm-16
       curl procps openssl ca-certificates"
 PY_PKGS="clang-16 lld-16 llvm-16 wasi-libc libclang-rt-16-dev-wasm32
       python3.11 dpkg-dev pkg-config make gcc wabt tcl xz-utils bzip2
-      python3-flask util-linux tzdata"
+      python3-flask python3-requests util-linux tzdata"
 
 MODE="${1:-default}"
 case "$MODE" in
