@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "app/app.h"
+#include "app/pg.h"
 #include "net/net.h"
 #include "util/cursor.h"
 
@@ -81,6 +82,11 @@ typedef struct ka_ctx {
   int nconns;
   char sqldeny[96];            /* what the sqlite authorizer last refused */
   uint64_t sqlticks;           /* progress handler calls in this sqlite call */
+  struct ka_pgslot {           /* the request's postgres connections (pgdb.c) */
+    struct pg_conn *pg;        /* libpq's PGconn; NULL: a free slot */
+    uint32_t id;               /* the handle the guest holds */
+  } pg[KA_PG_MAX_CONNS];
+  uint32_t pgnext;             /* the last handle given */
 } ka_ctx;
 
 /* bindings.c: the largest request call takes (32 MiB: SQL text is at most
@@ -114,6 +120,15 @@ int32_t ka_sql_execute(ka_ctx *x, ku_cursor *in, ka_out *out);
 int32_t ka_sql_exec(ka_ctx *x, ku_cursor *in, ka_out *out);
 int32_t ka_sql_close(ka_ctx *x, ku_cursor *in, ka_out *out);
 void ka_sql_end(ka_ctx *x);
+
+/* pgdb.c: the operations "postgres.open", "postgres.query",
+** "postgres.execute", "postgres.close" (docs/BINDINGS.md), and the end of a
+** request's connections. */
+int32_t ka_pg_open(ka_ctx *x, ku_cursor *in, ka_out *out);
+int32_t ka_pg_query(ka_ctx *x, ku_cursor *in, ka_out *out);
+int32_t ka_pg_execute(ka_ctx *x, ku_cursor *in, ka_out *out);
+int32_t ka_pg_close(ka_ctx *x, ku_cursor *in, ka_out *out);
+void ka_pg_end(ka_ctx *x);
 
 /* sqlfn.c: replaces, on db, the SQL functions a guest may not call in any
 ** context (also from a schema it wrote: fts3_tokenizer, fts5,

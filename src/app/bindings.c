@@ -17,6 +17,10 @@ static const struct { const char *name; ka_op_fn fn; } ka_ops[] = {
   { "sqlite.execute", ka_sql_execute },
   { "sqlite.exec", ka_sql_exec },
   { "sqlite.close", ka_sql_close },
+  { "postgres.open", ka_pg_open },
+  { "postgres.query", ka_pg_query },
+  { "postgres.execute", ka_pg_execute },
+  { "postgres.close", ka_pg_close },
 };
 
 int32_t ka_fail_call(ka_ctx *x, int32_t code, const char *fmt, ...) {
@@ -132,6 +136,7 @@ int ka_imp_call_result(krait_caller *c, void *env, krait_slot *ar) {
 
 void ka_bindings_end(ka_ctx *x) {
   ka_sql_end(x);
+  ka_pg_end(x);
   ku_free(x->result);
   x->result = NULL;
   x->result_len = 0;
