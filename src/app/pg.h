@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "net/net.h"
+#include "util/cursor.h"
 
 /* The longest address a guest may pass (a connection string or URL). */
 #define KA_PG_MAX_ADDRESS 4096
@@ -18,6 +19,35 @@
 #define KA_PG_MAX_CONNS 8
 /* Most parameters one statement may bind (the protocol's 16-bit count). */
 #define KA_PG_MAX_PARAMS 65535
+
+/* The longest SQL text one statement may have (1 MiB, as sqlite's). */
+#define KA_PG_MAX_SQL (1u << 20)
+
+/* Value tags of requests and results (docs/BINDINGS.md "## postgres"). */
+enum { KA_PGV_NULL, KA_PGV_BOOL, KA_PGV_INT8, KA_PGV_INT16, KA_PGV_INT32, KA_PGV_INT64,
+       KA_PGV_FLOAT32, KA_PGV_FLOAT64, KA_PGV_STR, KA_PGV_BINARY, KA_PGV_UNSUPPORTED = 14 };
+/* The PostgreSQL type OIDs the binding knows (PostgreSQL's pg_type.dat). */
+enum { KA_OID_BOOL = 16, KA_OID_BYTEA = 17, KA_OID_CHAR = 18, KA_OID_INT8 = 20, KA_OID_INT2 = 21,
+       KA_OID_INT4 = 23, KA_OID_TEXT = 25, KA_OID_FLOAT4 = 700, KA_OID_FLOAT8 = 701,
+       KA_OID_BPCHAR = 1042, KA_OID_VARCHAR = 1043 };
+
+/* pgreq.c: a statement request (u32 handle, u32-counted SQL, u32 nparams,
+** tagged parameters) as PQsendQueryParams takes it. */
+typedef struct ka_pgreq {
+  uint32_t handle;
+  char *sql;                   /* NUL-ended */
+  uint32_t n;                  /* parameters */
+  uint32_t *types;             /* OIDs (0: the server infers) */
+  const char **values;         /* NULL: SQL NULL */
+  int *lengths, *formats;      /* formats: 0 text, 1 binary */
+  char *scratch;               /* the values' bytes */
+} ka_pgreq;
+
+/* Reads one request at in into r (a malformed one fails through in's
+** catch point before anything is allocated). 0, or a KRAIT_E_* code with
+** err; r is freed with ka_pg_request_free either way. */
+int32_t ka_pg_request(ku_cursor *in, ka_pgreq *r, char *err, size_t errlen);
+void ka_pg_request_free(ka_pgreq *r);
 
 /* The keywords a guest's address may give (tokio-postgres's, as Spin
 ** parses them, less hostaddr); every other libpq keyword is refused. */

@@ -99,6 +99,10 @@ static void ka_pp_check(ka_pp *P, ka_pgkey k, const char *v) {
     if (strchr(v, ','))
       ka_pp_fail(P, "host lists several hosts: krait connects to one host per connection");
     if (!n) ka_pp_fail(P, "host is empty");
+    for (size_t i = 0; i < n; i++)   /* a name, an IPv4 or an IPv6 address: nothing a URL parser splits at */
+      if (!((v[i] | 0x20) >= 'a' && (v[i] | 0x20) <= 'z') && !(v[i] >= '0' && v[i] <= '9') && !strchr("-_.:", v[i]))
+        ka_pp_fail(P, "host has a character that is not a letter, digit, '-', '_', '.' or ':' (of an "
+                   "IPv6 address)");
     return;
   case KA_PGK_PORT: {
     unsigned long p = 0;

@@ -23,20 +23,10 @@
 #define KA_PG_MAX_WAIT_NS (30ull * 1000000000ull)
 /* Cancel requests in flight at once (each a short-lived thread). */
 #define KA_PG_MAX_CANCELS 32
-/* The longest SQL text one statement may have (1 MiB, as sqlite's). */
-#define KA_PG_MAX_SQL (1u << 20)
-
-/* Value tags of requests and results (docs/BINDINGS.md). */
-enum { KA_PGV_NULL, KA_PGV_BOOL, KA_PGV_INT8, KA_PGV_INT16, KA_PGV_INT32, KA_PGV_INT64,
-       KA_PGV_FLOAT32, KA_PGV_FLOAT64, KA_PGV_STR, KA_PGV_BINARY, KA_PGV_UNSUPPORTED = 14 };
 /* Column types, as Spin's DbDataType numbers them. */
 enum { KA_PGT_BOOLEAN = 0, KA_PGT_INT16 = 2, KA_PGT_INT32 = 3, KA_PGT_INT64 = 4,
        KA_PGT_FLOATING32 = 9, KA_PGT_FLOATING64 = 10, KA_PGT_STR = 11, KA_PGT_BINARY = 12,
        KA_PGT_OTHER = 13 };
-/* The PostgreSQL type OIDs the binding knows (pg_type.dat). */
-enum { KA_OID_BOOL = 16, KA_OID_BYTEA = 17, KA_OID_CHAR = 18, KA_OID_INT8 = 20, KA_OID_INT2 = 21,
-       KA_OID_INT4 = 23, KA_OID_TEXT = 25, KA_OID_FLOAT4 = 700, KA_OID_FLOAT8 = 701,
-       KA_OID_BPCHAR = 1042, KA_OID_VARCHAR = 1043 };
 
 static atomic_int ka_pg_cancels;
 
@@ -208,77 +198,6 @@ void ka_pg_end(ka_ctx *x) {
   }
 }
 
-/* A statement's parameters as PQsendQueryParams takes them. */
-typedef struct ka_pgparams {
-  uint32_t n;
-  Oid *types;
-  const char **values;
-  int *lengths, *formats;
-  char *scratch;               /* binary values, NUL-ended text */
-} ka_pgparams;
-
-static void ka_pg_params_free(ka_pgparams *p) {
-  ku_free(p->types);
-  ku_free(p->values);
-  ku_free(p->lengths);
-  ku_free(p->formats);
-  ku_free(p->scratch);
-}
-
-/* The bytes of one request value's payload: its fixed size by tag, or its
-** u32-counted string. Fails on an unknown tag. */
-static const uint8_t *ka_pg_payload(ku_cursor *in, uint8_t tag, uint32_t *n) {
-  static const uint8_t size[] = { 0, 1, 1, 2, 4, 8, 4, 8 };
-  if (tag < sizeof size) *n = size[tag];
-  else if (tag == KA_PGV_STR || tag == KA_PGV_BINARY) *n = ku_fixed32(in);
-  else ku_cfail(in, 0, "unknown parameter tag %u", tag);
-  return ku_bytes(in, *n);
-}
-
-/* Reads the n parameters at the cursor into p (big-endian binary for the
-** fixed types, NUL-ended text for Str, which may hold no NUL). 0, or a
-** failure in x. */
-static int32_t ka_pg_params_read(ka_ctx *x, ku_cursor *in, ka_pgparams *p, const char *op) {
-  static const Oid oids[] = { 0, KA_OID_BOOL, KA_OID_CHAR, KA_OID_INT2, KA_OID_INT4, KA_OID_INT8,
-                              KA_OID_FLOAT4, KA_OID_FLOAT8, 0, KA_OID_BYTEA };
-  size_t need = 0, used = 0;
-  ku_cursor scan = *in;
-  for (uint32_t i = 0; i < p->n; i++) {
-    uint32_t len;
-    uint8_t tag = ku_u8(&scan);
-    ka_pg_payload(&scan, tag, &len);
-    need += (size_t)len + 1;
-  }
-  if (!ku_eof(&scan)) ku_cfail(&scan, 0, "bytes after the parameters");
-  p->types = ku_calloc(p->n + 1, sizeof *p->types);
-  p->values = ku_calloc(p->n + 1, sizeof *p->values);
-  p->lengths = ku_calloc(p->n + 1, sizeof *p->lengths);
-  p->formats = ku_calloc(p->n + 1, sizeof *p->formats);
-  p->scratch = ku_malloc(need + 1);
-  if (!p->types || !p->values || !p->lengths || !p->formats || !p->scratch)
-    return ka_fail_call(x, KRAIT_E_TOOBIG, "%s: out of memory", op);
-  for (uint32_t i = 0; i < p->n; i++) {
-    uint32_t len;
-    uint8_t tag = ku_u8(in);
-    const uint8_t *v = ka_pg_payload(in, tag, &len);
-    char *dst = p->scratch + used;
-    if (tag == KA_PGV_NULL) continue;
-    if (tag == KA_PGV_STR && memchr(v, 0, len))
-      return ka_fail_call(x, KRAIT_E_INVAL, "%s: parameter %u is a string holding a NUL "
-                          "character, which PostgreSQL text cannot hold", op, i + 1);
-    for (uint32_t k = 0; k < len; k++)   /* fixed types: little- to big-endian */
-      dst[k] = (char)(tag < KA_PGV_STR ? v[len - 1 - k] : v[k]);
-    if (tag == KA_PGV_BOOL) dst[0] = dst[0] != 0;
-    dst[len] = '\0';
-    used += (size_t)len + 1;
-    p->types[i] = oids[tag];
-    p->values[i] = dst;
-    p->lengths[i] = (int)len;
-    p->formats[i] = tag != KA_PGV_STR;
-  }
-  return 0;
-}
-
 /* Appends a value's tag and, when given, its payload. */
 static void ka_pg_put(ka_out *o, uint8_t tag, const void *v, size_t n) {
   ka_out_put(o, &tag, 1);
@@ -408,9 +327,9 @@ static void ka_pg_result(ka_pgrun *R, PGresult *r) {
 
 /* Sends the statement and reads its results within until; the outcome in
 ** R. 0 when the connection is still usable. */
-static void ka_pg_exchange(PGconn *pg, const char *sql, const ka_pgparams *p, uint64_t until, ka_pgrun *R) {
+static void ka_pg_exchange(PGconn *pg, const ka_pgreq *q, uint64_t until, ka_pgrun *R) {
   int f;
-  if (!PQsendQueryParams(pg, sql, (int)p->n, p->types, p->values, p->lengths, p->formats, 1)) {
+  if (!PQsendQueryParams(pg, q->sql, (int)q->n, q->types, q->values, q->lengths, q->formats, 1)) {
     ka_pg_msg(pg, R->error, sizeof R->error);
     R->broken = true;
     return;
@@ -455,26 +374,17 @@ static int32_t ka_pg_fail(ka_ctx *x, struct ka_pgslot *s, ka_pgrun *R, const cha
 /* postgres.query and postgres.execute: req u32 handle, string sql, u32
 ** nparams, nparams x value; rows are sent (query) or dropped (execute). */
 static int32_t ka_pg_statement(ka_ctx *x, ku_cursor *in, ka_out *out, bool rows, const char *op) {
-  uint32_t h = ku_fixed32(in), n = ku_fixed32(in);
-  const uint8_t *text = ku_bytes(in, n);
-  ka_pgparams p = { .n = ku_fixed32(in) };
+  char err[200];
+  ka_pgreq q;
   ka_pgrun R = { .out = rows ? out : NULL };
   uint64_t until = ka_pg_until(x);
-  struct ka_pgslot *s = ka_pg_conn(x, h, op);
-  if (!s) return KRAIT_E_STATE;
-  if (n > KA_PG_MAX_SQL)
-    return ka_fail_call(x, KRAIT_E_TOOBIG, "%s: the SQL is over %u MiB", op, KA_PG_MAX_SQL >> 20);
-  if (memchr(text, 0, n)) return ka_fail_call(x, KRAIT_E_INVAL, "%s: the SQL holds a NUL character", op);
-  if (p.n > KA_PG_MAX_PARAMS)
-    return ka_fail_call(x, KRAIT_E_INVAL, "%s: %u parameters (PostgreSQL takes at most %d)", op,
-                        p.n, KA_PG_MAX_PARAMS);
-  int32_t rc = ka_pg_params_read(x, in, &p, op);
-  char *sql = rc ? NULL : ku_strndup((const char *)text, n);
-  if (!rc && !sql) rc = ka_fail_call(x, KRAIT_E_TOOBIG, "%s: out of memory", op);
-  if (!rc && x->deadline && kp_monotonic_ns() >= x->deadline) R.code = KRAIT_E_TIMEOUT;
-  else if (!rc) ka_pg_exchange(s->pg, sql, &p, until, &R);
-  ku_free(sql);
-  ka_pg_params_free(&p);
+  int32_t rc = ka_pg_request(in, &q, err, sizeof err);
+  struct ka_pgslot *s = rc ? NULL : ka_pg_conn(x, q.handle, op);
+  if (rc) rc = ka_fail_call(x, rc, "%s: %s", op, err);
+  else if (!s) rc = KRAIT_E_STATE;
+  else if (x->deadline && kp_monotonic_ns() >= x->deadline) R.code = KRAIT_E_TIMEOUT;
+  else ka_pg_exchange(s->pg, &q, until, &R);
+  ka_pg_request_free(&q);
   if (rc) return rc;
   if (R.code || R.broken || R.error[0]) return ka_pg_fail(x, s, &R, op);
   if (!rows) ka_out_put(out, &R.count, 8);
