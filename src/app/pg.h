@@ -87,11 +87,11 @@ int ka_pg_url(const ka_pgaddr *a, ko_url *u, char *err, size_t errlen);
 ** client certificate or key, root certificate, service, Kerberos).
 ** deadline_ms bounds statement_timeout. Fills keys/vals (NULL-ended, at
 ** most KA_PG_MAX_SETTINGS + 1) with text kept in out (KA_PG_SETTINGS_SIZE
-** bytes). */
+** bytes). 0, or -1 when they do not fit (never a connection then). */
 #define KA_PG_MAX_SETTINGS 40
-#define KA_PG_SETTINGS_SIZE (KA_PG_MAX_ADDRESS + 2048)
-void ka_pg_settings(const ka_pgaddr *a, const ko_dest *d, uint64_t deadline_ms,
-                    const char **keys, const char **vals, char *out);
+#define KA_PG_SETTINGS_SIZE (2 * KA_PG_MAX_ADDRESS + KO_ADDRS_MAX * (KO_HOST_MAX + KO_ADDR_TEXT + 2) + 2048)
+int ka_pg_settings(const ka_pgaddr *a, const ko_dest *d, uint64_t deadline_ms,
+                   const char **keys, const char **vals, char *out);
 
 /* The environment variables libpq 15 reads (PGHOST, PGPASSWORD,
 ** PGSERVICE, PGSERVICEFILE, ...), NULL-ended. */

@@ -58,6 +58,7 @@ static void ka_pp_put(ka_pp *P, int b) {
   P->a->buf[P->a->used++] = (char)b;
 }
 static const char *ka_pp_end(ka_pp *P, const char *start) {
+  if (P->a->used + 1 > sizeof P->a->buf) ka_pp_fail(P, "too long");
   P->a->buf[P->a->used++] = '\0';
   return start;
 }

@@ -89,6 +89,21 @@ static const char *ka_pg_msg(PGconn *pg, char *buf, size_t cap) {
   return buf;
 }
 
+/* The notice processor: the server's notices (RAISE NOTICE, warnings)
+** are dropped, never written to krait's stderr. */
+static void ka_pg_notice(void *arg, const char *message) {
+  (void)arg;
+  (void)message;
+}
+
+/* Reads what arrived on pg; notifications (LISTEN) are dropped as they
+** come, so they cannot pile up. false when the connection failed. */
+static bool ka_pg_consume(PGconn *pg) {
+  if (!PQconsumeInput(pg)) return false;
+  for (PGnotify *n; (n = PQnotifies(pg));) PQfreemem(n);
+  return true;
+}
+
 /* Connects to the checked addresses of d for address a, polling within
 ** until. 0 with *out, or a failure. */
 static int32_t ka_pg_connect(ka_ctx *x, const ka_pgaddr *a, const ko_dest *d, uint64_t until,
@@ -97,7 +112,10 @@ static int32_t ka_pg_connect(ka_ctx *x, const ka_pgaddr *a, const ko_dest *d, ui
   char *text = ku_malloc(KA_PG_SETTINGS_SIZE), msg[200];
   if (!text) return ka_fail_call(x, KRAIT_E_TOOBIG, "postgres.open: out of memory");
   uint64_t now = kp_monotonic_ns();
-  ka_pg_settings(a, d, until > now ? (until - now) / 1000000 + 1 : 1, keys, vals, text);
+  if (ka_pg_settings(a, d, until > now ? (until - now) / 1000000 + 1 : 1, keys, vals, text) != 0) {
+    ku_free(text);
+    return ka_fail_call(x, KRAIT_E_INVAL, "postgres.open: the address's settings are too long");
+  }
   PGconn *pg = PQconnectStartParams(keys, vals, 0);   /* 0: dbname is never a connection string */
   ku_free(text);
   PostgresPollingStatusType st = PGRES_POLLING_WRITING;
@@ -115,6 +133,7 @@ static int32_t ka_pg_connect(ka_ctx *x, const ka_pgaddr *a, const ko_dest *d, ui
     PQfinish(pg);
     return ka_fail_call(x, KRAIT_E_BACKEND, "postgres.open: %s", msg);
   }
+  PQsetNoticeProcessor(pg, ka_pg_notice, NULL);
   *out = pg;
   return 0;
 }
@@ -338,13 +357,13 @@ static void ka_pg_exchange(PGconn *pg, const ka_pgreq *q, uint64_t until, ka_pgr
   while ((f = PQflush(pg)) == 1) {
     int w = ka_pg_wait(pg, POLLIN | POLLOUT, until);
     if (w == 0) { R->code = KRAIT_E_TIMEOUT; R->broken = true; return; }
-    if (w < 0 || ((w & POLLIN) && !PQconsumeInput(pg))) { f = -1; break; }
+    if (w < 0 || ((w & POLLIN) && !ka_pg_consume(pg))) { f = -1; break; }
   }
   for (PGresult *r; f == 0 && !R->broken;) {
     while (PQisBusy(pg)) {
       int w = ka_pg_wait(pg, POLLIN, until);
       if (w == 0) { R->code = KRAIT_E_TIMEOUT; R->broken = true; return; }
-      if (w < 0 || !PQconsumeInput(pg)) { f = -1; break; }
+      if (w < 0 || !ka_pg_consume(pg)) { f = -1; break; }
     }
     if (f != 0 || !(r = PQgetResult(pg))) break;
     ka_pg_result(R, r);

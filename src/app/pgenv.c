@@ -50,12 +50,13 @@ typedef struct ka_pgset {
   int n;
   char *out;
   size_t used;
+  bool full;                   /* something did not fit: refuse */
 } ka_pgset;
 
 /* Adds key = v (copied into the text). */
 static void ka_pg_add(ka_pgset *S, const char *key, const char *v) {
   size_t n = strlen(v) + 1;
-  if (S->n >= KA_PG_MAX_SETTINGS || S->used + n > KA_PG_SETTINGS_SIZE) return;
+  if (S->n >= KA_PG_MAX_SETTINGS || S->used + n > KA_PG_SETTINGS_SIZE) { S->full = true; return; }
   memcpy(S->out + S->used, v, n);
   S->keys[S->n] = key;
   S->vals[S->n++] = S->out + S->used;
@@ -74,7 +75,7 @@ static void ka_pg_hosts(ka_pgset *S, const ka_pgaddr *a, const ko_dest *d) {
   char hosts[KO_ADDRS_MAX * (KO_HOST_MAX + 1) + 1], addrs[KO_ADDRS_MAX * KO_ADDR_TEXT + 1];
   char text[KO_ADDR_TEXT], port[8];
   size_t hn = 0, an = 0;
-  for (size_t i = 0; i < d->n && i < KO_ADDRS_MAX; i++) {
+  for (size_t i = 0; i < d->n && i < KO_ADDRS_MAX && hn < sizeof hosts && an < sizeof addrs; i++) {
     hn += (size_t)snprintf(hosts + hn, sizeof hosts - hn, "%s%s", i ? "," : "", a->val[KA_PGK_HOST]);
     an += (size_t)snprintf(addrs + an, sizeof addrs - an, "%s%s", i ? "," : "", ko_addr_text(&d->addr[i], text));
   }
@@ -84,11 +85,20 @@ static void ka_pg_hosts(ka_pgset *S, const ka_pgaddr *a, const ko_dest *d) {
   ka_pg_add(S, "port", port);
 }
 
-void ka_pg_settings(const ka_pgaddr *a, const ko_dest *d, uint64_t deadline_ms,
-                    const char **keys, const char **vals, char *out) {
-  ka_pgset S = { keys, vals, 0, out, 0 };
+int ka_pg_settings(const ka_pgaddr *a, const ko_dest *d, uint64_t deadline_ms,
+                   const char **keys, const char **vals, char *out) {
+  ka_pgset S = { keys, vals, 0, out, 0, false };
   char opts[KA_PG_MAX_ADDRESS + 128];
   bool require = a->val[KA_PGK_SSLMODE] && !strcmp(a->val[KA_PGK_SSLMODE], "require");
+  static const char *const pinned[][2] = {
+    { "client_encoding", "UTF8" }, { "passfile", KA_PG_NO_FILE }, { "sslcert", KA_PG_NO_FILE },
+    { "sslkey", KA_PG_NO_FILE }, { "sslcrl", KA_PG_NO_FILE }, { "sslcrldir", KA_PG_NO_FILE },
+    { "sslcompression", "0" }, { "sslsni", "1" }, { "requirepeer", "krait-tcp-only" },
+    { "ssl_min_protocol_version", "TLSv1.2" }, { "ssl_max_protocol_version", "TLSv1.3" },
+    { "gssencmode", "disable" }, { "krbsrvname", "postgres" }, { "gsslib", "gssapi" },
+  };
+  /* first: nothing the guest gives can crowd them out */
+  for (size_t i = 0; i < sizeof pinned / sizeof pinned[0]; i++) ka_pg_add(&S, pinned[i][0], pinned[i][1]);
   ka_pg_hosts(&S, a, d);
   ka_pg_take(&S, a, KA_PGK_USER, "user", NULL);
   ka_pg_take(&S, a, KA_PGK_PASSWORD, "password", NULL);
@@ -110,13 +120,6 @@ void ka_pg_settings(const ka_pgaddr *a, const ko_dest *d, uint64_t deadline_ms,
   ka_pg_take(&S, a, KA_PGK_KEEPALIVES_INTERVAL, "keepalives_interval", NULL);
   ka_pg_take(&S, a, KA_PGK_KEEPALIVES_RETRIES, "keepalives_count", NULL);
   ka_pg_take(&S, a, KA_PGK_TCP_USER_TIMEOUT, "tcp_user_timeout", NULL);
-  static const char *const pinned[][2] = {
-    { "client_encoding", "UTF8" }, { "passfile", KA_PG_NO_FILE }, { "sslcert", KA_PG_NO_FILE },
-    { "sslkey", KA_PG_NO_FILE }, { "sslcrl", KA_PG_NO_FILE }, { "sslcrldir", KA_PG_NO_FILE },
-    { "sslcompression", "0" }, { "sslsni", "1" }, { "requirepeer", "krait-tcp-only" },
-    { "ssl_min_protocol_version", "TLSv1.2" }, { "ssl_max_protocol_version", "TLSv1.3" },
-    { "gssencmode", "disable" }, { "krbsrvname", "postgres" }, { "gsslib", "gssapi" },
-  };
-  for (size_t i = 0; i < sizeof pinned / sizeof pinned[0]; i++) ka_pg_add(&S, pinned[i][0], pinned[i][1]);
   keys[S.n] = vals[S.n] = NULL;
+  return S.full ? -1 : 0;
 }

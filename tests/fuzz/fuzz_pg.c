@@ -43,7 +43,7 @@ static void address(const uint8_t *s, size_t n) {
                      hn - strlen(u.host) > 1)) abort();
   }
   ko_addr_parse("10.0.0.1", 8, &d.addr[0]);
-  ka_pg_settings(&a, &d, 1000, keys, vals, text);
+  if (ka_pg_settings(&a, &d, 1000, keys, vals, text) != 0) abort();   /* sized to always fit */
   for (int i = 0; keys[i]; i++) {
     if (!vals[i] || (vals[i] < text || vals[i] >= text + sizeof text)) abort();
     if (!strcmp(keys[i], "hostaddr") && strcmp(vals[i], "10.0.0.1")) abort();

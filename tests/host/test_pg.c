@@ -127,7 +127,7 @@ static void test_settings(void) {
   ko_addr_parse("10.0.0.7", 8, &d.addr[0]);
   ko_addr_parse("2001:db8::5", 11, &d.addr[1]);
   CHECK_INT(t_parse("host=db.example.com port=5433 user=app sslmode=require options='-c x=1'"), 0);
-  ka_pg_settings(&t_pa, &d, 1500, keys, vals, text);
+  CHECK_INT(ka_pg_settings(&t_pa, &d, 1500, keys, vals, text), 0);
   CHECK_STR(t_setting(keys, vals, "host"), "db.example.com,db.example.com");
   CHECK_STR(t_setting(keys, vals, "hostaddr"), "10.0.0.7,2001:db8::5");
   CHECK_STR(t_setting(keys, vals, "dbname"), "app");
@@ -148,7 +148,7 @@ static void test_settings(void) {
   PQconninfoFree(o);
   CHECK(t_setting(keys, vals, "password") == NULL);
   CHECK_INT(t_parse("host=h user=u sslmode=disable"), 0);
-  ka_pg_settings(&t_pa, &d, 10, keys, vals, text);
+  CHECK_INT(ka_pg_settings(&t_pa, &d, 10, keys, vals, text), 0);
   CHECK_STR(t_setting(keys, vals, "sslmode"), "disable");
   CHECK_STR(t_setting(keys, vals, "sslrootcert"), "/dev/null/krait-no-file");
   CHECK_STR(t_setting(keys, vals, "passfile"), "/dev/null/krait-no-file");

@@ -9,7 +9,8 @@
 # allowed vs denied addresses (a counting listener sees no connection), a
 # name resolving to 127.0.0.1 refused unless listed literally, refused
 # keywords (sslkey, service, passfile, hostaddr, Unix sockets...), the
-# host's PG* environment and ~/.pgpass never used, TLS by sslmode, the
+# host's PG* environment and ~/.pgpass never used, dbname never read as a
+# connection string, server notices kept off krait's log, TLS by sslmode, the
 # deadline (pg_sleep cancelled on the server), the 16 MiB result cap, the
 # 8-connection cap. Ends with "N passed, N failed". Needs build/krait,
 # `make python` and postgresql-15. Does not own the binding (src/app/pg*.c).
@@ -228,6 +229,11 @@ check error-then-usable "$(get "pg/again?a=$KV&s=$(enc 'SELECT 1/0')")" "Error_Q
 one:INT32|Int32:1"
 got=$(get "pg/sql?a=$KV&s=$(enc 'SELECT 1; SELECT 2')")
 case $got in *"Error_QueryFailed False: postgres.query: ERROR: cannot insert multiple commands into a prepared statement"*) ok one-statement ;; *) bad one-statement "$got" ;; esac
+
+got=$(get "pg/open?a=$(enc "host=127.0.0.1 port=$PGPORT user=app password='p@ss w\\'rd' sslmode=disable dbname='host=10.0.0.1 port=1'")")
+case $got in *'database "host=10.0.0.1 port=1" does not exist'*) ok dbname-never-a-connection-string ;; *) bad dbname-never-a-connection-string "$got" ;; esac
+check notice-runs "$(get "pg/sql?a=$KV&s=$(enc "DO \$\$BEGIN RAISE NOTICE 'krait-notice-marker'; END\$\$")")" "|"
+check notice-not-on-stderr "$(grep -c "NOTICE: *krait-notice-marker" "$A/server.log")" "0"
 
 # ---- grants ----------------------------------------------------------------------------
 got=$(get "pg/open?a=$(enc "host=127.0.0.1 port=$CPORT user=app")")
