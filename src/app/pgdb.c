@@ -118,6 +118,7 @@ static int32_t ka_pg_connect(ka_ctx *x, const ka_pgaddr *a, const ko_dest *d, ui
   }
   PGconn *pg = PQconnectStartParams(keys, vals, 0);   /* 0: dbname is never a connection string */
   ku_free(text);
+  if (pg) PQsetNoticeProcessor(pg, ka_pg_notice, NULL);
   PostgresPollingStatusType st = PGRES_POLLING_WRITING;
   while (pg && PQstatus(pg) != CONNECTION_BAD && st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
     int w = ka_pg_wait(pg, st == PGRES_POLLING_READING ? POLLIN : POLLOUT, until);
@@ -133,7 +134,6 @@ static int32_t ka_pg_connect(ka_ctx *x, const ka_pgaddr *a, const ko_dest *d, ui
     PQfinish(pg);
     return ka_fail_call(x, KRAIT_E_BACKEND, "postgres.open: %s", msg);
   }
-  PQsetNoticeProcessor(pg, ka_pg_notice, NULL);
   *out = pg;
   return 0;
 }
