@@ -12,7 +12,8 @@
 # host's PG* environment and ~/.pgpass never used, dbname never read as a
 # connection string, server notices kept off krait's log, TLS by sslmode, the
 # deadline (pg_sleep cancelled on the server), the 16 MiB result cap, the
-# 8-connection cap. Ends with "N passed, N failed". Needs build/krait,
+# 8-connection cap, the cancel request alone ending a statement whose
+# guest turned statement_timeout and the connection check off. Ends with "N passed, N failed". Needs build/krait,
 # `make python` and postgresql-15. Does not own the binding (src/app/pg*.c).
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -148,6 +149,10 @@ class IncomingHandler(http.IncomingHandler):
                 with postgres.open(addr) as c:
                     pass
                 c.query("SELECT 1", [])
+            if op == "sleepy":     # the guest turns the server's own limits off: only the cancel is left
+                db.execute("SET statement_timeout = 0", [])
+                db.execute("SET client_connection_check_interval = 0", [])
+                db.query("SELECT pg_sleep(10.5)", [])
             if op == "big":
                 db.query("SELECT repeat('x', 1000000) FROM generate_series(1, 20)", [])
                 return Response(200, {}, b"no limit")
@@ -291,6 +296,9 @@ ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 if [ "$ms" -lt 3000 ]; then ok "deadline-ends-call (${ms} ms)"; else bad deadline-ends-call "${ms} ms: $got"; fi
 sleep 1
 check deadline-cancels-server-query "$(psql_admin -c "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(10)'")" "0"
+get "slow/sleepy?a=$KV" >/dev/null
+sleep 1
+check deadline-cancel-request "$(psql_admin -c "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(10.5)'")" "0"
 got=$(get "pg/big?a=$KV")
 case $got in *"Error_QueryFailed False: postgres.query: the result is over the 16 MiB limit"*) ok result-cap ;; *) bad result-cap "$got" ;; esac
 check after-result-cap "$(get "pg/sql?a=$KV&s=$(enc 'SELECT 2 AS two')")" "two:INT32|Int32:2"
