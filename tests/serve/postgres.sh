@@ -13,8 +13,9 @@
 # connection string, server notices kept off krait's log, TLS by sslmode, the
 # deadline (pg_sleep cancelled on the server), the 16 MiB result cap, the
 # 8-connection cap, the cancel request alone ending a statement whose
-# guest turned statement_timeout and the connection check off. Ends with "N passed, N failed". Needs build/krait,
-# `make python` and postgresql-15. Does not own the binding (src/app/pg*.c).
+# guest turned statement_timeout and the connection check off. Ends with
+# "N passed, N failed". Needs build/krait, `make python` and postgresql-15.
+# Does not own the binding (src/app/pg*.c).
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/tests/serve/lib.sh"
