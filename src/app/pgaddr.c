@@ -211,7 +211,7 @@ static const char *ka_pp_decode(ka_pp *P, const uint8_t *s, size_t n, const char
 /* The bytes up to (not including) the first of stops, or the end. */
 static const uint8_t *ka_pp_until(ku_cursor *c, const char *stops, size_t *n) {
   const uint8_t *s = c->p;
-  while (!ku_eof(c) && !strchr(stops, *c->p)) c->p++;
+  while (!ku_eof(c) && (*c->p == 0 || !strchr(stops, *c->p))) c->p++;   /* a NUL is no stop */
   *n = (size_t)(c->p - s);
   return s;
 }

@@ -93,6 +93,9 @@ static void test_refused(void) {
   CHECK(t_contains(t_refused("host=h user"), "has no \"=\""));
   CHECK(t_contains(t_refused("postgres://u:%4@h"), "two hex digits"));
   CHECK(t_contains(t_refused("postgres://u:%00@h"), "NUL byte"));
+  static const char nul_url[] = "postgres://u@h/d\0x?sslmode=disable";
+  CHECK_INT(ka_pg_parse(nul_url, sizeof nul_url - 1, &t_pa, t_err, sizeof t_err), -1);
+  CHECK(t_contains(t_err, "NUL byte"));
   CHECK(t_contains(t_refused("user=u"), "no host"));
   CHECK(t_contains(t_refused("host=h"), "no user"));
   CHECK(t_contains(t_refused("postgres://h"), "no user"));
