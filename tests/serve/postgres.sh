@@ -26,15 +26,17 @@ if [ ! -x "$PGBIN/postgres" ]; then echo "postgresql-15 is not installed (script
 # ---- the server: initdb as nobody, scram, TLS, 127.0.0.1:PGPORT -------------
 chmod 711 "$T"
 PGD=$T/pg
-mkdir -p "$PGD/data" && chown -R nobody:nogroup "$PGD" && chmod 700 "$PGD"
+# postgres refuses to run as root: as root it runs as nobody, else as is
+if [ "$(id -u)" = 0 ]; then OWN="chown -R nobody:nogroup"; as_pg() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+else OWN=true; as_pg() { "$@"; }; fi
+mkdir -p "$PGD/data" && $OWN "$PGD" && chmod 700 "$PGD"
 PASS="p@ss w'rd"                                 # quoting and URL escapes
-printf 'admin\n' >"$PGD/pw" && chown nobody "$PGD/pw"
-as_pg() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+printf 'admin\n' >"$PGD/pw" && $OWN "$PGD/pw"
 as_pg "$PGBIN/initdb" -D "$PGD/data" -U postgres --pwfile="$PGD/pw" --auth=scram-sha-256 -E UTF8 \
   --no-sync >"$T/initdb.log" 2>&1 || { cat "$T/initdb.log"; echo "0 passed, 1 failed"; exit 1; }
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=pgtest" \
   -keyout "$PGD/server.key" -out "$PGD/server.crt" >/dev/null 2>&1
-chown nobody "$PGD/server.key" "$PGD/server.crt" && chmod 600 "$PGD/server.key"
+$OWN "$PGD/server.key" "$PGD/server.crt" && chmod 600 "$PGD/server.key"
 PGPORT=$(free_port)
 as_pg "$PGBIN/postgres" -D "$PGD/data" -p "$PGPORT" -k "$PGD" -c listen_addresses=127.0.0.1 \
   -c fsync=off -c ssl=on -c ssl_cert_file="$PGD/server.crt" -c ssl_key_file="$PGD/server.key" \
