@@ -541,6 +541,63 @@ static void *t_tls_server(void *arg) {
   return NULL;
 }
 
+static int32_t t_tls(uint16_t port, const char *name, uint32_t flags, const char *alpn, uint32_t *h, ka_out *out);
+
+/* A TLS 1.3 server that, once its handshake is done, sends KeyUpdate
+** records (no data) for up to 4 s, or until its client goes away. */
+static void *t_tls_flood(void *arg) {
+  SSL_CTX *c = SSL_CTX_new(TLS_server_method());
+  SSL_CTX_use_certificate(c, t_cert);
+  SSL_CTX_use_PrivateKey(c, t_key);
+  (void)arg;
+  int fd = accept(t_tls_listen, NULL, NULL);
+  SSL *s = SSL_new(c);
+  SSL_set_fd(s, fd);
+  uint64_t end = kp_monotonic_ns() + 4000000000ull;
+  if (fd >= 0 && SSL_accept(s) == 1)
+    while (kp_monotonic_ns() < end && SSL_key_update(s, SSL_KEY_UPDATE_NOT_REQUESTED) == 1 &&
+           SSL_do_handshake(s) == 1) {}
+  SSL_free(s);
+  close(fd);
+  SSL_CTX_free(c);
+  return NULL;
+}
+
+/* A peer flooding records without data cannot hold net.recv or net.poll
+** past their deadline: recv (300 ms) and a "just look" poll end in time. */
+static void test_tls_flood(void) {
+  uint16_t port;
+  t_tls_listen = t_listen(&port);
+  pthread_t th;
+  pthread_create(&th, NULL, t_tls_flood, NULL);
+  char entry[64];
+  snprintf(entry, sizeof entry, "tcp://127.0.0.1:%u", (unsigned)port);
+  const char *es[] = { entry, NULL };
+  t_ctx(es, 0, 4, 0);
+  uint32_t h;
+  ka_out out;
+  CHECK_INT(t_tls(port, "tls.test", 0, "", &h, &out), 0);
+  ku_free(out.p);
+  uint64_t t0 = kp_monotonic_ns();
+  uint32_t pq[] = { 0 };
+  for (int i = 0; i < 20; i++) {
+    CHECK_INT(t_hop(ka_net_op_poll, h, pq, 1, &out), 0);
+    ku_free(out.p);
+  }
+  uint64_t ms = (kp_monotonic_ns() - t0) / 1000000;
+  if (ms >= 500) printf("  20 polls took %llu ms\n", (unsigned long long)ms);
+  CHECK(ms < 500);
+  uint32_t rq[] = { 100, 300 };
+  t0 = kp_monotonic_ns();
+  CHECK_INT(t_hop(ka_net_op_recv, h, rq, 2, &out), KRAIT_E_TIMEOUT);
+  ms = (kp_monotonic_ns() - t0) / 1000000;
+  if (ms >= 1000) printf("  recv (300 ms) took %llu ms\n", (unsigned long long)ms);
+  CHECK(ms >= 290 && ms < 1000);
+  ka_net_end(&t_x.net);
+  pthread_join(th, NULL);
+  close(t_tls_listen);
+}
+
 /* net.tls on a new connection to the test server: its code. */
 static int32_t t_tls(uint16_t port, const char *name, uint32_t flags, const char *alpn, uint32_t *h, ka_out *out) {
   int32_t rc;
@@ -568,7 +625,7 @@ static void test_tls(void) {
   uint16_t port;
   t_tls_listen = t_listen(&port);
   pthread_t th;
-  pthread_create(&th, NULL, t_tls_server, (void *)(intptr_t)3);
+  pthread_create(&th, NULL, t_tls_server, (void *)(intptr_t)4);
   char entry[64];
   snprintf(entry, sizeof entry, "tcp://127.0.0.1:%u", (unsigned)port);
   const char *es[] = { entry, NULL };
@@ -607,6 +664,20 @@ static void test_tls(void) {
   ku_free(out.p);
   CHECK_INT(t_hop(ka_net_op_recv, h, rq, 2, &out), 0);
   CHECK_INT(out.len, 0);          /* close_notify: EOF */
+  CHECK_INT(t_tls(port, "tls.test", 3, "", &h, &out), 0);
+  ku_free(out.p);                 /* a peer gone before we read its close_notify: */
+  int32_t src = 0;                /* sends are EPIPE (or ECONNRESET), never SIGPIPE */
+  for (int i = 0; i < 8 && src == 0; i++) {
+    t_buf q = { .n = 0 };
+    t_u32(&q, h);
+    t_u32(&q, 2000);
+    t_raw(&q, "ping\n", 5);
+    src = t_op(&t_x, ka_net_op_send, &q, &out);
+    ku_free(out.p);
+    usleep(50000);
+  }
+  CHECK_INT(src, KRAIT_E_NET);
+  CHECK(strstr(t_x.error, "EPIPE") || strstr(t_x.error, "ECONNRESET"));
   CHECK_INT(t_tls(port, "other.test", 3, "h2", &h, &out), KRAIT_E_TLS);
   static const char mismatch[] = "certificate verify failed: Hostname mismatch, certificate is not valid for "
                                  "'other.test'";
@@ -618,6 +689,7 @@ static void test_tls(void) {
   pthread_join(th, NULL);
   ka_net_end(&t_x.net);
   close(t_tls_listen);
+  test_tls_flood();
   unlink(path);
   X509_free(t_cert);
   EVP_PKEY_free(t_key);
