@@ -155,8 +155,13 @@ static int32_t ka_pg_grant(ka_ctx *x, const ka_pgaddr *a, ko_dest *d) {
   ko_url u;
   ko_denial den;
   if (ka_pg_url(a, &u, err, sizeof err) != 0) return ka_fail_call(x, KRAIT_E_INVAL, "%s", err);
-  ko_verdict v = ko_resolve(&x->app->outbound, &u, d, &den);
+  ko_verdict v = ko_resolve(&x->app->outbound, &u, ka_pg_until(x), d, &den);
   if (v == KO_ALLOWED) return 0;
+  if (v == KO_TIMED_OUT)
+    return ka_fail_call(x, KRAIT_E_TIMEOUT, "postgres.open: resolving %s timed out", u.host);
+  if (v == KO_DENIED_ADDR && !den.host_is_ip)   /* the guest's message names only the class */
+    fprintf(x->app->log, "[%s] postgres.open: %s resolves to %s, not in " KO_MANIFEST_KEY "\n",
+            x->app->name, u.host, ko_addr_text(&den.addr, err));
   ko_deny_format(&x->app->outbound, &den, err, sizeof err);
   return ka_fail_call(x, v == KO_NO_ADDRESS ? KRAIT_E_BACKEND : KRAIT_E_DENIED, "postgres: %s", err);
 }

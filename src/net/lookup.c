@@ -99,10 +99,12 @@ static bool ko_gai_wait(ko_gai *q, uint64_t end) {
   }
 }
 
-int ko_lookup(const char *name, uint64_t deadline, ko_addr *found, size_t cap, char *why, size_t whylen) {
-  uint64_t now = kp_monotonic_ns(), cap_end = now + (uint64_t)KO_WAIT_MAX_MS * 1000000u;
-  uint64_t end = deadline && deadline < cap_end ? deadline : cap_end;
-  if (now >= end) { snprintf(why, whylen, "the lookup timed out"); return KO_LOOKUP_TIMEOUT; }
+/* One lookup of qname (as given) until end: its addresses' number, -1
+** with why (and the resolver's code in *gai), or KO_LOOKUP_TIMEOUT. */
+static int ko_lookup_once(const char *qname, uint64_t end, ko_addr *found, size_t cap, char *why,
+                          size_t whylen, int *gai) {
+  *gai = 0;
+  if (kp_monotonic_ns() >= end) { snprintf(why, whylen, "the lookup timed out"); return KO_LOOKUP_TIMEOUT; }
   if (!ko_late_reap()) {
     snprintf(why, whylen, "%d earlier lookups are still running", KO_LOOKUPS_LATE_MAX);
     return -1;
@@ -111,7 +113,8 @@ int ko_lookup(const char *name, uint64_t deadline, ko_addr *found, size_t cap, c
   if (!q) { snprintf(why, whylen, "out of memory"); return -1; }
   q->hints.ai_family = AF_UNSPEC;
   q->hints.ai_socktype = SOCK_STREAM;
-  q->cb.ar_name = ko_lookup_name(name, q->name, sizeof q->name);
+  snprintf(q->name, sizeof q->name, "%s", qname);
+  q->cb.ar_name = q->name;
   q->cb.ar_request = &q->hints;
   struct gaicb *list[1] = { &q->cb };
   int rc = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL);
@@ -128,6 +131,22 @@ int ko_lookup(const char *name, uint64_t deadline, ko_addr *found, size_t cap, c
   rc = gai_error(&q->cb);
   int n = rc == 0 ? ko_gai_addrs(q, found, cap) : -1;
   if (rc != 0) snprintf(why, whylen, "%s", gai_strerror(rc));
+  *gai = rc;
   ko_gai_free(q);
+  return n;
+}
+
+/* The name is asked fully qualified first (ko_lookup_name: no search
+** domain is tried before the name itself). Only when that name does not
+** exist is the name asked as given: /etc/hosts names (glibc does not match
+** a trailing dot there) and cluster-local names still resolve, and the
+** address policy judges whatever they resolve to. */
+int ko_lookup(const char *name, uint64_t deadline, ko_addr *found, size_t cap, char *why, size_t whylen) {
+  uint64_t now = kp_monotonic_ns(), cap_end = now + (uint64_t)KO_WAIT_MAX_MS * 1000000u;
+  uint64_t end = deadline && deadline < cap_end ? deadline : cap_end;
+  char fq[KO_HOST_MAX + 2];
+  int gai, n = ko_lookup_once(ko_lookup_name(name, fq, sizeof fq), end, found, cap, why, whylen, &gai);
+  if (n == -1 && gai == EAI_NONAME && strcmp(fq, name) != 0)
+    n = ko_lookup_once(name, end, found, cap, why, whylen, &gai);
   return n;
 }

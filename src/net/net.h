@@ -188,7 +188,8 @@ ko_verdict ko_resolve(const ko_allow *a, const ko_url *u, uint64_t deadline, ko_
 #define KO_LOOKUPS_LATE_MAX 64   /* lookups past their deadline still running */
 #define KO_LOOKUP_TIMEOUT (-2)
 /* The addresses of name (at most cap) into found, asking the resolver for
-** it as a fully qualified name (no search domains; not "localhost"): their
+** it as a fully qualified name (no search domains; not "localhost"), then,
+** only when no such name exists, as given (/etc/hosts names): their
 ** number; -1 with the resolver's reason in why; KO_LOOKUP_TIMEOUT once
 ** deadline (0: none) or KO_WAIT_MAX_MS passed (the lookup is cancelled). */
 int ko_lookup(const char *name, uint64_t deadline, ko_addr *found, size_t cap, char *why, size_t whylen);

@@ -13,6 +13,7 @@
 #include <openssl/x509v3.h>
 #include <pthread.h>
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -463,6 +464,21 @@ static void test_lookup_deadline(void) {
   CHECK((kp_monotonic_ns() - t0) / 1000000 < 1000);
   CHECK_STR(ko_lookup_name("api.example.com", name, sizeof name), "api.example.com.");
   CHECK_STR(ko_lookup_name("localhost", name, sizeof name), "localhost");
+  /* a name only /etc/hosts knows (glibc does not match it with a trailing
+  ** dot) still resolves: asked again as given when the full name does not
+  ** exist. Debian's /etc/hosts names ip6-localhost; most machines' name
+  ** their own host name. */
+  char host[256] = "ip6-localhost";
+  struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
+  bool known = getaddrinfo(host, NULL, &hints, &res) == 0;
+  if (!known && gethostname(host, sizeof host - 1) == 0 && !strchr(host, '.'))
+    known = getaddrinfo(host, NULL, &hints, &res) == 0;
+  if (known) {
+    freeaddrinfo(res);
+    n = ko_lookup(host, 0, found, 4, err, sizeof err);
+    CHECK(n >= 1);
+  } else
+    printf("  (neither ip6-localhost nor the host name resolves: the /etc/hosts check is skipped)\n");
   ko_allow_free(&a);
   uint16_t port;
   int l = t_listen(&port);
