@@ -17,7 +17,9 @@ set -eu
 #     curl, which the demo and the serve and web tests talk HTTP with; procps
 #     (ps, for the demo's pid check); the openssl command, which
 #     tests/serve/security.sh makes keys with; ca-certificates, so npm can
-#     reach its registry over TLS -- a minimal Debian root has none of these)
+#     reach its registry over TLS -- a minimal Debian root has none of these;
+#     haproxy and postgresql-15: the load balancer and the shared SQL
+#     database of tests/cluster/, started there on free ports)
 #   sh scripts/bootstrap.sh python   what `make python` needs in addition:
 #     a deb-src entry (for `apt-get source`) and the wasm32-wasi toolchain,
 #     the build python (python3.11), dpkg-dev (apt-get source), pkg-config,
@@ -34,7 +36,8 @@ PKGS="build-essential gcc make clang clang-16 lld-16 llvm-16
       libsqlite3-dev libhiredis-dev redis-server sqlite3
       zlib1g-dev liblzma-dev libssl-dev
       wrk gunicorn chromium brotli
-      curl procps openssl ca-certificates"
+      curl procps openssl ca-certificates
+      haproxy postgresql-15"
 PY_PKGS="clang-16 lld-16 llvm-16 wasi-libc libclang-rt-16-dev-wasm32
       python3.11 dpkg-dev pkg-config make gcc wabt tcl xz-utils bzip2
       python3-flask util-linux tzdata"

@@ -430,6 +430,7 @@ static int kc_serve_common(int argc, char **argv, bool build) {
   so.watch = o.watch ? &env : NULL;
   kx_reload_src reload = { env.artifacts, o.inputs, o.ninputs, path, keys.trust, keys.ntrust, o.variables, &env };
   so.reload = m->napps ? &reload : NULL;
+  so.take_apps = true;                  /* a replaced version is freed */
   if (ok && !build) rc = kc_serve_run(&so, m, apps);
   if (!build) kc_serve_release(&so);
   for (int i = 0; apps && i < m->napps; i++) ka_app_free(apps[i]);

@@ -129,12 +129,17 @@ typedef struct kx_serve_opts {
                                   running finish on the old one; a failed
                                   reload keeps it, saying why). NULL: SIGHUP
                                   is not taken */
+  bool take_apps;              /* kx_server_new takes the apps (setting the
+                                  caller's entries to NULL): each is freed
+                                  once a reload or rebuild replaced it and
+                                  its last request ended, or by
+                                  kx_server_free. false: borrowed */
 } kx_serve_opts;
 
 typedef struct kx_server kx_server;
 
 /* The server of the booted apps of m (apps[i] is m->apps[i], borrowed
-** until kx_server_free): their routes and metrics, the browser build's
+** until kx_server_free, or taken with o->take_apps): their routes and metrics, the browser build's
 ** routes, the listeners bound. NULL with err naming what failed (the
 ** address, out of memory). */
 kx_server *kx_server_new(const kx_serve_opts *o, const km_manifest *m, ka_app **apps, char *err,

@@ -50,7 +50,8 @@ static int kx_routes(kx_server *s, const kx_serve_opts *o, const km_manifest *m,
   s->data = ku_calloc((size_t)m->napps + 1, sizeof *s->data);
   if (!s->routes || !s->data) return -1;
   for (int i = 0; i < m->napps; i++) {
-    if (!(s->data[i].cur = kx_build_new(apps[i], NULL, false))) return -1;
+    if (!(s->data[i].cur = kx_build_new(apps[i], NULL, o->take_apps))) return -1;
+    if (o->take_apps) apps[i] = NULL;   /* the route's build owns it now */
     pthread_mutex_init(&s->data[i].lock, NULL);
     s->ndata++;
     if (!kx_route_metrics(&s->data[i], s->metrics, &m->apps[i])) return -1;

@@ -7,7 +7,8 @@
 
 A write is acknowledged only by a 2xx; any other answer or a broken
 connection counts as a failed request and the same id is tried again
-(writes are idempotent: the same key, the same value), up to 20 times.
+(writes are idempotent: the same key, the same value), up to 20 times
+while the load runs.
 Every acknowledged id goes to ACKFILE, one a line. Writes go to
 PREFIX/put (default /kv)."""
 import http.client
@@ -60,6 +61,7 @@ def writer(w):
                     hosts[host] = hosts.get(host, 0) + 1
                 break
             note_failure(f"put {wid}", status, body)
+            if not running(): break       # never acknowledged: need not be there
             time.sleep(0.05)
         n += 1
 

@@ -18,6 +18,7 @@ set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/tests/serve/lib.sh"
 PY=/usr/bin/python3.11
+export KRAIT_CACHE=$T/cache       # artifacts unpack here, not in ~/.cache
 HAPROXY=${HAPROXY:-/usr/sbin/haproxy}
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 IPS=(127.0.0.2 127.0.0.3 127.0.0.4)
@@ -45,7 +46,7 @@ for _ in $(seq 50); do redis-cli -p "$RP" ping >/dev/null 2>&1 && break; sleep 0
 if [ "$SQL" = 1 ]; then
   PGD=$(mktemp -d /tmp/krait-cluster-pg.XXXXXX)
   AS=
-  [ "$(id -u)" = 0 ] && { chown nobody "$PGD"; AS="runuser -u nobody --"; }
+  [ "$(id -u)" = 0 ] && { chown nobody "$PGD"; AS="setpriv --reuid=nobody --regid=nogroup --clear-groups --"; }
   $AS "$PGBIN/initdb" -D "$PGD/data" -U krait -A trust >"$T/initdb.log" 2>&1 || die "initdb failed: $(tail -n 3 "$T/initdb.log")"
   $AS "$PGBIN/postgres" -D "$PGD/data" -p "$PGP" -k "$PGD" -c listen_addresses=127.0.0.1 -c fsync=off \
     >"$T/postgres.log" 2>&1 &

@@ -12,6 +12,7 @@ set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/tests/serve/lib.sh"
 PY=/usr/bin/python3.11
+export KRAIT_CACHE=$T/cache       # artifacts unpack here, not in ~/.cache
 # contains NAME GOT WANT: WANT is a substring of GOT
 contains() { case $2 in *"$3"*) ok "$1" ;; *) bad "$1" "got '$2', want it to contain '$3'" ;; esac; }
 # until_count FILE TEXT N TENTHS: waits until FILE holds TEXT N times.
