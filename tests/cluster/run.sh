@@ -47,7 +47,11 @@ if [ "$SQL" = 1 ]; then
   PGD=$(mktemp -d /tmp/krait-cluster-pg.XXXXXX)
   AS=
   [ "$(id -u)" = 0 ] && { chown nobody "$PGD"; AS="setpriv --reuid=nobody --regid=nogroup --clear-groups --"; }
-  $AS "$PGBIN/initdb" -D "$PGD/data" -U krait -A trust >"$T/initdb.log" 2>&1 || die "initdb failed: $(tail -n 3 "$T/initdb.log")"
+  PGPW="pw-$$-$RANDOM"            # the app gets it through the variables file
+  echo "$PGPW" >"$PGD/pw"
+  $AS "$PGBIN/initdb" -D "$PGD/data" -U krait --pwfile="$PGD/pw" --auth=scram-sha-256 --no-sync \
+    >"$T/initdb.log" 2>&1 || die "initdb failed: $(tail -n 3 "$T/initdb.log")"
+  export PGPASSWORD=$PGPW
   $AS "$PGBIN/postgres" -D "$PGD/data" -p "$PGP" -k "$PGD" -c listen_addresses=127.0.0.1 -c fsync=off \
     >"$T/postgres.log" 2>&1 &
   PGPID=$!
@@ -83,7 +87,7 @@ EOF
 (cd "$S" && "$K" build >"$T/build-v1.log" 2>&1) && cp "$S/.krait/cl.krait" "$T/v1.krait" || die "build v1: $(tail -n 5 "$T/build-v1.log")"
 sed -i 's/^VERSION = .*/VERSION = "v2"/' "$S/app.py"
 (cd "$S" && "$K" build >"$T/build-v2.log" 2>&1) && cp "$S/.krait/cl.krait" "$T/v2.krait" || die "build v2: $(tail -n 5 "$T/build-v2.log")"
-printf 'pg_address = "postgres://krait@127.0.0.1:%s/postgres"\n' "$PGP" >"$T/vars.toml"
+printf 'pg_address = "postgres://krait:%s@127.0.0.1:%s/postgres?sslmode=disable"\n' "${PGPW:-none}" "$PGP" >"$T/vars.toml"
 chmod 600 "$T/vars.toml"
 
 # ---- three hosts and haproxy ---------------------------------------------------------
