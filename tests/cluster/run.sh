@@ -17,6 +17,7 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/tests/serve/lib.sh"
+K=${KRAIT_BIN:-$K}              # e.g. build/asan/krait
 PY=/usr/bin/python3.11
 export KRAIT_CACHE=$T/cache       # artifacts unpack here, not in ~/.cache
 HAPROXY=${HAPROXY:-/usr/sbin/haproxy}
@@ -241,6 +242,9 @@ if [ "$SQL" = 1 ]; then
 else
   echo "skip sql: python/sdk/spin_sdk/postgres.py is absent (the Postgres binding is not merged); CLUSTER_SQL=1 runs it"
 fi
+
+for n in 1 2 3; do kill -TERM "${HPID[$n]}" 2>/dev/null; wait "${HPID[$n]}" 2>/dev/null; done
+check no-sanitizer-report "$(grep -h -A12 'Sanitizer\|runtime error' "$T"/h?/server.log | head -n 40)" ""
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

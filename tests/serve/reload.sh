@@ -3,14 +3,16 @@
 # real sockets: an artifact replaced in place and SIGHUP serve the new
 # version while a slow request started before the signal returns the old
 # one's marker, no request of a client hammering through the reload fails
-# and versions never go back; a damaged artifact or one with other routes
+# and, request after request, versions never go back; a damaged artifact or one with other routes
 # keeps the old version serving (the log says why); serve DIR reloads
 # krait.toml and the app's edited sources, and a SyntaxError keeps the old
-# build. Prints "ok NAME" / "FAIL NAME" and ends with "N passed, N
-# failed". Needs build/krait and `make python`. Does not own the reload.
+# build; no sanitizer report (KRAIT_BIN=build/asan/krait). Prints "ok
+# NAME" / "FAIL NAME" and ends with "N passed, N failed". Needs
+# build/krait and `make python`. Does not own the reload.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/tests/serve/lib.sh"
+K=${KRAIT_BIN:-$K}              # e.g. build/asan/krait: its reports fail the run
 PY=/usr/bin/python3.11
 export KRAIT_CACHE=$T/cache       # artifacts unpack here, not in ~/.cache
 # contains NAME GOT WANT: WANT is a substring of GOT
@@ -63,7 +65,8 @@ import http.client, sys, time, threading
 port = int(sys.argv[1])
 seen, fails, stop = [], [], time.monotonic() + 4.0
 def one():
-    c = None
+    c, mine = None, []          # this thread's answers: each request starts after the last ended
+    seen.append(mine)
     while time.monotonic() < stop:
         try:
             c = c or http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -71,15 +74,15 @@ def one():
             r = c.getresponse()
             b = r.read().decode()
             if r.status != 200: fails.append(f"{r.status} {b}")
-            else: seen.append(b)
+            else: mine.append(b)
         except Exception as e:
             fails.append(repr(e)); c = None
 ts = [threading.Thread(target=one) for _ in range(3)]
 for t in ts: t.start()
 for t in ts: t.join()
-order = [v for i, v in enumerate(seen) if i == 0 or seen[i - 1] != v]
-print("requests", len(seen), "failed", len(fails), fails[:3])
-print("versions", " ".join(order))
+orders = {" ".join(v for i, v in enumerate(m) if i == 0 or m[i - 1] != v) for m in seen}
+print("requests", sum(map(len, seen)), "failed", len(fails), fails[:3])
+print("versions", " | ".join(sorted(orders)))
 PY
 HAMMER=$!
 sleep 0.5
@@ -140,6 +143,7 @@ if until_count "$LOG" "the reload failed" 1 300; then ok dir-syntax-error-fails;
 contains dir-syntax-error-logged "$(cat "$LOG")" "SyntaxError"
 check dir-keeps-serving "$(curl -s $U/)" "hello v5"
 kill -TERM "$SERVER"; wait "$SERVER"
+check no-sanitizer-report "$(grep -h -A12 'Sanitizer\|runtime error' "$W/server.log" "$D/server.log" | head -n 40)" ""
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
