@@ -4,7 +4,7 @@
 ** header do it). Does not own the engine's API (krait.h).
 **
 ** Link: build/libkrait-host.a build/libkrait.a -ljansson -lsqlite3
-** -lhiredis -lz -llzma -lcrypto -lm -lpthread (the library also holds the
+** -lhiredis -lz -llzma -lssl -lcrypto -lm -lpthread (the library also holds the
 ** server, which needs the first three; the snapshot files need zlib,
 ** liblzma and libcrypto). The file format is docs/SNAPSHOT.md.
 */

@@ -7,7 +7,8 @@
 # Node's WASI; `make bench-serve`:
 # `krait serve` (bench/serve/) vs gunicorn on loopback with wrk (throughput,
 # latency, cold start, memory per in-flight request, artifact size);
-# `make bench-kv`: a one-write request's latency per store durability.
+# `make bench-kv`: a one-write request's latency per store durability;
+# `make bench-sqlite`: SQLite-binding queries/s vs native sqlite3.
 # Owns: building build/bench/{native,wasi,nowasi,nowasi-full,native-small,
 # wasm2c}/.
 # Does not own: timing and tables (bench/run.sh, bench/python.sh,
@@ -35,7 +36,7 @@ ifneq ($(and $(W2C_RT),$(W2C)),)
 BENCH_BINS += $(BENCH_KERNELS:%=$(BENCH_BD)/wasm2c/%-guard) $(BENCH_KERNELS:%=$(BENCH_BD)/wasm2c/%-explicit)
 endif
 
-.PHONY: bench bench-build bench-interrupts bench-python bench-serve bench-kv
+.PHONY: bench bench-build bench-interrupts bench-python bench-serve bench-kv bench-sqlite
 bench: all bench-build
 	@sh bench/run.sh
 
@@ -103,3 +104,9 @@ bench-serve: all $(TB)/host/bin/test_app
 bench-kv: all
 	@sh scripts/build-python.sh
 	@sh bench/kv-write.sh
+
+# SQLite-binding queries per second vs the stdlib sqlite3 natively
+# (bench/sqlite.sh). BENCH_ROUNDS.
+bench-sqlite: all
+	@sh scripts/build-python.sh
+	@sh bench/sqlite.sh

@@ -7,8 +7,8 @@ set -eu
 
 #   sh scripts/bootstrap.sh          what `make`, `make test`, bench, demo need
 #     (including the key-value store's backends: libsqlite3-dev and
-#     libhiredis-dev to build src/kv/, redis-server that tests/host/test_kv.c
-#     starts on a free port, sqlite3 to inspect store files; zlib (deflate)
+#     libhiredis-dev to build src/kv/ and the redis binding, redis-server
+#     that tests/host/test_kv.c and tests/serve/redis.sh start on a free port, sqlite3 to inspect store files; zlib (deflate)
 #     and OpenSSL's libcrypto (SHA-256) for snapshot files; wrk and gunicorn
 #     for `make bench-serve`: the load generator and the no-isolation WSGI
 #     baseline; chromium for the browser tests, which playwright-core from

@@ -38,6 +38,10 @@ enum {
   KRAIT_E_BACKEND = -5,     /* the store failed (message: error_message) */
   KRAIT_E_STATE = -6,       /* wrong moment (e.g. a second respond) */
   KRAIT_E_TIMEOUT = -7,     /* the request's deadline passed during the call */
+  KRAIT_E_NET = -8,         /* a network failure; the message starts with
+                               the errno's name and ": " (ECONNREFUSED: ...) */
+  KRAIT_E_TLS = -9,         /* a TLS handshake failed; "certificate verify
+                               failed: ..." when the chain or name did not */
   KRAIT_E_NOSYS = -38       /* not serving (the CLI's stubs) */
 };
 
@@ -109,6 +113,34 @@ enum {
 ** Connections last until the request ends. A result over 16 MiB
 ** (KRAIT_CALL_MAX_RESULT) fails with E_TOOBIG; a query still running at
 ** the request's deadline fails with E_TIMEOUT.
+** Outbound TCP (src/app/netops.c; HTTP is the guest's, TLS the host's):
+**   net.connect   req: string host (a name or an address, IPv6 without
+**                 brackets), u32 port, u32 timeout_ms (0: the request's
+**                 deadline only). The host checks allowed_outbound_hosts
+**                 (entries of scheme http, https, tcp or *), resolves the
+**                 name itself and connects only to the checked addresses.
+**                 result: u32 handle, string peer address, u32 peer port
+**   net.tls       req: u32 handle, string server_hostname, u32 flags (bit
+**                 0 verify the chain, bit 1 check the hostname), string
+**                 alpn (comma-separated, may be empty), u32 timeout_ms;
+**                 once, before any send/recv.
+**                 result: string version, string cipher, u32 secret bits,
+**                 string alpn selected, string peer certificate DER,
+**                 string subject commonName, u32 nsan, nsan x (string
+**                 type "DNS" | "IP Address", string value), string
+**                 notBefore, string notAfter ("Jun  1 00:00:00 2026 GMT")
+**   net.send      req: u32 handle, u32 timeout_ms, bytes (the rest)
+**                 result: u32 bytes sent (all)
+**   net.recv      req: u32 handle, u32 max (1 .. 1 MiB), u32 timeout_ms
+**                 result: the bytes (empty: the peer closed)
+**   net.poll      req: u32 handle, u32 timeout_ms (0: just look)
+**                 result: u32 1 when recv would not block, else 0
+**   net.shutdown  req: u32 handle, u32 how (0 read, 1 write, 2 both)
+**   net.close     req: u32 handle (closing twice: E_INVAL)
+** Errors: E_DENIED (the allow-list; the message names the key or
+** --allow-net), E_TIMEOUT, E_TOOBIG (a per-request limit: the message
+** names it and its manifest key), E_INVAL (payload, handle), E_NET,
+** E_TLS. A request's connections close when it ends.
 ** Pointers are guest addresses; every length is in bytes. */
 
 #endif

@@ -175,6 +175,7 @@ static bool ka_copy_bindings(ka_app *a, const ka_app_config *cfg) {
   }
   if (!(a->sqldbs = ku_calloc((size_t)cfg->nsqlite + 1, sizeof *a->sqldbs))) return false;
   for (int i = 0; i < cfg->nsqlite; i++, a->nsqldbs++) {
+    pthread_mutex_init(&a->sqldbs[i].lock, NULL);
     a->sqldbs[i].name = ku_strdup(cfg->sqlite[i].name);
     a->sqldbs[i].path = ku_strdup(cfg->sqlite[i].path);
     if (!a->sqldbs[i].name || !a->sqldbs[i].path) ok = false;
@@ -376,6 +377,8 @@ ka_app *ka_app_boot(const ka_app_config *cfg, char *err, size_t errlen) {
   }
   a->log = cfg->log ? cfg->log : stderr;
   a->timeout_ns = cfg->timeout_ns;
+  a->max_out_conns = cfg->max_outbound_conns ? cfg->max_outbound_conns : KO_CONNS_DEFAULT;
+  a->max_out_bytes = cfg->max_outbound_bytes ? cfg->max_outbound_bytes : (uint64_t)KO_MB_DEFAULT << 20;
   a->fuel = cfg->fuel;
   a->debug = cfg->debug;
   a->null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -465,6 +468,7 @@ void ka_app_handle(ka_app *a, const ka_request *req, ka_response *resp) {
   krait_store *s = NULL;
   krait_error e;
   memset(resp, 0, sizeof *resp);
+  ka_net_begin(&ctx.net, &a->outbound, false, a->max_out_conns, KA_NET_OPEN_SERVE, a->max_out_bytes);
   if (deadline && t0 >= deadline) {   /* waited it out: no instance at all */
     ka_late(a, resp, t0 - from);
     resp->total_ns = ka_now() - t0;
@@ -511,6 +515,7 @@ void ka_app_free(ka_app *a) {
     ku_free(a->grants[i].name);
   }
   for (int i = 0; i < a->nsqldbs; i++) {
+    ka_sql_pool_free(&a->sqldbs[i]);
     ku_free(a->sqldbs[i].name);
     ku_free(a->sqldbs[i].path);
   }

@@ -72,6 +72,10 @@ typedef struct ka_app_config {
   const char *const *outbound;  /* allowed_outbound_hosts entries (checked
                                   by the manifest; src/net/allow.c) */
   int noutbound;
+  uint32_t max_outbound_conns; /* outbound connections a request may open
+                                  (0: the default, KO_CONNS_DEFAULT) */
+  uint64_t max_outbound_bytes; /* bytes a request may receive from them
+                                  (0: the default, KO_MB_DEFAULT MiB) */
   const ka_var *vars;
   int nvars;
   const char *const *secrets;  /* the values of the secret variables the
@@ -195,6 +199,16 @@ struct ka_response {
 /* Defines every "krait" import in linker as a stub answering
 ** KRAIT_E_NOSYS, for running python.wasm outside krait serve. 0 or -1. */
 int ka_define_stubs(krait_linker *linker);
+
+/* krait python's "krait" imports (netcli.c): stubs as above, but call,
+** call_result and error_message run the net.* operations under allow
+** (--allow-net, not copied; empty: every connect is denied naming the
+** flag). The context to pass to ka_cli_end once the instance is done
+** (it closes the connections), or NULL. */
+struct ka_ctx;
+struct ko_allow;
+struct ka_ctx *ka_define_cli(krait_linker *linker, const struct ko_allow *allow);
+void ka_cli_end(struct ka_ctx *x);
 
 /* Loads python.wasm, boots the app (krait_init) and takes its snapshot.
 ** NULL with a message in err (naming what failed) on failure. */

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "app/app.h"
+#include "app/net_internal.h"
 #include "net/net.h"
 #include "util/cursor.h"
 
@@ -25,6 +26,10 @@ struct ka_shared;
 typedef struct ka_sqldb {
   char *name;                 /* what the app opens ("default") */
   char *path;                 /* the file on the host */
+  pthread_mutex_t lock;       /* guards idle and nidle */
+  struct ka_sqlconn *idle;    /* connections kept between the app's
+                                 requests (sqldb.c), NULL until one is */
+  int nidle;
 } ka_sqldb;
 
 /* A request's open database connection (sqldb.c). */
@@ -45,6 +50,8 @@ struct ka_app {
   int nsqldbs;
   ko_allow outbound;           /* allowed_outbound_hosts: what the outbound
                                   bindings (net, redis, postgres) may reach */
+  uint32_t max_out_conns;      /* connections a request may open */
+  uint64_t max_out_bytes;      /* bytes a request may receive */
   ka_var *vars;                /* copies */
   int nvars;
   char **secrets;              /* copies of ka_app_config.secrets */
@@ -72,7 +79,8 @@ typedef struct ka_ctx {
   ka_response *resp;
   bool responded;
   bool streaming;              /* respond_start was called */
-  char error[256];             /* the last failed import's message */
+  char error[512];             /* the last failed import's message (the
+                                  guest reads at most 511 bytes) */
   uint64_t deadline;           /* ka_now when the request's time is up
                                   (0: none) */
   uint8_t *result;             /* the last call's result (call_result) */
@@ -81,6 +89,10 @@ typedef struct ka_ctx {
   int nconns;
   char sqldeny[96];            /* what the sqlite authorizer last refused */
   uint64_t sqlticks;           /* progress handler calls in this sqlite call */
+  bool cli;                    /* krait python: only the net.* operations */
+  ka_net net;                  /* the request's outbound connections */
+  struct ka_redisconn *rconns; /* the request's redis connections
+                                  (redisdb.c; KA_REDIS_MAX_CONNS slots) */
 } ka_ctx;
 
 /* bindings.c: the largest request call takes (32 MiB: SQL text is at most
@@ -114,12 +126,73 @@ int32_t ka_sql_execute(ka_ctx *x, ku_cursor *in, ka_out *out);
 int32_t ka_sql_exec(ka_ctx *x, ku_cursor *in, ka_out *out);
 int32_t ka_sql_close(ka_ctx *x, ku_cursor *in, ka_out *out);
 void ka_sql_end(ka_ctx *x);
+/* Closes the connections g keeps between requests (when the app is freed). */
+void ka_sql_pool_free(ka_sqldb *g);
+
+/* netops.c: the operations "net.connect", "net.tls", "net.send",
+** "net.recv", "net.poll", "net.shutdown", "net.close" (krait_abi.h). */
+int32_t ka_net_op_connect(ka_ctx *x, ku_cursor *in, ka_out *out);
+int32_t ka_net_op_tls(ka_ctx *x, ku_cursor *in, ka_out *out);
+int32_t ka_net_op_send(ka_ctx *x, ku_cursor *in, ka_out *out);
+int32_t ka_net_op_recv(ka_ctx *x, ku_cursor *in, ka_out *out);
+int32_t ka_net_op_poll(ka_ctx *x, ku_cursor *in, ka_out *out);
+int32_t ka_net_op_shutdown(ka_ctx *x, ku_cursor *in, ka_out *out);
+int32_t ka_net_op_close(ka_ctx *x, ku_cursor *in, ka_out *out);
 
 /* sqlfn.c: replaces, on db, the SQL functions a guest may not call in any
 ** context (also from a schema it wrote: fts3_tokenizer, fts5,
 ** load_extension) and SQLite's quadratic instr and replace by linear ones. */
 struct sqlite3;
 void ka_sql_functions(struct sqlite3 *db);
+
+/* redisdb.c: the operations "redis.open", "redis.command", "redis.close"
+** (docs/BINDINGS.md), and the end of a request's connections. */
+int32_t ka_redis_open(ka_ctx *x, ku_cursor *in, ka_out *out);
+int32_t ka_redis_command(ka_ctx *x, ku_cursor *in, ka_out *out);
+int32_t ka_redis_close(ka_ctx *x, ku_cursor *in, ka_out *out);
+void ka_redis_end(ka_ctx *x);
+
+/* rediswire.c: the tags of a reply's values in a redis.command result. */
+enum { KA_REDIS_NIL, KA_REDIS_STATUS, KA_REDIS_INT, KA_REDIS_BULK, KA_REDIS_ARRAY, KA_REDIS_ERROR };
+/* Most arguments one command may have. */
+#define KA_REDIS_MAX_ARGS (1u << 20)
+/* Most reply bytes the reader may hold unparsed (a bulk string is parsed
+** only once whole): the result limit and a read's slack. */
+#define KA_REDIS_MAX_PENDING (KRAIT_CALL_MAX_RESULT + (64u << 10))
+/* ka_redis_reader_next's failures: the reply is over the limits, or it
+** is not RESP. */
+#define KA_REDIS_OVER (-1)
+#define KA_REDIS_PROTOCOL (-2)
+
+/* A command as binary-safe arguments, pointing into the request. */
+typedef struct ka_redis_cmd {
+  int argc;
+  const char **argv;
+  size_t *len;
+} ka_redis_cmd;
+
+/* Where the reader puts a reply's values (values counts them). */
+typedef struct ka_redis_sink {
+  ka_out *out;
+  size_t values;
+} ka_redis_sink;
+
+struct redisReader;
+/* Decodes u32 argc, then argc times u32 length and bytes, nothing after,
+** into c (freed by ka_redis_cmd_free); false when out of memory. A
+** malformed request fails through the cursor before anything is allocated. */
+bool ka_redis_decode(ku_cursor *in, ka_redis_cmd *c);
+void ka_redis_cmd_free(ka_redis_cmd *c);
+/* The name of what c would run that the binding refuses, or NULL. */
+const char *ka_redis_refuse(const ka_redis_cmd *c);
+/* Makes r put every reply's values into k (encoded as docs/BINDINGS.md
+** says) instead of building hiredis objects. */
+void ka_redis_reader_bind(struct redisReader *r, ka_redis_sink *k);
+/* Parses what r holds: 0 with *done when a whole reply is in k, 0 when
+** more bytes are needed, KA_REDIS_OVER when the result or the bytes held
+** unparsed are over their limits, KA_REDIS_PROTOCOL for bytes that are
+** not RESP (r->errstr). */
+int ka_redis_reader_next(struct redisReader *r, ka_redis_sink *k, bool *done);
 
 /* bindings.c: releases what the request's calls kept (results,
 ** connections); run when its instance is done. */
@@ -148,6 +221,9 @@ int ka_define_imports(krait_linker *linker, ka_app *app);
 ** call_result(buf, cap). */
 int ka_imp_call(krait_caller *c, void *env, krait_slot *ar);
 int ka_imp_call_result(krait_caller *c, void *env, krait_slot *ar);
+/* The same on context x (krait python's, which is no store's data). */
+int32_t ka_call_on(ka_ctx *x, krait_caller *c, krait_slot *ar);
+int32_t ka_call_result_on(ka_ctx *x, krait_caller *c, krait_slot *ar);
 /* imports.c: the request encoded as python/c/krait_abi.h says; malloc'ed. */
 uint8_t *ka_encode_request(const ka_request *req, size_t *len);
 

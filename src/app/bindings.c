@@ -1,7 +1,8 @@
 /*
 ** bindings.c -- the host bindings behind the "krait" imports call and
 ** call_result (python/c/krait_abi.h): one table entry per operation, each
-** result kept for the request until call_result. Not the operations (sqldb.c).
+** result kept for the request until call_result. Not the operations
+** (sqldb.c, netops.c, redisdb.c).
 */
 #include <stdarg.h>
 #include <string.h>
@@ -17,6 +18,16 @@ static const struct { const char *name; ka_op_fn fn; } ka_ops[] = {
   { "sqlite.execute", ka_sql_execute },
   { "sqlite.exec", ka_sql_exec },
   { "sqlite.close", ka_sql_close },
+  { "net.connect", ka_net_op_connect },
+  { "net.tls", ka_net_op_tls },
+  { "net.send", ka_net_op_send },
+  { "net.recv", ka_net_op_recv },
+  { "net.poll", ka_net_op_poll },
+  { "net.shutdown", ka_net_op_shutdown },
+  { "net.close", ka_net_op_close },
+  { "redis.open", ka_redis_open },
+  { "redis.command", ka_redis_command },
+  { "redis.close", ka_redis_close },
 };
 
 int32_t ka_fail_call(ka_ctx *x, int32_t code, const char *fmt, ...) {
@@ -92,14 +103,27 @@ static int32_t ka_run_op(ka_ctx *x, ka_op_fn op, const char *name, const uint8_t
   return (int32_t)out.len;
 }
 
+/* Whether (name, n) is an operation of krait python (net.*). */
+static bool ka_cli_op(const char *name, size_t n) {
+  return n > 4 && memcmp(name, "net.", 4) == 0;
+}
+
 /* call(name, nlen, req, rlen) -> len */
 int ka_imp_call(krait_caller *c, void *env, krait_slot *ar) {
-  ka_ctx *x = krait_caller_data(c);
+  (void)env;
+  ar[0].i32 = ka_call_on(krait_caller_data(c), c, ar);
+  return 0;
+}
+
+int32_t ka_call_on(ka_ctx *x, krait_caller *c, krait_slot *ar) {
   const char *name = (const char *)ka_guest(c, (uint32_t)ar[0].i32, (uint32_t)ar[1].i32);
   const uint8_t *req = ka_guest(c, (uint32_t)ar[2].i32, (uint32_t)ar[3].i32);
   uint32_t nlen = (uint32_t)ar[1].i32;
   ka_op_fn op = name ? ka_op(name, nlen) : NULL;
   if (!name || !req) ar[0].i32 = ka_fail_call(x, KRAIT_E_INVAL, "call: buffer outside memory");
+  else if (x->cli && !ka_cli_op(name, nlen))
+    ar[0].i32 = ka_fail_call(x, KRAIT_E_NOSYS, "%.*s: not running under krait serve (krait python "
+                             "has only the net.* operations)", (int)(nlen > 64 ? 64 : nlen), name);
   else if (!op)
     ar[0].i32 = ka_fail_call(x, KRAIT_E_NOTFOUND, "call: no host operation \"%.*s\" in this krait",
                              (int)(nlen > 64 ? 64 : nlen), name);
@@ -107,7 +131,7 @@ int ka_imp_call(krait_caller *c, void *env, krait_slot *ar) {
     ar[0].i32 = ka_fail_call(x, KRAIT_E_TOOBIG, "%.*s: the request is over the %u-byte limit (%u MiB)",
                              (int)(nlen > 64 ? 64 : nlen), name, KA_CALL_MAX_REQUEST,
                              KA_CALL_MAX_REQUEST >> 20);
-  else if (!x->req)
+  else if (!x->req && !x->cli)
     ar[0].i32 = ka_fail_call(x, KRAIT_E_STATE, "%.*s: host bindings are used while handling a "
                              "request, not while the app boots (nothing opened then would be in "
                              "the snapshot)", (int)nlen, name);
@@ -116,22 +140,28 @@ int ka_imp_call(krait_caller *c, void *env, krait_slot *ar) {
     snprintf(shown, sizeof shown, "%.*s", (int)nlen, name);
     ar[0].i32 = ka_run_op(x, op, shown, req, (uint32_t)ar[3].i32);
   }
-  return 0;
+  return ar[0].i32;
 }
 
 /* call_result(buf, cap) -> len: copies the kept result when it fits. */
 int ka_imp_call_result(krait_caller *c, void *env, krait_slot *ar) {
-  ka_ctx *x = krait_caller_data(c);
+  (void)env;
+  ar[0].i32 = ka_call_result_on(krait_caller_data(c), c, ar);
+  return 0;
+}
+
+int32_t ka_call_result_on(ka_ctx *x, krait_caller *c, krait_slot *ar) {
   uint32_t cap = (uint32_t)ar[1].i32;
   uint8_t *dst = (uint8_t *)ka_guest(c, (uint32_t)ar[0].i32, cap);
-  if (!dst) { ar[0].i32 = ka_fail_call(x, KRAIT_E_INVAL, "call_result: buffer outside memory"); return 0; }
+  if (!dst) return ka_fail_call(x, KRAIT_E_INVAL, "call_result: buffer outside memory");
   if (x->result_len <= cap && x->result_len) memcpy(dst, x->result, x->result_len);
-  ar[0].i32 = (int32_t)x->result_len;
-  return 0;
+  return (int32_t)x->result_len;
 }
 
 void ka_bindings_end(ka_ctx *x) {
   ka_sql_end(x);
+  ka_net_end(&x->net);
+  ka_redis_end(x);
   ku_free(x->result);
   x->result = NULL;
   x->result_len = 0;

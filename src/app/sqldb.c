@@ -1,7 +1,9 @@
 /*
 ** sqldb.c -- the sqlite binding's operations (python/c/krait_abi.h): a
 ** request's connections to the SQLite files granted to its app, bounded
-** by the request's deadline and the result limit. Not the dispatch (bindings.c).
+** by the request's deadline and the result limit, kept between the app's
+** requests when nothing of a request's own is left on them. Not the
+** dispatch (bindings.c).
 */
 #include <errno.h>
 #include <sqlite3.h>
@@ -15,6 +17,8 @@
 
 /* Most connections one request may have open at once. */
 #define KA_SQL_MAX_CONNS 16
+/* Most idle connections an app keeps per database between requests. */
+#define KA_SQL_POOL 8
 /* The busy timeout (ms) of an app without a request deadline. */
 #define KA_SQL_BUSY_MS 5000
 /* The longest SQL text one statement or script may have (1 MiB). */
@@ -34,21 +38,46 @@
 ** timeout_ms (its deadline bounds it otherwise): about a second. */
 #define KA_SQL_MAX_STEPS 100000000ull
 
+/* Prepared statements a connection keeps for the rest of the request,
+** keyed by their exact SQL text (as the stdlib sqlite3 module does): a
+** loop running one statement many times prepares it once. Longer SQL is
+** prepared each time. */
+#define KA_SQL_CACHE 16
+#define KA_SQL_CACHE_SQL 4096
+
+typedef struct ka_sqlstmt {
+  sqlite3_stmt *st;            /* NULL: a free slot */
+  char *sql;                   /* its text (n bytes), owned */
+  uint32_t n;
+  uint64_t used;               /* the connection's clock at its last use */
+} ka_sqlstmt;
+
+/* What the authorizer and the progress handler are given: the request
+** using the connection now (NULL between requests: then only krait's own
+** SQL runs). Heap-allocated, so it stays put while the connection moves
+** between a request's table and its database's pool. */
+typedef struct ka_sqlhook { ka_ctx *x; } ka_sqlhook;
+
 struct ka_sqlconn {
   sqlite3 *db;                 /* NULL once closed */
-  const char *name;            /* the app's grant (not owned) */
+  ka_sqldb *grant;             /* the app's grant it opened (not owned) */
+  ka_sqlhook *hook;
+  int fkeys;                   /* foreign key enforcement when opened */
+  ka_sqlstmt cache[KA_SQL_CACHE];
+  uint64_t clock;
 };
 
 /* The progress handler: nonzero (interrupt) once the deadline passed, or,
 ** in an app with fuel and no deadline, past KA_SQL_MAX_STEPS in this call. */
 static int ka_sql_progress(void *data) {
-  ka_ctx *x = data;
+  ka_ctx *x = ((ka_sqlhook *)data)->x;
+  if (!x) return 0;
   if (x->deadline) return kp_monotonic_ns() >= x->deadline;
   return x->app->fuel && ++x->sqlticks > KA_SQL_MAX_STEPS / KA_SQL_PROGRESS_STEPS;
 }
 
 /* The grant named (name, n) of x's app, or NULL. */
-static const ka_sqldb *ka_sql_grant(ka_ctx *x, const uint8_t *name, size_t n) {
+static ka_sqldb *ka_sql_grant(ka_ctx *x, const uint8_t *name, size_t n) {
   for (int i = 0; i < x->app->nsqldbs; i++)
     if (strlen(x->app->sqldbs[i].name) == n && memcmp(x->app->sqldbs[i].name, name, n) == 0)
       return &x->app->sqldbs[i];
@@ -97,8 +126,9 @@ static bool ka_sql_listed(const char *const *list, size_t n, const char *name) {
 ** refused in x->sqldeny for the error. */
 static int ka_sql_auth(void *data, int action, const char *a, const char *b, const char *db,
                        const char *trigger) {
-  ka_ctx *x = data;
+  ka_ctx *x = ((ka_sqlhook *)data)->x;
   (void)db; (void)trigger;
+  if (!x) return SQLITE_OK;   /* between requests: krait's own statements */
   if (action == SQLITE_ATTACH || action == SQLITE_DETACH)
     snprintf(x->sqldeny, sizeof x->sqldeny, "%s", action == SQLITE_ATTACH ? "ATTACH" : "DETACH");
   else if (action == SQLITE_FUNCTION && ka_sql_listed(ka_sql_denied_fns, sizeof ka_sql_denied_fns /
@@ -116,7 +146,7 @@ static int ka_sql_auth(void *data, int action, const char *a, const char *b, con
 ** defensive mode, untrusted schema, no attached databases, a value at most
 ** the result limit and SQL at most KA_SQL_MAX_SQL bytes, the authorizer,
 ** the deadline's progress handler. */
-static void ka_sql_harden(ka_ctx *x, sqlite3 *db) {
+static void ka_sql_harden(ka_sqlhook *hook, sqlite3 *db) {
   sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, (int *)NULL);
   sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_FTS3_TOKENIZER, 0, (int *)NULL);
   sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
@@ -127,8 +157,8 @@ static void ka_sql_harden(ka_ctx *x, sqlite3 *db) {
   sqlite3_limit(db, SQLITE_LIMIT_LIKE_PATTERN_LENGTH, KA_SQL_MAX_LIKE);
   sqlite3_hard_heap_limit64(KA_SQL_MAX_HEAP);  /* process-wide: the same value every time */
   ka_sql_functions(db);
-  sqlite3_set_authorizer(db, ka_sql_auth, x);
-  sqlite3_progress_handler(db, KA_SQL_PROGRESS_STEPS, ka_sql_progress, x);
+  sqlite3_set_authorizer(db, ka_sql_auth, hook);
+  sqlite3_progress_handler(db, KA_SQL_PROGRESS_STEPS, ka_sql_progress, hook);
 }
 
 /* Sets db's max_page_count so the file stays within the app's max_disk_mb
@@ -152,9 +182,11 @@ static int ka_sql_cap_pages(ka_ctx *x, sqlite3 *db) {
 ** then hardened (ka_sql_harden). The path is the manifest's, opened as a
 ** plain file name (never a URI: a "file:" path gets "./" before it), not
 ** through a symbolic link. */
-static int32_t ka_sql_connect(ka_ctx *x, const ka_sqldb *g, sqlite3 **out) {
+static int32_t ka_sql_connect(ka_ctx *x, ka_sqldb *g, struct ka_sqlconn *c) {
   sqlite3 *db = NULL;
   char path[4096];
+  ka_sqlhook *hook = ku_malloc(sizeof *hook);
+  if (!hook) return ka_fail_call(x, KRAIT_E_TOOBIG, "sqlite.open: out of memory");
   ka_sql_mkparent(g->path);
   snprintf(path, sizeof path, "%s%s", strncmp(g->path, "file:", 5) ? "" : "./", g->path);
   int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
@@ -166,12 +198,81 @@ static int32_t ka_sql_connect(ka_ctx *x, const ka_sqldb *g, sqlite3 **out) {
     fprintf(x->app->log, "[%s] sqlite database \"%s\" (%s): %s\n", x->app->name, g->name, g->path,
             db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
     sqlite3_close_v2(db);
+    ku_free(hook);
     return ka_fail_call(x, KRAIT_E_BACKEND, "sqlite database \"%s\" cannot be opened (%s; the "
                         "server's log says more)", g->name, sqlite3_errstr(rc));
   }
-  ka_sql_harden(x, db);
-  *out = db;
+  hook->x = x;
+  ka_sql_harden(hook, db);
+  *c = (struct ka_sqlconn){ .db = db, .grant = g, .hook = hook };
+  sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_FKEY, -1, &c->fkeys);
   return 0;
+}
+
+/* A connection g keeps idle, taken into *c for request x; false when it
+** keeps none. What a request may see of an earlier one's use is reset:
+** last_insert_rowid() is 0 as on a new connection. */
+static bool ka_sql_reuse(ka_ctx *x, ka_sqldb *g, struct ka_sqlconn *c) {
+  pthread_mutex_lock(&g->lock);
+  bool got = g->nidle > 0;
+  if (got) *c = g->idle[--g->nidle];
+  pthread_mutex_unlock(&g->lock);
+  if (!got) return false;
+  c->hook->x = x;
+  sqlite3_set_last_insert_rowid(c->db, 0);
+  return true;
+}
+
+/* Whether c may serve a later request: no transaction left open (one is
+** rolled back here) and nothing in its temp schema (TEMP tables, views or
+** triggers a request made are its own, so such a connection is closed);
+** foreign key enforcement is put back as it was when opened. */
+static bool ka_sql_clean(struct ka_sqlconn *c) {
+  sqlite3_stmt *st = NULL;
+  if (!sqlite3_get_autocommit(c->db)) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+  if (!sqlite3_get_autocommit(c->db)) return false;
+  if (sqlite3_prepare_v2(c->db, "SELECT 1 FROM temp.sqlite_schema", -1, &st, NULL) != SQLITE_OK) return false;
+  int rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) return false;
+  return sqlite3_db_config(c->db, SQLITE_DBCONFIG_ENABLE_FKEY, c->fkeys, (int *)NULL) == SQLITE_OK;
+}
+
+/* Closes c: its kept statements, then the database. */
+static void ka_sql_shut(struct ka_sqlconn *c) {
+  for (int i = 0; i < KA_SQL_CACHE; i++) {
+    sqlite3_finalize(c->cache[i].st);
+    ku_free(c->cache[i].sql);
+  }
+  sqlite3_close_v2(c->db);
+  ku_free(c->hook);
+  *c = (struct ka_sqlconn){ 0 };
+}
+
+/* Ends a request's use of c: back to its database's idle connections
+** (with its kept statements) when clean and there is room, else closed.
+** c's slot is free afterwards. */
+static void ka_sql_release(struct ka_sqlconn *c) {
+  if (!c->db) return;
+  c->hook->x = NULL;
+  ka_sqldb *g = c->grant;
+  bool kept = false;
+  if (ka_sql_clean(c)) {
+    pthread_mutex_lock(&g->lock);
+    if (!g->idle) g->idle = ku_calloc(KA_SQL_POOL, sizeof *g->idle);
+    if (g->idle && g->nidle < KA_SQL_POOL) { g->idle[g->nidle++] = *c; kept = true; }
+    pthread_mutex_unlock(&g->lock);
+  }
+  if (kept) *c = (struct ka_sqlconn){ 0 };
+  else ka_sql_shut(c);
+}
+
+void ka_sql_pool_free(ka_sqldb *g) {
+  for (int i = 0; i < g->nidle; i++) ka_sql_shut(&g->idle[i]);
+  ku_free(g->idle);
+  g->idle = NULL;
+  g->nidle = 0;
+  pthread_mutex_destroy(&g->lock);
 }
 
 /* sqlite.open: req the name; result u32 handle (a closed connection's
@@ -180,8 +281,7 @@ static int32_t ka_sql_connect(ka_ctx *x, const ka_sqldb *g, sqlite3 **out) {
 int32_t ka_sql_open(ka_ctx *x, ku_cursor *in, ka_out *out) {
   size_t n = ku_left(in);
   const uint8_t *name = ku_bytes(in, n);
-  const ka_sqldb *g = ka_sql_grant(x, name, n);
-  sqlite3 *db = NULL;
+  ka_sqldb *g = ka_sql_grant(x, name, n);
   if (!g)
     return ka_fail_call(x, KRAIT_E_DENIED, "sqlite database \"%.*s\" is not granted to app \"%s\": "
                         "add it to the app's sqlite_databases in krait.toml%s", (int)(n > 64 ? 64 : n),
@@ -200,11 +300,12 @@ int32_t ka_sql_open(ka_ctx *x, ku_cursor *in, ka_out *out) {
     struct ka_sqlconn *c = ku_realloc(x->conns, (size_t)(x->nconns + 1) * sizeof *c);
     if (!c) return ka_fail_call(x, KRAIT_E_TOOBIG, "sqlite.open: out of memory");
     x->conns = c;
-    x->conns[x->nconns++] = (struct ka_sqlconn){ NULL, NULL };
+    x->conns[x->nconns++] = (struct ka_sqlconn){ 0 };
   }
-  int32_t rc = ka_sql_connect(x, g, &db);
-  if (rc) return rc;
-  x->conns[slot] = (struct ka_sqlconn){ db, g->name };
+  if (!ka_sql_reuse(x, g, &x->conns[slot])) {
+    int32_t rc = ka_sql_connect(x, g, &x->conns[slot]);
+    if (rc) return rc;
+  }
   uint32_t h = (uint32_t)slot;
   ka_out_put(out, &h, 4);
   return 0;
@@ -313,16 +414,67 @@ static bool ka_sql_more(sqlite3 *db, const char *tail, const char *end) {
   return false;
 }
 
-/* Steps st to its end, appending its rows (nrows counts them); stops early
-** once the result is over its limit. SQLITE_DONE or the failure. */
-static int ka_sql_rows(sqlite3_stmt *st, ka_out *o, uint32_t *nrows) {
-  int rc, ncol = sqlite3_column_count(st);
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    for (int j = 0; j < ncol; j++) ka_sql_value(o, st, j);
+/* Steps st to its end, appending its columns, then its rows (nrows
+** counts them, and is written at *at); stops early once the result is over
+** its limit. The columns are read after the first step: a kept statement
+** is prepared again there when the schema changed since (ALTER TABLE),
+** and may then have others. SQLITE_DONE or the failure. */
+static int ka_sql_rows(sqlite3_stmt *st, ka_out *o, uint32_t *nrows, size_t *at) {
+  int rc = st ? sqlite3_step(st) : SQLITE_DONE;
+  uint32_t ncol = st ? (uint32_t)sqlite3_column_count(st) : 0;
+  ka_out_put(o, &ncol, 4);
+  for (uint32_t j = 0; j < ncol; j++) {
+    const char *name = sqlite3_column_name(st, (int)j);
+    ka_out_str(o, name ? name : "", name ? strlen(name) : 0);
+  }
+  *at = o->len;
+  ka_out_put(o, nrows, 4);
+  for (; rc == SQLITE_ROW; rc = sqlite3_step(st)) {
+    for (uint32_t j = 0; j < ncol; j++) ka_sql_value(o, st, (int)j);
     ++*nrows;
     if (o->over || o->nomem) return SQLITE_DONE;
   }
   return rc;
+}
+
+/* The kept statement of c whose SQL is exactly sql[0..n), or NULL. */
+static sqlite3_stmt *ka_sql_cached(struct ka_sqlconn *c, const char *sql, uint32_t n) {
+  for (int i = 0; i < KA_SQL_CACHE; i++) {
+    ka_sqlstmt *k = &c->cache[i];
+    if (k->st && k->n == n && memcmp(k->sql, sql, n) == 0) {
+      k->used = ++c->clock;
+      return k->st;
+    }
+  }
+  return NULL;
+}
+
+/* Keeps st (prepared from sql[0..n)) in c's cache, in place of the least
+** recently used statement when full; short SQL only, and only when memory
+** allows (otherwise st is finalized by ka_sql_done). */
+static void ka_sql_keep(struct ka_sqlconn *c, const char *sql, uint32_t n, sqlite3_stmt *st) {
+  ka_sqlstmt *slot = &c->cache[0];
+  if (!st || n > KA_SQL_CACHE_SQL) return;
+  for (int i = 1; i < KA_SQL_CACHE && slot->st; i++)
+    if (!c->cache[i].st || c->cache[i].used < slot->used) slot = &c->cache[i];
+  char *copy = ku_malloc(n ? n : 1);
+  if (!copy) return;
+  memcpy(copy, sql, n);
+  if (slot->st) { sqlite3_finalize(slot->st); ku_free(slot->sql); }
+  *slot = (ka_sqlstmt){ st, copy, n, ++c->clock };
+}
+
+/* Ends a use of st: a kept statement is reset (releasing its read
+** transaction even when its rows were not all read) and its bindings
+** cleared; one not kept is finalized. */
+static void ka_sql_done(struct ka_sqlconn *c, sqlite3_stmt *st) {
+  for (int i = 0; st && i < KA_SQL_CACHE; i++)
+    if (c->cache[i].st == st) {
+      sqlite3_reset(st);
+      sqlite3_clear_bindings(st);
+      return;
+    }
+  sqlite3_finalize(st);
 }
 
 /* sqlite.execute: one statement with bound parameters; its columns, rows,
@@ -331,7 +483,7 @@ int32_t ka_sql_execute(ka_ctx *x, ku_cursor *in, ka_out *out) {
   static const char op[] = "sqlite.execute";
   uint32_t h = ku_fixed32(in), n = ku_fixed32(in);
   const char *sql = (const char *)ku_bytes(in, n);
-  uint32_t np = ku_fixed32(in), ncol, nrows = 0;
+  uint32_t np = ku_fixed32(in), nrows = 0;
   ku_cursor scan = *in;
   for (uint32_t i = 0; i < np; i++) ka_sql_skip(&scan);
   if (!ku_eof(&scan)) ku_cfail(&scan, 0, "bytes after the parameters");
@@ -344,34 +496,31 @@ int32_t ka_sql_execute(ka_ctx *x, ku_cursor *in, ka_out *out) {
   if (n > INT32_MAX) return ka_fail_call(x, KRAIT_E_TOOBIG, "%s: the SQL is too long", op);
   x->sqldeny[0] = '\0';
   x->sqlticks = 0;
-  if (sqlite3_prepare_v2(db, sql, (int)n, &st, &tail) != SQLITE_OK) return ka_sql_fail(x, db, sqlite3_errcode(db), op);
-  if (st && ka_sql_more(db, tail, sql + n)) {
-    sqlite3_finalize(st);
-    return ka_fail_call(x, KRAIT_E_INVAL, "%s runs one statement; this SQL has more after the "
-                        "first (run them one by one)", op);
+  struct ka_sqlconn *c = &x->conns[h];
+  if (!(st = ka_sql_cached(c, sql, n))) {
+    if (sqlite3_prepare_v2(db, sql, (int)n, &st, &tail) != SQLITE_OK) return ka_sql_fail(x, db, sqlite3_errcode(db), op);
+    if (st && ka_sql_more(db, tail, sql + n)) {
+      sqlite3_finalize(st);
+      return ka_fail_call(x, KRAIT_E_INVAL, "%s runs one statement; this SQL has more after the "
+                          "first (run them one by one)", op);
+    }
+    ka_sql_keep(c, sql, n, st);
   }
   int want = st ? sqlite3_bind_parameter_count(st) : 0;
   if ((int64_t)np != want) {
-    sqlite3_finalize(st);
+    ka_sql_done(c, st);
     return ka_fail_call(x, KRAIT_E_INVAL, "%s: the statement has %d parameter%s and %u value%s "
                         "were given", op, want, want == 1 ? "" : "s", np, np == 1 ? "" : "s");
   }
   for (uint32_t i = 0; i < np; i++)
     if (ka_sql_bind(st, (int)i + 1, in) != SQLITE_OK) {
-      sqlite3_finalize(st);
+      ka_sql_done(c, st);
       return ka_sql_fail(x, db, sqlite3_errcode(db), op);
     }
-  ncol = st ? (uint32_t)sqlite3_column_count(st) : 0;
-  ka_out_put(out, &ncol, 4);
-  for (uint32_t j = 0; j < ncol; j++) {
-    const char *name = sqlite3_column_name(st, (int)j);
-    ka_out_str(out, name ? name : "", name ? strlen(name) : 0);
-  }
-  size_t at = out->len;
-  ka_out_put(out, &nrows, 4);
-  int rc = st ? ka_sql_rows(st, out, &nrows) : SQLITE_DONE;
+  size_t at = 0;
+  int rc = ka_sql_rows(st, out, &nrows, &at);
   bool writes = st && !sqlite3_stmt_readonly(st);
-  sqlite3_finalize(st);
+  ka_sql_done(c, st);
   if (rc != SQLITE_DONE) return ka_sql_fail(x, db, rc, op);
   if (!out->over && !out->nomem) memcpy(out->p + at, &nrows, 4);
   /* sqlite3_changes64 keeps the last write's count: a read reports 0 */
@@ -416,13 +565,12 @@ int32_t ka_sql_exec(ka_ctx *x, ku_cursor *in, ka_out *out) {
 int32_t ka_sql_close(ka_ctx *x, ku_cursor *in, ka_out *out) {
   uint32_t h = ku_fixed32(in);
   if (!ka_sql_conn(x, h, "sqlite.close")) return KRAIT_E_STATE;
-  sqlite3_close_v2(x->conns[h].db);
-  x->conns[h].db = NULL;
+  ka_sql_release(&x->conns[h]);
   return 0;
 }
 
 void ka_sql_end(ka_ctx *x) {
-  for (int i = 0; i < x->nconns; i++) sqlite3_close_v2(x->conns[i].db);
+  for (int i = 0; i < x->nconns; i++) ka_sql_release(&x->conns[i]);
   ku_free(x->conns);
   x->conns = NULL;
   x->nconns = 0;

@@ -44,8 +44,7 @@ typedef struct kc_run_opts {
   uint64_t max_disk;        /* --max-disk (0: no limit) */
   kw_extra wasi;            /* failed-path hook (krait python's view) */
   ko_allow net;             /* krait python's --allow-net grants, for the
-                               outbound bindings (no guest API opens a
-                               connection yet; empty: no network) */
+                               net.* operations (empty: no network) */
 } kc_run_opts;
 
 /* Room kc_opts_init leaves for --env/--dir entries a command adds itself. */
@@ -65,6 +64,17 @@ int kc_run_module(const kc_run_opts *o);
 /* python.c */
 extern const char kc_python_usage[];
 int kc_python_main(int argc, char **argv);
+
+/* netopt.c: --ca-file FILE or --resolve NAME:ADDR (name) with its value,
+** for command cmd: -1 to go on, else an exit status after the message (a
+** CA file that cannot be read or holds no certificate stops the command). */
+#define KC_NET_OPTS_USAGE \
+  "  --ca-file FILE       Verify outbound TLS against the CA certificates of\n" \
+  "                       the PEM file FILE instead of the system store\n" \
+  "  --resolve NAME:ADDR  Resolve NAME to the address ADDR for outbound\n" \
+  "                       connections instead of asking DNS (repeatable, as\n" \
+  "                       curl's); ADDR still goes through the address policy\n"
+int kc_net_opt(const char *cmd, const char *usage, const char *name, const char *value);
 
 /* paths.c: krait's own files beside the binary (a build tree or an
 ** install), each a malloc'ed real path; NULL when absent (kc_python_home

@@ -65,8 +65,9 @@ const char kc_python_usage[] =
   "                       as https://*.example.org. Repeatable. Without it\n"
   "                       there is no network. Private, loopback and link-\n"
   "                       local addresses need a grant naming the address.\n"
-  "                       Checked now; the Python APIs that will open\n"
-  "                       connections through it do not exist yet.\n"
+  "                       Python's sockets reach the network only through\n"
+  "                       the host (TCP; TLS is the host's OpenSSL)\n"
+  KC_NET_OPTS_USAGE
   "  --env KEY=VALUE, --dir HOST[::GUEST[:ro]], --fuel N, --timeout TIME,\n"
   "  --max-memory BYTES, --max-disk BYTES, --bounds MODE\n"
   "                       As for 'krait run' (see 'krait help run').\n"
@@ -186,6 +187,10 @@ static int kc_py_parse(kc_py *p, int argc, char **argv, int *first) {
       p->home = v;
     else if ((v = kc_py_value(p, argc, argv, &i, KO_CLI_FLAG, &rc)))
       rc = kc_py_allow_net(p, v);
+    else if (rc < 0 && (v = kc_py_value(p, argc, argv, &i, "--ca-file", &rc)))
+      rc = kc_net_opt("python", p->o.usage, "--ca-file", v);
+    else if (rc < 0 && (v = kc_py_value(p, argc, argv, &i, "--resolve", &rc)))
+      rc = kc_net_opt("python", p->o.usage, "--resolve", v);
     else if (rc >= 0)
       break;
     else if (strncmp(argv[i], "--invoke", 8) == 0)

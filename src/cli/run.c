@@ -388,14 +388,17 @@ static int kc_instantiate_run(krait_engine *engine, krait_module *module,
   krait_instance *inst;
   krait_error err;
   int rc = KC_EXIT_ERROR;
+  struct ka_ctx *net = NULL;   /* krait python: the net.* operations */
+  bool python = !strcmp(o->cmd, "python");
   memset(&err, 0, sizeof err);
   if (!linker || kw_define(linker, &wc, &o->wasi) != 0 ||
-      ka_define_stubs(linker) != 0)
+      (python ? !(net = ka_define_cli(linker, &o->net)) : ka_define_stubs(linker) != 0))
     fprintf(stderr, "Error: cannot set up WASI: %s\n", strerror(errno));
   else if (!(inst = krait_instantiate(linker, module, &err)))
     rc = kc_report(&err, "instantiate", file);
   else
     rc = o->invoke ? kc_invoke(store, inst, o) : kc_start(store, inst, file);
+  ka_cli_end(net);
   if (linker)
     krait_linker_free(linker);
   if (store)

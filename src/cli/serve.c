@@ -85,6 +85,7 @@ const char kc_serve_usage[] =
   "                       permissions (chmod 600). KRAIT_VARIABLE_<NAME> in\n"
   "                       the environment wins over it, it over a default.\n"
   "                       A required variable without a value stops serve\n"
+  KC_NET_OPTS_USAGE
   "  --trust KEY.pub      Serve only artifacts signed (krait build --sign) by\n"
   "                       the Ed25519 public key in the PEM file KEY.pub\n"
   "                       (repeatable: any of them); unsigned, otherwise\n"
@@ -199,6 +200,12 @@ static int kc_serve_parse(kc_serve_opts *o, int argc, char **argv) {
     }
     if (!strcmp(a, "--trust") || !strcmp(a, "--sign")) {
       int rc = kc_serve_key_opt(o, argc, argv, &i);
+      if (rc >= 0) return rc;
+      continue;
+    }
+    if (!strcmp(a, "--ca-file") || !strcmp(a, "--resolve")) {
+      if (i + 1 >= argc) return kc_usage_error(cmd, usage, "option '%s' needs a value", a);
+      int rc = kc_net_opt(cmd, usage, a, argv[++i]);
       if (rc >= 0) return rc;
       continue;
     }

@@ -119,6 +119,7 @@ int kx_app_config(const km_manifest *m, const km_app *a, const kx_env *env, kx_a
     .site_packages = (const char *const *)a->site_packages, .nsite_packages = a->nsite_packages,
     .stores = out->grants, .nstores = ng, .sqlite = out->sqlite, .nsqlite = nq,
     .outbound = (const char *const *)a->outbound_hosts, .noutbound = a->noutbound_hosts,
+    .max_outbound_conns = (uint32_t)a->max_outbound_conns, .max_outbound_bytes = a->max_outbound_mb << 20,
     .vars = out->vars, .nvars = a->nvars < KM_APP_VARS_MAX ? a->nvars : KM_APP_VARS_MAX,
     .secrets = out->secrets, .nsecrets = kx_app_secrets(m, a, env, out),
     .timeout_ns = a->timeout_ms * 1000000u, .fuel = a->fuel,

@@ -62,28 +62,15 @@ static size_t data_key(rd_store *r, const uint8_t *key, size_t n) {
 
 /* ---- URL ------------------------------------------------------------- */
 
-/* Value of one hex digit, or -1. */
-static int hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 /* Copies s[0..n) with %XX decoded into a ku_malloc string; NULL when out
 ** of memory or on a bad escape (*bad set). */
 static char *decode(const char *s, size_t n, bool *bad) {
-  char *d = ku_malloc(n + 1), *o = d;
-  if (!d) return NULL;
-  for (size_t i = 0; i < n; i++) {
-    if (s[i] != '%') { *o++ = s[i]; continue; }
-    int h = i + 2 < n ? hexval(s[i + 1]) : -1;
-    int l = i + 2 < n ? hexval(s[i + 2]) : -1;
-    if (h < 0 || l < 0) { *bad = true; ku_free(d); return NULL; }
-    *o++ = (char)(h * 16 + l);
-    i += 2;
+  char *d = ku_malloc(n + 1);
+  if (d && ku_unescape(s, n, d) == SIZE_MAX) {
+    *bad = true;
+    ku_free(d);
+    return NULL;
   }
-  *o = 0;
   return d;
 }
 

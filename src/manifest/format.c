@@ -136,8 +136,10 @@ char *km_app_format(const km_manifest *m, const km_app *a) {
   km_list(&o, KO_MANIFEST_KEY, a->outbound_hosts, a->noutbound_hosts);
   km_list(&o, "sqlite_databases", a->sqldbs, a->nsqldbs);
   km_printf(&o, "debug = %s\n\n[app.limits]\ntimeout_ms = %llu\nfuel = %llu\nmax_disk_mb = %llu\n"
-            "max_memory_mb = %llu\n", a->debug ? "true" : "false", (unsigned long long)a->timeout_ms,
+            KO_KEY_CONNS " = %llu\n" KO_KEY_MB " = %llu\nmax_memory_mb = %llu\n",
+            a->debug ? "true" : "false", (unsigned long long)a->timeout_ms,
             (unsigned long long)a->fuel, (unsigned long long)a->max_disk_mb,
+            (unsigned long long)a->max_outbound_conns, (unsigned long long)a->max_outbound_mb,
             (unsigned long long)a->max_memory_mb);
   if (a->nvars) km_printf(&o, "\n[app.variables]\n");
   for (int i = 0; i < a->nvars; i++) {

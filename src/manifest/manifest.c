@@ -186,7 +186,18 @@ static const char *const km_app_keys[] = {
   "name", "style", "module", "wsgi", "dir", "route", "routes", "site_packages",
   "key_value_stores", "sqlite_databases", "variables", "limits", "debug", "include", KO_MANIFEST_KEY, NULL
 };
-static const char *const km_limit_keys[] = { "timeout_ms", "fuel", "max_memory_mb", "max_disk_mb", NULL };
+static const char *const km_limit_keys[] = { "timeout_ms", "fuel", "max_memory_mb", "max_disk_mb",
+                                             KO_KEY_CONNS, KO_KEY_MB, NULL };
+
+/* A limit key of lim in lo..hi (absent: dflt), refused at its line. */
+static uint64_t km_uint_in(km_rd *r, const km_toml_value *lim, const char *key, uint64_t dflt, uint64_t lo,
+                           uint64_t hi) {
+  uint64_t v = km_uint(r, lim, key, dflt);
+  if (!r->failed && (v < lo || v > hi))
+    km_err(r, km_toml_get(lim, key), "%s = %llu is out of range: %llu..%llu", key, (unsigned long long)v,
+           (unsigned long long)lo, (unsigned long long)hi);
+  return v;
+}
 
 /* Refuses app a's [app.variables] table t when it has more than
 ** KM_APP_VARS_MAX entries or its templates use more secret variables. */
@@ -211,6 +222,8 @@ static void km_app_extras(km_rd *r, const km_toml_value *t, km_app *a) {
   a->timeout_ms = 30000;
   a->max_memory_mb = 256;
   a->max_disk_mb = 64;
+  a->max_outbound_conns = KO_CONNS_DEFAULT;
+  a->max_outbound_mb = KO_MB_DEFAULT;
   if (lim) {
     km_known(r, lim, "[app.limits]", km_limit_keys);
     a->timeout_ms = km_uint(r, lim, "timeout_ms", 30000);
@@ -218,6 +231,8 @@ static void km_app_extras(km_rd *r, const km_toml_value *t, km_app *a) {
     a->max_memory_mb = km_uint(r, lim, "max_memory_mb", 256);
     a->max_disk_mb = km_uint(r, lim, "max_disk_mb", 64);
     if (a->max_disk_mb > (UINT64_MAX >> 20)) km_err(r, km_toml_get(lim, "max_disk_mb"), "max_disk_mb is too large");
+    a->max_outbound_conns = km_uint_in(r, lim, KO_KEY_CONNS, KO_CONNS_DEFAULT, 1, KO_CONNS_MAX);
+    a->max_outbound_mb = km_uint_in(r, lim, KO_KEY_MB, KO_MB_DEFAULT, 1, KO_MB_MAX);
   }
   if (!vars) return;
   size_t n = km_toml_table_len(vars);

@@ -59,6 +59,10 @@ typedef struct km_app {
   uint64_t timeout_ms, fuel, max_memory_mb;
   uint64_t max_disk_mb;        /* bytes an instance may add to host files
                                   (MiB; 0: no limit; default 64) */
+  uint64_t max_outbound_conns; /* max_outbound_connections: opened per
+                                  request (1..KO_CONNS_MAX; default 50) */
+  uint64_t max_outbound_mb;    /* max_outbound_mb: received per request
+                                  (MiB, 1..KO_MB_MAX; default 64) */
   bool debug;
 } km_app;
 

@@ -1,7 +1,7 @@
 /*
-** net.h -- the policy of outbound network access (prefix ko_): the URLs a
-** guest passes, the allow-list (allowed_outbound_hosts, --allow-net) and
-** which resolved addresses a call may connect to. Not sockets or bindings.
+** net.h -- outbound network access (prefix ko_): the policy (the URLs a
+** guest passes, the allow-list, which resolved addresses a call may reach)
+** and the sockets and TLS under it. Not the bindings' payloads (src/app).
 */
 #ifndef KO_NET_H
 #define KO_NET_H
@@ -21,6 +21,14 @@
 ** name them). */
 #define KO_MANIFEST_KEY "allowed_outbound_hosts"
 #define KO_CLI_FLAG "--allow-net"
+/* The per-request limits of krait serve's outbound connections: their
+** [app.limits] keys, defaults and most (src/manifest checks them). */
+#define KO_KEY_CONNS "max_outbound_connections"
+#define KO_KEY_MB "max_outbound_mb"
+#define KO_CONNS_DEFAULT 50
+#define KO_CONNS_MAX 100000
+#define KO_MB_DEFAULT 64
+#define KO_MB_MAX 1048576
 
 /* An IPv4 (family 4, b[0..3]) or IPv6 (family 6) address. */
 typedef struct ko_addr {
@@ -164,6 +172,74 @@ ko_verdict ko_policy_check(const ko_allow *a, const ko_url *u, const ko_addr *fo
 ** name is resolved here (getaddrinfo) and the addresses go through
 ** ko_policy_check. */
 ko_verdict ko_resolve(const ko_allow *a, const ko_url *u, ko_dest *out, ko_denial *d);
+
+/* pin.c: --resolve NAME:ADDR (repeatable): ko_resolve answers NAME with
+** the ADDRs given instead of asking the system resolver (the addresses
+** still go through ko_policy_check). Added at startup, before any thread
+** resolves; 0, or -1 with a message naming the value. */
+#define KO_PINS_MAX 64
+int ko_pin_add(const char *value, char *err, size_t errlen);
+/* The addresses pinned for name (lower case), at most cap; their number. */
+size_t ko_pin_find(const char *name, ko_addr *out, size_t cap);
+void ko_pin_clear(void);   /* tests */
+
+/* sock.c: nonblocking TCP whose every wait ends at a deadline (a
+** kp_monotonic_ns time; 0: none). Failures return -1 with errno; ETIME
+** means the deadline passed. */
+/* Connects to d's addresses in order, the first that answers; the socket
+** (nonblocking, close-on-exec) and the address reached in *peer. On
+** failure errno is the last address's error and *peer that address. */
+int ko_sock_connect(const ko_dest *d, uint64_t deadline, ko_addr *peer);
+/* Waits until fd is ready for events (POLLIN/POLLOUT): 1, 0 when the
+** deadline passed, -1 with errno. A deadline already past just looks. */
+int ko_sock_wait(int fd, short events, uint64_t deadline);
+/* Sends all n bytes; 0, or -1 with errno. */
+int ko_sock_send(int fd, const void *p, size_t n, uint64_t deadline);
+/* Receives 1..cap bytes (0: the peer closed); -1 with errno. */
+long ko_sock_recv(int fd, void *p, size_t cap, uint64_t deadline);
+
+/* tls.c: the TLS client (OpenSSL), one context per process: TLS 1.2 and
+** later, the system CA store or the --ca-file bundle instead. */
+typedef struct ko_tls ko_tls;
+/* Sets the CA bundle every later handshake verifies against (NULL: the
+** system store) and builds the context now: 0, or -1 with a message
+** naming the file and what is wrong with it. Call before threads start. */
+int ko_tls_setup(const char *ca_file, char *err, size_t errlen);
+#define KO_TLS_VERIFY 1u       /* verify the chain */
+#define KO_TLS_HOSTNAME 2u     /* check the name (needs KO_TLS_VERIFY) */
+#define KO_TLS_ALPN_MAX 255    /* bytes of the ALPN list, comma-separated */
+/* The outcome of a handshake. */
+typedef enum ko_tls_rc { KO_TLS_OK, KO_TLS_TIMEOUT, KO_TLS_VERIFY_FAILED, KO_TLS_FAILED,
+                         KO_TLS_NET } ko_tls_rc;
+/* Runs the client handshake on fd for name (SNI unless an address; the
+** name or address checked with KO_TLS_HOSTNAME) offering alpn (wire
+** format, may be empty); *out on success, else why in err (VERIFY_FAILED:
+** "certificate verify failed: ..."; NET: errno's name first). */
+ko_tls_rc ko_tls_connect(int fd, const char *name, unsigned flags, const uint8_t *alpn, size_t alpn_len,
+                         uint64_t deadline, ko_tls **out, char *err, size_t errlen);
+/* Sends all n bytes / receives 1..cap bytes (0: closed) on t; -1 with
+** errno (ETIME: the deadline; EPROTO: TLS failed, why in err). */
+int ko_tls_send(ko_tls *t, const void *p, size_t n, uint64_t deadline, char *err, size_t errlen);
+long ko_tls_recv(ko_tls *t, void *p, size_t cap, uint64_t deadline, char *err, size_t errlen);
+/* Whether a recv would not block before the deadline (data or EOF): 1,
+** 0, -1 with errno. */
+int ko_tls_poll(ko_tls *t, uint64_t deadline);
+/* Sends close_notify without waiting. */
+void ko_tls_shutdown(ko_tls *t);
+void ko_tls_free(ko_tls *t);   /* not the socket */
+/* The peer as ssl.getpeercert() shows it; ko_tls_peer_free releases. */
+#define KO_TLS_SAN_MAX 64
+typedef struct ko_tls_peer {
+  char version[16], cipher[96], alpn[256], cn[256];
+  int bits;
+  uint8_t *der;                /* the certificate, DER (NULL: none) */
+  size_t der_len;
+  size_t nsan;
+  struct { const char *type; char value[KO_HOST_MAX + 1]; } san[KO_TLS_SAN_MAX];
+  char not_before[32], not_after[32];
+} ko_tls_peer;
+void ko_tls_peer_get(ko_tls *t, ko_tls_peer *p);
+void ko_tls_peer_free(ko_tls_peer *p);
 
 /* deny.c: the message of a denial, naming what was denied and the key
 ** (allowed_outbound_hosts) or flag (--allow-net) that would allow it. */

@@ -101,6 +101,8 @@ ko_verdict ko_resolve(const ko_allow *a, const ko_url *u, ko_dest *out, ko_denia
   if (a->n == 0) return ko_deny(d, u, KO_DENIED_EMPTY);
   if (!ko_allow_match(a, u)) return ko_deny(d, u, KO_DENIED_HOST);  /* no lookup for it */
   if (u->is_ip) return ko_policy_check(a, u, &u->ip, 1, out, d);
+  size_t pinned = ko_pin_find(u->host, found, KO_ADDRS_MAX);  /* --resolve */
+  if (pinned) return ko_policy_check(a, u, found, pinned, out, d);
   ko_denial why;
   int n = ko_lookup(u->host, found, KO_ADDRS_MAX * 2, &why);
   if (n < 0) {

@@ -59,6 +59,11 @@ void ku_vec_free(ku_vec *v);
 ** above U+10FFFF). */
 bool ku_utf8_valid(const uint8_t *s, size_t n);
 
+/* Copies [s, s+n) with each %XX decoded into out (room for n + 1 bytes;
+** NUL-terminated); its length, or SIZE_MAX at a '%' not followed by two
+** hex digits. */
+size_t ku_unescape(const char *s, size_t n, char *out);
+
 /* Bounded snprintf into a fixed buffer that never overflows; a text that
 ** does not fit is cut at a character boundary and ends in "..." (every
 ** krait_error message is written through these). */

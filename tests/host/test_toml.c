@@ -737,6 +737,56 @@ static void test_manifest_confined(void) {
 /* A store's durability: "process" (default) or "power", refused with
 ** file:line otherwise or on a redis store; written back into an
 ** artifact's manifest; two declarations that differ in it clash. */
+/* [app.limits] max_outbound_connections and max_outbound_mb: defaults,
+** checked ranges at their line, and krait build's manifest round trip. */
+static void test_manifest_outbound_limits(void) {
+  static const char base[] = "[app]\nname = \"a\"\nstyle = \"spin\"\n[app.limits]\n%s\n";
+  char text[512];
+  snprintf(text, sizeof text, base, "");
+  km_manifest *m = t_manifest_of(text, false);
+  CHECK(m);
+  CHECK_INT(m->apps[0].max_outbound_conns, 50);
+  CHECK_INT(m->apps[0].max_outbound_mb, 64);
+  km_manifest_free(m);
+  m = t_manifest_of("[app]\nname = \"a\"\nstyle = \"spin\"\n", false);
+  CHECK(m);
+  CHECK_INT(m->apps[0].max_outbound_conns, 50);
+  CHECK_INT(m->apps[0].max_outbound_mb, 64);
+  km_manifest_free(m);
+  snprintf(text, sizeof text, base, "max_outbound_connections = 7\nmax_outbound_mb = 3");
+  m = t_manifest_of(text, false);
+  CHECK(m);
+  CHECK_INT(m->apps[0].max_outbound_conns, 7);
+  CHECK_INT(m->apps[0].max_outbound_mb, 3);
+  char *out = km_app_format(m, &m->apps[0]);
+  km_manifest_free(m);
+  CHECK(out);
+  km_manifest *back = t_manifest_of(out, true);
+  free(out);
+  CHECK(back);
+  CHECK_INT(back->apps[0].max_outbound_conns, 7);
+  CHECK_INT(back->apps[0].max_outbound_mb, 3);
+  km_manifest_free(back);
+  static const char *const bad[][2] = {
+    { "max_outbound_connections = 0",
+      "/srv/site/krait.toml:5: max_outbound_connections = 0 is out of range: 1..100000" },
+    { "max_outbound_connections = 100001",
+      "/srv/site/krait.toml:5: max_outbound_connections = 100001 is out of range: 1..100000" },
+    { "max_outbound_mb = 0", "/srv/site/krait.toml:5: max_outbound_mb = 0 is out of range: 1..1048576" },
+    { "fuel = 1\nmax_outbound_mb = 1048577",
+      "/srv/site/krait.toml:6: max_outbound_mb = 1048577 is out of range: 1..1048576" },
+    { "max_outbound_mb = -1", "/srv/site/krait.toml:5: max_outbound_mb must be a non-negative integer" },
+    { "max_outbound_connections = \"50\"",
+      "/srv/site/krait.toml:5: max_outbound_connections must be a non-negative integer" },
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    snprintf(text, sizeof text, base, bad[i][0]);
+    const char *e = t_manifest_fail(text, false);
+    if (strncmp(e, bad[i][1], strlen(bad[i][1])) != 0) printf("  got: %s\n", e);
+    CHECK(strncmp(e, bad[i][1], strlen(bad[i][1])) == 0);
+  }
+}
+
 static void test_manifest_durability(void) {
   static const char base[] = "[app]\nname = \"a\"\nstyle = \"spin\"\nkey_value_stores = [\"S\"]\n"
                              "[key_value_stores.S]\n%s\n";
@@ -1353,6 +1403,7 @@ int main(void) {
   RUN(test_manifest_names);
   RUN(test_manifest_confined);
   RUN(test_manifest_durability);
+  RUN(test_manifest_outbound_limits);
   RUN(test_manifest_variables);
   RUN(test_manifest_variable_errors);
   RUN(test_variables_resolve);

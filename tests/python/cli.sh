@@ -222,7 +222,7 @@ else
   : >"$T/err"; bad flask "python3-flask is not installed (sh scripts/bootstrap.sh python installs it)"
 fi
 
-# ---- --allow-net: grants parsed and checked (no Python API connects yet) ---
+# ---- --allow-net: grants parsed and checked (connections: serve/outbound.sh)
 expect allow-net 0 ok --allow-net api.example.com:443 --allow-net '[::1]:8080' \
   --allow-net=127.0.0.1 --allow-net 'https://*.example.org' -c 'print("ok")'
 for v in 'a..b:80|an empty label in the host name' '::1|an IPv6 address is written in brackets' \

@@ -19,7 +19,17 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/tests/serve/lib.sh"
 
 A=$T/apps
-mkdir -p "$A/sp" "$A/cf" "$A/none" "$A/slow" "$A/fuel" "$A/disk"
+mkdir -p "$A/sp" "$A/cf" "$A/none" "$A/slow" "$A/fuel" "$A/disk" "$A/wsgi"
+cat >"$A/wsgi/app.py" <<'EOF'
+# a WSGI app uses the Spin API (spin_sdk.sqlite) on the same database
+from spin_sdk import sqlite
+from spin_sdk.sqlite import Value_Text
+def app(environ, start_response):
+    with sqlite.open_default() as db:
+        r = db.execute("SELECT count(*) FROM notes WHERE name = ?", [Value_Text("ada")])
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [f"wsgi sees {r.rows[0].values[0].value}".encode()]
+EOF
 cat >"$A/sp/app.py" <<'EOF'
 from urllib.parse import parse_qs
 from spin_sdk import http, sqlite
@@ -116,6 +126,37 @@ class IncomingHandler(http.IncomingHandler):
                 except Err as e:
                     over = str(e)
                 return Response(200, {}, f"{most} {over}".encode())
+            if op == "cache":   # kept statements: rebound, re-prepared after DDL, evicted
+                a = [db.execute("SELECT ? * 2", [Value_Integer(i)]).rows[0].values[0].value
+                     for i in range(3)]
+                db.execute("CREATE TEMP TABLE k (x)", [])
+                db.execute("INSERT INTO k VALUES (1), (2)", [])
+                n1 = len(db.execute("SELECT * FROM k", []).columns)
+                db.execute("ALTER TABLE k ADD COLUMN y", [])
+                n2 = len(db.execute("SELECT * FROM k", []).columns)
+                for i in range(40):   # more distinct statements than the cache keeps
+                    db.execute(f"SELECT {i}", [])
+                try:
+                    db.execute("SELECT ?", [])
+                except Err:
+                    pass
+                one = db.execute("SELECT ?", [Value_Text("x")]).rows[0].values[0].value
+                return Response(200, {}, f"{a} {n1} {n2} {one}".encode())
+            if op == "leave":   # leaves state on its connection for the next request
+                db.execute("CREATE TEMP TABLE mine (x)", []) if q.get("temp") else None
+                db.execute("PRAGMA foreign_keys = ON", [])
+                db.execute("BEGIN", [])
+                db.execute("INSERT INTO notes (name) VALUES ('uncommitted')", [])
+                return Response(200, {}, b"left")
+            if op == "fresh":   # what a request finds on its (maybe reused) connection
+                fk = db.execute("PRAGMA foreign_keys", []).rows[0].values[0].value
+                rowid = db.execute("SELECT last_insert_rowid()", []).rows[0].values[0].value
+                left = db.execute("SELECT count(*) FROM notes WHERE name = 'uncommitted'", [])
+                temp = db.execute("SELECT count(*) FROM temp.sqlite_schema", [])
+                db.execute("INSERT INTO notes (name) VALUES ('writer')", [])   # not locked out
+                db.execute("DELETE FROM notes WHERE name = 'writer'", [])
+                return Response(200, {}, f"fk={fk} rowid={rowid} uncommitted={left.rows[0].values[0].value} "
+                                         f"temp={temp.rows[0].values[0].value}".encode())
             if op == "vacuum":
                 db.execute("VACUUM INTO ?", [Value_Text(q["p"])])
                 return Response(200, {}, b"vacuumed")
@@ -156,7 +197,7 @@ class IncomingHandler(http.IncomingHandler):
                 for _ in range(20):
                     db.execute("INSERT INTO fill VALUES (randomblob(200000))", [])
             except Err as e:
-                return Response(200, {}, str(e).encode())
+                return Response(200, {}, f"{type(e.value).__name__}: {e}".encode())
             finally:
                 db.execute("DROP TABLE fill", [])
             return Response(200, {}, b"filled 4 MB")
@@ -270,6 +311,14 @@ sqlite_databases = ["default"]
 [app.limits]
 max_disk_mb = 1
 
+[[app]]
+name = "wsgi"
+style = "wsgi"
+wsgi = "app:app"
+dir = "wsgi"
+route = "/wsgi/..."
+sqlite_databases = ["default"]
+
 [sqlite_databases.DB]
 path = "cf/d1.sqlite"
 EOF
@@ -287,6 +336,7 @@ check spin-select-updated "$(curl -s "$U/sp/get?name=ada" | cut -d' ' -f3)" "9.2
 curl -s "$U/sp/put?name=bob" >/dev/null
 check spin-delete "$(curl -s "$U/sp/delete?name=bob")" "deleted"
 check spin-count "$(curl -s "$U/sp/count")" "1"
+check wsgi-spin-api "$(curl -s "$U/wsgi/")" "wsgi sees 1"
 check spin-file-on-host "$([ -s "$A/.krait/default.sqlite" ] && echo yes)" "yes"
 check spin-wal-mode "$(/usr/bin/python3.11 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("pragma journal_mode").fetchone()[0])' "$A/.krait/default.sqlite")" "wal"
 
@@ -319,6 +369,14 @@ check channel-codes-in-module "$(echo "$got" | sed -n 6p)" "codes -1 -2 -6 -7"
 got=$(curl -s "$U/sp/vacuum?p=$T/vacuumed.db")
 case $got in *"Error_AccessDenied"*"ATTACH is refused"*) ok vacuum-into-refused ;; *) bad vacuum-into-refused "$got" ;; esac
 check vacuum-made-no-file "$([ -e "$T/vacuumed.db" ] && echo made || echo none)" "none"
+check statement-cache "$(curl -s "$U/sp/cache")" "[0, 2, 4] 1 2 x"
+# connections are kept between requests: nothing of one request's own is left
+for i in 1 2 3; do
+  curl -s "$U/sp/leave" >/dev/null
+  check "reused-connection-clean-$i" "$(curl -s "$U/sp/fresh")" "fk=0 rowid=0 uncommitted=0 temp=0"
+  curl -s "$U/sp/leave?temp=1" >/dev/null
+  check "temp-schema-connection-closed-$i" "$(curl -s "$U/sp/fresh")" "fk=0 rowid=0 uncommitted=0 temp=0"
+done
 check synchronous-full "$(curl -s "$U/sp/pragma?p=synchronous")" "2"
 check journal-wal "$(curl -s "$U/sp/pragma?p=journal_mode")" "wal"
 check attach-made-no-file "$([ -e "$T/attached.db" ] && echo made || echo none)" "none"
@@ -422,7 +480,7 @@ if [ "$code" = 500 ] && grep -q "\[fuel\] sqlite.execute: the query was stopped 
 then ok "fuel-only-step-cap (${ms} ms)"; else bad fuel-only-step-cap "$code $(tail -n 3 "$A/server.log")"; fi
 check fuel-only-server-stays-up "$(curl -s "$U/fuel/ok")" "42"
 got=$(curl -s --max-time 30 "$U/disk/fill")
-case $got in *"database or disk is full (the database may grow to 1 MiB: the app's max_disk_mb"*) ok db-size-capped-by-max-disk-mb ;;
+case $got in "Error_DatabaseFull: "*"database or disk is full (the database may grow to 1 MiB: the app's max_disk_mb"*) ok db-size-capped-by-max-disk-mb ;;
   *) bad db-size-capped-by-max-disk-mb "$got" ;; esac
 
 # ---- Cloudflare D1 -------------------------------------------------------------

@@ -106,6 +106,8 @@ def _host(op, *args):
         code, msg = e.args
         if code == _krait.E_STATE:   # the connection is not open
             raise Err(Error_InvalidConnection(), msg) from None
+        if code == _krait.E_TOOBIG and "database or disk is full" in msg:   # SQLITE_FULL
+            raise Err(Error_DatabaseFull(), msg) from None
         raise Err(Error_Io(msg), msg) from None
 
 
@@ -125,12 +127,12 @@ def _encode(p):
                     f"Value_Blob or Value_Null, not {type(p).__name__}")
 
 
-_MAKE = {krait_sqlite.INTEGER: Value_Integer, krait_sqlite.REAL: Value_Real,
-         krait_sqlite.TEXT: Value_Text, krait_sqlite.BLOB: Value_Blob}
+_MAKE = [lambda v: Value_Null(), Value_Integer, Value_Real, Value_Text, Value_Blob]
 
 
 def _value(tag, v):
-    return _MAKE[tag](v) if tag in _MAKE else Value_Null()
+    """A decoded value as its Value_* (tags 0..4: krait_sqlite)."""
+    return _MAKE[tag](v)
 
 
 class Connection:

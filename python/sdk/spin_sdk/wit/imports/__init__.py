@@ -1,3 +1,3 @@
 # python/sdk/spin_sdk/wit/imports/__init__.py -- the Spin SDK v3 import
-# interfaces krait provides (sqlite). Owns nothing.
+# interfaces krait provides (sqlite, redis). Owns nothing.
 """Spin SDK v3 import interfaces."""

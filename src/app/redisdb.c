@@ -1,0 +1,371 @@
+/*
+** redisdb.c -- the redis binding's operations (docs/BINDINGS.md): a
+** request's connections to the Redis servers its allowed_outbound_hosts
+** grants, each call bounded by the deadline. Not the wire format (rediswire.c).
+*/
+#include <errno.h>
+#include <fcntl.h>
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "app/app_internal.h"
+#include "../../python/c/krait_abi.h"
+#include "platform/platform.h"
+#include "util/util.h"
+
+/* Most connections one request may have open at once. */
+#define KA_REDIS_MAX_CONNS 8
+/* How long one call may take in an app without a request deadline. */
+#define KA_REDIS_CALL_NS (30ull * 1000000000ull)
+
+struct ka_redisconn {
+  bool open;                   /* the handle is in use */
+  redisContext *c;             /* NULL once dropped after a failure */
+  char broken[sizeof ((ka_ctx *)0)->error];  /* then: why (x->error) */
+};
+
+/* When the current call must be done: the request's deadline, or
+** KA_REDIS_CALL_NS from now without one. */
+static uint64_t ka_redis_end_ns(const ka_ctx *x) {
+  return x->deadline ? x->deadline : kp_monotonic_ns() + KA_REDIS_CALL_NS;
+}
+
+/* The time left until end in tv (at least 1 ms: a zero socket timeout
+** would mean none); false once end has passed. */
+static bool ka_redis_left(uint64_t end, struct timeval *tv) {
+  uint64_t now = kp_monotonic_ns(), us;
+  if (now >= end) return false;
+  us = (end - now + 999) / 1000;
+  if (us < 1000) us = 1000;
+  tv->tv_sec = (time_t)(us / 1000000);
+  tv->tv_usec = (suseconds_t)(us % 1000000);
+  return true;
+}
+
+/* The failure of an I/O step: E_TIMEOUT once end has passed (the socket
+** timeout is the time left), else E_BACKEND with hiredis' reason. */
+static int32_t ka_redis_io_fail(ka_ctx *x, redisContext *c, uint64_t end, const char *op) {
+  if (kp_monotonic_ns() >= end || (c && c->err == REDIS_ERR_IO && c->errstr[0] &&
+                                    strstr(c->errstr, "temporarily unavailable"))) {
+    if (x->deadline)
+      return ka_fail_call(x, KRAIT_E_TIMEOUT, "%s: the request's deadline passed while waiting for "
+                          "the Redis server (the app's timeout_ms, %llu ms)", op,
+                          (unsigned long long)(x->app->timeout_ns / 1000000));
+    return ka_fail_call(x, KRAIT_E_TIMEOUT, "%s: no reply from the Redis server within %llu s (the "
+                        "limit per call of an app without timeout_ms)", op, KA_REDIS_CALL_NS / 1000000000ull);
+  }
+  return ka_fail_call(x, KRAIT_E_BACKEND, "%s: %s", op, c && c->errstr[0] ? c->errstr : "connection lost");
+}
+
+/* Reads one reply into k by end (the reader bound to k). */
+static int32_t ka_redis_read(ka_ctx *x, redisContext *c, ka_redis_sink *k, uint64_t end, const char *op) {
+  struct timeval tv;
+  bool whole = false;
+  for (;;) {
+    int rc = ka_redis_reader_next(c->reader, k, &whole);
+    if (rc == KA_REDIS_OVER)
+      return ka_fail_call(x, KRAIT_E_TOOBIG, "%s: the reply is over the %u-byte limit (%u MiB) of a "
+                          "result", op, KRAIT_CALL_MAX_RESULT, KRAIT_CALL_MAX_RESULT >> 20);
+    if (rc == KA_REDIS_PROTOCOL)
+      return ka_fail_call(x, KRAIT_E_BACKEND, "%s: the server's reply is not RESP2: %s", op, c->reader->errstr);
+    if (whole) return 0;
+    if (!ka_redis_left(end, &tv) || redisSetTimeout(c, tv) != REDIS_OK || redisBufferRead(c) != REDIS_OK)
+      return ka_redis_io_fail(x, c, end, op);
+  }
+}
+
+/* Sends cmd on c and reads its one reply into out, each step bounded by
+** end. 0, or a KRAIT_E_* with x->error; after a failure c's stream is out
+** of step and the caller drops it. */
+static int32_t ka_redis_roundtrip(ka_ctx *x, redisContext *c, const ka_redis_cmd *cmd, uint64_t end,
+                                  ka_out *out, const char *op) {
+  ka_redis_sink k = { out, 0 };
+  struct timeval tv;
+  int sent = 0;
+  if (redisAppendCommandArgv(c, cmd->argc, cmd->argv, cmd->len) != REDIS_OK)
+    return ka_fail_call(x, KRAIT_E_TOOBIG, "%s: out of memory for the command", op);
+  while (!sent)
+    if (!ka_redis_left(end, &tv) || redisSetTimeout(c, tv) != REDIS_OK || redisBufferWrite(c, &sent) != REDIS_OK)
+      return ka_redis_io_fail(x, c, end, op);
+  ka_redis_reader_bind(c->reader, &k);
+  int32_t rc = ka_redis_read(x, c, &k, end, op);
+  ka_redis_reader_bind(c->reader, NULL);   /* k is about to go */
+  return rc;
+}
+
+/* When out holds an error reply: E_BACKEND with its message (what = the
+** command, for the handshake's), else 0. */
+static int32_t ka_redis_error_reply(ka_ctx *x, const ka_out *out, const char *op, const char *what) {
+  uint32_t n;
+  if (out->len < 5 || out->p[0] != KA_REDIS_ERROR) return 0;
+  memcpy(&n, out->p + 1, 4);
+  return ka_fail_call(x, KRAIT_E_BACKEND, "%s: %s%.*s", op, what, (int)(n > 200 ? 200 : n),
+                      (const char *)out->p + 5);
+}
+
+/* The database of u's path ("" or "/": 0, "/N"), or -1. */
+static long ka_redis_db(const char *s, const ko_url *u) {
+  long db = 0;
+  if (u->path_len <= 1) return 0;
+  if (u->path_len > 10) return -1;
+  for (size_t i = 1; i < u->path_len; i++) {
+    char ch = s[u->path_at + i];
+    if (ch < '0' || ch > '9') return -1;
+    db = db * 10 + (ch - '0');
+  }
+  return db;
+}
+
+/* AUTH [user] password when the address has a password, SELECT db when
+** it names one, on a new connection. */
+static int32_t ka_redis_handshake(ka_ctx *x, redisContext *c, const char *s, const ko_url *u, long db,
+                                  uint64_t end) {
+  static const char op[] = "redis.open";
+  int32_t rc = 0;
+  const char *colon = u->user_len ? memchr(s + u->user_at, ':', u->user_len) : NULL;
+  if (colon) {
+    char *buf = ku_malloc(u->user_len + 2);
+    if (!buf) return ka_fail_call(x, KRAIT_E_TOOBIG, "%s: out of memory", op);
+    size_t un = (size_t)(colon - (s + u->user_at));
+    /* ko_url_parse checked the userinfo's escapes; checked again here */
+    size_t ul = ku_unescape(s + u->user_at, un, buf);
+    size_t pl = ul == SIZE_MAX ? SIZE_MAX : ku_unescape(colon + 1, u->user_len - un - 1, buf + ul + 1);
+    if (pl == SIZE_MAX) {
+      explicit_bzero(buf, u->user_len + 2);
+      ku_free(buf);
+      return ka_fail_call(x, KRAIT_E_INVAL, "redis: invalid address: a bad %%XX escape in the credentials");
+    }
+    const char *argv[3] = { "AUTH", buf, buf + ul + 1 };
+    size_t len[3] = { 4, ul, pl };
+    ka_redis_cmd auth = { ul ? 3 : 2, argv, len };
+    if (!ul) { argv[1] = argv[2]; len[1] = len[2]; }
+    ka_out out = { 0 };
+    rc = ka_redis_roundtrip(x, c, &auth, end, &out, op);
+    if (!rc) rc = ka_redis_error_reply(x, &out, op, "AUTH failed: ");
+    ku_free(out.p);
+    explicit_bzero(buf, u->user_len + 2);
+    ku_free(buf);
+  }
+  if (!rc && db) {
+    char num[24];
+    snprintf(num, sizeof num, "%ld", db);
+    const char *argv[2] = { "SELECT", num };
+    size_t len[2] = { 6, strlen(num) };
+    ka_redis_cmd sel = { 2, argv, len };
+    ka_out out = { 0 };
+    rc = ka_redis_roundtrip(x, c, &sel, end, &out, op);
+    if (!rc) rc = ka_redis_error_reply(x, &out, op, "SELECT failed: ");
+    ku_free(out.p);
+  }
+  return rc;
+}
+
+/* The milliseconds left until end (at least 1), or 0 once it has passed. */
+static int ka_redis_ms_left(uint64_t end) {
+  uint64_t now = kp_monotonic_ns();
+  if (now >= end) return 0;
+  uint64_t ms = (end - now + 999999) / 1000000;
+  return ms > INT32_MAX ? INT32_MAX : (int)ms;
+}
+
+/* A blocking TCP socket connected to a:port by end (the address itself:
+** nothing is resolved), or -1 with the reason in why. */
+static int ka_redis_dial(const ko_addr *a, uint16_t port, uint64_t end, char *why, size_t cap) {
+  struct sockaddr_in6 s6 = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+  struct sockaddr_in s4 = { .sin_family = AF_INET, .sin_port = htons(port) };
+  const struct sockaddr *sa = a->family == 4 ? (const struct sockaddr *)&s4 : (const struct sockaddr *)&s6;
+  socklen_t sl = a->family == 4 ? sizeof s4 : sizeof s6;
+  int fd, err = 0, ms, one = 1;
+  socklen_t el = sizeof err;
+  memcpy(&s4.sin_addr, a->b, 4);
+  memcpy(&s6.sin6_addr, a->b, 16);
+  if ((fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0) {
+    snprintf(why, cap, "socket: %s", strerror(errno));
+    return -1;
+  }
+  if (connect(fd, sa, sl) != 0 && errno != EINPROGRESS) err = errno;
+  while (!err) {
+    struct pollfd p = { .fd = fd, .events = POLLOUT };
+    if (!(ms = ka_redis_ms_left(end))) { err = ETIMEDOUT; break; }
+    int n = poll(&p, 1, ms);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) err = errno;
+    else if (n > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && !err) break;
+    else if (n > 0 && !err) err = EIO;
+  }
+  if (!err && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) err = errno;
+  if (err) {
+    snprintf(why, cap, "%s", strerror(err));
+    close(fd);
+    return -1;
+  }
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+/* Connects to the first of d's checked addresses that answers (never the
+** name: the sockets are made here, hiredis gets the connected one), by
+** end; NULL with the reason in why. */
+static redisContext *ka_redis_connect(const ko_dest *d, uint64_t end, char *why, size_t cap) {
+  char reason[160];
+  snprintf(why, cap, "no address");
+  for (size_t i = 0; i < d->n; i++) {
+    char text[KO_ADDR_TEXT];
+    int fd = ka_redis_dial(&d->addr[i], d->port, end, reason, sizeof reason);
+    redisContext *c = fd >= 0 ? redisConnectFd(fd) : NULL;
+    if (c && !c->err) return c;
+    if (c) redisFree(c);
+    else if (fd >= 0) close(fd);
+    snprintf(why, cap, "%s port %u: %s", ko_addr_text(&d->addr[i], text), (unsigned)d->port,
+             fd < 0 ? reason : "out of memory");
+  }
+  return NULL;
+}
+
+/* A free connection slot of x (the table allocated on first use), or -1. */
+static int ka_redis_slot(ka_ctx *x) {
+  if (!x->rconns && !(x->rconns = ku_calloc(KA_REDIS_MAX_CONNS, sizeof *x->rconns))) return -1;
+  for (int i = 0; i < KA_REDIS_MAX_CONNS; i++)
+    if (!x->rconns[i].open) return i;
+  return -1;
+}
+
+/* E_INVAL for address s[0..n), which does not parse: the reason is the
+** parser's on a copy with any userinfo as "***" (a message never shows
+** a password). */
+static int32_t ka_redis_bad_address(ka_ctx *x, const char *s, size_t n) {
+  char err[KO_ERR_SIZE];
+  const char *sep = memmem(s, n, "://", 3), *from = sep ? sep + 3 : s, *at = NULL;
+  for (const char *p = from; p < s + n && *p != '/' && *p != '?' && *p != '#'; p++)
+    if (*p == '@') at = p;
+  size_t head = (size_t)(from - s), tail = at ? n - (size_t)(at - s) : 0;
+  char *shown = at ? ku_malloc(head + 3 + tail) : NULL;
+  if (n > KO_URL_MAX)
+    snprintf(err, sizeof err, "over %d bytes", KO_URL_MAX);
+  else if (!at)
+    ko_url_parse(s, n, &(ko_url){ 0 }, err, sizeof err);
+  else if (!shown)
+    snprintf(err, sizeof err, "out of memory");
+  else {
+    memcpy(shown, s, head);
+    memcpy(shown + head, "***", 3);
+    memcpy(shown + head + 3, at, tail);
+    if (ko_url_parse(shown, head + 3 + tail, &(ko_url){ 0 }, err, sizeof err) == 0)
+      snprintf(err, sizeof err, "the credentials before '@' are malformed (percent-encode "
+               "reserved bytes)");
+  }
+  ku_free(shown);
+  return ka_fail_call(x, KRAIT_E_INVAL, "redis: invalid address: %s", err);
+}
+
+/* Parses address s[0..n) as redis://[user:password@]host[:port][/db]
+** into u and *db; 0 or E_INVAL with the reason. */
+static int32_t ka_redis_address(ka_ctx *x, const char *s, size_t n, ko_url *u, long *db) {
+  char err[KO_ERR_SIZE];
+  if (ko_url_parse(s, n, u, err, sizeof err) != 0)
+    return ka_redis_bad_address(x, s, n);
+  if (strcmp(u->scheme, "redis") != 0)
+    return ka_fail_call(x, KRAIT_E_INVAL, "redis: invalid address: the scheme is \"%s\"; krait "
+                        "connects to redis://[user:password@]host[:port][/db] (no TLS)", u->scheme);
+  if (u->query_len)
+    return ka_fail_call(x, KRAIT_E_INVAL, "redis: invalid address: query parameters are not "
+                        "supported (name the database as /N)");
+  if ((*db = ka_redis_db(s, u)) < 0)
+    return ka_fail_call(x, KRAIT_E_INVAL, "redis: invalid address: the path must be a database "
+                        "number (/N)");
+  return 0;
+}
+
+/* redis.open: req the address; result u32 handle. The address must be
+** allowed by the app's allowed_outbound_hosts; only its checked addresses
+** are connected to. */
+int32_t ka_redis_open(ka_ctx *x, ku_cursor *in, ka_out *out) {
+  static const char op[] = "redis.open";
+  size_t n = ku_left(in);
+  const char *s = (const char *)ku_bytes(in, n);
+  uint64_t end = ka_redis_end_ns(x);
+  ko_url u;
+  ko_dest d;
+  ko_denial den;
+  long db;
+  char why[KO_ERR_SIZE];
+  int32_t rc = ka_redis_address(x, s, n, &u, &db);
+  if (rc) return rc;
+  if (ko_resolve(&x->app->outbound, &u, &d, &den) != KO_ALLOWED) {
+    ko_deny_format(&x->app->outbound, &den, why, sizeof why);
+    return ka_fail_call(x, KRAIT_E_DENIED, "redis: %s", why);
+  }
+  int slot = ka_redis_slot(x);
+  if (slot < 0)
+    return ka_fail_call(x, KRAIT_E_TOOBIG, "redis: %d connections are open in this request (the "
+                        "limit): close one first", KA_REDIS_MAX_CONNS);
+  redisContext *c = ka_redis_connect(&d, end, why, sizeof why);
+  if (!c) return ka_fail_call(x, KRAIT_E_BACKEND, "%s: cannot connect to %s: %s", op, u.host, why);
+  if ((rc = ka_redis_handshake(x, c, s, &u, db, end)) != 0) { redisFree(c); return rc; }
+  x->rconns[slot] = (struct ka_redisconn){ .open = true, .c = c };
+  uint32_t h = (uint32_t)slot;
+  ka_out_put(out, &h, 4);
+  return 0;
+}
+
+/* The connection of handle h, or NULL with the failure in x (E_STATE: not
+** open, or dropped after an earlier failure). */
+static struct ka_redisconn *ka_redis_conn(ka_ctx *x, uint32_t h, const char *op) {
+  struct ka_redisconn *k = x->rconns && h < KA_REDIS_MAX_CONNS && x->rconns[h].open ? &x->rconns[h] : NULL;
+  if (!k)
+    ka_fail_call(x, KRAIT_E_STATE, "%s: connection %u is not open (closed, or never opened in "
+                 "this request)", op, h);
+  else if (!k->c)
+    ka_fail_call(x, KRAIT_E_STATE, "%s: the connection was closed after an earlier failure (%s)",
+                 op, k->broken);
+  return k && k->c ? k : NULL;
+}
+
+/* redis.command: u32 handle, then the command (ka_redis_decode); result
+** its reply. An error reply fails the call with its message; a failure
+** that leaves the stream out of step (deadline, limits, I/O) drops the
+** connection. */
+int32_t ka_redis_command(ka_ctx *x, ku_cursor *in, ka_out *out) {
+  static const char op[] = "redis.command";
+  uint32_t h = ku_fixed32(in);
+  ka_redis_cmd cmd = { 0 };
+  if (!ka_redis_decode(in, &cmd)) return ka_fail_call(x, KRAIT_E_TOOBIG, "%s: out of memory", op);
+  struct ka_redisconn *k = ka_redis_conn(x, h, op);
+  const char *refused = k ? ka_redis_refuse(&cmd) : NULL;
+  int32_t rc = !k ? KRAIT_E_STATE
+             : refused ? ka_fail_call(x, KRAIT_E_DENIED, "%s: %s is refused: it would take the "
+                                      "connection out of request/reply step (docs/BINDINGS.md)",
+                                      op, refused)
+             : ka_redis_roundtrip(x, k->c, &cmd, ka_redis_end_ns(x), out, op);
+  ka_redis_cmd_free(&cmd);
+  if (rc && k && !refused) {
+    snprintf(k->broken, sizeof k->broken, "%s", x->error);
+    redisFree(k->c);
+    k->c = NULL;
+  }
+  return rc ? rc : ka_redis_error_reply(x, out, "redis", "");
+}
+
+/* redis.close: closes handle h (also one dropped after a failure). */
+int32_t ka_redis_close(ka_ctx *x, ku_cursor *in, ka_out *out) {
+  uint32_t h = ku_fixed32(in);
+  (void)out;
+  if (!x->rconns || h >= KA_REDIS_MAX_CONNS || !x->rconns[h].open)
+    return ka_fail_call(x, KRAIT_E_STATE, "redis.close: connection %u is not open", h);
+  if (x->rconns[h].c) redisFree(x->rconns[h].c);
+  x->rconns[h] = (struct ka_redisconn){ 0 };
+  return 0;
+}
+
+void ka_redis_end(ka_ctx *x) {
+  for (int i = 0; x->rconns && i < KA_REDIS_MAX_CONNS; i++)
+    if (x->rconns[i].c) redisFree(x->rconns[i].c);
+  ku_free(x->rconns);
+  x->rconns = NULL;
+}
