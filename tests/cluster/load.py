@@ -21,6 +21,7 @@ import time
 PORT, TAG = int(sys.argv[1]), sys.argv[2]
 WRITERS, READERS, STOP, ACKS = int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6]
 PREFIX = sys.argv[7] if len(sys.argv) > 7 else "/kv"
+PACE = 0.01                              # bounded: at most 100 writes/s per writer
 LIMIT = time.monotonic() + 90            # a bound, should the stop file never come
 lock = threading.Lock()
 acked, failures, hosts, versions = [], [], {}, []
@@ -64,6 +65,7 @@ def writer(w):
             if not running(): break       # never acknowledged: need not be there
             time.sleep(0.05)
         n += 1
+        time.sleep(PACE)
 
 
 def reader(_):

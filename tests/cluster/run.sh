@@ -204,13 +204,19 @@ load reload 3 2
 sleep 1
 for n in 1 2 3; do
   ip=${IPS[$((n - 1))]} d=$T/h$n
-  curl -s "http://$ip:${HP[$n]}/slow?s=1.5" >"$T/slow-$n" &
+  curl -s "http://$ip:${HP[$n]}/slow?s=3&tag=reload$n" >"$T/slow-$n" &
   slow=$!
-  sleep 0.4                                 # the slow request runs on v1
+  started=no
+  for _ in $(seq 100); do                   # until the slow request runs (on v1)
+    [ "$(redis-cli -p "$RP" exists "krait:kv:shared:k:slow:reload$n")" = 1 ] && { started=yes; break; }
+    sleep 0.05
+  done
+  check "h$n-slow-request-started-before-hup" "$started" "yes"
   cp "$T/v2.krait" "$d/cl.krait.new" && mv "$d/cl.krait.new" "$d/cl.krait"
   kill -HUP "${HPID[$n]}"
   for _ in $(seq 200); do grep -q "reloaded in" "$d/server.log" && break; sleep 0.1; done
   check "h$n-reloaded" "$(grep -c 'reloaded in' "$d/server.log")" "1"
+  kill -0 "$slow" 2>/dev/null && ok "h$n-slow-request-outlives-reload" || bad "h$n-slow-request-outlives-reload" "it ended first"
   check "h$n-new-requests-get-v2" "$(curl -s "http://$ip:${HP[$n]}/version")" "v2 h$n"
   wait "$slow"
   check "h$n-inflight-request-finished-on-v1" "$(cat "$T/slow-$n")" "slow v1 h$n"

@@ -32,14 +32,19 @@ name = "rl"
 style = "cloudflare"
 module = "app"
 route = "/..."
+key_value_stores = ["KV"]
+
+[key_value_stores.KV]
+path = "data/kv.db"
 EOF
 cat >"$D/app.py" <<'EOF'
 import time
 from js import Response
 VERSION = "v1"
 async def on_fetch(request, env):
-    if "/slow" in request.url:
-        time.sleep(1.5)
+    if "/slow" in request.url:   # says it started (the test waits for that), then sleeps
+        await env.KV.put("slow", "started")
+        time.sleep(3)
         return Response.new(f"slow {VERSION}")
     return Response.new(f"hello {VERSION}")
 EOF
@@ -88,10 +93,16 @@ HAMMER=$!
 sleep 0.5
 curl -s "$U/slow" >"$T/slow.out" &
 SLOW=$!
-sleep 0.4                       # the slow request is running on v1
+started=no
+for _ in $(seq 100); do         # until the slow request runs (on v1)
+  [ "$(sqlite3 "$W/data/kv.db" "select count(*) from kv where key = cast('slow' as blob)" 2>/dev/null)" = 1 ] && { started=yes; break; }
+  sleep 0.05
+done
+check slow-request-started-before-hup "$started" "yes"
 cp "$T/v2.krait" "$W/app.krait.new" && mv "$W/app.krait.new" "$W/app.krait"
 kill -HUP "$SERVER"
 if until_count "$LOG" "reloaded in" 1 100; then ok reload-logged; else bad reload-logged "$(tail -n 5 "$LOG")"; fi
+kill -0 "$SLOW" 2>/dev/null && ok slow-request-outlives-reload || bad slow-request-outlives-reload "it ended before the reload did"
 check after-hup-new-version "$(curl -s $U/)" "hello v2"
 wait "$SLOW"
 check slow-request-finishes-on-old "$(cat "$T/slow.out")" "slow v1"

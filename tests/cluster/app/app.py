@@ -28,7 +28,8 @@ class IncomingHandler(http.IncomingHandler):
         host = variables.get("host")
         if path == "/version":
             return text(200, f"{VERSION} {host}")
-        if path == "/slow":
+        if path == "/slow":   # says it started (the test waits for that), then sleeps
+            key_value.Store.open("shared").set("slow:" + q.get("tag", host), b"started")
             time.sleep(float(q.get("s", "1.5")))
             return text(200, f"slow {VERSION} {host}")
         if path == "/kv/put":
