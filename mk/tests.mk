@@ -88,7 +88,7 @@
 #                       (SQL in a shared PostgreSQL once spin_sdk.postgres
 #                       exists): kill -9 of a host and rolling kill -HUP
 #                       reloads under a load of writes (tests/cluster/run.sh;
-#                       tier auto; about 15-25 s)
+#                       tier auto; about 25-35 s)
 #   outbound            tests/serve/outbound.sh alone (the net.* operations
 #                       from krait python and serve against real loopback
 #                       servers; also part of serve, so not in TIERS)
