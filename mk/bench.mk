@@ -8,7 +8,8 @@
 # `krait serve` (bench/serve/) vs gunicorn on loopback with wrk (throughput,
 # latency, cold start, memory per in-flight request, artifact size);
 # `make bench-kv`: a one-write request's latency per store durability;
-# `make bench-sqlite`: SQLite-binding queries/s vs native sqlite3.
+# `make bench-sqlite`: SQLite-binding queries/s vs native sqlite3;
+# `make bench-outbound`: a handler calling an upstream, vs gunicorn.
 # Owns: building build/bench/{native,wasi,nowasi,nowasi-full,native-small,
 # wasm2c}/.
 # Does not own: timing and tables (bench/run.sh, bench/python.sh,
@@ -36,7 +37,7 @@ ifneq ($(and $(W2C_RT),$(W2C)),)
 BENCH_BINS += $(BENCH_KERNELS:%=$(BENCH_BD)/wasm2c/%-guard) $(BENCH_KERNELS:%=$(BENCH_BD)/wasm2c/%-explicit)
 endif
 
-.PHONY: bench bench-build bench-interrupts bench-python bench-serve bench-kv bench-sqlite
+.PHONY: bench bench-build bench-interrupts bench-python bench-serve bench-kv bench-sqlite bench-outbound
 bench: all bench-build
 	@sh bench/run.sh
 
@@ -110,3 +111,9 @@ bench-kv: all
 bench-sqlite: all
 	@sh scripts/build-python.sh
 	@sh bench/sqlite.sh
+
+# A handler calling an upstream on loopback: krait serve vs gunicorn with
+# requests (bench/outbound.sh; needs wrk, gunicorn, python3-requests).
+bench-outbound: all
+	@sh scripts/build-python.sh
+	@sh bench/outbound.sh

@@ -18,15 +18,19 @@ set -eu
 #     (ps, for the demo's pid check); the openssl command, which
 #     tests/serve/security.sh makes keys with; ca-certificates, so npm can
 #     reach its registry over TLS -- a minimal Debian root has none of these;
-#     haproxy and postgresql-15: the load balancer and the shared SQL
-#     database of tests/cluster/, started there on free ports)
+#     libpq-dev, the PostgreSQL client library the postgres binding
+#     (src/app/pgdb.c) links, and postgresql-15, the server
+#     tests/serve/postgres.sh starts on a free port; haproxy, the load
+#     balancer of tests/cluster/, which starts it and postgresql-15 too)
 #   sh scripts/bootstrap.sh python   what `make python` needs in addition:
 #     a deb-src entry (for `apt-get source`) and the wasm32-wasi toolchain,
 #     the build python (python3.11), dpkg-dev (apt-get source), pkg-config,
 #     tcl (tclsh generates SQLite's amalgamation), xz-utils and bzip2 (to
 #     unpack the tarballs), wabt (wasm-objdump for the build summary),
 #     python3-flask (pure-Python packages that tests/python/cli.sh imports
-#     under krait with --site-packages), util-linux (script(1): a pty for
+#     under krait with --site-packages), python3-requests (with urllib3,
+#     idna, certifi, chardet, charset-normalizer: what tests/sdk/test_net.py
+#     and tests/serve/http_out.sh's WSGI app call out with), util-linux (script(1): a pty for
 #     the REPL check), tzdata (the time zone database python.wasm ships
 #     as its `tzdata` package).
 PKGS="build-essential gcc make clang clang-16 lld-16 llvm-16
@@ -36,11 +40,11 @@ PKGS="build-essential gcc make clang clang-16 lld-16 llvm-16
       libsqlite3-dev libhiredis-dev redis-server sqlite3
       zlib1g-dev liblzma-dev libssl-dev
       wrk gunicorn chromium brotli
-      curl procps openssl ca-certificates
-      haproxy postgresql-15"
+      curl procps openssl ca-certificates libpq-dev postgresql-15
+      haproxy"
 PY_PKGS="clang-16 lld-16 llvm-16 wasi-libc libclang-rt-16-dev-wasm32
       python3.11 dpkg-dev pkg-config make gcc wabt tcl xz-utils bzip2
-      python3-flask util-linux tzdata"
+      python3-flask python3-requests util-linux tzdata"
 
 MODE="${1:-default}"
 case "$MODE" in

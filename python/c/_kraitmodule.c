@@ -472,7 +472,8 @@ static int kr_add_codes(PyObject *m) {
   static const struct { const char *name; int code; } codes[] = {
     { "E_NOTFOUND", KRAIT_E_NOTFOUND }, { "E_INVAL", KRAIT_E_INVAL }, { "E_DENIED", KRAIT_E_DENIED },
     { "E_TOOBIG", KRAIT_E_TOOBIG }, { "E_BACKEND", KRAIT_E_BACKEND }, { "E_STATE", KRAIT_E_STATE },
-    { "E_TIMEOUT", KRAIT_E_TIMEOUT }, { "E_NOSYS", KRAIT_E_NOSYS },
+    { "E_TIMEOUT", KRAIT_E_TIMEOUT }, { "E_NET", KRAIT_E_NET }, { "E_TLS", KRAIT_E_TLS },
+    { "E_NOSYS", KRAIT_E_NOSYS },
   };
   for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
     if (PyModule_AddIntConstant(m, codes[i].name, codes[i].code) < 0) return -1;

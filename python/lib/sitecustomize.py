@@ -2,9 +2,10 @@
 # `site` at startup unless -S). Owns clear import errors for what cannot
 # exist in WebAssembly (native extension modules, WASI-less stdlib parts)
 # and the fix-ups that let stdlib modules work on WASI (asyncio's event
-# loop). Does not own the import system itself: the explainer runs last,
-# after every normal finder said "not found"; the fixer only wraps the
-# normal loader of the modules it fixes.
+# loop, sockets over the host's connections, TLS on the host). Does not own
+# the import system itself: the explainer runs last, after every normal
+# finder said "not found"; the fixer only wraps the normal loader of the
+# modules it fixes, or loads krait's file in place of one (ssl).
 import sys
 
 # Stdlib extension modules that a wasm32-wasi CPython cannot have, with the
@@ -12,7 +13,8 @@ import sys
 _WASI_MISSING = {
     "_multiprocessing": "processes",
     "_posixsubprocess": "processes", "_posixshmem": "processes",
-    "_ctypes": "loading native code (ctypes)", "_ssl": "TLS (OpenSSL)",
+    "_ctypes": "loading native code (ctypes)",
+    "_ssl": "OpenSSL (krait's `ssl` module does TLS on the host: import ssl)",
     "_hashlib": "OpenSSL (hashlib's built-in algorithms still work)",
     "_curses": "terminals (curses)",
     "_curses_panel": "terminals (curses)", "readline": "readline",
@@ -94,17 +96,45 @@ def _fix_selector_events(mod):
     cls._write_to_self = _write_to_self
 
 
+def _fix_socket(mod):
+    """WASI's _socket cannot connect: socket.socket, getaddrinfo and
+    gethostbyname become _krait_socket's, over the host's net.* calls."""
+    import _krait_socket
+    _krait_socket.install(mod)
+
+
+def _fix_urllib3_wait(mod):
+    """urllib3 polls pooled connections through select on a fileno: krait
+    sockets are asked through the host instead."""
+    import _krait_socket
+    _krait_socket.fix_urllib3_wait(mod)
+
+
+def _fix_certifi(mod):
+    """certifi points at the system's CA bundle, a host file the sandbox
+    does not have, and requests refuses https when it does not exist: the
+    host verifies against its own store, so where() names a guest file
+    that exists (krait's ssl module, never read as certificates)."""
+    import ssl
+    mod.where = lambda: ssl.__file__
+    mod.contents = lambda: ""
+
+
 class KraitStdlibFixer:
     """A meta path finder placed first that reacts only to the modules in
-    FIXES: it finds them the normal way and runs the fix right after the
-    module's own code, so nothing is imported early."""
-    FIXES = {"asyncio.selector_events": _fix_selector_events}
+    FIXES and REPLACE: it finds a FIXES module the normal way and runs the
+    fix right after the module's own code; a REPLACE module is loaded from
+    krait's file instead. Nothing is imported early."""
+    FIXES = {"asyncio.selector_events": _fix_selector_events,
+             "socket": _fix_socket, "urllib3.util.wait": _fix_urllib3_wait,
+             "certifi.core": _fix_certifi}
+    REPLACE = {"ssl": "_krait_ssl"}
 
     @classmethod
     def find_spec(cls, name, path=None, target=None):
         fix = cls.FIXES.get(name)
         if fix is None:
-            return None
+            return cls._replacement(name)
         from importlib.machinery import PathFinder
         spec = PathFinder.find_spec(name, path, target)
         if spec is None or spec.loader is None:
@@ -116,6 +146,17 @@ class KraitStdlibFixer:
             fix(module)
         spec.loader.exec_module = exec_module
         return spec
+
+    @classmethod
+    def _replacement(cls, name):
+        """The spec loading krait's file for NAME under NAME, or None."""
+        ours = cls.REPLACE.get(name)
+        if ours is None:
+            return None
+        from importlib.machinery import PathFinder
+        from importlib.util import spec_from_file_location
+        found = PathFinder.find_spec(ours)
+        return found and spec_from_file_location(name, found.origin)
 
 
 if sys.platform == "wasi":

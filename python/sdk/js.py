@@ -1,7 +1,8 @@
 # python/sdk/js.py -- krait's stand-in for the `js` module of Cloudflare
-# Python Workers: the Fetch API's Headers, Request and Response, as plain
-# Python objects. Does not own the env bindings or WorkerEntrypoint
-# (workers.py), nor running the handler (krait_runtime).
+# Python Workers: the Fetch API's Headers, Request, Response and fetch(), as
+# plain Python objects. Does not own the env bindings or WorkerEntrypoint
+# (workers.py), running the handler (krait_runtime), nor the HTTP exchange
+# (krait_fetch).
 """Fetch API objects compatible with `from js import Response` in Workers."""
 import json as _json
 
@@ -185,6 +186,9 @@ class Response(_Body):
         """A redirect to url."""
         return cls(None, status=status, headers={"location": url})
 
+    url = ""                 # a fetched response: the URL of its last hop
+    redirected = False       # a fetched response: whether a redirect was followed
+
     @property
     def ok(self):
         """Whether status is 2xx."""
@@ -192,3 +196,37 @@ class Response(_Body):
 
     def __repr__(self):
         return f"<Response {self.status}>"
+
+
+async def fetch(resource, options=None, **kwargs):
+    """The Fetch API: `await fetch(url, method=, headers=, body=, redirect=)`
+    (or an options dict, or a Request) -> Response with status, headers,
+    ok, url, redirected and await text()/json()/bytes()/arrayBuffer().
+    Redirects are followed (each hop a new connection the host checks
+    against allowed_outbound_hosts). A denied host raises PermissionError
+    naming the key; a network failure OSError."""
+    import krait_fetch
+    init = dict(options.to_py() if hasattr(options, "to_py") else options or {})
+    init.update(kwargs)
+    unknown = set(init) - {"method", "headers", "body", "redirect", "cf", "signal",
+                           "cache", "mode", "credentials", "integrity", "keepalive",
+                           "referrer", "referrerPolicy"}
+    if unknown:
+        raise TypeError(f"fetch: unknown option(s) {sorted(unknown)}")
+    if isinstance(resource, Request):
+        url = resource.url
+        init.setdefault("method", resource.method)
+        init.setdefault("headers", resource.headers)
+        init.setdefault("body", resource.body or None)
+    else:
+        url = str(resource)
+    headers = Headers(init.get("headers"))
+    body = krait_fetch.body_bytes(init.get("body"), "fetch")
+    if isinstance(init.get("body"), str) and not headers.has("content-type"):
+        headers.set("content-type", "text/plain;charset=UTF-8")
+    r = krait_fetch.fetch(str(init.get("method", "GET")).upper(), url, headers.pairs(), body,
+                          init.get("redirect", "follow"))
+    response = Response(r.body, status=r.status, statusText=r.reason,
+                        headers=[(k, v) for k, v in r.headers])
+    response.url, response.redirected = r.url, r.redirected
+    return response

@@ -52,6 +52,8 @@ def _boot():
     _debug = bool(config.get("debug"))
     _secret_keys[:] = config.get("secrets") or []
     _run = booters[style](config)
+    if config.get("outbound"):
+        _preload_outbound()
     # Every request maps this state copy-on-write: collect the garbage now
     # and move what survives out of the collector's reach, so that no
     # request's collection walks (and so copies) the snapshot's pages.
@@ -98,6 +100,22 @@ def _where(module):
     """How to name a module in errors: its file name, e.g. "app.py"."""
     path = getattr(module, "__file__", None)
     return os.path.basename(path) if path else module.__name__
+
+
+# What an app's first outbound call imports (spin_sdk.http.send, fetch,
+# pyfetch, urllib, requests' netrc lookup): imported at boot when the app
+# has allowed_outbound_hosts, so the snapshot holds them. Every request is a
+# fresh instance of the snapshot: left lazy, each request would import them
+# again (48 modules, about 30 ms).
+_OUTBOUND_MODULES = ("krait_fetch", "http.client", "socket", "ssl", "email.parser",
+                     "urllib.request", "spin_sdk.wit.imports.types", "netrc", "shlex")
+
+
+def _preload_outbound():
+    """Imports _OUTBOUND_MODULES (all of them stdlib or krait's SDK)."""
+    import importlib
+    for name in _OUTBOUND_MODULES:
+        importlib.import_module(name)
 
 
 def _boot_spin(config):

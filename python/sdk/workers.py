@@ -1,7 +1,7 @@
 # python/sdk/workers.py -- krait's stand-in for the `workers` module of
 # Cloudflare Python Workers: WorkerEntrypoint, the `env` object (KV
 # namespaces, D1 databases and manifest variables) and the `ctx` object. Does not own the
-# Fetch API objects (js.py), the KV limits and paging (krait_kv), nor
+# Fetch API objects and fetch() (js.py), the KV limits and paging (krait_kv), nor
 # running the handler (krait_runtime).
 """Workers entrypoint and bindings compatible with Cloudflare Python Workers."""
 import base64
@@ -12,9 +12,9 @@ import time
 import _krait
 import krait_kv
 import krait_sqlite
-from js import Headers, Request, Response  # re-exported, as in Workers
+from js import Headers, Request, Response, fetch  # re-exported, as in Workers
 
-__all__ = ["WorkerEntrypoint", "Response", "Request", "Headers"]
+__all__ = ["WorkerEntrypoint", "Response", "Request", "Headers", "fetch"]
 
 
 class WorkerEntrypoint:

@@ -264,8 +264,11 @@ def _sql_conn(h, op):
 
 def call(name, payload):
     """The host's sqlite.* operations (python/c/krait_abi.h) on in-memory
-    databases, one per granted name."""
+    databases, one per granted name; net.* go to _krait_net_fake."""
     payload = bytes(payload)
+    if name.startswith("net."):
+        import _krait_net_fake
+        return _krait_net_fake.call(name, payload)
     if name == "sqlite.open":
         db = payload.decode("utf-8")
         if db not in config_data.get("sqlite", []):

@@ -151,9 +151,11 @@ static char *ka_config_json(const ka_app_config *cfg) {
     strcat(sql, "\"");
   }
   char *json = ku_sprintf("{\"name\": \"%s\", \"style\": \"%s\", \"module\": \"%s\", "
-                      "\"wsgi\": \"%s\", \"kv\": [%s], \"sqlite\": [%s], \"debug\": %s%s}",
+                      "\"wsgi\": \"%s\", \"kv\": [%s], \"sqlite\": [%s], \"outbound\": %s, "
+                      "\"debug\": %s%s}",
                       cfg->name, cfg->style, cfg->module ? cfg->module : "",
-                      cfg->wsgi ? cfg->wsgi : "", kv, sql, cfg->debug ? "true" : "false", secrets);
+                      cfg->wsgi ? cfg->wsgi : "", kv, sql, cfg->noutbound ? "true" : "false",
+                      cfg->debug ? "true" : "false", secrets);
   ku_free(kv);
   ku_free(sql);
   ku_free(secrets);

@@ -320,6 +320,12 @@ uint64_t ka_app_snapshot_bytes(const ka_app *app);
 
 void ka_app_free(ka_app *app);
 
+/* pgenv.c: removes the environment variables libpq reads (PGHOST,
+** PGPASSWORD, PGSERVICE, ...) from the process and points Kerberos at no
+** credentials, so a guest's postgres connection never uses the host's;
+** krait serve calls it at start, before any thread. */
+void ka_pg_environ_scrub(void);
+
 /* `krait web-snapshot WEBDIR` (websnap.c): boots WEBDIR/python/python.wasm
 ** (on tier: the snapshot is the same file under any) as web/krait.js's
 ** worker does and writes the portable snapshot it

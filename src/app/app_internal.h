@@ -10,6 +10,7 @@
 
 #include "app/app.h"
 #include "app/net_internal.h"
+#include "app/pg.h"
 #include "net/net.h"
 #include "util/cursor.h"
 
@@ -93,6 +94,11 @@ typedef struct ka_ctx {
   ka_net net;                  /* the request's outbound connections */
   struct ka_redisconn *rconns; /* the request's redis connections
                                   (redisdb.c; KA_REDIS_MAX_CONNS slots) */
+  struct ka_pgslot {           /* the request's postgres connections (pgdb.c) */
+    struct pg_conn *pg;        /* libpq's PGconn; NULL: a free slot */
+    uint32_t id;               /* the handle the guest holds */
+  } pg[KA_PG_MAX_CONNS];
+  uint32_t pgnext;             /* the last handle given */
 } ka_ctx;
 
 /* bindings.c: the largest request call takes (32 MiB: SQL text is at most
@@ -138,6 +144,15 @@ int32_t ka_net_op_recv(ka_ctx *x, ku_cursor *in, ka_out *out);
 int32_t ka_net_op_poll(ka_ctx *x, ku_cursor *in, ka_out *out);
 int32_t ka_net_op_shutdown(ka_ctx *x, ku_cursor *in, ka_out *out);
 int32_t ka_net_op_close(ka_ctx *x, ku_cursor *in, ka_out *out);
+
+/* pgdb.c: the operations "postgres.open", "postgres.query",
+** "postgres.execute", "postgres.close" (docs/BINDINGS.md), and the end of a
+** request's connections. */
+int32_t ka_pg_open(ka_ctx *x, ku_cursor *in, ka_out *out);
+int32_t ka_pg_query(ka_ctx *x, ku_cursor *in, ka_out *out);
+int32_t ka_pg_execute(ka_ctx *x, ku_cursor *in, ka_out *out);
+int32_t ka_pg_close(ka_ctx *x, ku_cursor *in, ka_out *out);
+void ka_pg_end(ka_ctx *x);
 
 /* sqlfn.c: replaces, on db, the SQL functions a guest may not call in any
 ** context (also from a schema it wrote: fts3_tokenizer, fts5,

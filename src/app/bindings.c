@@ -28,6 +28,10 @@ static const struct { const char *name; ka_op_fn fn; } ka_ops[] = {
   { "redis.open", ka_redis_open },
   { "redis.command", ka_redis_command },
   { "redis.close", ka_redis_close },
+  { "postgres.open", ka_pg_open },
+  { "postgres.query", ka_pg_query },
+  { "postgres.execute", ka_pg_execute },
+  { "postgres.close", ka_pg_close },
 };
 
 int32_t ka_fail_call(ka_ctx *x, int32_t code, const char *fmt, ...) {
@@ -162,6 +166,7 @@ void ka_bindings_end(ka_ctx *x) {
   ka_sql_end(x);
   ka_net_end(&x->net);
   ka_redis_end(x);
+  ka_pg_end(x);
   ku_free(x->result);
   x->result = NULL;
   x->result_len = 0;

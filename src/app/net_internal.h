@@ -17,8 +17,10 @@
 #define KA_NET_RECV_MAX (1u << 20)         /* bytes one net.recv returns */
 #define KA_NET_OPEN_SERVE 16               /* open at once in krait serve */
 #define KA_NET_OPEN_CLI 256                /* open at once in krait python */
-#define KA_NET_WAIT_MAX_MS 30000           /* one wait in a serve app without
+#define KA_NET_WAIT_MAX_MS KO_WAIT_MAX_MS   /* one wait in a serve app without
                                               timeout_ms (fuel only) */
+#define KA_NET_WAIT_TOTAL_MS 60000         /* all of a request's net.* waits in
+                                              such an app */
 #define KA_NET_TLS_FLAGS (KO_TLS_VERIFY | KO_TLS_HOSTNAME)
 
 /* The decoded requests (netreq.c). */
@@ -74,6 +76,9 @@ typedef struct ka_net {
   uint64_t max_bytes;           /* received per request (0: no limit) */
   uint32_t wait_max_ms;         /* the longest wait when the request has no
                                    deadline (0: none, krait python) */
+  uint32_t wait_total_ms;       /* and all its waits (0: none) */
+  uint64_t waited_ns;           /* spent in net.* calls so far */
+  bool budget_bound;            /* the last op's end was wait_total_ms's */
   uint32_t opened, open, next_handle;
   uint64_t received;
   ka_netconn *conns;            /* max_open slots, on first connect */

@@ -24,6 +24,7 @@ void ka_net_begin(ka_net *n, const ko_allow *allow, bool cli, uint32_t max_opene
   n->max_open = max_open;
   n->max_bytes = max_bytes;
   n->wait_max_ms = cli ? 0 : KA_NET_WAIT_MAX_MS;
+  n->wait_total_ms = cli ? 0 : KA_NET_WAIT_TOTAL_MS;
 }
 
 /* Closes c and frees its slot. */
@@ -50,15 +51,30 @@ static uint32_t ka_net_ms(ka_ctx *x, uint32_t ms) {
 }
 
 /* When an operation given timeout_ms must end: then, or the request's
-** deadline when sooner (0: neither). */
+** deadline when sooner, or, in a request without a deadline, when its
+** wait_total_ms of net.* waits are spent (0: none of them). */
 static uint64_t ka_net_deadline(ka_ctx *x, uint32_t ms) {
-  uint64_t d = x->deadline;
+  uint64_t d = x->deadline, now = kp_monotonic_ns();
   ms = ka_net_ms(x, ms);
+  x->net.budget_bound = false;
   if (ms) {
-    uint64_t t = kp_monotonic_ns() + (uint64_t)ms * 1000000u;
+    uint64_t t = now + (uint64_t)ms * 1000000u;
     if (!d || t < d) d = t;
   }
+  if (!x->deadline && x->net.wait_total_ms) {
+    uint64_t total = (uint64_t)x->net.wait_total_ms * 1000000u;
+    uint64_t t = now + (x->net.waited_ns < total ? total - x->net.waited_ns : 0);
+    if (!d || t <= d) { d = t ? t : 1; x->net.budget_bound = true; }
+  }
   return d;
+}
+
+/* Runs net.* operation fn, its time charged to the request's waits. */
+static int32_t ka_net_timed(ka_ctx *x, ku_cursor *in, ka_out *out, ka_op_fn fn) {
+  uint64_t t0 = kp_monotonic_ns();
+  int32_t rc = fn(x, in, out);
+  x->net.waited_ns += kp_monotonic_ns() - t0;
+  return rc;
 }
 
 /* E_TIMEOUT for op, saying which time ran out. */
@@ -66,6 +82,10 @@ static int32_t ka_net_timeout(ka_ctx *x, const char *op, uint32_t ms) {
   if (x->deadline && kp_monotonic_ns() >= x->deadline)
     return ka_fail_call(x, KRAIT_E_TIMEOUT, "%s: timed out: the request's deadline passed (timeout_ms in "
                         "[app.limits])", op);
+  if (!x->deadline && x->net.budget_bound)
+    return ka_fail_call(x, KRAIT_E_TIMEOUT, "%s: timed out: this request spent %u ms waiting on the "
+                        "network, the most an app without timeout_ms (in [app.limits]) may", op,
+                        x->net.wait_total_ms);
   if (ms != ka_net_ms(x, ms))
     return ka_fail_call(x, KRAIT_E_TIMEOUT, "%s: timed out after %u ms, the longest one wait may take in "
                         "an app without timeout_ms (in [app.limits])", op, ka_net_ms(x, ms));
@@ -127,31 +147,64 @@ static int32_t ka_net_url(ka_ctx *x, const ka_net_connect *r, const char *scheme
   return 0;
 }
 
+/* Tells the operator (the app's log) the address a name resolved to that
+** the policy refused: the guest's message names only its class. */
+static void ka_net_log_denial(ka_ctx *x, const ko_denial *d) {
+  char addr[KO_ADDR_TEXT];
+  if (x->net.cli || d->why != KO_DENIED_ADDR || d->host_is_ip || !x->app || !x->app->log) return;
+  fprintf(x->app->log, "[%s] net.connect: %s resolves to %s (%s), not in " KO_MANIFEST_KEY "\n", x->app->name,
+          d->host, ko_addr_text(&d->addr, addr), ko_class_name(ko_addr_class(&d->addr)));
+}
+
+/* The denial first (the first scheme's, unless another got further) as
+** the failure of net.connect. */
+static int32_t ka_net_refuse(ka_ctx *x, const ko_denial *first, uint32_t ms) {
+  char msg[KO_ERR_SIZE];
+  if (first->why == KO_TIMED_OUT) return ka_net_timeout(x, "net.connect", ms);
+  ka_net_log_denial(x, first);
+  ko_deny_format(x->net.allow, first, msg, sizeof msg);
+  if (first->why == KO_NO_ADDRESS) return ka_fail_call(x, KRAIT_E_NET, "EAI_NONAME: %s", msg);
+  return ka_fail_call(x, KRAIT_E_DENIED, "%s", msg);
+}
+
 /* The allow-list's decision on r: the schemes a TCP connection may come
 ** under are tried in order (an entry "tcp://", "http://", "https://" or
-** "*://" grants it). The checked addresses in d; 0 or the failure. */
-static int32_t ka_net_check(ka_ctx *x, const ka_net_connect *r, ko_dest *d) {
+** "*://" grants it) on the addresses of ONE lookup (within deadline). The
+** checked addresses in d; 0 or the failure. */
+static int32_t ka_net_check(ka_ctx *x, const ka_net_connect *r, uint64_t deadline, ko_dest *d) {
   static const char *const schemes[] = { "tcp", "http", "https" };
+  enum { NS = sizeof schemes / sizeof schemes[0] };
+  ko_url u[NS];
+  bool match[NS], any = false;
+  ko_addr found[KO_ADDRS_MAX * 2];
+  size_t n = 0, at = NS;
   ko_denial first, why;
-  ko_verdict v = KO_DENIED_HOST, fv = KO_DENIED_HOST;
-  char msg[KO_ERR_SIZE];
   int32_t rc;
-  for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
-    ko_url u;
-    if ((rc = ka_net_url(x, r, schemes[i], &u)) != 0) return rc;
-    if (i > 0 && !ko_allow_match(x->net.allow, &u)) continue;
-    v = ko_resolve(x->net.allow, &u, d, &why);
-    if (v == KO_ALLOWED) return 0;
-    if (i == 0 || fv == KO_DENIED_HOST) { first = why; fv = v; }
+  for (size_t i = 0; i < NS; i++) {
+    if ((rc = ka_net_url(x, r, schemes[i], &u[i])) != 0) return rc;
+    match[i] = ko_allow_match(x->net.allow, &u[i]);
+    if (match[i] && at == NS) at = i;
+    any |= match[i];
   }
-  ko_deny_format(x->net.allow, &first, msg, sizeof msg);
-  if (fv == KO_NO_ADDRESS) return ka_fail_call(x, KRAIT_E_NET, "EAI_NONAME: %s", msg);
-  return ka_fail_call(x, KRAIT_E_DENIED, "%s", msg);
+  if (!any) {                  /* no lookup at all: tcp's denial */
+    ko_policy_check(x->net.allow, &u[0], NULL, 0, d, &first);
+    return ka_net_refuse(x, &first, r->timeout_ms);
+  }
+  if (ko_addresses(&u[at], deadline, found, KO_ADDRS_MAX * 2, &n, &first) != KO_ALLOWED)
+    return ka_net_refuse(x, &first, r->timeout_ms);
+  first.why = KO_DENIED_HOST;
+  for (size_t i = at; i < NS; i++) {
+    if (!match[i]) continue;
+    ko_verdict v = ko_policy_check(x->net.allow, &u[i], found, n, d, &why);
+    if (v == KO_ALLOWED) return 0;
+    if (first.why == KO_DENIED_HOST) first = why;
+  }
+  return ka_net_refuse(x, &first, r->timeout_ms);
 }
 
 /* net.connect: req string host, u32 port, u32 timeout_ms; result u32
 ** handle, string peer address, u32 peer port. */
-int32_t ka_net_op_connect(ka_ctx *x, ku_cursor *in, ka_out *out) {
+static int32_t ka_net_do_connect(ka_ctx *x, ku_cursor *in, ka_out *out) {
   ka_net_connect r;
   ko_dest d;
   ko_addr peer;
@@ -159,9 +212,11 @@ int32_t ka_net_op_connect(ka_ctx *x, ku_cursor *in, ka_out *out) {
   int32_t rc;
   ka_net_decode_connect(in, &r);
   if (x->deadline && kp_monotonic_ns() >= x->deadline) return ka_net_timeout(x, "net.connect", r.timeout_ms);
-  if ((rc = ka_net_room(x)) != 0 || (rc = ka_net_check(x, &r, &d)) != 0) return rc;
+  uint64_t end = ka_net_deadline(x, r.timeout_ms);    /* the lookup's and the connect's */
+  if ((rc = ka_net_room(x)) != 0 || (rc = ka_net_check(x, &r, end, &d)) != 0) return rc;
+  if (end && kp_monotonic_ns() >= end) return ka_net_timeout(x, "net.connect", r.timeout_ms);
   x->net.opened++;             /* an attempt counts, whether it answers or not */
-  int fd = ko_sock_connect(&d, ka_net_deadline(x, r.timeout_ms), &peer);
+  int fd = ko_sock_connect(&d, end, &peer);
   if (fd < 0 && errno == ETIME) return ka_net_timeout(x, "net.connect", r.timeout_ms);
   if (fd < 0) return ka_net_errno(x, "net.connect", errno, &peer, d.port);
   ka_netconn *c = x->net.conns;
@@ -196,7 +251,7 @@ static void ka_net_peer_out(ka_out *out, const ko_tls_peer *p) {
 }
 
 /* net.tls: the client handshake on a connection, once, before any I/O. */
-int32_t ka_net_op_tls(ka_ctx *x, ku_cursor *in, ka_out *out) {
+static int32_t ka_net_do_tls(ka_ctx *x, ku_cursor *in, ka_out *out) {
   ka_net_tls r;
   int32_t rc = 0;
   char err[KO_ERR_SIZE];
@@ -234,7 +289,7 @@ static ka_netconn *ka_net_ready(ka_ctx *x, uint32_t h, const char *op, bool io, 
 }
 
 /* net.send: req u32 handle, u32 timeout_ms, the bytes; result u32 sent. */
-int32_t ka_net_op_send(ka_ctx *x, ku_cursor *in, ka_out *out) {
+static int32_t ka_net_do_send(ka_ctx *x, ku_cursor *in, ka_out *out) {
   ka_net_io r;
   int32_t rc = 0;
   char err[KO_ERR_SIZE] = "";
@@ -251,7 +306,7 @@ int32_t ka_net_op_send(ka_ctx *x, ku_cursor *in, ka_out *out) {
 
 /* net.recv: req u32 handle, u32 max, u32 timeout_ms; result the bytes
 ** (empty: the peer closed), within the request's max_outbound_mb. */
-int32_t ka_net_op_recv(ka_ctx *x, ku_cursor *in, ka_out *out) {
+static int32_t ka_net_do_recv(ka_ctx *x, ku_cursor *in, ka_out *out) {
   ka_net_io r;
   int32_t rc = 0;
   char err[KO_ERR_SIZE] = "";
@@ -278,7 +333,7 @@ int32_t ka_net_op_recv(ka_ctx *x, ku_cursor *in, ka_out *out) {
 
 /* net.poll: req u32 handle, u32 timeout_ms (0: just look); result u32 1
 ** when a recv would not block, else 0. */
-int32_t ka_net_op_poll(ka_ctx *x, ku_cursor *in, ka_out *out) {
+static int32_t ka_net_do_poll(ka_ctx *x, ku_cursor *in, ka_out *out) {
   ka_net_io r;
   int32_t rc = 0;
   char err[KO_ERR_SIZE] = "";
@@ -318,3 +373,10 @@ int32_t ka_net_op_close(ka_ctx *x, ku_cursor *in, ka_out *out) {
   ka_net_drop(&x->net, c);
   return 0;
 }
+
+/* The operations that wait, each one's time charged to the request. */
+int32_t ka_net_op_connect(ka_ctx *x, ku_cursor *in, ka_out *out) { return ka_net_timed(x, in, out, ka_net_do_connect); }
+int32_t ka_net_op_tls(ka_ctx *x, ku_cursor *in, ka_out *out) { return ka_net_timed(x, in, out, ka_net_do_tls); }
+int32_t ka_net_op_send(ka_ctx *x, ku_cursor *in, ka_out *out) { return ka_net_timed(x, in, out, ka_net_do_send); }
+int32_t ka_net_op_recv(ka_ctx *x, ku_cursor *in, ka_out *out) { return ka_net_timed(x, in, out, ka_net_do_recv); }
+int32_t ka_net_op_poll(ka_ctx *x, ku_cursor *in, ka_out *out) { return ka_net_timed(x, in, out, ka_net_do_poll); }

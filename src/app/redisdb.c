@@ -297,7 +297,13 @@ int32_t ka_redis_open(ka_ctx *x, ku_cursor *in, ka_out *out) {
   char why[KO_ERR_SIZE];
   int32_t rc = ka_redis_address(x, s, n, &u, &db);
   if (rc) return rc;
-  if (ko_resolve(&x->app->outbound, &u, &d, &den) != KO_ALLOWED) {
+  ko_verdict v = ko_resolve(&x->app->outbound, &u, end, &d, &den);
+  if (v == KO_TIMED_OUT)
+    return ka_fail_call(x, KRAIT_E_TIMEOUT, "%s: resolving %s timed out", op, u.host);
+  if (v != KO_ALLOWED) {
+    if (v == KO_DENIED_ADDR && !den.host_is_ip)   /* the guest's message names only the class */
+      fprintf(x->app->log, "[%s] %s: %s resolves to %s, not in " KO_MANIFEST_KEY "\n", x->app->name, op,
+              u.host, ko_addr_text(&den.addr, why));
     ko_deny_format(&x->app->outbound, &den, why, sizeof why);
     return ka_fail_call(x, KRAIT_E_DENIED, "redis: %s", why);
   }

@@ -19,6 +19,15 @@
 #define KA_SQL_MAX_CONNS 16
 /* Most idle connections an app keeps per database between requests. */
 #define KA_SQL_POOL 8
+#define KA_SQL_STR_(n) #n
+#define KA_SQL_STR(n) KA_SQL_STR_(n)   /* a number constant as SQL text */
+/* The temp database's (TEMP tables, sorts) pages at most when a
+** connection is kept: one grown past that is closed instead, so its temp
+** file's space is given back. */
+#define KA_SQL_TEMP_KEEP 64
+/* The WAL file is cut back to this after a checkpoint (journal_size_limit):
+** kept connections would otherwise keep it at its largest transaction. */
+#define KA_SQL_WAL_KEEP 4194304
 /* The busy timeout (ms) of an app without a request deadline. */
 #define KA_SQL_BUSY_MS 5000
 /* The longest SQL text one statement or script may have (1 MiB). */
@@ -38,10 +47,11 @@
 ** timeout_ms (its deadline bounds it otherwise): about a second. */
 #define KA_SQL_MAX_STEPS 100000000ull
 
-/* Prepared statements a connection keeps for the rest of the request,
-** keyed by their exact SQL text (as the stdlib sqlite3 module does): a
-** loop running one statement many times prepares it once. Longer SQL is
-** prepared each time. */
+/* Prepared statements a connection keeps (also between requests, while
+** it is kept), keyed by their exact SQL text (as the stdlib sqlite3
+** module does): a loop running one statement many times prepares it once.
+** Longer SQL is prepared each time. Their text is not readable through
+** the sqlite_stmt table (the authorizer). */
 #define KA_SQL_CACHE 16
 #define KA_SQL_CACHE_SQL 4096
 
@@ -129,7 +139,9 @@ static int ka_sql_auth(void *data, int action, const char *a, const char *b, con
   ka_ctx *x = ((ka_sqlhook *)data)->x;
   (void)db; (void)trigger;
   if (!x) return SQLITE_OK;   /* between requests: krait's own statements */
-  if (action == SQLITE_ATTACH || action == SQLITE_DETACH)
+  if (action == SQLITE_READ && a && !strcmp(a, "sqlite_stmt"))   /* other requests' SQL text */
+    snprintf(x->sqldeny, sizeof x->sqldeny, "reading sqlite_stmt");
+  else if (action == SQLITE_ATTACH || action == SQLITE_DETACH)
     snprintf(x->sqldeny, sizeof x->sqldeny, "%s", action == SQLITE_ATTACH ? "ATTACH" : "DETACH");
   else if (action == SQLITE_FUNCTION && ka_sql_listed(ka_sql_denied_fns, sizeof ka_sql_denied_fns /
            sizeof *ka_sql_denied_fns, b))
@@ -171,9 +183,10 @@ static int ka_sql_cap_pages(ka_ctx *x, sqlite3 *db) {
   sqlite3_finalize(st);
   if (page <= 0) return rc == SQLITE_OK ? SQLITE_ERROR : rc;
   uint64_t bytes = x->app->max_disk ? x->app->max_disk : KA_SQL_MAX_DB_BYTES;
-  char sql[64];
-  snprintf(sql, sizeof sql, "PRAGMA max_page_count = %llu",
-           (unsigned long long)(bytes / (uint64_t)page ? bytes / (uint64_t)page : 1));
+  char sql[128];
+  unsigned long long pages = bytes / (uint64_t)page ? bytes / (uint64_t)page : 1;
+  snprintf(sql, sizeof sql, "PRAGMA max_page_count = %llu; PRAGMA temp.max_page_count = %llu",
+           pages, pages);
   return sqlite3_exec(db, sql, NULL, NULL, NULL);
 }
 
@@ -192,7 +205,8 @@ static int32_t ka_sql_connect(ka_ctx *x, ka_sqldb *g, struct ka_sqlconn *c) {
   int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                            SQLITE_OPEN_NOFOLLOW, NULL);
   if (rc == SQLITE_OK)
-    rc = sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;", NULL, NULL, NULL);
+    rc = sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
+                      "PRAGMA journal_size_limit = " KA_SQL_STR(KA_SQL_WAL_KEEP) ";", NULL, NULL, NULL);
   if (rc == SQLITE_OK) rc = ka_sql_cap_pages(x, db);
   if (rc != SQLITE_OK) {
     fprintf(x->app->log, "[%s] sqlite database \"%s\" (%s): %s\n", x->app->name, g->name, g->path,
@@ -231,10 +245,12 @@ static bool ka_sql_clean(struct ka_sqlconn *c) {
   sqlite3_stmt *st = NULL;
   if (!sqlite3_get_autocommit(c->db)) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
   if (!sqlite3_get_autocommit(c->db)) return false;
-  if (sqlite3_prepare_v2(c->db, "SELECT 1 FROM temp.sqlite_schema", -1, &st, NULL) != SQLITE_OK) return false;
-  int rc = sqlite3_step(st);
+  if (sqlite3_prepare_v2(c->db, "SELECT (SELECT count(*) FROM temp.sqlite_schema) = 0 AND "
+                         "(SELECT page_count FROM pragma_page_count('temp')) <= "
+                         KA_SQL_STR(KA_SQL_TEMP_KEEP), -1, &st, NULL) != SQLITE_OK) return false;
+  bool empty = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1;
   sqlite3_finalize(st);
-  if (rc != SQLITE_DONE) return false;
+  if (!empty) return false;
   return sqlite3_db_config(c->db, SQLITE_DBCONFIG_ENABLE_FKEY, c->fkeys, (int *)NULL) == SQLITE_OK;
 }
 
@@ -518,13 +534,16 @@ int32_t ka_sql_execute(ka_ctx *x, ku_cursor *in, ka_out *out) {
       return ka_sql_fail(x, db, sqlite3_errcode(db), op);
     }
   size_t at = 0;
+  int64_t before = sqlite3_total_changes64(db);
   int rc = ka_sql_rows(st, out, &nrows, &at);
-  bool writes = st && !sqlite3_stmt_readonly(st);
+  bool wrote = sqlite3_total_changes64(db) != before;
   ka_sql_done(c, st);
   if (rc != SQLITE_DONE) return ka_sql_fail(x, db, rc, op);
   if (!out->over && !out->nomem) memcpy(out->p + at, &nrows, 4);
-  /* sqlite3_changes64 keeps the last write's count: a read reports 0 */
-  int64_t changes = writes ? sqlite3_changes64(db) : 0, rowid = sqlite3_last_insert_rowid(db);
+  /* sqlite3_changes64 keeps the last INSERT/UPDATE/DELETE's count, maybe
+  ** an earlier request's on a kept connection: a statement that changed no
+  ** row (a read, DDL) reports 0 */
+  int64_t changes = wrote ? sqlite3_changes64(db) : 0, rowid = sqlite3_last_insert_rowid(db);
   ka_out_put(out, &changes, 8);
   ka_out_put(out, &rowid, 8);
   return 0;

@@ -372,6 +372,7 @@ int kc_serve_main(int argc, char **argv) { return kc_serve_common(argc, argv, fa
 static int kc_serve_common(int argc, char **argv, bool build) {
   kc_serve_opts o = { 0 };
   o.build = build;
+  ka_pg_environ_scrub();   /* before any thread: apps' postgres connections never use PG* */
   int rc = kc_serve_parse(&o, argc, argv);
   if (rc >= 0) return rc;
   if (!build) kc_hold_hup();

@@ -1,7 +1,7 @@
 /*
-** deny.c -- the one message of a refused outbound call: what was denied and
-** the manifest key (allowed_outbound_hosts) or the flag (--allow-net) that
-** would allow it. Not the decision (policy.c).
+** deny.c -- the message of a refused outbound call: what was denied and the
+** key (allowed_outbound_hosts) or flag (--allow-net) that would allow it; a
+** serve guest is not told the address a name resolves to. Not the decision.
 */
 #include <stdio.h>
 
@@ -49,10 +49,17 @@ void ko_deny_format(const ko_allow *a, const ko_denial *d, char *buf, size_t cap
       ku_fmt(buf, cap, "outbound connection to %s denied: %s is a %s address, reached only when %s "
              "names it; %s%s%s", dest, addr, ko_class_name(ko_addr_class(&d->addr)),
              cli ? KO_CLI_FLAG : KO_MANIFEST_KEY, how, grant, where);
-    else
+    else if (cli)
       ku_fmt(buf, cap, "outbound connection to %s denied: %s resolves to %s, a %s address, reached "
-             "only when %s names that address; %s%s%s", dest, d->host, addr,
-             ko_class_name(ko_addr_class(&d->addr)), cli ? KO_CLI_FLAG : KO_MANIFEST_KEY, how, grant, where);
+             "only when " KO_CLI_FLAG " names that address; %s%s%s", dest, d->host, addr,
+             ko_class_name(ko_addr_class(&d->addr)), how, grant, where);
+    else   /* the guest learns the class only; the app's log names the address */
+      ku_fmt(buf, cap, "outbound connection to %s denied: %s resolves to a %s address, reached only "
+             "when " KO_MANIFEST_KEY " names that address (the app's log names it)", dest, d->host,
+             ko_class_name(ko_addr_class(&d->addr)));
+    break;
+  case KO_TIMED_OUT:
+    ku_fmt(buf, cap, "outbound connection to %s failed: resolving %s timed out", dest, d->host);
     break;
   case KO_NO_ADDRESS:
     ku_fmt(buf, cap, "outbound connection to %s failed: cannot resolve %s: %s", dest, d->host,

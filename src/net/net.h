@@ -140,7 +140,8 @@ typedef enum ko_verdict {
   KO_DENIED_EMPTY,    /* no allow-list at all: no network */
   KO_DENIED_HOST,     /* no entry allows (scheme, host, port) */
   KO_DENIED_ADDR,     /* allowed, but every address is refused */
-  KO_NO_ADDRESS       /* the name did not resolve */
+  KO_NO_ADDRESS,      /* the name did not resolve */
+  KO_TIMED_OUT        /* the deadline passed before the name resolved */
 } ko_verdict;
 
 /* Where the caller connects: these addresses (checked; never resolve the
@@ -168,10 +169,31 @@ typedef struct ko_denial {
 ** Fills out (at most KO_ADDRS_MAX, duplicates dropped) and d. */
 ko_verdict ko_policy_check(const ko_allow *a, const ko_url *u, const ko_addr *found, size_t n,
                            ko_dest *out, ko_denial *d);
+/* The addresses u names, at most cap into found and their number in *n:
+** its literal, the --resolve pins of its name, or the system resolver's
+** answer within deadline (ko_lookup). KO_ALLOWED (no policy applied yet),
+** KO_NO_ADDRESS or KO_TIMED_OUT, with d filled for the latter two. */
+ko_verdict ko_addresses(const ko_url *u, uint64_t deadline, ko_addr *found, size_t cap, size_t *n,
+                        ko_denial *d);
 /* The whole check: u must match an entry (else no lookup is made), its
-** name is resolved here (getaddrinfo) and the addresses go through
+** name is resolved here (ko_addresses, within deadline: a kp_monotonic_ns
+** time, 0 none but KO_WAIT_MAX_MS) and the addresses go through
 ** ko_policy_check. */
-ko_verdict ko_resolve(const ko_allow *a, const ko_url *u, ko_dest *out, ko_denial *d);
+ko_verdict ko_resolve(const ko_allow *a, const ko_url *u, uint64_t deadline, ko_dest *out, ko_denial *d);
+
+/* lookup.c: the system resolver within a deadline. */
+#define KO_WAIT_MAX_MS 30000     /* the longest lookup (and, in krait serve,
+                                    the longest wait of an app without
+                                    timeout_ms) */
+#define KO_LOOKUPS_LATE_MAX 64   /* lookups past their deadline still running */
+#define KO_LOOKUP_TIMEOUT (-2)
+/* The addresses of name (at most cap) into found, asking the resolver for
+** it as a fully qualified name (no search domains; not "localhost"): their
+** number; -1 with the resolver's reason in why; KO_LOOKUP_TIMEOUT once
+** deadline (0: none) or KO_WAIT_MAX_MS passed (the lookup is cancelled). */
+int ko_lookup(const char *name, uint64_t deadline, ko_addr *found, size_t cap, char *why, size_t whylen);
+/* The name asked for: name with a trailing dot, but "localhost"; in out. */
+const char *ko_lookup_name(const char *name, char *out, size_t cap);
 
 /* pin.c: --resolve NAME:ADDR (repeatable): ko_resolve answers NAME with
 ** the ADDRs given instead of asking the system resolver (the addresses

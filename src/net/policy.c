@@ -3,7 +3,6 @@
 ** name itself and keeps the addresses a call may reach (special ones only
 ** when an entry names them). Not entry syntax (allow.c) nor messages.
 */
-#include <netdb.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -68,47 +67,31 @@ ko_verdict ko_policy_check(const ko_allow *a, const ko_url *u, const ko_addr *fo
   return KO_DENIED_ADDR;
 }
 
-/* The addresses of name (at most KO_ADDRS_MAX * 2) into found; their
-** number, or -1 with the resolver's reason in d->detail. */
-static int ko_lookup(const char *name, ko_addr *found, size_t cap, ko_denial *d) {
-  struct addrinfo hints, *res = NULL;
-  memset(&hints, 0, sizeof hints);
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  int rc = getaddrinfo(name, NULL, &hints, &res);
-  if (rc != 0) {
-    snprintf(d->detail, sizeof d->detail, "%s", gai_strerror(rc));
-    return -1;
+ko_verdict ko_addresses(const ko_url *u, uint64_t deadline, ko_addr *found, size_t cap, size_t *n,
+                        ko_denial *d) {
+  *n = 0;
+  ko_deny(d, u, KO_ALLOWED);
+  if (u->is_ip) {
+    if (cap) found[(*n)++] = u->ip;
+    return KO_ALLOWED;
   }
-  size_t n = 0;
-  for (struct addrinfo *r = res; r && n < cap; r = r->ai_next) {
-    if (r->ai_family == AF_INET) {
-      found[n].family = 4;
-      memcpy(found[n++].b, &((struct sockaddr_in *)r->ai_addr)->sin_addr, 4);
-    } else if (r->ai_family == AF_INET6) {
-      found[n].family = 6;
-      memcpy(found[n++].b, &((struct sockaddr_in6 *)r->ai_addr)->sin6_addr, 16);
-    }
-  }
-  freeaddrinfo(res);
-  return (int)n;
+  if ((*n = ko_pin_find(u->host, found, cap))) return KO_ALLOWED;   /* --resolve */
+  char why[sizeof d->detail];
+  int got = ko_lookup(u->host, deadline, found, cap, why, sizeof why);
+  if (got >= 0) { *n = (size_t)got; return KO_ALLOWED; }
+  ko_deny(d, u, got == KO_LOOKUP_TIMEOUT ? KO_TIMED_OUT : KO_NO_ADDRESS);
+  memcpy(d->detail, why, sizeof d->detail);
+  return d->why;
 }
 
-ko_verdict ko_resolve(const ko_allow *a, const ko_url *u, ko_dest *out, ko_denial *d) {
+ko_verdict ko_resolve(const ko_allow *a, const ko_url *u, uint64_t deadline, ko_dest *out, ko_denial *d) {
   ko_addr found[KO_ADDRS_MAX * 2];
+  size_t n;
   memset(found, 0, sizeof found);
   memset(out, 0, sizeof *out);
   if (a->n == 0) return ko_deny(d, u, KO_DENIED_EMPTY);
   if (!ko_allow_match(a, u)) return ko_deny(d, u, KO_DENIED_HOST);  /* no lookup for it */
-  if (u->is_ip) return ko_policy_check(a, u, &u->ip, 1, out, d);
-  size_t pinned = ko_pin_find(u->host, found, KO_ADDRS_MAX);  /* --resolve */
-  if (pinned) return ko_policy_check(a, u, found, pinned, out, d);
-  ko_denial why;
-  int n = ko_lookup(u->host, found, KO_ADDRS_MAX * 2, &why);
-  if (n < 0) {
-    ko_deny(d, u, KO_NO_ADDRESS);
-    memcpy(d->detail, why.detail, sizeof d->detail);
-    return KO_NO_ADDRESS;
-  }
-  return ko_policy_check(a, u, found, (size_t)n, out, d);
+  ko_verdict v = ko_addresses(u, deadline, found, KO_ADDRS_MAX * 2, &n, d);
+  if (v != KO_ALLOWED) return v;
+  return ko_policy_check(a, u, found, n, out, d);
 }

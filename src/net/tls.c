@@ -11,14 +11,22 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "net/net.h"
+#include "platform/platform.h"
 #include "util/util.h"
 
 struct ko_tls {
   SSL *ssl;
   int fd;
 };
+
+/* Turns of a record loop allowed once its deadline has passed (each one
+** a look that does not wait): "just look" polls take this many, and a
+** peer sending records with no data (TLS 1.3 KeyUpdate, session tickets)
+** holds a call at most this many turns past its deadline. */
+#define KO_TLS_LATE_TURNS 4
 
 static SSL_CTX *ko_ctx;          /* built by ko_tls_setup, or on first use */
 static pthread_once_t ko_once = PTHREAD_ONCE_INIT;
@@ -32,6 +40,50 @@ static const char *ko_ssl_why(char *buf, size_t cap) {
   return buf;
 }
 
+/* The socket BIO with writes that raise no SIGPIPE (OpenSSL's own uses
+** write(2)): krait is a library too, and must not rely on the process
+** ignoring the signal. Built once; NULL when OpenSSL cannot. */
+static BIO_METHOD *ko_bio;
+static pthread_once_t ko_bio_once = PTHREAD_ONCE_INIT;
+
+/* BIO write: send(MSG_NOSIGNAL) on the BIO's socket, retry flags as
+** OpenSSL's socket BIO sets them. */
+static int ko_bio_write(BIO *b, const char *p, int n) {
+  int fd = -1;
+  BIO_get_fd(b, &fd);
+  errno = 0;
+  ssize_t w = send(fd, p, (size_t)(n < 0 ? 0 : n), MSG_NOSIGNAL);
+  BIO_clear_retry_flags(b);
+  if (w <= 0 && BIO_sock_should_retry((int)w)) BIO_set_retry_write(b);
+  return (int)w;
+}
+
+/* Builds ko_bio: BIO_s_socket's methods but its write. */
+static void ko_bio_build(void) {
+  const BIO_METHOD *s = BIO_s_socket();
+  BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR,
+                               "krait socket");
+  if (!m) return;
+  if (BIO_meth_set_write(m, ko_bio_write) != 1 || BIO_meth_set_read(m, BIO_meth_get_read(s)) != 1 ||
+      BIO_meth_set_puts(m, BIO_meth_get_puts(s)) != 1 || BIO_meth_set_ctrl(m, BIO_meth_get_ctrl(s)) != 1 ||
+      BIO_meth_set_create(m, BIO_meth_get_create(s)) != 1 ||
+      BIO_meth_set_destroy(m, BIO_meth_get_destroy(s)) != 1) {
+    BIO_meth_free(m);
+    return;
+  }
+  ko_bio = m;
+}
+
+/* Gives t's SSL a ko_bio on fd; 0 or -1. */
+static int ko_tls_bio(ko_tls *t, int fd) {
+  pthread_once(&ko_bio_once, ko_bio_build);
+  BIO *b = ko_bio ? BIO_new(ko_bio) : NULL;
+  if (!b) return -1;
+  BIO_set_fd(b, fd, BIO_NOCLOSE);
+  SSL_set_bio(t->ssl, b, b);
+  return 0;
+}
+
 /* A new context verifying against ca_file (NULL: the system store). */
 static SSL_CTX *ko_ctx_new(const char *ca_file, char *err, size_t errlen) {
   SSL_CTX *c = SSL_CTX_new(TLS_client_method());
@@ -40,6 +92,7 @@ static SSL_CTX *ko_ctx_new(const char *ca_file, char *err, size_t errlen) {
   SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
   SSL_CTX_set_options(c, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
   SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  SSL_CTX_clear_mode(c, SSL_MODE_AUTO_RETRY);   /* back to our loop after each non-data record */
   int ok = ca_file ? SSL_CTX_load_verify_locations(c, ca_file, NULL) : SSL_CTX_set_default_verify_paths(c);
   if (ok != 1) {
     snprintf(err, errlen, "--ca-file %s: not a readable PEM bundle of CA certificates (%s)",
@@ -70,11 +123,15 @@ int ko_tls_setup(const char *ca_file, char *err, size_t errlen) {
 }
 
 /* Waits as OpenSSL asks after result r of an operation: 1 go on, 0 the
-** deadline passed, -1 failed (the SSL error in *code). */
-static int ko_tls_again(ko_tls *t, int r, uint64_t deadline, int *code) {
+** deadline passed, -1 failed (the SSL error in *code). *late counts the
+** turns taken after the deadline: past KO_TLS_LATE_TURNS the loop ends
+** even when the socket is ready (a peer must not hold it with records
+** that carry no data). */
+static int ko_tls_again(ko_tls *t, int r, uint64_t deadline, int *code, unsigned *late) {
   *code = SSL_get_error(t->ssl, r);
   short ev = *code == SSL_ERROR_WANT_READ ? POLLIN : *code == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
   if (!ev) return -1;
+  if (deadline && kp_monotonic_ns() >= deadline && ++*late > KO_TLS_LATE_TURNS) return 0;
   int w = ko_sock_wait(t->fd, ev, deadline);
   if (w < 0) *code = SSL_ERROR_SYSCALL;
   return w;
@@ -139,16 +196,17 @@ ko_tls_rc ko_tls_connect(int fd, const char *name, unsigned flags, const uint8_t
   }
   t->fd = fd;
   ERR_clear_error();
-  if (SSL_set_fd(t->ssl, fd) != 1 || ko_tls_names(t, name, flags, alpn, alpn_len) != 0) {
+  if (ko_tls_bio(t, fd) != 0 || ko_tls_names(t, name, flags, alpn, alpn_len) != 0) {
     snprintf(err, errlen, "TLS: cannot set up the session for '%s': %s", name, ko_ssl_why(why, sizeof why));
     ko_tls_free(t);
     return KO_TLS_FAILED;
   }
+  unsigned late = 0;
   for (;;) {
     errno = 0;
     int r = SSL_connect(t->ssl), code = 0;
     if (r == 1) { *out = t; return KO_TLS_OK; }
-    int w = ko_tls_again(t, r, deadline, &code);
+    int w = ko_tls_again(t, r, deadline, &code, &late);
     if (w > 0) continue;
     ko_tls_rc rc = w == 0 ? KO_TLS_TIMEOUT : ko_tls_failed(t, code, flags, name, err, errlen);
     if (w == 0) snprintf(err, errlen, "the TLS handshake timed out");
@@ -167,6 +225,7 @@ static int ko_tls_errno(int code, char *err, size_t errlen) {
 
 int ko_tls_send(ko_tls *t, const void *p, size_t n, uint64_t deadline, char *err, size_t errlen) {
   const uint8_t *b = p;
+  unsigned late = 0;
   while (n) {
     size_t done = 0;
     int code = 0;
@@ -174,7 +233,7 @@ int ko_tls_send(ko_tls *t, const void *p, size_t n, uint64_t deadline, char *err
     ERR_clear_error();
     int r = SSL_write_ex(t->ssl, b, n, &done);
     if (r == 1) { b += done; n -= done; continue; }
-    int w = ko_tls_again(t, r, deadline, &code);
+    int w = ko_tls_again(t, r, deadline, &code, &late);
     if (w > 0) continue;
     errno = w == 0 ? ETIME : ko_tls_errno(code, err, errlen);
     return -1;
@@ -183,6 +242,7 @@ int ko_tls_send(ko_tls *t, const void *p, size_t n, uint64_t deadline, char *err
 }
 
 long ko_tls_recv(ko_tls *t, void *p, size_t cap, uint64_t deadline, char *err, size_t errlen) {
+  unsigned late = 0;
   for (;;) {
     size_t got = 0;
     int code = 0;
@@ -191,7 +251,7 @@ long ko_tls_recv(ko_tls *t, void *p, size_t cap, uint64_t deadline, char *err, s
     int r = SSL_read_ex(t->ssl, p, cap, &got);
     if (r == 1) return (long)got;
     if (SSL_get_error(t->ssl, r) == SSL_ERROR_ZERO_RETURN) return 0;
-    int w = ko_tls_again(t, r, deadline, &code);
+    int w = ko_tls_again(t, r, deadline, &code, &late);
     if (w > 0) continue;
     errno = w == 0 ? ETIME : ko_tls_errno(code, err, errlen);
     return -1;
@@ -199,6 +259,7 @@ long ko_tls_recv(ko_tls *t, void *p, size_t cap, uint64_t deadline, char *err, s
 }
 
 int ko_tls_poll(ko_tls *t, uint64_t deadline) {
+  unsigned late = 0;
   for (;;) {
     char c;
     size_t got = 0;
@@ -209,7 +270,7 @@ int ko_tls_poll(ko_tls *t, uint64_t deadline) {
     if (r == 1) return 1;
     code = SSL_get_error(t->ssl, r);
     if (code != SSL_ERROR_WANT_READ && code != SSL_ERROR_WANT_WRITE) { ERR_clear_error(); return 1; }
-    int w = ko_tls_again(t, r, deadline, &code);
+    int w = ko_tls_again(t, r, deadline, &code, &late);
     if (w <= 0) return w;
   }
 }

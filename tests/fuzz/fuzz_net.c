@@ -177,7 +177,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (u.is_ip) {   /* no lookup: the literal itself */
       ko_dest out;
       ko_denial d;
-      (void)ko_resolve(&m, &u, &out, &d);
+      (void)ko_resolve(&m, &u, 0, &out, &d);
     }
   } else if (text && !err[0]) {
     abort();

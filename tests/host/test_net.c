@@ -430,13 +430,13 @@ static void test_policy(void) {
   CHECK_INT(out.n, 0);
   ko_deny_format(&a, &d, msg, sizeof msg);
   CHECK_MSG(msg, "outbound connection to https://evil.example.org:443 denied: evil.example.org "
-            "resolves to 169.254.169.254, a link-local address, reached only when allowed_outbound_hosts "
-            "names that address; add \"https://169.254.169.254\" to the app's allowed_outbound_hosts in "
-            "krait.toml");
+            "resolves to a link-local address, reached only when allowed_outbound_hosts names that "
+            "address (the app's log names it)");   /* the guest is not told internal DNS */
   CHECK_INT(t_check(&a, "https://evil.example.org/", lo, 1, &out, &d), KO_DENIED_ADDR);
   CHECK_INT(t_check(&a, "https://api.example.com/", mapped, 1, &out, &d), KO_DENIED_ADDR);
   ko_deny_format(&a, &d, msg, sizeof msg);
-  CHECK_CONTAINS(msg, "api.example.com resolves to 10.0.0.7, a private address");
+  CHECK_CONTAINS(msg, "api.example.com resolves to a private address");
+  CHECK(!strstr(msg, "10.0.0.7"));
   /* the literal grants exactly that address, at its entry's scheme and port */
   CHECK_INT(t_check(&a, "http://127.0.0.1:8081/", lo, 1, &out, &d), KO_ALLOWED);
   CHECK_INT(t_check(&a, "http://169.254.169.254/latest", meta, 1, &out, &d), KO_ALLOWED);
@@ -464,13 +464,13 @@ static void test_policy(void) {
   ko_allow_init(&star, KO_FROM_CLI);
   CHECK_INT(ko_allow_flag(&star, "*", t_err, sizeof t_err), 0);
   CHECK_INT(t_url("http://[::ffff:169.254.169.254]/"), 0);
-  CHECK_INT(ko_resolve(&star, &t_u, &out, &d), KO_DENIED_ADDR);
+  CHECK_INT(ko_resolve(&star, &t_u, 0, &out, &d), KO_DENIED_ADDR);
   ko_deny_format(&star, &d, msg, sizeof msg);
   CHECK_MSG(msg, "outbound connection to http://[::ffff:169.254.169.254]:80 denied: 169.254.169.254 "
             "is a link-local address, reached only when --allow-net names it; add --allow-net "
             "169.254.169.254:80");
   CHECK_INT(t_url("http://8.8.8.8:53/"), 0);
-  CHECK_INT(ko_resolve(&star, &t_u, &out, &d), KO_ALLOWED);
+  CHECK_INT(ko_resolve(&star, &t_u, 0, &out, &d), KO_ALLOWED);
   CHECK_INT(out.port, 53);
   ko_allow_free(&star);
   /* no answer at all */
@@ -501,18 +501,18 @@ static void test_resolve_local(void) {
     ko_allow_init(&a, KO_FROM_CLI);
     CHECK_INT(ko_allow_flag(&a, "localhost:8080", t_err, sizeof t_err), 0);
     CHECK_INT(t_url("http://localhost:8080/"), 0);
-    CHECK_INT(ko_resolve(&a, &t_u, &out, &d), KO_NO_ADDRESS);
+    CHECK_INT(ko_resolve(&a, &t_u, 0, &out, &d), KO_NO_ADDRESS);
     ko_allow_free(&a);
     return;
   }
   ko_allow_init(&a, KO_FROM_CLI);
   CHECK_INT(t_url("http://localhost:8080/"), 0);
-  CHECK_INT(ko_resolve(&a, &t_u, &out, &d), KO_DENIED_EMPTY);
+  CHECK_INT(ko_resolve(&a, &t_u, 0, &out, &d), KO_DENIED_EMPTY);
   ko_deny_format(&a, &d, msg, sizeof msg);
   CHECK_MSG(msg, "outbound connection to http://localhost:8080 denied: krait python has no network "
             "access unless granted with --allow-net HOST[:PORT]; add --allow-net localhost:8080");
   CHECK_INT(ko_allow_flag(&a, "localhost:8080", t_err, sizeof t_err), 0);
-  CHECK_INT(ko_resolve(&a, &t_u, &out, &d), KO_ALLOWED);
+  CHECK_INT(ko_resolve(&a, &t_u, 0, &out, &d), KO_ALLOWED);
   CHECK(out.n >= 1);
   bool v4 = false;
   for (size_t i = 0; i < out.n; i++) {
@@ -523,29 +523,29 @@ static void test_resolve_local(void) {
   /* an entry for the address does not grant the name, and the reverse */
   ko_allow_free(&a);
   CHECK_INT(ko_allow_flag(&a, "127.0.0.1:8080", t_err, sizeof t_err), 0);
-  CHECK_INT(ko_resolve(&a, &t_u, &out, &d), KO_DENIED_HOST);
+  CHECK_INT(ko_resolve(&a, &t_u, 0, &out, &d), KO_DENIED_HOST);
   ko_deny_format(&a, &d, msg, sizeof msg);
   CHECK_MSG(msg, "outbound connection to http://localhost:8080 denied: no --allow-net allows it; add "
             "--allow-net localhost:8080");
   CHECK_INT(t_url("http://127.0.0.1:8080/"), 0);
-  CHECK_INT(ko_resolve(&a, &t_u, &out, &d), KO_ALLOWED);
+  CHECK_INT(ko_resolve(&a, &t_u, 0, &out, &d), KO_ALLOWED);
   CHECK_INT(out.n, 1);
   /* a name allowed by a wildcard resolving to loopback: refused */
   ko_allow_free(&a);
   CHECK_INT(ko_allow_flag(&a, "*", t_err, sizeof t_err), 0);
   CHECK_INT(t_url("http://localhost:8080/"), 0);
-  CHECK_INT(ko_resolve(&a, &t_u, &out, &d), KO_DENIED_ADDR);
+  CHECK_INT(ko_resolve(&a, &t_u, 0, &out, &d), KO_DENIED_ADDR);
   ko_deny_format(&a, &d, msg, sizeof msg);
   CHECK_CONTAINS(msg, "localhost resolves to ");
   CHECK_CONTAINS(msg, "a loopback address, reached only when --allow-net names that address");
   CHECK_INT(t_url("http://0.0.0.0:8080/"), 0);
-  CHECK_INT(ko_resolve(&a, &t_u, &out, &d), KO_DENIED_ADDR);
+  CHECK_INT(ko_resolve(&a, &t_u, 0, &out, &d), KO_DENIED_ADDR);
   ko_allow_free(&a);
   /* a name the resolver does not know (.invalid is never resolved: RFC 6761) */
   ko_allow_init(&a, KO_FROM_MANIFEST);
   CHECK_INT(t_add(&a, "https://*.invalid"), 0);
   CHECK_INT(t_url("https://krait-test.invalid/"), 0);
-  ko_verdict v = ko_resolve(&a, &t_u, &out, &d);
+  ko_verdict v = ko_resolve(&a, &t_u, 0, &out, &d);
   CHECK(v == KO_NO_ADDRESS);
   ko_deny_format(&a, &d, msg, sizeof msg);
   CHECK_CONTAINS(msg, "outbound connection to https://krait-test.invalid:443 failed: cannot resolve "
@@ -561,20 +561,20 @@ static void test_deny_messages(void) {
   char msg[KO_ERR_SIZE];
   ko_allow_init(&a, KO_FROM_MANIFEST);
   CHECK_INT(t_url("https://api.example.com/"), 0);
-  CHECK_INT(ko_resolve(&a, &t_u, &out, &d), KO_DENIED_EMPTY);
+  CHECK_INT(ko_resolve(&a, &t_u, 0, &out, &d), KO_DENIED_EMPTY);
   ko_deny_format(&a, &d, msg, sizeof msg);
   CHECK_MSG(msg, "outbound connection to https://api.example.com:443 denied: the app has no "
             "allowed_outbound_hosts; add \"https://api.example.com\" to the app's allowed_outbound_hosts "
             "in krait.toml");
   CHECK_INT(t_add(&a, "https://other.example.com"), 0);
   CHECK_INT(t_url("http://api.example.com:8080/x"), 0);
-  CHECK_INT(ko_resolve(&a, &t_u, &out, &d), KO_DENIED_HOST);
+  CHECK_INT(ko_resolve(&a, &t_u, 0, &out, &d), KO_DENIED_HOST);
   ko_deny_format(&a, &d, msg, sizeof msg);
   CHECK_MSG(msg, "outbound connection to http://api.example.com:8080 denied: no entry of "
             "allowed_outbound_hosts allows it; add \"http://api.example.com:8080\" to the app's "
             "allowed_outbound_hosts in krait.toml");
   CHECK_INT(t_url("redis://[fd00::5]/"), 0);
-  CHECK_INT(ko_resolve(&a, &t_u, &out, &d), KO_DENIED_HOST);
+  CHECK_INT(ko_resolve(&a, &t_u, 0, &out, &d), KO_DENIED_HOST);
   ko_deny_format(&a, &d, msg, sizeof msg);
   CHECK_CONTAINS(msg, "outbound connection to redis://[fd00::5]:6379 denied");
   CHECK_CONTAINS(msg, "add \"redis://[fd00::5]\" to the app's");

@@ -157,6 +157,25 @@ class IncomingHandler(http.IncomingHandler):
                 db.execute("DELETE FROM notes WHERE name = 'writer'", [])
                 return Response(200, {}, f"fk={fk} rowid={rowid} uncommitted={left.rows[0].values[0].value} "
                                          f"temp={temp.rows[0].values[0].value}".encode())
+            if op == "stmts":   # other requests' SQL text is not readable
+                db.execute("SELECT sql FROM sqlite_stmt", [])
+                return Response(200, {}, b"read sqlite_stmt")
+            if op == "ddlchanges":   # a statement changing no row reports 0 changes
+                import krait_sqlite
+                db.execute("INSERT INTO notes (name) VALUES ('c1'), ('c2'), ('c3')", [])
+                got = [krait_sqlite.execute(db._handle, sql, [], lambda t, v: v)[2] for sql in (
+                    "CREATE TABLE IF NOT EXISTS ddl (x)", "DROP TABLE ddl", "SELECT 1",
+                    "DELETE FROM notes WHERE name IN ('c1', 'c2', 'c3')")]
+                return Response(200, {}, repr(got).encode())
+            if op == "bigtemp":   # grows the temp database, then drops what it made
+                db.execute("CREATE TEMP TABLE big (b)", [])
+                db.execute("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+                           "WHERE x < 40) INSERT INTO big SELECT randomblob(100000) FROM c", [])
+                db.execute("DROP TABLE big", [])
+                return Response(200, {}, b"grew")
+            if op == "temppages":
+                r = db.execute("PRAGMA temp.page_count", [])
+                return Response(200, {}, str(r.rows[0].values[0].value).encode())
             if op == "vacuum":
                 db.execute("VACUUM INTO ?", [Value_Text(q["p"])])
                 return Response(200, {}, b"vacuumed")
@@ -190,6 +209,15 @@ class IncomingHandler(http.IncomingHandler):
             import krait_sqlite
             krait_sqlite.exec_script(db._handle, "SELECT length(hex(zeroblob(4000000)));" * 400)
             return Response(200, {}, b"script ran")
+        if request.uri.endswith("/tempfill"):   # the temp database is capped too
+            from spin_sdk.wit.types import Err
+            db.execute("CREATE TEMP TABLE fill (b BLOB)", [])
+            try:
+                for _ in range(20):
+                    db.execute("INSERT INTO fill VALUES (randomblob(200000))", [])
+            except Err as e:
+                return Response(200, {}, f"{type(e.value).__name__}: {e}".encode())
+            return Response(200, {}, b"filled 4 MB of temp")
         if request.uri.endswith("/fill"):   # grows the file past max_disk_mb
             from spin_sdk.wit.types import Err
             db.execute("CREATE TABLE IF NOT EXISTS fill (b BLOB)", [])
@@ -377,6 +405,13 @@ for i in 1 2 3; do
   curl -s "$U/sp/leave?temp=1" >/dev/null
   check "temp-schema-connection-closed-$i" "$(curl -s "$U/sp/fresh")" "fk=0 rowid=0 uncommitted=0 temp=0"
 done
+check sqlite-stmt-refused "$(curl -s "$U/sp/stmts")" "Error_AccessDenied True: sqlite.execute: reading sqlite_stmt is refused: krait's sqlite binding does not let apps change the connection's safety settings, attach files or reach host pointers (docs/SECURITY.md)"
+check ddl-reports-no-changes "$(curl -s "$U/sp/ddlchanges")" "[0, 0, 0, 3]"
+for i in 1 2 3; do
+  curl -s "$U/sp/bigtemp" >/dev/null
+  got=$(curl -s "$U/sp/temppages")
+  if [ "$got" -le 64 ] 2>/dev/null; then ok "grown-temp-connection-closed-$i ($got pages)"; else bad "grown-temp-connection-closed-$i" "$got"; fi
+done
 check synchronous-full "$(curl -s "$U/sp/pragma?p=synchronous")" "2"
 check journal-wal "$(curl -s "$U/sp/pragma?p=journal_mode")" "wal"
 check attach-made-no-file "$([ -e "$T/attached.db" ] && echo made || echo none)" "none"
@@ -482,6 +517,10 @@ check fuel-only-server-stays-up "$(curl -s "$U/fuel/ok")" "42"
 got=$(curl -s --max-time 30 "$U/disk/fill")
 case $got in "Error_DatabaseFull: "*"database or disk is full (the database may grow to 1 MiB: the app's max_disk_mb"*) ok db-size-capped-by-max-disk-mb ;;
   *) bad db-size-capped-by-max-disk-mb "$got" ;; esac
+
+got=$(curl -s --max-time 30 "$U/disk/tempfill")
+case $got in "Error_DatabaseFull: "*"database or disk is full"*) ok temp-db-capped-by-max-disk-mb ;;
+  *) bad temp-db-capped-by-max-disk-mb "$got" ;; esac
 
 # ---- Cloudflare D1 -------------------------------------------------------------
 check d1-exec "$(curl -s "$U/cf/setup")" "2"
