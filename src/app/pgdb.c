@@ -155,8 +155,9 @@ static int32_t ka_pg_grant(ka_ctx *x, const ka_pgaddr *a, ko_dest *d) {
   ko_url u;
   ko_denial den;
   if (ka_pg_url(a, &u, err, sizeof err) != 0) return ka_fail_call(x, KRAIT_E_INVAL, "%s", err);
-  ko_verdict v = ko_resolve(&x->app->outbound, &u, d, &den);
+  ko_verdict v = ko_resolve(&x->app->outbound, &u, ka_pg_until(x), d, &den);
   if (v == KO_ALLOWED) return 0;
+  if (v == KO_TIMED_OUT) return ka_fail_call(x, KRAIT_E_TIMEOUT, "postgres: resolving %s timed out", u.host);
   ko_deny_format(&x->app->outbound, &den, err, sizeof err);
   return ka_fail_call(x, v == KO_NO_ADDRESS ? KRAIT_E_BACKEND : KRAIT_E_DENIED, "postgres: %s", err);
 }
