@@ -88,10 +88,10 @@
 #                       host's test_app boots apps interpreted)
 #   cluster             one check of three `krait serve` hosts serving one
 #                       artifact behind haproxy, KV in a shared redis-server
-#                       (SQL in a shared PostgreSQL once spin_sdk.postgres
-#                       exists): kill -9 of a host and rolling kill -HUP
+#                       and SQL in a shared PostgreSQL (spin_sdk.postgres):
+#                       kill -9 of a host and rolling kill -HUP
 #                       reloads under a load of writes (tests/cluster/run.sh;
-#                       tier auto; about 25-35 s)
+#                       tier auto; about 30-45 s)
 #   outbound            tests/serve/outbound.sh alone (the net.* operations
 #                       from krait python and serve against real loopback
 #                       servers; also part of serve, so not in TIERS)

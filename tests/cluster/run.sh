@@ -10,8 +10,9 @@
 # is read back; the host rejoins; then each host in turn is reloaded with
 # kill -HUP onto a new artifact version: no request fails, a slow request
 # begun before the signal returns the old version's marker and the next
-# ones the new. CLUSTER_SQL=1/0 forces the SQL part on/off (default: on
-# when python/sdk/spin_sdk/postgres.py exists). Prints "ok NAME" / "FAIL
+# ones the new; then the same writes into a Postgres table with a host
+# killed. CLUSTER_SQL=1/0 forces that SQL part on/off (default: on when
+# python/sdk/spin_sdk/postgres.py exists). Prints "ok NAME" / "FAIL
 # NAME" and ends with "N passed, N failed". Needs build/krait, `make
 # python`, haproxy, redis-server and (SQL) postgresql-15.
 set -u
@@ -246,7 +247,7 @@ if [ "$SQL" = 1 ]; then
   rows=$(psql -At -h 127.0.0.1 -p "$PGP" -U krait -d postgres -c "SELECT count(*) FROM writes WHERE id LIKE 'sql-%'")
   [ "${rows:-0}" -ge "${A:-1}" ] && ok sql-rows-in-postgres || bad sql-rows-in-postgres "$rows rows for $A acknowledged writes"
 else
-  echo "skip sql: python/sdk/spin_sdk/postgres.py is absent (the Postgres binding is not merged); CLUSTER_SQL=1 runs it"
+  echo "skip sql: CLUSTER_SQL=0, or python/sdk/spin_sdk/postgres.py is absent"
 fi
 
 for n in 1 2 3; do kill -TERM "${HPID[$n]}" 2>/dev/null; wait "${HPID[$n]}" 2>/dev/null; done
