@@ -86,6 +86,12 @@
 #                       served under the other
 #   serve-interp        the same on the interpreter (not in TIERS: ~150 s;
 #                       host's test_app boots apps interpreted)
+#   cluster             one check of three `krait serve` hosts serving one
+#                       artifact behind haproxy, KV in a shared redis-server
+#                       and SQL in a shared PostgreSQL (spin_sdk.postgres):
+#                       kill -9 of a host and rolling kill -HUP
+#                       reloads under a load of writes (tests/cluster/run.sh;
+#                       tier auto; about 30-45 s)
 #   outbound            tests/serve/outbound.sh alone (the net.* operations
 #                       from krait python and serve against real loopback
 #                       servers; also part of serve, so not in TIERS)
@@ -104,12 +110,12 @@ include mk/vars.inc
 
 TIERS ?= build unit spec-guard spec-explicit spec-aot-guard spec-aot-explicit wast-own wasi wasi-full guest guest-aot limits limits-aot aot aot-battery wasi-full-aot \
          switch asan-unit asan-spec-guard asan-spec-explicit \
-         fuzz fuzz-guard fuzz-toml fuzz-http fuzz-bundle fuzz-snapshot fuzz-conn fuzz-imports fuzz-aot fuzz-aot-sample fuzz-net fuzz-redis fuzz-pg diff python python-interp cpython host asan-host serve web install
+         fuzz fuzz-guard fuzz-toml fuzz-http fuzz-bundle fuzz-snapshot fuzz-conn fuzz-imports fuzz-aot fuzz-aot-sample fuzz-net fuzz-redis fuzz-pg diff python python-interp cpython host asan-host serve cluster web install
 # Fuzz time inside `make test`: FUZZ_SECONDS when given, 60 s in CI
 # (CI=true), else 15 s. `make fuzz` alone always defaults to 60 s.
 TEST_FUZZ_SECONDS = $(if $(filter command line environment,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),$(if $(filter true,$(CI)),60,15))
 
-.PHONY: test test-full test-serve test-outbound test-http-out test-web test-install test-host test-asan-host test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-fuzz-conn test-fuzz-imports test-fuzz-aot test-fuzz-aot-sample test-fuzz-net test-fuzz-redis test-diff test-python test-python-interp test-cpython test-cpython-interp test-serve-interp test-cpython-full test-build test-unit test-spec-guard test-spec-explicit test-spec-aot-guard test-spec-aot-explicit test-fuzz-pg \
+.PHONY: test test-full test-serve test-cluster test-outbound test-http-out test-web test-install test-host test-asan-host test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-fuzz-conn test-fuzz-imports test-fuzz-aot test-fuzz-aot-sample test-fuzz-net test-fuzz-redis test-diff test-python test-python-interp test-cpython test-cpython-interp test-serve-interp test-cpython-full test-build test-unit test-spec-guard test-spec-explicit test-spec-aot-guard test-spec-aot-explicit test-fuzz-pg \
         test-wasi test-wasi-full test-guest test-guest-aot test-limits test-limits-aot test-aot test-aot-battery test-wasi-full-aot test-python-aot test-asan-unit test-asan-spec-guard \
         test-asan-spec-explicit test-fuzz test-fuzz-guard test-bins asan-test-bins
 
@@ -165,6 +171,10 @@ test-serve: all
 
 test-serve-interp: all
 	$(call kt_tier,serve-interp,env KRAIT_TIER=interp sh tests/serve/tier.sh)
+
+# cluster: several hosts behind haproxy, shared redis-server (and Postgres)
+test-cluster: all
+	$(call kt_tier,cluster,env KRAIT_TIER=auto bash tests/cluster/run.sh)
 
 test-outbound: all
 	$(call kt_tier,outbound,env KRAIT_TIER=auto bash tests/serve/outbound.sh)

@@ -4,6 +4,8 @@
 ** options and usage texts; not finding the SDK or browser (paths.c).
 */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,7 +95,12 @@ const char kc_serve_usage[] =
   "\n"
   "An app's timeout_ms counts from the request's first byte, time waiting\n"
   "for a worker included: a request that waited past it gets 504 unrun.\n"
-  "Stops gracefully on SIGTERM or SIGINT: in-flight requests finish.\n";
+  "Stops gracefully on SIGTERM or SIGINT: in-flight requests finish.\n"
+  "Reloads on SIGHUP: reads the artifacts or krait.toml (and\n"
+  "--variables-file) it was started with again, boots every app, and\n"
+  "serves the new version to new requests while requests under way finish\n"
+  "on the old one. The apps and their routes must stay the same; a reload\n"
+  "that fails (its error logged) keeps the old version serving.\n";
 
 /* The parsed command line. */
 typedef struct kc_serve_opts {
@@ -266,6 +273,16 @@ static void kc_serve_release(kx_serve_opts *so) {
   ku_free(so->web_root);
 }
 
+/* Holds SIGHUP back from the start (the serving thread then takes it
+** from its signalfd): one sent while the apps boot reloads once they
+** serve, instead of killing the server. */
+static void kc_hold_hup(void) {
+  sigset_t hup;
+  sigemptyset(&hup);
+  sigaddset(&hup, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &hup, NULL);
+}
+
 /* Serves the booted apps until the server is stopped; an exit status. */
 static int kc_serve_run(const kx_serve_opts *so, const km_manifest *m, ka_app **apps) {
   char err[1024];
@@ -358,6 +375,7 @@ static int kc_serve_common(int argc, char **argv, bool build) {
   ka_pg_environ_scrub();   /* before any thread: apps' postgres connections never use PG* */
   int rc = kc_serve_parse(&o, argc, argv);
   if (rc >= 0) return rc;
+  if (!build) kc_hold_hup();
   kx_env env = { .use_built = !build, .tier = o.tier };
   env.artifacts = o.ninputs > 0 && kx_is_artifact(o.inputs[0]);
   if (build && env.artifacts) return kc_usage_error("build", kc_build_usage, "%s is already built", o.inputs[0]);
@@ -418,6 +436,9 @@ static int kc_serve_common(int argc, char **argv, bool build) {
   for (int i = 0; ok && i < m->napps; i++) ok = (apps[i] = kx_boot(m, i, &env)) != NULL;
   if (ok && build) rc = kx_build_save(m, apps, &env) == 0 ? KC_EXIT_OK : KC_EXIT_ERROR;
   so.watch = o.watch ? &env : NULL;
+  kx_reload_src reload = { env.artifacts, o.inputs, o.ninputs, path, keys.trust, keys.ntrust, o.variables, &env };
+  so.reload = m->napps ? &reload : NULL;
+  so.take_apps = true;                  /* a replaced version is freed */
   if (ok && !build) rc = kc_serve_run(&so, m, apps);
   if (!build) kc_serve_release(&so);
   for (int i = 0; apps && i < m->napps; i++) ka_app_free(apps[i]);

@@ -95,6 +95,20 @@ int kx_build_save(const km_manifest *m, ka_app **apps, const kx_env *env);
 
 /* ---- serving (serve.c) -------------------------------------------------- */
 
+/* What `krait serve` reads again on SIGHUP: what it was started with. */
+typedef struct kx_reload_src {
+  bool artifacts;              /* the artifacts at paths, else manifest */
+  char **paths;                /* artifacts: as given */
+  int npaths;
+  const char *manifest;        /* else: the krait.toml path */
+  ka_key *const *trust;        /* --trust keys: each artifact checked again */
+  int ntrust;
+  const char *variables;       /* --variables-file (re-read), or NULL */
+  const kx_env *env;           /* the first boot's: python home, SDK, tier,
+                                  access log (stores and values are the
+                                  reload's own) */
+} kx_reload_src;
+
 /* How to serve: the server's config as the command line set it (host,
 ** port, admin, workers, limits, access log, signals; its routes and
 ** metrics are kx_server_new's), and the browser build. */
@@ -110,19 +124,30 @@ typedef struct kx_serve_opts {
                                   in (requests running finish on the old
                                   build; a failed rebuild keeps it). NULL:
                                   no watching */
+  const kx_reload_src *reload; /* SIGHUP reads this again, boots every app
+                                  and swaps the new version in (requests
+                                  running finish on the old one; a failed
+                                  reload keeps it, saying why). NULL: SIGHUP
+                                  is not taken */
+  bool take_apps;              /* kx_server_new takes the apps (setting the
+                                  caller's entries to NULL): each is freed
+                                  once a reload or rebuild replaced it and
+                                  its last request ended, or by
+                                  kx_server_free. false: borrowed */
 } kx_serve_opts;
 
 typedef struct kx_server kx_server;
 
 /* The server of the booted apps of m (apps[i] is m->apps[i], borrowed
-** until kx_server_free): their routes and metrics, the browser build's
+** until kx_server_free, or taken with o->take_apps): their routes and metrics, the browser build's
 ** routes, the listeners bound. NULL with err naming what failed (the
 ** address, out of memory). */
 kx_server *kx_server_new(const kx_serve_opts *o, const km_manifest *m, ka_app **apps, char *err,
                          size_t errlen);
 
 /* Says where it listens, serves (and watches, with o->watch) until the
-** server is stopped (SIGTERM, SIGINT with handle_signals), says so. 0, or
+** server is stopped (SIGTERM, SIGINT with handle_signals), reloading on
+** SIGHUP with o->reload, says so. 0, or
 ** -1 after an error. */
 int kx_server_run(kx_server *s);
 

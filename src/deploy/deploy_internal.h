@@ -54,4 +54,15 @@ kx_watch *kx_watch_start(const km_manifest *m, const kx_env *env, kx_app_route *
 /* Stops the thread (a rebuild under way finishes first). NULL: nothing. */
 void kx_watch_stop(kx_watch *w);
 
+/* reload.c: SIGHUP. A thread that, asked by kx_reload_ask (on the
+** server's loop thread: it only wakes the thread), reads src again, boots
+** every app (each with stores of its own) and, when all booted and their
+** routes are m's, swaps them into routes; NULL after printing why it
+** cannot start. */
+typedef struct kx_reload kx_reload;
+kx_reload *kx_reload_start(const kx_reload_src *src, const km_manifest *m, kx_app_route *routes);
+void kx_reload_ask(void *reload);
+/* Stops the thread (a reload under way finishes first). NULL: nothing. */
+void kx_reload_stop(kx_reload *r);
+
 #endif

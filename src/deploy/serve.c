@@ -1,8 +1,7 @@
 /*
-** serve.c -- a deployment served: each booted app's routes and metrics,
-** the browser build's routes (--playground), then the server run until it
-** is stopped. Does not own the command line (src/cli/serve.c), HTTP
-** (src/serve) or booting (boot.c).
+** serve.c -- a deployment served: each app's routes and metrics, the
+** browser build's (--playground), the server run until stopped (reloading
+** on SIGHUP). Not the command line (src/cli), HTTP (src/serve) or booting.
 */
 #include <stdio.h>
 #include <string.h>
@@ -20,7 +19,15 @@ struct kx_server {
   const char *host, *admin_host;
   const km_manifest *m;
   const kx_env *watch;         /* --watch: rebuild with this */
+  const kx_reload_src *reload_src; /* SIGHUP: reload from this */
+  kx_reload *reload;           /* its thread, while serving */
 };
+
+/* SIGHUP (on the loop thread): wakes the reload thread. */
+static void kx_server_hup(void *data) {
+  kx_server *s = data;
+  if (s->reload) kx_reload_ask(s->reload);
+}
 
 /* Registers app a's metrics into r (its app already set); false when
 ** out of memory. */
@@ -43,7 +50,8 @@ static int kx_routes(kx_server *s, const kx_serve_opts *o, const km_manifest *m,
   s->data = ku_calloc((size_t)m->napps + 1, sizeof *s->data);
   if (!s->routes || !s->data) return -1;
   for (int i = 0; i < m->napps; i++) {
-    if (!(s->data[i].cur = kx_build_new(apps[i], NULL, false))) return -1;
+    if (!(s->data[i].cur = kx_build_new(apps[i], NULL, o->take_apps))) return -1;
+    if (o->take_apps) apps[i] = NULL;   /* the route's build owns it now */
     pthread_mutex_init(&s->data[i].lock, NULL);
     s->ndata++;
     if (!kx_route_metrics(&s->data[i], s->metrics, &m->apps[i])) return -1;
@@ -61,6 +69,7 @@ kx_server *kx_server_new(const kx_serve_opts *o, const km_manifest *m, ka_app **
   char why[512] = "out of memory";
   kx_server *s = ku_calloc(1, sizeof *s);
   int nroutes = -1;
+  if (s && o->reload) sc.on_reload = kx_server_hup, sc.reload_data = s;
   if (s && (s->metrics = sc.metrics = ks_metrics_new())) nroutes = kx_routes(s, o, m, apps);
   if (nroutes >= 0) {
     sc.routes = s->routes;
@@ -76,6 +85,7 @@ kx_server *kx_server_new(const kx_serve_opts *o, const km_manifest *m, ka_app **
   s->admin_host = sc.admin_host;
   s->m = m;
   s->watch = o->watch;
+  s->reload_src = o->reload;
   return s;
 }
 
@@ -86,8 +96,12 @@ int kx_server_run(kx_server *s) {
   if (s->web.root)
     fprintf(stderr, "krait serve: playground at http://%s:%d/web/playground/\n", s->host, ks_server_port(s->srv));
   kx_watch *w = s->watch ? kx_watch_start(s->m, s->watch, s->data) : NULL;
-  int rc = !s->watch || w ? (ks_server_run(s->srv) == 0 ? 0 : -1) : -1;
-  if (rc && (!s->watch || w)) fprintf(stderr, "Error: krait serve: the server could not start its workers\n");
+  s->reload = s->reload_src && (!s->watch || w) ? kx_reload_start(s->reload_src, s->m, s->data) : NULL;
+  bool ready = (!s->watch || w) && (!s->reload_src || s->reload);
+  int rc = ready ? (ks_server_run(s->srv) == 0 ? 0 : -1) : -1;
+  if (rc && ready) fprintf(stderr, "Error: krait serve: the server could not start its workers\n");
+  kx_reload_stop(s->reload);
+  s->reload = NULL;
   kx_watch_stop(w);
   fprintf(stderr, "krait serve: stopped\n");
   return rc;

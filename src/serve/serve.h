@@ -156,6 +156,10 @@ typedef struct ks_config {
   FILE *access_log;             /* NULL: no access log */
   ks_metrics *metrics;          /* NULL: the server makes its own */
   bool handle_signals;          /* SIGTERM/SIGINT (signalfd) stop ks_server_run */
+  void (*on_reload)(void *data); /* with handle_signals: SIGHUP calls it on the
+                                   loop thread (it must not block; a reload
+                                   runs elsewhere). NULL: SIGHUP is not taken */
+  void *reload_data;
 } ks_config;
 
 void ks_config_default(ks_config *c);

@@ -324,12 +324,17 @@ static void on_stop(ks_loop *l, int fd, int mask, void *data) {
   begin_drain(data);
 }
 
-/* SIGTERM/SIGINT via signalfd: the first drains, a second one cuts. */
+/* SIGTERM/SIGINT via signalfd: the first drains, a second one cuts.
+** SIGHUP (taken only with on_reload) asks for a reload, unless draining. */
 static void on_signal(ks_loop *l, int fd, int mask, void *data) {
   KU_UNUSED(l); KU_UNUSED(mask);
   ks_server *s = data;
   struct signalfd_siginfo si;
   while (read(fd, &si, sizeof si) == (ssize_t)sizeof si) {
+    if (si.ssi_signo == SIGHUP) {
+      if (!s->draining) s->cfg.on_reload(s->cfg.reload_data);
+      continue;
+    }
     if (s->draining) force_close(s);
     else begin_drain(s);
   }
@@ -341,13 +346,15 @@ void ks_server_stop(ks_server *s) {
   KU_UNUSED(n);
 }
 
-/* Blocks SIGTERM/SIGINT on this thread (workers inherit it) and routes
-** them to a signalfd; *old keeps the previous mask. */
+/* Blocks SIGTERM/SIGINT (and SIGHUP with on_reload) on this thread
+** (workers inherit it) and routes them to a signalfd; *old keeps the
+** previous mask. */
 static bool watch_signals(ks_server *s, sigset_t *old) {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  if (s->cfg.on_reload) sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, old);
   s->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
   return s->sig_fd >= 0 && ks_loop_watch(s->loop, s->sig_fd, KS_READABLE, on_signal, s) == 0;
