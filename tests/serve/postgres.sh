@@ -61,7 +61,7 @@ PIDS="$PIDS $!"
 
 # ---- the apps -----------------------------------------------------------------
 A=$T/apps
-mkdir -p "$A/pg" "$A/wild" "$A/slow"
+mkdir -p "$A/pg" "$A/wild" "$A/slow" "$A/wsgi" "$A/cf"
 cat >"$A/pg/app.py" <<'EOF'
 from urllib.parse import parse_qs
 from spin_sdk import http, postgres
@@ -166,7 +166,48 @@ class IncomingHandler(http.IncomingHandler):
 EOF
 cp "$A/pg/app.py" "$A/wild/app.py"
 cp "$A/pg/app.py" "$A/slow/app.py"
+cat >"$A/wsgi/app.py" <<'EOF'
+# a WSGI app uses the same Spin module
+from urllib.parse import parse_qs
+from spin_sdk import postgres
+from spin_sdk.wit.imports.rdbms_types import ParameterValue_Int32
+
+def app(environ, start_response):
+    a = parse_qs(environ["QUERY_STRING"])["a"][0]
+    with postgres.open(a) as db:
+        r = db.query("SELECT $1::int * 2 AS twice", [ParameterValue_Int32(21)])
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [f"wsgi {r.columns[0].name}={r.rows[0][0].value}".encode()]
+EOF
+cat >"$A/cf/app.py" <<'EOF'
+# a Cloudflare-style app uses the same Spin module
+from urllib.parse import parse_qs, urlsplit
+from spin_sdk import postgres
+from spin_sdk.wit.imports.rdbms_types import ParameterValue_Str
+from workers import Response
+
+async def on_fetch(request, env):
+    a = parse_qs(urlsplit(request.url).query)["a"][0]
+    with postgres.open(a) as db:
+        r = db.query("SELECT upper($1) AS up", [ParameterValue_Str("cloudflare")])
+    return Response(f"cf {r.columns[0].name}={r.rows[0][0].value}")
+EOF
 cat >"$A/krait.toml" <<EOF
+[[app]]
+name = "wsgi"
+style = "wsgi"
+wsgi = "app:app"
+dir = "wsgi"
+route = "/wsgi/..."
+allowed_outbound_hosts = ["postgres://127.0.0.1:$PGPORT"]
+
+[[app]]
+name = "cf"
+style = "cloudflare"
+dir = "cf"
+route = "/cf/..."
+allowed_outbound_hosts = ["postgres://127.0.0.1:$PGPORT"]
+
 [[app]]
 name = "pg"
 style = "spin"
@@ -208,6 +249,8 @@ get() { curl -s --max-time 20 "$U/$1"; }
 
 # ---- values both ways, query/execute ------------------------------------------
 check setup "$(get "pg/setup?a=$KV")" "ready"
+check wsgi-style "$(get "wsgi/?a=$KV")" "wsgi twice=42"
+check cloudflare-style "$(get "cf/?a=$KV")" "cf up=CLOUDFLARE"
 check execute-count "$(get "pg/put?a=$KV&id=1")" "1"
 check every-type-both-ways "$(get "pg/get?a=$KV&id=1")" \
   "id:INT32,b:BOOLEAN,i2:INT16,i4:INT32,i8:INT64,f4:FLOATING32,f8:FLOATING64,s:STR,v:STR,c:STR,by:BINARY,ts:OTHER|Int32:1 Boolean:True Int16:-32768 Int32:2147483647 Int64:-9223372036854775808 Floating32:1.5 Floating64:-2.25e+300 Str:'héllo ☃' Str:'v' Str:'ab  ' Binary:b\"\\x00\\xff\\x01'\" Unsupported"

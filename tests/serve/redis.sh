@@ -34,7 +34,7 @@ PIDS="$PIDS $!"
 conns() { rc info stats | tr -d '\r' | sed -n 's/^total_connections_received://p'; }
 
 A=$T/apps
-mkdir -p "$A/rd" "$A/any" "$A/none" "$A/slow" "$A/wsgi"
+mkdir -p "$A/rd" "$A/any" "$A/none" "$A/slow" "$A/wsgi" "$A/cf"
 cat >"$A/rd/app.py" <<'EOF'
 import os
 from urllib.parse import parse_qs
@@ -168,7 +168,25 @@ def app(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [body]
 EOF
+cat >"$A/cf/app.py" <<'EOF'
+# a Cloudflare-style app uses the same Spin module
+from spin_sdk import redis
+from workers import Response
+
+async def on_fetch(request, env):
+    port = request.url.split("?", 1)[1]
+    c = redis.open(f"redis://:s3cret@127.0.0.1:{port}")
+    c.set("cf", b"from cloudflare")
+    return Response((c.get("cf") + b" " + str(c.incr("cfn")).encode()).decode())
+EOF
 cat >"$A/krait.toml" <<EOF
+[[app]]
+name = "cf"
+style = "cloudflare"
+dir = "cf"
+route = "/cf/..."
+allowed_outbound_hosts = ["redis://127.0.0.1:$RP"]
+
 [[app]]
 name = "rd"
 style = "spin"
@@ -309,6 +327,7 @@ check server-up-after-limit "$(curl -s "$U/rd/cmd?$R&c=PING")" "Status:'PONG'"
 
 # ---- WSGI --------------------------------------------------------------------------------
 check wsgi "$(curl -s "$U/wsgi/?$RP")" "from wsgi 1"
+check cloudflare "$(curl -s "$U/cf/?$RP")" "from cloudflare 1"
 
 [ "$fail" -eq 0 ] || tail -n 30 "$A/server.log"
 echo "$pass passed, $fail failed"
