@@ -172,12 +172,12 @@ int32_t ka_pg_open(ka_ctx *x, ku_cursor *in, ka_out *out) {
   size_t n = ku_left(in);
   const char *s = (const char *)ku_bytes(in, n), *env = ka_pg_environ_set();
   char err[512];
-  ka_pgaddr *a = ku_malloc(sizeof *a);
   ko_dest d;
   PGconn *pg = NULL;
   int32_t rc = 0;
   struct ka_pgslot *slot = ka_pg_slot(x);
-  if (!slot) return KRAIT_E_TOOBIG;
+  if (!slot) return KRAIT_E_TOOBIG;   /* before anything is allocated */
+  ka_pgaddr *a = ku_malloc(sizeof *a);
   if (!a) return ka_fail_call(x, KRAIT_E_TOOBIG, "postgres.open: out of memory");
   if (env)
     rc = ka_fail_call(x, KRAIT_E_DENIED, "postgres.open: the host's environment sets %s, which "

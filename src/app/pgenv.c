@@ -33,8 +33,14 @@ const char *const ka_pg_environ[] = {
 
 void ka_pg_environ_scrub(void) {
   for (int i = 0; ka_pg_environ[i]; i++) unsetenv(ka_pg_environ[i]);
-  /* GSSAPI authentication, when a server asks for it, finds no ticket */
+  /* GSSAPI authentication, when a server asks for it, finds no ticket, no
+  ** client keytab and no Kerberos configuration (libpq 15 cannot turn GSS
+  ** authentication off: a server the guest chose could otherwise get an
+  ** AP-REQ as the host's principal from a default client keytab) */
   setenv("KRB5CCNAME", "FILE:" KA_PG_NO_FILE, 1);
+  setenv("KRB5_CLIENT_KTNAME", "FILE:" KA_PG_NO_FILE, 1);
+  setenv("KRB5_KTNAME", "FILE:" KA_PG_NO_FILE, 1);
+  setenv("KRB5_CONFIG", KA_PG_NO_FILE, 1);
 }
 
 const char *ka_pg_environ_set(void) {
@@ -42,7 +48,6 @@ const char *ka_pg_environ_set(void) {
     if (getenv(ka_pg_environ[i])) return ka_pg_environ[i];
   return NULL;
 }
-
 /* Settings as they are built: parallel key and value arrays, the text in
 ** out. */
 typedef struct ka_pgset {

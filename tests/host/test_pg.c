@@ -166,6 +166,9 @@ static void test_environ(void) {
   ka_pg_environ_scrub();
   CHECK(ka_pg_environ_set() == NULL);
   CHECK_STR(getenv("KRB5CCNAME"), "FILE:/dev/null/krait-no-file");
+  CHECK_STR(getenv("KRB5_CLIENT_KTNAME"), "FILE:/dev/null/krait-no-file");
+  CHECK_STR(getenv("KRB5_KTNAME"), "FILE:/dev/null/krait-no-file");
+  CHECK_STR(getenv("KRB5_CONFIG"), "/dev/null/krait-no-file");
 }
 
 /* Decodes request bytes [p, p+n): the code, -100 when malformed. */
@@ -256,6 +259,17 @@ static void test_open_refused(void) {
   CHECK_INT(ka_pg_query(&x, &c, &out), KRAIT_E_STATE);
   CHECK(t_contains(x.error, "connection 1 is not open"));
   CHECK(out.len == 0);
+  /* every slot taken: refused before anything is allocated (a guest
+  ** calling open in a loop leaked 4 KB a call) */
+  for (int i = 0; i < KA_PG_MAX_CONNS; i++) x.pg[i].pg = (struct pg_conn *)&x;
+  c = (ku_cursor){ (const uint8_t *)a1, (const uint8_t *)a1 + strlen(a1), (const uint8_t *)a1, "r", &fail };
+  ku_fail_alloc_after(1);                  /* one more allocation, then failures */
+  CHECK_INT(ka_pg_open(&x, &c, &out), KRAIT_E_TOOBIG);
+  void *p = ku_malloc(16);
+  CHECK(p != NULL);                        /* open made none */
+  ku_fail_alloc_after(-1);
+  ku_free(p);
+  for (int i = 0; i < KA_PG_MAX_CONNS; i++) x.pg[i].pg = NULL;
   ka_pg_end(&x);
   ko_allow_free(&app.outbound);
 }
