@@ -28,20 +28,41 @@ _WASI_MISSING = {
 _NATIVE_SUFFIXES = (".so", ".pyd")
 
 
+# Per directory: (its mtime, the module names its native extension files
+# would give). A failed import is often expected (`try: import X`) and may
+# run on every request (posixpath.expanduser imports pwd each time):
+# listing every sys.path directory each time cost ~1 ms per failed import.
+_native_dirs = {}
+
+
+def _native_names(d):
+    """The native extension files in directory D by module name, read again
+    only when D's mtime changed; {} when D cannot be read."""
+    import os
+    try:
+        mtime = os.stat(d or ".").st_mtime_ns
+        cached = _native_dirs.get(d)
+        if cached and cached[0] == mtime:
+            return cached[1]
+        files = {}
+        for f in os.listdir(d or "."):
+            if f.endswith(_NATIVE_SUFFIXES):
+                files.setdefault(f.partition(".")[0], os.path.join(d, f))
+    except (OSError, TypeError):
+        return {}
+    _native_dirs[d] = (mtime, files)
+    return files
+
+
 def _native_file(name, path):
     """The first native extension file for module NAME in the directories
     PATH, or None. Matches NAME.so, NAME.abi3.so and
     NAME.cpython-311-<platform>.so, as CPython's native loader would."""
-    import os
     tail = name.rpartition(".")[2]
     for d in path or ():
-        try:
-            names = os.listdir(d or ".")
-        except (OSError, TypeError):
-            continue
-        for f in names:
-            if f.startswith(tail + ".") and f.endswith(_NATIVE_SUFFIXES):
-                return os.path.join(d, f)
+        native = _native_names(d).get(tail)
+        if native:
+            return native
     return None
 
 
@@ -52,6 +73,12 @@ class KraitImportExplainer:
 
     @classmethod
     def find_spec(cls, name, path=None, target=None):
+        why = _WASI_MISSING.get(name)
+        if why:
+            raise ModuleNotFoundError(
+                f"No module named {name!r}: krait's Python runs in a "
+                f"WebAssembly sandbox (wasm32-wasi), which has no {why}",
+                name=name)
         native = _native_file(name, sys.path if path is None else path)
         if native:
             raise ModuleNotFoundError(
@@ -59,12 +86,6 @@ class KraitImportExplainer:
                 f"module (compiled machine code), which krait's WebAssembly "
                 f"Python cannot load; only pure-Python packages work",
                 name=name, path=native)
-        why = _WASI_MISSING.get(name)
-        if why:
-            raise ModuleNotFoundError(
-                f"No module named {name!r}: krait's Python runs in a "
-                f"WebAssembly sandbox (wasm32-wasi), which has no {why}",
-                name=name)
         return None
 
 

@@ -215,6 +215,21 @@ expect site-packages 0 42 --site-packages sp -c 'import purepkg; print(purepkg.V
 got=$("$K" python --site-packages sp -c 'import fastpkg' 2>&1 </dev/null); rc=$?
 case $got in *_speed.cpython-311-x86_64-linux-gnu.so*"native extension module"*) [ $rc = 1 ] && ok native-ext || bad native-ext "status $rc" ;;
   *) echo "$got" >"$T/err"; bad native-ext "no clear message" ;; esac
+# the explainer reads a directory again once it changed: an extension
+# file that appears after a failed import is named by the next one
+mkdir -p late
+expect native-ext-cache 0 "plain native-extension" --dir late -c '
+import sys, time
+sys.path.insert(0, "late")
+def why(name):
+    try:
+        __import__(name)
+    except ModuleNotFoundError as e:
+        return "native-extension" if "native extension" in str(e) else "plain"
+first = why("lateext")
+time.sleep(0.01)
+open("late/lateext.cpython-311-x86_64-linux-gnu.so", "wb").write(b"\177ELF")
+print(first, why("lateext"))'
 DP=/usr/lib/python3/dist-packages
 if [ -f $DP/flask/__init__.py ]; then
   expect flask 0 "200 hello krait" --site-packages $DP -c '
