@@ -242,6 +242,7 @@ route = "/few/..."
 allowed_outbound_hosts = ["redis://127.0.0.1:$RP"]
 [app.limits]
 max_outbound_connections = 3
+max_outbound_mb = 1
 
 [[app]]
 name = "wsgi"
@@ -332,6 +333,9 @@ check denied-made-no-connection "$((after - before))" "1"
 check outbound-conns-within "$(curl -s "$U/few/opens?$R&n=2")" "opened"
 got=$(curl -s "$U/few/opens?$R&n=3")
 case $got in *"redis.open: this request already opened 3 outbound connections, the most max_outbound_connections"*) ok outbound-conns-over ;; *) bad outbound-conns-over "$got" ;; esac
+check set-2mib-few "$(curl -s "$U/few/setbig?$R&n=$((2 * 1048576))")" "set"   # sent bytes are not counted
+got=$(curl -s "$U/few/getbig?$R")
+case $got in *"redis.command: this request received over 1 MiB, the most max_outbound_mb"*) ok outbound-mb-over ;; *) bad outbound-mb-over "$got" ;; esac
 t0=$(date +%s%N)
 code=$(curl -s --max-time 10 -o "$T/blpop.out" -w '%{http_code}' "$U/slow/cmd?$R&c=BLPOP&args=nolist,30")
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
