@@ -120,6 +120,20 @@ bool ka_out_str(ka_out *o, const void *data, size_t n);
 ** a KRAIT_E_* code with the message in x->error. */
 typedef int32_t (*ka_op_fn)(ka_ctx *x, ku_cursor *in, ka_out *out);
 
+/* netops.c: the request's wait budget, shared by every binding that waits
+** on a server (net.*, redis.*, postgres.*): in an app without timeout_ms,
+** all of a request's waits together take at most net.wait_total_ms
+** (KA_NET_WAIT_TOTAL_MS). ka_wait_end: when a call allowed call_ns must
+** end (the request's deadline; without one, call_ns from now or when the
+** budget is spent, whichever is sooner; 1 once spent). ka_wait_spent:
+** whether it is. ka_wait_timed: runs fn, its time charged to the budget. */
+uint64_t ka_wait_end(ka_ctx *x, uint64_t call_ns);
+bool ka_wait_spent(const ka_ctx *x);
+int32_t ka_wait_timed(ka_ctx *x, ku_cursor *in, ka_out *out, ka_op_fn fn);
+/* Counts a new outbound connection of op (any binding) against the
+** request's max_outbound_connections: 0, or E_TOOBIG naming the key. */
+int32_t ka_net_count_open(ka_ctx *x, const char *op);
+
 /* Records why a call failed (for error_message) and returns code. */
 int32_t ka_fail_call(ka_ctx *x, int32_t code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -13,25 +13,27 @@
 
 /* The operations call runs, by name. A new binding adds its entries here
 ** (and its file); python.wasm needs no change. */
-static const struct { const char *name; ka_op_fn fn; } ka_ops[] = {
-  { "sqlite.open", ka_sql_open },
-  { "sqlite.execute", ka_sql_execute },
-  { "sqlite.exec", ka_sql_exec },
-  { "sqlite.close", ka_sql_close },
-  { "net.connect", ka_net_op_connect },
-  { "net.tls", ka_net_op_tls },
-  { "net.send", ka_net_op_send },
-  { "net.recv", ka_net_op_recv },
-  { "net.poll", ka_net_op_poll },
-  { "net.shutdown", ka_net_op_shutdown },
-  { "net.close", ka_net_op_close },
-  { "redis.open", ka_redis_open },
-  { "redis.command", ka_redis_command },
-  { "redis.close", ka_redis_close },
-  { "postgres.open", ka_pg_open },
-  { "postgres.query", ka_pg_query },
-  { "postgres.execute", ka_pg_execute },
-  { "postgres.close", ka_pg_close },
+/* waits: its time is charged to the request's wait budget (ka_wait_timed;
+** net.* charge their own). */
+static const struct { const char *name; ka_op_fn fn; bool waits; } ka_ops[] = {
+  { "sqlite.open", ka_sql_open, false },
+  { "sqlite.execute", ka_sql_execute, false },
+  { "sqlite.exec", ka_sql_exec, false },
+  { "sqlite.close", ka_sql_close, false },
+  { "net.connect", ka_net_op_connect, false },
+  { "net.tls", ka_net_op_tls, false },
+  { "net.send", ka_net_op_send, false },
+  { "net.recv", ka_net_op_recv, false },
+  { "net.poll", ka_net_op_poll, false },
+  { "net.shutdown", ka_net_op_shutdown, false },
+  { "net.close", ka_net_op_close, false },
+  { "redis.open", ka_redis_open, true },
+  { "redis.command", ka_redis_command, true },
+  { "redis.close", ka_redis_close, true },
+  { "postgres.open", ka_pg_open, true },
+  { "postgres.query", ka_pg_query, true },
+  { "postgres.execute", ka_pg_execute, true },
+  { "postgres.close", ka_pg_close, true },
 };
 
 int32_t ka_fail_call(ka_ctx *x, int32_t code, const char *fmt, ...) {
@@ -70,17 +72,22 @@ static const uint8_t *ka_guest(krait_caller *c, uint32_t ptr, uint32_t len) {
   return krait_memory_data(m) + ptr;
 }
 
-/* The operation named (name, n), or NULL. */
-static ka_op_fn ka_op(const char *name, size_t n) {
+/* The operation named (name, n), or NULL; *waits its table flag. */
+static ka_op_fn ka_op(const char *name, size_t n, bool *waits) {
   for (size_t i = 0; i < sizeof ka_ops / sizeof ka_ops[0]; i++)
-    if (strlen(ka_ops[i].name) == n && memcmp(ka_ops[i].name, name, n) == 0) return ka_ops[i].fn;
+    if (strlen(ka_ops[i].name) == n && memcmp(ka_ops[i].name, name, n) == 0) {
+      *waits = ka_ops[i].waits;
+      return ka_ops[i].fn;
+    }
   return NULL;
 }
 
 /* Runs op on a private copy of the request (the guest's memory may move
-** while the host works), through the bounded cursor; keeps the result in
-** x. The operation's code, or E_INVAL for a malformed request. */
-static int32_t ka_run_op(ka_ctx *x, ka_op_fn op, const char *name, const uint8_t *req, size_t n) {
+** while the host works; wiped after), through the bounded cursor, its
+** time charged to the wait budget when it waits; keeps the result in x.
+** The operation's code, or E_INVAL for a malformed request. */
+static int32_t ka_run_op(ka_ctx *x, ka_op_fn op, bool waits, const char *name, const uint8_t *req,
+                         size_t n) {
   char msg[160];
   ku_fail fail = { .msg = msg, .cap = sizeof msg };
   uint8_t *copy = ku_malloc(n + 1);
@@ -90,13 +97,14 @@ static int32_t ka_run_op(ka_ctx *x, ka_op_fn op, const char *name, const uint8_t
   memcpy(copy, req, n);
   ku_cursor c = { copy, copy + n, copy, name, &fail };
   if (setjmp(fail.jb)) rc = ka_fail_call(x, KRAIT_E_INVAL, "%s: malformed request (%s)", name, msg);
-  else rc = op(x, &c, &out);
+  else rc = waits ? ka_wait_timed(x, &c, &out, op) : op(x, &c, &out);
   if (rc == 0 && out.over)
     rc = ka_fail_call(x, KRAIT_E_TOOBIG, "%s: the result is over the %u-byte limit (%u MiB): "
                       "select fewer rows or columns, or page with LIMIT/OFFSET", name,
                       KRAIT_CALL_MAX_RESULT, KRAIT_CALL_MAX_RESULT >> 20);
   else if (rc == 0 && out.nomem)
     rc = ka_fail_call(x, KRAIT_E_TOOBIG, "%s: out of memory building the result", name);
+  explicit_bzero(copy, n);   /* it may hold a password (redis.open, postgres.open) */
   ku_free(copy);
   ku_free(x->result);
   x->result = NULL;
@@ -123,7 +131,8 @@ int32_t ka_call_on(ka_ctx *x, krait_caller *c, krait_slot *ar) {
   const char *name = (const char *)ka_guest(c, (uint32_t)ar[0].i32, (uint32_t)ar[1].i32);
   const uint8_t *req = ka_guest(c, (uint32_t)ar[2].i32, (uint32_t)ar[3].i32);
   uint32_t nlen = (uint32_t)ar[1].i32;
-  ka_op_fn op = name ? ka_op(name, nlen) : NULL;
+  bool waits = false;
+  ka_op_fn op = name ? ka_op(name, nlen, &waits) : NULL;
   if (!name || !req) ar[0].i32 = ka_fail_call(x, KRAIT_E_INVAL, "call: buffer outside memory");
   else if (x->cli && !ka_cli_op(name, nlen))
     ar[0].i32 = ka_fail_call(x, KRAIT_E_NOSYS, "%.*s: not running under krait serve (krait python "
@@ -142,7 +151,7 @@ int32_t ka_call_on(ka_ctx *x, krait_caller *c, krait_slot *ar) {
   else {
     char shown[65];
     snprintf(shown, sizeof shown, "%.*s", (int)nlen, name);
-    ar[0].i32 = ka_run_op(x, op, shown, req, (uint32_t)ar[3].i32);
+    ar[0].i32 = ka_run_op(x, op, waits, shown, req, (uint32_t)ar[3].i32);
   }
   return ar[0].i32;
 }

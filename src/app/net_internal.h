@@ -90,4 +90,5 @@ void ka_net_begin(ka_net *n, const ko_allow *allow, bool cli, uint32_t max_opene
                   uint64_t max_bytes);
 void ka_net_end(ka_net *n);
 
+
 #endif

@@ -69,12 +69,40 @@ static uint64_t ka_net_deadline(ka_ctx *x, uint32_t ms) {
   return d;
 }
 
-/* Runs net.* operation fn, its time charged to the request's waits. */
-static int32_t ka_net_timed(ka_ctx *x, ku_cursor *in, ka_out *out, ka_op_fn fn) {
+uint64_t ka_wait_end(ka_ctx *x, uint64_t call_ns) {
+  uint64_t now = kp_monotonic_ns(), end = now + call_ns;
+  if (x->deadline) return x->deadline;
+  if (x->net.wait_total_ms) {
+    uint64_t total = (uint64_t)x->net.wait_total_ms * 1000000u;
+    uint64_t t = now + (x->net.waited_ns < total ? total - x->net.waited_ns : 0);
+    if (t < end) end = t;
+  }
+  return end > now ? end : 1;   /* 1: already past */
+}
+
+bool ka_wait_spent(const ka_ctx *x) {
+  return !x->deadline && x->net.wait_total_ms &&
+         x->net.waited_ns >= (uint64_t)x->net.wait_total_ms * 1000000u;
+}
+
+int32_t ka_wait_timed(ka_ctx *x, ku_cursor *in, ka_out *out, ka_op_fn fn) {
   uint64_t t0 = kp_monotonic_ns();
   int32_t rc = fn(x, in, out);
   x->net.waited_ns += kp_monotonic_ns() - t0;
   return rc;
+}
+
+int32_t ka_net_count_open(ka_ctx *x, const char *op) {
+  if (x->net.max_opened && x->net.opened >= x->net.max_opened)
+    return ka_fail_call(x, KRAIT_E_TOOBIG, "%s: this request already opened %u outbound connections, "
+                        "the most " KO_KEY_CONNS " (in [app.limits]) allows", op, x->net.max_opened);
+  x->net.opened++;
+  return 0;
+}
+
+/* Runs net.* operation fn, its time charged to the request's waits. */
+static int32_t ka_net_timed(ka_ctx *x, ku_cursor *in, ka_out *out, ka_op_fn fn) {
+  return ka_wait_timed(x, in, out, fn);
 }
 
 /* E_TIMEOUT for op, saying which time ran out. */

@@ -31,8 +31,8 @@ enum { KA_PGT_BOOLEAN = 0, KA_PGT_INT16 = 2, KA_PGT_INT32 = 3, KA_PGT_INT64 = 4,
 static atomic_int ka_pg_cancels;
 
 /* The monotonic time this call may wait until. */
-static uint64_t ka_pg_until(const ka_ctx *x) {
-  return x->deadline ? x->deadline : kp_monotonic_ns() + KA_PG_MAX_WAIT_NS;
+static uint64_t ka_pg_until(ka_ctx *x) {
+  return ka_wait_end(x, KA_PG_MAX_WAIT_NS);   /* within the request's wait budget */
 }
 
 /* Waits for events on pg's socket until `until`: the events seen, 0 when
@@ -187,6 +187,7 @@ int32_t ka_pg_open(ka_ctx *x, ku_cursor *in, ka_out *out) {
   if (!rc) rc = ka_pg_grant(x, a, &d);
   if (!rc && x->deadline && kp_monotonic_ns() >= x->deadline)
     rc = ka_fail_call(x, KRAIT_E_TIMEOUT, "postgres.open: the request's deadline has passed");
+  if (!rc) rc = ka_net_count_open(x, "postgres.open");   /* max_outbound_connections */
   if (!rc) rc = ka_pg_connect(x, a, &d, ka_pg_until(x), &pg);
   ku_free(a);
   if (rc) return rc;

@@ -30,42 +30,88 @@ struct ka_redisconn {
   char broken[sizeof ((ka_ctx *)0)->error];  /* then: why (x->error) */
 };
 
-/* When the current call must be done: the request's deadline, or
-** KA_REDIS_CALL_NS from now without one. */
-static uint64_t ka_redis_end_ns(const ka_ctx *x) {
-  return x->deadline ? x->deadline : kp_monotonic_ns() + KA_REDIS_CALL_NS;
+/* When the current call must be done: the request's deadline, or, without
+** one, KA_REDIS_CALL_NS from now within the request's wait budget. */
+static uint64_t ka_redis_end_ns(ka_ctx *x) {
+  return ka_wait_end(x, KA_REDIS_CALL_NS);
 }
 
-/* The time left until end in tv (at least 1 ms: a zero socket timeout
-** would mean none); false once end has passed. */
-static bool ka_redis_left(uint64_t end, struct timeval *tv) {
-  uint64_t now = kp_monotonic_ns(), us;
-  if (now >= end) return false;
-  us = (end - now + 999) / 1000;
-  if (us < 1000) us = 1000;
-  tv->tv_sec = (time_t)(us / 1000000);
-  tv->tv_usec = (suseconds_t)(us % 1000000);
-  return true;
+/* The milliseconds left until end (at least 1), or 0 once it has passed. */
+static int ka_redis_ms_left(uint64_t end) {
+  uint64_t now = kp_monotonic_ns();
+  if (now >= end) return 0;
+  uint64_t ms = (end - now + 999999) / 1000000;
+  return ms > INT32_MAX ? INT32_MAX : (int)ms;
 }
 
-/* The failure of an I/O step: E_TIMEOUT once end has passed (the socket
-** timeout is the time left), else E_BACKEND with hiredis' reason. */
-static int32_t ka_redis_io_fail(ka_ctx *x, redisContext *c, uint64_t end, const char *op) {
-  if (kp_monotonic_ns() >= end || (c && c->err == REDIS_ERR_IO && c->errstr[0] &&
-                                    strstr(c->errstr, "temporarily unavailable"))) {
-    if (x->deadline)
-      return ka_fail_call(x, KRAIT_E_TIMEOUT, "%s: the request's deadline passed while waiting for "
-                          "the Redis server (the app's timeout_ms, %llu ms)", op,
-                          (unsigned long long)(x->app->timeout_ns / 1000000));
-    return ka_fail_call(x, KRAIT_E_TIMEOUT, "%s: no reply from the Redis server within %llu s (the "
-                        "limit per call of an app without timeout_ms)", op, KA_REDIS_CALL_NS / 1000000000ull);
+/* E_TIMEOUT for op once end has passed, saying which time ran out. */
+static int32_t ka_redis_timeout(ka_ctx *x, const char *op, const char *what) {
+  if (x->deadline)
+    return ka_fail_call(x, KRAIT_E_TIMEOUT, "%s: the request's deadline passed while %s (the app's "
+                        "timeout_ms, %llu ms)", op, what, (unsigned long long)(x->app->timeout_ns / 1000000));
+  return ka_fail_call(x, KRAIT_E_TIMEOUT, "%s: timed out while %s: an app without timeout_ms (in "
+                      "[app.limits]) may wait %llu s per call and %u ms in all per request", op, what,
+                      KA_REDIS_CALL_NS / 1000000000ull, x->net.wait_total_ms);
+}
+
+/* Waits until fd is ready for events or end passes: 1 ready, 0 timed out,
+** -1 with errno. */
+static int ka_redis_wait(int fd, short events, uint64_t end) {
+  for (;;) {
+    struct pollfd p = { .fd = fd, .events = events };
+    int ms = ka_redis_ms_left(end);
+    if (!ms) return 0;
+    int n = poll(&p, 1, ms);
+    if (n > 0) return 1;
+    if (n < 0 && errno != EINTR) return -1;
   }
-  return ka_fail_call(x, KRAIT_E_BACKEND, "%s: %s", op, c && c->errstr[0] ? c->errstr : "connection lost");
+}
+
+/* Sends buf[0..n) on fd by end. send with MSG_NOSIGNAL, so a reset peer
+** is an error here, never a SIGPIPE whatever the process's disposition. */
+static int32_t ka_redis_send(ka_ctx *x, int fd, const char *buf, size_t n, uint64_t end, const char *op) {
+  size_t off = 0;
+  while (off < n) {
+    ssize_t w = send(fd, buf + off, n - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w > 0) { off += (size_t)w; continue; }
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+      return ka_fail_call(x, KRAIT_E_BACKEND, "%s: sending to the Redis server: %s", op, strerror(errno));
+    int r = ka_redis_wait(fd, POLLOUT, end);
+    if (r == 0) return ka_redis_timeout(x, op, "sending to the Redis server");
+    if (r < 0) return ka_fail_call(x, KRAIT_E_BACKEND, "%s: poll: %s", op, strerror(errno));
+  }
+  return 0;
+}
+
+/* Receives what the server has sent into c's reader by end, counted
+** against the request's max_outbound_mb. */
+static int32_t ka_redis_recv(ka_ctx *x, redisContext *c, uint64_t end, const char *op) {
+  char buf[16384];
+  for (;;) {
+    ssize_t n = recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n == 0) return ka_fail_call(x, KRAIT_E_BACKEND, "%s: the Redis server closed the connection", op);
+    if (n > 0) {
+      x->net.received += (uint64_t)n;
+      if (x->net.max_bytes && x->net.received > x->net.max_bytes)
+        return ka_fail_call(x, KRAIT_E_TOOBIG, "%s: this request received over %llu MiB, the most "
+                            KO_KEY_MB " (in [app.limits]) allows", op,
+                            (unsigned long long)(x->net.max_bytes >> 20));
+      if (redisReaderFeed(c->reader, buf, (size_t)n) != REDIS_OK)
+        return ka_fail_call(x, KRAIT_E_TOOBIG, "%s: out of memory for the reply", op);
+      return 0;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK)
+      return ka_fail_call(x, KRAIT_E_BACKEND, "%s: receiving from the Redis server: %s", op, strerror(errno));
+    int r = ka_redis_wait(c->fd, POLLIN, end);
+    if (r == 0) return ka_redis_timeout(x, op, "waiting for the Redis server's reply");
+    if (r < 0) return ka_fail_call(x, KRAIT_E_BACKEND, "%s: poll: %s", op, strerror(errno));
+  }
 }
 
 /* Reads one reply into k by end (the reader bound to k). */
 static int32_t ka_redis_read(ka_ctx *x, redisContext *c, ka_redis_sink *k, uint64_t end, const char *op) {
-  struct timeval tv;
   bool whole = false;
   for (;;) {
     int rc = ka_redis_reader_next(c->reader, k, &whole);
@@ -75,24 +121,26 @@ static int32_t ka_redis_read(ka_ctx *x, redisContext *c, ka_redis_sink *k, uint6
     if (rc == KA_REDIS_PROTOCOL)
       return ka_fail_call(x, KRAIT_E_BACKEND, "%s: the server's reply is not RESP2: %s", op, c->reader->errstr);
     if (whole) return 0;
-    if (!ka_redis_left(end, &tv) || redisSetTimeout(c, tv) != REDIS_OK || redisBufferRead(c) != REDIS_OK)
-      return ka_redis_io_fail(x, c, end, op);
+    int32_t e = ka_redis_recv(x, c, end, op);
+    if (e) return e;
   }
 }
 
 /* Sends cmd on c and reads its one reply into out, each step bounded by
-** end. 0, or a KRAIT_E_* with x->error; after a failure c's stream is out
-** of step and the caller drops it. */
+** end. The command is formatted and sent here (hiredis only parses), its
+** buffer wiped after (AUTH's holds the password). 0, or a KRAIT_E_* with
+** x->error; after a failure c's stream is out of step and the caller
+** drops it. */
 static int32_t ka_redis_roundtrip(ka_ctx *x, redisContext *c, const ka_redis_cmd *cmd, uint64_t end,
                                   ka_out *out, const char *op) {
   ka_redis_sink k = { out, 0 };
-  struct timeval tv;
-  int sent = 0;
-  if (redisAppendCommandArgv(c, cmd->argc, cmd->argv, cmd->len) != REDIS_OK)
-    return ka_fail_call(x, KRAIT_E_TOOBIG, "%s: out of memory for the command", op);
-  while (!sent)
-    if (!ka_redis_left(end, &tv) || redisSetTimeout(c, tv) != REDIS_OK || redisBufferWrite(c, &sent) != REDIS_OK)
-      return ka_redis_io_fail(x, c, end, op);
+  char *wire = NULL;
+  long long n = redisFormatCommandArgv(&wire, cmd->argc, cmd->argv, cmd->len);
+  if (n < 0 || !wire) return ka_fail_call(x, KRAIT_E_TOOBIG, "%s: out of memory for the command", op);
+  int32_t sent = ka_redis_send(x, c->fd, wire, (size_t)n, end, op);
+  explicit_bzero(wire, (size_t)n);
+  redisFreeCommand(wire);
+  if (sent) return sent;
   ka_redis_reader_bind(c->reader, &k);
   int32_t rc = ka_redis_read(x, c, &k, end, op);
   ka_redis_reader_bind(c->reader, NULL);   /* k is about to go */
@@ -166,17 +214,11 @@ static int32_t ka_redis_handshake(ka_ctx *x, redisContext *c, const char *s, con
   return rc;
 }
 
-/* The milliseconds left until end (at least 1), or 0 once it has passed. */
-static int ka_redis_ms_left(uint64_t end) {
-  uint64_t now = kp_monotonic_ns();
-  if (now >= end) return 0;
-  uint64_t ms = (end - now + 999999) / 1000000;
-  return ms > INT32_MAX ? INT32_MAX : (int)ms;
-}
-
-/* A blocking TCP socket connected to a:port by end (the address itself:
-** nothing is resolved), or -1 with the reason in why. */
-static int ka_redis_dial(const ko_addr *a, uint16_t port, uint64_t end, char *why, size_t cap) {
+/* A TCP socket connected to a:port by end (the address itself:
+** nothing is resolved), or -1 with the reason in why (and *timed_out
+** when end passed). */
+static int ka_redis_dial(const ko_addr *a, uint16_t port, uint64_t end, char *why, size_t cap,
+                         bool *timed_out) {
   struct sockaddr_in6 s6 = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
   struct sockaddr_in s4 = { .sin_family = AF_INET, .sin_port = htons(port) };
   const struct sockaddr *sa = a->family == 4 ? (const struct sockaddr *)&s4 : (const struct sockaddr *)&s6;
@@ -192,7 +234,7 @@ static int ka_redis_dial(const ko_addr *a, uint16_t port, uint64_t end, char *wh
   if (connect(fd, sa, sl) != 0 && errno != EINPROGRESS) err = errno;
   while (!err) {
     struct pollfd p = { .fd = fd, .events = POLLOUT };
-    if (!(ms = ka_redis_ms_left(end))) { err = ETIMEDOUT; break; }
+    if (!(ms = ka_redis_ms_left(end))) { err = ETIMEDOUT; *timed_out = true; break; }
     int n = poll(&p, 1, ms);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) err = errno;
@@ -212,12 +254,14 @@ static int ka_redis_dial(const ko_addr *a, uint16_t port, uint64_t end, char *wh
 /* Connects to the first of d's checked addresses that answers (never the
 ** name: the sockets are made here, hiredis gets the connected one), by
 ** end; NULL with the reason in why. */
-static redisContext *ka_redis_connect(const ko_dest *d, uint64_t end, char *why, size_t cap) {
+static redisContext *ka_redis_connect(const ko_dest *d, uint64_t end, char *why, size_t cap,
+                                      bool *timed_out) {
   char reason[160];
   snprintf(why, cap, "no address");
   for (size_t i = 0; i < d->n; i++) {
     char text[KO_ADDR_TEXT];
-    int fd = ka_redis_dial(&d->addr[i], d->port, end, reason, sizeof reason);
+    if (*timed_out) break;
+    int fd = ka_redis_dial(&d->addr[i], d->port, end, reason, sizeof reason, timed_out);
     redisContext *c = fd >= 0 ? redisConnectFd(fd) : NULL;
     if (c && !c->err) return c;
     if (c) redisFree(c);
@@ -242,7 +286,7 @@ static int ka_redis_slot(ka_ctx *x) {
 static int32_t ka_redis_bad_address(ka_ctx *x, const char *s, size_t n) {
   char err[KO_ERR_SIZE];
   const char *sep = memmem(s, n, "://", 3), *from = sep ? sep + 3 : s, *at = NULL;
-  for (const char *p = from; p < s + n && *p != '/' && *p != '?' && *p != '#'; p++)
+  for (const char *p = from; p < s + n; p++)   /* the last '@' anywhere: a password may hold / ? # */
     if (*p == '@') at = p;
   size_t head = (size_t)(from - s), tail = at ? n - (size_t)(at - s) : 0;
   char *shown = at ? ku_malloc(head + 3 + tail) : NULL;
@@ -311,7 +355,10 @@ int32_t ka_redis_open(ka_ctx *x, ku_cursor *in, ka_out *out) {
   if (slot < 0)
     return ka_fail_call(x, KRAIT_E_TOOBIG, "redis: %d connections are open in this request (the "
                         "limit): close one first", KA_REDIS_MAX_CONNS);
-  redisContext *c = ka_redis_connect(&d, end, why, sizeof why);
+  if ((rc = ka_net_count_open(x, op)) != 0) return rc;   /* max_outbound_connections */
+  bool timed_out = false;
+  redisContext *c = ka_redis_connect(&d, end, why, sizeof why, &timed_out);
+  if (!c && timed_out) return ka_redis_timeout(x, op, "connecting");
   if (!c) return ka_fail_call(x, KRAIT_E_BACKEND, "%s: cannot connect to %s: %s", op, u.host, why);
   if ((rc = ka_redis_handshake(x, c, s, &u, db, end)) != 0) { redisFree(c); return rc; }
   x->rconns[slot] = (struct ka_redisconn){ .open = true, .c = c };

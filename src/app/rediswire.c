@@ -68,12 +68,27 @@ void ka_redis_reader_bind(redisReader *r, ka_redis_sink *k) {
   r->privdata = k;
 }
 
+/* Gives back the reader's buffer after a large reply: hiredis drops the
+** parsed bytes without shrinking it (and frees it only when empty at the
+** next feed), so a 16 MiB reply would stay allocated for the connection's
+** life. Over maxbuf spare bytes, the unparsed rest moves to a fresh copy. */
+static void ka_redis_reader_trim(redisReader *r) {
+  size_t keep = r->maxbuf ? r->maxbuf : REDIS_READER_MAX_BUF;
+  if (sdsavail(r->buf) + r->pos <= keep) return;
+  sds rest = sdsnewlen(r->buf + r->pos, r->len - r->pos);
+  if (!rest) return;   /* kept as it is: only memory, not correctness */
+  sdsfree(r->buf);
+  r->buf = rest;
+  r->pos = 0;
+  r->len = sdslen(rest);
+}
+
 int ka_redis_reader_next(redisReader *r, ka_redis_sink *k, bool *done) {
   void *reply = NULL;
   *done = false;
   if (redisReaderGetReply(r, &reply) != REDIS_OK)
     return k->out->over || k->out->nomem ? KA_REDIS_OVER : KA_REDIS_PROTOCOL;
-  if (reply) { *done = true; return 0; }
+  if (reply) { *done = true; ka_redis_reader_trim(r); return 0; }
   if (r->len - r->pos > KA_REDIS_MAX_PENDING) return KA_REDIS_OVER;
   return 0;
 }

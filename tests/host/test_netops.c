@@ -532,6 +532,36 @@ static void test_budget(void) {
   close(l);
 }
 
+/* The wait budget the redis and postgres bindings share with net.*: a call
+** ends by the request's deadline when there is one, else by call_ns or the
+** budget's rest, whichever is sooner; a spent budget ends it at once. Each
+** binding's connections count against max_outbound_connections. */
+static void test_shared_budget(void) {
+  ka_ctx x;
+  memset(&x, 0, sizeof x);
+  ka_net_begin(&x.net, &t_allow, false, 2, 4, 0);
+  uint64_t total = (uint64_t)KA_NET_WAIT_TOTAL_MS * 1000000u, call = 30ull * 1000000000u;
+  uint64_t now = kp_monotonic_ns(), end = ka_wait_end(&x, call);
+  CHECK(end >= now + call && end < now + call + 1000000000u);
+  x.net.waited_ns = total - 100000000u;   /* 100 ms left */
+  now = kp_monotonic_ns();
+  end = ka_wait_end(&x, call);
+  CHECK(end >= now + 90000000u && end <= now + 110000000u);
+  CHECK(!ka_wait_spent(&x));
+  x.net.waited_ns = total;
+  CHECK(ka_wait_end(&x, call) <= kp_monotonic_ns());
+  CHECK(ka_wait_spent(&x));
+  x.deadline = kp_monotonic_ns() + 5000000000u;   /* a deadline rules */
+  CHECK(ka_wait_end(&x, call) == x.deadline);
+  CHECK(!ka_wait_spent(&x));
+  CHECK_INT(ka_net_count_open(&x, "redis.open"), 0);
+  CHECK_INT(ka_net_count_open(&x, "postgres.open"), 0);
+  CHECK_INT(ka_net_count_open(&x, "redis.open"), KRAIT_E_TOOBIG);
+  CHECK_CONTAINS(x.error, "redis.open: this request already opened 2 outbound connections, the most "
+                 "max_outbound_connections");
+  ka_net_end(&x.net);
+}
+
 /* TLS against servers that do not speak it: a garbage answer fails the
 ** handshake (E_TLS, not "certificate verify failed"), a silent one times
 ** out; a failed connection takes no I/O, and TLS starts once. */
@@ -804,6 +834,7 @@ int main(void) {
   RUN(test_deadline);
   RUN(test_lookup_deadline);
   RUN(test_budget);
+  RUN(test_shared_budget);
   RUN(test_tls_failures);
   RUN(test_tls);
   ka_net_end(&t_x.net);

@@ -4,7 +4,13 @@
 ** (whole, split, over the limits, not RESP); ku_unescape of credentials.
 */
 #include "test.h"
+#include <arpa/inet.h>
 #include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "app/app_internal.h"
 #include "../../python/c/krait_abi.h"
@@ -200,6 +206,89 @@ static void test_unescape(void) {
   CHECK(out[0] == 0 && out[1] == 'x');
 }
 
+/* After a large reply the reader gives its buffer back (hiredis alone keeps
+** the whole reply's allocation until the next feed): at most maxbuf spare,
+** and bytes of the next reply already read are kept. */
+static void test_reader_trim(void) {
+  size_t n = 4u << 20;
+  char *wire = ku_malloc(n + 64);
+  int head = snprintf(wire, 64, "$%zu\r\n", n);
+  memset(wire + head, 'v', n);
+  memcpy(wire + head + n, "\r\n+NE", 5);   /* and the start of the next reply */
+  redisReader *r = redisReaderCreate();
+  ka_out out = { 0 };
+  ka_redis_sink k = { &out, 0 };
+  bool done = false;
+  ka_redis_reader_bind(r, &k);
+  CHECK_INT(redisReaderFeed(r, wire, (size_t)head + n + 5), REDIS_OK);
+  CHECK_INT(ka_redis_reader_next(r, &k, &done), 0);
+  CHECK(done);
+  CHECK(sdsalloc(r->buf) <= r->maxbuf);
+  CHECK(r->len - r->pos == 3 && !memcmp(r->buf + r->pos, "+NE", 3));
+  redisReaderFeed(r, "XT\r\n", 4);
+  CHECK_INT(ka_redis_reader_next(r, &k, &done), 0);
+  CHECK(done);
+  CHECK(out.len > 5 && out.p[out.len - 9] == KA_REDIS_STATUS && !memcmp(out.p + out.len - 4, "NEXT", 4));
+  ka_redis_reader_bind(r, NULL);
+  redisReaderFree(r);
+  ku_free(out.p);
+  ku_free(wire);
+}
+
+/* A server that accepts one connection and closes it at once. */
+static void *t_closer(void *arg) {
+  int c = accept(*(int *)arg, NULL, NULL);
+  if (c >= 0) close(c);
+  return NULL;
+}
+
+/* A command sent to a server that has gone (it closed, then reset the
+** stream) fails as E_BACKEND; SIGPIPE is left at its default, so a write
+** that raised it would kill this test. */
+static void test_no_sigpipe(void) {
+  struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+  socklen_t sl = sizeof sa;
+  int l = socket(AF_INET, SOCK_STREAM, 0);
+  CHECK(l >= 0 && bind(l, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(l, 4) == 0);
+  getsockname(l, (struct sockaddr *)&sa, &sl);
+  signal(SIGPIPE, SIG_DFL);
+  char url[64], err[KO_ERR_SIZE];
+  snprintf(url, sizeof url, "redis://127.0.0.1:%u", (unsigned)ntohs(sa.sin_port));
+  ka_app app = { .name = "t", .log = stderr };
+  ko_allow_init(&app.outbound, KO_FROM_MANIFEST);
+  CHECK_INT(ko_allow_add(&app.outbound, url, strlen(url), err, sizeof err), 0);
+  ka_ctx x = { .app = &app };
+  ka_net_begin(&x.net, &app.outbound, false, 0, 4, 0);
+  pthread_t th;
+  pthread_create(&th, NULL, t_closer, &l);
+  ka_out out = { 0 };
+  ku_fail fail = { .msg = t_msg, .cap = sizeof t_msg };
+  ku_cursor in = { (const uint8_t *)url, (const uint8_t *)url + strlen(url), (const uint8_t *)url, "redis.open", &fail };
+  CHECK_INT(ka_redis_open(&x, &in, &out), 0);
+  pthread_join(th, NULL);
+  usleep(20000);   /* its FIN has arrived */
+  uint32_t h;
+  memcpy(&h, out.p, 4);
+  size_t big = 8u << 20, n = 0;
+  uint8_t *req = ku_malloc(big + 64);
+  n = t_u32(req, n, h);
+  n = t_u32(req, n, 3);
+  n = t_u32(req, n, 3); memcpy(req + n, "SET", 3); n += 3;
+  n = t_u32(req, n, 1); req[n++] = 'k';
+  n = t_u32(req, n, (uint32_t)big); memset(req + n, 'v', big); n += big;
+  ku_cursor cmd = { req, req + n, req, "redis.command", &fail };
+  ka_out reply = { 0 };
+  CHECK_INT(ka_redis_command(&x, &cmd, &reply), KRAIT_E_BACKEND);
+  CHECK(strstr(x.error, "redis.command: ") == x.error);
+  ka_redis_end(&x);
+  ka_net_end(&x.net);
+  ko_allow_free(&app.outbound);
+  ku_free(req);
+  ku_free(out.p);
+  ku_free(reply.p);
+  close(l);
+}
+
 int main(void) {
   RUN(test_unescape);
   RUN(test_decode_good);
@@ -208,5 +297,7 @@ int main(void) {
   RUN(test_reply_types);
   RUN(test_reply_limits);
   RUN(test_reply_bad);
+  RUN(test_reader_trim);
+  RUN(test_no_sigpipe);
   return t_summary();
 }

@@ -61,7 +61,7 @@ PIDS="$PIDS $!"
 
 # ---- the apps -----------------------------------------------------------------
 A=$T/apps
-mkdir -p "$A/pg" "$A/wild" "$A/slow" "$A/wsgi" "$A/cf"
+mkdir -p "$A/pg" "$A/wild" "$A/slow" "$A/wsgi" "$A/cf" "$A/few"
 cat >"$A/pg/app.py" <<'EOF'
 from urllib.parse import parse_qs
 from spin_sdk import http, postgres
@@ -166,6 +166,7 @@ class IncomingHandler(http.IncomingHandler):
 EOF
 cp "$A/pg/app.py" "$A/wild/app.py"
 cp "$A/pg/app.py" "$A/slow/app.py"
+cp "$A/pg/app.py" "$A/few/app.py"
 cat >"$A/wsgi/app.py" <<'EOF'
 # a WSGI app uses the same Spin module
 from urllib.parse import parse_qs
@@ -221,6 +222,15 @@ style = "spin"
 dir = "wild"
 route = "/wild/..."
 allowed_outbound_hosts = ["postgres://*:$CPORT", "postgres://*:$PGPORT"]
+
+[[app]]
+name = "few"
+style = "spin"
+dir = "few"
+route = "/few/..."
+allowed_outbound_hosts = ["postgres://127.0.0.1:$PGPORT"]
+[app.limits]
+max_outbound_connections = 2
 
 [[app]]
 name = "slow"
@@ -352,6 +362,8 @@ case $got in *"Error_QueryFailed False: postgres.query: the result is over the 1
 check after-result-cap "$(get "pg/sql?a=$KV&s=$(enc 'SELECT 2 AS two')")" "two:INT32|Int32:2"
 got=$(get "pg/many?a=$KV")
 case $got in *"Error_ConnectionFailed: postgres.open: 8 connections are open in this request"*) ok connection-cap ;; *) bad connection-cap "$got" ;; esac
+got=$(get "few/many?a=$KV")   # the third postgres.open of the request
+case $got in *"postgres.open: this request already opened 2 outbound connections, the most max_outbound_connections"*) ok outbound-connections-limit ;; *) bad outbound-connections-limit "$got" ;; esac
 got=$(get "pg/closed?a=$KV")
 case $got in *"Error_ConnectionFailed False: postgres: the connection is closed"*) ok closed-connection ;; *) bad closed-connection "$got" ;; esac
 check server-connections-closed "$(DB=postgres psql_admin -c "SELECT count(*) FROM pg_stat_activity WHERE usename = 'app'")" "0"

@@ -144,6 +144,21 @@ class IncomingHandler(http.IncomingHandler):
                 d1 = redis.open(addr + "/1")
                 d1.set("which", b"db1")
                 return Response(200, {}, c.get("which") + b" " + d1.get("which"))
+            if op == "multisub":   # SUBSCRIBE/CLIENT REPLY stay refused inside MULTI
+                c.execute("MULTI", [])
+                out = []
+                for cmd, args in (("SUBSCRIBE", [b"ch"]), ("CLIENT", [b"REPLY", b"OFF"]), ("ssubscribe", [b"ch"])):
+                    try:
+                        c.execute(cmd, [RedisParameter_Binary(a) for a in args])
+                        out.append("sent " + cmd)
+                    except Err as e:
+                        out.append("refused" if "is refused" in str(e) else str(e))
+                rs = c.execute("EXEC", []) + c.execute("PING", [])
+                return Response(200, {}, f"{' '.join(out)} | {show(rs)}".encode())
+            if op == "opens":   # n connections, counted against max_outbound_connections
+                for i in range(int(q["n"])):
+                    redis.open(addr).__exit__(None, None, None)
+                return Response(200, {}, b"opened")
             if op == "user":
                 return Response(200, {}, show(c.execute("ACL", [RedisParameter_Binary(b"WHOAMI")])).encode())
             return Response(404, {}, b"no")
@@ -153,6 +168,7 @@ EOF
 cp "$A/rd/app.py" "$A/any/app.py"
 cp "$A/rd/app.py" "$A/none/app.py"
 cp "$A/rd/app.py" "$A/slow/app.py"
+mkdir -p "$A/few" && cp "$A/rd/app.py" "$A/few/app.py"
 cat >"$A/wsgi/app.py" <<'EOF'
 from spin_sdk import redis
 from spin_sdk.wit.types import Err
@@ -219,6 +235,16 @@ allowed_outbound_hosts = ["redis://127.0.0.1:$RP", "redis://127.0.0.1:$SP"]
 timeout_ms = 1500
 
 [[app]]
+name = "few"
+style = "spin"
+dir = "few"
+route = "/few/..."
+allowed_outbound_hosts = ["redis://127.0.0.1:$RP"]
+[app.limits]
+max_outbound_connections = 3
+max_outbound_mb = 1
+
+[[app]]
 name = "wsgi"
 style = "wsgi"
 wsgi = "app:app"
@@ -266,6 +292,8 @@ for c in SUBSCRIBE PSUBSCRIBE MONITOR HELLO; do
   case $got in "Error_Other False: redis.command: $c is refused"*) ok "refused-$c" ;; *) bad "refused-$c" "$got" ;; esac
 done
 check after-refusal-usable "$(curl -s "$U/rd/cmd?$R&c=ECHO&args=still")" "Binary:b'still'"
+# refused before sending, so never queued by MULTI: EXEC runs an empty transaction (no results)
+check refused-inside-multi "$(curl -s "$U/rd/multisub?$R")" "refused refused refused | Status:'PONG'"
 
 # ---- addresses and passwords ------------------------------------------------------
 got=$(curl -s "$U/rd/open?a=redis://:wrong@127.0.0.1:$RP")
@@ -278,6 +306,12 @@ for a in "redis//127.0.0.1:$RP" "rediss://127.0.0.1:$RP" "redis://127.0.0.1:$RP/
   got=$(curl -s "$U/rd/open?a=$(/usr/bin/python3.11 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$a")")
   case $got in "Error_InvalidAddress False: redis: invalid address: "*) ok "bad-address '$a'" ;; *) bad "bad-address '$a'" "$got" ;; esac
 done
+
+# a password holding '#' (not percent-encoded) is never quoted in the message
+got=$(curl -s "$U/rd/open?a=$(/usr/bin/python3.11 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "redis://default:s3cr#t@127.0.0.1:$RP")")
+case $got in *s3cr*) bad password-not-shown "$got" ;; "Error_InvalidAddress False: redis: invalid address: "*) ok password-not-shown ;; *) bad password-not-shown "$got" ;; esac
+got=$(curl -s "$U/rd/open?a=$(/usr/bin/python3.11 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "redis://default:a/b?c@127.0.0.1:$RP/x")")
+case $got in *a/b*) bad password-slash-not-shown "$got" ;; "Error_InvalidAddress False: redis: invalid address: "*) ok password-slash-not-shown ;; *) bad password-slash-not-shown "$got" ;; esac
 
 # ---- the policy: no connection is made for a refused address ----------------------
 before=$(conns)
@@ -295,6 +329,13 @@ after=$(conns)
 check denied-made-no-connection "$((after - before))" "1"
 
 # ---- the deadline and the limits ----------------------------------------------------
+# the handler opens one connection, then n more
+check outbound-conns-within "$(curl -s "$U/few/opens?$R&n=2")" "opened"
+got=$(curl -s "$U/few/opens?$R&n=3")
+case $got in *"redis.open: this request already opened 3 outbound connections, the most max_outbound_connections"*) ok outbound-conns-over ;; *) bad outbound-conns-over "$got" ;; esac
+check set-2mib-few "$(curl -s "$U/few/setbig?$R&n=$((2 * 1048576))")" "set"   # sent bytes are not counted
+got=$(curl -s "$U/few/getbig?$R")
+case $got in *"redis.command: this request received over 1 MiB, the most max_outbound_mb"*) ok outbound-mb-over ;; *) bad outbound-mb-over "$got" ;; esac
 t0=$(date +%s%N)
 code=$(curl -s --max-time 10 -o "$T/blpop.out" -w '%{http_code}' "$U/slow/cmd?$R&c=BLPOP&args=nolist,30")
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
