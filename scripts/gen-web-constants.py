@@ -58,6 +58,28 @@ def snapfile_constants(path):
     return out
 
 
+def enumerators(path, block):
+    """The (NAME, value) of each KRAIT_E_NAME = literal in an enum's lines
+    ((number, text) pairs); comments, also ones over several lines, are
+    dropped (each keeps its newlines, so errors name the right line)."""
+    text = "\n".join(line for _, line in block)
+    text = re.sub(r"/\*.*?\*/", lambda m: "\n" * m.group(0).count("\n") + " ", text, flags=re.S)
+    text = re.sub(r"//[^\n]*", " ", text)
+    out, at = [], 0
+    for item in text.split(","):
+        lead = item[:len(item) - len(item.lstrip())]   # the blank before it
+        no = block[0][0] + text.count("\n", 0, at) + lead.count("\n")
+        at += len(item) + 1
+        item = " ".join(item.split())
+        if not item:
+            continue
+        m = re.fullmatch(r"KRAIT_E_(\w+)\s*=\s*" + NUMBER, item)
+        if not m:
+            raise GenError(f"{path}:{no}: cannot read this enumerator: {item!r}")
+        out.append((m.group(1), int(m.group(2), 0)))
+    return out
+
+
 def abi_constants(path):
     """KRAIT_ABI_VERSION and every KRAIT_E_NAME = literal of the ABI's enum
     (the enum that names any KRAIT_E_: all its lines must be read)."""
@@ -73,14 +95,10 @@ def abi_constants(path):
             block = []
         elif block is not None and re.match(r"\s*\}", line):
             if any("KRAIT_E_" in text for _, text in block):
-                for bno, text in block:
-                    m = re.fullmatch(r"KRAIT_E_(\w+)\s*=\s*" + NUMBER + r"\s*,?", text)
-                    if not m:
-                        raise GenError(f"{path}:{bno}: cannot read this enumerator: {text!r}")
-                    errors.append((m.group(1), int(m.group(2), 0)))
+                errors += enumerators(path, block)
             block = None
-        elif block is not None and strip_comment(line):
-            block.append((no, strip_comment(line)))
+        elif block is not None:
+            block.append((no, line))
         elif re.match(r"\s*KRAIT_E_", line):
             raise GenError(f"{path}:{no}: KRAIT_E_ outside an enum {{ ... }} block")
     if version is None or not errors:
