@@ -35,21 +35,6 @@ static uint64_t ka_pg_until(const ka_ctx *x) {
   return x->deadline ? x->deadline : kp_monotonic_ns() + KA_PG_MAX_WAIT_NS;
 }
 
-/* Waits for events on pg's socket until `until`: the events seen, 0 when
-** the time is up, -1 on an error. */
-static int ka_pg_wait(PGconn *pg, short events, uint64_t until) {
-  for (;;) {
-    uint64_t now = kp_monotonic_ns();
-    if (now >= until) return 0;
-    uint64_t ms = (until - now + 999999) / 1000000;
-    struct pollfd p = { PQsocket(pg), events, 0 };
-    if (p.fd < 0) return -1;
-    int rc = poll(&p, 1, ms > INT32_MAX ? INT32_MAX : (int)ms);
-    if (rc > 0) return p.revents ? p.revents : events;
-    if (rc < 0 && errno != EINTR) return -1;
-  }
-}
-
 /* The cancel thread: sends the cancel request, then frees it. */
 static void *ka_pg_cancel_run(void *arg) {
   char err[256];
@@ -118,24 +103,15 @@ static int32_t ka_pg_connect(ka_ctx *x, const ka_pgaddr *a, const ko_dest *d, ui
   }
   PGconn *pg = PQconnectStartParams(keys, vals, 0);   /* 0: dbname is never a connection string */
   ku_free(text);
-  if (pg) PQsetNoticeProcessor(pg, ka_pg_notice, NULL);
-  PostgresPollingStatusType st = PGRES_POLLING_WRITING;
-  while (pg && PQstatus(pg) != CONNECTION_BAD && st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
-    int w = ka_pg_wait(pg, st == PGRES_POLLING_READING ? POLLIN : POLLOUT, until);
-    if (w == 0) {
-      PQfinish(pg);
-      return ka_fail_call(x, KRAIT_E_TIMEOUT, "postgres.open: connecting to %s:%u did not finish "
-                          "before the request's deadline", a->val[KA_PGK_HOST], (unsigned)d->port);
-    }
-    st = w < 0 ? PGRES_POLLING_FAILED : PQconnectPoll(pg);
-  }
-  if (!pg || st != PGRES_POLLING_OK || PQstatus(pg) != CONNECTION_OK || PQsetnonblocking(pg, 1) != 0) {
-    ka_pg_msg(pg, msg, sizeof msg);
-    PQfinish(pg);
-    return ka_fail_call(x, KRAIT_E_BACKEND, "postgres.open: %s", msg);
-  }
-  *out = pg;
-  return 0;
+  if (!pg) return ka_fail_call(x, KRAIT_E_TOOBIG, "postgres.open: out of memory");
+  PQsetNoticeProcessor(pg, ka_pg_notice, NULL);
+  int32_t rc = ka_pg_dial(pg, until, out, msg, sizeof msg);   /* pg is *out or closed */
+  for (char *p = msg; *p; p++)
+    if (*p == '\n') *p = ' ';
+  if (rc == KRAIT_E_TIMEOUT)
+    return ka_fail_call(x, KRAIT_E_TIMEOUT, "postgres.open: connecting to %s:%u did not finish "
+                        "before the request's deadline", a->val[KA_PGK_HOST], (unsigned)d->port);
+  return rc ? ka_fail_call(x, rc, "postgres.open: %s", msg) : 0;
 }
 
 /* A free slot of x (over the limit: the failure), or NULL. */

@@ -49,6 +49,39 @@ for _ in $(seq 100); do psql_admin -c 'SELECT 1' >/dev/null 2>&1 && break; sleep
 psql_admin -c "CREATE ROLE app LOGIN PASSWORD 'p@ss w''rd'" -c "CREATE DATABASE appdb OWNER app" \
   >/dev/null || { tail "$T/postgres.log"; echo "0 passed, 1 failed"; exit 1; }
 
+# a hostile fake server (FPORT): answers every login with SCRAM-SHA-256 and
+# i=2147483647 iterations (2^31 HMACs: libpq has no cap), then waits;
+# with "stream" as the user it sends ParameterStatus messages without end
+FPORT=$(free_port)
+cat >"$T/fakepg.py" <<'PYEOF'
+import socket, struct, sys, threading, time
+def msg(t, body): return t + struct.pack("!I", len(body) + 4) + body
+def serve(c):
+    try:
+        n, = struct.unpack("!I", c.recv(4, socket.MSG_WAITALL)); body = c.recv(n - 4, socket.MSG_WAITALL)
+        if struct.unpack("!I", body[:4])[0] == 80877103:   # SSLRequest: no
+            c.sendall(b"N"); n, = struct.unpack("!I", c.recv(4, socket.MSG_WAITALL)); body = c.recv(n - 4, socket.MSG_WAITALL)
+        if b"user\0stream\0" in body:
+            c.sendall(msg(b"R", struct.pack("!I", 0)))
+            i = 0
+            while True:
+                i += 1; c.sendall(msg(b"S", b"p%d\0%s\0" % (i, b"v" * 200)))
+        c.sendall(msg(b"R", struct.pack("!I", 10) + b"SCRAM-SHA-256\0\0"))
+        head = c.recv(5, socket.MSG_WAITALL); rest = c.recv(struct.unpack("!I", head[1:])[0] - 4, socket.MSG_WAITALL)
+        nonce = rest.split(b"r=", 1)[1].split(b",")[0]
+        c.sendall(msg(b"R", struct.pack("!I", 11) + b"r=" + nonce + b"srv,s=c2FsdHNhbHQ=,i=2147483647"))
+        open(sys.argv[2], "a").write("scram\n")
+        time.sleep(600)
+    except OSError: pass
+    finally: c.close()
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(64)
+while True:
+    c, _ = s.accept(); threading.Thread(target=serve, args=(c,), daemon=True).start()
+PYEOF
+$PY "$T/fakepg.py" "$FPORT" "$T/fakelog" &
+PIDS="$PIDS $!"
+
 # a counting TCP listener: an address the apps may not reach
 CPORT=$(free_port)
 $PY -c 'import socket,sys
@@ -227,7 +260,7 @@ name = "slow"
 style = "spin"
 dir = "slow"
 route = "/slow/..."
-allowed_outbound_hosts = ["postgres://127.0.0.1:$PGPORT"]
+allowed_outbound_hosts = ["postgres://127.0.0.1:$PGPORT", "postgres://127.0.0.1:$FPORT"]
 [app.limits]
 timeout_ms = 1000
 EOF
@@ -352,6 +385,25 @@ case $got in *"Error_QueryFailed False: postgres.query: the result is over the 1
 check after-result-cap "$(get "pg/sql?a=$KV&s=$(enc 'SELECT 2 AS two')")" "two:INT32|Int32:2"
 got=$(get "pg/many?a=$KV")
 case $got in *"Error_ConnectionFailed: postgres.open: 8 connections are open in this request"*) ok connection-cap ;; *) bad connection-cap "$got" ;; esac
+# a hostile server's SCRAM iteration count: the login runs on a helper
+# thread, the request ends at its 1 s deadline (without: minutes)
+FKV=$(enc "host=127.0.0.1 port=$FPORT user=app password=x dbname=x sslmode=disable")
+t0=$(date +%s%N)
+got=$(get "slow/open?a=$FKV")
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+# (the guest's timeout error, or the 504 when the deadline has already ended the request)
+case $got in *"postgres.open: connecting to 127.0.0.1:$FPORT did not finish before the request's deadline"*|*"504 Gateway Timeout"*)
+  if [ "$ms" -lt 3000 ]; then ok "scram-iterations-deadline (${ms} ms)"; else bad scram-iterations-deadline "${ms} ms"; fi ;;
+  *) bad scram-iterations-deadline "${ms} ms: $got" ;; esac
+t0=$(date +%s%N)
+got=$(get "slow/open?a=$FKV")
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+case $got in *"did not finish before the request's deadline"*|*"504 Gateway Timeout"*) [ "$ms" -lt 3000 ] && ok scram-again || bad scram-again "${ms} ms" ;; *) bad scram-again "$got" ;; esac
+check scram-server-reached "$(grep -c scram "$T/fakelog" 2>/dev/null)" "2"
+check after-scram "$(get "slow/sql?a=$KV&s=$(enc 'SELECT 3 AS three')")" "three:INT32|Int32:3"
+# a server streaming ParameterStatus during login: refused at the login byte cap
+got=$(get "slow/open?a=$(enc "host=127.0.0.1 port=$FPORT user=stream password=x dbname=x sslmode=disable")")
+case $got in *"postgres.open: the server sent over 1024 KiB while logging in"*) ok login-byte-cap ;; *) bad login-byte-cap "$got" ;; esac
 got=$(get "pg/closed?a=$KV")
 case $got in *"Error_ConnectionFailed False: postgres: the connection is closed"*) ok closed-connection ;; *) bad closed-connection "$got" ;; esac
 check server-connections-closed "$(DB=postgres psql_admin -c "SELECT count(*) FROM pg_stat_activity WHERE usename = 'app'")" "0"
