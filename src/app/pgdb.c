@@ -44,12 +44,15 @@ static void *ka_pg_cancel_run(void *arg) {
   return NULL;
 }
 
-/* Closes slot s mid-statement: asks the server to cancel the statement
-** (from a detached thread: PQcancel blocks, and the request's time is up)
-** and closes the connection; the server also ends a statement whose client
-** went away (client_connection_check_interval). */
-static void ka_pg_abandon(struct ka_pgslot *s) {
-  PGcancel *c = PQgetCancel(s->pg);
+/* Closes slot s mid-statement; when the deadline ended it (`cancel`),
+** first asks the server to cancel the statement, from a detached thread
+** (PQcancel waits for the server to close the cancel connection, without a
+** time limit): the guest may have SET statement_timeout and
+** client_connection_check_interval to 0, so the cancel is what ends it.
+** Other broken runs (COPY, a malformed value, the size limits) only close
+** the socket, so a hostile server cannot take cancel slots with them. */
+static void ka_pg_abandon(struct ka_pgslot *s, bool cancel) {
+  PGcancel *c = cancel ? PQgetCancel(s->pg) : NULL;
   pthread_t t;
   pthread_attr_t attr;
   if (c && atomic_fetch_add(&ka_pg_cancels, 1) < KA_PG_MAX_CANCELS && !pthread_attr_init(&attr)) {
@@ -79,14 +82,6 @@ static const char *ka_pg_msg(PGconn *pg, char *buf, size_t cap) {
 static void ka_pg_notice(void *arg, const char *message) {
   (void)arg;
   (void)message;
-}
-
-/* Reads what arrived on pg; notifications (LISTEN) are dropped as they
-** come, so they cannot pile up. false when the connection failed. */
-static bool ka_pg_consume(PGconn *pg) {
-  if (!PQconsumeInput(pg)) return false;
-  for (PGnotify *n; (n = PQnotifies(pg));) PQfreemem(n);
-  return true;
 }
 
 /* Connects to the checked addresses of d for address a, polling within
@@ -262,8 +257,25 @@ typedef struct ka_pgrun {
   uint64_t count;              /* rows affected (PQcmdTuples) */
   char error[200];             /* the server's first error */
   bool broken;                 /* the connection must be closed */
+  bool flood;                  /* the server sent over the byte budget */
+  uint64_t budget;             /* the socket's received-byte count allowed */
   int32_t code;                /* a failure's code (0: none) */
 } ka_pgrun;
+
+/* Reads what arrived on pg, unless the server has sent more than R's byte
+** budget (libpq keeps what it reads: distinct ParameterStatus names,
+** repeated errors, a message's announced size); notifications (LISTEN) are
+** dropped as they come, so they cannot pile up. false when the connection
+** failed or is over the budget. */
+static bool ka_pg_consume(PGconn *pg, ka_pgrun *R) {
+  if (ka_pg_received(pg) > R->budget) {
+    R->flood = true;
+    return false;
+  }
+  if (!PQconsumeInput(pg)) return false;
+  for (PGnotify *n; (n = PQnotifies(pg));) PQfreemem(n);
+  return true;
+}
 
 /* Writes r's columns (names and DbDataType) and the row count's place. */
 static void ka_pg_header(ka_pgrun *R, const PGresult *r) {
@@ -329,6 +341,9 @@ static void ka_pg_result(ka_pgrun *R, PGresult *r) {
 ** R. 0 when the connection is still usable. */
 static void ka_pg_exchange(PGconn *pg, const ka_pgreq *q, uint64_t until, ka_pgrun *R) {
   int f;
+  uint64_t got = ka_pg_received(pg);
+  R->budget = got + KRAIT_CALL_MAX_RESULT + KA_PG_CALL_SLACK_BYTES;
+  if (R->budget > KA_PG_MAX_CONN_BYTES) R->budget = KA_PG_MAX_CONN_BYTES;
   if (!PQsendQueryParams(pg, q->sql, (int)q->n, q->types, q->values, q->lengths, q->formats, 1)) {
     ka_pg_msg(pg, R->error, sizeof R->error);
     R->broken = true;
@@ -338,19 +353,22 @@ static void ka_pg_exchange(PGconn *pg, const ka_pgreq *q, uint64_t until, ka_pgr
   while ((f = PQflush(pg)) == 1) {
     int w = ka_pg_wait(pg, POLLIN | POLLOUT, until);
     if (w == 0) { R->code = KRAIT_E_TIMEOUT; R->broken = true; return; }
-    if (w < 0 || ((w & POLLIN) && !ka_pg_consume(pg))) { f = -1; break; }
+    if (w < 0 || ((w & POLLIN) && !ka_pg_consume(pg, R))) { f = -1; break; }
   }
   for (PGresult *r; f == 0 && !R->broken;) {
     while (PQisBusy(pg)) {
       int w = ka_pg_wait(pg, POLLIN, until);
       if (w == 0) { R->code = KRAIT_E_TIMEOUT; R->broken = true; return; }
-      if (w < 0 || !ka_pg_consume(pg)) { f = -1; break; }
+      if (w < 0 || !ka_pg_consume(pg, R)) { f = -1; break; }
     }
     if (f != 0 || !(r = PQgetResult(pg))) break;
     ka_pg_result(R, r);
     PQclear(r);
   }
-  if (f != 0) {
+  if (f != 0 && R->flood) {
+    R->code = KRAIT_E_TOOBIG;
+    R->broken = true;
+  } else if (f != 0) {
     ka_pg_msg(pg, R->error, sizeof R->error);
     R->broken = true;
   }
@@ -360,7 +378,12 @@ static void ka_pg_exchange(PGconn *pg, const ka_pgreq *q, uint64_t until, ka_pgr
 ** server's message; a broken connection is closed first. */
 static int32_t ka_pg_fail(ka_ctx *x, struct ka_pgslot *s, ka_pgrun *R, const char *op) {
   const char *closed = R->broken ? " (the connection was closed)" : "";
-  if (R->broken) ka_pg_abandon(s);
+  if (R->broken) ka_pg_abandon(s, R->code == KRAIT_E_TIMEOUT);
+  if (R->flood)
+    return ka_fail_call(x, KRAIT_E_TOOBIG, "%s: the server sent over %u MiB in this call or %u MiB "
+                        "over the connection's life (the limits)%s", op,
+                        (KRAIT_CALL_MAX_RESULT + KA_PG_CALL_SLACK_BYTES) >> 20,
+                        (unsigned)(KA_PG_MAX_CONN_BYTES >> 20), closed);
   if (R->code == KRAIT_E_TIMEOUT)
     return ka_fail_call(x, KRAIT_E_TIMEOUT, "%s: the statement was cancelled at the request's "
                         "deadline%s", op, closed);

@@ -51,7 +51,9 @@ psql_admin -c "CREATE ROLE app LOGIN PASSWORD 'p@ss w''rd'" -c "CREATE DATABASE 
 
 # a hostile fake server (FPORT): answers every login with SCRAM-SHA-256 and
 # i=2147483647 iterations (2^31 HMACs: libpq has no cap), then waits;
-# with "stream" as the user it sends ParameterStatus messages without end
+# with "stream" as the user it sends ParameterStatus messages without end;
+# "flood" and "huge" log in, then answer the statement with ParameterStatus
+# messages without end, or with a DataRow announcing ~2 GiB and its bytes
 FPORT=$(free_port)
 cat >"$T/fakepg.py" <<'PYEOF'
 import socket, struct, sys, threading, time
@@ -61,11 +63,18 @@ def serve(c):
         n, = struct.unpack("!I", c.recv(4, socket.MSG_WAITALL)); body = c.recv(n - 4, socket.MSG_WAITALL)
         if struct.unpack("!I", body[:4])[0] == 80877103:   # SSLRequest: no
             c.sendall(b"N"); n, = struct.unpack("!I", c.recv(4, socket.MSG_WAITALL)); body = c.recv(n - 4, socket.MSG_WAITALL)
-        if b"user\0stream\0" in body:
-            c.sendall(msg(b"R", struct.pack("!I", 0)))
+        def flood():
             i = 0
             while True:
-                i += 1; c.sendall(msg(b"S", b"p%d\0%s\0" % (i, b"v" * 200)))
+                i += 1; c.sendall(b"".join(msg(b"S", b"p%d_%d\0%s\0" % (i % 4, j, b"v" * 2000)) for j in range(30)))
+        if b"user\0stream\0" in body:
+            c.sendall(msg(b"R", struct.pack("!I", 0))); flood()
+        if b"user\0flood\0" in body or b"user\0huge\0" in body:
+            c.sendall(msg(b"R", struct.pack("!I", 0)) + msg(b"K", struct.pack("!II", 7, 7)) + msg(b"Z", b"I"))
+            c.recv(65536)
+            if b"user\0flood\0" in body: flood()
+            c.sendall(b"D" + struct.pack("!I", 0x7ffffff0))
+            while True: c.sendall(bytes(65536))
         c.sendall(msg(b"R", struct.pack("!I", 10) + b"SCRAM-SHA-256\0\0"))
         head = c.recv(5, socket.MSG_WAITALL); rest = c.recv(struct.unpack("!I", head[1:])[0] - 4, socket.MSG_WAITALL)
         nonce = rest.split(b"r=", 1)[1].split(b",")[0]
@@ -400,6 +409,12 @@ got=$(get "slow/open?a=$FKV")
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 case $got in *"did not finish before the request's deadline"*|*"504 Gateway Timeout"*) [ "$ms" -lt 3000 ] && ok scram-again || bad scram-again "${ms} ms" ;; *) bad scram-again "$got" ;; esac
 check scram-server-reached "$(grep -c scram "$T/fakelog" 2>/dev/null)" "2"
+FL=$(enc "host=127.0.0.1 port=$FPORT user=flood password=x dbname=x sslmode=disable")
+got=$(get "slow/sql?a=$FL&s=$(enc 'SELECT 1')")
+case $got in *"postgres.query: the server sent over 17 MiB in this call or 64 MiB over the connection's life (the limits) (the connection was closed)"*) ok statement-byte-cap ;; *) bad statement-byte-cap "$got" ;; esac
+got=$(get "slow/sql?a=$(enc "host=127.0.0.1 port=$FPORT user=huge password=x dbname=x sslmode=disable")&s=$(enc 'SELECT 1')")
+# (libpq sizes its buffer to the announced length: refused by the allocation, or by the byte cap)
+case $got in *"postgres.query: the server sent over 17 MiB in this call"*|*"postgres.query: cannot allocate memory for input buffer"*) ok huge-message ;; *) bad huge-message "$got" ;; esac
 check after-scram "$(get "slow/sql?a=$KV&s=$(enc 'SELECT 3 AS three')")" "three:INT32|Int32:3"
 # a server streaming ParameterStatus during login: refused at the login byte cap
 got=$(get "slow/open?a=$(enc "host=127.0.0.1 port=$FPORT user=stream password=x dbname=x sslmode=disable")")
