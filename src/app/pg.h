@@ -108,10 +108,12 @@ struct pg_conn;
 #define KA_PG_MAX_DIALERS 32
 /* The bytes a server may send during login (TCP_INFO's count). */
 #define KA_PG_MAX_LOGIN_BYTES (1u << 20)
-/* The bytes a server may send beyond the result limit during one call,
-** and over a connection's life (TCP_INFO's count: libpq keeps what it
-** reads, such as every distinct ParameterStatus). */
-#define KA_PG_CALL_SLACK_BYTES (1u << 20)
+/* The bytes a server may send beyond the result limit during one call
+** (the kernel's count runs ahead of what libpq has read by up to the
+** socket's receive buffer, tcp_rmem: 6 MiB at most by default), and over a
+** connection's life (TCP_INFO's count: libpq keeps what it reads, such as
+** every distinct ParameterStatus). */
+#define KA_PG_CALL_SLACK_BYTES (8u << 20)
 #define KA_PG_MAX_CONN_BYTES (64ull << 20)
 /* Logs pg in within until: 0 with *out, or the code with its message. */
 int32_t ka_pg_dial(struct pg_conn *pg, uint64_t until, struct pg_conn **out, char *msg, size_t cap);

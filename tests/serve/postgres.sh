@@ -411,10 +411,10 @@ case $got in *"did not finish before the request's deadline"*|*"504 Gateway Time
 check scram-server-reached "$(grep -c scram "$T/fakelog" 2>/dev/null)" "2"
 FL=$(enc "host=127.0.0.1 port=$FPORT user=flood password=x dbname=x sslmode=disable")
 got=$(get "slow/sql?a=$FL&s=$(enc 'SELECT 1')")
-case $got in *"postgres.query: the server sent over 17 MiB in this call or 64 MiB over the connection's life (the limits) (the connection was closed)"*) ok statement-byte-cap ;; *) bad statement-byte-cap "$got" ;; esac
+case $got in *"postgres.query: the server sent over 24 MiB in this call or 64 MiB over the connection's life (the limits) (the connection was closed)"*) ok statement-byte-cap ;; *) bad statement-byte-cap "$got" ;; esac
 got=$(get "slow/sql?a=$(enc "host=127.0.0.1 port=$FPORT user=huge password=x dbname=x sslmode=disable")&s=$(enc 'SELECT 1')")
 # (libpq sizes its buffer to the announced length: refused by the allocation, or by the byte cap)
-case $got in *"postgres.query: the server sent over 17 MiB in this call"*|*"postgres.query: cannot allocate memory for input buffer"*) ok huge-message ;; *) bad huge-message "$got" ;; esac
+case $got in *"postgres.query: the server sent over 24 MiB in this call"*|*"postgres.query: cannot allocate memory for input buffer"*) ok huge-message ;; *) bad huge-message "$got" ;; esac
 check after-scram "$(get "slow/sql?a=$KV&s=$(enc 'SELECT 3 AS three')")" "three:INT32|Int32:3"
 # a server streaming ParameterStatus during login: refused at the login byte cap
 got=$(get "slow/open?a=$(enc "host=127.0.0.1 port=$FPORT user=stream password=x dbname=x sslmode=disable")")
