@@ -13,7 +13,9 @@
 # connection string, server notices kept off krait's log, TLS by sslmode, the
 # deadline (pg_sleep cancelled on the server), the 16 MiB result cap, the
 # 8-connection cap, the cancel request alone ending a statement whose
-# guest turned statement_timeout and the connection check off. Ends with
+# guest turned statement_timeout and the connection check off, a hostile
+# fake server (SCRAM i=2147483647 ends at the deadline; ParameterStatus
+# floods and a 2 GiB DataRow header refused by the byte limits). Ends with
 # "N passed, N failed". Needs build/krait, `make python` and postgresql-15.
 # Does not own the binding (src/app/pg*.c).
 set -u
