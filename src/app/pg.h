@@ -120,6 +120,10 @@ int32_t ka_pg_dial(struct pg_conn *pg, uint64_t until, struct pg_conn **out, cha
 /* Waits for events on pg's socket until `until`: the events seen, 0 when
 ** the time is up, -1 on an error. */
 int ka_pg_wait(struct pg_conn *pg, short events, uint64_t until);
+/* pgcancel.c: asks the server to cancel pg's statement from a detached
+** thread (at most 32 at once, each done within 5 s when krait builds the
+** request itself); pg stays the caller's to close. */
+void ka_pg_cancel(struct pg_conn *pg);
 /* The bytes the kernel has received on pg's socket so far (0: unknown). */
 uint64_t ka_pg_received(struct pg_conn *pg);
 

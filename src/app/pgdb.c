@@ -21,49 +21,24 @@
 
 /* How long one call may wait in an app without a request deadline. */
 #define KA_PG_MAX_WAIT_NS (30ull * 1000000000ull)
-/* Cancel requests in flight at once (each a short-lived thread). */
-#define KA_PG_MAX_CANCELS 32
 /* Column types, as Spin's DbDataType numbers them. */
 enum { KA_PGT_BOOLEAN = 0, KA_PGT_INT16 = 2, KA_PGT_INT32 = 3, KA_PGT_INT64 = 4,
        KA_PGT_FLOATING32 = 9, KA_PGT_FLOATING64 = 10, KA_PGT_STR = 11, KA_PGT_BINARY = 12,
        KA_PGT_OTHER = 13 };
-
-static atomic_int ka_pg_cancels;
 
 /* The monotonic time this call may wait until. */
 static uint64_t ka_pg_until(const ka_ctx *x) {
   return x->deadline ? x->deadline : kp_monotonic_ns() + KA_PG_MAX_WAIT_NS;
 }
 
-/* The cancel thread: sends the cancel request, then frees it. */
-static void *ka_pg_cancel_run(void *arg) {
-  char err[256];
-  PQcancel(arg, err, sizeof err);
-  PQfreeCancel(arg);
-  atomic_fetch_sub(&ka_pg_cancels, 1);
-  return NULL;
-}
-
 /* Closes slot s mid-statement; when the deadline ended it (`cancel`),
-** first asks the server to cancel the statement, from a detached thread
-** (PQcancel waits for the server to close the cancel connection, without a
-** time limit): the guest may have SET statement_timeout and
-** client_connection_check_interval to 0, so the cancel is what ends it.
+** first asks the server to cancel the statement (pgcancel.c): the guest
+** may have SET statement_timeout and client_connection_check_interval to
+** 0, so the cancel is what ends it.
 ** Other broken runs (COPY, a malformed value, the size limits) only close
 ** the socket, so a hostile server cannot take cancel slots with them. */
 static void ka_pg_abandon(struct ka_pgslot *s, bool cancel) {
-  PGcancel *c = cancel ? PQgetCancel(s->pg) : NULL;
-  pthread_t t;
-  pthread_attr_t attr;
-  if (c && atomic_fetch_add(&ka_pg_cancels, 1) < KA_PG_MAX_CANCELS && !pthread_attr_init(&attr)) {
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    if (pthread_create(&t, &attr, ka_pg_cancel_run, c) == 0) c = NULL;
-    else atomic_fetch_sub(&ka_pg_cancels, 1);
-    pthread_attr_destroy(&attr);
-  } else if (c) {
-    atomic_fetch_sub(&ka_pg_cancels, 1);
-  }
-  if (c) PQfreeCancel(c);
+  if (cancel) ka_pg_cancel(s->pg);
   PQfinish(s->pg);
   s->pg = NULL;
 }

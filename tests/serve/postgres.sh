@@ -63,6 +63,8 @@ def msg(t, body): return t + struct.pack("!I", len(body) + 4) + body
 def serve(c):
     try:
         n, = struct.unpack("!I", c.recv(4, socket.MSG_WAITALL)); body = c.recv(n - 4, socket.MSG_WAITALL)
+        if struct.unpack("!I", body[:4])[0] == 80877102:   # CancelRequest: logged, never closed
+            open(sys.argv[2], "a").write("cancel %d %d\n" % struct.unpack("!II", body[4:12])); time.sleep(600)
         if struct.unpack("!I", body[:4])[0] == 80877103:   # SSLRequest: no
             c.sendall(b"N"); n, = struct.unpack("!I", c.recv(4, socket.MSG_WAITALL)); body = c.recv(n - 4, socket.MSG_WAITALL)
         def flood():
@@ -71,10 +73,11 @@ def serve(c):
                 i += 1; c.sendall(b"".join(msg(b"S", b"p%d_%d\0%s\0" % (i % 4, j, b"v" * 2000)) for j in range(30)))
         if b"user\0stream\0" in body:
             c.sendall(msg(b"R", struct.pack("!I", 0))); flood()
-        if b"user\0flood\0" in body or b"user\0huge\0" in body:
+        if b"user\0flood\0" in body or b"user\0huge\0" in body or b"user\0hang\0" in body:
             c.sendall(msg(b"R", struct.pack("!I", 0)) + msg(b"K", struct.pack("!II", 7, 7)) + msg(b"Z", b"I"))
             c.recv(65536)
             if b"user\0flood\0" in body: flood()
+            if b"user\0hang\0" in body: time.sleep(600)
             c.sendall(b"D" + struct.pack("!I", 0x7ffffff0))
             while True: c.sendall(bytes(65536))
         c.sendall(msg(b"R", struct.pack("!I", 10) + b"SCRAM-SHA-256\0\0"))
@@ -417,6 +420,11 @@ case $got in *"postgres.query: the server sent over 24 MiB in this call or 64 Mi
 got=$(get "slow/sql?a=$(enc "host=127.0.0.1 port=$FPORT user=huge password=x dbname=x sslmode=disable")&s=$(enc 'SELECT 1')")
 # (libpq sizes its buffer to the announced length: refused by the allocation, or by the byte cap)
 case $got in *"postgres.query: the server sent over 24 MiB in this call"*|*"postgres.query: cannot allocate memory for input buffer"*) ok huge-message ;; *) bad huge-message "$got" ;; esac
+# a statement at the deadline on a server that never closes the cancel
+# connection: the cancel request carries the PID and key the server sent
+get "slow/sql?a=$(enc "host=127.0.0.1 port=$FPORT user=hang password=x dbname=x sslmode=disable")&s=$(enc 'SELECT 1')" >/dev/null
+sleep 1.5
+check cancel-request-sent "$(grep -c '^cancel 7 7$' "$T/fakelog")" "1"
 check after-scram "$(get "slow/sql?a=$KV&s=$(enc 'SELECT 3 AS three')")" "three:INT32|Int32:3"
 # a server streaming ParameterStatus during login: refused at the login byte cap
 got=$(get "slow/open?a=$(enc "host=127.0.0.1 port=$FPORT user=stream password=x dbname=x sslmode=disable")")
