@@ -100,4 +100,31 @@ extern const char *const ka_pg_environ[];
 /* The first of them that is set, or NULL: a connection is refused then. */
 const char *ka_pg_environ_set(void);
 
+/* pgconn.c: libpq's login runs on a helper thread the request waits for
+** until its deadline; a helper whose request stopped waiting closes the
+** connection itself, and at most KA_PG_MAX_DIALERS of them run at once
+** (over it, opens are refused). */
+struct pg_conn;
+#define KA_PG_MAX_DIALERS 32
+/* The bytes a server may send during login (TCP_INFO's count). */
+#define KA_PG_MAX_LOGIN_BYTES (1u << 20)
+/* The bytes a server may send beyond the result limit during one call
+** (the kernel's count runs ahead of what libpq has read by up to the
+** socket's receive buffer, tcp_rmem: 6 MiB at most by default), and over a
+** connection's life (TCP_INFO's count: libpq keeps what it reads, such as
+** every distinct ParameterStatus). */
+#define KA_PG_CALL_SLACK_BYTES (8u << 20)
+#define KA_PG_MAX_CONN_BYTES (64ull << 20)
+/* Logs pg in within until: 0 with *out, or the code with its message. */
+int32_t ka_pg_dial(struct pg_conn *pg, uint64_t until, struct pg_conn **out, char *msg, size_t cap);
+/* Waits for events on pg's socket until `until`: the events seen, 0 when
+** the time is up, -1 on an error. */
+int ka_pg_wait(struct pg_conn *pg, short events, uint64_t until);
+/* pgcancel.c: asks the server to cancel pg's statement from a detached
+** thread (at most 32 at once, each done within 5 s when krait builds the
+** request itself); pg stays the caller's to close. */
+void ka_pg_cancel(struct pg_conn *pg);
+/* The bytes the kernel has received on pg's socket so far (0: unknown). */
+uint64_t ka_pg_received(struct pg_conn *pg);
+
 #endif

@@ -21,61 +21,24 @@
 
 /* How long one call may wait in an app without a request deadline. */
 #define KA_PG_MAX_WAIT_NS (30ull * 1000000000ull)
-/* Cancel requests in flight at once (each a short-lived thread). */
-#define KA_PG_MAX_CANCELS 32
 /* Column types, as Spin's DbDataType numbers them. */
 enum { KA_PGT_BOOLEAN = 0, KA_PGT_INT16 = 2, KA_PGT_INT32 = 3, KA_PGT_INT64 = 4,
        KA_PGT_FLOATING32 = 9, KA_PGT_FLOATING64 = 10, KA_PGT_STR = 11, KA_PGT_BINARY = 12,
        KA_PGT_OTHER = 13 };
-
-static atomic_int ka_pg_cancels;
 
 /* The monotonic time this call may wait until. */
 static uint64_t ka_pg_until(ka_ctx *x) {
   return ka_wait_end(x, KA_PG_MAX_WAIT_NS);   /* within the request's wait budget */
 }
 
-/* Waits for events on pg's socket until `until`: the events seen, 0 when
-** the time is up, -1 on an error. */
-static int ka_pg_wait(PGconn *pg, short events, uint64_t until) {
-  for (;;) {
-    uint64_t now = kp_monotonic_ns();
-    if (now >= until) return 0;
-    uint64_t ms = (until - now + 999999) / 1000000;
-    struct pollfd p = { PQsocket(pg), events, 0 };
-    if (p.fd < 0) return -1;
-    int rc = poll(&p, 1, ms > INT32_MAX ? INT32_MAX : (int)ms);
-    if (rc > 0) return p.revents ? p.revents : events;
-    if (rc < 0 && errno != EINTR) return -1;
-  }
-}
-
-/* The cancel thread: sends the cancel request, then frees it. */
-static void *ka_pg_cancel_run(void *arg) {
-  char err[256];
-  PQcancel(arg, err, sizeof err);
-  PQfreeCancel(arg);
-  atomic_fetch_sub(&ka_pg_cancels, 1);
-  return NULL;
-}
-
-/* Closes slot s mid-statement: asks the server to cancel the statement
-** (from a detached thread: PQcancel blocks, and the request's time is up)
-** and closes the connection; the server also ends a statement whose client
-** went away (client_connection_check_interval). */
-static void ka_pg_abandon(struct ka_pgslot *s) {
-  PGcancel *c = PQgetCancel(s->pg);
-  pthread_t t;
-  pthread_attr_t attr;
-  if (c && atomic_fetch_add(&ka_pg_cancels, 1) < KA_PG_MAX_CANCELS && !pthread_attr_init(&attr)) {
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    if (pthread_create(&t, &attr, ka_pg_cancel_run, c) == 0) c = NULL;
-    else atomic_fetch_sub(&ka_pg_cancels, 1);
-    pthread_attr_destroy(&attr);
-  } else if (c) {
-    atomic_fetch_sub(&ka_pg_cancels, 1);
-  }
-  if (c) PQfreeCancel(c);
+/* Closes slot s mid-statement; when the deadline ended it (`cancel`),
+** first asks the server to cancel the statement (pgcancel.c): the guest
+** may have SET statement_timeout and client_connection_check_interval to
+** 0, so the cancel is what ends it.
+** Other broken runs (COPY, a malformed value, the size limits) only close
+** the socket, so a hostile server cannot take cancel slots with them. */
+static void ka_pg_abandon(struct ka_pgslot *s, bool cancel) {
+  if (cancel) ka_pg_cancel(s->pg);
   PQfinish(s->pg);
   s->pg = NULL;
 }
@@ -96,14 +59,6 @@ static void ka_pg_notice(void *arg, const char *message) {
   (void)message;
 }
 
-/* Reads what arrived on pg; notifications (LISTEN) are dropped as they
-** come, so they cannot pile up. false when the connection failed. */
-static bool ka_pg_consume(PGconn *pg) {
-  if (!PQconsumeInput(pg)) return false;
-  for (PGnotify *n; (n = PQnotifies(pg));) PQfreemem(n);
-  return true;
-}
-
 /* Connects to the checked addresses of d for address a, polling within
 ** until. 0 with *out, or a failure. */
 static int32_t ka_pg_connect(ka_ctx *x, const ka_pgaddr *a, const ko_dest *d, uint64_t until,
@@ -118,24 +73,15 @@ static int32_t ka_pg_connect(ka_ctx *x, const ka_pgaddr *a, const ko_dest *d, ui
   }
   PGconn *pg = PQconnectStartParams(keys, vals, 0);   /* 0: dbname is never a connection string */
   ku_free(text);
-  if (pg) PQsetNoticeProcessor(pg, ka_pg_notice, NULL);
-  PostgresPollingStatusType st = PGRES_POLLING_WRITING;
-  while (pg && PQstatus(pg) != CONNECTION_BAD && st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
-    int w = ka_pg_wait(pg, st == PGRES_POLLING_READING ? POLLIN : POLLOUT, until);
-    if (w == 0) {
-      PQfinish(pg);
-      return ka_fail_call(x, KRAIT_E_TIMEOUT, "postgres.open: connecting to %s:%u did not finish "
-                          "before the request's deadline", a->val[KA_PGK_HOST], (unsigned)d->port);
-    }
-    st = w < 0 ? PGRES_POLLING_FAILED : PQconnectPoll(pg);
-  }
-  if (!pg || st != PGRES_POLLING_OK || PQstatus(pg) != CONNECTION_OK || PQsetnonblocking(pg, 1) != 0) {
-    ka_pg_msg(pg, msg, sizeof msg);
-    PQfinish(pg);
-    return ka_fail_call(x, KRAIT_E_BACKEND, "postgres.open: %s", msg);
-  }
-  *out = pg;
-  return 0;
+  if (!pg) return ka_fail_call(x, KRAIT_E_TOOBIG, "postgres.open: out of memory");
+  PQsetNoticeProcessor(pg, ka_pg_notice, NULL);
+  int32_t rc = ka_pg_dial(pg, until, out, msg, sizeof msg);   /* pg is *out or closed */
+  for (char *p = msg; *p; p++)
+    if (*p == '\n') *p = ' ';
+  if (rc == KRAIT_E_TIMEOUT)
+    return ka_fail_call(x, KRAIT_E_TIMEOUT, "postgres.open: connecting to %s:%u did not finish "
+                        "before the request's deadline", a->val[KA_PGK_HOST], (unsigned)d->port);
+  return rc ? ka_fail_call(x, rc, "postgres.open: %s", msg) : 0;
 }
 
 /* A free slot of x (over the limit: the failure), or NULL. */
@@ -287,8 +233,25 @@ typedef struct ka_pgrun {
   uint64_t count;              /* rows affected (PQcmdTuples) */
   char error[200];             /* the server's first error */
   bool broken;                 /* the connection must be closed */
+  bool flood;                  /* the server sent over the byte budget */
+  uint64_t budget;             /* the socket's received-byte count allowed */
   int32_t code;                /* a failure's code (0: none) */
 } ka_pgrun;
+
+/* Reads what arrived on pg, unless the server has sent more than R's byte
+** budget (libpq keeps what it reads: distinct ParameterStatus names,
+** repeated errors, a message's announced size); notifications (LISTEN) are
+** dropped as they come, so they cannot pile up. false when the connection
+** failed or is over the budget. */
+static bool ka_pg_consume(PGconn *pg, ka_pgrun *R) {
+  if (ka_pg_received(pg) > R->budget) {
+    R->flood = true;
+    return false;
+  }
+  if (!PQconsumeInput(pg)) return false;
+  for (PGnotify *n; (n = PQnotifies(pg));) PQfreemem(n);
+  return true;
+}
 
 /* Writes r's columns (names and DbDataType) and the row count's place. */
 static void ka_pg_header(ka_pgrun *R, const PGresult *r) {
@@ -354,6 +317,9 @@ static void ka_pg_result(ka_pgrun *R, PGresult *r) {
 ** R. 0 when the connection is still usable. */
 static void ka_pg_exchange(PGconn *pg, const ka_pgreq *q, uint64_t until, ka_pgrun *R) {
   int f;
+  uint64_t got = ka_pg_received(pg);
+  R->budget = got + KRAIT_CALL_MAX_RESULT + KA_PG_CALL_SLACK_BYTES;
+  if (R->budget > KA_PG_MAX_CONN_BYTES) R->budget = KA_PG_MAX_CONN_BYTES;
   if (!PQsendQueryParams(pg, q->sql, (int)q->n, q->types, q->values, q->lengths, q->formats, 1)) {
     ka_pg_msg(pg, R->error, sizeof R->error);
     R->broken = true;
@@ -363,19 +329,22 @@ static void ka_pg_exchange(PGconn *pg, const ka_pgreq *q, uint64_t until, ka_pgr
   while ((f = PQflush(pg)) == 1) {
     int w = ka_pg_wait(pg, POLLIN | POLLOUT, until);
     if (w == 0) { R->code = KRAIT_E_TIMEOUT; R->broken = true; return; }
-    if (w < 0 || ((w & POLLIN) && !ka_pg_consume(pg))) { f = -1; break; }
+    if (w < 0 || ((w & POLLIN) && !ka_pg_consume(pg, R))) { f = -1; break; }
   }
   for (PGresult *r; f == 0 && !R->broken;) {
     while (PQisBusy(pg)) {
       int w = ka_pg_wait(pg, POLLIN, until);
       if (w == 0) { R->code = KRAIT_E_TIMEOUT; R->broken = true; return; }
-      if (w < 0 || !ka_pg_consume(pg)) { f = -1; break; }
+      if (w < 0 || !ka_pg_consume(pg, R)) { f = -1; break; }
     }
     if (f != 0 || !(r = PQgetResult(pg))) break;
     ka_pg_result(R, r);
     PQclear(r);
   }
-  if (f != 0) {
+  if (f != 0 && R->flood) {
+    R->code = KRAIT_E_TOOBIG;
+    R->broken = true;
+  } else if (f != 0) {
     ka_pg_msg(pg, R->error, sizeof R->error);
     R->broken = true;
   }
@@ -385,7 +354,12 @@ static void ka_pg_exchange(PGconn *pg, const ka_pgreq *q, uint64_t until, ka_pgr
 ** server's message; a broken connection is closed first. */
 static int32_t ka_pg_fail(ka_ctx *x, struct ka_pgslot *s, ka_pgrun *R, const char *op) {
   const char *closed = R->broken ? " (the connection was closed)" : "";
-  if (R->broken) ka_pg_abandon(s);
+  if (R->broken) ka_pg_abandon(s, R->code == KRAIT_E_TIMEOUT);
+  if (R->flood)
+    return ka_fail_call(x, KRAIT_E_TOOBIG, "%s: the server sent over %u MiB in this call or %u MiB "
+                        "over the connection's life (the limits)%s", op,
+                        (KRAIT_CALL_MAX_RESULT + KA_PG_CALL_SLACK_BYTES) >> 20,
+                        (unsigned)(KA_PG_MAX_CONN_BYTES >> 20), closed);
   if (R->code == KRAIT_E_TIMEOUT)
     return ka_fail_call(x, KRAIT_E_TIMEOUT, "%s: the statement was cancelled at the request's "
                         "deadline%s", op, closed);

@@ -13,7 +13,9 @@
 # connection string, server notices kept off krait's log, TLS by sslmode, the
 # deadline (pg_sleep cancelled on the server), the 16 MiB result cap, the
 # 8-connection cap, the cancel request alone ending a statement whose
-# guest turned statement_timeout and the connection check off. Ends with
+# guest turned statement_timeout and the connection check off, a hostile
+# fake server (SCRAM i=2147483647 ends at the deadline; ParameterStatus
+# floods and a 2 GiB DataRow header refused by the byte limits). Ends with
 # "N passed, N failed". Needs build/krait, `make python` and postgresql-15.
 # Does not own the binding (src/app/pg*.c).
 set -u
@@ -48,6 +50,51 @@ psql_admin() { PGPASSWORD=admin psql -X -q -t -A -h 127.0.0.1 -p "$PGPORT" -U po
 for _ in $(seq 100); do psql_admin -c 'SELECT 1' >/dev/null 2>&1 && break; sleep 0.1; done
 psql_admin -c "CREATE ROLE app LOGIN PASSWORD 'p@ss w''rd'" -c "CREATE DATABASE appdb OWNER app" \
   >/dev/null || { tail "$T/postgres.log"; echo "0 passed, 1 failed"; exit 1; }
+
+# a hostile fake server (FPORT): answers every login with SCRAM-SHA-256 and
+# i=2147483647 iterations (2^31 HMACs: libpq has no cap), then waits;
+# with "stream" as the user it sends ParameterStatus messages without end;
+# "flood" and "huge" log in, then answer the statement with ParameterStatus
+# messages without end, or with a DataRow announcing ~2 GiB and its bytes
+FPORT=$(free_port)
+cat >"$T/fakepg.py" <<'PYEOF'
+import socket, struct, sys, threading, time
+def msg(t, body): return t + struct.pack("!I", len(body) + 4) + body
+def serve(c):
+    try:
+        n, = struct.unpack("!I", c.recv(4, socket.MSG_WAITALL)); body = c.recv(n - 4, socket.MSG_WAITALL)
+        if struct.unpack("!I", body[:4])[0] == 80877102:   # CancelRequest: logged, never closed
+            open(sys.argv[2], "a").write("cancel %d %d\n" % struct.unpack("!II", body[4:12])); time.sleep(600)
+        if struct.unpack("!I", body[:4])[0] == 80877103:   # SSLRequest: no
+            c.sendall(b"N"); n, = struct.unpack("!I", c.recv(4, socket.MSG_WAITALL)); body = c.recv(n - 4, socket.MSG_WAITALL)
+        def flood():
+            i = 0
+            while True:
+                i += 1; c.sendall(b"".join(msg(b"S", b"p%d_%d\0%s\0" % (i % 4, j, b"v" * 2000)) for j in range(30)))
+        if b"user\0stream\0" in body:
+            c.sendall(msg(b"R", struct.pack("!I", 0))); flood()
+        if b"user\0flood\0" in body or b"user\0huge\0" in body or b"user\0hang\0" in body:
+            c.sendall(msg(b"R", struct.pack("!I", 0)) + msg(b"K", struct.pack("!II", 7, 7)) + msg(b"Z", b"I"))
+            c.recv(65536)
+            if b"user\0flood\0" in body: flood()
+            if b"user\0hang\0" in body: time.sleep(600)
+            c.sendall(b"D" + struct.pack("!I", 0x7ffffff0))
+            while True: c.sendall(bytes(65536))
+        c.sendall(msg(b"R", struct.pack("!I", 10) + b"SCRAM-SHA-256\0\0"))
+        head = c.recv(5, socket.MSG_WAITALL); rest = c.recv(struct.unpack("!I", head[1:])[0] - 4, socket.MSG_WAITALL)
+        nonce = rest.split(b"r=", 1)[1].split(b",")[0]
+        c.sendall(msg(b"R", struct.pack("!I", 11) + b"r=" + nonce + b"srv,s=c2FsdHNhbHQ=,i=2147483647"))
+        open(sys.argv[2], "a").write("scram\n")
+        time.sleep(600)
+    except OSError: pass
+    finally: c.close()
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(64)
+while True:
+    c, _ = s.accept(); threading.Thread(target=serve, args=(c,), daemon=True).start()
+PYEOF
+$PY "$T/fakepg.py" "$FPORT" "$T/fakelog" &
+PIDS="$PIDS $!"
 
 # a counting TCP listener: an address the apps may not reach
 CPORT=$(free_port)
@@ -237,7 +284,7 @@ name = "slow"
 style = "spin"
 dir = "slow"
 route = "/slow/..."
-allowed_outbound_hosts = ["postgres://127.0.0.1:$PGPORT"]
+allowed_outbound_hosts = ["postgres://127.0.0.1:$PGPORT", "postgres://127.0.0.1:$FPORT"]
 [app.limits]
 timeout_ms = 1000
 EOF
@@ -364,6 +411,36 @@ got=$(get "pg/many?a=$KV")
 case $got in *"Error_ConnectionFailed: postgres.open: 8 connections are open in this request"*) ok connection-cap ;; *) bad connection-cap "$got" ;; esac
 got=$(get "few/many?a=$KV")   # the third postgres.open of the request
 case $got in *"postgres.open: this request already opened 2 outbound connections, the most max_outbound_connections"*) ok outbound-connections-limit ;; *) bad outbound-connections-limit "$got" ;; esac
+# a hostile server's SCRAM iteration count: the login runs on a helper
+# thread, the request ends at its 1 s deadline (without: minutes)
+FKV=$(enc "host=127.0.0.1 port=$FPORT user=app password=x dbname=x sslmode=disable")
+t0=$(date +%s%N)
+got=$(get "slow/open?a=$FKV")
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+# (the guest's timeout error, or the 504 when the deadline has already ended the request)
+case $got in *"postgres.open: connecting to 127.0.0.1:$FPORT did not finish before the request's deadline"*|*"504 Gateway Timeout"*)
+  if [ "$ms" -lt 3000 ]; then ok "scram-iterations-deadline (${ms} ms)"; else bad scram-iterations-deadline "${ms} ms"; fi ;;
+  *) bad scram-iterations-deadline "${ms} ms: $got" ;; esac
+t0=$(date +%s%N)
+got=$(get "slow/open?a=$FKV")
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+case $got in *"did not finish before the request's deadline"*|*"504 Gateway Timeout"*) [ "$ms" -lt 3000 ] && ok scram-again || bad scram-again "${ms} ms" ;; *) bad scram-again "$got" ;; esac
+check scram-server-reached "$(grep -c scram "$T/fakelog" 2>/dev/null)" "2"
+FL=$(enc "host=127.0.0.1 port=$FPORT user=flood password=x dbname=x sslmode=disable")
+got=$(get "slow/sql?a=$FL&s=$(enc 'SELECT 1')")
+case $got in *"postgres.query: the server sent over 24 MiB in this call or 64 MiB over the connection's life (the limits) (the connection was closed)"*) ok statement-byte-cap ;; *) bad statement-byte-cap "$got" ;; esac
+got=$(get "slow/sql?a=$(enc "host=127.0.0.1 port=$FPORT user=huge password=x dbname=x sslmode=disable")&s=$(enc 'SELECT 1')")
+# (libpq sizes its buffer to the announced length: refused by the allocation, or by the byte cap)
+case $got in *"postgres.query: the server sent over 24 MiB in this call"*|*"postgres.query: cannot allocate memory for input buffer"*) ok huge-message ;; *) bad huge-message "$got" ;; esac
+# a statement at the deadline on a server that never closes the cancel
+# connection: the cancel request carries the PID and key the server sent
+get "slow/sql?a=$(enc "host=127.0.0.1 port=$FPORT user=hang password=x dbname=x sslmode=disable")&s=$(enc 'SELECT 1')" >/dev/null
+sleep 1.5
+check cancel-request-sent "$(grep -c '^cancel 7 7$' "$T/fakelog")" "1"
+check after-scram "$(get "slow/sql?a=$KV&s=$(enc 'SELECT 3 AS three')")" "three:INT32|Int32:3"
+# a server streaming ParameterStatus during login: refused at the login byte cap
+got=$(get "slow/open?a=$(enc "host=127.0.0.1 port=$FPORT user=stream password=x dbname=x sslmode=disable")")
+case $got in *"postgres.open: the server sent over 1024 KiB while logging in"*) ok login-byte-cap ;; *) bad login-byte-cap "$got" ;; esac
 got=$(get "pg/closed?a=$KV")
 case $got in *"Error_ConnectionFailed False: postgres: the connection is closed"*) ok closed-connection ;; *) bad closed-connection "$got" ;; esac
 check server-connections-closed "$(DB=postgres psql_admin -c "SELECT count(*) FROM pg_stat_activity WHERE usename = 'app'")" "0"
