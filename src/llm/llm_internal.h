@@ -167,4 +167,18 @@ int kl_seq_eval(kl_seq *s, kl_pool *p, const int32_t *tok, size_t n,
 int kl_bert_embed(const kl_model *m, kl_pool *p, const int32_t *tok,
                   size_t n, float *out, char *err, size_t cap);
 
+/* ---- generation without the queue (gen.c) ----------------------------- */
+
+/* kl_infer's work once it has a slot: tokenize, feed the prompt in batches,
+** sample until end of generation, max_tokens, the context or deadline_ns,
+** and assemble valid UTF-8 text. The engine's kl_infer wraps it. */
+int kl_generate(const kl_model *m, kl_pool *p, const char *prompt, size_t len,
+                const kl_infer_params *ip, uint64_t deadline_ns,
+                kl_infer_result *out, char *err, size_t cap);
+/* kl_embed's work once it has a slot (out: n * kl_model_dim floats). */
+int kl_embed_texts(const kl_model *m, kl_pool *p, const char *const *texts,
+                   const size_t *lens, size_t n, uint64_t deadline_ns,
+                   float *out, uint32_t *prompt_tokens, char *err,
+                   size_t cap);
+
 #endif
