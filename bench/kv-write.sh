@@ -15,18 +15,12 @@
 # (src/serve, src/deploy) nor the stores (src/kv/sqlite.c).
 set -u
 cd "$(dirname "$0")/.." || exit 2
-ROOT=$(pwd)
-KRAIT=${KRAIT:-build/krait}
-case $KRAIT in /*) ;; *) KRAIT=$ROOT/$KRAIT ;; esac
+. bench/lib.sh
 DUR=${BENCH_DURATION:-5s}
 ROUNDS=${BENCH_ROUNDS:-3}
-WRK=${WRK:-wrk}
-PYTHON=${PYTHON:-/usr/bin/python3.11}
 D=$ROOT/build/bench/kv-write
 OUT=$ROOT/build/bench/kv-write.md
-for t in "$KRAIT" "$WRK" "$PYTHON" curl; do
-  command -v "$t" >/dev/null 2>&1 || { echo "bench-kv: $t not found" >&2; exit 2; }
-done
+bench_need bench-kv "$KRAIT" "$WRK" "$PYTHON" curl
 rm -rf "$D"
 mkdir -p "$D/app"
 cat >"$D/app/app.py" <<'EOF'
@@ -53,16 +47,9 @@ durability = "process"
 [key_value_stores.pow]
 durability = "power"
 EOF
-P=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-(cd "$D" && exec "$KRAIT" serve --listen "127.0.0.1:$P" --quiet) >"$D/server.log" 2>&1 &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null' EXIT
-i=0
-until curl -sf "http://127.0.0.1:$P/hello" >/dev/null; do
-  i=$((i + 1))
-  [ $i -gt 300 ] && { echo "bench-kv: krait serve did not start:" >&2; tail "$D/server.log" >&2; exit 1; }
-  sleep 0.1
-done
+P=$(free_port)
+serve_bg "$D" "$P" "$D/server.log"
+ready_or_exit bench-kv "http://127.0.0.1:$P/hello" "$SERVER" "$D/server.log"
 for p in proc pow; do
   [ "$(curl -s "http://127.0.0.1:$P/w/$p")" = stored ] || { echo "bench-kv: /w/$p failed" >&2; exit 1; }
 done
@@ -70,16 +57,7 @@ done
 # measure NAME PATH: one wrk run; appends "p50 p99 req/s" to $D/NAME.
 measure() {
   "$WRK" -t1 -c1 -d"$DUR" --latency "http://127.0.0.1:$P$2" >"$D/wrk.$1" 2>&1
-  awk '
-    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
-    $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) }
-    $1 == "Requests/sec:" { rps = $2 }
-    END { printf "%.3f %.3f %.0f\n", p50, p99, rps }' "$D/wrk.$1" >>"$D/$1"
-}
-
-# median NAME COLUMN: the median of one column over the rounds.
-median() {
-  awk -v c="$2" '{ print $c }' "$D/$1" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+  wrk_stats "$D/wrk.$1" | awk '{ printf "%.3f %.3f %.0f\n", $2, $3, $1 }' >>"$D/$1"
 }
 
 # The three requests take turns, ROUNDS times, so a machine busy with
@@ -98,6 +76,6 @@ done
       pow) label='one write, durability = "power" (FULL)' ;;
       none) label='no write' ;;
     esac
-    printf '| %s | %.2f | %.2f | %s |\n' "$label" "$(median $n 1)" "$(median $n 2)" "$(median $n 3)"
+    printf '| %s | %.2f | %.2f | %s |\n' "$label" "$(median "$D/$n" 1)" "$(median "$D/$n" 2)" "$(median "$D/$n" 3)"
   done
 } | tee "$OUT"

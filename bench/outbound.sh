@@ -15,21 +15,15 @@
 # (/usr/bin/python3.11). Does not own the socket layer or the SDK.
 set -u
 cd "$(dirname "$0")/.." || exit 2
-ROOT=$(pwd)
-KRAIT=${KRAIT:-build/krait}
-case $KRAIT in /*) ;; *) KRAIT=$ROOT/$KRAIT ;; esac
+. bench/lib.sh
 DUR=${BENCH_DURATION:-5s}
 ROUNDS=${BENCH_ROUNDS:-3}
 GUNICORN=${GUNICORN:-gunicorn}
-WRK=${WRK:-wrk}
-PYTHON=${PYTHON:-/usr/bin/python3.11}
 SITE=/usr/lib/python3/dist-packages
 D=$ROOT/build/bench/outbound
 OUT=$ROOT/build/bench/outbound.md
 NPROC=$(nproc)
-for t in "$KRAIT" "$GUNICORN" "$WRK" "$PYTHON" curl; do
-  command -v "$t" >/dev/null 2>&1 || { echo "bench-outbound: $t not found (sh scripts/bootstrap.sh)" >&2; exit 2; }
-done
+bench_need bench-outbound "$KRAIT" "$GUNICORN" "$WRK" "$PYTHON" curl
 [ -f "$SITE/requests/__init__.py" ] || { echo "bench-outbound: python3-requests is missing (sh scripts/bootstrap.sh)" >&2; exit 2; }
 rm -rf "$D"
 mkdir -p "$D/wsgi" "$D/spin" "$D/up"
@@ -37,32 +31,16 @@ cp bench/outbound/app.py "$D/wsgi/app.py"
 cp bench/outbound/spin.py "$D/spin/app.py"
 cp bench/outbound/upstream.py "$D/up/app.py"
 
-PIDS=""
-cleanup() { for p in $PIDS; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; }
-trap cleanup EXIT
-free_port() { "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-# ready URL PID WHAT: waits up to 60 s for URL to answer 200.
-ready() {
-  i=0
-  until curl -sf -o /dev/null "$1"; do
-    i=$((i + 1))
-    if [ $i -gt 600 ] || ! kill -0 "$2" 2>/dev/null; then
-      echo "bench-outbound: $3 did not start:" >&2; tail -n 20 "$D/$3.log" >&2; exit 1
-    fi
-    sleep 0.1
-  done
-}
-
 UP=$(free_port)
 (cd "$D/up" && exec "$GUNICORN" -w 2 -k sync -b "127.0.0.1:$UP" --log-level warning app:app) >"$D/up.log" 2>&1 &
 PIDS="$PIDS $!"
-ready "http://127.0.0.1:$UP/" $! up
+ready_or_exit bench-outbound "http://127.0.0.1:$UP/" $! "$D/up.log"
 
 GP=$(free_port)
 (cd "$D/wsgi" && UPSTREAM="http://127.0.0.1:$UP/" exec "$GUNICORN" -w "$NPROC" -k sync \
    -b "127.0.0.1:$GP" --log-level warning app:app) >"$D/gunicorn.log" 2>&1 &
 PIDS="$PIDS $!"
-ready "http://127.0.0.1:$GP/" $! gunicorn
+ready_or_exit bench-outbound "http://127.0.0.1:$GP/" $! "$D/gunicorn.log"
 
 cat >"$D/krait.toml" <<EOF2
 [variables]
@@ -89,9 +67,8 @@ allowed_outbound_hosts = ["http://127.0.0.1:$UP"]
 upstream = "{{ upstream }}"
 EOF2
 KP=$(free_port)
-(cd "$D" && exec "$KRAIT" serve --listen "127.0.0.1:$KP" --quiet) >"$D/krait.log" 2>&1 &
-PIDS="$PIDS $!"
-ready "http://127.0.0.1:$KP/spin/" $! krait
+serve_bg "$D" "$KP" "$D/krait.log"
+ready_or_exit bench-outbound "http://127.0.0.1:$KP/spin/" "$SERVER" "$D/krait.log"
 for u in "http://127.0.0.1:$GP/" "http://127.0.0.1:$KP/wsgi/" "http://127.0.0.1:$KP/spin/"; do
   got=$(curl -s "$u")
   [ "$got" = "from upstream" ] || { echo "bench-outbound: $u answered '$got'" >&2; tail -n 20 "$D/krait.log" >&2; exit 1; }
@@ -100,14 +77,8 @@ done
 # measure NAME URL: one wrk run; appends "req/s p50_ms" to $D/NAME.
 measure() {
   "$WRK" -t2 -c16 -d"$DUR" --latency "$2" >"$D/wrk.$1" 2>&1
-  awk '
-    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
-    $1 == "50%" { p50 = ms($2) } $1 == "Requests/sec:" { rps = $2 }
-    / Non-2xx or 3xx responses:/ { bad = $NF }
-    END { printf "%.0f %.3f %d\n", rps, p50, bad }' "$D/wrk.$1" >>"$D/$1"
+  wrk_stats "$D/wrk.$1" | awk '{ printf "%.0f %.3f %d\n", $1, $2, $4 }' >>"$D/$1"
 }
-# median NAME COLUMN: the median of one column over the rounds.
-median() { awk -v c="$2" '{ print $c }' "$D/$1" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 r=0
 while [ "$r" -lt "$ROUNDS" ]; do
@@ -117,18 +88,18 @@ while [ "$r" -lt "$ROUNDS" ]; do
   r=$((r + 1))
 done
 errors=$(cat "$D/gunicorn" "$D/kwsgi" "$D/kspin" | awk '{ s += $3 } END { print s + 0 }')
-g=$(median gunicorn 1)
+g=$(median "$D/gunicorn" 1)
 {
   echo "| one upstream call per request (wrk -t2 -c16, $ROUNDS x $DUR, medians) | req/s | p50 ms | krait / gunicorn |"
   echo "|---|---|---|---|"
-  echo "| gunicorn -w $NPROC, WSGI + requests (native python3.11) | $g | $(median gunicorn 2) | 1.00x |"
+  echo "| gunicorn -w $NPROC, WSGI + requests (native python3.11) | $g | $(median "$D/gunicorn" 2) | 1.00x |"
   for n in kwsgi kspin; do
     case $n in
       kwsgi) label='krait serve, the same WSGI app + requests' ;;
       kspin) label='krait serve, Spin handler + spin_sdk.http.send' ;;
     esac
-    k=$(median $n 1)
-    printf '| %s | %s | %s | %.2fx |\n' "$label" "$k" "$(median $n 2)" "$(awk -v a="$k" -v b="$g" 'BEGIN { print a / b }')"
+    k=$(median "$D/$n" 1)
+    printf '| %s | %s | %s | %.2fx |\n' "$label" "$k" "$(median "$D/$n" 2)" "$(awk -v a="$k" -v b="$g" 'BEGIN { print a / b }')"
   done
   [ "$errors" -eq 0 ] || echo "(non-2xx responses during the runs: $errors)"
 } | tee "$OUT"

@@ -44,14 +44,10 @@
 # server itself (src/serve, src/deploy).
 set -u
 cd "$(dirname "$0")/.." || exit 2
-ROOT=$(pwd)
-KRAIT=${KRAIT:-build/krait}
-case $KRAIT in /*) ;; *) KRAIT=$ROOT/$KRAIT ;; esac
+. bench/lib.sh
 DUR=${BENCH_DURATION:-10s}
 MEM_DUR=${MEM_DURATION:-3s}
 GUNICORN=${GUNICORN:-gunicorn}
-WRK=${WRK:-wrk}
-PYTHON=${PYTHON:-/usr/bin/python3.11}
 D=build/bench/serve
 APPS=$ROOT/$D/apps
 OUT=build/bench/serve.md
@@ -61,9 +57,7 @@ mkdir -p "$D"
 rm -rf "$D"/*
 cp -r "$ROOT/bench/serve" "$APPS"
 
-for t in "$KRAIT" "$WRK" "$GUNICORN" "$PYTHON" curl; do
-  command -v "$t" >/dev/null 2>&1 || { echo "bench: $t not found (sh scripts/bootstrap.sh)" >&2; exit 2; }
-done
+bench_need bench "$KRAIT" "$WRK" "$GUNICORN" "$PYTHON" curl
 [ -f build/python/python.wasm ] || { echo "bench: build/python/python.wasm missing (make python)" >&2; exit 2; }
 
 if "$KRAIT" serve --help 2>&1 | grep -q -- '--tier'; then
@@ -79,43 +73,16 @@ case " $SERVE_TIERS " in
                { echo "bench: krait compile failed:" >&2; tail -n 5 "$D/compile.log" >&2; exit 1; } ;;
 esac
 
-PIDS=""
-# stop PID: SIGTERM (graceful), SIGKILL after 15 s; waits for it.
-stop() {
-  kill -TERM "$1" 2>/dev/null
-  i=0
-  while kill -0 "$1" 2>/dev/null && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
-  kill -9 "$1" 2>/dev/null
-  wait "$1" 2>/dev/null
-  PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$1" | tr '\n' ' ')
-}
-cleanup() { for p in $PIDS; do stop "$p"; done; }
-trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 bad=0
-# free_port: a TCP port nobody listens on.
-free_port() { "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-# ready URL PID: waits up to 60 s for URL to answer; false if PID died.
-ready() {
-  i=0
-  while [ $i -lt 600 ]; do
-    curl -sf -o /dev/null "$1" && return 0
-    kill -0 "$2" 2>/dev/null || return 1
-    sleep 0.1; i=$((i + 1))
-  done
-  return 1
-}
 
 # krait_start LOG [OPTIONS...]: krait serve on bench/serve/krait.toml;
 # sets SERVER, U (base URL), ADMIN (admin base URL).
 krait_start() {
   log=$1; shift
   P=$(free_port); AP=$(free_port)
-  (cd "$APPS" && exec "$KRAIT" serve --listen "127.0.0.1:$P" --admin "127.0.0.1:$AP" --quiet "$@") >"$log" 2>&1 &
-  SERVER=$!
-  PIDS="$PIDS $SERVER"
+  serve_bg "$APPS" "$P" "$log" --admin "127.0.0.1:$AP" "$@"
   U=http://127.0.0.1:$P ADMIN=http://127.0.0.1:$AP
   ready "$ADMIN/healthz" $SERVER && return 0
   echo "bench: krait serve $* did not start:" >&2; tail -n 20 "$log" >&2
@@ -146,18 +113,11 @@ load() {
   "$WRK" -t2 -c64 -d"$DUR" --latency "$2" >"$D/$1.wrk" 2>&1 || { echo "bench: wrk failed on $1" >&2; bad=1; }
 }
 
-# wrk_stats NAME: "req/s p50-ms p99-ms errors" from $D/NAME.wrk ("-" if none).
-wrk_stats() {
+# stats NAME: "req/s p50-ms p99-ms errors" from $D/NAME.wrk ("-" if none;
+# errors: non-2xx answers and socket errors).
+stats() {
   [ -s "$D/$1.wrk" ] || { echo "- - - -"; return; }
-  awk 'function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0
-                        if (v ~ /s$/) return v * 1000; return v + 0 }
-       BEGIN { rps = p50 = p99 = "-"; err = 0 }
-       /^Requests\/sec:/ { rps = $2 }
-       /^ *50%/ { p50 = ms($2) }
-       /^ *99%/ { p99 = ms($2) }
-       /Non-2xx/ { err += $NF }
-       /Socket errors:/ { err += $4 + $6 + $8 + $10 }
-       END { print rps, p50, p99, err }' "$D/$1.wrk"
+  wrk_stats "$D/$1.wrk" | awk '{ print $1, $2, $3, $4 + $5 }'
 }
 
 # kib PID: "Private_Dirty VmRSS" of PID in KiB.
@@ -280,10 +240,10 @@ WASM=$(wc -c <build/python/python.wasm)
 STRIP=$(awk '/^python.wasm strip/ { print $3 }' build/python/sizes.txt 2>/dev/null)
 {
   for t in $SERVE_TIERS; do
-    for a in spin cf wsgi flask; do echo "T krait-$t-$a $(wrk_stats "krait-$t-$a")"; done
+    for a in spin cf wsgi flask; do echo "T krait-$t-$a $(stats "krait-$t-$a")"; done
     for a in spin cf wsgi flask; do echo "H $t-$a $(hist "$t" "$a")"; done
   done
-  for g in wsgi flask; do echo "T gunicorn-$g $(wrk_stats gunicorn-$g)"; done
+  for g in wsgi flask; do echo "T gunicorn-$g $(stats gunicorn-$g)"; done
   echo "C $COLD $REQ"
   [ -s "$D/memory.txt" ] && sed 's/^/M /' "$D/memory.txt"
   for a in spin cf flask sleep; do echo "S $a $(snap $a)"; done

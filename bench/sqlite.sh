@@ -14,18 +14,12 @@
 # Does not own the binding (src/app/sqldb.c) or the workloads (work.py).
 set -u
 cd "$(dirname "$0")/.." || exit 2
-ROOT=$(pwd)
-KRAIT=${KRAIT:-build/krait}
-case $KRAIT in /*) ;; *) KRAIT=$ROOT/$KRAIT ;; esac
+. bench/lib.sh
 ROUNDS=${BENCH_ROUNDS:-5}
 DUR=${BENCH_DURATION:-3s}
-WRK=${WRK:-wrk}
-PYTHON=${PYTHON:-/usr/bin/python3.11}
 D=$ROOT/build/bench/sqlite
 OUT=$ROOT/build/bench/sqlite.md
-for t in "$KRAIT" "$PYTHON" "$WRK" curl; do
-  command -v "$t" >/dev/null 2>&1 || { echo "bench-sqlite: $t not found" >&2; exit 2; }
-done
+bench_need bench-sqlite "$KRAIT" "$PYTHON" "$WRK" curl
 rm -rf "$D"
 mkdir -p "$D/app"
 cp bench/sqlite/app.py bench/sqlite/work.py "$D/app/"
@@ -40,16 +34,9 @@ timeout_ms = 60000
 [sqlite_databases.default]
 path = "$D/bench.db"
 EOF2
-P=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-(cd "$D" && exec "$KRAIT" serve --listen "127.0.0.1:$P" --quiet) >"$D/server.log" 2>&1 &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null' EXIT
-i=0
-until curl -sf "http://127.0.0.1:$P/setup" >/dev/null; do
-  i=$((i + 1))
-  [ $i -gt 300 ] && { echo "bench-sqlite: krait serve did not start:" >&2; tail "$D/server.log" >&2; exit 1; }
-  sleep 0.1
-done
+P=$(free_port)
+serve_bg "$D" "$P" "$D/server.log"
+ready_or_exit bench-sqlite "http://127.0.0.1:$P/setup" "$SERVER" "$D/server.log"
 
 # one SIDE NAME: one run of workload NAME on SIDE (krait or native);
 # appends "queries/s" to $D/SIDE.NAME, and stops on a wrong answer.
@@ -62,14 +49,10 @@ one() {
   awk -v n="$3" -v ns="$4" 'BEGIN { printf "%.0f\n", n * 1e9 / ns }' >>"$D/$1.$2"
 }
 
-# median FILE: the median line of a file of numbers.
-median() { sort -n "$D/$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-
 # p50 PATH: one wrk run's p50 in ms, appended to $D/p50.PATH.
 p50() {
   "$WRK" -t1 -c1 -d"$DUR" --latency "http://127.0.0.1:$P/$1" >"$D/wrk.$1" 2>&1
-  awk '$1 == "50%" { v = $2; if (v ~ /us$/) v = v / 1000; else if (v ~ /ms$/) v = v + 0;
-       else if (v ~ /s$/) v = v * 1000; printf "%.3f\n", v }' "$D/wrk.$1" >>"$D/p50.$1"
+  wrk_stats "$D/wrk.$1" | awk '$2 != "-" { printf "%.3f\n", $2 }' >>"$D/p50.$1"
 }
 
 WORKLOADS="point insert scan"
@@ -91,12 +74,12 @@ done
       insert) label='INSERT, 1,000 in one transaction' ;;
       scan) label='SELECT of 10,000 rows' ;;
     esac
-    k=$(median krait.$w); n=$(median native.$w)
+    k=$(median "$D/krait.$w"); n=$(median "$D/native.$w")
     printf '| %s | %s | %s | %.2fx |\n' "$label" "$k" "$n" "$(awk -v a="$n" -v b="$k" 'BEGIN { print a / b }')"
   done
   echo
   echo "| request (wrk -t1 -c1, $ROUNDS x $DUR) | p50 ms (median) |"
   echo "|---|---|"
-  echo "| open, one SELECT by primary key, close | $(median p50.one) |"
-  echo "| hello (no database) | $(median p50.hello) |"
+  echo "| open, one SELECT by primary key, close | $(median "$D/p50.one") |"
+  echo "| hello (no database) | $(median "$D/p50.hello") |"
 } | tee "$OUT"

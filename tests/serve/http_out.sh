@@ -16,26 +16,12 @@ set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/tests/serve/lib.sh"
 PY=/usr/bin/python3.11
-expect() {   # name, got, pattern (a case glob)
-  # shellcheck disable=SC2254
-  case $2 in $3) ok "$1" ;; *) bad "$1" "$2" ;; esac
-}
 
 # ---- the test CA, the servers ------------------------------------------------
 S=$T/srv
 mkdir -p "$S"
-(cd "$S" &&
- openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem \
-   -days 30 -subj "/CN=krait http_out CA" -addext "basicConstraints=critical,CA:TRUE" \
-   -addext "keyUsage=critical,keyCertSign,cRLSign" &&
- openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key -out server.csr \
-   -subj "/CN=tls.test.example" &&
- printf 'subjectAltName=DNS:tls.test.example\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >ext &&
- openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 30 \
-   -extfile ext) >"$T/openssl.log" 2>&1 || { cat "$T/openssl.log"; echo "0 passed, 1 failed"; exit 1; }
-$PY "$ROOT/tests/serve/http_out_servers.py" "$S" &
-PIDS="$PIDS $!"
-for _ in $(seq 100); do [ -s "$S/ports" ] && break; sleep 0.1; done
+make_test_ca "$S" "krait http_out CA" "DNS:tls.test.example"
+py_servers "$ROOT/tests/serve/http_out_servers.py" "$S"
 read -r HTTP TLS COUNT <"$S/ports" || { echo "0 passed, 1 failed"; exit 1; }
 count() { cat "$S/count" 2>/dev/null || echo 0; }
 H="http://127.0.0.1:$HTTP"
@@ -94,34 +80,13 @@ def app(environ, start_response):
     return [out.encode()]
 EOF
 GRANTS="allowed_outbound_hosts = [\"http://127.0.0.1:$HTTP\", \"https://tls.test.example:$TLS\", \"https://127.0.0.1:$TLS\"]"
-cat >"$A/krait.toml" <<EOF
-[[app]]
-name = "sp"
-style = "spin"
-dir = "sp"
-route = "/sp/..."
-$GRANTS
-
-[[app]]
-name = "cf"
-style = "cloudflare"
-dir = "cf"
-route = "/cf/..."
-$GRANTS
-
-[[app]]
-name = "ws"
-style = "wsgi"
-wsgi = "app:app"
-dir = "ws"
-route = "/ws/..."
-site_packages = ["/usr/lib/python3/dist-packages"]
-$GRANTS
-EOF
-P=$(free_port) AP=$(free_port)
-U="http://127.0.0.1:$P"
+{
+  app_toml sp spin "$GRANTS"
+  app_toml cf cloudflare "$GRANTS"
+  app_toml ws wsgi 'wsgi = "app:app"' 'site_packages = ["/usr/lib/python3/dist-packages"]' "$GRANTS"
+} >"$A/krait.toml"
 NETOPTS=(--ca-file "$S/ca.pem" --resolve tls.test.example:127.0.0.1)
-start "$A" "$P" "$AP" "${NETOPTS[@]}" || { echo "$pass passed, $((fail + 1)) failed"; exit 1; }
+serve_apps "$A" "${NETOPTS[@]}"
 q() {   # q APP NAME=VALUE...: the app's answer to GET /APP/?NAME=VALUE...
   local app=$1 a=() x; shift
   for x in "$@"; do a+=(--data-urlencode "$x"); done

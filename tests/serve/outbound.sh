@@ -24,20 +24,10 @@ S=$T/srv
 mkdir -p "$S/www"
 echo hello >"$S/www/hello.txt"
 head -c 3000000 /dev/zero >"$S/www/big.bin"
-(cd "$S" &&
- openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem \
-   -days 30 -subj "/CN=krait test CA" -addext "basicConstraints=critical,CA:TRUE" \
-   -addext "keyUsage=critical,keyCertSign,cRLSign" &&
- openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key -out server.csr \
-   -subj "/CN=tls.test.example" &&
- printf 'subjectAltName=DNS:tls.test.example,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >ext &&
- openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 30 \
-   -extfile ext) >"$T/openssl.log" 2>&1 || { cat "$T/openssl.log"; echo "0 passed, 1 failed"; exit 1; }
+make_test_ca "$S" "krait test CA" "DNS:tls.test.example,IP:127.0.0.1"
 echo "not a certificate" >"$S/junk.pem"
 
-$PY "$ROOT/tests/serve/outbound_servers.py" "$S" &
-PIDS="$PIDS $!"
-for _ in $(seq 100); do [ -s "$S/ports" ] && break; sleep 0.1; done
+py_servers "$ROOT/tests/serve/outbound_servers.py" "$S"
 read -r HTTP COUNT SILENT TLS <"$S/ports" || { echo "0 passed, 1 failed"; exit 1; }
 CLOSED_PORT=$(free_port)
 count() { cat "$S/count" 2>/dev/null || echo 0; }
@@ -48,10 +38,6 @@ cat "$ROOT/tests/serve/outbound_kn.py" >"$T/cli.py"
 printf '\nimport sys\nprint(run(sys.argv[1:]))\n' >>"$T/cli.py"
 kp() { timeout 60 "$K" python "$@" 2>&1; }   # krait python [options] -- then cli.py args
 cli() { local opts=(); while [ "$1" != "--" ]; do opts+=("$1"); shift; done; shift; kp "${opts[@]}" "$T/cli.py" "$@"; }
-expect() {   # name, got, pattern (a case glob)
-  # shellcheck disable=SC2254
-  case $2 in $3) ok "$1" ;; *) bad "$1" "$2" ;; esac
-}
 
 expect cli-no-allow-net "$(cli -- connect 127.0.0.1 "$COUNT")" \
   "DENIED *denied: krait python has no network access unless granted with --allow-net*"
@@ -135,30 +121,13 @@ class IncomingHandler(http.IncomingHandler):
         return Response(200, {}, kn.run(args).encode())
 EOF2
 cp "$A/o/kn.py" "$A/o/app.py" "$A/h/"
-cat >"$A/krait.toml" <<EOF2
-[[app]]
-name = "o"
-style = "spin"
-dir = "o"
-route = "/o/..."
-allowed_outbound_hosts = ["http://127.0.0.1:$HTTP", "tcp://127.0.0.1:$COUNT", "tcp://127.0.0.1:$SILENT",
-                          "https://tls.test.example:$TLS", "https://127.0.0.1:$TLS", "http://*.test.example:$COUNT"]
-[app.limits]
-timeout_ms = 2000
-max_outbound_connections = 5
-max_outbound_mb = 1
-
-[[app]]
-name = "h"
-style = "spin"
-dir = "h"
-route = "/h/..."
-allowed_outbound_hosts = ["tcp://127.0.0.1:$COUNT"]
-EOF2
-P=$(free_port) AP=$(free_port)
-U="http://127.0.0.1:$P"
-start "$A" "$P" "$AP" --ca-file "$S/ca.pem" --resolve tls.test.example:127.0.0.1 --resolve a.test.example:127.0.0.1 ||
-  { echo "$pass passed, $((fail + 1)) failed"; exit 1; }
+{
+  app_toml o spin "allowed_outbound_hosts = [\"http://127.0.0.1:$HTTP\", \"tcp://127.0.0.1:$COUNT\", \"tcp://127.0.0.1:$SILENT\",
+                          \"https://tls.test.example:$TLS\", \"https://127.0.0.1:$TLS\", \"http://*.test.example:$COUNT\"]" \
+    "[app.limits]" "timeout_ms = 2000" "max_outbound_connections = 5" "max_outbound_mb = 1"
+  app_toml h spin "allowed_outbound_hosts = [\"tcp://127.0.0.1:$COUNT\"]"
+} >"$A/krait.toml"
+serve_apps "$A" --ca-file "$S/ca.pem" --resolve tls.test.example:127.0.0.1 --resolve a.test.example:127.0.0.1
 q() { curl -s --max-time 30 "$U/$1?a=$2"; }
 check serve-allowed "$(q o "get,127.0.0.1,$HTTP,/hello.txt")" "hello"
 before=$(count)
@@ -185,12 +154,10 @@ before=$(closed)
 check serve-leak "$(q o "leak,127.0.0.1,$COUNT")" "leaked"
 for _ in $(seq 50); do [ "$(closed)" -gt "$before" ] && break; sleep 0.1; done
 check serve-leaked-closed-at-end "$(closed)" "$((before + 1))"
-t0=$(date +%s%N)
-got=$(curl -s --max-time 30 -w " %{http_code}" "$U/o?a=silent,127.0.0.1,$SILENT,0")
-ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-expect serve-deadline "$got" "*50[34]"
-if [ "$ms" -lt 5000 ] && [ "$ms" -ge 1500 ]; then ok "serve-deadline-bounded (${ms} ms for timeout_ms 2000)"
-else bad serve-deadline-bounded "$ms ms"; fi
+timed curl -s --max-time 30 -w " %{http_code}" "$U/o?a=silent,127.0.0.1,$SILENT,0"
+expect serve-deadline "$GOT" "*50[34]"
+if [ "$MS" -lt 5000 ] && [ "$MS" -ge 1500 ]; then ok "serve-deadline-bounded (${MS} ms for timeout_ms 2000)"
+else bad serve-deadline-bounded "$MS ms"; fi
 check serve-stays-up "$(q o "get,127.0.0.1,$HTTP,/hello.txt")" "hello"
 
 # manifest limits: checked ranges at their line

@@ -40,14 +40,13 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
   -keyout "$PGD/server.key" -out "$PGD/server.crt" >/dev/null 2>&1
 $OWN "$PGD/server.key" "$PGD/server.crt" && chmod 600 "$PGD/server.key"
 PGPORT=$(free_port)
-as_pg "$PGBIN/postgres" -D "$PGD/data" -p "$PGPORT" -k "$PGD" -c listen_addresses=127.0.0.1 \
+spawn as_pg "$PGBIN/postgres" -D "$PGD/data" -p "$PGPORT" -k "$PGD" -c listen_addresses=127.0.0.1 \
   -c fsync=off -c ssl=on -c ssl_cert_file="$PGD/server.crt" -c ssl_key_file="$PGD/server.key" \
-  >"$T/postgres.log" 2>&1 &
-PIDS="$PIDS $!"
+  >"$T/postgres.log" 2>&1
 # stop the server (and its backends) before lib.sh's cleanup kills what is left
 trap 'as_pg "$PGBIN/pg_ctl" -D "$PGD/data" -m immediate -w stop >/dev/null 2>&1; cleanup' EXIT
 psql_admin() { PGPASSWORD=admin psql -X -q -t -A -h 127.0.0.1 -p "$PGPORT" -U postgres -d "${DB:-postgres}" "$@"; }
-for _ in $(seq 100); do psql_admin -c 'SELECT 1' >/dev/null 2>&1 && break; sleep 0.1; done
+wait_until 100 psql_admin -c 'SELECT 1' >/dev/null 2>&1
 psql_admin -c "CREATE ROLE app LOGIN PASSWORD 'p@ss w''rd'" -c "CREATE DATABASE appdb OWNER app" \
   >/dev/null || { tail "$T/postgres.log"; echo "0 passed, 1 failed"; exit 1; }
 
@@ -93,18 +92,16 @@ s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(64)
 while True:
     c, _ = s.accept(); threading.Thread(target=serve, args=(c,), daemon=True).start()
 PYEOF
-$PY "$T/fakepg.py" "$FPORT" "$T/fakelog" &
-PIDS="$PIDS $!"
+spawn $PY "$T/fakepg.py" "$FPORT" "$T/fakelog"
 
 # a counting TCP listener: an address the apps may not reach
 CPORT=$(free_port)
-$PY -c 'import socket,sys
+spawn $PY -c 'import socket,sys
 s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16); n=0
 open(sys.argv[2], "w").write("0")
 while True:
-    c, _ = s.accept(); n += 1; open(sys.argv[2], "w").write(str(n)); c.close()' "$CPORT" "$T/count" &
-PIDS="$PIDS $!"
+    c, _ = s.accept(); n += 1; open(sys.argv[2], "w").write(str(n)); c.close()' "$CPORT" "$T/count"
 
 # ---- the apps -----------------------------------------------------------------
 A=$T/apps
@@ -240,68 +237,26 @@ async def on_fetch(request, env):
         r = db.query("SELECT upper($1) AS up", [ParameterValue_Str("cloudflare")])
     return Response(f"cf {r.columns[0].name}={r.rows[0][0].value}")
 EOF
-cat >"$A/krait.toml" <<EOF
-[[app]]
-name = "wsgi"
-style = "wsgi"
-wsgi = "app:app"
-dir = "wsgi"
-route = "/wsgi/..."
-allowed_outbound_hosts = ["postgres://127.0.0.1:$PGPORT"]
-
-[[app]]
-name = "cf"
-style = "cloudflare"
-dir = "cf"
-route = "/cf/..."
-allowed_outbound_hosts = ["postgres://127.0.0.1:$PGPORT"]
-
-[[app]]
-name = "pg"
-style = "spin"
-dir = "pg"
-route = "/pg/..."
-allowed_outbound_hosts = ["postgres://127.0.0.1:$PGPORT"]
-
-[[app]]
-name = "wild"
-style = "spin"
-dir = "wild"
-route = "/wild/..."
-allowed_outbound_hosts = ["postgres://*:$CPORT", "postgres://*:$PGPORT"]
-
-[[app]]
-name = "few"
-style = "spin"
-dir = "few"
-route = "/few/..."
-allowed_outbound_hosts = ["postgres://127.0.0.1:$PGPORT"]
-[app.limits]
-max_outbound_connections = 2
-
-[[app]]
-name = "slow"
-style = "spin"
-dir = "slow"
-route = "/slow/..."
-allowed_outbound_hosts = ["postgres://127.0.0.1:$PGPORT", "postgres://127.0.0.1:$FPORT"]
-[app.limits]
-timeout_ms = 1000
-EOF
+PGHOST="allowed_outbound_hosts = [\"postgres://127.0.0.1:$PGPORT\"]"
+{
+  app_toml wsgi wsgi 'wsgi = "app:app"' "$PGHOST"
+  app_toml cf cloudflare "$PGHOST"
+  app_toml pg spin "$PGHOST"
+  app_toml wild spin "allowed_outbound_hosts = [\"postgres://*:$CPORT\", \"postgres://*:$PGPORT\"]"
+  app_toml few spin "$PGHOST" "[app.limits]" "max_outbound_connections = 2"
+  app_toml slow spin "allowed_outbound_hosts = [\"postgres://127.0.0.1:$PGPORT\", \"postgres://127.0.0.1:$FPORT\"]" \
+    "[app.limits]" "timeout_ms = 1000"
+} >"$A/krait.toml"
 
 # krait serve with libpq's environment set and a ~/.pgpass holding the
 # password: neither may reach the apps' connections
 printf '127.0.0.1:%s:*:app:%s\n*:*:*:*:%s\n' "$PGPORT" "$PASS" "$PASS" >"$T/.pgpass" && chmod 600 "$T/.pgpass"
 cp "$T/.pgpass" "$T/pgpass2"
-P=$(free_port) AP=$(free_port)
-U="http://127.0.0.1:$P"
 export KRAIT_CACHE=${KRAIT_CACHE:-$HOME/.cache/krait}
-HOME=$T PGPASSWORD=$PASS PGPASSFILE=$T/pgpass2 PGUSER=app PGDATABASE=appdb PGSSLKEY=/etc/shadow \
-  start "$A" "$P" "$AP" || { echo "$pass passed, $((fail + 1)) failed"; exit 1; }
+HOME=$T PGPASSWORD=$PASS PGPASSFILE=$T/pgpass2 PGUSER=app PGDATABASE=appdb PGSSLKEY=/etc/shadow serve_apps "$A"
 
-enc() { $PY -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
-KV=$(enc "host=127.0.0.1 port=$PGPORT user=app password='p@ss w\\'rd' dbname=appdb sslmode=disable")
-URL=$(enc "postgres://app:p%40ss%20w'rd@127.0.0.1:$PGPORT/appdb?sslmode=disable")
+KV=$(urlenc "host=127.0.0.1 port=$PGPORT user=app password='p@ss w\\'rd' dbname=appdb sslmode=disable")
+URL=$(urlenc "postgres://app:p%40ss%20w'rd@127.0.0.1:$PGPORT/appdb?sslmode=disable")
 get() { curl -s --max-time 20 "$U/$1"; }
 
 # ---- values both ways, query/execute ------------------------------------------
@@ -315,45 +270,45 @@ check nulls-in "$(get "pg/nulls?a=$KV&id=2")" "1"
 check nulls-out "$(get "pg/get?a=$KV&id=2" | cut -d'|' -f2)" "Int32:2 DbNull DbNull DbNull DbNull DbNull DbNull DbNull DbNull DbNull DbNull DbNull"
 check url-address "$(get "pg/get?a=$URL&id=2" | cut -d'|' -f2 | cut -d' ' -f1)" "Int32:2"
 check no-rows-no-columns "$(get "pg/get?a=$KV&id=99")" "|"
-check execute-rows-affected "$(get "pg/exec?a=$KV&s=$(enc 'UPDATE t SET i4 = i4 - 1')")" "2"
+check execute-rows-affected "$(get "pg/exec?a=$KV&s=$(urlenc 'UPDATE t SET i4 = i4 - 1')")" "2"
 check parameter-kinds "$(get "pg/echo?a=$KV")" "?column?:OTHER,?column?:STR,int4:INT32|Unsupported Str:'42' Int32:7"
 check uint-refused "$(get "pg/uint?a=$KV")" "Error_BadParameter: Postgres does not support unsigned integers
 Error_ValueConversionFailed: Postgres does not support unsigned integers"
 
 # ---- parameters stay data ---------------------------------------------------------
 EVIL="x'); DROP TABLE t; --"
-check injection-insert "$(get "pg/put?a=$KV&id=3&s=$(enc "$EVIL")")" "1"
-check injection-stored-verbatim "$(get "pg/find?a=$KV&s=$(enc "$EVIL")")" "id:INT32|Int32:3"
-check injection-or-true "$(get "pg/find?a=$KV&s=$(enc "x' OR '1'='1")")" "|"
-check injection-dollar "$(get "pg/find?a=$KV&s=$(enc '$1; DELETE FROM t')")" "|"
-check injection-table-intact "$(get "pg/sql?a=$KV&s=$(enc 'SELECT count(*) FROM t')")" "count:INT64|Int64:3"
+check injection-insert "$(get "pg/put?a=$KV&id=3&s=$(urlenc "$EVIL")")" "1"
+check injection-stored-verbatim "$(get "pg/find?a=$KV&s=$(urlenc "$EVIL")")" "id:INT32|Int32:3"
+check injection-or-true "$(get "pg/find?a=$KV&s=$(urlenc "x' OR '1'='1")")" "|"
+check injection-dollar "$(get "pg/find?a=$KV&s=$(urlenc '$1; DELETE FROM t')")" "|"
+check injection-table-intact "$(get "pg/sql?a=$KV&s=$(urlenc 'SELECT count(*) FROM t')")" "count:INT64|Int64:3"
 
 # ---- the server's errors ------------------------------------------------------------
 got=$(get "pg/sql?a=$KV&s=SELEC%201")
 case $got in *'Error_QueryFailed False: postgres.query: ERROR: syntax error at or near "SELEC" (SQLSTATE 42601)'*) ok syntax-error ;; *) bad syntax-error "$got" ;; esac
 got=$(get "pg/put?a=$KV&id=1")
 case $got in *'Error_QueryFailed False: postgres.execute: ERROR: duplicate key value violates unique constraint "t_pkey" (SQLSTATE 23505): Key (id)=(1) already exists.'*) ok constraint-error ;; *) bad constraint-error "$got" ;; esac
-check error-then-usable "$(get "pg/again?a=$KV&s=$(enc 'SELECT 1/0')")" "Error_QueryFailed: postgres.query: ERROR: division by zero (SQLSTATE 22012)
+check error-then-usable "$(get "pg/again?a=$KV&s=$(urlenc 'SELECT 1/0')")" "Error_QueryFailed: postgres.query: ERROR: division by zero (SQLSTATE 22012)
 one:INT32|Int32:1"
-got=$(get "pg/sql?a=$KV&s=$(enc 'SELECT 1; SELECT 2')")
+got=$(get "pg/sql?a=$KV&s=$(urlenc 'SELECT 1; SELECT 2')")
 case $got in *"Error_QueryFailed False: postgres.query: ERROR: cannot insert multiple commands into a prepared statement"*) ok one-statement ;; *) bad one-statement "$got" ;; esac
 
-got=$(get "pg/open?a=$(enc "host=127.0.0.1 port=$PGPORT user=app password='p@ss w\\'rd' sslmode=disable dbname='host=10.0.0.1 port=1'")")
+got=$(get "pg/open?a=$(urlenc "host=127.0.0.1 port=$PGPORT user=app password='p@ss w\\'rd' sslmode=disable dbname='host=10.0.0.1 port=1'")")
 case $got in *'database "host=10.0.0.1 port=1" does not exist'*) ok dbname-never-a-connection-string ;; *) bad dbname-never-a-connection-string "$got" ;; esac
-check notice-runs "$(get "pg/sql?a=$KV&s=$(enc "DO \$\$BEGIN RAISE NOTICE 'krait-notice-marker'; END\$\$")")" "|"
+check notice-runs "$(get "pg/sql?a=$KV&s=$(urlenc "DO \$\$BEGIN RAISE NOTICE 'krait-notice-marker'; END\$\$")")" "|"
 check notice-not-on-stderr "$(grep -c "NOTICE: *krait-notice-marker" "$A/server.log")" "0"
 
 # ---- grants ----------------------------------------------------------------------------
-got=$(get "pg/open?a=$(enc "host=127.0.0.1 port=$CPORT user=app")")
+got=$(get "pg/open?a=$(urlenc "host=127.0.0.1 port=$CPORT user=app")")
 case $got in *"Error_ConnectionFailed True: postgres: outbound connection to postgres://127.0.0.1:$CPORT denied"*"allowed_outbound_hosts"*) ok denied-port ;; *) bad denied-port "$got" ;; esac
-got=$(get "pg/open?a=$(enc "postgres://app@localhost:$PGPORT/appdb")")
+got=$(get "pg/open?a=$(urlenc "postgres://app@localhost:$PGPORT/appdb")")
 case $got in *"Error_ConnectionFailed True: "*"denied"*"allowed_outbound_hosts"*) ok denied-name-not-listed ;; *) bad denied-name-not-listed "$got" ;; esac
-got=$(get "wild/open?a=$(enc "host=localhost port=$CPORT user=app")")
+got=$(get "wild/open?a=$(urlenc "host=localhost port=$CPORT user=app")")
 case $got in *"Error_ConnectionFailed True: "*"localhost resolves to a loopback address"*"(the app's log names it)"*) ok wildcard-name-to-loopback-refused ;; *) bad wildcard-name-to-loopback-refused "$got" ;; esac
 # (the first refused address: 127.0.0.1, or ::1 where /etc/hosts lists that first)
 if grep -Eq "postgres.open: localhost resolves to (127\.0\.0\.1|::1), not in allowed_outbound_hosts" "$A/server.log"
 then ok refused-address-in-log; else bad refused-address-in-log "no log line"; fi
-got=$(get "wild/open?a=$(enc "host=127.0.0.1 port=$CPORT user=app")")
+got=$(get "wild/open?a=$(urlenc "host=127.0.0.1 port=$CPORT user=app")")
 case $got in *"Error_ConnectionFailed True: "*"127.0.0.1 is a loopback address, reached only when allowed_outbound_hosts names it"*) ok wildcard-loopback-literal-refused ;; *) bad wildcard-loopback-literal-refused "$got" ;; esac
 check denied-host-saw-no-connection "$(cat "$T/count")" "0"
 
@@ -362,44 +317,42 @@ base="host=127.0.0.1 port=$PGPORT user=app"
 for kw in "sslkey=/etc/shadow" "sslcert=/etc/ssl/private/x" "sslrootcert=/etc/shadow" "service=prod" \
           "passfile=/root/.pgpass" "requirepeer=root" "krbsrvname=x" "gssencmode=require" \
           "sslpassword=x" "replication=database" "client_encoding=LATIN1" "sslcrl=/x"; do
-  got=$(get "pg/open?a=$(enc "$base $kw")")
+  got=$(get "pg/open?a=$(urlenc "$base $kw")")
   case $got in *"Error_ConnectionFailed False: postgres address: keyword \"${kw%%=*}\" is refused"*) ok "refused-${kw%%=*}" ;;
     *) bad "refused-${kw%%=*}" "$got" ;; esac
 done
-got=$(get "pg/open?a=$(enc "postgres://app@127.0.0.1:$PGPORT/appdb?sslkey=/etc/shadow")")
+got=$(get "pg/open?a=$(urlenc "postgres://app@127.0.0.1:$PGPORT/appdb?sslkey=/etc/shadow")")
 case $got in *'keyword "sslkey" is refused'*) ok refused-url-parameter ;; *) bad refused-url-parameter "$got" ;; esac
-got=$(get "pg/open?a=$(enc "$base hostaddr=10.0.0.1")")
+got=$(get "pg/open?a=$(urlenc "$base hostaddr=10.0.0.1")")
 case $got in *'keyword "hostaddr" is refused'*) ok refused-hostaddr ;; *) bad refused-hostaddr "$got" ;; esac
 for h in "/var/run/postgresql" "@abstract"; do
-  got=$(get "pg/open?a=$(enc "host=$h user=app")")
+  got=$(get "pg/open?a=$(urlenc "host=$h user=app")")
   case $got in *"Unix-domain socket"*) ok "refused-unix-$h" ;; *) bad "refused-unix-$h" "$got" ;; esac
 done
-got=$(get "pg/open?a=$(enc "postgres://app@/appdb?host=/tmp")")
+got=$(get "pg/open?a=$(urlenc "postgres://app@/appdb?host=/tmp")")
 case $got in *"Unix-domain socket"*) ok refused-url-unix ;; *) bad refused-url-unix "$got" ;; esac
-got=$(get "pg/open?a=$(enc "host=127.0.0.1,10.0.0.1 user=app")")
+got=$(get "pg/open?a=$(urlenc "host=127.0.0.1,10.0.0.1 user=app")")
 case $got in *"several hosts"*) ok refused-multi-host ;; *) bad refused-multi-host "$got" ;; esac
-got=$(get "pg/open?a=$(enc "$base sslmode=verify-full")")
+got=$(get "pg/open?a=$(urlenc "$base sslmode=verify-full")")
 case $got in *"sslmode must be disable, prefer or require"*) ok refused-sslmode ;; *) bad refused-sslmode "$got" ;; esac
-got=$(get "pg/open?a=$(enc "host=127.0.0.1 port=$PGPORT")")
+got=$(get "pg/open?a=$(urlenc "host=127.0.0.1 port=$PGPORT")")
 case $got in *"no user"*) ok no-user ;; *) bad no-user "$got" ;; esac
 
 # ---- the host's environment and files ------------------------------------------------
-got=$(get "pg/open?a=$(enc "host=127.0.0.1 port=$PGPORT user=app dbname=appdb sslmode=disable")")
+got=$(get "pg/open?a=$(urlenc "host=127.0.0.1 port=$PGPORT user=app dbname=appdb sslmode=disable")")
 case $got in *"Error_ConnectionFailed False: postgres.open: "*"password"*) ok env-and-pgpass-unused ;; *) bad env-and-pgpass-unused "$got" ;; esac
 check password-given-works "$(get "pg/open?a=$KV")" "opened"
 
 # ---- TLS -------------------------------------------------------------------------------
-SSLQ=$(enc 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()')
-check tls-prefer "$(get "pg/sql?a=$(enc "host=127.0.0.1 port=$PGPORT user=app password='p@ss w\\'rd' dbname=appdb")&s=$SSLQ")" "ssl:BOOLEAN|Boolean:True"
+SSLQ=$(urlenc 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()')
+check tls-prefer "$(get "pg/sql?a=$(urlenc "host=127.0.0.1 port=$PGPORT user=app password='p@ss w\\'rd' dbname=appdb")&s=$SSLQ")" "ssl:BOOLEAN|Boolean:True"
 check tls-disable "$(get "pg/sql?a=$KV&s=$SSLQ")" "ssl:BOOLEAN|Boolean:False"
-got=$(get "pg/open?a=$(enc "host=127.0.0.1 port=$PGPORT user=app password=x sslmode=require")")
+got=$(get "pg/open?a=$(urlenc "host=127.0.0.1 port=$PGPORT user=app password=x sslmode=require")")
 case $got in *"Error_ConnectionFailed False: postgres.open: "*"certificate"*) ok tls-require-verifies ;; *) bad tls-require-verifies "$got" ;; esac
 
 # ---- limits ----------------------------------------------------------------------------
-t0=$(date +%s%N)
-got=$(get "slow/sql?a=$KV&s=$(enc 'SELECT pg_sleep(10)')")
-ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-if [ "$ms" -lt 3000 ]; then ok "deadline-ends-call (${ms} ms)"; else bad deadline-ends-call "${ms} ms: $got"; fi
+timed get "slow/sql?a=$KV&s=$(urlenc 'SELECT pg_sleep(10)')"
+if [ "$MS" -lt 3000 ]; then ok "deadline-ends-call (${MS} ms)"; else bad deadline-ends-call "${MS} ms: $GOT"; fi
 sleep 1
 check deadline-cancels-server-query "$(psql_admin -c "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(10)'")" "0"
 get "slow/sleepy?a=$KV" >/dev/null
@@ -407,40 +360,36 @@ sleep 1
 check deadline-cancel-request "$(psql_admin -c "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(10.5)'")" "0"
 got=$(get "pg/big?a=$KV")
 case $got in *"Error_QueryFailed False: postgres.query: the result is over the 16 MiB limit"*) ok result-cap ;; *) bad result-cap "$got" ;; esac
-check after-result-cap "$(get "pg/sql?a=$KV&s=$(enc 'SELECT 2 AS two')")" "two:INT32|Int32:2"
+check after-result-cap "$(get "pg/sql?a=$KV&s=$(urlenc 'SELECT 2 AS two')")" "two:INT32|Int32:2"
 got=$(get "pg/many?a=$KV")
 case $got in *"Error_ConnectionFailed: postgres.open: 8 connections are open in this request"*) ok connection-cap ;; *) bad connection-cap "$got" ;; esac
 got=$(get "few/many?a=$KV")   # the third postgres.open of the request
 case $got in *"postgres.open: this request already opened 2 outbound connections, the most max_outbound_connections"*) ok outbound-connections-limit ;; *) bad outbound-connections-limit "$got" ;; esac
 # a hostile server's SCRAM iteration count: the login runs on a helper
 # thread, the request ends at its 1 s deadline (without: minutes)
-FKV=$(enc "host=127.0.0.1 port=$FPORT user=app password=x dbname=x sslmode=disable")
-t0=$(date +%s%N)
-got=$(get "slow/open?a=$FKV")
-ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+FKV=$(urlenc "host=127.0.0.1 port=$FPORT user=app password=x dbname=x sslmode=disable")
+timed get "slow/open?a=$FKV"
 # (the guest's timeout error, or the 504 when the deadline has already ended the request)
-case $got in *"postgres.open: connecting to 127.0.0.1:$FPORT did not finish before the request's deadline"*|*"504 Gateway Timeout"*)
-  if [ "$ms" -lt 3000 ]; then ok "scram-iterations-deadline (${ms} ms)"; else bad scram-iterations-deadline "${ms} ms"; fi ;;
-  *) bad scram-iterations-deadline "${ms} ms: $got" ;; esac
-t0=$(date +%s%N)
-got=$(get "slow/open?a=$FKV")
-ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-case $got in *"did not finish before the request's deadline"*|*"504 Gateway Timeout"*) [ "$ms" -lt 3000 ] && ok scram-again || bad scram-again "${ms} ms" ;; *) bad scram-again "$got" ;; esac
+case $GOT in *"postgres.open: connecting to 127.0.0.1:$FPORT did not finish before the request's deadline"*|*"504 Gateway Timeout"*)
+  if [ "$MS" -lt 3000 ]; then ok "scram-iterations-deadline (${MS} ms)"; else bad scram-iterations-deadline "${MS} ms"; fi ;;
+  *) bad scram-iterations-deadline "${MS} ms: $GOT" ;; esac
+timed get "slow/open?a=$FKV"
+case $GOT in *"did not finish before the request's deadline"*|*"504 Gateway Timeout"*) [ "$MS" -lt 3000 ] && ok scram-again || bad scram-again "${MS} ms" ;; *) bad scram-again "$GOT" ;; esac
 check scram-server-reached "$(grep -c scram "$T/fakelog" 2>/dev/null)" "2"
-FL=$(enc "host=127.0.0.1 port=$FPORT user=flood password=x dbname=x sslmode=disable")
-got=$(get "slow/sql?a=$FL&s=$(enc 'SELECT 1')")
+FL=$(urlenc "host=127.0.0.1 port=$FPORT user=flood password=x dbname=x sslmode=disable")
+got=$(get "slow/sql?a=$FL&s=$(urlenc 'SELECT 1')")
 case $got in *"postgres.query: the server sent over 24 MiB in this call or 64 MiB over the connection's life (the limits) (the connection was closed)"*) ok statement-byte-cap ;; *) bad statement-byte-cap "$got" ;; esac
-got=$(get "slow/sql?a=$(enc "host=127.0.0.1 port=$FPORT user=huge password=x dbname=x sslmode=disable")&s=$(enc 'SELECT 1')")
+got=$(get "slow/sql?a=$(urlenc "host=127.0.0.1 port=$FPORT user=huge password=x dbname=x sslmode=disable")&s=$(urlenc 'SELECT 1')")
 # (libpq sizes its buffer to the announced length: refused by the allocation, or by the byte cap)
 case $got in *"postgres.query: the server sent over 24 MiB in this call"*|*"postgres.query: cannot allocate memory for input buffer"*) ok huge-message ;; *) bad huge-message "$got" ;; esac
 # a statement at the deadline on a server that never closes the cancel
 # connection: the cancel request carries the PID and key the server sent
-get "slow/sql?a=$(enc "host=127.0.0.1 port=$FPORT user=hang password=x dbname=x sslmode=disable")&s=$(enc 'SELECT 1')" >/dev/null
+get "slow/sql?a=$(urlenc "host=127.0.0.1 port=$FPORT user=hang password=x dbname=x sslmode=disable")&s=$(urlenc 'SELECT 1')" >/dev/null
 sleep 1.5
 check cancel-request-sent "$(grep -c '^cancel 7 7$' "$T/fakelog")" "1"
-check after-scram "$(get "slow/sql?a=$KV&s=$(enc 'SELECT 3 AS three')")" "three:INT32|Int32:3"
+check after-scram "$(get "slow/sql?a=$KV&s=$(urlenc 'SELECT 3 AS three')")" "three:INT32|Int32:3"
 # a server streaming ParameterStatus during login: refused at the login byte cap
-got=$(get "slow/open?a=$(enc "host=127.0.0.1 port=$FPORT user=stream password=x dbname=x sslmode=disable")")
+got=$(get "slow/open?a=$(urlenc "host=127.0.0.1 port=$FPORT user=stream password=x dbname=x sslmode=disable")")
 case $got in *"postgres.open: the server sent over 1024 KiB while logging in"*) ok login-byte-cap ;; *) bad login-byte-cap "$got" ;; esac
 got=$(get "pg/closed?a=$KV")
 case $got in *"Error_ConnectionFailed False: postgres: the connection is closed"*) ok closed-connection ;; *) bad closed-connection "$got" ;; esac

@@ -20,17 +20,16 @@ command -v redis-server >/dev/null || { echo "redis-server missing (scripts/boot
 RP=$(free_port) CP=$(free_port) SP=$(free_port)
 PASS=s3cret
 mkdir -p "$T/redis"
-redis-server --port "$RP" --bind "127.0.0.1 -::1" --save "" --appendonly no --dir "$T/redis" \
-  --requirepass "$PASS" --daemonize no >"$T/redis/log" 2>&1 &
-PIDS="$PIDS $!"
+spawn redis-server --port "$RP" --bind "127.0.0.1 -::1" --save "" --appendonly no --dir "$T/redis" \
+  --requirepass "$PASS" --daemonize no >"$T/redis/log" 2>&1
 rc() { redis-cli -p "$RP" -a "$PASS" --no-auth-warning "$@"; }
-for _ in $(seq 50); do [ "$(rc ping 2>/dev/null)" = PONG ] && break; sleep 0.1; done
+redis_up() { [ "$(rc ping 2>/dev/null)" = PONG ]; }
+wait_until 50 redis_up
 # a server that accepts and never answers (SP)
-/usr/bin/python3.11 -c 'import socket, sys, time
+spawn /usr/bin/python3.11 -c 'import socket, sys, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16); held = []
-while True: held.append(s.accept()[0])' "$SP" &
-PIDS="$PIDS $!"
+while True: held.append(s.accept()[0])' "$SP"
 conns() { rc info stats | tr -d '\r' | sed -n 's/^total_connections_received://p'; }
 
 A=$T/apps
@@ -195,72 +194,24 @@ async def on_fetch(request, env):
     c.set("cf", b"from cloudflare")
     return Response((c.get("cf") + b" " + str(c.incr("cfn")).encode()).decode())
 EOF
-cat >"$A/krait.toml" <<EOF
-[[app]]
-name = "cf"
-style = "cloudflare"
-dir = "cf"
-route = "/cf/..."
-allowed_outbound_hosts = ["redis://127.0.0.1:$RP"]
+{
+  app_toml cf cloudflare "allowed_outbound_hosts = [\"redis://127.0.0.1:$RP\"]"
+  app_toml rd spin "allowed_outbound_hosts = [\"redis://127.0.0.1:$RP\", \"redis://localhost:$RP\", \"redis://[::1]:$RP\"]" \
+    "[app.limits]" "timeout_ms = 20000"
+  app_toml any spin "allowed_outbound_hosts = [\"redis://*:$RP\", \"redis://*:$CP\"]"
+  app_toml none spin
+  app_toml slow spin "allowed_outbound_hosts = [\"redis://127.0.0.1:$RP\", \"redis://127.0.0.1:$SP\"]" \
+    "[app.limits]" "timeout_ms = 1500"
+  app_toml few spin "allowed_outbound_hosts = [\"redis://127.0.0.1:$RP\"]" \
+    "[app.limits]" "max_outbound_connections = 3" "max_outbound_mb = 1"
+  app_toml wsgi wsgi 'wsgi = "app:app"' "allowed_outbound_hosts = [\"redis://127.0.0.1:$RP\"]"
+} >"$A/krait.toml"
 
-[[app]]
-name = "rd"
-style = "spin"
-dir = "rd"
-route = "/rd/..."
-allowed_outbound_hosts = ["redis://127.0.0.1:$RP", "redis://localhost:$RP", "redis://[::1]:$RP"]
-[app.limits]
-timeout_ms = 20000
-
-[[app]]
-name = "any"
-style = "spin"
-dir = "any"
-route = "/any/..."
-allowed_outbound_hosts = ["redis://*:$RP", "redis://*:$CP"]
-
-[[app]]
-name = "none"
-style = "spin"
-dir = "none"
-route = "/none/..."
-
-[[app]]
-name = "slow"
-style = "spin"
-dir = "slow"
-route = "/slow/..."
-allowed_outbound_hosts = ["redis://127.0.0.1:$RP", "redis://127.0.0.1:$SP"]
-[app.limits]
-timeout_ms = 1500
-
-[[app]]
-name = "few"
-style = "spin"
-dir = "few"
-route = "/few/..."
-allowed_outbound_hosts = ["redis://127.0.0.1:$RP"]
-[app.limits]
-max_outbound_connections = 3
-max_outbound_mb = 1
-
-[[app]]
-name = "wsgi"
-style = "wsgi"
-wsgi = "app:app"
-dir = "wsgi"
-route = "/wsgi/..."
-allowed_outbound_hosts = ["redis://127.0.0.1:$RP"]
-EOF
-
-P=$(free_port) AP=$(free_port)
-U="http://127.0.0.1:$P"
-start "$A" "$P" "$AP" || { echo "$pass passed, $((fail + 1)) failed"; exit 1; }
+serve_apps "$A"
 R="pw=$PASS&port=$RP"
 
 # ---- every method --------------------------------------------------------------
-rc subscribe chan >"$T/sub.out" 2>&1 &
-PIDS="$PIDS $!"
+spawn rc subscribe chan >"$T/sub.out" 2>&1
 sleep 0.3
 check methods "$(curl -s "$U/rd/methods?$R")" "b'v\\x00\\xff1' None 1 2 2 None 3 1 a,b,c,d 1 b,c,d []"
 sleep 0.2
@@ -275,7 +226,7 @@ case $got in "Error_Other: redis: ERR unknown command"*"| Status:'PONG'") ok err
 check type-error "$(curl -s "$U/rd/typeerr?$R" | cut -d: -f1)" "Error_Other False"
 check db-select "$(curl -s "$U/rd/db?$R")" "db0 db1"
 rc acl setuser 'u@x' on '>p@ss:w/rd%' '~*' '+@all' >/dev/null
-check user-password-escaped "$(curl -s "$U/rd/user?a=$(/usr/bin/python3.11 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "redis://u%40x:p%40ss%3Aw%2Frd%25@127.0.0.1:$RP")")" "Binary:b'u@x'"
+check user-password-escaped "$(curl -s "$U/rd/user?a=$(urlenc "redis://u%40x:p%40ss%3Aw%2Frd%25@127.0.0.1:$RP")")" "Binary:b'u@x'"
 check user-password "$(curl -s "$U/rd/user?a=redis://default:$PASS@127.0.0.1:$RP")" "Binary:b'default'"
 if /usr/bin/python3.11 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
   check ipv6-literal "$(curl -s "$U/rd/cmd?c=PING&a=redis://:$PASS@%5B::1%5D:$RP")" "Status:'PONG'"
@@ -303,14 +254,14 @@ check no-password-opens "$got" "opened"
 got=$(curl -s "$U/rd/cmd?c=GET&args=k&a=redis://127.0.0.1:$RP")
 case $got in "Error_Other False: redis: NOAUTH"*) ok no-password-noauth ;; *) bad no-password-noauth "$got" ;; esac
 for a in "redis//127.0.0.1:$RP" "rediss://127.0.0.1:$RP" "redis://127.0.0.1:$RP/x" "redis://127.0.0.1:$RP?db=2" "redis://[::1" "" "redis://127.0.0.1:99999"; do
-  got=$(curl -s "$U/rd/open?a=$(/usr/bin/python3.11 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$a")")
+  got=$(curl -s "$U/rd/open?a=$(urlenc "$a")")
   case $got in "Error_InvalidAddress False: redis: invalid address: "*) ok "bad-address '$a'" ;; *) bad "bad-address '$a'" "$got" ;; esac
 done
 
 # a password holding '#' (not percent-encoded) is never quoted in the message
-got=$(curl -s "$U/rd/open?a=$(/usr/bin/python3.11 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "redis://default:s3cr#t@127.0.0.1:$RP")")
+got=$(curl -s "$U/rd/open?a=$(urlenc "redis://default:s3cr#t@127.0.0.1:$RP")")
 case $got in *s3cr*) bad password-not-shown "$got" ;; "Error_InvalidAddress False: redis: invalid address: "*) ok password-not-shown ;; *) bad password-not-shown "$got" ;; esac
-got=$(curl -s "$U/rd/open?a=$(/usr/bin/python3.11 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "redis://default:a/b?c@127.0.0.1:$RP/x")")
+got=$(curl -s "$U/rd/open?a=$(urlenc "redis://default:a/b?c@127.0.0.1:$RP/x")")
 case $got in *a/b*) bad password-slash-not-shown "$got" ;; "Error_InvalidAddress False: redis: invalid address: "*) ok password-slash-not-shown ;; *) bad password-slash-not-shown "$got" ;; esac
 
 # ---- the policy: no connection is made for a refused address ----------------------
@@ -336,23 +287,18 @@ case $got in *"redis.open: this request already opened 3 outbound connections, t
 check set-2mib-few "$(curl -s "$U/few/setbig?$R&n=$((2 * 1048576))")" "set"   # sent bytes are not counted
 got=$(curl -s "$U/few/getbig?$R")
 case $got in *"redis.command: this request received over 1 MiB, the most max_outbound_mb"*) ok outbound-mb-over ;; *) bad outbound-mb-over "$got" ;; esac
-t0=$(date +%s%N)
-code=$(curl -s --max-time 10 -o "$T/blpop.out" -w '%{http_code}' "$U/slow/cmd?$R&c=BLPOP&args=nolist,30")
-ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+timed curl -s --max-time 10 -o "$T/blpop.out" -w '%{http_code}' "$U/slow/cmd?$R&c=BLPOP&args=nolist,30"
 # 504 when the runtime stops the guest first, else the guest's Err names the deadline
-if { [ "$code" = 504 ] || grep -q "deadline passed" "$T/blpop.out"; } && [ "$ms" -lt 5000 ]; then ok "blpop-stopped-at-deadline (${ms} ms)"; else bad blpop-stopped-at-deadline "$code in $ms ms: $(cat "$T/blpop.out")"; fi
+if { [ "$GOT" = 504 ] || grep -q "deadline passed" "$T/blpop.out"; } && [ "$MS" -lt 5000 ]; then ok "blpop-stopped-at-deadline (${MS} ms)"; else bad blpop-stopped-at-deadline "$GOT in $MS ms: $(cat "$T/blpop.out")"; fi
 
-t0=$(date +%s%N)
-code=$(curl -s --max-time 10 -o "$T/auth.out" -w '%{http_code}' "$U/slow/open?a=redis://:x@127.0.0.1:$SP")
-ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-if { [ "$code" = 504 ] || grep -q "deadline passed" "$T/auth.out"; } && [ "$ms" -lt 5000 ]; then ok "silent-server-auth-stopped-at-deadline (${ms} ms)"; else bad silent-server-auth-stopped-at-deadline "$code in $ms ms: $(cat "$T/auth.out")"; fi
+timed curl -s --max-time 10 -o "$T/auth.out" -w '%{http_code}' "$U/slow/open?a=redis://:x@127.0.0.1:$SP"
+if { [ "$GOT" = 504 ] || grep -q "deadline passed" "$T/auth.out"; } && [ "$MS" -lt 5000 ]; then ok "silent-server-auth-stopped-at-deadline (${MS} ms)"; else bad silent-server-auth-stopped-at-deadline "$GOT in $MS ms: $(cat "$T/auth.out")"; fi
 check server-up-after-deadline "$(curl -s "$U/rd/cmd?$R&c=PING")" "Status:'PONG'"
 # 64 MiB in the server: the host must stop reading at the limit, not buffer it all
 head -c $((64 * 1048576)) /dev/zero | tr '\0' 'x' | rc -x set big >/dev/null
-hwm() { sed -n 's/^VmHWM:[^0-9]*\([0-9]*\).*/\1/p' "/proc/$SERVER/status"; }
-h0=$(hwm)
+h0=$(peak_kib "$SERVER")
 got=$(curl -s "$U/rd/getbig?$R")
-h1=$(hwm)
+h1=$(peak_kib "$SERVER")
 case $got in "Error_Other False: redis.command: the reply is over"*) ok reply-64mib-refused ;; *) bad reply-64mib-refused "$got" ;; esac
 grow=$(( (h1 - h0) / 1024 ))
 if [ "$grow" -lt 48 ]; then ok "reply-64mib-not-buffered (peak grew ${grow} MiB)"; else bad reply-64mib-not-buffered "peak RSS grew $grow MiB"; fi

@@ -290,70 +290,18 @@ class Default(WorkerEntrypoint):
             return Response(f"{type(e).__name__}: {e}", status=400)
         return Response("no", status=404)
 EOF
-cat >"$A/krait.toml" <<'EOF'
-[[app]]
-name = "sp"
-style = "spin"
-dir = "sp"
-route = "/sp/..."
-sqlite_databases = ["default"]
+{
+  app_toml sp spin 'sqlite_databases = ["default"]'
+  app_toml cf cloudflare 'sqlite_databases = ["DB"]'
+  app_toml none spin
+  app_toml slow spin 'sqlite_databases = ["default"]' "[app.limits]" "timeout_ms = 1500"
+  app_toml fuel spin 'sqlite_databases = ["default"]' "[app.limits]" "timeout_ms = 0" "fuel = 100000000000000"
+  app_toml disk spin 'sqlite_databases = ["default"]' "[app.limits]" "max_disk_mb = 1"
+  app_toml wsgi wsgi 'wsgi = "app:app"' 'sqlite_databases = ["default"]'
+  printf '[sqlite_databases.DB]\npath = "cf/d1.sqlite"\n'
+} >"$A/krait.toml"
 
-[[app]]
-name = "cf"
-style = "cloudflare"
-dir = "cf"
-route = "/cf/..."
-sqlite_databases = ["DB"]
-
-[[app]]
-name = "none"
-style = "spin"
-dir = "none"
-route = "/none/..."
-
-[[app]]
-name = "slow"
-style = "spin"
-dir = "slow"
-route = "/slow/..."
-sqlite_databases = ["default"]
-[app.limits]
-timeout_ms = 1500
-
-[[app]]
-name = "fuel"
-style = "spin"
-dir = "fuel"
-route = "/fuel/..."
-sqlite_databases = ["default"]
-[app.limits]
-timeout_ms = 0
-fuel = 100000000000000
-
-[[app]]
-name = "disk"
-style = "spin"
-dir = "disk"
-route = "/disk/..."
-sqlite_databases = ["default"]
-[app.limits]
-max_disk_mb = 1
-
-[[app]]
-name = "wsgi"
-style = "wsgi"
-wsgi = "app:app"
-dir = "wsgi"
-route = "/wsgi/..."
-sqlite_databases = ["default"]
-
-[sqlite_databases.DB]
-path = "cf/d1.sqlite"
-EOF
-
-P=$(free_port) AP=$(free_port)
-U="http://127.0.0.1:$P"
-start "$A" "$P" "$AP" || { echo "$pass passed, $((fail + 1)) failed"; exit 1; }
+serve_apps "$A"
 
 # ---- Spin: CRUD with every value type --------------------------------------
 check spin-setup "$(curl -s "$U/sp/setup")" "ready"
@@ -370,11 +318,11 @@ check spin-wal-mode "$(/usr/bin/python3.11 -c 'import sqlite3,sys; print(sqlite3
 
 # ---- injection through a parameter stays data ------------------------------
 EVIL="x'); DROP TABLE notes; --"
-ENC=$(/usr/bin/python3.11 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$EVIL")
+ENC=$(urlenc "$EVIL")
 check injection-insert "$(curl -s "$U/sp/put?name=$ENC")" "2"
 check injection-stored-verbatim "$(curl -s "$U/sp/get?name=$ENC" | cut -d'|' -f2 | cut -d' ' -f2-)" "\"x'); DROP TABLE notes; --\" 1.5 b'\\x00\\xffbin' null"
 check injection-table-intact "$(curl -s "$U/sp/tables")" "notes"
-check injection-where-stays-data "$(curl -s "$U/sp/get?name=$(/usr/bin/python3.11 -c 'import urllib.parse; print(urllib.parse.quote("x OR 1=1"))')")" "id,name,score,data,extra|"
+check injection-where-stays-data "$(curl -s "$U/sp/get?name=$(urlenc "x OR 1=1")")" "id,name,score,data,extra|"
 
 # ---- grants ------------------------------------------------------------------
 got=$(curl -s "$U/none/")
@@ -417,7 +365,7 @@ check journal-wal "$(curl -s "$U/sp/pragma?p=journal_mode")" "wal"
 check attach-made-no-file "$([ -e "$T/attached.db" ] && echo made || echo none)" "none"
 
 # ---- what the binding refuses (docs/SECURITY.md) ----------------------------
-sq() { curl -s --max-time 20 "$U/sp/sql?s=$(/usr/bin/python3.11 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$1")${2:+&$2}"; }
+sq() { curl -s --max-time 20 "$U/sp/sql?s=$(urlenc "$1")${2:+&$2}"; }
 refused() {   # name, sql, what the error names[, extra query]
   local got; got=$(sq "$2" "${4:-}")
   case $got in *"Error_AccessDenied"*"$3 is refused"*"docs/SECURITY.md"*) ok "$1" ;; *) bad "$1" "$got" ;; esac
@@ -456,11 +404,9 @@ check replace-grows "$(sq "SELECT replace('aXbXc', 'X', '--')")" "'a--b--c' chan
 check replace-empty-pattern "$(sq "SELECT replace('abc', '', 'x')")" "'abc' changes"
 check replace-null "$(sq "SELECT replace('abc', 'b', NULL)")" "null changes"
 for f in "instr(x, substr(x, 1, 3999999) || '1')" "length(replace(x, substr(x, 1, 3999999) || '1', ''))"; do
-  t0=$(date +%s%N)
-  got=$(sq "WITH s(x) AS (SELECT hex(zeroblob(4000000))) SELECT $f FROM s")
-  ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-  case $got in "0 changes"|"8000000 changes") [ "$ms" -lt 3000 ] && ok "linear ${f%%(*} (${ms} ms)" || bad "linear ${f%%(*}" "$ms ms" ;;
-    *) bad "linear ${f%%(*}" "$got" ;; esac
+  timed sq "WITH s(x) AS (SELECT hex(zeroblob(4000000))) SELECT $f FROM s"
+  case $GOT in "0 changes"|"8000000 changes") [ "$MS" -lt 3000 ] && ok "linear ${f%%(*} (${MS} ms)" || bad "linear ${f%%(*}" "$MS ms" ;;
+    *) bad "linear ${f%%(*}" "$GOT" ;; esac
 done
 got=$(sq "SELECT 'a' LIKE '%$(printf 'a%.0s' $(seq 300))'")
 case $got in *"LIKE or GLOB pattern too complex"*) ok like-pattern-capped ;; *) bad like-pattern-capped "$got" ;; esac
@@ -476,10 +422,8 @@ check journal-still-wal "$(curl -s "$U/sp/pragma?p=journal_mode")" "wal"
 
 # ---- one value cannot take a gigabyte of host memory ---------------------------
 for blob in "zeroblob(999999999)" "randomblob(200000000)" "hex(zeroblob(10000000))"; do
-  t0=$(date +%s%N)
-  got=$(sq "SELECT $blob")
-  ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-  case $got in *"Error_Io"*"string or blob too big"*"at most 16 MiB"*) ok "value-cap $blob (${ms} ms)" ;; *) bad "value-cap $blob" "$got" ;; esac
+  timed sq "SELECT $blob"
+  case $GOT in *"Error_Io"*"string or blob too big"*"at most 16 MiB"*) ok "value-cap $blob (${MS} ms)" ;; *) bad "value-cap $blob" "$GOT" ;; esac
 done
 check value-cap-server-stays-up "$(curl -s "$U/sp/count")" "2"
 
@@ -495,24 +439,18 @@ got=$(curl -s "$U/sp/two")
 case $got in *"runs one statement"*) ok one-statement-per-execute ;; *) bad one-statement-per-execute "$got" ;; esac
 got=$(curl -s "$U/sp/closed")
 case $got in *"Error_InvalidConnection"*) ok closed-connection ;; *) bad closed-connection "$got" ;; esac
-t0=$(date +%s%N)
-code=$(curl -s --max-time 20 -o /dev/null -w "%{http_code}" "$U/slow/spin")
-ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-check deadline-504 "$code" "504"
-if [ "$ms" -lt 5000 ]; then ok "deadline-bounded (${ms} ms for timeout_ms 1500)"; else bad deadline-bounded "$ms ms"; fi
+timed curl -s --max-time 20 -o /dev/null -w "%{http_code}" "$U/slow/spin"
+check deadline-504 "$GOT" "504"
+if [ "$MS" -lt 5000 ]; then ok "deadline-bounded (${MS} ms for timeout_ms 1500)"; else bad deadline-bounded "$MS ms"; fi
 grep -q "stopped at the request's deadline" "$A/server.log" && ok deadline-logged || bad deadline-logged "$(tail -n 5 "$A/server.log")"
 check deadline-server-stays-up "$(curl -s "$U/slow/ok")" "42"
 
-t0=$(date +%s%N)
-code=$(curl -s --max-time 30 -o "$T/script.out" -w "%{http_code}" "$U/slow/script")
-ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-check script-deadline-504 "$code" "504"
-if [ "$ms" -lt 4000 ]; then ok "script-deadline-bounded (${ms} ms for timeout_ms 1500)"; else bad script-deadline-bounded "$ms ms: $(cat "$T/script.out")"; fi
-t0=$(date +%s%N)
-code=$(curl -s --max-time 60 -o /dev/null -w "%{http_code}" "$U/fuel/spin")
-ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-if [ "$code" = 500 ] && grep -q "\[fuel\] sqlite.execute: the query was stopped after 100000000 virtual machine steps" "$A/server.log"
-then ok "fuel-only-step-cap (${ms} ms)"; else bad fuel-only-step-cap "$code $(tail -n 3 "$A/server.log")"; fi
+timed curl -s --max-time 30 -o "$T/script.out" -w "%{http_code}" "$U/slow/script"
+check script-deadline-504 "$GOT" "504"
+if [ "$MS" -lt 4000 ]; then ok "script-deadline-bounded (${MS} ms for timeout_ms 1500)"; else bad script-deadline-bounded "$MS ms: $(cat "$T/script.out")"; fi
+timed curl -s --max-time 60 -o /dev/null -w "%{http_code}" "$U/fuel/spin"
+if [ "$GOT" = 500 ] && grep -q "\[fuel\] sqlite.execute: the query was stopped after 100000000 virtual machine steps" "$A/server.log"
+then ok "fuel-only-step-cap (${MS} ms)"; else bad fuel-only-step-cap "$GOT $(tail -n 3 "$A/server.log")"; fi
 check fuel-only-server-stays-up "$(curl -s "$U/fuel/ok")" "42"
 got=$(curl -s --max-time 30 "$U/disk/fill")
 case $got in "Error_DatabaseFull: "*"database or disk is full (the database may grow to 1 MiB: the app's max_disk_mb"*) ok db-size-capped-by-max-disk-mb ;;
@@ -544,7 +482,7 @@ sleep 2
 kill -9 "$SERVER"
 kill "$W" 2>/dev/null; wait "$W" 2>/dev/null
 n=$(wc -l <"$T/acked")
-start "$A" "$P" "$AP" || { echo "$pass passed, $((fail + 1)) failed"; exit 1; }
+serve_again "$A"
 missing=0
 while read -r i; do
   case $(curl -s "$U/sp/get?name=k$i") in *"'k$i'"*) ;; *) missing=$((missing + 1)) ;; esac
