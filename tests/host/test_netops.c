@@ -73,6 +73,37 @@ static void t_ctx(const char *const *es, uint32_t opened, uint32_t open, uint64_
   ka_net_begin(&t_x.net, &t_allow, false, opened, open, bytes);
 }
 
+/* A listening loopback socket (its port in *port) and a request context
+** (t_ctx's limits) granted "tcp://127.0.0.1:PORT" and also (NULL: none). */
+static int t_granted(uint16_t *port, const char *also, uint32_t opened, uint32_t open, uint64_t bytes) {
+  char entry[64];
+  int l = t_listen(port);
+  snprintf(entry, sizeof entry, "tcp://127.0.0.1:%u", (unsigned)*port);
+  const char *es[] = { entry, also, NULL };
+  t_ctx(es, opened, open, bytes);
+  return l;
+}
+
+/* The payload of net.tls on handle h. */
+static t_buf t_tls_req(uint32_t h, const char *name, uint32_t flags, const char *alpn, uint32_t timeout_ms) {
+  t_buf p = { .n = 0 };
+  t_u32(&p, h);
+  t_str(&p, name);
+  t_u32(&p, flags);
+  t_str(&p, alpn);
+  t_u32(&p, timeout_ms);
+  return p;
+}
+
+/* The payload of net.send on handle h: the bytes of text. */
+static t_buf t_send_req(uint32_t h, const char *text) {
+  t_buf p = { .n = 0 };
+  t_u32(&p, h);
+  t_u32(&p, 2000);
+  t_raw(&p, text, strlen(text));
+  return p;
+}
+
 /* net.connect to host:port: its handle (0 on failure, the code in *rc). */
 static uint32_t t_connect(const char *host, uint16_t port, int32_t *rc) {
   t_buf p = { .n = 0 };
@@ -327,11 +358,7 @@ static void test_denied(void) {
 ** connection closed at the end (the peer sees EOF). */
 static void test_limits(void) {
   uint16_t port;
-  int l = t_listen(&port);
-  char entry[64];
-  snprintf(entry, sizeof entry, "tcp://127.0.0.1:%u", (unsigned)port);
-  const char *es[] = { entry, NULL };
-  t_ctx(es, 3, 2, 10);
+  int l = t_granted(&port, NULL, 3, 2, 10);
   int32_t rc;
   ka_out out;
   uint32_t h1 = t_connect("127.0.0.1", port, &rc), h2 = t_connect("127.0.0.1", port, &rc);
@@ -381,12 +408,9 @@ static void test_limits(void) {
 ** an op's own timeout; a refused connect is E_NET with errno's name. */
 static void test_deadline(void) {
   uint16_t port, closed = t_closed_port();
-  int l = t_listen(&port);
-  char entry[64], entry2[64];
-  snprintf(entry, sizeof entry, "tcp://127.0.0.1:%u", (unsigned)port);
+  char entry2[64];
   snprintf(entry2, sizeof entry2, "tcp://127.0.0.1:%u", (unsigned)closed);
-  const char *es[] = { entry, entry2, NULL };
-  t_ctx(es, 0, 4, 0);
+  int l = t_granted(&port, entry2, 0, 4, 0);
   int32_t rc;
   ka_out out;
   uint32_t h = t_connect("127.0.0.1", port, &rc);
@@ -481,11 +505,7 @@ static void test_lookup_deadline(void) {
     printf("  (neither ip6-localhost nor the host name resolves: the /etc/hosts check is skipped)\n");
   ko_allow_free(&a);
   uint16_t port;
-  int l = t_listen(&port);
-  char entry[64];
-  snprintf(entry, sizeof entry, "tcp://127.0.0.1:%u", (unsigned)port);
-  const char *es[] = { entry, "tcp://*.krait-test.example:*", NULL };
-  t_ctx(es, 0, 4, 0);
+  int l = t_granted(&port, "tcp://*.krait-test.example:*", 0, 4, 0);
   t_x.net.waited_ns = (uint64_t)t_x.net.wait_total_ms * 1000000u;   /* all spent */
   int32_t rc;
   CHECK_INT(t_connect("needs-dns.krait-test.example", 80, &rc), 0);
@@ -502,11 +522,7 @@ static void test_lookup_deadline(void) {
 ** in all (here 300 ms), each at most wait_max_ms (here 200 ms). */
 static void test_budget(void) {
   uint16_t port;
-  int l = t_listen(&port);
-  char entry[64];
-  snprintf(entry, sizeof entry, "tcp://127.0.0.1:%u", (unsigned)port);
-  const char *es[] = { entry, NULL };
-  t_ctx(es, 0, 4, 0);
+  int l = t_granted(&port, NULL, 0, 4, 0);
   CHECK_INT(t_x.net.wait_total_ms, KA_NET_WAIT_TOTAL_MS);
   CHECK_INT(KA_NET_WAIT_TOTAL_MS, 60000);
   t_x.net.wait_total_ms = 300;
@@ -567,11 +583,7 @@ static void test_shared_budget(void) {
 ** out; a failed connection takes no I/O, and TLS starts once. */
 static void test_tls_failures(void) {
   uint16_t port;
-  int l = t_listen(&port);
-  char entry[64];
-  snprintf(entry, sizeof entry, "tcp://127.0.0.1:%u", (unsigned)port);
-  const char *es[] = { entry, NULL };
-  t_ctx(es, 0, 4, 0);
+  int l = t_granted(&port, NULL, 0, 4, 0);
   int32_t rc;
   ka_out out;
   uint32_t h = t_connect("127.0.0.1", port, &rc);
@@ -579,12 +591,7 @@ static void test_tls_failures(void) {
   CHECK(h && s >= 0);
   const char junk[] = "HTTP/1.0 400 Bad Request\r\n\r\nnot tls at all, not tls at all";
   CHECK_INT(send(s, junk, sizeof junk - 1, 0), (long)(sizeof junk - 1));
-  t_buf p = { .n = 0 };
-  t_u32(&p, h);
-  t_str(&p, "x.example");
-  t_u32(&p, 3);
-  t_str(&p, "");
-  t_u32(&p, 2000);
+  t_buf p = t_tls_req(h, "x.example", 3, "", 2000);
   rc = t_op(&t_x, ka_net_op_tls, &p, &out);
   CHECK(rc == KRAIT_E_TLS || rc == KRAIT_E_NET);
   CHECK(strncmp(t_x.error, "certificate verify failed", 25) != 0);
@@ -598,12 +605,7 @@ static void test_tls_failures(void) {
   uint32_t pq[] = { 0 };
   CHECK_INT(t_hop(ka_net_op_poll, h2, pq, 1, &out), 0);   /* a poll does not rule out TLS */
   ku_free(out.p);
-  t_buf q = { .n = 0 };
-  t_u32(&q, h2);
-  t_str(&q, "x.example");
-  t_u32(&q, 3);
-  t_str(&q, "h2,http/1.1");
-  t_u32(&q, 150);
+  t_buf q = t_tls_req(h2, "x.example", 3, "h2,http/1.1", 150);
   CHECK_INT(t_op(&t_x, ka_net_op_tls, &q, &out), KRAIT_E_TIMEOUT);
   CHECK_CONTAINS(t_x.error, "net.tls: timed out after 150 ms");
   ka_net_end(&t_x.net);
@@ -694,13 +696,9 @@ static void *t_tls_flood(void *arg) {
 ** past their deadline: recv (300 ms) and a "just look" poll end in time. */
 static void test_tls_flood(void) {
   uint16_t port;
-  t_tls_listen = t_listen(&port);
+  t_tls_listen = t_granted(&port, NULL, 0, 4, 0);
   pthread_t th;
   pthread_create(&th, NULL, t_tls_flood, NULL);
-  char entry[64];
-  snprintf(entry, sizeof entry, "tcp://127.0.0.1:%u", (unsigned)port);
-  const char *es[] = { entry, NULL };
-  t_ctx(es, 0, 4, 0);
   uint32_t h;
   ka_out out;
   CHECK_INT(t_tls(port, "tls.test", 0, "", &h, &out), 0);
@@ -731,12 +729,7 @@ static int32_t t_tls(uint16_t port, const char *name, uint32_t flags, const char
   int32_t rc;
   *h = t_connect("127.0.0.1", port, &rc);
   if (!*h) return rc;
-  t_buf p = { .n = 0 };
-  t_u32(&p, *h);
-  t_str(&p, name);
-  t_u32(&p, flags);
-  t_str(&p, alpn);
-  t_u32(&p, 3000);
+  t_buf p = t_tls_req(*h, name, flags, alpn, 3000);
   return t_op(&t_x, ka_net_op_tls, &p, out);
 }
 
@@ -751,13 +744,9 @@ static void test_tls(void) {
   char err[KO_ERR_SIZE];
   CHECK_INT(ko_tls_setup(path, err, sizeof err), 0);
   uint16_t port;
-  t_tls_listen = t_listen(&port);
+  t_tls_listen = t_granted(&port, NULL, 0, 4, 0);
   pthread_t th;
   pthread_create(&th, NULL, t_tls_server, (void *)(intptr_t)4);
-  char entry[64];
-  snprintf(entry, sizeof entry, "tcp://127.0.0.1:%u", (unsigned)port);
-  const char *es[] = { entry, NULL };
-  t_ctx(es, 0, 4, 0);
   uint32_t h;
   ka_out out;
   CHECK_INT(t_tls(port, "tls.test", 3, "", &h, &out), 0);
@@ -780,10 +769,7 @@ static void test_tls(void) {
   memcpy(&n, r + at, 4);
   CHECK_INT(n, 2);                /* DNS:tls.test, IP Address:127.0.0.1 */
   ku_free(out.p);
-  t_buf p = { .n = 0 };
-  t_u32(&p, h);
-  t_u32(&p, 2000);
-  t_raw(&p, "ping\n", 5);
+  t_buf p = t_send_req(h, "ping\n");
   CHECK_INT(t_op(&t_x, ka_net_op_send, &p, &out), 0);
   ku_free(out.p);
   uint32_t rq[] = { 100, 2000 };
@@ -796,10 +782,7 @@ static void test_tls(void) {
   ku_free(out.p);                 /* a peer gone before we read its close_notify: */
   int32_t src = 0;                /* sends are EPIPE (or ECONNRESET), never SIGPIPE */
   for (int i = 0; i < 8 && src == 0; i++) {
-    t_buf q = { .n = 0 };
-    t_u32(&q, h);
-    t_u32(&q, 2000);
-    t_raw(&q, "ping\n", 5);
+    t_buf q = t_send_req(h, "ping\n");
     src = t_op(&t_x, ka_net_op_send, &q, &out);
     ku_free(out.p);
     usleep(50000);
