@@ -90,41 +90,37 @@ void ka_net_decode_tls(ku_cursor *c, ka_net_tls *r) {
   ka_done(c);
 }
 
-void ka_net_decode_send(ku_cursor *c, ka_net_io *r) {
+/* The fields that may follow the handle in the payload of an operation
+** on an open connection, in this order. */
+enum { KA_IO_MAX = 1, KA_IO_HOW = 2, KA_IO_TIMEOUT = 4, KA_IO_DATA = 8 };
+
+/* The payload of an operation on an open connection into r: u32 handle,
+** then the fields of mask (KA_IO_*); the rest is the data (KA_IO_DATA),
+** else there must be none. */
+static void ka_io(ku_cursor *c, ka_net_io *r, unsigned mask) {
   memset(r, 0, sizeof *r);
   r->handle = ku_fixed32(c);
-  r->timeout_ms = ku_fixed32(c);
+  if (mask & KA_IO_MAX) {
+    r->max = ku_fixed32(c);
+    if (r->max < 1 || r->max > KA_NET_RECV_MAX)
+      ku_cfail(c, KRAIT_ERR_MALFORMED, "max %u is not 1..%u", r->max, KA_NET_RECV_MAX);
+  }
+  if (mask & KA_IO_HOW) {
+    r->how = ku_fixed32(c);
+    if (r->how > 2) ku_cfail(c, KRAIT_ERR_MALFORMED, "how %u is not 0 (read), 1 (write) or 2 (both)", r->how);
+  }
+  if (mask & KA_IO_TIMEOUT) r->timeout_ms = ku_fixed32(c);
+  if (!(mask & KA_IO_DATA)) {
+    ka_done(c);
+    return;
+  }
   r->len = (size_t)(c->end - c->p);
   r->data = ku_bytes(c, r->len);
 }
 
-void ka_net_decode_recv(ku_cursor *c, ka_net_io *r) {
-  memset(r, 0, sizeof *r);
-  r->handle = ku_fixed32(c);
-  r->max = ku_fixed32(c);
-  if (r->max < 1 || r->max > KA_NET_RECV_MAX)
-    ku_cfail(c, KRAIT_ERR_MALFORMED, "max %u is not 1..%u", r->max, KA_NET_RECV_MAX);
-  r->timeout_ms = ku_fixed32(c);
-  ka_done(c);
-}
-
-void ka_net_decode_poll(ku_cursor *c, ka_net_io *r) {
-  memset(r, 0, sizeof *r);
-  r->handle = ku_fixed32(c);
-  r->timeout_ms = ku_fixed32(c);
-  ka_done(c);
-}
-
-void ka_net_decode_shutdown(ku_cursor *c, ka_net_io *r) {
-  memset(r, 0, sizeof *r);
-  r->handle = ku_fixed32(c);
-  r->how = ku_fixed32(c);
-  if (r->how > 2) ku_cfail(c, KRAIT_ERR_MALFORMED, "how %u is not 0 (read), 1 (write) or 2 (both)", r->how);
-  ka_done(c);
-}
-
-void ka_net_decode_close(ku_cursor *c, ka_net_io *r) {
-  memset(r, 0, sizeof *r);
-  r->handle = ku_fixed32(c);
-  ka_done(c);
-}
+/* The operations on an open connection, each by its fields (krait_abi.h). */
+void ka_net_decode_send(ku_cursor *c, ka_net_io *r) { ka_io(c, r, KA_IO_TIMEOUT | KA_IO_DATA); }
+void ka_net_decode_recv(ku_cursor *c, ka_net_io *r) { ka_io(c, r, KA_IO_MAX | KA_IO_TIMEOUT); }
+void ka_net_decode_poll(ku_cursor *c, ka_net_io *r) { ka_io(c, r, KA_IO_TIMEOUT); }
+void ka_net_decode_shutdown(ku_cursor *c, ka_net_io *r) { ka_io(c, r, KA_IO_HOW); }
+void ka_net_decode_close(ku_cursor *c, ka_net_io *r) { ka_io(c, r, 0); }
