@@ -14,6 +14,7 @@ chain check off, check_hostname=False the name check (urllib3 does its own
 from getpeercert()). Client certificates, server sockets and MemoryBIO do
 not exist here."""
 import base64
+import copy as _copy
 import os
 import struct
 import sys
@@ -35,26 +36,36 @@ _DEFAULT_CIPHERS = "@SECLEVEL=2:ECDH+AESGCM:ECDH+CHACHA20:ECDH+AES:DHE+AES:!aNUL
 socket_error = OSError
 
 
+def _export(enum):
+    """Makes the members of enum module constants too, as CPython's ssl
+    does (ssl.CERT_NONE is ssl.VerifyMode.CERT_NONE)."""
+    globals().update(enum.__members__)
+    return enum
+
+
+def _constant(value):
+    """A method that takes any arguments and answers a copy of value: what
+    CPython's ssl gives where the host's TLS has nothing to tell."""
+    def method(self, *args, **kwargs):
+        return _copy.copy(value)
+    return method
+
+
+@_export
 class _SSLMethod(IntEnum):
     PROTOCOL_TLS = PROTOCOL_SSLv23 = 2
     PROTOCOL_TLS_CLIENT = 16
     PROTOCOL_TLS_SERVER = 17
 
 
-PROTOCOL_TLS = PROTOCOL_SSLv23 = _SSLMethod.PROTOCOL_TLS
-PROTOCOL_TLS_CLIENT = _SSLMethod.PROTOCOL_TLS_CLIENT
-PROTOCOL_TLS_SERVER = _SSLMethod.PROTOCOL_TLS_SERVER
-
-
+@_export
 class VerifyMode(IntEnum):
     CERT_NONE = 0
     CERT_OPTIONAL = 1
     CERT_REQUIRED = 2
 
 
-CERT_NONE, CERT_OPTIONAL, CERT_REQUIRED = VerifyMode
-
-
+@_export
 class VerifyFlags(IntFlag):
     VERIFY_DEFAULT = 0
     VERIFY_CRL_CHECK_LEAF = 0x4
@@ -65,9 +76,7 @@ class VerifyFlags(IntFlag):
     VERIFY_X509_PARTIAL_CHAIN = 0x80000
 
 
-globals().update(VerifyFlags.__members__)
-
-
+@_export
 class Options(IntFlag):
     OP_ALL = 0x80000850
     OP_NO_TICKET = 0x4000
@@ -86,9 +95,6 @@ class Options(IntFlag):
     OP_IGNORE_UNEXPECTED_EOF = 0x80
 
 
-globals().update(Options.__members__)
-
-
 class TLSVersion(IntEnum):
     MINIMUM_SUPPORTED = -2
     MAXIMUM_SUPPORTED = -1
@@ -104,6 +110,7 @@ class AlertDescription(IntEnum):
     ALERT_DESCRIPTION_INTERNAL_ERROR = 80
 
 
+@_export
 class SSLErrorNumber(IntEnum):
     SSL_ERROR_SSL = 1
     SSL_ERROR_WANT_READ = 2
@@ -111,9 +118,6 @@ class SSLErrorNumber(IntEnum):
     SSL_ERROR_SYSCALL = 5
     SSL_ERROR_ZERO_RETURN = 6
     SSL_ERROR_EOF = 8
-
-
-globals().update(SSLErrorNumber.__members__)
 
 
 class Purpose(namedtuple("_ASN1Object", "nid shortname longname oid")):
@@ -256,8 +260,7 @@ class SSLContext:
         """Recorded; the host chooses the cipher suites."""
         self._ciphers = ciphers
 
-    def get_ciphers(self):
-        return []
+    get_ciphers = _constant([])
 
     def set_alpn_protocols(self, protocols):
         """The ALPN protocols offered in the handshake, in order."""
@@ -269,20 +272,10 @@ class SSLContext:
             names.append(b.decode("ascii"))
         self._alpn = names
 
-    def set_npn_protocols(self, protocols):
-        pass
-
-    def set_ecdh_curve(self, name):
-        pass
-
-    def get_ca_certs(self, binary_form=False):
-        return []
-
-    def cert_store_stats(self):
-        return {"x509": 0, "crl": 0, "x509_ca": 0}
-
-    def session_stats(self):
-        return {}
+    set_npn_protocols = set_ecdh_curve = _constant(None)
+    get_ca_certs = _constant([])
+    cert_store_stats = _constant({"x509": 0, "crl": 0, "x509_ca": 0})
+    session_stats = _constant({})
 
     def wrap_socket(self, sock, server_side=False, do_handshake_on_connect=True,
                     suppress_ragged_eofs=True, server_hostname=None, session=None):
@@ -380,29 +373,18 @@ class SSLSocket(_socket):
             cert["subjectAltName"] = t["sans"]
         return cert
 
-    def version(self):
-        return self._tls["version"] if self._tls else None
+    def _handshake(key):
+        """The method answering the handshake's key (None before it)."""
+        def method(self):
+            return self._tls[key] if self._tls else None
+        return method
 
-    def cipher(self):
-        return self._tls["cipher"] if self._tls else None
-
-    def shared_ciphers(self):
-        return None
-
-    def selected_alpn_protocol(self):
-        return self._tls["alpn"] if self._tls else None
-
-    def selected_npn_protocol(self):
-        return None
-
-    def compression(self):
-        return None
-
-    def pending(self):
-        return 0
-
-    def get_channel_binding(self, cb_type="tls-unique"):
-        return None
+    version = _handshake("version")
+    cipher = _handshake("cipher")
+    selected_alpn_protocol = _handshake("alpn")
+    del _handshake
+    shared_ciphers = selected_npn_protocol = compression = get_channel_binding = _constant(None)
+    pending = _constant(0)
 
     def verify_client_post_handshake(self):
         raise SSLError(SSL_ERROR_SSL, "krait: not a server")
