@@ -47,9 +47,7 @@ durability = "process"
 [key_value_stores.pow]
 durability = "power"
 EOF
-P=$(free_port)
-serve_bg "$D" "$P" "$D/server.log"
-ready_or_exit bench-kv "http://127.0.0.1:$P/hello" "$SERVER" "$D/server.log"
+serve_up bench-kv "$D" /hello "$D/server.log"
 for p in proc pow; do
   [ "$(curl -s "http://127.0.0.1:$P/w/$p")" = stored ] || { echo "bench-kv: /w/$p failed" >&2; exit 1; }
 done

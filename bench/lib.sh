@@ -57,6 +57,14 @@ serve_bg() {
   PIDS="$PIDS $SERVER"
 }
 
+# serve_up NAME DIR PATH LOG: serve_bg on a free port (P), then waits for
+# http://127.0.0.1:$P/PATH to answer (ready_or_exit).
+serve_up() {
+  P=$(free_port)
+  serve_bg "$2" "$P" "$4"
+  ready_or_exit "$1" "http://127.0.0.1:$P$3" "$SERVER" "$4"
+}
+
 # ready_or_exit NAME URL PID LOG: ready, or exits 1 with LOG's tail
 # ("NAME: LOG's server did not start").
 ready_or_exit() {

@@ -66,9 +66,8 @@ allowed_outbound_hosts = ["http://127.0.0.1:$UP"]
 [app.variables]
 upstream = "{{ upstream }}"
 EOF2
-KP=$(free_port)
-serve_bg "$D" "$KP" "$D/krait.log"
-ready_or_exit bench-outbound "http://127.0.0.1:$KP/spin/" "$SERVER" "$D/krait.log"
+serve_up bench-outbound "$D" /spin/ "$D/krait.log"
+KP=$P
 for u in "http://127.0.0.1:$GP/" "http://127.0.0.1:$KP/wsgi/" "http://127.0.0.1:$KP/spin/"; do
   got=$(curl -s "$u")
   [ "$got" = "from upstream" ] || { echo "bench-outbound: $u answered '$got'" >&2; tail -n 20 "$D/krait.log" >&2; exit 1; }

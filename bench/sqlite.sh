@@ -34,9 +34,7 @@ timeout_ms = 60000
 [sqlite_databases.default]
 path = "$D/bench.db"
 EOF2
-P=$(free_port)
-serve_bg "$D" "$P" "$D/server.log"
-ready_or_exit bench-sqlite "http://127.0.0.1:$P/setup" "$SERVER" "$D/server.log"
+serve_up bench-sqlite "$D" /setup "$D/server.log"
 
 # one SIDE NAME: one run of workload NAME on SIDE (krait or native);
 # appends "queries/s" to $D/SIDE.NAME, and stops on a wrong answer.

@@ -1,10 +1,12 @@
 # tests/serve/lib.sh -- helpers shared by the serve tests (sourced after
-# ROOT is set): K (the krait binary), a scratch directory T removed at exit
-# with every process in PIDS killed, ok/bad/check/expect counting, a free
-# port, background servers and waiting for them, starting `krait serve`,
-# [[app]] tables, a test CA, URL encoding, timing and peak memory.
+# ROOT is set): K (the krait binary), PY (Debian's Python), a scratch
+# directory T removed at exit with every process in PIDS killed,
+# ok/bad/check/expect counting, a free port, background servers and
+# waiting for them, starting `krait serve`, [[app]] tables, a test CA, URL
+# encoding, timing and peak memory.
 # shellcheck shell=bash
 K="$ROOT/build/krait"
+PY=/usr/bin/python3.11   # Debian's Python, for helpers and test servers
 T=$(mktemp -d)
 PIDS=""
 cleanup() { for p in $PIDS; do kill -9 "$p" 2>/dev/null; done; rm -rf "$T"; }
@@ -21,7 +23,7 @@ expect() {
 }
 
 # free_port: a TCP port nobody listens on.
-free_port() { /usr/bin/python3.11 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # spawn CMD [ARG...]: CMD in the background, killed at exit (its pid
 # added to PIDS); redirections given to spawn apply to CMD.
@@ -90,17 +92,17 @@ make_test_ca() {
      -extfile ext) >"$T/openssl.log" 2>&1 || { cat "$T/openssl.log"; echo "0 passed, 1 failed"; exit 1; }
 }
 
-# py_servers SCRIPT DIR: /usr/bin/python3.11 SCRIPT DIR in the background
+# py_servers SCRIPT DIR: $PY SCRIPT DIR in the background
 # (a test's loopback servers), waiting up to 10 s for the ports it writes
 # to DIR/ports; false if none came.
 py_servers() {
-  spawn /usr/bin/python3.11 "$1" "$2"
+  spawn $PY "$1" "$2"
   wait_until 100 test -s "$2/ports"
 }
 
 # urlenc TEXT: TEXT percent-encoded for a query string (no byte kept but
 # letters, digits and _.-~).
-urlenc() { /usr/bin/python3.11 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
+urlenc() { $PY -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
 
 # timed CMD [ARG...]: runs CMD; its output in GOT, its wall time in MS
 # (milliseconds).

@@ -17,7 +17,6 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/tests/serve/lib.sh"
-PY=/usr/bin/python3.11
 
 # ---- the test CA and the server's certificate ------------------------------
 S=$T/srv

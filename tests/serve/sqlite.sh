@@ -314,7 +314,7 @@ check spin-delete "$(curl -s "$U/sp/delete?name=bob")" "deleted"
 check spin-count "$(curl -s "$U/sp/count")" "1"
 check wsgi-spin-api "$(curl -s "$U/wsgi/")" "wsgi sees 1"
 check spin-file-on-host "$([ -s "$A/.krait/default.sqlite" ] && echo yes)" "yes"
-check spin-wal-mode "$(/usr/bin/python3.11 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("pragma journal_mode").fetchone()[0])' "$A/.krait/default.sqlite")" "wal"
+check spin-wal-mode "$($PY -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("pragma journal_mode").fetchone()[0])' "$A/.krait/default.sqlite")" "wal"
 
 # ---- injection through a parameter stays data ------------------------------
 EVIL="x'); DROP TABLE notes; --"
