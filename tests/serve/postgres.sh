@@ -15,14 +15,14 @@
 # 8-connection cap, the cancel request alone ending a statement whose
 # guest turned statement_timeout and the connection check off, a hostile
 # fake server (SCRAM i=2147483647 ends at the deadline; ParameterStatus
-# floods and a 2 GiB DataRow header refused by the byte limits). Ends with
+# floods and a 256 MiB DataRow stopped by the byte limits, the server's
+# bytes sent and the host's peak memory measured; a 2 GiB one). Ends with
 # "N passed, N failed". Needs build/krait, `make python` and postgresql-15.
 # Does not own the binding (src/app/pg*.c).
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/tests/serve/lib.sh"
 PGBIN=/usr/lib/postgresql/15/bin
-PY=/usr/bin/python3.11
 if [ ! -x "$PGBIN/postgres" ]; then echo "postgresql-15 is not installed (scripts/bootstrap.sh)"; echo "0 passed, 1 failed"; exit 1; fi
 
 # ---- the server: initdb as nobody, scram, TLS, 127.0.0.1:PGPORT -------------
@@ -53,8 +53,10 @@ psql_admin -c "CREATE ROLE app LOGIN PASSWORD 'p@ss w''rd'" -c "CREATE DATABASE 
 # a hostile fake server (FPORT): answers every login with SCRAM-SHA-256 and
 # i=2147483647 iterations (2^31 HMACs: libpq has no cap), then waits;
 # with "stream" as the user it sends ParameterStatus messages without end;
-# "flood" and "huge" log in, then answer the statement with ParameterStatus
-# messages without end, or with a DataRow announcing ~2 GiB and its bytes
+# "flood", "huge" and "huge2g" log in, then answer the statement with
+# ParameterStatus messages without end, or with a DataRow announcing 256 MiB
+# (~2 GiB) and zeros without end, logging "USER sent N" (bytes) once the
+# connection is closed
 FPORT=$(free_port)
 cat >"$T/fakepg.py" <<'PYEOF'
 import socket, struct, sys, threading, time
@@ -72,13 +74,18 @@ def serve(c):
                 i += 1; c.sendall(b"".join(msg(b"S", b"p%d_%d\0%s\0" % (i % 4, j, b"v" * 2000)) for j in range(30)))
         if b"user\0stream\0" in body:
             c.sendall(msg(b"R", struct.pack("!I", 0))); flood()
-        if b"user\0flood\0" in body or b"user\0huge\0" in body or b"user\0hang\0" in body:
+        user = body.split(b"user\0", 1)[-1].split(b"\0", 1)[0]
+        if user in (b"flood", b"huge", b"huge2g", b"hang"):
             c.sendall(msg(b"R", struct.pack("!I", 0)) + msg(b"K", struct.pack("!II", 7, 7)) + msg(b"Z", b"I"))
             c.recv(65536)
-            if b"user\0flood\0" in body: flood()
-            if b"user\0hang\0" in body: time.sleep(600)
-            c.sendall(b"D" + struct.pack("!I", 0x7ffffff0))
-            while True: c.sendall(bytes(65536))
+            if user == b"flood": flood()
+            if user == b"hang": time.sleep(600)
+            c.sendall(b"D" + struct.pack("!I", 0x10000000 if user == b"huge" else 0x7ffffff0))
+            sent = 0
+            try:
+                while True: c.sendall(bytes(65536)); sent += 65536
+            finally:
+                open(sys.argv[2], "a").write("%s sent %d\n" % (user.decode(), sent))
         c.sendall(msg(b"R", struct.pack("!I", 10) + b"SCRAM-SHA-256\0\0"))
         head = c.recv(5, socket.MSG_WAITALL); rest = c.recv(struct.unpack("!I", head[1:])[0] - 4, socket.MSG_WAITALL)
         nonce = rest.split(b"r=", 1)[1].split(b",")[0]
@@ -379,9 +386,35 @@ check scram-server-reached "$(grep -c scram "$T/fakelog" 2>/dev/null)" "2"
 FL=$(urlenc "host=127.0.0.1 port=$FPORT user=flood password=x dbname=x sslmode=disable")
 got=$(get "slow/sql?a=$FL&s=$(urlenc 'SELECT 1')")
 case $got in *"postgres.query: the server sent over 24 MiB in this call or 64 MiB over the connection's life (the limits) (the connection was closed)"*) ok statement-byte-cap ;; *) bad statement-byte-cap "$got" ;; esac
-got=$(get "slow/sql?a=$(urlenc "host=127.0.0.1 port=$FPORT user=huge password=x dbname=x sslmode=disable")&s=$(urlenc 'SELECT 1')")
-# (libpq sizes its buffer to the announced length: refused by the allocation, or by the byte cap)
-case $got in *"postgres.query: the server sent over 24 MiB in this call"*|*"postgres.query: cannot allocate memory for input buffer"*) ok huge-message ;; *) bad huge-message "$got" ;; esac
+# huge USER: the statement on the fake server as USER: GOT the answer, SENT
+# the MiB the server sent before the host closed, GROW the MiB the host's
+# peak memory grew by
+huge() {
+  local h0
+  h0=$(peak_kib "$SERVER")
+  GOT=$(get "slow/sql?a=$(urlenc "host=127.0.0.1 port=$FPORT user=$1 password=x dbname=x sslmode=disable")&s=$(urlenc 'SELECT 1')")
+  GROW=$(( ($(peak_kib "$SERVER") - h0) / 1024 ))
+  wait_until 50 grep -q "^$1 sent" "$T/fakelog"
+  SENT=$(( $(sed -n "s/^$1 sent //p" "$T/fakelog" | tail -n 1) / 1048576 ))
+}
+# a DataRow announcing 256 MiB: libpq sizes its buffer to it and reads on;
+# the byte cap stops the host once 24 MiB came, so the server could send
+# that and what the socket buffers hold (tcp_rmem's and tcp_wmem's most,
+# and 4 MiB), and the host's peak memory did not grow by the 256 MiB
+# (without the cap: both grow until the deadline)
+SENT_MAX=$(( 24 + 4 + ($(cut -f3 /proc/sys/net/ipv4/tcp_rmem) + $(cut -f3 /proc/sys/net/ipv4/tcp_wmem)) / 1048576 ))
+huge huge
+case $GOT in *"postgres.query: the server sent over 24 MiB in this call"*)
+  if [ "$SENT" -lt "$SENT_MAX" ] && [ "$GROW" -lt 96 ]; then ok "huge-message (the server sent $SENT MiB, the host's peak grew $GROW MiB)"
+  else bad huge-message "the server sent $SENT MiB (at most $SENT_MAX), the host's peak grew $GROW MiB (at most 96)"; fi ;;
+  *) bad huge-message "$GOT (the server sent $SENT MiB, the host's peak grew $GROW MiB)" ;; esac
+# ~2 GiB announced: libpq refuses the buffer itself (its size overflows an
+# int), or the byte cap stops it; the host reads no more either way
+huge huge2g
+case $GOT in *"postgres.query: the server sent over 24 MiB in this call"*|*"postgres.query: cannot allocate memory for input buffer"*)
+  if [ "$SENT" -lt "$SENT_MAX" ] && [ "$GROW" -lt 96 ]; then ok "huge-message-2gib (the server sent $SENT MiB, the host's peak grew $GROW MiB)"
+  else bad huge-message-2gib "the server sent $SENT MiB (at most $SENT_MAX), the host's peak grew $GROW MiB (at most 96)"; fi ;;
+  *) bad huge-message-2gib "$GOT (the server sent $SENT MiB, the host's peak grew $GROW MiB)" ;; esac
 # a statement at the deadline on a server that never closes the cancel
 # connection: the cancel request carries the PID and key the server sent
 get "slow/sql?a=$(urlenc "host=127.0.0.1 port=$FPORT user=hang password=x dbname=x sslmode=disable")&s=$(urlenc 'SELECT 1')" >/dev/null

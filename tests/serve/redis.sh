@@ -7,7 +7,8 @@
 # allowed_outbound_hosts does not allow is refused naming it and the key,
 # with no connection made (the server's connection count), "localhost"
 # only through an entry naming it, "*" never reaching loopback; bad
-# addresses, a wrong password, 9 connections, SUBSCRIBE refused, BLPOP and
+# addresses, a wrong password, 9 connections, SUBSCRIBE refused (also
+# inside MULTI, unseen by the server's MONITOR), BLPOP and
 # AUTH to a server that never answers stopped at the deadline, replies over 16 MiB refused without the host
 # buffering them (a 64 MiB GET), a closed connection. The same from a WSGI
 # app. Ends with "N passed, N failed". Needs build/krait, `make python`
@@ -26,7 +27,7 @@ rc() { redis-cli -p "$RP" -a "$PASS" --no-auth-warning "$@"; }
 redis_up() { [ "$(rc ping 2>/dev/null)" = PONG ]; }
 wait_until 50 redis_up
 # a server that accepts and never answers (SP)
-spawn /usr/bin/python3.11 -c 'import socket, sys, time
+spawn $PY -c 'import socket, sys, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16); held = []
 while True: held.append(s.accept()[0])' "$SP"
@@ -151,9 +152,9 @@ class IncomingHandler(http.IncomingHandler):
                         c.execute(cmd, [RedisParameter_Binary(a) for a in args])
                         out.append("sent " + cmd)
                     except Err as e:
-                        out.append("refused" if "is refused" in str(e) else str(e))
+                        out.append(f"{type(e.value).__name__}: {e}")
                 rs = c.execute("EXEC", []) + c.execute("PING", [])
-                return Response(200, {}, f"{' '.join(out)} | {show(rs)}".encode())
+                return Response(200, {}, f"{'; '.join(out)} | {show(rs)}".encode())
             if op == "opens":   # n connections, counted against max_outbound_connections
                 for i in range(int(q["n"])):
                     redis.open(addr).__exit__(None, None, None)
@@ -228,7 +229,7 @@ check db-select "$(curl -s "$U/rd/db?$R")" "db0 db1"
 rc acl setuser 'u@x' on '>p@ss:w/rd%' '~*' '+@all' >/dev/null
 check user-password-escaped "$(curl -s "$U/rd/user?a=$(urlenc "redis://u%40x:p%40ss%3Aw%2Frd%25@127.0.0.1:$RP")")" "Binary:b'u@x'"
 check user-password "$(curl -s "$U/rd/user?a=redis://default:$PASS@127.0.0.1:$RP")" "Binary:b'default'"
-if /usr/bin/python3.11 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
+if $PY -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
   check ipv6-literal "$(curl -s "$U/rd/cmd?c=PING&a=redis://:$PASS@%5B::1%5D:$RP")" "Status:'PONG'"
 else
   echo "skip ipv6-literal: no ::1 here"
@@ -243,8 +244,22 @@ for c in SUBSCRIBE PSUBSCRIBE MONITOR HELLO; do
   case $got in "Error_Other False: redis.command: $c is refused"*) ok "refused-$c" ;; *) bad "refused-$c" "$got" ;; esac
 done
 check after-refusal-usable "$(curl -s "$U/rd/cmd?$R&c=ECHO&args=still")" "Binary:b'still'"
-# refused before sending, so never queued by MULTI: EXEC runs an empty transaction (no results)
-check refused-inside-multi "$(curl -s "$U/rd/multisub?$R")" "refused refused refused | Status:'PONG'"
+# refused before sending, so never queued by MULTI: each call fails naming
+# the command, EXEC runs an empty transaction (no results), and the
+# server's MONITOR (which shows queued commands when EXEC runs them) sees
+# the request's AUTH (redis.open), MULTI, EXEC and PING only (redis-server
+# queues SUBSCRIBE and CLIENT REPLY inside MULTI and runs them at EXEC)
+spawn redis-cli -p "$RP" -a "$PASS" --no-auth-warning monitor >"$T/monitor.out" 2>&1
+MON=$!
+wait_until 20 grep -q OK "$T/monitor.out"
+got=$(curl -s "$U/rd/multisub?$R")
+sleep 0.3
+kill "$MON"
+seen=$(sed -n 's/^[0-9.]* \[[^]]*\] "\([^"]*\)".*/\1/p' "$T/monitor.out" | tr '\n' ' ')
+why="is refused: it would take the connection out of request/reply step (docs/BINDINGS.md)"
+want="Error_Other: redis.command: SUBSCRIBE $why; Error_Other: redis.command: CLIENT REPLY $why; Error_Other: redis.command: SSUBSCRIBE $why | Status:'PONG'"
+if [ "$got" = "$want" ] && [ "$seen" = "AUTH MULTI EXEC PING " ]; then ok refused-inside-multi
+else bad refused-inside-multi "got '$got', the server saw '$seen'"; fi
 
 # ---- addresses and passwords ------------------------------------------------------
 got=$(curl -s "$U/rd/open?a=redis://:wrong@127.0.0.1:$RP")
