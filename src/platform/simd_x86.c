@@ -155,9 +155,19 @@ static inline void k4_unpack(const uint8_t *s12, uint8_t out[16]) {
   memcpy(out, u, 16);
 }
 
+/* Byte shuffles that spread the int16 at lane word i over a 128-bit lane. */
+static const uint8_t w16_shuffle[8][32] = {
+#define W(i) { 2*i, 2*i+1, 2*i, 2*i+1, 2*i, 2*i+1, 2*i, 2*i+1, 2*i, 2*i+1, 2*i, 2*i+1, \
+               2*i, 2*i+1, 2*i, 2*i+1, 2*i, 2*i+1, 2*i, 2*i+1, 2*i, 2*i+1, 2*i, 2*i+1, \
+               2*i, 2*i+1, 2*i, 2*i+1, 2*i, 2*i+1, 2*i, 2*i+1 }
+  W(0), W(1), W(2), W(3), W(4), W(5), W(6), W(7)
+#undef W
+};
+
 /* Q4_K x Q8_K as ggml's AVX2 kernel: per 64 elements one 32-byte load of
-** nibbles, maddubs against the activation, madd by the sub-block scale;
-** the mins through the activation's bsums. */
+** nibbles, maddubs against the activation, madd by the sub-block scale
+** (shuffled out of one register); the mins through the activation's
+** bsums. */
 static AVX2 float avx2_dot_q4_K(const void *vw, const void *vx, size_t nb) {
   const kp_bq4_K *w = vw;
   const kp_bq8_K *x = vx;
@@ -168,10 +178,12 @@ static AVX2 float avx2_dot_q4_K(const void *vw, const void *vx, size_t nb) {
     uint8_t sm[16];
     k4_unpack(w[b].scales, sm);
     float d = x[b].d * h2f(w[b].d), dmin = -x[b].d * h2f(w[b].dmin);
-    __m128i mins = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(const void *)(sm + 8)));
+    __m256i ms = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(const void *)sm));
     __m256i bs = load32(x[b].bsums);
     __m128i bsum = _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
-    accm = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(_mm_madd_epi16(mins, bsum)), accm);
+    __m128i mprod = _mm_madd_epi16(_mm256_extracti128_si256(ms, 1), bsum);
+    accm = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(mprod), accm);
+    __m256i sc = _mm256_permute2x128_si256(ms, ms, 0x00);
     const uint8_t *q4 = w[b].qs;
     const int8_t *q8 = x[b].qs;
     __m256i sumi = _mm256_setzero_si256();
@@ -181,8 +193,8 @@ static AVX2 float avx2_dot_q4_K(const void *vw, const void *vx, size_t nb) {
       __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
       __m256i pl = _mm256_maddubs_epi16(lo, load32(q8));
       __m256i ph = _mm256_maddubs_epi16(hi, load32(q8 + 32));
-      pl = _mm256_madd_epi16(_mm256_set1_epi16(sm[2 * j]), pl);
-      ph = _mm256_madd_epi16(_mm256_set1_epi16(sm[2 * j + 1]), ph);
+      pl = _mm256_madd_epi16(_mm256_shuffle_epi8(sc, load32(w16_shuffle[2 * j])), pl);
+      ph = _mm256_madd_epi16(_mm256_shuffle_epi8(sc, load32(w16_shuffle[2 * j + 1])), ph);
       sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(pl, ph));
     }
     acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
