@@ -98,13 +98,6 @@ AVX2_DOT float avx2_dot_f16(const uint16_t *w, const float *x, size_t n) {
   return s;
 }
 
-/* Signed bytes x . y in 8 int32 lanes as floats: |x| times y with x's sign
-** (maddubs wants one unsigned side; |x| <= 128, so pairs fit int16). */
-static inline AVX2 __m256 mul_sum_i8(__m256i x, __m256i y) {
-  __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
-  return _mm256_cvtepi32_ps(_mm256_madd_epi16(p, _mm256_set1_epi16(1)));
-}
-
 /* 32 nibbles of a Q4_0 block as bytes minus 8: the low nibbles (elements
 ** 0-15) in the low lane, the high ones (16-31) in the high lane. */
 static inline AVX2 __m256i q4_0_bytes(const uint8_t *qs) {
@@ -116,43 +109,6 @@ static inline AVX2 __m256i q4_0_bytes(const uint8_t *qs) {
 
 static inline AVX2 __m256i load32(const void *p) {
   return _mm256_loadu_si256((const __m256i *)p);
-}
-
-AVX2_DOT float avx2_dot_q4_0(const void *vw, const void *vx, size_t nb) {
-  const kp_bq4_0 *w = vw;
-  const kp_bq8_0 *x = vx;
-  __m256 a0 = _mm256_setzero_ps(), a1 = a0;
-  size_t b = 0;
-  for (; b + 2 <= nb; b += 2) {
-    prefetch(w + b, sizeof *w * 2 > 64 ? 2 : 1);
-    __m256 d0 = _mm256_set1_ps(h2f(w[b].d) * h2f(x[b].d));
-    __m256 d1 = _mm256_set1_ps(h2f(w[b + 1].d) * h2f(x[b + 1].d));
-    a0 = _mm256_fmadd_ps(d0, mul_sum_i8(q4_0_bytes(w[b].qs), load32(x[b].qs)), a0);
-    a1 = _mm256_fmadd_ps(d1, mul_sum_i8(q4_0_bytes(w[b + 1].qs), load32(x[b + 1].qs)), a1);
-  }
-  for (; b < nb; b++) {
-    __m256 d0 = _mm256_set1_ps(h2f(w[b].d) * h2f(x[b].d));
-    a0 = _mm256_fmadd_ps(d0, mul_sum_i8(q4_0_bytes(w[b].qs), load32(x[b].qs)), a0);
-  }
-  return hsum8(_mm256_add_ps(a0, a1));
-}
-
-AVX2_DOT float avx2_dot_q8_0(const void *vw, const void *vx, size_t nb) {
-  const kp_bq8_0 *w = vw, *x = vx;
-  __m256 a0 = _mm256_setzero_ps(), a1 = a0;
-  size_t b = 0;
-  for (; b + 2 <= nb; b += 2) {
-    prefetch(w + b, sizeof *w * 2 > 64 ? 2 : 1);
-    __m256 d0 = _mm256_set1_ps(h2f(w[b].d) * h2f(x[b].d));
-    __m256 d1 = _mm256_set1_ps(h2f(w[b + 1].d) * h2f(x[b + 1].d));
-    a0 = _mm256_fmadd_ps(d0, mul_sum_i8(load32(w[b].qs), load32(x[b].qs)), a0);
-    a1 = _mm256_fmadd_ps(d1, mul_sum_i8(load32(w[b + 1].qs), load32(x[b + 1].qs)), a1);
-  }
-  for (; b < nb; b++) {
-    __m256 d0 = _mm256_set1_ps(h2f(w[b].d) * h2f(x[b].d));
-    a0 = _mm256_fmadd_ps(d0, mul_sum_i8(load32(w[b].qs), load32(x[b].qs)), a0);
-  }
-  return hsum8(_mm256_add_ps(a0, a1));
 }
 
 /* Q4_K's 12 scale bytes as 8 scales then 8 mins, one byte each (ggml's
@@ -177,47 +133,6 @@ static const uint8_t w16_shuffle[8][32] = {
 #undef W
 };
 
-/* Q4_K x Q8_K as ggml's AVX2 kernel: per 64 elements one 32-byte load of
-** nibbles, maddubs against the activation, madd by the sub-block scale
-** (shuffled out of one register); the mins through the activation's
-** bsums. */
-AVX2_DOT float avx2_dot_q4_K(const void *vw, const void *vx, size_t nb) {
-  const kp_bq4_K *w = vw;
-  const kp_bq8_K *x = vx;
-  const __m256i m4 = _mm256_set1_epi8(15);
-  __m256 acc = _mm256_setzero_ps();
-  __m128 accm = _mm_setzero_ps();
-  for (size_t b = 0; b < nb; b++) {
-    uint8_t sm[16];
-    prefetch(w + b, 3);
-    k4_unpack(w[b].scales, sm);
-    float d = x[b].d * h2f(w[b].d), dmin = -x[b].d * h2f(w[b].dmin);
-    __m256i ms = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(const void *)sm));
-    __m256i bs = load32(x[b].bsums);
-    __m128i bsum = _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
-    __m128i mprod = _mm_madd_epi16(_mm256_extracti128_si256(ms, 1), bsum);
-    accm = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(mprod), accm);
-    __m256i sc = _mm256_permute2x128_si256(ms, ms, 0x00);
-    const uint8_t *q4 = w[b].qs;
-    const int8_t *q8 = x[b].qs;
-    __m256i sumi = _mm256_setzero_si256();
-    for (int j = 0; j < 4; j++, q4 += 32, q8 += 64) {
-      __m256i bits = load32(q4);
-      __m256i lo = _mm256_and_si256(bits, m4);
-      __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
-      __m256i pl = _mm256_maddubs_epi16(lo, load32(q8));
-      __m256i ph = _mm256_maddubs_epi16(hi, load32(q8 + 32));
-      pl = _mm256_madd_epi16(_mm256_shuffle_epi8(sc, load32(w16_shuffle[2 * j])), pl);
-      ph = _mm256_madd_epi16(_mm256_shuffle_epi8(sc, load32(w16_shuffle[2 * j + 1])), ph);
-      sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(pl, ph));
-    }
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
-  }
-  accm = _mm_add_ps(accm, _mm_movehl_ps(accm, accm));
-  accm = _mm_add_ss(accm, _mm_movehdup_ps(accm));
-  return hsum8(acc) + _mm_cvtss_f32(accm);
-}
-
 /* Byte shuffles that spread scale 2i over 8 bytes and 2i+1 over the next 8
 ** (Q6_K: 16 elements, i.e. 8 int16 pairs, share a scale). */
 static const uint8_t k6_shuffle[8][16] = {
@@ -230,49 +145,6 @@ static const uint8_t k6_shuffle[8][16] = {
   { 12, 12, 12, 12, 12, 12, 12, 12, 13, 13, 13, 13, 13, 13, 13, 13 },
   { 14, 14, 14, 14, 14, 14, 14, 14, 15, 15, 15, 15, 15, 15, 15, 15 },
 };
-
-/* 32 6-bit quants (q + 32) against 32 activations, scaled in pairs of 16:
-** maddubs(q, a) - maddubs(32, a) is (q - 32) . a. */
-static inline AVX2 __m256i q6_part(__m256i q, __m256i a, __m128i scales, int i) {
-  __m128i s = _mm_shuffle_epi8(scales, _mm_loadu_si128((const __m128i *)(const void *)k6_shuffle[i]));
-  __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(q, a),
-                               _mm256_maddubs_epi16(_mm256_set1_epi8(32), a));
-  return _mm256_madd_epi16(_mm256_cvtepi8_epi16(s), p);
-}
-
-/* Q6_K x Q8_K as ggml's AVX2 kernel: per 128 elements 64 bytes of lows and
-** 32 of highs make four vectors of 32 quants. */
-AVX2_DOT float avx2_dot_q6_K(const void *vw, const void *vx, size_t nb) {
-  const kp_bq6_K *w = vw;
-  const kp_bq8_K *x = vx;
-  const __m256i m4 = _mm256_set1_epi8(15), m2 = _mm256_set1_epi8(3);
-  __m256 acc = _mm256_setzero_ps();
-  for (size_t b = 0; b < nb; b++) {
-    prefetch(w + b, 4);
-    __m128i scales = _mm_loadu_si128((const __m128i *)(const void *)w[b].scales);
-    const uint8_t *ql = w[b].ql, *qh = w[b].qh;
-    const int8_t *q8 = x[b].qs;
-    __m256i sumi = _mm256_setzero_si256();
-    for (int j = 0; j < 2; j++, ql += 64, qh += 32, q8 += 128) {
-      __m256i l1 = load32(ql), l2 = load32(ql + 32), h = load32(qh);
-      __m256i h0 = _mm256_slli_epi16(_mm256_and_si256(h, m2), 4);
-      __m256i h1 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), m2), 4);
-      __m256i h2 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), m2), 4);
-      __m256i h3 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m2), 4);
-      __m256i q0 = _mm256_or_si256(_mm256_and_si256(l1, m4), h0);
-      __m256i q1 = _mm256_or_si256(_mm256_and_si256(l2, m4), h1);
-      __m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), h2);
-      __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l2, 4), m4), h3);
-      __m256i s01 = _mm256_add_epi32(q6_part(q0, load32(q8), scales, 4 * j),
-                                     q6_part(q1, load32(q8 + 32), scales, 4 * j + 1));
-      __m256i s23 = _mm256_add_epi32(q6_part(q2, load32(q8 + 64), scales, 4 * j + 2),
-                                     q6_part(q3, load32(q8 + 96), scales, 4 * j + 3));
-      sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(s01, s23));
-    }
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(x[b].d * h2f(w[b].d)), _mm256_cvtepi32_ps(sumi), acc);
-  }
-  return hsum8(acc);
-}
 
 /* The largest |x| of 8n floats (n >= 1). */
 static inline AVX2 float amax_ps(const float *x, int n) {
@@ -339,18 +211,58 @@ static AVX2 void avx2_quant_q8_K(const float *x, void *vout, size_t nb) {
 
 /* The row loops: one per type, each dot taking n elements as its blocks. */
 #define ROWS(name, dot, type, per)                                           \
-  static AVX2 void name(const void *w, size_t rb, size_t nr, const void *x, \
+  static KTGT void name(const void *w, size_t rb, size_t nr, const void *x, \
                         size_t n, float *y) {                              \
     for (size_t r = 0; r < nr; r++)                                        \
       y[r] = dot((const type *)(const void *)((const uint8_t *)w + r * rb), \
                  x, n / (per));                                            \
   }
+
+#define KTGT AVX2
 ROWS(avx2_rows_f32, avx2_dot_f32, float, 1)
 ROWS(avx2_rows_f16, avx2_dot_f16, uint16_t, 1)
-ROWS(avx2_rows_q4_0, avx2_dot_q4_0, uint8_t, KP_QK32)
-ROWS(avx2_rows_q8_0, avx2_dot_q8_0, uint8_t, KP_QK32)
-ROWS(avx2_rows_q4_K, avx2_dot_q4_K, uint8_t, KP_QK_K)
-ROWS(avx2_rows_q6_K, avx2_dot_q6_K, uint8_t, KP_QK_K)
+
+/* AVX2: maddubs + madd against ones; madd then add. */
+#define K(name) avx2_##name
+#define KDOT AVX2_DOT
+/* Signed bytes x . y in 8 int32 lanes as floats: |x| times y with x's sign
+** (maddubs wants one unsigned side; |x| <= 128, so pairs fit int16). */
+static inline AVX2 __m256 avx2_mul_sum_i8(__m256i x, __m256i y) {
+  __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
+  return _mm256_cvtepi32_ps(_mm256_madd_epi16(p, _mm256_set1_epi16(1)));
+}
+
+
+/* acc + the int16 pairs of s * p. */
+static inline AVX2 __m256i avx2_madd_acc(__m256i acc, __m256i s, __m256i p) {
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(s, p));
+}
+
+#include "platform/simd_x86_q.inc"
+#undef K
+#undef KDOT
+#undef KTGT
+
+/* AVX-512 VNNI on 256-bit vectors: vpdpbusd and vpdpwssd fuse the
+** multiply, the pairwise sums and the accumulation. */
+#define AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+#define K(name) avx512_##name
+#define KTGT AVX512
+#define KDOT static inline __attribute__((always_inline, target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+
+static inline AVX512 __m256 avx512_mul_sum_i8(__m256i x, __m256i y) {
+  __m256i d = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
+  return _mm256_cvtepi32_ps(d);
+}
+
+static inline AVX512 __m256i avx512_madd_acc(__m256i acc, __m256i s, __m256i p) {
+  return _mm256_dpwssd_epi32(acc, s, p);
+}
+
+#include "platform/simd_x86_q.inc"
+#undef K
+#undef KDOT
+#undef KTGT
 
 static const kp_kern kern_avx2 = {
   "avx2", avx2_dot_f32, avx2_dot_f16, avx2_dot_q4_0, avx2_dot_q8_0,
@@ -359,8 +271,16 @@ static const kp_kern kern_avx2 = {
   avx2_rows_q4_K, avx2_rows_q6_K,
 };
 
+static const kp_kern kern_avx512 = {
+  "avx512vnni", avx2_dot_f32, avx2_dot_f16, avx512_dot_q4_0, avx512_dot_q8_0,
+  avx512_dot_q4_K, avx512_dot_q6_K, avx2_quant_q8_0, avx2_quant_q8_K,
+  avx2_rows_f32, avx2_rows_f16, avx512_rows_q4_0, avx512_rows_q8_0,
+  avx512_rows_q4_K, avx512_rows_q6_K,
+};
+
 const kp_kern *kp_kern_level(int level) {
   if (level == KP_KERN_AVX2 && cpu_level() >= KP_KERN_AVX2) return &kern_avx2;
+  if (level == KP_KERN_AVX512 && cpu_level() >= KP_KERN_AVX512) return &kern_avx512;
   return NULL;
 }
 
