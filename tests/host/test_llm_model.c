@@ -38,7 +38,8 @@ typedef struct spec {
   const char *arch;          /* general.architecture */
   uint32_t embd, heads, kv_heads, ff, layers, ctx;
   const char *omit;          /* a tensor left out */
-  const char *bad;           /* a tensor given one row too many */
+  const char *bad;           /* a tensor given one row (or one float
+                                ** of a vector) too many */
   const char *omit_key;      /* a hyperparameter left out (suffix) */
 } spec;
 
@@ -246,7 +247,8 @@ static void write_model(const spec *s) {
   put(&f, k.m.b, k.m.n);
   for (size_t i = 0; i < kept; i++) {
     bool bad = s->bad && !strcmp(s->bad, t[i].name);
-    uint64_t ne0 = t[i].ne0, ne1 = t[i].ne1 + (bad ? 1 : 0);
+    uint64_t ne0 = t[i].ne0 + (bad && !t[i].ne1 ? 1 : 0);
+    uint64_t ne1 = t[i].ne1 + (bad && t[i].ne1 ? 1 : 0);
     pstr(&f, t[i].name);
     p32(&f, ne1 ? 2 : 1);
     p64(&f, ne0);
@@ -258,7 +260,8 @@ static void write_model(const spec *s) {
   while (f.n % 32) put(&f, "", 1);
   for (size_t i = 0; i < kept; i++) {
     bool bad = s->bad && !strcmp(s->bad, t[i].name);
-    uint64_t cnt = t[i].ne0 * ((t[i].ne1 ? t[i].ne1 : 1) + (bad ? 1 : 0));
+    uint64_t cnt = (t[i].ne0 + (bad && !t[i].ne1 ? 1 : 0)) *
+                   ((t[i].ne1 ? t[i].ne1 : 1) + (bad && t[i].ne1 ? 1 : 0));
     for (uint64_t j = 0; j < cnt; j++)
       pf32(&f, t[i].norm ? 1.0f + 0.4f * rnd(&st) : rnd(&st));
     while (f.n % 32) put(&f, "", 1);
@@ -471,7 +474,7 @@ static void test_open_errors(void) {
   kl_model *m;
   s.omit = "blk.1.ffn_up.weight";
   CHECK(!open_spec(&s));
-  CHECK_CONTAINS(t_err, model_path);
+  CHECK(strstr(t_err, model_path) == t_err);
   CHECK_CONTAINS(t_err, "tensor blk.1.ffn_up.weight is missing");
   s = LLAMA;
   s.bad = "blk.0.attn_k.weight";
@@ -501,7 +504,7 @@ static void test_open_errors(void) {
   s.bad = "blk.1.ffn_down.bias";
   CHECK(!open_spec(&s));
   CHECK_CONTAINS(t_err, "tensor blk.1.ffn_down.bias: expected shape [16], "
-                 "found [16, 2]");
+                 "found [17]");
   s = BERT;
   s.omit = "position_embd.weight";
   CHECK(!open_spec(&s));
@@ -667,7 +670,7 @@ static void test_limits(void) {
   memset(big, 'x', sizeof big);   /* one byte token each */
   CHECK_INT(kl_generate(m, pool, big, 60, &ip, 0, &r, t_err, sizeof t_err),
             KL_E_INPUT);
-  CHECK_CONTAINS(t_err, "the prompt is 61 tokens; the model's context is 48");
+  CHECK_CONTAINS(t_err, "the prompt is 62 tokens; the model's context is 48");
   ip.max_tokens = 1000000;
   CHECK_INT(kl_generate(m, pool, "ab", 2, &ip, 0, &r, t_err, sizeof t_err),
             KL_E_INPUT);
