@@ -33,6 +33,8 @@ struct kl_vocab {
   bool lowercase, strip_accents;   /* WordPiece's normalizer */
   int32_t *special;         /* user-defined tokens, longest first */
   uint32_t nspecial;
+  int32_t *all_special;     /* control, unknown and user-defined ones */
+  uint32_t nall_special;
   ku_arena names;           /* the "[EMPTY_i]" texts */
 };
 
