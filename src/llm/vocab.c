@@ -410,7 +410,7 @@ static bool tokenize(const kl_vocab *v, bool parse_special, const char *text, si
     if (add_special) kl_toks_push(out, v->sep);
   }
   ku_free(f);
-  return ok && !out->oom;
+  return ok && !out->oom && !out->bad;
 }
 
 /* kl_tokenize and kl_tokenize_special: the list copied out. */
