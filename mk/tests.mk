@@ -58,8 +58,8 @@
 #                       (tests/fuzz/fuzz_pg.c: addresses, libpq settings,
 #                       statement requests) found nothing
 #   fuzz-gguf           one item: GGUF model files (tests/fuzz/fuzz_gguf.c:
-#                       header, metadata, tensor infos and extents) found
-#                       nothing
+#                       header, metadata, tensor infos and extents; texts
+#                       tokenized with the file's vocabulary) found nothing
 #   diff                one csmith program at one -O level, krait's
 #                       interpreter (both bounds modes) and AOT tier
 #                       against Node's WASI (tests/diff/)

@@ -45,7 +45,7 @@ PKGS="build-essential gcc make clang clang-16 lld-16 llvm-16
       zlib1g-dev liblzma-dev libssl-dev
       wrk gunicorn chromium brotli
       curl procps openssl ca-certificates libpq-dev postgresql-15
-      haproxy python3-numpy libicu-dev"
+      haproxy libicu-dev python3-numpy"
 PY_PKGS="clang-16 lld-16 llvm-16 wasi-libc libclang-rt-16-dev-wasm32
       python3.11 dpkg-dev pkg-config make gcc wabt tcl xz-utils bzip2
       python3-flask python3-requests util-linux tzdata"
