@@ -333,39 +333,65 @@ typedef struct frag {
   int32_t tok;   /* -1 for raw text */
 } frag;
 
-/* Splits [s, s+n) at every user-defined token, longest tokens first, into
-** frags (ku_malloc'ed, *nf of them); NULL when out of memory. */
+/* A growable list of fragments; false once out of memory. */
+typedef struct frags {
+  frag *f;
+  size_t n, cap;
+} frags;
+
+static bool frag_add(frags *l, frag x) {
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? 2 * l->cap : 8;
+    frag *f = ku_realloc(l->f, cap * sizeof *f);
+    if (!f) return false;
+    l->f = f;
+    l->cap = cap;
+  }
+  l->f[l->n++] = x;
+  return true;
+}
+
+/* The fragments of in with every occurrence of token id (text w) in their
+** raw ones split out, into out (emptied first). */
+static bool split_at(const frags *in, int32_t id, const kl_str *w, frags *out) {
+  out->n = 0;
+  for (size_t i = 0; i < in->n; i++) {
+    frag f = in->f[i];
+    const char *hit;
+    while (f.tok < 0 && (hit = memmem(f.s, f.n, w->s, (size_t)w->n)) != NULL) {
+      size_t left = (size_t)(hit - f.s);
+      if (left && !frag_add(out, (frag){ f.s, left, -1 })) return false;
+      if (!frag_add(out, (frag){ hit, (size_t)w->n, id })) return false;
+      f.s = hit + w->n;
+      f.n -= left + (size_t)w->n;
+    }
+    if ((f.tok >= 0 || f.n) && !frag_add(out, f)) return false;
+  }
+  return true;
+}
+
+/* Splits [s, s+n) at every special token (user-defined ones, and with
+** parse_special control and unknown ones), longest tokens first, into
+** fragments (ku_malloc'ed, *nf of them); NULL when out of memory. Each
+** token is one pass over the fragments: linear in the text. */
 static frag *partition(const kl_vocab *v, bool parse_special, const char *s, size_t n, size_t *nf) {
   const int32_t *list = parse_special ? v->all_special : v->special;
   uint32_t nlist = parse_special ? v->nall_special : v->nspecial;
-  size_t cap = 8, k = 0;
-  frag *f = ku_malloc(cap * sizeof *f);
-  if (!f) return NULL;
-  if (n) f[k++] = (frag){ s, n, -1 };
-  for (uint32_t t = 0; t < nlist; t++) {
+  frags a = { 0 }, b = { 0 };
+  bool ok = frag_add(&a, (frag){ s, n, -1 });
+  if (!n) a.n = 0;
+  for (uint32_t t = 0; ok && t < nlist; t++) {
     const kl_str *w = &v->text[list[t]];
-    for (size_t i = 0; i < k; i++) {
-      if (f[i].tok >= 0) continue;
-      const char *hit = memmem(f[i].s, f[i].n, w->s, (size_t)w->n);
-      if (!hit) continue;
-      if (k + 2 > cap) {
-        frag *g = ku_realloc(f, (cap *= 2) * sizeof *f);
-        if (!g) { ku_free(f); return NULL; }
-        f = g;
-      }
-      frag rest = { hit + w->n, (size_t)(f[i].s + f[i].n - hit - w->n), -1 };
-      size_t left = (size_t)(hit - f[i].s), add = (left > 0) + (rest.n > 0);
-      memmove(&f[i + 1 + add], &f[i + 1], (k - i - 1) * sizeof *f);
-      size_t j = i;
-      if (left) f[j++] = (frag){ f[i].s, left, -1 };
-      f[j++] = (frag){ hit, (size_t)w->n, list[t] };
-      if (rest.n) f[j++] = rest;
-      k += add;
-      i = j - 2;            /* the loop's i++ lands on rest */
-    }
+    if (!memmem(s, n, w->s, (size_t)w->n)) continue;   /* not in the text at all */
+    ok = split_at(&a, list[t], w, &b);
+    frags x = a;
+    a = b;
+    b = x;
   }
-  *nf = k;
-  return f;
+  ku_free(b.f);
+  if (!ok) { ku_free(a.f); return NULL; }
+  *nf = a.n;
+  return a.f;
 }
 
 /* SentencePiece: each raw fragment escaped (spaces as U+2581), with a
