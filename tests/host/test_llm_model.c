@@ -693,6 +693,16 @@ static void test_limits(void) {
             KL_E_INPUT);
   CHECK_CONTAINS(t_err, "max_tokens 1000000 is more than the model's context "
                  "of 48 tokens");
+  ip.max_tokens = 4;
+  ip.top_p = 1.5f;
+  CHECK_INT(kl_generate(m, pool, "ab", 2, &ip, 0, &r, t_err, sizeof t_err),
+            KL_E_INPUT);
+  CHECK_CONTAINS(t_err, "top_p 1.5");
+  ip.top_p = 0.9f;
+  ip.temperature = NAN;
+  CHECK_INT(kl_generate(m, pool, "ab", 2, &ip, 0, &r, t_err, sizeof t_err),
+            KL_E_INPUT);
+  CHECK_CONTAINS(t_err, "expected temperature >= 0");
   ip.max_tokens = 48;
   ip.temperature = 0;
   ip.repeat_penalty = 1;
