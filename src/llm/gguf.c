@@ -332,6 +332,11 @@ kl_gguf *kl_gguf_open(const char *path, char *err, size_t cap) {
     if (fd >= 0) close(fd);
     return NULL;
   }
+  if (!S_ISREG(st.st_mode)) {
+    ku_fmt(err, cap, "%s: not a regular file", path);
+    close(fd);
+    return NULL;
+  }
   size_t n = (size_t)st.st_size;
   const uint8_t *map = n ? kp_view_image(n, fd) : NULL;
   int e = errno;

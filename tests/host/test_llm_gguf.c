@@ -276,6 +276,8 @@ static void test_open(void) {
   CHECK_CONTAINS(t_msg, path);
   CHECK_CONTAINS(t_msg, "not a GGUF file");
   unlink(path);
+  CHECK(!kl_gguf_open("/tmp", t_msg, sizeof t_msg));
+  CHECK_CONTAINS(t_msg, "/tmp: not a regular file");
   CHECK(!kl_gguf_open("/nonexistent/m.gguf", t_msg, sizeof t_msg));
   CHECK_CONTAINS(t_msg, "/nonexistent/m.gguf: No such file or directory");
 }
