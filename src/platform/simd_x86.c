@@ -14,6 +14,8 @@
 #include <immintrin.h>
 
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
+/* The dots, inlined into their row loops. */
+#define AVX2_DOT static inline __attribute__((always_inline, target("avx2,fma,f16c")))
 
 void kp_cpu_relax(void) {
   _mm_pause();
@@ -51,7 +53,7 @@ static inline AVX2 float h2f(uint16_t h) {
   return _cvtsh_ss(h);
 }
 
-static AVX2 float avx2_dot_f32(const float *w, const float *x, size_t n) {
+AVX2_DOT float avx2_dot_f32(const float *w, const float *x, size_t n) {
   __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
   size_t i = 0;
   for (; i + 32 <= n; i += 32) {
@@ -71,7 +73,7 @@ static inline AVX2 __m256 load_h8(const uint16_t *w) {
   return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)w));
 }
 
-static AVX2 float avx2_dot_f16(const uint16_t *w, const float *x, size_t n) {
+AVX2_DOT float avx2_dot_f16(const uint16_t *w, const float *x, size_t n) {
   __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
   size_t i = 0;
   for (; i + 32 <= n; i += 32) {
@@ -107,7 +109,7 @@ static inline AVX2 __m256i load32(const void *p) {
   return _mm256_loadu_si256((const __m256i *)p);
 }
 
-static AVX2 float avx2_dot_q4_0(const void *vw, const void *vx, size_t nb) {
+AVX2_DOT float avx2_dot_q4_0(const void *vw, const void *vx, size_t nb) {
   const kp_bq4_0 *w = vw;
   const kp_bq8_0 *x = vx;
   __m256 a0 = _mm256_setzero_ps(), a1 = a0;
@@ -125,7 +127,7 @@ static AVX2 float avx2_dot_q4_0(const void *vw, const void *vx, size_t nb) {
   return hsum8(_mm256_add_ps(a0, a1));
 }
 
-static AVX2 float avx2_dot_q8_0(const void *vw, const void *vx, size_t nb) {
+AVX2_DOT float avx2_dot_q8_0(const void *vw, const void *vx, size_t nb) {
   const kp_bq8_0 *w = vw, *x = vx;
   __m256 a0 = _mm256_setzero_ps(), a1 = a0;
   size_t b = 0;
@@ -155,10 +157,20 @@ static inline void k4_unpack(const uint8_t *s12, uint8_t out[16]) {
   memcpy(out, u, 16);
 }
 
+/* Byte shuffles that spread the int16 at lane word i over a 128-bit lane. */
+static const uint8_t w16_shuffle[8][32] = {
+#define W(i) { 2*i, 2*i+1, 2*i, 2*i+1, 2*i, 2*i+1, 2*i, 2*i+1, 2*i, 2*i+1, 2*i, 2*i+1, \
+               2*i, 2*i+1, 2*i, 2*i+1, 2*i, 2*i+1, 2*i, 2*i+1, 2*i, 2*i+1, 2*i, 2*i+1, \
+               2*i, 2*i+1, 2*i, 2*i+1, 2*i, 2*i+1, 2*i, 2*i+1 }
+  W(0), W(1), W(2), W(3), W(4), W(5), W(6), W(7)
+#undef W
+};
+
 /* Q4_K x Q8_K as ggml's AVX2 kernel: per 64 elements one 32-byte load of
-** nibbles, maddubs against the activation, madd by the sub-block scale;
-** the mins through the activation's bsums. */
-static AVX2 float avx2_dot_q4_K(const void *vw, const void *vx, size_t nb) {
+** nibbles, maddubs against the activation, madd by the sub-block scale
+** (shuffled out of one register); the mins through the activation's
+** bsums. */
+AVX2_DOT float avx2_dot_q4_K(const void *vw, const void *vx, size_t nb) {
   const kp_bq4_K *w = vw;
   const kp_bq8_K *x = vx;
   const __m256i m4 = _mm256_set1_epi8(15);
@@ -168,10 +180,12 @@ static AVX2 float avx2_dot_q4_K(const void *vw, const void *vx, size_t nb) {
     uint8_t sm[16];
     k4_unpack(w[b].scales, sm);
     float d = x[b].d * h2f(w[b].d), dmin = -x[b].d * h2f(w[b].dmin);
-    __m128i mins = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(const void *)(sm + 8)));
+    __m256i ms = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(const void *)sm));
     __m256i bs = load32(x[b].bsums);
     __m128i bsum = _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
-    accm = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(_mm_madd_epi16(mins, bsum)), accm);
+    __m128i mprod = _mm_madd_epi16(_mm256_extracti128_si256(ms, 1), bsum);
+    accm = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(mprod), accm);
+    __m256i sc = _mm256_permute2x128_si256(ms, ms, 0x00);
     const uint8_t *q4 = w[b].qs;
     const int8_t *q8 = x[b].qs;
     __m256i sumi = _mm256_setzero_si256();
@@ -181,8 +195,8 @@ static AVX2 float avx2_dot_q4_K(const void *vw, const void *vx, size_t nb) {
       __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
       __m256i pl = _mm256_maddubs_epi16(lo, load32(q8));
       __m256i ph = _mm256_maddubs_epi16(hi, load32(q8 + 32));
-      pl = _mm256_madd_epi16(_mm256_set1_epi16(sm[2 * j]), pl);
-      ph = _mm256_madd_epi16(_mm256_set1_epi16(sm[2 * j + 1]), ph);
+      pl = _mm256_madd_epi16(_mm256_shuffle_epi8(sc, load32(w16_shuffle[2 * j])), pl);
+      ph = _mm256_madd_epi16(_mm256_shuffle_epi8(sc, load32(w16_shuffle[2 * j + 1])), ph);
       sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(pl, ph));
     }
     acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
@@ -216,7 +230,7 @@ static inline AVX2 __m256i q6_part(__m256i q, __m256i a, __m128i scales, int i) 
 
 /* Q6_K x Q8_K as ggml's AVX2 kernel: per 128 elements 64 bytes of lows and
 ** 32 of highs make four vectors of 32 quants. */
-static AVX2 float avx2_dot_q6_K(const void *vw, const void *vx, size_t nb) {
+AVX2_DOT float avx2_dot_q6_K(const void *vw, const void *vx, size_t nb) {
   const kp_bq6_K *w = vw;
   const kp_bq8_K *x = vx;
   const __m256i m4 = _mm256_set1_epi8(15), m2 = _mm256_set1_epi8(3);
@@ -310,9 +324,26 @@ static AVX2 void avx2_quant_q8_K(const float *x, void *vout, size_t nb) {
   }
 }
 
+/* The row loops: one per type, each dot taking n elements as its blocks. */
+#define ROWS(name, dot, type, per)                                           \
+  static AVX2 void name(const void *w, size_t rb, size_t nr, const void *x, \
+                        size_t n, float *y) {                              \
+    for (size_t r = 0; r < nr; r++)                                        \
+      y[r] = dot((const type *)(const void *)((const uint8_t *)w + r * rb), \
+                 x, n / (per));                                            \
+  }
+ROWS(avx2_rows_f32, avx2_dot_f32, float, 1)
+ROWS(avx2_rows_f16, avx2_dot_f16, uint16_t, 1)
+ROWS(avx2_rows_q4_0, avx2_dot_q4_0, uint8_t, KP_QK32)
+ROWS(avx2_rows_q8_0, avx2_dot_q8_0, uint8_t, KP_QK32)
+ROWS(avx2_rows_q4_K, avx2_dot_q4_K, uint8_t, KP_QK_K)
+ROWS(avx2_rows_q6_K, avx2_dot_q6_K, uint8_t, KP_QK_K)
+
 static const kp_kern kern_avx2 = {
   "avx2", avx2_dot_f32, avx2_dot_f16, avx2_dot_q4_0, avx2_dot_q8_0,
   avx2_dot_q4_K, avx2_dot_q6_K, avx2_quant_q8_0, avx2_quant_q8_K,
+  avx2_rows_f32, avx2_rows_f16, avx2_rows_q4_0, avx2_rows_q8_0,
+  avx2_rows_q4_K, avx2_rows_q6_K,
 };
 
 const kp_kern *kp_kern_level(int level) {

@@ -43,6 +43,7 @@ TOL_PROB_EMULATED = 1e-2   # quantized types, reference emulating llama.cpp's
                            # for Q6_K's BOS at position 0, 5.2e-3)
 TOL_PROB_TWIN = 0.05       # llama.cpp on a quantized model vs its F32 twin
                            # (the twin's activations are not quantized)
+TOL_PROB_KV_F16 = 1e-4     # F32 weights, llama.cpp's F16 KV cache emulated
 MIN_COSINE = 0.999
 
 
@@ -64,13 +65,15 @@ def requests_for(info, vocab):
     prompts = [vocab.tokenize(p, True) for p in PROMPTS]
     for toks in prompts:
         ops.append({"op": "detokenize", "tokens": toks})
+    # "text": what the tokens came from, for engines that take text
     if info["arch"] == "llama":
-        for toks in prompts:
+        for p, toks in zip(PROMPTS, prompts):
             ops.append({"op": "eval", "tokens": toks})
-            ops.append({"op": "generate", "tokens": toks, "n": GEN_STEPS})
+            ops.append({"op": "generate", "tokens": toks, "n": GEN_STEPS, "text": p})
     else:
         for t in TEXTS[:6] + PROMPTS:
-            ops.append({"op": "embed", "tokens": vocab.tokenize(t, True)})
+            if t:
+                ops.append({"op": "embed", "tokens": vocab.tokenize(t, True), "text": t})
     return ops
 
 
@@ -91,8 +94,13 @@ class Tally:
         self.figures[key] = worst(self.figures.get(key, v), v)
 
 
-def prob_diff(a, b):
-    return float(np.abs(np.array(a["probs"]) - np.array(b["probs"])).max())
+def prob_diff(a, b, key="probs"):
+    """The largest absolute difference of a[key] and b[key] (positions by
+    positions; only the last when one side has only the last)."""
+    x, y = np.array(a[key]), np.array(b[key])
+    if x.shape != y.shape:
+        x, y = x[-1], y[-1]
+    return float(np.abs(x - y).max())
 
 
 def cosine(a, b):
@@ -100,10 +108,14 @@ def cosine(a, b):
     return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
-def compare(t, name, ops, mine, theirs, tol, label, kind):
-    """Checks engine `mine` against `theirs` op by op."""
+def compare(t, name, ops, mine, theirs, tol, label, kind, logit_tol=None):
+    """Checks engine `mine` against `theirs` op by op: probabilities within
+    tol, logits (when both give them) within logit_tol."""
     for op, a, b in zip(ops, mine, theirs):
-        what = "%s %s %s" % (name, op["op"], json.dumps(op.get("text", op.get("tokens", "")))[:60])
+        if "skip" in a or "skip" in b:
+            continue
+        what = "%s %s %s%s" % (name, op["op"], json.dumps(op.get("text", op.get("tokens", "")))[:60],
+                               " batch" if op.get("batch") else "")
         if "error" in a or "error" in b:
             t.check(label + " " + what, False, "error: %s / %s" % (a.get("error"), b.get("error")))
             continue
@@ -118,6 +130,11 @@ def compare(t, name, ops, mine, theirs, tol, label, kind):
             d = prob_diff(a, b)
             t.figure(kind + " prob max abs diff", d)
             t.check(label + " " + what, d <= tol, "(max |dp| %.3g <= %.3g)" % (d, tol))
+            if logit_tol is not None and "logits" in a and "logits" in b:
+                d = prob_diff(a, b, "logits")
+                t.figure(kind + " logit max abs diff", d)
+                t.check(label + " logits " + what, d <= logit_tol,
+                        "(max |dlogit| %.3g <= %.3g)" % (d, logit_tol))
         elif o == "generate":
             t.check(label + " greedy " + what, a["tokens"] == b["tokens"],
                     "%s / %s" % (a["tokens"], b["tokens"]))
@@ -125,6 +142,19 @@ def compare(t, name, ops, mine, theirs, tol, label, kind):
             c = cosine(a["embedding"], b["embedding"])
             t.figure(kind + " embedding cosine", c, min)
             t.check(label + " " + what, c >= MIN_COSINE, "(cosine %.7f >= %.3f)" % (c, MIN_COSINE))
+
+
+def kv_f16(t, models):
+    """llama.cpp's default KV cache (F16) against the reference rounding
+    Q, K, V and the attention weights to F16 as ggml's F16 cache makes it."""
+    for info in models:
+        vocab = ref.Model(info["path"]).vocab
+        ops = [{"op": "eval", "tokens": vocab.tokenize(p, True)} for p in PROMPTS]
+        req = {"model": info["path"], "ops": ops, "ctx": 256, "kv": "F16"}
+        cpp = run_node(req)
+        mine = ref.run(dict(req, emulate=True))["results"]
+        compare(t, info["name"] + " kv=F16", ops, mine, cpp, TOL_PROB_KV_F16,
+                "ref-vs-llama.cpp", "%s %s kv F16" % (info["arch"], info["type"]))
 
 
 def main():
@@ -150,6 +180,7 @@ def main():
             # the plain reference (no emulation) on the quantized file is the
             # F32 twin's math exactly: their results must be identical
             cache[name + "/plain"] = ref.run(dict(req, emulate=False))["results"]
+    kv_f16(t, [i for i in listing if i["arch"] == "llama" and i["type"] == "f32"])
     for info in listing:
         if not info["twin"]:
             continue
