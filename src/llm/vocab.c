@@ -50,16 +50,9 @@ static const struct { const char *text; int role; } special_texts[] = {
   { KL_SPACE_ESC "<MID>", R_CTRL }, { "<|code_middle|>", R_CTRL }, { "<|middle|>", R_CTRL },
 };
 
-/* FNV-1a of [s, s+n). */
-static uint64_t hash(const char *s, size_t n) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 0x100000001b3ull;
-  return h;
-}
-
 int32_t kl_vocab_find(const kl_vocab *v, const char *s, size_t n) {
   if (n > v->max_len) return -1;
-  for (size_t i = hash(s, n) & v->mask;; i = (i + 1) & v->mask) {
+  for (size_t i = kl_hash(s, n) & v->mask;; i = (i + 1) & v->mask) {
     uint32_t id = v->slot[i];
     if (!id) return -1;
     const kl_str *t = &v->text[id - 1];
@@ -125,7 +118,7 @@ static bool load_texts(kl_vocab *v, const kl_kv *toks, char *err, size_t cap) {
       if (!t.s) { ku_fmt(err, cap, "out of memory"); return false; }
     }
     v->max_len = t.n > v->max_len ? (uint32_t)(t.n > UINT32_MAX ? UINT32_MAX : t.n) : v->max_len;
-    size_t j = hash(t.s, (size_t)t.n) & v->mask;
+    size_t j = kl_hash(t.s, (size_t)t.n) & v->mask;
     for (; v->slot[j]; j = (j + 1) & v->mask) {
       const kl_str *o = &v->text[v->slot[j] - 1];
       if (o->n == t.n && memcmp(o->s, t.s, (size_t)t.n) == 0) {
