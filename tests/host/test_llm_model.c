@@ -831,6 +831,11 @@ static void test_cli(void) {
   CHECK_INT(run_cli(args, out, sizeof out), 0);
   CHECK(strstr(out, "\"usage\":{\"prompt_tokens\":"));
   CHECK(strstr(out, "\"tokens\":["));
+  snprintf(args, sizeof args, "tokenize %s 'ab</s>b' --parse-special "
+           "--no-add-special", model_path);
+  CHECK_INT(run_cli(args, out, sizeof out), 0);
+  CHECK(strstr(out, ",2,"));   /* </s>: the EOS token, no BOS first */
+  CHECK(strncmp(out, "{\"tokens\":[1,", 12) != 0);
   snprintf(args, sizeof args, "generate %s ab --temperature x", model_path);
   CHECK_INT(run_cli(args, out, sizeof out), 2);
 }
