@@ -1,9 +1,7 @@
 /*
-** tests/host/test_llm_model.c -- models and forward passes: small llama
-** and bert GGUF files written here (F32, deterministic weights), opened,
-** broken in each way kl_model_open must name, run against a plain
-** double-precision forward pass written here, and generated from. Does not
-** own: the engine (src/llm), the numpy/llama.cpp comparisons (tests/llm).
+** tests/host/test_llm_model.c -- small llama/bert GGUF files written here,
+** broken as kl_model_open must name, run against a double-precision forward
+** pass, generated from. Not the numpy/llama.cpp comparisons (tests/llm).
 */
 #include "test.h"
 #include "llm/llm_internal.h"
