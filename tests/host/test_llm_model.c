@@ -92,28 +92,34 @@ static const char *const WPM_WORDS[] = {
 #define SPM_N (3 + 256 + KU_COUNT(SPM_WORDS))
 #define WPM_N KU_COUNT(WPM_WORDS)
 
+/* Byte tokens in the SPM vocabulary: 256, or 0 for the fuzz seeds'
+** (which must stay small). */
+static int spm_bytes = 256;
+
 /* Writes the SPM vocabulary's metadata. */
 static void vocab_spm(kvs *k) {
   char name[16];
+  size_t nv = 3 + (size_t)spm_bytes + KU_COUNT(SPM_WORDS);
+  size_t words = 3 + (size_t)spm_bytes;
   kv_str(k, "tokenizer.ggml.model", "llama");
   pstr(&k->m, "tokenizer.ggml.tokens"); p32(&k->m, KL_G_ARR);
-  p32(&k->m, KL_G_STR); p64(&k->m, SPM_N);
+  p32(&k->m, KL_G_STR); p64(&k->m, nv);
   pstr(&k->m, "<unk>"); pstr(&k->m, "<s>"); pstr(&k->m, "</s>");
-  for (int i = 0; i < 256; i++) {
+  for (int i = 0; i < spm_bytes; i++) {
     snprintf(name, sizeof name, "<0x%02X>", i);
     pstr(&k->m, name);
   }
   for (size_t i = 0; i < KU_COUNT(SPM_WORDS); i++) pstr(&k->m, SPM_WORDS[i]);
   k->n++;
   pstr(&k->m, "tokenizer.ggml.scores"); p32(&k->m, KL_G_ARR);
-  p32(&k->m, KL_G_F32); p64(&k->m, SPM_N);
-  for (size_t i = 0; i < SPM_N; i++)
-    pf32(&k->m, i < 259 ? 0.0f : -(float)(i - 259));
+  p32(&k->m, KL_G_F32); p64(&k->m, nv);
+  for (size_t i = 0; i < nv; i++)
+    pf32(&k->m, i < words ? 0.0f : -(float)(i - words));
   k->n++;
   pstr(&k->m, "tokenizer.ggml.token_type"); p32(&k->m, KL_G_ARR);
-  p32(&k->m, KL_G_I32); p64(&k->m, SPM_N);
-  for (size_t i = 0; i < SPM_N; i++)
-    p32(&k->m, i == 0 ? 2 : i < 3 ? 3 : i < 259 ? 6 : 1);
+  p32(&k->m, KL_G_I32); p64(&k->m, nv);
+  for (size_t i = 0; i < nv; i++)
+    p32(&k->m, i == 0 ? 2 : i < 3 ? 3 : i < words ? 6 : 1);
   k->n++;
   kv_u32(k, "tokenizer.ggml.bos_token_id", 1);
   kv_u32(k, "tokenizer.ggml.eos_token_id", 2);
@@ -214,7 +220,8 @@ static char model_path[256];
 /* Writes the model of spec s to model_path. */
 static void write_model(const spec *s) {
   bool bert = !strcmp(s->arch, "bert");
-  uint32_t nv = bert ? WPM_N : SPM_N;
+  uint32_t nv = bert ? WPM_N
+                     : (uint32_t)(3 + spm_bytes + KU_COUNT(SPM_WORDS));
   tdesc t[160];
   size_t nt = tensors_of(s, nv, t), kept = 0;
   kvs k = { 0 };
@@ -838,8 +845,27 @@ static void test_cli(void) {
   CHECK_INT(run_cli(args, out, sizeof out), 2);
 }
 
-int main(void) {
+/* `test_llm_model --seeds DIR`: writes the fuzz target's seeds (a llama
+** and a bert model, small enough for libFuzzer's length cap) into DIR. */
+static int write_seeds(const char *dir) {
+  spec l = LLAMA, b = BERT;
+  l.embd = b.embd = 8;
+  l.heads = b.heads = b.kv_heads = 2;
+  l.kv_heads = 1;
+  l.ff = b.ff = 8;
+  l.layers = b.layers = 1;
+  l.ctx = b.ctx = 8;
+  spm_bytes = 0;
+  snprintf(model_path, sizeof model_path, "%s/llama.gguf", dir);
+  write_model(&l);
+  snprintf(model_path, sizeof model_path, "%s/bert.gguf", dir);
+  write_model(&b);
+  return 0;
+}
+
+int main(int argc, char **argv) {
   int fd;
+  if (argc == 3 && !strcmp(argv[1], "--seeds")) return write_seeds(argv[2]);
   snprintf(model_path, sizeof model_path, "/tmp/krait-llm-model-XXXXXX");
   fd = mkstemp(model_path);
   if (fd < 0) return 1;
