@@ -656,6 +656,9 @@ static void test_chat_tokens(void) {
   CHECK_INT(count_tok(1), 1);     /* BOS once */
   CHECK(count_tok(5 + '<') == 3 && count_tok(5 + '|') == 6);   /* the message's, as bytes */
   ku_free(out);
+  kl_chat_msg bad[2] = { MSG("user", "ok"), MSG("user", "\xc3") };
+  CHECK_INT(kl_chat_tokens(&m, bad, 2, 0, &out, &n, t_err, sizeof t_err), KL_E_INPUT);
+  CHECK_CONTAINS(t_err, "message 1 is not valid UTF-8");
   /* too long for the context: refused before tokenizing */
   m.n_ctx = 4;
   CHECK_INT(kl_chat_tokens(&m, ok, 2, 0, &out, &n, t_err, sizeof t_err), KL_E_INPUT);
