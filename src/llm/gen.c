@@ -14,13 +14,18 @@
 #define KL_PIECE_MAX 256
 
 /* The tokens of text with the vocabulary's special tokens, in a new
-** ku_malloc'ed array (*n of them): refused before tokenizing when it cannot
-** fit n_ctx tokens, tokenized once with the deadline checked; KL_OK or a
+** ku_malloc'ed array (*n of them): refused before tokenizing when it is
+** not valid UTF-8 or cannot fit n_ctx tokens, tokenized once with the deadline checked; KL_OK or a
 ** KL_E_* with err set. */
 static int kl_tokens(const kl_model *m, const char *text, size_t len,
                      uint64_t deadline_ns, int32_t **out, size_t *n,
                      char *err, size_t cap) {
-  int rc = kl_vocab_fits(m->vocab, text, len, m->n_ctx, err, cap);
+  int rc;
+  if (!ku_utf8_valid((const uint8_t *)text, len)) {
+    ku_fmt(err, cap, "the text (%zu bytes) is not valid UTF-8", len);
+    return KL_E_INPUT;
+  }
+  rc = kl_vocab_fits(m->vocab, text, len, m->n_ctx, err, cap);
   if (rc != KL_OK) return rc;
   return kl_tokenize_list(m->vocab, text, len, true, deadline_ns, out, n,
                           err, cap);

@@ -638,6 +638,9 @@ static void test_generate(void) {
     CHECK(!memcmp(ta, tb, a.generated_tokens * sizeof *ta));
     CHECK_STR(a.text, b.text);
     ku_free(a.text); ku_free(b.text); ku_free(ta); ku_free(tb);
+    CHECK_INT(kl_generate(m, pool, "a\xff", 2, &ip, 0, &b, t_err,
+                          sizeof t_err), KL_E_INPUT);
+    CHECK_CONTAINS(t_err, "the text (2 bytes) is not valid UTF-8");
     pt[0] = 1 << 30;
     CHECK_INT(kl_generate_from_tokens(m, pool, pt, (size_t)np, &ip, 0, &b,
                                       NULL, t_err, sizeof t_err), KL_E_INPUT);
