@@ -319,6 +319,10 @@ static void kl_model_load(kl_open *o) {
     return;
   }
   m->n_vocab = kl_vocab_size(m->vocab);
+  if (m->n_vocab == 0) {
+    kl_fail(o, "the vocabulary has no tokens");
+    return;
+  }
   m->layers = ku_calloc(m->n_layer, sizeof *m->layers);
   if (!m->layers) {
     kl_fail(o, "out of memory for %u layers", m->n_layer);
@@ -328,32 +332,50 @@ static void kl_model_load(kl_open *o) {
   else kl_bert_tensors(o);
 }
 
-/* Opens the model at path (see llm_internal.h). */
-kl_model *kl_model_open(const char *path, char *err, size_t cap) {
-  kl_open o = { 0 };
-  char gerr[KL_ERR_SIZE];
+/* A new model named name (for messages), or NULL with err set. */
+static kl_model *kl_model_alloc(const char *name, char *err, size_t cap) {
   kl_model *m = ku_calloc(1, sizeof *m);
-  if (!m || !(m->path = ku_strdup(path))) {
+  if (!m || !(m->path = ku_strdup(name))) {
     ku_free(m);
-    ku_fmt(err, cap, "%s: out of memory", path);
+    ku_fmt(err, cap, "%s: out of memory", name);
     return NULL;
   }
+  return m;
+}
+
+/* The model in the parsed file g (see model.h). */
+kl_model *kl_model_from_gguf(kl_gguf *g, const char *name, char *err,
+                             size_t cap) {
+  kl_open o = { 0 };
+  kl_model *m = kl_model_alloc(name, err, cap);
+  if (!m) {
+    kl_gguf_free(g);
+    return NULL;
+  }
+  m->g = g;
   o.m = m;
   o.err = err;
   o.cap = cap;
-  m->g = kl_gguf_open(path, gerr, sizeof gerr);
-  if (!m->g && strncmp(gerr, path, strlen(path)) == 0)
-    ku_fmt(err, cap, "%s", gerr);   /* it names the file already */
-  else if (!m->g)
-    kl_fail(&o, "%s", gerr);
-  else
-    kl_model_load(&o);
-  if (!m->g) o.failed = true;
+  kl_model_load(&o);
   if (o.failed) {
     kl_model_free(m);
     return NULL;
   }
   return m;
+}
+
+/* Opens the model at path (see llm_internal.h). */
+kl_model *kl_model_open(const char *path, char *err, size_t cap) {
+  char gerr[KL_ERR_SIZE];
+  kl_gguf *g = kl_gguf_open(path, gerr, sizeof gerr);
+  if (!g) {
+    if (strncmp(gerr, path, strlen(path)) == 0)
+      ku_fmt(err, cap, "%s", gerr);   /* it names the file already */
+    else
+      ku_fmt(err, cap, "%s: %s", path, gerr);
+    return NULL;
+  }
+  return kl_model_from_gguf(g, path, err, cap);
 }
 
 /* Releases the model: its vocabulary, mapping and tables. */

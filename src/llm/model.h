@@ -43,6 +43,12 @@ struct kl_model {
   kl_layer *layers;        /* n_layer blocks */
 };
 
+/* kl_model_open's checks on a file already parsed (the fuzz target's
+** way in): the model takes g (freed on failure too); name is the file's
+** name in messages. NULL with err set. */
+kl_model *kl_model_from_gguf(kl_gguf *g, const char *name, char *err,
+                             size_t cap);
+
 /* The floats of a 1-D F32 tensor (checked F32 and aligned at open). */
 static inline const float *kl_f32(const kl_tensor *t) {
   return (const float *)(const void *)t->data;

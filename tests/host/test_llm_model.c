@@ -1,9 +1,7 @@
 /*
-** tests/host/test_llm_model.c -- models and forward passes: small llama
-** and bert GGUF files written here (F32, deterministic weights), opened,
-** broken in each way kl_model_open must name, run against a plain
-** double-precision forward pass written here, and generated from. Does not
-** own: the engine (src/llm), the numpy/llama.cpp comparisons (tests/llm).
+** tests/host/test_llm_model.c -- small llama/bert GGUF files written here,
+** broken as kl_model_open must name, run against a double-precision forward
+** pass, generated from. Not the numpy/llama.cpp comparisons (tests/llm).
 */
 #include "test.h"
 #include "llm/llm_internal.h"
@@ -11,6 +9,7 @@
 #include "util/util.h"
 
 #include <math.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ---- a GGUF writer ------------------------------------------------------ */
@@ -93,28 +92,34 @@ static const char *const WPM_WORDS[] = {
 #define SPM_N (3 + 256 + KU_COUNT(SPM_WORDS))
 #define WPM_N KU_COUNT(WPM_WORDS)
 
+/* Byte tokens in the SPM vocabulary: 256, or 0 for the fuzz seeds'
+** (which must stay small). */
+static int spm_bytes = 256;
+
 /* Writes the SPM vocabulary's metadata. */
 static void vocab_spm(kvs *k) {
   char name[16];
+  size_t nv = 3 + (size_t)spm_bytes + KU_COUNT(SPM_WORDS);
+  size_t words = 3 + (size_t)spm_bytes;
   kv_str(k, "tokenizer.ggml.model", "llama");
   pstr(&k->m, "tokenizer.ggml.tokens"); p32(&k->m, KL_G_ARR);
-  p32(&k->m, KL_G_STR); p64(&k->m, SPM_N);
+  p32(&k->m, KL_G_STR); p64(&k->m, nv);
   pstr(&k->m, "<unk>"); pstr(&k->m, "<s>"); pstr(&k->m, "</s>");
-  for (int i = 0; i < 256; i++) {
+  for (int i = 0; i < spm_bytes; i++) {
     snprintf(name, sizeof name, "<0x%02X>", i);
     pstr(&k->m, name);
   }
   for (size_t i = 0; i < KU_COUNT(SPM_WORDS); i++) pstr(&k->m, SPM_WORDS[i]);
   k->n++;
   pstr(&k->m, "tokenizer.ggml.scores"); p32(&k->m, KL_G_ARR);
-  p32(&k->m, KL_G_F32); p64(&k->m, SPM_N);
-  for (size_t i = 0; i < SPM_N; i++)
-    pf32(&k->m, i < 259 ? 0.0f : -(float)(i - 259));
+  p32(&k->m, KL_G_F32); p64(&k->m, nv);
+  for (size_t i = 0; i < nv; i++)
+    pf32(&k->m, i < words ? 0.0f : -(float)(i - words));
   k->n++;
   pstr(&k->m, "tokenizer.ggml.token_type"); p32(&k->m, KL_G_ARR);
-  p32(&k->m, KL_G_I32); p64(&k->m, SPM_N);
-  for (size_t i = 0; i < SPM_N; i++)
-    p32(&k->m, i == 0 ? 2 : i < 3 ? 3 : i < 259 ? 6 : 1);
+  p32(&k->m, KL_G_I32); p64(&k->m, nv);
+  for (size_t i = 0; i < nv; i++)
+    p32(&k->m, i == 0 ? 2 : i < 3 ? 3 : i < words ? 6 : 1);
   k->n++;
   kv_u32(k, "tokenizer.ggml.bos_token_id", 1);
   kv_u32(k, "tokenizer.ggml.eos_token_id", 2);
@@ -215,7 +220,8 @@ static char model_path[256];
 /* Writes the model of spec s to model_path. */
 static void write_model(const spec *s) {
   bool bert = !strcmp(s->arch, "bert");
-  uint32_t nv = bert ? WPM_N : SPM_N;
+  uint32_t nv = bert ? WPM_N
+                     : (uint32_t)(3 + spm_bytes + KU_COUNT(SPM_WORDS));
   tdesc t[160];
   size_t nt = tensors_of(s, nv, t), kept = 0;
   kvs k = { 0 };
@@ -626,6 +632,26 @@ static void test_generate(void) {
   CHECK(ku_utf8_valid((const uint8_t *)a.text, a.text_len));
   CHECK_INT(strlen(a.text), a.text_len);
   ku_free(a.text); ku_free(b.text); ku_free(ta); ku_free(tb);
+  {   /* from the prompt's tokens (how a chat runs): the same tokens */
+    int32_t pt[16];
+    int64_t np = kl_tokenize(kl_model_vocab(m), "ab ba", 5, true, pt, 16);
+    CHECK(np > 0 && np <= 16);
+    CHECK_INT(kl_generate_tokens(m, pool, "ab ba", 5, &ip, 0, &a, &ta, t_err,
+                                 sizeof t_err), KL_OK);
+    CHECK_INT(kl_generate_from_tokens(m, pool, pt, (size_t)np, &ip, 0, &b,
+                                      &tb, t_err, sizeof t_err), KL_OK);
+    CHECK_INT(a.generated_tokens, b.generated_tokens);
+    CHECK(!memcmp(ta, tb, a.generated_tokens * sizeof *ta));
+    CHECK_STR(a.text, b.text);
+    ku_free(a.text); ku_free(b.text); ku_free(ta); ku_free(tb);
+    CHECK_INT(kl_generate(m, pool, "a\xff", 2, &ip, 0, &b, t_err,
+                          sizeof t_err), KL_E_INPUT);
+    CHECK_CONTAINS(t_err, "the text (2 bytes) is not valid UTF-8");
+    pt[0] = 1 << 30;
+    CHECK_INT(kl_generate_from_tokens(m, pool, pt, (size_t)np, &ip, 0, &b,
+                                      NULL, t_err, sizeof t_err), KL_E_INPUT);
+    CHECK_CONTAINS(t_err, "prompt token 0 is 1073741824, not in the vocabulary");
+  }
   ip.temperature = 0.9f;
   ip.has_seed = true;
   ip.seed = 7;
@@ -693,6 +719,16 @@ static void test_limits(void) {
             KL_E_INPUT);
   CHECK_CONTAINS(t_err, "max_tokens 1000000 is more than the model's context "
                  "of 48 tokens");
+  ip.max_tokens = 4;
+  ip.top_p = 1.5f;
+  CHECK_INT(kl_generate(m, pool, "ab", 2, &ip, 0, &r, t_err, sizeof t_err),
+            KL_E_INPUT);
+  CHECK_CONTAINS(t_err, "top_p 1.5");
+  ip.top_p = 0.9f;
+  ip.temperature = NAN;
+  CHECK_INT(kl_generate(m, pool, "ab", 2, &ip, 0, &r, t_err, sizeof t_err),
+            KL_E_INPUT);
+  CHECK_CONTAINS(t_err, "expected temperature >= 0");
   ip.max_tokens = 48;
   ip.temperature = 0;
   ip.repeat_penalty = 1;
@@ -739,7 +775,8 @@ static void test_embed_texts(void) {
   for (size_t i = 0; i < sizeof big; i += 2) { big[i] = 'a'; big[i + 1] = ' '; }
   CHECK_INT(kl_embed_texts(m, pool, bt, bl, 1, 0, out, &used, t_err,
                            sizeof t_err), KL_E_INPUT);
-  CHECK_CONTAINS(t_err, "text 0 is 62 tokens; the model's context is 32");
+  CHECK_CONTAINS(t_err, "text 0: the text has at least 60 words (each at "
+                 "least one token): more than the model's context of 32 tokens");
   CHECK_INT(kl_generate(m, pool, "ab", 2, &ip, 0, &r, t_err, sizeof t_err),
             KL_E_MODEL);
   kl_model_free(m);
@@ -782,8 +819,74 @@ static void test_faults(void) {
   CHECK(opened && generated);
 }
 
-int main(void) {
+/* Runs `build/krait llm ARGS` with stdout into out (cap bytes); its exit
+** status, or -1 when it cannot be run. */
+static int run_cli(const char *args, char *out, size_t cap) {
+  char cmd[1024];
+  size_t n;
+  FILE *f;
+  snprintf(cmd, sizeof cmd, "build/krait llm %s 2>/dev/null", args);
+  f = popen(cmd, "r");
+  if (!f) return -1;
+  n = fread(out, 1, cap - 1, f);
+  out[n] = 0;
+  n = (size_t)pclose(f);
+  return WIFEXITED((int)n) ? WEXITSTATUS((int)n) : -1;
+}
+
+/* `krait llm`: a failed evaluation prints no half JSON document; greedy
+** generation's JSON carries the tokens and usage. Skipped when build/krait
+** is not built (the asan-host tier builds only the libraries). */
+static void test_cli(void) {
+  static char out[1 << 16];
+  char args[512];
+  if (access("build/krait", X_OK) != 0) {
+    printf("  (build/krait not built: skipped)\n");
+    return;
+  }
+  write_model(&LLAMA);
+  snprintf(args, sizeof args, "logits %s --tokens 1,5,%u", model_path,
+           (unsigned)SPM_N);
+  CHECK_INT(run_cli(args, out, sizeof out), 1);
+  CHECK(out[0] == 0);      /* no half document before the error */
+  snprintf(args, sizeof args, "logits %s --tokens 1,5 --all", model_path);
+  CHECK_INT(run_cli(args, out, sizeof out), 0);
+  CHECK(!strncmp(out, "{\"tokens\":[1,5],\"n_vocab\":267,\"logits\":[[", 41));
+  snprintf(args, sizeof args, "generate %s ab --temperature 0 --max-tokens 3 "
+           "--json --threads 1", model_path);
+  CHECK_INT(run_cli(args, out, sizeof out), 0);
+  CHECK(strstr(out, "\"usage\":{\"prompt_tokens\":"));
+  CHECK(strstr(out, "\"tokens\":["));
+  snprintf(args, sizeof args, "tokenize %s 'ab</s>b' --parse-special "
+           "--no-add-special", model_path);
+  CHECK_INT(run_cli(args, out, sizeof out), 0);
+  CHECK(strstr(out, ",2,"));   /* </s>: the EOS token, no BOS first */
+  CHECK(strncmp(out, "{\"tokens\":[1,", 12) != 0);
+  snprintf(args, sizeof args, "generate %s ab --temperature x", model_path);
+  CHECK_INT(run_cli(args, out, sizeof out), 2);
+}
+
+/* `test_llm_model --seeds DIR`: writes the fuzz target's seeds (a llama
+** and a bert model, small enough for libFuzzer's length cap) into DIR. */
+static int write_seeds(const char *dir) {
+  spec l = LLAMA, b = BERT;
+  l.embd = b.embd = 8;
+  l.heads = b.heads = b.kv_heads = 2;
+  l.kv_heads = 1;
+  l.ff = b.ff = 8;
+  l.layers = b.layers = 1;
+  l.ctx = b.ctx = 8;
+  spm_bytes = 0;
+  snprintf(model_path, sizeof model_path, "%s/llama.gguf", dir);
+  write_model(&l);
+  snprintf(model_path, sizeof model_path, "%s/bert.gguf", dir);
+  write_model(&b);
+  return 0;
+}
+
+int main(int argc, char **argv) {
   int fd;
+  if (argc == 3 && !strcmp(argv[1], "--seeds")) return write_seeds(argv[2]);
   snprintf(model_path, sizeof model_path, "/tmp/krait-llm-model-XXXXXX");
   fd = mkstemp(model_path);
   if (fd < 0) return 1;
@@ -797,6 +900,7 @@ int main(void) {
   RUN(test_limits);
   RUN(test_embed_texts);
   RUN(test_faults);
+  RUN(test_cli);
   kl_pool_free(pool);
   unlink(model_path);
   return t_summary();
