@@ -115,6 +115,10 @@ krait_tier kc_default_tier(krait_tier fallback);
 extern const char kc_compile_usage[];
 int kc_compile_main(int argc, char **argv);
 
+/* llm.c: `krait llm tokenize|logits|generate|embed MODEL ...` (src/llm). */
+extern const char kc_llm_usage[];
+int kc_llm_main(int argc, char **argv);
+
 /* value.c: --invoke arguments and results. */
 int kc_parse_val(const char *text, char type, krait_val *out);
 const char *kc_type_name(char type);
