@@ -238,7 +238,9 @@ def llama(path, wtype, twin=False, n_embd=128, n_layer=2, n_head=4,
     w.add_bool("tokenizer.ggml.add_eos_token", False)
     w.add_str("tokenizer.chat_template", LLAMA2_TEMPLATE)
     test_keys(w)
-    m.tensor2("token_embd.weight", n_vocab, n_embd, 1.0)
+    # tied: the embedding is the output matrix too, scaled as one
+    m.tensor2("token_embd.weight", n_vocab, n_embd,
+              3.0 / np.sqrt(n_embd) if tied else 1.0)
     m.tensor1("output_norm.weight", n_embd)
     if not tied:
         m.tensor2("output.weight", n_vocab, n_embd, 3.0 / np.sqrt(n_embd), out_type)
@@ -317,7 +319,8 @@ K_TYPES = {"q4_k", "q6_k"}
 
 
 def test_models(out):
-    """Every test model into out; returns the list models.json holds."""
+    """Every test model into out; returns the list models.json holds
+    (each model's file named relative to the directory)."""
     listing = []
     for arch in ("llama", "bert"):
         for tname in TYPES:
@@ -334,7 +337,7 @@ def test_models(out):
                 name = "%s-%s%s" % (arch, tname, "-twin" if twin else "")
                 path = os.path.join(out, name + ".gguf")
                 info = fn(path, t, twin=twin, **kw)
-                info.update(name=name, path=path, type=tname, twin=twin,
+                info.update(name=name, file=name + ".gguf", type=tname, twin=twin,
                             twin_of=("%s-%s" % (arch, tname)) if twin else None)
                 listing.append(info)
     with open(os.path.join(out, "models.json"), "w") as f:
@@ -385,7 +388,7 @@ def main():
         bench_model(a.out, p, a.type)
     else:
         for m in test_models(a.out):
-            print(m["path"])
+            print(os.path.join(a.out, m["file"]))
 
 
 if __name__ == "__main__":
