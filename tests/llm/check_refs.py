@@ -64,13 +64,15 @@ def requests_for(info, vocab):
     prompts = [vocab.tokenize(p, True) for p in PROMPTS]
     for toks in prompts:
         ops.append({"op": "detokenize", "tokens": toks})
+    # "text": what the tokens came from, for engines that take text
     if info["arch"] == "llama":
-        for toks in prompts:
+        for p, toks in zip(PROMPTS, prompts):
             ops.append({"op": "eval", "tokens": toks})
-            ops.append({"op": "generate", "tokens": toks, "n": GEN_STEPS})
+            ops.append({"op": "generate", "tokens": toks, "n": GEN_STEPS, "text": p})
     else:
         for t in TEXTS[:6] + PROMPTS:
-            ops.append({"op": "embed", "tokens": vocab.tokenize(t, True)})
+            if t:
+                ops.append({"op": "embed", "tokens": vocab.tokenize(t, True), "text": t})
     return ops
 
 
@@ -91,8 +93,13 @@ class Tally:
         self.figures[key] = worst(self.figures.get(key, v), v)
 
 
-def prob_diff(a, b):
-    return float(np.abs(np.array(a["probs"]) - np.array(b["probs"])).max())
+def prob_diff(a, b, key="probs"):
+    """The largest absolute difference of a[key] and b[key] (positions by
+    positions; only the last when one side has only the last)."""
+    x, y = np.array(a[key]), np.array(b[key])
+    if x.shape != y.shape:
+        x, y = x[-1], y[-1]
+    return float(np.abs(x - y).max())
 
 
 def cosine(a, b):
@@ -100,10 +107,14 @@ def cosine(a, b):
     return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
-def compare(t, name, ops, mine, theirs, tol, label, kind):
-    """Checks engine `mine` against `theirs` op by op."""
+def compare(t, name, ops, mine, theirs, tol, label, kind, logit_tol=None):
+    """Checks engine `mine` against `theirs` op by op: probabilities within
+    tol, logits (when both give them) within logit_tol."""
     for op, a, b in zip(ops, mine, theirs):
-        what = "%s %s %s" % (name, op["op"], json.dumps(op.get("text", op.get("tokens", "")))[:60])
+        if "skip" in a or "skip" in b:
+            continue
+        what = "%s %s %s%s" % (name, op["op"], json.dumps(op.get("text", op.get("tokens", "")))[:60],
+                               " batch" if op.get("batch") else "")
         if "error" in a or "error" in b:
             t.check(label + " " + what, False, "error: %s / %s" % (a.get("error"), b.get("error")))
             continue
@@ -118,6 +129,11 @@ def compare(t, name, ops, mine, theirs, tol, label, kind):
             d = prob_diff(a, b)
             t.figure(kind + " prob max abs diff", d)
             t.check(label + " " + what, d <= tol, "(max |dp| %.3g <= %.3g)" % (d, tol))
+            if logit_tol is not None and "logits" in a and "logits" in b:
+                d = prob_diff(a, b, "logits")
+                t.figure(kind + " logit max abs diff", d)
+                t.check(label + " logits " + what, d <= logit_tol,
+                        "(max |dlogit| %.3g <= %.3g)" % (d, logit_tol))
         elif o == "generate":
             t.check(label + " greedy " + what, a["tokens"] == b["tokens"],
                     "%s / %s" % (a["tokens"], b["tokens"]))
