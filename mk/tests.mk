@@ -57,6 +57,9 @@
 #   fuzz-pg             one item: the postgres binding's guest input
 #                       (tests/fuzz/fuzz_pg.c: addresses, libpq settings,
 #                       statement requests) found nothing
+#   fuzz-gguf           one item: GGUF model files (tests/fuzz/fuzz_gguf.c:
+#                       header, metadata, tensor infos and extents) found
+#                       nothing
 #   fuzz-remote         one item: what the remote LLM backend reads from a
 #                       server (tests/fuzz/fuzz_remote.c: HTTP replies whole
 #                       and split, OpenAI JSON bodies) found nothing
@@ -113,12 +116,12 @@ include mk/vars.inc
 
 TIERS ?= build unit spec-guard spec-explicit spec-aot-guard spec-aot-explicit wast-own wasi wasi-full guest guest-aot limits limits-aot aot aot-battery wasi-full-aot \
          switch asan-unit asan-spec-guard asan-spec-explicit \
-         fuzz fuzz-guard fuzz-toml fuzz-http fuzz-bundle fuzz-snapshot fuzz-conn fuzz-imports fuzz-aot fuzz-aot-sample fuzz-net fuzz-redis fuzz-pg fuzz-remote diff python python-interp cpython host asan-host serve cluster web install
+         fuzz fuzz-guard fuzz-toml fuzz-http fuzz-bundle fuzz-snapshot fuzz-conn fuzz-imports fuzz-aot fuzz-aot-sample fuzz-net fuzz-redis fuzz-pg fuzz-gguf fuzz-remote diff python python-interp cpython host asan-host serve cluster web install
 # Fuzz time inside `make test`: FUZZ_SECONDS when given, 60 s in CI
 # (CI=true), else 15 s. `make fuzz` alone always defaults to 60 s.
 TEST_FUZZ_SECONDS = $(if $(filter command line environment,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),$(if $(filter true,$(CI)),60,15))
 
-.PHONY: test test-full test-serve test-cluster test-outbound test-http-out test-web test-install test-host test-asan-host test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-fuzz-conn test-fuzz-imports test-fuzz-aot test-fuzz-aot-sample test-fuzz-net test-fuzz-redis test-diff test-python test-python-interp test-cpython test-cpython-interp test-serve-interp test-cpython-full test-build test-unit test-spec-guard test-spec-explicit test-spec-aot-guard test-spec-aot-explicit test-fuzz-pg test-fuzz-remote \
+.PHONY: test test-full test-serve test-cluster test-outbound test-http-out test-web test-install test-host test-asan-host test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-fuzz-conn test-fuzz-imports test-fuzz-aot test-fuzz-aot-sample test-fuzz-net test-fuzz-redis test-diff test-python test-python-interp test-cpython test-cpython-interp test-serve-interp test-cpython-full test-build test-unit test-spec-guard test-spec-explicit test-spec-aot-guard test-spec-aot-explicit test-fuzz-pg test-fuzz-gguf test-fuzz-remote \
         test-wasi test-wasi-full test-guest test-guest-aot test-limits test-limits-aot test-aot test-aot-battery test-wasi-full-aot test-python-aot test-asan-unit test-asan-spec-guard \
         test-asan-spec-explicit test-fuzz test-fuzz-guard test-bins asan-test-bins
 
@@ -423,7 +426,7 @@ test-fuzz: $(XRUN)
 # the time.
 # The parsers of untrusted bytes (TOML manifest, HTTP/1.1, artifact
 # bundles, snapshot files), a quarter of the time each.
-test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-fuzz-conn test-fuzz-imports test-fuzz-aot test-fuzz-net test-fuzz-redis test-fuzz-pg test-fuzz-remote: test-fuzz-%: $(XRUN)
+test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-fuzz-conn test-fuzz-imports test-fuzz-aot test-fuzz-net test-fuzz-redis test-fuzz-pg test-fuzz-gguf test-fuzz-remote: test-fuzz-%: $(XRUN)
 	@$(MAKE) --no-print-directory fuzz-build
 	@sh tests/fuzz/run_parser.sh $* $$(( $(TEST_FUZZ_SECONDS) / 4 )) fuzz-$*
 

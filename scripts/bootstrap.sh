@@ -18,6 +18,8 @@ set -eu
 #     (ps, for the demo's pid check); the openssl command, which
 #     tests/serve/security.sh makes keys with; ca-certificates, so npm can
 #     reach its registry over TLS -- a minimal Debian root has none of these;
+#     libicu-dev, ICU's Unicode character data (categories, lowercase,
+#     NFD) for the WordPiece tokenizer (src/llm/ucd.c),
 #     libpq-dev, the PostgreSQL client library the postgres binding
 #     (src/app/pgdb.c) links, and postgresql-15, the server
 #     tests/serve/postgres.sh starts on a free port; haproxy, the load
@@ -41,7 +43,7 @@ PKGS="build-essential gcc make clang clang-16 lld-16 llvm-16
       zlib1g-dev liblzma-dev libssl-dev
       wrk gunicorn chromium brotli
       curl procps openssl ca-certificates libpq-dev postgresql-15
-      haproxy"
+      haproxy libicu-dev"
 PY_PKGS="clang-16 lld-16 llvm-16 wasi-libc libclang-rt-16-dev-wasm32
       python3.11 dpkg-dev pkg-config make gcc wabt tcl xz-utils bzip2
       python3-flask python3-requests util-linux tzdata"

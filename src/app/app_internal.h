@@ -70,6 +70,7 @@ struct ka_app {
   const char *stale;           /* why its snapshot was stale (a static
                                   string), when it booted for that */
   char *boot_info;             /* the guest's boot_info JSON, or NULL */
+  ka_llm llm;                  /* a copy of ka_app_config.llm (ka_llm_copy) */
   uint64_t handled;            /* requests so far (atomic) */
 };
 
@@ -90,7 +91,9 @@ typedef struct ka_ctx {
   int nconns;
   char sqldeny[96];            /* what the sqlite authorizer last refused */
   uint64_t sqlticks;           /* progress handler calls in this sqlite call */
-  bool cli;                    /* krait python: only the net.* operations */
+  bool cli;                    /* krait python: only the net.* operations
+                                  (and llm.* when llm is set) */
+  const ka_llm *llm;           /* the models llm.* may call (the app's) */
   ka_net net;                  /* the request's outbound connections */
   struct ka_redisconn *rconns; /* the request's redis connections
                                   (redisdb.c; KA_REDIS_MAX_CONNS slots) */
@@ -222,6 +225,15 @@ void ka_redis_reader_bind(struct redisReader *r, ka_redis_sink *k);
 ** unparsed are over their limits, KA_REDIS_PROTOCOL for bytes that are
 ** not RESP (r->errstr). */
 int ka_redis_reader_next(struct redisReader *r, ka_redis_sink *k, bool *done);
+
+/* llm.c: the operations "llm.infer", "llm.chat", "llm.embed"
+** (docs/BINDINGS.md); and the app's copy of its models (ka_llm_free
+** releases it; false when out of memory). */
+int32_t ka_llm_infer(ka_ctx *x, ku_cursor *in, ka_out *out);
+int32_t ka_llm_chat(ka_ctx *x, ku_cursor *in, ka_out *out);
+int32_t ka_llm_embed(ka_ctx *x, ku_cursor *in, ka_out *out);
+bool ka_llm_copy(ka_llm *dst, const ka_llm *src);
+void ka_llm_free(ka_llm *l);
 
 /* bindings.c: releases what the request's calls kept (results,
 ** connections); run when its instance is done. */

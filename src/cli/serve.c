@@ -15,6 +15,7 @@
 
 #include "cli/cli.h"
 #include "deploy/deploy.h"
+#include "llm/llm.h"
 #include "util/util.h"
 
 static int kc_serve_common(int argc, char **argv, bool build);
@@ -428,7 +429,9 @@ static int kc_serve_common(int argc, char **argv, bool build) {
   kc_aot_dirs(home);
   env.home = home;
   env.sdk = env.artifacts ? "" : sdk;
-  env.stores = home && env.sdk ? kx_open_stores(m) : NULL;
+  bool llm_failed = false;
+  env.llm = build ? NULL : kx_llm_engine(m, &llm_failed);   /* local models open at each app's boot */
+  env.stores = home && env.sdk && !llm_failed ? kx_open_stores(m) : NULL;
   if (home && !env.sdk) fprintf(stderr, "Error: cannot find the guest SDK (python/sdk beside build/, or share/krait/sdk of an install; or set KRAIT_SDK)\n");
   ka_app **apps = ku_calloc((size_t)m->napps + 1, sizeof *apps);
   if (!apps) fprintf(stderr, "Error: out of memory\n");
@@ -443,6 +446,7 @@ static int kc_serve_common(int argc, char **argv, bool build) {
   if (!build) kc_serve_release(&so);
   for (int i = 0; apps && i < m->napps; i++) ka_app_free(apps[i]);
   for (int i = 0; env.stores && i < m->nstores; i++) kk_close(env.stores[i]);
+  kl_engine_free(env.llm);              /* after the apps: they use its models */
   ku_free(apps);
   ku_free(env.stores);
   ku_free(home);

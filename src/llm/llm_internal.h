@@ -175,6 +175,14 @@ int kl_bert_embed(const kl_model *m, kl_pool *p, const int32_t *tok,
 int kl_generate(const kl_model *m, kl_pool *p, const char *prompt, size_t len,
                 const kl_infer_params *ip, uint64_t deadline_ns,
                 kl_infer_result *out, char *err, size_t cap);
+/* kl_generate that also hands back the generated tokens' ids (*tokens:
+** ku_malloc'ed, out->generated_tokens of them, freed by the caller; NULL
+** when none): what `krait llm generate --json` and the tests compare with
+** llama.cpp's greedy tokens. */
+int kl_generate_tokens(const kl_model *m, kl_pool *p, const char *prompt,
+                       size_t len, const kl_infer_params *ip,
+                       uint64_t deadline_ns, kl_infer_result *out,
+                       int32_t **tokens, char *err, size_t cap);
 /* kl_embed's work once it has a slot (out: n * kl_model_dim floats). */
 int kl_embed_texts(const kl_model *m, kl_pool *p, const char *const *texts,
                    const size_t *lens, size_t n, uint64_t deadline_ns,
