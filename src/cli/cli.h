@@ -72,16 +72,16 @@ int kc_python_main(int argc, char **argv);
 #define KC_LLM_MODELS_MAX 16
 struct kl_engine;
 struct ka_llm;
-typedef struct kc_llm {
+typedef struct kc_llm_grants {
   struct kl_engine *engine;      /* started with the first model */
   struct ka_llm *llm;            /* what the llm.* operations see */
   int n;
   char *names[KC_LLM_MODELS_MAX];
-} kc_llm;
+} kc_llm_grants;
 /* One --llm-model VALUE: -1 to go on, else an exit status after the
 ** message (a usage error, or a model file that cannot be opened). */
-int kc_llm_opt(kc_llm *l, const char *usage, const char *value);
-void kc_llm_free(kc_llm *l);
+int kc_llm_model_opt(kc_llm_grants *l, const char *usage, const char *value);
+void kc_llm_grants_free(kc_llm_grants *l);
 
 /* netopt.c: --ca-file FILE or --resolve NAME:ADDR (name) with its value,
 ** for command cmd: -1 to go on, else an exit status after the message (a

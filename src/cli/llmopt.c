@@ -12,7 +12,7 @@
 #include "manifest/manifest.h"
 #include "util/util.h"
 
-/* The models and grants behind kc_llm.llm. */
+/* The models and grants behind kc_llm_grants.llm. */
 typedef struct kc_llm_tables {
   ka_llm llm;
   ka_llm_model models[KC_LLM_MODELS_MAX];
@@ -21,7 +21,7 @@ typedef struct kc_llm_tables {
 
 /* The engine and tables, made with the first model; false when it cannot
 ** start (the message printed). */
-static bool kc_llm_start(kc_llm *l) {
+static bool kc_llm_grants_start(kc_llm_grants *l) {
   char err[KL_ERR_SIZE];
   kl_engine_cfg cfg = { KL_THREADS_DEFAULT, 1, KL_QUEUED_DEFAULT };
   if (l->engine) return true;
@@ -36,7 +36,7 @@ static bool kc_llm_start(kc_llm *l) {
   return true;
 }
 
-int kc_llm_opt(kc_llm *l, const char *usage, const char *value) {
+int kc_llm_model_opt(kc_llm_grants *l, const char *usage, const char *value) {
   const char *eq = strchr(value, '=');
   char err[KL_ERR_SIZE], *name = eq ? ku_strndup(value, (size_t)(eq - value)) : NULL;
   if (!eq || !name || !km_model_name_ok(name) || !eq[1]) {
@@ -54,7 +54,7 @@ int kc_llm_opt(kc_llm *l, const char *usage, const char *value) {
     return kc_usage_error("python", usage, "--llm-model: at most %d models", KC_LLM_MODELS_MAX);
   }
   kc_llm_tables *t;
-  kl_model *m = kc_llm_start(l) ? kl_engine_model(l->engine, eq + 1, err, sizeof err) : NULL;
+  kl_model *m = kc_llm_grants_start(l) ? kl_engine_model(l->engine, eq + 1, err, sizeof err) : NULL;
   if (!m) {
     if (l->engine) fprintf(stderr, "Error: --llm-model %s: %s\n", name, err);
     ku_free(name);
@@ -69,7 +69,7 @@ int kc_llm_opt(kc_llm *l, const char *usage, const char *value) {
   return -1;
 }
 
-void kc_llm_free(kc_llm *l) {
+void kc_llm_grants_free(kc_llm_grants *l) {
   for (int i = 0; i < l->n; i++) ku_free(l->names[i]);
   ku_free(l->llm);
   kl_engine_free(l->engine);

@@ -96,7 +96,7 @@ typedef struct kc_py {
   char *script_real;      /* the script's real path (NULL: none) */
   char *script_guest;     /* where the guest sees it */
   char missed[PATH_MAX];  /* the last path refused there (kc_py_miss) */
-  kc_llm llm;             /* --llm-model */
+  kc_llm_grants llm;             /* --llm-model */
 } kc_py;
 
 /* Keeps s (malloc'ed, may be NULL) to be freed at the end; returns it. */
@@ -208,7 +208,7 @@ static int kc_py_parse(kc_py *p, int argc, char **argv, int *first) {
     else if (rc < 0 && (v = kc_py_value(p, argc, argv, &i, "--resolve", &rc)))
       rc = kc_net_opt("python", p->o.usage, "--resolve", v);
     else if (rc < 0 && (v = kc_py_value(p, argc, argv, &i, "--llm-model", &rc)))
-      rc = kc_llm_opt(&p->llm, p->o.usage, v);
+      rc = kc_llm_model_opt(&p->llm, p->o.usage, v);
     else if (rc >= 0)
       break;
     else if (strncmp(argv[i], "--invoke", 8) == 0)
@@ -648,7 +648,7 @@ int kc_python_main(int argc, char **argv) {
     ku_free(p.view);
   }
   kc_opts_free(&p.o);
-  kc_llm_free(&p.llm);
+  kc_llm_grants_free(&p.llm);
   ku_free(p.pythonpath);
   for (int i = 0; i < p.nowned; i++)
     ku_free(p.owned[i]);
