@@ -4,14 +4,16 @@
 ** whose first byte is 0..3 is a reply parsed whole and again split at
 ** points the second byte picks (the outcome and the body must agree, the
 ** body within the buffer and the cap); 4..7 a JSON body decoded as a
-** completion, a chat reply, embeddings or an error. Does not own the
-** parsers or the seeds (remote-seeds/).
+** completion, a chat reply, embeddings or an error; 8..10 a request body
+** of krait serve's /v1 (src/serve/oaireq.c) for completions, chat or
+** embeddings. Does not own the parsers or the seeds (remote-seeds/).
 */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "llm/remote_internal.h"
+#include "serve/openai.h"
 #include "util/util.h"
 
 #define MAX_BODY 4096
@@ -80,9 +82,32 @@ static void bodies(int kind, const uint8_t *s, size_t n, unsigned arg) {
   }
 }
 
+/* A /v1 request body of kind: decoded, or refused with a status and a
+** message; what it decodes is usable. */
+static void requests(int kind, const uint8_t *s, size_t n) {
+  ks_oai_req r;
+  ks_oai_err e;
+  memset(&e, 0, sizeof e);
+  if (ks_oai_parse(kind, s, n, &r, &e) == 0) {
+    if (!r.model || (kind != KS_OAI_EMBEDDINGS && r.p.max_tokens < 1)) abort();
+    if (kind == KS_OAI_COMPLETION && !r.prompt) abort();
+    if (kind == KS_OAI_CHAT && (!r.nmsgs || r.nmsgs > KS_OAI_MESSAGES_MAX)) abort();
+    for (size_t i = 0; kind == KS_OAI_CHAT && i < r.nmsgs; i++)
+      if (!r.msgs[i].role || !r.msgs[i].content || strlen(r.msgs[i].content) > r.msgs[i].content_len) abort();
+    if (kind == KS_OAI_EMBEDDINGS && (!r.ntexts || r.ntexts > KS_OAI_TEXTS_MAX)) abort();
+    for (size_t i = 0; kind == KS_OAI_EMBEDDINGS && i < r.ntexts; i++)
+      if (!r.texts[i] || strlen(r.texts[i]) > r.lens[i]) abort();
+  } else if (e.status < 400 || e.status > 599 || !e.message[0] || !e.type) {
+    abort();
+  }
+  ks_oai_req_free(&r);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 2) return 0;
-  if (data[0] % 8 < 4) replies(data + 2, size - 2, (size_t)data[1] % 64 + 1);
-  else bodies(data[0] % 4, data + 2, size - 2, data[1]);
+  int mode = data[0] % 12;
+  if (mode < 4) replies(data + 2, size - 2, (size_t)data[1] % 64 + 1);
+  else if (mode < 8) bodies(mode - 4, data + 2, size - 2, data[1]);
+  else if (mode < 11) requests(mode - 7, data + 2, size - 2);
   return 0;
 }
