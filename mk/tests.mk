@@ -106,6 +106,11 @@
 #                       models: the issue's Spin example, env.AI, errors,
 #                       the queue's 503s, deadlines; also part of serve,
 #                       so not in TIERS)
+#   remote-llm          tests/serve/remote_llm.sh alone (krait serve
+#                       --llm-api's /v1 with curl, a second host's
+#                       spin_sdk.llm on it equal to local, the remote backend
+#                       against tests/llm/fake_openai.py over http and
+#                       https; also part of serve, so not in TIERS)
 #   http-out            tests/serve/http_out.sh alone (outbound HTTP from
 #                       guest Python: spin send, fetch, requests, urllib,
 #                       against real HTTP/HTTPS servers; also part of
@@ -126,7 +131,7 @@ TIERS ?= build unit spec-guard spec-explicit spec-aot-guard spec-aot-explicit wa
 # (CI=true), else 15 s. `make fuzz` alone always defaults to 60 s.
 TEST_FUZZ_SECONDS = $(if $(filter command line environment,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),$(if $(filter true,$(CI)),60,15))
 
-.PHONY: test test-full test-serve test-cluster test-outbound test-llm-serve test-http-out test-web test-install test-host test-asan-host test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-fuzz-conn test-fuzz-imports test-fuzz-aot test-fuzz-aot-sample test-fuzz-net test-fuzz-redis test-diff test-python test-python-interp test-cpython test-cpython-interp test-serve-interp test-cpython-full test-build test-unit test-spec-guard test-spec-explicit test-spec-aot-guard test-spec-aot-explicit test-fuzz-pg test-fuzz-gguf test-fuzz-remote \
+.PHONY: test test-full test-serve test-cluster test-outbound test-llm-serve test-remote-llm test-http-out test-web test-install test-host test-asan-host test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-fuzz-conn test-fuzz-imports test-fuzz-aot test-fuzz-aot-sample test-fuzz-net test-fuzz-redis test-diff test-python test-python-interp test-cpython test-cpython-interp test-serve-interp test-cpython-full test-build test-unit test-spec-guard test-spec-explicit test-spec-aot-guard test-spec-aot-explicit test-fuzz-pg test-fuzz-gguf test-fuzz-remote \
         test-wasi test-wasi-full test-guest test-guest-aot test-limits test-limits-aot test-aot test-aot-battery test-wasi-full-aot test-python-aot test-asan-unit test-asan-spec-guard \
         test-asan-spec-explicit test-fuzz test-fuzz-guard test-bins asan-test-bins
 
@@ -192,6 +197,9 @@ test-outbound: all
 
 test-llm-serve: all
 	$(call kt_tier,llm-serve,env KRAIT_TIER=auto bash tests/serve/llm.sh)
+
+test-remote-llm: all
+	$(call kt_tier,remote-llm,env KRAIT_TIER=auto bash tests/serve/remote_llm.sh)
 
 test-http-out: all
 	$(call kt_tier,http-out,env KRAIT_TIER=auto bash tests/serve/http_out.sh)
