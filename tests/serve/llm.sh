@@ -394,14 +394,51 @@ path = \"models/none.gguf\"
 $APP
 ai_models = [\"llama2-chat\"]" "$M/models/none.gguf: cannot open the model: No such file or directory"
 
-# krait build: the artifact carries ai_models and the model table.
+# krait build: the artifacts carry ai_models and the model tables; two
+# served together share the model both declare.
 B=$T/build
-mkdir -p "$B/ex" && cp "$D/ex/app.py" "$B/ex/" && cp -r "$D/models" "$B/"
-printf '[llm.models.llama2-chat]\npath = "models/chat.gguf"\n\n[app]\nname = "ex"\nstyle = "spin"\ndir = "ex"\nroute = "/ex"\nai_models = ["llama2-chat"]\n' >"$B/krait.toml"
-(cd "$B" && "$K" build >"$B/build.log" 2>&1) && ok "krait build of an LLM app" || bad "build" "$(tail -3 "$B/build.log")"
+mkdir -p "$B/ex" "$B/emb" && cp "$D/ex/app.py" "$B/ex/" && cp -r "$D/models" "$B/"
+cat >"$B/emb/app.py" <<'EOF2'
+from spin_sdk import http, llm
+from spin_sdk.http import Response
+class IncomingHandler(http.IncomingHandler):
+    def handle_request(self, request):
+        r = llm.generate_embeddings("minilm", ["hello world"])
+        t = llm.infer_with_options("llama2-chat", "hello there", llm.InferencingParams(temperature=0, max_tokens=12))
+        return Response(200, {}, f"{len(r.embeddings[0])} {t.text}".encode())
+EOF2
+cat >"$B/krait.toml" <<'EOF2'
+[llm]
+max_concurrent = 3
+
+[llm.models.llama2-chat]
+path = "models/chat.gguf"
+
+[llm.models.minilm]
+path = "models/embed.gguf"
+
+[[app]]
+name = "ex"
+style = "spin"
+dir = "ex"
+route = "/ex"
+ai_models = ["llama2-chat"]
+
+[[app]]
+name = "emb"
+style = "spin"
+dir = "emb"
+route = "/emb"
+ai_models = ["minilm", "llama2-chat"]
+EOF2
+(cd "$B" && "$K" build >"$B/build.log" 2>&1) && ok "krait build of LLM apps" || bad "build" "$(tail -3 "$B/build.log")"
+grep -q 'ai_models = \["llama2-chat"\]' "$B/.krait/ex.krait" && grep -q 'max_concurrent = 3' "$B/.krait/ex.krait" \
+  && ok "the artifact's manifest has ai_models and [llm]" || bad "artifact manifest" "no ai_models or [llm]"
 P=$(free_port) AP=$(free_port)
-if start "$B" "$P" "$AP" .krait/ex.krait; then
-  check "the artifact serves the example" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$P/ex")" 200
+if start "$B" "$P" "$AP" .krait/ex.krait .krait/emb.krait; then
+  check "the artifacts serve the example" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$P/ex")" 200
+  want="128 $($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["text"])' "$T/cfcli.json")"
+  check "two artifacts share the model both declare" "$(curl -s "http://127.0.0.1:$P/emb")" "$want"
   kill "$SERVER"; wait "$SERVER" 2>/dev/null
 else
   bad "artifact" "did not start"
