@@ -65,17 +65,33 @@ typedef struct mv_job {
   _Atomic uint64_t next;    /* the next unclaimed row */
 } mv_job;
 
-/* The dot of one row with one vector, by weight type. */
-static float row_dot(const mv_job *j, const uint8_t *w, const uint8_t *x) {
-  const kp_kern *k = j->k;
-  switch (j->type) {
-  case KL_T_F32: return k->dot_f32((const float *)(const void *)w, (const float *)(const void *)x, j->ncols);
-  case KL_T_F16: return k->dot_f16((const uint16_t *)(const void *)w, (const float *)(const void *)x, j->ncols);
-  case KL_T_Q4_0: return k->dot_q4_0(w, x, j->ncols / KP_QK32);
-  case KL_T_Q8_0: return k->dot_q8_0(w, x, j->ncols / KP_QK32);
-  case KL_T_Q4_K: return k->dot_q4_K(w, x, j->ncols / KP_QK_K);
-  case KL_T_Q6_K: return k->dot_q6_K(w, x, j->ncols / KP_QK_K);
-  default: return 0;
+/* The row loop of the job's weight type. */
+static kp_rows_fn *rows_fn(const kp_kern *k, uint32_t type) {
+  switch (type) {
+  case KL_T_F32: return k->rows_f32;
+  case KL_T_F16: return k->rows_f16;
+  case KL_T_Q4_0: return k->rows_q4_0;
+  case KL_T_Q8_0: return k->rows_q8_0;
+  case KL_T_Q4_K: return k->rows_q4_K;
+  default: return k->rows_q6_K;
+  }
+}
+
+/* Rows [r0, r1) for vector v: stored, or (a later pass over columns)
+** added, through a small buffer. */
+static void mv_rows(const mv_job *j, kp_rows_fn *fn, uint64_t r0, uint64_t r1,
+                    uint32_t v) {
+  const uint8_t *x = j->x + v * j->xs;
+  float *y = j->y + v * j->ys;
+  if (!j->acc) {
+    fn(j->w + r0 * j->rb, j->rb, r1 - r0, x, j->ncols, y + r0);
+    return;
+  }
+  float part[64];
+  for (uint64_t r = r0; r < r1; r += 64) {
+    uint64_t nr = r1 - r < 64 ? r1 - r : 64;
+    fn(j->w + r * j->rb, j->rb, nr, x, j->ncols, part);
+    for (uint64_t i = 0; i < nr; i++) y[r + i] += part[i];
   }
 }
 
@@ -83,18 +99,12 @@ static float row_dot(const mv_job *j, const uint8_t *w, const uint8_t *x) {
 ** every vector passes over the same (cached) rows. */
 static void mv_task(void *arg, int i, int n) {
   mv_job *j = arg;
+  kp_rows_fn *fn = rows_fn(j->k, j->type);
   for (;;) {
     uint64_t r0 = atomic_fetch_add_explicit(&j->next, j->chunk, memory_order_relaxed);
     if (r0 >= j->rows) return;
     uint64_t r1 = r0 + j->chunk < j->rows ? r0 + j->chunk : j->rows;
-    for (uint32_t v = 0; v < j->nx; v++) {
-      const uint8_t *x = j->x + v * j->xs;
-      float *y = j->y + v * j->ys;
-      for (uint64_t r = r0; r < r1; r++) {
-        float s = row_dot(j, j->w + r * j->rb, x);
-        y[r] = j->acc ? y[r] + s : s;
-      }
-    }
+    for (uint32_t v = 0; v < j->nx; v++) mv_rows(j, fn, r0, r1, v);
   }
 }
 

@@ -203,7 +203,24 @@ static void ref_quant_q8_K(const float *x, void *vout, size_t nb) {
   }
 }
 
+/* The row loops: one per type, each dot taking n elements as its blocks. */
+#define ROWS(name, dot, type, per)                                           \
+  static void name(const void *w, size_t rb, size_t nr, const void *x,     \
+                   size_t n, float *y) {                                   \
+    for (size_t r = 0; r < nr; r++)                                        \
+      y[r] = dot((const type *)(const void *)((const uint8_t *)w + r * rb), \
+                 x, n / (per));                                            \
+  }
+ROWS(ref_rows_f32, ref_dot_f32, float, 1)
+ROWS(ref_rows_f16, ref_dot_f16, uint16_t, 1)
+ROWS(ref_rows_q4_0, ref_dot_q4_0, uint8_t, KP_QK32)
+ROWS(ref_rows_q8_0, ref_dot_q8_0, uint8_t, KP_QK32)
+ROWS(ref_rows_q4_K, ref_dot_q4_K, uint8_t, KP_QK_K)
+ROWS(ref_rows_q6_K, ref_dot_q6_K, uint8_t, KP_QK_K)
+
 const kp_kern kl_kern_ref = {
   "scalar", ref_dot_f32, ref_dot_f16, ref_dot_q4_0, ref_dot_q8_0,
   ref_dot_q4_K, ref_dot_q6_K, ref_quant_q8_0, ref_quant_q8_K,
+  ref_rows_f32, ref_rows_f16, ref_rows_q4_0, ref_rows_q8_0, ref_rows_q4_K,
+  ref_rows_q6_K,
 };

@@ -51,6 +51,11 @@ typedef struct kp_bq8_K {       /* 292 bytes: activations only */
 ** (float, accumulated in whatever order the kernel likes); the quantizers
 ** write nb blocks from nb * block floats, rounding half to even as ggml's
 ** x86 build does. F16 rows are dotted against f32 x (no quantization). */
+/* y[r] = the dot of row r with x for r < nr (rows rb bytes apart, n
+** elements each): the row loop inside the kernel set, one call per chunk. */
+typedef void kp_rows_fn(const void *w, size_t rb, size_t nr, const void *x,
+                        size_t n, float *y);
+
 typedef struct kp_kern {
   const char *name;
   float (*dot_f32)(const float *w, const float *x, size_t n);
@@ -61,6 +66,8 @@ typedef struct kp_kern {
   float (*dot_q6_K)(const void *w, const void *xq, size_t nb);
   void (*quant_q8_0)(const float *x, void *out, size_t nb);
   void (*quant_q8_K)(const float *x, void *out, size_t nb);
+  kp_rows_fn *rows_f32, *rows_f16, *rows_q4_0, *rows_q8_0, *rows_q4_K,
+      *rows_q6_K;
 } kp_kern;
 
 /* Kernel levels, fastest last. */

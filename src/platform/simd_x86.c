@@ -14,6 +14,8 @@
 #include <immintrin.h>
 
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
+/* The dots, inlined into their row loops. */
+#define AVX2_DOT static inline __attribute__((always_inline, target("avx2,fma,f16c")))
 
 void kp_cpu_relax(void) {
   _mm_pause();
@@ -51,7 +53,7 @@ static inline AVX2 float h2f(uint16_t h) {
   return _cvtsh_ss(h);
 }
 
-static AVX2 float avx2_dot_f32(const float *w, const float *x, size_t n) {
+AVX2_DOT float avx2_dot_f32(const float *w, const float *x, size_t n) {
   __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
   size_t i = 0;
   for (; i + 32 <= n; i += 32) {
@@ -71,7 +73,7 @@ static inline AVX2 __m256 load_h8(const uint16_t *w) {
   return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)w));
 }
 
-static AVX2 float avx2_dot_f16(const uint16_t *w, const float *x, size_t n) {
+AVX2_DOT float avx2_dot_f16(const uint16_t *w, const float *x, size_t n) {
   __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
   size_t i = 0;
   for (; i + 32 <= n; i += 32) {
@@ -107,7 +109,7 @@ static inline AVX2 __m256i load32(const void *p) {
   return _mm256_loadu_si256((const __m256i *)p);
 }
 
-static AVX2 float avx2_dot_q4_0(const void *vw, const void *vx, size_t nb) {
+AVX2_DOT float avx2_dot_q4_0(const void *vw, const void *vx, size_t nb) {
   const kp_bq4_0 *w = vw;
   const kp_bq8_0 *x = vx;
   __m256 a0 = _mm256_setzero_ps(), a1 = a0;
@@ -125,7 +127,7 @@ static AVX2 float avx2_dot_q4_0(const void *vw, const void *vx, size_t nb) {
   return hsum8(_mm256_add_ps(a0, a1));
 }
 
-static AVX2 float avx2_dot_q8_0(const void *vw, const void *vx, size_t nb) {
+AVX2_DOT float avx2_dot_q8_0(const void *vw, const void *vx, size_t nb) {
   const kp_bq8_0 *w = vw, *x = vx;
   __m256 a0 = _mm256_setzero_ps(), a1 = a0;
   size_t b = 0;
@@ -168,7 +170,7 @@ static const uint8_t w16_shuffle[8][32] = {
 ** nibbles, maddubs against the activation, madd by the sub-block scale
 ** (shuffled out of one register); the mins through the activation's
 ** bsums. */
-static AVX2 float avx2_dot_q4_K(const void *vw, const void *vx, size_t nb) {
+AVX2_DOT float avx2_dot_q4_K(const void *vw, const void *vx, size_t nb) {
   const kp_bq4_K *w = vw;
   const kp_bq8_K *x = vx;
   const __m256i m4 = _mm256_set1_epi8(15);
@@ -228,7 +230,7 @@ static inline AVX2 __m256i q6_part(__m256i q, __m256i a, __m128i scales, int i) 
 
 /* Q6_K x Q8_K as ggml's AVX2 kernel: per 128 elements 64 bytes of lows and
 ** 32 of highs make four vectors of 32 quants. */
-static AVX2 float avx2_dot_q6_K(const void *vw, const void *vx, size_t nb) {
+AVX2_DOT float avx2_dot_q6_K(const void *vw, const void *vx, size_t nb) {
   const kp_bq6_K *w = vw;
   const kp_bq8_K *x = vx;
   const __m256i m4 = _mm256_set1_epi8(15), m2 = _mm256_set1_epi8(3);
@@ -322,9 +324,26 @@ static AVX2 void avx2_quant_q8_K(const float *x, void *vout, size_t nb) {
   }
 }
 
+/* The row loops: one per type, each dot taking n elements as its blocks. */
+#define ROWS(name, dot, type, per)                                           \
+  static AVX2 void name(const void *w, size_t rb, size_t nr, const void *x, \
+                        size_t n, float *y) {                              \
+    for (size_t r = 0; r < nr; r++)                                        \
+      y[r] = dot((const type *)(const void *)((const uint8_t *)w + r * rb), \
+                 x, n / (per));                                            \
+  }
+ROWS(avx2_rows_f32, avx2_dot_f32, float, 1)
+ROWS(avx2_rows_f16, avx2_dot_f16, uint16_t, 1)
+ROWS(avx2_rows_q4_0, avx2_dot_q4_0, uint8_t, KP_QK32)
+ROWS(avx2_rows_q8_0, avx2_dot_q8_0, uint8_t, KP_QK32)
+ROWS(avx2_rows_q4_K, avx2_dot_q4_K, uint8_t, KP_QK_K)
+ROWS(avx2_rows_q6_K, avx2_dot_q6_K, uint8_t, KP_QK_K)
+
 static const kp_kern kern_avx2 = {
   "avx2", avx2_dot_f32, avx2_dot_f16, avx2_dot_q4_0, avx2_dot_q8_0,
   avx2_dot_q4_K, avx2_dot_q6_K, avx2_quant_q8_0, avx2_quant_q8_K,
+  avx2_rows_f32, avx2_rows_f16, avx2_rows_q4_0, avx2_rows_q8_0,
+  avx2_rows_q4_K, avx2_rows_q6_K,
 };
 
 const kp_kern *kp_kern_level(int level) {

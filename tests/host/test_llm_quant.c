@@ -530,6 +530,30 @@ static void check_level(const kp_kern *k) {
   }
 }
 
+/* The row loops of a level against the reference's over 3 rows. */
+static void check_rows_fns(const kp_kern *k) {
+  const kp_kern *r = &kl_kern_ref;
+  static uint8_t w[3 * 2048 * 4];
+  float x[2048], ya[3], yb[3];
+  _Alignas(64) static uint8_t xq[8 * sizeof(kp_bq8_K) * 8];
+  for (int i = 0; i < 2048; i++) x[i] = frnd();
+  for (size_t ti = 0; ti < KU_COUNT(all_types); ti++) {
+    uint32_t type = all_types[ti];
+    kp_rows_fn *fk[] = { k->rows_f32, k->rows_f16, k->rows_q4_0, k->rows_q8_0, k->rows_q4_K, k->rows_q6_K };
+    kp_rows_fn *fr[] = { r->rows_f32, r->rows_f16, r->rows_q4_0, r->rows_q8_0, r->rows_q4_K, r->rows_q6_K };
+    size_t n = 2048, rb = n / kl_type_block(type) * kl_type_size(type);
+    if (type == KL_T_F32) for (size_t i = 0; i < 3 * n; i++) ((float *)(void *)w)[i] = frnd();
+    else if (type == KL_T_F16) for (size_t i = 0; i < 3 * n; i++) ((uint16_t *)(void *)w)[i] = kl_f32_to_f16(frnd());
+    else rnd_blocks(type, w, 3 * n / kl_type_block(type));
+    const void *xa = x;
+    if (kl_type_block(type) == 32) { r->quant_q8_0(x, xq, n / 32); xa = xq; }
+    if (kl_type_block(type) == 256) { r->quant_q8_K(x, xq, n / 256); xa = xq; }
+    fk[ti](w, rb, 3, xa, n, ya);
+    fr[ti](w, rb, 3, xa, n, yb);
+    for (int i = 0; i < 3; i++) CHECK(fabsf(ya[i] - yb[i]) <= 1e-4f * (fabsf(yb[i]) + 1));
+  }
+}
+
 static void test_simd_levels(void) {
   int tested = 0;
   for (int l = KP_KERN_AVX2; l <= KP_KERN_AVX512; l++) {
@@ -537,6 +561,8 @@ static void test_simd_levels(void) {
     if (!k) continue;
     printf("  checking %s\n", k->name);
     check_level(k);
+    if (t_failed_now) return;
+    check_rows_fns(k);
     if (t_failed_now) return;
     tested++;
   }
