@@ -193,19 +193,21 @@ static void test_spm_special(void) {
   CHECK(tk(v, "<|user|>", true) == 2 && same(2, 1, X("<|user|>")));
   CHECK(tk(v, "<|user|><|user|>h<|user|>", false) == 4 &&
         same(4, X("<|user|>"), X("<|user|>"), X("\xe2\x96\x81h"), X("<|user|>")));
-  /* many of them: linear, not a fragment list shifted per hit */
-  size_t reps = 50000, n = reps * 8;
+  /* many of them, split by a second token first: linear, not a fragment
+  ** list shifted per hit, which took 3.4 s here) */
+  size_t reps = 100000, n = reps * 8;
   char *many = malloc(n + 1);
-  for (size_t i = 0; i < reps; i++) memcpy(many + 8 * i, "<|user|>", 8);
+  for (size_t i = 0; i < reps; i++) memcpy(many + 8 * i, "<s>h</s>", 8);
   struct timespec a, b;
   clock_gettime(CLOCK_MONOTONIC, &a);
-  t_n = kl_tokenize(v, many, n, false, t_tok, KU_COUNT(t_tok));
+  t_n = kl_tokenize_special(v, many, n, false, t_tok, KU_COUNT(t_tok));
   clock_gettime(CLOCK_MONOTONIC, &b);
   free(many);
   double ms = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
-  printf("# %zu user-defined tokens in %.1f ms\n", reps, ms);
-  CHECK_INT(t_n, (int64_t)reps);
-  CHECK(t_tok[reps - 1] == X("<|user|>") && ms < 2000);
+  printf("# %zu control-token texts parsed in %.1f ms\n", 2 * reps, ms);
+  CHECK_INT(t_n, (int64_t)(3 * reps));
+  CHECK(t_tok[0] == 1 && t_tok[1] == X("\xe2\x96\x81h") && t_tok[2] == 2 && t_tok[5] == 2);
+  CHECK(ms < 1500);
   CHECK(tk(v, "</s>", false) == 5 && t_tok[1] == SPM_BYTE0 + '<' && t_tok[4] == SPM_BYTE0 + '>');
   /* pieces: control and unknown tokens give nothing */
   char buf[16];
