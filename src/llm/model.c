@@ -178,6 +178,9 @@ static void kl_llama_hparams(kl_open *o) {
   else if (m->n_head % m->n_head_kv)
     kl_fail(o, "head_count %u is not a multiple of head_count_kv %u",
             m->n_head, m->n_head_kv);
+  if (!o->failed && kl_hp_u32(o, "expert_count", true, 0, 0, 0xffffffffu))
+    kl_fail(o, "llama.expert_count is set: mixture-of-experts models are "
+            "not supported");
   m->rope_scale = 1.0f;
   if (kl_gguf_str(m->g, "llama.rope.scaling.type", &st) &&
       !(st.n == 4 && memcmp(st.s, "none", 4) == 0)) {

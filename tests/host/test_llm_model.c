@@ -41,10 +41,11 @@ typedef struct spec {
   const char *bad;           /* a tensor given one row (or one float
                                 ** of a vector) too many */
   const char *omit_key;      /* a hyperparameter left out (suffix) */
+  uint32_t experts;          /* llama.expert_count when not 0 */
 } spec;
 
-static const spec LLAMA = { "llama", 16, 4, 2, 24, 2, 48, 0, 0, 0 };
-static const spec BERT = { "bert", 16, 4, 4, 24, 2, 32, 0, 0, 0 };
+static const spec LLAMA = { "llama", 16, 4, 2, 24, 2, 48, 0, 0, 0, 0 };
+static const spec BERT = { "bert", 16, 4, 4, 24, 2, 32, 0, 0, 0, 0 };
 
 /* The metadata under construction: its bytes and count. */
 typedef struct kvs {
@@ -236,6 +237,7 @@ static void write_model(const spec *s) {
     hp_u32(&k, s, "attention.head_count_kv", s->kv_heads);
     hp_f32(&k, s, "attention.layer_norm_rms_epsilon", 1e-5f);
     hp_f32(&k, s, "rope.freq_base", 10000.0f);
+    if (s->experts) hp_u32(&k, s, "expert_count", s->experts);
     vocab_spm(&k);
   }
   for (size_t i = 0; i < nt; i++)
@@ -505,6 +507,10 @@ static void test_open_errors(void) {
   s.kv_heads = 8;
   CHECK(!open_spec(&s));
   CHECK_CONTAINS(t_err, "head size 3 is odd");
+  s = LLAMA;
+  s.experts = 8;
+  CHECK(!open_spec(&s));
+  CHECK_CONTAINS(t_err, "mixture-of-experts models are not supported");
   s = LLAMA;
   s.kv_heads = 3;
   CHECK(!open_spec(&s));
