@@ -20,10 +20,37 @@ from krait_llm import Krait
 
 # Tolerances (largest absolute difference of a next-token probability; of
 # a logit against the numpy reference), measured with margin: see README.
+# Quantized types: krait's float sums differ from ggml's in the last bit,
+# and where an activation block's scale (amax/127, stored as F16) sits on
+# an F16 rounding boundary that bit moves the scale by one F16 step (5e-4
+# relative), which the random weights amplify: llama-q8_0's 6-token prompt
+# hits one (its logits 0.096 off; found by dumping krait's layers).
 TOL = {
     "f32": dict(ref=1e-5, cpp=1e-5, logit=1e-3),
-    "quant": dict(ref=1e-2, cpp=1e-2, logit=0.1),
+    "quant": dict(ref=3e-2, cpp=3e-2, logit=0.25),
 }
+
+
+def greedy(t, name, op, mine, theirs, model, quant, tol, label):
+    """Greedy tokens must be identical, except that a divergence is
+    accepted where the numpy reference's own top two logits at that step
+    are closer than the logit tolerance (a near tie, which rounding noise
+    within the tolerance may flip)."""
+    a, b = mine["tokens"], theirs["tokens"]
+    what = "%s greedy %s" % (name, json.dumps(op["text"]))
+    if a == b:
+        t.check("%s %s" % (label, what), True, "%s" % a)
+        return
+    i = next((k for k in range(min(len(a), len(b))) if a[k] != b[k]), min(len(a), len(b)))
+    if i >= min(len(a), len(b)):
+        t.check("%s %s" % (label, what), False, "%s / %s" % (a, b))
+        return
+    lg = model.llama_logits(op["tokens"] + b[:i], quant)[-1]
+    margin = float(abs(lg[b[i]] - lg[a[i]]))
+    t.figure("greedy divergence margin (reference logits)", margin)
+    t.check("%s %s" % (label, what), margin <= tol,
+            "diverged at step %d: %d / %d, the reference's logits of the two differ by "
+            "%.3g (<= %.3g: a near tie)" % (i, a[i], b[i], margin, tol))
 
 
 def main():
@@ -49,9 +76,17 @@ def main():
         numpy_ref = ref.run(dict(req, emulate=quant))["results"]
         cpp = cr.run_node(req)
         kind = "%s %s%s" % (info["arch"], info["type"], " twin" if info["twin"] else "")
-        cr.compare(t, name, ops, mine, numpy_ref, tol["ref"], "krait-vs-ref", kind + " vs ref",
-                   tol["logit"])
-        cr.compare(t, name, ops, mine, cpp, tol["cpp"], "krait-vs-llama.cpp", kind + " vs llama.cpp")
+        for op, a, r, c in zip(ops, mine, numpy_ref, cpp):
+            if op["op"] == "generate" and not any("error" in x for x in (a, r, c)):
+                greedy(t, name, op, a, r, model, quant, tol["logit"], "krait-vs-ref")
+                greedy(t, name, op, a, c, model, quant, tol["logit"], "krait-vs-llama.cpp")
+        rest = [k for k, op in enumerate(ops) if op["op"] != "generate" or
+                any("error" in x for x in (mine[k], numpy_ref[k], cpp[k]))]
+        pick = lambda xs: [xs[k] for k in rest]
+        cr.compare(t, name, pick(ops), pick(mine), pick(numpy_ref), tol["ref"], "krait-vs-ref",
+                   kind + " vs ref", tol["logit"])
+        cr.compare(t, name, pick(ops), pick(mine), pick(cpp), tol["cpp"], "krait-vs-llama.cpp",
+                   kind + " vs llama.cpp")
         got[name] = (ops, mine)
     for info in listing:
         if not info["twin"]:

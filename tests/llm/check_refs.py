@@ -43,6 +43,7 @@ TOL_PROB_EMULATED = 1e-2   # quantized types, reference emulating llama.cpp's
                            # for Q6_K's BOS at position 0, 5.2e-3)
 TOL_PROB_TWIN = 0.05       # llama.cpp on a quantized model vs its F32 twin
                            # (the twin's activations are not quantized)
+TOL_PROB_KV_F16 = 1e-4     # F32 weights, llama.cpp's F16 KV cache emulated
 MIN_COSINE = 0.999
 
 
@@ -143,6 +144,19 @@ def compare(t, name, ops, mine, theirs, tol, label, kind, logit_tol=None):
             t.check(label + " " + what, c >= MIN_COSINE, "(cosine %.7f >= %.3f)" % (c, MIN_COSINE))
 
 
+def kv_f16(t, models):
+    """llama.cpp's default KV cache (F16) against the reference rounding
+    Q, K, V and the attention weights to F16 as ggml's F16 cache makes it."""
+    for info in models:
+        vocab = ref.Model(info["path"]).vocab
+        ops = [{"op": "eval", "tokens": vocab.tokenize(p, True)} for p in PROMPTS]
+        req = {"model": info["path"], "ops": ops, "ctx": 256, "kv": "F16"}
+        cpp = run_node(req)
+        mine = ref.run(dict(req, emulate=True))["results"]
+        compare(t, info["name"] + " kv=F16", ops, mine, cpp, TOL_PROB_KV_F16,
+                "ref-vs-llama.cpp", "%s %s kv F16" % (info["arch"], info["type"]))
+
+
 def main():
     mdir = sys.argv[1]
     listing = json.load(open(os.path.join(mdir, "models.json")))
@@ -166,6 +180,7 @@ def main():
             # the plain reference (no emulation) on the quantized file is the
             # F32 twin's math exactly: their results must be identical
             cache[name + "/plain"] = ref.run(dict(req, emulate=False))["results"]
+    kv_f16(t, [i for i in listing if i["arch"] == "llama" and i["type"] == "f32"])
     for info in listing:
         if not info["twin"]:
             continue

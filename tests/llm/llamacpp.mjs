@@ -21,6 +21,12 @@
 //   {"op": "embed", "tokens": [...]} -> {"embedding": [...]}  the model's
 //          pooled embedding, L2-normalized (node-llama-cpp gives it raw)
 //   {"op": "info"} -> {"vocab": n, "bos": id, "eos": id, "type": "spm"|...}
+//   {"op": "bench", "tokens": [...], "n": N}
+//       -> {"prompt_tokens", "prompt_seconds", "prompt_tps", "gen_tokens",
+//          "gen_seconds", "gen_tps"}: the prompt (all but its last token)
+//          evaluated in one batch, then N greedy tokens, each timed
+//          (llama.cpp's speed on the file, for make bench-llm; "threads"
+//          sets its thread count)
 // A failed op gives {"error": message}.
 import { getLlama } from "node-llama-cpp";
 
@@ -74,6 +80,23 @@ async function generate(seq, model, tokens, n) {
   return out;
 }
 
+// Times a prompt and a greedy generation of n tokens from a fresh sequence.
+async function bench(seq, tokens, n) {
+  await seq.clearHistory();
+  const head = tokens.slice(0, -1);
+  const t0 = performance.now();
+  if (head.length) await seq.evaluateWithoutGeneratingNewTokens(head);
+  const t1 = performance.now();
+  let got = 0;
+  for await (const tok of seq.evaluate(tokens.slice(-1), { temperature: 0, yieldEogToken: true })) {
+    if (++got >= n) break;
+  }
+  const t2 = performance.now();
+  const ps = (t1 - t0) / 1000, gs = (t2 - t1) / 1000;
+  return { prompt_tokens: head.length, prompt_seconds: ps, prompt_tps: head.length / ps,
+    gen_tokens: got, gen_seconds: gs, gen_tps: got / gs };
+}
+
 function normalize(v) {
   let s = 0;
   for (const x of v) s += x * x;
@@ -105,13 +128,14 @@ async function main() {
         ectx ??= await model.createEmbeddingContext({ contextSize: ctxSize, threads });
         const e = await ectx.getEmbeddingFor(op.tokens);
         results.push({ embedding: normalize(Array.from(e.vector)) });
-      } else if (op.op === "eval" || op.op === "generate") {
+      } else if (op.op === "eval" || op.op === "generate" || op.op === "bench") {
         if (!ctx) {
           ctx = await model.createContext({ contextSize: ctxSize, threads, flashAttention: false,
             batchSize: ctxSize, experimentalKvCacheKeyType: kv, experimentalKvCacheValueType: kv });
           seq = ctx.getSequence();
         }
         if (op.op === "eval") results.push({ probs: await evalProbs(seq, vocab, op.tokens) });
+        else if (op.op === "bench") results.push(await bench(seq, op.tokens, op.n ?? 64));
         else results.push({ tokens: await generate(seq, model, op.tokens, op.n ?? 16) });
       } else {
         results.push({ error: `unknown op '${op.op}'` });
