@@ -3,7 +3,6 @@
 ** (docs/BINDINGS.md) decoded through the bounded cursor, checked against
 ** the app's models and run on the engine or a remote server. Not the engine.
 */
-#include <math.h>
 #include <string.h>
 
 #include "app/app_internal.h"
@@ -11,12 +10,6 @@
 #include "../../python/c/krait_abi.h"
 #include "util/util.h"
 
-/* What one call may ask for: a prompt's or a text's bytes, how many texts
-** or messages, and max_tokens (past it a request is refused as absurd;
-** below it the model's context decides). */
-#define KA_LLM_PROMPT_MAX (1u << 20)
-#define KA_LLM_ITEMS_MAX 1024u
-#define KA_LLM_TOKENS_MAX 65536u
 /* A remote call without a request deadline ends after this long. */
 #define KA_LLM_REMOTE_NS (300ull * 1000000000ull)
 
@@ -75,65 +68,6 @@ void ka_llm_free(ka_llm *l) {
   memset(l, 0, sizeof *l);
 }
 
-/* ---- decoding ------------------------------------------------------------ */
-
-/* A u32-length string: its bytes and *len, or NULL with why written when
-** it is over max bytes or not UTF-8 (what names it); missing bytes fail
-** through the cursor. */
-static const char *ka_llm_str(ku_cursor *in, size_t max, const char *what, size_t *len, char *why, size_t wn) {
-  uint32_t n = ku_fixed32(in);
-  const char *s = (const char *)ku_bytes(in, n);
-  *len = n;
-  if (n > max) snprintf(why, wn, "%s is %u bytes; at most %zu", what, n, max);
-  else if (!ku_utf8_valid((const uint8_t *)s, n)) snprintf(why, wn, "%s is not valid UTF-8", what);
-  else return s;
-  return NULL;
-}
-
-/* The bytes of the sampling parameters (ka_llm_params). */
-#define KA_LLM_PARAMS_BYTES 33u
-
-/* Checks that count items of per strings each, then extra bytes, follow
-** in c (a copy of the request's cursor): a truncated request fails
-** through the cursor here, before anything is allocated for them. */
-static void ka_llm_scan(ku_cursor c, uint32_t count, int per, size_t extra) {
-  for (uint64_t i = 0; i < (uint64_t)count * (uint64_t)per; i++) ku_bytes(&c, ku_fixed32(&c));
-  ku_bytes(&c, extra);
-}
-
-/* A little-endian f32. */
-static float ka_llm_f32(ku_cursor *in) {
-  uint32_t u = ku_fixed32(in);
-  float f;
-  memcpy(&f, &u, sizeof f);
-  return f;
-}
-
-/* The sampling parameters (docs/BINDINGS.md; KA_LLM_PARAMS_BYTES), each checked; why one is
-** wrong into why (NULL: fine). */
-static const char *ka_llm_params(ku_cursor *in, kl_infer_params *p, char *why, size_t n) {
-  p->max_tokens = ku_fixed32(in);
-  p->temperature = ka_llm_f32(in);
-  p->top_p = ka_llm_f32(in);
-  p->repeat_penalty = ka_llm_f32(in);
-  p->top_k = ku_fixed32(in);
-  p->repeat_last_n = ku_fixed32(in);
-  p->has_seed = ku_u8(in) != 0;
-  p->seed = ku_fixed64(in);
-  if (p->max_tokens > KA_LLM_TOKENS_MAX)
-    snprintf(why, n, "max_tokens = %u is absurd: at most %u (and the model's context)", p->max_tokens,
-             KA_LLM_TOKENS_MAX);
-  else if (!isfinite(p->temperature) || p->temperature < 0 || p->temperature > 100)
-    snprintf(why, n, "temperature = %g is not in 0..100 (0: greedy)", (double)p->temperature);
-  else if (!isfinite(p->top_p) || p->top_p < 0 || p->top_p > 1)
-    snprintf(why, n, "top_p = %g is not in 0..1", (double)p->top_p);
-  else if (!isfinite(p->repeat_penalty) || p->repeat_penalty <= 0 || p->repeat_penalty > 100)
-    snprintf(why, n, "repeat_penalty = %g is not in (0, 100] (1: off)", (double)p->repeat_penalty);
-  else
-    return NULL;
-  return why;
-}
-
 /* The model named (name, n) for x's app: 0 with *m, or KRAIT_E_DENIED
 ** (configured, not granted), KRAIT_E_NOTFOUND (not configured). */
 static int32_t ka_llm_find(ka_ctx *x, const char *op, const char *name, size_t n, const ka_llm_model **m) {
@@ -181,84 +115,45 @@ static int32_t ka_llm_result(ka_ctx *x, const char *op, int rc, kl_infer_result 
 
 /* ---- the operations ------------------------------------------------------ */
 
-/* The model at the start of a request: decoded and looked up. */
-static int32_t ka_llm_begin(ka_ctx *x, ku_cursor *in, const char *op, const ka_llm_model **m) {
-  int32_t rc;
-  size_t n;
-  char why[128];
-  const char *name = ka_llm_str(in, 128, "the model name", &n, why, sizeof why);
-  if (!name) return ka_fail_call(x, KRAIT_E_NOTFOUND, "%s: no such model: %s", op, why);
-  rc = ka_llm_find(x, op, name, n, m);
+/* Decodes op's request and finds its model: 0, or the code of the call's
+** failure (E_INVAL for invalid input: r is freed then). */
+static int32_t ka_llm_begin(ka_ctx *x, ku_cursor *in, int op, ka_llm_req *r, const ka_llm_model **m) {
+  static const char *const names[] = { "llm.infer", "llm.chat", "llm.embed" };
+  char why[256];
+  int32_t rc = 0;
+  if (ka_llm_decode(op, in, r, why, sizeof why)) rc = ka_fail_call(x, KRAIT_E_INVAL, "%s: %s", names[op], why);
+  if (!rc) rc = ka_llm_find(x, names[op], r->model, r->model_len, m);
   if (!rc && !(*m)->remote && !(*m)->local)
-    rc = ka_fail_call(x, KRAIT_E_BACKEND, "%s: model \"%s\" is not loaded in this process", op, (*m)->name);
+    rc = ka_fail_call(x, KRAIT_E_BACKEND, "%s: model \"%s\" is not loaded in this process", names[op], (*m)->name);
+  if (rc) ka_llm_req_free(r);
   return rc;
 }
 
 /* llm.infer: model, prompt, params -> text, usage, finish. */
 int32_t ka_llm_infer(ka_ctx *x, ku_cursor *in, ka_out *out) {
   const ka_llm_model *m;
-  kl_infer_params p;
+  ka_llm_req q;
   kl_infer_result r = { 0 };
-  char why[256], err[KL_ERR_SIZE] = "";
-  size_t n;
-  int32_t rc = ka_llm_begin(x, in, "llm.infer", &m);
+  char err[KL_ERR_SIZE] = "";
+  int32_t rc = ka_llm_begin(x, in, KA_LLM_INFER, &q, &m);
   if (rc) return rc;
-  const char *prompt = ka_llm_str(in, KA_LLM_PROMPT_MAX, "the prompt", &n, why, sizeof why);
-  bool bad = !prompt;
-  if (!bad) bad = ka_llm_params(in, &p, why, sizeof why) != NULL;
-  if (!bad && !ku_eof(in)) ku_cfail(in, 0, "bytes after the parameters");
-  if (!bad && !n) bad = snprintf(why, sizeof why, "the prompt is empty");
-  if (bad) return ka_fail_call(x, KRAIT_E_INVAL, "llm.infer: %s", why);
   uint64_t dl = ka_llm_deadline(x, m);
-  int krc = m->remote ? kl_remote_infer(m->remote, prompt, n, &p, dl, &r, err, sizeof err)
-                      : kl_infer(x->llm->engine, m->local, prompt, n, &p, dl, &r, err, sizeof err);
+  int krc = m->remote ? kl_remote_infer(m->remote, q.prompt, q.prompt_len, &q.params, dl, &r, err, sizeof err)
+                      : kl_infer(x->llm->engine, m->local, q.prompt, q.prompt_len, &q.params, dl, &r, err, sizeof err);
+  ka_llm_req_free(&q);
   return ka_llm_result(x, "llm.infer", krc, &r, err, out);
-}
-
-/* The u32 count then count messages (role, content) of an llm.chat
-** request into msgs (ku_malloc'ed); why one is wrong into why. */
-static const char *ka_llm_msgs(ku_cursor *in, kl_chat_msg **msgs, size_t *count, char *why, size_t wn) {
-  static const char *const roles[] = { "system", "user", "assistant" };
-  uint32_t n = ku_fixed32(in);
-  *msgs = NULL;
-  *count = 0;
-  if (n == 0 || n > KA_LLM_ITEMS_MAX) {
-    snprintf(why, wn, "%u messages: send 1 to %u", n, KA_LLM_ITEMS_MAX);
-    return why;
-  }
-  ka_llm_scan(*in, n, 2, KA_LLM_PARAMS_BYTES);
-  kl_chat_msg *ms = ku_calloc(n, sizeof *ms);
-  if (!ms) { snprintf(why, wn, "out of memory"); return why; }
-  *msgs = ms;
-  for (uint32_t i = 0; i < n; i++, (*count)++) {
-    size_t rn;
-    char what[64];
-    snprintf(what, sizeof what, "message %u's role", i + 1);
-    const char *role = ka_llm_str(in, 16, what, &rn, why, wn);
-    if (!role) return why;
-    for (size_t k = 0; k < 3; k++)
-      if (strlen(roles[k]) == rn && !memcmp(roles[k], role, rn)) ms[i].role = roles[k];
-    if (!ms[i].role) {
-      snprintf(why, wn, "message %u has role \"%.*s\": use \"system\", \"user\" or \"assistant\"", i + 1,
-               (int)rn, role);
-      return why;
-    }
-    snprintf(what, sizeof what, "message %u's content", i + 1);
-    if (!(ms[i].content = ka_llm_str(in, KA_LLM_PROMPT_MAX, what, &ms[i].content_len, why, wn))) return why;
-  }
-  return NULL;
 }
 
 /* llm.chat's work once decoded: the model's chat template (local) or the
 ** server's /chat/completions (remote). */
-static int ka_llm_chat_run(ka_ctx *x, const ka_llm_model *m, const kl_chat_msg *ms, size_t n,
-                           const kl_infer_params *p, kl_infer_result *r, char *err, size_t cap) {
+static int ka_llm_chat_run(ka_ctx *x, const ka_llm_model *m, const ka_llm_req *q, kl_infer_result *r, char *err,
+                           size_t cap) {
   uint64_t dl = ka_llm_deadline(x, m);
-  if (m->remote) return kl_remote_chat(m->remote, ms, n, p, dl, r, err, cap);
+  if (m->remote) return kl_remote_chat(m->remote, q->msgs, q->nmsgs, &q->params, dl, r, err, cap);
   size_t len;
-  char *prompt = kl_chat_prompt(m->local, ms, n, &len, err, cap);
+  char *prompt = kl_chat_prompt(m->local, q->msgs, q->nmsgs, &len, err, cap);
   if (!prompt) return KL_E_INPUT;
-  int rc = kl_infer(x->llm->engine, m->local, prompt, len, p, dl, r, err, cap);
+  int rc = kl_infer(x->llm->engine, m->local, prompt, len, &q->params, dl, r, err, cap);
   ku_free(prompt);
   return rc;
 }
@@ -266,43 +161,14 @@ static int ka_llm_chat_run(ka_ctx *x, const ka_llm_model *m, const kl_chat_msg *
 /* llm.chat: model, messages, params -> text, usage, finish. */
 int32_t ka_llm_chat(ka_ctx *x, ku_cursor *in, ka_out *out) {
   const ka_llm_model *m;
-  kl_chat_msg *ms = NULL;
-  size_t n = 0;
-  kl_infer_params p;
+  ka_llm_req q;
   kl_infer_result r = { 0 };
-  char why[256], err[KL_ERR_SIZE] = "";
-  int32_t rc = ka_llm_begin(x, in, "llm.chat", &m);
+  char err[KL_ERR_SIZE] = "";
+  int32_t rc = ka_llm_begin(x, in, KA_LLM_CHAT, &q, &m);
   if (rc) return rc;
-  const char *bad = ka_llm_msgs(in, &ms, &n, why, sizeof why);
-  if (!bad) bad = ka_llm_params(in, &p, why, sizeof why);   /* fixed size: a short one fails */
-  if (!bad && !ku_eof(in)) bad = "bytes after the parameters";
-  int krc = bad ? KL_E_INPUT : ka_llm_chat_run(x, m, ms, n, &p, &r, err, sizeof err);
-  ku_free(ms);
-  if (bad) return ka_fail_call(x, KRAIT_E_INVAL, "llm.chat: %s", bad);
+  int krc = ka_llm_chat_run(x, m, &q, &r, err, sizeof err);
+  ka_llm_req_free(&q);
   return ka_llm_result(x, "llm.chat", krc, &r, err, out);
-}
-
-/* The u32 count then count texts of an llm.embed request into texts and
-** lens (ku_malloc'ed; freed by the caller); why one is wrong into why. */
-static const char *ka_llm_texts(ku_cursor *in, const char ***texts, size_t **lens, uint32_t *count, char *why,
-                                size_t wn) {
-  uint32_t n = ku_fixed32(in);
-  *count = 0;
-  if (n == 0 || n > KA_LLM_ITEMS_MAX) {
-    snprintf(why, wn, "%u texts: send 1 to %u", n, KA_LLM_ITEMS_MAX);
-    return why;
-  }
-  ka_llm_scan(*in, n, 1, 0);
-  *texts = ku_calloc(n, sizeof **texts);
-  *lens = ku_calloc(n, sizeof **lens);
-  if (!*texts || !*lens) { snprintf(why, wn, "out of memory"); return why; }
-  for (uint32_t i = 0; i < n; i++, (*count)++) {
-    char what[64];
-    snprintf(what, sizeof what, "text %u", i + 1);
-    if (!((*texts)[i] = ka_llm_str(in, KA_LLM_PROMPT_MAX, what, &(*lens)[i], why, wn))) return why;
-  }
-  if (!ku_eof(in)) { snprintf(why, wn, "bytes after the texts"); return why; }
-  return NULL;
 }
 
 /* An embedding result: u32 n, u32 dim, u32 prompt tokens, n * dim f32. */
@@ -317,25 +183,18 @@ static int32_t ka_llm_vectors(ka_out *out, const float *v, uint32_t n, uint32_t 
 /* llm.embed: model, texts -> vectors and usage. */
 int32_t ka_llm_embed(ka_ctx *x, ku_cursor *in, ka_out *out) {
   const ka_llm_model *m;
-  const char **texts = NULL;
-  size_t *lens = NULL;
-  uint32_t n = 0, dim = 0, tokens = 0;
+  ka_llm_req q;
+  uint32_t dim = 0, tokens = 0;
   float *v = NULL;
-  char why[256], err[KL_ERR_SIZE] = "";
-  int32_t rc = ka_llm_begin(x, in, "llm.embed", &m);
+  char err[KL_ERR_SIZE] = "";
+  int32_t rc = ka_llm_begin(x, in, KA_LLM_EMBED, &q, &m);
   if (rc) return rc;
-  if (ka_llm_texts(in, &texts, &lens, &n, why, sizeof why)) {
-    ku_free(texts);
-    ku_free(lens);
-    return ka_fail_call(x, KRAIT_E_INVAL, "llm.embed: %s", why);
-  }
   uint64_t dl = ka_llm_deadline(x, m);
-  int krc = m->remote ? kl_remote_embed(m->remote, texts, lens, n, dl, &v, &dim, &tokens, err, sizeof err)
-                      : kl_embed(x->llm->engine, m->local, texts, lens, n, dl, &v, &tokens, err, sizeof err);
+  int krc = m->remote ? kl_remote_embed(m->remote, q.texts, q.lens, q.ntexts, dl, &v, &dim, &tokens, err, sizeof err)
+                      : kl_embed(x->llm->engine, m->local, q.texts, q.lens, q.ntexts, dl, &v, &tokens, err, sizeof err);
   if (krc == KL_OK && !m->remote) dim = kl_model_dim(m->local);
-  ku_free(texts);
-  ku_free(lens);
-  rc = krc == KL_OK ? ka_llm_vectors(out, v, n, dim, tokens) : ka_llm_fail(x, "llm.embed", krc, err);
+  rc = krc == KL_OK ? ka_llm_vectors(out, v, (uint32_t)q.ntexts, dim, tokens) : ka_llm_fail(x, "llm.embed", krc, err);
+  ka_llm_req_free(&q);
   ku_free(v);
   return rc;
 }

@@ -5,6 +5,7 @@
 ** embedding output compute them. Not tokenization (wpm.c).
 */
 #include "llm/model.h"
+#include "llm/quant.h"
 
 #include <math.h>
 #include <string.h>
@@ -98,11 +99,17 @@ static void kl_battn_job(void *arg, int i, int n) {
     for (uint32_t t = 0; t < c->n; t++) kl_battn_one(c, h, t);
 }
 
-/* ggml's GELU (tanh form); ggml's CPU kernel reads it from an f16 table,
-** so llama.cpp's values differ from these in the fourth digit at most. */
+/* ggml's GELU as its CPU kernel computes it (GGML_GELU_FP16): the input
+** rounded to f16, the tanh form in float, the result rounded to f16 (its
+** table's entry); 0 below -10 and x above 10. */
 static float kl_gelu(float x) {
-  return 0.5f * x *
-         (1.0f + tanhf(KL_SQRT_2_OVER_PI * x * (1.0f + KL_GELU_A * x * x)));
+  float h;
+  if (x <= -10.0f) return 0.0f;
+  if (x >= 10.0f) return x;
+  h = kl_f16_to_f32(kl_f32_to_f16(x));
+  h = 0.5f * h *
+      (1.0f + tanhf(KL_SQRT_2_OVER_PI * h * (1.0f + KL_GELU_A * h * h)));
+  return kl_f16_to_f32(kl_f32_to_f16(h));
 }
 
 /* One encoder block: attention, residual, post-norm; GELU feed-forward,

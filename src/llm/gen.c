@@ -28,10 +28,10 @@ static int kl_tokens(const kl_model *m, const char *text, size_t len,
     tok = more;
     got = kl_tokenize(m->vocab, text, len, true, tok, (size_t)got);
   }
-  if (got < 0) {
+  if (got < 0) {   /* the tokenizer's only failure is running out */
     ku_free(tok);
-    ku_fmt(err, cap, "the text cannot be tokenized (invalid input)");
-    return KL_E_INPUT;
+    ku_fmt(err, cap, "out of memory tokenizing %zu bytes", len);
+    return KL_E_NOMEM;
   }
   *out = tok;
   *n = (size_t)got;

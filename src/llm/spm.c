@@ -70,7 +70,8 @@ static void try_bigram(const kl_vocab *v, const sym *s, queue *q, int left, int 
 }
 
 /* The token of a final symbol, or its bytes as byte tokens ("<0xXX>", else
-** the one-byte token, else unknown). */
+** the one-byte token, else unknown; with none of them the text cannot be
+** tokenized). */
 static void emit(const kl_vocab *v, const sym *x, kl_toks *out) {
   int32_t id = kl_vocab_find(v, x->s, x->n);
   if (id >= 0) { kl_toks_push(out, id); return; }
@@ -80,7 +81,9 @@ static void emit(const kl_vocab *v, const sym *x, kl_toks *out) {
     char b[6] = { '<', '0', 'x', hex[c >> 4], hex[c & 15], '>' };
     id = kl_vocab_find(v, b, 6);
     if (id < 0) id = kl_vocab_find(v, x->s + i, 1);
-    kl_toks_push(out, id >= 0 ? id : v->unk);
+    if (id < 0) id = v->unk;
+    if (id < 0) { out->bad = true; return; }
+    kl_toks_push(out, id);
   }
 }
 

@@ -232,27 +232,33 @@ static void load_eog(const kl_gguf *g, kl_vocab *v) {
     if (ids[i] >= 0) v->eog[ids[i]] = 1;
 }
 
-/* The user-defined tokens, longest first: the text is split at them before
-** tokenizing (llama.cpp's tokenizer_st_partition without parse_special). */
-static bool load_user_tokens(kl_vocab *v) {
+/* The tokens of attributes any but none (longest first; a stable sort, by
+** id among equal lengths) into *list; false when out of memory. */
+static bool special_list(kl_vocab *v, uint16_t any, uint16_t none, int32_t **list, uint32_t *n) {
   for (uint32_t i = 0; i < v->n; i++)
-    if ((v->attr[i] & KL_ATTR_USER) && !(v->attr[i] & (KL_ATTR_CONTROL | KL_ATTR_UNKNOWN)))
-      v->nspecial++;
-  if (!v->nspecial) return true;
-  v->special = ku_malloc(v->nspecial * sizeof *v->special);
-  if (!v->special) return false;
+    if ((v->attr[i] & any) && !(v->attr[i] & none)) (*n)++;
+  if (!*n) return true;
+  int32_t *l = *list = ku_malloc(*n * sizeof *l);
+  if (!l) return false;
   uint32_t k = 0;
   for (uint32_t i = 0; i < v->n; i++)
-    if ((v->attr[i] & KL_ATTR_USER) && !(v->attr[i] & (KL_ATTR_CONTROL | KL_ATTR_UNKNOWN)))
-      v->special[k++] = (int32_t)i;
-  for (uint32_t i = 1; i < k; i++) {     /* insertion sort: stable, by length */
-    int32_t t = v->special[i];
+    if ((v->attr[i] & any) && !(v->attr[i] & none)) l[k++] = (int32_t)i;
+  for (uint32_t i = 1; i < k; i++) {     /* insertion sort */
+    int32_t t = l[i];
     uint32_t j = i;
-    for (; j > 0 && v->text[v->special[j - 1]].n < v->text[t].n; j--)
-      v->special[j] = v->special[j - 1];
-    v->special[j] = t;
+    for (; j > 0 && v->text[l[j - 1]].n < v->text[t].n; j--) l[j] = l[j - 1];
+    l[j] = t;
   }
   return true;
+}
+
+/* The tokens the text is split at before tokenizing (llama.cpp's
+** tokenizer_st_partition): user-defined ones, and with parse_special
+** control and unknown ones too. */
+static bool load_user_tokens(kl_vocab *v) {
+  uint16_t sp = KL_ATTR_CONTROL | KL_ATTR_UNKNOWN;
+  return special_list(v, KL_ATTR_USER, sp, &v->special, &v->nspecial) &&
+         special_list(v, sp | KL_ATTR_USER, 0, &v->all_special, &v->nall_special);
 }
 
 /* The checks a usable vocabulary needs (llama.cpp asserts them later). */
@@ -305,6 +311,7 @@ void kl_vocab_free(kl_vocab *v) {
   ku_free(v->eog);
   ku_free(v->slot);
   ku_free(v->special);
+  ku_free(v->all_special);
   ku_arena_free(&v->names);
   ku_free(v);
 }
@@ -326,37 +333,65 @@ typedef struct frag {
   int32_t tok;   /* -1 for raw text */
 } frag;
 
-/* Splits [s, s+n) at every user-defined token, longest tokens first, into
-** frags (ku_malloc'ed, *nf of them); NULL when out of memory. */
-static frag *partition(const kl_vocab *v, const char *s, size_t n, size_t *nf) {
-  size_t cap = 8, k = 0;
-  frag *f = ku_malloc(cap * sizeof *f);
-  if (!f) return NULL;
-  if (n) f[k++] = (frag){ s, n, -1 };
-  for (uint32_t t = 0; t < v->nspecial; t++) {
-    const kl_str *w = &v->text[v->special[t]];
-    for (size_t i = 0; i < k; i++) {
-      if (f[i].tok >= 0) continue;
-      const char *hit = memmem(f[i].s, f[i].n, w->s, (size_t)w->n);
-      if (!hit) continue;
-      if (k + 2 > cap) {
-        frag *g = ku_realloc(f, (cap *= 2) * sizeof *f);
-        if (!g) { ku_free(f); return NULL; }
-        f = g;
-      }
-      frag rest = { hit + w->n, (size_t)(f[i].s + f[i].n - hit - w->n), -1 };
-      size_t left = (size_t)(hit - f[i].s), add = (left > 0) + (rest.n > 0);
-      memmove(&f[i + 1 + add], &f[i + 1], (k - i - 1) * sizeof *f);
-      size_t j = i;
-      if (left) f[j++] = (frag){ f[i].s, left, -1 };
-      f[j++] = (frag){ hit, (size_t)w->n, v->special[t] };
-      if (rest.n) f[j++] = rest;
-      k += add;
-      i = j - 2;            /* the loop's i++ lands on rest */
-    }
+/* A growable list of fragments; false once out of memory. */
+typedef struct frags {
+  frag *f;
+  size_t n, cap;
+} frags;
+
+static bool frag_add(frags *l, frag x) {
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? 2 * l->cap : 8;
+    frag *f = ku_realloc(l->f, cap * sizeof *f);
+    if (!f) return false;
+    l->f = f;
+    l->cap = cap;
   }
-  *nf = k;
-  return f;
+  l->f[l->n++] = x;
+  return true;
+}
+
+/* The fragments of in with every occurrence of token id (text w) in their
+** raw ones split out, into out (emptied first). */
+static bool split_at(const frags *in, int32_t id, const kl_str *w, frags *out) {
+  out->n = 0;
+  for (size_t i = 0; i < in->n; i++) {
+    frag f = in->f[i];
+    const char *hit;
+    while (f.tok < 0 && (hit = memmem(f.s, f.n, w->s, (size_t)w->n)) != NULL) {
+      size_t left = (size_t)(hit - f.s);
+      if (left && !frag_add(out, (frag){ f.s, left, -1 })) return false;
+      if (!frag_add(out, (frag){ hit, (size_t)w->n, id })) return false;
+      f.s = hit + w->n;
+      f.n -= left + (size_t)w->n;
+    }
+    if ((f.tok >= 0 || f.n) && !frag_add(out, f)) return false;
+  }
+  return true;
+}
+
+/* Splits [s, s+n) at every special token (user-defined ones, and with
+** parse_special control and unknown ones), longest tokens first, into
+** fragments (ku_malloc'ed, *nf of them); NULL when out of memory. Each
+** token is one pass over the fragments: linear in the text. */
+static frag *partition(const kl_vocab *v, bool parse_special, const char *s, size_t n, size_t *nf) {
+  const int32_t *list = parse_special ? v->all_special : v->special;
+  uint32_t nlist = parse_special ? v->nall_special : v->nspecial;
+  frags a = { 0 }, b = { 0 };
+  bool ok = frag_add(&a, (frag){ s, n, -1 });
+  if (!n) a.n = 0;
+  for (uint32_t t = 0; ok && t < nlist; t++) {
+    const kl_str *w = &v->text[list[t]];
+    if (!memmem(s, n, w->s, (size_t)w->n)) continue;   /* not in the text at all */
+    ok = split_at(&a, list[t], w, &b);
+    frags x = a;
+    a = b;
+    b = x;
+  }
+  ku_free(b.f);
+  if (!ok) { ku_free(a.f); return NULL; }
+  *nf = a.n;
+  return a.f;
 }
 
 /* SentencePiece: each raw fragment escaped (spaces as U+2581), with a
@@ -383,9 +418,10 @@ static bool spm_frags(const kl_vocab *v, const frag *f, size_t nf, kl_toks *out)
 }
 
 /* The tokens of text into a list: BOS, the fragments, EOS or SEP. */
-static bool tokenize(const kl_vocab *v, const char *text, size_t len, bool add_special, kl_toks *out) {
+static bool tokenize(const kl_vocab *v, bool parse_special, const char *text, size_t len,
+                     bool add_special, kl_toks *out) {
   size_t nf = 0;
-  frag *f = partition(v, text, len, &nf);
+  frag *f = partition(v, parse_special, text, len, &nf);
   if (!f) return false;
   bool ok = true;
   if (add_special && (v->add_bos || v->type == KL_VOCAB_WPM)) kl_toks_push(out, v->bos);
@@ -400,19 +436,30 @@ static bool tokenize(const kl_vocab *v, const char *text, size_t len, bool add_s
     if (add_special) kl_toks_push(out, v->sep);
   }
   ku_free(f);
-  return ok && !out->oom;
+  return ok && !out->oom && !out->bad;
 }
 
-int64_t kl_tokenize(const kl_vocab *v, const char *text, size_t len,
-                    bool add_special, int32_t *out, size_t cap) {
+/* kl_tokenize and kl_tokenize_special: the list copied out. */
+static int64_t tokenize_into(const kl_vocab *v, bool parse_special, const char *text,
+                             size_t len, bool add_special, int32_t *out, size_t cap) {
   kl_toks t = { 0 };
   int64_t n = -1;
-  if (tokenize(v, text, len, add_special, &t)) {
+  if (tokenize(v, parse_special, text, len, add_special, &t)) {
     if (cap && t.n) memcpy(out, t.p, (t.n < cap ? t.n : cap) * sizeof *out);
     n = (int64_t)t.n;
   }
   ku_free(t.p);
   return n;
+}
+
+int64_t kl_tokenize(const kl_vocab *v, const char *text, size_t len,
+                    bool add_special, int32_t *out, size_t cap) {
+  return tokenize_into(v, false, text, len, add_special, out, cap);
+}
+
+int64_t kl_tokenize_special(const kl_vocab *v, const char *text, size_t len,
+                            bool add_special, int32_t *out, size_t cap) {
+  return tokenize_into(v, true, text, len, add_special, out, cap);
 }
 
 /* The byte a byte-fallback token stands for: its text's hex digits after

@@ -33,14 +33,17 @@ struct kl_vocab {
   bool lowercase, strip_accents;   /* WordPiece's normalizer */
   int32_t *special;         /* user-defined tokens, longest first */
   uint32_t nspecial;
+  int32_t *all_special;     /* control, unknown and user-defined ones */
+  uint32_t nall_special;
   ku_arena names;           /* the "[EMPTY_i]" texts */
 };
 
-/* A growable list of tokens; oom is sticky. */
+/* A growable list of tokens; oom and bad (a byte with no token, where
+** llama.cpp throws) are sticky. */
 typedef struct kl_toks {
   int32_t *p;
   size_t n, cap;
-  bool oom;
+  bool oom, bad;
 } kl_toks;
 
 void kl_toks_push(kl_toks *t, int32_t tok);

@@ -1,8 +1,11 @@
 /*
 ** tests/fuzz/fuzz_gguf.c -- libFuzzer target: bytes -> GGUF file.
 ** Owns: parse, walk every key (strings and arrays read whole) and every
-** tensor's data (first and last byte), look each name up again, free.
-** Does not own: the reader (src/llm/gguf.c) or seeds (gguf-seeds/).
+** tensor's data (first and last byte), look each name up again; when the
+** metadata holds a vocabulary, tokenize texts (fixed ones and the input's
+** last bytes) with it, check every token and piece, free.
+** Does not own: the reader (src/llm/gguf.c), the tokenizers (vocab.c,
+** spm.c, wpm.c) or seeds (gguf-seeds/).
 */
 #include <stdint.h>
 #include <stdlib.h>
@@ -23,6 +26,45 @@ static void walk_kv(const kl_kv *kv) {
   } else if (kv->n) {
     sink ^= ((const uint8_t *)kv->arr)[0];
   }
+}
+
+/* Tokenizes text both ways; every token is in the vocabulary, and the
+** count is the same when out is too small. */
+static void tokenize(const kl_vocab *v, const char *text, size_t len) {
+  static int32_t out[4096];
+  char piece[64];
+  for (int special = 0; special < 2; special++) {
+    int64_t n = special ? kl_tokenize_special(v, text, len, true, out, 4096)
+                        : kl_tokenize(v, text, len, special, out, 4096);
+    if (n < -1) abort();
+    for (int64_t i = 0; i < n && i < 4096; i++) {
+      if (out[i] < 0 || (uint32_t)out[i] >= kl_vocab_size(v)) abort();
+      if (kl_token_piece(v, out[i], piece, sizeof piece) > (1u << 30)) abort();
+      (void)kl_vocab_is_eog(v, out[i]);
+    }
+    int32_t few[2];
+    int64_t m = special ? kl_tokenize_special(v, text, len, true, few, 2)
+                        : kl_tokenize(v, text, len, special, few, 2);
+    if (m != n) abort();
+  }
+}
+
+/* The vocabulary the metadata describes, if any, on some texts. */
+static void vocab(const kl_gguf *g, const uint8_t *data, size_t size) {
+  char err[KL_ERR_SIZE];
+  kl_vocab *v = kl_vocab_load(g, err, sizeof err);
+  if (!v) {
+    if (!err[0]) abort();
+    return;
+  }
+  static const char *const texts[] = {
+    "", " ", "hello world", "Hello, World! caf\xc3\xa9 \xe4\xb8\xad\xe6\x96\x87",
+    "<s></s><|im_start|>user\n[INST]", "\xff\xfe\xc3\x28\xed\xa0\x80\xf4\x90\x80\x80 x",
+  };
+  for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) tokenize(v, texts[i], strlen(texts[i]));
+  size_t tail = size < 256 ? size : 256;
+  tokenize(v, (const char *)data + size - tail, tail);
+  kl_vocab_free(v);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -57,6 +99,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const kl_kv *kv = kl_gguf_kv(g, keys[i]);
     if (kv) walk_kv(kv);
   }
+  vocab(g, data, size);
   kl_gguf_free(g);
   return 0;
 }

@@ -393,6 +393,16 @@ static void ref_ln(const kl_model *m, double *x, int d, const char *w,
     x[i] = (x[i] - mean) / sqrt(var + 1e-12) * W(m, w, l)[i] + W(m, b, l)[i];
 }
 
+/* GELU as ggml's CPU kernel: tanh form on the input rounded to f16, the
+** result rounded to f16 (its table); 0 below -10, x above 10. */
+static double ref_gelu(double z) {
+  double h = (double)(_Float16)(float)z;
+  if (z <= -10) return 0;
+  if (z >= 10) return z;
+  h = 0.5 * h * (1 + tanh(0.7978845608028654 * (h + 0.044715 * h * h * h)));
+  return (double)(_Float16)(float)h;
+}
+
 /* The bert embedding of tok[0..n), in double (mean-pooled, normalized). */
 static void ref_bert(const kl_model *m, const spec *s, const int32_t *tok,
                      int n, double *emb) {
@@ -444,8 +454,7 @@ static void ref_bert(const kl_model *m, const spec *s, const int32_t *tok,
              "blk.%d.attn_output_norm.bias", l);
       mv(W(m, "blk.%d.ffn_up.weight", l), x + t * d, ff, d, h);
       for (int i = 0; i < ff; i++) {
-        double z = h[i] + W(m, "blk.%d.ffn_up.bias", l)[i];
-        h[i] = 0.5 * z * (1 + tanh(0.7978845608028654 * (z + 0.044715 * z * z * z)));
+        h[i] = ref_gelu(h[i] + W(m, "blk.%d.ffn_up.bias", l)[i]);
       }
       mv(W(m, "blk.%d.ffn_down.weight", l), h, d, ff, f2);
       for (int i = 0; i < d; i++)

@@ -516,8 +516,9 @@ static void check_level(const kp_kern *k) {
       float b = t ? r->dot_q6_K(w, xq, nb) : r->dot_q4_K(w, xq, nb);
       CHECK(fabsf(a - b) <= 1e-5f * (fabsf(b) + 1) * 100);
     }
-    size_t n = 1 + rnd() % (NB * 256);
+    size_t n = 1 + rnd() % (nb * 256);
     float a = k->dot_f32((const float *)x, x, n), b = r->dot_f32(x, x, n);
+    if (!(fabsf(a - b) <= 1e-5f * b + 1e-6f)) printf("  f32 n=%zu got %.9g want %.9g\n", n, a, b);
     CHECK(fabsf(a - b) <= 1e-5f * b + 1e-6f);
     uint16_t h[NB * 256];
     for (size_t i = 0; i < n; i++) h[i] = kl_f32_to_f16(frnd());

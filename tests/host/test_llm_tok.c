@@ -57,7 +57,7 @@ static char t_err[KL_ERR_SIZE];
 static const char *const spm_extra[NSPM_EXTRA] = {
   "\xe2\x96\x81", "\xe2\x96\x81h", "\xe2\x96\x81he", "ll", "llo", "\xe2\x96\x81hello",
   "\xe2\x96\x81w", "or", "ld", "orld", "\xe2\x96\x81world", "\xc3\xa9", "ab", "bc",
-  "<|user|>", "<|im_end|>", "\xe2\x96\x81\xe2\x96\x81", "\xe2\x96\x81" "a", "h", "e",
+  "<|user|>", "<|im_end|>", "\xe2\x96\x81\xe2\x96\x81", ("\xe2\x96\x81" "a"), "h", "e",
 };
 static const float spm_extra_score[NSPM_EXTRA] = {
   -10, -1, -2, -1.5f, -3, -4, -1, -2, -2.5f, -3, -5, -6, -1, -1, 0, 0, -7, -8, -9, -9,
@@ -191,6 +191,21 @@ static void test_spm_special(void) {
         same(3, X("\xe2\x96\x81h"), X("<|user|>"), X("\xe2\x96\x81h")));
   CHECK_STR(detok(v, 0), " h<|user|> h");
   CHECK(tk(v, "<|user|>", true) == 2 && same(2, 1, X("<|user|>")));
+  CHECK(tk(v, "<|user|><|user|>h<|user|>", false) == 4 &&
+        same(4, X("<|user|>"), X("<|user|>"), X("\xe2\x96\x81h"), X("<|user|>")));
+  /* many of them: linear, not a fragment list shifted per hit */
+  size_t reps = 50000, n = reps * 8;
+  char *many = malloc(n + 1);
+  for (size_t i = 0; i < reps; i++) memcpy(many + 8 * i, "<|user|>", 8);
+  struct timespec a, b;
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  t_n = kl_tokenize(v, many, n, false, t_tok, KU_COUNT(t_tok));
+  clock_gettime(CLOCK_MONOTONIC, &b);
+  free(many);
+  double ms = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+  printf("# %zu user-defined tokens in %.1f ms\n", reps, ms);
+  CHECK_INT(t_n, (int64_t)reps);
+  CHECK(t_tok[reps - 1] == X("<|user|>") && ms < 2000);
   CHECK(tk(v, "</s>", false) == 5 && t_tok[1] == SPM_BYTE0 + '<' && t_tok[4] == SPM_BYTE0 + '>');
   /* pieces: control and unknown tokens give nothing */
   char buf[16];
@@ -314,8 +329,8 @@ static void test_vocab_errors(void) {
 #define NWPM 17
 static const char *const wpm_toks[NWPM] = {
   "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "\xe2\x96\x81hello", "\xe2\x96\x81world",
-  "s", "\xe2\x96\x81,", "\xe2\x96\x81!", "ing", "\xe2\x96\x81" "cafe", "\xe2\x96\x81\xe4\xb8\xad",
-  "\xe2\x96\x81$", "\xe2\x96\x81" "a", "\xe2\x96\x81" "b", "\xe2\x96\x81" "hell",
+  "s", "\xe2\x96\x81,", "\xe2\x96\x81!", "ing", ("\xe2\x96\x81" "cafe"), "\xe2\x96\x81\xe4\xb8\xad",
+  "\xe2\x96\x81$", ("\xe2\x96\x81" "a"), ("\xe2\x96\x81" "b"), ("\xe2\x96\x81" "hell"),
 };
 
 static int32_t W(const char *s) {
@@ -372,6 +387,268 @@ static void test_wpm(void) {
   free(w.b);
 }
 
+
+/* parse_special: control and user-defined texts become their tokens. */
+static void test_spm_parse_special(void) {
+  gw w;
+  kl_gguf *g = spm_file(&w, NULL);
+  kl_vocab *v = g ? kl_vocab_load(g, t_err, sizeof t_err) : NULL;
+  CHECK(v);
+  const char *s = "</s><s>h<|im_end|>";
+  t_n = kl_tokenize_special(v, s, strlen(s), true, t_tok, KU_COUNT(t_tok));
+  CHECK(same(5, 1, 2, 1, X("\xe2\x96\x81h"), X("<|im_end|>")));
+  t_n = kl_tokenize(v, s, strlen(s), true, t_tok, KU_COUNT(t_tok));
+  CHECK(t_n > 5 && t_tok[1] == X("\xe2\x96\x81") && t_tok[2] == SPM_BYTE0 + '<');
+  kl_vocab_free(v);
+  kl_gguf_free(g);
+  free(w.b);
+}
+
+/* ---- sampling ---------------------------------------------------------- */
+
+static kl_infer_params params(float temp, uint32_t k, float top_p, float pen, uint32_t last_n) {
+  kl_infer_params p = KL_PARAMS_DEFAULT;
+  p.temperature = temp;
+  p.top_k = k;
+  p.top_p = top_p;
+  p.repeat_penalty = pen;
+  p.repeat_last_n = last_n;
+  return p;
+}
+
+static void test_sample_greedy(void) {
+  float l[6] = { 1, 5, 3, 5, -2, 0 };
+  kl_infer_params p = params(0, 40, 0.9f, 1.0f, 64);
+  uint64_t rng = 1;
+  CHECK_INT(kl_sample(&p, l, 6, NULL, 0, &rng), 1);      /* lowest id on a tie */
+  p.temperature = -1;
+  float l2[3] = { NAN, 0.5f, 0.25f };
+  CHECK_INT(kl_sample(&p, l2, 3, NULL, 0, &rng), 1);
+  /* top-k 1 is greedy whatever the temperature and seed */
+  for (uint64_t seed = 0; seed < 200; seed++) {
+    float l3[6] = { 1, 5, 3, 4.9f, -2, 0 };
+    kl_infer_params q = params(1.5f, 1, 1.0f, 1.0f, 64);
+    rng = seed;
+    CHECK_INT(kl_sample(&q, l3, 6, NULL, 0, &rng), 1);
+  }
+}
+
+/* The penalty: once per distinct token of the window, by sign. */
+static void test_sample_penalty(void) {
+  kl_infer_params p = params(0, 0, 1.0f, 2.0f, 3);
+  uint64_t rng = 7;
+  float l[4] = { 3, 4, -1, 2.5f };
+  int32_t recent[5] = { 1, 0, 1, 1, 2 };   /* window: 1, 1, 2 */
+  CHECK_INT(kl_sample(&p, l, 4, recent, 5, &rng), 0);
+  CHECK(l[1] == 2.0f && l[2] == -2.0f && l[0] == 3 && l[3] == 2.5f);
+  float m[4] = { 3, 4, -1, 2.5f };
+  p.repeat_penalty = 1.0f;                  /* off */
+  CHECK_INT(kl_sample(&p, m, 4, recent, 5, &rng), 1);
+  CHECK(m[1] == 4);
+  /* a vocabulary past the stack bitmap deduplicates too */
+  uint32_t big = 300000;
+  float *b = calloc(big, sizeof *b);
+  b[big - 1] = 8;
+  int32_t r2[2] = { (int32_t)big - 1, (int32_t)big - 1 };
+  p = params(0, 0, 1.0f, 2.0f, 64);
+  CHECK_INT(kl_sample(&p, b, big, r2, 2, &rng), big - 1);
+  CHECK(b[big - 1] == 4);
+  free(b);
+}
+
+/* Draws over many seeds: top-k and top-p keep what they should; the
+** frequencies follow softmax(logits / temperature). */
+static void test_sample_dist(void) {
+  int counts[5] = { 0 };
+  const float base[5] = { 0, logf(3), -1, -30, logf(3) };
+  for (uint64_t s = 0; s < 20000; s++) {
+    float l[5];
+    memcpy(l, base, sizeof l);
+    kl_infer_params p = params(1.0f, 0, 1.0f, 1.0f, 64);
+    uint64_t rng = s * 7919 + 1;
+    int32_t t = kl_sample(&p, l, 5, NULL, 0, &rng);
+    CHECK(t >= 0 && t < 5);
+    counts[t]++;
+  }
+  double z = 1 + 3 + expf(-1) + 3;
+  CHECK(fabs(counts[1] / 20000.0 - 3 / z) < 0.02);
+  CHECK(fabs(counts[0] / 20000.0 - 1 / z) < 0.02);
+  /* top-k 2 keeps the two highest (ids 1 and 4, tied) */
+  memset(counts, 0, sizeof counts);
+  for (uint64_t s = 0; s < 2000; s++) {
+    float l[5];
+    memcpy(l, base, sizeof l);
+    kl_infer_params p = params(1.0f, 2, 1.0f, 1.0f, 64);
+    uint64_t rng = s;
+    counts[kl_sample(&p, l, 5, NULL, 0, &rng)]++;
+  }
+  CHECK(counts[0] == 0 && counts[2] == 0 && counts[1] > 800 && counts[4] > 800);
+  /* the radix path (top-k past 256) on a large vocabulary keeps k */
+  {
+    enum { N = 5000 };
+    static float big[N];
+    int hits[N] = { 0 };
+    for (uint64_t s = 0; s < 400; s++) {
+      for (int i = 0; i < N; i++) big[i] = (float)(i % 1000);   /* 5 of each */
+      kl_infer_params p = params(100.0f, 300, 1.0f, 1.0f, 64);
+      uint64_t rng = s;
+      hits[kl_sample(&p, big, N, NULL, 0, &rng)]++;
+    }
+    /* the 300 best: 60 values x 5 ids, 940..999 */
+    for (int i = 0; i < N; i++) CHECK(!hits[i] || i % 1000 >= 940);
+    for (int i = 0; i < N; i++) big[i] = (float)(i % 1000);
+    kl_infer_params p = params(1.0f, 298, 1.0f, 1.0f, 64);
+    uint64_t rng = 5;
+    (void)kl_sample(&p, big, N, NULL, 0, &rng);
+    int kept = 0;
+    for (int i = 0; i < N; i++) kept += big[i] != -INFINITY;
+    CHECK_INT(kept, 298);
+    /* 295 of values 941..999, then 3 of the five 940s: the lowest ids */
+    CHECK(big[940] == 940 && big[2940] == 940 && big[3940] == -INFINITY && big[4940] == -INFINITY);
+    CHECK(big[939] == -INFINITY && big[4999] == 999);
+  }
+  /* top-k 1 on a tie keeps the lower id */
+  float tie[5];
+  memcpy(tie, base, sizeof tie);
+  kl_infer_params p1 = params(1.0f, 1, 1.0f, 1.0f, 64);
+  uint64_t r1 = 3;
+  CHECK_INT(kl_sample(&p1, tie, 5, NULL, 0, &r1), 1);
+  /* top-p: probabilities 3/7.37 each for ids 1, 4 (0.81 together), then
+  ** 1/7.37 for id 0: p = 0.8 keeps ids 1 and 4, p = 0.85 adds id 0 */
+  memset(counts, 0, sizeof counts);
+  for (uint64_t s = 0; s < 3000; s++) {
+    float l[5];
+    memcpy(l, base, sizeof l);
+    kl_infer_params p = params(1.0f, 0, 0.8f, 1.0f, 64);
+    uint64_t rng = s;
+    counts[kl_sample(&p, l, 5, NULL, 0, &rng)]++;
+  }
+  CHECK(counts[0] == 0 && counts[2] == 0 && counts[3] == 0);
+  memset(counts, 0, sizeof counts);
+  for (uint64_t s = 0; s < 3000; s++) {
+    float l[5];
+    memcpy(l, base, sizeof l);
+    kl_infer_params p = params(1.0f, 0, 0.85f, 1.0f, 64);
+    uint64_t rng = s;
+    counts[kl_sample(&p, l, 5, NULL, 0, &rng)]++;
+  }
+  CHECK(counts[0] > 200 && counts[2] == 0 && counts[3] == 0);
+  /* top-p 0: the single most likely token */
+  float l0[5];
+  memcpy(l0, base, sizeof l0);
+  kl_infer_params p0 = params(1.0f, 0, 0.0f, 1.0f, 64);
+  CHECK_INT(kl_sample(&p0, l0, 5, NULL, 0, &r1), 1);
+}
+
+/* The same seed gives the same tokens; another seed, others. */
+static void test_sample_seed(void) {
+  enum { N = 32000 };
+  static float base[N], l[N];
+  uint64_t x = 12345;
+  for (int i = 0; i < N; i++) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    base[i] = (float)((x >> 40) % 1000) / 100.0f;
+  }
+  int32_t a[50], b[50], c[50];
+  kl_infer_params p = params(0.8f, 40, 0.9f, 1.1f, 64);
+  uint64_t ra = 99, rb = 99, rc = 100;
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (int i = 0; i < 50; i++) {
+    memcpy(l, base, sizeof l);
+    a[i] = kl_sample(&p, l, N, a, (size_t)i, &ra);
+  }
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  for (int i = 0; i < 50; i++) {
+    memcpy(l, base, sizeof l);
+    b[i] = kl_sample(&p, l, N, b, (size_t)i, &rb);
+    memcpy(l, base, sizeof l);
+    c[i] = kl_sample(&p, l, N, c, (size_t)i, &rc);
+  }
+  CHECK(!memcmp(a, b, sizeof a));
+  CHECK(memcmp(a, c, sizeof a) != 0);
+  double us = ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) / 50 / 1e3;
+  printf("# kl_sample over 32000 logits (top-k 40, top-p 0.9, penalty): %.0f us per call\n", us);
+  /* every draw is among the 40 highest logits */
+  for (int i = 0; i < 50; i++) {
+    int higher = 0;
+    for (int j = 0; j < N; j++) higher += base[j] > base[a[i]] * 1.1f + 0.001f;
+    CHECK(higher < 40);
+  }
+}
+
+/* ---- chat prompts ------------------------------------------------------ */
+
+static const char *chat(const char *tmpl, const kl_chat_msg *m, size_t n) {
+  static char buf[2048];
+  size_t len = 0;
+  char *p = kl_chat_apply(tmpl, tmpl ? strlen(tmpl) : 0, m, n, &len, t_err, sizeof t_err);
+  if (!p) return t_err;
+  snprintf(buf, sizeof buf, "%s", p);
+  if (strlen(p) != len) snprintf(buf, sizeof buf, "(length %zu for %zu bytes)", len, strlen(p));
+  ku_free(p);
+  return buf;
+}
+
+#define MSG(r, c) { r, c, sizeof c - 1 }
+
+/* A test-only model: kl_chat_prompt needs only its GGUF (model.c's
+** kl_model_gguf is not linked into this test). */
+struct kl_model { kl_gguf *g; };
+const kl_gguf *kl_model_gguf(const kl_model *m) { return m->g; }
+
+/* kl_chat_prompt reads tokenizer.chat_template (chatml without one). */
+static void test_chat_model(void) {
+  gw w;
+  kl_gguf *g = spm_file(&w, NULL);
+  CHECK(g);
+  kl_model m = { g };
+  kl_chat_msg msg[1] = { MSG("user", "Hi") };
+  size_t len = 0;
+  char *p = kl_chat_prompt(&m, msg, 1, &len, t_err, sizeof t_err);
+  CHECK_STR(p, "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+  ku_free(p);
+  kl_gguf_free(g);
+  free(w.b);
+  w_begin(&w);
+  w_str(&w, "tokenizer.chat_template", "{% if messages[0]['role'] == 'system' %}<<SYS>>{% endif %}[INST]");
+  w_end(&w);
+  m.g = kl_gguf_parse(w.b, w.n, t_err, sizeof t_err);
+  CHECK(m.g);
+  p = kl_chat_prompt(&m, msg, 1, &len, t_err, sizeof t_err);
+  CHECK_STR(p, "[INST] Hi [/INST]");
+  CHECK_INT(len, 17);
+  ku_free(p);
+  kl_gguf_free(m.g);
+  free(w.b);
+}
+
+static void test_chat(void) {
+  kl_chat_msg m[4] = { MSG("system", "Be brief."), MSG("user", "Hi"), MSG("assistant", " Hello "), MSG("user", "Again") };
+  CHECK_STR(chat(NULL, m, 2), "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+  CHECK_STR(chat("{% for m in messages %}<|im_start|>{{ m.role }}{% endfor %}", m + 1, 1),
+            "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+  const char *llama2 = "{% if messages[0]['role'] == 'system' %}{% set system_message = '<<SYS>>\\n' + messages[0]['content'] | trim + '\\n<</SYS>>\\n\\n' %}{% endif %}{{ bos_token + '[INST] ' }}";
+  CHECK_STR(chat(llama2, m, 4), "[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\nHi [/INST] Hello </s><s>[INST] Again [/INST]");
+  CHECK_STR(chat("[INST] <<SYS>>", m, 4), "[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\nHi [/INST] Hello </s>[INST] Again [/INST]");
+  CHECK_STR(chat("llama2", m, 2), "[INST] Be brief.\nHi [/INST]");
+  CHECK_STR(chat("{{ bos_token + '[INST] ' + content.strip() }} <<SYS>>", m, 3),
+            "[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\nHi [/INST]Hello</s>");
+  CHECK_STR(chat("{{ '<|user|>\\n' + message['content'] + '<|end|>' }}<|assistant|>", m + 1, 1), "<|user|>\nHi<|end|>\n<|assistant|>\n");
+  CHECK_STR(chat("<|user|>{{ eos_token }}<|endoftext|>", m + 1, 1), "<|user|>\nHi<|endoftext|>\n<|assistant|>\n");
+  CHECK_STR(chat("<start_of_turn>", m, 3), "<start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n<start_of_turn>model\nHello<end_of_turn>\n<start_of_turn>model\n");
+  CHECK_STR(chat("<|start_header_id|>{{ x }}<|end_header_id|>", m + 1, 2),
+            "<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\nHello<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n");
+  CHECK_STR(chat("mistral-v7", m, 3), "[SYSTEM_PROMPT] Be brief.[/SYSTEM_PROMPT][INST] Hi[/INST]  Hello </s>");
+  CHECK_STR(chat("{{ ' [INST] ' + system_message }} [INST]", m, 4), " [INST] Be brief.\n\nHi [/INST]  Hello </s> [INST] Again [/INST]");
+  CHECK_STR(chat("mistral-v3", m + 1, 3), "[INST] Hi[/INST] Hello</s>[INST] Again[/INST]");
+  CHECK_CONTAINS(chat("{{ 'GPT4 Correct ' }}", m, 1), "not one krait applies");
+  CHECK_CONTAINS(chat("{{ something else }}", m, 1), "'{{ something else }}'");
+  kl_chat_msg bad[1] = { MSG("tool", "x") };
+  CHECK_STR(chat(NULL, bad, 1), "message 0 has role 'tool' (system, user or assistant)");
+  CHECK_STR(chat(NULL, m, 0), "a chat needs at least one message");
+}
+
 int main(void) {
   RUN(test_spm_merges);
   RUN(test_spm_special);
@@ -379,5 +656,12 @@ int main(void) {
   RUN(test_spm_long);
   RUN(test_vocab_errors);
   RUN(test_wpm);
+  RUN(test_spm_parse_special);
+  RUN(test_sample_greedy);
+  RUN(test_sample_penalty);
+  RUN(test_sample_dist);
+  RUN(test_sample_seed);
+  RUN(test_chat);
+  RUN(test_chat_model);
   return t_summary();
 }

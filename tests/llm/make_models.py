@@ -60,16 +60,19 @@ LLAMA2_TEMPLATE = (
 
 # ---- vocabularies ----------------------------------------------------------
 
-def spm_vocab(n_pieces):
+def spm_vocab(n_pieces, n_vocab=None):
     """A SentencePiece-style (BPE) vocabulary: <unk>, <s>, </s>, the 256
     byte tokens, then the corpus' characters and n_pieces merges learned
-    from it, scored -rank; returns (tokens, scores, types)."""
+    from it (enough for n_vocab tokens in all, when given), scored -rank;
+    returns (tokens, scores, types)."""
     words = {}
     for w in CORPUS.split():
         w = "\u2581" + w
         words[w] = words.get(w, 0) + 1
     seqs = {w: list(w) for w in words}
     chars = sorted({c for w in words for c in w})
+    if n_vocab:
+        n_pieces = n_vocab - 259 - len(chars)
     merges = []
     known = set(chars)
     while len(merges) < n_pieces:
@@ -168,10 +171,16 @@ class Model:
         t = self.wtype if wtype is None else wtype
 
         def produce():
+            # quantized in slices of rows, so a large tensor's temporaries
+            # stay small next to the tensor itself
             x = weight(name, rows, cols, std)
-            if self.twin:
-                return gw.roundtrip(x, t).tobytes()
-            return gw.quantize(x, t)
+            step = max(1, (1 << 22) // cols)
+            parts = []
+            for r in range(0, rows, step):
+                xs = x[r:r + step]
+                parts.append(gw.roundtrip(xs, t).tobytes() if self.twin
+                             else gw.quantize(xs, t))
+            return b"".join(parts)
         self.w.add_tensor(name, [cols, rows], gw.T_F32 if self.twin else t, produce)
 
     def tensor1(self, name, n, mean=1.0):
@@ -205,12 +214,12 @@ def test_keys(w):
 
 def llama(path, wtype, twin=False, n_embd=128, n_layer=2, n_head=4,
           n_head_kv=2, n_ff=None, n_pieces=350, n_ctx=256, tied=False,
-          out_type=None, name="krait-test-llama"):
+          out_type=None, name="krait-test-llama", n_vocab=None):
     """A llama-architecture model (see the module comment)."""
     n_ff = n_ff or 2 * n_embd + (n_embd // 2)
     n_ff = (n_ff + 255) // 256 * 256 if n_embd % 256 == 0 else n_ff
     head = n_embd // n_head
-    tokens, scores, types = spm_vocab(n_pieces)
+    tokens, scores, types = spm_vocab(n_pieces, n_vocab)
     n_vocab = len(tokens)
     m = Model(path, wtype, twin)
     w = m.w
@@ -238,7 +247,9 @@ def llama(path, wtype, twin=False, n_embd=128, n_layer=2, n_head=4,
     w.add_bool("tokenizer.ggml.add_eos_token", False)
     w.add_str("tokenizer.chat_template", LLAMA2_TEMPLATE)
     test_keys(w)
-    m.tensor2("token_embd.weight", n_vocab, n_embd, 1.0)
+    # tied: the embedding is the output matrix too, scaled as one
+    m.tensor2("token_embd.weight", n_vocab, n_embd,
+              3.0 / np.sqrt(n_embd) if tied else 1.0)
     m.tensor1("output_norm.weight", n_embd)
     if not tied:
         m.tensor2("output.weight", n_vocab, n_embd, 3.0 / np.sqrt(n_embd), out_type)
@@ -317,7 +328,8 @@ K_TYPES = {"q4_k", "q6_k"}
 
 
 def test_models(out):
-    """Every test model into out; returns the list models.json holds."""
+    """Every test model into out; returns the list models.json holds
+    (each model's file named relative to the directory)."""
     listing = []
     for arch in ("llama", "bert"):
         for tname in TYPES:
@@ -334,7 +346,7 @@ def test_models(out):
                 name = "%s-%s%s" % (arch, tname, "-twin" if twin else "")
                 path = os.path.join(out, name + ".gguf")
                 info = fn(path, t, twin=twin, **kw)
-                info.update(name=name, path=path, type=tname, twin=twin,
+                info.update(name=name, file=name + ".gguf", type=tname, twin=twin,
                             twin_of=("%s-%s" % (arch, tname)) if twin else None)
                 listing.append(info)
     with open(os.path.join(out, "models.json"), "w") as f:
@@ -353,9 +365,8 @@ def bench_model(out, params, tname):
     n_layer = max(1, round((params - fixed) / per_layer))
     t = gw.TYPE_BY_NAME[tname.upper()]
     path = os.path.join(out, "llama-%dm-%s.gguf" % (round(params / 1e6), tname))
-    n_pieces = n_vocab - 259 - 120
     info = llama(path, t, n_embd=n_embd, n_layer=n_layer, n_head=n_head,
-                 n_head_kv=n_head_kv, n_ff=n_ff, n_pieces=n_pieces,
+                 n_head_kv=n_head_kv, n_ff=n_ff, n_vocab=n_vocab,
                  n_ctx=2048, out_type=gw.T_Q6_K if t == gw.T_Q4_K else None,
                  name="krait-bench-llama")
     total = fixed + n_layer * per_layer
@@ -385,7 +396,7 @@ def main():
         bench_model(a.out, p, a.type)
     else:
         for m in test_models(a.out):
-            print(m["path"])
+            print(os.path.join(a.out, m["file"]))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@
 # embeddings), manifest errors at their line, a damaged model file failing
 # the boot naming it, a burst past max_concurrent + max_queued answered 503
 # (spin and WSGI) with the server serving after, timeout_ms cutting a long
-# generation or prompt (504), SIGHUP reload, krait build's artifact carrying
+# generation or prompt (504), SIGHUP reload (a damaged model file refused,
+# a replaced one reopened), krait build's artifact carrying
 # ai_models, and krait python --llm-model. Ends with "N passed, N failed".
 # Needs build/krait and `make python`. Does not own the engine (src/llm) or
 # the binding (src/app/llm.c).
@@ -331,7 +332,26 @@ for _ in $(seq 100); do grep -q "reloaded in" "$D/server.log" && break; sleep 0.
 grep -q "reloaded in" "$D/server.log" && ok "SIGHUP reloads the LLM apps" || bad "reload" "$(tail -3 "$D/server.log")"
 curl -s "$U/greedy/gen" >"$T/greedy2.json"
 cmp -s "$T/greedy.json" "$T/greedy2.json" && ok "the same text after the reload" || bad "after reload" "$(head -c 200 "$T/greedy2.json")"
+# A model file damaged before a reload: the reload fails naming it, the
+# running version (its mapping of the old file) keeps serving; a new file
+# at the path is opened by the next reload (a failed open is not cached).
+mv "$D/models/chat.gguf" "$D/models/chat.old"
+head -c 5000 "$D/models/chat.old" >"$D/models/chat.gguf"
+kill -HUP "$SERVER"
+for _ in $(seq 100); do grep -q "the reload failed" "$D/server.log" && break; sleep 0.1; done
+grep -q "models/chat.gguf" "$D/server.log" && grep -q "the reload failed" "$D/server.log" \
+  && ok "a damaged model at reload: the reload fails naming the file" || bad "damaged reload" "$(tail -3 "$D/server.log")"
+curl -s "$U/greedy/gen" >"$T/greedy3.json"
+cmp -s "$T/greedy.json" "$T/greedy3.json" && ok "the old version serves on" || bad "old version" "$(head -c 200 "$T/greedy3.json")"
+cp "$D/models/slow.gguf" "$D/models/chat.gguf"
+n=$(grep -c "reloaded in" "$D/server.log")
+kill -HUP "$SERVER"
+for _ in $(seq 150); do [ "$(grep -c "reloaded in" "$D/server.log")" -gt "$n" ] && break; sleep 0.1; done
+"$K" llm generate "$D/models/slow.gguf" "$PROMPT" --temperature 0 --max-tokens 1024 --json >"$T/cli2.json"
+same=$(curl -s "$U/greedy/gen" | $PY -c 'import json,sys; a=json.load(sys.stdin); b=json.load(open(sys.argv[1])); print(a["text"] == b["text"])' "$T/cli2.json")
+check "a new file at the model's path is opened by the next reload" "$same" "True"
 kill "$SERVER"; wait "$SERVER" 2>/dev/null
+mv "$D/models/chat.old" "$D/models/chat.gguf"
 
 # Manifest errors, at their line.
 M=$T/bad
