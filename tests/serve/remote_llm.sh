@@ -5,7 +5,8 @@
 # curl checks the endpoints with good and bad requests (OpenAI's error
 # shapes, 401 without the token, /healthz open); host B's Spin app calls
 # spin_sdk.llm on [llm.models.x] url = A's /v1 and on the same file
-# locally: greedy text, usage and embeddings must be equal. Then B against
+# locally: greedy text, usage and embeddings must be equal; a busy engine
+# (host C, max_queued = 0) answers 503 with Retry-After. Then B against
 # tests/llm/fake_openai.py: error mapping (400, 429, 500, garbage, a huge
 # body, a server slower than the app's deadline) and the API key variable
 # in the Authorization header, over HTTP and HTTPS (a test CA made with the
@@ -130,6 +131,31 @@ contains embed-dims "$(err "$(post /embeddings '{"model":"emb","input":"x","dime
 contains get-completions "$(curl -s -w ' %{http_code}' -H "$AUTH" "$V/completions")" ' 405'
 contains unknown-endpoint "$(curl -s -w ' %{http_code}' -H "$AUTH" "$V/nope" | tr -d '\n')" '"code":"unknown_url"}} 404'
 kill -0 "$SERVER" 2>/dev/null && ok a-alive || bad a-alive "host A died"
+
+# A busy engine (one generation at a time, none waiting): 503 + Retry-After.
+C=$T/c
+mkdir -p "$C"
+cp -r "$A/app" "$C/app"
+sed 's/^threads = 1$/threads = 1\nmax_concurrent = 1\nmax_queued = 0/; /^\[variables\]/,/^$/d' "$A/krait.toml" >"$C/krait.toml"
+CPORT=$(free_port) CADMIN=$(free_port)
+if start "$C" "$CPORT" "$CADMIN" --llm-api; then
+  curls=""
+  for i in $(seq 12); do
+    curl -s -o "$C/out.$i" -D "$C/head.$i" -w '%{http_code}\n' "http://127.0.0.1:$CADMIN/v1/completions" \
+      -d '{"model":"tiny","prompt":"The quick","max_tokens":250,"temperature":0}' >"$C/status.$i" &
+    curls="$curls $!"
+  done
+  wait $curls
+  codes=$(cat "$C"/status.* | sort | uniq -c | awk '{printf "%s:%s ", $2, $1}')
+  case $codes in *503:*) ok "busy-503 ($codes)" ;; *) bad busy-503 "$codes" ;; esac
+  case $(cat "$C"/status.* | sort -u | tr '\n' ' ') in "200 503 "|"503 ") ok busy-only-200-503 ;; *) bad busy-only-200-503 "$codes" ;; esac
+  b=$(grep -l 503 "$C"/status.* | head -n 1)
+  b=${b##*.}
+  contains busy-retry-after "$(cat "$C/head.$b")" "Retry-After: 1"
+  contains busy-error-code "$(cat "$C/out.$b")" '"code":"busy"'
+else
+  bad busy-server "host C did not start"
+fi
 
 # ---- host B: the app calls A (and the fake server) through spin_sdk.llm ----------
 B=$T/b
