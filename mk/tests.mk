@@ -125,16 +125,16 @@
 #                       npm ci into tests/llm/node_modules) on every model
 #                       tests/llm/make_models.py writes into build/llm-models/:
 #                       tokens, text, greedy tokens, probabilities, embeddings
-#   llm-tok             one item per op: krait's tokenizers (tests/llm/
-#                       tokdump.c) against llama.cpp's on one llama and one
-#                       bert model of build/llm-models/: tokens of fixed and
-#                       seeded random texts, both add_special and
-#                       parse_special modes, SentencePiece detokenized text
 #   llm                 one comparison of krait's LLM engine (`krait llm`)
 #                       with both references, numpy and llama.cpp, on every
 #                       generated model and type (tests/llm/run.sh): tokens,
 #                       greedy tokens, probabilities, logits, embeddings,
 #                       quantized models against their F32 twins
+#   llm-tok             one item per op: krait's tokenizers (tests/llm/
+#                       tokdump.c) against llama.cpp's on one llama and one
+#                       bert model of build/llm-models/: tokens of fixed and
+#                       seeded random texts, both add_special and
+#                       parse_special modes, SentencePiece detokenized text
 #   install             one check of `make install` into a temporary
 #                       prefix, used with the source tree hidden
 #                       (tests/install/run.sh: krait python, new, build,
@@ -146,12 +146,12 @@ include mk/vars.inc
 
 TIERS ?= build unit spec-guard spec-explicit spec-aot-guard spec-aot-explicit wast-own wasi wasi-full guest guest-aot limits limits-aot aot aot-battery wasi-full-aot \
          switch asan-unit asan-spec-guard asan-spec-explicit \
-         fuzz fuzz-guard fuzz-toml fuzz-http fuzz-bundle fuzz-snapshot fuzz-conn fuzz-imports fuzz-aot fuzz-aot-sample fuzz-net fuzz-redis fuzz-pg fuzz-gguf fuzz-llm fuzz-remote diff python python-interp cpython host asan-host serve cluster web llm-ref llm-tok llm install
+         fuzz fuzz-guard fuzz-toml fuzz-http fuzz-bundle fuzz-snapshot fuzz-conn fuzz-imports fuzz-aot fuzz-aot-sample fuzz-net fuzz-redis fuzz-pg fuzz-gguf fuzz-llm fuzz-remote diff python python-interp cpython host asan-host serve cluster web llm-ref llm llm-tok install
 # Fuzz time inside `make test`: FUZZ_SECONDS when given, 60 s in CI
 # (CI=true), else 15 s. `make fuzz` alone always defaults to 60 s.
 TEST_FUZZ_SECONDS = $(if $(filter command line environment,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),$(if $(filter true,$(CI)),60,15))
 
-.PHONY: test test-full test-llm-ref test-llm-tok test-llm test-serve test-cluster test-outbound test-llm-serve test-http-out test-web test-install test-host test-asan-host test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-fuzz-conn test-fuzz-imports test-fuzz-aot test-fuzz-aot-sample test-fuzz-net test-fuzz-redis test-diff test-python test-python-interp test-cpython test-cpython-interp test-serve-interp test-cpython-full test-build test-unit test-spec-guard test-spec-explicit test-spec-aot-guard test-spec-aot-explicit test-fuzz-pg test-fuzz-gguf test-fuzz-llm test-remote-llm test-fuzz-remote \
+.PHONY: test test-full test-llm-ref test-llm test-llm-tok test-serve test-cluster test-outbound test-llm-serve test-http-out test-web test-install test-host test-asan-host test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-fuzz-conn test-fuzz-imports test-fuzz-aot test-fuzz-aot-sample test-fuzz-net test-fuzz-redis test-diff test-python test-python-interp test-cpython test-cpython-interp test-serve-interp test-cpython-full test-build test-unit test-spec-guard test-spec-explicit test-spec-aot-guard test-spec-aot-explicit test-fuzz-pg test-fuzz-gguf test-fuzz-llm test-remote-llm test-fuzz-remote \
         test-wasi test-wasi-full test-guest test-guest-aot test-limits test-limits-aot test-aot test-aot-battery test-wasi-full-aot test-python-aot test-asan-unit test-asan-spec-guard \
         test-asan-spec-explicit test-fuzz test-fuzz-guard test-bins asan-test-bins
 
@@ -234,6 +234,8 @@ test-install: all
 test-llm-ref:
 	$(call kt_tier,llm-ref,sh tests/llm/check_refs.sh)
 
+test-llm: all
+	$(call kt_tier,llm,sh tests/llm/run.sh build/krait)
 # krait's tokenizers against llama.cpp's on the generated models: one item
 # per tokenize/detokenize op (tests/llm/check_tok.sh).
 $(TB)/llm/tokdump: tests/llm/tokdump.c build/libkrait.a build/libkrait-host.a
@@ -242,9 +244,6 @@ $(TB)/llm/tokdump: tests/llm/tokdump.c build/libkrait.a build/libkrait-host.a
 
 test-llm-tok: all $(TB)/llm/tokdump
 	$(call kt_tier,llm-tok,sh tests/llm/check_tok.sh)
-
-test-llm: all
-	$(call kt_tier,llm,sh tests/llm/run.sh build/krait)
 
 # The browser tests: build/web in Debian's Chromium via playwright-core.
 test-web: all

@@ -10,6 +10,15 @@
 
 /* ---- GGUF (gguf.c) ---------------------------------------------------- */
 
+/* The most metadata keys and tensors a GGUF file may declare (llama.cpp's
+** files have hundreds of keys and a few thousand tensors). */
+#define KL_GGUF_MAX_KV 65536
+#define KL_GGUF_MAX_TENSORS 1000000
+
+/* SipHash-1-3 of [s, s+n) under a random per-process key (hash.c): the
+** hash of every table keyed by file contents (GGUF names, token texts). */
+uint64_t kl_hash(const char *s, size_t n);
+
 /* GGUF metadata value types (the file format's numbering). */
 enum {
   KL_G_U8 = 0, KL_G_I8 = 1, KL_G_U16 = 2, KL_G_I16 = 3, KL_G_U32 = 4,
@@ -132,6 +141,17 @@ int64_t kl_tokenize(const kl_vocab *v, const char *text, size_t len,
 ** (how llama.cpp tokenizes a chat prompt: "<|im_start|>", "</s>"...). */
 int64_t kl_tokenize_special(const kl_vocab *v, const char *text, size_t len,
                             bool add_special, int32_t *out, size_t cap);
+/* kl_tokenize (parse_special = false) into a new ku_malloc'ed array (*n
+** tokens; the text tokenized once), checking deadline_ns (0: none) as it
+** goes: KL_OK, KL_E_TIMEOUT, KL_E_INPUT or KL_E_NOMEM with err set. */
+int kl_tokenize_list(const kl_vocab *v, const char *text, size_t len, bool add_special,
+                     uint64_t deadline_ns, int32_t **out, size_t *n, char *err, size_t cap);
+/* Whether [text, text+len) can fit n_ctx tokens, checked before tokenizing
+** it: KL_OK, or KL_E_INPUT with err naming the numbers when it surely
+** cannot (SentencePiece: more than n_ctx times the longest token's bytes;
+** WordPiece: more words than n_ctx). */
+int kl_vocab_fits(const kl_vocab *v, const char *text, size_t len, uint32_t n_ctx,
+                  char *err, size_t cap);
 /* The bytes tok stands for in generated text (byte-fallback tokens give
 ** their byte; "▁" becomes a space); at most cap written, length returned. */
 size_t kl_token_piece(const kl_vocab *v, int32_t tok, char *out, size_t cap);
