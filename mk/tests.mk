@@ -236,6 +236,7 @@ test-llm-ref:
 
 test-llm: all
 	$(call kt_tier,llm,sh tests/llm/run.sh build/krait)
+
 # krait's tokenizers against llama.cpp's on the generated models: one item
 # per tokenize/detokenize op (tests/llm/check_tok.sh).
 $(TB)/llm/tokdump: tests/llm/tokdump.c build/libkrait.a build/libkrait-host.a
