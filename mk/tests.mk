@@ -63,6 +63,12 @@
 #   fuzz-model          one item: GGUF files as models (tests/fuzz/
 #                       fuzz_model.c: kl_model_from_gguf's checks, then two
 #                       tokens through the decoder or encoder) found nothing
+#   fuzz-llm            one item: the llm binding's requests
+#                       (tests/fuzz/fuzz_llm.c: llm.infer, llm.chat,
+#                       llm.embed payloads) found nothing
+#   fuzz-remote         one item: what the remote LLM backend reads from a
+#                       server (tests/fuzz/fuzz_remote.c: HTTP replies whole
+#                       and split, OpenAI JSON bodies) found nothing
 #   diff                one csmith program at one -O level, krait's
 #                       interpreter (both bounds modes) and AOT tier
 #                       against Node's WASI (tests/diff/)
@@ -101,6 +107,16 @@
 #   outbound            tests/serve/outbound.sh alone (the net.* operations
 #                       from krait python and serve against real loopback
 #                       servers; also part of serve, so not in TIERS)
+#   llm-serve           tests/serve/llm.sh alone (LLM inference under
+#                       krait serve and krait python on generated GGUF
+#                       models: the issue's Spin example, env.AI, errors,
+#                       the queue's 503s, deadlines; also part of serve,
+#                       so not in TIERS)
+#   remote-llm          tests/serve/remote_llm.sh alone (krait serve
+#                       --llm-api's /v1 with curl, a second host's
+#                       spin_sdk.llm on it equal to local, the remote backend
+#                       against tests/llm/fake_openai.py over http and
+#                       https; also part of serve, so not in TIERS)
 #   http-out            tests/serve/http_out.sh alone (outbound HTTP from
 #                       guest Python: spin send, fetch, requests, urllib,
 #                       against real HTTP/HTTPS servers; also part of
@@ -133,12 +149,12 @@ include mk/vars.inc
 
 TIERS ?= build unit spec-guard spec-explicit spec-aot-guard spec-aot-explicit wast-own wasi wasi-full guest guest-aot limits limits-aot aot aot-battery wasi-full-aot \
          switch asan-unit asan-spec-guard asan-spec-explicit \
-         fuzz fuzz-guard fuzz-toml fuzz-http fuzz-bundle fuzz-snapshot fuzz-conn fuzz-imports fuzz-aot fuzz-aot-sample fuzz-net fuzz-redis fuzz-pg fuzz-gguf fuzz-model diff python python-interp cpython host asan-host serve cluster web llm-ref llm llm-tok install
+         fuzz fuzz-guard fuzz-toml fuzz-http fuzz-bundle fuzz-snapshot fuzz-conn fuzz-imports fuzz-aot fuzz-aot-sample fuzz-net fuzz-redis fuzz-pg fuzz-gguf fuzz-llm fuzz-remote fuzz-model diff python python-interp cpython host asan-host serve cluster web llm-ref llm llm-tok install
 # Fuzz time inside `make test`: FUZZ_SECONDS when given, 60 s in CI
 # (CI=true), else 15 s. `make fuzz` alone always defaults to 60 s.
 TEST_FUZZ_SECONDS = $(if $(filter command line environment,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),$(if $(filter true,$(CI)),60,15))
 
-.PHONY: test test-full test-llm-ref test-llm test-llm-tok test-serve test-cluster test-outbound test-http-out test-web test-install test-host test-asan-host test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-fuzz-conn test-fuzz-imports test-fuzz-aot test-fuzz-aot-sample test-fuzz-net test-fuzz-redis test-diff test-python test-python-interp test-cpython test-cpython-interp test-serve-interp test-cpython-full test-build test-unit test-spec-guard test-spec-explicit test-spec-aot-guard test-spec-aot-explicit test-fuzz-pg test-fuzz-gguf test-fuzz-model \
+.PHONY: test test-full test-llm-ref test-llm test-llm-tok test-serve test-cluster test-outbound test-llm-serve test-http-out test-web test-install test-host test-asan-host test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-fuzz-conn test-fuzz-imports test-fuzz-aot test-fuzz-aot-sample test-fuzz-net test-fuzz-redis test-diff test-python test-python-interp test-cpython test-cpython-interp test-serve-interp test-cpython-full test-build test-unit test-spec-guard test-spec-explicit test-spec-aot-guard test-spec-aot-explicit test-fuzz-pg test-fuzz-gguf test-fuzz-llm test-remote-llm test-fuzz-remote test-fuzz-model \
         test-wasi test-wasi-full test-guest test-guest-aot test-limits test-limits-aot test-aot test-aot-battery test-wasi-full-aot test-python-aot test-asan-unit test-asan-spec-guard \
         test-asan-spec-explicit test-fuzz test-fuzz-guard test-bins asan-test-bins
 
@@ -202,6 +218,12 @@ test-cluster: all
 test-outbound: all
 	$(call kt_tier,outbound,env KRAIT_TIER=auto bash tests/serve/outbound.sh)
 
+test-llm-serve: all
+	$(call kt_tier,llm-serve,env KRAIT_TIER=auto bash tests/serve/llm.sh)
+
+test-remote-llm: all
+	$(call kt_tier,remote-llm,env KRAIT_TIER=auto bash tests/serve/remote_llm.sh)
+
 test-http-out: all
 	$(call kt_tier,http-out,env KRAIT_TIER=auto bash tests/serve/http_out.sh)
 
@@ -217,6 +239,7 @@ test-llm-ref:
 
 test-llm: all
 	$(call kt_tier,llm,sh tests/llm/run.sh build/krait)
+
 # krait's tokenizers against llama.cpp's on the generated models: one item
 # per tokenize/detokenize op (tests/llm/check_tok.sh).
 $(TB)/llm/tokdump: tests/llm/tokdump.c build/libkrait.a build/libkrait-host.a
@@ -459,7 +482,7 @@ test-fuzz: $(XRUN)
 # the time.
 # The parsers of untrusted bytes (TOML manifest, HTTP/1.1, artifact
 # bundles, snapshot files), a quarter of the time each.
-test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-fuzz-conn test-fuzz-imports test-fuzz-aot test-fuzz-net test-fuzz-redis test-fuzz-pg test-fuzz-gguf test-fuzz-model: test-fuzz-%: $(XRUN)
+test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-fuzz-conn test-fuzz-imports test-fuzz-aot test-fuzz-net test-fuzz-redis test-fuzz-pg test-fuzz-gguf test-fuzz-llm test-fuzz-remote test-fuzz-model: test-fuzz-%: $(XRUN)
 	@$(MAKE) --no-print-directory fuzz-build
 	@sh tests/fuzz/run_parser.sh $* $$(( $(TEST_FUZZ_SECONDS) / 4 )) fuzz-$*
 
