@@ -14,6 +14,8 @@
 #define KL_REPLY_HEAD_MAX (64u * 1024)
 #define KL_REPLY_FIELDS_MAX 100
 #define KL_REPLY_BODY_MAX (16u * 1024 * 1024)
+/* At most this many interim (1xx) heads before the reply's own. */
+#define KL_REPLY_INTERIM_MAX 10
 /* The longest wait of a call made without a deadline. */
 #define KL_REMOTE_WAIT_MAX_MS 600000
 /* A message's "where" (the URL posted to, cut). */
@@ -39,6 +41,7 @@ typedef struct kl_reply {
   size_t body_len;       /*   and is this long (decoded) */
   size_t used;           /* bytes of the buffer to keep (see feed) */
   size_t max_body;
+  int interim;           /* 1xx heads read */
   kh_limits lim;         /* for the chunked decoder */
   kh_chunked chunk;
 } kl_reply;

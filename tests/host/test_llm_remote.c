@@ -114,6 +114,23 @@ static void test_reply_bad(void) {
   CHECK_CONTAINS(t_err, "longer than 1000 bytes");
 }
 
+/* At most KL_REPLY_INTERIM_MAX interim heads: more make the reply too
+** large (they would pile up to the buffer's cap). */
+static void test_reply_interim(void) {
+  char text[1024] = "", body[64];
+  int status;
+  for (int i = 0; i < KL_REPLY_INTERIM_MAX; i++) strcat(text, "HTTP/1.1 100 Continue\r\n\r\n");
+  strcat(text, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  CHECK_INT(t_parse(text, 0, &status, body, sizeof body), KL_REPLY_DONE);
+  CHECK_STR(body, "ok");
+  memmove(text + 25, text, strlen(text) + 1);
+  memcpy(text, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+  for (size_t step = 0; step < 3; step++) {
+    CHECK_INT(t_parse(text, step * 7, &status, body, sizeof body), KL_REPLY_BAD);
+    CHECK_CONTAINS(t_err, "the reply is too large: more than 10 interim (1xx) heads");
+  }
+}
+
 /* ---- the JSON ------------------------------------------------------------- */
 
 /* Request bodies: OpenAI's fields, llama.cpp's only when they matter. */
@@ -390,6 +407,7 @@ static void test_remote_chat_embed(void) {
 int main(void) {
   RUN(test_reply_good);
   RUN(test_reply_bad);
+  RUN(test_reply_interim);
   RUN(test_request_json);
   RUN(test_reply_json);
   if (!t_start()) {
