@@ -48,7 +48,7 @@ static int kx_model_open(const km_manifest *m, const km_app *a, const km_model *
   if (d->url) {
     int v = d->api_key_variable ? km_var_find(m, d->api_key_variable, strlen(d->api_key_variable)) : -1;
     *remote = (kl_remote){ d->url, d->model, v >= 0 && env->values && env->values[v][0] ? env->values[v] : NULL,
-                           NULL };
+                           NULL, (int)m->llm.max_concurrent, (int)m->llm.max_queued };
     out->remote = remote;
     return 0;
   }

@@ -9,6 +9,7 @@
 #include "llm/remote_internal.h"
 #include "platform/platform.h"
 #include "util/util.h"
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -135,7 +136,7 @@ static void test_reply_interim(void) {
 
 /* Request bodies: OpenAI's fields, llama.cpp's only when they matter. */
 static void test_request_json(void) {
-  kl_remote r = { "http://h/v1", "m1", NULL, NULL };
+  kl_remote r = { "http://h/v1", "m1", NULL, NULL, 0, 0 };
   kl_infer_params p = KL_PARAMS_DEFAULT;
   size_t n;
   int rc;
@@ -218,6 +219,34 @@ static void test_reply_json(void) {
   CHECK_STR(t_err, "the server answered 500: d");
 }
 
+/* A reply's JSON shape is checked before jansson parses it: too many
+** values or objects, too deep, each named. */
+static void test_reply_shape(void) {
+  kl_infer_result out;
+  size_t n = 3 * (KL_REPLY_VALUES_MAX + 1) + 64;
+  char *s = ku_malloc(n + 64), *p = s;
+  p += sprintf(p, "{\"choices\":[{\"text\":\"x\"}],\"junk\":[");
+  for (uint32_t i = 0; i <= KL_REPLY_VALUES_MAX; i++) p += sprintf(p, i ? ",{}" : "{}");
+  strcpy(p, "]}");
+  CHECK_INT(kl_rjson_infer(KL_RJ_COMPLETION, (const uint8_t *)s, strlen(s), &out, t_err, sizeof t_err), KL_E_MODEL);
+  CHECK_CONTAINS(t_err, "the reply holds more than 65536 JSON values");
+  p = s;
+  p += sprintf(p, "{\"choices\":[{\"text\":\"x\"}],\"junk\":");
+  for (uint32_t i = 0; i < KL_REPLY_DEPTH_MAX; i++) *p++ = '[';
+  for (uint32_t i = 0; i < KL_REPLY_DEPTH_MAX; i++) *p++ = ']';
+  strcpy(p, "}");
+  CHECK_INT(kl_rjson_infer(KL_RJ_COMPLETION, (const uint8_t *)s, strlen(s), &out, t_err, sizeof t_err), KL_E_MODEL);
+  CHECK_CONTAINS(t_err, "nests deeper than 64 levels");
+  p = s;
+  p += sprintf(p, "{\"choices\":[{\"text\":\"x\"}],\"junk\":");
+  for (uint32_t i = 0; i < KL_REPLY_DEPTH_MAX - 2; i++) *p++ = '[';
+  for (uint32_t i = 0; i < KL_REPLY_DEPTH_MAX - 2; i++) *p++ = ']';
+  strcpy(p, "}");
+  CHECK_INT(kl_rjson_infer(KL_RJ_COMPLETION, (const uint8_t *)s, strlen(s), &out, t_err, sizeof t_err), KL_OK);
+  ku_free(out.text);
+  ku_free(s);
+}
+
 /* ---- against the fake server --------------------------------------------- */
 
 /* Makes the test CA and a certificate for 127.0.0.1 / localhost in t_dir
@@ -274,7 +303,7 @@ static void t_stop(void) {
 ** the text in *out (freed by the caller). */
 static int t_infer(const char *url, const char *model, const char *key, const char *ca, const char *prompt,
                    uint64_t ms, kl_infer_result *out) {
-  kl_remote r = { url, model, key, ca };
+  kl_remote r = { url, model, key, ca, 0, 0 };
   kl_infer_params p = KL_PARAMS_DEFAULT;
   uint64_t deadline = ms ? kp_monotonic_ns() + ms * 1000000ull : 0;
   t_err[0] = '\0';
@@ -330,7 +359,7 @@ static void test_remote_errors(void) {
     { "garbage", KL_E_MODEL, "the reply is not JSON" },
     { "nochoice", KL_E_MODEL, "no choices[0]" },
     { "badhttp", KL_E_MODEL, "\"HTTP/1.\"" },
-    { "huge", KL_E_MODEL, "the reply's body is 17825792 bytes; krait reads at most 16777216" },
+    { "huge", KL_E_MODEL, "the reply's body is 17825792 bytes; krait reads at most 65536" },
     { "hugechunk", KL_E_MODEL, "chunked body" },
   };
   kl_infer_result out;
@@ -342,6 +371,55 @@ static void test_remote_errors(void) {
     CHECK_CONTAINS(t_err, "http://127.0.0.1:");
     CHECK(out.text == NULL);
   }
+}
+
+/* A reply's body is bounded per call by what it asked for: a ~200 KB
+** completion is refused for max_tokens 100 (64 KiB) and read for 4000. */
+static void test_remote_body_bound(void) {
+  kl_remote r = { t_url, "big", NULL, NULL, 0, 0 };
+  kl_infer_params p = KL_PARAMS_DEFAULT;
+  kl_infer_result out;
+  CHECK_INT(kl_remote_infer(&r, "x", 1, &p, 0, &out, t_err, sizeof t_err), KL_E_MODEL);
+  CHECK_CONTAINS(t_err, "krait reads at most 65536");
+  p.max_tokens = 4000;
+  CHECK_INT(kl_remote_infer(&r, "x", 1, &p, 0, &out, t_err, sizeof t_err), KL_OK);
+  CHECK_INT(out.text_len, 200000);
+  ku_free(out.text);
+}
+
+/* A call on a slow server, for test_remote_admission's thread. */
+static void *t_slow_call(void *arg) {
+  const kl_remote *r = arg;
+  kl_infer_params p = KL_PARAMS_DEFAULT;
+  kl_infer_result out;
+  char err[KL_ERR_SIZE];
+  static int rc;
+  rc = kl_remote_infer(r, "x", 1, &p, kp_monotonic_ns() + 1500 * 1000000ull, &out, err, sizeof err);
+  return &rc;
+}
+
+/* Remote calls are admitted per url and model: with max_concurrent 1 and
+** max_queued 0, a second call while one runs is refused at once (busy);
+** another model of the same server is not held up. */
+static void test_remote_admission(void) {
+  kl_remote r = { t_url, "slow", NULL, NULL, 1, 0 };
+  kl_infer_result out;
+  pthread_t th;
+  CHECK(pthread_create(&th, NULL, t_slow_call, &r) == 0);
+  usleep(300000);
+  uint64_t t0 = kp_monotonic_ns();
+  kl_infer_params p = KL_PARAMS_DEFAULT;
+  CHECK_INT(kl_remote_infer(&r, "x", 1, &p, kp_monotonic_ns() + 5000 * 1000000ull, &out, t_err, sizeof t_err),
+            KL_E_BUSY);
+  CHECK_CONTAINS(t_err, "busy");
+  CHECK(kp_monotonic_ns() - t0 < 200 * 1000000ull);
+  kl_remote other = { t_url, "echo", NULL, NULL, 1, 0 };
+  CHECK_INT(kl_remote_infer(&other, "x", 1, &p, kp_monotonic_ns() + 5000 * 1000000ull, &out, t_err, sizeof t_err),
+            KL_OK);
+  ku_free(out.text);
+  void *rc;
+  pthread_join(th, &rc);
+  CHECK_INT(*(int *)rc, KL_E_TIMEOUT);
 }
 
 /* A slow server is left at the deadline; an unreachable one is named. */
@@ -381,7 +459,7 @@ static void test_remote_tls(void) {
 
 /* Chat and embeddings end to end. */
 static void test_remote_chat_embed(void) {
-  kl_remote r = { t_url, "chat", NULL, NULL };
+  kl_remote r = { t_url, "chat", NULL, NULL, 0, 0 };
   kl_infer_params p = KL_PARAMS_DEFAULT;
   kl_chat_msg m[2] = { { "system", "be brief", 8 }, { "user", "hi", 2 } };
   kl_infer_result out;
@@ -408,6 +486,7 @@ int main(void) {
   RUN(test_reply_good);
   RUN(test_reply_bad);
   RUN(test_reply_interim);
+  RUN(test_reply_shape);
   RUN(test_request_json);
   RUN(test_reply_json);
   if (!t_start()) {
@@ -421,6 +500,8 @@ int main(void) {
   RUN(test_remote_key);
   RUN(test_remote_errors);
   RUN(test_remote_deadline);
+  RUN(test_remote_body_bound);
+  RUN(test_remote_admission);
   RUN(test_remote_tls);
   RUN(test_remote_chat_embed);
   if (t_open_fds() != fds) { printf("FAIL fds: %d open before, %d after\n", fds, t_open_fds()); t_failed++; }

@@ -293,7 +293,7 @@ contains fake-429 "$(call 'op=infer&m=f-e429')" '"error": "Busy"'
 contains fake-503 "$(call 'op=infer&m=f-e503')" '"error": "Busy"'
 contains fake-500 "$(call 'op=infer&m=f-e500')" '"error": "ModelError", "message": "llm.infer: http://127.0.0.1:'"$FHTTP"'/v1/completions: the server answered 500: fake error 500'
 contains fake-garbage "$(call 'op=infer&m=f-garbage')" '"error": "ModelError", "message": "llm.infer: http://127.0.0.1:'"$FHTTP"'/v1/completions: the reply is not JSON'
-contains fake-huge "$(call 'op=infer&m=f-huge')" "the reply's body is 17825792 bytes; krait reads at most 16777216"
+contains fake-huge "$(call 'op=infer&m=f-huge')" "the reply's body is 17825792 bytes; krait reads at most 65536"
 contains fake-hugechunk "$(call 'op=infer&m=f-hugechunk')" "chunked body"
 t0=$(date +%s%N)
 out=$(call 'op=infer&m=f-slow')
