@@ -201,8 +201,13 @@ static bool embed_row(json_t *data, size_t i, float *row, uint32_t dim, char *er
     return false;
   }
   json_array_foreach(e, k, v) {
+    float x = json_is_number(v) ? (float)json_number_value(v) : 0;
     if (!json_is_number(v)) { ku_fmt(err, cap, "the reply's embedding %zu holds a value that is not a number", i); return false; }
-    row[k] = (float)json_number_value(v);
+    if (!isfinite(x)) {
+      ku_fmt(err, cap, "the reply's embedding %zu holds %g at %zu, which a float cannot hold", i, json_number_value(v), k);
+      return false;
+    }
+    row[k] = x;
   }
   return true;
 }

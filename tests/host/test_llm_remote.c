@@ -208,6 +208,10 @@ static void test_reply_json(void) {
   CHECK_CONTAINS(t_err, "embedding 1 is not an array of 2 numbers");
   CHECK_INT(kl_rjson_embed((const uint8_t *)short_, strlen(short_), 3, &v, &dim, &pt, t_err, sizeof t_err), KL_E_MODEL);
   CHECK_CONTAINS(t_err, "not an array of 3 embeddings");
+  static const char inf[] = "{\"data\":[{\"embedding\":[1,1e300]}]}";
+  CHECK_INT(kl_rjson_embed((const uint8_t *)inf, strlen(inf), 1, &v, &dim, &pt, t_err, sizeof t_err), KL_E_MODEL);
+  CHECK_CONTAINS(t_err, "embedding 0 holds 1e+300 at 1, which a float cannot hold");
+  CHECK(v == NULL);
   static const char e[] = "{\"error\":{\"message\":\"too\\nlong\"}}";
   CHECK_INT(kl_rjson_error(400, (const uint8_t *)e, strlen(e), t_err, sizeof t_err), KL_E_INPUT);
   CHECK_STR(t_err, "the server answered 400: toolong");
