@@ -251,7 +251,8 @@ int kl_rjson_embed(const uint8_t *s, size_t n, size_t ntext, float **out, uint32
 }
 
 /* The server's message: error.message, a string error, or detail (FastAPI
-** servers), cut at 300 bytes with control bytes dropped; "" when none. */
+** servers), cut at 300 bytes (a character boundary) with control bytes
+** dropped; "" when none. */
 static void server_message(const uint8_t *s, size_t n, char *msg, size_t cap) {
   ku_json_shape max = reply_shape(0), got;
   bool ok = ku_json_shape_of(s, n, &max, &got) == 0;
@@ -259,8 +260,8 @@ static void server_message(const uint8_t *s, size_t n, char *msg, size_t cap) {
   const char *m = json_string_value(json_object_get(e, "message"));
   if (!m) m = json_string_value(e);
   if (!m) m = json_string_value(json_object_get(o, "detail"));
-  size_t k = 0;
-  for (size_t i = 0; m && m[i] && k + 1 < cap && i < 300; i++)
+  size_t k = 0, most = m ? (size_t)ku_utf8_cut(m, strlen(m), cap - 1 < 300 ? cap - 1 : 300) : 0;
+  for (size_t i = 0; i < most; i++)
     if ((unsigned char)m[i] >= 0x20 && m[i] != 0x7f) msg[k++] = m[i];
   msg[k] = '\0';
   json_decref(o);

@@ -224,7 +224,8 @@ static void test_reply_json(void) {
 }
 
 /* A reply's JSON shape is checked before jansson parses it: too many
-** values or objects, too deep, each named. */
+** values or objects, too deep, each named; a server's long message is cut
+** at a character boundary. */
 static void test_reply_shape(void) {
   kl_infer_result out;
   size_t n = 3 * (KL_REPLY_VALUES_MAX + 1) + 64;
@@ -248,6 +249,12 @@ static void test_reply_shape(void) {
   strcpy(p, "}");
   CHECK_INT(kl_rjson_infer(KL_RJ_COMPLETION, (const uint8_t *)s, strlen(s), &out, t_err, sizeof t_err), KL_OK);
   ku_free(out.text);
+  p = s + sprintf(s, "{\"error\":{\"message\":\"");
+  memset(p, 'a', 299);
+  strcpy(p + 299, "\u00e9 and more\"}}");
+  kl_rjson_error(400, (const uint8_t *)s, strlen(s), t_err, sizeof t_err);
+  CHECK(ku_utf8_valid((const uint8_t *)t_err, strlen(t_err)));
+  CHECK_CONTAINS(t_err, "aaaa");
   ku_free(s);
 }
 
