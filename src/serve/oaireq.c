@@ -181,10 +181,25 @@ static int input(json_t *o, ks_oai_req *r, ku_arena *a, ks_oai_err *e) {
   return 0;
 }
 
+/* Whether the body's JSON is within KS_OAI_VALUES_MAX values and
+** KS_OAI_DEPTH_MAX levels, counted before jansson parses it (16 MB of
+** "[{},{},...]" would take it ~1.3 GB); -1 with e (400) when not. */
+static int shape(const uint8_t *s, size_t n, ks_oai_err *e) {
+  const ku_json_shape max = { KS_OAI_VALUES_MAX, KS_OAI_VALUES_MAX, KS_OAI_DEPTH_MAX };
+  ku_json_shape got;
+  if (ku_json_shape_of(s, n, &max, &got) == 0) return 0;
+  if (got.depth > max.depth)
+    return ks_oai_fail(e, 400, NULL, NULL, "the body nests deeper than %u levels; krait's /v1 takes at most that",
+                       KS_OAI_DEPTH_MAX);
+  return ks_oai_fail(e, 400, NULL, NULL, "the body holds more than %u JSON values; krait's /v1 takes at most that "
+                     "many in one request", KS_OAI_VALUES_MAX);
+}
+
 int ks_oai_parse(int kind, const uint8_t *s, size_t n, ks_oai_req *out, ks_oai_err *e) {
   json_error_t je;
   memset(out, 0, sizeof *out);
   out->kind = kind;
+  if (shape(s, n, e)) return -1;
   ku_arena *mem = ku_calloc(1, sizeof *mem);
   json_t *o = mem ? json_loadb((const char *)s, n, JSON_REJECT_DUPLICATES, &je) : NULL;
   out->json = o;

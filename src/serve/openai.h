@@ -19,6 +19,10 @@
 ** string field, messages of a chat. */
 #define KS_OAI_TEXTS_MAX 1024u
 #define KS_OAI_MESSAGES_MAX 1024u
+/* A body's JSON before it is parsed (a "{}" costs jansson ~250 bytes):
+** at most this many values, nested at most this deep. */
+#define KS_OAI_VALUES_MAX 65536u
+#define KS_OAI_DEPTH_MAX 32u
 /* max_tokens of a completion that does not say (OpenAI's default); a chat
 ** without it generates up to the model's context. */
 #define KS_OAI_COMPLETION_TOKENS 16u

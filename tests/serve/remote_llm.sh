@@ -129,6 +129,24 @@ contains embed-decoder "$(err "$(post /embeddings '{"model":"tiny","input":"x"}'
 contains generate-encoder "$(err "$(post /completions '{"model":"emb","prompt":"x"}')")" "400 ('invalid_request_error', 'model', 'model \"emb\" makes embeddings"
 contains embed-tokens "$(err "$(post /embeddings '{"model":"emb","input":[[1,2]]}')")" "'input', 'input[0] must be a string (token arrays are not supported)'"
 contains embed-dims "$(err "$(post /embeddings '{"model":"emb","input":"x","dimensions":3}')")" "'dimensions', 'model \"emb\" makes embeddings of"
+# Review M4, H2, L2: bodies are shaped before jansson parses them; prompts,
+# contents, their sum and texts are capped at 1 MiB as the llm binding's;
+# a long non-ASCII model name is cut at a character (was a 500).
+/usr/bin/python3 - "$T" <<'PY'
+import json, sys
+d = sys.argv[1]
+def w(name, obj):
+    open("%s/%s.json" % (d, name), "w").write(obj if isinstance(obj, str) else json.dumps(obj))
+w("values", '{"model":"tiny","prompt":"x","junk":[' + ",".join(["{}"] * 70000) + ']}')
+w("deep", '{"model":"tiny","prompt":"x","junk":' + "[" * 40 + "]" * 40 + '}')
+w("prompt", {"model": "tiny", "prompt": "a" * (1 << 20) + "b"})
+w("content", {"model": "tiny", "messages": [{"role": "user", "content": [{"type": "text", "text": "a" * 400000}] * 3}]})
+w("sum", {"model": "tiny", "messages": [{"role": "system", "content": "a" * 600000}, {"role": "user", "content": "b" * 600000}]})
+w("input", {"model": "emb", "input": ["x", "a" * (1 << 20) + "b"]})
+w("name", {"model": "a" + "\u00e9" * 100, "prompt": "x"})
+PY
+contains shape-values "$(err "$(post /completions "@$T/values.json")")" "400 ('invalid_request_error', None, \"the body holds more than 65536 JSON values; krait's /v1 takes at most that many"
+contains shape-depth "$(err "$(post /completions "@$T/deep.json")")" "400 ('invalid_request_error', None, \"the body nests deeper than 32 levels; krait's /v1"
 contains get-completions "$(curl -s -w ' %{http_code}' -H "$AUTH" "$V/completions")" ' 405'
 contains unknown-endpoint "$(curl -s -w ' %{http_code}' -H "$AUTH" "$V/nope" | tr -d '\n')" '"code":"unknown_url"}} 404'
 kill -0 "$SERVER" 2>/dev/null && ok a-alive || bad a-alive "host A died"
