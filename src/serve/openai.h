@@ -20,7 +20,9 @@
 #define KS_OAI_TEXTS_MAX 1024u
 #define KS_OAI_MESSAGES_MAX 1024u
 /* A body's JSON before it is parsed (a "{}" costs jansson ~250 bytes):
-** at most this many values, nested at most this deep. */
+** at most this many values, nested at most this deep. Prompts, each
+** message's content, the messages together and each text to embed are at
+** most KL_PROMPT_MAX bytes, as the llm binding's. */
 #define KS_OAI_VALUES_MAX 65536u
 #define KS_OAI_DEPTH_MAX 32u
 /* max_tokens of a completion that does not say (OpenAI's default); a chat
