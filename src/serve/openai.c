@@ -4,6 +4,7 @@
 ** engine from a worker, answers and errors in OpenAI's shapes.
 */
 #include <jansson.h>
+#include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -134,6 +135,29 @@ static ks_outcome generate(const ks_oai *api, const ks_oai_model *m, ks_oai_req 
   return answer(res, 200, o);
 }
 
+json_t *ks_oai_embed_rows(const char *model, const float *v, size_t n, uint32_t dim, char *err, size_t cap) {
+  json_t *data = json_array();
+  bool ok = data != NULL;
+  err[0] = '\0';
+  for (size_t i = 0; ok && i < n; i++) {
+    json_t *row = json_array();
+    ok = row != NULL;
+    for (uint32_t k = 0; ok && k < dim; k++) {
+      if (!isfinite(v[i * dim + k])) {
+        ku_fmt(err, cap, "model \"%s\" made an embedding value that is not a finite number (text %zu, "
+               "dimension %u)", model, i, k);
+        ok = false;
+      } else ok = json_array_append_new(row, json_real(v[i * dim + k])) == 0;
+    }
+    if (!ok) json_decref(row);
+    ok = ok && json_array_append_new(data, json_pack("{s:s, s:i, s:o}", "object", "embedding", "index",
+                                                     (json_int_t)i, "embedding", row)) == 0;
+    if (!ok && !err[0]) ku_fmt(err, cap, "out of memory for the embeddings' answer");
+  }
+  if (!ok) json_decref(data);
+  return ok ? data : NULL;
+}
+
 /* POST /v1/embeddings. */
 static ks_outcome embed(const ks_oai *api, const ks_oai_model *m, ks_oai_req *r, uint64_t deadline,
                         ks_response *res) {
@@ -150,14 +174,9 @@ static ks_outcome embed(const ks_oai *api, const ks_oai_model *m, ks_oai_req *r,
   if (e.status) return error(res, &e);
   int rc = kl_embed(api->engine, m->model, r->texts, r->lens, r->ntexts, deadline, &v, &tokens, err, sizeof err);
   if (rc != KL_OK) return engine_error(res, rc, err);
-  json_t *data = json_array();
-  for (size_t i = 0; data && i < r->ntexts; i++) {
-    json_t *row = json_array();
-    for (uint32_t k = 0; row && k < dim; k++) json_array_append_new(row, json_real(v[i * dim + k]));
-    json_array_append_new(data, json_pack("{s:s, s:i, s:o}", "object", "embedding", "index", (json_int_t)i,
-                                          "embedding", row));
-  }
+  json_t *data = ks_oai_embed_rows(m->name, v, r->ntexts, dim, err, sizeof err);
   ku_free(v);
+  if (!data) return engine_error(res, KL_E_MODEL, err);
   return answer(res, 200, json_pack("{s:s, s:o, s:s, s:o}", "object", "list", "data", data, "model", r->model,
                                     "usage", usage(tokens, 0, true)));
 }

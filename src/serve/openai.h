@@ -49,6 +49,12 @@ typedef struct ks_oai {
 /* The route handler (data: a ks_oai). */
 ks_outcome ks_oai_handle(const ks_request *rq, ks_response *res, void *data);
 
+/* The n rows of dim floats v as /v1/embeddings lists them (a jansson
+** array), or NULL with err set: a value that is not finite (JSON has no
+** NaN: the row would come out short, passing for a narrower model) or out
+** of memory. model names the model in err. */
+struct json_t *ks_oai_embed_rows(const char *model, const float *v, size_t n, uint32_t dim, char *err, size_t cap);
+
 /* ---- requests (oaireq.c): the JSON bodies checked ---------------------- */
 
 enum { KS_OAI_COMPLETION = 1, KS_OAI_CHAT, KS_OAI_EMBEDDINGS };

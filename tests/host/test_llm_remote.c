@@ -7,6 +7,9 @@
 */
 #include "test.h"
 #include "llm/remote_internal.h"
+#include "serve/openai.h"
+#include <jansson.h>
+#include <math.h>
 #include "platform/platform.h"
 #include "util/util.h"
 #include <pthread.h>
@@ -258,6 +261,25 @@ static void test_reply_shape(void) {
   ku_free(s);
 }
 
+/* /v1/embeddings' rows: a value that is not finite fails the answer
+** (jansson has no NaN: the row came out one number short, with a 200). */
+static void test_oai_embed_rows(void) {
+  float v[4] = { 1, 2, NAN, 4 };
+  json_t *a = ks_oai_embed_rows("m", v, 2, 2, t_err, sizeof t_err);
+  CHECK(a == NULL);
+  CHECK_CONTAINS(t_err, "model \"m\" made an embedding value that is not a finite number (text 1, dimension 0)");
+  v[2] = 3;
+  v[3] = INFINITY;
+  CHECK(ks_oai_embed_rows("m", v, 2, 2, t_err, sizeof t_err) == NULL);
+  CHECK_CONTAINS(t_err, "(text 1, dimension 1)");
+  v[3] = 4;
+  a = ks_oai_embed_rows("m", v, 2, 2, t_err, sizeof t_err);
+  CHECK(a && json_array_size(a) == 2);
+  json_t *row = json_object_get(json_array_get(a, 1), "embedding");
+  CHECK(json_array_size(row) == 2 && json_real_value(json_array_get(row, 1)) == 4.0);
+  json_decref(a);
+}
+
 /* ---- against the fake server --------------------------------------------- */
 
 /* Makes the test CA and a certificate for 127.0.0.1 / localhost in t_dir
@@ -498,6 +520,7 @@ int main(void) {
   RUN(test_reply_bad);
   RUN(test_reply_interim);
   RUN(test_reply_shape);
+  RUN(test_oai_embed_rows);
   RUN(test_request_json);
   RUN(test_reply_json);
   if (!t_start()) {
