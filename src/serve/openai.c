@@ -32,10 +32,14 @@ static ks_outcome answer(ks_response *res, int status, json_t *o) {
   return KS_OK;
 }
 
-/* The error e as OpenAI sends it: {"error": {message, type, param, code}}. */
+/* The error e as OpenAI sends it: {"error": {message, type, param, code}};
+** a message jansson refuses (not UTF-8) is replaced, its status kept. */
 static ks_outcome error(ks_response *res, const ks_oai_err *e) {
   json_t *o = json_pack("{s:{s:s, s:s, s:s?, s:s?}}", "error", "message", e->message, "type", e->type, "param",
                         e->param, "code", e->code);
+  if (!o)
+    o = json_pack("{s:{s:s, s:s, s:s?, s:s?}}", "error", "message", "(the error's message could not be sent)",
+                  "type", e->type, "param", e->param, "code", e->code);
   if (e->status == 503) ks_response_header(res, "Retry-After", "1");
   if (e->status == 401) ks_response_header(res, "WWW-Authenticate", "Bearer realm=\"krait /v1\"");
   return answer(res, e->status, o);
@@ -59,8 +63,8 @@ static const ks_oai_model *find(const ks_oai *api, const char *name, ks_oai_err 
     if (!strcmp(api->models[i].name, name)) return &api->models[i];
     snprintf(have + strlen(have), sizeof have - strlen(have), "%s\"%s\"", i ? ", " : "", api->models[i].name);
   }
-  ks_oai_fail(e, 404, "model", "model_not_found", "model \"%.128s\" not found (this server has %s)", name,
-              api->nmodels ? have : "none");
+  ks_oai_fail(e, 404, "model", "model_not_found", "model \"%.*s\" not found (this server has %s)",
+              ku_utf8_cut(name, strlen(name), 128), name, api->nmodels ? have : "none");
   return NULL;
 }
 
@@ -226,6 +230,6 @@ ks_outcome ks_oai_handle(const ks_request *rq, ks_response *res, void *data) {
   if (kind) return run(api, kind, rq, res);
   if (!one) return models(api, NULL, res);
   char id[160];
-  snprintf(id, sizeof id, "%.*s", (int)(p.len - 11 > 150 ? 150 : p.len - 11), p.p + 11);
+  snprintf(id, sizeof id, "%.*s", ku_utf8_cut(p.p + 11, p.len - 11, 150), p.p + 11);
   return models(api, id, res);
 }

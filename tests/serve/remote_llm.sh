@@ -151,6 +151,9 @@ contains cap-prompt "$(err "$(post /completions "@$T/prompt.json")")" "400 ('inv
 contains cap-content "$(err "$(post /chat/completions "@$T/content.json")")" "400 ('invalid_request_error', 'messages', 'messages[0].content is 1200000 bytes; krait takes at most 1048576')"
 contains cap-messages-sum "$(err "$(post /chat/completions "@$T/sum.json")")" "400 ('invalid_request_error', 'messages', \"the messages' contents come to more than 1048576 bytes (at messages[1])"
 contains cap-input "$(err "$(post /embeddings "@$T/input.json")")" "400 ('invalid_request_error', 'input', 'input[1] is 1048577 bytes; krait takes at most 1048576')"
+out=$(err "$(post /completions "@$T/name.json")")
+contains name-cut-404 "$out" "404 ('invalid_request_error', 'model', 'model \"a"
+contains name-cut-at-char "$out" "aééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééé\" not found"
 contains get-completions "$(curl -s -w ' %{http_code}' -H "$AUTH" "$V/completions")" ' 405'
 contains unknown-endpoint "$(curl -s -w ' %{http_code}' -H "$AUTH" "$V/nope" | tr -d '\n')" '"code":"unknown_url"}} 404'
 kill -0 "$SERVER" 2>/dev/null && ok a-alive || bad a-alive "host A died"
