@@ -154,6 +154,8 @@ contains cap-input "$(err "$(post /embeddings "@$T/input.json")")" "400 ('invali
 out=$(err "$(post /completions "@$T/name.json")")
 contains name-cut-404 "$out" "404 ('invalid_request_error', 'model', 'model \"a"
 contains name-cut-at-char "$out" "aééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééé\" not found"
+out=$(curl -s -w ' %{http_code}' -H "Authorization: Bearer ${TOKEN%?}" "$V/models")
+contains prefix-token-401 "$out" ' 401'
 contains get-completions "$(curl -s -w ' %{http_code}' -H "$AUTH" "$V/completions")" ' 405'
 contains unknown-endpoint "$(curl -s -w ' %{http_code}' -H "$AUTH" "$V/nope" | tr -d '\n')" '"code":"unknown_url"}} 404'
 kill -0 "$SERVER" 2>/dev/null && ok a-alive || bad a-alive "host A died"
