@@ -29,7 +29,7 @@ CORE_DIRS := decode valid interp runtime platform util wasi
 SRC_DIRS  := $(patsubst src/%/,%,$(sort $(dir $(wildcard src/*/*.c))))
 HOST_DIRS := $(filter-out $(CORE_DIRS) cli wast,$(SRC_DIRS))
 CORE_LDLIBS := -lm -lpthread
-HOST_LDLIBS := -ljansson -lsqlite3 -lpq -lhiredis -lz -llzma -lssl -lcrypto
+HOST_LDLIBS := -ljansson -lsqlite3 -lpq -lhiredis -lz -llzma -lssl -lcrypto -licuuc
 LDLIBS  := $(HOST_LDLIBS) $(CORE_LDLIBS)
 
 CORE_SRC := $(sort $(foreach d,$(CORE_DIRS),$(wildcard src/$(d)/*.c)))

@@ -1,6 +1,6 @@
 # mk/fuzz.mk -- `make fuzz`: the libFuzzer smoke targets.
 # Owns: building build/fuzz/fuzz_module and the parser targets
-# build/fuzz/fuzz_{toml,http,bundle,snapshot,conn,imports,aot,net,redis,pg} (clang-16, libFuzzer + ASan + UBSan, linked
+# build/fuzz/fuzz_{toml,http,bundle,snapshot,conn,imports,aot,net,redis,pg,gguf,llm,remote} (clang-16, libFuzzer + ASan + UBSan, linked
 # against the `make asan` libraries, which carry coverage hooks;
 # fuzz_module needs only the engine, build/asan/libkrait.a) and running
 # them for FUZZ_SECONDS (default 60; the parsers a quarter each). Does not
@@ -12,7 +12,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang-16
 FUZZ_SAN     := $(SAN_FLAGS)
 
-FUZZ_PARSERS := toml http bundle snapshot conn imports aot net redis pg
+FUZZ_PARSERS := toml http bundle snapshot conn imports aot net redis pg gguf llm remote
 
 .PHONY: fuzz fuzz-build fuzz-lib
 fuzz:

@@ -57,6 +57,15 @@
 #   fuzz-pg             one item: the postgres binding's guest input
 #                       (tests/fuzz/fuzz_pg.c: addresses, libpq settings,
 #                       statement requests) found nothing
+#   fuzz-gguf           one item: GGUF model files (tests/fuzz/fuzz_gguf.c:
+#                       header, metadata, tensor infos and extents; texts
+#                       tokenized with the file's vocabulary) found nothing
+#   fuzz-llm            one item: the llm binding's requests
+#                       (tests/fuzz/fuzz_llm.c: llm.infer, llm.chat,
+#                       llm.embed payloads) found nothing
+#   fuzz-remote         one item: what the remote LLM backend reads from a
+#                       server (tests/fuzz/fuzz_remote.c: HTTP replies whole
+#                       and split, OpenAI JSON bodies) found nothing
 #   diff                one csmith program at one -O level, krait's
 #                       interpreter (both bounds modes) and AOT tier
 #                       against Node's WASI (tests/diff/)
@@ -95,10 +104,37 @@
 #   outbound            tests/serve/outbound.sh alone (the net.* operations
 #                       from krait python and serve against real loopback
 #                       servers; also part of serve, so not in TIERS)
+#   llm-serve           tests/serve/llm.sh alone (LLM inference under
+#                       krait serve and krait python on generated GGUF
+#                       models: the issue's Spin example, env.AI, errors,
+#                       the queue's 503s, deadlines; also part of serve,
+#                       so not in TIERS)
+#   remote-llm          tests/serve/remote_llm.sh alone (krait serve
+#                       --llm-api's /v1 with curl, a second host's
+#                       spin_sdk.llm on it equal to local, the remote backend
+#                       against tests/llm/fake_openai.py over http and
+#                       https; also part of serve, so not in TIERS)
 #   http-out            tests/serve/http_out.sh alone (outbound HTTP from
 #                       guest Python: spin send, fetch, requests, urllib,
 #                       against real HTTP/HTTPS servers; also part of
 #                       serve, so not in TIERS)
+#   llm-ref             one comparison showing the LLM engine's references
+#                       agree (tests/llm/check_refs.sh, no krait code): the GGUF
+#                       writer's blocks against ggml's libggml-base.so, and
+#                       the numpy reference against llama.cpp (node-llama-cpp,
+#                       npm ci into tests/llm/node_modules) on every model
+#                       tests/llm/make_models.py writes into build/llm-models/:
+#                       tokens, text, greedy tokens, probabilities, embeddings
+#   llm-tok             one item per op: krait's tokenizers (tests/llm/
+#                       tokdump.c) against llama.cpp's on one llama and one
+#                       bert model of build/llm-models/: tokens of fixed and
+#                       seeded random texts, both add_special and
+#                       parse_special modes, SentencePiece detokenized text
+#   llm                 one comparison of krait's LLM engine (`krait llm`)
+#                       with both references, numpy and llama.cpp, on every
+#                       generated model and type (tests/llm/run.sh): tokens,
+#                       greedy tokens, probabilities, logits, embeddings,
+#                       quantized models against their F32 twins
 #   install             one check of `make install` into a temporary
 #                       prefix, used with the source tree hidden
 #                       (tests/install/run.sh: krait python, new, build,
@@ -110,12 +146,12 @@ include mk/vars.inc
 
 TIERS ?= build unit spec-guard spec-explicit spec-aot-guard spec-aot-explicit wast-own wasi wasi-full guest guest-aot limits limits-aot aot aot-battery wasi-full-aot \
          switch asan-unit asan-spec-guard asan-spec-explicit \
-         fuzz fuzz-guard fuzz-toml fuzz-http fuzz-bundle fuzz-snapshot fuzz-conn fuzz-imports fuzz-aot fuzz-aot-sample fuzz-net fuzz-redis fuzz-pg diff python python-interp cpython host asan-host serve cluster web install
+         fuzz fuzz-guard fuzz-toml fuzz-http fuzz-bundle fuzz-snapshot fuzz-conn fuzz-imports fuzz-aot fuzz-aot-sample fuzz-net fuzz-redis fuzz-pg fuzz-gguf fuzz-llm fuzz-remote diff python python-interp cpython host asan-host serve cluster web llm-ref llm-tok llm install
 # Fuzz time inside `make test`: FUZZ_SECONDS when given, 60 s in CI
 # (CI=true), else 15 s. `make fuzz` alone always defaults to 60 s.
 TEST_FUZZ_SECONDS = $(if $(filter command line environment,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),$(if $(filter true,$(CI)),60,15))
 
-.PHONY: test test-full test-serve test-cluster test-outbound test-http-out test-web test-install test-host test-asan-host test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-fuzz-conn test-fuzz-imports test-fuzz-aot test-fuzz-aot-sample test-fuzz-net test-fuzz-redis test-diff test-python test-python-interp test-cpython test-cpython-interp test-serve-interp test-cpython-full test-build test-unit test-spec-guard test-spec-explicit test-spec-aot-guard test-spec-aot-explicit test-fuzz-pg \
+.PHONY: test test-full test-llm-ref test-llm-tok test-llm test-serve test-cluster test-outbound test-llm-serve test-http-out test-web test-install test-host test-asan-host test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-fuzz-conn test-fuzz-imports test-fuzz-aot test-fuzz-aot-sample test-fuzz-net test-fuzz-redis test-diff test-python test-python-interp test-cpython test-cpython-interp test-serve-interp test-cpython-full test-build test-unit test-spec-guard test-spec-explicit test-spec-aot-guard test-spec-aot-explicit test-fuzz-pg test-fuzz-gguf test-fuzz-llm test-remote-llm test-fuzz-remote \
         test-wasi test-wasi-full test-guest test-guest-aot test-limits test-limits-aot test-aot test-aot-battery test-wasi-full-aot test-python-aot test-asan-unit test-asan-spec-guard \
         test-asan-spec-explicit test-fuzz test-fuzz-guard test-bins asan-test-bins
 
@@ -179,6 +215,12 @@ test-cluster: all
 test-outbound: all
 	$(call kt_tier,outbound,env KRAIT_TIER=auto bash tests/serve/outbound.sh)
 
+test-llm-serve: all
+	$(call kt_tier,llm-serve,env KRAIT_TIER=auto bash tests/serve/llm.sh)
+
+test-remote-llm: all
+	$(call kt_tier,remote-llm,env KRAIT_TIER=auto bash tests/serve/remote_llm.sh)
+
 test-http-out: all
 	$(call kt_tier,http-out,env KRAIT_TIER=auto bash tests/serve/http_out.sh)
 
@@ -186,6 +228,23 @@ test-http-out: all
 # (after web, so a browser build is there to install).
 test-install: all
 	$(call kt_tier,install,MAKE="$(MAKE)" sh tests/install/run.sh)
+
+# The LLM engine's references against each other (tests/llm/): numpy and
+# llama.cpp; needs no krait build.
+test-llm-ref:
+	$(call kt_tier,llm-ref,sh tests/llm/check_refs.sh)
+
+# krait's tokenizers against llama.cpp's on the generated models: one item
+# per tokenize/detokenize op (tests/llm/check_tok.sh).
+$(TB)/llm/tokdump: tests/llm/tokdump.c build/libkrait.a build/libkrait-host.a
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc $(WARN) -o $@ $< build/libkrait-host.a build/libkrait.a $(LDLIBS)
+
+test-llm-tok: all $(TB)/llm/tokdump
+	$(call kt_tier,llm-tok,sh tests/llm/check_tok.sh)
+
+test-llm: all
+	$(call kt_tier,llm,sh tests/llm/run.sh build/krait)
 
 # The browser tests: build/web in Debian's Chromium via playwright-core.
 test-web: all
@@ -420,7 +479,7 @@ test-fuzz: $(XRUN)
 # the time.
 # The parsers of untrusted bytes (TOML manifest, HTTP/1.1, artifact
 # bundles, snapshot files), a quarter of the time each.
-test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-fuzz-conn test-fuzz-imports test-fuzz-aot test-fuzz-net test-fuzz-redis test-fuzz-pg: test-fuzz-%: $(XRUN)
+test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-fuzz-conn test-fuzz-imports test-fuzz-aot test-fuzz-net test-fuzz-redis test-fuzz-pg test-fuzz-gguf test-fuzz-llm test-fuzz-remote: test-fuzz-%: $(XRUN)
 	@$(MAKE) --no-print-directory fuzz-build
 	@sh tests/fuzz/run_parser.sh $* $$(( $(TEST_FUZZ_SECONDS) / 4 )) fuzz-$*
 

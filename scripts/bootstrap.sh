@@ -18,10 +18,14 @@ set -eu
 #     (ps, for the demo's pid check); the openssl command, which
 #     tests/serve/security.sh makes keys with; ca-certificates, so npm can
 #     reach its registry over TLS -- a minimal Debian root has none of these;
+#     libicu-dev, ICU's Unicode character data (categories, lowercase,
+#     NFD) for the WordPiece tokenizer (src/llm/ucd.c),
 #     libpq-dev, the PostgreSQL client library the postgres binding
 #     (src/app/pgdb.c) links, and postgresql-15, the server
 #     tests/serve/postgres.sh starts on a free port; haproxy, the load
-#     balancer of tests/cluster/, which starts it and postgresql-15 too)
+#     balancer of tests/cluster/, which starts it and postgresql-15 too;
+#     python3-numpy, for Debian's /usr/bin/python3: the LLM tests' GGUF
+#     writer, quantizers and numpy reference forward pass, tests/llm/)
 #   sh scripts/bootstrap.sh python   what `make python` needs in addition:
 #     a deb-src entry (for `apt-get source`) and the wasm32-wasi toolchain,
 #     the build python (python3.11), dpkg-dev (apt-get source), pkg-config,
@@ -41,7 +45,7 @@ PKGS="build-essential gcc make clang clang-16 lld-16 llvm-16
       zlib1g-dev liblzma-dev libssl-dev
       wrk gunicorn chromium brotli
       curl procps openssl ca-certificates libpq-dev postgresql-15
-      haproxy"
+      haproxy libicu-dev python3-numpy"
 PY_PKGS="clang-16 lld-16 llvm-16 wasi-libc libclang-rt-16-dev-wasm32
       python3.11 dpkg-dev pkg-config make gcc wabt tcl xz-utils bzip2
       python3-flask python3-requests util-linux tzdata"

@@ -146,7 +146,7 @@ def _boot_cloudflare(config):
     import js
     import workers
     module = _import_app(config.get("module"), "cloudflare")
-    env = workers.Env(config.get("kv") or [], config.get("sqlite") or [])
+    env = workers.Env(config.get("kv") or [], config.get("sqlite") or [], config.get("ai") or [])
     call = _cloudflare_entry(module, env, workers)
     _event_loop()
 
@@ -452,9 +452,14 @@ def _redact(text):
 
 def _failure(what):
     """Log the exception being handled; the 500 response for it (secrets
-    redacted from both)."""
+    redacted from both), or 503 when it is the LLM engine's full queue
+    (krait_llm.Busy: the request may be retried)."""
     text = _redact(traceback.format_exc())
     _krait.log(40, f"{what}:\n{text}")
+    llm = sys.modules.get("krait_llm")
+    if llm is not None and isinstance(sys.exc_info()[1], llm.Busy):
+        body = "503 Service Unavailable: the model is busy; try again later\n" + (f"\n{text}" if _debug else "")
+        return 503, [("content-type", "text/plain; charset=utf-8"), ("retry-after", "1")], body.encode()
     body = "500 Internal Server Error\n" + (f"\n{text}" if _debug else "")
     return 500, [("content-type", "text/plain; charset=utf-8")], body.encode()
 

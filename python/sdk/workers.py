@@ -1,6 +1,6 @@
 # python/sdk/workers.py -- krait's stand-in for the `workers` module of
 # Cloudflare Python Workers: WorkerEntrypoint, the `env` object (KV
-# namespaces, D1 databases and manifest variables) and the `ctx` object. Does not own the
+# namespaces, D1 databases, Workers AI (krait_ai) and manifest variables) and the `ctx` object. Does not own the
 # Fetch API objects and fetch() (js.py), the KV limits and paging (krait_kv), nor
 # running the handler (krait_runtime).
 """Workers entrypoint and bindings compatible with Cloudflare Python Workers."""
@@ -252,14 +252,18 @@ class D1Database:
 
 class Env:
     """The `env` argument: env.NAME is a KVNamespace for each granted store,
-    a D1Database for each granted SQLite database, otherwise the manifest
-    variable NAME (a str)."""
+    a D1Database for each granted SQLite database, env.AI Workers AI when
+    the app is granted models (ai_models), otherwise the manifest variable
+    NAME (a str)."""
 
-    def __init__(self, kv_names, sqlite_names=()):
+    def __init__(self, kv_names, sqlite_names=(), ai_models=()):
         for name in kv_names:
             setattr(self, name, KVNamespace(name))
         for name in sqlite_names:
             setattr(self, name, D1Database(name))
+        if ai_models:
+            import krait_ai
+            self.AI = krait_ai.Ai(ai_models)
 
     def __getattr__(self, name):
         try:

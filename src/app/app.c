@@ -133,12 +133,19 @@ static char *ka_config_json(const ka_app_config *cfg) {
   size_t n = 256;
   for (int i = 0; i < cfg->nstores; i++) n += strlen(cfg->stores[i].name) + 4;
   for (int i = 0; i < cfg->nsqlite; i++) n += strlen(cfg->sqlite[i].name) + 4;
-  char *kv = ku_calloc(1, n), *sql = ku_calloc(1, n), *secrets = ka_secret_keys_json(cfg);
-  if (!kv || !sql || !secrets) {
+  for (int i = 0; i < cfg->llm.ngranted; i++) n += strlen(cfg->llm.granted[i]) + 4;
+  char *kv = ku_calloc(1, n), *sql = ku_calloc(1, n), *ai = ku_calloc(1, n), *secrets = ka_secret_keys_json(cfg);
+  if (!kv || !sql || !ai || !secrets) {
     ku_free(kv);
     ku_free(sql);
+    ku_free(ai);
     ku_free(secrets);
     return NULL;
+  }
+  for (int i = 0; i < cfg->llm.ngranted; i++) {   /* model names have no '"' or '\\' */
+    strcat(ai, i ? ",\"" : "\"");
+    strcat(ai, cfg->llm.granted[i]);
+    strcat(ai, "\"");
   }
   for (int i = 0; i < cfg->nstores; i++) {
     strcat(kv, i ? ",\"" : "\"");
@@ -152,10 +159,11 @@ static char *ka_config_json(const ka_app_config *cfg) {
   }
   char *json = ku_sprintf("{\"name\": \"%s\", \"style\": \"%s\", \"module\": \"%s\", "
                       "\"wsgi\": \"%s\", \"kv\": [%s], \"sqlite\": [%s], \"outbound\": %s, "
-                      "\"debug\": %s%s}",
+                      "\"ai\": [%s], \"debug\": %s%s}",
                       cfg->name, cfg->style, cfg->module ? cfg->module : "",
-                      cfg->wsgi ? cfg->wsgi : "", kv, sql, cfg->noutbound ? "true" : "false",
+                      cfg->wsgi ? cfg->wsgi : "", kv, sql, cfg->noutbound ? "true" : "false", ai,
                       cfg->debug ? "true" : "false", secrets);
+  ku_free(ai);
   ku_free(kv);
   ku_free(sql);
   ku_free(secrets);
@@ -195,7 +203,7 @@ static bool ka_copy_bindings(ka_app *a, const ka_app_config *cfg) {
                            tmpl ? ku_strdup(tmpl) : NULL, v->secret, NULL };
     if (!a->vars[i].name || (v->value && !a->vars[i].value) || (tmpl && !a->vars[i].template)) ok = false;
   }
-  return ok;
+  return ka_llm_copy(&a->llm, &cfg->llm) && ok;
 }
 
 /* A store and linker for one instance of the app, with WASI and the
@@ -466,7 +474,7 @@ void ka_app_handle(ka_app *a, const ka_request *req, ka_response *resp) {
   uint64_t t0 = ka_now();
   uint64_t from = req->arrival_ns && req->arrival_ns <= t0 ? req->arrival_ns : t0;
   uint64_t deadline = a->timeout_ns ? from + a->timeout_ns : 0;
-  ka_ctx ctx = { .app = a, .req = req, .resp = resp, .deadline = deadline };
+  ka_ctx ctx = { .app = a, .req = req, .resp = resp, .deadline = deadline, .llm = &a->llm };
   krait_store *s = NULL;
   krait_error e;
   memset(resp, 0, sizeof *resp);
@@ -523,6 +531,7 @@ void ka_app_free(ka_app *a) {
   }
   ku_free(a->sqldbs);
   ko_allow_free(&a->outbound);
+  ka_llm_free(&a->llm);
   for (int i = 0; i < a->nvars; i++) {
     ku_free((char *)a->vars[i].name);
     ku_free((char *)a->vars[i].value);

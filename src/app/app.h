@@ -28,6 +28,31 @@ typedef struct ka_sqlite_grant {
   const char *path;         /* the file (created when missing) */
 } ka_sqlite_grant;
 
+struct kl_engine;
+struct kl_model;
+struct kl_remote;
+
+/* A model ([llm.models.NAME]) as the llm binding sees it. */
+typedef struct ka_llm_model {
+  const char *name;
+  struct kl_model *local;          /* a GGUF file the engine opened (the
+                                      engine owns it); NULL: remote */
+  const struct kl_remote *remote;  /* an OpenAI-compatible server (with its
+                                      API key, resolved on the host);
+                                      NULL: local */
+} ka_llm_model;
+
+/* The models an app may call (src/app/llm.c): the engine outlives it. */
+typedef struct ka_llm {
+  struct kl_engine *engine;        /* runs the local models; NULL: none */
+  const ka_llm_model *models;      /* every configured model, so that one
+                                      not granted and one not configured
+                                      get distinct errors */
+  int nmodels;
+  const char *const *granted;      /* the names granted (ai_models) */
+  int ngranted;
+} ka_llm;
+
 /* A file as it was read: its identity, size and times, to notice it was
 ** replaced or written since. */
 typedef struct ka_file_id {
@@ -76,6 +101,7 @@ typedef struct ka_app_config {
                                   (0: the default, KO_CONNS_DEFAULT) */
   uint64_t max_outbound_bytes; /* bytes a request may receive from them
                                   (0: the default, KO_MB_DEFAULT MiB) */
+  ka_llm llm;                  /* its models (ai_models; copied) */
   const ka_var *vars;
   int nvars;
   const char *const *secrets;  /* the values of the secret variables the
@@ -208,6 +234,10 @@ int ka_define_stubs(krait_linker *linker);
 struct ka_ctx;
 struct ko_allow;
 struct ka_ctx *ka_define_cli(krait_linker *linker, const struct ko_allow *allow);
+/* Lets krait python's context x call the models of llm (borrowed until
+** ka_cli_end; llm.* operations then run as under krait serve, without a
+** deadline). */
+void ka_cli_llm(struct ka_ctx *x, const ka_llm *llm);
 void ka_cli_end(struct ka_ctx *x);
 
 /* Loads python.wasm, boots the app (krait_init) and takes its snapshot.

@@ -11,6 +11,7 @@
 #include "app/app.h"
 #include "app/net_internal.h"
 #include "app/pg.h"
+#include "llm/llm.h"
 #include "net/net.h"
 #include "util/cursor.h"
 
@@ -70,6 +71,7 @@ struct ka_app {
   const char *stale;           /* why its snapshot was stale (a static
                                   string), when it booted for that */
   char *boot_info;             /* the guest's boot_info JSON, or NULL */
+  ka_llm llm;                  /* a copy of ka_app_config.llm (ka_llm_copy) */
   uint64_t handled;            /* requests so far (atomic) */
 };
 
@@ -90,7 +92,9 @@ typedef struct ka_ctx {
   int nconns;
   char sqldeny[96];            /* what the sqlite authorizer last refused */
   uint64_t sqlticks;           /* progress handler calls in this sqlite call */
-  bool cli;                    /* krait python: only the net.* operations */
+  bool cli;                    /* krait python: only the net.* operations
+                                  (and llm.* when llm is set) */
+  const ka_llm *llm;           /* the models llm.* may call (the app's) */
   ka_net net;                  /* the request's outbound connections */
   struct ka_redisconn *rconns; /* the request's redis connections
                                   (redisdb.c; KA_REDIS_MAX_CONNS slots) */
@@ -222,6 +226,47 @@ void ka_redis_reader_bind(struct redisReader *r, ka_redis_sink *k);
 ** unparsed are over their limits, KA_REDIS_PROTOCOL for bytes that are
 ** not RESP (r->errstr). */
 int ka_redis_reader_next(struct redisReader *r, ka_redis_sink *k, bool *done);
+
+/* llmwire.c: the llm binding's requests. What one may ask for: a model
+** name's, a prompt's, a message's or a text's bytes, how many messages or
+** texts, and max_tokens (past it a request is refused as absurd; below it
+** the model's context decides); the parameters' bytes. */
+#define KA_LLM_NAME_MAX 128u
+#define KA_LLM_PROMPT_MAX (1u << 20)
+#define KA_LLM_ITEMS_MAX 1024u
+#define KA_LLM_TOKENS_MAX 65536u
+#define KA_LLM_PARAMS_BYTES 33u
+enum { KA_LLM_INFER, KA_LLM_CHAT, KA_LLM_EMBED };
+
+/* A decoded request: the strings point into the request's bytes. */
+typedef struct ka_llm_req {
+  int op;                      /* KA_LLM_* */
+  const char *model;
+  size_t model_len;
+  const char *prompt;          /* llm.infer */
+  size_t prompt_len;
+  kl_chat_msg *msgs;           /* llm.chat (ku_malloc'ed) */
+  size_t nmsgs;
+  const char **texts;          /* llm.embed (ku_malloc'ed, as lens) */
+  size_t *lens;
+  size_t ntexts;
+  kl_infer_params params;      /* llm.infer, llm.chat */
+} ka_llm_req;
+
+/* Decodes op's request from in into r: NULL, or why it is invalid input
+** (into why). A truncated request fails through the cursor before anything
+** is allocated; ka_llm_req_free releases r in every other case. */
+const char *ka_llm_decode(int op, ku_cursor *in, ka_llm_req *r, char *why, size_t n);
+void ka_llm_req_free(ka_llm_req *r);
+
+/* llm.c: the operations "llm.infer", "llm.chat", "llm.embed"
+** (docs/BINDINGS.md); and the app's copy of its models (ka_llm_free
+** releases it; false when out of memory). */
+int32_t ka_llm_infer(ka_ctx *x, ku_cursor *in, ka_out *out);
+int32_t ka_llm_chat(ka_ctx *x, ku_cursor *in, ka_out *out);
+int32_t ka_llm_embed(ka_ctx *x, ku_cursor *in, ka_out *out);
+bool ka_llm_copy(ka_llm *dst, const ka_llm *src);
+void ka_llm_free(ka_llm *l);
 
 /* bindings.c: releases what the request's calls kept (results,
 ** connections); run when its instance is done. */

@@ -2,7 +2,7 @@
 ** bindings.c -- the host bindings behind the "krait" imports call and
 ** call_result (python/c/krait_abi.h): one table entry per operation, each
 ** result kept for the request until call_result. Not the operations
-** (sqldb.c, netops.c, redisdb.c).
+** (sqldb.c, netops.c, redisdb.c, pgdb.c, llm.c).
 */
 #include <stdarg.h>
 #include <string.h>
@@ -34,6 +34,9 @@ static const struct { const char *name; ka_op_fn fn; bool waits; } ka_ops[] = {
   { "postgres.query", ka_pg_query, true },
   { "postgres.execute", ka_pg_execute, true },
   { "postgres.close", ka_pg_close, true },
+  { "llm.infer", ka_llm_infer, false },
+  { "llm.chat", ka_llm_chat, false },
+  { "llm.embed", ka_llm_embed, false },
 };
 
 int32_t ka_fail_call(ka_ctx *x, int32_t code, const char *fmt, ...) {
@@ -115,9 +118,10 @@ static int32_t ka_run_op(ka_ctx *x, ka_op_fn op, bool waits, const char *name, c
   return (int32_t)out.len;
 }
 
-/* Whether (name, n) is an operation of krait python (net.*). */
-static bool ka_cli_op(const char *name, size_t n) {
-  return n > 4 && memcmp(name, "net.", 4) == 0;
+/* Whether (name, n) is an operation of krait python: net.*, and llm.*
+** when it was given models (ka_cli_llm). */
+static bool ka_cli_op(const ka_ctx *x, const char *name, size_t n) {
+  return (n > 4 && memcmp(name, "net.", 4) == 0) || (x->llm && n > 4 && memcmp(name, "llm.", 4) == 0);
 }
 
 /* call(name, nlen, req, rlen) -> len */
@@ -134,9 +138,10 @@ int32_t ka_call_on(ka_ctx *x, krait_caller *c, krait_slot *ar) {
   bool waits = false;
   ka_op_fn op = name ? ka_op(name, nlen, &waits) : NULL;
   if (!name || !req) ar[0].i32 = ka_fail_call(x, KRAIT_E_INVAL, "call: buffer outside memory");
-  else if (x->cli && !ka_cli_op(name, nlen))
+  else if (x->cli && !ka_cli_op(x, name, nlen))
     ar[0].i32 = ka_fail_call(x, KRAIT_E_NOSYS, "%.*s: not running under krait serve (krait python "
-                             "has only the net.* operations)", (int)(nlen > 64 ? 64 : nlen), name);
+                             "has only the net.* operations, and llm.* with --llm-model)",
+                             (int)(nlen > 64 ? 64 : nlen), name);
   else if (!op)
     ar[0].i32 = ka_fail_call(x, KRAIT_E_NOTFOUND, "call: no host operation \"%.*s\" in this krait",
                              (int)(nlen > 64 ? 64 : nlen), name);

@@ -62,6 +62,8 @@ struct ka_ctx *ka_define_cli(krait_linker *linker, const ko_allow *allow) {
   return x;
 }
 
+void ka_cli_llm(struct ka_ctx *x, const ka_llm *llm) { x->llm = llm; }
+
 void ka_cli_end(struct ka_ctx *x) {
   if (!x) return;
   ka_bindings_end(x);

@@ -45,6 +45,8 @@ typedef struct kc_run_opts {
   kw_extra wasi;            /* failed-path hook (krait python's view) */
   ko_allow net;             /* krait python's --allow-net grants, for the
                                net.* operations (empty: no network) */
+  const struct ka_llm *llm; /* krait python's --llm-model models, for the
+                               llm.* operations (NULL: none) */
 } kc_run_opts;
 
 /* Room kc_opts_init leaves for --env/--dir entries a command adds itself. */
@@ -64,6 +66,22 @@ int kc_run_module(const kc_run_opts *o);
 /* python.c */
 extern const char kc_python_usage[];
 int kc_python_main(int argc, char **argv);
+
+/* llmopt.c: krait python's --llm-model NAME=PATH: each model opened at
+** once on one engine (threads: the online CPUs) and granted under NAME. */
+#define KC_LLM_MODELS_MAX 16
+struct kl_engine;
+struct ka_llm;
+typedef struct kc_llm_grants {
+  struct kl_engine *engine;      /* started with the first model */
+  struct ka_llm *llm;            /* what the llm.* operations see */
+  int n;
+  char *names[KC_LLM_MODELS_MAX];
+} kc_llm_grants;
+/* One --llm-model VALUE: -1 to go on, else an exit status after the
+** message (a usage error, or a model file that cannot be opened). */
+int kc_llm_model_opt(kc_llm_grants *l, const char *usage, const char *value);
+void kc_llm_grants_free(kc_llm_grants *l);
 
 /* netopt.c: --ca-file FILE or --resolve NAME:ADDR (name) with its value,
 ** for command cmd: -1 to go on, else an exit status after the message (a
@@ -114,6 +132,10 @@ krait_tier kc_default_tier(krait_tier fallback);
 /* compile.c: `krait compile [--bounds MODE] FILE.wasm` (the AOT tier). */
 extern const char kc_compile_usage[];
 int kc_compile_main(int argc, char **argv);
+
+/* llm.c: `krait llm tokenize|logits|generate|embed MODEL ...` (src/llm). */
+extern const char kc_llm_usage[];
+int kc_llm_main(int argc, char **argv);
 
 /* value.c: --invoke arguments and results. */
 int kc_parse_val(const char *text, char type, krait_val *out);

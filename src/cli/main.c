@@ -26,6 +26,7 @@ static const char kc_usage[] =
   "  web-snapshot  Write the snapshot web/krait.js starts from (make web)\n"
   "  wast    Run spec tests (the JSON form of .wast scripts)\n"
   "  compile Compile a module to native code (the AOT tier's cache)\n"
+  "  llm     Tokenize, generate and embed with a GGUF model\n"
   "  help    Show the usage of krait or of one command\n"
   "\n"
   "Options:\n"
@@ -87,6 +88,10 @@ static int kc_help(int argc, char **argv) {
     fputs(kc_new_usage, stdout);
     return KC_EXIT_OK;
   }
+  if (strcmp(argv[2], "llm") == 0) {
+    fputs(kc_llm_usage, stdout);
+    return KC_EXIT_OK;
+  }
   if (strcmp(argv[2], "wast") == 0)
     return kt_wast_main(2, wast_argv);
   if (strcmp(argv[2], "help") == 0) {
@@ -122,6 +127,8 @@ int main(int argc, char **argv) {
     return kt_wast_main(argc - 1, argv + 1);
   if (strcmp(cmd, "compile") == 0)
     return kc_compile_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "llm") == 0)
+    return kc_llm_main(argc - 1, argv + 1);
   if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
       strcmp(cmd, "-h") == 0)
     return kc_help(strcmp(cmd, "help") == 0 ? argc : 2, argv);

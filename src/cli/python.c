@@ -68,6 +68,10 @@ const char kc_python_usage[] =
   "                       Python's sockets reach the network only through\n"
   "                       the host (TCP; TLS is the host's OpenSSL)\n"
   KC_NET_OPTS_USAGE
+  "  --llm-model NAME=PATH  Open the GGUF model file PATH and grant it to\n"
+  "                       the script as NAME, for spin_sdk.llm (infer,\n"
+  "                       generate_embeddings). Repeatable. Threads: the\n"
+  "                       online CPUs; no deadline but --timeout's.\n"
   "  --env KEY=VALUE, --dir HOST[::GUEST[:ro]], --fuel N, --timeout TIME,\n"
   "  --max-memory BYTES, --max-disk BYTES, --bounds MODE\n"
   "                       As for 'krait run' (see 'krait help run').\n"
@@ -92,6 +96,7 @@ typedef struct kc_py {
   char *script_real;      /* the script's real path (NULL: none) */
   char *script_guest;     /* where the guest sees it */
   char missed[PATH_MAX];  /* the last path refused there (kc_py_miss) */
+  kc_llm_grants llm;             /* --llm-model */
 } kc_py;
 
 /* Keeps s (malloc'ed, may be NULL) to be freed at the end; returns it. */
@@ -143,6 +148,17 @@ static int kc_py_site_packages(kc_py *p, const char *dir) {
   return -1;
 }
 
+/* --llm-model: the guest SDK (spin_sdk.llm, krait_llm) on sys.path, as a
+** --site-packages dir. -1 to go on, or an exit status. */
+static int kc_py_sdk(kc_py *p) {
+  char *sdk = kc_py_own(p, kc_sdk_dir(p->home));
+  if (sdk)
+    return kc_py_site_packages(p, sdk);
+  fprintf(stderr, "Error: --llm-model: cannot find the guest SDK (python/sdk beside build/, or "
+          "share/krait/sdk of an install; or set KRAIT_SDK)\n");
+  return KC_EXIT_ERROR;
+}
+
 /* The value of a "--name VALUE" or "--name=VALUE" option at argv[*i] named
 ** name, advancing *i; NULL (and *rc set) when arg is not name or lacks a
 ** value. */
@@ -191,6 +207,8 @@ static int kc_py_parse(kc_py *p, int argc, char **argv, int *first) {
       rc = kc_net_opt("python", p->o.usage, "--ca-file", v);
     else if (rc < 0 && (v = kc_py_value(p, argc, argv, &i, "--resolve", &rc)))
       rc = kc_net_opt("python", p->o.usage, "--resolve", v);
+    else if (rc < 0 && (v = kc_py_value(p, argc, argv, &i, "--llm-model", &rc)))
+      rc = kc_llm_model_opt(&p->llm, p->o.usage, v);
     else if (rc >= 0)
       break;
     else if (strncmp(argv[i], "--invoke", 8) == 0)
@@ -610,6 +628,8 @@ int kc_python_main(int argc, char **argv) {
   rc = kc_py_parse(&p, argc, argv, &first);
   if (rc < 0 && kc_py_find_home(&p) != 0)
     rc = KC_EXIT_ERROR;
+  if (rc < 0 && p.llm.n)
+    rc = kc_py_sdk(&p);
   if (rc < 0) {
     script = kc_py_script(argv + first, argc - first);
     if (kc_py_setup(&p, argv, script < 0 ? -1 : first + script) != 0)
@@ -619,6 +639,7 @@ int kc_python_main(int argc, char **argv) {
     argv[first - 1] = program;
     p.o.guest_argc = argc - first + 1;
     p.o.guest_argv = argv + first - 1;
+    p.o.llm = p.llm.llm;
     rc = kc_run_module(&p.o);
     kc_py_hint(&p, rc);
   }
@@ -627,6 +648,7 @@ int kc_python_main(int argc, char **argv) {
     ku_free(p.view);
   }
   kc_opts_free(&p.o);
+  kc_llm_grants_free(&p.llm);
   ku_free(p.pythonpath);
   for (int i = 0; i < p.nowned; i++)
     ku_free(p.owned[i]);

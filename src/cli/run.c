@@ -391,8 +391,11 @@ static int kc_instantiate_run(krait_engine *engine, krait_module *module,
   struct ka_ctx *net = NULL;   /* krait python: the net.* operations */
   bool python = !strcmp(o->cmd, "python");
   memset(&err, 0, sizeof err);
-  if (!linker || kw_define(linker, &wc, &o->wasi) != 0 ||
-      (python ? !(net = ka_define_cli(linker, &o->net)) : ka_define_stubs(linker) != 0))
+  bool ready = linker && kw_define(linker, &wc, &o->wasi) == 0 &&
+               (python ? (net = ka_define_cli(linker, &o->net)) != NULL : ka_define_stubs(linker) == 0);
+  if (net && o->llm)
+    ka_cli_llm(net, o->llm);   /* --llm-model: the llm.* operations too */
+  if (!ready)
     fprintf(stderr, "Error: cannot set up WASI: %s\n", strerror(errno));
   else if (!(inst = krait_instantiate(linker, module, &err)))
     rc = kc_report(&err, "instantiate", file);

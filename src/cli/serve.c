@@ -15,6 +15,7 @@
 
 #include "cli/cli.h"
 #include "deploy/deploy.h"
+#include "llm/llm.h"
 #include "util/util.h"
 
 static int kc_serve_common(int argc, char **argv, bool build);
@@ -42,6 +43,15 @@ const char kc_serve_usage[] =
   "Options:\n"
   "  --listen HOST:PORT   Where to serve (default 127.0.0.1:8080)\n"
   "  --admin HOST:PORT    Also serve /healthz and /metrics (Prometheus) here\n"
+  "  --llm-api            Also serve the manifest's local models ([llm.models]\n"
+  "                       with a path) on the admin listener as an OpenAI-\n"
+  "                       compatible API: GET /v1/models, POST\n"
+  "                       /v1/completions, /v1/chat/completions and\n"
+  "                       /v1/embeddings (needs --admin)\n"
+  "  --llm-api-token VARIABLE\n"
+  "                       /v1 requests must carry \"Authorization: Bearer\n"
+  "                       <value>\" with the value of this [variables] entry\n"
+  "                       (else 401); /healthz and /metrics stay open\n"
   "  --workers N          Worker threads (default: 4 per core, at least 8)\n"
   "  --max-inflight-per-app N\n"
   "                       Requests of one app running at once; the rest wait\n"
@@ -117,6 +127,8 @@ typedef struct kc_serve_opts {
   int ntrust;
   const char *sign;            /* build --sign: a private key file */
   const char *variables;       /* serve --variables-file */
+  bool llm_api;                /* serve --llm-api: /v1 on the admin listener */
+  const char *llm_token;       /* serve --llm-api-token: its variable */
   krait_tier tier;             /* --tier, else kc_default_tier */
 } kc_serve_opts;
 
@@ -190,6 +202,12 @@ static int kc_serve_parse(kc_serve_opts *o, int argc, char **argv) {
     if (!strcmp(a, "--quiet")) { o->quiet = true; continue; }
     if (!strcmp(a, "--playground")) { o->playground = true; continue; }
     if (!strcmp(a, "--watch") && !o->build) { o->watch = true; continue; }
+    if (!strcmp(a, "--llm-api") && !o->build) { o->llm_api = true; continue; }
+    if (!strcmp(a, "--llm-api-token") && !o->build) {
+      if (i + 1 >= argc) return kc_usage_error(cmd, usage, "option '--llm-api-token' needs a value");
+      o->llm_token = argv[++i];
+      continue;
+    }
     if (!strcmp(a, "--variables-file") && o->build)
       return kc_usage_error(cmd, usage, "krait build resolves no variables: values are read when krait serve "
                             "starts (give --variables-file to serve), so no artifact holds them");
@@ -251,6 +269,10 @@ static int kc_serve_prepare(const kc_serve_opts *o, kx_serve_opts *so) {
   if (o->admin) sc->admin_host = kc_hostport(o->admin, &sc->admin_port);
   if (!sc->host || (o->admin && !sc->admin_host))
     return kc_usage_error("serve", kc_serve_usage, "bad address (expected HOST:PORT)");
+  if ((o->llm_api || o->llm_token) && !o->admin)
+    return kc_usage_error("serve", kc_serve_usage, "--llm-api serves /v1 on the admin listener: give --admin HOST:PORT");
+  if (o->llm_token && !o->llm_api)
+    return kc_usage_error("serve", kc_serve_usage, "--llm-api-token is the token of --llm-api's /v1: give --llm-api");
   sc->workers = o->workers;
   sc->handle_signals = true;
   if (o->playground && !(so->web_root = kc_web_root())) {
@@ -428,13 +450,19 @@ static int kc_serve_common(int argc, char **argv, bool build) {
   kc_aot_dirs(home);
   env.home = home;
   env.sdk = env.artifacts ? "" : sdk;
-  env.stores = home && env.sdk ? kx_open_stores(m) : NULL;
+  bool llm_failed = false;
+  env.llm = build ? NULL : kx_llm_engine(m, &llm_failed);   /* local models open at each app's boot */
+  if (!build && o.llm_api && !env.llm && !llm_failed) env.llm = kx_llm_api_engine(m, &llm_failed);
+  env.stores = home && env.sdk && !llm_failed ? kx_open_stores(m) : NULL;
   if (home && !env.sdk) fprintf(stderr, "Error: cannot find the guest SDK (python/sdk beside build/, or share/krait/sdk of an install; or set KRAIT_SDK)\n");
   ka_app **apps = ku_calloc((size_t)m->napps + 1, sizeof *apps);
   if (!apps) fprintf(stderr, "Error: out of memory\n");
   bool ok = env.stores && apps;
   for (int i = 0; ok && i < m->napps; i++) ok = (apps[i] = kx_boot(m, i, &env)) != NULL;
   if (ok && build) rc = kx_build_save(m, apps, &env) == 0 ? KC_EXIT_OK : KC_EXIT_ERROR;
+  kx_llm_api *api = ok && !build && o.llm_api ? kx_llm_api_new(m, env.llm, env.values, o.llm_token) : NULL;
+  ok = ok && (build || !o.llm_api || api);
+  so.llm_api = kx_llm_api_of(api);
   so.watch = o.watch ? &env : NULL;
   kx_reload_src reload = { env.artifacts, o.inputs, o.ninputs, path, keys.trust, keys.ntrust, o.variables, &env };
   so.reload = m->napps ? &reload : NULL;
@@ -443,6 +471,8 @@ static int kc_serve_common(int argc, char **argv, bool build) {
   if (!build) kc_serve_release(&so);
   for (int i = 0; apps && i < m->napps; i++) ka_app_free(apps[i]);
   for (int i = 0; env.stores && i < m->nstores; i++) kk_close(env.stores[i]);
+  kx_llm_api_free(api);
+  kl_engine_free(env.llm);              /* after the apps: they use its models */
   ku_free(apps);
   ku_free(env.stores);
   ku_free(home);

@@ -86,9 +86,18 @@ void kx_app_config_release(kx_app_cfg *c) {
     ku_free(c->expanded[i]);
     ku_free(c->shapes[i]);
   }
+  ku_free(c->models);
+  ku_free(c->remotes);
+  ku_free(c->granted);
+  c->models = NULL;
+  c->remotes = NULL;
+  c->granted = NULL;
 }
 
 int kx_app_config(const km_manifest *m, const km_app *a, const kx_env *env, kx_app_cfg *out) {
+  out->models = NULL;
+  out->remotes = NULL;
+  out->granted = NULL;
   int ng = 0;
   for (int s = 0; s < a->nstores && ng < 64; s++)
     for (int k = 0; k < m->nstores; k++)
@@ -128,6 +137,7 @@ int kx_app_config(const km_manifest *m, const km_app *a, const kx_env *env, kx_a
     .exclude = out->exclude, .nexclude = nx, .rebuild_stale = env->use_built,
     .tier = env->tier,
   };
+  if (kx_app_models(m, a, env, out) != 0) return -1;
   if (vars_ok) return 0;
   fprintf(stderr, "Error: app %s: out of memory expanding its [app.variables]\n", a->name);
   return -1;

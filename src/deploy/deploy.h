@@ -32,6 +32,9 @@ typedef struct kx_env {
   char **values;               /* serve: the value of each of the
                                   manifest's [variables] (km_vars_resolve);
                                   NULL for krait build, which bakes none in */
+  struct kl_engine *llm;       /* serve: the engine local models run on
+                                  (kx_llm_engine; NULL: no local model, or
+                                  krait build, which opens none) */
 } kx_env;
 
 /* An app's config with the storage its arrays point into. */
@@ -48,6 +51,9 @@ typedef struct kx_app_cfg {
                                   variables the app's templates use */
   const char *exclude[136];
   char sdk[4200];
+  ka_llm_model *models;        /* cfg.llm's tables (models.c; freed by */
+  struct kl_remote *remotes;   /* kx_app_config_release) */
+  const char **granted;
 } kx_app_cfg;
 
 /* Opens the manifest's stores (their parent directories are created)
@@ -60,6 +66,32 @@ kk_store **kx_open_stores(const km_manifest *m);
 ** template could not be expanded (kx_app_config_release still frees
 ** out). */
 int kx_app_config(const km_manifest *m, const km_app *a, const kx_env *env, kx_app_cfg *out);
+
+/* models.c: the engine for m's [llm] settings when m declares a local
+** model (NULL, and no error, when it declares none); *failed and the
+** error printed when it cannot start. */
+struct kl_engine *kx_llm_engine(const km_manifest *m, bool *failed);
+
+/* llmapi.c: krait serve --llm-api, the admin listener's /v1 API. The
+** engine for it when m declares a local model (any app's or none's; NULL,
+** and no error, when it declares none); *failed and the error printed
+** when it cannot start. */
+struct kl_engine *kx_llm_api_engine(const km_manifest *m, bool *failed);
+/* The API over every local model of m, opened on e, requiring the value
+** of the [variables] entry token (NULL: no token); NULL after printing
+** the error (no local model, a file that cannot be opened, the variable
+** missing or empty). */
+typedef struct kx_llm_api kx_llm_api;
+kx_llm_api *kx_llm_api_new(const km_manifest *m, struct kl_engine *e, char **values, const char *token);
+/* Its handler's data (the route kx_server_new adds), or NULL. */
+const struct ks_oai *kx_llm_api_of(const kx_llm_api *a);
+void kx_llm_api_free(kx_llm_api *a);
+
+/* models.c: app a's models into out->cfg.llm: every [llm.models] entry
+** (those a is granted opened: a local file through env->llm, at once; a
+** server with its API key from env->values). 0, or -1 after printing the
+** error (a model file that cannot be opened, naming it). */
+int kx_app_models(const km_manifest *m, const km_app *a, const kx_env *env, kx_app_cfg *out);
 
 /* Frees what kx_app_config allocated in c (its expanded templates). */
 void kx_app_config_release(kx_app_cfg *c);
@@ -129,6 +161,8 @@ typedef struct kx_serve_opts {
                                   running finish on the old one; a failed
                                   reload keeps it, saying why). NULL: SIGHUP
                                   is not taken */
+  const struct ks_oai *llm_api; /* --llm-api: served at /v1 on the admin
+                                  listener (kx_llm_api_of); NULL: none */
   bool take_apps;              /* kx_server_new takes the apps (setting the
                                   caller's entries to NULL): each is freed
                                   once a reload or rebuild replaced it and

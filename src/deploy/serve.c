@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "deploy/deploy_internal.h"
+#include "serve/openai.h"
 #include "util/util.h"
 
 struct kx_server {
@@ -17,6 +18,7 @@ struct kx_server {
   int ndata;                   /* how many of them are set up */
   ks_static web;
   const char *host, *admin_host;
+  bool llm_api;                /* /v1 on the admin listener */
   const km_manifest *m;
   const kx_env *watch;         /* --watch: rebuild with this */
   const kx_reload_src *reload_src; /* SIGHUP: reload from this */
@@ -46,7 +48,7 @@ static bool kx_route_metrics(kx_app_route *r, ks_metrics *mx, const km_app *a) {
 static int kx_routes(kx_server *s, const kx_serve_opts *o, const km_manifest *m, ka_app **apps) {
   int nroutes = 0, r = 0;
   for (int i = 0; i < m->napps; i++) nroutes += m->apps[i].nroutes;
-  s->routes = ku_calloc((size_t)nroutes + 2, sizeof *s->routes);
+  s->routes = ku_calloc((size_t)nroutes + 3, sizeof *s->routes);
   s->data = ku_calloc((size_t)m->napps + 1, sizeof *s->data);
   if (!s->routes || !s->data) return -1;
   for (int i = 0; i < m->napps; i++) {
@@ -56,8 +58,10 @@ static int kx_routes(kx_server *s, const kx_serve_opts *o, const km_manifest *m,
     s->ndata++;
     if (!kx_route_metrics(&s->data[i], s->metrics, &m->apps[i])) return -1;
     for (int k = 0; k < m->apps[i].nroutes; k++)
-      s->routes[r++] = (ks_route){ m->apps[i].routes[k], kx_handle, &s->data[i], m->apps[i].name };
+      s->routes[r++] = (ks_route){ m->apps[i].routes[k], kx_handle, &s->data[i], m->apps[i].name, false };
   }
+  if (o->llm_api)   /* the admin listener's, run by a worker */
+    s->routes[r++] = (ks_route){ KS_OAI_ROUTE, ks_oai_handle, (void *)o->llm_api, KS_OAI_APP, true };
   s->web = (ks_static){ o->web_root, "/web" };
   if (o->web_root) r = ks_static_routes(s->routes, r, &s->web);
   return r;
@@ -83,6 +87,7 @@ kx_server *kx_server_new(const kx_serve_opts *o, const km_manifest *m, ka_app **
   }
   s->host = sc.host;
   s->admin_host = sc.admin_host;
+  s->llm_api = o->llm_api != NULL;
   s->m = m;
   s->watch = o->watch;
   s->reload_src = o->reload;
@@ -93,6 +98,9 @@ int kx_server_run(kx_server *s) {
   fprintf(stderr, "krait serve: listening on http://%s:%d/", s->host, ks_server_port(s->srv));
   if (s->admin_host) fprintf(stderr, " (admin http://%s:%d/metrics)", s->admin_host, ks_server_admin_port(s->srv));
   fputc('\n', stderr);
+  if (s->llm_api)
+    fprintf(stderr, "krait serve: OpenAI-compatible API at http://%s:%d/v1\n", s->admin_host,
+            ks_server_admin_port(s->srv));
   if (s->web.root)
     fprintf(stderr, "krait serve: playground at http://%s:%d/web/playground/\n", s->host, ks_server_port(s->srv));
   kx_watch *w = s->watch ? kx_watch_start(s->m, s->watch, s->data) : NULL;

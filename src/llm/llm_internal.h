@@ -127,6 +127,11 @@ bool kl_vocab_is_eog(const kl_vocab *v, int32_t tok);
 ** (more than cap when out was too small), or -1 on invalid input. */
 int64_t kl_tokenize(const kl_vocab *v, const char *text, size_t len,
                     bool add_special, int32_t *out, size_t cap);
+/* The same with llama_tokenize's parse_special = true: the texts of
+** control, unknown and user-defined tokens in text become those tokens
+** (how llama.cpp tokenizes a chat prompt: "<|im_start|>", "</s>"...). */
+int64_t kl_tokenize_special(const kl_vocab *v, const char *text, size_t len,
+                            bool add_special, int32_t *out, size_t cap);
 /* The bytes tok stands for in generated text (byte-fallback tokens give
 ** their byte; "▁" becomes a space); at most cap written, length returned. */
 size_t kl_token_piece(const kl_vocab *v, int32_t tok, char *out, size_t cap);
@@ -138,6 +143,15 @@ size_t kl_token_piece(const kl_vocab *v, int32_t tok, char *out, size_t cap);
 ** recent[0..nrecent); *rng is the generator's state (seeded per request). */
 int32_t kl_sample(const kl_infer_params *p, float *logits, uint32_t n,
                   const int32_t *recent, size_t nrecent, uint64_t *rng);
+
+/* ---- chat prompts (chat.c) -------------------------------------------- */
+
+/* kl_chat_prompt's work once it has the model's tokenizer.chat_template
+** text [tmpl, tmpl+tlen) (NULL or empty: chatml): the template detected as
+** llama.cpp's llm_chat_detect_template does and applied with the
+** assistant's turn opened. ku_malloc'ed, NUL-terminated; NULL with err. */
+char *kl_chat_apply(const char *tmpl, size_t tlen, const kl_chat_msg *msgs,
+                    size_t n, size_t *len, char *err, size_t cap);
 
 /* ---- models and forward passes (model.c, llama.c, bert.c) ------------- */
 
@@ -175,6 +189,14 @@ int kl_bert_embed(const kl_model *m, kl_pool *p, const int32_t *tok,
 int kl_generate(const kl_model *m, kl_pool *p, const char *prompt, size_t len,
                 const kl_infer_params *ip, uint64_t deadline_ns,
                 kl_infer_result *out, char *err, size_t cap);
+/* kl_generate that also hands back the generated tokens' ids (*tokens:
+** ku_malloc'ed, out->generated_tokens of them, freed by the caller; NULL
+** when none): what `krait llm generate --json` and the tests compare with
+** llama.cpp's greedy tokens. */
+int kl_generate_tokens(const kl_model *m, kl_pool *p, const char *prompt,
+                       size_t len, const kl_infer_params *ip,
+                       uint64_t deadline_ns, kl_infer_result *out,
+                       int32_t **tokens, char *err, size_t cap);
 /* kl_embed's work once it has a slot (out: n * kl_model_dim floats). */
 int kl_embed_texts(const kl_model *m, kl_pool *p, const char *const *texts,
                    const size_t *lens, size_t n, uint64_t deadline_ns,

@@ -80,15 +80,24 @@ static void km_store_table(km_out *o, const km_manifest *m, const km_store *s) {
   km_printf(o, "\ndurability = \"%s\"\n", s->power ? "power" : "process");
 }
 
+/* Whether app a uses variable v: in a template or as a model's API key. */
+static bool km_app_uses_var(const km_manifest *m, const km_app *a, int v) {
+  for (int i = 0; i < a->nvars; i++)
+    if (km_template_uses(m, a->var_values[i], v)) return true;
+  for (int i = 0; i < a->nai_models; i++) {
+    const km_model *d = km_model_find(m, a->ai_models[i]);
+    if (d && d->api_key_variable && !strcmp(d->api_key_variable, m->vars[v].name)) return true;
+  }
+  return false;
+}
+
 /* The [variables] entries app a's templates refer to: their declarations
 ** only (a default is the manifest's text), never a value resolved from
 ** the environment or a --variables-file. */
 static void km_vars_table(km_out *o, const km_manifest *m, const km_app *a) {
   bool head = false;
   for (int v = 0; v < m->nvars; v++) {
-    bool used = false;
-    for (int i = 0; i < a->nvars && !used; i++) used = km_template_uses(m, a->var_values[i], v);
-    if (!used) continue;
+    if (!km_app_uses_var(m, a, v)) continue;
     if (!head) km_printf(o, "\n[variables]\n");
     head = true;
     km_printf(o, "%s = { ", m->vars[v].name);
@@ -118,6 +127,38 @@ static void km_sqldb_table(km_out *o, const km_manifest *m, const km_sqldb *d) {
   km_printf(o, "\n");
 }
 
+/* Appends the [llm] table and the [llm.models] tables of the models app a
+** is granted: a local path under the manifest's directory made relative
+** (an artifact's model files stay where it is served from, unbundled). */
+static void km_llm_tables(km_out *o, const km_manifest *m, const km_app *a) {
+  if (!a->nai_models) return;
+  km_printf(o, "\n[llm]\nthreads = %llu\nmax_concurrent = %llu\nmax_queued = %llu\n",
+            (unsigned long long)m->llm.threads, (unsigned long long)m->llm.max_concurrent,
+            (unsigned long long)m->llm.max_queued);
+  size_t dn = strrchr(m->path, '/') ? (size_t)(strrchr(m->path, '/') - m->path) : 0;
+  for (int i = 0; i < a->nai_models; i++) {
+    const km_model *d = km_model_find(m, a->ai_models[i]);
+    if (!d) continue;
+    km_printf(o, "\n[llm.models.");
+    km_quote(o, d->name);
+    km_printf(o, "]\n");
+    if (d->path) {
+      const char *p = d->path;
+      if (dn && !strncmp(p, m->path, dn) && p[dn] == '/') p += dn + 1;
+      km_printf(o, "path = ");
+      km_quote(o, p);
+      km_printf(o, "\n");
+      continue;
+    }
+    km_printf(o, "url = ");
+    km_quote(o, d->url);
+    km_printf(o, "\nmodel = ");
+    km_quote(o, d->model);
+    km_printf(o, "\n");
+    if (d->api_key_variable) { km_printf(o, "api_key_variable = "); km_quote(o, d->api_key_variable); km_printf(o, "\n"); }
+  }
+}
+
 char *km_app_format(const km_manifest *m, const km_app *a) {
   km_out o = { .ok = true };
   km_printf(&o, "# app \"%s\" of %s, as krait build bundled it\n[app]\nname = ", a->name, m->path);
@@ -135,6 +176,7 @@ char *km_app_format(const km_manifest *m, const km_app *a) {
   km_list(&o, "key_value_stores", a->stores, a->nstores);
   km_list(&o, KO_MANIFEST_KEY, a->outbound_hosts, a->noutbound_hosts);
   km_list(&o, "sqlite_databases", a->sqldbs, a->nsqldbs);
+  km_list(&o, "ai_models", a->ai_models, a->nai_models);
   km_printf(&o, "debug = %s\n\n[app.limits]\ntimeout_ms = %llu\nfuel = %llu\nmax_disk_mb = %llu\n"
             KO_KEY_CONNS " = %llu\n" KO_KEY_MB " = %llu\nmax_memory_mb = %llu\n",
             a->debug ? "true" : "false", (unsigned long long)a->timeout_ms,
@@ -157,6 +199,7 @@ char *km_app_format(const km_manifest *m, const km_app *a) {
     const km_sqldb *d = km_sqldb_named(m, a->sqldbs[i]);
     if (d) km_sqldb_table(&o, m, d);
   }
+  km_llm_tables(&o, m, a);
   if (!o.ok) { ku_free(o.p); return NULL; }
   return o.p;
 }
@@ -165,6 +208,48 @@ char *km_app_format(const km_manifest *m, const km_app *a) {
 static bool km_same_store(const km_store *a, const km_store *b) {
   return a->redis == b->redis && a->power == b->power &&
          !strcmp(a->redis ? a->url : a->path, b->redis ? b->url : b->path);
+}
+
+/* Whether two optional strings are equal. */
+static bool km_same_str(const char *a, const char *b) { return (!a && !b) || (a && b && !strcmp(a, b)); }
+
+/* A model both declare must be the same, and so must both [llm] tables. */
+static int km_merge_llm_check(const km_manifest *into, const km_manifest *from, char *err, size_t errlen) {
+  for (int i = 0; i < from->nmodels; i++) {
+    const km_model *x = km_model_find(into, from->models[i].name), *y = &from->models[i];
+    if (x && !(km_same_str(x->path, y->path) && km_same_str(x->url, y->url) && km_same_str(x->model, y->model) &&
+               km_same_str(x->api_key_variable, y->api_key_variable))) {
+      snprintf(err, errlen, "%s and %s declare model \"%s\" differently", into->path, from->path, x->name);
+      return -1;
+    }
+  }
+  const km_llm *a = &into->llm, *b = &from->llm;
+  if (a->set && b->set && (a->threads != b->threads || a->max_concurrent != b->max_concurrent ||
+                           a->max_queued != b->max_queued)) {
+    snprintf(err, errlen, "%s and %s have different [llm] settings (threads, max_concurrent, max_queued): "
+             "the apps of one server share its engine", into->path, from->path);
+    return -1;
+  }
+  return 0;
+}
+
+/* Moves from's models that into lacks into it (and its [llm] settings,
+** when into has none); frees the rest. false when out of memory. */
+static bool km_merge_llm(km_manifest *into, km_manifest *from) {
+  km_model *ms = ku_realloc(into->models, (size_t)(into->nmodels + from->nmodels + 1) * sizeof *ms);
+  if (!ms) return false;
+  into->models = ms;
+  for (int i = 0; i < from->nmodels; i++) {
+    km_model *d = &from->models[i];
+    if (km_model_find(into, d->name)) {
+      ku_free(d->name); ku_free(d->path); ku_free(d->url); ku_free(d->model); ku_free(d->api_key_variable);
+    } else {
+      into->models[into->nmodels++] = *d;
+    }
+  }
+  from->nmodels = 0;
+  if (!into->llm.set) into->llm = from->llm;
+  return true;
 }
 
 /* The first problem merging from into into would cause, in err; 0 if none. */
@@ -202,6 +287,7 @@ static int km_merge_check(const km_manifest *into, const km_manifest *from, char
       return -1;
     }
   }
+  if (km_merge_llm_check(into, from, err, errlen)) return -1;
   for (int a = 0; a < from->napps; a++)
     for (int b = 0; b < into->napps; b++) {
       if (!strcmp(from->apps[a].name, into->apps[b].name)) {
@@ -230,7 +316,7 @@ int km_manifest_merge(km_manifest *into, km_manifest *from, char *err, size_t er
   if (vs) into->vars = vs;
   km_sqldb *sq = ku_realloc(into->sqldbs, (size_t)(into->nsqldbs + from->nsqldbs + 1) * sizeof *sq);
   if (sq) into->sqldbs = sq;
-  if (!apps || !st || !vs || !sq) { snprintf(err, errlen, "out of memory"); return -1; }
+  if (!apps || !st || !vs || !sq || !km_merge_llm(into, from)) { snprintf(err, errlen, "out of memory"); return -1; }
   memcpy(into->apps + into->napps, from->apps, (size_t)from->napps * sizeof *apps);
   into->napps += from->napps;
   from->napps = 0;

@@ -11,6 +11,7 @@
 
 #include "manifest/manifest.h"
 #include "manifest/toml.h"
+#include "llm/llm.h"
 #include "net/net.h"
 #include "util/util.h"
 
@@ -184,7 +185,8 @@ static void km_known(km_rd *r, const km_toml_value *t, const char *where, const 
 
 static const char *const km_app_keys[] = {
   "name", "style", "module", "wsgi", "dir", "route", "routes", "site_packages",
-  "key_value_stores", "sqlite_databases", "variables", "limits", "debug", "include", KO_MANIFEST_KEY, NULL
+  "key_value_stores", "sqlite_databases", "variables", "limits", "debug", "include", KO_MANIFEST_KEY,
+  "ai_models", NULL
 };
 static const char *const km_limit_keys[] = { "timeout_ms", "fuel", "max_memory_mb", "max_disk_mb",
                                              KO_KEY_CONNS, KO_KEY_MB, NULL };
@@ -354,6 +356,7 @@ static void km_read_app(km_rd *r, const km_toml_value *t, km_app *a, int index) 
   km_strs(r, t, "key_value_stores", &a->stores, &a->nstores);
   km_strs(r, t, "sqlite_databases", &a->sqldbs, &a->nsqldbs);
   km_strs(r, t, "include", &a->include, &a->ninclude);
+  km_strs(r, t, "ai_models", &a->ai_models, &a->nai_models);
   km_read_outbound(r, t, a);
   bool debug = false;
   if ((v = km_toml_get(t, "debug")) && !km_toml_bool(v, &debug)) km_err(r, v, "debug must be true or false");
@@ -442,6 +445,127 @@ static void km_read_sqldbs(km_rd *r, const km_toml_value *root, km_manifest *m) 
     if (!p && !r->failed) p = km_need(r, ku_sprintf(".krait/%s.sqlite", d->name));
     d->path = p ? km_need(r, km_path_in(r->data_dir, p)) : NULL;
     ku_free(p);
+  }
+}
+
+bool km_model_name_ok(const char *name) {
+  size_t n = strlen(name);
+  if (n == 0 || n > 128) return false;
+  for (size_t i = 0; i < n; i++) {
+    char c = name[i];
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && !strchr("-_.@/:", c)) return false;
+  }
+  return true;
+}
+
+const km_model *km_model_find(const km_manifest *m, const char *name) {
+  for (int i = 0; i < m->nmodels; i++)
+    if (!strcmp(m->models[i].name, name)) return &m->models[i];
+  return NULL;
+}
+
+/* The [llm] table's settings: threads, max_concurrent, max_queued (the
+** [llm.models] tables are km_read_models'). */
+static void km_read_llm_cfg(km_rd *r, const km_toml_value *t, km_manifest *m) {
+  static const char *const keys[] = { "threads", "max_concurrent", "max_queued", "models", NULL };
+  m->llm = (km_llm){ KL_THREADS_DEFAULT, KL_CONCURRENT_DEFAULT, KL_QUEUED_DEFAULT, t != NULL };
+  if (!t) return;
+  if (km_toml_type_of(t) != KM_TOML_TABLE) { km_err(r, t, "llm must be a table [llm]"); return; }
+  km_known(r, t, "[llm] (threads, max_concurrent, max_queued, models)", keys);
+  m->llm.threads = km_uint_in(r, t, "threads", KL_THREADS_DEFAULT, 0, KM_LLM_THREADS_MAX);
+  m->llm.max_concurrent = km_uint_in(r, t, "max_concurrent", KL_CONCURRENT_DEFAULT, 1, KM_LLM_CONCURRENT_MAX);
+  m->llm.max_queued = km_uint_in(r, t, "max_queued", KL_QUEUED_DEFAULT, 0, KM_LLM_QUEUED_MAX);
+}
+
+/* A remote model's keys: url (http or https), model, api_key_variable (a
+** declared [variables] entry). */
+static void km_read_remote(km_rd *r, const km_toml_value *s, km_model *md) {
+  const km_toml_value *v = km_toml_get(s, "url");
+  char shown[330];
+  md->url = km_str(r, v, "url");
+  if (md->url && strncmp(md->url, "http://", 7) && strncmp(md->url, "https://", 8))
+    km_err(r, v, "[llm.models.%s] url \"%s\" must start with http:// or https:// (an OpenAI-compatible "
+           "server's base URL, e.g. http://127.0.0.1:8080/v1)", md->name, km_show(md->url, shown));
+  if (!(v = km_toml_get(s, "model")) && !r->failed)
+    km_err(r, s, "[llm.models.%s] has url but no model = \"...\" (the server's name for the model)", md->name);
+  else if (v) md->model = km_str(r, v, "model");
+  if ((v = km_toml_get(s, "api_key_variable")) && !r->failed) {
+    md->api_key_variable = km_str(r, v, "api_key_variable");
+    if (md->api_key_variable && km_var_find(r->m, md->api_key_variable, strlen(md->api_key_variable)) < 0)
+      km_err(r, v, "[llm.models.%s] api_key_variable \"%s\" is not declared in [variables] (declare it "
+             "with { required = true, secret = true })", md->name, km_show(md->api_key_variable, shown));
+  }
+}
+
+/* A local model's path: relative to the manifest (to the serve directory
+** in an artifact's, which does not hold the file). */
+static void km_read_local(km_rd *r, const km_toml_value *s, km_model *md) {
+  const km_toml_value *v = km_toml_get(s, "path");
+  char what[300];
+  char *p = km_str(r, v, "path");
+  snprintf(what, sizeof what, "llm.models.%s path", md->name);
+  km_check_confined(r, v, what, p);
+  if (p && !r->failed) md->path = km_need(r, km_path_in(r->confined ? r->data_dir : r->dir, p));
+  ku_free(p);
+  if (!r->failed && (km_toml_get(s, "model") || km_toml_get(s, "api_key_variable")))
+    km_err(r, km_toml_get(s, "model") ? km_toml_get(s, "model") : km_toml_get(s, "api_key_variable"),
+           "[llm.models.%s] is a local file (path): model and api_key_variable are for a server (url)", md->name);
+}
+
+/* One [llm.models.NAME] table: exactly one of path and url. */
+static void km_read_model(km_rd *r, const km_toml_value *s, km_model *md) {
+  static const char *const keys[] = { "path", "url", "model", "api_key_variable", NULL };
+  char shown[330];
+  if (!km_model_name_ok(md->name))
+    km_err(r, s, "model name \"%s\" is not allowed: use 1 to 128 letters, digits, '-', '_', '.', '@', "
+           "'/' or ':'", km_show(md->name, shown));
+  if (!r->failed && km_toml_type_of(s) != KM_TOML_TABLE) {
+    km_err(r, s, "[llm.models.%s] must be a table", md->name);
+    return;
+  }
+  km_known(r, s, "[llm.models] (path, or url, model and api_key_variable)", keys);
+  bool path = km_toml_get(s, "path") != NULL, url = km_toml_get(s, "url") != NULL;
+  if (!r->failed && path == url)
+    km_err(r, s, "[llm.models.%s] needs %s", md->name, path ? "either path or url, not both"
+           : "path = \"models/x.gguf\" (a local GGUF file) or url = \"http://host:port/v1\" (a server)");
+  else if (!r->failed && path) km_read_local(r, s, md);
+  else if (!r->failed) km_read_remote(r, s, md);
+}
+
+/* The [llm] table and its [llm.models.NAME] tables. */
+static void km_read_llm(km_rd *r, const km_toml_value *root, km_manifest *m) {
+  const km_toml_value *t = km_toml_get(root, "llm");
+  km_read_llm_cfg(r, t, m);
+  const km_toml_value *ms = t && !r->failed ? km_toml_get(t, "models") : NULL;
+  if (!ms) return;
+  if (km_toml_type_of(ms) != KM_TOML_TABLE) { km_err(r, ms, "llm.models must be tables [llm.models.NAME]"); return; }
+  size_t n = km_toml_table_len(ms);
+  m->models = km_need(r, ku_calloc(n + 1, sizeof *m->models));
+  for (size_t i = 0; m->models && i < n && !r->failed; i++, m->nmodels++) {
+    const char *k;
+    size_t kn;
+    const km_toml_value *s = km_toml_table_at(ms, i, &k, &kn);
+    m->models[i].name = km_need(r, ku_strndup(k, kn));
+    if (m->models[i].name && strlen(m->models[i].name) != kn) km_err(r, s, "a model name contains a NUL byte");
+    else if (m->models[i].name) km_read_model(r, s, &m->models[i]);
+  }
+}
+
+/* Every app's ai_models entry is an [llm.models] table; the error is at
+** the entry's line. */
+static void km_check_models(km_rd *r, km_manifest *m, const km_toml_value *root) {
+  const km_toml_value *apps = km_toml_get(root, "app");
+  bool many = apps && km_toml_type_of(apps) == KM_TOML_ARRAY;
+  char shown[330];
+  for (int a = 0; a < m->napps && !r->failed; a++) {
+    const km_toml_value *at = many ? km_toml_array_at(apps, (size_t)a) : apps;
+    const km_toml_value *list = at ? km_toml_get(at, "ai_models") : NULL;
+    for (int i = 0; i < m->apps[a].nai_models && !r->failed; i++)
+      if (!km_model_find(m, m->apps[a].ai_models[i]))
+        km_err(r, list ? km_toml_array_at(list, (size_t)i) : root, "app \"%s\" is granted model \"%s\" "
+               "(ai_models), which no [llm.models.\"%s\"] table declares (path = \"models/x.gguf\", or url "
+               "and model)", m->apps[a].name, km_show(m->apps[a].ai_models[i], shown), shown);
   }
 }
 
@@ -552,7 +676,7 @@ km_manifest *km_manifest_read(const char *text, size_t n, const km_source *src, 
     m->path = km_need(&r, ku_malloc(strlen(r.dir) + 16));
     if (m->path) sprintf(m->path, "%s/krait.toml", r.dir);
     const km_toml_value *root = km_toml_root(doc);
-    static const char *const top[] = { "app", "key_value_stores", "sqlite_databases", "variables", NULL };
+    static const char *const top[] = { "app", "key_value_stores", "sqlite_databases", "variables", "llm", NULL };
     km_known(&r, root, "krait.toml", top);
     r.m = m;
     km_read_vars(&r, root, m);
@@ -561,6 +685,8 @@ km_manifest *km_manifest_read(const char *text, size_t n, const km_source *src, 
     if (!r.failed) km_read_sqldbs(&r, root, m);
     if (!r.failed) km_check(&r, m, root);
     if (!r.failed) km_check_sqldbs(&r, m, root);
+    if (!r.failed) km_read_llm(&r, root, m);
+    if (!r.failed) km_check_models(&r, m, root);
   }
   km_toml_free(doc);
   if (!m || r.failed) {
@@ -608,6 +734,7 @@ void km_manifest_free(km_manifest *m) {
     km_free_strs(a->stores, a->nstores);
     km_free_strs(a->outbound_hosts, a->noutbound_hosts);
     km_free_strs(a->sqldbs, a->nsqldbs);
+    km_free_strs(a->ai_models, a->nai_models);
     km_free_strs(a->var_names, a->nvars);
     km_free_strs(a->var_values, a->nvars);
   }
@@ -618,6 +745,11 @@ void km_manifest_free(km_manifest *m) {
   ku_free(m->vars);
   for (int i = 0; m->sqldbs && i < m->nsqldbs; i++) { ku_free(m->sqldbs[i].name); ku_free(m->sqldbs[i].path); }
   ku_free(m->sqldbs);
+  for (int i = 0; m->models && i < m->nmodels; i++) {
+    km_model *d = &m->models[i];
+    ku_free(d->name); ku_free(d->path); ku_free(d->url); ku_free(d->model); ku_free(d->api_key_variable);
+  }
+  ku_free(m->models);
   ku_free(m->apps);
   ku_free(m->stores);
   ku_free(m->path);

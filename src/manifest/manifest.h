@@ -34,6 +34,29 @@ typedef struct km_sqldb {
   char *path;                  /* the file (relative: to the data dir) */
 } km_sqldb;
 
+/* One [llm.models.NAME] table: a local GGUF file or a model of an
+** OpenAI-compatible server. */
+typedef struct km_model {
+  char *name;                  /* what apps grant and ask for (km_model_name_ok) */
+  char *path;                  /* local: the GGUF file (absolute) */
+  char *url;                   /* remote: the server's base URL (.../v1) */
+  char *model;                 /* remote: the server's name for the model */
+  char *api_key_variable;      /* remote: the [variables] entry holding its
+                                  API key (resolved on the host), or NULL */
+} km_model;
+
+/* The [llm] table: the engine's settings (src/llm/llm.h's defaults). */
+typedef struct km_llm {
+  uint64_t threads;            /* 0: the online CPUs */
+  uint64_t max_concurrent;     /* generations at once (1..KM_LLM_CONCURRENT_MAX) */
+  uint64_t max_queued;         /* waiting for one (0..KM_LLM_QUEUED_MAX) */
+  bool set;                    /* the manifest has an [llm] table */
+} km_llm;
+
+#define KM_LLM_THREADS_MAX 256
+#define KM_LLM_CONCURRENT_MAX 256
+#define KM_LLM_QUEUED_MAX 65536
+
 /* One [[app]] (or the single [app]). */
 typedef struct km_app {
   char *name;
@@ -54,6 +77,8 @@ typedef struct km_app {
   int noutbound_hosts;
   char **sqldbs;               /* granted SQLite database names */
   int nsqldbs;
+  char **ai_models;            /* granted [llm.models] names (Spin's key) */
+  int nai_models;
   char **var_names, **var_values;  /* [app.variables]: key = template, */
   int nvars;                   /* literal text and {{ name }} references */
   uint64_t timeout_ms, fuel, max_memory_mb;
@@ -76,7 +101,17 @@ typedef struct km_manifest {
   int nvars;
   km_sqldb *sqldbs;            /* the SQLite databases (sqlite binding) */
   int nsqldbs;
+  km_llm llm;                  /* [llm] */
+  km_model *models;            /* [llm.models.NAME] */
+  int nmodels;
 } km_manifest;
+
+/* Whether name may name a model: 1 to 128 letters, digits and '-', '_',
+** '.', '@', '/', ':' (Workers AI's "@cf/meta/llama-2-7b-chat-int8"). */
+bool km_model_name_ok(const char *name);
+
+/* The [llm.models] entry named name, or NULL. */
+const km_model *km_model_find(const km_manifest *m, const char *name);
 
 /* Reads and checks path (a krait.toml). NULL with "file:line: what is
 ** wrong" in err on any error: unknown keys, wrong types, a route claimed

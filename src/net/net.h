@@ -240,6 +240,12 @@ typedef enum ko_tls_rc { KO_TLS_OK, KO_TLS_TIMEOUT, KO_TLS_VERIFY_FAILED, KO_TLS
 ** "certificate verify failed: ..."; NET: errno's name first). */
 ko_tls_rc ko_tls_connect(int fd, const char *name, unsigned flags, const uint8_t *alpn, size_t alpn_len,
                          uint64_t deadline, ko_tls **out, char *err, size_t errlen);
+/* The same handshake (no ALPN) trusting the system store and the PEM
+** bundle ca_file too (its context built on first use and kept for the
+** process; NULL ca_file: ko_tls_connect's context). For servers the
+** operator configures (krait's remote LLM backend). */
+ko_tls_rc ko_tls_connect_ca(const char *ca_file, int fd, const char *name, unsigned flags, uint64_t deadline,
+                            ko_tls **out, char *err, size_t errlen);
 /* Sends all n bytes / receives 1..cap bytes (0: closed) on t; -1 with
 ** errno (ETIME: the deadline; EPROTO: TLS failed, why in err). */
 int ko_tls_send(ko_tls *t, const void *p, size_t n, uint64_t deadline, char *err, size_t errlen);

@@ -1,7 +1,8 @@
 /*
 ** tls.c -- the TLS client of the outbound bindings (OpenSSL): one context
-** per process (TLS 1.2+, the system CA store or --ca-file), handshakes,
-** records and the peer's certificate, every wait bounded by a deadline.
+** per process (TLS 1.2+, the system CA store or --ca-file; one more per
+** operator's CA bundle), handshakes, records and the peer's certificate,
+** every wait bounded by a deadline.
 */
 #include <errno.h>
 #include <openssl/err.h>
@@ -183,13 +184,14 @@ static int ko_tls_names(ko_tls *t, const char *name, unsigned flags, const uint8
   return 0;
 }
 
-ko_tls_rc ko_tls_connect(int fd, const char *name, unsigned flags, const uint8_t *alpn, size_t alpn_len,
-                         uint64_t deadline, ko_tls **out, char *err, size_t errlen) {
+/* The handshake of ko_tls_connect under context ctx (NULL: none could be
+** built). */
+static ko_tls_rc ko_tls_start(SSL_CTX *ctx, int fd, const char *name, unsigned flags, const uint8_t *alpn,
+                              size_t alpn_len, uint64_t deadline, ko_tls **out, char *err, size_t errlen) {
   char why[256];
-  pthread_once(&ko_once, ko_ctx_default);
   ko_tls *t = ku_calloc(1, sizeof *t);
   *out = NULL;
-  if (!ko_ctx || !t || !(t->ssl = SSL_new(ko_ctx))) {
+  if (!ctx || !t || !(t->ssl = SSL_new(ctx))) {
     snprintf(err, errlen, "TLS: cannot start a session: %s", ko_ssl_why(why, sizeof why));
     ku_free(t);
     return KO_TLS_FAILED;
@@ -213,6 +215,67 @@ ko_tls_rc ko_tls_connect(int fd, const char *name, unsigned flags, const uint8_t
     ko_tls_free(t);
     return rc;
   }
+}
+
+ko_tls_rc ko_tls_connect(int fd, const char *name, unsigned flags, const uint8_t *alpn, size_t alpn_len,
+                         uint64_t deadline, ko_tls **out, char *err, size_t errlen) {
+  pthread_once(&ko_once, ko_ctx_default);
+  return ko_tls_start(ko_ctx, fd, name, flags, alpn, alpn_len, deadline, out, err, errlen);
+}
+
+/* The contexts of ko_tls_connect_ca, one per bundle, kept for the process. */
+typedef struct ko_ca_ctx {
+  char *path;
+  SSL_CTX *ctx;
+  struct ko_ca_ctx *next;
+} ko_ca_ctx;
+static ko_ca_ctx *ko_ca_list;
+static pthread_mutex_t ko_ca_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* A new context trusting the system store and ca_file; NULL with err
+** naming the file. */
+static SSL_CTX *ko_ca_ctx_new(const char *ca_file, char *err, size_t errlen) {
+  char why[256];
+  SSL_CTX *c = ko_ctx_new(NULL, err, errlen);
+  if (!c || SSL_CTX_load_verify_locations(c, ca_file, NULL) == 1) return c;
+  snprintf(err, errlen, "CA file %s: not a readable PEM bundle of CA certificates (%s)", ca_file,
+           ko_ssl_why(why, sizeof why));
+  SSL_CTX_free(c);
+  return NULL;
+}
+
+/* The context of ca_file, built on first use and kept; NULL with err set. */
+static SSL_CTX *ko_ca_ctx_get(const char *ca_file, char *err, size_t errlen) {
+  pthread_mutex_lock(&ko_ca_mu);
+  ko_ca_ctx *k = ko_ca_list;
+  while (k && strcmp(k->path, ca_file)) k = k->next;
+  if (!k && (k = ku_calloc(1, sizeof *k))) {
+    k->path = ku_strdup(ca_file);
+    k->ctx = k->path ? ko_ca_ctx_new(ca_file, err, errlen) : NULL;
+    if (k->ctx) {
+      k->next = ko_ca_list;
+      ko_ca_list = k;
+    } else {
+      if (!k->path) snprintf(err, errlen, "out of memory");
+      ku_free(k->path);
+      ku_free(k);
+      k = NULL;
+    }
+  } else if (!k) {
+    snprintf(err, errlen, "out of memory");
+  }
+  SSL_CTX *c = k ? k->ctx : NULL;
+  pthread_mutex_unlock(&ko_ca_mu);
+  return c;
+}
+
+ko_tls_rc ko_tls_connect_ca(const char *ca_file, int fd, const char *name, unsigned flags, uint64_t deadline,
+                            ko_tls **out, char *err, size_t errlen) {
+  if (!ca_file) return ko_tls_connect(fd, name, flags, NULL, 0, deadline, out, err, errlen);
+  SSL_CTX *c = ko_ca_ctx_get(ca_file, err, errlen);
+  *out = NULL;
+  if (!c) return KO_TLS_FAILED;
+  return ko_tls_start(c, fd, name, flags, NULL, 0, deadline, out, err, errlen);
 }
 
 /* Maps a failed record operation (SSL error code) to errno, why in err. */

@@ -101,6 +101,9 @@ typedef struct ks_route {
   const char *app;              /* routes naming the same app share its
                                    in-flight cap and queue share; NULL: the
                                    route is an app of its own */
+  bool admin;                   /* served on the admin listener only (by a
+                                   worker, as every route; /healthz and
+                                   /metrics stay inline), never the main one */
 } ks_route;
 
 /* ---- static files (static.c) ------------------------------------------- */

@@ -93,13 +93,15 @@ static bool copy_routes(ks_server *s, char *err, size_t cap) {
   return true;
 }
 
-/* The longest matching route (exact beats a prefix of the same length);
-** a prefix "/api" matches "/api" and "/api/...", never "/apix". */
-static const ks_route_in *match(const ks_server *s, kh_view path) {
+/* The longest matching route of the listener (admin or main; exact
+** beats a prefix of the same length); a prefix "/api" matches "/api" and
+** "/api/...", never "/apix". */
+static const ks_route_in *match(const ks_server *s, kh_view path, bool admin) {
   const ks_route_in *best = NULL;
   size_t score = 0;
   for (size_t i = 0; i < s->cfg.nroutes; i++) {
     const ks_route_in *r = &s->routes[i];
+    if (r->r.admin != admin) continue;
     bool ok = r->prefix ? path.len >= r->len && memcmp(path.p, r->base, r->len) == 0 &&
                           (path.len == r->len || path.p[r->len] == '/' || r->len == 0)
                         : path.len == r->len && memcmp(path.p, r->base, r->len) == 0;
@@ -175,12 +177,12 @@ static void answer_inline(ks_job *job, int status, const char *text) {
 }
 
 void ks_dispatch(ks_server *s, ks_job *job) {
-  if (job->conn->admin) {
+  const ks_route_in *r = match(s, job->req.path, job->conn->admin);
+  if (job->conn->admin && !r) {
     ks_admin_handle(s, job);
     ks_conn_finish(job->conn, job);
     return;
   }
-  const ks_route_in *r = match(s, job->req.path);
   if (!r) { answer_inline(job, 404, "Not Found: no route for this path\n"); return; }
   job->route = &r->r;
   job->group = r->group;

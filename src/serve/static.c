@@ -299,7 +299,7 @@ static ks_outcome ks_static_root(const ks_request *rq, ks_response *res, void *d
 int ks_static_routes(ks_route *routes, int n, ks_static *web) {
   bool root_taken = false;
   for (int i = 0; i < n; i++) root_taken |= !strcmp(routes[i].path, "/") || !strcmp(routes[i].path, "/...");
-  routes[n++] = (ks_route){ "/web/...", ks_static_handle, web, NULL };
-  if (!root_taken) routes[n++] = (ks_route){ "/", ks_static_root, web, NULL };
+  routes[n++] = (ks_route){ "/web/...", ks_static_handle, web, NULL, false };
+  if (!root_taken) routes[n++] = (ks_route){ "/", ks_static_root, web, NULL, false };
   return n;
 }

@@ -95,6 +95,15 @@ static ks_outcome h_chunked(const ks_request *q, ks_response *r, void *d) {
   return KS_OK;
 }
 
+static pthread_t loop_thread;   /* the main server's (srv_main's) */
+
+/* An admin listener's route: says whether it runs off the loop thread. */
+static ks_outcome h_admin_route(const ks_request *q, ks_response *r, void *d) {
+  const char *where = pthread_equal(pthread_self(), loop_thread) ? "on the loop" : "on a worker";
+  ks_response_write(r, where, strlen(where));
+  return KS_OK;
+}
+
 static const ks_route ROUTES[] = {
   { "/hello", h_hello, NULL, NULL },
   { "/echo", h_echo, NULL, NULL },
@@ -107,6 +116,7 @@ static const ks_route ROUTES[] = {
   { "/trap", h_trap, NULL, NULL },
   { "/slow", h_slow, NULL, NULL },
   { "/chunked", h_chunked, NULL, NULL },
+  { "/v1/...", h_admin_route, NULL, "admin-app", true },
 };
 
 /* ---- a server on a thread ------------------------------------------------- */
@@ -634,6 +644,20 @@ static void test_http10(void) {
 static long long metric(const char *text, const char *prefix) {
   const char *p = strstr(text, prefix);
   return p ? atoll(p + strlen(prefix)) : -1;
+}
+
+/* A route marked admin is served on the admin listener only, by a worker;
+** /healthz stays inline, the main listener's routes stay off it. */
+static void test_admin_routes(void) {
+  CHECK(get_once(S.admin, "GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n", &R));
+  CHECK_INT(R.status, 200);
+  CHECK_STR(R.body, "on a worker");
+  CHECK(get_once(S.port, "GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n", &R));
+  CHECK_INT(R.status, 404);
+  CHECK(get_once(S.admin, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", &R));
+  CHECK_INT(R.status, 404);
+  CHECK(get_once(S.admin, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", &R));
+  CHECK_STR(R.body, "ok\n");
 }
 
 static void test_admin(void) {
@@ -1206,6 +1230,7 @@ int main(void) {
   c.access_log = access_log;
   c.metrics = shared_metrics;
   if (!srv_start(&S, &c)) return 1;
+  loop_thread = S.th;
   RUN(test_loop_timers);
   RUN(test_loop_post);
   RUN(test_metrics_api);
@@ -1227,6 +1252,7 @@ int main(void) {
   RUN(test_chunked_response);
   RUN(test_http10);
   RUN(test_admin);
+  RUN(test_admin_routes);
   RUN(test_access_log);
   RUN(test_curl);
   RUN(test_concurrent);

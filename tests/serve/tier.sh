@@ -12,14 +12,17 @@
 # tests/serve/redis.sh (the redis binding, against a redis-server),
 # tests/serve/http_out.sh (outbound HTTP from each style's Python),
 # tests/serve/postgres.sh (the postgres binding against a real server),
-# tests/serve/reload.sh (SIGHUP reloads). Ends with the summed "N passed,
+# tests/serve/reload.sh (SIGHUP reloads), tests/serve/llm.sh (LLM
+# inference: spin_sdk.llm, env.AI, the engine's limits),
+# tests/serve/remote_llm.sh (krait serve --llm-api's /v1 and the remote
+# backend). Ends with the summed "N passed,
 # N failed". Does not own the checks themselves.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 P=0 F=0
 T=$(mktemp)
 trap 'rm -f "$T"' EXIT
-for s in run.sh new.sh dev.sh security.sh variables.sh load.sh tiers.sh sqlite.sh outbound.sh redis.sh http_out.sh postgres.sh reload.sh; do
+for s in run.sh new.sh dev.sh security.sh variables.sh load.sh tiers.sh sqlite.sh outbound.sh redis.sh http_out.sh postgres.sh reload.sh llm.sh remote_llm.sh; do
   [ -f "$ROOT/tests/serve/$s" ] || continue
   echo "== tests/serve/$s"
   bash "$ROOT/tests/serve/$s" >"$T" 2>&1
