@@ -226,38 +226,42 @@ static int kc_llm_tokenize_cmd(const kc_llm *o, kl_model *m) {
 }
 
 /* Evaluates tok[0..n) in one sequence and prints the logits after the last
-** token, or after each (fed one at a time) with all. */
+** token, or after each (fed one at a time) with all; nothing is printed
+** unless every evaluation succeeds. */
 static int kc_llm_eval(kl_model *m, kl_pool *p, const int32_t *tok, size_t n,
                        bool all) {
-  char err[KL_ERR_SIZE];
+  char err[KL_ERR_SIZE] = "out of memory";
   uint32_t nv = kl_vocab_size(kl_model_vocab(m));
-  kl_seq *s = n <= kl_model_ctx(m) ? kl_seq_new(m, (uint32_t)n, err, sizeof err)
-                                   : NULL;
-  float *logits = ku_malloc((size_t)nv * sizeof(float));
-  int rc = KL_OK;
+  size_t rows = all ? n : 1;
+  kl_seq *s = NULL;
+  float *logits = ku_malloc(rows * nv * sizeof(float));
+  int rc = KL_E_NOMEM;
   if (n > kl_model_ctx(m))
     ku_fmt(err, sizeof err, "%zu tokens: the model's context is %u", n,
            kl_model_ctx(m));
-  if (!s || !logits) {
-    fprintf(stderr, "krait llm: %s\n", logits ? err : "out of memory");
-    kl_seq_free(s);
-    ku_free(logits);
-    return KC_EXIT_ERROR;
+  else if (logits)
+    s = kl_seq_new(m, (uint32_t)n, err, sizeof err);
+  if (s && all) {
+    rc = KL_OK;
+    for (size_t i = 0; i < n && rc == KL_OK; i++)
+      rc = kl_seq_eval(s, p, tok + i, 1, logits + i * nv, err, sizeof err);
+  } else if (s) {
+    rc = kl_seq_eval(s, p, tok, n, logits, err, sizeof err);
   }
-  fputs("{\"tokens\":", stdout);
-  kc_json_ints(tok, n);
-  printf(",\"n_vocab\":%u,\"logits\":[", nv);
-  for (size_t i = all ? 0 : n - 1; i < n && rc == KL_OK; i++) {
-    rc = all ? kl_seq_eval(s, p, tok + i, 1, logits, err, sizeof err)
-             : kl_seq_eval(s, p, tok, n, logits, err, sizeof err);
-    if (rc != KL_OK) break;
-    if (all && i) putchar(',');
-    kc_json_floats(logits, nv);
+  if (rc == KL_OK) {
+    fputs("{\"tokens\":", stdout);
+    kc_json_ints(tok, n);
+    printf(",\"n_vocab\":%u,\"logits\":[", nv);
+    for (size_t i = 0; i < rows; i++) {
+      if (i) putchar(',');
+      kc_json_floats(logits + i * nv, nv);
+    }
+    fputs("]}\n", stdout);
+  } else {
+    fprintf(stderr, "krait llm: %s\n", err);
   }
-  fputs("]}\n", stdout);
   kl_seq_free(s);
   ku_free(logits);
-  if (rc != KL_OK) fprintf(stderr, "krait llm: %s\n", err);
   return rc == KL_OK ? KC_EXIT_OK : KC_EXIT_ERROR;
 }
 

@@ -342,8 +342,13 @@ kl_model *kl_model_open(const char *path, char *err, size_t cap) {
   o.err = err;
   o.cap = cap;
   m->g = kl_gguf_open(path, gerr, sizeof gerr);
-  if (!m->g) kl_fail(&o, "%s", gerr);
-  else kl_model_load(&o);
+  if (!m->g && strncmp(gerr, path, strlen(path)) == 0)
+    ku_fmt(err, cap, "%s", gerr);   /* it names the file already */
+  else if (!m->g)
+    kl_fail(&o, "%s", gerr);
+  else
+    kl_model_load(&o);
+  if (!m->g) o.failed = true;
   if (o.failed) {
     kl_model_free(m);
     return NULL;

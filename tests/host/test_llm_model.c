@@ -524,6 +524,8 @@ static void test_open_errors(void) {
   s.omit = "position_embd.weight";
   CHECK(!open_spec(&s));
   CHECK_CONTAINS(t_err, "tensor position_embd.weight is missing");
+  CHECK(!kl_model_open("/nonexistent/m.gguf", t_err, sizeof t_err));
+  CHECK(!strcmp(t_err, "/nonexistent/m.gguf: No such file or directory"));
   m = open_spec(&LLAMA);
   CHECK(m);
   CHECK(kl_model_generates(m) && !kl_model_embeds(m));
