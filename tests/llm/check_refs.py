@@ -32,6 +32,16 @@ TEXTS = [
     "don't it's we're ' quoted '",
     "x",
 ]
+# Texts holding the special tokens' texts, tokenized with parse_special
+# (as chat prompts are): each occurrence becomes its token.
+SPECIAL_TEXTS = [
+    "<s>[INST] hello [/INST] world</s>",
+    "<s> not special </s> [CLS]",
+    "a<unk>b</s></s>c",
+    "[CLS] the [SEP][MASK] fox [PAD]",
+    "<s>",
+    "x [UNK]y",
+]
 PROMPTS = ["Once upon a time", "The server answered", "hello \u65e5\u672c"]
 GEN_STEPS = 16
 
@@ -62,6 +72,8 @@ def requests_for(info, vocab):
     for t in TEXTS:
         for special in (True, False):
             ops.append({"op": "tokenize", "text": t, "add_special": special})
+    for t in SPECIAL_TEXTS:
+        ops.append({"op": "tokenize", "text": t, "add_special": True, "parse_special": True})
     prompts = [vocab.tokenize(p, True) for p in PROMPTS]
     for toks in prompts:
         ops.append({"op": "detokenize", "tokens": toks})
@@ -121,7 +133,8 @@ def compare(t, name, ops, mine, theirs, tol, label, kind, logit_tol=None):
             continue
         o = op["op"]
         if o == "tokenize":
-            t.check("%s tokens %s special=%s" % (label, what, op["add_special"]),
+            t.check("%s tokens %s special=%s%s" % (label, what, op["add_special"],
+                                                   " parse_special" if op.get("parse_special") else ""),
                     a["tokens"] == b["tokens"],
                     "" if a["tokens"] == b["tokens"] else "%s != %s" % (a["tokens"], b["tokens"]))
         elif o == "detokenize":

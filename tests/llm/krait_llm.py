@@ -2,7 +2,7 @@
 # protocol (see llamacpp.mjs): each op becomes a `krait llm` command. Does
 # not own the CLI (src/cli/llm.c) nor the comparisons (check_krait.py).
 #
-#   tokenize (add_special only: the CLI adds the special tokens always)
+#   tokenize (add_special without parse_special only: what the CLI does)
 #       -> krait llm tokenize MODEL TEXT
 #   eval -> krait llm logits MODEL --tokens L --all  (fed one at a time
 #       through the KV cache; "batch": true feeds them at once and gives the
@@ -42,8 +42,8 @@ class Krait:
     def op(self, model, op):
         o = op["op"]
         if o == "tokenize":
-            if not op.get("add_special", True):
-                return {"skip": "the CLI always adds the special tokens"}
+            if not op.get("add_special", True) or op.get("parse_special"):
+                return {"skip": "the CLI adds the special tokens and does not parse them"}
             return {"tokens": self._run(["tokenize", model, op["text"]])["tokens"]}
         if o == "eval":
             toks = ",".join(str(t) for t in op["tokens"])

@@ -69,25 +69,60 @@ class Vocab:
         self.lowercase = bool(g.get("tokenizer.ggml.normalizer.lowercase", True))
         self.strip_accents = bool(g.get("tokenizer.ggml.normalizer.strip_accents", self.lowercase))
 
-    def tokenize(self, text, add_special):
-        b = text.encode("utf-8")
+    def tokenize(self, text, add_special, parse_special=False):
+        """llama_tokenize(add_special, parse_special)."""
+        frags = self._partition(text.encode("utf-8"), parse_special)
         out = []
         if self.kind == "spm":
             if add_special and self.add_bos:
                 out.append(self.bos)
-            if b:
-                t = (b" " if self.add_space_prefix else b"") + b
+            prev_special = True
+            for f in frags:
+                if isinstance(f, int):
+                    out.append(f)
+                    prev_special = True
+                    continue
+                t = (b" " if self.add_space_prefix and prev_special else b"") + f
                 out += self._spm(t.replace(b" ", SPACE.encode()))
+                prev_special = False
             if add_special and self.add_eos:
                 out.append(self.eos)
         else:
             if add_special:
                 out.append(self.bos)
-            if b:
-                out += self._wpm(text)
+            for f in frags:
+                out += [f] if isinstance(f, int) else self._wpm(f.decode("utf-8", "replace"))
             if add_special:
                 out.append(self.sep)
         return out
+
+    def _partition(self, b, parse_special):
+        """tokenizer_st_partition: the text split at the special tokens'
+        texts (longest first; control and unknown ones only when
+        parse_special), as raw byte fragments and token ids."""
+        frags = [b] if b else []
+        specials = [i for i, ty in enumerate(self.types)
+                    if ty == ATTR_USER or (parse_special and ty in (ATTR_CONTROL, ATTR_UNKNOWN))]
+        specials.sort(key=lambda i: -len(self.tokens[i].encode("utf-8")))
+        for tid in specials:
+            pat = self.tokens[tid].encode("utf-8")
+            out = []
+            for f in frags:
+                if isinstance(f, int):
+                    out.append(f)
+                    continue
+                while True:
+                    k = f.find(pat)
+                    if k < 0:
+                        break
+                    if k:
+                        out.append(f[:k])
+                    out.append(tid)
+                    f = f[k + len(pat):]
+                if f:
+                    out.append(f)
+            frags = out
+        return frags
 
     def _tok(self, bs):
         return self.ids.get(bs.decode("utf-8", "surrogateescape"))
@@ -486,7 +521,8 @@ def run(req):
         try:
             o = op["op"]
             if o == "tokenize":
-                res.append({"tokens": m.vocab.tokenize(op["text"], op.get("add_special", True))})
+                res.append({"tokens": m.vocab.tokenize(op["text"], op.get("add_special", True),
+                                                       op.get("parse_special", False))})
             elif o == "detokenize":
                 res.append({"text": m.vocab.detokenize(op["tokens"], op.get("special", False))})
             elif o == "info":
