@@ -19,7 +19,9 @@ const char kc_llm_usage[] =
   "\n"
   "Commands:\n"
   "  tokenize MODEL TEXT   The tokens of TEXT (JSON), special tokens added\n"
-  "                        as the model's metadata says\n"
+  "                        as the model's metadata says (--no-add-special:\n"
+  "                        not; --parse-special: the texts of special\n"
+  "                        tokens in TEXT become those tokens)\n"
   "  logits MODEL [--tokens 1,2,3 | --text T] [--all]\n"
   "                        The logits after the last token (JSON); --all:\n"
   "                        after every token, fed one at a time\n"
@@ -52,6 +54,7 @@ typedef struct kc_llm {
   const char *tokens;       /* --tokens */
   const char *text;         /* --text */
   bool all, json;
+  bool no_add_special, parse_special;   /* tokenize */
   int threads;
   uint32_t rounds;          /* --rounds (bench) */
   bool has_max;             /* --max-tokens given */
@@ -131,6 +134,8 @@ static int kc_llm_parse(kc_llm *o, int argc, char **argv) {
     const char *a = argv[i];
     if (!strcmp(a, "--all")) o->all = true;
     else if (!strcmp(a, "--json")) o->json = true;
+    else if (!strcmp(a, "--no-add-special")) o->no_add_special = true;
+    else if (!strcmp(a, "--parse-special")) o->parse_special = true;
     else if (kc_llm_takes(a)) {
       if (i + 1 >= argc)
         return kc_usage_error("llm", kc_llm_usage, "%s needs a value", a);
@@ -179,27 +184,37 @@ static void kc_json_ints(const int32_t *v, size_t n) {
   putchar(']');
 }
 
-/* Tokenizes text into a new ku_malloc'ed array (*n tokens); NULL with a
+/* Tokenizes text (special tokens added unless no_add; their texts parsed
+** with parse) into a new ku_malloc'ed array (*n tokens); NULL with a
 ** message printed on failure. */
-static int32_t *kc_llm_tokenize(const kl_model *m, const char *text,
-                                size_t *n) {
+static int32_t *kc_llm_tokens(const kl_model *m, const char *text, bool no_add,
+                              bool parse, size_t *n) {
+  const kl_vocab *v = kl_model_vocab(m);
   size_t len = strlen(text), room = len + 8;
   int32_t *tok = ku_malloc(room * sizeof *tok);
-  int64_t got = tok ? kl_tokenize(kl_model_vocab(m), text, len, true, tok,
-                                  room) : -1;
-  if (got > (int64_t)room) {
-    int32_t *more = ku_realloc(tok, (size_t)got * sizeof *tok);
-    tok = more ? more : tok;
-    got = more ? kl_tokenize(kl_model_vocab(m), text, len, true, tok,
-                             (size_t)got) : -1;
+  int64_t got = -1;
+  for (int pass = 0; tok && pass < 2; pass++) {
+    got = parse ? kl_tokenize_special(v, text, len, !no_add, tok, room)
+                : kl_tokenize(v, text, len, !no_add, tok, room);
+    if (got <= (int64_t)room) break;
+    room = (size_t)got;
+    int32_t *more = ku_realloc(tok, room * sizeof *tok);
+    if (!more) got = -1;
+    else tok = more;
   }
-  if (got < 0) {
-    fprintf(stderr, "krait llm: cannot tokenize the text\n");
+  if (got < 0 || got > (int64_t)room) {
+    fprintf(stderr, "krait llm: cannot tokenize the text (out of memory)\n");
     ku_free(tok);
     return NULL;
   }
   *n = (size_t)got;
   return tok;
+}
+
+/* The tokens of text as generation sees them (special tokens added). */
+static int32_t *kc_llm_tokenize(const kl_model *m, const char *text,
+                                size_t *n) {
+  return kc_llm_tokens(m, text, false, false, n);
 }
 
 /* Parses "1,2,3" into a new array (*n tokens); NULL with a message. */
@@ -231,7 +246,7 @@ static int kc_llm_tokenize_cmd(const kc_llm *o, kl_model *m) {
   int32_t *tok;
   if (o->npos != 2)
     return kc_usage_error("llm", kc_llm_usage, "tokenize: expected MODEL TEXT");
-  tok = kc_llm_tokenize(m, o->pos[1], &n);
+  tok = kc_llm_tokens(m, o->pos[1], o->no_add_special, o->parse_special, &n);
   if (!tok) return KC_EXIT_ERROR;
   fputs("{\"tokens\":", stdout);
   kc_json_ints(tok, n);

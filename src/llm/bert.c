@@ -1,8 +1,7 @@
 /*
-** bert.c -- the bert-architecture encoder's forward pass: embeddings,
-** LayerNorm, bidirectional attention with biases, GELU, post-norms, then
-** pooling and L2 normalization, as llama.cpp's LLM_ARCH_BERT graph and
-** embedding output compute them. Not tokenization (wpm.c).
+** bert.c -- the bert encoder's forward pass as llama.cpp's LLM_ARCH_BERT:
+** embeddings, LayerNorm, bidirectional attention, GELU, post-norms, pooling
+** and L2 normalization. Not tokenization (wpm.c).
 */
 #include "llm/model.h"
 #include "llm/quant.h"

@@ -125,6 +125,15 @@ static int kl_gen_check(const kl_model *m, size_t nprompt,
            m->n_ctx);
     return KL_E_INPUT;
   }
+  if (!(ip->temperature >= 0.0f && ip->temperature <= 1e6f) ||
+      !(ip->top_p >= 0.0f && ip->top_p <= 1.0f) ||
+      !(ip->repeat_penalty > 0.0f && ip->repeat_penalty <= 1e6f)) {
+    ku_fmt(err, cap, "temperature %g, top_p %g, repeat_penalty %g: expected "
+           "temperature >= 0, top_p in [0, 1], repeat_penalty > 0",
+           (double)ip->temperature, (double)ip->top_p,
+           (double)ip->repeat_penalty);
+    return KL_E_INPUT;
+  }
   if (ip->max_tokens > m->n_ctx) {
     ku_fmt(err, cap, "max_tokens %u is more than the model's context of %u "
            "tokens", ip->max_tokens, m->n_ctx);

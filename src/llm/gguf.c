@@ -66,13 +66,6 @@ static size_t scalar_size(uint32_t t) {
   return t < GGUF_TYPE_COUNT ? sz[t] : 0;
 }
 
-/* FNV-1a of [s, s+n). */
-static uint64_t hash(const char *s, size_t n) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 0x100000001b3ull;
-  return h;
-}
-
 /* A table with room for n names; false when out of memory. */
 static bool index_init(gg_index *x, size_t n) {
   size_t cap = 8;
@@ -86,7 +79,7 @@ static bool index_init(gg_index *x, size_t n) {
 static uint32_t *index_slot(const gg_index *x, const char *s, size_t n,
                             const kl_str *(*name)(const kl_gguf *, size_t),
                             const kl_gguf *g) {
-  for (size_t i = hash(s, n) & x->mask;; i = (i + 1) & x->mask) {
+  for (size_t i = kl_hash(s, n) & x->mask;; i = (i + 1) & x->mask) {
     uint32_t *sl = &x->slot[i];
     if (!*sl) return sl;
     const kl_str *k = name(g, *sl - 1);
@@ -287,8 +280,12 @@ static void read_file(gg_reader *r) {
   read_header(r);
   uint64_t nt = read_count(r, "tensor count", 24);
   uint64_t nkv = read_count(r, "metadata count", 13);
-  if (nt >= UINT32_MAX || nkv >= UINT32_MAX)
-    ku_cfail(&r->c, KRAIT_ERR_UNSUPPORTED, "more than 2^32 tensors or keys");
+  if (nkv > KL_GGUF_MAX_KV)
+    ku_cfail(&r->c, KRAIT_ERR_UNSUPPORTED, "%llu metadata keys (krait reads at most %u)",
+             (unsigned long long)nkv, (unsigned)KL_GGUF_MAX_KV);
+  if (nt > KL_GGUF_MAX_TENSORS)
+    ku_cfail(&r->c, KRAIT_ERR_UNSUPPORTED, "%llu tensors (krait reads at most %u)",
+             (unsigned long long)nt, (unsigned)KL_GGUF_MAX_TENSORS);
   g->kv = ku_calloc((size_t)(nkv ? nkv : 1), sizeof *g->kv);
   g->strs = ku_calloc((size_t)(nkv ? nkv : 1), sizeof *g->strs);
   g->nstrs = g->strs ? (size_t)nkv : 0;
@@ -330,6 +327,11 @@ kl_gguf *kl_gguf_open(const char *path, char *err, size_t cap) {
   if (fd < 0 || fstat(fd, &st) != 0) {
     ku_fmt(err, cap, "%s: %s", path, strerror(errno));
     if (fd >= 0) close(fd);
+    return NULL;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ku_fmt(err, cap, "%s: not a regular file", path);
+    close(fd);
     return NULL;
   }
   size_t n = (size_t)st.st_size;

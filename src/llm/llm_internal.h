@@ -10,6 +10,15 @@
 
 /* ---- GGUF (gguf.c) ---------------------------------------------------- */
 
+/* The most metadata keys and tensors a GGUF file may declare (llama.cpp's
+** files have hundreds of keys and a few thousand tensors). */
+#define KL_GGUF_MAX_KV 65536
+#define KL_GGUF_MAX_TENSORS 1000000
+
+/* SipHash-1-3 of [s, s+n) under a random per-process key (hash.c): the
+** hash of every table keyed by file contents (GGUF names, token texts). */
+uint64_t kl_hash(const char *s, size_t n);
+
 /* GGUF metadata value types (the file format's numbering). */
 enum {
   KL_G_U8 = 0, KL_G_I8 = 1, KL_G_U16 = 2, KL_G_I16 = 3, KL_G_U32 = 4,

@@ -6,6 +6,7 @@
 #include "llm/vocab_internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 /* llama.cpp's token types (tokenizer.ggml.token_type) as attributes. */
 static uint16_t type_attr(int32_t t) {
@@ -50,16 +51,9 @@ static const struct { const char *text; int role; } special_texts[] = {
   { KL_SPACE_ESC "<MID>", R_CTRL }, { "<|code_middle|>", R_CTRL }, { "<|middle|>", R_CTRL },
 };
 
-/* FNV-1a of [s, s+n). */
-static uint64_t hash(const char *s, size_t n) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 0x100000001b3ull;
-  return h;
-}
-
 int32_t kl_vocab_find(const kl_vocab *v, const char *s, size_t n) {
   if (n > v->max_len) return -1;
-  for (size_t i = hash(s, n) & v->mask;; i = (i + 1) & v->mask) {
+  for (size_t i = kl_hash(s, n) & v->mask;; i = (i + 1) & v->mask) {
     uint32_t id = v->slot[i];
     if (!id) return -1;
     const kl_str *t = &v->text[id - 1];
@@ -125,7 +119,7 @@ static bool load_texts(kl_vocab *v, const kl_kv *toks, char *err, size_t cap) {
       if (!t.s) { ku_fmt(err, cap, "out of memory"); return false; }
     }
     v->max_len = t.n > v->max_len ? (uint32_t)(t.n > UINT32_MAX ? UINT32_MAX : t.n) : v->max_len;
-    size_t j = hash(t.s, (size_t)t.n) & v->mask;
+    size_t j = kl_hash(t.s, (size_t)t.n) & v->mask;
     for (; v->slot[j]; j = (j + 1) & v->mask) {
       const kl_str *o = &v->text[v->slot[j] - 1];
       if (o->n == t.n && memcmp(o->s, t.s, (size_t)t.n) == 0) {
@@ -232,23 +226,34 @@ static void load_eog(const kl_gguf *g, kl_vocab *v) {
     if (ids[i] >= 0) v->eog[ids[i]] = 1;
 }
 
-/* The tokens of attributes any but none (longest first; a stable sort, by
-** id among equal lengths) into *list; false when out of memory. */
+/* A token to sort by its text's length. */
+typedef struct by_len {
+  uint64_t n;
+  int32_t id;
+} by_len;
+
+/* Longer texts first; among equal lengths, lower ids first. */
+static int by_len_cmp(const void *a, const void *b) {
+  const by_len *x = a, *y = b;
+  if (x->n != y->n) return x->n > y->n ? -1 : 1;
+  return (x->id > y->id) - (x->id < y->id);
+}
+
+/* The tokens of attributes any but none (longest first, by id among equal
+** lengths; qsort, O(k log k)) into *list; false when out of memory. */
 static bool special_list(kl_vocab *v, uint16_t any, uint16_t none, int32_t **list, uint32_t *n) {
   for (uint32_t i = 0; i < v->n; i++)
     if ((v->attr[i] & any) && !(v->attr[i] & none)) (*n)++;
   if (!*n) return true;
+  by_len *s = ku_malloc(*n * sizeof *s);
   int32_t *l = *list = ku_malloc(*n * sizeof *l);
-  if (!l) return false;
+  if (!s || !l) { ku_free(s); return false; }
   uint32_t k = 0;
   for (uint32_t i = 0; i < v->n; i++)
-    if ((v->attr[i] & any) && !(v->attr[i] & none)) l[k++] = (int32_t)i;
-  for (uint32_t i = 1; i < k; i++) {     /* insertion sort */
-    int32_t t = l[i];
-    uint32_t j = i;
-    for (; j > 0 && v->text[l[j - 1]].n < v->text[t].n; j--) l[j] = l[j - 1];
-    l[j] = t;
-  }
+    if ((v->attr[i] & any) && !(v->attr[i] & none)) s[k++] = (by_len){ v->text[i].n, (int32_t)i };
+  qsort(s, k, sizeof *s, by_len_cmp);
+  for (uint32_t i = 0; i < k; i++) l[i] = s[i].id;
+  ku_free(s);
   return true;
 }
 

@@ -7,6 +7,8 @@
 #include "llm/llm_internal.h"
 #include "util/util.h"
 
+#include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 /* A file being built. */
@@ -276,6 +278,8 @@ static void test_open(void) {
   CHECK_CONTAINS(t_msg, path);
   CHECK_CONTAINS(t_msg, "not a GGUF file");
   unlink(path);
+  CHECK(!kl_gguf_open("/tmp", t_msg, sizeof t_msg));
+  CHECK_CONTAINS(t_msg, "/tmp: not a regular file");
   CHECK(!kl_gguf_open("/nonexistent/m.gguf", t_msg, sizeof t_msg));
   CHECK_CONTAINS(t_msg, "/nonexistent/m.gguf: No such file or directory");
 }
@@ -293,7 +297,106 @@ static void test_faults(void) {
   }
 }
 
+/* ---- hash flooding ---------------------------------------------------- */
+
+#define COLL_BITS 24              /* FNV-1a's low bits depend on no others */
+#define COLL_MASK ((1u << COLL_BITS) - 1)
+#define COLL_BLOCK 6
+#define COLL_PAIRS 16             /* 2^16 keys, all colliding */
+
+static uint32_t fnv_block(uint32_t h, const char *b) {
+  for (int i = 0; i < COLL_BLOCK; i++) h = (uint32_t)(((uint64_t)(h ^ (uint8_t)b[i]) * 0x100000001b3ull) & COLL_MASK);
+  return h;
+}
+
+/* Block i of the xorshift stream r (6 letters or digits). */
+static void coll_block(uint64_t r, char *b) {
+  static const char al[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  for (int i = 0; i < COLL_BLOCK; i++) b[i] = al[(r >> (8 * i)) % 62];
+}
+
+/* pair[k][0..1]: two blocks taking FNV-1a's low 24 bits from the state
+** after blocks 0..k-1 to the same state (a birthday search per pair). */
+static void coll_pairs(char pair[COLL_PAIRS][2][COLL_BLOCK]) {
+  uint32_t s = (uint32_t)(0xcbf29ce484222325ull & COLL_MASK);
+  uint64_t rs = 88172645463325252ull;
+  enum { SLOTS = 1 << 16 };
+  uint32_t *hs = malloc(SLOTS * sizeof *hs);
+  uint64_t *rv = malloc(SLOTS * sizeof *rv);
+  for (int k = 0; k < COLL_PAIRS; k++) {
+    memset(rv, 0, SLOTS * sizeof *rv);
+    for (;;) {
+      rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17;
+      char b[COLL_BLOCK], o[COLL_BLOCK];
+      coll_block(rs, b);
+      uint32_t h = fnv_block(s, b), i = h & (SLOTS - 1);
+      for (; rv[i] && hs[i] != h; i = (i + 1) & (SLOTS - 1)) {}
+      if (!rv[i]) { rv[i] = rs; hs[i] = h; continue; }
+      coll_block(rv[i], o);
+      if (!memcmp(o, b, COLL_BLOCK)) continue;
+      memcpy(pair[k][0], o, COLL_BLOCK);
+      memcpy(pair[k][1], b, COLL_BLOCK);
+      s = h;
+      break;
+    }
+  }
+  free(hs);
+  free(rv);
+}
+
+/* 65,536 metadata keys whose unkeyed FNV-1a hashes share their low 24
+** bits (what a crafted file does to an unkeyed table: every insert probes
+** every earlier key, ~10 s) load in milliseconds under the keyed hash
+** (bound 500 ms: 10x below the flood, ~20x above the measured time). */
+static void test_hash_flood(void) {
+  static char pair[COLL_PAIRS][2][COLL_BLOCK];
+  coll_pairs(pair);
+  size_t nk = (size_t)1 << COLL_PAIRS, klen = COLL_PAIRS * COLL_BLOCK;
+  size_t cap = 24 + nk * (8 + klen + 5), n = 0;
+  uint8_t *b = malloc(cap);
+  uint32_t ver = 3;
+  uint64_t nt = 0, nkv = nk, kl = klen;
+  memcpy(b, "GGUF", 4); memcpy(b + 4, &ver, 4); memcpy(b + 8, &nt, 8); memcpy(b + 16, &nkv, 8);
+  n = 24;
+  for (size_t i = 0; i < nk; i++) {
+    memcpy(b + n, &kl, 8);
+    n += 8;
+    for (int k = 0; k < COLL_PAIRS; k++, n += COLL_BLOCK) memcpy(b + n, pair[k][i >> k & 1], COLL_BLOCK);
+    uint32_t ty = KL_G_U8;
+    memcpy(b + n, &ty, 4);
+    b[n + 4] = (uint8_t)i;
+    n += 5;
+  }
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  kl_gguf *f = kl_gguf_parse(b, n, t_msg, sizeof t_msg);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+  printf("  %zu colliding keys parsed in %.1f ms\n", nk, ms);
+  CHECK(f);
+  CHECK(ms < 500);
+  char key[COLL_PAIRS * COLL_BLOCK + 1] = { 0 };
+  for (int k = 0; k < COLL_PAIRS; k++) memcpy(key + k * COLL_BLOCK, pair[k][1], COLL_BLOCK);
+  const kl_kv *kv = f ? kl_gguf_kv(f, key) : NULL;
+  CHECK(kv && kv->v.u == (uint8_t)(nk - 1));
+  kl_gguf_free(f);
+  /* one key more than the cap is refused by name */
+  nkv = nk + 1;
+  memcpy(b + 16, &nkv, 8);
+  CHECK(!kl_gguf_parse(b, n, t_msg, sizeof t_msg));
+  CHECK_CONTAINS(t_msg, "65537 metadata keys (krait reads at most 65536)");
+  nkv = 0; nt = KL_GGUF_MAX_TENSORS + 1;
+  memcpy(b + 16, &nkv, 8); memcpy(b + 8, &nt, 8);
+  uint8_t *big = calloc(1, 24 + nt * 24 + 64);
+  memcpy(big, b, 24);
+  CHECK(!kl_gguf_parse(big, 24 + nt * 24 + 64, t_msg, sizeof t_msg));
+  CHECK_CONTAINS(t_msg, "1000001 tensors (krait reads at most 1000000)");
+  free(big);
+  free(b);
+}
+
 int main(void) {
+  RUN(test_hash_flood);
   RUN(test_good);
   RUN(test_alignment);
   RUN(test_truncated);

@@ -1,9 +1,7 @@
 /*
-** tests/host/test_llm_model.c -- models and forward passes: small llama
-** and bert GGUF files written here (F32, deterministic weights), opened,
-** broken in each way kl_model_open must name, run against a plain
-** double-precision forward pass written here, and generated from. Does not
-** own: the engine (src/llm), the numpy/llama.cpp comparisons (tests/llm).
+** tests/host/test_llm_model.c -- small llama/bert GGUF files written here,
+** broken as kl_model_open must name, run against a double-precision forward
+** pass, generated from. Not the numpy/llama.cpp comparisons (tests/llm).
 */
 #include "test.h"
 #include "llm/llm_internal.h"
@@ -11,6 +9,7 @@
 #include "util/util.h"
 
 #include <math.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ---- a GGUF writer ------------------------------------------------------ */
@@ -693,6 +692,16 @@ static void test_limits(void) {
             KL_E_INPUT);
   CHECK_CONTAINS(t_err, "max_tokens 1000000 is more than the model's context "
                  "of 48 tokens");
+  ip.max_tokens = 4;
+  ip.top_p = 1.5f;
+  CHECK_INT(kl_generate(m, pool, "ab", 2, &ip, 0, &r, t_err, sizeof t_err),
+            KL_E_INPUT);
+  CHECK_CONTAINS(t_err, "top_p 1.5");
+  ip.top_p = 0.9f;
+  ip.temperature = NAN;
+  CHECK_INT(kl_generate(m, pool, "ab", 2, &ip, 0, &r, t_err, sizeof t_err),
+            KL_E_INPUT);
+  CHECK_CONTAINS(t_err, "expected temperature >= 0");
   ip.max_tokens = 48;
   ip.temperature = 0;
   ip.repeat_penalty = 1;
@@ -782,6 +791,53 @@ static void test_faults(void) {
   CHECK(opened && generated);
 }
 
+/* Runs `build/krait llm ARGS` with stdout into out (cap bytes); its exit
+** status, or -1 when it cannot be run. */
+static int run_cli(const char *args, char *out, size_t cap) {
+  char cmd[1024];
+  size_t n;
+  FILE *f;
+  snprintf(cmd, sizeof cmd, "build/krait llm %s 2>/dev/null", args);
+  f = popen(cmd, "r");
+  if (!f) return -1;
+  n = fread(out, 1, cap - 1, f);
+  out[n] = 0;
+  n = (size_t)pclose(f);
+  return WIFEXITED((int)n) ? WEXITSTATUS((int)n) : -1;
+}
+
+/* `krait llm`: a failed evaluation prints no half JSON document; greedy
+** generation's JSON carries the tokens and usage. Skipped when build/krait
+** is not built (the asan-host tier builds only the libraries). */
+static void test_cli(void) {
+  static char out[1 << 16];
+  char args[512];
+  if (access("build/krait", X_OK) != 0) {
+    printf("  (build/krait not built: skipped)\n");
+    return;
+  }
+  write_model(&LLAMA);
+  snprintf(args, sizeof args, "logits %s --tokens 1,5,%u", model_path,
+           (unsigned)SPM_N);
+  CHECK_INT(run_cli(args, out, sizeof out), 1);
+  CHECK(out[0] == 0);      /* no half document before the error */
+  snprintf(args, sizeof args, "logits %s --tokens 1,5 --all", model_path);
+  CHECK_INT(run_cli(args, out, sizeof out), 0);
+  CHECK(!strncmp(out, "{\"tokens\":[1,5],\"n_vocab\":267,\"logits\":[[", 41));
+  snprintf(args, sizeof args, "generate %s ab --temperature 0 --max-tokens 3 "
+           "--json --threads 1", model_path);
+  CHECK_INT(run_cli(args, out, sizeof out), 0);
+  CHECK(strstr(out, "\"usage\":{\"prompt_tokens\":"));
+  CHECK(strstr(out, "\"tokens\":["));
+  snprintf(args, sizeof args, "tokenize %s 'ab</s>b' --parse-special "
+           "--no-add-special", model_path);
+  CHECK_INT(run_cli(args, out, sizeof out), 0);
+  CHECK(strstr(out, ",2,"));   /* </s>: the EOS token, no BOS first */
+  CHECK(strncmp(out, "{\"tokens\":[1,", 12) != 0);
+  snprintf(args, sizeof args, "generate %s ab --temperature x", model_path);
+  CHECK_INT(run_cli(args, out, sizeof out), 2);
+}
+
 int main(void) {
   int fd;
   snprintf(model_path, sizeof model_path, "/tmp/krait-llm-model-XXXXXX");
@@ -797,6 +853,7 @@ int main(void) {
   RUN(test_limits);
   RUN(test_embed_texts);
   RUN(test_faults);
+  RUN(test_cli);
   kl_pool_free(pool);
   unlink(model_path);
   return t_summary();

@@ -651,7 +651,54 @@ static void test_chat(void) {
   CHECK_STR(chat(NULL, m, 0), "a chat needs at least one message");
 }
 
+/* Milliseconds since a. */
+static double ms_since(const struct timespec *a) {
+  struct timespec b;
+  clock_gettime(CLOCK_MONOTONIC, &b);
+  return (double)(b.tv_sec - a->tv_sec) * 1e3 + (double)(b.tv_nsec - a->tv_nsec) / 1e6;
+}
+
+/* 100,000 user-defined tokens, each longer than the one before (the worst
+** order for an insertion sort: ~8 s) load in milliseconds (bound 800 ms). */
+static void test_many_user_tokens(void) {
+  enum { N = 100000 };
+  const char **toks = malloc(N * sizeof *toks);
+  int32_t *ty = malloc(N * sizeof *ty);
+  char *text = malloc((size_t)N * 112);
+  for (int i = 0; i < N; i++) {
+    char *t = text + (size_t)i * 112;
+    snprintf(t, 112, "%0*d", 6 + i / 1000, i);
+    toks[i] = t;
+    ty[i] = i < 3 ? 3 : 4;
+  }
+  gw w;
+  w_begin(&w);
+  w_str(&w, "tokenizer.ggml.model", "llama");
+  w_strs(&w, "tokenizer.ggml.tokens", toks, N);
+  w_i32s(&w, "tokenizer.ggml.token_type", ty, N);
+  w_end(&w);
+  kl_gguf *g = kl_gguf_parse(w.b, w.n, t_err, sizeof t_err);
+  CHECK(g);
+  struct timespec a;
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  kl_vocab *v = g ? kl_vocab_load(g, t_err, sizeof t_err) : NULL;
+  double ms = ms_since(&a);
+  printf("# %d user-defined tokens loaded in %.1f ms\n", N, ms);
+  CHECK(v);
+  CHECK(ms < 800);
+  /* the longest token is found first, whole */
+  const char *last = toks[N - 1];
+  CHECK(v && kl_tokenize(v, last, strlen(last), false, t_tok, KU_COUNT(t_tok)) == 1 && t_tok[0] == N - 1);
+  kl_vocab_free(v);
+  kl_gguf_free(g);
+  free(w.b);
+  free(text);
+  free(ty);
+  free(toks);
+}
+
 int main(void) {
+  RUN(test_many_user_tokens);
   RUN(test_spm_merges);
   RUN(test_spm_special);
   RUN(test_spm_flags);

@@ -80,6 +80,11 @@ def main():
             if op["op"] == "generate" and not any("error" in x for x in (a, r, c)):
                 greedy(t, name, op, a, r, model, quant, tol["logit"], "krait-vs-ref")
                 greedy(t, name, op, a, c, model, quant, tol["logit"], "krait-vs-llama.cpp")
+                # the text: llama_token_to_piece of each generated token,
+                # invalid UTF-8 replaced by U+FFFD
+                want = b"".join(model.vocab.piece(x) for x in a["tokens"]).decode("utf-8", "replace")
+                t.check("krait-text %s %s" % (name, json.dumps(op["text"])), a["text"] == want,
+                        "%r / %r" % (a["text"], want))
         rest = [k for k, op in enumerate(ops) if op["op"] != "generate" or
                 any("error" in x for x in (mine[k], numpy_ref[k], cpp[k]))]
         pick = lambda xs: [xs[k] for k in rest]

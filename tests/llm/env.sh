@@ -21,7 +21,8 @@ fi
 KL_MODELS=build/llm-models/$(cat tests/llm/make_models.py tests/llm/gguf_writer.py | sha256sum | cut -c1-12)
 if [ ! -f "$KL_MODELS/models.json" ]; then
   echo "llm: writing the test models into $KL_MODELS"
-  rm -rf "$KL_MODELS.tmp"
+  # the models of an older generator are stale: only this one's are kept
+  rm -rf build/llm-models/*
   "$KL_PY" tests/llm/make_models.py --out "$KL_MODELS.tmp" >/dev/null || { echo "llm: make_models.py failed"; return 1; }
   mv "$KL_MODELS.tmp" "$KL_MODELS" || return 1
 fi
