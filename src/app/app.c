@@ -142,7 +142,9 @@ static char *ka_config_json(const ka_app_config *cfg) {
     ku_free(secrets);
     return NULL;
   }
-  for (int i = 0; i < cfg->llm.ngranted; i++) {   /* model names have no '"' or '\\' */
+  /* "ai": the granted models (names have no '"' or '\\'), only when there
+  ** are some, so that other apps' config, and build keys, stay as they were */
+  for (int i = 0; i < cfg->llm.ngranted; i++) {
     strcat(ai, i ? ",\"" : "\"");
     strcat(ai, cfg->llm.granted[i]);
     strcat(ai, "\"");
@@ -159,9 +161,10 @@ static char *ka_config_json(const ka_app_config *cfg) {
   }
   char *json = ku_sprintf("{\"name\": \"%s\", \"style\": \"%s\", \"module\": \"%s\", "
                       "\"wsgi\": \"%s\", \"kv\": [%s], \"sqlite\": [%s], \"outbound\": %s, "
-                      "\"ai\": [%s], \"debug\": %s%s}",
+                      "%s%s%s\"debug\": %s%s}",
                       cfg->name, cfg->style, cfg->module ? cfg->module : "",
-                      cfg->wsgi ? cfg->wsgi : "", kv, sql, cfg->noutbound ? "true" : "false", ai,
+                      cfg->wsgi ? cfg->wsgi : "", kv, sql, cfg->noutbound ? "true" : "false",
+                      ai[0] ? "\"ai\": [" : "", ai, ai[0] ? "], " : "",
                       cfg->debug ? "true" : "false", secrets);
   ku_free(ai);
   ku_free(kv);

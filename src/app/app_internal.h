@@ -232,7 +232,7 @@ int ka_redis_reader_next(struct redisReader *r, ka_redis_sink *k, bool *done);
 ** texts, and max_tokens (past it a request is refused as absurd; below it
 ** the model's context decides); the parameters' bytes. */
 #define KA_LLM_NAME_MAX 128u
-#define KA_LLM_PROMPT_MAX (1u << 20)
+#define KA_LLM_PROMPT_MAX KL_PROMPT_MAX
 #define KA_LLM_ITEMS_MAX 1024u
 #define KA_LLM_TOKENS_MAX 65536u
 #define KA_LLM_PARAMS_BYTES 33u

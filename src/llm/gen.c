@@ -14,32 +14,16 @@
 #define KL_PIECE_MAX 256
 
 /* The tokens of text with the vocabulary's special tokens, in a new
-** ku_malloc'ed array (*n of them); KL_OK or a KL_E_* with err set. */
+** ku_malloc'ed array (*n of them): refused before tokenizing when it cannot
+** fit n_ctx tokens, tokenized once with the deadline checked; KL_OK or a
+** KL_E_* with err set. */
 static int kl_tokens(const kl_model *m, const char *text, size_t len,
-                     int32_t **out, size_t *n, char *err, size_t cap) {
-  size_t room = len + 8;
-  int64_t got;
-  int32_t *tok = ku_malloc(room * sizeof *tok);
-  if (!tok) goto nomem;
-  got = kl_tokenize(m->vocab, text, len, true, tok, room);
-  if (got > (int64_t)room) {
-    int32_t *more = ku_realloc(tok, (size_t)got * sizeof *tok);
-    if (!more) goto nomem;
-    tok = more;
-    got = kl_tokenize(m->vocab, text, len, true, tok, (size_t)got);
-  }
-  if (got < 0) {   /* the tokenizer's only failure is running out */
-    ku_free(tok);
-    ku_fmt(err, cap, "out of memory tokenizing %zu bytes", len);
-    return KL_E_NOMEM;
-  }
-  *out = tok;
-  *n = (size_t)got;
-  return KL_OK;
-nomem:
-  ku_free(tok);
-  ku_fmt(err, cap, "out of memory tokenizing %zu bytes", len);
-  return KL_E_NOMEM;
+                     uint64_t deadline_ns, int32_t **out, size_t *n,
+                     char *err, size_t cap) {
+  int rc = kl_vocab_fits(m->vocab, text, len, m->n_ctx, err, cap);
+  if (rc != KL_OK) return rc;
+  return kl_tokenize_list(m->vocab, text, len, true, deadline_ns, out, n,
+                          err, cap);
 }
 
 /* The length of the valid UTF-8 sequence at s[0..n) (1..4), or 0 when it
@@ -252,7 +236,8 @@ int kl_generate_tokens(const kl_model *m, kl_pool *p, const char *prompt,
            "not text", m->path);
     return KL_E_MODEL;
   }
-  rc = kl_tokens(m, prompt, len, &g.toks, &g.nprompt, err, cap);
+  rc = kl_tokens(m, prompt, len, deadline_ns, &g.toks, &g.nprompt, err,
+                 cap);
   if (rc != KL_OK) return rc;
   g.ntok = g.nprompt;
   out->prompt_tokens = (uint32_t)g.nprompt;
@@ -309,7 +294,12 @@ int kl_embed_texts(const kl_model *m, kl_pool *p, const char *const *texts,
       ku_fmt(err, cap, "the deadline passed after %zu of %zu texts", i, n);
       return KL_E_TIMEOUT;
     }
-    rc = kl_tokens(m, texts[i], lens[i], &tok, &nt, err, cap);
+    rc = kl_tokens(m, texts[i], lens[i], deadline_ns, &tok, &nt, err, cap);
+    if (rc == KL_E_INPUT) {
+      char why[KL_ERR_SIZE];
+      ku_fmt(why, sizeof why, "%s", err);
+      ku_fmt(err, cap, "text %zu: %s", i, why);
+    }
     if (rc == KL_OK && (nt == 0 || nt > m->n_ctx)) {
       ku_fmt(err, cap, "text %zu is %zu tokens; the model's context is %u "
              "tokens", i, nt, m->n_ctx);

@@ -11,6 +11,10 @@
 #include <stdint.h>
 
 #define KL_ERR_SIZE 512          /* a message's buffer */
+/* The most bytes of one prompt, one chat message's content or one text to
+** embed, and of a chat's messages together: the llm binding (src/app) and
+** krait serve's /v1 API take no more. */
+#define KL_PROMPT_MAX (1u << 20)
 
 /* What a call returns: 0, or one of these (negative). Each names a
 ** distinct failure the guest sees as a distinct exception. */
@@ -123,10 +127,16 @@ typedef struct kl_remote {
   const char *model;     /* the server's model name */
   const char *api_key;   /* sent as "Authorization: Bearer"; may be NULL */
   const char *ca_file;   /* extra trust for https; may be NULL */
+  int max_concurrent;    /* calls to this url and model at once in this
+                            process ([llm] max_concurrent); 0: defaults
+                            for this and max_queued */
+  int max_queued;        /* calls waiting for one of them; more get
+                            KL_E_BUSY at once ([llm] max_queued) */
 } kl_remote;
 
 /* The same three calls against a remote server (/v1/completions,
-** /v1/chat/completions, /v1/embeddings), bounded by deadline_ns. The
+** /v1/chat/completions, /v1/embeddings), bounded by deadline_ns, each
+** admitted as kl_infer is (r's max_concurrent and max_queued). The
 ** server's errors come back as KL_E_INPUT/KL_E_MODEL/KL_E_BUSY with its
 ** message; an unreachable server or a malformed reply as KL_E_MODEL. */
 int kl_remote_infer(const kl_remote *r, const char *prompt, size_t len,

@@ -141,6 +141,17 @@ int64_t kl_tokenize(const kl_vocab *v, const char *text, size_t len,
 ** (how llama.cpp tokenizes a chat prompt: "<|im_start|>", "</s>"...). */
 int64_t kl_tokenize_special(const kl_vocab *v, const char *text, size_t len,
                             bool add_special, int32_t *out, size_t cap);
+/* kl_tokenize (parse_special = false) into a new ku_malloc'ed array (*n
+** tokens; the text tokenized once), checking deadline_ns (0: none) as it
+** goes: KL_OK, KL_E_TIMEOUT, KL_E_INPUT or KL_E_NOMEM with err set. */
+int kl_tokenize_list(const kl_vocab *v, const char *text, size_t len, bool add_special,
+                     uint64_t deadline_ns, int32_t **out, size_t *n, char *err, size_t cap);
+/* Whether [text, text+len) can fit n_ctx tokens, checked before tokenizing
+** it: KL_OK, or KL_E_INPUT with err naming the numbers when it surely
+** cannot (SentencePiece: more than n_ctx times the longest token's bytes;
+** WordPiece: more words than n_ctx). */
+int kl_vocab_fits(const kl_vocab *v, const char *text, size_t len, uint32_t n_ctx,
+                  char *err, size_t cap);
 /* The bytes tok stands for in generated text (byte-fallback tokens give
 ** their byte; "▁" becomes a space); at most cap written, length returned. */
 size_t kl_token_piece(const kl_vocab *v, int32_t tok, char *out, size_t cap);

@@ -107,7 +107,8 @@ void kl_spm_tokenize(const kl_vocab *v, const char *s, size_t n, kl_toks *out) {
     off += l;
   }
   for (int i = 1; i < k; i++) try_bigram(v, sy, &q, i - 1, i);
-  while (q.n && !q.oom) {
+  for (size_t pops = 0; q.n && !q.oom; pops++) {
+    if (pops % 4096 == 4095 && kl_toks_late(out)) break;
     bigram b = q_pop(&q);
     sym *l = &sy[b.left], *r = &sy[b.right];
     if (l->n == 0 || r->n == 0 || l->n + r->n != b.size) continue;
@@ -119,7 +120,7 @@ void kl_spm_tokenize(const kl_vocab *v, const char *s, size_t n, kl_toks *out) {
     try_bigram(v, sy, &q, b.left, l->next);
   }
   if (q.oom) out->oom = true;
-  for (int i = 0; i != -1 && !out->oom; i = sy[i].next) emit(v, &sy[i], out);
+  for (int i = 0; i != -1 && !out->oom && !out->late; i = sy[i].next) emit(v, &sy[i], out);
   ku_free(q.b);
   ku_free(sy);
 }

@@ -4,7 +4,9 @@
 ** split, BOS/EOS/SEP) and token pieces. Not the SPM/WPM algorithms.
 */
 #include "llm/vocab_internal.h"
+#include "platform/platform.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -59,6 +61,11 @@ int32_t kl_vocab_find(const kl_vocab *v, const char *s, size_t n) {
     const kl_str *t = &v->text[id - 1];
     if (t->n == n && memcmp(t->s, s, n) == 0) return (int32_t)(id - 1);
   }
+}
+
+bool kl_toks_late(kl_toks *t) {
+  if (!t->late && t->deadline && kp_monotonic_ns() >= t->deadline) t->late = true;
+  return t->late;
 }
 
 void kl_toks_push(kl_toks *t, int32_t tok) {
@@ -331,89 +338,94 @@ bool kl_vocab_is_eog(const kl_vocab *v, int32_t tok) {
 
 /* ---- tokenizing ------------------------------------------------------- */
 
-/* One piece of the text: raw bytes, or a user-defined token found in it. */
+/* One piece of the text: raw bytes, or a special token found in it; next
+** links the pieces in order, rnext the raw ones (indices, -1 at the end). */
 typedef struct frag {
   const char *s;
   size_t n;
   int32_t tok;   /* -1 for raw text */
+  int32_t next, rnext;
 } frag;
 
-/* A growable list of fragments; false once out of memory. */
+/* The fragments, growable; false once out of memory. */
 typedef struct frags {
   frag *f;
   size_t n, cap;
 } frags;
 
-static bool frag_add(frags *l, frag x) {
+/* Adds x; its index, or -1 when out of memory. */
+static int32_t frag_add(frags *l, frag x) {
   if (l->n == l->cap) {
     size_t cap = l->cap ? 2 * l->cap : 8;
-    frag *f = ku_realloc(l->f, cap * sizeof *f);
-    if (!f) return false;
+    frag *f = cap < INT32_MAX ? ku_realloc(l->f, cap * sizeof *f) : NULL;
+    if (!f) return -1;
     l->f = f;
     l->cap = cap;
   }
-  l->f[l->n++] = x;
-  return true;
+  l->f[l->n] = x;
+  return (int32_t)l->n++;
 }
 
-/* The fragments of in with every occurrence of token id (text w) in their
-** raw ones split out, into out (emptied first). */
-static bool split_at(const frags *in, int32_t id, const kl_str *w, frags *out) {
-  out->n = 0;
-  for (size_t i = 0; i < in->n; i++) {
-    frag f = in->f[i];
+/* Splits every raw fragment (visiting only those, through rnext) at each
+** occurrence of token id (text w): the fragment keeps the text before it,
+** a token fragment and a raw one for the rest follow. The deadline is
+** checked every 4096 fragments. */
+static bool split_at(frags *l, int32_t id, const kl_str *w, kl_toks *t) {
+  size_t seen = 0;
+  for (int32_t i = 0; i >= 0; i = l->f[i].rnext) {
+    if (++seen % 4096 == 0 && kl_toks_late(t)) return false;
     const char *hit;
-    while (f.tok < 0 && (hit = memmem(f.s, f.n, w->s, (size_t)w->n)) != NULL) {
+    while ((hit = memmem(l->f[i].s, l->f[i].n, w->s, (size_t)w->n)) != NULL) {
+      frag f = l->f[i];
       size_t left = (size_t)(hit - f.s);
-      if (left && !frag_add(out, (frag){ f.s, left, -1 })) return false;
-      if (!frag_add(out, (frag){ hit, (size_t)w->n, id })) return false;
-      f.s = hit + w->n;
-      f.n -= left + (size_t)w->n;
+      int32_t r = frag_add(l, (frag){ hit + w->n, f.n - left - (size_t)w->n, -1, f.next, f.rnext });
+      int32_t k = r < 0 ? -1 : frag_add(l, (frag){ hit, (size_t)w->n, id, r, -1 });
+      if (k < 0) return false;
+      l->f[i].n = left;
+      l->f[i].next = k;
+      l->f[i].rnext = r;
+      i = r;
     }
-    if ((f.tok >= 0 || f.n) && !frag_add(out, f)) return false;
   }
   return true;
 }
 
 /* Splits [s, s+n) at every special token (user-defined ones, and with
-** parse_special control and unknown ones), longest tokens first, into
-** fragments (ku_malloc'ed, *nf of them); NULL when out of memory. Each
-** token is one pass over the fragments: linear in the text. */
-static frag *partition(const kl_vocab *v, bool parse_special, const char *s, size_t n, size_t *nf) {
+** parse_special control and unknown ones), longest tokens first, into the
+** linked fragments of *l (fragment 0 first). Each token present in the text
+** is one pass over the raw fragments; the deadline is checked between
+** passes. False when out of memory or late (t->late). */
+static bool partition(const kl_vocab *v, bool parse_special, const char *s, size_t n,
+                      frags *l, kl_toks *t) {
   const int32_t *list = parse_special ? v->all_special : v->special;
   uint32_t nlist = parse_special ? v->nall_special : v->nspecial;
-  frags a = { 0 }, b = { 0 };
-  bool ok = frag_add(&a, (frag){ s, n, -1 });
-  if (!n) a.n = 0;
-  for (uint32_t t = 0; ok && t < nlist; t++) {
-    const kl_str *w = &v->text[list[t]];
+  if (frag_add(l, (frag){ s, n, -1, -1, -1 }) < 0) return false;
+  for (uint32_t k = 0; k < nlist; k++) {
+    const kl_str *w = &v->text[list[k]];
     if (!memmem(s, n, w->s, (size_t)w->n)) continue;   /* not in the text at all */
-    ok = split_at(&a, list[t], w, &b);
-    frags x = a;
-    a = b;
-    b = x;
+    if (kl_toks_late(t)) return false;
+    if (!split_at(l, list[k], w, t)) return false;
   }
-  ku_free(b.f);
-  if (!ok) { ku_free(a.f); return NULL; }
-  *nf = a.n;
-  return a.f;
+  return true;
 }
 
 /* SentencePiece: each raw fragment escaped (spaces as U+2581), with a
 ** space first when the previous fragment was a token and add_space_prefix. */
-static bool spm_frags(const kl_vocab *v, const frag *f, size_t nf, kl_toks *out) {
+static bool spm_frags(const kl_vocab *v, const frags *l, kl_toks *out) {
   bool prev_special = true;
-  for (size_t i = 0; i < nf; i++) {
-    if (f[i].tok >= 0) { kl_toks_push(out, f[i].tok); prev_special = true; continue; }
+  for (int32_t i = 0; i >= 0 && !out->late; i = l->f[i].next) {
+    const frag *f = &l->f[i];
+    if (f->tok >= 0) { kl_toks_push(out, f->tok); prev_special = true; continue; }
+    if (!f->n) continue;
     size_t spaces = 0, pre = v->add_space_prefix && prev_special;
-    for (size_t j = 0; j < f[i].n; j++) spaces += f[i].s[j] == ' ';
-    char *e = ku_malloc(f[i].n + 2 * (spaces + pre) + pre + 1);
+    for (size_t j = 0; j < f->n; j++) spaces += f->s[j] == ' ';
+    char *e = ku_malloc(f->n + 2 * (spaces + pre) + pre + 1);
     if (!e) return false;
     size_t m = 0;
     if (pre) { memcpy(e, KL_SPACE_ESC, 3); m = 3; }
-    for (size_t j = 0; j < f[i].n; j++) {
-      if (f[i].s[j] == ' ') { memcpy(e + m, KL_SPACE_ESC, 3); m += 3; }
-      else e[m++] = f[i].s[j];
+    for (size_t j = 0; j < f->n; j++) {
+      if (f->s[j] == ' ') { memcpy(e + m, KL_SPACE_ESC, 3); m += 3; }
+      else e[m++] = f->s[j];
     }
     kl_spm_tokenize(v, e, m, out);
     ku_free(e);
@@ -422,26 +434,24 @@ static bool spm_frags(const kl_vocab *v, const frag *f, size_t nf, kl_toks *out)
   return true;
 }
 
-/* The tokens of text into a list: BOS, the fragments, EOS or SEP. */
+/* The tokens of text appended to out: BOS, the fragments, EOS or SEP. */
 static bool tokenize(const kl_vocab *v, bool parse_special, const char *text, size_t len,
                      bool add_special, kl_toks *out) {
-  size_t nf = 0;
-  frag *f = partition(v, parse_special, text, len, &nf);
-  if (!f) return false;
-  bool ok = true;
-  if (add_special && (v->add_bos || v->type == KL_VOCAB_WPM)) kl_toks_push(out, v->bos);
-  if (v->type == KL_VOCAB_SPM) {
-    ok = spm_frags(v, f, nf, out);
+  frags l = { 0 };
+  bool ok = partition(v, parse_special, text, len, &l, out);
+  if (ok && add_special && (v->add_bos || v->type == KL_VOCAB_WPM)) kl_toks_push(out, v->bos);
+  if (ok && v->type == KL_VOCAB_SPM) {
+    ok = spm_frags(v, &l, out);
     if (add_special && v->add_eos) kl_toks_push(out, v->eos);
-  } else {
-    for (size_t i = 0; ok && i < nf; i++) {
-      if (f[i].tok >= 0) kl_toks_push(out, f[i].tok);
-      else ok = kl_wpm_tokenize(v, f[i].s, f[i].n, out);
+  } else if (ok) {
+    for (int32_t i = 0; ok && i >= 0 && !out->late; i = l.f[i].next) {
+      if (l.f[i].tok >= 0) kl_toks_push(out, l.f[i].tok);
+      else if (l.f[i].n) ok = kl_wpm_tokenize(v, l.f[i].s, l.f[i].n, out);
     }
     if (add_special) kl_toks_push(out, v->sep);
   }
-  ku_free(f);
-  return ok && !out->oom && !out->bad;
+  ku_free(l.f);
+  return ok && !out->oom && !out->bad && !out->late;
 }
 
 /* kl_tokenize and kl_tokenize_special: the list copied out. */
@@ -465,6 +475,72 @@ int64_t kl_tokenize(const kl_vocab *v, const char *text, size_t len,
 int64_t kl_tokenize_special(const kl_vocab *v, const char *text, size_t len,
                             bool add_special, int32_t *out, size_t cap) {
   return tokenize_into(v, true, text, len, add_special, out, cap);
+}
+
+int kl_tokenize_list(const kl_vocab *v, const char *text, size_t len, bool add_special,
+                     uint64_t deadline_ns, int32_t **out, size_t *n, char *err, size_t cap) {
+  kl_toks t = { 0 };
+  t.deadline = deadline_ns;
+  *out = NULL;
+  *n = 0;
+  if (tokenize(v, false, text, len, add_special, &t)) {
+    *out = t.p;
+    *n = t.n;
+    return KL_OK;
+  }
+  ku_free(t.p);
+  if (t.late) {
+    ku_fmt(err, cap, "the deadline passed while tokenizing %zu bytes", len);
+    return KL_E_TIMEOUT;
+  }
+  if (t.bad) {
+    ku_fmt(err, cap, "the text has a byte the vocabulary has no token for");
+    return KL_E_INPUT;
+  }
+  ku_fmt(err, cap, "out of memory tokenizing %zu bytes", len);
+  return KL_E_NOMEM;
+}
+
+/* A lower bound on WordPiece's token count for [s, s+n): every ASCII
+** punctuation or symbol byte is a word of its own, and every run of other
+** non-space bytes holding an ASCII letter or digit is at least one word;
+** each word gives at least one token. */
+static size_t wpm_min_tokens(const char *s, size_t n) {
+  size_t words = 0;
+  bool counted = false;
+  for (size_t i = 0; i < n; i++) {
+    uint8_t c = (uint8_t)s[i];
+    bool space = c == ' ' || (c >= 9 && c <= 13);
+    bool punct = c > 32 && c < 127 && !isalnum(c);
+    if (space || punct || c < 32 || c == 127) {
+      words += punct;
+      counted = false;
+      continue;
+    }
+    if (!counted && isalnum(c)) { words++; counted = true; }
+  }
+  return words;
+}
+
+int kl_vocab_fits(const kl_vocab *v, const char *text, size_t len, uint32_t n_ctx,
+                  char *err, size_t cap) {
+  if (v->type == KL_VOCAB_SPM) {
+    uint64_t most = (uint64_t)n_ctx * v->max_len;
+    if (len > most) {
+      ku_fmt(err, cap, "the text is %zu bytes: more than the model's context of %u tokens "
+             "can hold (%u tokens of at most %u bytes, %llu bytes)", len, n_ctx, n_ctx,
+             v->max_len, (unsigned long long)most);
+      return KL_E_INPUT;
+    }
+    return KL_OK;
+  }
+  size_t least = wpm_min_tokens(text, len);
+  if (least > n_ctx) {
+    ku_fmt(err, cap, "the text has at least %zu words (each at least one token): more than "
+           "the model's context of %u tokens", least, n_ctx);
+    return KL_E_INPUT;
+  }
+  return KL_OK;
 }
 
 /* The byte a byte-fallback token stands for: its text's hex digits after

@@ -38,15 +38,19 @@ struct kl_vocab {
   ku_arena names;           /* the "[EMPTY_i]" texts */
 };
 
-/* A growable list of tokens; oom and bad (a byte with no token, where
-** llama.cpp throws) are sticky. */
+/* A growable list of tokens; oom, bad (a byte with no token, where
+** llama.cpp throws) and late (past deadline, kp_monotonic_ns; 0: none)
+** are sticky. */
 typedef struct kl_toks {
   int32_t *p;
   size_t n, cap;
-  bool oom, bad;
+  bool oom, bad, late;
+  uint64_t deadline;
 } kl_toks;
 
 void kl_toks_push(kl_toks *t, int32_t tok);
+/* Whether t's deadline has passed (then t->late is set). */
+bool kl_toks_late(kl_toks *t);
 
 /* The id of the token whose text is [s, s+n), or -1. */
 int32_t kl_vocab_find(const kl_vocab *v, const char *s, size_t n);

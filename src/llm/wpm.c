@@ -78,7 +78,8 @@ bool kl_wpm_tokenize(const kl_vocab *v, const char *s, size_t n, kl_toks *out) {
   size_t m = 3;
   bool ok = true;
   const uint8_t *p = (const uint8_t *)s, *end = p + n;
-  while (p < end && ok) {
+  for (size_t k = 0; p < end && ok; k++) {
+    if (k % 4096 == 4095 && kl_toks_late(out)) { ok = false; break; }
     uint32_t c = next_cpt(&p, end);
     if (v->strip_accents) c = kl_ucd_nfd_first(c);
     unsigned f = kl_ucd_flags(c);

@@ -748,7 +748,8 @@ static void test_embed_texts(void) {
   for (size_t i = 0; i < sizeof big; i += 2) { big[i] = 'a'; big[i + 1] = ' '; }
   CHECK_INT(kl_embed_texts(m, pool, bt, bl, 1, 0, out, &used, t_err,
                            sizeof t_err), KL_E_INPUT);
-  CHECK_CONTAINS(t_err, "text 0 is 62 tokens; the model's context is 32");
+  CHECK_CONTAINS(t_err, "text 0: the text has at least 60 words (each at "
+                 "least one token): more than the model's context of 32 tokens");
   CHECK_INT(kl_generate(m, pool, "ab", 2, &ip, 0, &r, t_err, sizeof t_err),
             KL_E_MODEL);
   kl_model_free(m);

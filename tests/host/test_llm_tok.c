@@ -7,6 +7,7 @@
 #include "test.h"
 #include "llm/llm_internal.h"
 #include "util/util.h"
+#include "platform/platform.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -697,7 +698,93 @@ static void test_many_user_tokens(void) {
   free(toks);
 }
 
+/* A text that surely cannot fit the context is refused before it is
+** tokenized, naming the numbers: SentencePiece by bytes (the longest token
+** here is "<|im_end|>", 10 bytes), WordPiece by words. */
+static void test_fits(void) {
+  gw w, w2;
+  kl_gguf *g = spm_file(&w, NULL), *g2 = wpm_file(&w2);
+  kl_vocab *v = g ? kl_vocab_load(g, t_err, sizeof t_err) : NULL;
+  kl_vocab *b = g2 ? kl_vocab_load(g2, t_err, sizeof t_err) : NULL;
+  CHECK(v && b);
+  char s[64];
+  memset(s, 'x', sizeof s);
+  CHECK_INT(kl_vocab_fits(v, s, 40, 4, t_err, sizeof t_err), KL_OK);
+  CHECK_INT(kl_vocab_fits(v, s, 41, 4, t_err, sizeof t_err), KL_E_INPUT);
+  CHECK_CONTAINS(t_err, "the text is 41 bytes: more than the model's context of 4 tokens "
+                 "can hold (4 tokens of at most 10 bytes, 40 bytes)");
+  CHECK_INT(kl_vocab_fits(b, "a b,c\td", 7, 5, t_err, sizeof t_err), KL_OK);
+  CHECK_INT(kl_vocab_fits(b, "a b,c\td!", 8, 5, t_err, sizeof t_err), KL_E_INPUT);
+  CHECK_CONTAINS(t_err, "at least 6 words (each at least one token): more than the "
+                 "model's context of 5 tokens");
+  /* non-ASCII words and marks may give no token: not counted */
+  CHECK_INT(kl_vocab_fits(b, "\xcc\x81 \xcc\x81 \xcc\x81", 8, 1, t_err, sizeof t_err), KL_OK);
+  CHECK_INT(kl_vocab_fits(b, "ab\xc3\xa9" "cd", 6, 1, t_err, sizeof t_err), KL_OK);
+  kl_vocab_free(v);
+  kl_vocab_free(b);
+  kl_gguf_free(g);
+  kl_gguf_free(g2);
+  free(w.b);
+  free(w2.b);
+}
+
+/* The review's prompt: 1000 user-defined tokens once each, then "<L>a"
+** 250,000 times (1 MB; before, 5.4 s of splitting and tokenized twice):
+** tokenizing stops at the deadline (100 ms from now; bound 1000 ms). */
+static void test_tokenize_deadline(void) {
+  enum { NU = 1000, REPS = 250000 };
+  static char names[NU][8];
+  const char *toks[5 + NU];
+  int32_t ty[5 + NU];
+  toks[0] = "<unk>"; toks[1] = "<s>"; toks[2] = "</s>"; toks[3] = "a"; toks[4] = "<L>";
+  ty[0] = 2; ty[1] = ty[2] = 3; ty[3] = 1; ty[4] = 4;
+  size_t n = 0, cap = NU * 8 + REPS * 4;
+  char *text = malloc(cap);
+  for (int i = 0; i < NU; i++) {
+    snprintf(names[i], sizeof names[i], "<u%03d>", i);
+    toks[5 + i] = names[i];
+    ty[5 + i] = 4;
+    memcpy(text + n, names[i], 6);
+    n += 6;
+  }
+  for (int i = 0; i < REPS; i++, n += 4) memcpy(text + n, "<L>a", 4);
+  gw w;
+  w_begin(&w);
+  w_str(&w, "tokenizer.ggml.model", "llama");
+  w_strs(&w, "tokenizer.ggml.tokens", toks, 5 + NU);
+  w_i32s(&w, "tokenizer.ggml.token_type", ty, 5 + NU);
+  w_end(&w);
+  kl_gguf *g = kl_gguf_parse(w.b, w.n, t_err, sizeof t_err);
+  kl_vocab *v = g ? kl_vocab_load(g, t_err, sizeof t_err) : NULL;
+  CHECK(v);
+  struct timespec a;
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  int32_t *out = NULL;
+  size_t nt = 0;
+  int rc = v ? kl_tokenize_list(v, text, n, true, kp_monotonic_ns() + 100000000ull, &out, &nt,
+                                t_err, sizeof t_err) : -99;
+  double ms = ms_since(&a);
+  printf("# %zu bytes: rc %d after %.1f ms\n", n, rc, ms);
+  if (rc == KL_OK) CHECK_INT(nt, 1 + NU + 2 * REPS);
+  else {
+    CHECK_INT(rc, KL_E_TIMEOUT);
+    CHECK_CONTAINS(t_err, "the deadline passed while tokenizing 1006000 bytes");
+  }
+  CHECK(ms < 1000);
+  /* without a deadline: once, every token */
+  rc = v ? kl_tokenize_list(v, text, 12, true, 0, &out, &nt, t_err, sizeof t_err) : -99;
+  CHECK_INT(rc, KL_OK);
+  CHECK(nt == 3 && out[0] == 1 && out[1] == 5 && out[2] == 6);
+  ku_free(out);
+  kl_vocab_free(v);
+  kl_gguf_free(g);
+  free(w.b);
+  free(text);
+}
+
 int main(void) {
+  RUN(test_fits);
+  RUN(test_tokenize_deadline);
   RUN(test_many_user_tokens);
   RUN(test_spm_merges);
   RUN(test_spm_special);

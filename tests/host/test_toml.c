@@ -1311,6 +1311,71 @@ static void test_long_key_message(void) {
             "krait.toml:2:1: duplicate key \"a\\x01\" (first defined at line 1)");
 }
 
+/* [llm] and [llm.models.NAME]: local paths (relative to the manifest;
+** to the serve directory in an artifact's), servers with their key's
+** variable, ai_models checked; one app's artifact manifest carries what it
+** is granted and reads back confined; errors at their line; a model two
+** manifests declare differently is refused when they merge. */
+static void test_manifest_llm(void) {
+  static const char text[] = "[variables]\nk = { required = true, secret = true }\n"
+                             "[llm]\nthreads = 3\nmax_concurrent = 4\nmax_queued = 0\n"
+                             "[llm.models.chat]\npath = \"models/c.gguf\"\n"
+                             "[llm.models.\"@cf/x/y\"]\nurl = \"https://ai.example/v1\"\nmodel = \"y\"\n"
+                             "api_key_variable = \"k\"\n[llm.models.unused]\npath = \"/opt/u.gguf\"\n"
+                             "[app]\nname = \"a\"\nstyle = \"spin\"\nai_models = [\"chat\", \"@cf/x/y\"]\n";
+  km_manifest *m = t_manifest_of(text, false);
+  CHECK(m);
+  if (!m) return;
+  CHECK(m->llm.set && m->llm.threads == 3 && m->llm.max_concurrent == 4 && m->llm.max_queued == 0);
+  CHECK_INT(m->nmodels, 3);
+  CHECK_STR(km_model_find(m, "chat")->path, "/srv/site/models/c.gguf");
+  CHECK_STR(km_model_find(m, "@cf/x/y")->url, "https://ai.example/v1");
+  CHECK_STR(km_model_find(m, "@cf/x/y")->api_key_variable, "k");
+  CHECK_INT(m->apps[0].nai_models, 2);
+  char *out = km_app_format(m, &m->apps[0]);
+  km_manifest_free(m);
+  CHECK(out);
+  bool listed = out && strstr(out, "ai_models = [\"chat\", \"@cf/x/y\"]\n");
+  bool local = out && strstr(out, "[llm.models.\"chat\"]\npath = \"models/c.gguf\"\n");
+  bool unused = out && strstr(out, "unused");
+  bool var = out && strstr(out, "k = { required = true, secret = true }");
+  km_manifest *back = out ? t_manifest_of(out, true) : NULL;
+  free(out);
+  CHECK(listed && local && !unused && var);
+  CHECK(back && back->nmodels == 2 && back->llm.max_concurrent == 4 && back->apps[0].nai_models == 2);
+  km_manifest_free(back);
+  static const char *const bad[][2] = {
+    { "[app]\nstyle = \"spin\"\nai_models = [\"x\",\n \"nope\"]\n[llm.models.x]\npath = \"x.gguf\"\n",
+      "/srv/site/krait.toml:4: app \"app1\" is granted model \"nope\" (ai_models), which no [llm.models.\"nope\"]" },
+    { "[app]\nstyle = \"spin\"\n[llm.models.x]\n", "/srv/site/krait.toml:3: [llm.models.x] needs path = " },
+    { "[app]\nstyle = \"spin\"\n[llm.models.x]\nurl = \"ftp://h/v1\"\nmodel = \"m\"\n",
+      "/srv/site/krait.toml:4: [llm.models.x] url \"ftp://h/v1\" must start with http:// or https://" },
+    { "[app]\nstyle = \"spin\"\n[llm.models.x]\nurl = \"http://h/v1\"\n",
+      "[llm.models.x] has url but no model = " },
+    { "[app]\nstyle = \"spin\"\n[llm.models.x]\npath = \"x.gguf\"\nmodel = \"m\"\n",
+      "/srv/site/krait.toml:5: [llm.models.x] is a local file (path): model and api_key_variable are for a server" },
+    { "[app]\nstyle = \"spin\"\n[llm]\nthreads = 1000\n", "/srv/site/krait.toml:4: threads = 1000 is out of range: 0..256" },
+    { "[app]\nstyle = \"spin\"\n[llm]\ngpu = 1\n", "/srv/site/krait.toml:4: unknown key \"gpu\" in [llm]" },
+    { "[app]\nstyle = \"spin\"\n[llm.models.\"a b\"]\npath = \"x\"\n", "model name \"a b\" is not allowed" },
+    { "[app]\nstyle = \"spin\"\nai_models = \"x\"\n", "/srv/site/krait.toml:3: ai_models must be an array of strings" },
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    CHECK_CONTAINS(t_manifest_fail(bad[i][0], false), bad[i][1]);
+  CHECK_CONTAINS(t_manifest_fail("[app]\nstyle = \"spin\"\n[llm.models.x]\npath = \"../x.gguf\"\n", true),
+                 "llm.models.x path \"../x.gguf\" has a \"..\" part");
+  km_manifest *a = t_manifest_of("[app]\nname = \"a\"\nstyle = \"spin\"\nroute = \"/a\"\n"
+                                 "[llm.models.x]\npath = \"1.gguf\"\n", false);
+  km_manifest *b = t_manifest_of("[app]\nname = \"b\"\nstyle = \"spin\"\nroute = \"/b\"\n"
+                                 "[llm.models.x]\npath = \"2.gguf\"\n", false);
+  CHECK(a && b);
+  char err[512] = "";
+  int rc = a && b ? km_manifest_merge(a, b, err, sizeof err) : 0;
+  if (rc != 0) km_manifest_free(b);
+  km_manifest_free(a);
+  CHECK(rc != 0);
+  CHECK_CONTAINS(err, "declare model \"x\" differently");
+}
+
 /* ---- fault injection ---------------------------------------------------- */
 
 /* Fails the n-th allocation for n = 0, 1, ... until text parses; every
@@ -1356,10 +1421,12 @@ static void test_manifest_fault_injection(void) {
   static const char text[] =
     "[[app]]\nname = \"shop\"\nstyle = \"spin\"\nroutes = [\"/a\", \"/b/...\"]\n"
     "key_value_stores = [\"default\", \"cache\"]\nsite_packages = [\"lib\"]\n"
-    "include = [\"x\"]\nallowed_outbound_hosts = [\"https://a.example\", \"*://*.b:*\"]\n[app.variables]\ngreeting = \"hi\"\nother = \"v\"\nt = \"<{{ a }}>\"\n"
+    "include = [\"x\"]\nai_models = [\"m\", \"r\"]\nallowed_outbound_hosts = [\"https://a.example\", \"*://*.b:*\"]\n[app.variables]\ngreeting = \"hi\"\nother = \"v\"\nt = \"<{{ a }}>\"\n"
     "[[app]]\nstyle = \"wsgi\"\nwsgi = \"m:app\"\nroute = \"/w\"\n"
     "[key_value_stores.cache]\npath = \"c.db\"\n[key_value_stores.r]\nbackend = \"redis\"\n"
-    "url = \"redis://localhost:6379/0\"\n[variables]\na = { required = true, secret = true }\n";
+    "url = \"redis://localhost:6379/0\"\n[variables]\na = { required = true, secret = true }\n"
+    "[llm]\nmax_queued = 3\n[llm.models.m]\npath = \"m.gguf\"\n[llm.models.r]\nurl = \"http://h/v1\"\n"
+    "model = \"x\"\napi_key_variable = \"a\"\n";
   long n = 0;
   km_manifest *m = NULL;
   for (; n < 100000 && !m; n++) {
@@ -1382,6 +1449,7 @@ static void test_manifest_fault_injection(void) {
   CHECK_STR(m->apps[1].name, "app2");
   CHECK_STR(m->apps[0].var_values[1], "v");
   CHECK_INT(m->nstores, 3);
+  CHECK_INT(m->nmodels, 2);
   km_manifest_free(m);
 }
 
@@ -1410,6 +1478,7 @@ int main(void) {
   RUN(test_variables_limits);
   RUN(test_manifest_outbound);
   RUN(test_manifest_sqlite);
+  RUN(test_manifest_llm);
   RUN(test_depth_limit);
   RUN(test_large_inputs);
   RUN(test_long_key_message);

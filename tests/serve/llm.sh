@@ -104,6 +104,7 @@ class IncomingHandler(http.IncomingHandler):
             "longprompt": lambda: llm.infer("llama2-chat", "hello " * 3000),
             "badtemp": lambda: llm.infer_with_options("llama2-chat", "hi", opts(temperature=-1)),
             "embedgen": lambda: llm.generate_embeddings("llama2-chat", ["hi"]),
+            "genembed": lambda: llm.infer("@cf/baai/bge-small-en-v1.5", "hi"),
             "remote": lambda: llm.infer("far", "hi"),
         }[case]
         return Response(200, {"content-type": "text/plain"}, attempt(out).encode())
@@ -185,7 +186,7 @@ name = "err"
 style = "spin"
 dir = "err"
 route = "/err/..."
-ai_models = ["llama2-chat", "far"]
+ai_models = ["llama2-chat", "far", "@cf/baai/bge-small-en-v1.5"]
 
 [[app]]
 name = "busy"
@@ -292,6 +293,10 @@ check "a negative temperature: InvalidInput" "$(err badtemp)" "Error_InvalidInpu
 case "$(err embedgen)" in
   "Error_RuntimeError ModelError: llm.embed: this model does not make embeddings"*) ok "embeddings from a generator: ModelError" ;;
   *) bad "embeddings from a generator" "$(err embedgen)" ;;
+esac
+case "$(err genembed)" in
+  "Error_RuntimeError ModelError: llm.infer: this model does not generate text"*) ok "text from an embedding model: ModelError" ;;
+  *) bad "text from an embedding model" "$(err genembed)" ;;
 esac
 case "$(err remote)" in
   "Error_RuntimeError ModelError: llm.infer: "*) ok "a remote model that cannot answer: ModelError ($(err remote | cut -c40-130))" ;;

@@ -5,7 +5,8 @@
 # curl checks the endpoints with good and bad requests (OpenAI's error
 # shapes, 401 without the token, /healthz open); host B's Spin app calls
 # spin_sdk.llm on [llm.models.x] url = A's /v1 and on the same file
-# locally: greedy text, usage and embeddings must be equal; a busy engine
+# locally: greedy text, usage, embeddings and (a Cloudflare app's
+# env.AI.run) chat must be equal; a busy engine
 # (host C, max_queued = 0) answers 503 with Retry-After. Then B against
 # tests/llm/fake_openai.py: error mapping (400, 429, 500, garbage, a huge
 # body, a server slower than the app's deadline) and the API key variable
@@ -231,8 +232,22 @@ for f in auth e400 e429 e503 e500 garbage huge hugechunk slow chunked; do
 done
 printf '[llm.models.tls]\nurl = "https://localhost:%s/v1"\nmodel = "auth"\napi_key_variable = "fake_key"\n\n' "$FTLS" >>"$B/krait.toml"
 models=$(grep -o '^\[llm.models.[^]]*' "$B/krait.toml" | sed 's/^\[llm.models.//; s/.*/"&"/' | paste -sd, -)
+mkdir -p "$B/cf"
+cat >"$B/cf/app.py" <<'EOF'
+import json
+from workers import Response
+
+async def on_fetch(request, env):
+    out = {}
+    for m in ("local", "x"):
+        r = await env.AI.run(m, {"messages": [{"role": "system", "content": "be brief"},
+                                              {"role": "user", "content": "hello there"}],
+                                 "max_tokens": 8, "temperature": 0})
+        out[m] = r["response"]
+    return Response(json.dumps(out))
+EOF
 cat >>"$B/krait.toml" <<EOF
-[app]
+[[app]]
 name = "b"
 style = "spin"
 dir = "app"
@@ -240,6 +255,13 @@ route = "/..."
 ai_models = [$models]
 [app.limits]
 timeout_ms = 2000
+
+[[app]]
+name = "cf"
+style = "cloudflare"
+dir = "cf"
+route = "/cf"
+ai_models = ["local", "x"]
 EOF
 BPORT=$(free_port) BADMIN=$(free_port)
 FAKE_KEY=sk-fake-$RANDOM
@@ -251,6 +273,8 @@ local_out=$(call 'op=infer&m=local')
 remote_out=$(call 'op=infer&m=x')
 check remote-equals-local "$remote_out" "$local_out"
 check local-equals-a "$(echo "$local_out" | jget 'j["text"]')" "$LOCAL_A"
+chat=$(curl -s "http://127.0.0.1:$BPORT/cf")
+check remote-chat-equals-local "$(echo "$chat" | jget 'j["x"] == j["local"] and len(j["x"]) > 0')" True
 check remote-usage "$(echo "$remote_out" | jget 'j["usage"][0] > 0 and 0 < j["usage"][1] <= 8')" True
 check remote-embeddings-equal "$(call 'op=embed&m=x-emb' | jget 'max(abs(a - b) for a, b in zip(j["emb"][1], '"$E_A"')) < 1e-8')" True
 le=$(call 'op=embed&m=local-emb')
