@@ -23,6 +23,8 @@ static kl_remote *ka_remote_copy(const kl_remote *r) {
   c->model = r->model ? ku_strdup(r->model) : NULL;
   c->api_key = r->api_key ? ku_strdup(r->api_key) : NULL;
   c->ca_file = r->ca_file ? ku_strdup(r->ca_file) : NULL;
+  c->max_concurrent = r->max_concurrent;
+  c->max_queued = r->max_queued;
   bool ok = (!r->url || c->url) && (!r->model || c->model) && (!r->api_key || c->api_key) &&
             (!r->ca_file || c->ca_file);
   return ok ? c : (ku_free((char *)c->url), ku_free((char *)c->model), ku_free((char *)c->api_key),

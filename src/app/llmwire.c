@@ -64,9 +64,11 @@ static const char *ka_llm_params(ku_cursor *in, kl_infer_params *p, char *why, s
 }
 
 /* llm.chat's u32 count then count messages (role, content) into r->msgs
-** (ku_malloc'ed); why one is wrong into why. */
+** (ku_malloc'ed), their contents at most KA_LLM_PROMPT_MAX together; why
+** one is wrong into why. */
 static const char *ka_llm_msgs(ku_cursor *in, ka_llm_req *r, char *why, size_t wn) {
   static const char *const roles[] = { "system", "user", "assistant" };
+  size_t total = 0;
   uint32_t n = ku_fixed32(in);
   if (n == 0 || n > KA_LLM_ITEMS_MAX) {
     snprintf(why, wn, "%u messages: send 1 to %u", n, KA_LLM_ITEMS_MAX);
@@ -90,8 +92,11 @@ static const char *ka_llm_msgs(ku_cursor *in, ka_llm_req *r, char *why, size_t w
     }
     snprintf(what, sizeof what, "message %u's content", i + 1);
     if (!(m->content = ka_llm_str(in, KA_LLM_PROMPT_MAX, what, &m->content_len, why, wn))) return why;
+    total += m->content_len;
   }
-  return NULL;
+  if (total <= KA_LLM_PROMPT_MAX) return NULL;
+  snprintf(why, wn, "the messages are %zu bytes together; at most %u", total, KA_LLM_PROMPT_MAX);
+  return why;
 }
 
 /* llm.embed's u32 count then count texts into r->texts and r->lens

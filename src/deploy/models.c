@@ -47,8 +47,9 @@ static int kx_model_open(const km_manifest *m, const km_app *a, const km_model *
   char err[KL_ERR_SIZE];
   if (d->url) {
     int v = d->api_key_variable ? km_var_find(m, d->api_key_variable, strlen(d->api_key_variable)) : -1;
-    *remote = (kl_remote){ d->url, d->model, v >= 0 && env->values && env->values[v][0] ? env->values[v] : NULL,
-                           NULL };
+    *remote = (kl_remote){ .url = d->url, .model = d->model,
+                           .api_key = v >= 0 && env->values && env->values[v][0] ? env->values[v] : NULL,
+                           .max_concurrent = (int)m->llm.max_concurrent, .max_queued = (int)m->llm.max_queued };
     out->remote = remote;
     return 0;
   }

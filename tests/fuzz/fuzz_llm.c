@@ -23,8 +23,12 @@ static void check(const ka_llm_req *r, const uint8_t *lo, const uint8_t *hi) {
                                 r->prompt_len > KA_LLM_PROMPT_MAX))
     abort();
   if (r->op == KA_LLM_CHAT && (!r->nmsgs || r->nmsgs > KA_LLM_ITEMS_MAX)) abort();
-  for (size_t i = 0; r->op == KA_LLM_CHAT && i < r->nmsgs; i++)
+  size_t total = 0;
+  for (size_t i = 0; r->op == KA_LLM_CHAT && i < r->nmsgs; i++) {
     if (!r->msgs[i].role || !inside(r->msgs[i].content, r->msgs[i].content_len, lo, hi)) abort();
+    total += r->msgs[i].content_len;
+  }
+  if (total > KA_LLM_PROMPT_MAX) abort();
   if (r->op == KA_LLM_EMBED && (!r->ntexts || r->ntexts > KA_LLM_ITEMS_MAX)) abort();
   for (size_t i = 0; r->op == KA_LLM_EMBED && i < r->ntexts; i++)
     if (!inside(r->texts[i], r->lens[i], lo, hi)) abort();

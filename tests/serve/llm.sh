@@ -78,6 +78,7 @@ async def on_fetch(request, env):
                                 "bad": bad}))
 EOF
 cat >"$D/err/app.py" <<'EOF'
+import krait_llm
 from spin_sdk import http, llm
 from spin_sdk.http import Response
 from spin_sdk.wit.types import Err
@@ -86,7 +87,9 @@ def attempt(f):
     try:
         f()
         return "no error"
-    except Err as e:
+    except krait_llm.LlmError as e:
+        if not isinstance(e, Err):
+            return f"{type(e).__name__}: {e}"
         kinds = [c.__name__ for c in type(e).__mro__ if c.__module__ == "krait_llm"][:1]
         return f"{type(e.value).__name__} {kinds[0] if kinds else '?'}: {e}"
 
@@ -105,6 +108,8 @@ class IncomingHandler(http.IncomingHandler):
             "badtemp": lambda: llm.infer_with_options("llama2-chat", "hi", opts(temperature=-1)),
             "embedgen": lambda: llm.generate_embeddings("llama2-chat", ["hi"]),
             "genembed": lambda: llm.infer("@cf/baai/bge-small-en-v1.5", "hi"),
+            "chattotal": lambda: krait_llm.chat("llama2-chat", [{"role": "user", "content": "a" * 600000}] * 2,
+                                                krait_llm.params()),
             "remote": lambda: llm.infer("far", "hi"),
         }[case]
         return Response(200, {"content-type": "text/plain"}, attempt(out).encode())
@@ -294,6 +299,8 @@ case "$(err embedgen)" in
   "Error_RuntimeError ModelError: llm.embed: this model does not make embeddings"*) ok "embeddings from a generator: ModelError" ;;
   *) bad "embeddings from a generator" "$(err embedgen)" ;;
 esac
+check "a chat's messages over 1 MiB together: InvalidInput" "$(err chattotal)" \
+  "InvalidInput: llm.chat: the messages are 1200000 bytes together; at most 1048576"
 case "$(err genembed)" in
   "Error_RuntimeError ModelError: llm.infer: this model does not generate text"*) ok "text from an embedding model: ModelError" ;;
   *) bad "text from an embedding model" "$(err genembed)" ;;
