@@ -82,6 +82,8 @@ typedef struct out {
   char *p;
   size_t n, cap;
   bool oom;
+  kl_span *sp;          /* the messages' text in p */
+  size_t nsp, spcap;
 } out;
 
 static void add(out *o, const char *s, size_t n) {
@@ -100,13 +102,27 @@ static void add(out *o, const char *s, size_t n) {
 
 static void adds(out *o, const char *s) { add(o, s, strlen(s)); }
 
+/* Adds a message's text, noting where it is. */
+static void add_plain(out *o, const char *s, size_t n) {
+  if (o->oom || !n) return;
+  if (o->nsp == o->spcap) {
+    size_t cap = o->spcap ? 2 * o->spcap : 16;
+    kl_span *sp = ku_realloc(o->sp, cap * sizeof *sp);
+    if (!sp) { o->oom = true; return; }
+    o->sp = sp;
+    o->spcap = cap;
+  }
+  o->sp[o->nsp++] = (kl_span){ o->n, n };
+  add(o, s, n);
+}
+
 /* Adds a message's content, trimmed of ASCII spaces when trim is set. */
 static void content(out *o, const kl_chat_msg *m, bool trim) {
   const char *s = m->content;
   size_t n = m->content_len;
   while (trim && n && isspace((unsigned char)s[0])) { s++; n--; }
   while (trim && n && isspace((unsigned char)s[n - 1])) n--;
-  add(o, s, n);
+  add_plain(o, s, n);
 }
 
 static bool is(const kl_chat_msg *m, const char *role) { return !strcmp(m->role, role); }
@@ -186,12 +202,13 @@ static void gemma(out *o, const kl_chat_msg *msgs, size_t n) {
     adds(o, "<start_of_turn>");
     adds(o, model ? "model" : m->role);
     adds(o, "\n");
-    if (sys.n && !model) { add(o, sys.p, sys.n); adds(o, "\n\n"); sys.n = 0; }
+    if (sys.n && !model) { add_plain(o, sys.p, sys.n); adds(o, "\n\n"); sys.n = 0; }
     content(o, m, true);
     adds(o, "<end_of_turn>\n");
   }
   if (sys.oom) o->oom = true;
   ku_free(sys.p);
+  ku_free(sys.sp);
   adds(o, "<start_of_turn>model\n");
 }
 
@@ -213,34 +230,77 @@ static bool check_msgs(const kl_chat_msg *msgs, size_t n, char *err, size_t cap)
   return true;
 }
 
-char *kl_chat_apply(const char *tmpl_text, size_t tlen, const kl_chat_msg *msgs,
-                    size_t n, size_t *len, char *err, size_t cap) {
-  if (!check_msgs(msgs, n, err, cap)) return NULL;
+/* The prompt for msgs under the template [tmpl_text, +tlen) in *o (with
+** where each message's text is); KL_OK, or KL_E_INPUT/KL_E_NOMEM with err. */
+static int render(const char *tmpl_text, size_t tlen, const kl_chat_msg *msgs, size_t n,
+                   out *o, char *err, size_t cap) {
+  if (!check_msgs(msgs, n, err, cap)) return KL_E_INPUT;
   text tx = { tmpl_text ? tmpl_text : "chatml", tmpl_text ? tlen : 6 };
   tmpl t = detect(tx);
   if (t == T_UNKNOWN || t == T_OTHER || t == T_SMOLVLM) {
     ku_fmt(err, cap, "the model's chat template is not one krait applies (chatml, llama2, "
            "mistral, phi3, phi4, falcon3, zephyr, monarch, gemma, llama3): '%.*s'",
            (int)(tx.n > 60 ? 60 : tx.n), tx.s);
-    return NULL;
+    return KL_E_INPUT;
   }
-  out o = { 0 };
-  if (t >= T_LLAMA2 && t <= T_LLAMA2_SYS_STRIP) llama2(&o, t, msgs, n);
-  else if (t >= T_MISTRAL_V1 && t <= T_MISTRAL_V7_TEKKEN) mistral(&o, t, msgs, n);
-  else if (t == T_GEMMA) gemma(&o, msgs, n);
-  else framed(&o, t, msgs, n);
-  if (o.oom || !o.p) {
-    ku_free(o.p);
+  if (t >= T_LLAMA2 && t <= T_LLAMA2_SYS_STRIP) llama2(o, t, msgs, n);
+  else if (t >= T_MISTRAL_V1 && t <= T_MISTRAL_V7_TEKKEN) mistral(o, t, msgs, n);
+  else if (t == T_GEMMA) gemma(o, msgs, n);
+  else framed(o, t, msgs, n);
+  if (o->oom || !o->p) {
+    ku_free(o->p);
+    ku_free(o->sp);
     ku_fmt(err, cap, "out of memory for the chat prompt");
-    return NULL;
+    return KL_E_NOMEM;
   }
+  return KL_OK;
+}
+
+char *kl_chat_apply(const char *tmpl_text, size_t tlen, const kl_chat_msg *msgs,
+                    size_t n, size_t *len, char *err, size_t cap) {
+  out o = { 0 };
+  if (render(tmpl_text, tlen, msgs, n, &o, err, cap) != KL_OK) return NULL;
+  ku_free(o.sp);
   *len = o.n;
   return o.p;
 }
 
+/* The model's tokenizer.chat_template, or NULL (chatml). */
+static const char *model_template(const kl_model *m, size_t *tlen) {
+  kl_str t;
+  *tlen = 0;
+  if (!kl_gguf_str(kl_model_gguf(m), "tokenizer.chat_template", &t)) return NULL;
+  *tlen = (size_t)t.n;
+  return t.s;
+}
+
 char *kl_chat_prompt(const kl_model *m, const kl_chat_msg *msgs, size_t n,
                      size_t *len, char *err, size_t cap) {
-  kl_str t;
-  bool has_t = kl_gguf_str(kl_model_gguf(m), "tokenizer.chat_template", &t);
-  return kl_chat_apply(has_t ? t.s : NULL, has_t ? (size_t)t.n : 0, msgs, n, len, err, cap);
+  size_t tlen;
+  const char *t = model_template(m, &tlen);
+  return kl_chat_apply(t, tlen, msgs, n, len, err, cap);
+}
+
+int kl_chat_tokens(const kl_model *m, const kl_chat_msg *msgs, size_t n,
+                   uint64_t deadline_ns, int32_t **toks, size_t *ntok, char *err,
+                   size_t cap) {
+  size_t tlen;
+  const char *t = model_template(m, &tlen);
+  out o = { 0 };
+  *toks = NULL;
+  *ntok = 0;
+  for (size_t i = 0; i < n; i++)
+    if (msgs[i].content && !ku_utf8_valid((const uint8_t *)msgs[i].content, msgs[i].content_len)) {
+      ku_fmt(err, cap, "message %zu is not valid UTF-8", i);
+      return KL_E_INPUT;
+    }
+  int rc = render(t, tlen, msgs, n, &o, err, cap);
+  if (rc != KL_OK) return rc;
+  rc = kl_vocab_fits(kl_model_vocab(m), o.p, o.n, kl_model_ctx(m), err, cap);
+  if (rc == KL_OK)
+    rc = kl_tokenize_chat(kl_model_vocab(m), o.p, o.n, o.sp, o.nsp, deadline_ns, toks,
+                          ntok, err, cap);
+  ku_free(o.p);
+  ku_free(o.sp);
+  return rc;
 }

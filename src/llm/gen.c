@@ -14,13 +14,18 @@
 #define KL_PIECE_MAX 256
 
 /* The tokens of text with the vocabulary's special tokens, in a new
-** ku_malloc'ed array (*n of them): refused before tokenizing when it cannot
-** fit n_ctx tokens, tokenized once with the deadline checked; KL_OK or a
+** ku_malloc'ed array (*n of them): refused before tokenizing when it is
+** not valid UTF-8 or cannot fit n_ctx tokens, tokenized once with the deadline checked; KL_OK or a
 ** KL_E_* with err set. */
 static int kl_tokens(const kl_model *m, const char *text, size_t len,
                      uint64_t deadline_ns, int32_t **out, size_t *n,
                      char *err, size_t cap) {
-  int rc = kl_vocab_fits(m->vocab, text, len, m->n_ctx, err, cap);
+  int rc;
+  if (!ku_utf8_valid((const uint8_t *)text, len)) {
+    ku_fmt(err, cap, "the text (%zu bytes) is not valid UTF-8", len);
+    return KL_E_INPUT;
+  }
+  rc = kl_vocab_fits(m->vocab, text, len, m->n_ctx, err, cap);
   if (rc != KL_OK) return rc;
   return kl_tokenize_list(m->vocab, text, len, true, deadline_ns, out, n,
                           err, cap);
@@ -221,48 +226,88 @@ static bool kl_gen_ids(const kl_gen *g, int32_t **tokens) {
   return true;
 }
 
+/* Generation from the prompt's tokens in g->toks (g->nprompt of them,
+** owned by g); the result in out (and *tokens), g's buffers freed. */
+static int kl_gen_from(kl_gen *g, kl_pool *p, uint64_t deadline_ns,
+                       kl_infer_result *out, int32_t **tokens, char *err,
+                       size_t cap) {
+  const kl_model *m = g->m;
+  const kl_infer_params *ip = g->ip;
+  uint64_t want;
+  int rc;
+  g->ntok = g->nprompt;
+  out->prompt_tokens = (uint32_t)g->nprompt;
+  rc = kl_gen_check(m, g->nprompt, ip, err, cap);
+  if (rc == KL_OK) {
+    if (ip->has_seed) g->rng = ip->seed;
+    else if (!kp_random(&g->rng, sizeof g->rng)) g->rng = kp_monotonic_ns();
+    want = g->nprompt + (uint64_t)(ip->max_tokens ? ip->max_tokens : 1);
+    rc = kl_gen_run(g, p, want < m->n_ctx ? (uint32_t)want : m->n_ctx,
+                    deadline_ns, out, err, cap);
+  }
+  if (rc == KL_OK) {
+    out->text = kl_utf8_fix(g->text ? g->text : (const uint8_t *)"", g->tlen,
+                            &out->text_len);
+    if (!out->text || (tokens && !kl_gen_ids(g, tokens))) {
+      ku_free(out->text);
+      ku_fmt(err, cap, "out of memory for the generated text");
+      rc = KL_E_NOMEM;
+    }
+  }
+  ku_free(g->toks);
+  ku_free(g->text);
+  ku_free(g->logits);
+  if (rc != KL_OK) memset(out, 0, sizeof *out);
+  return rc;
+}
+
+/* Refuses an encoder; KL_OK for a decoder. */
+static int kl_gen_model(const kl_model *m, kl_infer_result *out,
+                        int32_t **tokens, char *err, size_t cap) {
+  memset(out, 0, sizeof *out);
+  if (tokens) *tokens = NULL;
+  if (kl_model_generates(m)) return KL_OK;
+  ku_fmt(err, cap, "%s: the model is an encoder; it makes embeddings, "
+         "not text", m->path);
+  return KL_E_MODEL;
+}
+
 /* Generation that also returns the tokens (see llm_internal.h). */
 int kl_generate_tokens(const kl_model *m, kl_pool *p, const char *prompt,
                        size_t len, const kl_infer_params *ip,
                        uint64_t deadline_ns, kl_infer_result *out,
                        int32_t **tokens, char *err, size_t cap) {
   kl_gen g = { m, ip, NULL, 0, 0, NULL, 0, 0, NULL, 0 };
-  uint64_t want;
-  int rc;
-  memset(out, 0, sizeof *out);
-  if (tokens) *tokens = NULL;
-  if (!kl_model_generates(m)) {
-    ku_fmt(err, cap, "%s: the model is an encoder; it makes embeddings, "
-           "not text", m->path);
-    return KL_E_MODEL;
-  }
-  rc = kl_tokens(m, prompt, len, deadline_ns, &g.toks, &g.nprompt, err,
-                 cap);
+  int rc = kl_gen_model(m, out, tokens, err, cap);
+  if (rc == KL_OK)
+    rc = kl_tokens(m, prompt, len, deadline_ns, &g.toks, &g.nprompt, err,
+                   cap);
   if (rc != KL_OK) return rc;
-  g.ntok = g.nprompt;
-  out->prompt_tokens = (uint32_t)g.nprompt;
-  rc = kl_gen_check(m, g.nprompt, ip, err, cap);
-  if (rc == KL_OK) {
-    if (ip->has_seed) g.rng = ip->seed;
-    else if (!kp_random(&g.rng, sizeof g.rng)) g.rng = kp_monotonic_ns();
-    want = g.nprompt + (uint64_t)(ip->max_tokens ? ip->max_tokens : 1);
-    rc = kl_gen_run(&g, p, want < m->n_ctx ? (uint32_t)want : m->n_ctx,
-                    deadline_ns, out, err, cap);
-  }
-  if (rc == KL_OK) {
-    out->text = kl_utf8_fix(g.text ? g.text : (const uint8_t *)"", g.tlen,
-                            &out->text_len);
-    if (!out->text || (tokens && !kl_gen_ids(&g, tokens))) {
-      ku_free(out->text);
-      ku_fmt(err, cap, "out of memory for the generated text");
-      rc = KL_E_NOMEM;
+  return kl_gen_from(&g, p, deadline_ns, out, tokens, err, cap);
+}
+
+/* Generation from tokens (see llm_internal.h). */
+int kl_generate_from_tokens(const kl_model *m, kl_pool *p,
+                            const int32_t *prompt, size_t n,
+                            const kl_infer_params *ip, uint64_t deadline_ns,
+                            kl_infer_result *out, int32_t **tokens,
+                            char *err, size_t cap) {
+  kl_gen g = { m, ip, NULL, n, n, NULL, 0, 0, NULL, 0 };
+  int rc = kl_gen_model(m, out, tokens, err, cap);
+  if (rc != KL_OK) return rc;
+  for (size_t i = 0; i < n; i++)
+    if (prompt[i] < 0 || (uint32_t)prompt[i] >= m->n_vocab) {
+      ku_fmt(err, cap, "prompt token %zu is %d, not in the vocabulary of %u",
+             i, prompt[i], m->n_vocab);
+      return KL_E_INPUT;
     }
+  g.toks = ku_malloc((n ? n : 1) * sizeof *g.toks);
+  if (!g.toks) {
+    ku_fmt(err, cap, "out of memory for %zu prompt tokens", n);
+    return KL_E_NOMEM;
   }
-  ku_free(g.toks);
-  ku_free(g.text);
-  ku_free(g.logits);
-  if (rc != KL_OK) memset(out, 0, sizeof *out);
-  return rc;
+  if (n) memcpy(g.toks, prompt, n * sizeof *g.toks);
+  return kl_gen_from(&g, p, deadline_ns, out, tokens, err, cap);
 }
 
 /* Generation without the queue (see llm_internal.h). */

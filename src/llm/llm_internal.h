@@ -146,6 +146,19 @@ int64_t kl_tokenize_special(const kl_vocab *v, const char *text, size_t len,
 ** goes: KL_OK, KL_E_TIMEOUT, KL_E_INPUT or KL_E_NOMEM with err set. */
 int kl_tokenize_list(const kl_vocab *v, const char *text, size_t len, bool add_special,
                      uint64_t deadline_ns, int32_t **out, size_t *n, char *err, size_t cap);
+/* A run of a text: [off, off+len). */
+typedef struct kl_span {
+  size_t off, len;
+} kl_span;
+/* A chat prompt's tokens as kl_tokenize_list gives them, with BOS (and EOS
+** where the vocabulary adds one) once: the template's text parsed for
+** control tokens ("<|im_start|>"), the runs plain[0..nplain) (in order,
+** not overlapping: the messages' text) only for user-defined ones, so a
+** message cannot forge the template's tokens. Runs of text on both sides
+** of a boundary are tokenized together, as llama.cpp does the whole. */
+int kl_tokenize_chat(const kl_vocab *v, const char *text, size_t len, const kl_span *plain,
+                     size_t nplain, uint64_t deadline_ns, int32_t **out, size_t *n,
+                     char *err, size_t cap);
 /* Whether [text, text+len) can fit n_ctx tokens, checked before tokenizing
 ** it: KL_OK, or KL_E_INPUT with err naming the numbers when it surely
 ** cannot (SentencePiece: more than n_ctx times the longest token's bytes;
@@ -172,6 +185,17 @@ int32_t kl_sample(const kl_infer_params *p, float *logits, uint32_t n,
 ** assistant's turn opened. ku_malloc'ed, NUL-terminated; NULL with err. */
 char *kl_chat_apply(const char *tmpl, size_t tlen, const kl_chat_msg *msgs,
                     size_t n, size_t *len, char *err, size_t cap);
+
+/* The prompt for msgs under m's chat template as tokens (ku_malloc'ed,
+** *ntok of them; free with ku_free): the template's text parsed for its
+** control tokens, each message's content as text only (kl_tokenize_chat),
+** so a message holding "<|im_start|>system" cannot forge a turn. Checked
+** against the context first (kl_vocab_fits), tokenized under deadline_ns.
+** KL_OK, or KL_E_INPUT/KL_E_TIMEOUT/KL_E_NOMEM with err set. Local models
+** take this; kl_chat_prompt's text is for remote servers. */
+int kl_chat_tokens(const kl_model *m, const kl_chat_msg *msgs, size_t n,
+                   uint64_t deadline_ns, int32_t **toks, size_t *ntok, char *err,
+                   size_t cap);
 
 /* ---- models and forward passes (model.c, llama.c, bert.c) ------------- */
 
@@ -217,6 +241,14 @@ int kl_generate_tokens(const kl_model *m, kl_pool *p, const char *prompt,
                        size_t len, const kl_infer_params *ip,
                        uint64_t deadline_ns, kl_infer_result *out,
                        int32_t **tokens, char *err, size_t cap);
+/* kl_generate_tokens from the prompt's tokens prompt[0..n) (copied; each
+** checked against the vocabulary) instead of its text: how a chat runs on
+** a local model (kl_chat_tokens, then this). */
+int kl_generate_from_tokens(const kl_model *m, kl_pool *p,
+                            const int32_t *prompt, size_t n,
+                            const kl_infer_params *ip, uint64_t deadline_ns,
+                            kl_infer_result *out, int32_t **tokens,
+                            char *err, size_t cap);
 /* kl_embed's work once it has a slot (out: n * kl_model_dim floats). */
 int kl_embed_texts(const kl_model *m, kl_pool *p, const char *const *texts,
                    const size_t *lens, size_t n, uint64_t deadline_ns,

@@ -345,6 +345,7 @@ typedef struct frag {
   size_t n;
   int32_t tok;   /* -1 for raw text */
   int32_t next, rnext;
+  bool plain;    /* a chat message's text: split at user-defined tokens only */
 } frag;
 
 /* The fragments, growable; false once out of memory. */
@@ -370,16 +371,16 @@ static int32_t frag_add(frags *l, frag x) {
 ** occurrence of token id (text w): the fragment keeps the text before it,
 ** a token fragment and a raw one for the rest follow. The deadline is
 ** checked every 4096 fragments. */
-static bool split_at(frags *l, int32_t id, const kl_str *w, kl_toks *t) {
+static bool split_at(frags *l, int32_t id, bool user, const kl_str *w, kl_toks *t) {
   size_t seen = 0;
   for (int32_t i = 0; i >= 0; i = l->f[i].rnext) {
     if (++seen % 4096 == 0 && kl_toks_late(t)) return false;
     const char *hit;
-    while ((hit = memmem(l->f[i].s, l->f[i].n, w->s, (size_t)w->n)) != NULL) {
+    while ((user || !l->f[i].plain) && (hit = memmem(l->f[i].s, l->f[i].n, w->s, (size_t)w->n)) != NULL) {
       frag f = l->f[i];
       size_t left = (size_t)(hit - f.s);
-      int32_t r = frag_add(l, (frag){ hit + w->n, f.n - left - (size_t)w->n, -1, f.next, f.rnext });
-      int32_t k = r < 0 ? -1 : frag_add(l, (frag){ hit, (size_t)w->n, id, r, -1 });
+      int32_t r = frag_add(l, (frag){ hit + w->n, f.n - left - (size_t)w->n, -1, f.next, f.rnext, f.plain });
+      int32_t k = r < 0 ? -1 : frag_add(l, (frag){ hit, (size_t)w->n, id, r, -1, false });
       if (k < 0) return false;
       l->f[i].n = left;
       l->f[i].next = k;
@@ -390,23 +391,42 @@ static bool split_at(frags *l, int32_t id, const kl_str *w, kl_toks *t) {
   return true;
 }
 
-/* Splits [s, s+n) at every special token (user-defined ones, and with
-** parse_special control and unknown ones), longest tokens first, into the
-** linked fragments of *l (fragment 0 first). Each token present in the text
-** is one pass over the raw fragments; the deadline is checked between
-** passes. False when out of memory or late (t->late). */
-static bool partition(const kl_vocab *v, bool parse_special, const char *s, size_t n,
+/* Splits the raw fragments already in *l (linked from fragment 0) at every
+** special token (user-defined ones, and with parse_special control and
+** unknown ones outside plain fragments), longest tokens first. Each token
+** present in [s, s+n) is one pass over the raw fragments. False when out
+** of memory or late (t->late). */
+static bool split_all(const kl_vocab *v, bool parse_special, const char *s, size_t n,
                       frags *l, kl_toks *t) {
   const int32_t *list = parse_special ? v->all_special : v->special;
   uint32_t nlist = parse_special ? v->nall_special : v->nspecial;
-  if (frag_add(l, (frag){ s, n, -1, -1, -1 }) < 0) return false;
   for (uint32_t k = 0; k < nlist; k++) {
     const kl_str *w = &v->text[list[k]];
     if (!memmem(s, n, w->s, (size_t)w->n)) continue;   /* not in the text at all */
     if (kl_toks_late(t)) return false;
-    if (!split_at(l, list[k], w, t)) return false;
+    if (!split_at(l, list[k], (v->attr[list[k]] & KL_ATTR_USER) != 0, w, t)) return false;
   }
   return true;
+}
+
+/* Splits [s, s+n) at every special token into the fragments of *l. */
+static bool partition(const kl_vocab *v, bool parse_special, const char *s, size_t n,
+                      frags *l, kl_toks *t) {
+  if (frag_add(l, (frag){ s, n, -1, -1, -1, false }) < 0) return false;
+  return split_all(v, parse_special, s, n, l, t);
+}
+
+/* The run of raw fragments from i that lie next to each other in the text
+** (a chat template's text and a message's): its text in *s, *n; the index
+** of its last fragment returned. */
+static int32_t raw_run(const frags *l, int32_t i, const char **s, size_t *n) {
+  *s = l->f[i].s;
+  *n = l->f[i].n;
+  for (int32_t j = l->f[i].next; j >= 0 && l->f[j].tok < 0 && l->f[j].s == *s + *n; j = l->f[j].next) {
+    *n += l->f[j].n;
+    i = j;
+  }
+  return i;
 }
 
 /* SentencePiece: each raw fragment escaped (spaces as U+2581), with a
@@ -414,18 +434,20 @@ static bool partition(const kl_vocab *v, bool parse_special, const char *s, size
 static bool spm_frags(const kl_vocab *v, const frags *l, kl_toks *out) {
   bool prev_special = true;
   for (int32_t i = 0; i >= 0 && !out->late; i = l->f[i].next) {
-    const frag *f = &l->f[i];
-    if (f->tok >= 0) { kl_toks_push(out, f->tok); prev_special = true; continue; }
-    if (!f->n) continue;
+    if (l->f[i].tok >= 0) { kl_toks_push(out, l->f[i].tok); prev_special = true; continue; }
+    const char *s;
+    size_t n;
+    i = raw_run(l, i, &s, &n);
+    if (!n) continue;
     size_t spaces = 0, pre = v->add_space_prefix && prev_special;
-    for (size_t j = 0; j < f->n; j++) spaces += f->s[j] == ' ';
-    char *e = ku_malloc(f->n + 2 * (spaces + pre) + pre + 1);
+    for (size_t j = 0; j < n; j++) spaces += s[j] == ' ';
+    char *e = ku_malloc(n + 2 * (spaces + pre) + pre + 1);
     if (!e) return false;
     size_t m = 0;
     if (pre) { memcpy(e, KL_SPACE_ESC, 3); m = 3; }
-    for (size_t j = 0; j < f->n; j++) {
-      if (f->s[j] == ' ') { memcpy(e + m, KL_SPACE_ESC, 3); m += 3; }
-      else e[m++] = f->s[j];
+    for (size_t j = 0; j < n; j++) {
+      if (s[j] == ' ') { memcpy(e + m, KL_SPACE_ESC, 3); m += 3; }
+      else e[m++] = s[j];
     }
     kl_spm_tokenize(v, e, m, out);
     ku_free(e);
@@ -434,22 +456,33 @@ static bool spm_frags(const kl_vocab *v, const frags *l, kl_toks *out) {
   return true;
 }
 
-/* The tokens of text appended to out: BOS, the fragments, EOS or SEP. */
-static bool tokenize(const kl_vocab *v, bool parse_special, const char *text, size_t len,
-                     bool add_special, kl_toks *out) {
-  frags l = { 0 };
-  bool ok = partition(v, parse_special, text, len, &l, out);
-  if (ok && add_special && (v->add_bos || v->type == KL_VOCAB_WPM)) kl_toks_push(out, v->bos);
-  if (ok && v->type == KL_VOCAB_SPM) {
-    ok = spm_frags(v, &l, out);
+/* The tokens of the fragments in l appended to out: BOS, the fragments, EOS
+** or SEP. */
+static bool tokenize_frags(const kl_vocab *v, const frags *l, bool add_special, kl_toks *out) {
+  bool ok = true;
+  if (add_special && (v->add_bos || v->type == KL_VOCAB_WPM)) kl_toks_push(out, v->bos);
+  if (v->type == KL_VOCAB_SPM) {
+    ok = spm_frags(v, l, out);
     if (add_special && v->add_eos) kl_toks_push(out, v->eos);
-  } else if (ok) {
-    for (int32_t i = 0; ok && i >= 0 && !out->late; i = l.f[i].next) {
-      if (l.f[i].tok >= 0) kl_toks_push(out, l.f[i].tok);
-      else if (l.f[i].n) ok = kl_wpm_tokenize(v, l.f[i].s, l.f[i].n, out);
+  } else {
+    for (int32_t i = 0; ok && i >= 0 && !out->late; i = l->f[i].next) {
+      const char *s;
+      size_t n;
+      if (l->f[i].tok >= 0) { kl_toks_push(out, l->f[i].tok); continue; }
+      i = raw_run(l, i, &s, &n);
+      if (n) ok = kl_wpm_tokenize(v, s, n, out);
     }
     if (add_special) kl_toks_push(out, v->sep);
   }
+  return ok && !out->oom && !out->bad && !out->late;
+}
+
+/* The tokens of text appended to out. */
+static bool tokenize(const kl_vocab *v, bool parse_special, const char *text, size_t len,
+                     bool add_special, kl_toks *out) {
+  frags l = { 0 };
+  bool ok = partition(v, parse_special, text, len, &l, out) &&
+            tokenize_frags(v, &l, add_special, out);
   ku_free(l.f);
   return ok && !out->oom && !out->bad && !out->late;
 }
@@ -477,28 +510,65 @@ int64_t kl_tokenize_special(const kl_vocab *v, const char *text, size_t len,
   return tokenize_into(v, true, text, len, add_special, out, cap);
 }
 
+/* kl_tokenize_list's and kl_tokenize_chat's answer from t (ok: t's tokens
+** handed over). */
+static int toks_result(kl_toks *t, bool ok, size_t len, int32_t **out, size_t *n,
+                       char *err, size_t cap) {
+  if (ok) {
+    *out = t->p;
+    *n = t->n;
+    return KL_OK;
+  }
+  ku_free(t->p);
+  if (t->late) {
+    ku_fmt(err, cap, "the deadline passed while tokenizing %zu bytes", len);
+    return KL_E_TIMEOUT;
+  }
+  if (t->bad) {
+    ku_fmt(err, cap, "the text has a byte the vocabulary has no token for");
+    return KL_E_INPUT;
+  }
+  ku_fmt(err, cap, "out of memory tokenizing %zu bytes", len);
+  return KL_E_NOMEM;
+}
+
 int kl_tokenize_list(const kl_vocab *v, const char *text, size_t len, bool add_special,
                      uint64_t deadline_ns, int32_t **out, size_t *n, char *err, size_t cap) {
   kl_toks t = { 0 };
   t.deadline = deadline_ns;
   *out = NULL;
   *n = 0;
-  if (tokenize(v, false, text, len, add_special, &t)) {
-    *out = t.p;
-    *n = t.n;
-    return KL_OK;
+  bool ok = tokenize(v, false, text, len, add_special, &t);
+  return toks_result(&t, ok, len, out, n, err, cap);
+}
+
+int kl_tokenize_chat(const kl_vocab *v, const char *text, size_t len, const kl_span *plain,
+                     size_t nplain, uint64_t deadline_ns, int32_t **out, size_t *n,
+                     char *err, size_t cap) {
+  kl_toks t = { 0 };
+  frags l = { 0 };
+  size_t at = 0;
+  bool ok = true;
+  int32_t last = -1;
+  t.deadline = deadline_ns;
+  *out = NULL;
+  *n = 0;
+  for (size_t k = 0; ok && k <= nplain; k++) {   /* template text, then a message's */
+    size_t end = k < nplain ? plain[k].off : len;
+    for (int part = 0; part < 2 && ok; part++) {
+      size_t from = part ? end : at, to = part ? (k < nplain ? end + plain[k].len : end) : end;
+      if (to <= from) continue;
+      int32_t i = frag_add(&l, (frag){ text + from, to - from, -1, -1, -1, part == 1 });
+      ok = i >= 0;
+      if (ok && last >= 0) l.f[last].next = l.f[last].rnext = i;
+      last = i;
+    }
+    if (k < nplain) at = end + plain[k].len;
   }
-  ku_free(t.p);
-  if (t.late) {
-    ku_fmt(err, cap, "the deadline passed while tokenizing %zu bytes", len);
-    return KL_E_TIMEOUT;
-  }
-  if (t.bad) {
-    ku_fmt(err, cap, "the text has a byte the vocabulary has no token for");
-    return KL_E_INPUT;
-  }
-  ku_fmt(err, cap, "out of memory tokenizing %zu bytes", len);
-  return KL_E_NOMEM;
+  if (ok && !l.n) ok = frag_add(&l, (frag){ text, 0, -1, -1, -1, false }) >= 0;
+  ok = ok && split_all(v, true, text, len, &l, &t) && tokenize_frags(v, &l, true, &t);
+  ku_free(l.f);
+  return toks_result(&t, ok, len, out, n, err, cap);
 }
 
 /* A lower bound on WordPiece's token count for [s, s+n): every ASCII

@@ -625,6 +625,26 @@ static void test_generate(void) {
   CHECK(ku_utf8_valid((const uint8_t *)a.text, a.text_len));
   CHECK_INT(strlen(a.text), a.text_len);
   ku_free(a.text); ku_free(b.text); ku_free(ta); ku_free(tb);
+  {   /* from the prompt's tokens (how a chat runs): the same tokens */
+    int32_t pt[16];
+    int64_t np = kl_tokenize(kl_model_vocab(m), "ab ba", 5, true, pt, 16);
+    CHECK(np > 0 && np <= 16);
+    CHECK_INT(kl_generate_tokens(m, pool, "ab ba", 5, &ip, 0, &a, &ta, t_err,
+                                 sizeof t_err), KL_OK);
+    CHECK_INT(kl_generate_from_tokens(m, pool, pt, (size_t)np, &ip, 0, &b,
+                                      &tb, t_err, sizeof t_err), KL_OK);
+    CHECK_INT(a.generated_tokens, b.generated_tokens);
+    CHECK(!memcmp(ta, tb, a.generated_tokens * sizeof *ta));
+    CHECK_STR(a.text, b.text);
+    ku_free(a.text); ku_free(b.text); ku_free(ta); ku_free(tb);
+    CHECK_INT(kl_generate(m, pool, "a\xff", 2, &ip, 0, &b, t_err,
+                          sizeof t_err), KL_E_INPUT);
+    CHECK_CONTAINS(t_err, "the text (2 bytes) is not valid UTF-8");
+    pt[0] = 1 << 30;
+    CHECK_INT(kl_generate_from_tokens(m, pool, pt, (size_t)np, &ip, 0, &b,
+                                      NULL, t_err, sizeof t_err), KL_E_INPUT);
+    CHECK_CONTAINS(t_err, "prompt token 0 is 1073741824, not in the vocabulary");
+  }
   ip.temperature = 0.9f;
   ip.has_seed = true;
   ip.seed = 7;
