@@ -14,6 +14,20 @@
 #define KL_REPLY_HEAD_MAX (64u * 1024)
 #define KL_REPLY_FIELDS_MAX 100
 #define KL_REPLY_BODY_MAX (16u * 1024 * 1024)
+/* A call's reply body: a generation's at most max(KL_REPLY_GEN_MIN,
+** max_tokens * KL_REPLY_TOKEN_BYTES), an embeddings' at most
+** KL_REPLY_GEN_MIN + texts * KL_REMOTE_DIM_MAX * KL_REPLY_NUMBER_BYTES,
+** both at most KL_REPLY_BODY_MAX. */
+#define KL_REPLY_GEN_MIN (64u * 1024)
+#define KL_REPLY_TOKEN_BYTES 64u
+#define KL_REPLY_NUMBER_BYTES 24u
+/* A reply's JSON before it is parsed: at most this many values and
+** objects/arrays besides an embeddings reply's rows (its numbers and two
+** containers per text), nested at most KL_REPLY_DEPTH_MAX deep. */
+#define KL_REPLY_VALUES_MAX 65536u
+#define KL_REPLY_DEPTH_MAX 64u
+/* At most this many interim (1xx) heads before the reply's own. */
+#define KL_REPLY_INTERIM_MAX 10
 /* The longest wait of a call made without a deadline. */
 #define KL_REMOTE_WAIT_MAX_MS 600000
 /* A message's "where" (the URL posted to, cut). */
@@ -39,6 +53,7 @@ typedef struct kl_reply {
   size_t body_len;       /*   and is this long (decoded) */
   size_t used;           /* bytes of the buffer to keep (see feed) */
   size_t max_body;
+  int interim;           /* 1xx heads read */
   kh_limits lim;         /* for the chunked decoder */
   kh_chunked chunk;
 } kl_reply;
@@ -80,12 +95,14 @@ int kl_rjson_error(int status, const uint8_t *s, size_t n, char *err, size_t cap
 /* ---- rhttp.c: one exchange with the server ----------------------------- */
 
 /* POSTs json (n bytes) to r->url + endpoint ("/completions") and reads
-** the reply within deadline_ns (0: KL_REMOTE_WAIT_MAX_MS). KL_OK with
+** the reply (a body of at most max_body bytes) within deadline_ns (0:
+** KL_REMOTE_WAIT_MAX_MS). KL_OK with
 ** *status and the body (ku_malloc'ed, NUL-terminated) in *body and *body_len;
 ** else KL_E_MODEL (unreachable, malformed) or KL_E_TIMEOUT, err naming the
 ** server and what went wrong (never the API key). where gets the URL
 ** posted to, for messages ("http://host:port/v1/completions"). */
-int kl_rhttp_post(const kl_remote *r, const char *endpoint, const char *json, size_t n, uint64_t deadline_ns,
-                  int *status, uint8_t **body, size_t *body_len, char *err, size_t cap, char *where, size_t wcap);
+int kl_rhttp_post(const kl_remote *r, const char *endpoint, const char *json, size_t n, size_t max_body,
+                  uint64_t deadline_ns, int *status, uint8_t **body, size_t *body_len, char *err, size_t cap,
+                  char *where, size_t wcap);
 
 #endif

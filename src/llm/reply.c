@@ -155,6 +155,8 @@ static kl_reply_rc head(kl_reply *r, uint8_t *buf, size_t len, bool eof, char *e
     if (parse_head(r, buf, r->head_at, end, err, cap) != 0) { r->stage = ST_BAD; return KL_REPLY_BAD; }
     r->head_at = r->scan = end;
     if (r->status >= 200) break;
+    if (++r->interim > KL_REPLY_INTERIM_MAX)
+      return bad(r, err, cap, "the reply is too large: more than %d interim (1xx) heads", KL_REPLY_INTERIM_MAX);
   }
   r->body_at = r->used = r->head_at;
   r->stage = ST_BODY;

@@ -127,13 +127,14 @@ static long recv_some(kl_conn *c, uint8_t *b, int *rc, char *err, size_t cap) {
 
 /* Reads the reply into a buffer of the whole; KL_OK with the status and
 ** the body moved to the front of *buf. */
-static int read_reply(kl_conn *c, int *status, uint8_t **buf, size_t *blen, char *err, size_t cap) {
+static int read_reply(kl_conn *c, size_t max_body, int *status, uint8_t **buf, size_t *blen, char *err,
+                      size_t cap) {
   kl_reply rp;
-  size_t len = 0, room = 0, most = KL_REPLY_HEAD_MAX + KL_REPLY_BODY_MAX + RECV_SIZE;
+  size_t len = 0, room = 0, most = (KL_REPLY_INTERIM_MAX + 1) * KL_REPLY_HEAD_MAX + max_body + RECV_SIZE;
   uint8_t *b = NULL;
   int rc = KL_OK;
   bool eof = false;
-  kl_reply_init(&rp, KL_REPLY_BODY_MAX);
+  kl_reply_init(&rp, max_body);
   for (kl_reply_rc r = KL_REPLY_MORE; r == KL_REPLY_MORE && rc == KL_OK;) {
     if (room - len < RECV_SIZE) {
       size_t want = room * 2 < most ? room * 2 : most;
@@ -162,7 +163,7 @@ static int read_reply(kl_conn *c, int *status, uint8_t **buf, size_t *blen, char
 
 /* The exchange over a connected c: the request sent, the reply read. */
 static int exchange(const kl_remote *r, const ko_url *u, const char *endpoint, kl_conn *c, const char *json,
-                    size_t n, int *status, uint8_t **body, size_t *blen, char *err, size_t cap) {
+                    size_t n, size_t max_body, int *status, uint8_t **body, size_t *blen, char *err, size_t cap) {
   int rc = u->scheme[4] == 's' ? handshake(r, u, c, err, cap) : KL_OK;
   char *head = rc == KL_OK ? request_head(r, u, endpoint, n) : NULL;
   if (rc == KL_OK && !head) { ku_fmt(err, cap, "out of memory"); rc = KL_E_NOMEM; }
@@ -170,12 +171,12 @@ static int exchange(const kl_remote *r, const ko_url *u, const char *endpoint, k
   if (head) explicit_bzero(head, strlen(head));   /* it holds the key */
   ku_free(head);
   if (rc == KL_OK) rc = send_all(c, json, n, err, cap);
-  if (rc == KL_OK) rc = read_reply(c, status, body, blen, err, cap);
+  if (rc == KL_OK) rc = read_reply(c, max_body, status, body, blen, err, cap);
   return rc;
 }
 
-int kl_rhttp_post(const kl_remote *r, const char *endpoint, const char *json, size_t n, uint64_t deadline_ns,
-                  int *status, uint8_t **body, size_t *body_len, char *err, size_t cap, char *where, size_t wcap) {
+int kl_rhttp_post(const kl_remote *r, const char *endpoint, const char *json, size_t n, size_t max_body,
+                  uint64_t deadline_ns, int *status, uint8_t **body, size_t *body_len, char *err, size_t cap, char *where, size_t wcap) {
   ko_url u;
   char why[KL_ERR_SIZE] = "";
   kl_conn c = { .fd = -1 };
@@ -189,7 +190,7 @@ int kl_rhttp_post(const kl_remote *r, const char *endpoint, const char *json, si
   }
   c.deadline = deadline_ns ? deadline_ns : kp_monotonic_ns() + KL_REMOTE_WAIT_MAX_MS * 1000000ull;
   int rc = dial(&u, &c, why, sizeof why);
-  if (rc == KL_OK) rc = exchange(r, &u, endpoint, &c, json, n, status, body, body_len, why, sizeof why);
+  if (rc == KL_OK) rc = exchange(r, &u, endpoint, &c, json, n, max_body, status, body, body_len, why, sizeof why);
   if (c.tls) ko_tls_shutdown(c.tls);
   ko_tls_free(c.tls);
   if (c.fd >= 0) close(c.fd);

@@ -114,9 +114,30 @@ char *kl_rjson_embeddings(const kl_remote *r, const char *const *texts, const si
   return finish(o, ok, n, rc, err, cap);
 }
 
-/* The reply's JSON object, or NULL with err set. */
-static json_t *load(const uint8_t *s, size_t n, char *err, size_t cap) {
+/* The shape a reply may have: the generation's limits, plus ntext rows
+** of an embeddings reply (each an object and an array of at most
+** KL_REMOTE_DIM_MAX numbers, three keys and their values). */
+static ku_json_shape reply_shape(size_t ntext) {
+  return (ku_json_shape){ KL_REPLY_VALUES_MAX + ntext * (KL_REMOTE_DIM_MAX + 8u), KL_REPLY_VALUES_MAX + 2 * ntext,
+                          KL_REPLY_DEPTH_MAX };
+}
+
+/* Whether [s, s+n) fits max (checked before jansson parses it: ~250
+** bytes per "{}"); false with err naming the limit. */
+static bool fits(const uint8_t *s, size_t n, const ku_json_shape *max, char *err, size_t cap) {
+  ku_json_shape got;
+  if (ku_json_shape_of(s, n, max, &got) == 0) return true;
+  if (got.depth > max->depth) ku_fmt(err, cap, "the reply nests deeper than %zu levels", max->depth);
+  else if (got.containers > max->containers)
+    ku_fmt(err, cap, "the reply holds more than %zu objects and arrays; krait reads at most that many", max->containers);
+  else ku_fmt(err, cap, "the reply holds more than %zu JSON values; krait reads at most that many", max->values);
+  return false;
+}
+
+/* The reply's JSON object (its shape within max), or NULL with err set. */
+static json_t *load(const uint8_t *s, size_t n, const ku_json_shape *max, char *err, size_t cap) {
   json_error_t je;
+  if (!fits(s, n, max, err, cap)) return NULL;
   json_t *v = json_loadb((const char *)s, n, 0, &je);
   if (!v) { ku_fmt(err, cap, "the reply is not JSON: %s at byte %d", je.text, je.position); return NULL; }
   if (!json_is_object(v)) { ku_fmt(err, cap, "the reply is not a JSON object"); json_decref(v); return NULL; }
@@ -147,7 +168,8 @@ static json_t *choice_text(int kind, json_t *o, json_t **choice, char *err, size
 
 int kl_rjson_infer(int kind, const uint8_t *s, size_t n, kl_infer_result *out, char *err, size_t cap) {
   memset(out, 0, sizeof *out);
-  json_t *o = load(s, n, err, cap), *ch = NULL, *t = o ? choice_text(kind, o, &ch, err, cap) : NULL;
+  ku_json_shape max = reply_shape(0);
+  json_t *o = load(s, n, &max, err, cap), *ch = NULL, *t = o ? choice_text(kind, o, &ch, err, cap) : NULL;
   if (!t) { json_decref(o); return KL_E_MODEL; }
   size_t len = json_is_string(t) ? json_string_length(t) : 0;
   out->text = ku_malloc(len + 1);
@@ -179,8 +201,13 @@ static bool embed_row(json_t *data, size_t i, float *row, uint32_t dim, char *er
     return false;
   }
   json_array_foreach(e, k, v) {
+    float x = json_is_number(v) ? (float)json_number_value(v) : 0;
     if (!json_is_number(v)) { ku_fmt(err, cap, "the reply's embedding %zu holds a value that is not a number", i); return false; }
-    row[k] = (float)json_number_value(v);
+    if (!isfinite(x)) {
+      ku_fmt(err, cap, "the reply's embedding %zu holds %g at %zu, which a float cannot hold", i, json_number_value(v), k);
+      return false;
+    }
+    row[k] = x;
   }
   return true;
 }
@@ -203,7 +230,8 @@ int kl_rjson_embed(const uint8_t *s, size_t n, size_t ntext, float **out, uint32
                    char *err, size_t cap) {
   *out = NULL;
   *dim = 0;
-  json_t *o = load(s, n, err, cap), *data = json_object_get(o, "data");
+  ku_json_shape max = reply_shape(ntext);
+  json_t *o = load(s, n, &max, err, cap), *data = json_object_get(o, "data");
   uint32_t d = o ? embed_dim(data, ntext, err, cap) : 0;
   if (!o || (ntext && !d)) { json_decref(o); return KL_E_MODEL; }
   if ((uint64_t)ntext * d > n / 2) {   /* each number takes 2 bytes or more */
@@ -223,14 +251,17 @@ int kl_rjson_embed(const uint8_t *s, size_t n, size_t ntext, float **out, uint32
 }
 
 /* The server's message: error.message, a string error, or detail (FastAPI
-** servers), cut at 300 bytes with control bytes dropped; "" when none. */
+** servers), cut at 300 bytes (a character boundary) with control bytes
+** dropped; "" when none. */
 static void server_message(const uint8_t *s, size_t n, char *msg, size_t cap) {
-  json_t *o = json_loadb((const char *)s, n, 0, NULL), *e = json_object_get(o, "error");
+  ku_json_shape max = reply_shape(0), got;
+  bool ok = ku_json_shape_of(s, n, &max, &got) == 0;
+  json_t *o = ok ? json_loadb((const char *)s, n, 0, NULL) : NULL, *e = json_object_get(o, "error");
   const char *m = json_string_value(json_object_get(e, "message"));
   if (!m) m = json_string_value(e);
   if (!m) m = json_string_value(json_object_get(o, "detail"));
-  size_t k = 0;
-  for (size_t i = 0; m && m[i] && k + 1 < cap && i < 300; i++)
+  size_t k = 0, most = m ? (size_t)ku_utf8_cut(m, strlen(m), cap - 1 < 300 ? cap - 1 : 300) : 0;
+  for (size_t i = 0; i < most; i++)
     if ((unsigned char)m[i] >= 0x20 && m[i] != 0x7f) msg[k++] = m[i];
   msg[k] = '\0';
   json_decref(o);

@@ -103,23 +103,30 @@ static int prompt(json_t *o, ks_oai_req *r, ks_oai_err *e) {
     return ks_oai_fail(e, 400, "prompt", NULL, "prompt must be a string (or an array of one string)");
   r->prompt = json_string_value(v);
   r->prompt_len = json_string_length(v);
+  if (r->prompt_len > KL_PROMPT_MAX)
+    return ks_oai_fail(e, 400, "prompt", NULL, "prompt is %zu bytes; krait takes at most %u", r->prompt_len,
+                       KL_PROMPT_MAX);
   return 0;
 }
 
 /* A message's content: a string, null, or text parts (joined into the
 ** request's arena); -1 with e. */
 static int content(json_t *c, size_t i, kl_chat_msg *m, ku_arena *a, ks_oai_err *e) {
-  if (!c || json_is_null(c)) { m->content = ""; return 0; }
-  if (json_is_string(c)) { m->content = json_string_value(c); m->content_len = json_string_length(c); return 0; }
   size_t k, n = 0;
   json_t *part;
-  if (!json_is_array(c)) goto bad;
-  json_array_foreach(c, k, part) {
+  if (!c || json_is_null(c)) { m->content = ""; return 0; }
+  if (json_is_string(c)) n = json_string_length(c);
+  else if (!json_is_array(c)) goto bad;
+  else json_array_foreach(c, k, part) {
     json_t *t = json_object_get(part, "text");
     const char *type = json_string_value(json_object_get(part, "type"));
     if (!type || strcmp(type, "text") || !json_is_string(t)) goto bad;
     n += json_string_length(t);
   }
+  if (n > KL_PROMPT_MAX)
+    return ks_oai_fail(e, 400, "messages", NULL, "messages[%zu].content is %zu bytes; krait takes at most %u", i, n,
+                       KL_PROMPT_MAX);
+  if (json_is_string(c)) { m->content = json_string_value(c); m->content_len = n; return 0; }
   char *s = ku_arena_alloc(a, n + 1);
   if (!s) return ks_oai_fail(e, 500, NULL, NULL, "out of memory");
   m->content = s;
@@ -138,7 +145,7 @@ bad:
 /* The messages: 1 to KS_OAI_MESSAGES_MAX of {role, content}. */
 static int messages(json_t *o, ks_oai_req *r, ku_arena *a, ks_oai_err *e) {
   json_t *v = json_object_get(o, "messages"), *m;
-  size_t i;
+  size_t i, total = 0;
   if (!json_is_array(v) || !json_array_size(v) || json_array_size(v) > KS_OAI_MESSAGES_MAX)
     return ks_oai_fail(e, 400, "messages", NULL, "messages must be an array of 1 to %u messages", KS_OAI_MESSAGES_MAX);
   r->msgs = ku_arena_alloc(a, json_array_size(v) * sizeof *r->msgs);
@@ -150,6 +157,9 @@ static int messages(json_t *o, ks_oai_req *r, ku_arena *a, ks_oai_err *e) {
                          "\"user\" or \"assistant\"", i);
     r->msgs[i].role = role;
     if (content(json_object_get(m, "content"), i, &r->msgs[i], a, e)) return -1;
+    if ((total += r->msgs[i].content_len) > KL_PROMPT_MAX)
+      return ks_oai_fail(e, 400, "messages", NULL, "the messages' contents come to more than %u bytes (at "
+                         "messages[%zu]); krait takes at most that in one chat", KL_PROMPT_MAX, i);
     r->nmsgs++;
   }
   return 0;
@@ -173,6 +183,9 @@ static int input(json_t *o, ks_oai_req *r, ku_arena *a, ks_oai_err *e) {
       return ks_oai_fail(e, 400, "input", NULL, "input[%zu] must be a string (token arrays are not supported)", i);
     r->texts[i] = json_string_value(t);
     r->lens[i] = json_string_length(t);
+    if (r->lens[i] > KL_PROMPT_MAX)
+      return ks_oai_fail(e, 400, "input", NULL, "input[%zu] is %zu bytes; krait takes at most %u", i, r->lens[i],
+                         KL_PROMPT_MAX);
   }
   r->ntexts = n;
   json_int_t dims = 0;
@@ -181,10 +194,25 @@ static int input(json_t *o, ks_oai_req *r, ku_arena *a, ks_oai_err *e) {
   return 0;
 }
 
+/* Whether the body's JSON is within KS_OAI_VALUES_MAX values and
+** KS_OAI_DEPTH_MAX levels, counted before jansson parses it (16 MB of
+** "[{},{},...]" would take it ~1.3 GB); -1 with e (400) when not. */
+static int shape(const uint8_t *s, size_t n, ks_oai_err *e) {
+  const ku_json_shape max = { KS_OAI_VALUES_MAX, KS_OAI_VALUES_MAX, KS_OAI_DEPTH_MAX };
+  ku_json_shape got;
+  if (ku_json_shape_of(s, n, &max, &got) == 0) return 0;
+  if (got.depth > max.depth)
+    return ks_oai_fail(e, 400, NULL, NULL, "the body nests deeper than %u levels; krait's /v1 takes at most that",
+                       KS_OAI_DEPTH_MAX);
+  return ks_oai_fail(e, 400, NULL, NULL, "the body holds more than %u JSON values; krait's /v1 takes at most that "
+                     "many in one request", KS_OAI_VALUES_MAX);
+}
+
 int ks_oai_parse(int kind, const uint8_t *s, size_t n, ks_oai_req *out, ks_oai_err *e) {
   json_error_t je;
   memset(out, 0, sizeof *out);
   out->kind = kind;
+  if (shape(s, n, e)) return -1;
   ku_arena *mem = ku_calloc(1, sizeof *mem);
   json_t *o = mem ? json_loadb((const char *)s, n, JSON_REJECT_DUPLICATES, &je) : NULL;
   out->json = o;

@@ -4,6 +4,9 @@
 ** engine from a worker, answers and errors in OpenAI's shapes.
 */
 #include <jansson.h>
+#include <math.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,24 +34,33 @@ static ks_outcome answer(ks_response *res, int status, json_t *o) {
   return KS_OK;
 }
 
-/* The error e as OpenAI sends it: {"error": {message, type, param, code}}. */
+/* The error e as OpenAI sends it: {"error": {message, type, param, code}};
+** a message jansson refuses (not UTF-8) is replaced, its status kept. */
 static ks_outcome error(ks_response *res, const ks_oai_err *e) {
   json_t *o = json_pack("{s:{s:s, s:s, s:s?, s:s?}}", "error", "message", e->message, "type", e->type, "param",
                         e->param, "code", e->code);
+  if (!o)
+    o = json_pack("{s:{s:s, s:s, s:s?, s:s?}}", "error", "message", "(the error's message could not be sent)",
+                  "type", e->type, "param", e->param, "code", e->code);
   if (e->status == 503) ks_response_header(res, "Retry-After", "1");
   if (e->status == 401) ks_response_header(res, "WWW-Authenticate", "Bearer realm=\"krait /v1\"");
   return answer(res, e->status, o);
 }
 
-/* Whether the request bears the API's token (compared in constant time). */
+/* Whether the request bears the API's token: the SHA-256 digests of the
+** two compared in constant time, so neither the token's bytes nor its
+** length show in the time taken. */
 static bool authorized(const ks_oai *api, const ks_request *rq) {
-  size_t n = 0, want = api->token ? strlen(api->token) : 0;
+  size_t n = 0;
   const char *v = ks_request_header(rq, "authorization", &n);
+  unsigned char got[EVP_MAX_MD_SIZE], want[EVP_MAX_MD_SIZE];
+  unsigned gn = 0, wn = 0;
   if (!api->token) return true;
-  if (!v || n != 7 + want || strncasecmp(v, "Bearer ", 7)) return false;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < want; i++) diff |= (unsigned char)(v[7 + i] ^ api->token[i]);
-  return diff == 0;
+  if (!v || n < 7 || strncasecmp(v, "Bearer ", 7)) return false;
+  if (!EVP_Digest(v + 7, n - 7, got, &gn, EVP_sha256(), NULL) ||
+      !EVP_Digest(api->token, strlen(api->token), want, &wn, EVP_sha256(), NULL) || gn != wn)
+    return false;
+  return CRYPTO_memcmp(got, want, wn) == 0;
 }
 
 /* The model named name, or NULL with e filled (404, the models listed). */
@@ -58,8 +70,8 @@ static const ks_oai_model *find(const ks_oai *api, const char *name, ks_oai_err 
     if (!strcmp(api->models[i].name, name)) return &api->models[i];
     snprintf(have + strlen(have), sizeof have - strlen(have), "%s\"%s\"", i ? ", " : "", api->models[i].name);
   }
-  ks_oai_fail(e, 404, "model", "model_not_found", "model \"%.128s\" not found (this server has %s)", name,
-              api->nmodels ? have : "none");
+  ks_oai_fail(e, 404, "model", "model_not_found", "model \"%.*s\" not found (this server has %s)",
+              ku_utf8_cut(name, strlen(name), 128), name, api->nmodels ? have : "none");
   return NULL;
 }
 
@@ -134,6 +146,29 @@ static ks_outcome generate(const ks_oai *api, const ks_oai_model *m, ks_oai_req 
   return answer(res, 200, o);
 }
 
+json_t *ks_oai_embed_rows(const char *model, const float *v, size_t n, uint32_t dim, char *err, size_t cap) {
+  json_t *data = json_array();
+  bool ok = data != NULL;
+  err[0] = '\0';
+  for (size_t i = 0; ok && i < n; i++) {
+    json_t *row = json_array();
+    ok = row != NULL;
+    for (uint32_t k = 0; ok && k < dim; k++) {
+      if (!isfinite(v[i * dim + k])) {
+        ku_fmt(err, cap, "model \"%s\" made an embedding value that is not a finite number (text %zu, "
+               "dimension %u)", model, i, k);
+        ok = false;
+      } else ok = json_array_append_new(row, json_real(v[i * dim + k])) == 0;
+    }
+    if (!ok) json_decref(row);
+    ok = ok && json_array_append_new(data, json_pack("{s:s, s:i, s:o}", "object", "embedding", "index",
+                                                     (json_int_t)i, "embedding", row)) == 0;
+    if (!ok && !err[0]) ku_fmt(err, cap, "out of memory for the embeddings' answer");
+  }
+  if (!ok) json_decref(data);
+  return ok ? data : NULL;
+}
+
 /* POST /v1/embeddings. */
 static ks_outcome embed(const ks_oai *api, const ks_oai_model *m, ks_oai_req *r, uint64_t deadline,
                         ks_response *res) {
@@ -150,14 +185,9 @@ static ks_outcome embed(const ks_oai *api, const ks_oai_model *m, ks_oai_req *r,
   if (e.status) return error(res, &e);
   int rc = kl_embed(api->engine, m->model, r->texts, r->lens, r->ntexts, deadline, &v, &tokens, err, sizeof err);
   if (rc != KL_OK) return engine_error(res, rc, err);
-  json_t *data = json_array();
-  for (size_t i = 0; data && i < r->ntexts; i++) {
-    json_t *row = json_array();
-    for (uint32_t k = 0; row && k < dim; k++) json_array_append_new(row, json_real(v[i * dim + k]));
-    json_array_append_new(data, json_pack("{s:s, s:i, s:o}", "object", "embedding", "index", (json_int_t)i,
-                                          "embedding", row));
-  }
+  json_t *data = ks_oai_embed_rows(m->name, v, r->ntexts, dim, err, sizeof err);
   ku_free(v);
+  if (!data) return engine_error(res, KL_E_MODEL, err);
   return answer(res, 200, json_pack("{s:s, s:o, s:s, s:o}", "object", "list", "data", data, "model", r->model,
                                     "usage", usage(tokens, 0, true)));
 }
@@ -207,6 +237,6 @@ ks_outcome ks_oai_handle(const ks_request *rq, ks_response *res, void *data) {
   if (kind) return run(api, kind, rq, res);
   if (!one) return models(api, NULL, res);
   char id[160];
-  snprintf(id, sizeof id, "%.*s", (int)(p.len - 11 > 150 ? 150 : p.len - 11), p.p + 11);
+  snprintf(id, sizeof id, "%.*s", ku_utf8_cut(p.p + 11, p.len - 11, 150), p.p + 11);
   return models(api, id, res);
 }

@@ -19,6 +19,12 @@
 ** string field, messages of a chat. */
 #define KS_OAI_TEXTS_MAX 1024u
 #define KS_OAI_MESSAGES_MAX 1024u
+/* A body's JSON before it is parsed (a "{}" costs jansson ~250 bytes):
+** at most this many values, nested at most this deep. Prompts, each
+** message's content, the messages together and each text to embed are at
+** most KL_PROMPT_MAX bytes, as the llm binding's. */
+#define KS_OAI_VALUES_MAX 65536u
+#define KS_OAI_DEPTH_MAX 32u
 /* max_tokens of a completion that does not say (OpenAI's default); a chat
 ** without it generates up to the model's context. */
 #define KS_OAI_COMPLETION_TOKENS 16u
@@ -42,6 +48,12 @@ typedef struct ks_oai {
 
 /* The route handler (data: a ks_oai). */
 ks_outcome ks_oai_handle(const ks_request *rq, ks_response *res, void *data);
+
+/* The n rows of dim floats v as /v1/embeddings lists them (a jansson
+** array), or NULL with err set: a value that is not finite (JSON has no
+** NaN: the row would come out short, passing for a narrower model) or out
+** of memory. model names the model in err. */
+struct json_t *ks_oai_embed_rows(const char *model, const float *v, size_t n, uint32_t dim, char *err, size_t cap);
 
 /* ---- requests (oaireq.c): the JSON bodies checked ---------------------- */
 

@@ -1,6 +1,7 @@
 /*
 ** utf8.c -- UTF-8 validity, shared by the decoder (names) and the key-value layer (keys).
-** Owns: one strict check (no overlongs, surrogates or code points above U+10FFFF).
+** Owns: one strict check (no overlongs, surrogates or code points above U+10FFFF)
+** and the cut of a text at a character boundary.
 */
 #include "util/util.h"
 
@@ -27,4 +28,11 @@ bool ku_utf8_valid(const uint8_t *s, size_t n) {
     i += len;
   }
   return true;
+}
+
+int ku_utf8_cut(const char *s, size_t n, size_t max) {
+  if (n <= max) return (int)(n > INT32_MAX ? INT32_MAX : n);
+  size_t at = max;
+  while (at > 0 && ((unsigned char)s[at] & 0xC0) == 0x80) at--;
+  return (int)at;
 }

@@ -59,6 +59,22 @@ void ku_vec_free(ku_vec *v);
 ** above U+10FFFF). */
 bool ku_utf8_valid(const uint8_t *s, size_t n);
 
+/* The length of the longest prefix of [s, s+n) of at most max bytes that
+** does not end inside a UTF-8 sequence: "%.*s" with it never cuts a
+** character (a message's quoted name, model or path). */
+int ku_utf8_cut(const char *s, size_t n, size_t max);
+
+/* What a JSON text holds (jshape.c): its values (objects, arrays, strings
+** with keys, numbers, literals), its objects and arrays, its deepest
+** nesting. */
+typedef struct ku_json_shape {
+  size_t values, containers, depth;
+} ku_json_shape;
+/* Counts the shape of [s, s+n) into *out without parsing it; -1 as soon as
+** a count passes its max (out then holds the counts so far), else 0.
+** Malformed text is counted as far as it goes: the parser names its fault. */
+int ku_json_shape_of(const uint8_t *s, size_t n, const ku_json_shape *max, ku_json_shape *out);
+
 /* Copies [s, s+n) with each %XX decoded into out (room for n + 1 bytes;
 ** NUL-terminated); its length, or SIZE_MAX at a '%' not followed by two
 ** hex digits. */

@@ -7,8 +7,12 @@
 */
 #include "test.h"
 #include "llm/remote_internal.h"
+#include "serve/openai.h"
+#include <jansson.h>
+#include <math.h>
 #include "platform/platform.h"
 #include "util/util.h"
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -114,11 +118,28 @@ static void test_reply_bad(void) {
   CHECK_CONTAINS(t_err, "longer than 1000 bytes");
 }
 
+/* At most KL_REPLY_INTERIM_MAX interim heads: more make the reply too
+** large (they would pile up to the buffer's cap). */
+static void test_reply_interim(void) {
+  char text[1024] = "", body[64];
+  int status;
+  for (int i = 0; i < KL_REPLY_INTERIM_MAX; i++) strcat(text, "HTTP/1.1 100 Continue\r\n\r\n");
+  strcat(text, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  CHECK_INT(t_parse(text, 0, &status, body, sizeof body), KL_REPLY_DONE);
+  CHECK_STR(body, "ok");
+  memmove(text + 25, text, strlen(text) + 1);
+  memcpy(text, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+  for (size_t step = 0; step < 3; step++) {
+    CHECK_INT(t_parse(text, step * 7, &status, body, sizeof body), KL_REPLY_BAD);
+    CHECK_CONTAINS(t_err, "the reply is too large: more than 10 interim (1xx) heads");
+  }
+}
+
 /* ---- the JSON ------------------------------------------------------------- */
 
 /* Request bodies: OpenAI's fields, llama.cpp's only when they matter. */
 static void test_request_json(void) {
-  kl_remote r = { "http://h/v1", "m1", NULL, NULL };
+  kl_remote r = { "http://h/v1", "m1", NULL, NULL, 0, 0 };
   kl_infer_params p = KL_PARAMS_DEFAULT;
   size_t n;
   int rc;
@@ -190,6 +211,10 @@ static void test_reply_json(void) {
   CHECK_CONTAINS(t_err, "embedding 1 is not an array of 2 numbers");
   CHECK_INT(kl_rjson_embed((const uint8_t *)short_, strlen(short_), 3, &v, &dim, &pt, t_err, sizeof t_err), KL_E_MODEL);
   CHECK_CONTAINS(t_err, "not an array of 3 embeddings");
+  static const char inf[] = "{\"data\":[{\"embedding\":[1,1e300]}]}";
+  CHECK_INT(kl_rjson_embed((const uint8_t *)inf, strlen(inf), 1, &v, &dim, &pt, t_err, sizeof t_err), KL_E_MODEL);
+  CHECK_CONTAINS(t_err, "embedding 0 holds 1e+300 at 1, which a float cannot hold");
+  CHECK(v == NULL);
   static const char e[] = "{\"error\":{\"message\":\"too\\nlong\"}}";
   CHECK_INT(kl_rjson_error(400, (const uint8_t *)e, strlen(e), t_err, sizeof t_err), KL_E_INPUT);
   CHECK_STR(t_err, "the server answered 400: toolong");
@@ -199,6 +224,60 @@ static void test_reply_json(void) {
   CHECK_STR(t_err, "the server answered 503: s");
   CHECK_INT(kl_rjson_error(500, (const uint8_t *)"{\"detail\":\"d\"}", 14, t_err, sizeof t_err), KL_E_MODEL);
   CHECK_STR(t_err, "the server answered 500: d");
+}
+
+/* A reply's JSON shape is checked before jansson parses it: too many
+** values or objects, too deep, each named; a server's long message is cut
+** at a character boundary. */
+static void test_reply_shape(void) {
+  kl_infer_result out;
+  size_t n = 3 * (KL_REPLY_VALUES_MAX + 1) + 64;
+  char *s = ku_malloc(n + 64), *p = s;
+  p += sprintf(p, "{\"choices\":[{\"text\":\"x\"}],\"junk\":[");
+  for (uint32_t i = 0; i <= KL_REPLY_VALUES_MAX; i++) p += sprintf(p, i ? ",{}" : "{}");
+  strcpy(p, "]}");
+  CHECK_INT(kl_rjson_infer(KL_RJ_COMPLETION, (const uint8_t *)s, strlen(s), &out, t_err, sizeof t_err), KL_E_MODEL);
+  CHECK_CONTAINS(t_err, "the reply holds more than 65536 JSON values");
+  p = s;
+  p += sprintf(p, "{\"choices\":[{\"text\":\"x\"}],\"junk\":");
+  for (uint32_t i = 0; i < KL_REPLY_DEPTH_MAX; i++) *p++ = '[';
+  for (uint32_t i = 0; i < KL_REPLY_DEPTH_MAX; i++) *p++ = ']';
+  strcpy(p, "}");
+  CHECK_INT(kl_rjson_infer(KL_RJ_COMPLETION, (const uint8_t *)s, strlen(s), &out, t_err, sizeof t_err), KL_E_MODEL);
+  CHECK_CONTAINS(t_err, "nests deeper than 64 levels");
+  p = s;
+  p += sprintf(p, "{\"choices\":[{\"text\":\"x\"}],\"junk\":");
+  for (uint32_t i = 0; i < KL_REPLY_DEPTH_MAX - 2; i++) *p++ = '[';
+  for (uint32_t i = 0; i < KL_REPLY_DEPTH_MAX - 2; i++) *p++ = ']';
+  strcpy(p, "}");
+  CHECK_INT(kl_rjson_infer(KL_RJ_COMPLETION, (const uint8_t *)s, strlen(s), &out, t_err, sizeof t_err), KL_OK);
+  ku_free(out.text);
+  p = s + sprintf(s, "{\"error\":{\"message\":\"");
+  memset(p, 'a', 299);
+  strcpy(p + 299, "\u00e9 and more\"}}");
+  kl_rjson_error(400, (const uint8_t *)s, strlen(s), t_err, sizeof t_err);
+  CHECK(ku_utf8_valid((const uint8_t *)t_err, strlen(t_err)));
+  CHECK_CONTAINS(t_err, "aaaa");
+  ku_free(s);
+}
+
+/* /v1/embeddings' rows: a value that is not finite fails the answer
+** (jansson has no NaN: the row came out one number short, with a 200). */
+static void test_oai_embed_rows(void) {
+  float v[4] = { 1, 2, NAN, 4 };
+  json_t *a = ks_oai_embed_rows("m", v, 2, 2, t_err, sizeof t_err);
+  CHECK(a == NULL);
+  CHECK_CONTAINS(t_err, "model \"m\" made an embedding value that is not a finite number (text 1, dimension 0)");
+  v[2] = 3;
+  v[3] = INFINITY;
+  CHECK(ks_oai_embed_rows("m", v, 2, 2, t_err, sizeof t_err) == NULL);
+  CHECK_CONTAINS(t_err, "(text 1, dimension 1)");
+  v[3] = 4;
+  a = ks_oai_embed_rows("m", v, 2, 2, t_err, sizeof t_err);
+  CHECK(a && json_array_size(a) == 2);
+  json_t *row = json_object_get(json_array_get(a, 1), "embedding");
+  CHECK(json_array_size(row) == 2 && json_real_value(json_array_get(row, 1)) == 4.0);
+  json_decref(a);
 }
 
 /* ---- against the fake server --------------------------------------------- */
@@ -257,7 +336,7 @@ static void t_stop(void) {
 ** the text in *out (freed by the caller). */
 static int t_infer(const char *url, const char *model, const char *key, const char *ca, const char *prompt,
                    uint64_t ms, kl_infer_result *out) {
-  kl_remote r = { url, model, key, ca };
+  kl_remote r = { url, model, key, ca, 0, 0 };
   kl_infer_params p = KL_PARAMS_DEFAULT;
   uint64_t deadline = ms ? kp_monotonic_ns() + ms * 1000000ull : 0;
   t_err[0] = '\0';
@@ -313,7 +392,7 @@ static void test_remote_errors(void) {
     { "garbage", KL_E_MODEL, "the reply is not JSON" },
     { "nochoice", KL_E_MODEL, "no choices[0]" },
     { "badhttp", KL_E_MODEL, "\"HTTP/1.\"" },
-    { "huge", KL_E_MODEL, "the reply's body is 17825792 bytes; krait reads at most 16777216" },
+    { "huge", KL_E_MODEL, "the reply's body is 17825792 bytes; krait reads at most 65536" },
     { "hugechunk", KL_E_MODEL, "chunked body" },
   };
   kl_infer_result out;
@@ -325,6 +404,55 @@ static void test_remote_errors(void) {
     CHECK_CONTAINS(t_err, "http://127.0.0.1:");
     CHECK(out.text == NULL);
   }
+}
+
+/* A reply's body is bounded per call by what it asked for: a ~200 KB
+** completion is refused for max_tokens 100 (64 KiB) and read for 4000. */
+static void test_remote_body_bound(void) {
+  kl_remote r = { t_url, "big", NULL, NULL, 0, 0 };
+  kl_infer_params p = KL_PARAMS_DEFAULT;
+  kl_infer_result out;
+  CHECK_INT(kl_remote_infer(&r, "x", 1, &p, 0, &out, t_err, sizeof t_err), KL_E_MODEL);
+  CHECK_CONTAINS(t_err, "krait reads at most 65536");
+  p.max_tokens = 4000;
+  CHECK_INT(kl_remote_infer(&r, "x", 1, &p, 0, &out, t_err, sizeof t_err), KL_OK);
+  CHECK_INT(out.text_len, 200000);
+  ku_free(out.text);
+}
+
+/* A call on a slow server, for test_remote_admission's thread. */
+static void *t_slow_call(void *arg) {
+  const kl_remote *r = arg;
+  kl_infer_params p = KL_PARAMS_DEFAULT;
+  kl_infer_result out;
+  char err[KL_ERR_SIZE];
+  static int rc;
+  rc = kl_remote_infer(r, "x", 1, &p, kp_monotonic_ns() + 1500 * 1000000ull, &out, err, sizeof err);
+  return &rc;
+}
+
+/* Remote calls are admitted per url and model: with max_concurrent 1 and
+** max_queued 0, a second call while one runs is refused at once (busy);
+** another model of the same server is not held up. */
+static void test_remote_admission(void) {
+  kl_remote r = { t_url, "slow", NULL, NULL, 1, 0 };
+  kl_infer_result out;
+  pthread_t th;
+  CHECK(pthread_create(&th, NULL, t_slow_call, &r) == 0);
+  usleep(300000);
+  uint64_t t0 = kp_monotonic_ns();
+  kl_infer_params p = KL_PARAMS_DEFAULT;
+  CHECK_INT(kl_remote_infer(&r, "x", 1, &p, kp_monotonic_ns() + 5000 * 1000000ull, &out, t_err, sizeof t_err),
+            KL_E_BUSY);
+  CHECK_CONTAINS(t_err, "busy");
+  CHECK(kp_monotonic_ns() - t0 < 200 * 1000000ull);
+  kl_remote other = { t_url, "echo", NULL, NULL, 1, 0 };
+  CHECK_INT(kl_remote_infer(&other, "x", 1, &p, kp_monotonic_ns() + 5000 * 1000000ull, &out, t_err, sizeof t_err),
+            KL_OK);
+  ku_free(out.text);
+  void *rc;
+  pthread_join(th, &rc);
+  CHECK_INT(*(int *)rc, KL_E_TIMEOUT);
 }
 
 /* A slow server is left at the deadline; an unreachable one is named. */
@@ -364,7 +492,7 @@ static void test_remote_tls(void) {
 
 /* Chat and embeddings end to end. */
 static void test_remote_chat_embed(void) {
-  kl_remote r = { t_url, "chat", NULL, NULL };
+  kl_remote r = { t_url, "chat", NULL, NULL, 0, 0 };
   kl_infer_params p = KL_PARAMS_DEFAULT;
   kl_chat_msg m[2] = { { "system", "be brief", 8 }, { "user", "hi", 2 } };
   kl_infer_result out;
@@ -390,6 +518,9 @@ static void test_remote_chat_embed(void) {
 int main(void) {
   RUN(test_reply_good);
   RUN(test_reply_bad);
+  RUN(test_reply_interim);
+  RUN(test_reply_shape);
+  RUN(test_oai_embed_rows);
   RUN(test_request_json);
   RUN(test_reply_json);
   if (!t_start()) {
@@ -403,6 +534,8 @@ int main(void) {
   RUN(test_remote_key);
   RUN(test_remote_errors);
   RUN(test_remote_deadline);
+  RUN(test_remote_body_bound);
+  RUN(test_remote_admission);
   RUN(test_remote_tls);
   RUN(test_remote_chat_embed);
   if (t_open_fds() != fds) { printf("FAIL fds: %d open before, %d after\n", fds, t_open_fds()); t_failed++; }

@@ -19,6 +19,7 @@ DIR/ports. What it answers is chosen by the request's "model":
   huge      200 declaring a 17 MiB body (Content-Length)
   hugechunk 200 chunked, 1 MiB chunks until 17 MiB or the client leaves
   interim   a 100 Continue head before the answer
+  big       200: a completion whose text is 200,000 "x" (a ~200 KB body)
 Embeddings (model emb): text i -> [len(text), i, 0.5], listed in reverse
 order with their index. Usage: prompt_tokens = words of the prompt,
 completion_tokens = 7. Usage: fake_openai.py DIR [CERT KEY]
@@ -136,7 +137,9 @@ class Handler(BaseHTTPRequestHandler):
             return
         if model == "interim":
             self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        if model == "auth":
+        if model == "big":
+            text = "x" * 200000
+        elif model == "auth":
             text = "auth=" + self.headers.get("Authorization", "-")
         elif chat:
             text = "chat:" + "|".join("%s:%s" % (m.get("role"), m.get("content")) for m in req["messages"])

@@ -129,6 +129,33 @@ contains embed-decoder "$(err "$(post /embeddings '{"model":"tiny","input":"x"}'
 contains generate-encoder "$(err "$(post /completions '{"model":"emb","prompt":"x"}')")" "400 ('invalid_request_error', 'model', 'model \"emb\" makes embeddings"
 contains embed-tokens "$(err "$(post /embeddings '{"model":"emb","input":[[1,2]]}')")" "'input', 'input[0] must be a string (token arrays are not supported)'"
 contains embed-dims "$(err "$(post /embeddings '{"model":"emb","input":"x","dimensions":3}')")" "'dimensions', 'model \"emb\" makes embeddings of"
+# Review M4, H2, L2: bodies are shaped before jansson parses them; prompts,
+# contents, their sum and texts are capped at 1 MiB as the llm binding's;
+# a long non-ASCII model name is cut at a character (was a 500).
+/usr/bin/python3 - "$T" <<'PY'
+import json, sys
+d = sys.argv[1]
+def w(name, obj):
+    open("%s/%s.json" % (d, name), "w").write(obj if isinstance(obj, str) else json.dumps(obj))
+w("values", '{"model":"tiny","prompt":"x","junk":[' + ",".join(["{}"] * 70000) + ']}')
+w("deep", '{"model":"tiny","prompt":"x","junk":' + "[" * 40 + "]" * 40 + '}')
+w("prompt", {"model": "tiny", "prompt": "a" * (1 << 20) + "b"})
+w("content", {"model": "tiny", "messages": [{"role": "user", "content": [{"type": "text", "text": "a" * 400000}] * 3}]})
+w("sum", {"model": "tiny", "messages": [{"role": "system", "content": "a" * 600000}, {"role": "user", "content": "b" * 600000}]})
+w("input", {"model": "emb", "input": ["x", "a" * (1 << 20) + "b"]})
+w("name", {"model": "a" + "\u00e9" * 100, "prompt": "x"})
+PY
+contains shape-values "$(err "$(post /completions "@$T/values.json")")" "400 ('invalid_request_error', None, \"the body holds more than 65536 JSON values; krait's /v1 takes at most that many"
+contains shape-depth "$(err "$(post /completions "@$T/deep.json")")" "400 ('invalid_request_error', None, \"the body nests deeper than 32 levels; krait's /v1"
+contains cap-prompt "$(err "$(post /completions "@$T/prompt.json")")" "400 ('invalid_request_error', 'prompt', 'prompt is 1048577 bytes; krait takes at most 1048576')"
+contains cap-content "$(err "$(post /chat/completions "@$T/content.json")")" "400 ('invalid_request_error', 'messages', 'messages[0].content is 1200000 bytes; krait takes at most 1048576')"
+contains cap-messages-sum "$(err "$(post /chat/completions "@$T/sum.json")")" "400 ('invalid_request_error', 'messages', \"the messages' contents come to more than 1048576 bytes (at messages[1])"
+contains cap-input "$(err "$(post /embeddings "@$T/input.json")")" "400 ('invalid_request_error', 'input', 'input[1] is 1048577 bytes; krait takes at most 1048576')"
+out=$(err "$(post /completions "@$T/name.json")")
+contains name-cut-404 "$out" "404 ('invalid_request_error', 'model', 'model \"a"
+contains name-cut-at-char "$out" "aééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééé\" not found"
+out=$(curl -s -w ' %{http_code}' -H "Authorization: Bearer ${TOKEN%?}" "$V/models")
+contains prefix-token-401 "$out" ' 401'
 contains get-completions "$(curl -s -w ' %{http_code}' -H "$AUTH" "$V/completions")" ' 405'
 contains unknown-endpoint "$(curl -s -w ' %{http_code}' -H "$AUTH" "$V/nope" | tr -d '\n')" '"code":"unknown_url"}} 404'
 kill -0 "$SERVER" 2>/dev/null && ok a-alive || bad a-alive "host A died"
@@ -293,7 +320,7 @@ contains fake-429 "$(call 'op=infer&m=f-e429')" '"error": "Busy"'
 contains fake-503 "$(call 'op=infer&m=f-e503')" '"error": "Busy"'
 contains fake-500 "$(call 'op=infer&m=f-e500')" '"error": "ModelError", "message": "llm.infer: http://127.0.0.1:'"$FHTTP"'/v1/completions: the server answered 500: fake error 500'
 contains fake-garbage "$(call 'op=infer&m=f-garbage')" '"error": "ModelError", "message": "llm.infer: http://127.0.0.1:'"$FHTTP"'/v1/completions: the reply is not JSON'
-contains fake-huge "$(call 'op=infer&m=f-huge')" "the reply's body is 17825792 bytes; krait reads at most 16777216"
+contains fake-huge "$(call 'op=infer&m=f-huge')" "the reply's body is 17825792 bytes; krait reads at most 65536"
 contains fake-hugechunk "$(call 'op=infer&m=f-hugechunk')" "chunked body"
 t0=$(date +%s%N)
 out=$(call 'op=infer&m=f-slow')
