@@ -18,6 +18,8 @@ static size_t ku_jstring(const uint8_t *s, size_t n, size_t i) {
   return i < n ? i + 1 : n;
 }
 
+/* Counts values (a string or a scalar's first byte, a bracket), objects
+** and arrays, and depth, skipping strings whole; stops past a limit. */
 int ku_json_shape_of(const uint8_t *s, size_t n, const ku_json_shape *max, ku_json_shape *out) {
   size_t depth = 0, i = 0;
   bool scalar = false;
