@@ -84,7 +84,6 @@ gen_round() {
 # embeddings/s to $D/{krait,llama}.embed.THREADS.
 embed_round() {
   _m=$MD/bert-minilm-f16.gguf
-  _n=$(printf '%s\n' "$TEXTS" | wc -l)
   printf '%s\n' "$TEXTS" | tr '\n' '\0' | xargs -0 "$KRAIT" llm bench "$_m" --rounds "$EROUNDS" --threads "$1" >"$D/k.json" || exit 1
   field "$D/k.json" embed_per_s >>"$D/krait.embed.$1"
   llamacpp "$_m" "$1" 512 "[{\"op\":\"embed_bench\",\"texts\":$(js_texts),\"rounds\":1},{\"op\":\"embed_bench\",\"texts\":$(js_texts),\"rounds\":$EROUNDS}]" >"$D/l.json" || exit 1

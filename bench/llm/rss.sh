@@ -74,6 +74,7 @@ peak() {
 # row LABEL "VmRSS RssFile RssAnon RssShmem" BASE: a table row, with
 # VmRSS - BASE.
 row() {
+  # shellcheck disable=SC2086 # the four figures split on purpose
   set -- "$1" $2 "$3"
   echo "| $1 | $2 | $3 | $4 | $5 | $(awk -v a="$2" -v b="$6" 'BEGIN { printf "%+.1f", a - b }') |"
 }
