@@ -7,3 +7,10 @@
 bench-llm: all
 	@sh scripts/build-python.sh
 	@sh bench/llm.sh
+
+# `make test-llm-bench`: `krait llm bench` checked on the test models
+# (tests/llm/check_bench.sh): its greedy tokens equal `krait llm
+# generate`'s, its counts, and its errors. A test tier (tests.mk's kt_tier).
+.PHONY: test-llm-bench
+test-llm-bench: all
+	$(call kt_tier,llm-bench,sh tests/llm/check_bench.sh build/krait)

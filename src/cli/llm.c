@@ -30,7 +30,8 @@ const char kc_llm_usage[] =
   "  bench MODEL --tokens 1,2,3 [--max-tokens N]\n"
   "                        A decoder's speed (JSON): all but the last token\n"
   "                        fed in one batch, then N greedy tokens (default\n"
-  "                        64), prompt and generation timed apart\n"
+  "                        64, end of generation ignored), prompt and\n"
+  "                        generation timed apart, with the tokens\n"
   "  bench MODEL TEXT... [--rounds R]\n"
   "                        An encoder's speed (JSON): the TEXTs embedded R\n"
   "                        times (default 10)\n"
@@ -412,6 +413,14 @@ static int kc_llm_bench_cmd(const kc_llm *o, kl_model *m, kl_pool *p) {
     ku_free(tok);
     return KC_EXIT_ERROR;
   }
+  for (size_t i = 0; i < n; i++)
+    if ((uint32_t)tok[i] >= kl_vocab_size(kl_model_vocab(m))) {
+      fprintf(stderr, "krait llm: bench: --tokens: token %d (at %zu) is "
+              "outside the vocabulary of %u\n", tok[i], i,
+              kl_vocab_size(kl_model_vocab(m)));
+      ku_free(tok);
+      return KC_EXIT_ERROR;
+    }
   rc = kc_llm_bench_decoder(m, p, tok, n, o->has_max ? o->ip.max_tokens : 64);
   ku_free(tok);
   return rc;

@@ -25,13 +25,15 @@ static double kc_bench_since(uint64_t t0) {
 
 /* Feeds tok[0..n-1) in one batch (the prompt, timed), then n_gen greedy
 ** tokens one at a time starting from tok[n-1] (each a forward pass and an
-** argmax, timed together, end-of-generation ignored), and prints JSON;
-** the same work as tests/llm/llamacpp.mjs's "bench" op. */
+** argmax, timed together, end-of-generation ignored), and prints JSON
+** with the generated ids; the same work as tests/llm/llamacpp.mjs's
+** "bench" op. */
 int kc_llm_bench_decoder(const kl_model *m, kl_pool *p, const int32_t *tok,
                          size_t n, uint32_t n_gen) {
   char err[KL_ERR_SIZE] = "out of memory";
   uint32_t nv = kl_vocab_size(kl_model_vocab(m));
   float *logits = ku_malloc((size_t)nv * sizeof(float));
+  int32_t *gen = NULL;
   kl_seq *s = NULL;
   double tp = 0, tg = 0;
   int32_t next = tok[n - 1];
@@ -40,7 +42,7 @@ int kc_llm_bench_decoder(const kl_model *m, kl_pool *p, const int32_t *tok,
   if (n + n_gen > kl_model_ctx(m))
     ku_fmt(err, sizeof err, "%zu prompt + %u generated tokens: the model's "
            "context is %u", n, n_gen, kl_model_ctx(m));
-  else if (logits)
+  else if (logits && (gen = ku_malloc(((size_t)n_gen + 1) * sizeof *gen)))
     s = kl_seq_new(m, (uint32_t)(n + n_gen), err, sizeof err);
   if (s) {
     t0 = kp_monotonic_ns();
@@ -50,17 +52,22 @@ int kc_llm_bench_decoder(const kl_model *m, kl_pool *p, const int32_t *tok,
     t0 = kp_monotonic_ns();
     for (uint32_t i = 0; i < n_gen && rc == KL_OK; i++) {
       rc = kl_seq_eval(s, p, &next, 1, logits, err, sizeof err);
-      next = kc_bench_argmax(logits, nv);
+      gen[i] = next = kc_bench_argmax(logits, nv);
     }
     tg = kc_bench_since(t0);
   }
-  if (rc == KL_OK)
+  if (rc == KL_OK) {
     printf("{\"prompt_tokens\":%zu,\"prompt_seconds\":%.6f,\"prompt_tps\":%.3f,"
            "\"gen_tokens\":%u,\"gen_seconds\":%.6f,\"gen_tps\":%.3f,"
-           "\"threads\":%d}\n", n - 1, tp, tp > 0 ? (double)(n - 1) / tp : 0,
-           n_gen, tg, tg > 0 ? n_gen / tg : 0, kl_pool_size(p));
-  else
+           "\"threads\":%d,\"tokens\":[", n - 1, tp,
+           tp > 0 ? (double)(n - 1) / tp : 0, n_gen, tg,
+           tg > 0 ? n_gen / tg : 0, kl_pool_size(p));
+    for (uint32_t i = 0; i < n_gen; i++) printf("%s%d", i ? "," : "", gen[i]);
+    fputs("]}\n", stdout);
+  } else {
     fprintf(stderr, "krait llm: bench: %s\n", err);
+  }
+  ku_free(gen);
   kl_seq_free(s);
   ku_free(logits);
   return rc == KL_OK ? KC_EXIT_OK : KC_EXIT_ERROR;
