@@ -128,16 +128,16 @@
 #                       npm ci into tests/llm/node_modules) on every model
 #                       tests/llm/make_models.py writes into build/llm-models/:
 #                       tokens, text, greedy tokens, probabilities, embeddings
-#   llm                 one comparison of krait's LLM engine (`krait llm`)
-#                       with both references, numpy and llama.cpp, on every
-#                       generated model and type (tests/llm/run.sh): tokens,
-#                       greedy tokens, probabilities, logits, embeddings,
-#                       quantized models against their F32 twins
 #   llm-tok             one item per op: krait's tokenizers (tests/llm/
 #                       tokdump.c) against llama.cpp's on one llama and one
 #                       bert model of build/llm-models/: tokens of fixed and
 #                       seeded random texts, both add_special and
 #                       parse_special modes, SentencePiece detokenized text
+#   llm                 one comparison of krait's LLM engine (`krait llm`)
+#                       with both references, numpy and llama.cpp, on every
+#                       generated model and type (tests/llm/run.sh): tokens,
+#                       greedy tokens, probabilities, logits, embeddings,
+#                       quantized models against their F32 twins
 #   install             one check of `make install` into a temporary
 #                       prefix, used with the source tree hidden
 #                       (tests/install/run.sh: krait python, new, build,
@@ -149,7 +149,7 @@ include mk/vars.inc
 
 TIERS ?= build unit spec-guard spec-explicit spec-aot-guard spec-aot-explicit wast-own wasi wasi-full guest guest-aot limits limits-aot aot aot-battery wasi-full-aot \
          switch asan-unit asan-spec-guard asan-spec-explicit \
-         fuzz fuzz-guard fuzz-toml fuzz-http fuzz-bundle fuzz-snapshot fuzz-conn fuzz-imports fuzz-aot fuzz-aot-sample fuzz-net fuzz-redis fuzz-pg fuzz-gguf fuzz-llm fuzz-remote fuzz-model diff python python-interp cpython host asan-host serve cluster web llm-ref llm llm-tok install
+         fuzz fuzz-guard fuzz-toml fuzz-http fuzz-bundle fuzz-snapshot fuzz-conn fuzz-imports fuzz-aot fuzz-aot-sample fuzz-net fuzz-redis fuzz-pg fuzz-gguf fuzz-llm fuzz-remote fuzz-model diff python python-interp cpython host asan-host serve cluster web llm-ref llm llm-tok llm-bench install
 # Fuzz time inside `make test`: FUZZ_SECONDS when given, 60 s in CI
 # (CI=true), else 15 s. `make fuzz` alone always defaults to 60 s.
 TEST_FUZZ_SECONDS = $(if $(filter command line environment,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),$(if $(filter true,$(CI)),60,15))
@@ -237,9 +237,6 @@ test-install: all
 test-llm-ref:
 	$(call kt_tier,llm-ref,sh tests/llm/check_refs.sh)
 
-test-llm: all
-	$(call kt_tier,llm,sh tests/llm/run.sh build/krait)
-
 # krait's tokenizers against llama.cpp's on the generated models: one item
 # per tokenize/detokenize op (tests/llm/check_tok.sh).
 $(TB)/llm/tokdump: tests/llm/tokdump.c build/libkrait.a build/libkrait-host.a
@@ -248,6 +245,9 @@ $(TB)/llm/tokdump: tests/llm/tokdump.c build/libkrait.a build/libkrait-host.a
 
 test-llm-tok: all $(TB)/llm/tokdump
 	$(call kt_tier,llm-tok,sh tests/llm/check_tok.sh)
+
+test-llm: all
+	$(call kt_tier,llm,sh tests/llm/run.sh build/krait)
 
 # The browser tests: build/web in Debian's Chromium via playwright-core.
 test-web: all

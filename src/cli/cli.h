@@ -133,9 +133,20 @@ krait_tier kc_default_tier(krait_tier fallback);
 extern const char kc_compile_usage[];
 int kc_compile_main(int argc, char **argv);
 
-/* llm.c: `krait llm tokenize|logits|generate|embed MODEL ...` (src/llm). */
+/* llm.c: `krait llm tokenize|logits|generate|embed|bench MODEL ...` (src/llm). */
 extern const char kc_llm_usage[];
 int kc_llm_main(int argc, char **argv);
+
+/* llmbench.c: `krait llm bench`'s timing loops (JSON on stdout): a
+** decoder's prompt (tok[0..n-1) in one batch) and n_gen greedy tokens timed
+** apart; an encoder's n texts embedded rounds times. Exit statuses. */
+struct kl_model;
+struct kl_pool;
+int kc_llm_bench_decoder(const struct kl_model *m, struct kl_pool *p,
+                         const int32_t *tok, size_t n, uint32_t n_gen);
+int kc_llm_bench_encoder(const struct kl_model *m, struct kl_pool *p,
+                         const char *const *texts, const size_t *lens,
+                         size_t n, uint32_t rounds);
 
 /* value.c: --invoke arguments and results. */
 int kc_parse_val(const char *text, char type, krait_val *out);

@@ -27,6 +27,14 @@ const char kc_llm_usage[] =
   "                        after every token, fed one at a time\n"
   "  generate MODEL PROMPT Generates text from PROMPT and prints it\n"
   "  embed MODEL TEXT...   The embedding of each TEXT (JSON)\n"
+  "  bench MODEL --tokens 1,2,3 [--max-tokens N]\n"
+  "                        A decoder's speed (JSON): all but the last token\n"
+  "                        fed in one batch, then N greedy tokens (default\n"
+  "                        64, end of generation ignored), prompt and\n"
+  "                        generation timed apart, with the tokens\n"
+  "  bench MODEL TEXT... [--rounds R]\n"
+  "                        An encoder's speed (JSON): the TEXTs embedded R\n"
+  "                        times (default 10)\n"
   "\n"
   "Options:\n"
   "  --threads N           Worker threads (default: the online CPUs)\n"
@@ -37,6 +45,7 @@ const char kc_llm_usage[] =
   "  --repeat-penalty R    1 turns it off (default 1.1)\n"
   "  --repeat-last-n N     Tokens the penalty looks back on (default 64)\n"
   "  --seed S              Sampling seed (default: random)\n"
+  "  --rounds R            bench: rounds of an encoder's TEXTs\n"
   "  --json                generate: print JSON with the tokens and usage\n";
 
 /* The parsed command line. */
@@ -48,6 +57,8 @@ typedef struct kc_llm {
   bool all, json;
   bool no_add_special, parse_special;   /* tokenize */
   int threads;
+  uint32_t rounds;          /* --rounds (bench) */
+  bool has_max;             /* --max-tokens given */
   kl_infer_params ip;
 } kc_llm;
 
@@ -81,7 +92,10 @@ static bool kc_llm_value(kc_llm *o, const char *name, const char *v) {
   if (!strcmp(name, "--repeat-penalty"))
     return kc_llm_float(v, &o->ip.repeat_penalty) &&
            o->ip.repeat_penalty > 0;
-  if (!strcmp(name, "--max-tokens")) return kc_llm_u32(v, &o->ip.max_tokens);
+  if (!strcmp(name, "--max-tokens"))
+    return (o->has_max = kc_llm_u32(v, &o->ip.max_tokens));
+  if (!strcmp(name, "--rounds"))
+    return kc_llm_u32(v, &o->rounds) && o->rounds >= 1;
   if (!strcmp(name, "--top-k")) return kc_llm_u32(v, &o->ip.top_k);
   if (!strcmp(name, "--repeat-last-n"))
     return kc_llm_u32(v, &o->ip.repeat_last_n);
@@ -101,7 +115,8 @@ static bool kc_llm_value(kc_llm *o, const char *name, const char *v) {
 static bool kc_llm_takes(const char *name) {
   static const char *const names[] = {
     "--tokens", "--text", "--temperature", "--top-p", "--repeat-penalty",
-    "--max-tokens", "--top-k", "--repeat-last-n", "--seed", "--threads"
+    "--max-tokens", "--top-k", "--repeat-last-n", "--seed", "--threads",
+    "--rounds"
   };
   for (size_t i = 0; i < KU_COUNT(names); i++)
     if (!strcmp(name, names[i])) return true;
@@ -114,6 +129,7 @@ static int kc_llm_parse(kc_llm *o, int argc, char **argv) {
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   memset(o, 0, sizeof *o);
   o->ip = def;
+  o->rounds = 10;
   o->threads = cpus > 0 && cpus < 1024 ? (int)cpus : 1;
   for (int i = 2; i < argc; i++) {
     const char *a = argv[i];
@@ -373,6 +389,43 @@ static int kc_llm_embed_cmd(const kc_llm *o, kl_model *m, kl_pool *p) {
   return rc == KL_OK ? KC_EXIT_OK : KC_EXIT_ERROR;
 }
 
+/* `krait llm bench MODEL (--tokens L [--max-tokens N] | TEXT... [--rounds
+** R])`: llmbench.c's loops. */
+static int kc_llm_bench_cmd(const kc_llm *o, kl_model *m, kl_pool *p) {
+  size_t n = 0, lens[64];
+  int32_t *tok;
+  int rc;
+  if (kl_model_embeds(m)) {
+    if (o->npos < 2)
+      return kc_usage_error("llm", kc_llm_usage,
+                            "bench: an encoder needs MODEL TEXT...");
+    for (int i = 1; i < o->npos; i++) lens[i - 1] = strlen(o->pos[i]);
+    return kc_llm_bench_encoder(m, p, o->pos + 1, lens, (size_t)o->npos - 1,
+                                o->rounds);
+  }
+  if (o->npos != 1 || !o->tokens)
+    return kc_usage_error("llm", kc_llm_usage,
+                          "bench: a decoder needs MODEL --tokens L");
+  tok = kc_llm_token_list(o->tokens, &n);
+  if (!tok) return KC_EXIT_ERROR;
+  if (n == 0) {
+    fprintf(stderr, "krait llm: bench: no tokens\n");
+    ku_free(tok);
+    return KC_EXIT_ERROR;
+  }
+  for (size_t i = 0; i < n; i++)
+    if ((uint32_t)tok[i] >= kl_vocab_size(kl_model_vocab(m))) {
+      fprintf(stderr, "krait llm: bench: --tokens: token %d (at %zu) is "
+              "outside the vocabulary of %u\n", tok[i], i,
+              kl_vocab_size(kl_model_vocab(m)));
+      ku_free(tok);
+      return KC_EXIT_ERROR;
+    }
+  rc = kc_llm_bench_decoder(m, p, tok, n, o->has_max ? o->ip.max_tokens : 64);
+  ku_free(tok);
+  return rc;
+}
+
 /* Runs the parsed command with its model opened and a pool started. */
 static int kc_llm_run(const char *cmd, const kc_llm *o) {
   char err[KL_ERR_SIZE];
@@ -392,6 +445,7 @@ static int kc_llm_run(const char *cmd, const kc_llm *o) {
   if (!strcmp(cmd, "tokenize")) rc = kc_llm_tokenize_cmd(o, m);
   else if (!strcmp(cmd, "logits")) rc = kc_llm_logits_cmd(o, m, p);
   else if (!strcmp(cmd, "generate")) rc = kc_llm_generate_cmd(o, m, p);
+  else if (!strcmp(cmd, "bench")) rc = kc_llm_bench_cmd(o, m, p);
   else rc = kc_llm_embed_cmd(o, m, p);
   kl_pool_free(p);
   kl_model_free(m);
@@ -401,7 +455,7 @@ static int kc_llm_run(const char *cmd, const kc_llm *o) {
 /* `krait llm <command> ...`: argv[0] is "llm". */
 int kc_llm_main(int argc, char **argv) {
   static const char *const cmds[] = { "tokenize", "logits", "generate",
-                                      "embed" };
+                                      "embed", "bench" };
   kc_llm o;
   int rc;
   bool known = false;

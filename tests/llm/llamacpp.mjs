@@ -27,6 +27,9 @@
 //          evaluated in one batch, then N greedy tokens, each timed
 //          (llama.cpp's speed on the file, for make bench-llm; "threads"
 //          sets its thread count)
+//   {"op": "embed_bench", "texts": [...], "rounds": R}
+//       -> {"embeddings", "seconds", "embed_per_s"}: each text embedded
+//          (tokenized each time, as krait llm bench does) R times
 // A failed op gives {"error": message}.
 import { getLlama } from "node-llama-cpp";
 
@@ -97,6 +100,14 @@ async function bench(seq, tokens, n) {
     gen_tokens: got, gen_seconds: gs, gen_tps: got / gs };
 }
 
+// Times rounds x texts embeddings on the embedding context.
+async function embedBench(ectx, texts, rounds) {
+  const t0 = performance.now();
+  for (let r = 0; r < rounds; r++) for (const t of texts) await ectx.getEmbeddingFor(t);
+  const s = (performance.now() - t0) / 1000;
+  return { embeddings: rounds * texts.length, seconds: s, embed_per_s: rounds * texts.length / s };
+}
+
 function normalize(v) {
   let s = 0;
   for (const x of v) s += x * x;
@@ -128,6 +139,9 @@ async function main() {
         ectx ??= await model.createEmbeddingContext({ contextSize: ctxSize, threads });
         const e = await ectx.getEmbeddingFor(op.tokens);
         results.push({ embedding: normalize(Array.from(e.vector)) });
+      } else if (op.op === "embed_bench") {
+        ectx ??= await model.createEmbeddingContext({ contextSize: ctxSize, threads });
+        results.push(await embedBench(ectx, op.texts, op.rounds ?? 10));
       } else if (op.op === "eval" || op.op === "generate" || op.op === "bench") {
         if (!ctx) {
           ctx = await model.createContext({ contextSize: ctxSize, threads, flashAttention: false,
