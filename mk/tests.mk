@@ -133,6 +133,10 @@
 #                       bert model of build/llm-models/: tokens of fixed and
 #                       seeded random texts, both add_special and
 #                       parse_special modes, SentencePiece detokenized text
+#   llm-bench           one check of `krait llm bench` (tests/llm/
+#                       check_bench.sh; the target is in mk/bench-llm.mk):
+#                       its greedy tokens equal `krait llm generate`'s, its
+#                       counts, and bad inputs refused
 #   llm                 one comparison of krait's LLM engine (`krait llm`)
 #                       with both references, numpy and llama.cpp, on every
 #                       generated model and type (tests/llm/run.sh): tokens,
