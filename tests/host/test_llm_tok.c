@@ -910,7 +910,59 @@ static void test_wpm_long_word(void) {
   free(w.b);
 }
 
+/* The review's split: 3000 three-byte user-defined tokens, "<L>" first,
+** each once, then "<L>a" 250,000 times (1 MB): after "<L>", 250,000
+** one-byte raw fragments no later token fits in are dropped from the
+** search, not visited by the 2999 passes after it (3650 ms when visited,
+** 75 ms now; bound 500 ms). */
+static void test_split_prune(void) {
+  enum { NU = 3000, REPS = 250000 };
+  static char names[NU][4];
+  const char **toks = malloc((4 + NU) * sizeof *toks);
+  int32_t *ty = malloc((4 + NU) * sizeof *ty);
+  toks[0] = "<unk>"; toks[1] = "<s>"; toks[2] = "</s>"; toks[3] = "a";
+  ty[0] = 2; ty[1] = ty[2] = 3; ty[3] = 1;
+  static const char al[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  size_t n = 0;
+  char *text = malloc(NU * 4 + REPS * 4);
+  for (int i = 0; i < NU; i++) {
+    if (i == 0) memcpy(names[i], "<L>", 4);
+    else snprintf(names[i], sizeof names[i], "%c%c%c", "#%&*+="[i / 3844 % 6], al[i / 62 % 62], al[i % 62]);
+    toks[4 + i] = names[i];
+    ty[4 + i] = 4;
+    if (i) { memcpy(text + n, names[i], 3); text[n + 3] = ' '; n += 4; }
+  }
+  for (int i = 0; i < REPS; i++, n += 4) memcpy(text + n, "<L>a", 4);
+  gw w;
+  w_begin(&w);
+  w_str(&w, "tokenizer.ggml.model", "llama");
+  w_strs(&w, "tokenizer.ggml.tokens", toks, 4 + NU);
+  w_i32s(&w, "tokenizer.ggml.token_type", ty, 4 + NU);
+  w_end(&w);
+  kl_gguf *g = kl_gguf_parse(w.b, w.n, t_err, sizeof t_err);
+  kl_vocab *v = g ? kl_vocab_load(g, t_err, sizeof t_err) : NULL;
+  CHECK(v);
+  struct timespec a;
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  int32_t *out = NULL;
+  size_t nt = 0;
+  int rc = v ? kl_tokenize_list(v, text, n, false, 0, &out, &nt, t_err, sizeof t_err) : -99;
+  double ms = ms_since(&a);
+  printf("# %d user tokens, %zu bytes split and tokenized in %.1f ms\n", NU, n, ms);
+  CHECK_INT(rc, KL_OK);
+  CHECK(rc == KL_OK && nt > 2 * REPS && out[nt - 1] == 3);
+  CHECK(ms < 500);
+  ku_free(out);
+  kl_vocab_free(v);
+  kl_gguf_free(g);
+  free(w.b);
+  free(text);
+  free(ty);
+  free(toks);
+}
+
 int main(void) {
+  RUN(test_split_prune);
   RUN(test_wpm_long_word);
   RUN(test_fits);
   RUN(test_tokenize_deadline);
