@@ -687,6 +687,11 @@ static void test_chat_tokens(void) {
   CHECK_INT(kl_chat_tokens(&m, ok, 2, 0, &out, &n, t_err, sizeof t_err), KL_E_INPUT);
   CHECK_CONTAINS(t_err, "more than the model's context of 4 tokens");
   CHECK(!out);
+  ku_fail_alloc_after(0);   /* one message too long: refused before any allocation */
+  kl_chat_msg one[1] = { MSG("user", "0123456789012345678901234567890123456789012345678901234567890") };
+  CHECK_INT(kl_chat_tokens(&m, one, 1, 0, &out, &n, t_err, sizeof t_err), KL_E_INPUT);
+  ku_fail_alloc_after(-1);
+  CHECK_CONTAINS(t_err, "the text is 61 bytes: more than the model's context of 4 tokens");
   kl_vocab_free(v);
   kl_gguf_free(g);
   free(w.b);
