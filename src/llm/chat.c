@@ -289,12 +289,18 @@ int kl_chat_tokens(const kl_model *m, const kl_chat_msg *msgs, size_t n,
   out o = { 0 };
   *toks = NULL;
   *ntok = 0;
-  for (size_t i = 0; i < n; i++)
-    if (msgs[i].content && !ku_utf8_valid((const uint8_t *)msgs[i].content, msgs[i].content_len)) {
+  int rc;
+  for (size_t i = 0; i < n; i++) {
+    if (!msgs[i].content) continue;
+    if (!ku_utf8_valid((const uint8_t *)msgs[i].content, msgs[i].content_len)) {
       ku_fmt(err, cap, "message %zu is not valid UTF-8", i);
       return KL_E_INPUT;
     }
-  int rc = render(t, tlen, msgs, n, &o, err, cap);
+    rc = kl_vocab_fits(kl_model_vocab(m), msgs[i].content, msgs[i].content_len, kl_model_ctx(m),
+                       err, cap);
+    if (rc != KL_OK) return rc;   /* before the prompt is built */
+  }
+  rc = render(t, tlen, msgs, n, &o, err, cap);
   if (rc != KL_OK) return rc;
   rc = kl_vocab_fits(kl_model_vocab(m), o.p, o.n, kl_model_ctx(m), err, cap);
   if (rc == KL_OK)

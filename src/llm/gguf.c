@@ -254,6 +254,15 @@ static void read_header(gg_reader *r) {
   r->g->version = v;
 }
 
+/* The alignment a tensor's data needs to be read as its type's fields
+** (F32: 4; F16 and the quantized blocks' 16-bit scales: 2): the largest
+** power of two dividing the block's size, at most 4. */
+static uint32_t type_align(uint32_t type) {
+  uint32_t size = kl_type_size(type), a = 1;
+  while (a < 4 && size % (2 * a) == 0) a *= 2;
+  return a;
+}
+
 /* Every tensor's extent in the data section that starts at the aligned
 ** offset after the tensor infos. */
 static void place_tensors(gg_reader *r, const uint64_t *off) {
@@ -271,6 +280,11 @@ static void place_tensors(gg_reader *r, const uint64_t *off) {
       ku_cfail(&r->c, KRAIT_ERR_MALFORMED, "data [0x%llx, +%llu) runs past the end of the file (%llu data bytes)",
                (unsigned long long)off[i], (unsigned long long)t->nbytes, (unsigned long long)room);
     t->data = r->g->buf + start + off[i];
+    uint32_t need = type_align(t->type);
+    if ((uintptr_t)t->data % need)
+      ku_cfail(&r->c, KRAIT_ERR_MALFORMED, "data at file offset 0x%llx is not aligned to the %u bytes "
+               "%s needs (general.alignment %llu)", (unsigned long long)(start + off[i]), need,
+               kl_type_name(t->type), (unsigned long long)align);
   }
 }
 

@@ -12,6 +12,7 @@
 ** lowest token ids.
 */
 #include "llm/llm_internal.h"
+#include "util/util.h"
 
 #include <math.h>
 #include <string.h>
@@ -42,28 +43,27 @@ static uint32_t key(float f) {
 }
 
 /* The repeat penalty on each distinct token among the last n of recent:
-** logit / penalty when positive, logit * penalty otherwise. */
+** logit / penalty when positive, logit * penalty otherwise. Distinct by a
+** bitmap of the vocabulary: on the stack, or for a vocabulary past it on
+** the heap (linear either way; without memory for it, no penalty). */
 static void penalize(const kl_infer_params *p, float *logits, uint32_t n,
                      const int32_t *recent, size_t nrecent) {
   if (p->repeat_penalty == 1.0f || p->repeat_last_n == 0 || nrecent == 0) return;
   size_t w = nrecent < p->repeat_last_n ? nrecent : p->repeat_last_n;
   const int32_t *r = recent + nrecent - w;
-  uint64_t seen[SEEN_WORDS];
-  bool bitmap = n <= SEEN_WORDS * 64;
-  if (bitmap) memset(seen, 0, ((n + 63) / 64) * 8);
+  uint64_t stack[SEEN_WORDS], *seen = stack;
+  size_t words = ((size_t)n + 63) / 64;
+  if (words > SEEN_WORDS) seen = ku_calloc(words, sizeof *seen);
+  else memset(seen, 0, words * 8);
+  if (!seen) return;
   for (size_t i = 0; i < w; i++) {
     int32_t t = r[i];
     if (t < 0 || (uint32_t)t >= n) continue;
-    if (bitmap) {
-      if (seen[t / 64] >> (t % 64) & 1) continue;
-      seen[t / 64] |= 1ull << (t % 64);
-    } else {
-      size_t j = 0;
-      while (j < i && r[j] != t) j++;
-      if (j < i) continue;
-    }
+    if (seen[t / 64] >> (t % 64) & 1) continue;
+    seen[t / 64] |= 1ull << (t % 64);
     logits[t] = logits[t] > 0 ? logits[t] / p->repeat_penalty : logits[t] * p->repeat_penalty;
   }
+  if (seen != stack) ku_free(seen);
 }
 
 /* The first index of the highest logit. */

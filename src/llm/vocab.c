@@ -352,6 +352,7 @@ typedef struct frag {
 typedef struct frags {
   frag *f;
   size_t n, cap;
+  int32_t rhead;   /* the first raw fragment still to search, or -1 */
 } frags;
 
 /* Adds x; its index, or -1 when out of memory. */
@@ -367,14 +368,24 @@ static int32_t frag_add(frags *l, frag x) {
   return (int32_t)l->n++;
 }
 
-/* Splits every raw fragment (visiting only those, through rnext) at each
-** occurrence of token id (text w): the fragment keeps the text before it,
-** a token fragment and a raw one for the rest follow. The deadline is
-** checked every 4096 fragments. */
-static bool split_at(frags *l, int32_t id, bool user, const kl_str *w, kl_toks *t) {
+/* Splits every raw fragment (visiting only those, from rhead through
+** rnext) at each occurrence of token id (text w): the fragment keeps the
+** text before it, a token fragment and a raw one for the rest follow. A
+** raw fragment shorter than minlen (the shortest token still to split at)
+** is unlinked from the raw list for good. The deadline is checked every
+** 4096 fragments. */
+static bool split_at(frags *l, int32_t id, bool user, const kl_str *w, size_t minlen, kl_toks *t) {
   size_t seen = 0;
-  for (int32_t i = 0; i >= 0; i = l->f[i].rnext) {
+  int32_t prev = -1;
+  for (int32_t i = l->rhead; i >= 0;) {
     if (++seen % 4096 == 0 && kl_toks_late(t)) return false;
+    if (l->f[i].n < minlen) {
+      int32_t nx = l->f[i].rnext;
+      if (prev < 0) l->rhead = nx;
+      else l->f[prev].rnext = nx;
+      i = nx;
+      continue;
+    }
     const char *hit;
     while ((user || !l->f[i].plain) && (hit = memmem(l->f[i].s, l->f[i].n, w->s, (size_t)w->n)) != NULL) {
       frag f = l->f[i];
@@ -385,8 +396,11 @@ static bool split_at(frags *l, int32_t id, bool user, const kl_str *w, kl_toks *
       l->f[i].n = left;
       l->f[i].next = k;
       l->f[i].rnext = r;
+      prev = i;
       i = r;
     }
+    prev = i;
+    i = l->f[i].rnext;
   }
   return true;
 }
@@ -394,19 +408,28 @@ static bool split_at(frags *l, int32_t id, bool user, const kl_str *w, kl_toks *
 /* Splits the raw fragments already in *l (linked from fragment 0) at every
 ** special token (user-defined ones, and with parse_special control and
 ** unknown ones outside plain fragments), longest tokens first. Each token
-** present in [s, s+n) is one pass over the raw fragments. False when out
-** of memory or late (t->late). */
+** present in [s, s+n) is one pass over the raw fragments long enough to
+** hold the shortest such token. False when out of memory or late. */
 static bool split_all(const kl_vocab *v, bool parse_special, const char *s, size_t n,
                       frags *l, kl_toks *t) {
   const int32_t *list = parse_special ? v->all_special : v->special;
-  uint32_t nlist = parse_special ? v->nall_special : v->nspecial;
+  uint32_t nlist = parse_special ? v->nall_special : v->nspecial, np = 0;
+  if (!nlist) return true;
+  int32_t *present = ku_malloc(nlist * sizeof *present);
+  if (!present) return false;
   for (uint32_t k = 0; k < nlist; k++) {
     const kl_str *w = &v->text[list[k]];
-    if (!memmem(s, n, w->s, (size_t)w->n)) continue;   /* not in the text at all */
-    if (kl_toks_late(t)) return false;
-    if (!split_at(l, list[k], (v->attr[list[k]] & KL_ATTR_USER) != 0, w, t)) return false;
+    if (memmem(s, n, w->s, (size_t)w->n)) present[np++] = list[k];
   }
-  return true;
+  bool ok = true;
+  size_t minlen = np ? (size_t)v->text[present[np - 1]].n : 0;
+  for (uint32_t k = 0; ok && k < np; k++) {
+    ok = !kl_toks_late(t) &&
+         split_at(l, present[k], (v->attr[present[k]] & KL_ATTR_USER) != 0, &v->text[present[k]],
+                  minlen, t);
+  }
+  ku_free(present);
+  return ok;
 }
 
 /* Splits [s, s+n) at every special token into the fragments of *l. */

@@ -50,11 +50,15 @@ static bool is_chinese(uint32_t c) {
 }
 
 /* The tokens of one word (w starts with U+2581): longest matches from the
-** left; when some position matches nothing, the whole word is unknown. */
+** left; when some position matches nothing, the whole word is unknown.
+** llama.cpp has no limit on a word's length (HF's max_input_chars_per_word
+** is not in its WordPiece), so neither does krait: a long word costs up to
+** max_len lookups per position, and the deadline is checked every 64. */
 static void word(const kl_vocab *v, const char *w, size_t n, kl_toks *out) {
   if (n <= 3) return;                        /* an empty word */
-  size_t start = out->n;
+  size_t start = out->n, steps = 0;
   for (size_t i = 0; i < n;) {
+    if (++steps % 64 == 0 && kl_toks_late(out)) { out->n = start; return; }
     size_t j = n - i > v->max_len ? i + v->max_len : n;
     int32_t id = -1;
     for (; j > i && id < 0; j--) id = kl_vocab_find(v, w + i, j - i);
@@ -83,7 +87,7 @@ bool kl_wpm_tokenize(const kl_vocab *v, const char *s, size_t n, kl_toks *out) {
     uint32_t c = next_cpt(&p, end);
     if (v->strip_accents) c = kl_ucd_nfd_first(c);
     unsigned f = kl_ucd_flags(c);
-    if (f & KL_UC_WHITESPACE) { flush(v, buf, &m, out); continue; }
+    if (f & KL_UC_WHITESPACE) { flush(v, buf, &m, out); if (out->late) { ok = false; break; } continue; }
     if (c == 0 || c == 0xfffd || (f & KL_UC_CONTROL)) continue;
     if (v->strip_accents && (f & KL_UC_MARK)) continue;
     uint32_t lc = v->lowercase ? kl_ucd_lower(c) : c;
@@ -98,5 +102,5 @@ bool kl_wpm_tokenize(const kl_vocab *v, const char *s, size_t n, kl_toks *out) {
   }
   if (ok) flush(v, buf, &m, out);
   ku_free(buf);
-  return ok;
+  return ok && !out->late;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "llm/llm_internal.h"
+#include "util/util.h"
 
 static volatile uint8_t sink;
 
@@ -47,6 +48,23 @@ static void tokenize(const kl_vocab *v, const char *text, size_t len) {
                         : kl_tokenize(v, text, len, special, few, 2);
     if (m != n) abort();
   }
+  /* as a chat prompt: the middle third is a message's text; with no
+  ** control or user tokens the tokens are kl_tokenize_special's */
+  kl_span mid = { len / 3, len / 3 };
+  int32_t *ct = NULL;
+  size_t nc = 0;
+  char err[KL_ERR_SIZE];
+  int rc = kl_tokenize_chat(v, text, len, &mid, 1, 0, &ct, &nc, err, sizeof err);
+  if (rc != KL_OK && rc != KL_E_INPUT && rc != KL_E_NOMEM) abort();
+  for (size_t i = 0; rc == KL_OK && i < nc; i++)
+    if (ct[i] < 0 || (uint32_t)ct[i] >= kl_vocab_size(v)) abort();
+  ku_free(ct);
+  if (kl_tokenize_list(v, text, len, true, 0, &ct, &nc, err, sizeof err) == KL_OK) {
+    int64_t n = kl_tokenize(v, text, len, true, out, 4096);
+    if (n != (int64_t)nc || memcmp(out, ct, (nc < 4096 ? nc : 4096) * sizeof *ct)) abort();
+    ku_free(ct);
+  }
+  (void)kl_vocab_fits(v, text, len, 16, err, sizeof err);
 }
 
 /* The vocabulary the metadata describes, if any, on some texts. */

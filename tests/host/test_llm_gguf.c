@@ -133,6 +133,28 @@ static void test_alignment(void) {
   hdr(&g, 3, 0, 1);
   kv_u32(&g, "general.alignment", 0);
   CHECK_CONTAINS(fails(&g), "0 is not a power of two");
+  /* general.alignment 1 is GGUF-legal, but F32 data at an odd address is
+  ** refused (read as float) and accepted at a multiple of 4 */
+  for (int odd = 1; odd >= 0; odd--) {
+    hdr(&g, 3, 1, 1);
+    kv_u32(&g, "general.alignment", 1);
+    size_t at = g.n + 8 + 1 + 4 + 8 + 4 + 8;   /* where the data section starts */
+    uint64_t off = odd ? (at % 2 ? 0 : 1) : (4 - at % 4) % 4;
+    tinfo(&g, "t", 1, ne, KL_T_F32, off);
+    CHECK_INT(g.n, at);
+    for (uint64_t i = 0; i < off + 8; i++) g.b[g.n++] = 0;
+    uint8_t *al = malloc(g.n);                  /* malloc: 16-byte aligned */
+    memcpy(al, g.b, g.n);
+    f = kl_gguf_parse(al, g.n, t_msg, sizeof t_msg);
+    if (odd) {
+      CHECK(!f);
+      CHECK_CONTAINS(t_msg, "is not aligned to the 4 bytes F32 needs (general.alignment 1)");
+    } else {
+      CHECK(f);
+    }
+    kl_gguf_free(f);
+    free(al);
+  }
 }
 
 /* Every prefix of a good file fails cleanly with a message. */
