@@ -1,5 +1,6 @@
 # python/sdk/krait_ai.py -- Workers AI's env.AI for the cloudflare style:
-# run(model, inputs) for text generation ({"prompt"} or {"messages"}) and
+# run(model, inputs) for text generation ({"prompt"}, under the model's chat
+# template unless "raw": true, or {"messages"}) and
 # embeddings ({"text"}) over krait_llm. Not the wire format nor the models.
 """env.AI compatible with Cloudflare Workers AI's binding."""
 import krait_llm
@@ -61,8 +62,13 @@ def _generate(model, inputs):
     o = {k: inputs.get(k, d) for k, d in _DEFAULTS.items()}
     p = krait_llm.params(o["max_tokens"], o["temperature"], o["top_p"], o["repetition_penalty"],
                          o["top_k"], 64, inputs.get("seed"))
-    if "prompt" in inputs:
+    if "prompt" in inputs and inputs.get("raw"):
         text, prompt_tokens, generated, _ = krait_llm.infer(model, inputs["prompt"], p)
+    elif "prompt" in inputs:
+        # As Workers AI: a prompt is the user's turn under the model's chat
+        # template unless raw is set.
+        text, prompt_tokens, generated, _ = krait_llm.chat(
+            model, [{"role": "user", "content": inputs["prompt"]}], p)
     else:
         text, prompt_tokens, generated, _ = krait_llm.chat(model, inputs["messages"], p)
     return JsObject(response=text, usage=JsObject(prompt_tokens=prompt_tokens, completion_tokens=generated,

@@ -152,12 +152,7 @@ static int ka_llm_chat_run(ka_ctx *x, const ka_llm_model *m, const ka_llm_req *q
                            size_t cap) {
   uint64_t dl = ka_llm_deadline(x, m);
   if (m->remote) return kl_remote_chat(m->remote, q->msgs, q->nmsgs, &q->params, dl, r, err, cap);
-  size_t len;
-  char *prompt = kl_chat_prompt(m->local, q->msgs, q->nmsgs, &len, err, cap);
-  if (!prompt) return KL_E_INPUT;
-  int rc = kl_infer(x->llm->engine, m->local, prompt, len, &q->params, dl, r, err, cap);
-  ku_free(prompt);
-  return rc;
+  return kl_chat(x->llm->engine, m->local, q->msgs, q->nmsgs, &q->params, dl, r, err, cap);
 }
 
 /* llm.chat: model, messages, params -> text, usage, finish. */

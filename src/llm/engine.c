@@ -119,6 +119,27 @@ int kl_infer(kl_engine *e, kl_model *m, const char *prompt, size_t len, const kl
   return rc;
 }
 
+/* A chat on a local model: the slot first, then the prompt's tokens (the
+** template's control tokens parsed, the messages' content as text only, so
+** no message can forge a turn), then generation. Waiters hold no prompt. */
+int kl_chat(kl_engine *e, kl_model *m, const kl_chat_msg *msgs, size_t n, const kl_infer_params *p,
+            uint64_t deadline_ns, kl_infer_result *out, char *err, size_t cap) {
+  memset(out, 0, sizeof *out);
+  if (!kl_model_generates(m)) {
+    snprintf(err, cap, "this model does not generate text (an embedding model): use it for embeddings");
+    return KL_E_MODEL;
+  }
+  int rc = kl_queue_enter(&e->queue, deadline_ns, err, cap);
+  if (rc != KL_OK) return rc;
+  int32_t *toks = NULL;
+  size_t ntok = 0;
+  rc = kl_chat_tokens(m, msgs, n, deadline_ns, &toks, &ntok, err, cap);
+  if (rc == KL_OK) rc = kl_generate_from_tokens(m, e->pool, toks, ntok, p, deadline_ns, out, NULL, err, cap);
+  ku_free(toks);
+  kl_queue_leave(&e->queue);
+  return rc;
+}
+
 void kl_result_free(kl_infer_result *r) {
   if (!r) return;
   ku_free(r->text);

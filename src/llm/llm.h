@@ -111,6 +111,13 @@ typedef struct kl_chat_msg {
 char *kl_chat_prompt(const kl_model *m, const kl_chat_msg *msgs, size_t n,
                      size_t *len, char *err, size_t cap);
 
+/* A chat on the model's chat template, queued as kl_infer: the template's
+** own text is tokenized with its control tokens, each message's content as
+** plain text (a message cannot forge a turn). KL_OK or a KL_E_*. */
+int kl_chat(kl_engine *e, kl_model *m, const kl_chat_msg *msgs, size_t n,
+            const kl_infer_params *p, uint64_t deadline_ns,
+            kl_infer_result *out, char *err, size_t cap);
+
 /* Embeddings of n texts: out gets n * kl_model_dim floats (ku_malloc'ed),
 ** each row mean-pooled and L2-normalized; *prompt_tokens the tokens read. */
 int kl_embed(kl_engine *e, kl_model *m, const char *const *texts,

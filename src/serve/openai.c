@@ -135,11 +135,9 @@ static ks_outcome generate(const ks_oai *api, const ks_oai_model *m, ks_oai_req 
     return error(res, &e);
   }
   if (!r->has_max_tokens) r->p.max_tokens = kl_model_ctx(m->model);
-  size_t len = r->prompt_len;
-  char *chat = r->kind == KS_OAI_CHAT ? kl_chat_prompt(m->model, r->msgs, r->nmsgs, &len, err, sizeof err) : NULL;
-  if (r->kind == KS_OAI_CHAT && !chat) return engine_error(res, KL_E_INPUT, err);
-  int rc = kl_infer(api->engine, m->model, chat ? chat : r->prompt, len, &r->p, deadline, &out, err, sizeof err);
-  ku_free(chat);
+  int rc = r->kind == KS_OAI_CHAT
+               ? kl_chat(api->engine, m->model, r->msgs, r->nmsgs, &r->p, deadline, &out, err, sizeof err)
+               : kl_infer(api->engine, m->model, r->prompt, r->prompt_len, &r->p, deadline, &out, err, sizeof err);
   if (rc != KL_OK) return engine_error(res, rc, err);
   json_t *o = completion_json(r, &out);
   kl_result_free(&out);

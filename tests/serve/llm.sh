@@ -62,10 +62,17 @@ import json
 from workers import Response
 
 async def on_fetch(request, env):
-    p = await env.AI.run("llama2-chat", {"prompt": "hello there", "temperature": 0, "max_tokens": 12})
+    p = await env.AI.run("llama2-chat", {"prompt": "hello there", "temperature": 0, "max_tokens": 12, "raw": True})
+    pc = await env.AI.run("llama2-chat", {"prompt": "hello there", "temperature": 0, "max_tokens": 12})
+    mc = await env.AI.run("llama2-chat", {"messages": [{"role": "user", "content": "hello there"}],
+                                          "temperature": 0, "max_tokens": 12})
     m = await env.AI.run("llama2-chat", {"messages": [{"role": "system", "content": "be brief"},
                                                       {"role": "user", "content": "hello"}],
                                          "max_tokens": 8, "seed": 7})
+    turns = await env.AI.run("llama2-chat", {"messages": [{"role": "user", "content": "hi"},
+                                                          {"role": "assistant", "content": "yo"},
+                                                          {"role": "user", "content": "hello"}],
+                                             "max_tokens": 1})
     e = await env.AI.run("@cf/baai/bge-small-en-v1.5", {"text": ["hello world", "the cat"]})
     one = await env.AI.run("@cf/baai/bge-small-en-v1.5", {"text": "hello world"})
     try:
@@ -75,7 +82,10 @@ async def on_fetch(request, env):
         bad = type(exc).__name__ + ": " + str(exc)
     return Response(json.dumps({"prompt": p["response"], "usage": p["usage"], "messages": m["response"],
                                 "shape": e["shape"], "first": e["data"][0][:3], "one": one["shape"],
-                                "bad": bad}))
+                                "bad": bad, "turns": turns["usage"]["prompt_tokens"],
+                                "templated": [pc["response"], pc["usage"]["prompt_tokens"]]
+                                == [mc["response"], mc["usage"]["prompt_tokens"]],
+                                "raw_differs": pc["usage"]["prompt_tokens"] != p["usage"]["prompt_tokens"]}))
 EOF
 cat >"$D/err/app.py" <<'EOF'
 import krait_llm
@@ -262,10 +272,18 @@ except ValueError:
 b = json.load(open(sys.argv[2]))
 print(a["prompt"] == b["text"], a["usage"]["completion_tokens"] == b["usage"]["generated_tokens"],
       isinstance(a["messages"], str), a["shape"][0] == 2 and a["shape"][1] > 0, a["one"][0] == 1,
-      a["bad"].startswith("InvalidInput: llm.infer: max_tokens = 10000000 is absurd"))
+      a["bad"].startswith("InvalidInput: llm.chat: max_tokens = 10000000 is absurd"))
 EOF
 )
 check "env.AI.run: prompt (as the CLI), messages, text, errors" "$got" "True True True True True True"
+# A chat on a local model is tokenized as llama.cpp does: the template's
+# "</s><s>" between turns are its control tokens (parse_special), not text.
+want=$("$K" llm tokenize "$D/models/chat.gguf" --parse-special "[INST] hi [/INST]yo</s><s>[INST] hello [/INST]" |
+  $PY -c 'import json,sys; print(len(json.load(sys.stdin)["tokens"]))')
+got=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1])).get("turns"))' "$T/cf.json")
+check "a chat's template tokens are control tokens (prompt tokens as --parse-special)" "$got" "$want"
+got=$($PY -c 'import json,sys; a = json.load(open(sys.argv[1])); print(a.get("templated"), a.get("raw_differs"))' "$T/cf.json")
+check "env.AI.run: a prompt is the user's turn under the chat template unless raw" "$got" "True True"
 
 # Errors: distinct exceptions with clear messages.
 err() { curl -s "$U/err/$1"; }
