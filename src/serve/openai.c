@@ -134,7 +134,7 @@ static ks_outcome generate(const ks_oai *api, const ks_oai_model *m, ks_oai_req 
     ks_oai_fail(&e, 400, "model", NULL, "model \"%s\" makes embeddings, not text: use /v1/embeddings", m->name);
     return error(res, &e);
   }
-  if (!r->has_max_tokens) r->p.max_tokens = kl_model_ctx(m->model);
+  if (!r->has_max_tokens && r->p.max_tokens > kl_model_ctx(m->model)) r->p.max_tokens = kl_model_ctx(m->model);
   size_t len = r->prompt_len;
   char *chat = r->kind == KS_OAI_CHAT ? kl_chat_prompt(m->model, r->msgs, r->nmsgs, &len, err, sizeof err) : NULL;
   if (r->kind == KS_OAI_CHAT && !chat) return engine_error(res, KL_E_INPUT, err);

@@ -106,6 +106,11 @@ check completion-same-again "$(echo "${out#200 }" | jget 'j["choices"][0]["text"
 out=$(post /chat/completions '{"model":"tiny","messages":[{"role":"system","content":"be brief"},{"role":"user","content":[{"type":"text","text":"hello"}]}],"max_tokens":4,"temperature":0}')
 contains chat-200 "$out" '"object":"chat.completion"'
 contains chat-role "$out" '"role":"assistant"'
+# Without max_tokens: a completion stops at OpenAI's 16, a chat at krait's 512 capped by the context.
+out=$(post /completions '{"model":"tiny","prompt":"The quick brown","temperature":0}')
+check completion-default-max "$(echo "${out#200 }" | jget 'j["usage"]["completion_tokens"] <= 16 and (j["usage"]["completion_tokens"] == 16 or j["choices"][0]["finish_reason"] == "stop")')" True
+out=$(post /chat/completions '{"model":"tiny","messages":[{"role":"user","content":"hello"}],"temperature":0}')
+check chat-default-max "$(echo "${out#200 }" | jget 'j["usage"]["total_tokens"] <= 256')" True
 out=$(post /embeddings '{"model":"emb","input":["hello world","the quick brown fox"]}')
 check embeddings-shape "$(echo "${out#200 }" | jget '(len(j["data"]), [d["index"] for d in j["data"]], round(sum(x*x for x in j["data"][0]["embedding"]), 4), j["usage"]["prompt_tokens"] > 0)')" "(2, [0, 1], 1.0, True)"
 E_A=$(echo "${out#200 }" | jget 'j["data"][1]["embedding"]')
