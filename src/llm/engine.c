@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "llm/llm_internal.h"
+#include "llm/model.h"
 #include "llm/queue.h"
 #include "util/util.h"
 
@@ -34,6 +35,7 @@ struct kl_engine {
   pthread_mutex_t lock;        /* guards models */
   kl_opened *models;
   size_t nmodels;
+  uint32_t context;            /* cfg's cap on a model's context; 0: none */
 };
 
 /* The worker count cfg asks for (0: the online CPUs). */
@@ -50,6 +52,7 @@ kl_engine *kl_engine_new(const kl_engine_cfg *cfg, char *err, size_t cap) {
     return NULL;
   }
   kl_queue_init(&e->queue, cfg->max_concurrent, cfg->max_queued);
+  e->context = cfg->context;
   pthread_mutex_init(&e->lock, NULL);
   return e;
 }
@@ -98,6 +101,7 @@ static kl_model *kl_engine_open(kl_engine *e, const char *path, const struct sta
                     .mtime = sb->st_mtim };
   if (!o->path) { snprintf(err, cap, "%s: out of memory", path); return NULL; }
   if (!(o->model = kl_model_open(path, err, cap))) { ku_free(o->path); return NULL; }
+  if (e->context && o->model->n_ctx > e->context) o->model->n_ctx = e->context;   /* as llama.cpp's n_ctx */
   e->nmodels++;
   return o->model;
 }

@@ -141,6 +141,13 @@ static ks_outcome generate(const ks_oai *api, const ks_oai_model *m, ks_oai_req 
   int rc = kl_infer(api->engine, m->model, chat ? chat : r->prompt, len, &r->p, deadline, &out, err, sizeof err);
   ku_free(chat);
   if (rc != KL_OK) return engine_error(res, rc, err);
+  bool cut = out.finish && !strcmp(out.finish, "deadline");
+  if (cut && out.generated_tokens == 0) {
+    kl_result_free(&out);
+    return engine_error(res, KL_E_TIMEOUT, "the request's deadline ([llm] api_timeout_ms) passed before any token "
+                        "was generated");
+  }
+  if (cut) ks_response_header(res, "x-krait-finish", "deadline");   /* finish_reason stays OpenAI's "length" */
   json_t *o = completion_json(r, &out);
   kl_result_free(&out);
   return answer(res, 200, o);
@@ -196,7 +203,7 @@ static ks_outcome embed(const ks_oai *api, const ks_oai_model *m, ks_oai_req *r,
 static ks_outcome run(const ks_oai *api, int kind, const ks_request *rq, ks_response *res) {
   ks_oai_req r;
   ks_oai_err e;
-  uint64_t deadline = rq->start_ns + KS_OAI_TIMEOUT_MS * 1000000ull;
+  uint64_t deadline = rq->start_ns + api->timeout_ms * 1000000ull;
   const ks_oai_model *m = NULL;
   ks_outcome o;
   if (ks_oai_parse(kind, rq->body, rq->body_len, &r, &e) != 0 || !(m = find(api, r.model, &e))) o = error(res, &e);

@@ -31,8 +31,6 @@
 ** the whole context would size it for the whole context on every request. */
 #define KS_OAI_COMPLETION_TOKENS 16u
 #define KS_OAI_CHAT_TOKENS 512u
-/* A request's deadline, from its first byte. */
-#define KS_OAI_TIMEOUT_MS 300000u
 
 /* One model the API serves. */
 typedef struct ks_oai_model {
@@ -47,6 +45,8 @@ typedef struct ks_oai {
   size_t nmodels;
   const char *token;           /* "Authorization: Bearer TOKEN" required;
                                   NULL: none */
+  uint64_t timeout_ms;         /* a request's deadline, from its first byte
+                                  ([llm] api_timeout_ms) */
 } ks_oai;
 
 /* The route handler (data: a ks_oai). */

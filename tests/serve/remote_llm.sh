@@ -59,6 +59,7 @@ api_token = { required = true, secret = true }
 
 [llm]
 threads = 1
+context = 128
 
 [llm.models.tiny]
 path = "$M/llama-q8_0.gguf"
@@ -110,7 +111,8 @@ contains chat-role "$out" '"role":"assistant"'
 out=$(post /completions '{"model":"tiny","prompt":"The quick brown","temperature":0}')
 check completion-default-max "$(echo "${out#200 }" | jget 'j["usage"]["completion_tokens"] <= 16 and (j["usage"]["completion_tokens"] == 16 or j["choices"][0]["finish_reason"] == "stop")')" True
 out=$(post /chat/completions '{"model":"tiny","messages":[{"role":"user","content":"hello"}],"temperature":0}')
-check chat-default-max "$(echo "${out#200 }" | jget 'j["usage"]["total_tokens"] <= 256')" True
+check chat-default-max "$(echo "${out#200 }" | jget 'j["usage"]["total_tokens"] <= 128')" True
+check context-capped "$(curl -s -H "$AUTH" "$V/models/tiny" | jget 'j["context_length"]')" 128
 out=$(post /embeddings '{"model":"emb","input":["hello world","the quick brown fox"]}')
 check embeddings-shape "$(echo "${out#200 }" | jget '(len(j["data"]), [d["index"] for d in j["data"]], round(sum(x*x for x in j["data"][0]["embedding"]), 4), j["usage"]["prompt_tokens"] > 0)')" "(2, [0, 1], 1.0, True)"
 E_A=$(echo "${out#200 }" | jget 'j["data"][1]["embedding"]')
@@ -169,7 +171,7 @@ kill -0 "$SERVER" 2>/dev/null && ok a-alive || bad a-alive "host A died"
 C=$T/c
 mkdir -p "$C"
 cp -r "$A/app" "$C/app"
-sed 's/^threads = 1$/threads = 1\nmax_concurrent = 1\nmax_queued = 0/; /^\[variables\]/,/^$/d' "$A/krait.toml" >"$C/krait.toml"
+sed 's/^threads = 1$/threads = 1\nmax_concurrent = 1\nmax_queued = 0/; /^context = /d; /^\[variables\]/,/^$/d' "$A/krait.toml" >"$C/krait.toml"
 CPORT=$(free_port) CADMIN=$(free_port)
 if start "$C" "$CPORT" "$CADMIN" --llm-api; then
   curls=""
