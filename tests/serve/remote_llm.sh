@@ -192,6 +192,36 @@ else
   bad busy-server "host C did not start"
 fi
 
+# [llm] api_timeout_ms: a generation cut off at /v1's deadline keeps OpenAI's
+# finish_reason "length" and says x-krait-finish: deadline; one cut off
+# before any token (a prompt of several batches, the deadline checked
+# between them) is a 504 in OpenAI's error shape. 2 ms: the tiny model
+# makes a few tokens, not 120 (the prompt is one batch, unchecked).
+for d in cut none; do
+  mkdir -p "$T/$d" && cp -r "$A/app" "$T/$d/app"
+  ms=2; [ "$d" = none ] && ms=1
+  sed "s/^threads = 1$/threads = 1\napi_timeout_ms = $ms/; /^\[variables\]/,/^$/d" "$A/krait.toml" >"$T/$d/krait.toml"
+done
+DPORT=$(free_port) DADMIN=$(free_port)
+if start "$T/cut" "$DPORT" "$DADMIN" --llm-api; then
+  code=$(curl -s -o "$T/cut/out" -D "$T/cut/head" -w '%{http_code}' "http://127.0.0.1:$DADMIN/v1/completions" \
+    -d '{"model":"tiny","prompt":"The quick","max_tokens":120,"temperature":0}')
+  check deadline-cut-200 "$code" 200
+  check deadline-cut-length "$(jget '(j["choices"][0]["finish_reason"], j["usage"]["completion_tokens"] < 120)' <"$T/cut/out")" "('length', True)"
+  contains deadline-cut-header "$(tr -d '\r' <"$T/cut/head")" "x-krait-finish: deadline"
+  h=$(curl -s -D - -o /dev/null "http://127.0.0.1:$DADMIN/v1/completions" -d '{"model":"tiny","prompt":"The quick","max_tokens":2,"temperature":0}' | tr -d '\r')
+  case $h in *x-krait-finish*) bad deadline-no-header-in-time "$h" ;; *) ok deadline-no-header-in-time ;; esac
+else
+  bad deadline-cut-server "host D did not start"
+fi
+EPORT=$(free_port) EADMIN=$(free_port)
+if start "$T/none" "$EPORT" "$EADMIN" --llm-api; then
+  out=$(curl -s -w ' %{http_code}' "http://127.0.0.1:$EADMIN/v1/completions" -d '{"model":"tiny","prompt":"'"$(printf 'hello %.0s' $(seq 90))"'","max_tokens":20,"temperature":0}' | tr -d '\n')
+  contains deadline-none-504 "$out" '"code":"timeout"}} 504'
+else
+  bad deadline-none-server "host E did not start"
+fi
+
 # ---- host B: the app calls A (and the fake server) through spin_sdk.llm ----------
 B=$T/b
 mkdir -p "$B/app"
