@@ -23,7 +23,7 @@ typedef struct kc_llm_tables {
 ** start (the message printed). */
 static bool kc_llm_grants_start(kc_llm_grants *l) {
   char err[KL_ERR_SIZE];
-  kl_engine_cfg cfg = { KL_THREADS_DEFAULT, 1, KL_QUEUED_DEFAULT };
+  kl_engine_cfg cfg = { KL_THREADS_DEFAULT, 1, KL_QUEUED_DEFAULT, 0 };
   if (l->engine) return true;
   kc_llm_tables *t = ku_calloc(1, sizeof *t);
   if (!t || !(l->engine = kl_engine_new(&cfg, err, sizeof err))) {

@@ -27,7 +27,8 @@ static bool kx_has_local(const km_manifest *m) {
 struct kl_engine *kx_llm_api_engine(const km_manifest *m, bool *failed) {
   *failed = false;
   if (!kx_has_local(m)) return NULL;
-  kl_engine_cfg cfg = { (int)m->llm.threads, (int)m->llm.max_concurrent, (int)m->llm.max_queued };
+  kl_engine_cfg cfg = { (int)m->llm.threads, (int)m->llm.max_concurrent, (int)m->llm.max_queued,
+                        (uint32_t)m->llm.context };
   char err[KL_ERR_SIZE];
   kl_engine *e = kl_engine_new(&cfg, err, sizeof err);
   if (!e) {
@@ -66,7 +67,7 @@ kx_llm_api *kx_llm_api_new(const km_manifest *m, struct kl_engine *e, char **val
     kx_llm_api_free(a);
     return NULL;
   }
-  a->api = (ks_oai){ e, a->models, 0, NULL };
+  a->api = (ks_oai){ e, a->models, 0, NULL, m->llm.api_timeout_ms };
   if (token && !(a->api.token = kx_token(m, values, token))) { kx_llm_api_free(a); return NULL; }
   for (int i = 0; i < m->nmodels; i++) {
     const km_model *d = &m->models[i];

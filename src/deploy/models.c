@@ -23,7 +23,8 @@ static bool kx_any_local(const km_manifest *m) {
 struct kl_engine *kx_llm_engine(const km_manifest *m, bool *failed) {
   *failed = false;
   if (!kx_any_local(m)) return NULL;
-  kl_engine_cfg cfg = { (int)m->llm.threads, (int)m->llm.max_concurrent, (int)m->llm.max_queued };
+  kl_engine_cfg cfg = { (int)m->llm.threads, (int)m->llm.max_concurrent, (int)m->llm.max_queued,
+                        (uint32_t)m->llm.context };
   char err[KL_ERR_SIZE];
   kl_engine *e = kl_engine_new(&cfg, err, sizeof err);
   if (!e) {

@@ -4,13 +4,16 @@
 ** shared by every app), and kl_infer / kl_embed around gen.c's work.
 */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "llm/llm_internal.h"
+#include "llm/model.h"
 #include "llm/queue.h"
 #include "util/util.h"
 
@@ -32,6 +35,7 @@ struct kl_engine {
   pthread_mutex_t lock;        /* guards models */
   kl_opened *models;
   size_t nmodels;
+  uint32_t context;            /* cfg's cap on a model's context; 0: none */
 };
 
 /* The worker count cfg asks for (0: the online CPUs). */
@@ -48,6 +52,7 @@ kl_engine *kl_engine_new(const kl_engine_cfg *cfg, char *err, size_t cap) {
     return NULL;
   }
   kl_queue_init(&e->queue, cfg->max_concurrent, cfg->max_queued);
+  e->context = cfg->context;
   pthread_mutex_init(&e->lock, NULL);
   return e;
 }
@@ -65,13 +70,21 @@ void kl_engine_free(kl_engine *e) {
   ku_free(e);
 }
 
-/* The model already opened from path as the file sb describes, or NULL. */
-static kl_model *kl_engine_find(kl_engine *e, const char *path, const struct stat *sb) {
+/* The model already opened from path as the file sb describes, or NULL.
+** A file opened before whose inode now shows another size or time was
+** written in place: its mapping (MAP_SHARED) would show requests still
+** running on it new bytes through offsets checked against the old ones
+** (SIGBUS when it shrank), so it is refused: *changed is set. */
+static kl_model *kl_engine_find(kl_engine *e, const char *path, const struct stat *sb, bool *changed) {
   for (size_t i = 0; i < e->nmodels; i++) {
     const kl_opened *o = &e->models[i];
-    if (!strcmp(o->path, path) && o->dev == sb->st_dev && o->ino == sb->st_ino && o->size == sb->st_size &&
-        o->mtime.tv_sec == sb->st_mtim.tv_sec && o->mtime.tv_nsec == sb->st_mtim.tv_nsec)
-      return o->model;
+    if (o->dev != sb->st_dev || o->ino != sb->st_ino) continue;
+    if (o->size != sb->st_size || o->mtime.tv_sec != sb->st_mtim.tv_sec ||
+        o->mtime.tv_nsec != sb->st_mtim.tv_nsec) {
+      *changed = true;
+      return NULL;
+    }
+    if (!strcmp(o->path, path)) return o->model;
   }
   return NULL;
 }
@@ -88,20 +101,28 @@ static kl_model *kl_engine_open(kl_engine *e, const char *path, const struct sta
                     .mtime = sb->st_mtim };
   if (!o->path) { snprintf(err, cap, "%s: out of memory", path); return NULL; }
   if (!(o->model = kl_model_open(path, err, cap))) { ku_free(o->path); return NULL; }
+  if (e->context && o->model->n_ctx > e->context) o->model->n_ctx = e->context;   /* as llama.cpp's n_ctx */
   e->nmodels++;
   return o->model;
 }
 
 kl_model *kl_engine_model(kl_engine *e, const char *path, char *err, size_t cap) {
   struct stat sb;
-  if (stat(path, &sb) != 0) {
+  bool changed = false;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);   /* the identity of the file opened, not of a name */
+  if (fd < 0 || fstat(fd, &sb) != 0) {
     snprintf(err, cap, "%s: cannot open the model: %s", path, strerror(errno));
+    if (fd >= 0) close(fd);
     return NULL;
   }
   pthread_mutex_lock(&e->lock);
-  kl_model *m = kl_engine_find(e, path, &sb);
-  if (!m) m = kl_engine_open(e, path, &sb, err, cap);
+  kl_model *m = kl_engine_find(e, path, &sb, &changed);
+  if (changed)
+    snprintf(err, cap, "%s was changed in place while krait serves it; replace model files by renaming a new "
+             "file over them (cp new.gguf %s.tmp && mv %s.tmp %s)", path, path, path, path);
+  else if (!m) m = kl_engine_open(e, path, &sb, err, cap);
   pthread_mutex_unlock(&e->lock);
+  close(fd);   /* a file renamed over the name meanwhile is only opened anew at the next reload */
   return m;
 }
 

@@ -34,11 +34,15 @@ typedef struct kl_engine_cfg {
   int threads;          /* matrix-vector worker threads (>= 1) */
   int max_concurrent;   /* requests generating at once (>= 1) */
   int max_queued;       /* requests waiting for a slot; more get KL_E_BUSY */
+  uint32_t context;     /* the longest context a model gets (llama.cpp's
+                           n_ctx): a model trained longer is capped, so no
+                           request's KV cache grows past it; 0: each model's own */
 } kl_engine_cfg;
 
 #define KL_THREADS_DEFAULT 0        /* 0: the number of online CPUs */
 #define KL_CONCURRENT_DEFAULT 2
 #define KL_QUEUED_DEFAULT 16
+#define KL_CONTEXT_DEFAULT 4096   /* [llm] context: f32 KV cache of a 7B llama 2 at it: 4 GiB */
 
 typedef struct kl_engine kl_engine;
 typedef struct kl_model kl_model;

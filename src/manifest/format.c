@@ -132,9 +132,11 @@ static void km_sqldb_table(km_out *o, const km_manifest *m, const km_sqldb *d) {
 ** (an artifact's model files stay where it is served from, unbundled). */
 static void km_llm_tables(km_out *o, const km_manifest *m, const km_app *a) {
   if (!a->nai_models) return;
-  km_printf(o, "\n[llm]\nthreads = %llu\nmax_concurrent = %llu\nmax_queued = %llu\n",
+  km_printf(o, "\n[llm]\nthreads = %llu\nmax_concurrent = %llu\nmax_queued = %llu\ncontext = %llu\n"
+            "api_timeout_ms = %llu\n",
             (unsigned long long)m->llm.threads, (unsigned long long)m->llm.max_concurrent,
-            (unsigned long long)m->llm.max_queued);
+            (unsigned long long)m->llm.max_queued, (unsigned long long)m->llm.context,
+            (unsigned long long)m->llm.api_timeout_ms);
   size_t dn = strrchr(m->path, '/') ? (size_t)(strrchr(m->path, '/') - m->path) : 0;
   for (int i = 0; i < a->nai_models; i++) {
     const km_model *d = km_model_find(m, a->ai_models[i]);
@@ -225,8 +227,10 @@ static int km_merge_llm_check(const km_manifest *into, const km_manifest *from, 
   }
   const km_llm *a = &into->llm, *b = &from->llm;
   if (a->set && b->set && (a->threads != b->threads || a->max_concurrent != b->max_concurrent ||
-                           a->max_queued != b->max_queued)) {
-    snprintf(err, errlen, "%s and %s have different [llm] settings (threads, max_concurrent, max_queued): "
+                           a->max_queued != b->max_queued || a->context != b->context ||
+                           a->api_timeout_ms != b->api_timeout_ms)) {
+    snprintf(err, errlen, "%s and %s have different [llm] settings (threads, max_concurrent, max_queued, context, "
+             "api_timeout_ms): "
              "the apps of one server share its engine", into->path, from->path);
     return -1;
   }

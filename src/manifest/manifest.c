@@ -465,17 +465,21 @@ const km_model *km_model_find(const km_manifest *m, const char *name) {
   return NULL;
 }
 
-/* The [llm] table's settings: threads, max_concurrent, max_queued (the
+/* The [llm] table's settings: threads, max_concurrent, max_queued, context,
+** api_timeout_ms (the
 ** [llm.models] tables are km_read_models'). */
 static void km_read_llm_cfg(km_rd *r, const km_toml_value *t, km_manifest *m) {
-  static const char *const keys[] = { "threads", "max_concurrent", "max_queued", "models", NULL };
-  m->llm = (km_llm){ KL_THREADS_DEFAULT, KL_CONCURRENT_DEFAULT, KL_QUEUED_DEFAULT, t != NULL };
+  static const char *const keys[] = { "threads", "max_concurrent", "max_queued", "context", "api_timeout_ms", "models", NULL };
+  m->llm = (km_llm){ KL_THREADS_DEFAULT, KL_CONCURRENT_DEFAULT, KL_QUEUED_DEFAULT, KL_CONTEXT_DEFAULT,
+                     KM_LLM_API_TIMEOUT_DEFAULT, t != NULL };
   if (!t) return;
   if (km_toml_type_of(t) != KM_TOML_TABLE) { km_err(r, t, "llm must be a table [llm]"); return; }
-  km_known(r, t, "[llm] (threads, max_concurrent, max_queued, models)", keys);
+  km_known(r, t, "[llm] (threads, max_concurrent, max_queued, context, api_timeout_ms, models)", keys);
   m->llm.threads = km_uint_in(r, t, "threads", KL_THREADS_DEFAULT, 0, KM_LLM_THREADS_MAX);
   m->llm.max_concurrent = km_uint_in(r, t, "max_concurrent", KL_CONCURRENT_DEFAULT, 1, KM_LLM_CONCURRENT_MAX);
   m->llm.max_queued = km_uint_in(r, t, "max_queued", KL_QUEUED_DEFAULT, 0, KM_LLM_QUEUED_MAX);
+  m->llm.context = km_uint_in(r, t, "context", KL_CONTEXT_DEFAULT, 0, KM_LLM_CONTEXT_MAX);
+  m->llm.api_timeout_ms = km_uint_in(r, t, "api_timeout_ms", KM_LLM_API_TIMEOUT_DEFAULT, 1, KM_LLM_API_TIMEOUT_MAX);
 }
 
 /* A remote model's keys: url (http or https), model, api_key_variable (a

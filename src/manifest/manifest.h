@@ -50,12 +50,19 @@ typedef struct km_llm {
   uint64_t threads;            /* 0: the online CPUs */
   uint64_t max_concurrent;     /* generations at once (1..KM_LLM_CONCURRENT_MAX) */
   uint64_t max_queued;         /* waiting for one (0..KM_LLM_QUEUED_MAX) */
+  uint64_t context;            /* a model's context capped (0..KM_LLM_CONTEXT_MAX;
+                                  0: each model's own) */
+  uint64_t api_timeout_ms;     /* krait serve --llm-api's deadline per request
+                                  (1..KM_LLM_API_TIMEOUT_MAX) */
   bool set;                    /* the manifest has an [llm] table */
 } km_llm;
 
 #define KM_LLM_THREADS_MAX 256
 #define KM_LLM_CONCURRENT_MAX 256
 #define KM_LLM_QUEUED_MAX 65536
+#define KM_LLM_CONTEXT_MAX 1048576
+#define KM_LLM_API_TIMEOUT_DEFAULT 300000
+#define KM_LLM_API_TIMEOUT_MAX 86400000
 
 /* One [[app]] (or the single [app]). */
 typedef struct km_app {

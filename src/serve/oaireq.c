@@ -77,7 +77,7 @@ static int unsupported(json_t *o, ks_oai_err *e) {
 ** seed) off unless given. */
 static int sampling(json_t *o, int kind, ks_oai_req *r, ks_oai_err *e) {
   kl_infer_params *p = &r->p;
-  json_int_t mt = KS_OAI_COMPLETION_TOKENS, k = 0, last = 64, seed = -1;
+  json_int_t mt = kind == KS_OAI_CHAT ? KS_OAI_CHAT_TOKENS : KS_OAI_COMPLETION_TOKENS, k = 0, last = 64, seed = -1;
   bool has_seed = false, has_mt = false;
   *p = (kl_infer_params){ 0, 1.0f, 1.0f, 1.0f, 0, 64, 0, false };
   const char *mkey = field(o, "max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
@@ -86,7 +86,7 @@ static int sampling(json_t *o, int kind, ks_oai_req *r, ks_oai_err *e) {
       integer(o, "top_k", 0, 1 << 20, &k, NULL, e) || number(o, "repeat_penalty", 1e-6, 100, &p->repeat_penalty, e) ||
       integer(o, "repeat_last_n", 0, 1 << 20, &last, NULL, e) || integer(o, "seed", -1, INT64_MAX, &seed, &has_seed, e))
     return -1;
-  r->has_max_tokens = has_mt || kind == KS_OAI_COMPLETION;
+  r->has_max_tokens = has_mt;
   p->max_tokens = (uint32_t)mt;
   p->top_k = (uint32_t)k;
   p->repeat_last_n = (uint32_t)last;

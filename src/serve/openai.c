@@ -134,11 +134,18 @@ static ks_outcome generate(const ks_oai *api, const ks_oai_model *m, ks_oai_req 
     ks_oai_fail(&e, 400, "model", NULL, "model \"%s\" makes embeddings, not text: use /v1/embeddings", m->name);
     return error(res, &e);
   }
-  if (!r->has_max_tokens) r->p.max_tokens = kl_model_ctx(m->model);
+  if (!r->has_max_tokens && r->p.max_tokens > kl_model_ctx(m->model)) r->p.max_tokens = kl_model_ctx(m->model);
   int rc = r->kind == KS_OAI_CHAT
                ? kl_chat(api->engine, m->model, r->msgs, r->nmsgs, &r->p, deadline, &out, err, sizeof err)
                : kl_infer(api->engine, m->model, r->prompt, r->prompt_len, &r->p, deadline, &out, err, sizeof err);
   if (rc != KL_OK) return engine_error(res, rc, err);
+  bool cut = out.finish && !strcmp(out.finish, "deadline");
+  if (cut && out.generated_tokens == 0) {
+    kl_result_free(&out);
+    return engine_error(res, KL_E_TIMEOUT, "the request's deadline ([llm] api_timeout_ms) passed before any token "
+                        "was generated");
+  }
+  if (cut) ks_response_header(res, "x-krait-finish", "deadline");   /* finish_reason stays OpenAI's "length" */
   json_t *o = completion_json(r, &out);
   kl_result_free(&out);
   return answer(res, 200, o);
@@ -194,7 +201,7 @@ static ks_outcome embed(const ks_oai *api, const ks_oai_model *m, ks_oai_req *r,
 static ks_outcome run(const ks_oai *api, int kind, const ks_request *rq, ks_response *res) {
   ks_oai_req r;
   ks_oai_err e;
-  uint64_t deadline = rq->start_ns + KS_OAI_TIMEOUT_MS * 1000000ull;
+  uint64_t deadline = rq->start_ns + api->timeout_ms * 1000000ull;
   const ks_oai_model *m = NULL;
   ks_outcome o;
   if (ks_oai_parse(kind, rq->body, rq->body_len, &r, &e) != 0 || !(m = find(api, r.model, &e))) o = error(res, &e);

@@ -25,11 +25,12 @@
 ** most KL_PROMPT_MAX bytes, as the llm binding's. */
 #define KS_OAI_VALUES_MAX 65536u
 #define KS_OAI_DEPTH_MAX 32u
-/* max_tokens of a completion that does not say (OpenAI's default); a chat
-** without it generates up to the model's context. */
+/* max_tokens of a completion that does not say (OpenAI's default) and of a
+** chat that does not say (krait's; OpenAI's is unbounded), each capped by
+** the model's context: the KV cache is sized by max_tokens, so a default of
+** the whole context would size it for the whole context on every request. */
 #define KS_OAI_COMPLETION_TOKENS 16u
-/* A request's deadline, from its first byte. */
-#define KS_OAI_TIMEOUT_MS 300000u
+#define KS_OAI_CHAT_TOKENS 512u
 
 /* One model the API serves. */
 typedef struct ks_oai_model {
@@ -44,6 +45,8 @@ typedef struct ks_oai {
   size_t nmodels;
   const char *token;           /* "Authorization: Bearer TOKEN" required;
                                   NULL: none */
+  uint64_t timeout_ms;         /* a request's deadline, from its first byte
+                                  ([llm] api_timeout_ms) */
 } ks_oai;
 
 /* The route handler (data: a ks_oai). */

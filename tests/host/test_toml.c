@@ -4,6 +4,7 @@
 ** Does not own: the parser (src/manifest/toml.c) or what the keys mean.
 */
 #include "test.h"
+#include "llm/llm.h"
 #include "manifest/manifest.h"
 #include "manifest/toml.h"
 #include "util/util.h"
@@ -1318,7 +1319,7 @@ static void test_long_key_message(void) {
 ** manifests declare differently is refused when they merge. */
 static void test_manifest_llm(void) {
   static const char text[] = "[variables]\nk = { required = true, secret = true }\n"
-                             "[llm]\nthreads = 3\nmax_concurrent = 4\nmax_queued = 0\n"
+                             "[llm]\nthreads = 3\nmax_concurrent = 4\nmax_queued = 0\ncontext = 512\napi_timeout_ms = 2500\n"
                              "[llm.models.chat]\npath = \"models/c.gguf\"\n"
                              "[llm.models.\"@cf/x/y\"]\nurl = \"https://ai.example/v1\"\nmodel = \"y\"\n"
                              "api_key_variable = \"k\"\n[llm.models.unused]\npath = \"/opt/u.gguf\"\n"
@@ -1326,7 +1327,8 @@ static void test_manifest_llm(void) {
   km_manifest *m = t_manifest_of(text, false);
   CHECK(m);
   if (!m) return;
-  CHECK(m->llm.set && m->llm.threads == 3 && m->llm.max_concurrent == 4 && m->llm.max_queued == 0);
+  CHECK(m->llm.set && m->llm.threads == 3 && m->llm.max_concurrent == 4 && m->llm.max_queued == 0 &&
+        m->llm.context == 512 && m->llm.api_timeout_ms == 2500);
   CHECK_INT(m->nmodels, 3);
   CHECK_STR(km_model_find(m, "chat")->path, "/srv/site/models/c.gguf");
   CHECK_STR(km_model_find(m, "@cf/x/y")->url, "https://ai.example/v1");
@@ -1342,7 +1344,8 @@ static void test_manifest_llm(void) {
   km_manifest *back = out ? t_manifest_of(out, true) : NULL;
   free(out);
   CHECK(listed && local && !unused && var);
-  CHECK(back && back->nmodels == 2 && back->llm.max_concurrent == 4 && back->apps[0].nai_models == 2);
+  CHECK(back && back->nmodels == 2 && back->llm.max_concurrent == 4 && back->llm.context == 512 && back->llm.api_timeout_ms == 2500 &&
+        back->apps[0].nai_models == 2);
   km_manifest_free(back);
   static const char *const bad[][2] = {
     { "[app]\nstyle = \"spin\"\nai_models = [\"x\",\n \"nope\"]\n[llm.models.x]\npath = \"x.gguf\"\n",
@@ -1355,6 +1358,11 @@ static void test_manifest_llm(void) {
     { "[app]\nstyle = \"spin\"\n[llm.models.x]\npath = \"x.gguf\"\nmodel = \"m\"\n",
       "/srv/site/krait.toml:5: [llm.models.x] is a local file (path): model and api_key_variable are for a server" },
     { "[app]\nstyle = \"spin\"\n[llm]\nthreads = 1000\n", "/srv/site/krait.toml:4: threads = 1000 is out of range: 0..256" },
+    { "[app]\nstyle = \"spin\"\n[llm]\ncontext = 2000000\n",
+      "/srv/site/krait.toml:4: context = 2000000 is out of range: 0..1048576" },
+    { "[app]\nstyle = \"spin\"\n[llm]\ncontext = \"big\"\n", "/srv/site/krait.toml:4: context" },
+    { "[app]\nstyle = \"spin\"\n[llm]\napi_timeout_ms = 0\n",
+      "/srv/site/krait.toml:4: api_timeout_ms = 0 is out of range: 1..86400000" },
     { "[app]\nstyle = \"spin\"\n[llm]\ngpu = 1\n", "/srv/site/krait.toml:4: unknown key \"gpu\" in [llm]" },
     { "[app]\nstyle = \"spin\"\n[llm.models.\"a b\"]\npath = \"x\"\n", "model name \"a b\" is not allowed" },
     { "[app]\nstyle = \"spin\"\nai_models = \"x\"\n", "/srv/site/krait.toml:3: ai_models must be an array of strings" },
@@ -1363,6 +1371,9 @@ static void test_manifest_llm(void) {
     CHECK_CONTAINS(t_manifest_fail(bad[i][0], false), bad[i][1]);
   CHECK_CONTAINS(t_manifest_fail("[app]\nstyle = \"spin\"\n[llm.models.x]\npath = \"../x.gguf\"\n", true),
                  "llm.models.x path \"../x.gguf\" has a \"..\" part");
+  km_manifest *dflt = t_manifest_of("[app]\nstyle = \"spin\"\n", false);
+  CHECK(dflt && dflt->llm.context == KL_CONTEXT_DEFAULT && dflt->llm.api_timeout_ms == KM_LLM_API_TIMEOUT_DEFAULT);
+  km_manifest_free(dflt);
   km_manifest *a = t_manifest_of("[app]\nname = \"a\"\nstyle = \"spin\"\nroute = \"/a\"\n"
                                  "[llm.models.x]\npath = \"1.gguf\"\n", false);
   km_manifest *b = t_manifest_of("[app]\nname = \"b\"\nstyle = \"spin\"\nroute = \"/b\"\n"

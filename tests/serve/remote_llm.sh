@@ -59,6 +59,7 @@ api_token = { required = true, secret = true }
 
 [llm]
 threads = 1
+context = 128
 
 [llm.models.tiny]
 path = "$M/llama-q8_0.gguf"
@@ -106,6 +107,12 @@ check completion-same-again "$(echo "${out#200 }" | jget 'j["choices"][0]["text"
 out=$(post /chat/completions '{"model":"tiny","messages":[{"role":"system","content":"be brief"},{"role":"user","content":[{"type":"text","text":"hello"}]}],"max_tokens":4,"temperature":0}')
 contains chat-200 "$out" '"object":"chat.completion"'
 contains chat-role "$out" '"role":"assistant"'
+# Without max_tokens: a completion stops at OpenAI's 16, a chat at krait's 512 capped by the context.
+out=$(post /completions '{"model":"tiny","prompt":"The quick brown","temperature":0}')
+check completion-default-max "$(echo "${out#200 }" | jget 'j["usage"]["completion_tokens"] <= 16 and (j["usage"]["completion_tokens"] == 16 or j["choices"][0]["finish_reason"] == "stop")')" True
+out=$(post /chat/completions '{"model":"tiny","messages":[{"role":"user","content":"hello"}],"temperature":0}')
+check chat-default-max "$(echo "${out#200 }" | jget 'j["usage"]["total_tokens"] <= 128')" True
+check context-capped "$(curl -s -H "$AUTH" "$V/models/tiny" | jget 'j["context_length"]')" 128
 out=$(post /embeddings '{"model":"emb","input":["hello world","the quick brown fox"]}')
 check embeddings-shape "$(echo "${out#200 }" | jget '(len(j["data"]), [d["index"] for d in j["data"]], round(sum(x*x for x in j["data"][0]["embedding"]), 4), j["usage"]["prompt_tokens"] > 0)')" "(2, [0, 1], 1.0, True)"
 E_A=$(echo "${out#200 }" | jget 'j["data"][1]["embedding"]')
@@ -164,7 +171,7 @@ kill -0 "$SERVER" 2>/dev/null && ok a-alive || bad a-alive "host A died"
 C=$T/c
 mkdir -p "$C"
 cp -r "$A/app" "$C/app"
-sed 's/^threads = 1$/threads = 1\nmax_concurrent = 1\nmax_queued = 0/; /^\[variables\]/,/^$/d' "$A/krait.toml" >"$C/krait.toml"
+sed 's/^threads = 1$/threads = 1\nmax_concurrent = 1\nmax_queued = 0/; /^context = /d; /^\[variables\]/,/^$/d' "$A/krait.toml" >"$C/krait.toml"
 CPORT=$(free_port) CADMIN=$(free_port)
 if start "$C" "$CPORT" "$CADMIN" --llm-api; then
   curls=""
@@ -183,6 +190,36 @@ if start "$C" "$CPORT" "$CADMIN" --llm-api; then
   contains busy-error-code "$(cat "$C/out.$b")" '"code":"busy"'
 else
   bad busy-server "host C did not start"
+fi
+
+# [llm] api_timeout_ms: a generation cut off at /v1's deadline keeps OpenAI's
+# finish_reason "length" and says x-krait-finish: deadline; one cut off
+# before any token (a prompt of several batches, the deadline checked
+# between them) is a 504 in OpenAI's error shape. 2 ms: the tiny model
+# makes a few tokens, not 120 (the prompt is one batch, unchecked).
+for d in cut none; do
+  mkdir -p "$T/$d" && cp -r "$A/app" "$T/$d/app"
+  ms=2; [ "$d" = none ] && ms=1
+  sed "s/^threads = 1$/threads = 1\napi_timeout_ms = $ms/; /^\[variables\]/,/^$/d" "$A/krait.toml" >"$T/$d/krait.toml"
+done
+DPORT=$(free_port) DADMIN=$(free_port)
+if start "$T/cut" "$DPORT" "$DADMIN" --llm-api; then
+  code=$(curl -s -o "$T/cut/out" -D "$T/cut/head" -w '%{http_code}' "http://127.0.0.1:$DADMIN/v1/completions" \
+    -d '{"model":"tiny","prompt":"The quick","max_tokens":120,"temperature":0}')
+  check deadline-cut-200 "$code" 200
+  check deadline-cut-length "$(jget '(j["choices"][0]["finish_reason"], j["usage"]["completion_tokens"] < 120)' <"$T/cut/out")" "('length', True)"
+  contains deadline-cut-header "$(tr -d '\r' <"$T/cut/head")" "x-krait-finish: deadline"
+  h=$(curl -s -D - -o /dev/null "http://127.0.0.1:$DADMIN/v1/completions" -d '{"model":"tiny","prompt":"The quick","max_tokens":2,"temperature":0}' | tr -d '\r')
+  case $h in *x-krait-finish*) bad deadline-no-header-in-time "$h" ;; *) ok deadline-no-header-in-time ;; esac
+else
+  bad deadline-cut-server "host D did not start"
+fi
+EPORT=$(free_port) EADMIN=$(free_port)
+if start "$T/none" "$EPORT" "$EADMIN" --llm-api; then
+  out=$(curl -s -w ' %{http_code}' "http://127.0.0.1:$EADMIN/v1/completions" -d '{"model":"tiny","prompt":"'"$(printf 'hello %.0s' $(seq 90))"'","max_tokens":20,"temperature":0}' | tr -d '\n')
+  contains deadline-none-504 "$out" '"code":"timeout"}} 504'
+else
+  bad deadline-none-server "host E did not start"
 fi
 
 # ---- host B: the app calls A (and the fake server) through spin_sdk.llm ----------
