@@ -171,11 +171,16 @@ class SpinLlmTest(LlmTest):
 class WorkersAiTest(LlmTest):
     def test_prompt_messages_text(self):
         ai = workers.Env([], [], ["chat", "embed"]).AI
-        r = run(ai.run("chat", {"prompt": "hi"}))
+        r = run(ai.run("chat", {"prompt": "hi", "raw": True}))
         self.assertEqual(r["response"], "answer to hi")
         self.assertEqual(r.usage, {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5})
         p = seen[-1][1][1]
         self.assertEqual((p["max_tokens"], p["temperature"], p["repeat_penalty"]), (256, 0.6, 1.0))
+        # Without raw, as in Workers AI, a prompt is the user's turn under
+        # the model's chat template.
+        r = run(ai.run("chat", {"prompt": "hi"}))
+        self.assertEqual(r["response"], "chat answer")
+        self.assertEqual(seen[-1][1][0], [("user", "hi")])
         r = run(ai.run("chat", {"messages": [{"role": "system", "content": "s"},
                                              {"role": "user", "content": "u"}], "max_tokens": 9, "seed": 3}))
         self.assertEqual(r.response, "chat answer")
