@@ -71,6 +71,9 @@ int kx_app_config(const km_manifest *m, const km_app *a, const kx_env *env, kx_a
 ** model (NULL, and no error, when it declares none); *failed and the
 ** error printed when it cannot start. */
 struct kl_engine *kx_llm_engine(const km_manifest *m, bool *failed);
+/* The engine [llm] describes, whatever models the manifest has (NULL with
+** *failed set and the reason on stderr when it cannot start). */
+struct kl_engine *kx_llm_engine_new(const km_manifest *m, bool *failed);
 
 /* llmapi.c: krait serve --llm-api, the admin listener's /v1 API. The
 ** engine for it when m declares a local model (any app's or none's; NULL,

@@ -26,16 +26,7 @@ static bool kx_has_local(const km_manifest *m) {
 
 struct kl_engine *kx_llm_api_engine(const km_manifest *m, bool *failed) {
   *failed = false;
-  if (!kx_has_local(m)) return NULL;
-  kl_engine_cfg cfg = { (int)m->llm.threads, (int)m->llm.max_concurrent, (int)m->llm.max_queued,
-                        (uint32_t)m->llm.context };
-  char err[KL_ERR_SIZE];
-  kl_engine *e = kl_engine_new(&cfg, err, sizeof err);
-  if (!e) {
-    fprintf(stderr, "Error: [llm]: %s\n", err);
-    *failed = true;
-  }
-  return e;
+  return kx_has_local(m) ? kx_llm_engine_new(m, failed) : NULL;
 }
 
 /* The value of the token variable name (env's values), or NULL after

@@ -22,7 +22,11 @@ static bool kx_any_local(const km_manifest *m) {
 
 struct kl_engine *kx_llm_engine(const km_manifest *m, bool *failed) {
   *failed = false;
-  if (!kx_any_local(m)) return NULL;
+  return kx_any_local(m) ? kx_llm_engine_new(m, failed) : NULL;
+}
+
+struct kl_engine *kx_llm_engine_new(const km_manifest *m, bool *failed) {
+  *failed = false;
   kl_engine_cfg cfg = { (int)m->llm.threads, (int)m->llm.max_concurrent, (int)m->llm.max_queued,
                         (uint32_t)m->llm.context };
   char err[KL_ERR_SIZE];

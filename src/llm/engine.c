@@ -126,14 +126,21 @@ kl_model *kl_engine_model(kl_engine *e, const char *path, char *err, size_t cap)
   return m;
 }
 
-int kl_infer(kl_engine *e, kl_model *m, const char *prompt, size_t len, const kl_infer_params *p,
-             uint64_t deadline_ns, kl_infer_result *out, char *err, size_t cap) {
+/* What kl_infer and kl_chat do first: an empty result, a model that
+** generates text, then a slot in the queue (left by the caller). */
+static int kl_gen_admit(kl_engine *e, const kl_model *m, uint64_t deadline_ns, kl_infer_result *out,
+                        char *err, size_t cap) {
   memset(out, 0, sizeof *out);
   if (!kl_model_generates(m)) {
     snprintf(err, cap, "this model does not generate text (an embedding model): use it for embeddings");
     return KL_E_MODEL;
   }
-  int rc = kl_queue_enter(&e->queue, deadline_ns, err, cap);
+  return kl_queue_enter(&e->queue, deadline_ns, err, cap);
+}
+
+int kl_infer(kl_engine *e, kl_model *m, const char *prompt, size_t len, const kl_infer_params *p,
+             uint64_t deadline_ns, kl_infer_result *out, char *err, size_t cap) {
+  int rc = kl_gen_admit(e, m, deadline_ns, out, err, cap);
   if (rc != KL_OK) return rc;
   rc = kl_generate(m, e->pool, prompt, len, p, deadline_ns, out, err, cap);
   kl_queue_leave(&e->queue);
@@ -145,12 +152,7 @@ int kl_infer(kl_engine *e, kl_model *m, const char *prompt, size_t len, const kl
 ** no message can forge a turn), then generation. Waiters hold no prompt. */
 int kl_chat(kl_engine *e, kl_model *m, const kl_chat_msg *msgs, size_t n, const kl_infer_params *p,
             uint64_t deadline_ns, kl_infer_result *out, char *err, size_t cap) {
-  memset(out, 0, sizeof *out);
-  if (!kl_model_generates(m)) {
-    snprintf(err, cap, "this model does not generate text (an embedding model): use it for embeddings");
-    return KL_E_MODEL;
-  }
-  int rc = kl_queue_enter(&e->queue, deadline_ns, err, cap);
+  int rc = kl_gen_admit(e, m, deadline_ns, out, err, cap);
   if (rc != KL_OK) return rc;
   int32_t *toks = NULL;
   size_t ntok = 0;
