@@ -4,11 +4,12 @@
 #
 #   sh scripts/build-python.sh [--force]
 #
-# Owns: fetching the sources (the upstream orig tarballs of python3.11,
+# Owns: the pinned sources (the upstream orig tarballs of python3.11,
 # zlib, bzip2, xz-utils and sqlite3, pinned by name and sha256 in PINNED,
-# through `apt-get source --download-only PKG=VERSION` of whichever Debian
-# version carries them; needs the deb-src entry that `sh scripts/bootstrap.sh
-# python` adds; CPython unpatched), building zlib, bzip2, liblzma and SQLite as
+# fetched by scripts/fetch-source.sh through `apt-get source
+# --download-only PKG=VERSION` of whichever Debian version carries them;
+# needs the deb-src entry that `sh scripts/bootstrap.sh python` adds;
+# CPython unpatched), building zlib, bzip2, liblzma and SQLite as
 # static wasm32-wasi libraries, configuring and building CPython with its
 # own Tools/wasm/config.site-wasm32-wasi, the trimmed stdlib (directory and
 # python311.zip, both with .pyc), and the cache:
@@ -17,6 +18,8 @@
 #   ${KRAIT_CACHE:-$HOME/.cache/krait}/python-<key>/      one finished build
 #       python.wasm  lib/python3.11/  lib/python311.zip  modules.txt
 #       sizes.txt  wasm-info.txt  build.log  COMPLETE
+#       devkit/   what linking python.wasm again takes (python-devkit.py),
+#                 for package sets (build-packages.py)
 #
 # <key> hashes every input: the orig tarballs' sha256, this script,
 # tests/guest/compat/wasm_compat.c, krait's own python/c/*.c and
@@ -66,62 +69,14 @@ bzip2 bzip2_1.0.8.orig.tar.gz ab5a03176ee106d3f0fa90e381da478ddae405918153cca248
 xz-utils xz-utils_5.4.1.orig.tar.xz 5d9827aa1875b21c288f78864bb26d2650b436ea8d2cad364e4921eb6266a5a5
 sqlite3 sqlite3_3.40.1.orig.tar.xz aaa776260ab4dc976db34aa7891819484c8676b5b2783123ebc6301e2ca5d655"
 
-# src_versions PKG FILE SHA: the source versions apt knows of PKG whose
-# Checksums-Sha256 list FILE with SHA, newest first.
-src_versions() {
-  vs=$(apt-cache showsrc "$1" 2>/dev/null | awk -v f="$2" -v h="$3" '
-    /^Package:/ { ver = "" }
-    /^Version:/ { ver = $2 }
-    /^Checksums-Sha256:/ { sums = 1; next }
-    /^[^ ]/ { sums = 0 }
-    sums && $1 == h && $3 == f && ver != "" { print ver }' | sort -u)
-  # newest first, by dpkg's own ordering (a plain insertion sort)
-  sorted=""
-  for v in $vs; do
-    out=""; placed=0
-    for w in $sorted; do
-      if [ $placed = 0 ] && dpkg --compare-versions "$v" gt "$w"; then out="$out $v"; placed=1; fi
-      out="$out $w"
-    done
-    [ $placed = 0 ] && out="$out $v"
-    sorted=$out
-  done
-  echo $sorted
-}
-
-# fetch PKG: the pinned tarball of PKG in $CACHE/src/PKG/, fetched with
-# `apt-get source --download-only PKG=VERSION` for each version that
-# carries it until one arrives with the pinned sha256 (apt checks it
-# against the Sources index too; the .dsc or Debian diff may fail). Prints
-# the file's path; appends "PKG VERSION FILE" to $SOURCES_USED.
+# fetch PKG: the pinned tarball of PKG (scripts/fetch-source.sh: apt-get
+# source --download-only of whichever version carries it, cached in
+# $CACHE/src/PKG/). Prints the file's path; appends "PKG VERSION FILE" to
+# $SOURCES_USED.
 fetch() {
   line=$(echo "$PINNED" | awk -v p="$1" '$1 == p')
-  file=$(echo "$line" | cut -d' ' -f2); sha=$(echo "$line" | cut -d' ' -f3)
-  d="$CACHE/src/$1"
-  mkdir -p "$d"
-  if [ -f "$d/$file" ] && echo "$sha  $d/$file" | sha256sum -c --status; then
-    echo "$1 $(cat "$d/$file.version" 2>/dev/null || echo cached) $file" >>"$SOURCES_USED"
-    echo "$d/$file"; return 0
-  fi
-  versions=$(src_versions "$1" "$file" "$sha")
-  [ -n "$versions" ] || die "apt knows no source version of $1 with $file (sha256 $sha); is there a deb-src line? run: sh scripts/bootstrap.sh python"
-  : >"$d/fetch.log"
-  for v in $versions; do
-    say "apt-get source --download-only $1=$v" >&2
-    tmp=$(mktemp -d "$d/get.XXXXXX")
-    (cd "$tmp" && apt-get source -q --download-only "$1=$v") >>"$d/fetch.log" 2>&1 || true
-    if [ -f "$tmp/$file" ] && echo "$sha  $tmp/$file" | sha256sum -c --status; then
-      mv "$tmp/$file" "$d/$file.part" && mv "$d/$file.part" "$d/$file"
-      echo "$v" >"$d/$file.version"
-      rm -rf "$tmp"
-      echo "$1 $v $file" >>"$SOURCES_USED"
-      echo "$d/$file"; return 0
-    fi
-    rm -rf "$tmp"
-    say "$1=$v: $file did not arrive; trying an older version" >&2
-  done
-  tail -n 5 "$d/fetch.log" >&2
-  die "could not fetch $file ($1, tried: $versions; log: $d/fetch.log)"
+  KRAIT_CACHE="$CACHE" sh "$ROOT/scripts/fetch-source.sh" "$1" \
+    "$(echo "$line" | cut -d' ' -f2)" "$(echo "$line" | cut -d' ' -f3)" "$SOURCES_USED"
 }
 
 SOURCES_USED=$(mktemp)
@@ -136,14 +91,16 @@ SQLITE_TAR=$(fetch sqlite3)
 versions=$(dpkg-query -W -f='${Package}=${Version}\n' $TOOL_PKGS 2>/dev/null) ||
   die "toolchain packages missing; run: sh scripts/bootstrap.sh python"
 KEY=$( { sha256sum "$PY_TAR" "$ZLIB_TAR" "$BZ2_TAR" "$XZ_TAR" "$SQLITE_TAR" | cut -d' ' -f1
-         sha256sum "$SELF" "$ROOT/tests/guest/compat/wasm_compat.c" \
+         sha256sum "$SELF" "$ROOT/scripts/python-devkit.py" "$ROOT/tests/guest/compat/wasm_compat.c" \
                    "$ROOT"/python/c/*.[ch] "$ROOT"/python/lib/*.py | cut -d' ' -f1
          echo "$versions"; } | sha256sum | cut -c1-16)
 ENTRY="$CACHE/python-$KEY"
 
 install_out() {
-  rm -rf "$OUT"
+  # everything but sets/ (package sets: build-packages.py relinks them on
+  # the new base when make python runs it next)
   mkdir -p "$OUT"
+  find "$OUT" -mindepth 1 -maxdepth 1 ! -name sets -exec rm -rf {} +
   cp -R "$ENTRY/python.wasm" "$ENTRY/lib" "$ENTRY/testlib" "$ENTRY/modules.txt" "$ENTRY/sizes.txt" "$OUT/"
   if [ -f "$ENTRY/wasm-info.txt" ]; then cp "$ENTRY/wasm-info.txt" "$OUT/"; fi
   # bin/python3.11: sys.executable as the guest sees it (krait python
@@ -345,6 +302,10 @@ step "make -j$JOBS (the longest step)" make -C "$BLD" -j"$JOBS"
 STAGE="$WORK/stage"
 mkdir -p "$STAGE"
 cp "$BLD/python.wasm" "$STAGE/python.wasm"
+# The devkit: python.wasm's own link inputs and headers, kept in the cache
+# entry (not in build/python/) for scripts/build-packages.py, which links
+# package sets from it.
+step "devkit (scripts/python-devkit.py)" "$BUILD_PY" "$ROOT/scripts/python-devkit.py" "$BLD" "$SRC" "$STAGE/devkit"
 
 # The trimmed stdlib: Lib/ without tests, GUI, packaging bootstrap and demo
 # code, plus the generated _sysconfigdata; as a directory and as a zip.

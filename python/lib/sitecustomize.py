@@ -2,7 +2,8 @@
 # `site` at startup unless -S). Owns clear import errors for what cannot
 # exist in WebAssembly (native extension modules, WASI-less stdlib parts)
 # and the fix-ups that let stdlib modules work on WASI (asyncio's event
-# loop, sockets over the host's connections, TLS on the host). Does not own
+# loop, sockets over the host's connections, TLS on the host), and finding
+# a package set's built-in extensions by their dotted names. Does not own
 # the import system itself: the explainer runs last, after every normal
 # finder said "not found"; the fixer only wraps the normal loader of the
 # modules it fixes, or loads krait's file in place of one (ssl).
@@ -180,6 +181,30 @@ class KraitStdlibFixer:
         return found and spec_from_file_location(name, found.origin)
 
 
+# The built-in modules with a dot in their names: a package set's C
+# extensions, linked into its python.wasm (scripts/build-packages.py).
+_DOTTED_BUILTINS = frozenset(n for n in sys.builtin_module_names if "." in n)
+
+
+class KraitDottedBuiltins:
+    """Finds the built-in modules in _DOTTED_BUILTINS. CPython's own
+    BuiltinImporter finds only top-level ones (for a submodule it returns
+    None), so this finder stands right after it, before the path: a
+    package's built-in extension wins over any file of the same name.
+    Installed only when python.wasm has such modules."""
+
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if name not in _DOTTED_BUILTINS:
+            return None
+        from importlib.machinery import BuiltinImporter, ModuleSpec
+        return ModuleSpec(name, BuiltinImporter, origin="built-in")
+
+
+if _DOTTED_BUILTINS:
+    _at = next((i + 1 for i, f in enumerate(sys.meta_path)
+                if getattr(f, "__name__", "") == "BuiltinImporter"), 0)
+    sys.meta_path.insert(_at, KraitDottedBuiltins)
 if sys.platform == "wasi":
     sys.meta_path.insert(0, KraitStdlibFixer)
 sys.meta_path.append(KraitImportExplainer)

@@ -51,6 +51,11 @@ const char kc_python_usage[] =
   "                       packages) on sys.path, read-only. Repeatable.\n"
   "                       A package that needs a native extension (.so)\n"
   "                       fails to import with a message that says so.\n"
+  "  --packages LIST      Run the python.wasm of the package set LIST (names\n"
+  "                       joined by ',': --packages numpy,markupsafe): C-\n"
+  "                       extension packages built in, their Python files on\n"
+  "                       sys.path first. 'make python PACKAGES=LIST' builds\n"
+  "                       a set (recipes: python/packages/).\n"
   "  --python-home DIR    Where python.wasm and lib/python3.11 are (default:\n"
   "                       $KRAIT_PYTHON_HOME, else python/ beside the krait\n"
   "                       executable, else ../lib/krait/python from it).\n"
@@ -88,6 +93,8 @@ const char kc_python_usage[] =
 typedef struct kc_py {
   kc_run_opts o;
   const char *home;       /* the Python home given or found */
+  const char *packages;   /* --packages LIST, or NULL */
+  const char *exe_home;   /* where python.wasm is: home, or the set's */
   char *owned[KC_OPTS_EXTRA + 4]; /* strings to free at the end */
   int nowned;
   char *pythonpath;       /* "PYTHONPATH=" + the --site-packages dirs */
@@ -125,9 +132,9 @@ static int kc_py_grant(kc_py *p, const char *host, const char *guest, int ro) {
   return d->guest_path ? 0 : -1;
 }
 
-/* --site-packages DIR: granted read-only under its real path and appended
-** to PYTHONPATH. */
-static int kc_py_site_packages(kc_py *p, const char *dir) {
+/* --site-packages DIR: granted read-only under its real path and added to
+** PYTHONPATH: last, or first when first is set (a package set's). */
+static int kc_py_site_packages(kc_py *p, const char *dir, int first) {
   const char *path;
   size_t n;
   char *grown;
@@ -138,14 +145,32 @@ static int kc_py_site_packages(kc_py *p, const char *dir) {
   grown = ku_realloc(p->pythonpath, p->pplen + n + 16);
   if (!grown)
     return KC_EXIT_ERROR;
-  if (!p->pythonpath)
-    p->pplen = (size_t)sprintf(grown, "PYTHONPATH=");
-  else
+  if (!p->pythonpath) {
+    p->pplen = (size_t)sprintf(grown, "PYTHONPATH=%s", path);
+  } else if (first) {
+    memmove(grown + 11 + n + 1, grown + 11, p->pplen - 11 + 1);
+    memcpy(grown + 11, path, n);
+    grown[11 + n] = ':';
+    p->pplen += n + 1;
+  } else {
     grown[p->pplen++] = ':';
-  memcpy(grown + p->pplen, path, n + 1);
-  p->pplen += n;
+    memcpy(grown + p->pplen, path, n + 1);
+    p->pplen += n;
+  }
   p->pythonpath = grown;
   return -1;
+}
+
+/* --packages: the set's home (kc_python_set) runs python.wasm, and its
+** site-packages come first on sys.path. -1 to go on, or an exit status. */
+static int kc_py_packages(kc_py *p) {
+  char dir[PATH_MAX];
+  char *set = kc_py_own(p, kc_python_set(p->home, p->packages));
+  if (!set)
+    return KC_EXIT_ERROR;
+  p->exe_home = set;
+  snprintf(dir, sizeof dir, "%s/site-packages", set);
+  return kc_py_site_packages(p, dir, 1);
 }
 
 /* --llm-model: the guest SDK (spin_sdk.llm, krait_llm) on sys.path, as a
@@ -153,7 +178,7 @@ static int kc_py_site_packages(kc_py *p, const char *dir) {
 static int kc_py_sdk(kc_py *p) {
   char *sdk = kc_py_own(p, kc_sdk_dir(p->home));
   if (sdk)
-    return kc_py_site_packages(p, sdk);
+    return kc_py_site_packages(p, sdk, 0);
   fprintf(stderr, "Error: --llm-model: cannot find the guest SDK (python/sdk beside build/, or "
           "share/krait/sdk of an install; or set KRAIT_SDK)\n");
   return KC_EXIT_ERROR;
@@ -198,9 +223,11 @@ static int kc_py_parse(kc_py *p, int argc, char **argv, int *first) {
       break;
     }
     if ((v = kc_py_value(p, argc, argv, &i, "--site-packages", &rc)))
-      rc = kc_py_site_packages(p, v);
+      rc = kc_py_site_packages(p, v, 0);
     else if ((v = kc_py_value(p, argc, argv, &i, "--python-home", &rc)))
       p->home = v;
+    else if ((v = kc_py_value(p, argc, argv, &i, "--packages", &rc)))
+      p->packages = v;
     else if ((v = kc_py_value(p, argc, argv, &i, KO_CLI_FLAG, &rc)))
       rc = kc_py_allow_net(p, v);
     else if (rc < 0 && (v = kc_py_value(p, argc, argv, &i, "--ca-file", &rc)))
@@ -232,7 +259,7 @@ static int kc_py_find_home(kc_py *p) {
     ku_free(home);
     return -1;
   }
-  p->home = home;
+  p->home = p->exe_home = home;
   kc_aot_dirs(home);
   return 0;
 }
@@ -583,12 +610,12 @@ static int kc_py_setup(kc_py *p, char **argv, int script) {
   char stdlib[PATH_MAX], bin[PATH_MAX];
   struct stat sb;
   snprintf(stdlib, sizeof stdlib, "%s/lib/python3.11", p->home);
-  snprintf(bin, sizeof bin, "%s/bin/python3.11", p->home);
+  snprintf(bin, sizeof bin, "%s/bin/python3.11", p->exe_home);
   if (kc_py_grant(p, stdlib, KC_PY_STDLIB, 1) != 0)
     return -1;
   /* sys.executable exists for the guest too (platform.libc_ver reads it) */
   if (stat(bin, &sb) == 0) {
-    snprintf(bin, sizeof bin, "%s/bin", p->home);
+    snprintf(bin, sizeof bin, "%s/bin", p->exe_home);
     if (kc_py_grant(p, bin, KC_PY_PREFIX "/bin", 1) != 0)
       return -1;
   }
@@ -608,10 +635,10 @@ static int kc_py_setup(kc_py *p, char **argv, int script) {
       }
     kc_env_put(&p->o, p->pythonpath);
   }
-  p->o.module_path = kc_py_own(p, ku_malloc(strlen(p->home) + 16));
+  p->o.module_path = kc_py_own(p, ku_malloc(strlen(p->exe_home) + 16));
   if (!p->o.module_path)
     return -1;
-  sprintf((char *)p->o.module_path, "%s/python.wasm", p->home);
+  sprintf((char *)p->o.module_path, "%s/python.wasm", p->exe_home);
   return 0;
 }
 
@@ -628,6 +655,8 @@ int kc_python_main(int argc, char **argv) {
   rc = kc_py_parse(&p, argc, argv, &first);
   if (rc < 0 && kc_py_find_home(&p) != 0)
     rc = KC_EXIT_ERROR;
+  if (rc < 0 && p.packages)
+    rc = kc_py_packages(&p);
   if (rc < 0 && p.llm.n)
     rc = kc_py_sdk(&p);
   if (rc < 0) {
