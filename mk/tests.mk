@@ -147,18 +147,24 @@
 #                       (tests/install/run.sh: krait python, new, build,
 #                       serve, --playground, a program against krait.h)
 # A tier that cannot run at all (build error) counts as one failure.
+#   packages            one check of package sets (tests/packages/run.sh:
+#                       the markupsafe set built from its recipe, cached;
+#                       its layout, the base python.wasm untouched, the C
+#                       speedups in use on both tiers, markupsafe's own
+#                       pytest suite under krait equal to native, errors
+#                       for unbuilt sets, bad names and bad recipes)
 #
 #   make test-full            every tier plus cpython-full
 include mk/vars.inc
 
 TIERS ?= build unit spec-guard spec-explicit spec-aot-guard spec-aot-explicit wast-own wasi wasi-full guest guest-aot limits limits-aot aot aot-battery wasi-full-aot \
          switch asan-unit asan-spec-guard asan-spec-explicit \
-         fuzz fuzz-guard fuzz-toml fuzz-http fuzz-bundle fuzz-snapshot fuzz-conn fuzz-imports fuzz-aot fuzz-aot-sample fuzz-net fuzz-redis fuzz-pg fuzz-gguf fuzz-llm fuzz-remote fuzz-model diff python python-interp cpython host asan-host serve cluster web llm-ref llm llm-tok llm-bench install
+         fuzz fuzz-guard fuzz-toml fuzz-http fuzz-bundle fuzz-snapshot fuzz-conn fuzz-imports fuzz-aot fuzz-aot-sample fuzz-net fuzz-redis fuzz-pg fuzz-gguf fuzz-llm fuzz-remote fuzz-model diff python python-interp packages cpython host asan-host serve cluster web llm-ref llm llm-tok llm-bench install
 # Fuzz time inside `make test`: FUZZ_SECONDS when given, 60 s in CI
 # (CI=true), else 15 s. `make fuzz` alone always defaults to 60 s.
 TEST_FUZZ_SECONDS = $(if $(filter command line environment,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),$(if $(filter true,$(CI)),60,15))
 
-.PHONY: test test-full test-llm-ref test-llm test-llm-tok test-serve test-cluster test-outbound test-llm-serve test-http-out test-web test-install test-host test-asan-host test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-fuzz-conn test-fuzz-imports test-fuzz-aot test-fuzz-aot-sample test-fuzz-net test-fuzz-redis test-diff test-python test-python-interp test-cpython test-cpython-interp test-serve-interp test-cpython-full test-build test-unit test-spec-guard test-spec-explicit test-spec-aot-guard test-spec-aot-explicit test-fuzz-pg test-fuzz-gguf test-fuzz-llm test-remote-llm test-fuzz-remote test-fuzz-model \
+.PHONY: test test-full test-packages test-llm-ref test-llm test-llm-tok test-serve test-cluster test-outbound test-llm-serve test-http-out test-web test-install test-host test-asan-host test-fuzz-toml test-fuzz-http test-fuzz-bundle test-fuzz-snapshot test-fuzz-conn test-fuzz-imports test-fuzz-aot test-fuzz-aot-sample test-fuzz-net test-fuzz-redis test-diff test-python test-python-interp test-cpython test-cpython-interp test-serve-interp test-cpython-full test-build test-unit test-spec-guard test-spec-explicit test-spec-aot-guard test-spec-aot-explicit test-fuzz-pg test-fuzz-gguf test-fuzz-llm test-remote-llm test-fuzz-remote test-fuzz-model \
         test-wasi test-wasi-full test-guest test-guest-aot test-limits test-limits-aot test-aot test-aot-battery test-wasi-full-aot test-python-aot test-asan-unit test-asan-spec-guard \
         test-asan-spec-explicit test-fuzz test-fuzz-guard test-bins asan-test-bins
 
@@ -199,6 +205,10 @@ test-python-aot: test-python
 
 test-python-interp: all
 	$(call kt_tier,python-interp,env KRAIT_TIER=interp sh tests/python/tier.sh)
+
+# package sets: after python (its base build), native code for the set
+test-packages: all
+	$(call kt_tier,packages,env KRAIT_TIER=auto bash tests/packages/run.sh)
 
 test-cpython: all
 	$(call kt_tier,cpython,env KRAIT_TIER=aot sh tests/python/cpython.sh fast krait)

@@ -48,7 +48,7 @@ import tomllib
 import py_compile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RECIPES = os.path.join(ROOT, "python", "packages")
+RECIPES = os.environ.get("KRAIT_RECIPES") or os.path.join(ROOT, "python", "packages")  # tests: another dir
 BASE = os.path.join(ROOT, "build", "python")
 CACHE = os.environ.get("KRAIT_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "krait")
 CLANG = "clang-16"
@@ -98,14 +98,15 @@ def load_recipe(name):
     path = os.path.join(RECIPES, name + ".toml")
     if not os.path.exists(path):
         known = sorted(f[:-5] for f in os.listdir(RECIPES) if f.endswith(".toml"))
-        die("no recipe for package %r (python/packages/%s.toml); recipes: %s"
-            % (name, name, ", ".join(known) or "none"))
+        die("no recipe for package %r (%s); recipes: %s"
+            % (name, os.path.join(os.path.relpath(RECIPES, ROOT) if RECIPES.startswith(ROOT) else RECIPES,
+                                  name + ".toml"), ", ".join(known) or "none"))
     try:
         with open(path, "rb") as fh:
             r = tomllib.load(fh)
     except tomllib.TOMLDecodeError as e:
-        die("%s: %s" % (path, e))
-    rel = os.path.relpath(path, ROOT)
+        die("%s: %s" % (os.path.relpath(path, ROOT) if path.startswith(ROOT + os.sep) else path, e))
+    rel = os.path.relpath(path, ROOT) if path.startswith(ROOT + os.sep) else path
     check_table(rel, "", r, RECIPE_KEYS)
     if r["name"] != name:
         die("%s: name = %r, but the file is named for %r" % (rel, r["name"], name))
@@ -363,7 +364,8 @@ def krait_check(home, recipes):
 
 
 def build_set(names, entry, force):
-    """Builds (or finds in the cache) the set NAMES; returns its entry."""
+    """Builds (or finds in the cache) the set NAMES; returns its entry and
+    recipes."""
     name = "+".join(names)
     recipes = [load_recipe(n) for n in names]
     used = os.path.join(CACHE, "src", ".used-%d" % os.getpid())
@@ -374,7 +376,7 @@ def build_set(names, entry, force):
     out = os.path.join(CACHE, "pyset-%s-%s" % (name, key))
     if os.path.exists(os.path.join(out, "COMPLETE")) and not force:
         say("set %s: cached %s" % (name, out))
-        return out
+        return out, recipes
     say("set %s: building (key %s)" % (name, key))
     work = os.path.join(ROOT, "build", "pyset-work", name)
     shutil.rmtree(work, ignore_errors=True)
@@ -422,7 +424,7 @@ def build_set(names, entry, force):
     shutil.copytree(stage, out + ".tmp", symlinks=True)
     os.rename(out + ".tmp", out)
     say("set %s: python.wasm %d bytes (+%d over the base)" % (name, size, size - base))
-    return out
+    return out, recipes
 
 
 def install_home(entry, home):
@@ -474,9 +476,10 @@ def main():
         if "+".join(names) in done:
             continue
         done.add("+".join(names))
-        out = build_set(names, entry, a.force)
+        out, recipes = build_set(names, entry, a.force)
         home = os.path.join(BASE, "sets", "+".join(names))
         install_home(out, home)
+        krait_check(home, recipes)  # again in the installed home, cached or not
         if not a.no_aot:
             aot(home)
         say("set %s -> %s" % ("+".join(names), os.path.relpath(home, ROOT)))
