@@ -1,0 +1,31 @@
+# bench/packages/markup.py -- the package-set benchmark's CPU workloads
+# (bench/packages.sh): `escape` runs markupsafe.escape over 1,000 mixed
+# strings N times; `jinja` renders an autoescaped Jinja2 template of 200
+# rows N times (what a Flask page does). Prints the seconds taken, and on
+# stderr which escape ran (the C speedups or markupsafe's pure Python).
+import sys
+import time
+
+which, n = sys.argv[1], int(sys.argv[2])
+import markupsafe
+impl = "C" if type(markupsafe.escape).__name__ == "builtin_function_or_method" else "Python"
+if which == "escape":
+    from markupsafe import escape
+    texts = ["<a href='%d'>Tom & \"Jerry\"</a>" % i if i % 2 else "plain text %d, nothing to escape" % i
+             for i in range(1000)]
+    t0 = time.perf_counter()
+    for _ in range(n):
+        for s in texts:
+            escape(s)
+elif which == "jinja":
+    import jinja2
+    tpl = jinja2.Environment(autoescape=True).from_string(
+        "<ul>{% for r in rows %}<li class='{{ r.cls }}'>{{ r.name }}: {{ r.text }}</li>{% endfor %}</ul>")
+    rows = [{"cls": "c%d" % i, "name": "<b>%d</b>" % i, "text": "x & y < z, \"q\""} for i in range(200)]
+    t0 = time.perf_counter()
+    for _ in range(n):
+        tpl.render(rows=rows)
+else:
+    sys.exit("unknown workload %r" % which)
+print("%.6f" % (time.perf_counter() - t0))
+print("escape: " + impl, file=sys.stderr)
