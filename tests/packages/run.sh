@@ -74,7 +74,7 @@ fi
 
 # ---- the packages' own tests: natively (Debian's python3-markupsafe and
 # python3-msgpack) and under krait in the set of both
-if /usr/bin/python3.11 scripts/build-packages.py --no-aot markupsafe,msgpack >"$T/both.log" 2>&1; then
+if /usr/bin/python3.11 scripts/build-packages.py $aot markupsafe,msgpack >"$T/both.log" 2>&1; then
   ok build-set-of-two
 else
   tail -n 30 "$T/both.log"; fail build-set-of-two "build-packages.py markupsafe,msgpack failed"
