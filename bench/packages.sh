@@ -8,11 +8,12 @@
 #               markupsafe files on the path: markupsafe's pure-Python
 #               fallback, what krait ran before package sets
 #   krait-set   krait python --packages markupsafe (AOT): the C speedups
-# Workloads: bench/packages/markup.py escape (markupsafe.escape) and jinja
-# (an autoescaped Jinja2 page), and the start (`-c pass` and `-c 'import
+# Workloads: bench/packages/markup.py escape (markupsafe.escape on short
+# strings), long (on a 10 KB one) and jinja (an autoescaped Jinja2 page), and the start (`-c pass` and `-c 'import
 # markupsafe'`) through hyperfine; then the sizes: the base and the set's
 # python.wasm, raw and brotli.
-# Env: KRAIT (build/krait), ROUNDS (5), N_ESCAPE (200), N_JINJA (100).
+# Env: KRAIT (build/krait), ROUNDS (5), N_ESCAPE (200), N_LONG (2000),
+# N_JINJA (100).
 # Does not own: building the set (make bench-packages runs
 # build-packages.py first), the workloads (bench/packages/markup.py).
 set -u
@@ -52,13 +53,18 @@ echo "package sets: markupsafe 2.1.2 (its C speedups) in krait against native, m
 for i in $(seq "$ROUNDS"); do
   for r in native krait-pure krait-set; do
     run $r escape "${N_ESCAPE:-200}"
+    run $r long "${N_LONG:-2000}"
     run $r jinja "${N_JINJA:-100}"
   done
 done
 printf '\n%-28s %10s %10s %10s %12s %12s\n' workload native krait-pure krait-set "pure/native" "set/native"
-for w in escape jinja; do
+for w in escape long jinja; do
   n=$(median "$D/native-$w.times"); p=$(median "$D/krait-pure-$w.times"); s=$(median "$D/krait-set-$w.times")
-  label="$w x${N_ESCAPE:-200}"; [ $w = jinja ] && label="jinja x${N_JINJA:-100}"
+  case $w in
+    escape) label="escape 1000 short x${N_ESCAPE:-200}" ;;
+    long) label="escape 10 KB x${N_LONG:-2000}" ;;
+    *) label="jinja 200 rows x${N_JINJA:-100}" ;;
+  esac
   awk -v l="$label" -v n="$n" -v p="$p" -v s="$s" 'BEGIN {
     printf "%-28s %9.3fs %9.3fs %9.3fs %11.2fx %11.2fx   (set %.2fx faster than pure)\n", l, n, p, s, p / n, s / n, p / s }'
 done

@@ -1,6 +1,8 @@
 # bench/packages/markup.py -- the package-set benchmark's CPU workloads
 # (bench/packages.sh): `escape` runs markupsafe.escape over 1,000 mixed
-# strings N times; `jinja` renders an autoescaped Jinja2 template of 200
+# short strings N times (the cost is mostly the Markup object's); `long`
+# escapes one 10 KB string N times (the escaping itself: one C pass
+# against the fallback's five str.replace passes); `jinja` renders an autoescaped Jinja2 template of 200
 # rows N times (what a Flask page does). Prints the seconds taken, and on
 # stderr which escape ran (the C speedups or markupsafe's pure Python).
 import sys
@@ -17,6 +19,12 @@ if which == "escape":
     for _ in range(n):
         for s in texts:
             escape(s)
+elif which == "long":
+    from markupsafe import escape
+    text = "<a href='x'>Tom & \"Jerry\"</a> " * 300
+    t0 = time.perf_counter()
+    for _ in range(n):
+        escape(text)
 elif which == "jinja":
     import jinja2
     tpl = jinja2.Environment(autoescape=True).from_string(
