@@ -94,11 +94,12 @@ bench-python: all
 	@sh scripts/build-python.sh
 	@sh bench/python.sh
 
-# package sets: markupsafe's C speedups in krait against its pure-Python
-# fallback and native (bench/packages.sh); builds the set first (cached)
+# package sets: markupsafe's and msgpack's C extensions in krait against
+# their pure-Python fallbacks and native (bench/packages.sh); builds the
+# set first (cached)
 bench-packages: all
 	@sh scripts/build-python.sh
-	@/usr/bin/python3.11 scripts/build-packages.py markupsafe
+	@/usr/bin/python3.11 scripts/build-packages.py markupsafe,msgpack
 	@sh bench/packages.sh
 
 # Needs wrk and gunicorn (sh scripts/bootstrap.sh). test_app is built for
