@@ -26,15 +26,22 @@
 # compile, unless --no-aot), and the cache:
 #
 #   ${KRAIT_CACHE:-$HOME/.cache/krait}/pyset-<name>-<key>/
-#       python.wasm  site-packages/  packages.txt  sizes.txt  build.log  COMPLETE
+#       python.wasm  site-packages/  packages.txt  sizes.txt  base.txt
+#       build.log  COMPLETE
+#
+# base.txt holds the base build's key: krait refuses to run a set linked
+# on another base python.wasm than the home's (paths.c), so a base built
+# again without `make python` (which relinks the installed sets) is never
+# mixed with an old set.
 #
 # <key> hashes the base build's key, this script, the set's recipes and
-# their sources' sha256. A complete entry is installed into
-# build/python/sets/<name>/ (python.wasm, bin/python3.11, lib -> the base
-# stdlib, site-packages/, aot/) without building. Sets that are not asked
-# for are left as they are.
+# their sources' sha256, and the versions of Cython and wasm32 libc++. A
+# complete entry is installed into build/python/sets/<name>/ (python.wasm,
+# bin/python3.11, lib -> the base stdlib, site-packages/, aot/) without
+# building: made beside it, checked there, renamed into place. Sets that
+# are not asked for are left as they are.
 # Does not own: the base build (build-python.sh), choosing a set at run
-# time (krait python --packages, the manifest's packages).
+# time (krait python --packages, the manifest's packages, the browser).
 import argparse
 import hashlib
 import json
@@ -43,6 +50,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 import tomllib
 import py_compile
@@ -117,6 +125,21 @@ def load_recipe(name):
     for sec in ("source", "python", "check"):
         if sec in r:
             check_table(rel, sec, r[sec], SECTION_KEYS[sec])
+    strings = [("python", "packages", r.get("python", {}).get("packages", []))]
+    for i, ext in enumerate(r.get("extension", [])):
+        for k in ("sources", "include_dirs", "defines", "cflags"):
+            strings.append(("extension[%d]" % i, k, ext.get(k, [])))
+    for where, k, v in strings:
+        if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
+            die("%s: %s.%s: expected a list of non-empty strings" % (rel, where, k))
+    paths = [("python", "dir", [r.get("python", {}).get("dir", ".")])] + \
+        [(w, k, v) for w, k, v in strings if k in ("packages", "sources", "include_dirs")]
+    for where, k, v in paths:
+        for x in v:
+            if x.startswith("/") or ".." in x.split("/"):
+                die("%s: %s.%s: %r leaves the source tree (absolute or '..')" % (rel, where, k, x))
+    if "/" in r["source"]["file"] or r["source"]["file"].startswith("."):
+        die("%s: source.file: %r is not a file name" % (rel, r["source"]["file"]))
     for i, ext in enumerate(r.get("extension", [])):
         check_table(rel, "extension[%d]" % i, ext, SECTION_KEYS["extension"])
         if ext.get("language", "c") not in ("c", "c++"):
@@ -128,14 +151,26 @@ def load_recipe(name):
     return r
 
 
-def parse_set(text):
-    """A set's package names from 'a,b' or 'a+b': sorted, without repeats."""
-    names = sorted({n.strip() for n in text.replace("+", ",").split(",") if n.strip()})
-    if not names:
-        die("an empty package set: %r" % text)
+NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_-")
+
+
+def set_names(text):
+    """A set's package names from 'a,b' or 'a+b' (sorted, without repeats),
+    or an error message: the rule krait's C side (the manifest's packages,
+    krait python --packages) applies too."""
+    names = text.replace("+", ",").split(",")
     for n in names:
-        if not n.replace("-", "").replace("_", "").isalnum():
-            die("not a package name: %r" % n)
+        if not n or not set(n) <= NAME_CHARS or n[0] == "-":
+            return None, ("%r is not a package name (lowercase letters, digits, '_' and '-', "
+                          "not first)" % n if n else "an empty name in %r" % text)
+    return sorted(set(names)), None
+
+
+def parse_set(text):
+    """set_names, or the build stops with its message."""
+    names, err = set_names(text)
+    if err:
+        die("package set %r: %s" % (text, err))
     return names
 
 
@@ -172,12 +207,16 @@ class Build:
         self.log = open(os.path.join(work, "build.log"), "w")
         self.link = json.load(open(os.path.join(devkit, "link.json")))
         sr = sysroot(work)
-        self.cc = [CLANG, "--target=wasm32-wasi", "--sysroot=" + sr]
+        # the build's own directory (a temporary name) is mapped away, so
+        # the same inputs link the same python.wasm (and its AOT object is
+        # found again by its hash)
+        prefix = "-ffile-prefix-map=%s=/krait-set" % work
+        self.cc = [CLANG, "--target=wasm32-wasi", "--sysroot=" + sr, prefix]
         # C++ (libc++-16-dev-wasm32, no exceptions: wasm32-wasi has none).
         # clang-16's WASI driver does not add libc++'s headers itself, and
         # CPython 3.11.2's cpython/pthread_stubs.h says `restrict`, which
         # is not C++ (upstream later spelt it __restrict).
-        self.cxx = [CLANGXX, "--target=wasm32-wasi", "--sysroot=" + sr, "-isystem",
+        self.cxx = [CLANGXX, "--target=wasm32-wasi", "--sysroot=" + sr, prefix, "-isystem",
                     os.path.join(sr, "include", "wasm32-wasi", "c++", "v1"), "-fno-exceptions",
                     "-Drestrict=__restrict"]
         self.inc = os.path.join(devkit, "include", "python3.11")
@@ -218,8 +257,11 @@ def cythonize(b, mod, pyx, cxx):
             % (mod, os.path.basename(pyx), CYTHON))
     out = os.path.join(b.work, "cython", mod, os.path.basename(pyx)[:-4] + (".cpp" if cxx else ".c"))
     os.makedirs(os.path.dirname(out), exist_ok=True)
+    # run beside PYX with its bare name: the generated code names its
+    # source (tracebacks), which must not carry the build's directory
     b.run("cython %s" % os.path.basename(pyx),
-          [CYTHON, "-3"] + (["--cplus"] if cxx else []) + [pyx, "-o", out])
+          [CYTHON, "-3"] + (["--cplus"] if cxx else []) + [os.path.basename(pyx), "-o", out],
+          cwd=os.path.dirname(pyx))
     return out
 
 
@@ -290,9 +332,11 @@ def link(b, out, config_obj, archives, cxx=False):
 SKIP_SUFFIXES = (".c", ".h", ".pyx", ".pxd", ".pxi", ".so", ".o", ".cpp")
 
 
-def copy_python(recipe, src, site):
+def copy_python(recipe, src, site, owners):
     """The recipe's Python packages into SITE, with bytecode (the stdlib's
-    unchecked-hash pycs) and a .dist-info; returns the file count."""
+    unchecked-hash pycs) and a .dist-info; returns the file count. OWNERS
+    maps each file written so far to its recipe: two recipes of a set that
+    ship the same file stop the build."""
     py = recipe.get("python", {})
     base = os.path.join(src, py.get("dir", "."))
     n = 0
@@ -307,6 +351,9 @@ def copy_python(recipe, src, site):
                 if f.endswith(SKIP_SUFFIXES) or f.endswith(".pyc"):
                     continue
                 rel = os.path.relpath(os.path.join(d, f), base)
+                if owners.setdefault(rel, recipe["name"]) != recipe["name"]:
+                    die("%s and %s both ship %s: they cannot be in one set"
+                        % (owners[rel], recipe["name"], rel))
                 dst = os.path.join(site, rel)
                 os.makedirs(os.path.dirname(dst), exist_ok=True)
                 shutil.copyfile(os.path.join(d, f), dst)
@@ -340,25 +387,32 @@ def fetch(recipe, used):
 
 
 def unpack(tar, dst):
-    """TAR into DST, its one top-level directory stripped."""
+    """TAR into DST, its one top-level directory stripped. Debian's 3.11.2
+    has no extraction filter, so what the "data" filter refuses is refused
+    here: absolute names, '..', devices and fifos, hard links, symbolic
+    links that leave the tree, and any member below a symbolic link (a
+    chain of links checked one by one can still lead out); modes lose
+    setuid, setgid and sticky bits, and files belong to whoever builds."""
     with tarfile.open(tar) as t:
         members = t.getmembers()
         tops = {m.name.split("/", 1)[0] for m in members}
         if len(tops) != 1:
             die("%s: expected one top-level directory, found %d" % (tar, len(tops)))
-        keep = []
+        keep, links = [], set()
         for m in members:
             m.name = m.name.split("/", 1)[1] if "/" in m.name else "."
             parts = m.name.split("/")
-            # Debian's 3.11.2 has no extraction filter: what it would refuse
-            # (paths leaving DST, devices, links out of the tree) is refused here.
             bad = m.name.startswith("/") or ".." in parts or not (m.isfile() or m.isdir() or m.issym())
+            bad = bad or any("/".join(parts[:i]) in links for i in range(1, len(parts)))
             if m.issym():
                 target = os.path.normpath(os.path.join(os.path.dirname(m.name), m.linkname))
-                bad = bad or m.linkname.startswith("/") or target.startswith("..")
+                bad = bad or m.linkname.startswith("/") or target == ".." or target.startswith("../")
+                links.add(m.name)
             if bad:
-                die("%s: refused member %r (absolute, '..', a device or a link out of the tree)"
-                    % (tar, m.name))
+                die("%s: refused member %r (absolute, '..', a device, a hard link, a link out "
+                    "of the tree or a path through a link)" % (tar, m.name))
+            m.mode &= 0o777
+            m.uid, m.gid, m.uname, m.gname = os.getuid(), os.getgid(), "", ""
             if m.name != ".":
                 keep.append(m)
         t.extractall(dst, members=keep)
@@ -400,7 +454,9 @@ def krait_check(home, recipes):
 
 def build_set(names, entry, force):
     """Builds (or finds in the cache) the set NAMES; returns its entry and
-    recipes."""
+    recipes. A build works in a directory of its own and publishes its
+    entry by renaming it into place, so builds of the same set at once do
+    not meet: the first published entry stays."""
     name = "+".join(names)
     recipes = [load_recipe(n) for n in names]
     used = os.path.join(CACHE, "src", ".used-%d" % os.getpid())
@@ -413,9 +469,8 @@ def build_set(names, entry, force):
         say("set %s: cached %s" % (name, out))
         return out, recipes
     say("set %s: building (key %s)" % (name, key))
-    work = os.path.join(ROOT, "build", "pyset-work", name)
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
+    os.makedirs(os.path.join(ROOT, "build", "pyset-work"), exist_ok=True)
+    work = tempfile.mkdtemp(prefix=name + ".", dir=os.path.join(ROOT, "build", "pyset-work"))
     devkit = os.path.join(entry, "devkit")
     b = Build(work, devkit)
     # The devkit gives back the base python.wasm, or nothing it links can be trusted.
@@ -427,7 +482,7 @@ def build_set(names, entry, force):
     stage = os.path.join(work, "stage")
     site = os.path.join(stage, "site-packages")
     os.makedirs(site)
-    archives, modules, lines = [], [], []
+    archives, modules, lines, owners = [], [], [], {}
     for r, tar in zip(recipes, tars):
         src = os.path.join(work, "src", r["name"])
         unpack(tar, src)
@@ -435,7 +490,7 @@ def build_set(names, entry, force):
             say("%s: %s (%d sources)" % (r["name"], ext["module"], len(ext["sources"])))
             archives.append(build_extension(b, r, src, ext))
             modules.append(ext["module"])
-        n = copy_python(r, src, site)
+        n = copy_python(r, src, site, owners)
         lines.append("%s %s %s (Debian source %s) extensions: %s; %d Python files"
                      % (r["name"], r["version"], r["source"]["file"], r["source"]["package"],
                         " ".join(e["module"] for e in r.get("extension", [])) or "none", n))
@@ -446,29 +501,50 @@ def build_set(names, entry, force):
     with open(os.path.join(stage, "packages.txt"), "w") as fh:
         fh.write("# package set %s (key %s)\n" % (name, key))
         fh.write("".join(l + "\n" for l in lines))
+    with open(os.path.join(stage, "base.txt"), "w") as fh:
+        fh.write(base_key(entry) + "\n")
     size = os.path.getsize(os.path.join(stage, "python.wasm"))
     base = os.path.getsize(os.path.join(entry, "python.wasm"))
     with open(os.path.join(stage, "sizes.txt"), "w") as fh:
         fh.write("python.wasm         %d bytes (base %d, +%d)\n" % (size, base, size - base))
     b.log.close()
     shutil.copyfile(b.log.name, os.path.join(stage, "build.log"))
-    krait_check_home = install_home(stage, os.path.join(work, "home"))
-    krait_check(krait_check_home, recipes)
+    krait_check(make_home(stage, os.path.join(work, "home")), recipes)
     open(os.path.join(stage, "COMPLETE"), "w").close()
-    shutil.rmtree(out + ".tmp", ignore_errors=True)
-    shutil.rmtree(out, ignore_errors=True)
-    shutil.copytree(stage, out + ".tmp", symlinks=True)
-    os.rename(out + ".tmp", out)
+    tmp = "%s.tmp.%d" % (out, os.getpid())
+    shutil.copytree(stage, tmp, symlinks=True)
+    old = None
+    if force and os.path.exists(out):  # aside first: the good entry stays until the new one is in
+        old = "%s.old.%d" % (out, os.getpid())
+        os.rename(out, old)
+    try:
+        os.rename(tmp, out)
+    except OSError:  # another build published it meanwhile: theirs stays
+        shutil.rmtree(tmp, ignore_errors=True)
+    if old:
+        shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(work, ignore_errors=True)
     say("set %s: python.wasm %d bytes (+%d over the base)" % (name, size, size - base))
     return out, recipes
 
 
-def install_home(entry, home):
-    """ENTRY as a Python home at HOME: python.wasm (and bin/python3.11, the
-    same file), lib -> the base home's stdlib, site-packages/."""
+def base_key(entry):
+    """The key of the base build ENTRY (its sizes.txt's first line), which a
+    set records in base.txt: krait refuses a set linked on another base."""
+    with open(os.path.join(entry, "sizes.txt")) as fh:
+        words = fh.readline().split()
+    if len(words) != 2 or words[0] != "key":
+        die("%s/sizes.txt does not start with the build's key" % entry)
+    return words[1]
+
+
+def make_home(entry, home):
+    """ENTRY as a Python home at HOME (made anew): python.wasm (and
+    bin/python3.11, the same file), lib -> the base home's stdlib,
+    site-packages/, packages.txt, sizes.txt, base.txt."""
     shutil.rmtree(home, ignore_errors=True)
     os.makedirs(os.path.join(home, "bin"))
-    for f in ("python.wasm", "packages.txt", "sizes.txt"):
+    for f in ("python.wasm", "packages.txt", "sizes.txt", "base.txt"):
         shutil.copyfile(os.path.join(entry, f), os.path.join(home, f))
     os.link(os.path.join(home, "python.wasm"), os.path.join(home, "bin", "python3.11"))
     shutil.copytree(os.path.join(entry, "site-packages"), os.path.join(home, "site-packages"))
@@ -478,16 +554,72 @@ def install_home(entry, home):
     return home
 
 
+def install(entry, name, recipes):
+    """ENTRY installed as build/python/sets/NAME: made beside it, checked
+    there (each recipe's check), then renamed into place, so a set that
+    fails its check is never the installed one; the old home's aot/ is
+    kept (objects are found by key; aot() drops the stale ones)."""
+    sets = os.path.join(BASE, "sets")
+    os.makedirs(sets, exist_ok=True)
+    home = os.path.join(sets, name)
+    new = os.path.join(sets, ".%s.new.%d" % (name, os.getpid()))
+    make_home(entry, new)
+    try:
+        krait_check(new, recipes)
+    except SystemExit:
+        shutil.rmtree(new, ignore_errors=True)
+        raise
+    if os.path.isdir(os.path.join(home, "aot")):
+        shutil.copytree(os.path.join(home, "aot"), os.path.join(new, "aot"))
+    old = os.path.join(sets, ".%s.old.%d" % (name, os.getpid()))
+    if os.path.lexists(home):
+        os.rename(home, old)
+    os.rename(new, home)
+    shutil.rmtree(old, ignore_errors=True)
+    return home
+
+
 def aot(home):
-    """The set's python.wasm compiled by the AOT tier into HOME/aot."""
+    """The set's python.wasm compiled by the AOT tier into HOME/aot (from
+    the cache when it was compiled before); other objects there go."""
     k = os.path.join(ROOT, "build", "krait")
-    os.makedirs(os.path.join(home, "aot"), exist_ok=True)
+    d = os.path.join(home, "aot")
+    os.makedirs(d, exist_ok=True)
     say("native code for %s: krait compile (minutes the first time, then cached)"
         % os.path.relpath(home, ROOT))
-    p = subprocess.run([k, "compile", "--into", os.path.join(home, "aot"),
-                        os.path.join(home, "python.wasm")], stdout=subprocess.PIPE, text=True)
+    p = subprocess.run([k, "compile", "--into", d, os.path.join(home, "python.wasm")],
+                       stdout=subprocess.PIPE, text=True)
     if p.returncode != 0:
-        die("krait compile failed (above)")
+        print(p.stdout, file=sys.stderr)
+        die("krait compile of %s failed (above)" % os.path.join(home, "python.wasm"))
+    keep = os.path.basename(p.stdout.strip().splitlines()[-1])
+    for f in os.listdir(d):
+        if f.endswith(".so") and f != keep:
+            os.remove(os.path.join(d, f))
+
+
+def installed_sets():
+    """The sets in build/python/sets/ that can be brought up to date: each
+    directory named as a set, whose recipes all exist. Any other directory
+    is named and left alone; a set whose recipe is gone is removed (it
+    cannot be linked on the new base, and an old one would run on it)."""
+    d = os.path.join(BASE, "sets")
+    found = []
+    for n in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+        if n.startswith("."):
+            continue
+        names, err = set_names(n)
+        if err or "+".join(names) != n:
+            say("build/python/sets/%s is not a set's name: left as it is" % n)
+            continue
+        gone = [x for x in names if not os.path.exists(os.path.join(RECIPES, x + ".toml"))]
+        if gone:
+            shutil.rmtree(os.path.join(d, n))
+            say("set %s: no recipe for %s any more: removed build/python/sets/%s"
+                % (n, ", ".join(gone), n))
+            continue
+        found.append(names)
+    return found
 
 
 def main():
@@ -499,9 +631,8 @@ def main():
     ap.add_argument("sets", nargs="*", metavar="SET")
     a = ap.parse_args()
     sets = [parse_set(t) for t in a.sets]
-    if a.installed and os.path.isdir(os.path.join(BASE, "sets")):
-        sets += [parse_set(d) for d in sorted(os.listdir(os.path.join(BASE, "sets")))
-                 if not d.startswith(".")]
+    if a.installed:
+        sets += installed_sets()
     if not sets:
         if not a.installed:
             ap.error("name at least one SET")
@@ -513,9 +644,7 @@ def main():
             continue
         done.add("+".join(names))
         out, recipes = build_set(names, entry, a.force)
-        home = os.path.join(BASE, "sets", "+".join(names))
-        install_home(out, home)
-        krait_check(home, recipes)  # again in the installed home, cached or not
+        home = install(out, "+".join(names), recipes)
         if not a.no_aot:
             aot(home)
         say("set %s -> %s" % ("+".join(names), os.path.relpath(home, ROOT)))
