@@ -37,7 +37,7 @@ ifneq ($(and $(W2C_RT),$(W2C)),)
 BENCH_BINS += $(BENCH_KERNELS:%=$(BENCH_BD)/wasm2c/%-guard) $(BENCH_KERNELS:%=$(BENCH_BD)/wasm2c/%-explicit)
 endif
 
-.PHONY: bench bench-build bench-interrupts bench-python bench-serve bench-kv bench-sqlite bench-outbound
+.PHONY: bench bench-build bench-interrupts bench-packages bench-python bench-serve bench-kv bench-sqlite bench-outbound
 bench: all bench-build
 	@sh bench/run.sh
 
@@ -93,6 +93,14 @@ bench-interrupts: all bench-build
 bench-python: all
 	@sh scripts/build-python.sh
 	@sh bench/python.sh
+
+# package sets: markupsafe's and msgpack's C extensions in krait against
+# their pure-Python fallbacks and native (bench/packages.sh); builds the
+# set first (cached)
+bench-packages: all
+	@sh scripts/build-python.sh
+	@/usr/bin/python3.11 scripts/build-packages.py markupsafe,msgpack
+	@sh bench/packages.sh
 
 # Needs wrk and gunicorn (sh scripts/bootstrap.sh). test_app is built for
 # its in-process cold-start figure. BENCH_DURATION=3s for a quick run.

@@ -37,7 +37,10 @@ set -eu
 #     and tests/serve/http_out.sh's WSGI app call out with), util-linux (script(1): a pty for
 #     the REPL check), tzdata (the time zone database python.wasm ships
 #     as its `tzdata` package), python3-pytest (pure Python: the package
-#     tests run packages' own suites with it under krait, tests/packages/).
+#     tests run packages' own suites with it under krait, tests/packages/,
+#     against Debian's python3-msgpack natively), cython3 (Cython for
+#     recipes with .pyx sources), libc++-16-dev-wasm32 and
+#     libc++abi-16-dev-wasm32 (C++ extensions, e.g. msgpack's).
 PKGS="build-essential gcc make clang clang-16 lld-16 llvm-16
       wasi-libc libclang-rt-16-dev libclang-rt-16-dev-wasm32
       wabt libjansson-dev hyperfine valgrind
@@ -49,7 +52,8 @@ PKGS="build-essential gcc make clang clang-16 lld-16 llvm-16
       haproxy libicu-dev python3-numpy"
 PY_PKGS="clang-16 lld-16 llvm-16 wasi-libc libclang-rt-16-dev-wasm32
       python3.11 dpkg-dev pkg-config make gcc wabt tcl xz-utils bzip2
-      python3-flask python3-requests util-linux tzdata python3-pytest"
+      python3-flask python3-requests util-linux tzdata python3-pytest
+      python3-msgpack cython3 libc++-16-dev-wasm32 libc++abi-16-dev-wasm32"
 
 MODE="${1:-default}"
 case "$MODE" in

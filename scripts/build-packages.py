@@ -51,7 +51,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECIPES = os.environ.get("KRAIT_RECIPES") or os.path.join(ROOT, "python", "packages")  # tests: another dir
 BASE = os.path.join(ROOT, "build", "python")
 CACHE = os.environ.get("KRAIT_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "krait")
-CLANG = "clang-16"
+CLANG, CLANGXX = "clang-16", "clang++-16"
+CYTHON = "cython3"
+# Debian packages whose versions go into a set's key beside the base's
+# (whose key has the rest of the toolchain): Cython, libc++.
+KEY_PKGS = ["cython3", "libc++-16-dev-wasm32", "libc++abi-16-dev-wasm32"]
 T0 = time.time()
 
 
@@ -70,7 +74,7 @@ RECIPE_KEYS = {"name": str, "version": str, "summary": str, "source": dict,
 SECTION_KEYS = {
     "source": {"package": str, "file": str, "sha256": str},
     "python": {"dir": str, "packages": list},
-    "extension": {"module": str, "sources": list, "include_dirs": list,
+    "extension": {"module": str, "sources": list, "language": str, "include_dirs": list,
                   "defines": list, "cflags": list},
     "check": {"code": str, "tests": str},
 }
@@ -115,6 +119,8 @@ def load_recipe(name):
             check_table(rel, sec, r[sec], SECTION_KEYS[sec])
     for i, ext in enumerate(r.get("extension", [])):
         check_table(rel, "extension[%d]" % i, ext, SECTION_KEYS["extension"])
+        if ext.get("language", "c") not in ("c", "c++"):
+            die("%s: extension[%d]: language = %r (\"c\" or \"c++\")" % (rel, i, ext["language"]))
         if not ext["module"].startswith(tuple(p + "." for p in r.get("python", {}).get("packages", []))):
             die("%s: extension[%d]: module %r is not inside the recipe's python.packages"
                 % (rel, i, ext["module"]))
@@ -165,7 +171,15 @@ class Build:
         self.work, self.devkit = work, devkit
         self.log = open(os.path.join(work, "build.log"), "w")
         self.link = json.load(open(os.path.join(devkit, "link.json")))
-        self.cc = [CLANG, "--target=wasm32-wasi", "--sysroot=" + sysroot(work)]
+        sr = sysroot(work)
+        self.cc = [CLANG, "--target=wasm32-wasi", "--sysroot=" + sr]
+        # C++ (libc++-16-dev-wasm32, no exceptions: wasm32-wasi has none).
+        # clang-16's WASI driver does not add libc++'s headers itself, and
+        # CPython 3.11.2's cpython/pthread_stubs.h says `restrict`, which
+        # is not C++ (upstream later spelt it __restrict).
+        self.cxx = [CLANGXX, "--target=wasm32-wasi", "--sysroot=" + sr, "-isystem",
+                    os.path.join(sr, "include", "wasm32-wasi", "c++", "v1"), "-fno-exceptions",
+                    "-Drestrict=__restrict"]
         self.inc = os.path.join(devkit, "include", "python3.11")
 
     def run(self, what, cmd, cwd=None):
@@ -196,6 +210,19 @@ def init_symbol(module):
     return "PyInit_" + module.replace(".", "__")
 
 
+def cythonize(b, mod, pyx, cxx):
+    """PYX translated to C (C++ when CXX) by Debian's Cython, run natively
+    (language level 3; `include`s resolve beside PYX); returns the output."""
+    if not shutil.which(CYTHON):
+        die("%s needs Cython for %s: %s not found (sh scripts/bootstrap.sh python)"
+            % (mod, os.path.basename(pyx), CYTHON))
+    out = os.path.join(b.work, "cython", mod, os.path.basename(pyx)[:-4] + (".cpp" if cxx else ".c"))
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    b.run("cython %s" % os.path.basename(pyx),
+          [CYTHON, "-3"] + (["--cplus"] if cxx else []) + [pyx, "-o", out])
+    return out
+
+
 def build_extension(b, recipe, src, ext):
     """Compiles one extension module's sources into an archive; returns
     its path."""
@@ -206,14 +233,17 @@ def build_extension(b, recipe, src, ext):
     flags = b.module_cflags() + ["-I" + b.inc, "-DPyInit_%s=%s" % (leaf, init_symbol(mod))]
     flags += ["-I" + os.path.join(src, d) for d in ext.get("include_dirs", [])]
     flags += ["-D" + d for d in ext.get("defines", [])] + ext.get("cflags", [])
+    cxx = ext.get("language", "c") == "c++"
     objs = []
     for s in ext["sources"]:
         path = os.path.join(src, s)
         if not os.path.isfile(path):
             die("%s: extension %s: source %s is not in %s" % (recipe["_path"], mod, s,
                                                               recipe["source"]["file"]))
+        if s.endswith(".pyx"):
+            path = cythonize(b, mod, path, cxx)
         o = os.path.join(out, s.replace("/", "_") + ".o")
-        b.run("compile %s: %s" % (mod, s), b.cc + flags + ["-c", path, "-o", o])
+        b.run("compile %s: %s" % (mod, s), (b.cxx if cxx else b.cc) + flags + ["-c", path, "-o", o])
         objs.append(o)
     lib = os.path.join(b.work, "lib", mod + ".a")
     os.makedirs(os.path.dirname(lib), exist_ok=True)
@@ -243,15 +273,17 @@ def config_c(b, modules):
     return o
 
 
-def link(b, out, config_obj, archives):
+def link(b, out, config_obj, archives, cxx=False):
     """python.wasm from the devkit's objects (CONFIG_OBJ in config.o's
-    place, or the original) and ARCHIVES before its libraries."""
+    place, or the original) and ARCHIVES before its libraries (and libc++
+    when CXX: a C++ extension is in ARCHIVES)."""
     objs = [os.path.join(b.devkit, "obj", o) for o in b.link["objects"]]
     if config_obj:
         objs[b.link["config_index"]] = config_obj
     libs = [l if l.startswith("-l") else os.path.join(b.devkit, l) for l in b.link["libs"]]
     b.run("link " + os.path.basename(os.path.dirname(out) or out),
-          b.cc + b.link["flags"] + ["-o", out] + objs + archives + libs)
+          b.cc + b.link["flags"] + ["-o", out] + objs + archives +
+          (["-lc++", "-lc++abi"] if cxx else []) + libs)
 
 
 # ---- site-packages ---------------------------------------------------------
@@ -340,6 +372,9 @@ def set_key(entry, recipes, tars):
         h.update(hashlib.sha256(open(f, "rb").read()).hexdigest().encode() + b"\n")
     for t in tars:
         h.update(hashlib.sha256(open(t, "rb").read()).hexdigest().encode() + b"\n")
+    v = subprocess.run(["dpkg-query", "-W", "-f=${Package}=${Version}\\n"] + KEY_PKGS,
+                       capture_output=True, text=True).stdout
+    h.update(v.encode())  # a package not installed is simply absent
     return h.hexdigest()[:16]
 
 
@@ -406,7 +441,8 @@ def build_set(names, entry, force):
                         " ".join(e["module"] for e in r.get("extension", [])) or "none", n))
     if len(set(map(init_symbol, modules))) != len(modules):
         die("two extension modules of the set %s have the same init symbol" % name)
-    link(b, os.path.join(stage, "python.wasm"), config_c(b, modules), archives)
+    cxx = any(e.get("language") == "c++" for r in recipes for e in r.get("extension", []))
+    link(b, os.path.join(stage, "python.wasm"), config_c(b, modules), archives, cxx)
     with open(os.path.join(stage, "packages.txt"), "w") as fh:
         fh.write("# package set %s (key %s)\n" % (name, key))
         fh.write("".join(l + "\n" for l in lines))

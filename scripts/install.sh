@@ -7,8 +7,9 @@
 #                         and python311.zip, aot/<key>.so (python.wasm as
 #                         native code, scripts/python-aot.sh: the installed
 #                         krait finds it without a compiler, docs/AOT.md),
-#                         and whatever else `make python` puts there; not
-#                         testlib/
+#                         sets/NAME/ (package sets: make python
+#                         PACKAGES=...), and whatever else `make python`
+#                         puts there; not testlib/
 #   share/krait/sdk/      the guest SDK (python/sdk, no __pycache__)
 #   share/krait/web/      the browser build, when `make web` made one
 #   include/krait*.h      the public headers
@@ -38,7 +39,8 @@ copy_tree() {
 mkdir -p "$DEST/bin" "$DEST/include" "$DEST/lib/krait" "$DEST/share/krait"
 install -m 755 build/krait "$DEST/bin/krait.new"
 mv -f "$DEST/bin/krait.new" "$DEST/bin/krait"
-copy_tree build/python "$DEST/lib/krait/python" --exclude=./testlib --exclude=./CACHE_ENTRY
+copy_tree build/python "$DEST/lib/krait/python" --exclude=./testlib --exclude=./CACHE_ENTRY \
+  --exclude='./sets/*/CACHE_ENTRY'
 copy_tree python/sdk "$DEST/share/krait/sdk" --exclude=__pycache__
 if [ -f build/web/playground/index.html ]; then
   copy_tree build/web "$DEST/share/krait/web"

@@ -82,6 +82,12 @@ out=$("$K" python -c 'import sys; print(sys.prefix)' 2>&1)
 out=$(PATH=/nonexistent "$K" python --tier aot -c 'print(sum(range(10**6)))' 2>&1)
 [ "$out" = 499999500000 ] && echo "ok native code from lib/krait/python/aot, no compiler on PATH" ||
   echo "FAIL krait python --tier aot without a compiler: $out"
+# a package set, when make python built one (the packages tier does)
+if [ -f "$P/lib/krait/python/sets/markupsafe/python.wasm" ]; then
+  out=$("$K" python --packages markupsafe -c 'import markupsafe, markupsafe._speedups as s; print(markupsafe.escape is s.escape, markupsafe.escape("<"))' 2>&1)
+  [ "$out" = "True &lt;" ] && echo "ok a package set from lib/krait/python/sets (--packages markupsafe)" ||
+    echo "FAIL krait python --packages markupsafe installed: $out"
+fi
 out=$(KRAIT_PYTHON_HOME="$W" "$K" python -c 1 2>&1)
 case $out in *"'$W' (from KRAIT_PYTHON_HOME) is not a Python home"*) echo "ok a bad KRAIT_PYTHON_HOME is named" ;;
   *) echo "FAIL bad KRAIT_PYTHON_HOME: $out" ;; esac

@@ -15,6 +15,11 @@
 # shellcheck shell=sh
 
 KL_PY=/usr/bin/python3
+# node-llama-cpp reads $CI as a boolean when it is imported and throws on
+# any other value, an empty one included (scripts/fresh-check.sh passes
+# CI="" when it is unset): such a CI is dropped for the scripts that source
+# this (none of them reads it).
+case ${CI-unset} in unset | true | false | TRUE | FALSE | 1 | 0) ;; *) unset CI ;; esac
 export NODE_LLAMA_CPP_SKIP_DOWNLOAD=true
 for t in node npm "$KL_PY"; do
   command -v "$t" >/dev/null 2>&1 || { echo "llm: $t not found (sh scripts/bootstrap.sh)"; return 1; }

@@ -4,11 +4,12 @@
 # Makes sure the base python.wasm is there (build-python.sh, from the
 # cache), builds the markupsafe set (cached by its inputs; its native code
 # too unless PKG_AOT=0) and checks: the set's layout; the base python.wasm
-# untouched; the C speedups the ones in use; markupsafe's own test suite
-# (Debian's pytest, pure Python) under krait against the same suite run
-# natively on Debian's python3-markupsafe; the set on the AOT tier; clear
-# errors for an unbuilt set, a bad name and bad recipes. One "ok"/"FAIL"
-# line per check, then "N passed, N failed".
+# untouched; the C speedups in use, on the AOT tier too; clear errors for
+# an unbuilt set, a bad name and bad recipes. Then the set of markupsafe
+# and msgpack (a Cython extension in C++): both extensions in use, and each
+# package's own test suite (Debian's pytest, pure Python) under krait
+# against the same suite run natively on Debian's python3-markupsafe and
+# python3-msgpack. One "ok"/"FAIL" line per check, then "N passed, N failed".
 # Does not own: the builder, serve's and the browser's use of sets
 # (tests/serve/, tests/web/).
 set -u
@@ -71,34 +72,56 @@ if [ -z "$aot" ]; then
   ls "$SET"/aot/*.so >/dev/null 2>&1 && ok set-aot-object || fail set-aot-object "no $SET/aot/*.so"
 fi
 
-# ---- markupsafe's own tests: natively (Debian's python3-markupsafe) and in the set
-SRC=$(KRAIT_CACHE="${KRAIT_CACHE:-$HOME/.cache/krait}" sh scripts/fetch-source.sh markupsafe \
-      markupsafe_2.1.2.orig.tar.gz abcabc8c2b26036d62d4c746381a6f7cf60aafcc653198ad678306986b09450d 2>/dev/null)
-mkdir -p "$T/ms" "$T/pytest"
-tar -xzf "$SRC" -C "$T/ms" --strip-components=1
+# ---- the packages' own tests: natively (Debian's python3-markupsafe and
+# python3-msgpack) and under krait in the set of both
+if /usr/bin/python3.11 scripts/build-packages.py $aot markupsafe,msgpack >"$T/both.log" 2>&1; then
+  ok build-set-of-two
+else
+  tail -n 30 "$T/both.log"; fail build-set-of-two "build-packages.py markupsafe,msgpack failed"
+fi
+check set-of-two-builtins "['markupsafe._speedups', 'msgpack._cmsgpack']" \
+  "$($K python --tier interp --packages msgpack,markupsafe -c "$DOTTED" 2>&1)"
+MSG='import msgpack, msgpack._cmsgpack as c
+d = {"a": [1, 2.5, None, True, b"\x00"], "n": -2**63}
+print(msgpack.Packer is c.Packer, msgpack.unpackb(msgpack.packb(d)) == d, msgpack.packb(d).hex())'
+check msgpack-extension "True True 82a1619501cb4004000000000000c0c3c40100a16ed38000000000000000" \
+  "$($K python --tier interp --packages markupsafe,msgpack -c "$MSG" 2>&1)"
+mkdir -p "$T/pytest"
 # pytest and what it imports, from Debian's python3-pytest (pure Python),
 # copied so the guest is granted only them
 for p in _pytest pytest attr iniconfig packaging pluggy py py.py; do
   cp -R "/usr/lib/python3/dist-packages/$p" "$T/pytest/" 2>/dev/null ||
     fail pytest-files "/usr/lib/python3/dist-packages/$p is missing (apt-get install python3-pytest)"
 done
-PYTEST="-m pytest -q -rs -p no:cacheprovider -p no:faulthandler -p no:logging --capture=sys tests"
+PYTEST="-m pytest -q -rs -p no:cacheprovider -p no:faulthandler -p no:logging --capture=sys"
 # summary LOG: "P passed F failed S skipped" from pytest's last line.
 summary() {
   tail -n 1 "$1" | awk '{ for (i = 1; i < NF; i++) c[$(i + 1)] = $i }
     END { printf "%d passed %d failed %d skipped", c["passed"], c["failed"] + c["error"] + c["errors"], c["skipped"] }'
 }
-(cd "$T/ms" && /usr/bin/python3.11 $PYTEST) >"$T/native.log" 2>&1
-native=$(summary "$T/native.log")
-(cd "$T/ms" && "$ROOT/$K" python --packages markupsafe --site-packages "$T/pytest" \
-   --dir "$T/ms::$T/ms:ro" -B $PYTEST) >"$T/krait.log" 2>&1
-got=$(summary "$T/krait.log")
-echo "markupsafe's tests: native (Debian's python3-markupsafe) $native; krait $got"
-case $native in
-  *" passed 0 failed 0 skipped") check markupsafe-suite "$native" "$got" ;;
-  *) fail markupsafe-suite-native "natively: $native"; tail -n 5 "$T/native.log" ;;
-esac
-[ "$native" = "$got" ] || tail -n 20 "$T/krait.log"
+# suite NAME PACKAGE FILE SHA TESTS: the package's own tests (TESTS, a dir
+# of its source tarball) natively and under krait; the counts must match,
+# with nothing failed or skipped.
+suite() {
+  src=$(KRAIT_CACHE="${KRAIT_CACHE:-$HOME/.cache/krait}" sh scripts/fetch-source.sh "$2" "$3" "$4" 2>/dev/null)
+  mkdir -p "$T/$1"
+  tar -xf "$src" -C "$T/$1" --strip-components=1
+  (cd "$T/$1" && /usr/bin/python3.11 $PYTEST "$5") >"$T/$1-native.log" 2>&1
+  native=$(summary "$T/$1-native.log")
+  (cd "$T/$1" && "$ROOT/$K" python --packages markupsafe,msgpack --site-packages "$T/pytest" \
+     --dir "$T/$1::$T/$1:ro" -B $PYTEST "$5") >"$T/$1-krait.log" 2>&1
+  got=$(summary "$T/$1-krait.log")
+  echo "$1's own tests: native (Debian's package) $native; krait $got"
+  case $native in
+    [1-9]*" passed 0 failed 0 skipped") check "$1-suite" "$native" "$got" ;;
+    *) fail "$1-suite-native" "natively: $native"; tail -n 5 "$T/$1-native.log" ;;
+  esac
+  [ "$native" = "$got" ] || tail -n 20 "$T/$1-krait.log"
+}
+suite markupsafe markupsafe markupsafe_2.1.2.orig.tar.gz \
+  abcabc8c2b26036d62d4c746381a6f7cf60aafcc653198ad678306986b09450d tests
+suite msgpack python-msgpack python-msgpack_1.0.3.orig.tar.xz \
+  aaf224d71056d291308a57ec2aa7dbe7f99d8fb4bea115d411b57827ed749197 test
 
 # ---- errors --------------------------------------------------------------
 out=$($K python --packages markupsafe,nosuch -c pass 2>&1); rc=$?
@@ -123,5 +146,7 @@ case $(builder notoml) in
   *) fail recipe-not-toml "$(builder notoml)" ;;
 esac
 check recipe-none "packages: error: no recipe for package 'nosuch' ($T/recipes/nosuch.toml); recipes: bad, half, markupsafe, notoml" "$(builder nosuch)"
+printf 'name = "lang"\nversion = "1"\n[source]\npackage = "x"\nfile = "x"\nsha256 = "0"\n[python]\npackages = ["lang"]\n[[extension]]\nmodule = "lang._x"\nsources = ["x.c"]\nlanguage = "fortran"\n' >"$T/recipes/lang.toml"
+check recipe-bad-language "packages: error: $T/recipes/lang.toml: extension[0]: language = 'fortran' (\"c\" or \"c++\")" "$(builder lang)"
 echo "$P passed, $F failed"
 [ $F -eq 0 ]
