@@ -23,6 +23,7 @@
 #define KA_SDK "/krait/sdk"
 #define KA_APP "/app"
 #define KA_SITE "/krait/site-packages/"   /* then N, in the manifest's order */
+#define KA_PKGSET "/krait/packages"     /* a package set's site-packages */
 
 /* The monotonic clock (kp_monotonic_ns: the one ka_request.arrival_ns uses). */
 static uint64_t ka_now(void) { return kp_monotonic_ns(); }
@@ -47,11 +48,11 @@ static bool ka_dir(ka_app *a, const char *host, const char *guest) {
 }
 
 /* The guest's view: stdlib, python.wasm as sys.executable, the SDK, the
-** app and its site-packages, all read-only; PYTHONPATH for the last three.
-** Guest paths never depend on host paths, so a snapshot moves with its
-** artifact. */
+** app, its package set's site-packages and its own site-packages, all
+** read-only; PYTHONPATH for the last four. Guest paths never depend on
+** host paths, so a snapshot moves with its artifact. */
 static bool ka_view(ka_app *a, const ka_app_config *cfg) {
-  a->dirs = ku_calloc((size_t)cfg->nsite_packages + 4, sizeof *a->dirs);
+  a->dirs = ku_calloc((size_t)cfg->nsite_packages + 5, sizeof *a->dirs);
   a->envp = ku_calloc(4, sizeof *a->envp);
   if (!a->dirs || !a->envp) return false;
   char *lib = ku_sprintf("%s/lib/python3.11", cfg->python_home);
@@ -60,10 +61,14 @@ static bool ka_view(ka_app *a, const ka_app_config *cfg) {
             ka_dir(a, cfg->sdk_dir, KA_SDK) && ka_dir(a, cfg->app_dir, KA_APP);
   ku_free(lib);
   ku_free(bin);
-  size_t plen = 64 + (size_t)cfg->nsite_packages * 32;
+  size_t plen = 96 + (size_t)cfg->nsite_packages * 32;
   char *pp = ok ? ku_malloc(plen) : NULL;
   if (!pp) return false;
   strcpy(pp, "PYTHONPATH=" KA_APP ":" KA_SDK);
+  if (cfg->pkgset_site) {
+    ok = ka_dir(a, cfg->pkgset_site, KA_PKGSET);
+    strcat(pp, ":" KA_PKGSET);
+  }
   for (int i = 0; i < cfg->nsite_packages; i++) {
     char guest[64];
     snprintf(guest, sizeof guest, KA_SITE "%d", i);

@@ -88,6 +88,10 @@ typedef struct ka_app_config {
   const char *style;           /* "spin", "cloudflare" or "wsgi" */
   const char *module;          /* spin/cloudflare: the handler's module */
   const char *wsgi;            /* wsgi: "module:attr" */
+  const char *pkgset_site;     /* the package set's site-packages when
+                                  python_home is a set's (HOME/sets/NAME):
+                                  read-only on sys.path before
+                                  site_packages; NULL: no set */
   const char *const *site_packages;  /* extra read-only sys.path dirs */
   int nsite_packages;
   const ka_store_grant *stores;

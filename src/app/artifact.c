@@ -45,7 +45,8 @@ static void ka_key_dir(EVP_MD_CTX *md, const char *dir, int depth, const ka_excl
 }
 
 /* The build key of cfg: config JSON, variables, limits, the WASI layout
-** (preopens and environ), the app's and the SDK's files, site-packages. */
+** (preopens and environ), the app's and the SDK's files, the package
+** set's site-packages, site-packages. */
 void ka_build_key(ka_app *a, const ka_app_config *cfg) {
   EVP_MD_CTX *md = EVP_MD_CTX_new();
   uint8_t h[32];
@@ -69,6 +70,10 @@ void ka_build_key(ka_app *a, const ka_app_config *cfg) {
   for (int i = 0; i < a->envc; i++) EVP_DigestUpdate(md, a->envp[i], strlen(a->envp[i]) + 1);
   ka_key_dir(md, cfg->app_dir, 0, &skip);
   ka_key_dir(md, cfg->sdk_dir, 0, &skip);
+  if (cfg->pkgset_site) {   /* the package set's (its python.wasm is checked by hash) */
+    EVP_DigestUpdate(md, cfg->pkgset_site, strlen(cfg->pkgset_site) + 1);
+    ka_key_dir(md, cfg->pkgset_site, 0, &skip);
+  }
   for (int i = 0; i < cfg->nsite_packages; i++) {
     EVP_DigestUpdate(md, cfg->site_packages[i], strlen(cfg->site_packages[i]));
     ka_key_dir(md, cfg->site_packages[i], 14, &skip);  /* the top level only */

@@ -104,13 +104,10 @@ char *kc_web_root(void);
 ** `make install` put into a Python home's aot/: that of home (may be
 ** NULL) and those of the homes beside the binary. */
 void kc_aot_dirs(const char *home);
-/* Package sets (python.wasm with C-extension packages built in, under a
-** home's sets/NAME/): kc_pkgset_name makes a set's NAME from a list
-** ("numpy,markupsafe" -> "markupsafe+numpy"; 0, or -1 with err);
-** kc_python_set finds its home (malloc'ed; NULL after a message). */
-#define KC_PKGSET_MAX 256
-#define KC_PKGSET_NAMES 32
-int kc_pkgset_name(const char *list, char *out, size_t n, char *err, size_t errn);
+/* The home of a package set (python.wasm with C-extension packages built
+** in, under a home's sets/NAME/; NAME from the list by km_pkgset_name,
+** src/manifest/pkgset.c), its aot/ added: malloc'ed; NULL after a
+** message. */
 char *kc_python_set(const char *home, const char *list);
 
 /* serve.c: `krait serve` and `krait build` */

@@ -3,7 +3,6 @@
 ** (python.wasm and its stdlib), the guest SDK and the browser build, in a
 ** build tree or an installed prefix. Not what they hold nor who uses them.
 */
-#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 
 #include "cli/cli.h"
 #include "krait_host.h"
+#include "manifest/manifest.h"
 #include "util/util.h"
 
 /*
@@ -146,83 +146,25 @@ void kc_aot_dirs(const char *home) {
   }
 }
 
-/* Compares two strings through pointers to them (qsort). */
-static int kc_strptr_cmp(const void *a, const void *b) {
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* A package set's name from list (names joined by ',' or '+', in any
-** order, repeats allowed): the names sorted, without repeats, joined by
-** '+', into out. 0, or -1 with err naming what is wrong. */
-int kc_pkgset_name(const char *list, char *out, size_t n, char *err, size_t errn) {
-  char buf[KC_PKGSET_MAX], *names[KC_PKGSET_NAMES], *save = NULL, *tok;
-  int count = 0;
-  size_t len = 0;
-  if (strlen(list) >= sizeof buf)
-    return snprintf(err, errn, "the package list is longer than %d bytes", KC_PKGSET_MAX - 1), -1;
-  strcpy(buf, list);
-  for (tok = strtok_r(buf, ",+", &save); tok; tok = strtok_r(NULL, ",+", &save)) {
-    for (const char *c = tok; *c; c++)
-      if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_' || *c == '-'))
-        return snprintf(err, errn, "'%s' is not a package name (lowercase letters, "
-                        "digits, '_' and '-')", tok), -1;
-    if (count == KC_PKGSET_NAMES)
-      return snprintf(err, errn, "more than %d packages", KC_PKGSET_NAMES), -1;
-    names[count++] = tok;
-  }
-  if (count == 0)
-    return snprintf(err, errn, "no package named in '%s'", list), -1;
-  qsort(names, (size_t)count, sizeof names[0], kc_strptr_cmp);
-  out[0] = '\0';
-  for (int i = 0; i < count; i++) {
-    if (i && strcmp(names[i], names[i - 1]) == 0) continue;
-    len += strlen(names[i]) + (len ? 1 : 0);
-    if (len >= n) return snprintf(err, errn, "the package list is too long"), -1;
-    if (out[0]) strcat(out, "+");
-    strcat(out, names[i]);
-  }
-  return 0;
-}
-
-/* Prints the sets built under home/sets/ (", "-separated) to stderr. */
-static void kc_pkgset_list(const char *home) {
-  char dir[PATH_MAX];
-  struct dirent *e;
-  DIR *d;
-  int n = 0;
-  snprintf(dir, sizeof dir, "%s/sets", home);
-  if ((d = opendir(dir))) {
-    while ((e = readdir(d)))
-      if (e->d_name[0] != '.') {
-        char *found = kc_probe(dir, e->d_name, "python.wasm", NULL);
-        if (found) fprintf(stderr, "%s%s", n++ ? ", " : "", e->d_name);
-        ku_free(found);
-      }
-    closedir(d);
-  }
-  if (!n) fprintf(stderr, "none");
-}
-
-/* The Python home of the package set list names (kc_pkgset_name) under
-** home/sets/ (scripts/build-packages.py makes them), with its aot/ added
-** as a place of compiled objects: a malloc'ed real path, or NULL after a
-** message naming the set, the sets that are built and how to build it. */
+/* The Python home of the package set list names (km_pkgset_name:
+** "numpy,markupsafe") under home/sets/ (scripts/build-packages.py makes
+** them), with its aot/ added as a place of compiled objects: a malloc'ed
+** real path, or NULL after a message naming the set, the sets that are
+** built and how to build it. */
 char *kc_python_set(const char *home, const char *list) {
-  char name[KC_PKGSET_MAX], err[256], rel[KC_PKGSET_MAX + 8];
+  char name[KM_PKGSET_MAX], err[256], built[1024];
   char *set;
-  if (kc_pkgset_name(list, name, sizeof name, err, sizeof err) != 0) {
+  if (km_pkgset_name(list, name, sizeof name, err, sizeof err) != 0) {
     fprintf(stderr, "Error: --packages '%s': %s\n", list, err);
     return NULL;
   }
-  snprintf(rel, sizeof rel, "sets/%s", name);
-  if ((set = kc_probe(home, rel, KC_HOME_MARKS))) {
+  if ((set = km_pkgset_home(home, name))) {
     kc_aot_dir(set);
     return set;
   }
-  fprintf(stderr, "Error: the package set '%s' is not built (no %s/%s/python.wasm); built "
-          "sets: ", name, home, rel);
-  kc_pkgset_list(home);
-  fprintf(stderr, ". Build it in krait's source tree with 'make python PACKAGES=%s' "
-          "(recipes: python/packages/)\n", name);
+  km_pkgset_built(home, built, sizeof built);
+  fprintf(stderr, "Error: the package set '%s' is not built (no %s/sets/%s/python.wasm); built "
+          "sets: %s. Build it in krait's source tree with 'make python PACKAGES=%s' "
+          "(recipes: python/packages/)\n", name, home, name, built, name);
   return NULL;
 }

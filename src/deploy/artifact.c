@@ -180,8 +180,12 @@ int kx_build_one(const km_manifest *m, int i, ka_app *app, const ka_app_config *
     if (st.site_entries)
       fprintf(stderr, "; %llu of %llu site-packages entries, the ones it imports",
               (unsigned long long)st.site_bundled, (unsigned long long)st.site_entries);
-    fprintf(stderr, "; python.wasm by SHA-256, not embedded)%s%s\n", sign ? "; signed with " : "",
-            sign ? ka_key_name(sign) : "");
+    if (cfg->pkgset_site)   /* a set's home is HOME/sets/NAME */
+      fprintf(stderr, "; the python.wasm of package set %s by SHA-256, not embedded: a host serving it "
+              "needs the set built)", strrchr(cfg->python_home, '/') + 1);
+    else
+      fprintf(stderr, "; python.wasm by SHA-256, not embedded)");
+    fprintf(stderr, "%s%s\n", sign ? "; signed with " : "", sign ? ka_key_name(sign) : "");
     if (st.links_left_out)
       fprintf(stderr, "krait build: left out %llu symlink%s of site-packages leading out of it, "
               "which the app cannot read unbuilt either; the first: %s\n",

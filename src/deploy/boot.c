@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "deploy/deploy_internal.h"
+#include "krait_host.h"
 #include "platform/platform.h"
 #include "util/util.h"
 
@@ -89,15 +90,49 @@ void kx_app_config_release(kx_app_cfg *c) {
   ku_free(c->models);
   ku_free(c->remotes);
   ku_free(c->granted);
+  ku_free(c->set_home);
+  ku_free(c->set_site);
+  c->set_home = c->set_site = NULL;
   c->models = NULL;
   c->remotes = NULL;
   c->granted = NULL;
+}
+
+/* App a's package set (a->packages) into out: its Python home under
+** env->home and its site-packages, its aot/ added as a place of compiled
+** objects (the AOT tier runs the set's python.wasm natively as it does the
+** base's). 0 (also for an app without packages), or -1 after printing
+** the error naming the app, the set, the sets built and how to build it. */
+static int kx_app_pkgset(const km_app *a, const kx_env *env, kx_app_cfg *out) {
+  char name[KM_PKGSET_MAX], why[256], built[1024];
+  if (!a->npackages) return 0;
+  if (km_pkgset_join((const char *const *)a->packages, a->npackages, name, sizeof name, why, sizeof why) != 0) {
+    fprintf(stderr, "Error: app \"%s\": packages: %s\n", a->name, why);
+    return -1;
+  }
+  if (!(out->set_home = km_pkgset_home(env->home, name))) {
+    km_pkgset_built(env->home, built, sizeof built);
+    fprintf(stderr, "Error: app \"%s\" needs the package set '%s' (packages = [...]), which is not built "
+            "(no %s/sets/%s/python.wasm); built sets: %s. Build it in krait's source tree with "
+            "'make python PACKAGES=%s' (recipes: python/packages/)\n", a->name, name, env->home, name,
+            built, name);
+    return -1;
+  }
+  char *aot = ku_sprintf("%s/aot", out->set_home);
+  out->set_site = ku_sprintf("%s/site-packages", out->set_home);
+  if (aot && access(aot, X_OK) == 0) krait_aot_add_dir(aot);
+  ku_free(aot);
+  if (out->set_site) return 0;
+  fprintf(stderr, "Error: app \"%s\": out of memory\n", a->name);
+  return -1;
 }
 
 int kx_app_config(const km_manifest *m, const km_app *a, const kx_env *env, kx_app_cfg *out) {
   out->models = NULL;
   out->remotes = NULL;
   out->granted = NULL;
+  out->set_home = out->set_site = NULL;
+  int set_rc = kx_app_pkgset(a, env, out);   /* checked once cfg is filled (release reads it) */
   int ng = 0;
   for (int s = 0; s < a->nstores && ng < 64; s++)
     for (int k = 0; k < m->nstores; k++)
@@ -123,7 +158,8 @@ int kx_app_config(const km_manifest *m, const km_app *a, const kx_env *env, kx_a
   out->exclude[nx++] = "/proc/self/fd/2";
   if (env->access_log) out->exclude[nx++] = env->access_log;
   out->cfg = (ka_app_config){
-    .name = a->name, .python_home = env->home, .sdk_dir = out->sdk, .app_dir = a->dir,
+    .name = a->name, .python_home = out->set_home ? out->set_home : env->home,
+    .pkgset_site = out->set_site, .sdk_dir = out->sdk, .app_dir = a->dir,
     .style = a->style, .module = a->module, .wsgi = a->wsgi,
     .site_packages = (const char *const *)a->site_packages, .nsite_packages = a->nsite_packages,
     .stores = out->grants, .nstores = ng, .sqlite = out->sqlite, .nsqlite = nq,
@@ -137,7 +173,7 @@ int kx_app_config(const km_manifest *m, const km_app *a, const kx_env *env, kx_a
     .exclude = out->exclude, .nexclude = nx, .rebuild_stale = env->use_built,
     .tier = env->tier,
   };
-  if (kx_app_models(m, a, env, out) != 0) return -1;
+  if (set_rc != 0 || kx_app_models(m, a, env, out) != 0) return -1;
   if (vars_ok) return 0;
   fprintf(stderr, "Error: app %s: out of memory expanding its [app.variables]\n", a->name);
   return -1;

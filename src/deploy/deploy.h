@@ -54,6 +54,9 @@ typedef struct kx_app_cfg {
   ka_llm_model *models;        /* cfg.llm's tables (models.c; freed by */
   struct kl_remote *remotes;   /* kx_app_config_release) */
   const char **granted;
+  char *set_home;              /* the app's package set's Python home
+                                  (cfg.python_home), or NULL: none */
+  char *set_site;              /* its site-packages (cfg.pkgset_site) */
 } kx_app_cfg;
 
 /* Opens the manifest's stores (their parent directories are created)
@@ -62,7 +65,10 @@ typedef struct kx_app_cfg {
 kk_store **kx_open_stores(const km_manifest *m);
 
 /* Fills out for app a of m (an artifact's app uses the SDK unpacked
-** beside it). 0, or -1 after printing "out of memory" when a variable's
+** beside it; an app with packages the set's Python home under env->home,
+** its aot/ added as a place of compiled objects). 0, or -1 after printing
+** the error: its package set not built (naming the set, the sets built
+** and the command that builds it), or "out of memory" when a variable's
 ** template could not be expanded (kx_app_config_release still frees
 ** out). */
 int kx_app_config(const km_manifest *m, const km_app *a, const kx_env *env, kx_app_cfg *out);

@@ -179,6 +179,7 @@ char *km_app_format(const km_manifest *m, const km_app *a) {
   km_list(&o, KO_MANIFEST_KEY, a->outbound_hosts, a->noutbound_hosts);
   km_list(&o, "sqlite_databases", a->sqldbs, a->nsqldbs);
   km_list(&o, "ai_models", a->ai_models, a->nai_models);
+  if (a->npackages) km_list(&o, "packages", a->packages, a->npackages);
   km_printf(&o, "debug = %s\n\n[app.limits]\ntimeout_ms = %llu\nfuel = %llu\nmax_disk_mb = %llu\n"
             KO_KEY_CONNS " = %llu\n" KO_KEY_MB " = %llu\nmax_memory_mb = %llu\n",
             a->debug ? "true" : "false", (unsigned long long)a->timeout_ms,

@@ -186,7 +186,7 @@ static void km_known(km_rd *r, const km_toml_value *t, const char *where, const 
 static const char *const km_app_keys[] = {
   "name", "style", "module", "wsgi", "dir", "route", "routes", "site_packages",
   "key_value_stores", "sqlite_databases", "variables", "limits", "debug", "include", KO_MANIFEST_KEY,
-  "ai_models", NULL
+  "ai_models", "packages", NULL
 };
 static const char *const km_limit_keys[] = { "timeout_ms", "fuel", "max_memory_mb", "max_disk_mb",
                                              KO_KEY_CONNS, KO_KEY_MB, NULL };
@@ -319,6 +319,25 @@ static void km_read_outbound(km_rd *r, const km_toml_value *t, km_app *a) {
   ko_allow_free(&allow);
 }
 
+/* The app's packages: strings naming packages (km_pkgset_name_ok), at
+** most KM_PKGSET_NAMES, each refused at its own line; their set's name
+** must fit KM_PKGSET_MAX. An empty list is no set (the base python.wasm). */
+static void km_read_packages(km_rd *r, const km_toml_value *t, km_app *a) {
+  const km_toml_value *list = km_toml_get(t, "packages");
+  char shown[330], name[KM_PKGSET_MAX], why[200];
+  km_strs(r, t, "packages", &a->packages, &a->npackages);
+  for (int i = 0; i < a->npackages && !r->failed; i++)
+    if (a->packages[i] && !km_pkgset_name_ok(a->packages[i]))
+      km_err(r, km_toml_array_at(list, (size_t)i), "app \"%s\": packages entry \"%s\" is not a package name: "
+             "use lowercase letters, digits, '_' and '-' (a recipe of python/packages/)", a->name,
+             km_show(a->packages[i], shown));
+  if (!r->failed && a->npackages > KM_PKGSET_NAMES)
+    km_err(r, list, "app \"%s\": packages names %d packages; at most %d", a->name, a->npackages, KM_PKGSET_NAMES);
+  else if (!r->failed && a->npackages && km_pkgset_join((const char *const *)a->packages, a->npackages, name, sizeof name,
+                                                why, sizeof why) != 0)
+    km_err(r, list, "app \"%s\": packages: %s", a->name, why);
+}
+
 /* One app table. */
 static void km_read_app(km_rd *r, const km_toml_value *t, km_app *a, int index) {
   const km_toml_value *v;
@@ -358,6 +377,7 @@ static void km_read_app(km_rd *r, const km_toml_value *t, km_app *a, int index) 
   km_strs(r, t, "include", &a->include, &a->ninclude);
   km_strs(r, t, "ai_models", &a->ai_models, &a->nai_models);
   km_read_outbound(r, t, a);
+  km_read_packages(r, t, a);
   bool debug = false;
   if ((v = km_toml_get(t, "debug")) && !km_toml_bool(v, &debug)) km_err(r, v, "debug must be true or false");
   a->debug = debug;
@@ -739,6 +759,7 @@ void km_manifest_free(km_manifest *m) {
     km_free_strs(a->outbound_hosts, a->noutbound_hosts);
     km_free_strs(a->sqldbs, a->nsqldbs);
     km_free_strs(a->ai_models, a->nai_models);
+    km_free_strs(a->packages, a->npackages);
     km_free_strs(a->var_names, a->nvars);
     km_free_strs(a->var_values, a->nvars);
   }

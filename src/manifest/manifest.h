@@ -1,6 +1,7 @@
 /*
 ** manifest.h -- krait.toml as a model (prefix km_): apps, their routes,
-** limits, variables, key-value and outbound network grants, and the stores. Owns the schema
+** limits, variables, key-value and outbound network grants, package sets
+** (pkgset.c), and the stores. Owns the schema
 ** and its errors (file:line: what); not TOML syntax (toml.h).
 */
 #ifndef KM_MANIFEST_H
@@ -86,6 +87,9 @@ typedef struct km_app {
   int nsqldbs;
   char **ai_models;            /* granted [llm.models] names (Spin's key) */
   int nai_models;
+  char **packages;             /* packages = [...]: the package set the app
+                                  runs on (km_pkgset_join), checked names */
+  int npackages;
   char **var_names, **var_values;  /* [app.variables]: key = template, */
   int nvars;                   /* literal text and {{ name }} references */
   uint64_t timeout_ms, fuel, max_memory_mb;
@@ -168,6 +172,36 @@ char *km_app_format(const km_manifest *m, const km_app *a);
 int km_manifest_merge(km_manifest *into, km_manifest *from, char *err, size_t errlen);
 
 void km_manifest_free(km_manifest *m);
+
+/* ---- package sets (pkgset.c) ------------------------------------------ */
+
+/* A package set is python.wasm linked again with C-extension packages
+** built in (scripts/build-packages.py), installed as the Python home
+** HOME/sets/NAME/ (python.wasm, lib -> the base stdlib, site-packages/,
+** aot/), NAME being the packages' names sorted, without repeats, joined
+** by '+'. Used by `krait python --packages` and the manifest's packages. */
+#define KM_PKGSET_MAX 256        /* bytes of a set's name or list, NUL included */
+#define KM_PKGSET_NAMES 32       /* packages in one set */
+
+/* Whether name may name a package: lowercase letters, digits, '_', '-'. */
+bool km_pkgset_name_ok(const char *name);
+
+/* The set NAME of the count packages names (any order, repeats allowed)
+** into out: 0, or -1 with err naming what is wrong (no name, more than
+** KM_PKGSET_NAMES, a bad name, too long for n). */
+int km_pkgset_join(const char *const *names, int count, char *out, size_t n, char *err, size_t errn);
+
+/* km_pkgset_join of list, names joined by ',' or '+' ("numpy,markupsafe"
+** -> "markupsafe+numpy"). */
+int km_pkgset_name(const char *list, char *out, size_t n, char *err, size_t errn);
+
+/* The real path of set name's home under Python home home when it is
+** built (python.wasm and lib/python3.11 there); malloc'ed, else NULL. */
+char *km_pkgset_home(const char *home, const char *name);
+
+/* The sets built under home, sorted and joined by ", " ("none" when
+** none), into out. */
+void km_pkgset_built(const char *home, char *out, size_t n);
 
 /* ---- variables (variables.c) -------------------------------------------- */
 

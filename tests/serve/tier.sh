@@ -15,14 +15,14 @@
 # tests/serve/reload.sh (SIGHUP reloads), tests/serve/llm.sh (LLM
 # inference: spin_sdk.llm, env.AI, the engine's limits),
 # tests/serve/remote_llm.sh (krait serve --llm-api's /v1 and the remote
-# backend). Ends with the summed "N passed,
+# backend), tests/serve/packages.sh (package sets: packages = [...]). Ends with the summed "N passed,
 # N failed". Does not own the checks themselves.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 P=0 F=0
 T=$(mktemp)
 trap 'rm -f "$T"' EXIT
-for s in run.sh new.sh dev.sh security.sh variables.sh load.sh tiers.sh sqlite.sh outbound.sh redis.sh http_out.sh postgres.sh reload.sh llm.sh remote_llm.sh; do
+for s in run.sh new.sh dev.sh security.sh variables.sh load.sh tiers.sh sqlite.sh outbound.sh redis.sh http_out.sh postgres.sh reload.sh llm.sh remote_llm.sh packages.sh; do
   [ -f "$ROOT/tests/serve/$s" ] || continue
   echo "== tests/serve/$s"
   bash "$ROOT/tests/serve/$s" >"$T" 2>&1
