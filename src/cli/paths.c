@@ -3,6 +3,7 @@
 ** (python.wasm and its stdlib), the guest SDK and the browser build, in a
 ** build tree or an installed prefix. Not what they hold nor who uses them.
 */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,8 +160,18 @@ char *kc_python_set(const char *home, const char *list) {
     return NULL;
   }
   if ((set = km_pkgset_home(home, name))) {
+    if (!km_pkgset_current(home, set, err, sizeof err)) {
+      fprintf(stderr, "Error: the package set '%s' (%s) is out of date: %s; run 'make python' in "
+              "krait's source tree to link it again\n", name, set, err);
+      ku_free(set);
+      return NULL;
+    }
     kc_aot_dir(set);
     return set;
+  }
+  if (errno == ENOMEM) {
+    fprintf(stderr, "Error: --packages: out of memory\n");
+    return NULL;
   }
   km_pkgset_built(home, built, sizeof built);
   fprintf(stderr, "Error: the package set '%s' is not built (no %s/sets/%s/python.wasm); built "

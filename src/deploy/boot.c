@@ -5,6 +5,7 @@
 ** deployed one).
 ** Does not own serving (serve.c) or artifact files (artifact.c).
 */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,7 +111,16 @@ static int kx_app_pkgset(const km_app *a, const kx_env *env, kx_app_cfg *out) {
     fprintf(stderr, "Error: app \"%s\": packages: %s\n", a->name, why);
     return -1;
   }
-  if (!(out->set_home = km_pkgset_home(env->home, name))) {
+  if (!(out->set_home = km_pkgset_home(env->home, name)) && errno == ENOMEM) {
+    fprintf(stderr, "Error: app \"%s\": out of memory\n", a->name);
+    return -1;
+  }
+  if (out->set_home && !km_pkgset_current(env->home, out->set_home, why, sizeof why)) {
+    fprintf(stderr, "Error: app \"%s\" needs the package set '%s' (%s), which is out of date: %s; run "
+            "'make python' in krait's source tree to link it again\n", a->name, name, out->set_home, why);
+    return -1;
+  }
+  if (!out->set_home) {
     km_pkgset_built(env->home, built, sizeof built);
     fprintf(stderr, "Error: app \"%s\" needs the package set '%s' (packages = [...]), which is not built "
             "(no %s/sets/%s/python.wasm); built sets: %s. Build it in krait's source tree with "
@@ -121,8 +131,9 @@ static int kx_app_pkgset(const km_app *a, const kx_env *env, kx_app_cfg *out) {
   char *aot = ku_sprintf("%s/aot", out->set_home);
   out->set_site = ku_sprintf("%s/site-packages", out->set_home);
   if (aot && access(aot, X_OK) == 0) krait_aot_add_dir(aot);
+  bool ok = aot && out->set_site;
   ku_free(aot);
-  if (out->set_site) return 0;
+  if (ok) return 0;
   fprintf(stderr, "Error: app \"%s\": out of memory\n", a->name);
   return -1;
 }

@@ -183,7 +183,8 @@ void km_manifest_free(km_manifest *m);
 #define KM_PKGSET_MAX 256        /* bytes of a set's name or list, NUL included */
 #define KM_PKGSET_NAMES 32       /* packages in one set */
 
-/* Whether name may name a package: lowercase letters, digits, '_', '-'. */
+/* Whether name may name a package: lowercase letters, digits, '_', '-'
+** (not first); the rule scripts/build-packages.py applies too. */
 bool km_pkgset_name_ok(const char *name);
 
 /* The set NAME of the count packages names (any order, repeats allowed)
@@ -192,12 +193,19 @@ bool km_pkgset_name_ok(const char *name);
 int km_pkgset_join(const char *const *names, int count, char *out, size_t n, char *err, size_t errn);
 
 /* km_pkgset_join of list, names joined by ',' or '+' ("numpy,markupsafe"
-** -> "markupsafe+numpy"). */
+** -> "markupsafe+numpy"); an empty item ("a,,b") is an error. */
 int km_pkgset_name(const char *list, char *out, size_t n, char *err, size_t errn);
 
 /* The real path of set name's home under Python home home when it is
-** built (python.wasm and lib/python3.11 there); malloc'ed, else NULL. */
+** built (python.wasm, lib/python3.11, bin/ and site-packages/ there);
+** malloc'ed, else NULL with errno ENOENT (not built) or ENOMEM. */
 char *km_pkgset_home(const char *home, const char *name);
+
+/* Whether the set at set_home was linked on home's python.wasm: its
+** base.txt names the key in home's sizes.txt (true when home has no
+** sizes.txt to compare with). false with why saying what differs: the
+** base was built again without `make python`, which relinks the sets. */
+bool km_pkgset_current(const char *home, const char *set_home, char *why, size_t n);
 
 /* The sets built under home, sorted and joined by ", " ("none" when
 ** none), into out. */

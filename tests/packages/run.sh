@@ -32,6 +32,7 @@ if ! { sh scripts/build-python.sh && sh scripts/python-aot.sh; } >"$T/base.log" 
 fi
 aot=--no-aot
 [ "${PKG_AOT:-1}" = 1 ] && aot=""
+base_sha=$(sha256sum <build/python/python.wasm)   # building sets must not touch it
 if /usr/bin/python3.11 scripts/build-packages.py $aot markupsafe >"$T/build.log" 2>&1; then
   ok build-set
 else
@@ -50,8 +51,7 @@ done
 [ ! -e "$SET/site-packages/markupsafe/_speedups.c" ] && ok "layout no C sources" ||
   fail "layout no C sources" "_speedups.c was copied"
 base=$(wc -c <build/python/python.wasm)
-entry=$(cat build/python/CACHE_ENTRY)
-check base-python-untouched "$(wc -c <"$entry/python.wasm")" "$base"
+check base-python-untouched "$base_sha" "$(sha256sum <build/python/python.wasm)"
 grow=$(( $(wc -c <"$SET/python.wasm") - base ))
 [ $grow -gt 0 ] && [ $grow -lt 200000 ] && ok "set python.wasm grows by $grow bytes" ||
   fail set-size "grows by $grow bytes"
@@ -101,17 +101,24 @@ summary() {
   tail -n 1 "$1" | awk '{ for (i = 1; i < NF; i++) c[$(i + 1)] = $i }
     END { printf "%d passed %d failed %d skipped", c["passed"], c["failed"] + c["error"] + c["errors"], c["skipped"] }'
 }
-# suite NAME PACKAGE FILE SHA TESTS: the package's own tests (TESTS, a dir
-# of its source tarball) natively and under krait; the counts must match,
-# with nothing failed or skipped.
+# suite NAME PACKAGE FILE SHA TESTS IMPL: the package's own tests (TESTS,
+# a dir of its source tarball, copied alone so that the package imported
+# is the installed one: Debian's natively, the set's under krait) natively
+# and under krait; the counts must match, with nothing failed or skipped,
+# and IMPL (Python printing the module of the package's implementation)
+# must name its C extension on both sides.
 suite() {
   src=$(KRAIT_CACHE="${KRAIT_CACHE:-$HOME/.cache/krait}" sh scripts/fetch-source.sh "$2" "$3" "$4" 2>/dev/null)
-  mkdir -p "$T/$1"
-  tar -xf "$src" -C "$T/$1" --strip-components=1
-  (cd "$T/$1" && /usr/bin/python3.11 $PYTEST "$5") >"$T/$1-native.log" 2>&1
+  mkdir -p "$T/$1/src" "$T/$1/run"
+  tar -xf "$src" -C "$T/$1/src" --strip-components=1
+  cp -R "$T/$1/src/$5" "$T/$1/run/"
+  R="$T/$1/run"
+  check "$1-native-impl" "$6" "$(cd "$R" && /usr/bin/python3.11 -c "$7" 2>&1)"
+  check "$1-krait-impl" "$6" "$(cd "$R" && "$ROOT/$K" python --packages markupsafe,msgpack --dir "$R::$R:ro" -c "$7" 2>&1)"
+  (cd "$R" && /usr/bin/python3.11 $PYTEST "$5") >"$T/$1-native.log" 2>&1
   native=$(summary "$T/$1-native.log")
-  (cd "$T/$1" && "$ROOT/$K" python --packages markupsafe,msgpack --site-packages "$T/pytest" \
-     --dir "$T/$1::$T/$1:ro" -B $PYTEST "$5") >"$T/$1-krait.log" 2>&1
+  (cd "$R" && "$ROOT/$K" python --packages markupsafe,msgpack --site-packages "$T/pytest" \
+     --dir "$R::$R:ro" -B $PYTEST "$5") >"$T/$1-krait.log" 2>&1
   got=$(summary "$T/$1-krait.log")
   echo "$1's own tests: native (Debian's package) $native; krait $got"
   case $native in
@@ -121,9 +128,11 @@ suite() {
   [ "$native" = "$got" ] || tail -n 20 "$T/$1-krait.log"
 }
 suite markupsafe markupsafe markupsafe_2.1.2.orig.tar.gz \
-  abcabc8c2b26036d62d4c746381a6f7cf60aafcc653198ad678306986b09450d tests
+  abcabc8c2b26036d62d4c746381a6f7cf60aafcc653198ad678306986b09450d tests \
+  "markupsafe._speedups" 'import markupsafe; print(markupsafe.escape.__module__)'
 suite msgpack python-msgpack python-msgpack_1.0.3.orig.tar.xz \
-  aaf224d71056d291308a57ec2aa7dbe7f99d8fb4bea115d411b57827ed749197 test
+  aaf224d71056d291308a57ec2aa7dbe7f99d8fb4bea115d411b57827ed749197 test \
+  "msgpack._cmsgpack" 'import msgpack; print(msgpack.Packer.__module__)'
 
 # ---- errors --------------------------------------------------------------
 out=$($K python --packages markupsafe,nosuch -c pass 2>&1); rc=$?
@@ -133,7 +142,22 @@ case "$rc:$out" in
   *) fail error-unbuilt-set "rc $rc: $out" ;;
 esac
 out=$($K python --packages 'Numpy' -c pass 2>&1); rc=$?
-check error-bad-name "1:Error: --packages 'Numpy': 'Numpy' is not a package name (lowercase letters, digits, '_' and '-')" "$rc:$out"
+check error-bad-name "1:Error: --packages 'Numpy': 'Numpy' is not a package name (lowercase letters, digits, '_' and '-', not first)" "$rc:$out"
+out=$($K python --packages 'markupsafe,,msgpack' -c pass 2>&1); rc=$?
+check error-empty-name "1:Error: --packages 'markupsafe,,msgpack': an empty name in 'markupsafe,,msgpack'" "$rc:$out"
+# a set linked on another base python.wasm is refused (base.txt against the
+# home's sizes.txt): a home of links whose sizes.txt names another key
+mkdir -p "$T/home/sets"
+ln -s "$ROOT/build/python/lib" "$T/home/lib"
+ln -s "$ROOT/build/python/python.wasm" "$T/home/python.wasm"
+printf 'key                 0123456789abcdef\n' >"$T/home/sizes.txt"
+cp -a "$SET" "$T/home/sets/markupsafe"
+out=$($K python --python-home "$T/home" --packages markupsafe -c pass 2>&1); rc=$?
+case "$rc:$out" in
+  "1:Error: the package set 'markupsafe' ("*") is out of date: it was linked on another build of python.wasm (key $(cat "$SET/base.txt"); this home's is 0123456789abcdef); run 'make python'"*)
+    ok error-stale-set ;;
+  *) fail error-stale-set "rc $rc: $out" ;;
+esac
 mkdir -p "$T/recipes"
 cp python/packages/markupsafe.toml "$T/recipes/"
 printf 'name = "bad"\nversion = "1"\ncolour = "red"\n' >"$T/recipes/bad.toml"

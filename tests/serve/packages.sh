@@ -50,6 +50,7 @@ from spin_sdk import http
 from spin_sdk.http import Response
 import seen
 seen.watch()
+BOOT = __import__("os").urandom(8).hex()   # the module's top ran once, at boot, if every request shows the same
 
 class IncomingHandler(http.IncomingHandler):
     def handle_request(self, request):
@@ -58,7 +59,7 @@ class IncomingHandler(http.IncomingHandler):
         out = escape(request.uri.partition("?")[2])
         body = (f"{out}|start={at_start}|speedups={escape is sp.escape}|"
                 f"native={type(sp.escape).__name__}|new={','.join(seen.Seen.names)}|"
-                f"file={markupsafe.__file__}")
+                f"file={markupsafe.__file__}|boot={BOOT}")
         return Response(200, {"content-type": "text/plain"}, body.encode())
 EOF
 cat >"$A/lazy/app.py" <<'EOF'
@@ -67,6 +68,7 @@ from spin_sdk import http
 from spin_sdk.http import Response
 import seen
 seen.watch()
+BOOT = __import__("os").urandom(8).hex()   # the module's top ran once, at boot, if every request shows the same
 
 class IncomingHandler(http.IncomingHandler):
     def handle_request(self, request):
@@ -118,15 +120,19 @@ EOF
 } >"$A/krait.toml"
 
 # ---- served from the sources ---------------------------------------------------
-nat=0
-ls "$SET"/aot/*.so >/dev/null 2>&1 && nat=1
+nat=0   # the set's apps boot native code when it has an object and the tier allows it
+ls "$SET"/aot/*.so >/dev/null 2>&1 && [ "${KRAIT_TIER:-auto}" != interp ] && nat=1
 START_WAIT=600 serve_apps "$A" --quiet
 check spin-escape "$(curl -s "$U/sp/x?<a&b>" | cut -d'|' -f1)" '&lt;a&amp;b&gt;'
 got=$(curl -s "$U/sp/x?1")
 expect spin-speedups-in-use "$got" '*|speedups=True|native=builtin_function_or_method|*'
-expect spin-set-site-packages "$got" '*|file=/krait/packages/markupsafe/__init__.py'
+expect spin-set-site-packages "$got" '*|file=/krait/packages/markupsafe/__init__.py|boot=*'
 expect snapshot-holds-import "$got" '*|start=True|*'
 expect request-imports-nothing "$got" '*|new=|*'
+# the module's top (its imports) ran once, at boot: every request, each in
+# a fresh sandbox from the snapshot, shows the token it drew then
+b1=${got##*|boot=}; b2=$(curl -s "$U/sp/x?2"); b2=${b2##*|boot=}
+[ ${#b1} = 16 ] && [ "$b1" = "$b2" ] && ok snapshot-boot-once || bad snapshot-boot-once "tokens [$b1] [$b2]"
 got=$(curl -s "$U/lazy/x")
 expect lazy-control-imports-at-request "$got" 'start=False|new=*markupsafe*'
 check wsgi-escape "$(curl -s "$U/ws/?%3Cscript%3E%22")" '&lt;script&gt;&#34;|speedups=True'
