@@ -9,7 +9,13 @@ one index of them, WEB/python/sets/index.json, the single list the loader
 (web/krait.js) reads:
 
   {"sets": {"NAME": {"packages": {"markupsafe": "2.1.2"},
+                     "imports": ["markupsafe"],
                      "wasm_sha256": "<hex of the stripped python.wasm>"}}}
+
+imports: the set's top-level modules (site-packages' packages and
+modules), which the browser boot imports (config "preload", krait_runtime),
+so the set's snapshot holds them: a page's import then costs nothing and
+fetches no stdlib module.
 
 wasm_sha256 is what the set's snapshot must be bound to (its module hash,
 docs/SNAPSHOT.md): krait.js refuses a snapshot taken from another
@@ -76,6 +82,18 @@ def site_zip(site, out):
                     z.writestr(info, open(path, "rb").read())
 
 
+def imports(site):
+    """The top-level importable names in site-packages/: packages (with an
+    __init__.py) and modules, sorted."""
+    out = []
+    for f in sorted(os.listdir(site)):
+        if os.path.isfile(os.path.join(site, f, "__init__.py")):
+            out.append(f)
+        elif f.endswith(".py") and os.path.isfile(os.path.join(site, f)):
+            out.append(f[:-3])
+    return out
+
+
 def publish(set_dir, name, out, web):
     """One set into out/NAME/; its index entry."""
     dest = os.path.join(out, name)
@@ -85,7 +103,8 @@ def publish(set_dir, name, out, web):
     site_zip(os.path.join(set_dir, "site-packages"), os.path.join(dest, web["SITE_FILE"]))
     with open(wasm, "rb") as fh:
         digest = hashlib.sha256(fh.read()).hexdigest()
-    return {"packages": packages(set_dir), "wasm_sha256": digest}
+    return {"packages": packages(set_dir), "imports": imports(os.path.join(set_dir, "site-packages")),
+            "wasm_sha256": digest}
 
 
 def main(sets_dir, web_dir):

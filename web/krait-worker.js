@@ -27,6 +27,9 @@ let response = null;      // { status, headers, body } once respond() ran
 let stdinBuf = null;      // SharedArrayBuffer for input(), or null
 let ffiBuf = null;        // SharedArrayBuffer for the js module's calls, or null
 let jsResult = null;      // the last js_call's JSON result (bytes)
+// the config import's answer (as src/app/websnap.c's ka_web_config); a
+// package set's adds "preload", its packages, imported at boot
+let config = { name: "browser", style: "browser", module: "", wsgi: "", kv: [], debug: true };
 
 // ---- stdin: input() blocks on a SharedArrayBuffer the page answers --------
 
@@ -167,8 +170,7 @@ const implemented = {
     return 0;
   },
   variable: () => E.NOTFOUND,
-  config: (buf, cap) => give(buf, cap, enc.encode(JSON.stringify(
-    { name: "browser", style: "browser", module: "", wsgi: "", kv: [], debug: true }))),
+  config: (buf, cap) => give(buf, cap, enc.encode(JSON.stringify(config))),
   boot_info: () => 0,
   js_call: jsCall,
   js_result: (buf, cap) => give(buf, cap, jsResult || new Uint8Array(0)),
@@ -201,6 +203,7 @@ async function init(msg) {
   const snapName = msg.snapshotName || "the snapshot";
   const layout = snapshot ? readSnapshot(snapshot, snapName) : null;   // checked whole before any work
   if (snapshot && msg.set) checkModuleHash(snapshot, msg.set.wasmSha256, snapName, `the package set ${msg.set.name}'s python.wasm`);
+  if (msg.set) config = { ...config, preload: msg.set.imports };
   stdinBuf = msg.stdin || null;
   ffiBuf = msg.ffi || null;
   home = new Directory(new Map());

@@ -90,7 +90,7 @@ async function packageSet(names, urls) {
   return {
     urls: { ...urls, wasm: new URL("python.wasm", dir).href, snapshot: new URL("python.snapshot", dir).href,
             site: new URL(WEB.SITE_FILE, dir).href },
-    set: { name, wasmSha256: entry.wasm_sha256 },
+    set: { name, wasmSha256: entry.wasm_sha256, imports: entry.imports || [] },
   };
 }
 

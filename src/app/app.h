@@ -372,7 +372,8 @@ void ka_pg_environ_scrub(void);
 ** worker does and writes the portable snapshot it
 ** starts from to WEBDIR/python/python.snapshot (its path into out). With
 ** set (a package set's name, not NULL), the set's python.wasm and
-** site-packages zip in WEBDIR/KA_WEB_SETS/set/ instead, and its snapshot
+** site-packages zip in WEBDIR/KA_WEB_SETS/set/ instead, its packages
+** (the "imports" of KA_WEB_SET_INDEX) imported at boot, and its snapshot
 ** there. 0, or -1 with err naming the file or step that failed. */
 int ka_web_snapshot(const char *webdir, const char *set, krait_tier tier, char *out, size_t outlen, char *err,
                     size_t errlen);

@@ -4,7 +4,9 @@
 ** as the page's worker does (same argv, environ, preopens and zips, the
 ** "browser" style) and writes WEBDIR/python/python.snapshot portable
 ** (krait_snapshot_save_portable); for a package set, its python.wasm with
-** its site-packages zip first on sys.path, into the set's directory.
+** its site-packages zip first on sys.path and its packages imported at
+** boot (the index's "imports", as the worker asks), into the set's
+** directory.
 ** Owns that layout's native twin only.
 */
 #include <errno.h>
@@ -15,6 +17,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "app/app.h"
 #include "snapfile/portable.h"
@@ -28,18 +32,51 @@ static const char *const ka_web_env[] = {
 };
 #define KA_WEB_SET_PATH "PYTHONPATH=" KA_WEB_SITE ":" KA_WEB_SDK
 
-/* The worker's answer to the config import (krait-worker.js). */
+/* The worker's answer to the config import (krait-worker.js); a set's
+** adds "preload", the modules krait_runtime's browser boot imports. */
 static const char ka_web_config[] =
   "{\"name\":\"browser\",\"style\":\"browser\",\"module\":\"\",\"wsgi\":\"\",\"kv\":[],\"debug\":true}";
 
-/* config(buf, cap) -> len */
+/* config(buf, cap) -> len; env is the config's text */
 static int ka_web_config_fn(krait_caller *c, void *env, krait_slot *ar) {
   krait_memory *m = krait_caller_memory(c);
-  uint32_t buf = (uint32_t)ar[0].i32, cap = (uint32_t)ar[1].i32, n = sizeof ka_web_config - 1;
+  const char *config = env;
+  uint32_t buf = (uint32_t)ar[0].i32, cap = (uint32_t)ar[1].i32, n = (uint32_t)strlen(config);
   if (!m || (uint64_t)buf + cap > krait_memory_size(m)) { ar[0].i32 = -2; return 0; }
-  if (n <= cap) memcpy(krait_memory_data(m) + buf, ka_web_config, n);
+  if (n <= cap) memcpy(krait_memory_data(m) + buf, config, n);
   ar[0].i32 = (int32_t)n;
   return 0;
+}
+
+/* The config of package set name: ka_web_config with "preload", the set's
+** "imports" in webdir's KA_WEB_SET_INDEX (scripts/web-sets.py writes it;
+** each a dotted module name). A malloc'ed string, or NULL with why. */
+static char *ka_web_set_config(const char *webdir, const char *name, char *why, size_t whylen) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/%s", webdir, KA_WEB_SET_INDEX);
+  json_error_t je;
+  json_t *index = json_load_file(path, 0, &je), *config = json_loads(ka_web_config, 0, NULL);
+  json_t *imports = json_object_get(json_object_get(json_object_get(index, "sets"), name), "imports");
+  char *text = NULL;
+  if (!index) snprintf(why, whylen, "cannot read %.300s: %.120s (line %d)", path, je.text, je.line);
+  else if (!json_is_array(imports)) snprintf(why, whylen, "%.300s lists no \"imports\" of the set '%.100s'", path, name);
+  else {
+    size_t i;
+    json_t *v;
+    json_array_foreach(imports, i, v) {
+      const char *s = json_string_value(v);
+      if (!s || !*s || strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.") != strlen(s)) {
+        snprintf(why, whylen, "%.300s: the set '%.100s' has an import %zu that is not a module name", path, name, i);
+        break;
+      }
+    }
+    if (i == json_array_size(imports) && config && json_object_set(config, "preload", imports) == 0)
+      text = json_dumps(config, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (!text && !why[0]) snprintf(why, whylen, "out of memory");
+  }
+  json_decref(index);
+  json_decref(config);
+  return text;
 }
 
 /* boot_info(json, len) -> 0 */
@@ -85,8 +122,8 @@ static int ka_web_tree(const char *web, const char *setdir, const char *tmp) {
 
 /* Boots the module over the tree at tmp and saves the snapshot to out;
 ** 0, or -1 with why. */
-static int ka_web_boot(krait_engine *e, krait_module *m, bool set, const char *tmp, const char *out, char *why,
-                       size_t whylen) {
+static int ka_web_boot(krait_engine *e, krait_module *m, const char *config, bool set, const char *tmp,
+                       const char *out, char *why, size_t whylen) {
   char paths[4][4200];
   const char *guest[] = { "/usr/local/lib", "/krait", "/home", "/tmp" }, *sub[] = { "lib", "krait", "home", "tmp" };
   krait_wasi_preopen pre[4];
@@ -106,7 +143,7 @@ static int ka_web_boot(krait_engine *e, krait_module *m, bool set, const char *t
   krait_snapshot *sn = NULL;
   int rc = -1;
   if (l && krait_wasi_define(l, &wc) == 0 && ka_define_stubs(l) == 0 &&
-      krait_linker_define_func(l, "krait", "config", "ii:i", ka_web_config_fn, NULL) == 0 &&
+      krait_linker_define_func(l, "krait", "config", "ii:i", ka_web_config_fn, (void *)config) == 0 &&
       krait_linker_define_func(l, "krait", "boot_info", "ii:i", ka_web_ok_fn, NULL) == 0 &&
       (in = krait_instantiate(l, m, &err))) {
     krait_extern ext;
@@ -147,10 +184,16 @@ int ka_web_snapshot(const char *webdir, const char *set, krait_tier tier, char *
   else snprintf(dir, sizeof dir, "%s/python", webdir);
   snprintf(wasm, sizeof wasm, "%s/python.wasm", dir);
   snprintf(out, outlen, "%s/python.snapshot", dir);
+  char *setconfig = set ? ka_web_set_config(webdir, set, why, sizeof why) : NULL;
+  if (set && !setconfig) {
+    snprintf(err, errlen, "%s", why);
+    return -1;
+  }
   size_t n = 0;
   uint8_t *bytes = ku_read_file(wasm, &n, why, sizeof why);
   if (!bytes) {
     snprintf(err, errlen, "cannot read %s: %s", wasm, why);
+    free(setconfig);
     return -1;
   }
   krait_error e;
@@ -164,8 +207,9 @@ int ka_web_snapshot(const char *webdir, const char *set, krait_tier tier, char *
   if (!m) snprintf(err, errlen, "%s: %s", wasm, e.message);
   else if (!mkdtemp(tmp) || ka_web_tree(webdir, set ? dir : NULL, tmp) != 0)
     snprintf(err, errlen, "cannot lay out the page's files: %s", strerror(errno));
-  else if ((rc = ka_web_boot(eng, m, set != NULL, tmp, out, why, sizeof why)) != 0)
+  else if ((rc = ka_web_boot(eng, m, set ? setconfig : ka_web_config, set != NULL, tmp, out, why, sizeof why)) != 0)
     snprintf(err, errlen, "%s", why);
+  free(setconfig);
   ku_remove_tree(tmp);   /* nothing when mkdtemp failed */
   if (m) krait_module_free(m);
   if (eng) krait_engine_free(eng);

@@ -19,7 +19,8 @@ static const char kc_websnap_usage[] =
   "aot; interp; else $KRAIT_TIER); the file is the same under any.\n"
   "--set NAME: the package set NAME that `make web` published in\n"
   "WEBDIR/python/sets/NAME/: its python.wasm, with its site-packages.zip\n"
-  "first on sys.path, into its own python.snapshot there.\n";
+  "first on sys.path and its packages (the \"imports\" of\n"
+  "WEBDIR/python/sets/index.json) imported, into its own python.snapshot.\n";
 
 int kc_websnap_main(int argc, char **argv) {
   krait_tier tier = kc_default_tier(KRAIT_TIER_AUTO);
