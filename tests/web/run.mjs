@@ -259,6 +259,8 @@ await check("generator-refuses-what-it-cannot-read", async () => {
     ["--snapfile", "src/snapfile/snapfile.h", /#define KF_VERSION 2u/, "#define KF_VERSION (1u + 1u)", /snapfile\.h:\d+: KF_VERSION is not a plain literal/],
     ["--abi", "python/c/krait_abi.h", /KRAIT_E_STATE = -6,/, "KRAIT_E_STATE = KRAIT_E_BACKEND - 1,", /krait_abi\.h:\d+: cannot read this enumerator/],
     ["--app", "src/app/app.h", /X\(send, "ii:i"\)/, "X(send)", /app\.h:\d+: cannot read this KA_IMPORTS entry/],
+    ["--app", "src/app/app.h", /#define KA_WEB_SITE_FILE "site-packages\.zip"/, "#define KA_WEB_SITE_FILE KA_WEB_SDK",
+     /app\.h:\d+: KA_WEB_SITE_FILE is not a plain string literal/],
   ];
   try {
     for (const [flag, file, from, to, want] of cases) {
