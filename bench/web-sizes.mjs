@@ -5,8 +5,9 @@
 // {"packages": ["markupsafe"]}; each file with its bytes as sent, then the
 // totals. Give it two builds to compare them (e.g. a build/web made
 // before a change, kept aside): the plain page's total of each and the
-// ratio. Usage: node bench/web-sizes.mjs [ROOT] [OTHER_ROOT]
-// (default build/web). Does not own the measuring (tests/web/sizes.mjs).
+// ratio, and the plain page's time to its output (cold, a fresh context
+// each; RUNS=N loads, default 5, median; loopback). Usage:
+// node bench/web-sizes.mjs [ROOT] [OTHER_ROOT] (default build/web). Does not own the measuring (tests/web/sizes.mjs).
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
@@ -32,7 +33,9 @@ function kraitServe(root) {
 }
 
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: ["--no-sandbox"] });
-const plainTotals = [];
+const plainTotals = [], plainMs = [];
+const RUNS = Number(process.env.RUNS || 5);
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 try {
   for (const root of roots) {
     const base = await kraitServe(root);
@@ -40,6 +43,10 @@ try {
     const plain = await measurePage(browser, base, "size-plain", sizePage(null));
     console.log(sizeTable(`plain page (${plain.state})`, plain));
     plainTotals.push(plain.total);
+    const times = [plain.ms];
+    for (let i = 1; i < RUNS; i++) times.push((await measurePage(browser, base, "size-plain", sizePage(null))).ms);
+    plainMs.push(median(times));
+    console.log(`  plain page ready in ${times.join(", ")} ms: median ${median(times)} ms`);
     if (fs.existsSync(path.join(root, "python/sets/markupsafe/python.wasm"))) {
       const ms = await measurePage(browser, base, "size-markupsafe", sizePage(["markupsafe"]));
       console.log(sizeTable(`markupsafe page (${ms.state})`, ms));
@@ -47,7 +54,8 @@ try {
   }
   if (plainTotals.length === 2) {
     console.log(`plain page: ${plainTotals[0]} bytes (${roots[0]}) vs ${plainTotals[1]} bytes (${roots[1]}): ` +
-                `${(plainTotals[0] / plainTotals[1]).toFixed(4)}x`);
+                `${(plainTotals[0] / plainTotals[1]).toFixed(4)}x; ready in ${plainMs[0]} vs ${plainMs[1]} ms ` +
+                `(${(plainMs[0] / plainMs[1]).toFixed(3)}x)`);
   }
 } finally {
   await browser.close();

@@ -18,7 +18,8 @@ export function sizePage(packages) {
 
 /** Loads base + "examples/NAME.html" served as html in a fresh context
  * (no cache) and waits for data-krait; resolves { state, files: [{ path,
- * bytes, encoding }], total, text } with paths relative to base. */
+ * bytes, encoding }], total, text, ms } with paths relative to base and
+ * ms from the navigation to data-krait (every block ran). */
 export async function measurePage(browser, base, name, html) {
   const context = await browser.newContext();
   const page = await context.newPage();
@@ -35,18 +36,21 @@ export async function measurePage(browser, base, name, html) {
                    encoding: (resp && (await resp.allHeaders())["content-encoding"]) || "identity" });
     })());
   });
+  const t0 = Date.now();
   await page.goto(`${base}examples/${name}.html`);
   await page.waitForSelector("body[data-krait]", { timeout: 90000 });
+  const ms = Date.now() - t0;
   const state = await page.getAttribute("body", "data-krait");
   const text = await page.textContent("body");
   await Promise.all(pending);
   await context.close();
   files.sort((a, b) => a.path.localeCompare(b.path));
-  return { state, files, total: files.reduce((n, f) => n + f.bytes, 0), text };
+  return { state, files, total: files.reduce((n, f) => n + f.bytes, 0), text, ms };
 }
 
 /** A table of a measurement, one file a line, then the total. */
 export function sizeTable(label, m) {
   const rows = m.files.map((f) => `    ${f.path.padEnd(44)} ${String(f.bytes).padStart(9)} ${f.encoding}`);
-  return [`  ${label}: ${m.files.length} files, ${m.total} bytes transferred (bodies as sent + headers)`, ...rows].join("\n");
+  return [`  ${label}: ${m.files.length} files, ${m.total} bytes transferred (bodies as sent + headers), ` +
+          `ready in ${m.ms} ms`, ...rows].join("\n");
 }
