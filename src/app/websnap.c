@@ -56,9 +56,11 @@ static char *ka_web_set_config(const char *webdir, const char *name, char *why, 
   snprintf(path, sizeof path, "%s/%s", webdir, KA_WEB_SET_INDEX);
   json_error_t je;
   json_t *index = json_load_file(path, 0, &je), *config = json_loads(ka_web_config, 0, NULL);
-  json_t *imports = json_object_get(json_object_get(json_object_get(index, "sets"), name), "imports");
+  json_t *set = json_object_get(json_object_get(index, "sets"), name), *imports = json_object_get(set, "imports");
   char *text = NULL;
   if (!index) snprintf(why, whylen, "cannot read %.300s: %.120s (line %d)", path, je.text, je.line);
+  else if (!set)
+    snprintf(why, whylen, "%.300s has no package set '%.100s' (make web publishes those of build/python/sets/)", path, name);
   else if (!json_is_array(imports)) snprintf(why, whylen, "%.300s lists no \"imports\" of the set '%.100s'", path, name);
   else {
     size_t i;

@@ -361,6 +361,17 @@ await check("package-sets-published-and-bound", async () => {
          `site-packages.zip holds ${r.stdout.trim()} ${r.stderr}`);
 });
 
+// krait web-snapshot --set: a name that cannot be a set's, and a set the
+// index lacks, each refused with what is wrong (and no file written)
+await check("web-snapshot-set-refusals", async () => {
+  const run = (...a) => spawnSync("build/krait", ["web-snapshot", ...a], { encoding: "utf8" });
+  let r = run("--set", "../markupsafe", ROOT);
+  expect(r.status !== 0 && /'\.\.\/markupsafe' is not a package set's name/.test(r.stderr), `../markupsafe: ${r.status} ${r.stderr}`);
+  r = run("--set", "nosuchpkg", ROOT);
+  expect(r.status !== 0 && /index\.json has no package set 'nosuchpkg'/.test(r.stderr), `nosuchpkg: ${r.status} ${r.stderr}`);
+  expect(!fs.existsSync(path.join(ROOT, "python/sets/nosuchpkg")), "a directory was made for nosuchpkg");
+});
+
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
 try {
   const base = await serve();
