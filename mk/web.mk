@@ -4,7 +4,8 @@
 # stale, and writes the precompressed FILE.br/FILE.gz that krait serve
 # --playground sends: needs brotli); `make test-web` (mk/tests.mk): the
 # browser tests in Debian's Chromium driven by playwright-core
-# (tests/web/tier.sh, run.mjs, serve.sh).
+# (tests/web/tier.sh, run.mjs, serve.sh). make web also publishes the
+# package sets of build/python/sets/ (scripts/web-sets.py).
 # Owns: the targets only.
 .PHONY: web
 web: python
@@ -15,3 +16,10 @@ web: python
 .PHONY: bench-web
 bench-web: all
 	@sh bench/web.sh
+
+# What a plain page and a package-set page transfer (brotli, krait serve
+# --playground) and the plain page's time to output (bench/web-sizes.mjs;
+# the markupsafe page when build/web has that set).
+.PHONY: bench-web-sizes
+bench-web-sizes: all
+	@node bench/web-sizes.mjs build/web

@@ -7,7 +7,11 @@
 # @bjorn3/browser_wasi_shim from npm (web/node_modules, installed here with
 # `npm ci` when missing) as vendor/browser_wasi_shim/, and python/ with
 # python.wasm (build/python's, stripped with llvm-strip-16), the stdlib zip
-# (python311.zip) and python/sdk as sdk.zip; last, beside every file of
+# (python311.zip) and python/sdk as sdk.zip; every package set built in
+# build/python/sets/NAME/ (scripts/build-packages.py) in python/sets/NAME/
+# (its python.wasm stripped, its site-packages.zip and its own snapshot)
+# with their index python/sets/index.json (scripts/web-sets.py), which
+# only pages asking for packages read; last, beside every file of
 # 1 KiB or more, its precompressed FILE.br and FILE.gz
 # (scripts/web-compress.sh), which `krait serve --playground` sends by the
 # request's Accept-Encoding. Needs `make python` first, and brotli.
@@ -73,9 +77,15 @@ with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
                 path = os.path.join(root, f)
                 z.write(path, os.path.relpath(path, "python/sdk"))
 PY
+/usr/bin/python3.11 scripts/web-sets.py build/python/sets "$OUT"
 # The "python ready" snapshot krait.js can start from, made by booting
-# this very python.wasm over these very zips as the worker would.
-if [ -x build/krait ]; then build/krait web-snapshot "$OUT"
+# this very python.wasm over these very zips as the worker would; each
+# set's from the set's own python.wasm (never the base's).
+if [ -x build/krait ]; then
+  build/krait web-snapshot "$OUT"
+  for d in "$OUT"/python/sets/*/; do
+    if [ -f "$d/python.wasm" ]; then build/krait web-snapshot --set "$(basename "$d")" "$OUT"; fi
+  done
 else echo "web: build/krait missing (make): no python.snapshot"; fi
 # The precompressed siblings (brotli -q 11, cached by content; gzip -9),
 # biggest files first, one per core at a time. tzdata's small zone files
@@ -87,5 +97,10 @@ for f in python.wasm python311.zip sdk.zip python.snapshot; do
   p="$OUT/python/$f"
   [ -f "$p" ] || continue
   printf 'web: %-15s %9s bytes, %9s .br, %9s .gz\n' "$f" "$(size "$p")" "$(size "$p.br")" "$(size "$p.gz")"
+done
+for p in "$OUT"/python/sets/*/*; do
+  case "$p" in *.br|*.gz) continue ;; esac
+  [ -f "$p" ] || continue
+  printf 'web: %-15s %9s bytes, %9s .br, %9s .gz\n' "${p#"$OUT"/python/}" "$(size "$p")" "$(size "$p.br")" "$(size "$p.gz")"
 done
 echo "web: built $OUT/ (serve it with: node tests/web/server.mjs $OUT)"

@@ -2,8 +2,9 @@
 """scripts/gen-web-constants.py -- writes krait-constants.js, the numbers
 the browser shares with krait's C side, from the C headers that define
 them: the snapshot format (src/snapfile/snapfile.h, KF_*), the ABI's error
-codes and version (python/c/krait_abi.h, KRAIT_E_*, KRAIT_ABI_VERSION)
-and the "krait" import list (src/app/app.h, KA_IMPORTS). Run by
+codes and version (python/c/krait_abi.h, KRAIT_E_*, KRAIT_ABI_VERSION),
+the "krait" import list (src/app/app.h, KA_IMPORTS) and the browser's file
+layout that krait web-snapshot reproduces (app.h, KA_WEB_*). Run by
 scripts/build-web.sh (`make web`) into build/web/. Does not own the
 headers or the JavaScript that uses the constants (web/).
 
@@ -130,13 +131,29 @@ def imports(path):
     return out
 
 
+def web_layout(path):
+    """Every `#define KA_WEB_NAME "string"` of app.h, in order: (NAME, value)."""
+    out = []
+    for no, line in read_lines(path):
+        m = re.match(r"\s*#\s*define\s+KA_WEB_(\w+)\b(.*)$", line)
+        if not m:
+            continue
+        string = re.fullmatch(r'"([ !#-~]*)"', strip_comment(m.group(2)))
+        if not string or "\\" in string.group(1):
+            raise GenError(f"{path}:{no}: KA_WEB_{m.group(1)} is not a plain string literal")
+        out.append((m.group(1), string.group(1)))
+    if not out:
+        raise GenError(f"{path}: no KA_WEB_ constants found")
+    return out
+
+
 def frozen(pairs, indent="  "):
     """A JavaScript Object.freeze({...}) of (key, value) pairs, one a line."""
     body = "".join(f"{indent}{k}: {json.dumps(v)},\n" for k, v in pairs)
     return "Object.freeze({\n" + body + "})"
 
 
-def render(snap, abi_version, errors, imps, sources):
+def render(snap, abi_version, errors, imps, web, sources):
     """The text of krait-constants.js."""
     src = ", ".join(sources)
     return (
@@ -151,7 +168,9 @@ def render(snap, abi_version, errors, imps, sources):
         "/** The ABI's error codes (krait_abi.h's KRAIT_E_ without KRAIT_E_). */\n"
         f"export const E = {frozen(errors)};\n\n"
         "/** The \"krait\" imports of python.wasm and their signatures (KA_IMPORTS). */\n"
-        f"export const IMPORTS = {frozen(imps)};\n"
+        f"export const IMPORTS = {frozen(imps)};\n\n"
+        "/** The browser's file layout (app.h's KA_WEB_ without KA_WEB_). */\n"
+        f"export const WEB = {frozen(web)};\n"
     )
 
 
@@ -174,7 +193,7 @@ def main(argv):
     paths = {k: v if os.path.isabs(v) else os.path.join(ROOT, v) for k, v in args.items()}
     version, errors = abi_constants(paths["--abi"])
     text = render(snapfile_constants(paths["--snapfile"]), version, errors,
-                  imports(paths["--app"]), [args["--snapfile"], args["--abi"], args["--app"]])
+                  imports(paths["--app"]), web_layout(paths["--app"]), [args["--snapfile"], args["--abi"], args["--app"]])
     if out == "-":
         sys.stdout.write(text)
     else:

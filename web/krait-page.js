@@ -3,11 +3,15 @@
 // interpreter (web/krait.js), inline code or src=. Each block gets an
 // output element right after it: print() and display() write there, a
 // traceback shows there in red. A <script type="text/python-config">
-// holding JSON {"files": {"name": "url"}, "packages": ["url"]} fetches
-// files into /home first, and pure-Python packages -- wheels (.whl) or
-// zips with the package at the top -- onto sys.path.
+// holding JSON {"files": {"name": "url"}, "packages": ["url" or "name"]}
+// fetches files into /home first, and pure-Python packages -- wheels
+// (.whl) or zips with the package at the top, given by URL -- onto
+// sys.path; a bare name (no "/", not ending in .whl or .zip), such as
+// "markupsafe", asks for the package set of those names that `make web`
+// published (C extensions included): its python.wasm then runs instead.
 // document.body gets data-krait="ready" when every block ran (or
-// "error"). Does not own the interpreter (krait.js).
+// "error"; a set this build lacks shows why at the config block and in
+// the console). Does not own the interpreter (krait.js).
 import { load } from "./krait.js";
 
 /** Removes the common indentation of a code block (inline scripts are
@@ -33,20 +37,41 @@ async function fetchBytes(url) {
   return new Uint8Array(await r.arrayBuffer());
 }
 
-/** What the python-config blocks ask for, fetched: { files, paths } with
- * each package in files as .krait/packages/NAME and its path in paths. */
+/** Whether a "packages" entry is a package's name (of a package set)
+ * rather than the URL of a pure-Python wheel or zip. */
+const isSetName = (p) => !/[/:]/.test(p) && !/\.(whl|zip)$/i.test(p);
+
+/** What the python-config blocks ask for, fetched: { files, paths, sets }
+ * with each package given by URL in files as .krait/packages/NAME and its
+ * path in paths, and the names of set packages in sets. */
 async function config() {
-  const files = {}, paths = [];
+  const files = {}, paths = [], sets = [];
   for (const el of document.querySelectorAll('script[type="text/python-config"]')) {
     const cfg = JSON.parse(el.textContent || "{}");
     for (const [name, url] of Object.entries(cfg.files || {})) files[name] = await fetchBytes(url);
     for (const url of cfg.packages || []) {
+      if (isSetName(String(url))) { sets.push(String(url)); continue; }
       const name = new URL(url, location.href).pathname.split("/").pop();
       files[`.krait/packages/${name}`] = await fetchBytes(url);
       paths.push(`/home/.krait/packages/${name}`);
     }
   }
-  return { files, paths };
+  return { files, paths, sets };
+}
+
+/** Shows why the page's Python cannot start (say, a package set this
+ * build lacks): in red after the first config block (or at the top of
+ * the body) and in the console; the body gets data-krait="error". */
+function startFailed(err) {
+  const out = document.createElement("div");
+  out.className = "krait-out krait-failed krait-stderr";
+  out.id = "krait-start-error";
+  out.style.whiteSpace = "pre-wrap";
+  out.textContent = String(err.message || err) + "\n";
+  const at = document.querySelector('script[type="text/python-config"]');
+  if (at) at.after(out); else document.body.prepend(out);
+  console.error(err.message || err);
+  document.body.dataset.krait = "error";
 }
 
 /** Runs every Python block of the page, in document order. */
@@ -58,9 +83,15 @@ async function main() {
     span.textContent = text;
     current.append(span);
   };
-  const cfg = await config();
-  const py = await load({ files: cfg.files, snapshot: true, onStdout: write("krait-stdout"),
-                          onStderr: write("krait-stderr") });
+  let cfg, py;
+  try {
+    cfg = await config();
+    py = await load({ files: cfg.files, packages: cfg.sets, snapshot: true, onStdout: write("krait-stdout"),
+                      onStderr: write("krait-stderr") });
+  } catch (e) {
+    startFailed(e);
+    throw e;
+  }
   if (cfg.paths.length) await py.run(`import sys\nsys.path[:0] = ${JSON.stringify(cfg.paths)}\n`);
   let n = 0, failed = false;
   for (const el of document.querySelectorAll('script[type="text/python"]')) {

@@ -4,7 +4,8 @@
 // SnapshotError naming what is wrong and where; applySnapshot() writes a
 // portable one (codec raw) into a fresh instance's memory. The format's
 // numbers come from krait-constants.js, generated from src/runtime/
-// snapfile.h. Does not own the worker (krait-worker.js) or the format.
+// snapfile.h. checkModuleHash() binds a package set's snapshot to the
+// set's python.wasm. Does not own the worker (krait-worker.js) or the format.
 import { SNAPSHOT as S } from "./krait-constants.js";
 
 /** A snapshot file that cannot be used; .message says why. */
@@ -194,6 +195,21 @@ export function readSnapshot(b, name = "the snapshot") {
          `(${S.CODEC_RAW} raw, ${S.CODEC_XZ} xz)`);
   }
   return layout;
+}
+
+/** Checks that snapshot b (already accepted by readSnapshot) was taken
+ * from the python.wasm whose SHA-256 is wantHex, its module hash field
+ * (docs/SNAPSHOT.md): a package set's, from python/sets/index.json, since
+ * the page cannot hash python.wasm itself (it compiles it as it streams
+ * in). Throws a SnapshotError naming name and both hashes. */
+export function checkModuleHash(b, wantHex, name = "the snapshot", wasm = "this python.wasm") {
+  const got = Array.from(b.subarray(S.OFF_HASH, S.OFF_HASH + S.HASH_SIZE),
+                         (x) => x.toString(16).padStart(2, "0")).join("");
+  if (got !== wantHex) {
+    throw new SnapshotError(`krait: ${name} was taken from another python.wasm (module hash ${got.slice(0, 16)}...), ` +
+      `not from ${wasm} (${wantHex.slice(0, 16)}...): a snapshot only fits the python.wasm it was taken from ` +
+      "(rebuild both with make web)");
+  }
 }
 
 // ---- applying -----------------------------------------------------------------

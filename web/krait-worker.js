@@ -1,6 +1,7 @@
 // web/krait-worker.js -- the Web Worker that runs python.wasm for krait.js:
 // WASI preview1 from @bjorn3/browser_wasi_shim over an in-memory file
-// system (the stdlib zip, the SDK zip, the user's files in /home), the
+// system (the stdlib zip, the SDK zip, a package set's site-packages zip
+// first on sys.path, the user's files in /home), the
 // "krait" imports of python/c/krait_abi.h, and one persistent interpreter
 // booted with krait_init ("browser" style) that runs code on request, or
 // started from a snapshot (krait-snapfile.js reads it).
@@ -11,8 +12,8 @@
 import {
   WASI, File, OpenFile, ConsoleStdout, PreopenDirectory, Directory, Fd, wasi as W,
 } from "./vendor/browser_wasi_shim/index.js";
-import { E, IMPORTS } from "./krait-constants.js";
-import { readSnapshot, applySnapshot } from "./krait-snapfile.js";
+import { E, IMPORTS, WEB } from "./krait-constants.js";
+import { readSnapshot, applySnapshot, checkModuleHash } from "./krait-snapfile.js";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -26,6 +27,9 @@ let response = null;      // { status, headers, body } once respond() ran
 let stdinBuf = null;      // SharedArrayBuffer for input(), or null
 let ffiBuf = null;        // SharedArrayBuffer for the js module's calls, or null
 let jsResult = null;      // the last js_call's JSON result (bytes)
+// the config import's answer (as src/app/websnap.c's ka_web_config); a
+// package set's adds "preload", its packages, imported at boot
+let config = { name: "browser", style: "browser", module: "", wsgi: "", kv: [], debug: true };
 
 // ---- stdin: input() blocks on a SharedArrayBuffer the page answers --------
 
@@ -166,8 +170,7 @@ const implemented = {
     return 0;
   },
   variable: () => E.NOTFOUND,
-  config: (buf, cap) => give(buf, cap, enc.encode(JSON.stringify(
-    { name: "browser", style: "browser", module: "", wsgi: "", kv: [], debug: true }))),
+  config: (buf, cap) => give(buf, cap, enc.encode(JSON.stringify(config))),
   boot_info: () => 0,
   js_call: jsCall,
   js_result: (buf, cap) => give(buf, cap, jsResult || new Uint8Array(0)),
@@ -189,13 +192,18 @@ function handleDirect() {
 
 /** Instantiates python.wasm over the file system and boots the
  * interpreter, or starts it from msg.snapshot (checked first: a file
- * krait-snapfile.js refuses rejects load() with its SnapshotError); posts
- * "ready" with the boot time. */
+ * krait-snapfile.js refuses rejects load() with its SnapshotError, and so
+ * does, for a package set (msg.set), a snapshot not taken from the set's
+ * python.wasm, msg.set.wasmSha256); posts "ready" with the boot time.
+ * A set's site-packages zip (msg.set.site) goes first on sys.path
+ * through PYTHONPATH, as krait web-snapshot --set boots it. */
 async function init(msg) {
   const t0 = performance.now();
   const snapshot = !msg.snapshot ? null : msg.snapshot instanceof Uint8Array ? msg.snapshot : new Uint8Array(msg.snapshot);
   const snapName = msg.snapshotName || "the snapshot";
   const layout = snapshot ? readSnapshot(snapshot, snapName) : null;   // checked whole before any work
+  if (snapshot && msg.set) checkModuleHash(snapshot, msg.set.wasmSha256, snapName, `the package set ${msg.set.name}'s python.wasm`);
+  if (msg.set) config = { ...config, preload: msg.set.imports };
   stdinBuf = msg.stdin || null;
   ffiBuf = msg.ffi || null;
   home = new Directory(new Map());
@@ -217,12 +225,14 @@ async function init(msg) {
     new ConsoleStdout((b) => postMessage({ type: "stdout", text: outDec.decode(b, { stream: true }) })),
     new ConsoleStdout((b) => postMessage({ type: "stderr", text: errDec.decode(b, { stream: true }) })),
     new PreopenDirectory("/usr/local/lib", lib.contents),
-    new PreopenDirectory("/krait", new Map([["sdk.zip", new File(msg.sdk, { readonly: true })]])),
+    new PreopenDirectory("/krait", new Map([[WEB.SDK.split("/").pop(), new File(msg.sdk, { readonly: true })],
+      ...(msg.set ? [[WEB.SITE_FILE, new File(msg.set.site, { readonly: true })]] : [])])),
     new PreopenDirectory("/home", home.contents),
     new PreopenDirectory("/tmp", new Map()),
   ];
   home = fds[5].dir;
-  const env = ["PYTHONHOME=/usr/local", "PYTHONPATH=/krait/sdk.zip", "PYTHONDONTWRITEBYTECODE=1",
+  // as src/app/websnap.c's ka_web_env (entry 1: a set's path first)
+  const env = ["PYTHONHOME=/usr/local", `PYTHONPATH=${msg.set ? `${WEB.SITE}:` : ""}${WEB.SDK}`, "PYTHONDONTWRITEBYTECODE=1",
                "HOME=/home", "PWD=/home", "PYTHONUNBUFFERED=1"];
   const wasi = new WASI(["python"], env, fds, { debug: false });
   inst = await WebAssembly.instantiate(msg.module, {

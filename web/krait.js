@@ -4,6 +4,9 @@
 // in a Web Worker (web/krait-worker.js), so the page never freezes; stop()
 // ends a runaway run by replacing the worker, keeping the page. Files:
 // writeFile/readFile under /home (the interpreter's current directory).
+// load({ packages: ["markupsafe"] }) runs a package set's python.wasm (C
+// extensions built in; `make web` publishes them in python/sets/) with
+// its site-packages first on sys.path.
 // Does not own WASI or the "krait" imports (the worker).
 
 const here = new URL(".", import.meta.url);
@@ -17,8 +20,10 @@ export const defaults = {
   snapshot: new URL("python/python.snapshot", here).href,
 };
 
-let compiled = null;   // { module, stdlib, sdk }: fetched and compiled once
+const compiled = new Map();    // python.wasm's url -> its WebAssembly.Module (a promise)
 const snapshots = new Map();   // url -> its bytes (a promise)
+let sdkBytes = null;           // the SDK zip (a promise), fetched once
+const sites = new Map();       // a set's site-packages zip url -> its bytes (a promise)
 
 /** The bytes at url, or an Error naming it. */
 async function get(url) {
@@ -29,21 +34,64 @@ async function get(url) {
 
 let stdlibBytes = null; // the stdlib zip (a promise), fetched once
 
-/** Fetches and compiles the runtime once per page (streaming compile),
- * with the snapshot at snapshotUrl when there is one. Started from a
- * snapshot, CPython has imported what it needs at boot: the stdlib zip is
- * then not awaited (stdlib: null) and the worker reads it when Python
- * first opens it. */
+/** Fetches and compiles the runtime once per page (streaming compile;
+ * each python.wasm once: the base one, or a package set's), with the
+ * snapshot at snapshotUrl when there is one and a set's site-packages
+ * zip (urls.site) when there is one. Started from a snapshot, CPython has
+ * imported what it needs at boot: the stdlib zip is then not awaited
+ * (stdlib: null) and the worker reads it when Python first opens it. */
 async function runtime(urls, snapshotUrl) {
-  if (!compiled) {
-    compiled = Promise.all([WebAssembly.compileStreaming(fetch(urls.wasm)), get(urls.sdk)])
-      .then(([module, sdk]) => ({ module, sdk }));
-  }
+  if (!compiled.has(urls.wasm)) compiled.set(urls.wasm, WebAssembly.compileStreaming(fetch(urls.wasm)));
+  if (!sdkBytes) sdkBytes = get(urls.sdk);
+  if (urls.site && !sites.has(urls.site)) sites.set(urls.site, get(urls.site));
   if (snapshotUrl && !snapshots.has(snapshotUrl)) snapshots.set(snapshotUrl, get(snapshotUrl));
   if (!snapshotUrl && !stdlibBytes) stdlibBytes = get(urls.stdlib);
-  const [rt, snapshot, stdlib] = await Promise.all([compiled, snapshotUrl ? snapshots.get(snapshotUrl) : null,
-                                                    snapshotUrl ? null : stdlibBytes]);
-  return { ...rt, snapshot, stdlib, stdlibUrl: urls.stdlib };
+  const [module, sdk, site, snapshot, stdlib] = await Promise.all([
+    compiled.get(urls.wasm), sdkBytes, urls.site ? sites.get(urls.site) : null,
+    snapshotUrl ? snapshots.get(snapshotUrl) : null, snapshotUrl ? null : stdlibBytes]);
+  return { module, sdk, site, snapshot, stdlib, stdlibUrl: urls.stdlib };
+}
+
+/** What load() rejects with when the packages asked for are not a
+ * package set of this build: .message names the set and lists those
+ * available (python/sets/index.json), .available their names. */
+export class PackageError extends Error {
+  constructor(message, available = []) { super(message); this.name = "PackageError"; this.available = available; }
+}
+
+let setIndex = null;   // python/sets/index.json (a promise), read once
+
+/** The package set for names (a list of package names): the urls of its
+ * files in python/sets/NAME/ and { name, wasmSha256 }, or a PackageError.
+ * NAME is the names lowercased, sorted, without repeats, joined by "+",
+ * as `krait python --packages` and scripts/build-packages.py name it.
+ * Only a page asking for packages reads the index. */
+async function packageSet(names, urls) {
+  const { WEB } = await import("./krait-constants.js");
+  const bad = names.filter((n) => typeof n !== "string" || !/^[a-z0-9_-]+$/i.test(n));
+  if (bad.length) throw new PackageError(`krait: ${JSON.stringify(bad[0])} is not a package name (letters, digits, '_' and '-')`);
+  const name = [...new Set(names.map((n) => n.toLowerCase()))].sort().join("+");
+  const indexUrl = new URL(WEB.SET_INDEX, here).href;
+  if (!setIndex) {
+    setIndex = fetch(indexUrl).then((r) => (r.ok ? r.json() : { sets: {}, status: `HTTP ${r.status}` }))
+      .catch((e) => ({ sets: {}, status: String(e.message || e) }));
+  }
+  const index = await setIndex;
+  const sets = index.sets || {};
+  const entry = Object.hasOwn(sets, name) ? sets[name] : null;
+  if (!entry) {
+    const available = Object.keys(sets).sort();
+    const list = available.map((n) => `${n} (${Object.entries(sets[n].packages || {}).map((p) => p.join(" ")).join(", ")})`);
+    throw new PackageError(`krait: the package set "${name}" is not in this build (${indexUrl}` +
+      `${index.status ? `: ${index.status}` : ""}); available: ${list.length ? list.join(", ") : "none"}. ` +
+      `Build it with: make python PACKAGES=${name.replace(/\+/g, ",")}, then make web`, available);
+  }
+  const dir = new URL(`${WEB.SETS}/${name}/`, here);
+  return {
+    urls: { ...urls, wasm: new URL("python.wasm", dir).href, snapshot: new URL("python.snapshot", dir).href,
+            site: new URL(WEB.SITE_FILE, dir).href },
+    set: { name, wasmSha256: entry.wasm_sha256, imports: entry.imports || [] },
+  };
 }
 
 /** Whether input() can work: it needs SharedArrayBuffer, which browsers
@@ -178,9 +226,10 @@ export class Python {
     const ready = new Promise((resolve, reject) => { this.booting = { resolve, reject }; });
     this.worker.onmessage = (e) => this.message(e.data);
     this.worker.onerror = (e) => this.fail(new Error(`krait worker: ${e.message}`));
+    const set = this.opts.set ? { ...this.opts.set, site: rt.site } : null;
     this.worker.postMessage({ type: "init", module: rt.module, stdlib: rt.stdlib, stdlibUrl: rt.stdlibUrl, sdk: rt.sdk,
                               files: this.opts.files || {}, stdin: this.stdin, ffi: this.ffi,
-                              snapshot: rt.snapshot, snapshotName: snapshotUrl });
+                              snapshot: rt.snapshot, snapshotName: snapshotUrl, set });
     try {
       await ready;
     } catch (e) {
@@ -306,11 +355,16 @@ export class Python {
  * text or bytes } in /home), onStdout, onStderr, onInput (async () ->
  * line or null), snapshot (true: start from python/python.snapshot, made
  * by `make web` from this very build, instead of booting CPython; a URL:
- * that file), urls (override `defaults`). Rejects with a SnapshotError
- * when the snapshot is not one this krait.js can use. */
+ * that file), urls (override `defaults`), packages (package names, e.g.
+ * ["markupsafe"]: the package set of exactly those, published by `make
+ * web` in python/sets/NAME/, runs instead of the base python.wasm, with
+ * its own snapshot). Rejects with a SnapshotError when the snapshot is not
+ * one this krait.js can use (for a set: also one not taken from the set's
+ * python.wasm), with a PackageError when the set is not in this build. */
 export async function load(opts = {}) {
-  const urls = { ...defaults, ...(opts.urls || {}) };
+  let urls = { ...defaults, ...(opts.urls || {}) }, set = null;
+  if (opts.packages && opts.packages.length) ({ urls, set } = await packageSet(opts.packages, urls));
   if (typeof opts.snapshot === "string") urls.snapshot = opts.snapshot;
-  const py = new Python({ ...opts, urls });
+  const py = new Python({ ...opts, urls, set });
   return py.start();
 }

@@ -206,10 +206,15 @@ def _boot_browser(config):
     """web/krait.js's interpreter: one persistent __main__ namespace; each
     "request" is code to run in it (method RUN, body the source, uri the
     file name for tracebacks). Output goes to stdout/stderr as it is
-    written; a failure prints its traceback to stderr and answers 500."""
+    written; a failure prints its traceback to stderr and answers 500.
+    config["preload"]: modules imported now (a package set's packages, so
+    that its snapshot holds them and a page's import costs nothing)."""
     import __main__
+    import importlib
     import types
     import krait_browser
+    for name in config.get("preload") or ():
+        importlib.import_module(name)
     namespace = __main__.__dict__
     sys.modules["js"] = krait_browser
     pyodide, ffi = types.ModuleType("pyodide"), types.ModuleType("pyodide.ffi")

@@ -360,11 +360,26 @@ void ka_app_free(ka_app *app);
 ** krait serve calls it at start, before any thread. */
 void ka_pg_environ_scrub(void);
 
+/* The browser's file system as web/krait-worker.js lays it out and
+** krait web-snapshot reproduces it (scripts/gen-web-constants.py copies
+** every KA_WEB_ string into krait-constants.js as WEB): the SDK zip, and a
+** package set's site-packages zip, first on sys.path; where `make web`
+** publishes the sets (WEBDIR/SETS/NAME/) and their index. */
+#define KA_WEB_SDK "/krait/sdk.zip"
+#define KA_WEB_SITE "/krait/site-packages.zip"
+#define KA_WEB_SITE_FILE "site-packages.zip"
+#define KA_WEB_SETS "python/sets"
+#define KA_WEB_SET_INDEX "python/sets/index.json"
+
 /* `krait web-snapshot WEBDIR` (websnap.c): boots WEBDIR/python/python.wasm
 ** (on tier: the snapshot is the same file under any) as web/krait.js's
 ** worker does and writes the portable snapshot it
-** starts from to WEBDIR/python/python.snapshot (its path into out). 0, or
-** -1 with err naming the file or step that failed. */
-int ka_web_snapshot(const char *webdir, krait_tier tier, char *out, size_t outlen, char *err, size_t errlen);
+** starts from to WEBDIR/python/python.snapshot (its path into out). With
+** set (a package set's name, not NULL), the set's python.wasm and
+** site-packages zip in WEBDIR/KA_WEB_SETS/set/ instead, its packages
+** (the "imports" of KA_WEB_SET_INDEX) imported at boot, and its snapshot
+** there. 0, or -1 with err naming the file or step that failed. */
+int ka_web_snapshot(const char *webdir, const char *set, krait_tier tier, char *out, size_t outlen, char *err,
+                    size_t errlen);
 
 #endif

@@ -14,6 +14,8 @@ import path from "node:path";
 import zlib from "node:zlib";
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
+import crypto from "node:crypto";
+import { measurePage, sizePage, sizeTable } from "./sizes.mjs";
 
 const require = createRequire(new URL("../../web/package.json", import.meta.url));
 const { chromium } = require("playwright-core");
@@ -257,6 +259,8 @@ await check("generator-refuses-what-it-cannot-read", async () => {
     ["--snapfile", "src/snapfile/snapfile.h", /#define KF_VERSION 2u/, "#define KF_VERSION (1u + 1u)", /snapfile\.h:\d+: KF_VERSION is not a plain literal/],
     ["--abi", "python/c/krait_abi.h", /KRAIT_E_STATE = -6,/, "KRAIT_E_STATE = KRAIT_E_BACKEND - 1,", /krait_abi\.h:\d+: cannot read this enumerator/],
     ["--app", "src/app/app.h", /X\(send, "ii:i"\)/, "X(send)", /app\.h:\d+: cannot read this KA_IMPORTS entry/],
+    ["--app", "src/app/app.h", /#define KA_WEB_SITE_FILE "site-packages\.zip"/, "#define KA_WEB_SITE_FILE KA_WEB_SDK",
+     /app\.h:\d+: KA_WEB_SITE_FILE is not a plain string literal/],
   ];
   try {
     for (const [flag, file, from, to, want] of cases) {
@@ -330,6 +334,42 @@ const COMPAT_WANT = "1000 True True True 2:00:00 CEST EST True";
 await check("compat-native-reference", async () => {
   const r = spawnSync("/usr/bin/python3.11", ["-c", COMPAT], { encoding: "utf8" });
   expect(r.stdout.trim() === COMPAT_WANT, `native python3.11 printed '${r.stdout.trim()}' ${r.stderr.trim()}`);
+});
+
+// The package sets make web published (scripts/web-sets.py): the index
+// names each with its packages and its python.wasm's SHA-256, which is
+// that file's, and each set's snapshot is bound to it (module hash), not
+// to the base python.wasm.
+const SET_INDEX = path.join(ROOT, "python/sets/index.json");
+await check("package-sets-published-and-bound", async () => {
+  expect(fs.existsSync(SET_INDEX), `${SET_INDEX} missing (make web publishes the sets)`);
+  const index = JSON.parse(fs.readFileSync(SET_INDEX, "utf8"));
+  const ms = index.sets?.markupsafe;
+  expect(ms && ms.packages?.markupsafe === "2.1.2" && JSON.stringify(ms.imports) === '["markupsafe"]',
+         `no markupsafe set (2.1.2, imports markupsafe) in ${SET_INDEX}: ${JSON.stringify(index)}`);
+  const sha = (f) => crypto.createHash("sha256").update(fs.readFileSync(f)).digest("hex");
+  const dir = path.join(ROOT, "python/sets/markupsafe");
+  expect(sha(path.join(dir, "python.wasm")) === ms.wasm_sha256, "the index's wasm_sha256 is not the set's python.wasm's");
+  const snapHash = (f) => fs.readFileSync(f).subarray(S.OFF_HASH, S.OFF_HASH + S.HASH_SIZE).toString("hex");
+  expect(snapHash(path.join(dir, "python.snapshot")) === ms.wasm_sha256, "the set's snapshot was not taken from the set's python.wasm");
+  expect(snapHash(path.join(ROOT, "python/python.snapshot")) === sha(path.join(ROOT, "python/python.wasm")),
+         "the base snapshot was not taken from the base python.wasm");
+  expect(ms.wasm_sha256 !== sha(path.join(ROOT, "python/python.wasm")), "the set's python.wasm is the base's");
+  const r = spawnSync("/usr/bin/python3.11", ["-c", "import sys, zipfile; print(' '.join(zipfile.ZipFile(sys.argv[1]).namelist()))",
+                                               path.join(dir, "site-packages.zip")], { encoding: "utf8" });
+  expect(/(^| )markupsafe\/__init__\.pyc( |$)/.test(r.stdout) && !/\.py( |$)|__pycache__/.test(r.stdout),
+         `site-packages.zip holds ${r.stdout.trim()} ${r.stderr}`);
+});
+
+// krait web-snapshot --set: a name that cannot be a set's, and a set the
+// index lacks, each refused with what is wrong (and no file written)
+await check("web-snapshot-set-refusals", async () => {
+  const run = (...a) => spawnSync("build/krait", ["web-snapshot", ...a], { encoding: "utf8" });
+  let r = run("--set", "../markupsafe", ROOT);
+  expect(r.status !== 0 && /'\.\.\/markupsafe' is not a package set's name/.test(r.stderr), `../markupsafe: ${r.status} ${r.stderr}`);
+  r = run("--set", "nosuchpkg", ROOT);
+  expect(r.status !== 0 && /index\.json has no package set 'nosuchpkg'/.test(r.stderr), `nosuchpkg: ${r.status} ${r.stderr}`);
+  expect(!fs.existsSync(path.join(ROOT, "python/sets/nosuchpkg")), "a directory was made for nosuchpkg");
 });
 
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
@@ -611,6 +651,114 @@ try {
            `output '${out}'`);
   });
 
+  // ---- package sets (python/sets/, krait.js load({ packages })) -------------
+
+  await test(browser, "packages-page-markupsafe", base, async (page) => {
+    const urls = [];
+    page.on("request", (r) => urls.push(new URL(r.url()).pathname));
+    await page.goto(`${base}examples/markupsafe.html`);
+    await page.waitForSelector("body[data-krait]", { timeout: 90000 });
+    const out = await page.textContent("#krait-out-1");
+    expect(await page.getAttribute("body", "data-krait") === "ready", `the page failed: '${out}'`);
+    expect(out.includes("&lt;b&gt;Tom &amp; Jerry&lt;/b&gt;\nC speedups in use: True\n"), `output '${out}'`);
+    expect(out.includes("markupsafe from /krait/site-packages.zip/markupsafe/__init__.pyc ; sys.path[0] = /krait/site-packages.zip"),
+           `markupsafe not from the set's site-packages first on sys.path: '${out}'`);
+    const set = (f) => urls.some((u) => u.endsWith(`/python/sets/markupsafe/${f}`));
+    expect(set("python.wasm") && set("site-packages.zip") && set("python.snapshot") && urls.some((u) => u.endsWith("/python/sets/index.json")),
+           `the set's files not fetched: ${urls.join(" ")}`);
+    expect(!urls.some((u) => /\/python\/python(\.wasm|\.snapshot|311\.zip)$/.test(u)),
+           `the base python.wasm or snapshot, or the stdlib zip (markupsafe is in the set's snapshot), fetched: ${urls.join(" ")}`);
+  });
+
+  await test(browser, "packages-set-boot-snapshot-and-binding", base, async (page) => {
+    await playground(page, base);
+    const got = await page.evaluate(async () => {
+      const { load } = await import("../krait.js");
+      const code = "import sys\ntry:\n    import markupsafe, markupsafe._speedups\n" +
+        "    print(markupsafe.escape('a<b'), markupsafe.escape is markupsafe._speedups.escape, sys.path[0])\n" +
+        "except ImportError as e:\n    print('ImportError', e.name)\n";
+      const out = {};
+      // the base first, then the set, then the base again, in one page
+      for (const [key, opts] of [["base", {}], ["snapshot", { packages: ["markupsafe"], snapshot: true }],
+                                 ["boot", { packages: ["MarkupSafe", "markupsafe"], snapshot: false }],
+                                 ["base-again", { snapshot: true }]]) {
+        let text = "";
+        const py = await load({ ...opts, onStdout: (t) => { text += t; } });
+        await py.run(code);
+        out[key] = { text, from: py.fromSnapshot };
+        py.worker.terminate();
+      }
+      // the base's snapshot with the set's python.wasm: refused
+      try {
+        await load({ packages: ["markupsafe"], snapshot: new URL("../python/python.snapshot", location.href).href, onStderr: () => {} });
+        out.mixed = "loaded";
+      } catch (e) { out.mixed = `${e.name}: ${e.message}`; }
+      return out;
+    });
+    const want = "a&lt;b True /krait/site-packages.zip\n";
+    expect(got.snapshot.text === want && got.snapshot.from === true, `from the set's snapshot: ${JSON.stringify(got.snapshot)}`);
+    expect(got.boot.text === want && got.boot.from === false, `booting the set: ${JSON.stringify(got.boot)}`);
+    expect(got.base.text === "ImportError markupsafe\n" && got["base-again"].text === "ImportError markupsafe\n",
+           `the base python.wasm has markupsafe: ${JSON.stringify(got)}`);
+    expect(/^SnapshotError: krait: \S+\/python\/python\.snapshot was taken from another python\.wasm \(module hash [0-9a-f]{16}\.\.\.\), not from the package set markupsafe's python\.wasm/.test(got.mixed),
+           `the base snapshot with the set's wasm: ${got.mixed}`);
+    console.log(`    ${got.mixed.replace(/^SnapshotError: krait: \S+ /, "")}`);
+  });
+
+  await test(browser, "packages-unknown-set-error", base, async (page) => {
+    const logs = [];
+    page.on("console", (m) => logs.push(m.text()));
+    await page.route("**/examples/unknown-set.html", (route) => route.fulfill({ status: 200, contentType: "text/html",
+      body: sizePage(["markupsafe", "nosuchpkg"]) }));
+    await page.goto(`${base}examples/unknown-set.html`);
+    await page.waitForSelector("body[data-krait='error']", { timeout: 60000 });
+    const shown = await page.textContent("#krait-start-error");
+    const want = /the package set "markupsafe\+nosuchpkg" is not in this build \(\S+python\/sets\/index\.json\); available: markupsafe \(markupsafe 2\.1\.2\)\. Build it with: make python PACKAGES=markupsafe,nosuchpkg, then make web/;
+    expect(want.test(shown), `shown on the page: '${shown}'`);
+    expect(logs.some((l) => want.test(l)), `not in the console: ${JSON.stringify(logs)}`);
+    const color = await page.$eval("#krait-start-error", (e) => getComputedStyle(e).color);
+    expect(color === "rgb(176, 0, 32)", `the error is not red (${color})`);
+    // a name that cannot be a package's: refused before any fetch
+    const bad = await page.evaluate(async () => {
+      const { load } = await import("../krait.js");
+      try { await load({ packages: ["../x"] }); return "loaded"; } catch (e) { return `${e.name}: ${e.message}`; }
+    });
+    expect(bad === `PackageError: krait: "../x" is not a package name (letters, digits, '_' and '-')`, bad);
+  });
+
+  await test(browser, "playground-packages", base, async (page) => {
+    await page.goto(`${base}playground/?packages=markupsafe`);
+    await page.waitForSelector("body[data-ready='1']", { timeout: 60000 });
+    expect(/with markupsafe$/.test(await page.textContent("#status")), `status '${await page.textContent("#status")}'`);
+    expect(await page.inputValue("#packages") === "markupsafe", "the packages field does not show the set");
+    const check = "import markupsafe, markupsafe._speedups\nprint(markupsafe.escape('<i>'), markupsafe.escape is markupsafe._speedups.escape)";
+    let out = await runCode(page, check);
+    expect(out.trim() === "&lt;i&gt; True", `output '${out}'`);
+    // the field: emptied, the page reloads on the base python.wasm
+    await page.fill("#packages", "");
+    await Promise.all([page.waitForNavigation(), page.press("#packages", "Enter")]);
+    await page.waitForSelector("body[data-ready='1']", { timeout: 60000 });
+    expect(!new URL(page.url()).searchParams.has("packages"), `url ${page.url()}`);
+    out = await runCode(page, "import importlib.util\nprint(importlib.util.find_spec('markupsafe'))");
+    expect(out.trim() === "None", `the base playground finds markupsafe: '${out}'`);
+    // and typed in again, with the code kept
+    await page.fill("#code", check);
+    await page.fill("#packages", "markupsafe");
+    await Promise.all([page.waitForNavigation(), page.press("#packages", "Enter")]);
+    await page.waitForSelector("body[data-ready='1']", { timeout: 60000 });
+    expect(new URL(page.url()).searchParams.get("packages") === "markupsafe", `url ${page.url()}`);
+    expect(await page.inputValue("#code") === check, "the code was lost");
+    await page.click("#run");
+    await page.waitForSelector("body[data-state='done']", { timeout: 60000 });
+    out = await page.textContent("#output");
+    expect(out.trim() === "&lt;i&gt; True", `after the field: '${out}'`);
+    // an unknown set: the playground says which and what there is
+    await page.goto(`${base}playground/?packages=nosuchpkg`);
+    await page.waitForSelector("body[data-ready='error']", { timeout: 60000 });
+    const said = await page.textContent("#output");
+    expect(/the package set "nosuchpkg" is not in this build .*available: markupsafe \(markupsafe 2\.1\.2\)/.test(said), `output '${said}'`);
+  });
+
   await test(browser, "python-error-is-js-error", base, async (page) => {
     await playground(page, base);
     const got = await page.evaluate(async () => {
@@ -640,6 +788,35 @@ try {
       expect(encodings[f] === "br", `${f} came ${encodings[f] || "not at all"}, not br (${JSON.stringify(encodings)})`);
     const root = await page.goto(served.replace(/web\/$/, ""));
     expect(new URL(page.url()).pathname === "/web/playground/" && root.ok(), `/ led to ${page.url()}`);
+  });
+
+  // The plain page (no package) fetches no set file, nor the index; the
+  // markupsafe page only the set's python.wasm and snapshot instead of
+  // the base's, and the index and site-packages.zip besides. Sizes as
+  // krait serve --playground sends them (brotli); bench/web-sizes.mjs
+  // compares builds.
+  await test(browser, "transfer-sizes-plain-and-markupsafe", null, async () => {
+    const served = await kraitServe();
+    const plainM = await measurePage(browser, served, "size-plain", sizePage(null));
+    const setM = await measurePage(browser, served, "size-markupsafe", sizePage(["markupsafe"]));
+    console.log(sizeTable("plain page", plainM));
+    console.log(sizeTable("markupsafe page", setM));
+    expect(plainM.state === "ready" && plainM.text.includes("<x>"), `the plain page: ${plainM.state} '${plainM.text}'`);
+    expect(setM.state === "ready" && setM.text.includes("&lt;x&gt;"), `the markupsafe page: ${setM.state} '${setM.text}'`);
+    const paths = (m) => m.files.map((f) => f.path);
+    expect(!paths(plainM).some((p) => p.startsWith("python/sets/")), `the plain page fetched set files: ${paths(plainM).join(" ")}`);
+    for (const f of ["python/python.wasm", "python/python.snapshot", "python/sdk.zip"])
+      expect(paths(plainM).includes(f), `the plain page did not fetch ${f}: ${paths(plainM).join(" ")}`);
+    for (const f of ["python/python.wasm", "python/python.snapshot"])
+      expect(!paths(setM).includes(f), `the markupsafe page fetched the base's ${f}: ${paths(setM).join(" ")}`);
+    const onlySet = paths(setM).filter((p) => !paths(plainM).includes(p)).sort();
+    const want = ["python/sets/index.json", "python/sets/markupsafe/python.snapshot", "python/sets/markupsafe/python.wasm",
+                  "python/sets/markupsafe/site-packages.zip"];
+    // markupsafe is imported in the set's snapshot: the page needs no stdlib zip
+    expect(JSON.stringify(onlySet) === JSON.stringify(want), `the markupsafe page's own files: ${onlySet.join(" ")}`);
+    for (const f of [...plainM.files, ...setM.files])
+      if (/\.(wasm|snapshot)$/.test(f.path)) expect(f.encoding === "br", `${f.path} came ${f.encoding}`);
+    console.log(`    plain page ${plainM.total} bytes, markupsafe page ${setM.total} bytes (${(setM.total / plainM.total).toFixed(3)}x)`);
   });
 
   await test(browser, "no-isolation-explained", plain, async (page) => {

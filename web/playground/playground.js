@@ -1,8 +1,11 @@
 // web/playground/playground.js -- the playground's logic: boots krait.js,
 // runs the editor's code with Run (or Ctrl+Enter), interrupts it with Stop,
 // shows stdout/stderr as they stream, asks for input() inline, offers
-// examples and shares code in the URL fragment (#code=base64url). Does not
-// own running Python (../krait.js).
+// examples and shares code in the URL fragment (#code=base64url). The
+// packages field (or ?packages=markupsafe in the URL, names separated by
+// commas) picks a package set `make web` published: the page reloads with
+// it and Python runs the set's python.wasm (C extensions built in). Does
+// not own running Python (../krait.js).
 import { load, canInput } from "../krait.js";
 
 const $ = (id) => document.getElementById(id);
@@ -14,6 +17,8 @@ const EXAMPLES = {
   "Runaway loop (press Stop)": "n = 0\nwhile True:\n    n += 1\n",
   "Exception": "def divide(a, b):\n    return a / b\n\nprint(divide(1, 0))\n",
   "Files": 'with open("notes.txt", "w") as f:\n    f.write("written by Python\\n")\nprint(open("notes.txt").read(), end="")\nimport os; print(os.listdir("."))\n',
+  "Packages (markupsafe)": '# packages: markupsafe (the field above, or ?packages=markupsafe)\nimport markupsafe, markupsafe._speedups\n' +
+    'print(markupsafe.escape("<b>Tom & Jerry</b>"))\nprint("C speedups:", markupsafe.escape is markupsafe._speedups.escape)\n',
   "Standard library": 'import json, statistics, datetime\ndata = [3, 1, 4, 1, 5, 9, 2, 6]\nprint(json.dumps({"mean": statistics.mean(data), "median": statistics.median(data)}))\nprint(datetime.date(2026, 11, 26).strftime("%A"))\n',
 };
 
@@ -74,17 +79,32 @@ if (!canInput) {
     "Everything else works.";
 }
 
+// ?packages=a,b: the package set the interpreter runs (none: the base one)
+const params = new URLSearchParams(location.search);
+const packages = (params.get("packages") || "").split(/[\s,+]+/).filter(Boolean);
+$("packages").value = packages.join(",");
+$("packages").addEventListener("change", () => {
+  const u = new URL(location.href), v = $("packages").value.split(/[\s,+]+/).filter(Boolean).join(",");
+  if (v) u.searchParams.set("packages", v); else u.searchParams.delete("packages");
+  u.hash = shareHash();   // the code stays
+  location.href = u.href;
+});
+
 const t0 = performance.now();
 let py;
 try {
   py = await load({ onStdout: (t) => show(t, "stdout"), onStderr: (t) => show(t, "stderr"),
-                    onInput: askLine, snapshot: !new URLSearchParams(location.search).has("boot") });
+                    onInput: askLine, snapshot: !params.has("boot"), packages });
 } catch (e) {
   status.textContent = "failed to start: " + e.message;
+  show(e.message + "\n", "stderr");
+  console.error(e.message);
+  document.body.dataset.ready = "error";
   throw e;
 }
 status.textContent = `ready in ${Math.round(performance.now() - t0)} ms` +
-  (py.fromSnapshot ? " (from the snapshot)" : " (CPython booted)");
+  (py.fromSnapshot ? " (from the snapshot)" : " (CPython booted)") +
+  (packages.length ? ` with ${packages.join(", ")}` : "");
 document.body.dataset.ready = "1";
 $("run").disabled = false;
 
