@@ -30,6 +30,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import re
 import py_compile
 import subprocess
 import sys
@@ -107,16 +108,39 @@ def publish(set_dir, name, out, web):
             "wasm_sha256": digest}
 
 
+# A set's directory name: package names ([a-z0-9_-], not starting with
+# '-') joined by '+', as scripts/build-packages.py and pkgset.c name them.
+SET_NAME = re.compile(r"[a-z0-9_][a-z0-9_-]*(\+[a-z0-9_][a-z0-9_-]*)*")
+
+
+def base_key(home):
+    """The key of the base build at HOME (its sizes.txt's first line,
+    "key KEY"), or None when it has none."""
+    try:
+        words = open(os.path.join(home, "sizes.txt")).readline().split()
+    except OSError:
+        return None
+    return words[1] if len(words) == 2 and words[0] == "key" else None
+
+
 def main(sets_dir, web_dir):
     web = web_layout()
     out = os.path.join(web_dir, web["SETS"])
     os.makedirs(out, exist_ok=True)
     index = {}
     names = sorted(os.listdir(sets_dir)) if os.path.isdir(sets_dir) else []
+    base = base_key(os.path.dirname(os.path.abspath(sets_dir)))
     for name in names:
         d = os.path.join(sets_dir, name)
-        if not os.path.isfile(os.path.join(d, "python.wasm")):
-            continue   # a set being built, or not a set
+        if not SET_NAME.fullmatch(name) or not os.path.isfile(os.path.join(d, "python.wasm")):
+            continue   # a set being built (.NAME.new.PID), a copy, or not a set
+        linked = open(os.path.join(d, "base.txt")).read().strip() if os.path.exists(os.path.join(d, "base.txt")) else None
+        if base and linked != base:
+            # as krait python and serve refuse it (src/manifest/pkgset.c): its
+            # python.wasm would boot over another build's stdlib zip
+            print("web: package set %s left out: linked on another python.wasm (key %s; this build's is %s); "
+                  "make python links it again" % (name, linked, base))
+            continue
         index[name] = publish(d, name, out, web)
         print("web: package set %s (%s)" % (name, ", ".join("%s %s" % kv for kv in index[name]["packages"].items())))
     with open(os.path.join(web_dir, web["SET_INDEX"]), "w", encoding="utf-8") as fh:

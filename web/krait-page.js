@@ -38,8 +38,9 @@ async function fetchBytes(url) {
 }
 
 /** Whether a "packages" entry is a package's name (of a package set)
- * rather than the URL of a pure-Python wheel or zip. */
-const isSetName = (p) => !/[/:]/.test(p) && !/\.(whl|zip)$/i.test(p);
+ * rather than the URL of a pure-Python wheel or zip: a bare name only
+ * (a relative URL such as "x.whl#sha256=..." or "lib.zip?v=2" stays a URL). */
+const isSetName = (p) => /^[a-z0-9_-]+$/i.test(p);
 
 /** What the python-config blocks ask for, fetched: { files, paths, sets }
  * with each package given by URL in files as .krait/packages/NAME and its

@@ -77,6 +77,7 @@ async function packageSet(names, urls) {
       .catch((e) => ({ sets: {}, status: String(e.message || e) }));
   }
   const index = await setIndex;
+  if (index.status) setIndex = null;   /* a failed fetch is tried again by the next load */
   const sets = index.sets || {};
   const entry = Object.hasOwn(sets, name) ? sets[name] : null;
   if (!entry) {

@@ -213,8 +213,6 @@ def _boot_browser(config):
     import importlib
     import types
     import krait_browser
-    for name in config.get("preload") or ():
-        importlib.import_module(name)
     namespace = __main__.__dict__
     sys.modules["js"] = krait_browser
     pyodide, ffi = types.ModuleType("pyodide"), types.ModuleType("pyodide.ffi")
@@ -222,6 +220,10 @@ def _boot_browser(config):
         setattr(ffi, name, getattr(krait_browser, name))
     pyodide.ffi = ffi
     sys.modules.update({"pyodide": pyodide, "pyodide.ffi": ffi})
+    # after js and pyodide exist: a package may import them, or look for
+    # them to tell it is in a browser
+    for name in config.get("preload") or ():
+        importlib.import_module(name)
     namespace.setdefault("display", krait_browser.display)
 
     def run(method, uri, headers, body):

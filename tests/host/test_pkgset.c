@@ -8,6 +8,7 @@
 #include "manifest/manifest.h"
 #include "util/util.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -34,6 +35,12 @@ static void test_names(void) {
   CHECK_INT(km_pkgset_name("Numpy", out, sizeof out, err, sizeof err), -1);
   CHECK_CONTAINS(err, "'Numpy' is not a package name");
   CHECK_INT(km_pkgset_name(",", out, sizeof out, err, sizeof err), -1);
+  CHECK_CONTAINS(err, "an empty name in ','");
+  CHECK_INT(km_pkgset_name("a,,b", out, sizeof out, err, sizeof err), -1);
+  CHECK_CONTAINS(err, "an empty name in 'a,,b'");
+  CHECK_INT(km_pkgset_name("-x", out, sizeof out, err, sizeof err), -1);
+  CHECK_CONTAINS(err, "'-x' is not a package name");
+  CHECK_INT(km_pkgset_join(NULL, 0, out, sizeof out, err, sizeof err), -1);
   CHECK_CONTAINS(err, "no package named");
   CHECK_INT(km_pkgset_name("a,b", out, 3, err, sizeof err), -1);
   CHECK_CONTAINS(err, "too long");
@@ -67,14 +74,27 @@ static void test_manifest_key(void) {
   CHECK_STR(t_merr, "krait.toml:4: packages must be a string, not boolean");
 }
 
-/* Makes dir/sets/name with python.wasm and lib/python3.11/os.py. */
+/* Makes dir/sets/name with python.wasm, bin/, site-packages/ and (when
+** complete) lib/python3.11/os.py. */
 static void t_set(const char *dir, const char *name, bool complete) {
-  char p[512];
-  snprintf(p, sizeof p, "mkdir -p %s/sets/%s/lib/python3.11 && touch %s/sets/%s/python.wasm", dir, name,
-           dir, name);
+  char p[768];
+  snprintf(p, sizeof p, "mkdir -p %s/sets/%s/lib/python3.11 %s/sets/%s/bin %s/sets/%s/site-packages && "
+           "touch %s/sets/%s/python.wasm", dir, name, dir, name, dir, name, dir, name);
   CHECK_INT(system(p), 0);
   snprintf(p, sizeof p, "%s/sets/%s/lib/python3.11/os.py", dir, name);
   if (complete) fclose(fopen(p, "w"));
+}
+
+/* Writes text into dir/name. */
+static void t_write(const char *dir, const char *name, const char *text) {
+  char p[768];
+  snprintf(p, sizeof p, "%s/%s", dir, name);
+  FILE *f = fopen(p, "w");
+  CHECK(f != NULL);
+  if (f) {
+    fputs(text, f);
+    fclose(f);
+  }
 }
 
 static void test_homes(void) {
@@ -91,7 +111,20 @@ static void test_homes(void) {
   CHECK(home && strstr(home, "/sets/markupsafe"));
   ku_free(home);
   CHECK(km_pkgset_home(dir, "half") == NULL);
-  CHECK(km_pkgset_home(dir, "numpy") == NULL);
+  CHECK(km_pkgset_home(dir, "numpy") == NULL && errno == ENOENT);
+  /* linked on which base: the set's base.txt against the home's sizes.txt */
+  char sets[600], why[256];
+  snprintf(sets, sizeof sets, "%s/sets/markupsafe", dir);
+  CHECK(km_pkgset_current(dir, sets, why, sizeof why));   /* no sizes.txt: nothing to compare */
+  t_write(dir, "sizes.txt", "key                 b62ee371f3bc61c9\nbuild seconds 1\n");
+  CHECK(!km_pkgset_current(dir, sets, why, sizeof why));
+  CHECK_CONTAINS(why, "no base.txt");
+  t_write(sets, "base.txt", "b62ee371f3bc61c9\n");
+  CHECK(km_pkgset_current(dir, sets, why, sizeof why));
+  t_write(sets, "base.txt", "0123456789abcdef\n");
+  CHECK(!km_pkgset_current(dir, sets, why, sizeof why));
+  CHECK_STR(why, "it was linked on another build of python.wasm (key 0123456789abcdef; this home's is "
+            "b62ee371f3bc61c9)");
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   CHECK_INT(system(cmd), 0);
 }
