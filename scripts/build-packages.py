@@ -566,7 +566,7 @@ def install(entry, name, recipes):
     make_home(entry, new)
     try:
         krait_check(new, recipes)
-    except SystemExit:
+    except BaseException:   # a failed check (SystemExit) or ^C: no half-made home stays
         shutil.rmtree(new, ignore_errors=True)
         raise
     if os.path.isdir(os.path.join(home, "aot")):

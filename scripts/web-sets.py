@@ -65,10 +65,14 @@ def packages(set_dir):
 def site_zip(site, out):
     """site-packages/ as a stored zip: each .py compiled (unchecked-hash
     .pyc, as the stdlib zip's are) in its place, other files (data,
-    .dist-info) as they are, __pycache__ left out."""
+    .dist-info) as they are, __pycache__ left out; every directory has its
+    own entry (zipimport finds a namespace package only through one)."""
     with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z, tempfile.TemporaryDirectory() as tmp:
         for root, dirs, files in os.walk(site):
             dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            for d in dirs:
+                rel = os.path.relpath(os.path.join(root, d), site).replace(os.sep, "/") + "/"
+                z.writestr(zipfile.ZipInfo(rel, (1980, 1, 1, 0, 0, 0)), b"")
             for f in sorted(files):
                 path = os.path.join(root, f)
                 rel = os.path.relpath(path, site).replace(os.sep, "/")
